@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .unsafeFlags(["-warnings-as-errors"]),
+]
+
+let package = Package(
+    name: "triage",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "triage", targets: ["triage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
+                       providers: [.apt(["libpcap-dev"])]),
+        .target(name: "CTriageShims", dependencies: ["COpenSSL", "CCurl", "CPcap"]),
+        .target(name: "TriageWire", swiftSettings: strict),
+        .target(
+            name: "TriageKit",
+            dependencies: [
+                "TriageWire",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TriageProbes",
+            dependencies: ["TriageKit", "TriageWire", "CTriageShims", "COpenSSL", "CCurl", "CPcap"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "triage",
+            dependencies: [
+                "TriageProbes", "TriageKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TriageTestSupport",
+            dependencies: ["TriageKit", "TriageProbes"],
+            path: "Tests/TriageTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
+        .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageTestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: strict),
+        .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageTestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

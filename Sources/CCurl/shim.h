@@ -1,0 +1,4 @@
+#ifndef TRIAGE_CCURL_SHIM_H
+#define TRIAGE_CCURL_SHIM_H
+#include <curl/curl.h>
+#endif

@@ -1,0 +1,10 @@
+#ifndef TRIAGE_COPENSSL_SHIM_H
+#define TRIAGE_COPENSSL_SHIM_H
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/pem.h>
+#include <openssl/evp.h>
+#include <openssl/bio.h>
+#endif

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The runbooks and report templates that ship inside the binary, and the
+/// lookup order that lets a user override them: an explicit path first, then
+/// `$TRIAGE_HOME/runbooks/NAME.yaml` (or `templates/`), then the embedded copy.
+public enum Bundled {
+    public struct Source: Sendable {
+        public var text: String
+        /// A path, or `bundled:NAME` for the embedded copy.
+        public var origin: String
+    }
+
+    public struct NotFound: Error, CustomStringConvertible {
+        public var what: String
+        public var name: String
+        public var known: [String]
+        public var description: String {
+            "no \(what) named '\(name)': give a file path, or one of \(known.joined(separator: ", "))"
+        }
+    }
+
+    public static var runbookNames: [String] {
+        BundledFiles.runbooks.keys.map { String($0.dropLast(".yaml".count)) }.sorted()
+    }
+
+    /// A runbook by path (anything with a `/` or ending in .yaml/.yml) or by name.
+    public static func runbook(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
+            guard let text = read(nameOrPath) else { throw NotFound(what: "runbook file", name: nameOrPath, known: runbookNames) }
+            return Source(text: text, origin: nameOrPath)
+        }
+        if let home = environment["TRIAGE_HOME"], !home.isEmpty {
+            let path = "\(home)/runbooks/\(nameOrPath).yaml"
+            if let text = read(path) { return Source(text: text, origin: path) }
+        }
+        guard let text = BundledFiles.runbooks["\(nameOrPath).yaml"] else {
+            throw NotFound(what: "runbook", name: nameOrPath, known: runbookNames)
+        }
+        return Source(text: text, origin: "bundled:\(nameOrPath)")
+    }
+
+    /// The report template for a language, or the file given with --template.
+    public static func template(language: String, path: String? = nil,
+                                environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
+        let name = "report.\(language).md.mustache"
+        if let path {
+            guard let text = read(path) else { throw NotFound(what: "template file", name: path, known: []) }
+            return Source(text: text, origin: path)
+        }
+        if let home = environment["TRIAGE_HOME"], !home.isEmpty, let text = read("\(home)/templates/\(name)") {
+            return Source(text: text, origin: "\(home)/templates/\(name)")
+        }
+        guard let text = BundledFiles.templates[name] else {
+            throw NotFound(what: "template for language", name: language, known: languages)
+        }
+        return Source(text: text, origin: "bundled:\(name)")
+    }
+
+    public static var languages: [String] {
+        BundledFiles.templates.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) }.sorted()
+    }
+
+    /// The embedded files, for the test that checks they match the repository.
+    public static var embeddedRunbooks: [String: String] { BundledFiles.runbooks }
+    public static var embeddedTemplates: [String: String] { BundledFiles.templates }
+
+    static func read(_ path: String) -> String? {
+        FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// The folder a run leaves behind: `report.md`, `report.json`,
+/// `evidence/<step-id>/…`. Reports are rewritten after every step, so a run
+/// that is killed still leaves a readable partial case.
+public struct CaseFolder: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case md, json
+    }
+
+    public struct Unusable: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot use \(path) as the case folder: \(reason)" }
+    }
+
+    public let url: URL
+    public var formats: Set<Format>
+    public var renderer: ReportRenderer
+
+    public init(url: URL, formats: Set<Format>, renderer: ReportRenderer) {
+        self.url = url
+        self.formats = formats
+        self.renderer = renderer
+    }
+
+    /// `incidents/<UTC yyyymmdd-HHMMSS>-<host>` under `parent`.
+    public static func defaultURL(under parent: URL, host: String?, at date: Date) -> URL {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let stamp = String(format: "%04d%02d%02d-%02d%02d%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let safeHost = (host ?? "run").map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
+        return parent.appendingPathComponent("incidents").appendingPathComponent("\(stamp)-\(String(safeHost))")
+    }
+
+    /// Creates the folder. An existing folder is reused only when it is
+    /// empty or holds an earlier case, so `--out` never clobbers other files.
+    public func prepare() throws(Unusable) {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw Unusable(path: url.path, reason: "it is a file") }
+            let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+            guard entries.isEmpty || entries.contains("report.json") else {
+                throw Unusable(path: url.path, reason: "it exists and is not an earlier triage case (no report.json); choose another --out")
+            }
+            return
+        }
+        do {
+            try fm.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw Unusable(path: url.path, reason: String(describing: error))
+        }
+    }
+
+    /// Writes the reports for the record as it stands.
+    public func write(_ record: CaseRecord) throws {
+        let document = ReportDocument(record)
+        if formats.contains(.json) {
+            try AtomicFile.write(try document.json(), to: url.appendingPathComponent("report.json"))
+        }
+        if formats.contains(.md) {
+            try AtomicFile.write(renderer.render(document, record: record), to: url.appendingPathComponent("report.md"))
+        }
+    }
+
+    public var reportPath: String {
+        url.appendingPathComponent(formats.contains(.md) ? "report.md" : "report.json").path
+    }
+}

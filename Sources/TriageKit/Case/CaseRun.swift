@@ -1,0 +1,70 @@
+import Foundation
+
+/// One `triage run`: the runbook loaded and checked, the inputs resolved,
+/// the case folder chosen — everything that can be refused before a step runs.
+public struct CaseRun: Sendable {
+    public struct Request: Sendable {
+        public var runbook: Bundled.Source
+        public var given: [String: String]
+        public var out: URL?
+        public var workingDirectory: URL
+        public var language: String
+        public var templatePath: String?
+        public var formats: Set<CaseFolder.Format>
+        public var defaultTimeout: Duration
+
+        public init(runbook: Bundled.Source, given: [String: String], out: URL? = nil,
+                    workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                    language: String = "en", templatePath: String? = nil,
+                    formats: Set<CaseFolder.Format> = [.md, .json], defaultTimeout: Duration = .seconds(10)) {
+            self.runbook = runbook
+            self.given = given
+            self.out = out
+            self.workingDirectory = workingDirectory
+            self.language = language
+            self.templatePath = templatePath
+            self.formats = formats
+            self.defaultTimeout = defaultTimeout
+        }
+    }
+
+    public let runbook: Runbook
+    public let inputs: [String: Value]
+    public let folder: CaseFolder
+    public let engine: Engine
+
+    /// Loads and checks everything; throws `RunbookError` (exit 2) or a
+    /// usage error before anything runs.
+    public init(_ request: Request, catalog: StepCatalog, now: Date = Date()) throws {
+        let loader = RunbookLoader(catalog: catalog)
+        runbook = try loader.load(yaml: request.runbook.text, source: request.runbook.origin)
+        inputs = try RunbookLoader.resolveInputs(runbook, given: request.given)
+        let template = try Bundled.template(language: request.language, path: request.templatePath)
+        let renderer = try ReportRenderer(templateText: template.text, name: template.origin, language: request.language)
+        let host = inputs["url"]?.stringValue.flatMap { URLPart.host.extract(from: $0).stringValue } ?? runbook.name
+        let url = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
+        folder = CaseFolder(url: url, formats: request.formats, renderer: renderer)
+        var options = Engine.Options()
+        options.caseFolder = url
+        options.defaultTimeout = request.defaultTimeout
+        engine = Engine(catalog: catalog, options: options)
+    }
+
+    /// Runs the steps, rewriting the reports after each one. Cancelling the
+    /// calling task interrupts the run; the reports are still written.
+    public func run(observer: @escaping @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
+        try folder.prepare()
+        let folder = self.folder
+        let record = await engine.run(runbook, inputs: inputs) { event, record in
+            switch event {
+            case .stepFinished, .runFinished:
+                try? folder.write(record)
+            case .stepStarted:
+                break
+            }
+            await observer(event, record)
+        }
+        try folder.write(record)
+        return record
+    }
+}

@@ -1,0 +1,90 @@
+import Synchronization
+
+/// How an operation run under a deadline ended.
+public enum DeadlineOutcome<T: Sendable>: Sendable {
+    case finished(Result<T, any Error>)
+    case timedOut
+    /// The caller's task was cancelled (SIGINT / SIGTERM).
+    case cancelled
+}
+
+/// Runs `operation` until it finishes, `timeout` passes, or the calling task
+/// is cancelled — whichever comes first — and returns at once in every case.
+///
+/// The operation is cancelled when it loses the race. It is not awaited
+/// afterwards: a step stuck in a C call that ignores cancellation is
+/// abandoned rather than allowed to hang the run. Step kinds still honour
+/// cancellation (they kill their child process, close their socket) so
+/// nothing keeps running for long.
+public func withDeadline<T: Sendable>(
+    _ timeout: Duration,
+    _ operation: @escaping @Sendable () async throws -> T
+) async -> DeadlineOutcome<T> {
+    let race = Race<T>()
+    return await withTaskCancellationHandler {
+        await withCheckedContinuation { (continuation: CheckedContinuation<DeadlineOutcome<T>, Never>) in
+            race.install(continuation)
+            let work = Task {
+                do { race.finish(.finished(.success(try await operation()))) } catch {
+                    race.finish(.finished(.failure(error)))
+                }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { race.finish(.timedOut) }
+            }
+            race.track(work: work, timer: timer)
+        }
+    } onCancel: {
+        race.finish(.cancelled)
+    }
+}
+
+/// Resume-once bookkeeping for `withDeadline`: the first outcome wins, the
+/// losers are cancelled.
+private final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<DeadlineOutcome<T>, Never>?
+        var pending: DeadlineOutcome<T>?
+        var done = false
+        var work: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func install(_ continuation: CheckedContinuation<DeadlineOutcome<T>, Never>) {
+        let early: DeadlineOutcome<T>? = state.withLock { s in
+            if let pending = s.pending { s.pending = nil; return pending }
+            s.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    func track(work: Task<Void, Never>, timer: Task<Void, Never>) {
+        let finished = state.withLock { s in
+            s.work = work
+            s.timer = timer
+            return s.done
+        }
+        if finished { work.cancel(); timer.cancel() }
+    }
+
+    func finish(_ outcome: DeadlineOutcome<T>) {
+        let (continuation, work, timer): (CheckedContinuation<DeadlineOutcome<T>, Never>?, Task<Void, Never>?, Task<Void, Never>?) =
+            state.withLock { s in
+                guard !s.done else { return (nil, nil, nil) }
+                s.done = true
+                guard let c = s.continuation else {
+                    s.pending = outcome
+                    return (nil, s.work, s.timer)
+                }
+                s.continuation = nil
+                return (c, s.work, s.timer)
+            }
+        work?.cancel()
+        timer?.cancel()
+        continuation?.resume(returning: outcome)
+    }
+}

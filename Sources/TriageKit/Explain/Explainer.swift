@@ -1,0 +1,132 @@
+import Foundation
+import TriageWire
+
+/// Reads whatever an engineer pastes — `80`, `internal_error`,
+/// `SSL alert number 80`, `554`, `error:0A000438:SSL routines::…`, a whole
+/// nginx error-log line, `curl: (35) …` — and explains every code in it.
+public enum Explainer {
+    public struct NotUnderstood: Error, CustomStringConvertible {
+        public var input: String
+        public var description: String {
+            "cannot tell what '\(input)' is: expected a TLS alert number or name (80, internal_error), 'SSL alert number N', an OpenSSL error (error:0A000438:…), a curl exit code (curl: (35), CURLE_…) or an nginx error-log line"
+        }
+    }
+
+    public static func explain(_ input: String) throws(NotUnderstood) -> [Explanation] {
+        let text = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        var out: [Explanation] = []
+        if let nginx = nginxContext(text) { out.append(nginx) }
+        let sender: Peer? = out.isEmpty ? receivedAlertSender(text) : .server
+
+        if let hex = firstMatch(#/(?i)error:([0-9a-f]{8})(?::|\b)/#, text), let e = openSSL(hex, sender: sender) {
+            out += e
+        }
+        if !out.contains(where: { $0.kind == .alert }),
+           let n = firstMatch(#/(?i)alert number (\d+)/#, text), let code = UInt8(n), let a = AlertDescription.named(code) {
+            out.append(.alert(a, level: .fatal, sender: sender))
+        }
+        if let n = firstMatch(#/curl: \((\d+)\)/#, text) ?? firstMatch(#/(?i)curl (?:exit(?: code| status)?|error)\s*:?\s*(\d+)/#, text)
+            ?? firstMatch(#/(?i)^exit (?:code|status)\s*:?\s*(\d+)$/#, text),
+           let code = Int(n), let e = CurlError.named(code) {
+            out.append(.curl(e))
+        }
+        if let name = firstMatch(#/(?i)\b(CURLE_[A-Z0-9_]+)\b/#, text), let e = CurlError.named(name) {
+            out.append(.curl(e))
+        }
+        if let v = firstMatch(#/verify error:\s*\((\d+):/#, text), let code = Int(v), let what = X509VerifyCode.describe(code) {
+            out.append(Explanation(kind: .x509, heading: "X.509 verify error \(code): \(what)",
+                                   facts: [Fact("code", .int(code)), Fact("meaning", .string(what))], likelyCauses: []))
+        }
+        if !out.isEmpty { return out }
+
+        if let n = Int(text) {
+            if (0...255).contains(n), let a = AlertDescription.named(UInt8(n)) {
+                out.append(.alert(a))
+                if let e = CurlError.named(n) {
+                    var curl = Explanation.curl(e)
+                    curl.heading = "or, as a curl exit code: " + curl.heading
+                    out.append(curl)
+                }
+                return out
+            }
+            // curl and some logs print an alert as level × 256 + description.
+            if (256...767).contains(n), let level = AlertLevel(rawValue: UInt8(n / 256)), let a = AlertDescription.named(UInt8(n % 256)) {
+                var e = Explanation.alert(a, level: level)
+                e.facts.insert(Fact("decoded from", .string("\(n) = \(level.rawValue) × 256 + \(a.code) (level \(level.name), description \(a.code))")), at: 0)
+                return [e]
+            }
+            if let e = CurlError.named(n) { return [.curl(e)] }
+        }
+        if let a = AlertDescription.named(text) { return [.alert(a)] }
+        throw NotUnderstood(input: text)
+    }
+
+    /// OpenSSL packs library and reason into one code. In OpenSSL 3 the
+    /// reason is the low 23 bits (`0A000438` → 0x438 = 1080); in 1.1 the low
+    /// 12 bits (`14094438` → 1080). Reasons 1000 + N are "received alert N".
+    static func openSSL(_ hex: String, sender: Peer?) -> [Explanation]? {
+        guard let packed = UInt32(hex, radix: 16) else { return nil }
+        let isV3 = (packed & 0x7F_F000) == 0
+        let reason = isV3 ? Int(packed & 0x7F_FFFF) : Int(packed & 0xFFF)
+        var facts = [Fact("error code", .string(hex.uppercased())), Fact("format", .string(isV3 ? "OpenSSL 3" : "OpenSSL 1.1")),
+                     Fact("reason", .int(reason))]
+        if reason >= 1000, reason < 1256, let a = AlertDescription.named(UInt8(reason - 1000)) {
+            facts.append(Fact("meaning", .string("received TLS alert \(a.code) \(a.name) from the peer")))
+            return [Explanation(kind: .openssl, heading: "OpenSSL error \(hex.uppercased()): peer sent alert \(a.code)", facts: facts, likelyCauses: []),
+                    .alert(a, level: .fatal, sender: sender)]
+        }
+        guard let what = sslReasons[reason] else { return nil }
+        facts.append(Fact("meaning", .string(what)))
+        return [Explanation(kind: .openssl, heading: "OpenSSL error \(hex.uppercased()): \(what)", facts: facts, likelyCauses: [])]
+    }
+
+    static let sslReasons: [Int: String] = [
+        118: "no suitable signature algorithm",
+        134: "certificate verify failed (the peer's certificate did not verify: expired, untrusted, wrong host)",
+        156: "HTTP request: plain HTTP was sent to a TLS port",
+        191: "no protocols available (every TLS version is disabled)",
+        193: "no shared cipher",
+        198: "packet length too long (often: the peer is not speaking TLS)",
+        199: "peer did not return a certificate (a client certificate is required)",
+        252: "unknown protocol (the peer is not speaking TLS)",
+        258: "unsupported protocol (no TLS version in common)",
+        267: "wrong version number (the peer answered with something that is not TLS, e.g. plain HTTP)",
+        294: "unexpected EOF while reading (the peer closed the connection mid-handshake)",
+        333: "legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)",
+        338: "unsafe legacy renegotiation disabled",
+    ]
+
+    /// An nginx error-log line: the phase and the upstream it talked to.
+    static func nginxContext(_ text: String) -> Explanation? {
+        guard text.contains("upstream") || text.contains("[crit]") || text.contains("[error]"),
+              let phase = firstMatch(#/\) (while [^,]+)/#, text) ?? firstMatch(#/(while [^,]+),/#, text) else { return nil }
+        var facts: [Fact] = [Fact("phase", .string(phase))]
+        if let upstream = firstMatch(#/upstream: "([^"]+)"/#, text) {
+            facts.append(Fact("upstream", .string(upstream)))
+            if let host = URLPart.host.extract(from: upstream).stringValue, let port = URLPart.port.extract(from: upstream).intValue {
+                facts.append(Fact("upstream address", .string("\(host):\(port)")))
+            }
+        }
+        if let call = firstMatch(#/(\w+\(\) failed)/#, text) { facts.append(Fact("call", .string(call))) }
+        if let host = firstMatch(#/host: "([^"]+)"/#, text) { facts.append(Fact("client Host header", .string(host))) }
+        if let request = firstMatch(#/request: "([^"]+)"/#, text) { facts.append(Fact("request", .string(Redactor.redact(request)))) }
+        let upstream = facts.first { $0.name == "upstream address" }?.value.text ?? "the upstream"
+        var causes: [String] = []
+        if phase.contains("SSL handshaking") {
+            causes.append("nginx (the TLS client) failed the handshake with \(upstream); nginx answers the request with 502")
+            causes.append("nginx sends no SNI upstream unless `proxy_ssl_server_name on;` — compare `openssl s_client -connect \(upstream) -noservername` with `-servername HOST`")
+        }
+        return Explanation(kind: .nginx, heading: "nginx error while talking to \(upstream)", facts: facts, likelyCauses: causes)
+    }
+
+    /// "SSL alert number N" / "tlsv1 alert …" in an OpenSSL error means the
+    /// alert was received from the peer; in nginx's upstream errors the peer
+    /// is the upstream server.
+    static func receivedAlertSender(_ text: String) -> Peer? {
+        text.range(of: "upstream") != nil ? .server : nil
+    }
+
+    static func firstMatch(_ regex: some RegexComponent<(Substring, Substring)>, _ text: String) -> String? {
+        text.firstMatch(of: regex).map { String($0.output.1) }
+    }
+}

@@ -1,0 +1,84 @@
+import TriageWire
+
+/// What `triage explain` and `tls.decode-alert` say about one code.
+public struct Explanation: Sendable, Hashable {
+    public enum Kind: String, Sendable {
+        case alert, curl, openssl, x509, nginx
+    }
+
+    public var kind: Kind
+    /// e.g. `TLS alert 80 internal_error (fatal)`.
+    public var heading: String
+    public var facts: [Fact]
+    public var likelyCauses: [String]
+    /// Set for `.alert`.
+    public var alert: AlertDescription?
+    public var sender: Peer?
+
+    public var text: String {
+        var lines = [heading]
+        for fact in facts { lines.append("  \(fact.name): \(fact.value.text)") }
+        if !likelyCauses.isEmpty {
+            lines.append("  likely causes:")
+            lines += likelyCauses.map { "    - \($0)" }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The explanation of a TLS alert, with causes for the sender when known
+    /// (both senders' when not).
+    public static func alert(_ a: AlertDescription, level: AlertLevel? = nil, sender: Peer? = nil) -> Explanation {
+        let levelText = level?.name ?? (a.alwaysFatal ? "fatal" : "warning or fatal")
+        var facts = [Fact("code", .int(Int(a.code))), Fact("name", .string(a.name)), Fact("level", .string(levelText)),
+                     Fact("defined in", .string(a.reference)), Fact("meaning", .string(a.meaning))]
+        if a.deprecated { facts.append(Fact("note", "reserved: modern TLS stacks never send it")) }
+        var causes: [String] = []
+        if let sender {
+            facts.append(Fact("sent by", .string(sender.rawValue)))
+            causes = AlertCauses.likely(a.code, sender: sender)
+        } else {
+            causes = AlertCauses.likely(a.code, sender: .server).map { "if the server sent it: \($0)" }
+                + AlertCauses.likely(a.code, sender: .client).map { "if the client sent it: \($0)" }
+        }
+        return Explanation(kind: .alert, heading: "TLS alert \(a.code) \(a.name) (\(levelText))",
+                           facts: facts, likelyCauses: causes, alert: a, sender: sender)
+    }
+
+    public static func curl(_ e: CurlError) -> Explanation {
+        Explanation(kind: .curl, heading: "curl error \(e.code) CURLE_\(e.name)",
+                    facts: [Fact("code", .int(e.code)), Fact("name", .string("CURLE_\(e.name)")), Fact("meaning", .string(e.meaning))],
+                    likelyCauses: [])
+    }
+}
+
+/// X.509 verify results (`X509_V_ERR_*`, OpenSSL's x509_vfy.h) that show up
+/// in nginx's "upstream SSL certificate verify error: (10:certificate has expired)".
+public enum X509VerifyCode {
+    public static func describe(_ code: Int) -> String? { table[code] }
+
+    static let table: [Int: String] = [
+        0: "ok",
+        2: "unable to get issuer certificate (an intermediate is missing)",
+        3: "unable to get certificate CRL",
+        7: "certificate signature failure",
+        9: "certificate is not yet valid",
+        10: "certificate has expired",
+        13: "format error in certificate's notBefore field",
+        14: "format error in certificate's notAfter field",
+        18: "self-signed certificate",
+        19: "self-signed certificate in certificate chain",
+        20: "unable to get local issuer certificate (untrusted issuer or missing intermediate)",
+        21: "unable to verify the first certificate (the chain is incomplete)",
+        22: "certificate chain too long",
+        23: "certificate revoked",
+        24: "invalid CA certificate",
+        26: "unsupported certificate purpose",
+        27: "certificate not trusted",
+        28: "certificate rejected",
+        62: "hostname mismatch",
+        64: "IP address mismatch",
+        66: "EE certificate key too weak",
+        67: "CA certificate key too weak",
+        68: "CA signature digest algorithm too weak",
+    ]
+}

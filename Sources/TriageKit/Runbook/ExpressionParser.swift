@@ -1,0 +1,168 @@
+/// Turns expression text into an `Expression`, with the offset of the first
+/// problem when the text is not an expression.
+public struct ExpressionParser {
+    enum Token: Equatable {
+        case name(String), string(String), number(Double), symbol(String), end
+    }
+
+    private var tokens: [(token: Token, offset: Int)] = []
+    private var position = 0
+
+    public static func parse(_ text: String) throws(ExpressionError) -> Expression {
+        var parser = ExpressionParser()
+        parser.tokens = try lex(Array(text))
+        let expression = try parser.parseOr()
+        guard case .end = parser.current.token else {
+            throw ExpressionError("unexpected \(describe(parser.current.token)) after the expression", at: parser.current.offset)
+        }
+        return expression
+    }
+
+    private var current: (token: Token, offset: Int) { tokens[position] }
+
+    private mutating func advance() { position = min(position + 1, tokens.count - 1) }
+
+    private mutating func take(_ symbol: String) -> Bool {
+        if current.token == .symbol(symbol) { advance(); return true }
+        return false
+    }
+
+    private mutating func parseOr() throws(ExpressionError) -> Expression {
+        var left = try parseAnd()
+        while take("||") { left = .or(left, try parseAnd()) }
+        return left
+    }
+
+    private mutating func parseAnd() throws(ExpressionError) -> Expression {
+        var left = try parseUnary()
+        while take("&&") { left = .and(left, try parseUnary()) }
+        return left
+    }
+
+    private mutating func parseUnary() throws(ExpressionError) -> Expression {
+        if take("!") { return .not(try parseUnary()) }
+        return try parseComparison()
+    }
+
+    private mutating func parseComparison() throws(ExpressionError) -> Expression {
+        let left = try parsePrimary()
+        if case .symbol(let s) = current.token, let op = Expression.ComparisonOperator(rawValue: s) {
+            let offset = current.offset
+            advance()
+            return .compare(op, left, try parsePrimary(), offset: offset)
+        }
+        return left
+    }
+
+    private mutating func parsePrimary() throws(ExpressionError) -> Expression {
+        let (token, offset) = current
+        switch token {
+        case .string(let s): advance(); return .literal(.string(s))
+        case .number(let n): advance(); return .literal(.number(n))
+        case .name("true"): advance(); return .literal(.bool(true))
+        case .name("false"): advance(); return .literal(.bool(false))
+        case .name("null"): advance(); return .literal(.null)
+        case .name(let root):
+            advance()
+            var path = Expression.Path(root: root, components: [], offset: offset)
+            while true {
+                if take(".") {
+                    guard case .name(let key) = current.token else {
+                        throw ExpressionError("expected a property name after '.', found \(Self.describe(current.token))", at: current.offset)
+                    }
+                    path.components.append(.key(key))
+                    advance()
+                } else if take("[") {
+                    guard case .number(let n) = current.token, n >= 0, n.rounded() == n else {
+                        throw ExpressionError("expected a list index (0, 1, …) after '['", at: current.offset)
+                    }
+                    advance()
+                    guard take("]") else { throw ExpressionError("expected ']'", at: current.offset) }
+                    path.components.append(.index(Int(n)))
+                } else {
+                    return .path(path)
+                }
+            }
+        case .symbol("("):
+            advance()
+            let inner = try parseOr()
+            guard take(")") else {
+                throw ExpressionError("expected ')' to close the '(' at column \(offset + 1)", at: current.offset)
+            }
+            return inner
+        default:
+            throw ExpressionError("expected a value (a name such as inputs.url, a 'string', a number), found \(Self.describe(token))", at: offset)
+        }
+    }
+
+    static func describe(_ token: Token) -> String {
+        switch token {
+        case .name(let n): "'\(n)'"
+        case .string(let s): "the string '\(s)'"
+        case .number(let n): "the number \(Value.format(n))"
+        case .symbol(let s): "'\(s)'"
+        case .end: "the end of the expression"
+        }
+    }
+
+    private static let symbols = ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", ".", "[", "]"]
+
+    static func lex(_ chars: [Character]) throws(ExpressionError) -> [(token: Token, offset: Int)] {
+        var out: [(token: Token, offset: Int)] = []
+        var i = 0
+        scan: while i < chars.count {
+            let c = chars[i]
+            if c.isWhitespace { i += 1; continue }
+            let start = i
+            if c == "'" || c == "\"" {
+                var s = ""
+                i += 1
+                while true {
+                    guard i < chars.count else {
+                        throw ExpressionError("unterminated string: expected a closing \(c)", at: start)
+                    }
+                    // A quote is escaped by doubling it, as in GitHub Actions.
+                    if chars[i] == c {
+                        if i + 1 < chars.count, chars[i + 1] == c { s.append(c); i += 2; continue }
+                        i += 1
+                        break
+                    }
+                    s.append(chars[i])
+                    i += 1
+                }
+                out.append((.string(s), start))
+                continue
+            }
+            if c.isNumber || (c == "-" && i + 1 < chars.count && chars[i + 1].isNumber) {
+                i += 1
+                while i < chars.count, chars[i].isNumber || chars[i] == "." { i += 1 }
+                let text = String(chars[start..<i])
+                guard let n = Double(text) else { throw ExpressionError("'\(text)' is not a number", at: start) }
+                out.append((.number(n), start))
+                continue
+            }
+            if c.isLetter || c == "_" {
+                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "-" { i += 1 }
+                out.append((.name(String(chars[start..<i])), start))
+                continue
+            }
+            for symbol in symbols where matches(symbol, chars, at: i) {
+                out.append((.symbol(symbol), start))
+                i += symbol.count
+                continue scan
+            }
+            if c == "=" {
+                throw ExpressionError("unexpected '=': use '==' to compare", at: start)
+            }
+            throw ExpressionError("unexpected character '\(c)'", at: start)
+        }
+        out.append((.end, chars.count))
+        return out
+    }
+
+    private static func matches(_ symbol: String, _ chars: [Character], at i: Int) -> Bool {
+        let s = Array(symbol)
+        guard i + s.count <= chars.count else { return false }
+        return Array(chars[i..<(i + s.count)]) == s
+    }
+}

@@ -1,0 +1,79 @@
+/// A validated runbook: what the engine runs. Every part keeps the place it
+/// came from, so even a runtime error can point at the runbook line.
+public struct Runbook: Sendable {
+    public var name: String
+    public var title: String?
+    public var description: String?
+    public var inputs: [InputSpec]
+    public var steps: [StepSpec]
+    /// The file the runbook was read from (`bundled:tls-upstream` for an embedded one).
+    public var source: String
+
+    public func input(_ name: String) -> InputSpec? { inputs.first { $0.name == name } }
+}
+
+/// `inputs.<name>` of a runbook.
+public struct InputSpec: Sendable {
+    public var name: String
+    public var required: Bool
+    public var defaultValue: Value?
+    public var description: String?
+    public var location: SourceLocation
+}
+
+/// One entry of `steps:`.
+public struct StepSpec: Sendable {
+    public var id: String
+    public var uses: String
+    public var with: [String: StepArgument]
+    public var condition: Condition?
+    public var forEach: StepArgument?
+    /// `timeout:`; the engine's default applies when absent.
+    public var timeout: Duration?
+    /// When false, a failure of this step stops the run (later steps are
+    /// recorded as skipped). The default is to go on: a diagnostic run wants
+    /// as much evidence as it can get.
+    public var continueOnError: Bool
+    public var location: SourceLocation
+}
+
+/// An `if:` — a boolean literal or an expression (with or without `${{ }}`).
+public struct Condition: Sendable {
+    public var text: String
+    public var template: Template
+    public var location: SourceLocation
+}
+
+/// A `with:` value as written: literal values stay as they are; strings may
+/// hold expressions evaluated when the step runs.
+public indirect enum StepArgument: Sendable {
+    case value(Value)
+    case template(Template, SourceLocation)
+    case list([StepArgument])
+    case object([String: StepArgument])
+
+    public func evaluate(in scope: Scope) throws(StepArgumentError) -> Value {
+        switch self {
+        case .value(let v): return v
+        case .template(let t, let location):
+            do { return try t.evaluate(in: scope) } catch {
+                throw StepArgumentError(location: location, error: error)
+            }
+        case .list(let items):
+            var out: [Value] = []
+            for item in items { out.append(try item.evaluate(in: scope)) }
+            return .list(out)
+        case .object(let fields):
+            var out: [String: Value] = [:]
+            for (key, field) in fields { out[key] = try field.evaluate(in: scope) }
+            return .object(out)
+        }
+    }
+}
+
+/// An expression that failed while the run was going; it fails the step.
+public struct StepArgumentError: Error, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var error: ExpressionError
+    public var description: String { "\(location.offset(by: error.offset)): \(error.message)" }
+}

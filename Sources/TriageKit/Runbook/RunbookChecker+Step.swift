@@ -1,0 +1,175 @@
+import Yams
+
+extension RunbookChecker {
+    struct CheckedStep {
+        var spec: StepSpec
+        var id: String
+        var idLocation: SourceLocation
+    }
+
+    /// What an expression may refer to at a given place in the runbook.
+    struct Visibility {
+        var inputs: [String]
+        var earlierSteps: [String]
+        var allSteps: [String]
+        var itemAllowed: Bool
+    }
+
+    mutating func step(_ node: Node, index: Int, inputs: [InputSpec], earlier: [String], all: [String]) -> CheckedStep? {
+        guard let pairs = mapping(node, what: "step \(index + 1)", allowed: Self.stepKeys) else { return nil }
+        let field = Dictionary(pairs.map { ($0.key, ($0.keyNode, $0.value)) }, uniquingKeysWith: { a, _ in a })
+        guard let (_, idNode) = field["id"] else {
+            error(node, "step \(index + 1) has no 'id': expected a name such as 'handshake'")
+            return nil
+        }
+        guard let id = string(idNode, what: "'id'") else { return nil }
+        if id.first.map({ !$0.isLetter }) ?? true || !id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+            error(idNode, "step id '\(id)' must start with a letter and hold only letters, digits, '-' and '_'")
+        }
+        var spec = StepSpec(id: id, uses: "", with: [:], condition: nil, forEach: nil, timeout: nil,
+                            continueOnError: true, location: location(node))
+        var stepKind: (any StepKind)?
+        if let (_, usesNode) = field["uses"] {
+            if let uses = string(usesNode, what: "'uses'") {
+                spec.uses = uses
+                stepKind = catalog[uses]
+                if stepKind == nil {
+                    error(usesNode, "unknown step kind '\(uses)'\(Spelling.didYouMean(uses, catalog.names)): expected one of \(catalog.names.joined(separator: ", "))")
+                }
+            }
+        } else {
+            error(node, "step '\(id)' has no 'uses': expected a step kind such as \(catalog.names.prefix(3).joined(separator: ", "))")
+        }
+        let names = inputs.map(\.name)
+        var visible = Visibility(inputs: names, earlierSteps: earlier, allSteps: all, itemAllowed: false)
+        if let (_, ifNode) = field["if"] { spec.condition = condition(ifNode, visible) }
+        if let (_, forEachNode) = field["for_each"] {
+            spec.forEach = argument(forEachNode, visible)
+            if case .scalar = forEachNode, scalarType(forEachNode) != .string {
+                error(forEachNode, "'for_each' must be a list or an expression that gives one, got \(kind(forEachNode))")
+            }
+            visible.itemAllowed = true
+        }
+        if let (_, timeoutNode) = field["timeout"] {
+            let text = timeoutNode.scalar?.string ?? ""
+            if case .scalar = timeoutNode, let d = DurationParser.parse(text), d > .zero {
+                spec.timeout = d
+            } else {
+                error(timeoutNode, "bad duration '\(text)': expected a positive number with a unit, e.g. 500ms, 10s, 2m")
+            }
+        }
+        if let (_, node) = field["continue_on_error"] {
+            spec.continueOnError = bool(node, what: "'continue_on_error'") ?? true
+        }
+        let withNode = field["with"]
+        if let (_, node) = withNode, let args = mapping(node, what: "'with' of step '\(id)'", allowed: nil) {
+            for (name, keyNode, valueNode) in args {
+                let declaration = stepKind?.inputs.first { $0.name == name }
+                if let kind = stepKind, declaration == nil {
+                    let known = kind.inputs.map(\.name)
+                    error(keyNode, "\(kind.name) has no input '\(name)'\(Spelling.didYouMean(name, known)): expected one of \(known.joined(separator: ", "))")
+                    continue
+                }
+                let arg = argument(valueNode, visible)
+                if let declaration, case .value(let literal) = arg, !declaration.accepts(literal) {
+                    error(valueNode, "input '\(name)' of \(spec.uses) must be a \(declaration.kind.rawValue), got \(self.kind(valueNode))")
+                }
+                if let arg { spec.with[name] = arg }
+            }
+        }
+        if let kind = stepKind {
+            for declaration in kind.inputs where declaration.required && spec.with[declaration.name] == nil {
+                error(withNode?.0 ?? node, "step '\(id)': \(kind.name) needs input '\(declaration.name)' (\(declaration.summary))")
+            }
+        }
+        return CheckedStep(spec: spec, id: id, idLocation: location(idNode))
+    }
+
+    mutating func condition(_ node: Node, _ visible: Visibility) -> Condition? {
+        guard case .scalar(let s) = node else {
+            error(node, "'if' must be an expression or true/false, got \(kind(node))")
+            return nil
+        }
+        if scalarType(node) == .bool {
+            return Condition(text: s.string, template: Template(parts: [.text(node.bool == true ? "true" : "")]), location: location(node))
+        }
+        // `if:` may be written with or without `${{ }}`, as in GitHub Actions.
+        let text = s.string.contains("${{") ? s.string : "${{\(s.string)}}"
+        let shift = s.string.contains("${{") ? 0 : -3
+        guard let template = template(text, node: node, shift: shift, visible) else { return nil }
+        return Condition(text: s.string, template: template, location: location(of: node, offset: shift))
+    }
+
+    /// A `with:` / `for_each:` value: literals stay values, strings become templates.
+    mutating func argument(_ node: Node, _ visible: Visibility) -> StepArgument? {
+        switch node {
+        case .scalar(let s) where scalarType(node) == .string:
+            guard s.string.contains("${{") else { return .value(.string(s.string)) }
+            return template(s.string, node: node, shift: 0, visible).map { .template($0, location(of: node, offset: 0)) }
+        case .sequence(let seq):
+            return .list(seq.compactMap { argument($0, visible) })
+        case .mapping(let m):
+            var fields: [String: StepArgument] = [:]
+            for (k, v) in m { if let a = argument(v, visible) { fields[k.string ?? ""] = a } }
+            return .object(fields)
+        default:
+            return .value(value(node))
+        }
+    }
+
+    mutating func template(_ text: String, node: Node, shift: Int, _ visible: Visibility) -> Template? {
+        let template: Template
+        do {
+            template = try Template.parse(text)
+        } catch {
+            diagnostics.append(Diagnostic(location(of: node, offset: error.offset + shift), error.message))
+            return nil
+        }
+        for (expression, offset) in template.expressions {
+            for path in expression.paths {
+                if let message = check(path, visible) {
+                    diagnostics.append(Diagnostic(location(of: node, offset: offset + path.offset + shift), message))
+                }
+            }
+        }
+        return template
+    }
+
+    /// Checks a reference against what exists at this point of the runbook.
+    func check(_ path: Expression.Path, _ visible: Visibility) -> String? {
+        guard case .key(let first)? = path.components.first else {
+            switch path.root {
+            case "item": return visible.itemAllowed ? nil : "'item' is only defined in a step with for_each"
+            case "inputs", "steps", "env": return "'\(path.root)' needs a name after it, e.g. \(path.root).NAME"
+            default: return "unknown name '\(path.root)': expected inputs, steps, item or env"
+            }
+        }
+        switch path.root {
+        case "inputs":
+            if !visible.inputs.contains(first) {
+                let declared = visible.inputs.isEmpty ? "none" : visible.inputs.joined(separator: ", ")
+                return "unknown input '\(first)'\(Spelling.didYouMean(first, visible.inputs)): the runbook declares \(declared)"
+            }
+            if path.components.count > 1, case .key(let part) = path.components[1], URLPart(rawValue: part) == nil {
+                return "inputs.\(first).\(part): an input is a string; it has the URL parts \(URLPart.allCases.map(\.rawValue).joined(separator: ", "))"
+            }
+        case "steps":
+            if !visible.earlierSteps.contains(first) {
+                if visible.allSteps.contains(first) {
+                    return "step '\(first)' has not run yet here: a step can only read the steps before it"
+                }
+                return "unknown step '\(first)'\(Spelling.didYouMean(first, visible.earlierSteps))"
+            }
+            guard path.components.count > 1, case .key(let field) = path.components[1], field == "outputs" || field == "status" else {
+                return "\(path.text): expected steps.\(first).outputs.NAME or steps.\(first).status"
+            }
+        case "item":
+            if !visible.itemAllowed { return "'item' is only defined in a step with for_each" }
+        case "env":
+            break
+        default:
+            return "unknown name '\(path.root)': expected inputs, steps, item or env"
+        }
+        return nil
+    }
+}

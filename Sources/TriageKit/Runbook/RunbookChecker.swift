@@ -1,0 +1,145 @@
+import Yams
+
+/// The walk over a composed YAML tree that builds a `Runbook` and collects
+/// diagnostics. It keeps going after a problem so one pass finds them all.
+struct RunbookChecker {
+    let file: String
+    let catalog: StepCatalog
+    var diagnostics: [Diagnostic] = []
+
+    static let topKeys = ["name", "title", "description", "inputs", "steps"]
+    static let inputKeys = ["required", "default", "description"]
+    static let stepKeys = ["id", "uses", "with", "if", "for_each", "timeout", "continue_on_error"]
+
+    init(file: String, catalog: StepCatalog) {
+        self.file = file
+        self.catalog = catalog
+    }
+
+    func location(_ node: Node) -> SourceLocation {
+        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    }
+
+    mutating func error(_ node: Node, _ message: String) {
+        diagnostics.append(Diagnostic(location(node), message))
+    }
+
+    func syntaxDiagnostic(_ error: any Error) -> Diagnostic {
+        let top = SourceLocation(file: file, line: 1, column: 1)
+        guard let yaml = error as? YamlError else { return Diagnostic(top, "YAML syntax error: \(error)") }
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        switch yaml {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return Diagnostic(at(mark), "YAML syntax error: \(problem)\(while_)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return Diagnostic(at(context.mark), "duplicate key \(keys) in this mapping: each key may appear once")
+        case .reader(let problem, _, _, _):
+            return Diagnostic(top, "cannot read the YAML: \(problem)")
+        default:
+            return Diagnostic(top, "YAML syntax error: \(yaml)")
+        }
+    }
+
+    // MARK: - Shapes
+
+    /// The pairs of a mapping, with unknown keys reported.
+    mutating func mapping(_ node: Node, what: String, allowed: [String]?) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            error(node, "\(what) must be a mapping (key: value), got \(kind(node))")
+            return nil
+        }
+        var pairs: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                error(keyNode, "keys of \(what) must be plain names")
+                continue
+            }
+            if let allowed, !allowed.contains(key) {
+                error(keyNode, "unknown key '\(key)' in \(what)\(Spelling.didYouMean(key, allowed)): expected one of \(allowed.joined(separator: ", "))")
+                continue
+            }
+            pairs.append((key, keyNode, value))
+        }
+        return pairs
+    }
+
+    /// The resolved YAML type of a scalar.
+    enum ScalarType { case null, bool, int, float, string }
+
+    func scalarType(_ node: Node) -> ScalarType? {
+        guard case .scalar = node else { return nil }
+        switch node.tag.rawValue {
+        case "tag:yaml.org,2002:null": return .null
+        case "tag:yaml.org,2002:bool": return .bool
+        case "tag:yaml.org,2002:int": return .int
+        case "tag:yaml.org,2002:float": return .float
+        default: return .string
+        }
+    }
+
+    func kind(_ node: Node) -> String {
+        switch node {
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        case .scalar(let s):
+            switch scalarType(node) {
+            case .null: "null"
+            case .bool: "a boolean (\(s.string))"
+            case .int, .float: "a number (\(s.string))"
+            default: "a string ('\(s.string)')"
+            }
+        }
+    }
+
+    mutating func string(_ node: Node, what: String) -> String? {
+        guard case .scalar(let s) = node, scalarType(node) != .null else {
+            error(node, "\(what) must be a string, got \(kind(node))")
+            return nil
+        }
+        return s.string
+    }
+
+    mutating func bool(_ node: Node, what: String) -> Bool? {
+        guard scalarType(node) == .bool, let b = node.bool else {
+            error(node, "\(what) must be true or false, got \(kind(node))")
+            return nil
+        }
+        return b
+    }
+
+    /// A literal YAML value as a `Value` (no expressions).
+    func value(_ node: Node) -> Value {
+        switch node {
+        case .scalar(let s):
+            switch scalarType(node) {
+            case .null: return .null
+            case .bool: return node.bool.map(Value.bool) ?? .string(s.string)
+            case .int: return node.int.map(Value.int) ?? .string(s.string)
+            case .float: return node.float.map(Value.number) ?? .string(s.string)
+            default: return .string(s.string)
+            }
+        case .sequence(let seq): return .list(seq.map(value))
+        case .mapping(let m):
+            var o: [String: Value] = [:]
+            for (k, v) in m { o[k.string ?? ""] = value(v) }
+            return .object(o)
+        case .alias: return .null
+        }
+    }
+
+    /// Where character `offset` of a scalar's text sits in the file. Exact
+    /// for single-line plain and quoted scalars; block scalars point at
+    /// their start.
+    func location(of node: Node, offset: Int) -> SourceLocation {
+        guard case .scalar(let s) = node, !s.string.contains("\n") else { return location(node) }
+        switch s.style {
+        case .plain, .any: return location(node).offset(by: offset)
+        case .singleQuoted, .doubleQuoted: return location(node).offset(by: offset + 1)
+        default: return location(node)
+        }
+    }
+}

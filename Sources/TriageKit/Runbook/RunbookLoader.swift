@@ -1,0 +1,93 @@
+import Foundation
+import Yams
+
+/// Reads a runbook and checks all of it — syntax, keys, step kinds, ids,
+/// references, durations, value types — before a single step runs. Every
+/// problem of the file is collected and thrown together as a `RunbookError`.
+public struct RunbookLoader: Sendable {
+    public var catalog: StepCatalog
+
+    public init(catalog: StepCatalog) { self.catalog = catalog }
+
+    public func load(contentsOf path: String) throws(RunbookError) -> Runbook {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file: no such file or not readable")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
+        }
+        return try load(yaml: text, source: path)
+    }
+
+    public func load(yaml: String, source: String) throws(RunbookError) -> Runbook {
+        var checker = RunbookChecker(file: source, catalog: catalog)
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw RunbookError([checker.syntaxDiagnostic(error)])
+        }
+        guard let node else {
+            throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
+                                           "the runbook is empty: expected a mapping with 'name' and 'steps'")])
+        }
+        let runbook = checker.runbook(node)
+        guard checker.diagnostics.isEmpty, let runbook else { throw RunbookError(checker.diagnostics) }
+        return runbook
+    }
+
+    /// Merges the inputs given on the command line with the runbook's
+    /// defaults; a required input left out, or an input the runbook does not
+    /// declare, is an error that points at the runbook.
+    public static func resolveInputs(_ runbook: Runbook, given: [String: String]) throws(RunbookError) -> [String: Value] {
+        var values: [String: Value] = [:]
+        var problems: [Diagnostic] = []
+        let top = SourceLocation(file: runbook.source, line: 1, column: 1)
+        for (name, _) in given where runbook.input(name) == nil {
+            let declared = runbook.inputs.map(\.name).joined(separator: ", ")
+            problems.append(Diagnostic(top, "input '\(name)' was given but the runbook declares no such input (it declares: \(declared.isEmpty ? "none" : declared))"))
+        }
+        for input in runbook.inputs {
+            if let text = given[input.name] {
+                values[input.name] = .string(text)
+            } else if let value = input.defaultValue {
+                values[input.name] = value
+            } else if input.required {
+                let hint = input.name == "url" ? "pass the URL as the first argument or --set url=…" : "pass --set \(input.name)=…"
+                problems.append(Diagnostic(input.location, "input '\(input.name)' is required and was not given: \(hint)"))
+            } else {
+                values[input.name] = .null
+            }
+        }
+        guard problems.isEmpty else { throw RunbookError(problems) }
+        return values
+    }
+}
+
+/// Suggests the closest known word for a misspelling ("stpes" → "steps").
+enum Spelling {
+    static func suggestion(for word: String, among candidates: [String]) -> String? {
+        let best = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
+        guard let (candidate, d) = best, d <= max(1, min(3, word.count / 3)) else { return nil }
+        return candidate
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let x = Array(a), y = Array(b)
+        guard !x.isEmpty else { return y.count }
+        guard !y.isEmpty else { return x.count }
+        var previous = Array(0...y.count)
+        for i in 1...x.count {
+            var row = [i] + Array(repeating: 0, count: y.count)
+            for j in 1...y.count {
+                row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            }
+            previous = row
+        }
+        return previous[y.count]
+    }
+
+    static func didYouMean(_ word: String, _ candidates: [String]) -> String {
+        suggestion(for: word, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
+    }
+}

@@ -1,0 +1,32 @@
+/// Removes secrets from text before it reaches a report or an evidence file:
+/// Authorization / Proxy-Authorization / Cookie / Set-Cookie header values,
+/// credentials in URLs, token-like query parameters and PEM private keys.
+public enum Redactor {
+    public static let mask = "[REDACTED]"
+
+    public static func redact(_ text: String) -> String {
+        guard mayContainSecret(text) else { return text }
+        var out = text
+        out.replace(privateKey) { _ in "-----BEGIN PRIVATE KEY-----\n\(mask)\n-----END PRIVATE KEY-----" }
+        out.replace(secretHeader) { m in "\(m.output.1)\(mask)" }
+        out.replace(queryToken) { m in "\(m.output.1)\(mask)" }
+        out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
+        return out
+    }
+
+    /// A cheap pre-check so the common case costs one scan.
+    private static func mayContainSecret(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        return ["author", "cookie", "private key", "token", "key=", "secret", "password", "passwd", "sig=", "signature", "@", "session", "auth="]
+            .contains { lower.contains($0) }
+    }
+
+    nonisolated(unsafe) private static let privateKey =
+        #/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/#
+    nonisolated(unsafe) private static let secretHeader =
+        #/(?im)((?:^|[\s>"'])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)[^\r\n]+/#
+    nonisolated(unsafe) private static let queryToken =
+        #/(?i)([?&;](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|session|sessionid|auth)=)[^&#\s"'<>]+/#
+    nonisolated(unsafe) private static let userInfo =
+        #/([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#
+}

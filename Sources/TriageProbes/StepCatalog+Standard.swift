@@ -1,0 +1,9 @@
+import TriageKit
+
+extension StepCatalog {
+    /// Every step kind triage ships. Adding a kind: one file in Steps/, one line here.
+    public static let standard = StepCatalog([
+        ExecStep(),
+        DecodeAlertStep(),
+    ])
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import TriageKit
+
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain a TLS alert, an OpenSSL error, a curl exit code or an nginx error-log line.",
+        discussion: """
+        Examples: triage explain 80 · triage explain internal_error · triage explain 'SSL alert number 42'
+        · triage explain 554 · triage explain error:0A000438 · triage explain 'curl: (60) …'
+        · triage explain "$(tail -1 /var/log/nginx/error.log)"
+        """)
+
+    @Argument(parsing: .captureForPassthrough, help: "The text to explain (words are joined with spaces).")
+    var text: [String]
+
+    func run() throws {
+        let input = text.joined(separator: " ")
+        do {
+            print(try Explainer.explain(input).map(\.text).joined(separator: "\n\n"))
+        } catch {
+            Terminal().error(error.description)
+            throw Reported(status: ExitStatus.usage)
+        }
+    }
+}

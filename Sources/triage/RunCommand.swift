@@ -1,0 +1,134 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TriageKit
+import TriageProbes
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a runbook against a URL and write the case folder (report.md, report.json, evidence/).")
+
+    @Argument(help: "The URL that fails (sets the runbook input 'url').")
+    var url: String?
+
+    @Option(help: "A bundled runbook name or a runbook file (default: tls-upstream).")
+    var runbook: String = "tls-upstream"
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a runbook input.", valueName: "KEY=VALUE"))
+    var settings: [String] = []
+
+    @Option(help: ArgumentHelp("The proxy URL that answers the error (sets input 'via').", valueName: "URL"))
+    var via: String?
+
+    @Option(help: ArgumentHelp("Trust this CA bundle instead of the system store (sets input 'ca_file').", valueName: "PEM"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
+    var out: String?
+
+    @Option(help: "Report language: en or zh.")
+    var lang: String = "en"
+
+    @Option(help: ArgumentHelp("A Mustache template for report.md instead of the bundled one.", valueName: "FILE"))
+    var template: String?
+
+    @Option(help: ArgumentHelp("Which reports to write, comma-separated: md, json.", valueName: "md,json"))
+    var format: String = "md,json"
+
+    @Option(help: ArgumentHelp("Deadline of a step that sets no timeout, e.g. 10s.", valueName: "DURATION"))
+    var stepTimeout: String = "10s"
+
+    func validate() throws {
+        for s in settings where !s.contains("=") || s.hasPrefix("=") {
+            throw ValidationError("--set expects KEY=VALUE, got '\(s)'")
+        }
+        guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
+            throw ValidationError("--format expects md, json or md,json, got '\(format)'")
+        }
+        guard DurationParser.parse(stepTimeout).map({ $0 > .zero }) ?? false else {
+            throw ValidationError("--step-timeout expects a duration such as 500ms, 10s or 2m, got '\(stepTimeout)'")
+        }
+    }
+
+    var formats: Set<CaseFolder.Format> {
+        Set(format.split(separator: ",").compactMap { CaseFolder.Format(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
+    }
+
+    var given: [String: String] {
+        var given: [String: String] = [:]
+        for s in settings {
+            let parts = s.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            given[String(parts[0])] = String(parts[1])
+        }
+        if let url { given["url"] = url }
+        if let via { given["via"] = via }
+        if let caFile { given["ca_file"] = caFile }
+        return given
+    }
+
+    func run() async throws {
+        let terminal = Terminal()
+        let caseRun: CaseRun
+        do {
+            let request = CaseRun.Request(
+                runbook: try Bundled.runbook(runbook), given: given, out: out.map { URL(fileURLWithPath: $0) },
+                language: lang, templatePath: template, formats: formats,
+                defaultTimeout: DurationParser.parse(stepTimeout) ?? .seconds(10))
+            caseRun = try CaseRun(request, catalog: .standard)
+        } catch let error as RunbookError {
+            terminal.line(error.description)
+            throw Reported(status: ExitStatus.usage)
+        } catch {
+            terminal.error(String(describing: error))
+            throw Reported(status: ExitStatus.usage)
+        }
+        try await Self.execute(caseRun, terminal: terminal)
+    }
+
+    /// Runs the case with SIGINT/SIGTERM turned into cancellation, then
+    /// prints the verdict and exits with its status.
+    static func execute(_ caseRun: CaseRun, terminal: Terminal) async throws {
+        let title = caseRun.runbook.title ?? caseRun.runbook.name
+        terminal.line("triage: \(title) — runbook \(caseRun.runbook.source), case \(caseRun.folder.url.path)")
+        let task = Task {
+            try await caseRun.run { event, _ in
+                if case .stepFinished(let result) = event { terminal.step(result) }
+            }
+        }
+        let signals = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                terminal.line("triage: \(number == SIGINT ? "SIGINT" : "SIGTERM") — cancelling the current step and writing the report")
+                task.cancel()
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        let record: CaseRecord
+        do {
+            record = try await task.value
+        } catch let error as CaseFolder.Unusable {
+            terminal.error(error.description)
+            throw Reported(status: ExitStatus.usage)
+        } catch {
+            terminal.error("internal error: \(error)")
+            throw Reported(status: ExitStatus.internalError)
+        }
+        let diagnosis = record.diagnosis
+        switch diagnosis.verdict {
+        case .problem:
+            if let root = diagnosis.rootCause {
+                terminal.line(terminal.paint("root cause: \(root.cause.code) — \(Redactor.redact(root.summary))", "31;1"))
+            }
+        case .healthy:
+            terminal.line(terminal.paint("no problem found", "32"))
+        case .interrupted:
+            terminal.line(terminal.paint("interrupted: partial report written", "33"))
+        }
+        terminal.line("report: \(caseRun.folder.reportPath)")
+        throw Reported(status: diagnosis.exitStatus)
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import TriageKit
+import TriageProbes
+
+struct RunbooksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runbooks",
+        abstract: "List the bundled runbooks and step kinds; --show NAME prints one to copy and customise.")
+
+    @Option(help: "Print the YAML of this bundled runbook.")
+    var show: String?
+
+    func run() throws {
+        if let show {
+            print(try Bundled.runbook(show).text, terminator: "")
+            return
+        }
+        let loader = RunbookLoader(catalog: .standard)
+        print("Runbooks (triage run --runbook NAME; override with $TRIAGE_HOME/runbooks/NAME.yaml):")
+        for name in Bundled.runbookNames {
+            let source = try Bundled.runbook(name)
+            let title = (try? loader.load(yaml: source.text, source: source.origin))?.title ?? ""
+            print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(title)")
+        }
+        print("\nStep kinds (uses:):")
+        for name in StepCatalog.standard.names {
+            print("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(StepCatalog.standard[name]!.summary)")
+        }
+    }
+}
