@@ -54,8 +54,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
-        .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageTestSupport"],
-                    resources: [.copy("Golden")], swiftSettings: strict),
+        .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageTestSupport"],
+                    exclude: ["Golden"], swiftSettings: strict),
         .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport"], swiftSettings: strict),

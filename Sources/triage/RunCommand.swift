@@ -12,7 +12,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The URL that fails (sets the runbook input 'url').")
     var url: String?
 
-    @Option(help: "A bundled runbook name or a runbook file (default: tls-upstream).")
+    @Option(help: "A bundled runbook name or a runbook file.")
     var runbook: String = "tls-upstream"
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a runbook input.", valueName: "KEY=VALUE"))

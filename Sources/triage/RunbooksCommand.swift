@@ -11,7 +11,14 @@ struct RunbooksCommand: ParsableCommand {
     @Option(help: "Print the YAML of this bundled runbook.")
     var show: String?
 
+    @Flag(help: "Print the JSON Schema of the runbook format (schema/runbook.schema.json).")
+    var schema = false
+
     func run() throws {
+        if schema {
+            print(RunbookSchema.json(catalog: .standard), terminator: "")
+            return
+        }
         if let show {
             print(try Bundled.runbook(show).text, terminator: "")
             return

@@ -105,6 +105,12 @@ public struct Artifact: Sendable, Hashable, Codable {
     public var path: String
     public var bytes: Int
     public var description: String
+
+    public init(path: String, bytes: Int, description: String) {
+        self.path = path
+        self.bytes = bytes
+        self.description = description
+    }
 }
 
 /// `evidence/<step-id>/` of a case folder. Every file is written atomically

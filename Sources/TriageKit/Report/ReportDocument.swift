@@ -101,6 +101,19 @@ public struct ReportDocument: Sendable, Codable {
         }
     }
 
+    /// Reads a `report.json` back.
+    public static func decode(_ data: Data) throws -> ReportDocument {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = ISO8601.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+            }
+            return date
+        }
+        return try decoder.decode(ReportDocument.self, from: data)
+    }
+
     public func json() throws -> Data {
         var data = try JSONEncoder.sorted.encode(self)
         data.append(0x0A)

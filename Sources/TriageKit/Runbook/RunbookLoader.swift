@@ -68,7 +68,7 @@ public struct RunbookLoader: Sendable {
 enum Spelling {
     static func suggestion(for word: String, among candidates: [String]) -> String? {
         let best = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
-        guard let (candidate, d) = best, d <= max(1, min(3, word.count / 3)) else { return nil }
+        guard let (candidate, d) = best, d <= (word.count <= 3 ? 1 : word.count < 9 ? 2 : 3) else { return nil }
         return candidate
     }
 
@@ -77,11 +77,17 @@ enum Spelling {
         guard !x.isEmpty else { return y.count }
         guard !y.isEmpty else { return x.count }
         var previous = Array(0...y.count)
+        var beforePrevious = previous
         for i in 1...x.count {
             var row = [i] + Array(repeating: 0, count: y.count)
             for j in 1...y.count {
                 row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+                // A swapped pair ("stpes") counts as one edit.
+                if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
+                    row[j] = min(row[j], beforePrevious[j - 2] + 1)
+                }
             }
+            beforePrevious = previous
             previous = row
         }
         return previous[y.count]

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageTestSupport
+
+/// The built binary, as a user runs it: exit statuses and what lands on disk.
+@Suite struct CLITests {
+    func write(_ yaml: String, in folder: URL, as name: String = "rb.yaml") throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func healthyRunExitsZero() async throws {
+        let folder = TestPaths.temporaryFolder("cli")
+        let rb = try write("""
+            name: fine
+            inputs: { url: { required: true } }
+            steps:
+              - id: check
+                uses: exec
+                with: { run: [echo, "${{ inputs.url.host }}"] }
+            """, in: folder)
+        let r = try await Command.triage(["run", "https://ok.test/", "--runbook", rb, "--out", folder.appendingPathComponent("case").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try Data(contentsOf: folder.appendingPathComponent("case/report.json"))
+        let doc = try ReportDocument.decode(json)
+        #expect(doc.verdict == .healthy)
+        #expect(doc.steps.first?.facts["exit status"] == 0)
+        let out = try String(contentsOf: folder.appendingPathComponent("case/evidence/check/stdout.txt"), encoding: .utf8)
+        #expect(out == "ok.test\n")
+        #expect(r.stderr.contains("no problem found"))
+        #expect(r.stderr.contains("report: \(folder.appendingPathComponent("case/report.md").path)"))
+    }
+
+    @Test func diagnosedProblemExitsOne() async throws {
+        let folder = TestPaths.temporaryFolder("cli")
+        let r = try await Command.triage(["run", "--runbook", "nginx-error", "--out", folder.path, "--lang", "zh"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        #expect(doc.rootCause?.cause == .proxyError)
+        #expect(doc.rootCause?.subject == "10.20.30.40:443")
+        #expect(doc.rootCause?.facts["alert"] == 80)
+        let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("## 最终定位到原因"))
+        #expect(r.stderr.contains("root cause: proxy-error"))
+    }
+
+    @Test func defaultCaseFolderIsUnderIncidents() async throws {
+        let folder = TestPaths.temporaryFolder("cli")
+        let rb = try write("name: t\ninputs: { url: }\nsteps:\n  - { id: a, uses: exec, with: { run: [true] } }\n", in: folder)
+        let r = try await Command.triage(["run", "https://edge.example.test/x", "--runbook", rb], in: folder)
+        #expect(r.status == 0, "\(r.stderr)")
+        let cases = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("incidents").path)
+        #expect(cases.count == 1)
+        #expect(cases[0].wholeMatch(of: #/\d{8}-\d{6}-edge\.example\.test/#) != nil, "\(cases)")
+    }
+
+    @Test func badRunbookExitsTwoAndRunsNothing() async throws {
+        let folder = TestPaths.temporaryFolder("cli")
+        let rb = try write("""
+            name: bad
+            steps:
+              - id: a
+                uses: exec
+                with: { run: [touch, "\(folder.path)/ran"] }
+              - id: a
+                uses: exec
+                timeout: forever
+                with: { run: [true] }
+            """, in: folder)
+        let r = try await Command.triage(["run", "--runbook", rb, "--out", folder.appendingPathComponent("case").path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("\(rb):6:9: duplicate step id 'a': already used by the step at line 3"))
+        #expect(r.stderr.contains("\(rb):8:14: bad duration 'forever'"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("ran").path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("case").path))
+        let v = try await Command.triage(["validate", rb])
+        #expect(v.status == 2)
+        #expect(v.stderr.split(separator: "\n").count == 2)
+    }
+
+    @Test func usageErrorsExitTwo() async throws {
+        #expect(try await Command.triage(["run", "--set", "novalue"]).status == 2)
+        #expect(try await Command.triage(["run", "--format", "pdf"]).status == 2)
+        #expect(try await Command.triage(["run", "--runbook", "no-such-runbook"]).status == 2)
+        #expect(try await Command.triage(["frobnicate"]).status == 2)
+        let missing = try await Command.triage(["run", "--runbook", "nginx-error", "--set", "nope=1"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("input 'nope' was given but the runbook declares no such input"))
+        #expect(try await Command.triage(["validate", "runbooks/nginx-error.yaml"], in: TestPaths.repository).status == 0)
+    }
+
+    @Test func explainExitStatuses() async throws {
+        let ok = try await Command.triage(["explain", "SSL", "alert", "number", "116"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.hasPrefix("TLS alert 116 certificate_required (fatal)"))
+        #expect(try await Command.triage(["explain", "gibberish"]).status == 2)
+    }
+
+    @Test func sigintWritesAnInterruptedReport() async throws {
+        let folder = TestPaths.temporaryFolder("cli")
+        let rb = try write("""
+            name: slow
+            steps:
+              - id: first
+                uses: exec
+                with: { run: [echo, started] }
+              - id: wait
+                uses: exec
+                with: { run: [sleep, "30"] }
+                timeout: 60s
+              - id: never
+                uses: exec
+                with: { run: [true] }
+            """, in: folder)
+        let out = folder.appendingPathComponent("case")
+        let started = ContinuousClock.now
+        async let result = Command.triage(["run", "--runbook", rb, "--out", out.path])
+        // The report is first written when step 'first' ends; 'wait' is running then.
+        while !FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await Command.run(["pkill", "-INT", "-f", "triage run --runbook \(rb)"])
+        let r = try await result
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(r.status == 130, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.verdict == .interrupted)
+        #expect(doc.steps.map(\.id) == ["first", "wait"])
+        #expect(doc.steps[1].status == .interrupted)
+        #expect(doc.finishedAt != nil)
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("**interrupted**"))
+    }
+}

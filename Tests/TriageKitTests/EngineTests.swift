@@ -1,0 +1,177 @@
+import Foundation
+import Synchronization
+import Testing
+import TriageKit
+import TriageTestSupport
+
+@Suite struct EngineTests {
+    func run(_ yaml: String, given: [String: String] = [:], folder: URL? = nil, timeout: Duration = .seconds(10),
+             observer: @Sendable @escaping (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
+        let runbook = try RunbookLoader(catalog: TestSteps.catalog).load(yaml: yaml, source: "t.yaml")
+        let inputs = try RunbookLoader.resolveInputs(runbook, given: given)
+        var options = Engine.Options()
+        options.caseFolder = folder
+        options.defaultTimeout = timeout
+        return await Engine(catalog: TestSteps.catalog, options: options).run(runbook, inputs: inputs, observer: observer)
+    }
+
+    @Test func stepsRunInOrderAndOutputsFlow() async throws {
+        let record = try await run("""
+            name: t
+            inputs: { url: { required: true } }
+            steps:
+              - id: one
+                uses: test.echo
+                with: { value: "${{ inputs.url.host }}", label: first }
+              - id: two
+                uses: test.echo
+                with: { value: "got ${{ steps.one.outputs.value }} after ${{ steps.one.status }}", label: second }
+            """, given: ["url": "https://h.test/x"])
+        #expect(record.steps.map(\.id) == ["one", "two"])
+        #expect(record.steps[1].outputs["value"] == "got h.test after ok")
+        #expect(record.steps.allSatisfy { $0.status == .ok })
+        #expect(record.diagnosis.verdict == .healthy)
+    }
+
+    @Test func falseConditionSkipsWithTheCondition() async throws {
+        let record = try await run("""
+            name: t
+            inputs: { via: }
+            steps:
+              - id: reproduce
+                uses: test.echo
+                if: ${{ inputs.via }}
+              - id: always
+                uses: test.echo
+                if: "!inputs.via && true"
+            """)
+        #expect(record.steps[0].status == .skipped)
+        #expect(record.steps[0].condition == "${{ inputs.via }}")
+        #expect(record.steps[0].summary == "skipped: `${{ inputs.via }}` is false")
+        #expect(record.steps[1].status == .ok)
+    }
+
+    @Test func forEachRunsOncePerItemAndMergesOutputs() async throws {
+        let record = try await run("""
+            name: t
+            steps:
+              - id: list
+                uses: test.echo
+                with: { value: [a, b, c] }
+              - id: each
+                uses: test.echo
+                for_each: ${{ steps.list.outputs.value }}
+                with: { value: "item=${{ item }}" }
+              - id: after
+                uses: test.echo
+                with: { value: "${{ steps.each.outputs.value }}" }
+            """)
+        #expect(record.steps.map(\.id) == ["list", "each-1", "each-2", "each-3", "after"])
+        #expect(record.steps[2].item == "b")
+        #expect(record.steps[2].outputs["value"] == "item=b")
+        #expect(record.steps[4].outputs["value"] == ["item=a", "item=b", "item=c"])
+    }
+
+    @Test func overrunningStepIsCancelledAndTheNextRuns() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let record = try await run("""
+            name: t
+            steps:
+              - id: slow
+                uses: test.sleep
+                with: { for: 30s }
+                timeout: 200ms
+              - id: stuck
+                uses: test.sleep
+                with: { for: 2s, cooperative: false }
+                timeout: 100ms
+              - id: next
+                uses: test.echo
+                with: { value: "${{ steps.slow.status }}/${{ steps.stuck.status }}" }
+            """)
+        #expect(clock.now - start < .seconds(20))
+        #expect(record.steps[0].status == .timedOut)
+        #expect(record.steps[0].summary == "did not finish within its 200ms deadline and was cancelled")
+        #expect(record.steps[1].status == .timedOut)
+        #expect(record.steps[2].outputs["value"] == "timed-out/timed-out")
+    }
+
+    @Test func failedStepIsRecordedAndTheRunGoesOn() async throws {
+        let record = try await run("""
+            name: t
+            steps:
+              - id: broken
+                uses: test.fail
+                with: { message: "no route to the thing" }
+              - id: after
+                uses: test.echo
+                with: { value: "${{ steps.broken.status }}" }
+              - id: stopper
+                uses: test.fail
+                continue_on_error: false
+              - id: never
+                uses: test.echo
+            """)
+        #expect(record.steps[0].status == .failed)
+        #expect(record.steps[0].error == "no route to the thing")
+        #expect(record.steps[1].outputs["value"] == "failed")
+        #expect(record.steps[3].status == .skipped)
+        #expect(record.steps[3].summary == "not run: step 'stopper' failed and has continue_on_error: false")
+    }
+
+    @Test func expressionErrorAtRunTimeFailsTheStepWithItsLocation() async throws {
+        let record = try await run("""
+            name: t
+            steps:
+              - id: one
+                uses: test.echo
+                with: { value: 5 }
+              - id: two
+                uses: test.echo
+                with: { value: "${{ steps.one.outputs.value.host }}" }
+            """)
+        #expect(record.steps[1].status == .failed)
+        #expect(record.steps[1].error == "t.yaml:8:25: steps.one.outputs.value is a number and has no property 'host'")
+    }
+
+    @Test func cancellationInterruptsAndTheRecordSaysSo() async throws {
+        let folder = TestPaths.temporaryFolder()
+        let started = Mutex(false)
+        let yaml = """
+            name: t
+            steps:
+              - id: quick
+                uses: test.finding
+                with: { cause: timeout }
+              - id: long
+                uses: test.sleep
+                with: { for: 60s }
+              - id: never
+                uses: test.echo
+            """
+        let task = Task {
+            try await run(yaml, folder: folder) { event, _ in
+                if case .stepStarted(let id, _) = event, id == "long" { started.withLock { $0 = true } }
+            }
+        }
+        while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        let record = try await task.value
+        #expect(record.interrupted)
+        #expect(record.diagnosis.verdict == .interrupted)
+        #expect(record.steps.map(\.id) == ["quick", "long"])
+        #expect(record.steps[1].status == .interrupted)
+        // Evidence of the finished step is on disk, secrets redacted.
+        let note = try String(contentsOf: folder.appendingPathComponent("evidence/quick/note.txt"), encoding: .utf8)
+        #expect(note == "Authorization: [REDACTED]\nfine\n")
+    }
+
+    @Test func deadlineHelperReturnsTheFirstOutcome() async {
+        let fast = await withDeadline(.seconds(5)) { 42 }
+        guard case .finished(.success(42)) = fast else { Issue.record("expected 42, got \(fast)"); return }
+        let slow = await withDeadline(.milliseconds(20)) { try await Task.sleep(for: .seconds(30)); return 1 }
+        guard case .timedOut = slow else { Issue.record("expected a timeout, got \(slow)"); return }
+    }
+}

@@ -1,0 +1,90 @@
+import Testing
+import TriageKit
+import TriageWire
+
+@Suite struct ExplainTests {
+    @Test func everyRegistryCodeByNumberAndByName() throws {
+        #expect(AlertDescription.all.count == 37)
+        for alert in AlertDescription.all {
+            let byNumber = try Explainer.explain("\(alert.code)")
+            #expect(byNumber.first?.alert == alert)
+            #expect(byNumber.first?.heading.hasPrefix("TLS alert \(alert.code) \(alert.name) (") == true)
+            #expect(try Explainer.explain(alert.name).first?.alert == alert)
+            #expect(try Explainer.explain("SSL alert number \(alert.code)").first?.alert == alert)
+        }
+        #expect(AlertDescription.named(117)?.name == "general_error")
+        #expect(AlertDescription.named(52)?.name == "too_many_cids_requested")
+        #expect(AlertDescription.named(121)?.name == "ech_required")
+        #expect(AlertDescription.named(81) == nil)
+    }
+
+    @Test func likelyCausesBySender() throws {
+        for code: UInt8 in [40, 42, 43, 44, 45, 46, 47, 48, 70, 80, 86, 112, 116, 120] {
+            #expect(AlertCauses.hasEntry(code), "alert \(code) has likely causes")
+            #expect(!AlertCauses.likely(code, sender: .server).isEmpty)
+            #expect(!AlertCauses.likely(code, sender: .client).isEmpty)
+        }
+        let fromServer = Explanation.alert(AlertDescription.named(80)!, level: .fatal, sender: .server)
+        #expect(fromServer.facts.contains(Fact("sent by", "server")))
+        #expect(fromServer.likelyCauses.contains { $0.contains("without SNI") })
+    }
+
+    @Test func curlLevelTimes256PlusDescription() throws {
+        let e = try Explainer.explain("554")
+        #expect(e.count == 1)
+        #expect(e[0].alert?.code == 42)
+        #expect(e[0].facts.first == Fact("decoded from", "554 = 2 × 256 + 42 (level fatal, description 42)"))
+        #expect(try Explainer.explain("592")[0].alert?.name == "internal_error")
+        #expect(try Explainer.explain("266")[0].heading == "TLS alert 10 unexpected_message (warning)")
+    }
+
+    @Test func openSSLErrorStrings() throws {
+        let v3 = try Explainer.explain("error:0A000438:SSL routines::tlsv1 alert internal error")
+        #expect(v3.map(\.kind) == [.openssl, .alert])
+        #expect(v3[0].facts.contains(Fact("reason", 1080)))
+        #expect(v3[0].facts.contains(Fact("format", "OpenSSL 3")))
+        #expect(v3[1].alert?.code == 80)
+        let v11 = try Explainer.explain("error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate")
+        #expect(v11[0].facts.contains(Fact("format", "OpenSSL 1.1")))
+        #expect(v11[1].alert?.code == 42)
+        let verify = try Explainer.explain("error:0A000086:SSL routines::certificate verify failed")
+        #expect(verify.count == 1)
+        #expect(verify[0].heading.hasPrefix("OpenSSL error 0A000086: certificate verify failed"))
+    }
+
+    @Test func nginxErrorLogLine() throws {
+        let line = """
+            2025/03/28 15:11:25 [crit] 2281#0: *1 SSL_do_handshake() failed (SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert number 80) while SSL handshaking to upstream, client: 10.0.0.7, server: _, request: "GET /test?token=s3cret HTTP/1.1", upstream: "https://10.20.30.40:443/xxx/xxx", host: "gw.example.test"
+            """
+        let e = try Explainer.explain(line)
+        #expect(e.map(\.kind) == [.nginx, .openssl, .alert])
+        #expect(e[0].facts.contains(Fact("upstream address", "10.20.30.40:443")))
+        #expect(e[0].facts.contains(Fact("phase", "while SSL handshaking to upstream")))
+        #expect(e[0].facts.contains(Fact("request", "GET /test?token=[REDACTED] HTTP/1.1")))
+        #expect(e[2].alert?.code == 80)
+        #expect(e[2].sender == .server)
+        let verify = try Explainer.explain("""
+            2025/03/28 15:11:25 [error] 7#7: *3 upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream, client: 1.2.3.4, upstream: "https://10.1.1.1:8443/", host: "x"
+            """)
+        #expect(verify.map(\.kind) == [.nginx, .x509])
+        #expect(verify[1].heading == "X.509 verify error 10: certificate has expired")
+        #expect(verify[0].facts.contains(Fact("upstream address", "10.1.1.1:8443")))
+    }
+
+    @Test func curlExitCodes() throws {
+        #expect(CurlError.count == 102)
+        for code in 0...101 {
+            let e = try Explainer.explain("curl: (\(code)) something")
+            #expect(e.contains { $0.kind == .curl && $0.facts.contains(Fact("code", .int(code))) }, "curl code \(code)")
+        }
+        #expect(try Explainer.explain("curl: (35) OpenSSL/3.0.19: error:0A000438:SSL routines::tlsv1 alert internal error").map(\.kind) == [.openssl, .alert, .curl])
+        #expect(try Explainer.explain("CURLE_PEER_FAILED_VERIFICATION")[0].facts.contains(Fact("code", 60)))
+        #expect(try Explainer.explain("exit code 7")[0].heading == "curl error 7 CURLE_COULDNT_CONNECT")
+        #expect(try Explainer.explain("28").map(\.kind) == [.curl])
+    }
+
+    @Test func nonsenseIsRefused() {
+        #expect(throws: Explainer.NotUnderstood.self) { try Explainer.explain("hello world") }
+        #expect(throws: Explainer.NotUnderstood.self) { try Explainer.explain("99999") }
+    }
+}

@@ -1,0 +1,247 @@
+import Testing
+import TriageKit
+import TriageTestSupport
+
+/// Every malformed runbook is refused before anything runs, each problem
+/// reported as FILE:LINE:COLUMN: message — all of a file's problems at once.
+@Suite struct RunbookLoaderTests {
+    let loader = RunbookLoader(catalog: TestSteps.catalog)
+
+    func diagnostics(_ yaml: String) -> [String] {
+        do {
+            _ = try loader.load(yaml: yaml, source: "rb.yaml")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test func validRunbookLoads() throws {
+        let runbook = try loader.load(yaml: """
+            name: ok
+            title: A valid runbook
+            inputs:
+              url: { required: true, description: the URL }
+              via:
+            steps:
+              - id: first
+                uses: test.echo
+                with: { value: "${{ inputs.url.host }}", label: plain }
+                timeout: 1m30s
+              - id: second
+                uses: test.echo
+                if: steps.first.status == 'ok' && !inputs.via
+                for_each: ${{ steps.first.outputs.value }}
+                with: { value: "${{ item }}" }
+                continue_on_error: false
+            """, source: "ok.yaml")
+        #expect(runbook.name == "ok")
+        #expect(runbook.inputs.map(\.name) == ["url", "via"])
+        #expect(runbook.inputs[0].required)
+        #expect(runbook.steps.map(\.id) == ["first", "second"])
+        #expect(runbook.steps[0].timeout == .seconds(90))
+        #expect(runbook.steps[1].continueOnError == false)
+        #expect(runbook.steps[1].condition?.text == "steps.first.status == 'ok' && !inputs.via")
+    }
+
+    @Test func yamlSyntaxError() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+                with: { value: [1, 2 }
+            """) == ["rb.yaml:5:26: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 5, column 20)"])
+    }
+
+    @Test func unknownTopLevelKeyAndMissingSteps() {
+        #expect(diagnostics("""
+            name: x
+            stpes:
+              - id: a
+            """) == [
+                "rb.yaml:1:1: missing key 'steps': expected a list of steps",
+                "rb.yaml:2:1: unknown key 'stpes' in the runbook (did you mean 'steps'?): expected one of name, title, description, inputs, steps",
+            ])
+    }
+
+    @Test func unknownStepKey() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+                timout: 5s
+            """) == ["rb.yaml:5:5: unknown key 'timout' in step 1 (did you mean 'timeout'?): expected one of id, uses, with, if, for_each, timeout, continue_on_error"])
+    }
+
+    @Test func unknownStepKind() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: exce
+            """).first?.hasPrefix("rb.yaml:4:11: unknown step kind 'exce' (did you mean 'exec'?): expected one of exec, ") == true)
+    }
+
+    @Test func duplicateStepIDs() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+              - id: a
+                uses: test.echo
+            """) == ["rb.yaml:5:9: duplicate step id 'a': already used by the step at line 3"])
+    }
+
+    @Test func referenceToLaterAndUnknownSteps() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+                with: { value: "${{ steps.b.outputs.x }}" }
+              - id: b
+                uses: test.echo
+                if: ${{ steps.nope.status == 'ok' }}
+            """) == [
+                "rb.yaml:5:25: step 'b' has not run yet here: a step can only read the steps before it",
+                "rb.yaml:8:13: unknown step 'nope'",
+            ])
+    }
+
+    @Test func badDuration() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+                timeout: 10 seconds
+            """) == ["rb.yaml:5:14: bad duration '10 seconds': expected a positive number with a unit, e.g. 500ms, 10s, 2m"])
+    }
+
+    @Test func wrongValueTypes() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: exec
+                continue_on_error: maybe
+                with:
+                  run: [echo, hi]
+                  shell: 3
+            """) == [
+                "rb.yaml:5:24: 'continue_on_error' must be true or false, got a string ('maybe')",
+                "rb.yaml:8:14: input 'shell' of exec must be a boolean, got a number (3)",
+            ])
+    }
+
+    @Test func unknownAndMissingStepInputs() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: exec
+                with:
+                  runn: [echo]
+            """) == [
+                "rb.yaml:5:5: step 'a': exec needs input 'run' (the command: a list of arguments, or one string with shell: true)",
+                "rb.yaml:6:7: exec has no input 'runn' (did you mean 'run'?): expected one of run, shell, expect_exit",
+            ])
+    }
+
+    @Test func unknownInputInExpressionPointsAtTheColumn() {
+        #expect(diagnostics("""
+            name: x
+            inputs:
+              url: { required: true }
+            steps:
+              - id: a
+                uses: test.echo
+                with: { value: "host=${{ inputs.urll.host }}" }
+            """) == ["rb.yaml:7:30: unknown input 'urll' (did you mean 'url'?): the runbook declares url"])
+    }
+
+    @Test func expressionSyntaxError() {
+        #expect(diagnostics("""
+            name: x
+            inputs: { url: }
+            steps:
+              - id: a
+                uses: test.echo
+                if: inputs.url == = 'x'
+            """) == ["rb.yaml:6:23: unexpected '=': use '==' to compare"])
+    }
+
+    @Test func itemOutsideForEach() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+                with: { value: "${{ item }}" }
+            """) == ["rb.yaml:5:25: 'item' is only defined in a step with for_each"])
+    }
+
+    @Test func duplicateYAMLKey() {
+        #expect(diagnostics("""
+            name: x
+            name: y
+            steps:
+              - { id: a, uses: test.echo }
+            """).first?.contains("duplicate key 'name'") == true)
+    }
+
+    @Test func emptyFileAndWrongShapes() {
+        #expect(diagnostics("") == ["rb.yaml:1:1: the runbook is empty: expected a mapping with 'name' and 'steps'"])
+        #expect(diagnostics("- a\n- b\n") == ["rb.yaml:1:1: the runbook must be a mapping (key: value), got a list"])
+        #expect(diagnostics("name: x\nsteps: {}\n") == ["rb.yaml:2:8: 'steps' must be a list (each item starting with '- id: …'), got a mapping"])
+    }
+
+    @Test func manyErrorsReportedTogetherInFileOrder() {
+        let found = diagnostics("""
+            name: two words
+            colour: red
+            steps:
+              - id: 1st
+                uses: test.echo
+                timeout: soon
+              - id: b
+                uses: nope
+            """)
+        #expect(found.count == 5)
+        #expect(found == found.sorted { a, b in
+            let la = a.split(separator: ":").dropFirst().prefix(2).compactMap { Int($0) }
+            let lb = b.split(separator: ":").dropFirst().prefix(2).compactMap { Int($0) }
+            return la.lexicographicallyPrecedes(lb)
+        })
+        #expect(found[0] == "rb.yaml:1:7: 'name' must be one word (letters, digits, '-', '_'), got 'two words'")
+        #expect(found[1].hasPrefix("rb.yaml:2:1: unknown key 'colour'"))
+        #expect(found[2] == "rb.yaml:4:9: step id '1st' must start with a letter and hold only letters, digits, '-' and '_'")
+        #expect(found[3] == "rb.yaml:6:14: bad duration 'soon': expected a positive number with a unit, e.g. 500ms, 10s, 2m")
+        #expect(found[4].hasPrefix("rb.yaml:8:11: unknown step kind 'nope'"))
+    }
+
+    @Test func missingRequiredInputPointsAtItsDeclaration() throws {
+        let runbook = try loader.load(yaml: """
+            name: x
+            inputs:
+              url: { required: true }
+              token: { default: abc }
+            steps:
+              - { id: a, uses: test.echo }
+            """, source: "rb.yaml")
+        #expect(throws: RunbookError.self) { try RunbookLoader.resolveInputs(runbook, given: [:]) }
+        do {
+            _ = try RunbookLoader.resolveInputs(runbook, given: ["nope": "1"])
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "rb.yaml:1:1: input 'nope' was given but the runbook declares no such input (it declares: url, token)",
+                "rb.yaml:3:3: input 'url' is required and was not given: pass the URL as the first argument or --set url=…",
+            ])
+        }
+        let inputs = try RunbookLoader.resolveInputs(runbook, given: ["url": "https://a.test"])
+        #expect(inputs == ["url": "https://a.test", "token": "abc"])
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+@Suite struct ExecStepTests {
+    func context(_ arguments: [String: Value], folder: URL? = nil, timeout: Duration = .seconds(5)) -> StepContext {
+        StepContext(stepID: "cmd", arguments: arguments, timeout: timeout, deadline: .now + timeout, runStartedAt: Date(),
+                    evidence: EvidenceDirectory(caseFolder: folder, stepID: "cmd"))
+    }
+
+    @Test func keepsStdoutStderrAndExitStatus() async throws {
+        let folder = TestPaths.temporaryFolder("exec")
+        let outcome = try await ExecStep().run(context(["run": ["sh", "-c", "echo out; echo 'Cookie: a=b' >&2; exit 3"],
+                                                        "expect_exit": 3], folder: folder))
+        #expect(!outcome.failed)
+        #expect(outcome.outputs["exit"] == 3)
+        #expect(outcome.outputs["stdout"] == "out\n")
+        #expect(outcome.outputs["stderr"] == "Cookie: [REDACTED]\n")
+        #expect(outcome.command == "sh -c 'echo out; echo '\\''Cookie: a=b'\\'' >&2; exit 3'")
+        let stderr = try String(contentsOf: folder.appendingPathComponent("evidence/cmd/stderr.txt"), encoding: .utf8)
+        #expect(stderr == "Cookie: [REDACTED]\n")
+    }
+
+    @Test func unexpectedExitFailsTheStep() async throws {
+        let outcome = try await ExecStep().run(context(["run": "false"]))
+        #expect(outcome.failed)
+        #expect(outcome.summary == "`false` exited with status 1, expected 0")
+    }
+
+    @Test func shellModeAndMissingProgram() async throws {
+        let outcome = try await ExecStep().run(context(["run": "echo $((6 * 7))", "shell": true]))
+        #expect(outcome.outputs["stdout"] == "42\n")
+        await #expect(throws: Subprocess.LaunchError.self) {
+            try await ExecStep().run(context(["run": ["/no/such/program"]]))
+        }
+    }
+
+    @Test func cancellationKillsTheProcessGroup() async throws {
+        let marker = TestPaths.temporaryFolder("exec").appendingPathComponent("late")
+        let started = ContinuousClock.now
+        let outcome = await withDeadline(.milliseconds(300)) {
+            try await ExecStep().run(context(["run": .string("sleep 2 && touch \(marker.path)"), "shell": true]))
+        }
+        guard case .timedOut = outcome else { Issue.record("expected a timeout, got \(outcome)"); return }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        try await Task.sleep(for: .seconds(2.5))
+        #expect(!FileManager.default.fileExists(atPath: marker.path), "the child outlived the cancelled step")
+    }
+}

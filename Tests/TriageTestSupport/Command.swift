@@ -1,0 +1,23 @@
+import Foundation
+import TriageProbes
+
+/// Runs the built `triage` binary (or any command) the way a user would.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public enum Command {
+    public static func run(_ argv: [String], in directory: URL? = nil) async throws -> CommandResult {
+        var argv = argv
+        if let directory { argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory.path] + argv }
+        let r = try await Subprocess(argv).run()
+        return CommandResult(status: r.exitStatus, stdout: String(decoding: r.stdout, as: UTF8.self),
+                             stderr: String(decoding: r.stderr, as: UTF8.self))
+    }
+
+    public static func triage(_ arguments: [String], in directory: URL? = nil) async throws -> CommandResult {
+        try await run([TestPaths.triageBinary.path] + arguments, in: directory)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import TriageKit
+import TriageProbes
+
+/// Step kinds that exist only for engine tests: they do nothing on the
+/// network, so the engine's own behaviour (order, deadlines, outputs,
+/// cancellation) is what the test sees.
+public enum TestSteps {
+    /// The standard catalog plus the test kinds.
+    public static let catalog = StepCatalog(Array(StepCatalog.standard.kinds.values) + [Echo(), Sleep(), Fail(), Report()])
+
+    /// `test.echo`: outputs its `with:` unchanged and logs the call order.
+    public struct Echo: StepKind {
+        public let name = "test.echo"
+        public let summary = "outputs its arguments"
+        public let inputs: [InputDeclaration] = [.init("value", .any, "anything"), .init("label", .string, "a label")]
+        public init() {}
+        public func run(_ context: StepContext) async throws -> StepOutcome {
+            StepOutcome(summary: "echo \(context["label"].text)", outputs: ["value": context["value"], "label": context["label"],
+                                                                          "item": context.item ?? .null])
+        }
+    }
+
+    /// `test.sleep`: sleeps; `cooperative: false` ignores cancellation, like
+    /// a stuck C call.
+    public struct Sleep: StepKind {
+        public let name = "test.sleep"
+        public let summary = "sleeps"
+        public let inputs: [InputDeclaration] = [.init("for", .duration, required: true, "how long"),
+                                                 .init("cooperative", .boolean, "honour cancellation (default true)")]
+        public init() {}
+        public func run(_ context: StepContext) async throws -> StepOutcome {
+            let duration = context.duration("for") ?? .seconds(1)
+            if context["cooperative"].boolValue == false {
+                usleep(UInt32(duration.seconds * 1_000_000))
+            } else {
+                try await Task.sleep(for: duration)
+            }
+            return StepOutcome(summary: "slept \(Engine.format(duration))", outputs: ["slept": .bool(true)])
+        }
+    }
+
+    /// `test.fail`: throws.
+    public struct Fail: StepKind {
+        public let name = "test.fail"
+        public let summary = "fails"
+        public let inputs: [InputDeclaration] = [.init("message", .string, "the error")]
+        public init() {}
+        public func run(_ context: StepContext) async throws -> StepOutcome {
+            throw StepFailure(context.string("message") ?? "failed on purpose")
+        }
+    }
+
+    /// `test.finding`: reports one finding of the given cause.
+    public struct Report: StepKind {
+        public let name = "test.finding"
+        public let summary = "reports a finding"
+        public let inputs: [InputDeclaration] = [.init("cause", .string, required: true, "cause code"),
+                                                 .init("severity", .string, "problem or warning"),
+                                                 .init("summary", .string, "summary")]
+        public init() {}
+        public func run(_ context: StepContext) async throws -> StepOutcome {
+            guard let cause = context.string("cause").flatMap(Cause.init(rawValue:)) else { throw StepFailure("bad cause") }
+            let severity = context.string("severity").flatMap(Severity.init(rawValue:)) ?? .problem
+            let finding = Finding(cause, severity: severity, summary: context.string("summary") ?? cause.code,
+                                  subject: "test", facts: [Fact("cause", .string(cause.code))])
+            try context.evidence.write("note.txt", text: "Authorization: Bearer abc.def\nfine\n", description: "a note")
+            return StepOutcome(summary: "found \(cause.code)", findings: [finding])
+        }
+    }
+}
