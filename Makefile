@@ -27,7 +27,7 @@ test: install-deps embed
 
 # The embedded demo: a broken upstream on 127.0.0.1 and the report it gets.
 demo: build
-	scripts/in-netns.sh $(BIN_DEBUG) run --runbook nginx-error --out incidents/demo; test $$? -le 1
+	scripts/in-netns.sh $(BIN_DEBUG) demo --out incidents/demo; test $$? -le 1
 
 bench: release
 	$(SWIFT) build -c release --product triage-bench 2>/dev/null || true

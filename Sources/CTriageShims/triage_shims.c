@@ -1,5 +1,257 @@
 #include "triage_shims.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/bn.h>
+#include <openssl/rsa.h>
+#include <openssl/ec.h>
+#include <string.h>
+#include <stdlib.h>
+#include <time.h>
+
 const char *triage_openssl_version(void) { return OpenSSL_version(OPENSSL_VERSION); }
 const char *triage_curl_version(void) { return curl_version(); }
 const char *triage_pcap_version(void) { return pcap_lib_version(); }
+
+int triage_ssl_set_sni(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+int triage_ssl_set_min_version(SSL *ssl, int v) { return (int)SSL_set_min_proto_version(ssl, v); }
+int triage_ssl_set_max_version(SSL *ssl, int v) { return (int)SSL_set_max_proto_version(ssl, v); }
+int triage_ctx_set_min_version(SSL_CTX *ctx, int v) { return (int)SSL_CTX_set_min_proto_version(ctx, v); }
+int triage_ctx_set_max_version(SSL_CTX *ctx, int v) { return (int)SSL_CTX_set_max_proto_version(ctx, v); }
+int triage_sk_x509_num(const STACK_OF(X509) *s) { return s ? sk_X509_num(s) : 0; }
+X509 *triage_sk_x509_value(const STACK_OF(X509) *s, int i) { return sk_X509_value(s, i); }
+int triage_sk_x509_name_num(const STACK_OF(X509_NAME) *s) { return s ? sk_X509_NAME_num(s) : 0; }
+X509_NAME *triage_sk_x509_name_value(const STACK_OF(X509_NAME) *s, int i) { return sk_X509_NAME_value(s, i); }
+size_t triage_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
+void triage_free(void *p) { OPENSSL_free(p); }
+STACK_OF(X509) *triage_sk_x509_new(void) { return sk_X509_new_null(); }
+int triage_sk_x509_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c); }
+void triage_sk_x509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+
+static char *bio_to_string(BIO *bio) {
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    char *out = OPENSSL_malloc((size_t)n + 1);
+    if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
+    BIO_free(bio);
+    return out;
+}
+
+char *triage_x509_sans(X509 *cert) {
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    if (!names) return NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
+        if (name->type == GEN_DNS) {
+            const ASN1_IA5STRING *s = name->d.dNSName;
+            BIO_printf(bio, "%sDNS:%.*s", i ? "\n" : "", s->length, (const char *)s->data);
+        } else if (name->type == GEN_IPADD) {
+            const ASN1_OCTET_STRING *ip = name->d.iPAddress;
+            char text[64] = {0};
+            if (ip->length == 4) {
+                snprintf(text, sizeof text, "%d.%d.%d.%d", ip->data[0], ip->data[1], ip->data[2], ip->data[3]);
+            } else if (ip->length == 16) {
+                int o = 0;
+                for (int j = 0; j < 16; j += 2) o += snprintf(text + o, sizeof text - (size_t)o, "%s%x", j ? ":" : "", (ip->data[j] << 8) | ip->data[j + 1]);
+            }
+            BIO_printf(bio, "%sIP:%s", i ? "\n" : "", text);
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return bio_to_string(bio);
+}
+
+char *triage_x509_name(const X509_NAME *name) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    return bio_to_string(bio);
+}
+
+char *triage_x509_serial(X509 *cert) {
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    BN_free(bn);
+    return hex;
+}
+
+int triage_x509_time(X509 *cert, int which, int64_t *out) {
+    const ASN1_TIME *t = which ? X509_get0_notAfter(cert) : X509_get0_notBefore(cert);
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm)) return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+typedef struct { int *codes; int *depths; int max; int count; } verify_errors;
+
+static int collect_errors(int ok, X509_STORE_CTX *ctx) {
+    verify_errors *e = X509_STORE_CTX_get_ex_data(ctx, 0);
+    if (!ok && e && e->count < e->max) {
+        e->codes[e->count] = X509_STORE_CTX_get_error(ctx);
+        e->depths[e->count] = X509_STORE_CTX_get_error_depth(ctx);
+        e->count++;
+    }
+    return 1; /* keep going: report every problem, not the first */
+}
+
+int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at,
+                        int *codes, int *depths, int max) {
+    X509_STORE *store = X509_STORE_new();
+    if (!store) return -1;
+    int loaded = ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store);
+    if (!loaded) { X509_STORE_free(store); return -1; }
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    verify_errors e = { codes, depths, max, 0 };
+    X509_STORE_CTX_init(ctx, store, leaf, chain);
+    X509_STORE_CTX_set_ex_data(ctx, 0, &e);
+    X509_STORE_CTX_set_verify_cb(ctx, collect_errors);
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
+    X509_verify_cert(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return e.count;
+}
+
+EVP_PKEY *triage_generate_key(int type, int bits) {
+    return type == 0 ? EVP_RSA_gen((unsigned int)bits) : EVP_EC_gen("P-256");
+}
+
+static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext) { X509_add_ext(cert, ext, -1); X509_EXTENSION_free(ext); }
+}
+
+X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t not_before, int64_t not_after,
+                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key) {
+    X509 *cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+    ASN1_TIME_set(X509_getm_notBefore(cert), (time_t)not_before);
+    ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)not_after);
+    X509_set_pubkey(cert, key);
+    X509_NAME *name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"triage fixture", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509 *signer = issuer ? issuer : cert;
+    X509_set_issuer_name(cert, X509_get_subject_name(signer));
+    add_ext(cert, signer, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+    add_ext(cert, signer, NID_key_usage, is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment");
+    add_ext(cert, signer, NID_subject_key_identifier, "hash");
+    if (issuer) add_ext(cert, signer, NID_authority_key_identifier, "keyid:always");
+    if (!is_ca) add_ext(cert, signer, NID_ext_key_usage, "serverAuth,clientAuth");
+    if (sans && *sans) add_ext(cert, signer, NID_subject_alt_name, sans);
+    if (!X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256())) { X509_free(cert); return NULL; }
+    return cert;
+}
+
+char *triage_cert_pem(X509 *cert) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, cert);
+    return bio_to_string(bio);
+}
+
+char *triage_key_pem(EVP_PKEY *key) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
+    return bio_to_string(bio);
+}
+
+/* --- fixture server ----------------------------------------------------- */
+
+typedef struct { int sni_mode; X509 *default_cert; STACK_OF(X509) *default_chain; EVP_PKEY *default_key; } server_conf;
+
+static int load_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    *rest = sk_X509_new_null();
+    X509 *c;
+    while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) sk_X509_push(*rest, c);
+    ERR_clear_error(); /* the loop ends on a "no start line" error */
+    BIO_free(bio);
+    return *leaf ? 1 : 0;
+}
+
+static EVP_PKEY *load_key(const char *pem) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    return key;
+}
+
+static int client_hello(SSL *ssl, int *alert, void *arg) {
+    server_conf *conf = arg;
+    const unsigned char *ext;
+    size_t len;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len)) return SSL_CLIENT_HELLO_SUCCESS;
+    if (conf->sni_mode == TRIAGE_SNI_ABORT) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    if (conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT && conf->default_cert) {
+        SSL_use_certificate(ssl, conf->default_cert);
+        SSL_use_PrivateKey(ssl, conf->default_key);
+        SSL_set1_chain(ssl, conf->default_chain);
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_version, int max_version,
+                           int security_level, const char *client_ca_pem, int sni_mode,
+                           const char *default_chain_pem, const char *default_key_pem) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) return NULL;
+    SSL_CTX_set_security_level(ctx, security_level);
+    if (min_version) SSL_CTX_set_min_proto_version(ctx, min_version);
+    if (max_version) SSL_CTX_set_max_proto_version(ctx, max_version);
+    if (security_level == 0) SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    X509 *leaf; STACK_OF(X509) *rest; EVP_PKEY *key = load_key(key_pem);
+    if (!key || !load_chain(chain_pem, &leaf, &rest)) { SSL_CTX_free(ctx); return NULL; }
+    if (!SSL_CTX_use_certificate(ctx, leaf) || !SSL_CTX_use_PrivateKey(ctx, key) || !SSL_CTX_set1_chain(ctx, rest)) {
+        SSL_CTX_free(ctx); return NULL;
+    }
+    X509_free(leaf); EVP_PKEY_free(key); sk_X509_pop_free(rest, X509_free);
+    if (client_ca_pem) {
+        X509 *ca; STACK_OF(X509) *more;
+        if (load_chain(client_ca_pem, &ca, &more)) {
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
+            STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+            sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
+            SSL_CTX_set_client_CA_list(ctx, names);
+            X509_free(ca); sk_X509_pop_free(more, X509_free);
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    server_conf *conf = calloc(1, sizeof *conf);
+    conf->sni_mode = sni_mode;
+    if (default_chain_pem && default_key_pem) {
+        load_chain(default_chain_pem, &conf->default_cert, &conf->default_chain);
+        conf->default_key = load_key(default_key_pem);
+    }
+    SSL_CTX_set_client_hello_cb(ctx, client_hello, conf);
+    return ctx;
+}
+
+int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms) {
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    int ok = SSL_accept(ssl) == 1;
+    if (ok) {
+        char buf[4096];
+        int n = SSL_read(ssl, buf, sizeof buf);
+        if (n > 0) {
+            const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+            SSL_write(ssl, answer, (int)strlen(answer));
+        }
+        SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+    ERR_clear_error();
+    return ok ? 0 : -1;
+}

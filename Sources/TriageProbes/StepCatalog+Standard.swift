@@ -5,5 +5,7 @@ extension StepCatalog {
     public static let standard = StepCatalog([
         ExecStep(),
         DecodeAlertStep(),
+        TLSHandshakeStep(),
+        X509CheckDatesStep(),
     ])
 }

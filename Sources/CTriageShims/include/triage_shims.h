@@ -2,15 +2,82 @@
 #define TRIAGE_SHIMS_H
 
 /* Small C functions for what Swift cannot call directly: macros, variadic
- * setters, callbacks. Every function is prefixed triage_. */
+ * setters, STACK_OF accessors, callbacks. Every function is prefixed triage_. */
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <curl/curl.h>
 #include <pcap/pcap.h>
+#include <stdint.h>
 
 /* Versions of the linked libraries, for the report's background. */
 const char *triage_openssl_version(void);
 const char *triage_curl_version(void);
 const char *triage_pcap_version(void);
+
+/* --- OpenSSL macros ----------------------------------------------------- */
+
+int triage_ssl_set_sni(SSL *ssl, const char *name);
+int triage_ssl_set_min_version(SSL *ssl, int version);
+int triage_ssl_set_max_version(SSL *ssl, int version);
+int triage_ctx_set_min_version(SSL_CTX *ctx, int version);
+int triage_ctx_set_max_version(SSL_CTX *ctx, int version);
+int triage_sk_x509_num(const STACK_OF(X509) *stack);
+X509 *triage_sk_x509_value(const STACK_OF(X509) *stack, int i);
+int triage_sk_x509_name_num(const STACK_OF(X509_NAME) *stack);
+X509_NAME *triage_sk_x509_name_value(const STACK_OF(X509_NAME) *stack, int i);
+size_t triage_bio_pending(BIO *bio);
+
+/* The subjectAltName entries of a certificate as "DNS:name" / "IP:addr"
+ * lines joined by '\n' (malloc'd; free with triage_free). NULL when none. */
+char *triage_x509_sans(X509 *cert);
+/* A distinguished name in RFC 2253 form (malloc'd). */
+char *triage_x509_name(const X509_NAME *name);
+/* The serial number in hex (malloc'd). */
+char *triage_x509_serial(X509 *cert);
+/* notBefore (which = 0) or notAfter (which = 1) as seconds since the epoch;
+ * returns 0 on success. */
+int triage_x509_time(X509 *cert, int which, int64_t *out);
+void triage_free(void *p);
+
+/* Verifies `leaf` with the untrusted `chain` against `ca_file` (or the
+ * system store when NULL) at time `at`, collecting every error (code and
+ * depth) rather than stopping at the first. Returns the number of errors
+ * written (at most `max`), or -1 when the store could not be set up. */
+int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at,
+                        int *codes, int *depths, int max);
+STACK_OF(X509) *triage_sk_x509_new(void);
+int triage_sk_x509_push(STACK_OF(X509) *stack, X509 *cert);
+void triage_sk_x509_free(STACK_OF(X509) *stack);
+
+/* --- Certificate minting (test fixtures and `triage demo`) -------------- */
+
+/* A new key: type 0 = RSA of `bits`, 1 = EC P-256. */
+EVP_PKEY *triage_generate_key(int type, int bits);
+/* A certificate for `key`, signed by `issuer_key` (self-signed when
+ * `issuer` is NULL). `sans`: comma-separated "DNS:x,IP:1.2.3.4" or NULL. */
+X509 *triage_make_cert(EVP_PKEY *key, const char *common_name, const char *sans,
+                       int64_t not_before, int64_t not_after, int is_ca, long serial,
+                       X509 *issuer, EVP_PKEY *issuer_key);
+char *triage_cert_pem(X509 *cert);
+char *triage_key_pem(EVP_PKEY *key);
+
+/* --- Fixture / demo TLS server ------------------------------------------ */
+
+enum triage_sni_mode {
+    TRIAGE_SNI_ANY = 0,          /* serve the certificate whatever the SNI */
+    TRIAGE_SNI_ABORT = 1,        /* no SNI: fatal alert 80 internal_error */
+    TRIAGE_SNI_DEFAULT_CERT = 2, /* no SNI: serve the default certificate */
+};
+
+/* A server context from PEM text: `chain_pem` holds the leaf first, then
+ * any intermediates. Returns NULL with the error queue set on failure. */
+SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_version, int max_version,
+                           int security_level, const char *client_ca_pem, int sni_mode,
+                           const char *default_chain_pem, const char *default_key_pem);
+/* Serves one accepted connection: handshake, read a request if one comes,
+ * answer "HTTP/1.1 200 OK", close. Blocking, bounded by `timeout_ms`. */
+int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms);
 
 #endif

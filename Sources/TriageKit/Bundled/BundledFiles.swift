@@ -32,6 +32,57 @@ steps:
     timeout: 5s
 
 """#,
+        "tls-upstream.yaml": #"""
+# yaml-language-server: $schema=../schema/runbook.schema.json
+name: tls-upstream
+title: HTTPS upstream fails (TLS handshake and certificate)
+description: |
+  What `triage run URL` runs. Tries the TLS handshake with every address of
+  the host, with SNI as curl sends it and without SNI as nginx sends it by
+  default, decodes the alert that ends a failing handshake, and checks the
+  dates, names and trust of every certificate chain the server presented.
+  Copy it (`triage runbooks --show tls-upstream`) to customise.
+inputs:
+  url:
+    required: true
+    description: the HTTPS URL that fails
+  via:
+    description: the proxy URL that answers 502 (recorded in the report)
+  ca_file:
+    description: a CA bundle to trust instead of the system store
+  addresses:
+    description: comma-separated addresses to test instead of resolving the host
+  client_cert:
+    description: a client certificate (PEM) to present
+  client_key:
+    description: the client certificate's key (PEM)
+steps:
+  - id: handshake
+    uses: tls.handshake
+    with:
+      host: ${{ inputs.url.host }}
+      port: ${{ inputs.url.port }}
+      addresses: ${{ inputs.addresses }}
+      sni: [as-client, none]
+      ca_file: ${{ inputs.ca_file }}
+      client_cert: ${{ inputs.client_cert }}
+      client_key: ${{ inputs.client_key }}
+      timeout: 5s
+    timeout: 20s
+  - id: alert
+    uses: tls.decode-alert
+    if: ${{ steps.handshake.outputs.alert }}
+    with:
+      alert: ${{ steps.handshake.outputs.alert }}
+  - id: dates
+    uses: x509.check-dates
+    if: ${{ steps.handshake.outputs.chains }}
+    with:
+      chains: ${{ steps.handshake.outputs.chains }}
+      host: ${{ inputs.url.host }}
+      ca_file: ${{ inputs.ca_file }}
+
+"""#,
     ]
 
     static let templates: [String: String] = [

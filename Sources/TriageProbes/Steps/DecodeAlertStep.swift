@@ -40,10 +40,15 @@ public struct DecodeAlertStep: StepKind {
         case let other:
             query = other.text
         }
-        do {
-            explanations = try Explainer.explain(query)
-        } catch {
-            throw StepFailure(error.description)
+        if let code = UInt8(query), let alert = AlertDescription.named(code) {
+            // A number here is an alert, never a curl exit code.
+            explanations = [.alert(alert, level: .fatal, sender: sender)]
+        } else {
+            do {
+                explanations = try Explainer.explain(query)
+            } catch {
+                throw StepFailure(error.description)
+            }
         }
         if let sender, let i = explanations.firstIndex(where: { $0.kind == .alert }), let a = explanations[i].alert {
             explanations[i] = .alert(a, level: .fatal, sender: sender)

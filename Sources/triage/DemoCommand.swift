@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import TriageKit
+import TriageProbes
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a broken HTTPS upstream on 127.0.0.1 (expired certificate, alert 80 without SNI) and diagnose it.")
+
+    @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-upstream.demo.test/).", valueName: "DIR"))
+    var out: String?
+
+    @Option(help: "Report language: en or zh.")
+    var lang: String = "en"
+
+    func run() async throws {
+        let terminal = Terminal()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-demo-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let upstream: DemoUpstream
+        do {
+            upstream = try DemoUpstream(directory: scratch)
+        } catch {
+            terminal.error("cannot start the demo upstream: \(error)")
+            throw Reported(status: ExitStatus.internalError)
+        }
+        defer { upstream.stop() }
+        terminal.line("demo: upstream \(upstream.url) on 127.0.0.1:\(upstream.server.port) — certificate expired \(ISO8601.string(upstream.notAfter)), aborts handshakes without SNI")
+        let request = CaseRun.Request(
+            runbook: try Bundled.runbook("tls-upstream"),
+            given: ["url": upstream.url, "addresses": "127.0.0.1", "ca_file": upstream.caFile.path],
+            out: out.map { URL(fileURLWithPath: $0) }, language: lang)
+        let caseRun: CaseRun
+        do {
+            caseRun = try CaseRun(request, catalog: .standard)
+        } catch {
+            terminal.error(String(describing: error))
+            throw Reported(status: ExitStatus.usage)
+        }
+        try await RunCommand.execute(caseRun, terminal: terminal)
+    }
+}
