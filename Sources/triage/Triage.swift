@@ -19,6 +19,7 @@ struct Triage: AsyncParsableCommand {
 
     /// ArgumentParser exits 64 on usage errors; triage promises 2.
     static func main() async {
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

@@ -134,4 +134,23 @@ import TriageTestSupport
         let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("**interrupted**"))
     }
+
+    @Test func demoDiagnosesTheSeedIncident() async throws {
+        let folder = TestPaths.temporaryFolder("demo")
+        let r = try await Command.triage(["demo", "--out", folder.path])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("report: \(folder.path)/report.md"))
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        #expect(doc.rootCause?.cause == .certExpired)
+        #expect(doc.directCause?.cause == .alertWithoutSNI)
+        #expect(doc.directCause?.facts["alert"] == 80)
+        #expect(doc.directCause?.facts["sender"] == "server")
+        #expect(doc.rootCause?.summary.contains("30 days before this run") == true)
+        for file in ["evidence/handshake/handshake.pcapng", "evidence/handshake/sslkeylog.txt", "report.md"] {
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "\(file)")
+        }
+        let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("openssl s_client -connect 127.0.0.1:"))
+        #expect(md.contains("-noservername"))
+    }
 }

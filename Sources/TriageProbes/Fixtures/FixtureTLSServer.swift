@@ -50,7 +50,7 @@ public final class FixtureTLSServer: Sendable {
         deinit { SSL_CTX_free(ctx) }
     }
 
-    public init(_ configuration: Configuration, address: String = "127.0.0.1") throws {
+    public init(_ configuration: Configuration, address: String = "127.0.0.1", port: Int = 0) throws {
         var defaultChain: String?, defaultKey: String?, mode: Int32 = 0
         switch configuration.sni {
         case .ignore: mode = 0
@@ -65,7 +65,9 @@ public final class FixtureTLSServer: Sendable {
             throw OpenSSLError.capture("setting up the fixture TLS server")
         }
         context = Context(ctx)
-        (listener, port) = try Self.listen(on: address)
+        // OpenSSL writes with write(2); a client that hangs up must not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        (listener, self.port) = try Self.listen(on: address, port: port)
         self.address = address
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
@@ -94,12 +96,13 @@ public final class FixtureTLSServer: Sendable {
     }
 
     /// A listening socket on an ephemeral port.
-    static func listen(on address: String) throws -> (Int32, Int) {
+    static func listen(on address: String, port: Int) throws -> (Int32, Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, address, &sin.sin_addr)
         let bound = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

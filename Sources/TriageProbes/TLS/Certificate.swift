@@ -64,7 +64,10 @@ public struct Certificate: Sendable, Hashable {
         }
         signatureAlgorithm = String(cString: OBJ_nid2ln(X509_get_signature_nid(x509)))
         isCA = X509_check_ca(x509) > 0
-        isSelfSigned = X509_check_issued(x509, x509) == X509_V_OK
+        // Not X509_check_issued: it also demands keyCertSign, which a
+        // self-signed *server* certificate usually lacks.
+        isSelfSigned = X509_NAME_cmp(X509_get_subject_name(x509), X509_get_issuer_name(x509)) == 0
+            && X509_get0_pubkey(x509).map { X509_verify(x509, $0) == 1 } ?? false
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         X509_digest(x509, EVP_sha256(), &digest, &length)

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// Servers that break the handshake itself: client certificates, versions,
+/// SNI, not TLS at all, silence, nothing listening.
+@Suite struct TLSHandshakeFailureTests {
+    typealias F = TLSFixtures
+
+    func clientCertificateServer(maxVersion: String) throws -> (FixtureTLSServer, String) {
+        let root = try F.root()
+        let clientCA = try F.root("client CA")
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) {
+            $0.clientCAPEM = clientCA.certificatePEM
+            $0.maxVersion = maxVersion
+        }
+        return (server, try F.file(root.certificatePEM))
+    }
+
+    @Test func clientCertificateRequiredTLS12() async throws {
+        let (server, ca) = try clientCertificateServer(maxVersion: "TLSv1.2")
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        #expect(run.root?.cause == .clientCertRequired, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.facts["alert"] == 40)
+        #expect(run.root?.facts["sender"] == "server")
+        #expect(run.root?.facts["acceptable CAs"] == "CN=client CA,O=triage fixture")
+    }
+
+    @Test func clientCertificateRequiredTLS13SendsAlert116AfterFinished() async throws {
+        let (server, ca) = try clientCertificateServer(maxVersion: "TLSv1.3")
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        #expect(run.root?.cause == .clientCertRequired, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.facts["alert"] == 116)
+        #expect(run.root?.facts["alert name"] == "certificate_required")
+        #expect(run.root?.facts["sender"] == "server")
+        #expect(run.step("alert")?.outputs["name"] == "certificate_required")
+    }
+
+    @Test func presentingTheClientCertificateFixesIt() async throws {
+        let root = try F.root()
+        let clientCA = try F.root("client CA")
+        let client = try F.leaf("client.example.test", issuer: clientCA)
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.clientCAPEM = clientCA.certificatePEM }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM),
+                                               extra: ["client_cert": try F.file(client.certificatePEM, named: "c.pem"),
+                                                       "client_key": try F.file(client.keyPEM, named: "k.pem")])
+        #expect(run.document.verdict == .healthy, "\(run.document.findings.map(\.summary))")
+    }
+
+    @Test func tls10OnlyServerIsRefusedByAModernClient() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(key: .rsa(bits: 2048), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) {
+            $0.minVersion = "TLSv1"
+            $0.maxVersion = "TLSv1"
+            $0.securityLevel = 0
+        }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .protocolVersion, "\(run.document.findings.map(\.summary))")
+        // OpenSSL 3 at its default security level refuses the TLS 1.0
+        // server's signature algorithm and sends alert 80 itself: the
+        // sender, not the number, says whose side gave up.
+        #expect(run.root?.facts["alert"] == 80)
+        #expect(run.root?.facts["sender"] == "client")
+        #expect(run.root?.facts["openssl"]?.stringValue?.contains("legacy sigalg disallowed or unsupported") == true,
+                "\(String(describing: run.root?.facts["openssl"]))")
+        #expect(run.root?.summary.hasPrefix("the server answered with an old protocol version: the client sent fatal alert 80 internal_error") == true)
+    }
+
+    @Test func noSNIGetsFatalAlert80() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .alertWithoutSNI)
+        #expect(run.root?.facts["alert"] == 80)
+        #expect(run.root?.facts["sender"] == "server")
+        #expect(run.root?.facts["variant"] == "none")
+        #expect(run.root?.subject == "127.0.0.1:\(server.port)")
+        #expect(run.step("alert")?.outputs["code"] == 80)
+        #expect(run.step("alert")?.outputs["sender"] == "server")
+        let pcap = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
+        let tshark = try await Command.run(["tshark", "-r", pcap, "-d", "tcp.port==\(server.port),tls",
+                                            "-Y", "tls.alert_message.desc == 80", "-T", "fields", "-e", "ip.src", "-e", "tls.alert_message.desc"])
+        #expect(tshark.status == 0, "\(tshark.stderr)")
+        #expect(tshark.stdout == "127.0.0.1\t80\n")
+    }
+
+    @Test func noSNIGetsAnotherExpiredDefaultCertificate() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let expiredOn = F.midnight(-40)
+        let fallback = try F.leaf("default.invalid", notBefore: F.midnight(-400), notAfter: expiredOn, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) {
+            $0.sni = .defaultCertificate(chainPEM: fallback.certificatePEM, keyPEM: fallback.keyPEM)
+        }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .defaultCertWithoutSNI, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(expiredOn)))
+        #expect(run.root?.facts["subject"] == "CN=default.invalid,O=triage fixture")
+        #expect(run.document.findings.count == 1)
+    }
+
+    @Test func plainHTTPOnTheTLSPort() async throws {
+        let server = try PlainTCPServer(.http)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: nil)
+        #expect(run.root?.cause == .notTLS, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.facts["answer"]?.stringValue?.hasPrefix("'HTTP/1.1 400 Bad Request") == true)
+    }
+
+    @Test func silentServerTimesOutAndTheReportIsWritten() async throws {
+        let server = try PlainTCPServer(.silent)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: nil)
+        #expect(run.root?.cause == .timeout)
+        #expect(run.root?.facts["phase"] == "waiting for the server's handshake")
+        #expect(run.step("handshake")?.status == .problem)
+        #expect(run.document.finishedAt != nil)
+        #expect(FileManager.default.fileExists(atPath: run.folder.appendingPathComponent("report.md").path))
+    }
+
+    @Test func closedPortIsRefused() async throws {
+        let port = PlainTCPServer.closedPort()
+        let run = try await DefaultRunbook.run(port: port, caFile: nil)
+        #expect(run.root?.cause == .connectionRefused)
+        #expect(run.root?.subject == "127.0.0.1:\(port)")
+        #expect(run.step("dates")?.status == .skipped)
+    }
+
+    @Test func tls12CaptureShowsTheSameNotAfterAsTheReport() async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(-3)
+        let leaf = try F.leaf(notBefore: F.midnight(-90), notAfter: notAfter, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.2" }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(notAfter)))
+        let pcap = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
+        let tshark = try await Command.run(["tshark", "-r", pcap, "-d", "tcp.port==\(server.port),tls",
+                                            "-Y", "tls.handshake.type == 11", "-T", "fields", "-e", "x509af.utcTime"])
+        #expect(tshark.status == 0, "\(tshark.stderr)")
+        let formatter = DateFormatter()
+        formatter.timeZone = .gmt
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        let expected = "\(formatter.string(from: F.midnight(-90))) (UTC),\(formatter.string(from: notAfter)) (UTC)"
+        #expect(tshark.stdout.split(separator: "\n").first.map(String.init) == expected)
+        let keylog = try String(contentsOf: run.folder.appendingPathComponent("evidence/handshake/sslkeylog.txt"), encoding: .utf8)
+        #expect(keylog.hasPrefix("CLIENT_RANDOM "))
+    }
+
+    @Test func addressesThatDisagreeAreMixedBackends() async throws {
+        let root = try F.root()
+        let good = try F.leaf(issuer: root)
+        let expiredOn = F.midnight(-2)
+        let stale = try F.leaf(notBefore: F.midnight(-100), notAfter: expiredOn, issuer: root)
+        let first = try F.server(chain: [good], key: good)
+        defer { first.stop() }
+        let second = try F.server(chain: [stale], key: stale, address: "127.0.0.2", port: first.port)
+        defer { second.stop() }
+        let run = try await DefaultRunbook.run(port: first.port, caFile: try F.file(root.certificatePEM),
+                                               extra: ["addresses": "127.0.0.1,127.0.0.2"])
+        let causes = run.document.findings.map(\.cause)
+        #expect(causes.contains(.mixedBackends), "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.cause == .certExpired)
+        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(expiredOn)))
+        let mixed = run.document.findings.first { $0.cause == .mixedBackends }
+        #expect(mixed?.subject == "api.example.test")
+        #expect(mixed?.facts.keys.sorted() == ["127.0.0.1:\(first.port)", "127.0.0.2:\(first.port)"])
+    }
+}

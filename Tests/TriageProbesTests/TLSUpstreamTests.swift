@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// The default runbook against fixture servers on 127.0.0.1, one broken
+/// thing each: the root cause code and the facts that prove it.
+@Suite struct TLSUpstreamTests {
+    typealias F = TLSFixtures
+
+    @Test func validCertificateIsHealthy() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.document.verdict == .healthy, "\(run.document.findings.map(\.summary))")
+        #expect(run.record.diagnosis.exitStatus == 0)
+        #expect(run.step("handshake")?.status == .ok)
+        #expect(run.step("alert")?.status == .skipped)
+        #expect(run.step("dates")?.facts.contains(Fact("cert 0 notAfter", .string(ISO8601.string(F.midnight(335))))) == true)
+        #expect(run.step("dates")?.facts.contains(Fact("trusted", "yes")) == true)
+    }
+
+    @Test func expiredCertificateIsRootCause() async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(-268)
+        let leaf = try F.leaf(notBefore: F.midnight(-700), notAfter: notAfter, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .certExpired)
+        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(notAfter)))
+        #expect(run.root?.facts["daysLeft"] == -268)
+        #expect(run.root?.summary == "the certificate for api.example.test expired on \(ISO8601.string(notAfter)), 268 days before this run")
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.markdown.contains("expired on \(ISO8601.string(notAfter)), 268 days before this run"))
+        let attempts = run.step("handshake")?.outputs["attempts"]?.listValue ?? []
+        #expect(attempts.first?["verify_code"] == 10)
+    }
+
+    @Test func notYetValidCertificate() async throws {
+        let root = try F.root()
+        let notBefore = F.midnight(12)
+        let leaf = try F.leaf(notBefore: notBefore, notAfter: F.midnight(400), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .certNotYetValid)
+        #expect(run.root?.facts["notBefore"] == .string(ISO8601.string(notBefore)))
+    }
+
+    @Test func wrongHost() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("other.example.test", issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .hostnameMismatch)
+        #expect(run.root?.facts["subjectAltNames"] == "DNS:other.example.test")
+        #expect(run.root?.facts["host"] == "api.example.test")
+    }
+
+    @Test func wildcardAndIPSANsMatch() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("*.example.test", sans: ["*.example.test", "IP:127.0.0.1"], issuer: root)
+        #expect(leaf.certificate.matches(host: "api.example.test"))
+        #expect(!leaf.certificate.matches(host: "a.b.example.test"))
+        #expect(leaf.certificate.matches(host: "127.0.0.1"))
+        #expect(!leaf.certificate.matches(host: "127.0.0.2"))
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.document.verdict == .healthy, "\(run.document.findings.map(\.summary))")
+    }
+
+    @Test func selfSignedCertificate() async throws {
+        let selfSigned = try CertificateMint.mint(.init(commonName: F.host, subjectAltNames: [F.host], notBefore: F.midnight(-1), notAfter: F.midnight(90)))
+        let server = try F.server(chain: [selfSigned], key: selfSigned)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(try F.root("unrelated root").certificatePEM))
+        #expect(run.root?.cause == .selfSigned)
+        #expect(run.root?.subject == "CN=api.example.test,O=triage fixture")
+    }
+
+    @Test func untrustedRoot() async throws {
+        let untrusted = try F.root("shadow root")
+        let leaf = try F.leaf(issuer: untrusted)
+        let server = try F.server(chain: [leaf, untrusted], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(try F.root().certificatePEM))
+        #expect(run.root?.cause == .untrustedIssuer)
+        #expect(run.root?.facts["issuer"] == "CN=shadow root,O=triage fixture")
+    }
+
+    @Test func incompleteChain() async throws {
+        let root = try F.root()
+        let intermediate = try CertificateMint.mint(.init(commonName: "triage intermediate", notBefore: F.midnight(-100), notAfter: F.midnight(1000), isCA: true), issuer: root)
+        let leaf = try F.leaf(issuer: intermediate)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .incompleteChain)
+        #expect(run.root?.facts["issuer"] == "CN=triage intermediate,O=triage fixture")
+    }
+
+    @Test func expiredIntermediate() async throws {
+        let root = try F.root()
+        let expiredOn = F.midnight(-5)
+        let intermediate = try CertificateMint.mint(.init(commonName: "old intermediate", notBefore: F.midnight(-900), notAfter: expiredOn, isCA: true), issuer: root)
+        let leaf = try F.leaf(issuer: intermediate)
+        let server = try F.server(chain: [leaf, intermediate], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .intermediateExpired)
+        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(expiredOn)))
+        #expect(run.root?.subject == "CN=old intermediate,O=triage fixture")
+    }
+
+    @Test func weakRSAKey() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(key: .rsa(bits: 1024), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.securityLevel = 0 }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .weakKey, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.facts["key"] == "RSA 1024 bits")
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import TriageKit
+import TriageProbes
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Certificates with chosen dates, names, chains and keys, minted at test
+/// time, and servers on 127.0.0.1 that misbehave in one chosen way.
+public enum TLSFixtures {
+    public static let day: TimeInterval = 86_400
+    public static let host = "api.example.test"
+
+    /// Midnight UTC `days` from now (negative: in the past), so dates in
+    /// assertions are exact.
+    public static func midnight(_ days: Int, from now: Date = Date()) -> Date {
+        Date(timeIntervalSince1970: ((now.timeIntervalSince1970 / day).rounded(.down) + Double(days)) * day)
+    }
+
+    public static func root(_ name: String = "triage test root") throws -> CertificateMint.Identity {
+        try CertificateMint.mint(.init(commonName: name, notBefore: midnight(-3650), notAfter: midnight(3650), isCA: true))
+    }
+
+    public static func leaf(_ name: String = host, sans: [String]? = nil, notBefore: Date = midnight(-30), notAfter: Date = midnight(335),
+                            key: CertificateMint.KeyKind = .ecP256, issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
+        try CertificateMint.mint(.init(commonName: name, subjectAltNames: sans, notBefore: notBefore, notAfter: notAfter, key: key), issuer: issuer)
+    }
+
+    /// Writes PEM text to a temporary file and returns its path.
+    public static func file(_ pem: String, named name: String = "ca.pem") throws -> String {
+        let url = TestPaths.temporaryFolder("pem").appendingPathComponent(name)
+        try pem.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    /// A TLS server presenting `chain` (leaf first) with `leaf`'s key.
+    public static func server(chain: [CertificateMint.Identity], key: CertificateMint.Identity, address: String = "127.0.0.1", port: Int = 0,
+                              configure: (inout FixtureTLSServer.Configuration) -> Void = { _ in }) throws -> FixtureTLSServer {
+        var configuration = FixtureTLSServer.Configuration(chainPEM: chain.map(\.certificatePEM).joined(), keyPEM: key.keyPEM)
+        configure(&configuration)
+        return try FixtureTLSServer(configuration, address: address, port: port)
+    }
+}
+
+/// A TCP server on 127.0.0.1 that is not a TLS server: it answers plain
+/// HTTP, or accepts and never says anything.
+public final class PlainTCPServer: Sendable {
+    public enum Mode: Sendable { case http, silent }
+
+    public let port: Int
+    private let listener: Int32
+    private let stopFlag = CancelFlag()
+
+    public init(_ mode: Mode) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &sin) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        listener = fd
+        port = Int(UInt16(bigEndian: sin.sin_port))
+        let stop = stopFlag
+        Thread {
+            var held: [Int32] = []
+            while !stop.isCancelled {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 100) > 0 else { continue }
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { continue }
+                switch mode {
+                case .silent:
+                    held.append(client) // keep it open, say nothing
+                case .http:
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    _ = recv(client, &buffer, buffer.count, 0)
+                    let answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                    close(client)
+                }
+            }
+            held.forEach { close($0) }
+            close(fd)
+        }.start()
+    }
+
+    deinit { stop() }
+
+    public func stop() { stopFlag.cancel() }
+
+    /// A port nothing listens on: bound, then closed.
+    public static func closedPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sin) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        close(fd)
+        return Int(UInt16(bigEndian: sin.sin_port))
+    }
+}
+
+/// Runs the bundled default runbook against a URL, in process, into a
+/// temporary case folder, and returns what it recorded.
+public enum DefaultRunbook {
+    public struct Run: Sendable {
+        public var record: CaseRecord
+        public var folder: URL
+        public var document: ReportDocument
+        public var markdown: String
+
+        public var root: ReportDocument.CauseEntry? { document.rootCause }
+        public var direct: ReportDocument.CauseEntry? { document.directCause }
+        public func step(_ id: String) -> StepResult? { record.steps.first { $0.id == id } }
+    }
+
+    public static func run(port: Int, host: String = TLSFixtures.host, caFile: String?, extra: [String: String] = [:]) async throws -> Run {
+        var given = ["url": "https://\(host):\(port)/v1/health", "addresses": "127.0.0.1"]
+        if let caFile { given["ca_file"] = caFile }
+        given.merge(extra) { $1 }
+        let folder = TestPaths.temporaryFolder("case")
+        let request = CaseRun.Request(runbook: try Bundled.runbook("tls-upstream"), given: given, out: folder)
+        let record = try await CaseRun(request, catalog: .standard).run()
+        let document = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        return Run(record: record, folder: folder, document: document, markdown: markdown)
+    }
+}
