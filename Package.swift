@@ -19,11 +19,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
-                       providers: [.apt(["libpcap-dev"])]),
-        .target(name: "CTriageShims", dependencies: ["COpenSSL", "CCurl", "CPcap"]),
+        // libcurl and libpcap: headers only at build time; CTriageShims loads
+        // the libraries with dlopen when a step first needs them, because
+        // linking libcurl drags ~35 shared libraries (GnuTLS, Kerberos, LDAP…)
+        // into every start of triage, including runs that never use HTTP.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "CTriageShims", dependencies: ["COpenSSL", "CCurl", "CPcap"], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "TriageWire", swiftSettings: strict),
         .target(
             name: "TriageKit",

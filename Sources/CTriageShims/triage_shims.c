@@ -8,10 +8,42 @@
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/socket.h>
 
 const char *triage_openssl_version(void) { return OpenSSL_version(OPENSSL_VERSION); }
-const char *triage_curl_version(void) { return curl_version(); }
-const char *triage_pcap_version(void) { return pcap_lib_version(); }
+
+static pthread_once_t lazy_once[2] = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT };
+static void *lazy_handle[2];
+static _Thread_local char lazy_message[256];
+static void load_curl(void) { lazy_handle[0] = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL); }
+static void load_pcap(void) { lazy_handle[1] = dlopen("libpcap.so.0.8", RTLD_NOW | RTLD_LOCAL); }
+
+void *triage_lazy_symbol(int which, const char *symbol) {
+    pthread_once(&lazy_once[which], which == 0 ? load_curl : load_pcap);
+    if (!lazy_handle[which]) {
+        snprintf(lazy_message, sizeof lazy_message, "cannot load %s (install %s)",
+                 which == 0 ? "libcurl.so.4" : "libpcap.so.0.8", which == 0 ? "libcurl4" : "libpcap0.8");
+        return NULL;
+    }
+    void *address = dlsym(lazy_handle[which], symbol);
+    if (!address) snprintf(lazy_message, sizeof lazy_message, "%s has no symbol %s", which == 0 ? "libcurl" : "libpcap", symbol);
+    return address;
+}
+
+const char *triage_lazy_error(void) { return lazy_message; }
+
+const char *triage_curl_version(void) {
+    char *(*f)(void) = (char *(*)(void))triage_lazy_symbol(0, "curl_version");
+    return f ? f() : NULL;
+}
+
+const char *triage_pcap_version(void) {
+    const char *(*f)(void) = (const char *(*)(void))triage_lazy_symbol(1, "pcap_lib_version");
+    return f ? f() : NULL;
+}
 
 int triage_ssl_set_sni(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
 int triage_ssl_set_min_version(SSL *ssl, int v) { return (int)SSL_set_min_proto_version(ssl, v); }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import TriageKit
 import TriageProbes
@@ -14,6 +15,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Report language: en or zh.")
     var lang: String = "en"
 
+    @Flag(help: "Only start the broken upstream and keep it running until SIGINT/SIGTERM (to try curl or openssl against it; used by make bench).")
+    var serve = false
+
     func run() async throws {
         let terminal = Terminal()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-demo-\(getpid())")
@@ -26,6 +30,12 @@ struct DemoCommand: AsyncParsableCommand {
             throw Reported(status: ExitStatus.internalError)
         }
         defer { upstream.stop() }
+        if serve {
+            let facts = "url=\(upstream.url)\nport=\(upstream.server.port)\nhost=\(DemoUpstream.host)\nca_file=\(upstream.caFile.path)\n"
+            FileHandle.standardOutput.write(Data(facts.utf8))
+            await Self.waitForSignal()
+            return
+        }
         terminal.line("demo: upstream \(upstream.url) on 127.0.0.1:\(upstream.server.port) — certificate expired \(ISO8601.string(upstream.notAfter)), aborts handshakes without SNI")
         let request = CaseRun.Request(
             runbook: try Bundled.runbook("tls-upstream"),
@@ -39,5 +49,19 @@ struct DemoCommand: AsyncParsableCommand {
             throw Reported(status: ExitStatus.usage)
         }
         try await RunCommand.execute(caseRun, terminal: terminal)
+    }
+
+    /// Suspends until SIGINT or SIGTERM.
+    static func waitForSignal() async {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        for await _ in stream { break }
+        sources.forEach { $0.cancel() }
     }
 }

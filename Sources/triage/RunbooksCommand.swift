@@ -34,5 +34,6 @@ struct RunbooksCommand: ParsableCommand {
         for name in StepCatalog.standard.names {
             print("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(StepCatalog.standard[name]!.summary)")
         }
+        print("\nLibraries: \(LibraryVersions.summary)")
     }
 }

@@ -52,7 +52,7 @@ public final class PlainTCPServer: Sendable {
     private let stopFlag = CancelFlag()
 
     public init(_ mode: Mode) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue), 0)
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -93,7 +93,7 @@ public final class PlainTCPServer: Sendable {
 
     /// A port nothing listens on: bound, then closed.
     public static func closedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue), 0)
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_addr.s_addr = inet_addr("127.0.0.1")

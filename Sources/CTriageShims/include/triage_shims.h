@@ -11,10 +11,17 @@
 #include <pcap/pcap.h>
 #include <stdint.h>
 
-/* Versions of the linked libraries, for the report's background. */
+/* Versions of the libraries, for the report's background. libcurl and
+ * libpcap are loaded on first use (dlopen); NULL when they are missing. */
 const char *triage_openssl_version(void);
 const char *triage_curl_version(void);
 const char *triage_pcap_version(void);
+
+/* The address of `symbol` in libcurl (which = 0) or libpcap (which = 1),
+ * loading the library on first use; NULL with triage_lazy_error() set when
+ * the library or the symbol is missing. */
+void *triage_lazy_symbol(int which, const char *symbol);
+const char *triage_lazy_error(void);
 
 /* --- OpenSSL macros ----------------------------------------------------- */
 

@@ -26,10 +26,7 @@ public struct CaseFolder: Sendable {
 
     /// `incidents/<UTC yyyymmdd-HHMMSS>-<host>` under `parent`.
     public static func defaultURL(under parent: URL, host: String?, at date: Date) -> URL {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let stamp = String(format: "%04d%02d%02d-%02d%02d%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let stamp = TextFormat.stamp(date)
         let safeHost = (host ?? "run").map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
         return parent.appendingPathComponent("incidents").appendingPathComponent("\(stamp)-\(String(safeHost))")
     }
@@ -55,7 +52,8 @@ public struct CaseFolder: Sendable {
     }
 
     /// Writes the reports for the record as it stands.
-    public func write(_ record: CaseRecord) throws {
+    public func write(_ record: CaseRecord, formats: Set<Format>? = nil) throws {
+        let formats = formats ?? self.formats
         let document = ReportDocument(record)
         if formats.contains(.json) {
             try AtomicFile.write(try document.json(), to: url.appendingPathComponent("report.json"))

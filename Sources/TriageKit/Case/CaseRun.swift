@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One `triage run`: the runbook loaded and checked, the inputs resolved,
 /// the case folder chosen — everything that can be refused before a step runs.
@@ -50,21 +51,30 @@ public struct CaseRun: Sendable {
         engine = Engine(catalog: catalog, options: options)
     }
 
-    /// Runs the steps, rewriting the reports after each one. Cancelling the
-    /// calling task interrupts the run; the reports are still written.
+    /// Runs the steps. After each step `report.json` is rewritten (about a
+    /// millisecond); `report.md` at most every quarter second and at the
+    /// end, so a fast run does not render Markdown once per step while a
+    /// slow or killed run still leaves a recent one. Cancelling the calling
+    /// task interrupts the run; the reports are still written.
     public func run(observer: @escaping @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
         try folder.prepare()
         let folder = self.folder
+        let lastMarkdown = Mutex(ContinuousClock.now)
         let record = await engine.run(runbook, inputs: inputs) { event, record in
             switch event {
-            case .stepFinished, .runFinished:
-                try? folder.write(record)
-            case .stepStarted:
+            case .stepFinished:
+                let due = lastMarkdown.withLock { last in
+                    guard ContinuousClock.now - last >= .milliseconds(250) else { return false }
+                    last = ContinuousClock.now
+                    return true
+                }
+                try? folder.write(record, formats: due ? folder.formats : folder.formats.intersection([.json]))
+            case .runFinished, .stepStarted:
                 break
             }
             await observer(event, record)
         }
-        try folder.write(record)
+        try folder.write(record, formats: folder.formats)
         return record
     }
 }

@@ -15,7 +15,7 @@ public struct Engine: Sendable {
         /// Where evidence goes; `nil` keeps evidence in memory only.
         public var caseFolder: URL?
         public var env: [String: String] = ProcessInfo.processInfo.environment
-        public var host: String = ProcessInfo.processInfo.hostName
+        public var host: String = Engine.localHostName
         public var now: @Sendable () -> Date = { Date() }
 
         public init() {}
@@ -194,10 +194,18 @@ public struct Engine: Sendable {
         return ["status": .string(worst.rawValue), "outputs": .object(outputs)]
     }
 
+    /// The machine's name from uname(2). Not `ProcessInfo.hostName`, which
+    /// asks the resolver for a canonical name: a DNS query triage must not send.
+    public static var localHostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func format(_ d: Duration) -> String {
         let s = d.seconds
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         if s.rounded() == s { return "\(Int(s))s" }
-        return String(format: "%.1fs", s)
+        return "\(TextFormat.fixed(s, 1))s"
     }
 }

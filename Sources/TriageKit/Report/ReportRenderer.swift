@@ -153,14 +153,7 @@ struct ReportContext {
         return rows
     }
 
-    /// `HH:mm:ss.SSS` in UTC, rounded (not truncated) to the millisecond.
-    static func clock(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (seconds, fraction) = ms.quotientAndRemainder(dividingBy: 1000)
-        let whole = Date(timeIntervalSince1970: Double(seconds))
-        return whole.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).time(includingFractionalSeconds: false))
-            + String(format: ".%03d", Int(fraction))
-    }
+    static func clock(_ date: Date) -> String { TextFormat.clock(date) }
 
     var evidence: [[String: Any]] {
         record.steps.flatMap(\.artifacts).map {

@@ -14,12 +14,19 @@ public enum Redactor {
         return out
     }
 
-    /// A cheap pre-check so the common case costs one scan.
+    /// A cheap pre-check so the common case (a handshake transcript, a
+    /// certificate table) never pays for the regular expressions: every
+    /// pattern below needs one of these markers.
     private static func mayContainSecret(_ text: String) -> Bool {
         let lower = text.lowercased()
-        return ["author", "cookie", "private key", "token", "key=", "secret", "password", "passwd", "sig=", "signature", "@", "session", "auth="]
-            .contains { lower.contains($0) }
+        if lower.contains("://"), lower.contains("@") { return true }
+        return markers.contains { lower.contains($0) }
     }
+
+    private static let markers = [
+        "authorization", "cookie", "private key", "api-key", "auth-token", "token=", "key=", "secret=", "password=",
+        "passwd=", "pwd=", "sig=", "signature=", "credential=", "session=", "sessionid=", "auth=",
+    ]
 
     nonisolated(unsafe) private static let privateKey =
         #/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/#

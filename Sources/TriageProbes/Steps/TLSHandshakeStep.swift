@@ -95,7 +95,7 @@ public struct TLSHandshakeStep: StepKind {
         var facts = [Fact("addresses", .string(Array(Set(attempts.map(\.address))).sorted().joined(separator: ", ") + " (from \(resolvedFrom))"))]
         for a in attempts {
             var text = a.outcomeText
-            if let c = a.connectMs, let h = a.handshakeMs { text += String(format: "; connect %.1f ms, handshake %.1f ms", c, h) }
+            if let c = a.connectMs, let h = a.handshakeMs { text += "; connect \(TextFormat.fixed(c, 1)) ms, handshake \(TextFormat.fixed(h, 1)) ms" }
             facts.append(Fact("\(a.addressPort) \(a.variant)", .string(text)))
             if !a.acceptableCAs.isEmpty {
                 facts.append(Fact("\(a.addressPort) \(a.variant) acceptable CAs", .string(a.acceptableCAs.joined(separator: "; "))))
@@ -164,7 +164,7 @@ public struct TLSHandshakeStep: StepKind {
         attempts.map { a in
             var lines = ["# \(a.command)", "# \(a.outcomeText)"]
             for m in a.messages {
-                lines.append(String(format: "%8.2f ms  %@ %@", m.atMs, m.sender == .client ? "client →" : "← server", m.description))
+                lines.append("\(TextFormat.rightAligned(TextFormat.fixed(m.atMs, 2), 8)) ms  \(m.sender == .client ? "client →" : "← server") \(m.description)")
             }
             for e in a.errors { lines.append("openssl: \(e)") }
             for (i, c) in a.chain.enumerated() {

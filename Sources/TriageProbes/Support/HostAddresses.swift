@@ -53,7 +53,7 @@ public enum HostAddresses {
 
     static func getaddrinfo(_ host: String) -> [String] {
         var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Int32(Glibc.SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         guard Glibc.getaddrinfo(host, nil, &hints, &result) == 0 else { return [] }
         defer { freeaddrinfo(result) }

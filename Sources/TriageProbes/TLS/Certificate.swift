@@ -1,4 +1,5 @@
 import Foundation
+import TriageKit
 internal import COpenSSL
 internal import CTriageShims
 
@@ -71,7 +72,7 @@ public struct Certificate: Sendable, Hashable {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         X509_digest(x509, EVP_sha256(), &digest, &length)
-        sha256 = digest.prefix(Int(length)).map { String(format: "%02X", $0) }.joined(separator: ":")
+        sha256 = digest.prefix(Int(length)).map(TextFormat.hex).joined(separator: ":")
         ERR_clear_error()
     }
 
