@@ -7,5 +7,7 @@ extension StepCatalog {
         DecodeAlertStep(),
         TLSHandshakeStep(),
         X509CheckDatesStep(),
+        HTTPRequestStep(),
+        DNSResolveStep(),
     ])
 }

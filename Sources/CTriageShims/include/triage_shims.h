@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <pcap/pcap.h>
 #include <stdint.h>
+#include "triage_http.h"
 
 /* Versions of the libraries, for the report's background. libcurl and
  * libpcap are loaded on first use (dlopen); NULL when they are missing. */

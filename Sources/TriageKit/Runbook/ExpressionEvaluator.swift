@@ -130,7 +130,7 @@ public enum URLPart: String, Sendable, CaseIterable {
         ["http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ldaps": 636, "smtps": 465, "imaps": 993][scheme.lowercased()]
     }
 
-    func extract(from string: String) -> Value {
+    public func extract(from string: String) -> Value {
         guard let url = URLComponents(string: string), url.scheme != nil else { return .null }
         switch self {
         case .scheme: return url.scheme.map { .string($0.lowercased()) } ?? .null

@@ -1,11 +1,27 @@
 import Foundation
 import Synchronization
 
-/// A cancellation flag blocking code polls between short waits.
-public final class CancelFlag: Sendable {
+/// A cancellation flag blocking code polls between short waits. C code
+/// (libcurl's progress callback) reads the same flag through `cFlag`.
+public final class CancelFlag: @unchecked Sendable {
     private let flag = Mutex(false)
-    public init() {}
-    public func cancel() { flag.withLock { $0 = true } }
+    /// Written once, 0 → 1, under the mutex; C reads it as a volatile int.
+    let cFlag: UnsafeMutablePointer<Int32>
+
+    public init() {
+        cFlag = .allocate(capacity: 1)
+        cFlag.initialize(to: 0)
+    }
+
+    deinit { cFlag.deallocate() }
+
+    public func cancel() {
+        flag.withLock { cancelled in
+            cancelled = true
+            cFlag.pointee = 1
+        }
+    }
+
     public var isCancelled: Bool { flag.withLock { $0 } }
 }
 

@@ -1,0 +1,38 @@
+#ifndef TRIAGE_HTTP_H
+#define TRIAGE_HTTP_H
+
+/* One HTTP exchange through libcurl, which is loaded on first use.
+ * curl_easy_setopt / curl_easy_getinfo are variadic, so each argument kind
+ * gets a typed function; the callbacks (body, headers, verbose trace,
+ * progress for cancellation) live here and fill bounded buffers. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct triage_http triage_http;
+
+/* NULL when libcurl cannot be loaded (see triage_lazy_error). */
+triage_http *triage_http_new(size_t body_limit);
+void triage_http_free(triage_http *h);
+
+int triage_http_set_str(triage_http *h, int option, const char *value);
+int triage_http_set_long(triage_http *h, int option, long value);
+/* Appends to the list behind option (CURLOPT_HTTPHEADER, CURLOPT_RESOLVE, CURLOPT_CONNECT_TO). */
+int triage_http_add_list(triage_http *h, int option, const char *value);
+int triage_http_set_body(triage_http *h, const char *data, long length);
+
+/* Performs the transfer; returns the CURLcode. Polls *cancel. */
+int triage_http_perform(triage_http *h, const volatile int *cancel);
+
+long triage_http_info_long(triage_http *h, int info);
+int64_t triage_http_info_off(triage_http *h, int info);
+const char *triage_http_info_str(triage_http *h, int info);
+const char *triage_http_strerror(int code);
+const char *triage_http_error_text(triage_http *h);
+
+const char *triage_http_body(triage_http *h, size_t *length);
+size_t triage_http_body_total(triage_http *h);
+const char *triage_http_headers(triage_http *h, size_t *length);
+const char *triage_http_trace(triage_http *h, size_t *length);
+
+#endif

@@ -1,0 +1,192 @@
+#include "triage_http.h"
+#include "triage_shims.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+typedef struct { char *data; size_t length, capacity, limit; } buffer;
+
+struct triage_http {
+    CURL *easy;
+    struct curl_slist *lists[3];
+    int list_options[3];
+    buffer body, headers, trace;
+    size_t body_total;
+    const volatile int *cancel;
+    char error[CURL_ERROR_SIZE];
+};
+
+typedef CURL *(*easy_init_fn)(void);
+typedef CURLcode (*easy_setopt_fn)(CURL *, CURLoption, ...);
+typedef CURLcode (*easy_getinfo_fn)(CURL *, CURLINFO, ...);
+typedef CURLcode (*easy_perform_fn)(CURL *);
+typedef void (*easy_cleanup_fn)(CURL *);
+typedef struct curl_slist *(*slist_append_fn)(struct curl_slist *, const char *);
+typedef void (*slist_free_fn)(struct curl_slist *);
+typedef const char *(*strerror_fn)(CURLcode);
+typedef CURLcode (*global_init_fn)(long);
+
+#define CURL_SYM(type, name) ((type)triage_lazy_symbol(0, name))
+
+static void append(buffer *b, const char *data, size_t n) {
+    if (b->length >= b->limit) return;
+    if (n > b->limit - b->length) n = b->limit - b->length;
+    if (b->length + n + 1 > b->capacity) {
+        size_t capacity = (b->length + n + 1) * 2;
+        char *grown = realloc(b->data, capacity);
+        if (!grown) return;
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->length, data, n);
+    b->length += n;
+    b->data[b->length] = 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *user) {
+    triage_http *h = user;
+    append(&h->body, data, size * count);
+    h->body_total += size * count;
+    return size * count;
+}
+
+static size_t on_header(char *data, size_t size, size_t count, void *user) {
+    append(&((triage_http *)user)->headers, data, size * count);
+    return size * count;
+}
+
+static void trace_lines(buffer *b, const char *prefix, const char *data, size_t n) {
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || data[i] == '\n') {
+            size_t end = i;
+            if (end > start && data[end - 1] == '\r') end--;
+            if (end > start || i < n) {
+                append(b, prefix, strlen(prefix));
+                append(b, data + start, end - start);
+                append(b, "\n", 1);
+            }
+            start = i + 1;
+        }
+    }
+}
+
+static int on_debug(CURL *easy, curl_infotype type, char *data, size_t n, void *user) {
+    (void)easy;
+    buffer *b = &((triage_http *)user)->trace;
+    char note[64];
+    switch (type) {
+    case CURLINFO_TEXT: trace_lines(b, "* ", data, n && data[n - 1] == '\n' ? n - 1 : n); break;
+    case CURLINFO_HEADER_OUT: trace_lines(b, "> ", data, n >= 2 && data[n - 1] == '\n' ? n - 1 : n); break;
+    case CURLINFO_HEADER_IN: trace_lines(b, "< ", data, n && data[n - 1] == '\n' ? n - 1 : n); break;
+    case CURLINFO_DATA_IN: snprintf(note, sizeof note, "{ [%zu bytes data]\n", n); append(b, note, strlen(note)); break;
+    case CURLINFO_DATA_OUT: snprintf(note, sizeof note, "} [%zu bytes data]\n", n); append(b, note, strlen(note)); break;
+    default: break;
+    }
+    return 0;
+}
+
+static int on_progress(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+    (void)a; (void)b; (void)c; (void)d;
+    triage_http *h = user;
+    return h->cancel && *h->cancel ? 1 : 0;
+}
+
+triage_http *triage_http_new(size_t body_limit) {
+    easy_init_fn init = CURL_SYM(easy_init_fn, "curl_easy_init");
+    global_init_fn global = CURL_SYM(global_init_fn, "curl_global_init");
+    easy_setopt_fn setopt = CURL_SYM(easy_setopt_fn, "curl_easy_setopt");
+    if (!init || !global || !setopt) return NULL;
+    static int initialised = 0;
+    if (!initialised) { global(CURL_GLOBAL_DEFAULT); initialised = 1; }
+    triage_http *h = calloc(1, sizeof *h);
+    h->easy = init();
+    if (!h->easy) { free(h); return NULL; }
+    h->body.limit = body_limit;
+    h->headers.limit = 256 * 1024;
+    h->trace.limit = 1024 * 1024;
+    h->list_options[0] = CURLOPT_HTTPHEADER;
+    h->list_options[1] = CURLOPT_RESOLVE;
+    h->list_options[2] = CURLOPT_CONNECT_TO;
+    setopt(h->easy, CURLOPT_NOSIGNAL, 1L);
+    setopt(h->easy, CURLOPT_ERRORBUFFER, h->error);
+    setopt(h->easy, CURLOPT_WRITEFUNCTION, on_body);
+    setopt(h->easy, CURLOPT_WRITEDATA, h);
+    setopt(h->easy, CURLOPT_HEADERFUNCTION, on_header);
+    setopt(h->easy, CURLOPT_HEADERDATA, h);
+    setopt(h->easy, CURLOPT_VERBOSE, 1L); /* the debug callback is only called in verbose mode */
+    setopt(h->easy, CURLOPT_DEBUGFUNCTION, on_debug);
+    setopt(h->easy, CURLOPT_DEBUGDATA, h);
+    setopt(h->easy, CURLOPT_NOPROGRESS, 0L);
+    setopt(h->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+    setopt(h->easy, CURLOPT_XFERINFODATA, h);
+    return h;
+}
+
+void triage_http_free(triage_http *h) {
+    if (!h) return;
+    CURL_SYM(easy_cleanup_fn, "curl_easy_cleanup")(h->easy);
+    slist_free_fn free_list = CURL_SYM(slist_free_fn, "curl_slist_free_all");
+    for (int i = 0; i < 3; i++) if (h->lists[i]) free_list(h->lists[i]);
+    free(h->body.data); free(h->headers.data); free(h->trace.data);
+    free(h);
+}
+
+int triage_http_set_str(triage_http *h, int option, const char *value) {
+    return CURL_SYM(easy_setopt_fn, "curl_easy_setopt")(h->easy, (CURLoption)option, value);
+}
+
+int triage_http_set_long(triage_http *h, int option, long value) {
+    return CURL_SYM(easy_setopt_fn, "curl_easy_setopt")(h->easy, (CURLoption)option, value);
+}
+
+int triage_http_add_list(triage_http *h, int option, const char *value) {
+    for (int i = 0; i < 3; i++) {
+        if (h->list_options[i] != option) continue;
+        h->lists[i] = CURL_SYM(slist_append_fn, "curl_slist_append")(h->lists[i], value);
+        return CURL_SYM(easy_setopt_fn, "curl_easy_setopt")(h->easy, (CURLoption)option, h->lists[i]);
+    }
+    return CURLE_BAD_FUNCTION_ARGUMENT;
+}
+
+int triage_http_set_body(triage_http *h, const char *data, long length) {
+    easy_setopt_fn setopt = CURL_SYM(easy_setopt_fn, "curl_easy_setopt");
+    setopt(h->easy, CURLOPT_POSTFIELDSIZE, length);
+    return setopt(h->easy, CURLOPT_COPYPOSTFIELDS, data);
+}
+
+int triage_http_perform(triage_http *h, const volatile int *cancel) {
+    h->cancel = cancel;
+    return CURL_SYM(easy_perform_fn, "curl_easy_perform")(h->easy);
+}
+
+long triage_http_info_long(triage_http *h, int info) {
+    long value = 0;
+    CURL_SYM(easy_getinfo_fn, "curl_easy_getinfo")(h->easy, (CURLINFO)info, &value);
+    return value;
+}
+
+int64_t triage_http_info_off(triage_http *h, int info) {
+    curl_off_t value = 0;
+    CURL_SYM(easy_getinfo_fn, "curl_easy_getinfo")(h->easy, (CURLINFO)info, &value);
+    return (int64_t)value;
+}
+
+const char *triage_http_info_str(triage_http *h, int info) {
+    char *value = NULL;
+    CURL_SYM(easy_getinfo_fn, "curl_easy_getinfo")(h->easy, (CURLINFO)info, &value);
+    return value;
+}
+
+const char *triage_http_strerror(int code) {
+    strerror_fn f = CURL_SYM(strerror_fn, "curl_easy_strerror");
+    return f ? f((CURLcode)code) : "libcurl is not available";
+}
+
+const char *triage_http_error_text(triage_http *h) { return h->error; }
+const char *triage_http_body(triage_http *h, size_t *n) { *n = h->body.length; return h->body.data ? h->body.data : ""; }
+size_t triage_http_body_total(triage_http *h) { return h->body_total; }
+const char *triage_http_headers(triage_http *h, size_t *n) { *n = h->headers.length; return h->headers.data ? h->headers.data : ""; }
+const char *triage_http_trace(triage_http *h, size_t *n) { *n = h->trace.length; return h->trace.data ? h->trace.data : ""; }
