@@ -9,5 +9,7 @@ extension StepCatalog {
         X509CheckDatesStep(),
         HTTPRequestStep(),
         DNSResolveStep(),
+        NginxConfigStep(),
+        NginxErrorLogStep(),
     ])
 }

@@ -35,36 +35,82 @@ steps:
         "tls-upstream.yaml": #"""
 # yaml-language-server: $schema=../schema/runbook.schema.json
 name: tls-upstream
-title: HTTPS upstream fails (TLS handshake and certificate)
+title: HTTPS upstream fails (through a proxy, or directly)
 description: |
-  What `triage run URL` runs. Tries the TLS handshake with every address of
-  the host, with SNI as curl sends it and without SNI as nginx sends it by
-  default, decodes the alert that ends a failing handshake, and checks the
-  dates, names and trust of every certificate chain the server presented.
-  Copy it (`triage runbooks --show tls-upstream`) to customise.
+  What `triage run URL` runs. Resolves the host, repeats the request
+  directly to every address (and through the proxy with --via), tries the
+  TLS handshake with every address with SNI as curl sends it, without SNI as
+  nginx sends it by default, and with the proxy's own SNI (--proxy-sni, or
+  what --nginx-conf says), decodes the alert that ends a failing handshake,
+  checks every certificate chain the server presented, and quotes nginx's
+  error log. Copy it (`triage runbooks --show tls-upstream`) to customise.
 inputs:
   url:
     required: true
-    description: the HTTPS URL that fails
+    description: the HTTPS URL of the upstream
   via:
-    description: the proxy URL that answers 502 (recorded in the report)
+    description: the proxy URL that answers 502 (e.g. http://127.0.0.1:8080/test)
   ca_file:
     description: a CA bundle to trust instead of the system store
+  insecure:
+    default: false
+    description: do not verify certificates in the direct request (curl -k)
   addresses:
     description: comma-separated addresses to test instead of resolving the host
+  dns_server:
+    description: ask this resolver (ADDR or ADDR:PORT) instead of /etc/resolv.conf's
+  proxy_sni:
+    description: the SNI the proxy sends upstream (a name, or none)
+  nginx_conf:
+    description: the proxy's nginx.conf, to replay its upstream handshake
+  location:
+    description: the request path whose nginx location to replay (default the via URL's path)
+  nginx_error_log:
+    description: the proxy's error.log, to quote and decode its upstream errors
   client_cert:
     description: a client certificate (PEM) to present
   client_key:
     description: the client certificate's key (PEM)
 steps:
+  - id: nginx
+    uses: nginx.config
+    if: ${{ inputs.nginx_conf }}
+    with:
+      file: ${{ inputs.nginx_conf }}
+      location: ${{ inputs.location || inputs.via.path }}
+  - id: dns
+    uses: dns.resolve
+    with:
+      host: ${{ inputs.url.host }}
+      server: ${{ inputs.dns_server }}
+      addresses: ${{ inputs.addresses || steps.nginx.outputs.addresses }}
+  - id: direct
+    uses: http.request
+    for_each: ${{ steps.dns.outputs.addresses }}
+    with:
+      url: ${{ inputs.url }}
+      resolve: ["${{ inputs.url.host }}:${{ inputs.url.port }}:${{ item }}"]
+      ca_file: ${{ inputs.ca_file }}
+      insecure: ${{ inputs.insecure }}
+      connect_timeout: 5s
+    timeout: 15s
+  - id: via
+    uses: http.request
+    if: ${{ inputs.via }}
+    with:
+      url: ${{ inputs.via }}
+      role: via
+      compare_status: ${{ steps.direct.outputs.status[0] }}
+      connect_timeout: 5s
+    timeout: 15s
   - id: handshake
     uses: tls.handshake
     with:
       host: ${{ inputs.url.host }}
       port: ${{ inputs.url.port }}
-      addresses: ${{ inputs.addresses }}
-      sni: [as-client, none]
-      ca_file: ${{ inputs.ca_file }}
+      addresses: ${{ steps.dns.outputs.addresses }}
+      sni: [as-client, none, "${{ inputs.proxy_sni }}", "${{ steps.nginx.outputs.sni }}"]
+      ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
       client_cert: ${{ inputs.client_cert }}
       client_key: ${{ inputs.client_key }}
       timeout: 5s
@@ -80,7 +126,13 @@ steps:
     with:
       chains: ${{ steps.handshake.outputs.chains }}
       host: ${{ inputs.url.host }}
-      ca_file: ${{ inputs.ca_file }}
+      ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
+  - id: nginx-log
+    uses: nginx.error-log
+    if: ${{ inputs.nginx_error_log }}
+    with:
+      file: ${{ inputs.nginx_error_log }}
+      match: ${{ steps.dns.outputs.addresses }}
 
 """#,
     ]

@@ -27,46 +27,26 @@ public enum Cause: String, Sendable, Codable, CaseIterable {
 
     public var code: String { rawValue }
 
-    /// Whether the cause is what a user *sees* (a 502, a failed handshake)
-    /// rather than *why* it happens. The direct cause is chosen among
-    /// symptoms, the root cause among the others.
-    public var isSymptom: Bool {
+    /// How far from the user the cause sits: 0 is what the user saw (the
+    /// proxy's 502), higher layers explain lower ones (the handshake that
+    /// failed behind it, the certificate behind that). The direct cause is
+    /// the finding of the lowest layer, the root cause the one of the
+    /// highest. `mixed-backends` is deepest: when the addresses of a name
+    /// disagree, that difference is what explains the rest.
+    public var layer: Int {
         switch self {
-        case .proxyError, .httpError, .alertWithoutSNI, .timeout, .connectionRefused, .dnsFailure,
-             .notTLS, .protocolVersion, .noSharedCipher, .clientCertRequired, .mixedBackends, .defaultCertWithoutSNI:
-            true
-        default:
-            false
+        case .proxyError: 0
+        case .httpError: 1
+        case .dnsFailure, .connectionRefused, .timeout: 2
+        case .notTLS, .alertWithoutSNI, .defaultCertWithoutSNI, .clientCertRequired, .protocolVersion, .noSharedCipher: 3
+        case .certExpired, .intermediateExpired, .certNotYetValid, .incompleteChain, .untrustedIssuer, .selfSigned,
+             .hostnameMismatch, .weakKey: 4
+        case .mixedBackends: 5
         }
     }
 
-    /// Lower ranks explain more. A root cause is the lowest-ranked non-symptom
-    /// finding; a direct cause is the lowest-ranked symptom (what the user
-    /// hit first: the proxy's 502 before the handshake that caused it).
-    public var rank: Int {
-        switch self {
-        case .certExpired: 0
-        case .intermediateExpired: 1
-        case .certNotYetValid: 2
-        case .incompleteChain: 3
-        case .untrustedIssuer: 4
-        case .selfSigned: 5
-        case .hostnameMismatch: 6
-        case .weakKey: 7
-        case .proxyError: 10
-        case .httpError: 11
-        case .dnsFailure: 12
-        case .connectionRefused: 13
-        case .timeout: 14
-        case .notTLS: 15
-        case .alertWithoutSNI: 16
-        case .defaultCertWithoutSNI: 17
-        case .clientCertRequired: 18
-        case .protocolVersion: 19
-        case .noSharedCipher: 20
-        case .mixedBackends: 21
-        }
-    }
+    /// Order within a layer: the more specific explanation first.
+    public var rank: Int { Cause.allCases.firstIndex(of: self)! }
 }
 
 /// How much a finding matters.

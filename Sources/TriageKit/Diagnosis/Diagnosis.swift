@@ -13,16 +13,14 @@ public struct Diagnosis: Sendable {
 
     public init(findings: [Finding], interrupted: Bool) {
         let ordered = findings.enumerated().sorted { a, b in
-            let ka = (a.element.severity == .problem ? 0 : 1, a.element.cause.rank, a.offset)
-            let kb = (b.element.severity == .problem ? 0 : 1, b.element.cause.rank, b.offset)
+            let ka = (a.element.severity == .problem ? 0 : 1, -a.element.cause.layer, a.element.cause.rank, a.offset)
+            let kb = (b.element.severity == .problem ? 0 : 1, -b.element.cause.layer, b.element.cause.rank, b.offset)
             return ka < kb
         }.map(\.element)
         self.findings = ordered
         let problems = ordered.filter { $0.severity == .problem }
-        let roots = problems.filter { !$0.cause.isSymptom }
-        let symptoms = problems.filter { $0.cause.isSymptom }
-        rootCause = roots.first ?? symptoms.first
-        directCause = symptoms.first ?? roots.first
+        rootCause = problems.first
+        directCause = problems.min { ($0.cause.layer, $0.cause.rank) < ($1.cause.layer, $1.cause.rank) }
         if interrupted {
             verdict = .interrupted
         } else {

@@ -65,7 +65,7 @@ public struct Engine: Sendable {
                 record.steps.append(result)
                 await observer(.stepFinished(result), record)
             }
-            scope.steps[spec.id] = Self.merge(runs)
+            scope.steps[spec.id] = Self.merge(runs, forEach: spec.forEach != nil)
             if record.interrupted { break steps }
             if !spec.continueOnError, runs.contains(where: { $0.status == .failed || $0.status == .timedOut }) {
                 stoppedBy = spec.id
@@ -180,9 +180,10 @@ public struct Engine: Sendable {
     }
 
     /// `steps.<id>` for expressions. For a `for_each` step, each output is
-    /// the list of every run's value and the status is the worst run's.
-    static func merge(_ runs: [StepResult]) -> Value {
-        guard runs.count != 1 else {
+    /// the list of every run's value (even for one run) and the status is
+    /// the worst run's.
+    static func merge(_ runs: [StepResult], forEach: Bool = false) -> Value {
+        guard runs.count != 1 || forEach else {
             return ["status": .string(runs[0].status.rawValue), "outputs": .object(runs[0].outputs)]
         }
         let order: [StepStatus] = [.interrupted, .failed, .timedOut, .problem, .warning, .ok, .skipped]

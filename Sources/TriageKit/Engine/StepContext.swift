@@ -52,6 +52,16 @@ public struct StepContext: Sendable {
         }
     }
 
+    /// A boolean argument; the strings "true"/"false" (from --set) count too.
+    public func bool(_ name: String) -> Bool? {
+        switch arguments[name] {
+        case .bool(let b)?: b
+        case .string(let s)?: ["true", "yes", "on", "1"].contains(s.lowercased()) ? true
+            : ["false", "no", "off", "0", ""].contains(s.lowercased()) ? false : nil
+        default: nil
+        }
+    }
+
     public func duration(_ name: String) -> Duration? {
         switch arguments[name] {
         case .string(let s)?: DurationParser.parse(s)

@@ -12,7 +12,7 @@ import TriageWire
 /// go to the system's resolvers instead).
 ///
 /// Inputs: `host` (required), `server` (`ADDR` or `ADDR:PORT`), `timeout`
-/// (per query, 2s). Outputs: `addresses`, `cname_chain`, `source`.
+/// (per query, 2s), `addresses` (pins the answer: nothing is resolved). Outputs: `addresses`, `cname_chain`, `source`.
 /// Findings: NXDOMAIN, SERVFAIL, no answer, no address → `dns-failure`.
 /// Commands: `dig +noall +answer HOST A` / `AAAA`, `getent ahosts HOST`.
 public struct DNSResolveStep: StepKind {
@@ -22,6 +22,7 @@ public struct DNSResolveStep: StepKind {
         .init("host", .string, required: true, "the name to resolve"),
         .init("server", .string, "ask this resolver (ADDR or ADDR:PORT) instead of /etc/resolv.conf's"),
         .init("timeout", .duration, "per query (default 2s)"),
+        .init("addresses", .stringOrList, "use these addresses instead of resolving (list or comma-separated)"),
     ]
 
     public init() {}
@@ -30,6 +31,10 @@ public struct DNSResolveStep: StepKind {
         guard let host = context.string("host")?.lowercased() else { throw StepFailure("dns.resolve: 'host' is empty") }
         let server = context.string("server")
         let timeout = min(context.duration("timeout") ?? .seconds(2), context.remaining)
+        let given = context.strings("addresses").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if !given.isEmpty {
+            return local(host, given, source: "input", why: "\(host) pinned to \(given.joined(separator: ", ")) by the addresses input (no DNS query sent)")
+        }
         if HostAddresses.isIPLiteral(host) {
             return local(host, [host], source: "literal", why: "\(host) is an IP address: nothing to resolve")
         }

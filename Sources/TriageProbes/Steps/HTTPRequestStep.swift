@@ -47,7 +47,7 @@ public struct HTTPRequestStep: StepKind {
         request.connectTo = context.strings("connect_to")
         request.proxy = context.string("proxy")
         request.caFile = context.string("ca_file")
-        request.insecure = context["insecure"].boolValue ?? false
+        request.insecure = context.bool("insecure") ?? false
         request.maxRedirects = context["max_redirects"].intValue ?? 0
         request.connectTimeout = context.duration("connect_timeout") ?? .seconds(5)
         request.timeout = min(context.duration("timeout") ?? context.remaining, context.remaining)

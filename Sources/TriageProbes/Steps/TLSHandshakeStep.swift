@@ -62,7 +62,12 @@ public struct TLSHandshakeStep: StepKind {
             return StepOutcome(summary: "\(host) resolves to no address; nothing to connect to", command: "getent ahosts \(host)",
                                findings: [finding])
         }
-        let variants = (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init)
+        // Duplicates collapse: a proxy's SNI equal to the host is the as-client variant.
+        var variants: [SNIVariant] = []
+        for variant in (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init) {
+            let normalised = variant == .name(host) ? .asClient : variant
+            if !variants.contains(normalised) { variants.append(normalised) }
+        }
         let clientContext = try TLSClientContext(options)
         let attemptOptions = options
         let plan = addresses.flatMap { address in variants.map { (address, $0) } }

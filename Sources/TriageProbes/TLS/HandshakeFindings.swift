@@ -134,7 +134,8 @@ struct HandshakeFindings {
     }
 
     /// The addresses of one name disagree: some handshakes work, some fail,
-    /// or they present different certificates.
+    /// or they present different certificates. Names the bad addresses and
+    /// what is wrong there.
     var mixedBackends: Finding? {
         let addresses = orderedAddresses
         guard addresses.count > 1 else { return nil }
@@ -143,10 +144,19 @@ struct HandshakeFindings {
             (byAddress[address] ?? []).map { "\($0.established)/\($0.chain.first?.sha256 ?? "-")" }.joined(separator: ",")
         }
         guard Set(signatures).count > 1 else { return nil }
-        let facts = addresses.map { address in
-            Fact(address, .string((byAddress[address] ?? []).map(\.outcomeText).joined(separator: "; ")))
+        func problem(_ address: String) -> String? {
+            let group = byAddress[address] ?? []
+            if let failed = group.first(where: { !$0.established }) { return failed.outcomeText }
+            return group.compactMap { $0.chain.first.flatMap(self.problem(with:)) }.first.map { "its certificate \($0)" }
         }
-        return Finding(.mixedBackends, summary: "the \(addresses.count) addresses of \(host) do not behave alike: \(facts.map { "\($0.name): \($0.value.text)" }.joined(separator: " | "))",
-                       subject: host, facts: facts)
+        let bad = addresses.filter { problem($0) != nil }
+        let good = addresses.filter { problem($0) == nil }
+        let facts = addresses.map { Fact($0, .string(problem($0) ?? "ok: " + (byAddress[$0] ?? []).map(\.outcomeText).joined(separator: "; "))) }
+        let what = bad.map { "\($0) (\(problem($0)!))" }.joined(separator: ", ")
+        let summary = bad.isEmpty
+            ? "the \(addresses.count) addresses of \(host) present different certificates: \(addresses.joined(separator: ", "))"
+            : "the addresses of \(host) disagree: \(what) is broken\(good.isEmpty ? "" : " while \(good.joined(separator: ", ")) works")"
+        return Finding(.mixedBackends, summary: summary, subject: bad.isEmpty ? host : bad.joined(separator: ", "), facts: facts,
+                       remedy: "Fix \(bad.isEmpty ? "the odd address" : bad.joined(separator: ", ")) or take it out of DNS / the load balancer until it matches the others.")
     }
 }
