@@ -24,6 +24,21 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Trust this CA bundle instead of the system store (sets input 'ca_file').", valueName: "PEM"))
     var caFile: String?
 
+    @Option(help: ArgumentHelp("The SNI the proxy sends upstream: a name, or none (sets input 'proxy_sni').", valueName: "NAME|none"))
+    var proxySni: String?
+
+    @Option(help: ArgumentHelp("The proxy's nginx.conf: replay its upstream handshake (sets input 'nginx_conf'; derives the URL when none is given).", valueName: "FILE"))
+    var nginxConf: String?
+
+    @Option(help: ArgumentHelp("The request path whose nginx location to replay (default: the --via URL's path).", valueName: "PATH"))
+    var location: String?
+
+    @Option(help: ArgumentHelp("The proxy's error.log: quote and decode its lines about the upstream.", valueName: "FILE"))
+    var nginxErrorLog: String?
+
+    @Option(help: ArgumentHelp("Ask this resolver instead of /etc/resolv.conf's (sets input 'dns_server').", valueName: "ADDR[:PORT]"))
+    var dnsServer: String?
+
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
     var out: String?
 
@@ -64,6 +79,11 @@ struct RunCommand: AsyncParsableCommand {
         if let url { given["url"] = url }
         if let via { given["via"] = via }
         if let caFile { given["ca_file"] = caFile }
+        if let proxySni { given["proxy_sni"] = proxySni }
+        if let nginxConf { given["nginx_conf"] = nginxConf }
+        if let location { given["location"] = location }
+        if let nginxErrorLog { given["nginx_error_log"] = nginxErrorLog }
+        if let dnsServer { given["dns_server"] = dnsServer }
         return given
     }
 
@@ -71,6 +91,21 @@ struct RunCommand: AsyncParsableCommand {
         let terminal = Terminal()
         let caseRun: CaseRun
         do {
+            var given = self.given
+            if let nginxConf {
+                // Refuse a config nginx would not load before anything runs, and
+                // take the upstream URL from it when none was given.
+                let view = try NginxProxyView.view(try NginxConfig(contentsOf: nginxConf),
+                                                   path: location ?? via.flatMap { URLPart.path.extract(from: $0).stringValue } ?? "/")
+                if given["url"] == nil, let server = view.servers.first {
+                    let host = view.hostHeader.flatMap { $0.hasPrefix("$") ? nil : $0 } ?? server.host
+                    let path = String(view.proxyPass.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+                    given["url"] = "\(view.scheme)://\(host):\(server.port)\(path.isEmpty ? "/" : path)"
+                    if HostAddresses.isIPLiteral(server.host), given["addresses"] == nil {
+                        given["addresses"] = view.servers.map(\.host).joined(separator: ",")
+                    }
+                }
+            }
             let request = CaseRun.Request(
                 runbook: try Bundled.runbook(runbook), given: given, out: out.map { URL(fileURLWithPath: $0) },
                 language: lang, templatePath: template, formats: formats,

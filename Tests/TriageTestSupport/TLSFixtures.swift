@@ -77,7 +77,7 @@ public final class PlainTCPServer: Sendable {
                 case .http:
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     _ = recv(client, &buffer, buffer.count, 0)
-                    let answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    let answer = "HTTP/1.1 400 Bad Request\r\nSet-Cookie: sid=fixture-cookie-secret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
                     close(client)
                 }
@@ -120,8 +120,10 @@ public enum DefaultRunbook {
         public func step(_ id: String) -> StepResult? { record.steps.first { $0.id == id } }
     }
 
-    public static func run(port: Int, host: String = TLSFixtures.host, caFile: String?, extra: [String: String] = [:]) async throws -> Run {
-        var given = ["url": "https://\(host):\(port)/v1/health", "addresses": "127.0.0.1"]
+    public static func run(port: Int, host: String = TLSFixtures.host, caFile: String?, addresses: String? = "127.0.0.1",
+                           extra: [String: String] = [:]) async throws -> Run {
+        var given = ["url": "https://\(host):\(port)/v1/health"]
+        if let addresses { given["addresses"] = addresses }
         if let caFile { given["ca_file"] = caFile }
         given.merge(extra) { $1 }
         let folder = TestPaths.temporaryFolder("case")

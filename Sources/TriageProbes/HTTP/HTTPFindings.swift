@@ -31,7 +31,8 @@ struct HTTPFindings {
         let other = compareStatus.map { ", while the \(role == "via" ? "upstream answered" : "proxy answered") \($0) directly" } ?? ""
         let statusFacts = [Fact("status", .int(e.status))] + (compareStatus.map { [Fact(role == "via" ? "direct status" : "via status", .int($0))] } ?? [])
         if role == "via", e.status >= 500 {
-            let direct = compareStatus.map { " while the upstream answered \($0) to a direct request" } ?? ""
+            let direct = compareStatus.map { $0 > 0 ? " while the upstream answered \($0) to a direct request"
+                : " (a direct request got no HTTP answer either: see the direct step)" } ?? ""
             return [Finding(.proxyError, summary: "the proxy answered \(e.status) \(Self.reason(e.status))\(direct)",
                             subject: subject, facts: statusFacts)]
         }

@@ -60,7 +60,8 @@ struct HandshakeFindings {
             if let alert = a.fatalAlert, alert.sender == .server {
                 out.append(Finding(.alertWithoutSNI,
                                    summary: "without SNI the server sends fatal alert \(alert.code) \(alert.name); with SNI (\(good.serverName ?? host)) the handshake succeeds",
-                                   subject: subject, facts: alertFacts(alert, a) + [Fact("with SNI", .string(good.outcomeText))]))
+                                   subject: subject, facts: alertFacts(alert, a) + [Fact("with SNI", .string(good.outcomeText))],
+                                   remedy: sniRemedy(good, alert: "alert \(alert.code)")))
             } else if case .failed(let why) = a.outcome {
                 out.append(Finding(.alertWithoutSNI, summary: "without SNI the handshake fails (\(why)); with SNI (\(good.serverName ?? host)) it succeeds",
                                    subject: subject, facts: [Fact("variant", "none"), Fact("error", .string(why))]))
@@ -81,6 +82,15 @@ struct HandshakeFindings {
             if let finding = protocolFinding(sample) { out.append(finding) }
         }
         return out
+    }
+
+    /// Send SNI from the proxy, and the two commands that show the difference.
+    func sniRemedy(_ good: HandshakeAttempt, alert: String) -> String {
+        let name = good.serverName ?? host
+        return "Make the proxy send SNI: in the nginx location add `proxy_ssl_server_name on;` and `proxy_ssl_name \(name);` "
+            + "(without proxy_ssl_name nginx sends the upstream block's name), then reload nginx; or give the server a default "
+            + "certificate for clients without SNI. Proof: `openssl s_client -connect \(good.addressPort) -servername \(name) </dev/null` "
+            + "completes, while `openssl s_client -connect \(good.addressPort) -noservername </dev/null` gets \(alert)."
     }
 
     /// Why a certificate served without SNI is broken, if it is.

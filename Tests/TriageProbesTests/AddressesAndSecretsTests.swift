@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+import TriageWire
+
+@Suite struct AddressesAndSecretsTests {
+    typealias F = TLSFixtures
+
+    @Test func twoAddressesOneExpiredIsMixedBackendsNamingTheBadOne() async throws {
+        let host = "api.corp.example.com"
+        let root = try F.root()
+        let good = try F.leaf(host, issuer: root)
+        let expiredOn = F.midnight(-4)
+        let stale = try F.leaf(host, notBefore: F.midnight(-300), notAfter: expiredOn, issuer: root)
+        let first = try F.server(chain: [good], key: good, address: "127.0.0.2")
+        defer { first.stop() }
+        let second = try F.server(chain: [stale], key: stale, address: "127.0.0.3", port: first.port)
+        defer { second.stop() }
+        let a = DNSMessage.RecordType.a.rawValue
+        let dns = try DNSFixture(zones: [host: .init(records: [.init(name: host, type: a, ttl: 30, data: "127.0.0.2"),
+                                                               .init(name: host, type: a, ttl: 30, data: "127.0.0.3")])])
+        defer { dns.stop() }
+        let run = try await DefaultRunbook.run(port: first.port, host: host, caFile: try F.file(root.certificatePEM), addresses: nil,
+                                               extra: ["dns_server": dns.server])
+        #expect(run.step("dns")?.outputs["addresses"] == ["127.0.0.2", "127.0.0.3"])
+        #expect(run.root?.cause == .mixedBackends, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.subject == "127.0.0.3:\(first.port)")
+        #expect(run.root?.summary.contains("127.0.0.3:\(first.port) (its certificate expired on \(ISO8601.string(expiredOn)))") == true)
+        // Each address was reproduced with curl, pinned with --resolve.
+        #expect(run.step("direct-1")?.outputs["status"] == 200)
+        #expect(run.step("direct-2")?.outputs["curl_code"] == 60)
+        #expect(run.step("direct-2")?.command?.contains("--resolve \(host):\(first.port):127.0.0.3") == true)
+    }
+
+    @Test func authorizationAndCookiesLeaveNoTrace() async throws {
+        let server = try PlainTCPServer(.http)
+        defer { server.stop() }
+        let folder = TestPaths.temporaryFolder("secrets")
+        let runbook = folder.appendingPathComponent("rb.yaml")
+        try """
+            name: secrets
+            inputs: { url: { required: true } }
+            steps:
+              - id: call
+                uses: http.request
+                with:
+                  url: ${{ inputs.url }}
+                  headers: ["Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "Cookie: session=c00kie-value"]
+            """.write(to: runbook, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("case")
+        let r = try await Command.triage(["run", "http://127.0.0.1:\(server.port)/login?token=query-secret&x=1",
+                                          "--runbook", runbook.path, "--out", out.path])
+        #expect(r.status == 1, "\(r.stderr)") // the fixture answers 400
+        var files: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: out.path)
+        while let name = enumerator?.nextObject() as? String { files.append(name) }
+        #expect(files.contains("evidence/call/trace.txt"))
+        #expect(files.contains("evidence/call/headers.txt"))
+        for name in files {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path, isDirectory: &isDirectory)
+            guard !isDirectory.boolValue else { continue }
+            let text = String(decoding: try Data(contentsOf: out.appendingPathComponent(name)), as: UTF8.self)
+            for secret in ["eyJhbGciOiJIUzI1NiJ9", "c00kie-value", "query-secret", "fixture-cookie-secret"] {
+                #expect(!text.contains(secret), "\(secret) leaked into \(name)")
+            }
+        }
+        for secret in ["eyJhbGciOiJIUzI1NiJ9", "c00kie-value", "query-secret", "fixture-cookie-secret"] {
+            #expect(!r.stderr.contains(secret))
+        }
+        let trace = try String(contentsOf: out.appendingPathComponent("evidence/call/trace.txt"), encoding: .utf8)
+        #expect(trace.contains("> Authorization: [REDACTED]"))
+        #expect(trace.contains("< Set-Cookie: [REDACTED]"))
+    }
+}

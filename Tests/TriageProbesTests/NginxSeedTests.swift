@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// The seed incident through a real nginx (Debian nginx-light) on 127.0.0.1,
+/// with the seed's configuration, in front of fixture upstreams.
+@Suite(.serialized) struct NginxSeedTests {
+    typealias F = TLSFixtures
+
+    func triageRun(_ arguments: [String]) async throws -> (CommandResult, ReportDocument, String, URL) {
+        let out = TestPaths.temporaryFolder("nginx-case")
+        let r = try await Command.triage(["run"] + arguments + ["--out", out.path])
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        return (r, doc, md, out)
+    }
+
+    @Test func nginxWithoutSNIGetsAlert80AndAnswers502() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { upstream.stop() }
+        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host),
+                                    prefix: TestPaths.temporaryFolder("nginx"))
+        defer { nginx.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (r, doc, md, _) = try await triageRun([
+            "https://\(F.host):\(upstream.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
+            "--nginx-error-log", nginx.errorLog.path, "--nginx-conf", nginx.configuration.path,
+            "--set", "addresses=127.0.0.1", "--ca-file", ca,
+        ])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(doc.directCause?.cause == .proxyError)
+        #expect(doc.directCause?.facts["status"] == 502)
+        #expect(doc.directCause?.facts["direct status"] == 200)
+        #expect(doc.directCause?.summary == "the proxy answered 502 Bad Gateway while the upstream answered 200 to a direct request")
+        #expect(doc.rootCause?.cause == .alertWithoutSNI)
+        #expect(doc.rootCause?.facts["alert"] == 80)
+        #expect(doc.rootCause?.facts["alert name"] == "internal_error")
+        #expect(doc.rootCause?.facts["sender"] == "server")
+        #expect(doc.rootCause?.remedy.contains("proxy_ssl_server_name on;") == true)
+        #expect(doc.rootCause?.remedy.contains("proxy_ssl_name \(F.host);") == true)
+        let logStep = doc.steps.first { $0.id == "nginx-log" }
+        #expect(logStep?.status == .ok)
+        #expect(logStep?.facts["last line"]?.stringValue?.contains("SSL alert number 80") == true)
+        #expect(logStep?.facts["last line"]?.stringValue?.contains("while SSL handshaking to upstream") == true)
+        #expect(md.contains("SSL alert number 80) while SSL handshaking to upstream"))
+        let nginxStep = doc.steps.first { $0.id == "nginx" }
+        #expect(nginxStep?.facts["SNI nginx sends"] == "none (proxy_ssl_server_name off)")
+        #expect(nginxStep?.facts["upstream servers"] == .string("127.0.0.1:\(upstream.port)"))
+    }
+
+    @Test func nginxVerifyingAnExpiredUpstream() async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(-9)
+        let leaf = try F.leaf(notBefore: F.midnight(-200), notAfter: notAfter, issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host, extra: """
+                        proxy_ssl_server_name on;
+                        proxy_ssl_name \(F.host);
+                        proxy_ssl_verify on;
+                        proxy_ssl_trusted_certificate \(ca);
+            """), prefix: TestPaths.temporaryFolder("nginx"))
+        defer { nginx.stop() }
+        let (r, doc, _, _) = try await triageRun([
+            "--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.path,
+            "--nginx-error-log", nginx.errorLog.path,
+        ])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(doc.target == "https://\(F.host):\(upstream.port)/xxx/xxx")
+        #expect(doc.directCause?.cause == .proxyError)
+        #expect(doc.rootCause?.cause == .certExpired)
+        #expect(doc.rootCause?.facts["notAfter"] == .string(ISO8601.string(notAfter)))
+        let logStep = doc.steps.first { $0.id == "nginx-log" }
+        #expect(logStep?.facts["last line"]?.stringValue?.contains("certificate has expired") == true)
+        let nginxStep = doc.steps.first { $0.id == "nginx" }
+        #expect(nginxStep?.facts["SNI nginx sends"] == .string(F.host))
+    }
+}
