@@ -7,13 +7,16 @@ import TriageProbes
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a broken HTTPS upstream on 127.0.0.1 (expired certificate, alert 80 without SNI) and diagnose it.")
+        abstract: "Start a broken HTTPS upstream on 127.0.0.1 (expired certificate, alert 80 without SNI) behind a real nginx, and diagnose it.")
 
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-upstream.demo.test/).", valueName: "DIR"))
     var out: String?
 
     @Option(help: "Report language: en or zh.")
     var lang: String = "en"
+
+    @Flag(help: "Leave nginx out even when it is installed: diagnose the upstream directly.")
+    var noNginx = false
 
     @Flag(help: "Only start the broken upstream and keep it running until SIGINT/SIGTERM (to try curl or openssl against it; used by make bench).")
     var serve = false
@@ -37,9 +40,28 @@ struct DemoCommand: AsyncParsableCommand {
             return
         }
         terminal.line("demo: upstream \(upstream.url) on 127.0.0.1:\(upstream.server.port) — certificate expired \(ISO8601.string(upstream.notAfter)), aborts handshakes without SNI")
+        var given = ["url": upstream.url, "addresses": "127.0.0.1", "ca_file": upstream.caFile.path]
+        var nginx: NginxRunner?
+        if !noNginx, NginxRunner.binary != nil {
+            do {
+                // The seed's nginx: proxy_pass to an upstream block, no proxy_ssl_server_name.
+                let runner = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.server.port)", host: DemoUpstream.host),
+                                             prefix: scratch.appendingPathComponent("nginx"))
+                nginx = runner
+                given["via"] = "http://127.0.0.1:\(runner.port)/test"
+                given["url"] = "https://\(DemoUpstream.host):\(upstream.server.port)/xxx/xxx"
+                given["nginx_conf"] = runner.configuration.path
+                given["nginx_error_log"] = runner.errorLog.path
+                terminal.line("demo: nginx on 127.0.0.1:\(runner.port) with the seed's configuration: location /test → proxy_pass https://middleground_backend/xxx/xxx")
+            } catch {
+                terminal.line("demo: \(error); diagnosing the upstream without nginx")
+            }
+        } else if !noNginx {
+            terminal.line("demo: nginx is not installed (make install-deps installs nginx-light); diagnosing the upstream without a proxy")
+        }
+        defer { nginx?.stop() }
         let request = CaseRun.Request(
-            runbook: try Bundled.runbook("tls-upstream"),
-            given: ["url": upstream.url, "addresses": "127.0.0.1", "ca_file": upstream.caFile.path],
+            runbook: try Bundled.runbook("tls-upstream"), given: given,
             out: out.map { URL(fileURLWithPath: $0) }, language: lang)
         let caseRun: CaseRun
         do {

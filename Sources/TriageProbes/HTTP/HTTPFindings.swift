@@ -24,7 +24,8 @@ struct HTTPFindings {
             case 28:
                 return [Finding(.timeout, summary: "the request to \(subject) timed out: \(e.curlMessage)", subject: subject, facts: facts)]
             default:
-                // TLS failures (35, 60, …) are explained by tls.handshake and x509.check-dates.
+                // TLS failures (35, 60, …): tls.handshake and x509.check-dates
+                // explain them with more precision than curl's one line.
                 return []
             }
         }

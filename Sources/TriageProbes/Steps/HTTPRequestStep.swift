@@ -60,14 +60,18 @@ public struct HTTPRequestStep: StepKind {
         }
         let role = context.string("role") ?? "direct"
         try writeEvidence(exchange, context: context)
+        let findings = HTTPFindings(exchange: exchange, url: url, role: role, compareStatus: context["compare_status"].intValue,
+                                    now: Date()).findings
         return StepOutcome(
             summary: summary(exchange, url: url),
             command: Redactor.redact(request.command),
             facts: facts(exchange),
             outputs: outputs(exchange),
-            findings: HTTPFindings(exchange: exchange, url: url, role: role, compareStatus: context["compare_status"].intValue,
-                                   now: Date()).findings,
-            transcript: Redactor.redact(exchange.trace))
+            findings: findings,
+            transcript: Redactor.redact(exchange.trace),
+            // A transfer that failed without a diagnosis of its own (a TLS
+            // error the handshake step explains) did not do its job.
+            failed: exchange.curlCode != 0 && findings.isEmpty)
     }
 
     func summary(_ e: HTTPExchange, url: String) -> String {
