@@ -26,7 +26,6 @@ typedef void (*easy_cleanup_fn)(CURL *);
 typedef struct curl_slist *(*slist_append_fn)(struct curl_slist *, const char *);
 typedef void (*slist_free_fn)(struct curl_slist *);
 typedef const char *(*strerror_fn)(CURLcode);
-typedef CURLcode (*global_init_fn)(long);
 
 #define CURL_SYM(type, name) ((type)triage_lazy_symbol(0, name))
 
@@ -95,12 +94,9 @@ static int on_progress(void *user, curl_off_t a, curl_off_t b, curl_off_t c, cur
 }
 
 triage_http *triage_http_new(size_t body_limit) {
-    easy_init_fn init = CURL_SYM(easy_init_fn, "curl_easy_init");
-    global_init_fn global = CURL_SYM(global_init_fn, "curl_global_init");
+    easy_init_fn init = CURL_SYM(easy_init_fn, "curl_easy_init"); /* loading also runs curl_global_init */
     easy_setopt_fn setopt = CURL_SYM(easy_setopt_fn, "curl_easy_setopt");
-    if (!init || !global || !setopt) return NULL;
-    static int initialised = 0;
-    if (!initialised) { global(CURL_GLOBAL_DEFAULT); initialised = 1; }
+    if (!init || !setopt) return NULL;
     triage_http *h = calloc(1, sizeof *h);
     h->easy = init();
     if (!h->easy) { free(h); return NULL; }

@@ -18,8 +18,13 @@ const char *triage_openssl_version(void) { return OpenSSL_version(OPENSSL_VERSIO
 static pthread_once_t lazy_once[2] = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT };
 static void *lazy_handle[2];
 static _Thread_local char lazy_message[256];
-static void load_curl(void) { lazy_handle[0] = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL); }
-static void load_pcap(void) { lazy_handle[1] = dlopen("libpcap.so.0.8", RTLD_NOW | RTLD_LOCAL); }
+static void load_curl(void) {
+    lazy_handle[0] = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
+    /* curl_global_init is not thread-safe: run it here, once, under pthread_once. */
+    long (*global_init)(long) = lazy_handle[0] ? (long (*)(long))dlsym(lazy_handle[0], "curl_global_init") : NULL;
+    if (global_init) global_init(3L /* CURL_GLOBAL_DEFAULT */);
+}
+static void load_pcap(void) { lazy_handle[1] = dlopen("libpcap.so.0.8", RTLD_LAZY | RTLD_LOCAL); }
 
 void *triage_lazy_symbol(int which, const char *symbol) {
     pthread_once(&lazy_once[which], which == 0 ? load_curl : load_pcap);

@@ -72,7 +72,7 @@ import TriageTestSupport
               - id: a
                 uses: test.echo
                 timout: 5s
-            """) == ["rb.yaml:5:5: unknown key 'timout' in step 1 (did you mean 'timeout'?): expected one of id, uses, with, if, for_each, timeout, continue_on_error"])
+            """) == ["rb.yaml:5:5: unknown key 'timout' in step 1 (did you mean 'timeout'?): expected one of id, uses, with, if, for_each, timeout, continue_on_error, after"])
     }
 
     @Test func unknownStepKind() {
@@ -243,5 +243,19 @@ import TriageTestSupport
         }
         let inputs = try RunbookLoader.resolveInputs(runbook, given: ["url": "https://a.test"])
         #expect(inputs == ["url": "https://a.test", "token": "abc"])
+    }
+
+    @Test func afterMustNameEarlierSteps() {
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - { id: a, uses: test.echo, after: [b] }
+              - { id: b, uses: test.echo, after: [nope] }
+              - { id: c, uses: test.echo, after: a }
+            """) == [
+                "rb.yaml:3:39: step 'b' does not run before this one: 'after' lists earlier steps",
+                "rb.yaml:4:39: unknown step 'nope' in 'after'",
+                "rb.yaml:5:38: 'after' must be a list of earlier step ids, got a string ('a')",
+            ])
     }
 }

@@ -105,6 +105,7 @@ steps:
     timeout: 15s
   - id: handshake
     uses: tls.handshake
+    after: [dns]        # overlaps with the HTTP reproduction
     with:
       host: ${{ inputs.url.host }}
       port: ${{ inputs.url.port }}

@@ -51,24 +51,29 @@ public struct CaseRun: Sendable {
         engine = Engine(catalog: catalog, options: options)
     }
 
-    /// Runs the steps. After each step `report.json` is rewritten (about a
-    /// millisecond); `report.md` at most every quarter second and at the
-    /// end, so a fast run does not render Markdown once per step while a
-    /// slow or killed run still leaves a recent one. Cancelling the calling
-    /// task interrupts the run; the reports are still written.
+    /// Runs the steps. Evidence is on disk as each step ends; the reports are
+    /// rewritten after a step when the last rewrite is older than 100 ms
+    /// (`report.json`) or 250 ms (`report.md`), and always at the end — so a
+    /// fast run does not serialise itself once per step, while a slow or
+    /// killed run still leaves a recent report. Cancelling the calling task
+    /// interrupts the run; the reports are still written.
     public func run(observer: @escaping @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
         try folder.prepare()
         let folder = self.folder
-        let lastMarkdown = Mutex(ContinuousClock.now)
+        let start = ContinuousClock.now
+        let last = Mutex((json: start, markdown: start))
         let record = await engine.run(runbook, inputs: inputs) { event, record in
             switch event {
             case .stepFinished:
-                let due = lastMarkdown.withLock { last in
-                    guard ContinuousClock.now - last >= .milliseconds(250) else { return false }
-                    last = ContinuousClock.now
-                    return true
+                let due: Set<CaseFolder.Format> = last.withLock { last in
+                    let now = ContinuousClock.now
+                    var due: Set<CaseFolder.Format> = []
+                    if now - last.json >= .milliseconds(100) { due.insert(.json); last.json = now }
+                    if now - last.markdown >= .milliseconds(250) { due.insert(.md); last.markdown = now }
+                    return due
                 }
-                try? folder.write(record, formats: due ? folder.formats : folder.formats.intersection([.json]))
+                let formats = folder.formats.intersection(due)
+                if !formats.isEmpty { try? folder.write(record, formats: formats) }
             case .runFinished, .stepStarted:
                 break
             }

@@ -30,7 +30,14 @@ public struct Engine: Sendable {
     }
 
     /// Runs the runbook with inputs already resolved (`RunbookLoader.resolveInputs`).
-    /// Cancelling the calling task interrupts the current step; the record
+    ///
+    /// Steps run in order, one after another — except a step with `after:`,
+    /// which starts as soon as those steps, the steps its expressions read
+    /// and every earlier `continue_on_error: false` step have ended, so it
+    /// can overlap with the steps in between (the handshake matrix with the
+    /// HTTP reproduction). The runs of a `for_each` run side by side. Results
+    /// are recorded and reported in runbook order whatever order they end in.
+    /// Cancelling the calling task interrupts the running steps; the record
     /// returned is then marked interrupted.
     public func run(
         _ runbook: Runbook, inputs: [String: Value],
@@ -40,37 +47,81 @@ public struct Engine: Sendable {
             runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
             target: inputs["url"]?.stringValue, via: inputs["via"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             inputs: inputs, host: options.host, startedAt: options.now())
+        for name in Set(runbook.steps.map(\.uses)) {
+            if let kind = catalog[name] { Thread.detachNewThread { kind.prepare() } }
+        }
+        let specs = runbook.steps
+        let indexByID = Dictionary(specs.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let waitsFor: [Set<Int>] = specs.enumerated().map { index, spec in
+            guard let after = spec.after else { return Set(0..<index) }
+            var deps = Set((spec.dependencies.union(after)).compactMap { indexByID[$0] }.filter { $0 < index })
+            for earlier in 0..<index where !specs[earlier].continueOnError { deps.insert(earlier) }
+            return deps
+        }
         var scope = Scope(inputs: inputs, env: options.env)
+        var results: [Int: [StepResult]] = [:]
+        var started = Set<Int>(), finished = Set<Int>()
+        var nextToReport = 0
         var stoppedBy: String?
+        let runStart = record.startedAt
 
-        steps: for spec in runbook.steps {
-            if Task.isCancelled { record.interrupted = true; break }
-            if let stoppedBy {
-                let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(),
-                                         durationMs: 0, summary: "not run: step '\(stoppedBy)' failed and has continue_on_error: false")
-                record.steps.append(skipped)
-                scope.steps[spec.id] = ["status": .string(StepStatus.skipped.rawValue), "outputs": .object([:])]
-                await observer(.stepFinished(skipped), record)
-                continue
+        await withTaskGroup(of: (Int, [StepResult]).self) { group in
+            func launchReady() async {
+                for index in specs.indices where !started.contains(index) && waitsFor[index].isSubset(of: finished) {
+                    if Task.isCancelled || record.interrupted { return }
+                    started.insert(index)
+                    let spec = specs[index]
+                    if let stoppedBy {
+                        let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
+                                                 summary: "not run: step '\(stoppedBy)' failed and has continue_on_error: false")
+                        group.addTask { (index, [skipped]) }
+                        continue
+                    }
+                    var planned: [StepResult] = []
+                    let runs = plan(spec, scope: scope, into: &planned)
+                    for (runID, _) in runs { await observer(.stepStarted(id: runID, uses: spec.uses), record) }
+                    let snapshot = scope
+                    group.addTask {
+                        let outcomes = await withTaskGroup(of: (Int, StepResult).self) { inner in
+                            for (n, (runID, item)) in runs.enumerated() {
+                                inner.addTask { (n, await self.runOnce(spec, runID: runID, item: item, scope: snapshot, startedAt: runStart, inputs: inputs)) }
+                            }
+                            var out: [(Int, StepResult)] = []
+                            for await r in inner { out.append(r) }
+                            return out.sorted { $0.0 < $1.0 }.map(\.1)
+                        }
+                        return (index, planned + outcomes)
+                    }
+                }
             }
-            var runs: [StepResult] = []
-            for (runID, item) in plan(spec, scope: scope, into: &runs) {
-                await observer(.stepStarted(id: runID, uses: spec.uses), record)
-                let result = await runOnce(spec, runID: runID, item: item, scope: scope, record: record)
-                runs.append(result)
-                if result.status == .interrupted { record.interrupted = true }
-                if record.interrupted { break }
-            }
-            for result in runs {
-                record.steps.append(result)
-                await observer(.stepFinished(result), record)
-            }
-            scope.steps[spec.id] = Self.merge(runs, forEach: spec.forEach != nil)
-            if record.interrupted { break steps }
-            if !spec.continueOnError, runs.contains(where: { $0.status == .failed || $0.status == .timedOut }) {
-                stoppedBy = spec.id
+
+            await launchReady()
+            for await (index, runs) in group {
+                let spec = specs[index]
+                finished.insert(index)
+                results[index] = runs
+                // A for_each step's own record (skipped, or an expression that
+                // failed) stands for it only when no item ran.
+                let itemRuns = runs.filter { spec.forEach == nil || $0.id != spec.id }
+                scope.steps[spec.id] = itemRuns.isEmpty && !runs.isEmpty ? Self.merge(runs)
+                    : Self.merge(itemRuns, forEach: spec.forEach != nil)
+                if runs.contains(where: { $0.status == .interrupted }) || Task.isCancelled { record.interrupted = true }
+                if !spec.continueOnError, stoppedBy == nil, runs.contains(where: { $0.status == .failed || $0.status == .timedOut }) {
+                    stoppedBy = spec.id
+                }
+                while let ready = results[nextToReport] {
+                    for result in ready {
+                        record.steps.append(result)
+                        await observer(.stepFinished(result), record)
+                    }
+                    results[nextToReport] = nil
+                    nextToReport += 1
+                }
+                await launchReady()
             }
         }
+        // Steps that ended after an earlier one was interrupted.
+        for index in results.keys.sorted() { record.steps += results[index] ?? [] }
         if Task.isCancelled { record.interrupted = true }
         record.finishedAt = options.now()
         await observer(.runFinished, record)
@@ -117,7 +168,8 @@ public struct Engine: Sendable {
                    summary: message, error: message)
     }
 
-    private func runOnce(_ spec: StepSpec, runID: String, item: Value?, scope: Scope, record: CaseRecord) async -> StepResult {
+    private func runOnce(_ spec: StepSpec, runID: String, item: Value?, scope: Scope, startedAt runStart: Date,
+                         inputs: [String: Value]) async -> StepResult {
         let startedAt = options.now()
         let clockStart = ContinuousClock.now
         var local = scope
@@ -137,8 +189,8 @@ public struct Engine: Sendable {
         let timeout = spec.timeout ?? options.defaultTimeout
         let evidence = EvidenceDirectory(caseFolder: options.caseFolder, stepID: runID)
         let context = StepContext(stepID: runID, arguments: arguments, item: item, timeout: timeout,
-                                  deadline: clockStart + timeout, runStartedAt: record.startedAt,
-                                  evidence: evidence, inputs: record.inputs)
+                                  deadline: clockStart + timeout, runStartedAt: runStart,
+                                  evidence: evidence, inputs: inputs)
         let outcome = await withDeadline(timeout) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart
         var result = StepResult(id: runID, uses: spec.uses, status: .ok, startedAt: startedAt,

@@ -34,7 +34,27 @@ public struct StepSpec: Sendable {
     /// recorded as skipped). The default is to go on: a diagnostic run wants
     /// as much evidence as it can get.
     public var continueOnError: Bool
+    /// `after:` — the steps this one waits for. Absent: every earlier step
+    /// (steps run one after another). Present: only these, the steps its
+    /// expressions read and any earlier `continue_on_error: false` step, so
+    /// it may overlap with the steps in between.
+    public var after: [String]?
     public var location: SourceLocation
+
+    /// The ids of the steps this step's expressions read (`steps.<id>…`).
+    public var dependencies: Set<String> {
+        var templates = condition.map { [$0.template] } ?? []
+        for argument in Array(with.values) + (forEach.map { [$0] } ?? []) { templates += argument.templates }
+        var ids = Set<String>()
+        for template in templates {
+            for (expression, _) in template.expressions {
+                for path in expression.paths where path.root == "steps" {
+                    if case .key(let id)? = path.components.first { ids.insert(id) }
+                }
+            }
+        }
+        return ids
+    }
 }
 
 /// An `if:` — a boolean literal or an expression (with or without `${{ }}`).
@@ -51,6 +71,16 @@ public indirect enum StepArgument: Sendable {
     case template(Template, SourceLocation)
     case list([StepArgument])
     case object([String: StepArgument])
+
+    /// Every template inside, for dependency analysis.
+    public var templates: [Template] {
+        switch self {
+        case .value: []
+        case .template(let t, _): [t]
+        case .list(let items): items.flatMap(\.templates)
+        case .object(let fields): fields.values.flatMap(\.templates)
+        }
+    }
 
     public func evaluate(in scope: Scope) throws(StepArgumentError) -> Value {
         switch self {

@@ -27,7 +27,7 @@ extension RunbookChecker {
             error(idNode, "step id '\(id)' must start with a letter and hold only letters, digits, '-' and '_'")
         }
         var spec = StepSpec(id: id, uses: "", with: [:], condition: nil, forEach: nil, timeout: nil,
-                            continueOnError: true, location: location(node))
+                            continueOnError: true, after: nil, location: location(node))
         var stepKind: (any StepKind)?
         if let (_, usesNode) = field["uses"] {
             if let uses = string(usesNode, what: "'uses'") {
@@ -56,6 +56,21 @@ extension RunbookChecker {
                 spec.timeout = d
             } else {
                 error(timeoutNode, "bad duration '\(text)': expected a positive number with a unit, e.g. 500ms, 10s, 2m")
+            }
+        }
+        if let (_, node) = field["after"] {
+            if case .sequence(let items) = node {
+                spec.after = []
+                for item in items {
+                    guard let name = string(item, what: "an 'after' entry") else { continue }
+                    if !earlier.contains(name) {
+                        error(item, all.contains(name) ? "step '\(name)' does not run before this one: 'after' lists earlier steps"
+                              : "unknown step '\(name)' in 'after'\(Spelling.didYouMean(name, earlier))")
+                    }
+                    spec.after?.append(name)
+                }
+            } else {
+                error(node, "'after' must be a list of earlier step ids, got \(kind(node))")
             }
         }
         if let (_, node) = field["continue_on_error"] {

@@ -9,7 +9,7 @@ struct RunbookChecker {
 
     static let topKeys = ["name", "title", "description", "inputs", "steps"]
     static let inputKeys = ["required", "default", "description"]
-    static let stepKeys = ["id", "uses", "with", "if", "for_each", "timeout", "continue_on_error"]
+    static let stepKeys = ["id", "uses", "with", "if", "for_each", "timeout", "continue_on_error", "after"]
 
     init(file: String, catalog: StepCatalog) {
         self.file = file

@@ -36,6 +36,7 @@ public enum RunbookSchema {
                 "timeout": ["oneOf": [["type": "string", "pattern": durationPattern], ["type": "number", "exclusiveMinimum": 0]],
                             "description": "deadline of the step, e.g. 500ms, 10s, 2m (default 10s)"],
                 "continue_on_error": ["type": "boolean", "description": "false stops the run when this step fails (default true)"],
+                "after": ["type": "array", "items": ["type": "string"], "description": "start once these earlier steps have ended instead of after all earlier steps"],
             ] as [String: Any],
             "allOf": stepKinds,
         ]
