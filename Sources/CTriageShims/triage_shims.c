@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -61,6 +62,7 @@ int triage_sk_x509_name_num(const STACK_OF(X509_NAME) *s) { return s ? sk_X509_N
 X509_NAME *triage_sk_x509_name_value(const STACK_OF(X509_NAME) *s, int i) { return sk_X509_NAME_value(s, i); }
 size_t triage_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
 void triage_free(void *p) { OPENSSL_free(p); }
+void triage_limit_malloc_arenas(int n) { mallopt(M_ARENA_MAX, n); }
 STACK_OF(X509) *triage_sk_x509_new(void) { return sk_X509_new_null(); }
 int triage_sk_x509_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c); }
 void triage_sk_x509_free(STACK_OF(X509) *s) { sk_X509_free(s); }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TriageKit
+import TriageProbes
 
 /// The `triage` command. Subcommands are thin: they turn arguments into a
 /// request for TriageKit / TriageProbes and print the result.
@@ -20,6 +21,7 @@ struct Triage: AsyncParsableCommand {
     /// ArgumentParser exits 64 on usage errors; triage promises 2.
     static func main() async {
         signal(SIGPIPE, SIG_IGN)
+        ProcessTuning.limitMallocArenas(2)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

@@ -126,7 +126,7 @@ import TriageTestSupport
         #expect(run.root?.cause == .timeout)
         let handshake = run.document.findings.first { $0.cause == .timeout && $0.step == "handshake" }
         #expect(handshake?.facts["phase"] == "waiting for the server's handshake")
-        #expect(run.step("direct-1")?.outputs["curl_code"] == 28)
+        #expect(run.step("direct")?.status == .skipped) // no TLS to speak HTTP over
         #expect(run.step("handshake")?.status == .problem)
         #expect(run.document.finishedAt != nil)
         #expect(FileManager.default.fileExists(atPath: run.folder.appendingPathComponent("report.md").path))

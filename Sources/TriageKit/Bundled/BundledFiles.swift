@@ -37,13 +37,14 @@ steps:
 name: tls-upstream
 title: HTTPS upstream fails (through a proxy, or directly)
 description: |
-  What `triage run URL` runs. Resolves the host, repeats the request
-  directly to every address (and through the proxy with --via), tries the
-  TLS handshake with every address with SNI as curl sends it, without SNI as
-  nginx sends it by default, and with the proxy's own SNI (--proxy-sni, or
-  what --nginx-conf says), decodes the alert that ends a failing handshake,
-  checks every certificate chain the server presented, and quotes nginx's
-  error log. Copy it (`triage runbooks --show tls-upstream`) to customise.
+  What `triage run URL` runs. Resolves the host; tries the TLS handshake
+  with every address with SNI as curl sends it, without SNI as nginx sends
+  it by default, and with the proxy's own SNI (--proxy-sni, or what
+  --nginx-conf says); repeats the request with curl directly to every
+  address (when TLS works somewhere, or to compare with the proxy) and
+  through the proxy (--via); decodes the alert that ends a failing
+  handshake, checks every certificate chain the server presented, and
+  quotes nginx's error log. Copy it (`triage runbooks --show tls-upstream`) to customise.
 inputs:
   url:
     required: true
@@ -84,8 +85,22 @@ steps:
       host: ${{ inputs.url.host }}
       server: ${{ inputs.dns_server }}
       addresses: ${{ inputs.addresses || steps.nginx.outputs.addresses }}
+  - id: handshake
+    uses: tls.handshake
+    with:
+      host: ${{ inputs.url.host }}
+      port: ${{ inputs.url.port }}
+      addresses: ${{ steps.dns.outputs.addresses }}
+      sni: [as-client, none, "${{ inputs.proxy_sni }}", "${{ steps.nginx.outputs.sni }}"]
+      ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
+      client_cert: ${{ inputs.client_cert }}
+      client_key: ${{ inputs.client_key }}
+      timeout: 5s
+    timeout: 20s
   - id: direct
     uses: http.request
+    # Over HTTP only when TLS works with some address, or to compare with the proxy.
+    if: ${{ inputs.via || steps.handshake.outputs.verified }}
     for_each: ${{ steps.dns.outputs.addresses }}
     with:
       url: ${{ inputs.url }}
@@ -103,26 +118,15 @@ steps:
       compare_status: ${{ steps.direct.outputs.status[0] }}
       connect_timeout: 5s
     timeout: 15s
-  - id: handshake
-    uses: tls.handshake
-    after: [dns]        # overlaps with the HTTP reproduction
-    with:
-      host: ${{ inputs.url.host }}
-      port: ${{ inputs.url.port }}
-      addresses: ${{ steps.dns.outputs.addresses }}
-      sni: [as-client, none, "${{ inputs.proxy_sni }}", "${{ steps.nginx.outputs.sni }}"]
-      ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
-      client_cert: ${{ inputs.client_cert }}
-      client_key: ${{ inputs.client_key }}
-      timeout: 5s
-    timeout: 20s
   - id: alert
     uses: tls.decode-alert
+    after: [handshake]   # overlaps with the HTTP reproduction
     if: ${{ steps.handshake.outputs.alert }}
     with:
       alert: ${{ steps.handshake.outputs.alert }}
   - id: dates
     uses: x509.check-dates
+    after: [handshake]
     if: ${{ steps.handshake.outputs.chains }}
     with:
       chains: ${{ steps.handshake.outputs.chains }}

@@ -47,9 +47,6 @@ public struct Engine: Sendable {
             runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
             target: inputs["url"]?.stringValue, via: inputs["via"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             inputs: inputs, host: options.host, startedAt: options.now())
-        for name in Set(runbook.steps.map(\.uses)) {
-            if let kind = catalog[name] { Thread.detachNewThread { kind.prepare() } }
-        }
         let specs = runbook.steps
         let indexByID = Dictionary(specs.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         let waitsFor: [Set<Int>] = specs.enumerated().map { index, spec in

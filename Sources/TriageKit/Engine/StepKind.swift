@@ -11,14 +11,6 @@ public protocol StepKind: Sendable {
     /// Runs the step. Throwing records the step as failed with the error's
     /// description; findings belong in the returned outcome.
     func run(_ context: StepContext) async throws -> StepOutcome
-    /// Called once, off the run's path, when a run that uses this kind
-    /// starts: load what the first step of this kind would otherwise wait
-    /// for (a shared library). Must be quick to call and safe to skip.
-    func prepare()
-}
-
-extension StepKind {
-    public func prepare() {}
 }
 
 /// An input a step kind accepts under `with:`.

@@ -37,9 +37,6 @@ public struct HTTPRequestStep: StepKind {
 
     public init() {}
 
-    /// Loads libcurl (and its ~35 dependencies) while the run starts.
-    public func prepare() { _ = LibraryVersions.curl }
-
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let url = context.string("url") else { throw StepFailure("http.request: 'url' is empty") }
         var request = HTTPRequest(url: url)

@@ -18,7 +18,9 @@ import TriageWire
 ///
 /// Outputs: `attempts`, `alert` (the first fatal alert: code, name, sender,
 /// variant, address), `chain` (PEM list of the chain seen with SNI),
-/// `chains` (every distinct chain with the address and variants that saw it).
+/// `chains` (every distinct chain with the address and variants that saw it),
+/// `established` (some attempt completed), `verified` (some attempt completed
+/// with a certificate that verifies).
 public struct TLSHandshakeStep: StepKind {
     public let name = "tls.handshake"
     public let summary = "OpenSSL handshake per address × SNI variant: messages, alerts, verify result, chain, self-capture"
@@ -133,6 +135,7 @@ public struct TLSHandshakeStep: StepKind {
             "chain": .list(withSNI?.chain.map { .string($0.pem) } ?? []),
             "chains": .list(chains),
             "established": .bool(attempts.contains { $0.established }),
+            "verified": .bool(attempts.contains { $0.established && $0.verifyCode == 0 }),
         ]
     }
 
