@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CaptureReader {
+    /// A reader over a file, read in 1 MiB chunks.
+    public static func open(path: String) throws(CaptureError) -> CaptureReader {
+        guard let file = fopen(path, "rb") else {
+            throw CaptureError(offset: 0, message: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        let handle = FileBox(file)
+        return try CaptureReader { n in handle.read(n) }
+    }
+}
+
+/// Owns a FILE* for a reader's lifetime.
+final class FileBox {
+    let file: UnsafeMutablePointer<FILE>
+    init(_ file: UnsafeMutablePointer<FILE>) { self.file = file }
+    deinit { fclose(file) }
+
+    func read(_ n: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: n)
+        let got = out.withUnsafeMutableBytes { fread($0.baseAddress, 1, n, file) }
+        out.removeLast(n - got)
+        return out
+    }
+}

@@ -1,0 +1,220 @@
+/// One captured frame.
+public struct CapturedPacket: Sendable {
+    /// Microseconds since the epoch.
+    public var microseconds: UInt64
+    /// LINKTYPE_* of the interface it was captured on.
+    public var linkType: UInt16
+    public var data: [UInt8]
+}
+
+/// A capture file that cannot be read, with what was wrong and where.
+public struct CaptureError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var offset: Int
+    public var message: String
+    public var description: String { "byte \(offset): \(message)" }
+}
+
+/// Reads pcap (both byte orders, micro- and nanosecond) and pcapng
+/// (section header in either byte order, interface descriptions with their
+/// link type and timestamp resolution, enhanced and simple packet blocks;
+/// other blocks are skipped and counted) from a stream of bytes, holding
+/// only the block being read.
+public struct CaptureReader {
+    public enum Format: Sendable { case pcap, pcapng }
+
+    public private(set) var format: Format = .pcap
+    /// Blocks of a type this reader does not use, skipped.
+    public private(set) var skippedBlocks = 0
+    /// Frames cut short by the capture's snap length.
+    public private(set) var truncatedFrames = 0
+
+    /// Largest block or frame accepted: guards against an absurd length
+    /// field making the reader allocate gigabytes.
+    public static let maximumBlock = 16 << 20
+
+    private var source: ByteSource
+    private var bigEndian = false
+    private var nanoseconds = false
+    private var linkType: UInt16 = 1
+    private var interfaces: [(linkType: UInt16, unitsPerSecond: UInt64)] = []
+
+    /// `read(n)` returns up to n bytes; fewer only at the end of the input.
+    public init(read: @escaping (Int) -> [UInt8]) throws(CaptureError) {
+        source = ByteSource(read: read)
+        let magic = try source.take(4, what: "the file's magic number")
+        switch magic {
+        case [0xD4, 0xC3, 0xB2, 0xA1]: format = .pcap
+        case [0xA1, 0xB2, 0xC3, 0xD4]: format = .pcap; bigEndian = true
+        case [0x4D, 0x3C, 0xB2, 0xA1]: format = .pcap; nanoseconds = true
+        case [0xA1, 0xB2, 0x3C, 0x4D]: format = .pcap; bigEndian = true; nanoseconds = true
+        case [0x0A, 0x0D, 0x0D, 0x0A]: format = .pcapng
+        default:
+            throw CaptureError(offset: 0, message: "not a capture: the magic number \(magic.map { hex($0) }.joined()) is neither pcap (a1b2c3d4) nor pcapng (0a0d0d0a)")
+        }
+        if format == .pcap {
+            let header = try source.take(20, what: "the pcap file header")
+            let snap = u32(header, 12)
+            guard snap <= 0x4000_0000 else { throw CaptureError(offset: 16, message: "absurd snap length \(snap)") }
+            linkType = UInt16(truncatingIfNeeded: u32(header, 16) & 0xFFFF)
+        } else {
+            try readSectionHeader(afterType: true)
+        }
+    }
+
+    /// The next frame, or nil at the end of the capture.
+    public mutating func next() throws(CaptureError) -> CapturedPacket? {
+        format == .pcap ? try nextPcap() : try nextPcapng()
+    }
+
+    private mutating func nextPcap() throws(CaptureError) -> CapturedPacket? {
+        guard let header = try source.takeIfAny(16, what: "a packet header") else { return nil }
+        let seconds = UInt64(u32(header, 0)), fraction = UInt64(u32(header, 4))
+        let captured = Int(u32(header, 8)), original = Int(u32(header, 12))
+        guard captured <= Self.maximumBlock else {
+            throw CaptureError(offset: source.offset - 16, message: "absurd captured length \(captured)")
+        }
+        if captured < original { truncatedFrames += 1 }
+        let data = try source.take(captured, what: "a packet of \(captured) bytes")
+        let micros = seconds * 1_000_000 + (nanoseconds ? fraction / 1000 : fraction)
+        return CapturedPacket(microseconds: micros, linkType: linkType, data: data)
+    }
+
+    private mutating func readSectionHeader(afterType: Bool) throws(CaptureError) {
+        let start = source.offset - 4
+        let lengthAndMagic = try source.take(8, what: "the section header")
+        switch Array(lengthAndMagic[4..<8]) {
+        case [0x4D, 0x3C, 0x2B, 0x1A]: bigEndian = false
+        case [0x1A, 0x2B, 0x3C, 0x4D]: bigEndian = true
+        default: throw CaptureError(offset: start + 8, message: "pcapng section header with a bad byte-order magic")
+        }
+        let length = Int(u32(lengthAndMagic, 0))
+        guard length >= 28, length <= Self.maximumBlock, length % 4 == 0 else {
+            throw CaptureError(offset: start + 4, message: "section header length \(length) is not a multiple of 4 between 28 and \(Self.maximumBlock)")
+        }
+        _ = try source.take(length - 12, what: "the section header body")
+        interfaces = []
+    }
+
+    private mutating func nextPcapng() throws(CaptureError) -> CapturedPacket? {
+        while true {
+            guard let head = try source.takeIfAny(8, what: "a block header") else { return nil }
+            let start = source.offset - 8
+            let type = u32(head, 0)
+            if type == 0x0A0D_0D0A {
+                source.rewind(4) // the length is read again with the byte order
+                try readSectionHeader(afterType: true)
+                continue
+            }
+            let length = Int(u32(head, 4))
+            guard length >= 12, length % 4 == 0, length <= Self.maximumBlock else {
+                throw CaptureError(offset: start + 4, message: "block length \(length) is not a multiple of 4 between 12 and \(Self.maximumBlock)")
+            }
+            let body = try source.take(length - 8, what: "a block of \(length) bytes")
+            guard u32(body, body.count - 4) == UInt32(length) else {
+                throw CaptureError(offset: start + length - 4, message: "block trailer length does not match its header (\(length))")
+            }
+            switch type {
+            case 1: // interface description
+                guard body.count >= 12 else { throw CaptureError(offset: start, message: "interface description too short") }
+                interfaces.append((UInt16(truncatingIfNeeded: u16(body, 0)), Self.resolution(options: Array(body[8..<(body.count - 4)]), bigEndian: bigEndian)))
+            case 6: // enhanced packet
+                guard body.count >= 24 else { throw CaptureError(offset: start, message: "enhanced packet block too short") }
+                let interface = Int(u32(body, 0))
+                guard interface < interfaces.count else {
+                    throw CaptureError(offset: start + 8, message: "packet on interface \(interface), but only \(interfaces.count) described")
+                }
+                let stamp = UInt64(u32(body, 4)) << 32 | UInt64(u32(body, 8))
+                let captured = Int(u32(body, 12)), original = Int(u32(body, 16))
+                guard 20 + captured <= body.count - 4 else {
+                    throw CaptureError(offset: start + 20, message: "captured length \(captured) runs past its block")
+                }
+                if captured < original { truncatedFrames += 1 }
+                let units = interfaces[interface].unitsPerSecond
+                let micros = units == 1_000_000 ? stamp
+                    : units > 1_000_000 ? stamp / (units / 1_000_000) : stamp * (1_000_000 / max(1, units))
+                return CapturedPacket(microseconds: micros, linkType: interfaces[interface].linkType, data: Array(body[20..<(20 + captured)]))
+            case 3: // simple packet
+                guard let first = interfaces.first, body.count >= 8 else { throw CaptureError(offset: start, message: "simple packet block without an interface") }
+                let original = Int(u32(body, 0))
+                let captured = min(original, body.count - 8)
+                return CapturedPacket(microseconds: 0, linkType: first.linkType, data: Array(body[4..<(4 + captured)]))
+            default:
+                skippedBlocks += 1
+            }
+        }
+    }
+
+    /// if_tsresol: 10^-n (high bit clear) or 2^-n units per second; default microseconds.
+    static func resolution(options: [UInt8], bigEndian: Bool) -> UInt64 {
+        var i = 0
+        while i + 4 <= options.count {
+            let code = bigEndian ? UInt16(options[i]) << 8 | UInt16(options[i + 1]) : UInt16(options[i + 1]) << 8 | UInt16(options[i])
+            let length = Int(bigEndian ? UInt16(options[i + 2]) << 8 | UInt16(options[i + 3]) : UInt16(options[i + 3]) << 8 | UInt16(options[i + 2]))
+            if code == 0 { break }
+            if code == 9, length >= 1, i + 4 < options.count {
+                let v = options[i + 4]
+                let exponent = UInt64(v & 0x7F)
+                guard exponent < 19 else { return 1_000_000 }
+                return v & 0x80 == 0 ? (0..<exponent).reduce(1) { p, _ in p * 10 } : 1 << min(exponent, 62)
+            }
+            i += 4 + (length + 3) / 4 * 4
+        }
+        return 1_000_000
+    }
+
+    private func u16(_ b: [UInt8], _ i: Int) -> UInt32 {
+        bigEndian ? UInt32(b[i]) << 8 | UInt32(b[i + 1]) : UInt32(b[i + 1]) << 8 | UInt32(b[i])
+    }
+
+    private func u32(_ b: [UInt8], _ i: Int) -> UInt32 {
+        bigEndian ? UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
+            : UInt32(b[i + 3]) << 24 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i])
+    }
+}
+
+func hex(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+}
+
+/// Buffered reading from a pull function, with the offset for errors.
+struct ByteSource {
+    let read: (Int) -> [UInt8]
+    var buffer: [UInt8] = []
+    var position = 0
+    var offset = 0
+    var ended = false
+
+    init(read: @escaping (Int) -> [UInt8]) { self.read = read }
+
+    mutating func fill(_ n: Int) {
+        while buffer.count - position < n, !ended {
+            if position > 0 { buffer.removeFirst(position); position = 0 }
+            let chunk = read(max(n - buffer.count, 1 << 20))
+            if chunk.isEmpty { ended = true } else { buffer += chunk }
+        }
+    }
+
+    mutating func take(_ n: Int, what: String) throws(CaptureError) -> [UInt8] {
+        fill(n)
+        guard buffer.count - position >= n else {
+            throw CaptureError(offset: offset, message: "the file ends inside \(what) (\(buffer.count - position) of \(n) bytes)")
+        }
+        let out = Array(buffer[position..<(position + n)])
+        position += n
+        offset += n
+        return out
+    }
+
+    /// nil at a clean end of input; an error when it ends part-way.
+    mutating func takeIfAny(_ n: Int, what: String) throws(CaptureError) -> [UInt8]? {
+        fill(1)
+        if buffer.count - position == 0 { return nil }
+        return try take(n, what: what)
+    }
+
+    mutating func rewind(_ n: Int) {
+        position -= n
+        offset -= n
+    }
+}

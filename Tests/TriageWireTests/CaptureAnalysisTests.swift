@@ -1,0 +1,114 @@
+@testable import TriageWire
+import Testing
+
+/// Captures built byte by byte: TLS records split across segments, segments
+/// out of order and duplicated, and files that are not captures at all.
+@Suite struct CaptureAnalysisTests {
+    static let client = TCPConversation.Endpoint(address: [127, 0, 0, 1], port: 50_000)
+    static let server = TCPConversation.Endpoint(address: [127, 0, 0, 2], port: 443)
+
+    /// A TLS 1.2-style ClientHello record with SNI `name` and ALPN h2.
+    static func clientHello(sni name: String) -> [UInt8] {
+        let host = Array(name.utf8)
+        var sni: [UInt8] = [0, UInt8(host.count + 3), 0, 0, UInt8(host.count)] + host
+        sni = [0, 0, 0, UInt8(sni.count)] + sni
+        let alpn: [UInt8] = [0, 16, 0, 5, 0, 3, 2] + Array("h2".utf8)
+        let extensions = sni + alpn
+        var body: [UInt8] = [3, 3] + Array(repeating: 7, count: 32) + [0] + [0, 4, 0x13, 0x01, 0xC0, 0x2F] + [1, 0]
+        body += [UInt8(extensions.count >> 8), UInt8(extensions.count & 0xFF)] + extensions
+        let handshake: [UInt8] = [1, 0, UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        return [22, 3, 1, UInt8(handshake.count >> 8), UInt8(handshake.count & 0xFF)] + handshake
+    }
+
+    static let fatalAlert80: [UInt8] = [21, 3, 3, 0, 2, 2, 80]
+
+    func frames(_ segments: [(TCPConversation.Endpoint, TCPConversation.Endpoint, UInt32, UInt8, [UInt8])]) -> [UInt8] {
+        var writer = PcapngWriter()
+        for (i, (src, dst, seq, flags, payload)) in segments.enumerated() {
+            writer.append(frame: TCPConversation.frame(src: src, dst: dst, seq: seq, ack: 1, flags: flags, payload: payload), microseconds: UInt64(i))
+        }
+        return writer.bytes
+    }
+
+    func analyse(_ bytes: [UInt8]) throws -> CaptureAnalysis {
+        var position = 0
+        var reader = try CaptureReader { n in
+            defer { position = min(bytes.count, position + n) }
+            return Array(bytes[position..<min(bytes.count, position + n)])
+        }
+        return try CaptureAnalysis.run(&reader)
+    }
+
+    @Test func recordSplitAcrossSegmentsOutOfOrderAndDuplicated() throws {
+        let hello = Self.clientHello(sni: "api.example.test")
+        let (c, s) = (Self.client, Self.server)
+        let a = Array(hello[0..<7]), b = Array(hello[7..<40]), rest = Array(hello[40...])
+        let capture = frames([
+            (c, s, 1000, 0x02, []),                                   // SYN
+            (s, c, 5000, 0x12, []),                                   // SYN, ACK
+            (c, s, 1001 + 7, 0x18, b),                                // second piece first
+            (c, s, 1001, 0x18, a),                                    // then the first
+            (c, s, 1001, 0x18, a),                                    // retransmitted
+            (c, s, 1001 + 40 - 10, 0x18, Array(hello[30..<60])),      // overlapping
+            (c, s, 1001 + 40, 0x18, rest),
+            (s, c, 5001, 0x18, Self.fatalAlert80),
+            (s, c, 5008, 0x11, []),                                   // FIN
+        ])
+        let analysis = try analyse(capture)
+        #expect(analysis.connections.count == 1)
+        let connection = try #require(analysis.connections.first)
+        #expect(connection.client == c)
+        #expect(connection.clientSide.sni == "api.example.test")
+        #expect(connection.clientSide.alpn == ["h2"])
+        #expect(connection.clientSide.cipherSuites == 2)
+        #expect(connection.alerts.map { "\($0.sender) \($0.level) \($0.code)" } == ["server 2 80"])
+        #expect(!connection.gaps)
+    }
+
+    @Test func captureStartingMidConnectionWithoutSNI() throws {
+        let hello = Self.clientHello(sni: "x.test")
+        // The same hello with its server_name extension type renamed: no SNI.
+        var noSNI = hello
+        if let i = (0..<(hello.count - 4)).first(where: { hello[$0] == 0 && hello[$0 + 1] == 0 && hello[$0 + 2] == 0 && hello[$0 + 3] == 11 }) {
+            noSNI[i + 1] = 0xFF
+        }
+        let analysis = try analyse(frames([
+            (Self.client, Self.server, 77, 0x18, noSNI),
+            (Self.server, Self.client, 99, 0x18, Self.fatalAlert80),
+        ]))
+        let connection = try #require(analysis.connections.first)
+        #expect(connection.client == Self.client)
+        #expect(connection.clientSide.helloSeen)
+        #expect(connection.clientSide.sni == nil)
+        #expect(connection.alerts.first?.code == 80)
+    }
+
+    @Test func badInputsGiveClearErrors() {
+        func error(_ bytes: [UInt8]) -> String {
+            do { _ = try analyse(bytes); return "no error" } catch { return "\(error)" }
+        }
+        #expect(error([]) == "byte 0: the file ends inside the file's magic number (0 of 4 bytes)")
+        #expect(error(Array("GET / HTTP/1.1\r\n".utf8)) == "byte 0: not a capture: the magic number 47455420 is neither pcap (a1b2c3d4) nor pcapng (0a0d0d0a)")
+        // pcap header with an absurd snap length.
+        #expect(error([0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0]) == "byte 16: absurd snap length 4294967295")
+        // A valid pcapng cut in the middle of a packet block.
+        let whole = frames([(Self.client, Self.server, 1, 0x18, Self.fatalAlert80)])
+        #expect(error(Array(whole.prefix(whole.count - 10))).hasPrefix("byte "))
+        #expect(error(Array(whole.prefix(whole.count - 10))).contains("the file ends inside a block of"))
+        // A block claiming 3 GB.
+        func length(_ at: Int) -> Int { Int(whole[at]) | Int(whole[at + 1]) << 8 | Int(whole[at + 2]) << 16 | Int(whole[at + 3]) << 24 }
+        let packetBlock = length(4) + length(length(4) + 4) // after the section header and the interface block
+        var huge = whole
+        huge[packetBlock + 7] = 0x7F // length field of the packet block: about 2 GB
+        #expect(error(huge) == "byte \(packetBlock + 4): block length \(2_130_706_432 + length(packetBlock + 4)) is not a multiple of 4 between 12 and 16777216")
+    }
+
+    @Test func unknownBlocksAreSkippedAndCounted() throws {
+        var bytes = frames([(Self.client, Self.server, 1, 0x18, Self.clientHello(sni: "a.test"))])
+        // A custom block (type 0x00000BAD) of 16 bytes between the packets.
+        bytes += [0xAD, 0x0B, 0, 0, 16, 0, 0, 0, 1, 2, 3, 4, 16, 0, 0, 0]
+        let analysis = try analyse(bytes)
+        #expect(analysis.skippedBlocks == 1)
+        #expect(analysis.connections.first?.clientSide.sni == "a.test")
+    }
+}
