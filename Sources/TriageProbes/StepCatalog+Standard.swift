@@ -11,5 +11,6 @@ extension StepCatalog {
         DNSResolveStep(),
         NginxConfigStep(),
         NginxErrorLogStep(),
+        CaptureDecodeStep(),
     ])
 }

@@ -123,7 +123,9 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs the case with SIGINT/SIGTERM turned into cancellation, then
     /// prints the verdict and exits with its status.
-    static func execute(_ caseRun: CaseRun, terminal: Terminal) async throws {
+    /// `badInputIsUsageError`: a first step that fails on its input (a
+    /// capture that is not one) makes the exit status 2, not 0.
+    static func execute(_ caseRun: CaseRun, terminal: Terminal, badInputIsUsageError: Bool = false) async throws {
         let title = caseRun.runbook.title ?? caseRun.runbook.name
         terminal.line("triage: \(title) — runbook \(caseRun.runbook.source), case \(caseRun.folder.url.path)")
         let task = Task {
@@ -164,6 +166,10 @@ struct RunCommand: AsyncParsableCommand {
             terminal.line(terminal.paint("interrupted: partial report written", "33"))
         }
         terminal.line("report: \(caseRun.folder.reportPath)")
+        if badInputIsUsageError, diagnosis.verdict == .healthy, let first = record.steps.first, first.status == .failed {
+            terminal.error(first.error ?? first.summary)
+            throw Reported(status: ExitStatus.usage)
+        }
         throw Reported(status: diagnosis.exitStatus)
     }
 }

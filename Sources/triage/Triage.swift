@@ -15,7 +15,7 @@ struct Triage: AsyncParsableCommand {
         70 internal error, 130 interrupted (SIGINT/SIGTERM; the report is still written).
         """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self, AnalyzeCommand.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; triage promises 2.

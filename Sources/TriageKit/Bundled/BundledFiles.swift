@@ -2,6 +2,38 @@
 
 enum BundledFiles {
     static let runbooks: [String: String] = [
+        "analyze.yaml": #"""
+# yaml-language-server: $schema=../schema/runbook.schema.json
+name: analyze
+title: TLS in a packet capture
+description: |
+  What `triage analyze FILE` runs: reads a capture taken elsewhere (tcpdump,
+  Wireshark, triage's own handshake.pcapng) and reports every TLS
+  connection — SNI or none, versions, alerts with their sender, the
+  certificates sent in clear — grouped, with the findings a live run gives.
+inputs:
+  capture:
+    required: true
+    description: the pcap or pcapng file
+  port:
+    description: only connections to this server port
+  host:
+    description: the name the server certificates must match
+steps:
+  - id: decode
+    uses: capture.decode
+    with:
+      file: ${{ inputs.capture }}
+      port: ${{ inputs.port }}
+      host: ${{ inputs.host }}
+  - id: alert
+    uses: tls.decode-alert
+    if: ${{ steps.decode.outputs.alerts[0] }}
+    with:
+      alert: ${{ steps.decode.outputs.alerts[0].code }}
+      sender: ${{ steps.decode.outputs.alerts[0].sender }}
+
+"""#,
         "nginx-error.yaml": #"""
 # yaml-language-server: $schema=../schema/runbook.schema.json
 name: nginx-error

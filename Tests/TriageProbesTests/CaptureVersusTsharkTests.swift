@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+import TriageWire
+
+/// triage's reading of a capture equals tshark's reading of the same file:
+/// alerts (level, description, sender), SNI, certificate dates.
+@Suite struct CaptureVersusTsharkTests {
+    typealias F = TLSFixtures
+
+    /// Runs the default runbook against a fixture and returns its self-capture.
+    func capture(_ configure: (inout FixtureTLSServer.Configuration) -> Void = { _ in },
+                 leaf: ((CertificateMint.Identity) throws -> CertificateMint.Identity)? = nil) async throws -> (String, Int) {
+        let root = try F.root()
+        let cert = try leaf?(root) ?? F.leaf(issuer: root)
+        let server = try F.server(chain: [cert], key: cert, configure: configure)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        return (run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path, server.port)
+    }
+
+    func tshark(_ file: String, port: Int, _ fields: [String], filter: String) async throws -> [String] {
+        let r = try await Command.run(["tshark", "-r", file, "-d", "tcp.port==\(port),tls", "-Y", filter, "-T", "fields"]
+                                      + fields.flatMap { ["-e", $0] } + ["-E", "separator=,"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.lowercased().contains("malformed"), "\(r.stderr)")
+        return r.stdout.split(separator: "\n").map(String.init)
+    }
+
+    func triage(_ file: String) throws -> CaptureAnalysis {
+        var reader = try CaptureReader.open(path: file)
+        return try CaptureAnalysis.run(&reader)
+    }
+
+    func compare(_ file: String, port: Int) async throws {
+        let analysis = try triage(file)
+        // Alerts in clear: "source/level/description".
+        let theirs = try await tshark(file, port: port, ["ip.src", "tls.alert_message.level", "tls.alert_message.desc"], filter: "tls.alert_message")
+        let ours = analysis.connections.flatMap { c in
+            c.alerts.map { a in "\(CaptureViewForTests.address(a.sender == .client ? c.client : c.server)),\(a.level),\(a.code)" }
+        }
+        #expect(ours.sorted() == theirs.sorted())
+        // SNI of every ClientHello.
+        let sni = try await tshark(file, port: port, ["tls.handshake.extensions_server_name"], filter: "tls.handshake.type == 1")
+        // (tshark prints nothing for a ClientHello without SNI.)
+        #expect(analysis.connections.compactMap { $0.clientSide.sni }.sorted() == sni.filter { !$0.isEmpty }.sorted())
+        // Certificate dates sent in clear.
+        let dates = try await tshark(file, port: port, ["x509af.utcTime"], filter: "tls.handshake.type == 11")
+        let ourDates = analysis.connections.flatMap { $0.serverSide.certificates }.compactMap { try? Certificate(der: $0) }
+            .map { "\(CaptureViewForTests.tsharkTime($0.notBefore)),\(CaptureViewForTests.tsharkTime($0.notAfter))" }
+        #expect(ourDates.sorted() == dates.sorted())
+    }
+
+    @Test func alert80WithoutSNI() async throws {
+        let (file, port) = try await capture { $0.sni = .abortWithoutSNI }
+        let analysis = try triage(file)
+        #expect(analysis.connections.count == 2)
+        let noSNI = analysis.connections.first { $0.clientSide.sni == nil }
+        #expect(noSNI?.alerts.first.map { "\($0.sender) \($0.level) \($0.code)" } == "server 2 80")
+        try await compare(file, port: port)
+    }
+
+    @Test func tls12CertificatesAndClientCertificateAlert() async throws {
+        let (file, port) = try await capture({ $0.maxVersion = "TLSv1.2"; $0.clientCAPEM = try? F.root("client CA").certificatePEM },
+                                             leaf: { root in try F.leaf(notBefore: F.midnight(-20), notAfter: F.midnight(-1), issuer: root) })
+        let analysis = try triage(file)
+        #expect(analysis.connections.allSatisfy { $0.serverSide.certificateRequest })
+        #expect(analysis.connections.contains { $0.alerts.contains { $0.sender == .server && $0.code == 40 } })
+        try await compare(file, port: port)
+    }
+
+    @Test func tls10ServerAndTheClientsOwnAlert() async throws {
+        let (file, port) = try await capture({ $0.minVersion = "TLSv1"; $0.maxVersion = "TLSv1"; $0.securityLevel = 0 },
+                                             leaf: { root in try F.leaf(key: .rsa(bits: 2048), issuer: root) })
+        let analysis = try triage(file)
+        #expect(analysis.connections.contains { $0.alerts.contains { $0.sender == .client && $0.code == 80 } })
+        #expect(analysis.connections.allSatisfy { $0.serverSide.selectedVersion == 0x0301 })
+        try await compare(file, port: port)
+    }
+
+    @Test func analyzeCommandReportsTheSameAsALiveRun() async throws {
+        let (file, _) = try await capture { $0.sni = .abortWithoutSNI }
+        let out = TestPaths.temporaryFolder("analyze")
+        let r = try await Command.triage(["analyze", file, "--out", out.path])
+        #expect(r.status == 1, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.rootCause?.cause == .alertWithoutSNI)
+        #expect(doc.rootCause?.facts["alert"] == 80)
+        #expect(doc.rootCause?.facts["sender"] == "server")
+        let bad = try await Command.triage(["analyze", "/etc/hostname", "--out", TestPaths.temporaryFolder("analyze").path])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("byte 0: the file ends inside the file's magic number"))
+    }
+}
+
+/// Formatting shared by the comparisons.
+enum CaptureViewForTests {
+    static func address(_ e: TCPConversation.Endpoint) -> String { e.address.map(String.init).joined(separator: ".") }
+
+    /// tshark prints UTCTime as `2025-03-01 00:00:00 (UTC)`.
+    static func tsharkTime(_ date: Date) -> String {
+        ISO8601.string(date).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " (UTC)")
+    }
+}
