@@ -81,7 +81,7 @@ import TriageTestSupport
             steps:
               - id: a
                 uses: exce
-            """).first?.hasPrefix("rb.yaml:4:11: unknown step kind 'exce' (did you mean 'exec'?): expected one of dns.resolve, exec, ") == true)
+            """).first?.hasPrefix("rb.yaml:4:11: unknown step kind 'exce' (did you mean 'exec'?): expected one of capture.decode, dns.resolve, exec, ") == true)
     }
 
     @Test func duplicateStepIDs() {
