@@ -33,6 +33,8 @@ demo: build
 # Speed and memory of the default runbook vs the manual openssl pipeline.
 bench: release
 	scripts/in-netns.sh python3 scripts/bench.py $(BIN_RELEASE)
+	$(SWIFT) build -c release --static-swift-stdlib --product capture-bench
+	scripts/in-netns.sh scripts/bench-capture.sh
 
 install: release
 	install -m 0755 $(BIN_RELEASE) /usr/local/bin/triage

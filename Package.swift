@@ -55,6 +55,8 @@ let package = Package(
             path: "Tests/TriageTestSupport",
             swiftSettings: strict
         ),
+        .executableTarget(name: "capture-bench", dependencies: ["TriageWire", "TriageProbes"],
+                          path: "Benchmarks/CaptureBench", swiftSettings: strict),
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
         .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageTestSupport"],
                     exclude: ["Golden"], swiftSettings: strict),

@@ -37,6 +37,7 @@ public struct CaptureAnalysis: Sendable {
         var toClient = TCPStream()
         var clientParser = TLSStreamParser()
         var serverParser = TLSStreamParser()
+        var fins = 0
     }
 
     /// Analyses every frame of `reader`; `port` keeps only connections with
@@ -45,6 +46,8 @@ public struct CaptureAnalysis: Sendable {
         var analysis = CaptureAnalysis()
         var decoder = PacketDecoder()
         var live: [Key: Live] = [:]
+        // Servers send the same certificates to every client: keep one copy.
+        var certificatePool: [[UInt8]: [UInt8]] = [:]
         while let packet = try reader.next() {
             analysis.packets += 1
             analysis.bytes += packet.data.count
@@ -54,9 +57,13 @@ public struct CaptureAnalysis: Sendable {
                 && segment.source.address.lexicographicallyPrecedes(segment.destination.address)
                 ? Key(a: segment.source, b: segment.destination) : Key(a: segment.destination, b: segment.source)
             var state: Live
-            if let existing = live[key] {
+            // Taken out while it is updated, so its buffers are not copied (CoW).
+            if let existing = live.removeValue(forKey: key) {
                 state = existing
             } else {
+                // The last ACK of a closed connection, or a bare ACK of one the
+                // capture never saw: nothing to follow.
+                guard segment.syn || !segment.payload.isEmpty else { continue }
                 // The client sent the SYN; without one, the side not on the lower (service) port.
                 let fromClient = segment.syn && !segment.ack || (!segment.syn && (port.map { segment.destination.port == $0 }
                     ?? (segment.destination.port < segment.source.port)))
@@ -64,26 +71,32 @@ public struct CaptureAnalysis: Sendable {
                 analysis.connections.append(CapturedConnection(client: client, server: server, firstMicroseconds: packet.microseconds))
                 state = Live(index: analysis.connections.count - 1)
             }
-            var connection = analysis.connections[state.index]
-            let toServer = segment.source == connection.server ? false : true
-            if toServer {
-                let data = state.toServer.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
-                if !data.isEmpty { state.clientParser.feed(data, at: segment.microseconds) }
-                connection.gaps = connection.gaps || state.toServer.skipped
-            } else {
-                let data = state.toClient.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
-                if !data.isEmpty { state.serverParser.feed(data, at: segment.microseconds) }
-                connection.gaps = connection.gaps || state.toClient.skipped
+            let index = state.index
+            let toServer = segment.source != analysis.connections[index].server
+            let data = toServer ? state.toServer.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
+                : state.toClient.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
+            if !data.isEmpty {
+                if toServer { state.clientParser.feed(data, at: segment.microseconds) } else { state.serverParser.feed(data, at: segment.microseconds) }
+                if state.serverParser.summary.selectedVersion == 0x0304 {
+                    state.clientParser.tls13 = true
+                    state.serverParser.tls13 = true
+                }
+                if analysis.connections[index].serverSide.certificates.isEmpty, !state.serverParser.summary.certificates.isEmpty {
+                    state.serverParser.summary.certificates = state.serverParser.summary.certificates.map { der in
+                        if let shared = certificatePool[der] { return shared }
+                        if certificatePool.count < 10_000 { certificatePool[der] = der }
+                        return der
+                    }
+                }
+                // Only when something new was parsed: the summaries are shared, not copied, otherwise.
+                analysis.connections[index].clientSide = state.clientParser.summary
+                analysis.connections[index].serverSide = state.serverParser.summary
             }
-            if state.serverParser.summary.selectedVersion == 0x0304 {
-                state.clientParser.tls13 = true
-                state.serverParser.tls13 = true
-            }
-            connection.clientSide = state.clientParser.summary
-            connection.serverSide = state.serverParser.summary
-            if segment.fin || segment.rst { connection.closed = true }
-            analysis.connections[state.index] = connection
-            if connection.closed && segment.rst { live[key] = nil } else { live[key] = state }
+            if state.toServer.skipped || state.toClient.skipped { analysis.connections[index].gaps = true }
+            if segment.fin { state.fins += 1 }
+            if segment.fin || segment.rst { analysis.connections[index].closed = true }
+            // A closed connection's buffers go; its summary stays.
+            if segment.rst || state.fins >= 2 { live[key] = nil } else { live[key] = state }
         }
         analysis.notTCP = decoder.notTCP
         analysis.malformed = decoder.malformed

@@ -28,6 +28,10 @@ public struct PcapngWriter: Sendable {
         block(type: 1, body: idb)
     }
 
+    /// Drops the bytes written so far (after the caller saved them), so a
+    /// large capture can be written in pieces; the headers are not repeated.
+    public mutating func clear() { bytes.removeAll(keepingCapacity: true) }
+
     /// Appends one frame captured at `microseconds` since the epoch.
     public mutating func append(frame: [UInt8], microseconds: UInt64, comment: String? = nil) {
         var body: [UInt8] = []
