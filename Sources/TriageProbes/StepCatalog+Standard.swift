@@ -12,5 +12,7 @@ extension StepCatalog {
         NginxConfigStep(),
         NginxErrorLogStep(),
         CaptureDecodeStep(),
+        CaptureStartStep(),
+        CaptureStopStep(),
     ])
 }

@@ -76,12 +76,15 @@ import TriageTestSupport
     }
 
     @Test func unknownStepKind() {
-        #expect(diagnostics("""
+        let found = diagnostics("""
             name: x
             steps:
               - id: a
                 uses: exce
-            """).first?.hasPrefix("rb.yaml:4:11: unknown step kind 'exce' (did you mean 'exec'?): expected one of capture.decode, dns.resolve, exec, ") == true)
+            """)
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("rb.yaml:4:11: unknown step kind 'exce' (did you mean 'exec'?): expected one of ") == true)
+        #expect(found.first?.contains(", exec, ") == true)
     }
 
     @Test func duplicateStepIDs() {

@@ -49,6 +49,11 @@ import TriageTestSupport
         #expect(md.contains("SSL alert number 80) while SSL handshaking to upstream"))
         let nginxStep = doc.steps.first { $0.id == "nginx" }
         #expect(nginxStep?.facts["SNI nginx sends"] == "none (proxy_ssl_server_name off)")
+        // The live capture holds nginx's own upstream connection: no SNI, alert 80 from the server.
+        let captured = doc.steps.first { $0.id == "capture-decode" }
+        #expect(captured?.status == .problem)
+        #expect(captured?.facts["fatal alert 80 internal_error from the server, no SNI"]?.intValue ?? 0 >= 2,
+                "\(String(describing: captured?.facts))")
         #expect(nginxStep?.facts["upstream servers"] == .string("127.0.0.1:\(upstream.port)"))
     }
 

@@ -11,6 +11,7 @@
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include "triage_http.h"
+#include "triage_capture.h"
 
 /* Versions of the libraries, for the report's background. libcurl and
  * libpcap are loaded on first use (dlopen); NULL when they are missing. */

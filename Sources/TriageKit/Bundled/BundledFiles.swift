@@ -100,6 +100,10 @@ inputs:
     description: the request path whose nginx location to replay (default the via URL's path)
   nginx_error_log:
     description: the proxy's error.log, to quote and decode its upstream errors
+  capture:
+    default: false
+    description: capture live (libpcap) around the handshakes even without --via
+
   client_cert:
     description: a client certificate (PEM) to present
   client_key:
@@ -117,6 +121,14 @@ steps:
       host: ${{ inputs.url.host }}
       server: ${{ inputs.dns_server }}
       addresses: ${{ inputs.addresses || steps.nginx.outputs.addresses }}
+  # A live capture sees what the proxy sends upstream; triage's own
+  # connections are in tls.handshake's self-capture either way.
+  - id: capture-start
+    uses: capture.start
+    if: ${{ inputs.via || inputs.capture == true || inputs.capture == 'true' }}
+    with:
+      addresses: ${{ steps.dns.outputs.addresses }}
+      port: ${{ inputs.url.port }}
   - id: handshake
     uses: tls.handshake
     with:
@@ -150,6 +162,11 @@ steps:
       compare_status: ${{ steps.direct.outputs.status[0] }}
       connect_timeout: 5s
     timeout: 15s
+  - id: capture-stop
+    uses: capture.stop
+    if: ${{ steps.capture-start.outputs.capture }}
+    with:
+      capture: ${{ steps.capture-start.outputs.capture }}
   - id: alert
     uses: tls.decode-alert
     after: [handshake]   # overlaps with the HTTP reproduction
@@ -170,6 +187,14 @@ steps:
     with:
       file: ${{ inputs.nginx_error_log }}
       match: ${{ steps.dns.outputs.addresses }}
+  - id: capture-decode
+    uses: capture.decode
+    after: [capture-stop]
+    if: ${{ steps.capture-stop.outputs.frames > 0 }}
+    with:
+      file: ${{ steps.capture-stop.outputs.file }}
+      port: ${{ inputs.url.port }}
+      host: ${{ inputs.url.host }}
 
 """#,
     ]

@@ -8,7 +8,8 @@ public struct PcapngWriter: Sendable {
     /// LINKTYPE_ETHERNET.
     public static let ethernet: UInt16 = 1
 
-    public init(application: String = "triage") {
+    /// `linkType`: LINKTYPE_* of the frames (Ethernet unless told otherwise).
+    public init(application: String = "triage", linkType: UInt16 = PcapngWriter.ethernet) {
         var options: [UInt8] = []
         Self.option(4, Array(application.utf8), into: &options) // shb_userappl
         Self.option(0, [], into: &options)
@@ -19,7 +20,7 @@ public struct PcapngWriter: Sendable {
         body += options
         block(type: 0x0A0D_0D0A, body: body)
         var idb: [UInt8] = []
-        Self.u16(Self.ethernet, &idb); Self.u16(0, &idb)
+        Self.u16(linkType, &idb); Self.u16(0, &idb)
         Self.u32(262_144, &idb)            // snaplen
         var idbOptions: [UInt8] = []
         Self.option(9, [6], into: &idbOptions) // if_tsresol: microseconds

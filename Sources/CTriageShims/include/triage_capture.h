@@ -1,0 +1,20 @@
+#ifndef TRIAGE_CAPTURE_H
+#define TRIAGE_CAPTURE_H
+
+/* A live capture through libpcap, which is loaded on first use. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct triage_capture triage_capture;
+
+/* Opens `device` in immediate mode with a BPF `filter`; NULL with `error`
+ * filled (libpcap's message) when libpcap is missing, the device does not
+ * exist, the filter does not compile, or the process may not capture. */
+triage_capture *triage_capture_open(const char *device, const char *filter, int snaplen, char *error, size_t error_size);
+int triage_capture_datalink(triage_capture *c);
+/* 1: a packet (valid until the next call), 0: none within the timeout, -1: error. */
+int triage_capture_next(triage_capture *c, const uint8_t **data, uint32_t *captured, uint32_t *original, int64_t *microseconds);
+void triage_capture_close(triage_capture *c);
+
+#endif

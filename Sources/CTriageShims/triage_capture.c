@@ -1,0 +1,87 @@
+#include "triage_capture.h"
+#include "triage_shims.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+
+struct triage_capture { pcap_t *pcap; int fd; };
+
+#define PCAP_SYM(type, name) ((type)triage_lazy_symbol(1, name))
+
+triage_capture *triage_capture_open(const char *device, const char *filter, int snaplen, char *error, size_t error_size) {
+    pcap_t *(*create)(const char *, char *) = PCAP_SYM(pcap_t *(*)(const char *, char *), "pcap_create");
+    int (*set_snaplen)(pcap_t *, int) = PCAP_SYM(int (*)(pcap_t *, int), "pcap_set_snaplen");
+    int (*set_timeout)(pcap_t *, int) = PCAP_SYM(int (*)(pcap_t *, int), "pcap_set_timeout");
+    int (*set_immediate)(pcap_t *, int) = PCAP_SYM(int (*)(pcap_t *, int), "pcap_set_immediate_mode");
+    int (*activate)(pcap_t *) = PCAP_SYM(int (*)(pcap_t *), "pcap_activate");
+    char *(*geterr)(pcap_t *) = PCAP_SYM(char *(*)(pcap_t *), "pcap_geterr");
+    int (*compile)(pcap_t *, struct bpf_program *, const char *, int, bpf_u_int32) =
+        PCAP_SYM(int (*)(pcap_t *, struct bpf_program *, const char *, int, bpf_u_int32), "pcap_compile");
+    int (*setfilter)(pcap_t *, struct bpf_program *) = PCAP_SYM(int (*)(pcap_t *, struct bpf_program *), "pcap_setfilter");
+    void (*freecode)(struct bpf_program *) = PCAP_SYM(void (*)(struct bpf_program *), "pcap_freecode");
+    void (*close_fn)(pcap_t *) = PCAP_SYM(void (*)(pcap_t *), "pcap_close");
+    if (!create || !activate || !compile || !setfilter || !close_fn) {
+        snprintf(error, error_size, "%s", triage_lazy_error());
+        return NULL;
+    }
+    char message[PCAP_ERRBUF_SIZE] = {0};
+    pcap_t *p = create(device, message);
+    if (!p) { snprintf(error, error_size, "%s", message); return NULL; }
+    set_snaplen(p, snaplen);
+    set_timeout(p, 50);
+    set_immediate(p, 1);
+    int rc = activate(p);
+    if (rc < 0) {
+        snprintf(error, error_size, "%s", geterr(p));
+        close_fn(p);
+        return NULL;
+    }
+    struct bpf_program program;
+    if (compile(p, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(error, error_size, "bad capture filter '%s': %s", filter, geterr(p));
+        close_fn(p);
+        return NULL;
+    }
+    rc = setfilter(p, &program);
+    freecode(&program);
+    if (rc != 0) { snprintf(error, error_size, "%s", geterr(p)); close_fn(p); return NULL; }
+    /* Non-blocking plus poll: pcap_next_ex in immediate mode would otherwise
+     * wait for a packet forever, and capture.stop must return at once. */
+    int (*setnonblock)(pcap_t *, int, char *) = PCAP_SYM(int (*)(pcap_t *, int, char *), "pcap_setnonblock");
+    if (setnonblock) setnonblock(p, 1, message);
+    triage_capture *c = calloc(1, sizeof *c);
+    c->pcap = p;
+    int (*selectable)(pcap_t *) = PCAP_SYM(int (*)(pcap_t *), "pcap_get_selectable_fd");
+    c->fd = selectable ? selectable(p) : -1;
+    return c;
+}
+
+int triage_capture_datalink(triage_capture *c) {
+    return PCAP_SYM(int (*)(pcap_t *), "pcap_datalink")(c->pcap);
+}
+
+int triage_capture_next(triage_capture *c, const uint8_t **data, uint32_t *captured, uint32_t *original, int64_t *microseconds) {
+    struct pcap_pkthdr *header;
+    const u_char *bytes;
+    int rc = PCAP_SYM(int (*)(pcap_t *, struct pcap_pkthdr **, const u_char **), "pcap_next_ex")(c->pcap, &header, &bytes);
+    if (rc == 0 && c->fd >= 0) {
+        struct pollfd p = { c->fd, POLLIN, 0 };
+        poll(&p, 1, 50);
+        return 0;
+    }
+    if (rc != 1) return rc == 0 ? 0 : -1;
+    *data = bytes;
+    *captured = header->caplen;
+    *original = header->len;
+    *microseconds = (int64_t)header->ts.tv_sec * 1000000 + header->ts.tv_usec;
+    return 1;
+}
+
+void triage_capture_close(triage_capture *c) {
+    if (!c) return;
+    PCAP_SYM(void (*)(pcap_t *), "pcap_close")(c->pcap);
+    free(c);
+}
