@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_DEBUG = .build/debug/triage
 BIN_RELEASE = .build/release/triage
 
-.PHONY: all install-deps embed build release test demo bench install clean
+.PHONY: all install-deps embed build release test demo bench fuzz install clean
 
 all: build
 
@@ -35,6 +35,10 @@ bench: release
 	scripts/in-netns.sh python3 scripts/bench.py $(BIN_RELEASE)
 	$(SWIFT) build -c release --static-swift-stdlib --product capture-bench
 	scripts/in-netns.sh scripts/bench-capture.sh
+
+# libFuzzer over capture reading and TLS parsing (RUNS=1000000 by default).
+fuzz: build
+	scripts/in-netns.sh scripts/fuzz.sh
 
 install: release
 	install -m 0755 $(BIN_RELEASE) /usr/local/bin/triage

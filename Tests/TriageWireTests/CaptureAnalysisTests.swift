@@ -111,4 +111,17 @@ import Testing
         #expect(analysis.skippedBlocks == 1)
         #expect(analysis.connections.first?.clientSide.sni == "a.test")
     }
+
+    @Test func coarseTimestampResolutionDoesNotTrap() throws {
+        // Found by make fuzz: if_tsresol = 10^0 (seconds) with a huge timestamp overflowed.
+        var bytes = frames([(Self.client, Self.server, 1, 0x18, Self.fatalAlert80)])
+        func length(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
+        let interface = length(4)
+        let packetBlock = interface + length(interface + 4)
+        bytes[interface + 20] = 0 // if_tsresol value: 10^0 per second
+        for i in 12..<20 { bytes[packetBlock + i] = 0xFF } // timestamp: all ones
+        let analysis = try analyse(bytes)
+        #expect(analysis.packets == 1)
+        #expect(analysis.connections.first?.firstMicroseconds == .max)
+    }
 }

@@ -130,8 +130,10 @@ public struct CaptureReader {
                 }
                 if captured < original { truncatedFrames += 1 }
                 let units = interfaces[interface].unitsPerSecond
+                // A coarse resolution multiplies: saturate rather than trap on a hostile file.
                 let micros = units == 1_000_000 ? stamp
-                    : units > 1_000_000 ? stamp / (units / 1_000_000) : stamp * (1_000_000 / max(1, units))
+                    : units > 1_000_000 ? stamp / (units / 1_000_000)
+                    : { let (v, overflow) = stamp.multipliedReportingOverflow(by: 1_000_000 / max(1, units)); return overflow ? .max : v }()
                 return CapturedPacket(microseconds: micros, linkType: interfaces[interface].linkType, data: Array(body[20..<(20 + captured)]))
             case 3: // simple packet
                 guard let first = interfaces.first, body.count >= 8 else { throw CaptureError(offset: start, message: "simple packet block without an interface") }
