@@ -7,7 +7,6 @@ struct HTTPFindings {
     let url: String
     let role: String
     let compareStatus: Int?
-    let now: Date
 
     var host: String { URLPart.host.extract(from: url).stringValue ?? url }
 

@@ -60,8 +60,7 @@ public struct HTTPRequestStep: StepKind {
         }
         let role = context.string("role") ?? "direct"
         try writeEvidence(exchange, context: context)
-        let findings = HTTPFindings(exchange: exchange, url: url, role: role, compareStatus: context["compare_status"].intValue,
-                                    now: Date()).findings
+        let findings = HTTPFindings(exchange: exchange, url: url, role: role, compareStatus: context["compare_status"].intValue).findings
         return StepOutcome(
             summary: summary(exchange, url: url),
             command: Redactor.redact(request.command),

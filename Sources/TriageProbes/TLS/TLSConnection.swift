@@ -47,7 +47,7 @@ enum TLSConnection {
                 .message(sent: writeP == 1, contentType: contentType, bytes: UnsafeRawBufferPointer(start: buffer, count: length))
         }
         if let serverName { triage_ssl_set_sni(ssl, serverName) }
-        if address == host || host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) {
+        if HostAddresses.isIPLiteral(host) {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
         } else {
             SSL_set1_host(ssl, host)
