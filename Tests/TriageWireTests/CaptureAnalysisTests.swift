@@ -124,4 +124,12 @@ import Testing
         #expect(analysis.packets == 1)
         #expect(analysis.connections.first?.firstMicroseconds == .max)
     }
+
+    @Test func segmentHalfTheSequenceSpaceBehindDoesNotTrap() {
+        // Found by make fuzz: a segment exactly 2^31 bytes behind the stream.
+        var stream = TCPStream()
+        #expect(stream.add(sequence: 0x8000_0000, syn: false, payload: [1, 2, 3][...]) == [1, 2, 3])
+        #expect(stream.add(sequence: 3, syn: false, payload: [9][...]) == [])
+        #expect(stream.add(sequence: 0x8000_0003, syn: false, payload: [4][...]) == [4])
+    }
 }
