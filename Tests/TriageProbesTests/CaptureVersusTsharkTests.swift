@@ -36,6 +36,10 @@ import TriageWire
 
     func compare(_ file: String, port: Int) async throws {
         let analysis = try triage(file)
+        // The file opens in tshark without an error or a malformed packet.
+        let listing = try await Command.run(["tshark", "-r", file, "-d", "tcp.port==\(port),tls"])
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(!listing.stdout.contains("Malformed") && !listing.stderr.contains("Malformed"), "\(listing.stdout)")
         // Alerts in clear: "source/level/description".
         let theirs = try await tshark(file, port: port, ["ip.src", "tls.alert_message.level", "tls.alert_message.desc"], filter: "tls.alert_message")
         let ours = analysis.connections.flatMap { c in

@@ -26,7 +26,7 @@ import TriageTestSupport
                                     prefix: TestPaths.temporaryFolder("nginx"))
         defer { nginx.stop() }
         let ca = try F.file(root.certificatePEM)
-        let (r, doc, md, _) = try await triageRun([
+        let (r, doc, md, out) = try await triageRun([
             "https://\(F.host):\(upstream.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
             "--nginx-error-log", nginx.errorLog.path, "--nginx-conf", nginx.configuration.path,
             "--set", "addresses=127.0.0.1", "--ca-file", ca,
@@ -54,6 +54,11 @@ import TriageTestSupport
         #expect(captured?.status == .problem)
         #expect(captured?.facts["fatal alert 80 internal_error from the server, no SNI"]?.intValue ?? 0 >= 2,
                 "\(String(describing: captured?.facts))")
+        let live = out.appendingPathComponent("evidence/capture-stop/capture.pcapng").path
+        let listing = try await Command.run(["tshark", "-r", live, "-d", "tcp.port==\(upstream.port),tls"])
+        #expect(listing.status == 0, "\(listing.stderr)")
+        #expect(!listing.stdout.contains("Malformed"), "\(listing.stdout)")
+        #expect(listing.stdout.contains("Alert (Level: Fatal, Description: Internal Error)"))
         #expect(nginxStep?.facts["upstream servers"] == .string("127.0.0.1:\(upstream.port)"))
     }
 
