@@ -28,17 +28,10 @@ public final class DNSFixture: Sendable {
     /// `zones[name]` answers every question for `name`; names not listed get
     /// NXDOMAIN; `silent` names get no answer at all.
     public init(zones: [String: Zone], silent: Set<String> = []) throws {
-        let socketFD = socket(AF_INET, Int32(Glibc.SOCK_DGRAM.rawValue), 0)
+        let bound = try SocketAddress.bind(type: Int32(Glibc.SOCK_DGRAM.rawValue)).get()
+        let socketFD = bound.fd
         fd = socketFD
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
-        }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        port = Int(UInt16(bigEndian: sin.sin_port))
+        port = bound.port
         let (fd, stop, received) = (socketFD, stopFlag, received)
         Thread {
             var buffer = [UInt8](repeating: 0, count: 1500)

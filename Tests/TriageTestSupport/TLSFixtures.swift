@@ -52,17 +52,11 @@ public final class PlainTCPServer: Sendable {
     private let stopFlag = CancelFlag()
 
     public init(_ mode: Mode) throws {
-        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let bound = try SocketAddress.bind().get()
+        guard listen(bound.fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let fd = bound.fd
         listener = fd
-        port = Int(UInt16(bigEndian: sin.sin_port))
+        port = bound.port
         let stop = stopFlag
         Thread {
             var held: [Int32] = []
@@ -92,18 +86,7 @@ public final class PlainTCPServer: Sendable {
     public func stop() { stopFlag.cancel() }
 
     /// A port nothing listens on: bound, then closed.
-    public static func closedPort() -> Int {
-        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        close(fd)
-        return Int(UInt16(bigEndian: sin.sin_port))
-    }
+    public static func closedPort() -> Int { SocketAddress.freePort() }
 }
 
 /// Runs the bundled default runbook against a URL, in process, into a

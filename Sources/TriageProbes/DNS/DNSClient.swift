@@ -53,28 +53,11 @@ struct DNSClient {
     }
 
     func query(_ name: String, type: DNSMessage.RecordType, cancel: CancelFlag) throws(Failure) -> DNSMessage {
-        let v6 = address.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(Glibc.SOCK_DGRAM.rawValue) | Int32(Glibc.SOCK_CLOEXEC.rawValue), 0)
+        guard let target = SocketAddress(address, port: port) else { throw .network("bad resolver address \(address)") }
+        let fd = socket(target.family, Int32(Glibc.SOCK_DGRAM.rawValue) | Int32(Glibc.SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .network("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var storage = sockaddr_storage()
-        var length: socklen_t
-        if v6 {
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET6, address, &sin6.sin6_addr)
-            withUnsafeBytes(of: sin6) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        } else {
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, address, &sin.sin_addr)
-            withUnsafeBytes(of: sin) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        }
-        let connected = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }
+        let connected = target.withSockaddr { connect(fd, $0, $1) }
         guard connected == 0 else { throw .network("connect \(label): \(String(cString: strerror(errno)))") }
         let id = UInt16.random(in: 1...UInt16.max)
         let packet = DNSMessage.query(id: id, name: name, type: type)

@@ -95,25 +95,17 @@ public final class FixtureTLSServer: Sendable {
         }
     }
 
-    /// A listening socket on an ephemeral port.
+    /// A listening socket on `port` (0: an ephemeral one).
     static func listen(on address: String, port: Int) throws -> (Int32, Int) {
-        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue) | Int32(Glibc.SOCK_CLOEXEC.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, address, &sin.sin_addr)
-        let bound = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        switch SocketAddress.bind(address, port: port) {
+        case .success(let bound):
+            guard Glibc.listen(bound.fd, 64) == 0 else {
+                close(bound.fd)
+                throw OpenSSLError(operation: "listening on \(address)", queue: [String(cString: strerror(errno))])
+            }
+            return (bound.fd, bound.port)
+        case .failure(let error):
+            throw OpenSSLError(operation: "listening on \(address):\(port)", queue: ["\(error.code)"])
         }
-        guard fd >= 0, bound == 0, Glibc.listen(fd, 64) == 0 else {
-            let code = errno
-            close(fd)
-            throw OpenSSLError(operation: "listening on \(address)", queue: [String(cString: strerror(code))])
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return (fd, Int(UInt16(bigEndian: sin.sin_port)))
     }
 }

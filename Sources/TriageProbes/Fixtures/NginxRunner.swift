@@ -27,7 +27,7 @@ public final class NginxRunner: Sendable {
         guard let binary = Self.binary else { throw Unavailable(description: "nginx is not installed (make install-deps installs nginx-light)") }
         try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
         self.prefix = prefix
-        port = Self.freePort()
+        port = SocketAddress.freePort()
         let p = prefix.path
         let user = getuid() == 0 ? "user root;\n" : ""
         let text = """
@@ -50,7 +50,7 @@ public final class NginxRunner: Sendable {
         try text.write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
         process = try BackgroundProcess([binary, "-p", p, "-c", "\(p)/nginx.conf"], output: "\(p)/stderr.log")
         let deadline = ContinuousClock.now + .seconds(5)
-        while !Self.accepts(port) {
+        while !SocketAddress.accepts(port) {
             if process.hasExited || ContinuousClock.now > deadline {
                 let log = (try? String(contentsOfFile: "\(p)/stderr.log", encoding: .utf8)) ?? ""
                 process.stop()
@@ -63,31 +63,6 @@ public final class NginxRunner: Sendable {
     deinit { stop() }
 
     public func stop() { process.stop() }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        return Int(UInt16(bigEndian: sin.sin_port))
-    }
-
-    static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(Glibc.SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = in_port_t(UInt16(port).bigEndian)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
 
     /// The seed's configuration: `location /test` proxying to an upstream
     /// block over HTTPS, keepalive, a fixed Host header, short timeouts.

@@ -62,34 +62,15 @@ public struct Subprocess: Sendable {
     private func runBlocking(_ control: Control) throws -> Result {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw LaunchError(executable: argv[0], errno: errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group, so a cancel kills the children a shell started too.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-
-        var pid: pid_t = 0
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        let spawned = Subprocess.spawn(argv, stdout: .fd(outPipe[1]), stderr: .fd(errPipe[1]), closing: outPipe + errPipe)
         close(outPipe[1])
         close(errPipe[1])
-        guard rc == 0 else {
+        let pid: pid_t
+        switch spawned {
+        case .success(let child): pid = child
+        case .failure(let error):
             close(outPipe[0]); close(errPipe[0])
-            throw LaunchError(executable: argv[0], errno: rc)
+            throw error
         }
         if !control.started(pid) { kill(-pid, SIGKILL) }
 
@@ -119,6 +100,50 @@ public struct Subprocess: Sendable {
         if control.isCancelled { throw CancellationError() }
         return Result(exitStatus: signaled ? 128 + (status & 0x7f) : (status >> 8) & 0xff,
                       signal: signaled ? status & 0x7f : nil, stdout: out, stderr: err, truncated: truncated)
+    }
+}
+
+extension Subprocess {
+    /// Where a child's stdout / stderr goes.
+    enum Output {
+        case fd(Int32)
+        /// Appended to this file (created if needed).
+        case file(String)
+    }
+
+    /// Starts `argv` (found on PATH) in its own process group with a clean
+    /// signal mask and default handlers — so killing the group stops every
+    /// child a shell started — and stdin from /dev/null.
+    static func spawn(_ argv: [String], stdout: Output, stderr: Output?, closing: [Int32] = []) -> Swift.Result<pid_t, LaunchError> {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        switch stdout {
+        case .fd(let fd): posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        case .file(let path): posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
+        switch stderr {
+        case .fd(let fd)?: posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        case .file(let path)?: posix_spawn_file_actions_addopen(&actions, 2, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        case nil: posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        for fd in closing { posix_spawn_file_actions_addclose(&actions, fd) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        return rc == 0 ? .success(pid) : .failure(LaunchError(executable: argv[0], errno: rc))
     }
 }
 

@@ -37,33 +37,12 @@ final class TCPClient {
     /// Connects to an IP literal.
     static func connect(to address: String, port: Int, deadline: ContinuousClock.Instant,
                         isCancelled: () -> Bool) throws(Failure) -> TCPClient {
-        var storage = sockaddr_storage()
-        var length: socklen_t
-        let family: Int32
-        if address.contains(":") {
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET6, address, &sin6.sin6_addr) == 1 else { throw .system("inet_pton(\(address))", EINVAL) }
-            withUnsafeBytes(of: sin6) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            family = AF_INET6
-        } else {
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET, address, &sin.sin_addr) == 1 else { throw .system("inet_pton(\(address))", EINVAL) }
-            withUnsafeBytes(of: sin) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            family = AF_INET
-        }
-        let fd = socket(family, Int32(Glibc.SOCK_STREAM.rawValue) | Int32(Glibc.SOCK_NONBLOCK.rawValue) | Int32(Glibc.SOCK_CLOEXEC.rawValue), 0)
+        guard let target = SocketAddress(address, port: port) else { throw .system("inet_pton(\(address))", EINVAL) }
+        let fd = socket(target.family, Int32(Glibc.SOCK_STREAM.rawValue) | Int32(Glibc.SOCK_NONBLOCK.rawValue) | Int32(Glibc.SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system("socket", errno) }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
-        }
+        let rc = target.withSockaddr { Glibc.connect(fd, $0, $1) }
         if rc != 0 {
             guard errno == EINPROGRESS else {
                 let code = errno
