@@ -92,6 +92,8 @@ struct DNSReport {
                                         facts: [Fact("resolver", .string(server)), Fact("type", .string(type.name))]))
             case .success(let message):
                 let rcode = DNSMessage.rcodeName(message.rcode)
+                // A truncated UDP answer is used as it is: triage does not retry over TCP.
+                if message.truncated { facts.append(Fact("\(type.name) note", "answer truncated (TC bit); not retried over TCP")) }
                 for r in message.answers {
                     let typeName = DNSMessage.RecordType(rawValue: r.type)?.name ?? "TYPE\(r.type)"
                     lines.append("\(r.name).\t\(r.ttl)\tIN\t\(typeName)\t\(r.data)\(r.type == 5 ? "." : "")")
