@@ -39,12 +39,10 @@ import TriageTestSupport
 
     @Test func cancellationKillsTheProcessGroup() async throws {
         let marker = TestPaths.temporaryFolder("exec").appendingPathComponent("late")
-        let started = ContinuousClock.now
         let outcome = await withDeadline(.milliseconds(300)) {
             try await ExecStep().run(context(["run": .string("sleep 2 && touch \(marker.path)"), "shell": true]))
         }
         guard case .timedOut = outcome else { Issue.record("expected a timeout, got \(outcome)"); return }
-        #expect(ContinuousClock.now - started < .seconds(2))
         try await Task.sleep(for: .seconds(2.5))
         #expect(!FileManager.default.fileExists(atPath: marker.path), "the child outlived the cancelled step")
     }

@@ -51,39 +51,41 @@ public struct PacketDecoder {
         default: notTCP += 1; return nil
         }
         guard d.count > offset else { malformed += 1; return nil }
-        return ip(Array(d[offset...]), at: packet.microseconds)
+        return ip(d, at: offset, micros: packet.microseconds)
     }
 
-    private mutating func ip(_ d: [UInt8], at micros: UInt64) -> TCPSegment? {
-        switch d[0] >> 4 {
+    /// The IP packet starting at `base` of the frame (no copy).
+    private mutating func ip(_ d: [UInt8], at base: Int, micros: UInt64) -> TCPSegment? {
+        let length = d.count - base
+        switch d[base] >> 4 {
         case 4:
-            let headerLength = Int(d[0] & 0x0F) * 4
-            guard headerLength >= 20, d.count >= headerLength else { malformed += 1; return nil }
-            let total = min(d.count, Int(d[2]) << 8 | Int(d[3]))
+            let headerLength = Int(d[base] & 0x0F) * 4
+            guard headerLength >= 20, length >= headerLength else { malformed += 1; return nil }
+            let total = min(length, Int(d[base + 2]) << 8 | Int(d[base + 3]))
             guard total >= headerLength else { malformed += 1; return nil }
-            let source = Array(d[12..<16]), destination = Array(d[16..<20])
-            let flagsOffset = Int(d[6]) << 8 | Int(d[7])
+            let source = Array(d[(base + 12)..<(base + 16)]), destination = Array(d[(base + 16)..<(base + 20)])
+            let flagsOffset = Int(d[base + 6]) << 8 | Int(d[base + 7])
             let moreFragments = flagsOffset & 0x2000 != 0
             let fragmentOffset = (flagsOffset & 0x1FFF) * 8
-            var payload = Array(d[headerLength..<total])
+            guard d[base + 9] == 6 || moreFragments || fragmentOffset > 0 else { notTCP += 1; return nil }
             if moreFragments || fragmentOffset > 0 {
-                guard let whole = reassemble(FragmentKey(source: source, destination: destination, id: UInt16(d[4]) << 8 | UInt16(d[5])),
-                                             offset: fragmentOffset, more: moreFragments, payload: payload) else { return nil }
-                payload = whole
+                guard let whole = reassemble(FragmentKey(source: source, destination: destination, id: UInt16(d[base + 4]) << 8 | UInt16(d[base + 5])),
+                                             offset: fragmentOffset, more: moreFragments, payload: Array(d[(base + headerLength)..<(base + total)])) else { return nil }
+                guard d[base + 9] == 6 else { notTCP += 1; return nil }
+                return tcp(whole, from: 0, to: whole.count, source: source, destination: destination, at: micros)
             }
-            guard d[9] == 6 else { notTCP += 1; return nil }
-            return tcp(payload, source: source, destination: destination, at: micros)
+            return tcp(d, from: base + headerLength, to: base + total, source: source, destination: destination, at: micros)
         case 6:
-            guard d.count >= 40 else { malformed += 1; return nil }
-            var next = d[6]
-            var offset = 40
+            guard length >= 40 else { malformed += 1; return nil }
+            var next = d[base + 6]
+            var offset = base + 40
             // Hop-by-hop, routing, destination options: skip to TCP.
             while [0, 43, 60].contains(next), d.count >= offset + 8 {
                 next = d[offset]
                 offset += (Int(d[offset + 1]) + 1) * 8
             }
             guard next == 6, d.count > offset else { notTCP += 1; return nil }
-            return tcp(Array(d[offset...]), source: Array(d[8..<24]), destination: Array(d[24..<40]), at: micros)
+            return tcp(d, from: offset, to: d.count, source: Array(d[(base + 8)..<(base + 24)]), destination: Array(d[(base + 24)..<(base + 40)]), at: micros)
         default:
             notTCP += 1
             return nil
@@ -108,14 +110,15 @@ public struct PacketDecoder {
         return whole
     }
 
-    private mutating func tcp(_ d: [UInt8], source: [UInt8], destination: [UInt8], at micros: UInt64) -> TCPSegment? {
-        guard d.count >= 20 else { malformed += 1; return nil }
-        let dataOffset = Int(d[12] >> 4) * 4
-        guard dataOffset >= 20, d.count >= dataOffset else { malformed += 1; return nil }
-        func u32(_ i: Int) -> UInt32 { UInt32(d[i]) << 24 | UInt32(d[i + 1]) << 16 | UInt32(d[i + 2]) << 8 | UInt32(d[i + 3]) }
+    /// The TCP segment in `d[start..<end]`; its payload is a slice, not a copy.
+    private mutating func tcp(_ d: [UInt8], from start: Int, to end: Int, source: [UInt8], destination: [UInt8], at micros: UInt64) -> TCPSegment? {
+        guard end - start >= 20 else { malformed += 1; return nil }
+        let dataOffset = Int(d[start + 12] >> 4) * 4
+        guard dataOffset >= 20, end - start >= dataOffset else { malformed += 1; return nil }
+        func u32(_ i: Int) -> UInt32 { UInt32(d[start + i]) << 24 | UInt32(d[start + i + 1]) << 16 | UInt32(d[start + i + 2]) << 8 | UInt32(d[start + i + 3]) }
         return TCPSegment(
-            source: .init(address: source, port: UInt16(d[0]) << 8 | UInt16(d[1])),
-            destination: .init(address: destination, port: UInt16(d[2]) << 8 | UInt16(d[3])),
-            sequence: u32(4), acknowledgement: u32(8), flags: d[13], payload: d[dataOffset...], microseconds: micros)
+            source: .init(address: source, port: UInt16(d[start]) << 8 | UInt16(d[start + 1])),
+            destination: .init(address: destination, port: UInt16(d[start + 2]) << 8 | UInt16(d[start + 3])),
+            sequence: u32(4), acknowledgement: u32(8), flags: d[start + 13], payload: d[(start + dataOffset)..<end], microseconds: micros)
     }
 }

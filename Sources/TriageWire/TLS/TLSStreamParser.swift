@@ -31,36 +31,49 @@ struct TLSStreamParser {
 
     mutating func feed(_ bytes: [UInt8], at micros: UInt64) {
         guard !summary.notTLS else { return }
-        buffer += bytes
+        // Whole records are read straight from the segment; only a record
+        // cut by the segment's end is kept for the next one.
+        if buffer.isEmpty {
+            let used = records(bytes, at: micros)
+            if used < bytes.count, !summary.notTLS { buffer = Array(bytes[used...]) }
+        } else {
+            buffer += bytes
+            let used = records(buffer, at: micros)
+            buffer.removeFirst(min(used, buffer.count))
+        }
+        if buffer.count > 40_000 { summary.notTLS = true; buffer = [] }
+    }
+
+    /// Parses the complete records at the start of `data`; returns the bytes used.
+    private mutating func records(_ data: [UInt8], at micros: UInt64) -> Int {
         var offset = 0
-        while buffer.count - offset >= 5 {
-            let type = buffer[offset], major = buffer[offset + 1]
-            let length = Int(buffer[offset + 3]) << 8 | Int(buffer[offset + 4])
+        while data.count - offset >= 5 {
+            let type = data[offset], major = data[offset + 1]
+            let length = Int(data[offset + 3]) << 8 | Int(data[offset + 4])
             guard (20...23).contains(type), major == 3, length <= 18_432 else {
                 summary.notTLS = true
                 buffer = []
-                return
+                return data.count
             }
-            guard buffer.count - offset >= 5 + length else { break }
-            let body = Array(buffer[(offset + 5)..<(offset + 5 + length)])
+            guard data.count - offset >= 5 + length else { break }
+            let start = offset + 5
             offset += 5 + length
             switch type {
             case 20: summary.changeCipherSpec = true
             case 21:
                 // A clear alert is two bytes; an encrypted one is longer.
                 if length == 2 {
-                    summary.alerts.append((body[0], body[1], micros))
+                    summary.alerts.append((data[start], data[start + 1], micros))
                 } else {
                     summary.encryptedAlerts += 1
                 }
             case 22 where !encrypted:
-                handshake += body
+                handshake += data[start..<(start + length)]
                 parseHandshake()
-            default: break
+            default: break // application data and encrypted records: not copied
             }
         }
-        buffer.removeFirst(offset)
-        if buffer.count > 40_000 { summary.notTLS = true; buffer = [] }
+        return offset
     }
 
     private mutating func parseHandshake() {
