@@ -108,3 +108,73 @@ enum CaptureViewForTests {
         ISO8601.string(date).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " (UTC)")
     }
 }
+
+/// Captures taken live with libpcap on loopback of real `openssl s_client`
+/// handshakes against fixture servers: what triage reads equals what tshark
+/// reads from the same file.
+@Suite(.serialized) struct LiveCaptureVersusTsharkTests {
+    typealias F = TLSFixtures
+
+    /// Captures `openssl s_client` (with `clientArguments`) against `server`.
+    func capture(_ server: FixtureTLSServer, _ clientArguments: [String]) async throws -> String {
+        let live = try LiveCapture(device: "lo", filter: "tcp port \(server.port)")
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await Command.run(["/bin/sh", "-c", "openssl s_client -connect 127.0.0.1:\(server.port) "
+                                   + clientArguments.joined(separator: " ") + " </dev/null >/dev/null 2>&1"])
+        try await Task.sleep(for: .milliseconds(200))
+        let (bytes, frames, _) = live.stop()
+        #expect(frames > 0)
+        let file = TestPaths.temporaryFolder("live").appendingPathComponent("capture.pcapng")
+        try Data(bytes).write(to: file)
+        return file.path
+    }
+
+    func alerts(_ file: String) throws -> [String] {
+        var reader = try CaptureReader.open(path: file)
+        return try CaptureAnalysis.run(&reader).connections.flatMap { c in c.alerts.map { "\($0.sender) \($0.level) \($0.code)" } }
+    }
+
+    func compareWithTshark(_ file: String, port: Int) async throws {
+        try await CaptureVersusTsharkTests().compare(file, port: port)
+    }
+
+    @Test func clientRejectsAnExpiredCertificateWithAlert45() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(notBefore: F.midnight(-60), notAfter: F.midnight(-2), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let file = try await capture(server, ["-tls1_2", "-servername", F.host, "-verify_return_error", "-CAfile", try F.file(root.certificatePEM)])
+        #expect(try alerts(file) == ["client 2 45"])
+        try await compareWithTshark(file, port: server.port)
+    }
+
+    @Test func clientRejectsAnUnknownCAWithAlert48() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let file = try await capture(server, ["-tls1_2", "-servername", F.host, "-verify_return_error", "-CAfile", try F.file(try F.root("other root").certificatePEM)])
+        #expect(try alerts(file) == ["client 2 48"])
+        try await compareWithTshark(file, port: server.port)
+    }
+
+    @Test func noSharedCipherGetsAlert40FromTheServer() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root) // an EC key: RSA-only suites cannot be served
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let file = try await capture(server, ["-tls1_2", "-cipher", "AES128-SHA"])
+        #expect(try alerts(file) == ["server 2 40"])
+        try await compareWithTshark(file, port: server.port)
+    }
+
+    @Test func serverAbortsWithoutSNIWithAlert80() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { server.stop() }
+        let file = try await capture(server, ["-noservername"])
+        #expect(try alerts(file) == ["server 2 80"])
+        try await compareWithTshark(file, port: server.port)
+    }
+}
