@@ -201,7 +201,7 @@ char *triage_key_pem(EVP_PKEY *key) {
 
 /* --- fixture server ----------------------------------------------------- */
 
-typedef struct { int sni_mode; X509 *default_cert; STACK_OF(X509) *default_chain; EVP_PKEY *default_key; } server_conf;
+typedef struct { int sni_mode; X509 *default_cert; STACK_OF(X509) *default_chain; EVP_PKEY *default_key; char *only_name; } server_conf;
 
 static int load_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -225,7 +225,17 @@ static int client_hello(SSL *ssl, int *alert, void *arg) {
     server_conf *conf = arg;
     const unsigned char *ext;
     size_t len;
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len)) return SSL_CLIENT_HELLO_SUCCESS;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len)) {
+        /* server_name list: 2-byte length, type 0, 2-byte name length, name */
+        if (conf->sni_mode == TRIAGE_SNI_ONLY_NAME && conf->only_name && len > 5) {
+            size_t n = ((size_t)ext[3] << 8) | ext[4];
+            if (n + 5 > len || n != strlen(conf->only_name) || memcmp(ext + 5, conf->only_name, n) != 0) {
+                *alert = SSL_AD_UNRECOGNIZED_NAME;
+                return SSL_CLIENT_HELLO_ERROR;
+            }
+        }
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
     if (conf->sni_mode == TRIAGE_SNI_ABORT) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
@@ -266,7 +276,8 @@ SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_v
     }
     server_conf *conf = calloc(1, sizeof *conf);
     conf->sni_mode = sni_mode;
-    if (default_chain_pem && default_key_pem) {
+    if (sni_mode == TRIAGE_SNI_ONLY_NAME && default_chain_pem) conf->only_name = strdup(default_chain_pem);
+    else if (default_chain_pem && default_key_pem) {
         load_chain(default_chain_pem, &conf->default_cert, &conf->default_chain);
         conf->default_key = load_key(default_key_pem);
     }

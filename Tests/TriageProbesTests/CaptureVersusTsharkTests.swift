@@ -178,3 +178,15 @@ enum CaptureViewForTests {
         try await compareWithTshark(file, port: server.port)
     }
 }
+
+extension LiveCaptureVersusTsharkTests {
+    @Test func unknownServerNameGetsAlert112() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.sni = .onlyName(F.host) }
+        defer { server.stop() }
+        let file = try await capture(server, ["-servername", "wrong.example.test"])
+        #expect(try alerts(file) == ["server 2 112"])
+        try await compareWithTshark(file, port: server.port)
+    }
+}

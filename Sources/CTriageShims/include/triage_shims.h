@@ -80,6 +80,7 @@ enum triage_sni_mode {
     TRIAGE_SNI_ANY = 0,          /* serve the certificate whatever the SNI */
     TRIAGE_SNI_ABORT = 1,        /* no SNI: fatal alert 80 internal_error */
     TRIAGE_SNI_DEFAULT_CERT = 2, /* no SNI: serve the default certificate */
+    TRIAGE_SNI_ONLY_NAME = 3,    /* a name other than default_chain_pem's text: fatal alert 112 */
 };
 
 /* A server context from PEM text: `chain_pem` holds the leaf first, then

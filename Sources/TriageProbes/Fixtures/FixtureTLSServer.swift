@@ -17,6 +17,8 @@ public final class FixtureTLSServer: Sendable {
         case abortWithoutSNI
         /// Without SNI, serve this other chain and key.
         case defaultCertificate(chainPEM: String, keyPEM: String)
+        /// A server name other than this one gets fatal alert 112 unrecognized_name.
+        case onlyName(String)
     }
 
     public struct Configuration: Sendable {
@@ -56,6 +58,7 @@ public final class FixtureTLSServer: Sendable {
         case .ignore: mode = 0
         case .abortWithoutSNI: mode = 1
         case .defaultCertificate(let chain, let key): mode = 2; defaultChain = chain; defaultKey = key
+        case .onlyName(let name): mode = 3; defaultChain = name
         }
         guard let ctx = triage_server_ctx(configuration.chainPEM, configuration.keyPEM,
                                           TLSClientOptions.version(configuration.minVersion) ?? 0,
