@@ -190,3 +190,16 @@ extension LiveCaptureVersusTsharkTests {
         try await compareWithTshark(file, port: server.port)
     }
 }
+
+extension LiveCaptureVersusTsharkTests {
+    @Test func clientRejectsANotYetValidCertificateWithAlert42() async throws {
+        // OpenSSL's client answers a certificate that is not yet valid with bad_certificate.
+        let root = try F.root()
+        let leaf = try F.leaf(notBefore: F.midnight(5), notAfter: F.midnight(400), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let file = try await capture(server, ["-tls1_2", "-servername", F.host, "-verify_return_error", "-CAfile", try F.file(root.certificatePEM)])
+        #expect(try alerts(file) == ["client 2 42"])
+        try await compareWithTshark(file, port: server.port)
+    }
+}
