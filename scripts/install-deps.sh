@@ -23,5 +23,7 @@ fi
 
 if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
     echo "install-deps: installing jsonschema and PyYAML from PyPI" >&2
-    python3 -m pip install -q jsonschema pyyaml
+    # An "externally managed" Debian Python refuses plain pip installs.
+    python3 -m pip install -q jsonschema pyyaml 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages jsonschema pyyaml
 fi
