@@ -14,12 +14,6 @@ public struct Template: Sendable, Hashable {
 
     public init(parts: [Part]) { self.parts = parts }
 
-    public static func literal(_ s: String) -> Template { Template(parts: [.text(s)]) }
-
-    public var isLiteral: Bool {
-        !parts.contains { if case .expression = $0 { true } else { false } }
-    }
-
     public var expressions: [(Expression, offset: Int)] {
         parts.compactMap { if case .expression(let e, let o) = $0 { (e, o) } else { nil } }
     }

@@ -129,9 +129,6 @@ extension JSONEncoder {
 /// ISO 8601 UTC with seconds, the one date format of facts and reports.
 public enum ISO8601 {
     public static func string(_ date: Date) -> String { TextFormat.iso8601(date) }
-    public static func milliseconds(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
     public static func parse(_ s: String) -> Date? {
         (try? Date.ISO8601FormatStyle(timeZone: .gmt).parse(s))
             ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(s))

@@ -35,7 +35,6 @@ public struct PacketDecoder {
         switch packet.linkType {
         case 1:
             guard d.count >= 14 else { malformed += 1; return nil }
-            offset = 12
             var type = Int(d[12]) << 8 | Int(d[13])
             offset = 14
             while type == 0x8100 || type == 0x88A8 { // VLAN tags
