@@ -6,11 +6,7 @@ import TriageWire
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    var position = 0
-    guard var reader = try? CaptureReader(read: { n in
-        defer { position = min(bytes.count, position + n) }
-        return Array(bytes[position..<min(bytes.count, position + n)])
-    }) else { return 0 }
+    guard var reader = try? CaptureReader(bytes: bytes) else { return 0 }
     _ = try? CaptureAnalysis.run(&reader)
     // The TLS layer alone, on the raw bytes as one direction of a stream.
     let client = TCPConversation.Endpoint(address: [127, 0, 0, 1], port: 1)
@@ -22,11 +18,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var writer = PcapngWriter()
     conversation.write(into: &writer, comment: nil)
     let capture = writer.bytes
-    var offset = 0
-    if var again = try? CaptureReader(read: { n in
-        defer { offset = min(capture.count, offset + n) }
-        return Array(capture[offset..<min(capture.count, offset + n)])
-    }) {
+    if var again = try? CaptureReader(bytes: capture) {
         _ = try? CaptureAnalysis.run(&again)
     }
     return 0

@@ -31,11 +31,7 @@ import Testing
     }
 
     func analyse(_ bytes: [UInt8]) throws -> CaptureAnalysis {
-        var position = 0
-        var reader = try CaptureReader { n in
-            defer { position = min(bytes.count, position + n) }
-            return Array(bytes[position..<min(bytes.count, position + n)])
-        }
+        var reader = try CaptureReader(bytes: bytes)
         return try CaptureAnalysis.run(&reader)
     }
 

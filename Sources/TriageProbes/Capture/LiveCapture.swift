@@ -20,9 +20,11 @@ public final class LiveCapture: Sendable {
     /// What the capture thread and `stop()` share.
     private final class Shared: Sendable {
         let stop = CancelFlag()
-        let state = Mutex<(writer: PcapngWriter, frames: Int, dropped: Int, done: Bool)>((PcapngWriter(), 0, 0, false))
+        let state = Mutex<(writer: PcapngWriter, frames: Int, dropped: Int, kernelDropped: Int, done: Bool)>((PcapngWriter(), 0, 0, 0, false))
     }
     static let byteLimit = 64 << 20
+    /// How long stop() lets the thread read what is already buffered.
+    static let drainLimit = Duration.seconds(1)
 
     public init(device: String, filter: String, snaplen: Int = 262_144) throws {
         var error = [CChar](repeating: 0, count: 512)
@@ -38,10 +40,26 @@ public final class LiveCapture: Sendable {
             var data: UnsafePointer<UInt8>?
             var captured: UInt32 = 0, original: UInt32 = 0
             var micros: Int64 = 0
-            while !shared.stop.isCancelled {
-                let rc = triage_capture_next(box.handle, &data, &captured, &original, &micros)
+            // After stop() the loop goes on until the ring has been quiet for
+            // a few of the kernel's hand-over periods (bounded by drainLimit):
+            // a thread that fell behind on a busy machine, or packets still in
+            // the kernel's current block, must not lose the last connection.
+            var drainDeadline: ContinuousClock.Instant?
+            var quietPolls = 0
+            while true {
+                if shared.stop.isCancelled, drainDeadline == nil { drainDeadline = .now + Self.drainLimit }
+                if let drainDeadline, ContinuousClock.now >= drainDeadline { break }
+                let rc = triage_capture_next(box.handle, drainDeadline == nil ? 50 : 2 * TRIAGE_CAPTURE_TIMEOUT_MS,
+                                             &data, &captured, &original, &micros)
                 if rc < 0 { break }
-                guard rc == 1, let data else { continue }
+                guard rc == 1, let data else {
+                    if drainDeadline != nil {
+                        quietPolls += 1
+                        if quietPolls >= 2 { break }   // nothing came for 4 hand-over periods
+                    }
+                    continue
+                }
+                quietPolls = 0
                 let frame = Array(UnsafeBufferPointer(start: data, count: Int(captured)))
                 shared.state.withLock { s in
                     guard s.writer.bytes.count < Self.byteLimit else { s.dropped += 1; return }
@@ -49,18 +67,22 @@ public final class LiveCapture: Sendable {
                     s.frames += 1
                 }
             }
+            let kernelDrops = triage_capture_kernel_drops(box.handle)
             triage_capture_close(box.handle)
-            shared.state.withLock { $0.done = true }
+            shared.state.withLock { $0.kernelDropped = max(0, kernelDrops); $0.done = true }
         }
         thread.start()
     }
 
-    /// Stops capturing (waits up to a second for the thread) and returns the pcapng bytes.
-    public func stop() -> (bytes: [UInt8], frames: Int, dropped: Int) {
+    /// Stops capturing and returns the pcapng bytes: the thread first reads
+    /// every packet the kernel already holds (for at most `drainLimit`).
+    /// `dropped`: frames over the 64 MiB limit; `kernelDropped`: frames the
+    /// kernel dropped because its buffer was full.
+    public func stop() -> (bytes: [UInt8], frames: Int, dropped: Int, kernelDropped: Int) {
         shared.stop.cancel()
-        let deadline = ContinuousClock.now + .seconds(1)
+        let deadline = ContinuousClock.now + Self.drainLimit + .milliseconds(500)
         while !shared.state.withLock({ $0.done }), ContinuousClock.now < deadline { usleep(10_000) }
-        return shared.state.withLock { ($0.writer.bytes, $0.frames, $0.dropped) }
+        return shared.state.withLock { ($0.writer.bytes, $0.frames, $0.dropped, $0.kernelDropped) }
     }
 }
 

@@ -3,7 +3,7 @@ import TriageKit
 
 /// `capture.stop`: stops the capture `capture.start` began and keeps it as
 /// `evidence/<step>/capture.pcapng` (at most 64 MiB of frames; the count of
-/// dropped frames is a fact). Input: `capture` (the start step's output).
+/// dropped frames is a fact, as is the kernel's count of frames it dropped). Input: `capture` (the start step's output).
 /// Outputs: `file` (the pcapng's path, for capture.decode), `frames`.
 public struct CaptureStopStep: StepKind {
     public let name = "capture.stop"
@@ -21,7 +21,7 @@ public struct CaptureStopStep: StepKind {
         guard let capture = LiveCapture.running.withLock({ $0.removeValue(forKey: id) }) else {
             throw StepFailure("capture.stop: no capture '\(id)' is running")
         }
-        let (bytes, frames, dropped) = await onThread { _ in capture.stop() }
+        let (bytes, frames, dropped, kernelDropped) = await onThread { _ in capture.stop() }
         let artifact = try context.evidence.write("capture.pcapng", data: Data(bytes),
                                                   description: "live capture on \(capture.device): \(capture.filter) (\(frames) frames)")
         var path = context.evidence.url(for: "capture.pcapng")?.path
@@ -32,6 +32,7 @@ public struct CaptureStopStep: StepKind {
         }
         var facts = [Fact("frames", .int(frames)), Fact("bytes", .int(artifact.bytes))]
         if dropped > 0 { facts.append(Fact("frames dropped (64 MiB limit)", .int(dropped))) }
+        if kernelDropped > 0 { facts.append(Fact("frames dropped by the kernel (buffer full)", .int(kernelDropped))) }
         return StepOutcome(summary: "\(frames) frame(s) captured on \(capture.device)", command: "tshark -r capture.pcapng",
                            facts: facts, outputs: ["file": path.map(Value.string) ?? .null, "frames": .int(frames)])
     }

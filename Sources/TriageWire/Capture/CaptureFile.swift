@@ -13,6 +13,17 @@ extension CaptureReader {
     }
 }
 
+extension CaptureReader {
+    /// A reader over a capture already in memory.
+    public init(bytes: [UInt8]) throws(CaptureError) {
+        var position = 0
+        try self.init { n in
+            defer { position = min(bytes.count, position + n) }
+            return Array(bytes[position..<min(bytes.count, position + n)])
+        }
+    }
+}
+
 /// Owns a FILE* for a reader's lifetime.
 final class FileBox {
     let file: UnsafeMutablePointer<FILE>
