@@ -210,31 +210,17 @@ extension LiveCaptureVersusTsharkTests {
     /// however far behind, drains the kernel's ring before it closes.
     @Test func stopKeepsEveryPacketAlreadyReceived() throws {
         let count = 1_000
-        let receiver = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let (receiver, port) = try SocketAddress.bind(type: Int32(SOCK_DGRAM.rawValue)).get()
         let sender = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(receiver); close(sender) }
         var buffer: Int32 = 16 << 20, wait = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(receiver, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(receiver, $0, length) == 0 && getsockname(receiver, $0, &length) == 0
-            }
-        }
-        #expect(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let live = try LiveCapture(device: "lo", filter: "udp dst port \(port)")
+        let target = try #require(SocketAddress("127.0.0.1", port: port))
         let payload = [UInt8](repeating: 0x5A, count: 512)
         for _ in 0..<count {
-            _ = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(sender, payload, payload.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            _ = target.withSockaddr { sendto(sender, payload, payload.count, 0, $0, $1) }
         }
         var received = 0, scratch = [UInt8](repeating: 0, count: 2048)
         while received < count, recv(receiver, &scratch, scratch.count, 0) > 0 { received += 1 }
