@@ -39,6 +39,17 @@ import TriageTestSupport
         #expect(run.root?.facts["alert name"] == "certificate_required")
         #expect(run.root?.facts["sender"] == "server")
         #expect(run.step("alert")?.outputs["name"] == "certificate_required")
+        // Alert 116 travels encrypted: tshark sees it in the self-capture only
+        // with triage's key log, and then agrees on code, level and sender.
+        let evidence = run.folder.appendingPathComponent("evidence/handshake")
+        let tshark = try await Command.run([
+            "tshark", "-r", evidence.appendingPathComponent("handshake.pcapng").path,
+            "-o", "tls.keylog_file:" + evidence.appendingPathComponent("sslkeylog.txt").path,
+            "-d", "tcp.port==\(server.port),tls", "-Y", "tls.alert_message", "-T", "fields",
+            "-e", "tcp.srcport", "-e", "tls.alert_message.level", "-e", "tls.alert_message.desc", "-E", "separator=,",
+        ])
+        #expect(tshark.status == 0, "\(tshark.stderr)")
+        #expect(tshark.stdout.split(separator: "\n").contains("\(server.port),2,116"), "\(tshark.stdout)")
     }
 
     @Test func presentingTheClientCertificateFixesIt() async throws {
