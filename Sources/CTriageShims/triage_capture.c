@@ -58,8 +58,9 @@ triage_capture *triage_capture_open(const char *device, const char *filter, int 
     rc = setfilter(p, &program);
     freecode(&program);
     if (rc != 0) { snprintf(error, error_size, "%s", geterr(p)); close_fn(p); return NULL; }
-    /* Non-blocking plus poll: pcap_next_ex in immediate mode would otherwise
-     * wait for a packet forever, and capture.stop must return at once. */
+    /* Non-blocking plus poll: a blocking pcap_next_ex waits for the next
+     * packet with no bound the caller controls, and the reader must be able
+     * to drain the ring and stop on its own schedule. */
     int (*setnonblock)(pcap_t *, int, char *) = PCAP_SYM(int (*)(pcap_t *, int, char *), "pcap_setnonblock");
     if (setnonblock) setnonblock(p, 1, message);
     triage_capture *c = calloc(1, sizeof *c);

@@ -2,8 +2,9 @@ import Foundation
 import TriageKit
 
 /// `capture.stop`: stops the capture `capture.start` began and keeps it as
-/// `evidence/<step>/capture.pcapng` (at most 64 MiB of frames; the count of
-/// dropped frames is a fact, as is the kernel's count of frames it dropped). Input: `capture` (the start step's output).
+/// `evidence/<step>/capture.pcapng` (at most 64 MiB of frames; the frames
+/// dropped over that limit and those the kernel dropped are facts).
+/// Input: `capture` (the start step's output).
 /// Outputs: `file` (the pcapng's path, for capture.decode), `frames`.
 public struct CaptureStopStep: StepKind {
     public let name = "capture.stop"

@@ -11,9 +11,7 @@ extension CaptureReader {
         let handle = FileBox(file)
         return try CaptureReader { n in handle.read(n) }
     }
-}
 
-extension CaptureReader {
     /// A reader over a capture already in memory.
     public init(bytes: [UInt8]) throws(CaptureError) {
         var position = 0
