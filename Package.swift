@@ -41,24 +41,30 @@ let package = Package(
             dependencies: ["TriageKit", "TriageWire", "CTriageShims", "COpenSSL", "CCurl", "CPcap"],
             swiftSettings: strict
         ),
+        // The embedded demo upstream: certificate minting, a TLS server, an nginx runner.
+        .target(
+            name: "TriageDemo",
+            dependencies: ["TriageKit", "TriageProbes", "COpenSSL", "CTriageShims"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "triage",
             dependencies: [
-                "TriageProbes", "TriageKit",
+                "TriageProbes", "TriageKit", "TriageDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "TriageTestSupport",
-            dependencies: ["TriageKit", "TriageProbes"],
+            dependencies: ["TriageKit", "TriageProbes", "TriageDemo"],
             path: "Tests/TriageTestSupport",
             swiftSettings: strict
         ),
-        .executableTarget(name: "capture-bench", dependencies: ["TriageWire", "TriageProbes"],
+        .executableTarget(name: "capture-bench", dependencies: ["TriageWire", "TriageProbes", "TriageDemo"],
                           path: "Benchmarks/CaptureBench", swiftSettings: strict),
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
-        .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageTestSupport"],
+        .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageProbes", "TriageTestSupport"],
                     exclude: ["Golden"], swiftSettings: strict),
         .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageTestSupport"],
                     swiftSettings: strict),

@@ -2,6 +2,7 @@
 // ending in alerts), decodes it with TriageWire, and prints throughput,
 // peak RSS and the alert / certificate counts (to compare with tshark).
 import Foundation
+import TriageDemo
 import TriageProbes
 import TriageWire
 
@@ -31,12 +32,12 @@ if arguments.count < 4 || arguments[3] != "--decode-only" {
         + handshake(11, certificateBody) + handshake(14, []))
     let clientAlert = record(21, [2, 45])
     let clientFinish = record(20, [1]) + record(22, Array(repeating: 9, count: 40))
-    let server = TCPConversation.Endpoint(address: [10, 0, 0, 1], port: 443)
+    let server = Endpoint(IPAddress(bytes: [10, 0, 0, 1])!, port: 443)
     guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else { fatalError("cannot write \(path)") }
     var writer = PcapngWriter()
     var micros: UInt64 = 1_764_000_000_000_000
     for i in 0..<count {
-        let client = TCPConversation.Endpoint(address: [10, 1, UInt8((i >> 8) & 0xFF), UInt8(i & 0xFF)], port: UInt16(20_000 + i % 40_000))
+        let client = Endpoint(IPAddress(bytes: [10, 1, UInt8((i >> 8) & 0xFF), UInt8(i & 0xFF)])!, port: UInt16(20_000 + i % 40_000))
         var conversation = TCPConversation(client: client, server: server)
         conversation.maximumSegment = 1448
         conversation.record(.connect, at: micros)

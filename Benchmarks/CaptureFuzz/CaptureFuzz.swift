@@ -9,8 +9,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard var reader = try? CaptureReader(bytes: bytes) else { return 0 }
     _ = try? CaptureAnalysis.run(&reader)
     // The TLS layer alone, on the raw bytes as one direction of a stream.
-    let client = TCPConversation.Endpoint(address: [127, 0, 0, 1], port: 1)
-    let server = TCPConversation.Endpoint(address: [127, 0, 0, 2], port: 443)
+    let client = Endpoint(IPAddress(bytes: [127, 0, 0, 1])!, port: 1)
+    let server = Endpoint(IPAddress(bytes: [127, 0, 0, 2])!, port: 443)
     var conversation = TCPConversation(client: client, server: server)
     conversation.record(.connect, at: 0)
     conversation.record(.data(.clientToServer, bytes), at: 1)

@@ -6,16 +6,22 @@
 #include <string.h>
 #include <stdio.h>
 
-typedef struct { char *data; size_t length, capacity, limit; } buffer;
+typedef struct { char *data; size_t length, capacity, limit, dropped; } buffer;
+
+#define TRIAGE_HTTP_MAX_ALERTS 16
 
 struct triage_http {
     CURL *easy;
     struct curl_slist *lists[3];
     int list_options[3];
     buffer body, headers, trace;
-    size_t body_total;
-    const volatile int *cancel;
+    size_t body_total, header_total;
+    int (*is_cancelled)(void *);
+    void *cancel_arg;
     char error[CURL_ERROR_SIZE];
+    /* TLS alerts on curl's connection: (sent by us, level, code). */
+    int alert_count;
+    unsigned char alerts[TRIAGE_HTTP_MAX_ALERTS][3];
 };
 
 typedef CURL *(*easy_init_fn)(void);
@@ -30,8 +36,8 @@ typedef const char *(*strerror_fn)(CURLcode);
 #define CURL_SYM(type, name) ((type)triage_lazy_symbol(0, name))
 
 static void append(buffer *b, const char *data, size_t n) {
-    if (b->length >= b->limit) return;
-    if (n > b->limit - b->length) n = b->limit - b->length;
+    if (b->length >= b->limit) { b->dropped += n; return; }
+    if (n > b->limit - b->length) { b->dropped += n - (b->limit - b->length); n = b->limit - b->length; }
     if (b->length + n + 1 > b->capacity) {
         size_t capacity = (b->length + n + 1) * 2;
         char *grown = realloc(b->data, capacity);
@@ -52,24 +58,53 @@ static size_t on_body(char *data, size_t size, size_t count, void *user) {
 }
 
 static size_t on_header(char *data, size_t size, size_t count, void *user) {
-    append(&((triage_http *)user)->headers, data, size * count);
+    triage_http *h = user;
+    append(&h->headers, data, size * count);
+    h->header_total += size * count;
     return size * count;
 }
 
+/* Whole lines only: once the limit is reached, lines are counted as
+ * dropped rather than cut in the middle. */
 static void trace_lines(buffer *b, const char *prefix, const char *data, size_t n) {
     size_t start = 0;
+    size_t prefix_length = strlen(prefix);
     for (size_t i = 0; i <= n; i++) {
         if (i == n || data[i] == '\n') {
             size_t end = i;
             if (end > start && data[end - 1] == '\r') end--;
             if (end > start || i < n) {
-                append(b, prefix, strlen(prefix));
-                append(b, data + start, end - start);
-                append(b, "\n", 1);
+                size_t line = prefix_length + (end - start) + 1;
+                if (b->dropped || b->length + line > b->limit) {
+                    b->dropped += line;
+                } else {
+                    append(b, prefix, prefix_length);
+                    append(b, data + start, end - start);
+                    append(b, "\n", 1);
+                }
             }
             start = i + 1;
         }
     }
+}
+
+static void on_tls_message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
+    (void)version; (void)ssl;
+    triage_http *h = arg;
+    if (content_type != SSL3_RT_ALERT || len < 2 || !h || h->alert_count >= TRIAGE_HTTP_MAX_ALERTS) return;
+    const unsigned char *b = buf;
+    h->alerts[h->alert_count][0] = (unsigned char)(write_p ? 1 : 0);
+    h->alerts[h->alert_count][1] = b[0];
+    h->alerts[h->alert_count][2] = b[1];
+    h->alert_count++;
+}
+
+/* libcurl hands over its SSL_CTX before connecting: watch its alerts. */
+static CURLcode on_ssl_ctx(CURL *easy, void *ctx, void *user) {
+    (void)easy;
+    SSL_CTX_set_msg_callback((SSL_CTX *)ctx, on_tls_message);
+    SSL_CTX_set_msg_callback_arg((SSL_CTX *)ctx, user);
+    return CURLE_OK;
 }
 
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t n, void *user) {
@@ -90,7 +125,7 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t n, void *
 static int on_progress(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
     (void)a; (void)b; (void)c; (void)d;
     triage_http *h = user;
-    return h->cancel && *h->cancel ? 1 : 0;
+    return h->is_cancelled && h->is_cancelled(h->cancel_arg) ? 1 : 0;
 }
 
 triage_http *triage_http_new(size_t body_limit) {
@@ -118,6 +153,8 @@ triage_http *triage_http_new(size_t body_limit) {
     setopt(h->easy, CURLOPT_NOPROGRESS, 0L);
     setopt(h->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
     setopt(h->easy, CURLOPT_XFERINFODATA, h);
+    setopt(h->easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    setopt(h->easy, CURLOPT_SSL_CTX_DATA, h);
     return h;
 }
 
@@ -153,8 +190,9 @@ int triage_http_set_body(triage_http *h, const char *data, long length) {
     return setopt(h->easy, CURLOPT_COPYPOSTFIELDS, data);
 }
 
-int triage_http_perform(triage_http *h, const volatile int *cancel) {
-    h->cancel = cancel;
+int triage_http_perform(triage_http *h, int (*is_cancelled)(void *), void *arg) {
+    h->is_cancelled = is_cancelled;
+    h->cancel_arg = arg;
     return CURL_SYM(easy_perform_fn, "curl_easy_perform")(h->easy);
 }
 
@@ -186,3 +224,14 @@ const char *triage_http_body(triage_http *h, size_t *n) { *n = h->body.length; r
 size_t triage_http_body_total(triage_http *h) { return h->body_total; }
 const char *triage_http_headers(triage_http *h, size_t *n) { *n = h->headers.length; return h->headers.data ? h->headers.data : ""; }
 const char *triage_http_trace(triage_http *h, size_t *n) { *n = h->trace.length; return h->trace.data ? h->trace.data : ""; }
+size_t triage_http_trace_dropped(triage_http *h) { return h->trace.dropped; }
+size_t triage_http_header_total(triage_http *h) { return h->header_total; }
+
+int triage_http_alert_count(triage_http *h) { return h->alert_count; }
+int triage_http_alert(triage_http *h, int i, int *sent, int *level, int *code) {
+    if (i < 0 || i >= h->alert_count) return -1;
+    *sent = h->alerts[i][0];
+    *level = h->alerts[i][1];
+    *code = h->alerts[i][2];
+    return 0;
+}

@@ -66,6 +66,37 @@ void triage_limit_malloc_arenas(int n) { mallopt(M_ARENA_MAX, n); }
 STACK_OF(X509) *triage_sk_x509_new(void) { return sk_X509_new_null(); }
 int triage_sk_x509_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c); }
 void triage_sk_x509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+void triage_sk_x509_pop_free(STACK_OF(X509) *s) { if (s) sk_X509_pop_free(s, X509_free); }
+int triage_err_lib(unsigned long code) { return ERR_GET_LIB(code); }
+int triage_err_reason(unsigned long code) { return ERR_GET_REASON(code); }
+
+static char *hex_string(const ASN1_OCTET_STRING *s) {
+    if (!s) return NULL;
+    char *out = OPENSSL_malloc((size_t)s->length * 3 + 1);
+    if (!out) return NULL;
+    for (int i = 0; i < s->length; i++) snprintf(out + 3 * i, 4, "%02X%s", s->data[i], i + 1 < s->length ? ":" : "");
+    out[s->length ? s->length * 3 - 1 : 0] = 0;
+    return out;
+}
+
+char *triage_x509_ski(X509 *cert) { return hex_string(X509_get0_subject_key_id(cert)); }
+char *triage_x509_aki(X509 *cert) { return hex_string(X509_get0_authority_key_id(cert)); }
+
+char *triage_x509_ca_issuers(X509 *cert) {
+    AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
+    if (!aia) return NULL;
+    char *out = NULL;
+    for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia) && !out; i++) {
+        ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers && ad->location->type == GEN_URI) {
+            const ASN1_IA5STRING *uri = ad->location->d.uniformResourceIdentifier;
+            out = OPENSSL_malloc((size_t)uri->length + 1);
+            if (out) { memcpy(out, uri->data, (size_t)uri->length); out[uri->length] = 0; }
+        }
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    return out;
+}
 
 static char *bio_to_string(BIO *bio) {
     char *data = NULL;
@@ -135,7 +166,7 @@ static int collect_errors(int ok, X509_STORE_CTX *ctx) {
 }
 
 int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at,
-                        int *codes, int *depths, int max) {
+                        int *codes, int *depths, int max, STACK_OF(X509) **built) {
     X509_STORE *store = X509_STORE_new();
     if (!store) return -1;
     int loaded = ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store);
@@ -147,6 +178,7 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, 
     X509_STORE_CTX_set_verify_cb(ctx, collect_errors);
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
     X509_verify_cert(ctx);
+    if (built) *built = X509_STORE_CTX_get1_chain(ctx);
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     return e.count;
@@ -165,7 +197,7 @@ static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
 }
 
 X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t not_before, int64_t not_after,
-                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key) {
+                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers) {
     X509 *cert = X509_new();
     X509_set_version(cert, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
@@ -183,6 +215,11 @@ X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t 
     if (issuer) add_ext(cert, signer, NID_authority_key_identifier, "keyid:always");
     if (!is_ca) add_ext(cert, signer, NID_ext_key_usage, "serverAuth,clientAuth");
     if (sans && *sans) add_ext(cert, signer, NID_subject_alt_name, sans);
+    if (ca_issuers && *ca_issuers) {
+        char value[512];
+        snprintf(value, sizeof value, "caIssuers;URI:%s", ca_issuers);
+        add_ext(cert, signer, NID_info_access, value);
+    }
     if (!X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256())) { X509_free(cert); return NULL; }
     return cert;
 }
@@ -240,7 +277,13 @@ static int client_hello(SSL *ssl, int *alert, void *arg) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
     }
-    if (conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT && conf->default_cert) {
+    if (conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT_UNLESS_EXPIRED && conf->default_cert
+        && X509_cmp_time(X509_get0_notAfter(conf->default_cert), NULL) < 0) {
+        /* Like servers that refuse to present an expired certificate. */
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    if ((conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT || conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT_UNLESS_EXPIRED) && conf->default_cert) {
         SSL_use_certificate(ssl, conf->default_cert);
         SSL_use_PrivateKey(ssl, conf->default_key);
         SSL_set1_chain(ssl, conf->default_chain);
@@ -278,12 +321,32 @@ SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_v
     conf->sni_mode = sni_mode;
     if (sni_mode == TRIAGE_SNI_ONLY_NAME && default_chain_pem) conf->only_name = strdup(default_chain_pem);
     else if (default_chain_pem && default_key_pem) {
+        /* the default chain for clients without SNI */
         load_chain(default_chain_pem, &conf->default_cert, &conf->default_chain);
         conf->default_key = load_key(default_key_pem);
     }
     SSL_CTX_set_client_hello_cb(ctx, client_hello, conf);
     return ctx;
 }
+
+static void set_timeouts(int fd, int timeout_ms) {
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+SSL *triage_server_accept(SSL_CTX *ctx, int fd, int timeout_ms) {
+    set_timeouts(fd, timeout_ms);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1) { SSL_free(ssl); ERR_clear_error(); return NULL; }
+    return ssl;
+}
+
+int triage_server_read(SSL *ssl, void *buffer, int length) { int n = SSL_read(ssl, buffer, length); ERR_clear_error(); return n; }
+int triage_server_write(SSL *ssl, const void *buffer, int length) { int n = SSL_write(ssl, buffer, length); ERR_clear_error(); return n; }
+void triage_server_close(SSL *ssl) { SSL_shutdown(ssl); SSL_free(ssl); ERR_clear_error(); }
+void triage_ssl_ctx_free(SSL_CTX *ctx) { SSL_CTX_free(ctx); }
 
 int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms) {
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import TriageKit
+import TriageDemo
 import TriageProbes
 
 struct DemoCommand: AsyncParsableCommand {

@@ -17,7 +17,7 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         let input = text.joined(separator: " ")
         do {
-            print(try Explainer.explain(input).map(\.text).joined(separator: "\n\n"))
+            print(try Explainer.explain(input).map { $0.text() }.joined(separator: "\n\n"))
         } catch {
             Terminal().error(error.description)
             throw Reported(status: ExitStatus.usage)

@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
         guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
             throw ValidationError("--format expects md, json or md,json, got '\(format)'")
         }
-        guard DurationParser.parse(stepTimeout).map({ $0 > .zero }) ?? false else {
+        guard ((try? DurationParser.parse(stepTimeout)) ?? .zero) > .zero else {
             throw ValidationError("--step-timeout expects a duration such as 500ms, 10s or 2m, got '\(stepTimeout)'")
         }
     }
@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
             let request = CaseRun.Request(
                 runbook: try Bundled.runbook(runbook), given: given, out: out.map { URL(fileURLWithPath: $0) },
                 language: lang, templatePath: template, formats: formats,
-                defaultTimeout: DurationParser.parse(stepTimeout) ?? .seconds(10))
+                defaultTimeout: (try? DurationParser.parse(stepTimeout)) ?? .seconds(10))
             caseRun = try CaseRun(request, catalog: .standard)
         } catch let error as RunbookError {
             terminal.line(error.description)
@@ -155,19 +155,23 @@ struct RunCommand: AsyncParsableCommand {
             throw Reported(status: ExitStatus.internalError)
         }
         let diagnosis = record.diagnosis
+        let table = terminal.table
         switch diagnosis.verdict {
         case .problem:
             if let root = diagnosis.rootCause {
-                terminal.line(terminal.paint("root cause: \(root.cause.code) — \(Redactor.redact(root.summary))", "31;1"))
+                terminal.line(terminal.paint("root cause: \(root.cause.code) — \(Redactor.redact(table.render(root.summary)))", "31;1"))
             }
         case .healthy:
             terminal.line(terminal.paint("no problem found", "32"))
-        case .interrupted:
+        case .inconclusive:
+            let steps = diagnosis.incompleteSteps.map { "\($0.id) (\(table.render($0.error ?? $0.summary)))" }
+            terminal.line(terminal.paint("inconclusive: \(steps.count) check(s) could not be completed: \(steps.joined(separator: "; "))", "33"))
+        case .interrupted, .incomplete:
             terminal.line(terminal.paint("interrupted: partial report written", "33"))
         }
         terminal.line("report: \(caseRun.folder.reportPath)")
-        if badInputIsUsageError, diagnosis.verdict == .healthy, let first = record.steps.first, first.status == .failed {
-            terminal.error(first.error ?? first.summary)
+        if badInputIsUsageError, diagnosis.verdict == .inconclusive, let first = record.steps.first, first.status == .failed {
+            terminal.error(terminal.table.render(first.error ?? first.summary))
             throw Reported(status: ExitStatus.usage)
         }
         throw Reported(status: diagnosis.exitStatus)

@@ -5,9 +5,11 @@ import TriageKit
 /// only without NO_COLOR (https://no-color.org).
 struct Terminal: Sendable {
     let colour: Bool
+    let table: TextTable
 
-    init() {
+    init(language: String = "en") {
         colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+        table = (try? TextTable.named(language)) ?? .english
     }
 
     func line(_ text: String) {
@@ -31,7 +33,7 @@ struct Terminal: Sendable {
         let status = paint(mark.padding(toLength: 11, withPad: " ", startingAt: 0), code)
         let id = r.id.padding(toLength: max(14, r.id.count), withPad: " ", startingAt: 0)
         let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
-        line("  \(status) \(id) \(duration) \(Redactor.redact(r.summary))")
+        line("  \(status) \(id) \(duration) \(Redactor.redact(table.render(r.summary)))")
     }
 
     func error(_ text: String) {

@@ -47,7 +47,7 @@ import TriageTestSupport
             """)
         #expect(record.steps[0].status == .skipped)
         #expect(record.steps[0].condition == "${{ inputs.via }}")
-        #expect(record.steps[0].summary == "skipped: `${{ inputs.via }}` is false")
+        #expect(record.steps[0].summary.english == "skipped: `${{ inputs.via }}` is false")
         #expect(record.steps[1].status == .ok)
     }
 
@@ -89,7 +89,7 @@ import TriageTestSupport
                 with: { value: "${{ steps.slow.status }}/${{ steps.stuck.status }}" }
             """)
         #expect(record.steps[0].status == .timedOut)
-        #expect(record.steps[0].summary == "did not finish within its 200ms deadline and was cancelled")
+        #expect(record.steps[0].summary.english == "did not finish within its 200ms deadline and was cancelled")
         #expect(record.steps[1].status == .timedOut)
         #expect(record.steps[2].outputs["value"] == "timed-out/timed-out")
     }
@@ -111,10 +111,10 @@ import TriageTestSupport
                 uses: test.echo
             """)
         #expect(record.steps[0].status == .failed)
-        #expect(record.steps[0].error == "no route to the thing")
+        #expect(record.steps[0].error?.english == "no route to the thing")
         #expect(record.steps[1].outputs["value"] == "failed")
         #expect(record.steps[3].status == .skipped)
-        #expect(record.steps[3].summary == "not run: step 'stopper' failed and has continue_on_error: false")
+        #expect(record.steps[3].summary.english == "not run: step 'stopper' failed and has continue_on_error: false")
     }
 
     @Test func expressionErrorAtRunTimeFailsTheStepWithItsLocation() async throws {
@@ -129,7 +129,7 @@ import TriageTestSupport
                 with: { value: "${{ steps.one.outputs.value.host }}" }
             """)
         #expect(record.steps[1].status == .failed)
-        #expect(record.steps[1].error == "t.yaml:8:25: steps.one.outputs.value is a number and has no property 'host'")
+        #expect(record.steps[1].error?.english == "t.yaml:8:25: steps.one.outputs.value is a number and has no property 'host'")
     }
 
     @Test func cancellationInterruptsAndTheRecordSaysSo() async throws {

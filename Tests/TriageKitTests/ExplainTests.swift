@@ -1,5 +1,6 @@
 import Testing
 import TriageKit
+import TriageTestSupport
 import TriageWire
 
 @Suite struct ExplainTests {
@@ -8,7 +9,7 @@ import TriageWire
         for alert in AlertDescription.all {
             let byNumber = try Explainer.explain("\(alert.code)")
             #expect(byNumber.first?.alert == alert)
-            #expect(byNumber.first?.heading.hasPrefix("TLS alert \(alert.code) \(alert.name) (") == true)
+            #expect(byNumber.first?.heading.english.hasPrefix("TLS alert \(alert.code) \(alert.name) (") == true)
             #expect(try Explainer.explain(alert.name).first?.alert == alert)
             #expect(try Explainer.explain("SSL alert number \(alert.code)").first?.alert == alert)
         }
@@ -25,31 +26,32 @@ import TriageWire
             #expect(!AlertCauses.likely(code, sender: .client).isEmpty)
         }
         let fromServer = Explanation.alert(AlertDescription.named(80)!, level: .fatal, sender: .server)
-        #expect(fromServer.facts.contains(Fact("sent by", "server")))
-        #expect(fromServer.likelyCauses.contains { $0.contains("without SNI") })
+        #expect(fromServer.sender == .server)
+        #expect(fromServer.facts[.sender].map(TextTable.english.format) == "the server")
+        #expect(fromServer.likelyCauses.contains { $0.english.contains("without SNI") })
     }
 
     @Test func curlLevelTimes256PlusDescription() throws {
         let e = try Explainer.explain("554")
         #expect(e.count == 1)
         #expect(e[0].alert?.code == 42)
-        #expect(e[0].facts.first == Fact("decoded from", "554 = 2 × 256 + 42 (level fatal, description 42)"))
+        #expect(e[0].facts.first.map { TextTable.english.format($0.value) } == "554 = 2 × 256 + 42 (level fatal, description 42)")
         #expect(try Explainer.explain("592")[0].alert?.name == "internal_error")
-        #expect(try Explainer.explain("266")[0].heading == "TLS alert 10 unexpected_message (warning)")
+        #expect(try Explainer.explain("266")[0].heading.english == "TLS alert 10 unexpected_message (warning)")
     }
 
     @Test func openSSLErrorStrings() throws {
         let v3 = try Explainer.explain("error:0A000438:SSL routines::tlsv1 alert internal error")
         #expect(v3.map(\.kind) == [.openssl, .alert])
-        #expect(v3[0].facts.contains(Fact("reason", 1080)))
-        #expect(v3[0].facts.contains(Fact("format", "OpenSSL 3")))
+        #expect(v3[0].facts[.opensslReason] == 1080)
+        #expect(v3[0].facts[.note] == "OpenSSL 3")
         #expect(v3[1].alert?.code == 80)
         let v11 = try Explainer.explain("error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate")
-        #expect(v11[0].facts.contains(Fact("format", "OpenSSL 1.1")))
+        #expect(v11[0].facts[.note] == "OpenSSL 1.1")
         #expect(v11[1].alert?.code == 42)
         let verify = try Explainer.explain("error:0A000086:SSL routines::certificate verify failed")
         #expect(verify.count == 1)
-        #expect(verify[0].heading.hasPrefix("OpenSSL error 0A000086: certificate verify failed"))
+        #expect(verify[0].heading.english.hasPrefix("OpenSSL error 0A000086: certificate verify failed"))
     }
 
     @Test func nginxErrorLogLine() throws {
@@ -58,28 +60,28 @@ import TriageWire
             """
         let e = try Explainer.explain(line)
         #expect(e.map(\.kind) == [.nginx, .openssl, .alert])
-        #expect(e[0].facts.contains(Fact("upstream address", "10.20.30.40:443")))
-        #expect(e[0].facts.contains(Fact("phase", "while SSL handshaking to upstream")))
-        #expect(e[0].facts.contains(Fact("request", "GET /test?token=[REDACTED] HTTP/1.1")))
+        #expect(e[0].facts[.address]?.text == "10.20.30.40:443")
+        #expect(e[0].facts[.phase] == "while SSL handshaking to upstream")
+        #expect(e[0].facts[.request] == "GET /test?token=[REDACTED] HTTP/1.1")
         #expect(e[2].alert?.code == 80)
         #expect(e[2].sender == .server)
         let verify = try Explainer.explain("""
             2025/03/28 15:11:25 [error] 7#7: *3 upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream, client: 1.2.3.4, upstream: "https://10.1.1.1:8443/", host: "x"
             """)
         #expect(verify.map(\.kind) == [.nginx, .x509])
-        #expect(verify[1].heading == "X.509 verify error 10: certificate has expired")
-        #expect(verify[0].facts.contains(Fact("upstream address", "10.1.1.1:8443")))
+        #expect(verify[1].heading.english == "X.509 verify error 10: certificate has expired")
+        #expect(verify[0].facts[.address]?.text == "10.1.1.1:8443")
     }
 
     @Test func curlExitCodes() throws {
         #expect(CurlError.count == 102)
         for code in 0...101 {
             let e = try Explainer.explain("curl: (\(code)) something")
-            #expect(e.contains { $0.kind == .curl && $0.facts.contains(Fact("code", .int(code))) }, "curl code \(code)")
+            #expect(e.contains { $0.kind == .curl && $0.facts[.code] == .int(code) }, "curl code \(code)")
         }
         #expect(try Explainer.explain("curl: (35) OpenSSL/3.0.19: error:0A000438:SSL routines::tlsv1 alert internal error").map(\.kind) == [.openssl, .alert, .curl])
-        #expect(try Explainer.explain("CURLE_PEER_FAILED_VERIFICATION")[0].facts.contains(Fact("code", 60)))
-        #expect(try Explainer.explain("exit code 7")[0].heading == "curl error 7 CURLE_COULDNT_CONNECT")
+        #expect(try Explainer.explain("CURLE_PEER_FAILED_VERIFICATION")[0].facts[.code] == 60)
+        #expect(try Explainer.explain("exit code 7")[0].heading.english == "curl error 7 CURLE_COULDNT_CONNECT")
         #expect(try Explainer.explain("28").map(\.kind) == [.curl])
     }
 

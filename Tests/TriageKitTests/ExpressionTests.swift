@@ -64,6 +64,10 @@ import TriageKit
         #expect(try eval("steps.dns.outputs.addresses[7]") == .null)
         #expect(try eval("inputs.via.host") == .null)
         #expect(try Template.parse("a${{ inputs.via }}b").evaluate(in: scope) == "ab")
+        // A missing value compares as false, whatever the operator.
+        #expect(try eval("steps.capture.outputs.frames > 0") == false)
+        #expect(try eval("steps.capture.outputs.frames <= 0") == false)
+        #expect(try eval("0 < inputs.via") == false)
     }
 
     @Test func typeErrors() {

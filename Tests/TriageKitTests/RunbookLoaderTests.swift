@@ -1,5 +1,6 @@
 import Testing
 import TriageKit
+import TriageProbes
 import TriageTestSupport
 
 /// Every malformed runbook is refused before anything runs, each problem
@@ -121,7 +122,33 @@ import TriageTestSupport
               - id: a
                 uses: test.echo
                 timeout: 10 seconds
-            """) == ["rb.yaml:5:14: bad duration '10 seconds': expected a positive number with a unit, e.g. 500ms, 10s, 2m"])
+            """) == ["rb.yaml:5:14: timeout '10 seconds' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m"])
+    }
+
+    /// A misspelled output is refused with its line and column, and a "did you mean".
+    @Test func unknownOutputIsRefused() {
+        let loader = RunbookLoader(catalog: StepCatalog.standard)
+        let yaml = """
+            name: x
+            inputs: { url: { required: true } }
+            steps:
+              - id: handshake
+                uses: tls.handshake
+                with: { host: "${{ inputs.url.host }}" }
+              - id: next
+                uses: tls.decode-alert
+                if: ${{ steps.handshake.outputs.verifed }}
+                with: { alert: "${{ steps.handshake.outputs.alert.cod }}" }
+            """
+        do {
+            _ = try loader.load(yaml: yaml, source: "rb.yaml")
+            Issue.record("loaded a runbook that reads an output tls.handshake does not have")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "rb.yaml:9:13: step 'handshake' (tls.handshake) has no output 'verifed' (did you mean 'verified'?): it has attempts, alert, chain, chains, addresses, established, verified",
+                "rb.yaml:10:25: steps.handshake.outputs.alert is an alert: it has no property 'cod' (did you mean 'code'?) (it has address, code, level, name, sender, sni, variant)",
+            ])
+        }
     }
 
     @Test func wrongValueTypes() {
@@ -222,7 +249,7 @@ import TriageTestSupport
         #expect(found[0] == "rb.yaml:1:7: 'name' must be one word (letters, digits, '-', '_'), got 'two words'")
         #expect(found[1].hasPrefix("rb.yaml:2:1: unknown key 'colour'"))
         #expect(found[2] == "rb.yaml:4:9: step id '1st' must start with a letter and hold only letters, digits, '-' and '_'")
-        #expect(found[3] == "rb.yaml:6:14: bad duration 'soon': expected a positive number with a unit, e.g. 500ms, 10s, 2m")
+        #expect(found[3] == "rb.yaml:6:14: timeout 'soon' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m")
         #expect(found[4].hasPrefix("rb.yaml:8:11: unknown step kind 'nope'"))
     }
 

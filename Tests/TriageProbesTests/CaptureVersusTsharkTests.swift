@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -11,7 +12,7 @@ import TriageWire
     typealias F = TLSFixtures
 
     /// Runs the default runbook against a fixture and returns its self-capture.
-    func capture(_ configure: (inout FixtureTLSServer.Configuration) -> Void = { _ in },
+    func capture(_ configure: @escaping (inout TLSServer.Configuration) -> Void = { _ in },
                  leaf: ((CertificateMint.Identity) throws -> CertificateMint.Identity)? = nil) async throws -> (String, Int) {
         let root = try F.root()
         let cert = try leaf?(root) ?? F.leaf(issuer: root)
@@ -43,7 +44,7 @@ import TriageWire
         // Alerts in clear: "source/level/description".
         let theirs = try await tshark(file, port: port, ["ip.src", "tls.alert_message.level", "tls.alert_message.desc"], filter: "tls.alert_message")
         let ours = analysis.connections.flatMap { c in
-            c.alerts.map { a in "\(CaptureViewForTests.address(a.sender == .client ? c.client : c.server)),\(a.level),\(a.code)" }
+            c.alerts.map { a in "\(CaptureViewForTests.address(a.sender == Peer.client ? c.client : c.server)),\(a.level),\(a.code)" }
         }
         #expect(ours.sorted() == theirs.sorted())
         // SNI of every ClientHello.
@@ -62,7 +63,7 @@ import TriageWire
         let analysis = try triage(file)
         #expect(analysis.connections.count == 2)
         let noSNI = analysis.connections.first { $0.clientSide.sni == nil }
-        #expect(noSNI?.alerts.first.map { "\($0.sender) \($0.level) \($0.code)" } == "server 2 80")
+        #expect(noSNI?.alerts.first.map { "\($0.sender.rawValue) \($0.level) \($0.code)" } == "server 2 80")
         try await compare(file, port: port)
     }
 
@@ -71,7 +72,7 @@ import TriageWire
                                              leaf: { root in try F.leaf(notBefore: F.midnight(-20), notAfter: F.midnight(-1), issuer: root) })
         let analysis = try triage(file)
         #expect(analysis.connections.allSatisfy { $0.serverSide.certificateRequest })
-        #expect(analysis.connections.contains { $0.alerts.contains { $0.sender == .server && $0.code == 40 } })
+        #expect(analysis.connections.contains { $0.alerts.contains { $0.sender == Peer.server && $0.code == 40 } })
         try await compare(file, port: port)
     }
 
@@ -79,7 +80,7 @@ import TriageWire
         let (file, port) = try await capture({ $0.minVersion = "TLSv1"; $0.maxVersion = "TLSv1"; $0.securityLevel = 0 },
                                              leaf: { root in try F.leaf(key: .rsa(bits: 2048), issuer: root) })
         let analysis = try triage(file)
-        #expect(analysis.connections.contains { $0.alerts.contains { $0.sender == .client && $0.code == 80 } })
+        #expect(analysis.connections.contains { $0.alerts.contains { $0.sender == Peer.client && $0.code == 80 } })
         #expect(analysis.connections.allSatisfy { $0.serverSide.selectedVersion == 0x0301 })
         try await compare(file, port: port)
     }
@@ -91,8 +92,8 @@ import TriageWire
         #expect(r.status == 1, "\(r.stderr)")
         let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
         #expect(doc.rootCause?.cause == .alertWithoutSNI)
-        #expect(doc.rootCause?.facts["alert"] == 80)
-        #expect(doc.rootCause?.facts["sender"] == "server")
+        #expect(doc.rootCause?.alert?.code == 80)
+        #expect(doc.rootCause?.alert?.sender == .server)
         let bad = try await Command.triage(["analyze", "/etc/hostname", "--out", TestPaths.temporaryFolder("analyze").path])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("byte 0: the file ends inside the file's magic number"))
@@ -101,7 +102,7 @@ import TriageWire
 
 /// Formatting shared by the comparisons.
 enum CaptureViewForTests {
-    static func address(_ e: TCPConversation.Endpoint) -> String { e.address.map(String.init).joined(separator: ".") }
+    static func address(_ e: Endpoint) -> String { e.address.description }
 
     /// tshark prints UTCTime as `2025-03-01 00:00:00 (UTC)`.
     static func tsharkTime(_ date: Date) -> String {
@@ -116,7 +117,7 @@ enum CaptureViewForTests {
     typealias F = TLSFixtures
 
     /// Captures `openssl s_client` (with `clientArguments`) against `server`.
-    func capture(_ server: FixtureTLSServer, _ clientArguments: [String]) async throws -> String {
+    func capture(_ server: TLSServer, _ clientArguments: [String]) async throws -> String {
         let live = try LiveCapture(device: "lo", filter: "tcp port \(server.port)")
         try await Task.sleep(for: .milliseconds(100))
         _ = try await Command.run(["/bin/sh", "-c", "openssl s_client -connect 127.0.0.1:\(server.port) "

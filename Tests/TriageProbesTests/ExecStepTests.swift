@@ -14,7 +14,7 @@ import TriageTestSupport
         let folder = TestPaths.temporaryFolder("exec")
         let outcome = try await ExecStep().run(context(["run": ["sh", "-c", "echo out; echo 'Cookie: a=b' >&2; exit 3"],
                                                         "expect_exit": 3], folder: folder))
-        #expect(!outcome.failed)
+        #expect(outcome.failure == nil)
         #expect(outcome.outputs["exit"] == 3)
         #expect(outcome.outputs["stdout"] == "out\n")
         #expect(outcome.outputs["stderr"] == "Cookie: [REDACTED]\n")
@@ -25,8 +25,8 @@ import TriageTestSupport
 
     @Test func unexpectedExitFailsTheStep() async throws {
         let outcome = try await ExecStep().run(context(["run": "false"]))
-        #expect(outcome.failed)
-        #expect(outcome.summary == "`false` exited with status 1, expected 0")
+        #expect(outcome.failure != nil)
+        #expect(outcome.summary.english == "`false` exited with status 1, expected 0")
     }
 
     @Test func shellModeAndMissingProgram() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageKit
 import TriageProbes
 import TriageTestSupport
 
@@ -47,7 +48,7 @@ import TriageTestSupport
         #expect(view.sendsSNI == false)
         #expect(view.sni == nil)
         #expect(view.hostHeader == "xxx-sandbox-workonly.xxx.xxx")
-        #expect(view.notes.first == "proxy_ssl_server_name is off (the default): nginx sends no SNI to middleground_workonly_backend")
+        #expect(view.notes.first.map(TextTable.english.render) == "proxy_ssl_server_name is off (the default): nginx sends no SNI to middleground_workonly_backend")
         #expect(view.where_ == "\(path):5")
     }
 
@@ -64,7 +65,7 @@ import TriageTestSupport
         #expect(view.servers.count == 2)
         #expect(view.verify)
         #expect(view.protocols == ["TLSv1.3"])
-        #expect(view.notes.contains { $0.contains("sends the upstream block's name 'pool' as SNI") })
+        #expect(view.notes.contains { TextTable.english.render($0).contains("sends the upstream block's name 'pool' as SNI") })
     }
 
     @Test func badConfigurationsGiveLineNumbers() {

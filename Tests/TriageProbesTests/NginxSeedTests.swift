@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -33,33 +34,34 @@ import TriageTestSupport
         ])
         #expect(r.status == 1, "\(r.stderr)")
         #expect(doc.directCause?.cause == .proxyError)
-        #expect(doc.directCause?.facts["status"] == 502)
-        #expect(doc.directCause?.facts["direct status"] == 200)
-        #expect(doc.directCause?.summary == "the proxy answered 502 Bad Gateway while the upstream answered 200 to a direct request")
+        #expect(doc.directCause?.fact(.status) == 502)
+        #expect(doc.directCause?.fact(.directStatus) == 200)
+        #expect(doc.directCause?.summary == "the proxy answered 502 Bad Gateway, while the upstream answered 200 to a direct request")
         #expect(doc.rootCause?.cause == .alertWithoutSNI)
-        #expect(doc.rootCause?.facts["alert"] == 80)
-        #expect(doc.rootCause?.facts["alert name"] == "internal_error")
-        #expect(doc.rootCause?.facts["sender"] == "server")
+        #expect(doc.rootCause?.alert?.code == 80)
+        #expect(doc.rootCause?.alert?.name == "internal_error")
+        #expect(doc.rootCause?.alert?.sender == .server)
         #expect(doc.rootCause?.remedy.contains("proxy_ssl_server_name on;") == true)
         #expect(doc.rootCause?.remedy.contains("proxy_ssl_name \(F.host);") == true)
         let logStep = doc.steps.first { $0.id == "nginx-log" }
         #expect(logStep?.status == .ok)
-        #expect(logStep?.facts["last line"]?.stringValue?.contains("SSL alert number 80") == true)
-        #expect(logStep?.facts["last line"]?.stringValue?.contains("while SSL handshaking to upstream") == true)
+        #expect(logStep?.fact(.lastLine)?.stringValue?.contains("SSL alert number 80") == true)
+        #expect(logStep?.fact(.lastLine)?.stringValue?.contains("while SSL handshaking to upstream") == true)
         #expect(md.contains("SSL alert number 80) while SSL handshaking to upstream"))
         let nginxStep = doc.steps.first { $0.id == "nginx" }
-        #expect(nginxStep?.facts["SNI nginx sends"] == "none (proxy_ssl_server_name off)")
+        #expect(nginxStep?.fact(.sniSent) == "none (proxy_ssl_server_name off)")
         // The live capture holds nginx's own upstream connection: no SNI, alert 80 from the server.
         let captured = doc.steps.first { $0.id == "capture-decode" }
         #expect(captured?.status == .problem)
-        #expect(captured?.facts["fatal alert 80 internal_error from the server, no SNI"]?.intValue ?? 0 >= 2,
+        #expect(captured?.facts["group"]?.listValue?.contains("2 × fatal alert 80 internal_error from the server, no SNI") == true
+                || captured?.facts["group"] == "2 × fatal alert 80 internal_error from the server, no SNI",
                 "\(String(describing: captured?.facts))")
         let live = out.appendingPathComponent("evidence/capture-stop/capture.pcapng").path
         let listing = try await Command.run(["tshark", "-r", live, "-d", "tcp.port==\(upstream.port),tls"])
         #expect(listing.status == 0, "\(listing.stderr)")
         #expect(!listing.stdout.contains("Malformed"), "\(listing.stdout)")
         #expect(listing.stdout.contains("Alert (Level: Fatal, Description: Internal Error)"))
-        #expect(nginxStep?.facts["upstream servers"] == .string("127.0.0.1:\(upstream.port)"))
+        #expect(nginxStep?.fact(.upstreamServers)?.texts == ["127.0.0.1:\(upstream.port)"])
     }
 
     @Test func nginxVerifyingAnExpiredUpstream() async throws {
@@ -84,10 +86,10 @@ import TriageTestSupport
         #expect(doc.target == "https://\(F.host):\(upstream.port)/xxx/xxx")
         #expect(doc.directCause?.cause == .proxyError)
         #expect(doc.rootCause?.cause == .certExpired)
-        #expect(doc.rootCause?.facts["notAfter"] == .string(ISO8601.string(notAfter)))
+        #expect(doc.rootCause?.date(.notAfter) == notAfter)
         let logStep = doc.steps.first { $0.id == "nginx-log" }
-        #expect(logStep?.facts["last line"]?.stringValue?.contains("certificate has expired") == true)
+        #expect(logStep?.fact(.lastLine)?.stringValue?.contains("certificate has expired") == true)
         let nginxStep = doc.steps.first { $0.id == "nginx" }
-        #expect(nginxStep?.facts["SNI nginx sends"] == .string(F.host))
+        #expect(nginxStep?.fact(.sniSent) == .string(F.host))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -9,7 +10,7 @@ import TriageTestSupport
 @Suite struct TLSHandshakeFailureTests {
     typealias F = TLSFixtures
 
-    func clientCertificateServer(maxVersion: String) throws -> (FixtureTLSServer, String) {
+    func clientCertificateServer(maxVersion: String) throws -> (TLSServer, String) {
         let root = try F.root()
         let clientCA = try F.root("client CA")
         let leaf = try F.leaf(issuer: root)
@@ -25,9 +26,10 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: ca)
         #expect(run.root?.cause == .clientCertRequired, "\(run.document.findings.map(\.summary))")
-        #expect(run.root?.facts["alert"] == 40)
-        #expect(run.root?.facts["sender"] == "server")
-        #expect(run.root?.facts["acceptable CAs"] == "CN=client CA,O=triage fixture")
+        #expect(run.root?.alert?.code == 40)
+        #expect(run.root?.alert?.sender == .server)
+        #expect(run.root?.fact(.acceptableCAs) == ["CN=client CA,O=triage fixture"])
+        #expect(run.record.diagnosis.exitStatus == 1)
     }
 
     @Test func clientCertificateRequiredTLS13SendsAlert116AfterFinished() async throws {
@@ -35,9 +37,9 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: ca)
         #expect(run.root?.cause == .clientCertRequired, "\(run.document.findings.map(\.summary))")
-        #expect(run.root?.facts["alert"] == 116)
-        #expect(run.root?.facts["alert name"] == "certificate_required")
-        #expect(run.root?.facts["sender"] == "server")
+        #expect(run.root?.alert?.code == 116)
+        #expect(run.root?.alert?.name == "certificate_required")
+        #expect(run.root?.alert?.sender == .server)
         #expect(run.step("alert")?.outputs["name"] == "certificate_required")
         // Alert 116 travels encrypted: tshark sees it in the self-capture only
         // with triage's key log, and then agrees on code, level and sender.
@@ -63,6 +65,8 @@ import TriageTestSupport
                                                extra: ["client_cert": try F.file(client.certificatePEM, named: "c.pem"),
                                                        "client_key": try F.file(client.keyPEM, named: "k.pem")])
         #expect(run.document.verdict == .healthy, "\(run.document.findings.map(\.summary))")
+        // The HTTP reproduction presents it too, and gets the answer.
+        #expect(run.step("direct-1")?.outputs["status"] == 200)
     }
 
     @Test func tls10OnlyServerIsRefusedByAModernClient() async throws {
@@ -78,12 +82,12 @@ import TriageTestSupport
         #expect(run.root?.cause == .protocolVersion, "\(run.document.findings.map(\.summary))")
         // OpenSSL 3 at its default security level refuses the TLS 1.0
         // server's signature algorithm and sends alert 80 itself: the
-        // sender, not the number, says whose side gave up.
-        #expect(run.root?.facts["alert"] == 80)
-        #expect(run.root?.facts["sender"] == "client")
-        #expect(run.root?.facts["openssl"]?.stringValue?.contains("legacy sigalg disallowed or unsupported") == true,
-                "\(String(describing: run.root?.facts["openssl"]))")
-        #expect(run.root?.summary.hasPrefix("the server answered with an old protocol version: the client sent fatal alert 80 internal_error") == true)
+        // sender, and OpenSSL's reason, say whose side gave up.
+        #expect(run.root?.alert?.code == 80)
+        #expect(run.root?.alert?.sender == .client)
+        #expect(run.root?.fact(.opensslError)?.stringValue?.contains("legacy sigalg disallowed or unsupported") == true,
+                "\(String(describing: run.root?.fact(.opensslError)))")
+        #expect(run.root?.summary.hasPrefix("the server offers only an old TLS version that this client refuses") == true)
     }
 
     @Test func noSNIGetsFatalAlert80() async throws {
@@ -93,9 +97,9 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .alertWithoutSNI)
-        #expect(run.root?.facts["alert"] == 80)
-        #expect(run.root?.facts["sender"] == "server")
-        #expect(run.root?.facts["variant"] == "none")
+        #expect(run.root?.alert?.code == 80)
+        #expect(run.root?.alert?.sender == .server)
+        #expect(run.root?.fact(.variant) == "none")
         #expect(run.root?.subject == "127.0.0.1:\(server.port)")
         #expect(run.step("alert")?.outputs["code"] == 80)
         #expect(run.step("alert")?.outputs["sender"] == "server")
@@ -117,9 +121,9 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .defaultCertWithoutSNI, "\(run.document.findings.map(\.summary))")
-        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(expiredOn)))
-        #expect(run.root?.facts["subject"] == "CN=default.invalid,O=triage fixture")
-        #expect(run.document.findings.count == 1)
+        #expect(run.root?.date(.notAfter) == expiredOn)
+        #expect(run.root?.fact(.subject) == "CN=default.invalid,O=triage fixture")
+        #expect(run.document.findings.count == 1, "\(run.document.findings.map(\.summary))")
     }
 
     @Test func plainHTTPOnTheTLSPort() async throws {
@@ -127,7 +131,7 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: nil)
         #expect(run.root?.cause == .notTLS, "\(run.document.findings.map(\.summary))")
-        #expect(run.root?.facts["answer"]?.stringValue?.hasPrefix("'HTTP/1.1 400 Bad Request") == true)
+        #expect(run.root?.fact(.answer)?.stringValue?.hasPrefix("'HTTP/1.1 400 Bad Request") == true)
     }
 
     @Test func silentServerTimesOutAndTheReportIsWritten() async throws {
@@ -136,7 +140,8 @@ import TriageTestSupport
         let run = try await DefaultRunbook.run(port: server.port, caFile: nil)
         #expect(run.root?.cause == .timeout)
         let handshake = run.document.findings.first { $0.cause == .timeout && $0.step == "handshake" }
-        #expect(handshake?.facts["phase"] == "waiting for the server's handshake")
+        #expect(handshake?.fact(.phase) == "handshake")
+        #expect(handshake?.fact(.bytesReceived) == 0)
         #expect(run.step("direct")?.status == .skipped) // no TLS to speak HTTP over
         #expect(run.step("handshake")?.status == .problem)
         #expect(run.document.finishedAt != nil)
@@ -158,7 +163,7 @@ import TriageTestSupport
         let server = try F.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.2" }
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
-        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(notAfter)))
+        #expect(run.root?.date(.notAfter) == notAfter)
         let pcap = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
         let tshark = try await Command.run(["tshark", "-r", pcap, "-d", "tcp.port==\(server.port),tls",
                                             "-Y", "tls.handshake.type == 11", "-T", "fields", "-e", "x509af.utcTime"])
@@ -185,8 +190,8 @@ import TriageTestSupport
                                                extra: ["addresses": "127.0.0.1,127.0.0.2"])
         #expect(run.root?.cause == .mixedBackends, "\(run.document.findings.map(\.summary))")
         #expect(run.root?.subject == "127.0.0.2:\(first.port)")
-        #expect(run.root?.summary == "the addresses of api.example.test disagree: 127.0.0.2:\(first.port) (its certificate expired on \(ISO8601.string(expiredOn))) is broken while 127.0.0.1:\(first.port) works")
-        let expired = run.document.findings.first { $0.cause == .certExpired }
-        #expect(expired?.facts["notAfter"] == .string(ISO8601.string(expiredOn)))
+        #expect(run.root?.summary == "the addresses of api.example.test disagree: 127.0.0.2:\(first.port): its certificate expired on \(ISO8601.string(expiredOn)), while 127.0.0.1:\(first.port) works")
+        let expired = run.document.findings.first { $0.cause == .certExpired && $0.step == "dates" }
+        #expect(expired?.date(.notAfter) == expiredOn)
     }
 }

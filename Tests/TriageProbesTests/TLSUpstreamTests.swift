@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -19,8 +20,8 @@ import TriageTestSupport
         #expect(run.record.diagnosis.exitStatus == 0)
         #expect(run.step("handshake")?.status == .ok)
         #expect(run.step("alert")?.status == .skipped)
-        #expect(run.step("dates")?.facts.contains(Fact("cert 0 notAfter", .string(ISO8601.string(F.midnight(335))))) == true)
-        #expect(run.step("dates")?.facts.contains(Fact("trusted", "yes")) == true)
+        #expect(run.step("dates")?.fact(.notAfter)?.date == F.midnight(335))
+        #expect(run.step("dates")?.fact(.trusted) == true)
     }
 
     @Test func expiredCertificateIsRootCause() async throws {
@@ -31,8 +32,8 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .certExpired)
-        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(notAfter)))
-        #expect(run.root?.facts["daysLeft"] == -268)
+        #expect(run.root?.date(.notAfter) == notAfter)
+        #expect(run.root?.fact(.daysLeft) == -268)
         #expect(run.root?.summary == "the certificate for api.example.test expired on \(ISO8601.string(notAfter)), 268 days before this run")
         #expect(run.record.diagnosis.exitStatus == 1)
         #expect(run.markdown.contains("expired on \(ISO8601.string(notAfter)), 268 days before this run"))
@@ -48,7 +49,7 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .certNotYetValid)
-        #expect(run.root?.facts["notBefore"] == .string(ISO8601.string(notBefore)))
+        #expect(run.root?.date(.notBefore) == notBefore)
     }
 
     @Test func wrongHost() async throws {
@@ -58,8 +59,8 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .hostnameMismatch)
-        #expect(run.root?.facts["subjectAltNames"] == "DNS:other.example.test")
-        #expect(run.root?.facts["host"] == "api.example.test")
+        #expect(run.root?.fact(.sans) == ["DNS:other.example.test"])
+        #expect(run.root?.fact(.host) == "api.example.test")
     }
 
     @Test func wildcardAndIPSANsMatch() async throws {
@@ -91,18 +92,47 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(try F.root().certificatePEM))
         #expect(run.root?.cause == .untrustedIssuer)
-        #expect(run.root?.facts["issuer"] == "CN=shadow root,O=triage fixture")
+        #expect(run.root?.fact(.issuer) == "CN=shadow root,O=triage fixture")
     }
 
-    @Test func incompleteChain() async throws {
+    /// The server omits the intermediate, and the client's CA file holds it:
+    /// it verifies here, but not for clients without that intermediate.
+    @Test func incompleteChainWithTheIntermediateKnown() async throws {
         let root = try F.root()
         let intermediate = try CertificateMint.mint(.init(commonName: "triage intermediate", notBefore: F.midnight(-100), notAfter: F.midnight(1000), isCA: true), issuer: root)
         let leaf = try F.leaf(issuer: intermediate)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM + intermediate.certificatePEM))
+        #expect(run.root?.cause == .incompleteChain, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.fact(.missingIssuer) == "CN=triage intermediate,O=triage fixture")
+    }
+
+    /// A public CA names its intermediate's address (AIA): a leaf sent alone is an incomplete chain.
+    @Test func incompleteChainOfAPublicStyleCA() async throws {
+        let root = try F.root()
+        let intermediate = try CertificateMint.mint(.init(commonName: "public intermediate", notBefore: F.midnight(-100), notAfter: F.midnight(1000), isCA: true), issuer: root)
+        let leaf = try CertificateMint.mint(.init(commonName: F.host, notBefore: F.midnight(-30), notAfter: F.midnight(300),
+                                                  caIssuersURL: "http://ca.example.test/intermediate.crt"), issuer: intermediate)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
-        #expect(run.root?.cause == .incompleteChain)
-        #expect(run.root?.facts["issuer"] == "CN=triage intermediate,O=triage fixture")
+        #expect(run.root?.cause == .incompleteChain, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.fact(.url) == "http://ca.example.test/intermediate.crt")
+    }
+
+    /// A leaf from the organisation's own root, without --ca-file: the issuer
+    /// is not trusted here — not "add the intermediate".
+    @Test func privateRootWithoutCAFileIsUntrustedIssuer() async throws {
+        let root = try F.root("corp root")
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: nil)
+        #expect(run.root?.cause == .untrustedIssuer, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.fact(.issuer) == "CN=corp root,O=triage fixture")
+        #expect(run.root?.summary.contains("pass its certificate with --ca-file") == true)
+        #expect(run.root?.remedy.contains("organisation's CA") == true)
     }
 
     @Test func expiredIntermediate() async throws {
@@ -114,7 +144,7 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .intermediateExpired)
-        #expect(run.root?.facts["notAfter"] == .string(ISO8601.string(expiredOn)))
+        #expect(run.root?.date(.notAfter) == expiredOn)
         #expect(run.root?.subject == "CN=old intermediate,O=triage fixture")
     }
 
@@ -125,6 +155,6 @@ import TriageTestSupport
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .weakKey, "\(run.document.findings.map(\.summary))")
-        #expect(run.root?.facts["key"] == "RSA 1024 bits")
+        #expect(run.root?.fact(.key) == "RSA 1024")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TriageDemo
 import TriageKit
 import TriageProbes
 #if canImport(Glibc)
@@ -35,10 +36,11 @@ public enum TLSFixtures {
 
     /// A TLS server presenting `chain` (leaf first) with `leaf`'s key.
     public static func server(chain: [CertificateMint.Identity], key: CertificateMint.Identity, address: String = "127.0.0.1", port: Int = 0,
-                              configure: (inout FixtureTLSServer.Configuration) -> Void = { _ in }) throws -> FixtureTLSServer {
-        var configuration = FixtureTLSServer.Configuration(chainPEM: chain.map(\.certificatePEM).joined(), keyPEM: key.keyPEM)
+                              configure: (inout TLSServer.Configuration) -> Void = { _ in },
+                              handler: TLSServer.Handler? = nil) throws -> TLSServer {
+        var configuration = TLSServer.Configuration(chainPEM: chain.map(\.certificatePEM).joined(), keyPEM: key.keyPEM)
         configure(&configuration)
-        return try FixtureTLSServer(configuration, address: address, port: port)
+        return try TLSServer(configuration, address: address, port: port, handler: handler)
     }
 }
 

@@ -14,10 +14,12 @@ public enum TestSteps {
         public let name = "test.echo"
         public let summary = "outputs its arguments"
         public let inputs: [InputDeclaration] = [.init("value", .any, "anything"), .init("label", .string, "a label")]
+        public let outputs: [OutputDeclaration] = [.init("value", .any, "the value"), .init("label", .string, "the label"),
+                                                   .init("item", .any, "the for_each item")]
         public init() {}
         public func run(_ context: StepContext) async throws -> StepOutcome {
-            StepOutcome(summary: "echo \(context["label"].text)", outputs: ["value": context["value"], "label": context["label"],
-                                                                          "item": context.item ?? .null])
+            StepOutcome(summary: Message(.errorText, ["text": .string("echo \(context["label"].text)")]),
+                        outputs: ["value": context["value"], "label": context["label"], "item": context.item ?? .null])
         }
     }
 
@@ -28,15 +30,16 @@ public enum TestSteps {
         public let summary = "sleeps"
         public let inputs: [InputDeclaration] = [.init("for", .duration, required: true, "how long"),
                                                  .init("cooperative", .boolean, "honour cancellation (default true)")]
+        public let outputs: [OutputDeclaration] = [.init("slept", .boolean, "it slept")]
         public init() {}
         public func run(_ context: StepContext) async throws -> StepOutcome {
-            let duration = context.duration("for") ?? .seconds(1)
+            let duration = try context.duration("for") ?? .seconds(1)
             if context["cooperative"].boolValue == false {
                 usleep(UInt32(duration.seconds * 1_000_000))
             } else {
                 try await Task.sleep(for: duration)
             }
-            return StepOutcome(summary: "slept \(Engine.format(duration))", outputs: ["slept": .bool(true)])
+            return StepOutcome(summary: Message(.errorText, ["text": .string("slept \(Engine.format(duration))")]), outputs: ["slept": .bool(true)])
         }
     }
 
@@ -45,9 +48,10 @@ public enum TestSteps {
         public let name = "test.fail"
         public let summary = "fails"
         public let inputs: [InputDeclaration] = [.init("message", .string, "the error")]
+        public let outputs: [OutputDeclaration] = []
         public init() {}
         public func run(_ context: StepContext) async throws -> StepOutcome {
-            throw StepFailure(context.string("message") ?? "failed on purpose")
+            throw StepFailure(.errorText, ["text": .string(context.string("message") ?? "failed on purpose")])
         }
     }
 
@@ -58,14 +62,15 @@ public enum TestSteps {
         public let inputs: [InputDeclaration] = [.init("cause", .string, required: true, "cause code"),
                                                  .init("severity", .string, "problem or warning"),
                                                  .init("summary", .string, "summary")]
+        public let outputs: [OutputDeclaration] = []
         public init() {}
         public func run(_ context: StepContext) async throws -> StepOutcome {
-            guard let cause = context.string("cause").flatMap(Cause.init(rawValue:)) else { throw StepFailure("bad cause") }
+            guard let cause = context.string("cause").flatMap(Cause.init(rawValue:)) else { throw StepFailure(.errorText, ["text": "bad cause"]) }
             let severity = context.string("severity").flatMap(Severity.init(rawValue:)) ?? .problem
-            let finding = Finding(cause, severity: severity, summary: context.string("summary") ?? cause.code,
-                                  subject: "test", facts: [Fact("cause", .string(cause.code))])
-            try context.evidence.write("note.txt", text: "Authorization: Bearer abc.def\nfine\n", description: "a note")
-            return StepOutcome(summary: "found \(cause.code)", findings: [finding])
+            let finding = Finding(cause, severity: severity, summary: Message(.errorText, ["text": .string(context.string("summary") ?? cause.code)]),
+                                  subject: "test", facts: [Fact(.cause, .string(cause.code))])
+            try context.evidence.write("note.txt", text: "Authorization: Bearer abc.def\nfine\n", description: Message(.errorText, ["text": "a note"]))
+            return StepOutcome(summary: Message(.errorText, ["text": .string("found \(cause.code)")]), findings: [finding])
         }
     }
 }

@@ -4,8 +4,8 @@ import Testing
 /// Captures built byte by byte: TLS records split across segments, segments
 /// out of order and duplicated, and files that are not captures at all.
 @Suite struct CaptureAnalysisTests {
-    static let client = TCPConversation.Endpoint(address: [127, 0, 0, 1], port: 50_000)
-    static let server = TCPConversation.Endpoint(address: [127, 0, 0, 2], port: 443)
+    static let client = Endpoint(IPAddress(bytes: [127, 0, 0, 1])!, port: 50_000)
+    static let server = Endpoint(IPAddress(bytes: [127, 0, 0, 2])!, port: 443)
 
     /// A TLS 1.2-style ClientHello record with SNI `name` and ALPN h2.
     static func clientHello(sni name: String) -> [UInt8] {
@@ -22,7 +22,7 @@ import Testing
 
     static let fatalAlert80: [UInt8] = [21, 3, 3, 0, 2, 2, 80]
 
-    func frames(_ segments: [(TCPConversation.Endpoint, TCPConversation.Endpoint, UInt32, UInt8, [UInt8])]) -> [UInt8] {
+    func frames(_ segments: [(Endpoint, Endpoint, UInt32, UInt8, [UInt8])]) -> [UInt8] {
         var writer = PcapngWriter()
         for (i, (src, dst, seq, flags, payload)) in segments.enumerated() {
             writer.append(frame: TCPConversation.frame(src: src, dst: dst, seq: seq, ack: 1, flags: flags, payload: payload), microseconds: UInt64(i))

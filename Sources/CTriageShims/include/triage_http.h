@@ -21,8 +21,9 @@ int triage_http_set_long(triage_http *h, int option, long value);
 int triage_http_add_list(triage_http *h, int option, const char *value);
 int triage_http_set_body(triage_http *h, const char *data, long length);
 
-/* Performs the transfer; returns the CURLcode. Polls *cancel. */
-int triage_http_perform(triage_http *h, const volatile int *cancel);
+/* Performs the transfer; returns the CURLcode. The progress callback asks
+ * is_cancelled(arg) and aborts the transfer when it returns non-zero. */
+int triage_http_perform(triage_http *h, int (*is_cancelled)(void *), void *arg);
 
 long triage_http_info_long(triage_http *h, int info);
 int64_t triage_http_info_off(triage_http *h, int info);
@@ -34,5 +35,14 @@ const char *triage_http_body(triage_http *h, size_t *length);
 size_t triage_http_body_total(triage_http *h);
 const char *triage_http_headers(triage_http *h, size_t *length);
 const char *triage_http_trace(triage_http *h, size_t *length);
+/* Bytes of whole trace lines left out once the trace reached its limit. */
+size_t triage_http_trace_dropped(triage_http *h);
+/* Every header byte received, kept or not. */
+size_t triage_http_header_total(triage_http *h);
+
+/* TLS alerts on curl's own connection, in order: sent = 1 when this side
+ * (the client) sent it. Returns -1 past the end. */
+int triage_http_alert_count(triage_http *h);
+int triage_http_alert(triage_http *h, int i, int *sent, int *level, int *code);
 
 #endif

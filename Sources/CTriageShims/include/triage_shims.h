@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "triage_http.h"
 #include "triage_capture.h"
+#include "triage_poll.h"
 
 /* Versions of the libraries, for the report's background. libcurl and
  * libpcap are loaded on first use (dlopen); NULL when they are missing. */
@@ -55,9 +56,21 @@ void triage_limit_malloc_arenas(int n);
 /* Verifies `leaf` with the untrusted `chain` against `ca_file` (or the
  * system store when NULL) at time `at`, collecting every error (code and
  * depth) rather than stopping at the first. Returns the number of errors
- * written (at most `max`), or -1 when the store could not be set up. */
+ * written (at most `max`), or -1 when the store could not be set up.
+ * `*built` receives the path OpenSSL built (free with sk_X509_pop_free). */
 int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at,
-                        int *codes, int *depths, int max);
+                        int *codes, int *depths, int max, STACK_OF(X509) **built);
+void triage_sk_x509_pop_free(STACK_OF(X509) *stack);
+
+/* ERR_GET_LIB / ERR_GET_REASON (inline functions in OpenSSL 3). */
+int triage_err_lib(unsigned long code);
+int triage_err_reason(unsigned long code);
+
+/* The caIssuers URL of authorityInfoAccess, the subject and authority key
+ * identifiers in hex (malloc'd, free with triage_free); NULL when absent. */
+char *triage_x509_ca_issuers(X509 *cert);
+char *triage_x509_ski(X509 *cert);
+char *triage_x509_aki(X509 *cert);
 STACK_OF(X509) *triage_sk_x509_new(void);
 int triage_sk_x509_push(STACK_OF(X509) *stack, X509 *cert);
 void triage_sk_x509_free(STACK_OF(X509) *stack);
@@ -70,7 +83,7 @@ EVP_PKEY *triage_generate_key(int type, int bits);
  * `issuer` is NULL). `sans`: comma-separated "DNS:x,IP:1.2.3.4" or NULL. */
 X509 *triage_make_cert(EVP_PKEY *key, const char *common_name, const char *sans,
                        int64_t not_before, int64_t not_after, int is_ca, long serial,
-                       X509 *issuer, EVP_PKEY *issuer_key);
+                       X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers);
 char *triage_cert_pem(X509 *cert);
 char *triage_key_pem(EVP_PKEY *key);
 
@@ -81,6 +94,7 @@ enum triage_sni_mode {
     TRIAGE_SNI_ABORT = 1,        /* no SNI: fatal alert 80 internal_error */
     TRIAGE_SNI_DEFAULT_CERT = 2, /* no SNI: serve the default certificate */
     TRIAGE_SNI_ONLY_NAME = 3,    /* a name other than default_chain_pem's text: fatal alert 112 */
+    TRIAGE_SNI_DEFAULT_CERT_UNLESS_EXPIRED = 4, /* no SNI: the default certificate, or alert 80 when it has expired */
 };
 
 /* A server context from PEM text: `chain_pem` holds the leaf first, then
@@ -91,5 +105,12 @@ SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_v
 /* Serves one accepted connection: handshake, read a request if one comes,
  * answer "HTTP/1.1 200 OK", close. Blocking, bounded by `timeout_ms`. */
 int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms);
+/* The handshake alone, for servers that answer in their own way: the
+ * connection (free with triage_server_close), or NULL when it failed. */
+SSL *triage_server_accept(SSL_CTX *ctx, int fd, int timeout_ms);
+int triage_server_read(SSL *ssl, void *buffer, int length);
+int triage_server_write(SSL *ssl, const void *buffer, int length);
+void triage_server_close(SSL *ssl);
+void triage_ssl_ctx_free(SSL_CTX *ctx);
 
 #endif

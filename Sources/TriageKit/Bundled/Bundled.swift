@@ -56,6 +56,18 @@ public enum Bundled {
         return Source(text: text, origin: "bundled:\(name)")
     }
 
+    /// The text table of a language: `$TRIAGE_HOME/templates/text.LANG.txt`, then the embedded copy.
+    public static func textTable(language: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
+        let name = "text.\(language).txt"
+        if let home = environment["TRIAGE_HOME"], !home.isEmpty, let text = read("\(home)/templates/\(name)") {
+            return Source(text: text, origin: "\(home)/templates/\(name)")
+        }
+        guard let text = BundledFiles.texts[name] else {
+            throw NotFound(what: "text table for language", name: language, known: languages)
+        }
+        return Source(text: text, origin: "bundled:\(name)")
+    }
+
     public static var languages: [String] {
         BundledFiles.templates.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) }.sorted()
     }
@@ -63,6 +75,7 @@ public enum Bundled {
     /// The embedded files, for the test that checks they match the repository.
     public static var embeddedRunbooks: [String: String] { BundledFiles.runbooks }
     public static var embeddedTemplates: [String: String] { BundledFiles.templates }
+    public static var embeddedTexts: [String: String] { BundledFiles.texts }
 
     static func read(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }

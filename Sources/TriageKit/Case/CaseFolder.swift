@@ -17,11 +17,13 @@ public struct CaseFolder: Sendable {
     public let url: URL
     public var formats: Set<Format>
     public var renderer: ReportRenderer
+    public var secrets: SecretSet
 
-    public init(url: URL, formats: Set<Format>, renderer: ReportRenderer) {
+    public init(url: URL, formats: Set<Format>, renderer: ReportRenderer, secrets: SecretSet = SecretSet()) {
         self.url = url
         self.formats = formats
         self.renderer = renderer
+        self.secrets = secrets
     }
 
     /// `incidents/<UTC yyyymmdd-HHMMSS>-<host>` under `parent`.
@@ -54,12 +56,12 @@ public struct CaseFolder: Sendable {
     /// Writes the reports for the record as it stands.
     public func write(_ record: CaseRecord, formats: Set<Format>? = nil) throws {
         let formats = formats ?? self.formats
-        let document = ReportDocument(record)
+        let document = ReportDocument(record, table: renderer.table, secrets: secrets)
         if formats.contains(.json) {
             try AtomicFile.write(try document.json(), to: url.appendingPathComponent("report.json"))
         }
         if formats.contains(.md) {
-            try AtomicFile.write(renderer.render(document, record: record), to: url.appendingPathComponent("report.md"))
+            try AtomicFile.write(renderer.render(document, record: record, secrets: secrets), to: url.appendingPathComponent("report.md"))
         }
     }
 

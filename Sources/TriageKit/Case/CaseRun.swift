@@ -13,11 +13,16 @@ public struct CaseRun: Sendable {
         public var templatePath: String?
         public var formats: Set<CaseFolder.Format>
         public var defaultTimeout: Duration
+        /// `--step-timeout`: the deadline of every step, whatever its runbook says.
+        public var stepTimeout: Duration?
+        /// Values the run sends that must not reappear in any file (header values, passwords).
+        public var secrets: [String]
 
         public init(runbook: Bundled.Source, given: [String: String], out: URL? = nil,
                     workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
                     language: String = "en", templatePath: String? = nil,
-                    formats: Set<CaseFolder.Format> = [.md, .json], defaultTimeout: Duration = .seconds(10)) {
+                    formats: Set<CaseFolder.Format> = [.md, .json], defaultTimeout: Duration = .seconds(10),
+                    stepTimeout: Duration? = nil, secrets: [String] = []) {
             self.runbook = runbook
             self.given = given
             self.out = out
@@ -26,6 +31,8 @@ public struct CaseRun: Sendable {
             self.templatePath = templatePath
             self.formats = formats
             self.defaultTimeout = defaultTimeout
+            self.stepTimeout = stepTimeout
+            self.secrets = secrets
         }
     }
 
@@ -41,13 +48,16 @@ public struct CaseRun: Sendable {
         runbook = try loader.load(yaml: request.runbook.text, source: request.runbook.origin)
         inputs = try RunbookLoader.resolveInputs(runbook, given: request.given)
         let template = try Bundled.template(language: request.language, path: request.templatePath)
-        let renderer = try ReportRenderer(templateText: template.text, name: template.origin, language: request.language)
+        let renderer = try ReportRenderer(templateText: template.text, name: template.origin, table: try TextTable.named(request.language))
         let host = inputs["url"]?.stringValue.flatMap { URLPart.host.extract(from: $0).stringValue } ?? runbook.name
         let url = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
-        folder = CaseFolder(url: url, formats: request.formats, renderer: renderer)
+        let secrets = SecretSet(request.secrets + Self.secrets(in: inputs))
+        folder = CaseFolder(url: url, formats: request.formats, renderer: renderer, secrets: secrets)
         var options = Engine.Options()
         options.caseFolder = url
         options.defaultTimeout = request.defaultTimeout
+        options.stepTimeout = request.stepTimeout
+        options.secrets = secrets
         engine = Engine(catalog: catalog, options: options)
     }
 
@@ -60,6 +70,13 @@ public struct CaseRun: Sendable {
     public func run(observer: @escaping @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
         try folder.prepare()
         let folder = self.folder
+        // The first report exists before the first step: a run killed at any
+        // moment leaves a case that says it did not finish, never "healthy".
+        let planned = CaseRecord(runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
+                                 target: inputs["url"]?.stringValue, via: inputs["via"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+                                 inputs: inputs, host: engine.options.host, startedAt: engine.options.now(),
+                                 plannedSteps: runbook.steps.map(\.id))
+        try? folder.write(planned)
         let start = ContinuousClock.now
         let last = Mutex((json: start, markdown: start))
         let record = await engine.run(runbook, inputs: inputs) { event, record in
@@ -81,5 +98,21 @@ public struct CaseRun: Sendable {
         }
         try folder.write(record, formats: folder.formats)
         return record
+    }
+
+    /// Secret values among the inputs: header values that carry credentials,
+    /// passwords in URLs, token-like query values.
+    static func secrets(in inputs: [String: Value]) -> [String] {
+        var out: [String] = []
+        func visit(_ value: Value) {
+            switch value {
+            case .string(let s): out += Redactor.secretValues(in: s)
+            case .list(let l): l.forEach(visit)
+            case .object(let o): o.values.forEach(visit)
+            default: break
+            }
+        }
+        inputs.values.forEach(visit)
+        return out
     }
 }

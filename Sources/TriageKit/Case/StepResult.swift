@@ -16,16 +16,19 @@ public enum StepStatus: String, Sendable, Codable {
     case skipped
     /// The run was interrupted (SIGINT / SIGTERM) while it ran.
     case interrupted
+
+    /// The step ran but could not complete its check.
+    public var isIncomplete: Bool { self == .failed || self == .timedOut }
 }
 
 /// The record of one step run: what the report and `report.json` show.
-public struct StepResult: Sendable, Codable {
+public struct StepResult: Sendable {
     public var id: String
     public var uses: String
     public var status: StepStatus
     public var startedAt: Date
     public var durationMs: Int
-    public var summary: String
+    public var summary: Message
     public var command: String?
     public var facts: [Fact]
     public var artifacts: [Artifact]
@@ -36,12 +39,12 @@ public struct StepResult: Sendable, Codable {
     public var condition: String?
     /// For a `for_each` run, its item.
     public var item: Value?
-    public var error: String?
+    public var error: Message?
 
     public init(id: String, uses: String, status: StepStatus, startedAt: Date, durationMs: Int,
-                summary: String, command: String? = nil, facts: [Fact] = [], artifacts: [Artifact] = [],
+                summary: Message, command: String? = nil, facts: [Fact] = [], artifacts: [Artifact] = [],
                 findings: [Finding] = [], outputs: [String: Value] = [:], transcript: String? = nil,
-                condition: String? = nil, item: Value? = nil, error: String? = nil) {
+                condition: String? = nil, item: Value? = nil, error: Message? = nil) {
         self.id = id
         self.uses = uses
         self.status = status
@@ -58,41 +61,4 @@ public struct StepResult: Sendable, Codable {
         self.item = item
         self.error = error
     }
-}
-
-/// A run in progress or finished: the runbook, the inputs, and the step
-/// results in order. The case folder is rewritten from it after every step.
-public struct CaseRecord: Sendable {
-    public var runbook: String
-    public var runbookTitle: String?
-    public var runbookSource: String
-    public var target: String?
-    public var via: String?
-    public var inputs: [String: Value]
-    /// The machine that ran triage.
-    public var host: String
-    public var startedAt: Date
-    public var finishedAt: Date?
-    public var steps: [StepResult]
-    public var interrupted: Bool
-
-    public init(runbook: String, runbookTitle: String?, runbookSource: String, target: String?, via: String?,
-                inputs: [String: Value], host: String, startedAt: Date, finishedAt: Date? = nil,
-                steps: [StepResult] = [], interrupted: Bool = false) {
-        self.runbook = runbook
-        self.runbookTitle = runbookTitle
-        self.runbookSource = runbookSource
-        self.target = target
-        self.via = via
-        self.inputs = inputs
-        self.host = host
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.steps = steps
-        self.interrupted = interrupted
-    }
-
-    public var findings: [Finding] { steps.flatMap(\.findings) }
-
-    public var diagnosis: Diagnosis { Diagnosis(findings: findings, interrupted: interrupted) }
 }

@@ -11,12 +11,17 @@ public enum EngineEvent: Sendable {
 /// expanded, `with` interpolated, each run under its deadline.
 public struct Engine: Sendable {
     public struct Options: Sendable {
+        /// The deadline of a step whose runbook sets no `timeout:`.
         public var defaultTimeout: Duration = .seconds(10)
+        /// `--step-timeout`: the deadline of every step, whatever its runbook says.
+        public var stepTimeout: Duration?
         /// Where evidence goes; `nil` keeps evidence in memory only.
         public var caseFolder: URL?
         public var env: [String: String] = ProcessInfo.processInfo.environment
         public var host: String = Engine.localHostName
         public var now: @Sendable () -> Date = { Date() }
+        /// Values triage sends that must not reappear in any file.
+        public var secrets = SecretSet()
 
         public init() {}
     }
@@ -38,7 +43,8 @@ public struct Engine: Sendable {
     /// HTTP reproduction). The runs of a `for_each` run side by side. Results
     /// are recorded and reported in runbook order whatever order they end in.
     /// Cancelling the calling task interrupts the running steps; the record
-    /// returned is then marked interrupted.
+    /// returned is then marked interrupted. Resources a step left open (a
+    /// capture whose stop step never ran) are closed before it returns.
     public func run(
         _ runbook: Runbook, inputs: [String: Value],
         observer: @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }
@@ -46,7 +52,7 @@ public struct Engine: Sendable {
         var record = CaseRecord(
             runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
             target: inputs["url"]?.stringValue, via: inputs["via"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-            inputs: inputs, host: options.host, startedAt: options.now())
+            inputs: inputs, host: options.host, startedAt: options.now(), plannedSteps: runbook.steps.map(\.id))
         let specs = runbook.steps
         let indexByID = Dictionary(specs.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         let waitsFor: [Set<Int>] = specs.enumerated().map { index, spec in
@@ -61,6 +67,7 @@ public struct Engine: Sendable {
         var nextToReport = 0
         var stoppedBy: String?
         let runStart = record.startedAt
+        let resources = RunResources()
 
         await withTaskGroup(of: (Int, [StepResult]).self) { group in
             func launchReady() async {
@@ -70,7 +77,7 @@ public struct Engine: Sendable {
                     let spec = specs[index]
                     if let stoppedBy {
                         let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
-                                                 summary: "not run: step '\(stoppedBy)' failed and has continue_on_error: false")
+                                                 summary: Message(.stepNotRunStopped, ["step": .string(stoppedBy)]))
                         group.addTask { (index, [skipped]) }
                         continue
                     }
@@ -81,7 +88,10 @@ public struct Engine: Sendable {
                     group.addTask {
                         let outcomes = await withTaskGroup(of: (Int, StepResult).self) { inner in
                             for (n, (runID, item)) in runs.enumerated() {
-                                inner.addTask { (n, await self.runOnce(spec, runID: runID, item: item, scope: snapshot, startedAt: runStart, inputs: inputs)) }
+                                inner.addTask {
+                                    (n, await self.runOnce(spec, runID: runID, item: item, scope: snapshot, startedAt: runStart,
+                                                           inputs: inputs, resources: resources))
+                                }
                             }
                             var out: [(Int, StepResult)] = []
                             for await r in inner { out.append(r) }
@@ -119,6 +129,7 @@ public struct Engine: Sendable {
         }
         // Steps that ended after an earlier one was interrupted.
         for index in results.keys.sorted() { record.steps += results[index] ?? [] }
+        await resources.closeAll()
         if Task.isCancelled { record.interrupted = true }
         record.finishedAt = options.now()
         await observer(.runFinished, record)
@@ -133,11 +144,12 @@ public struct Engine: Sendable {
             do {
                 guard try condition.template.evaluate(in: scope).isTruthy else {
                     runs.append(StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: now, durationMs: 0,
-                                           summary: "skipped: `\(condition.text)` is false", condition: condition.text))
+                                           summary: Message(.stepSkippedCondition, ["condition": .string(condition.text)]),
+                                           condition: condition.text))
                     return []
                 }
             } catch {
-                runs.append(failure(spec, at: now, "\(condition.location.offset(by: error.offset)): \(error.message)"))
+                runs.append(failure(spec, at: now, Message(.errorText, ["text": .string("\(condition.location.offset(by: error.offset)): \(error.message)")])))
                 return []
             }
         }
@@ -150,23 +162,27 @@ public struct Engine: Sendable {
             case let single: items = [single]
             }
         } catch {
-            runs.append(failure(spec, at: now, error.description))
+            runs.append(failure(spec, at: now, Message(.errorText, ["text": .string(error.description)])))
             return []
         }
         if items.isEmpty {
             runs.append(StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: now, durationMs: 0,
-                                   summary: "skipped: the for_each list is empty"))
+                                   summary: Message(.stepSkippedEmptyList)))
         }
         return items.enumerated().map { ("\(spec.id)-\($0.offset + 1)", $0.element) }
     }
 
-    private func failure(_ spec: StepSpec, at date: Date, _ message: String) -> StepResult {
-        StepResult(id: spec.id, uses: spec.uses, status: .failed, startedAt: date, durationMs: 0,
-                   summary: message, error: message)
+    private func failure(_ spec: StepSpec, at date: Date, _ message: Message) -> StepResult {
+        StepResult(id: spec.id, uses: spec.uses, status: .failed, startedAt: date, durationMs: 0, summary: message, error: message)
+    }
+
+    /// The deadline a step runs under: `--step-timeout`, else the runbook's, else the kind's, else the engine's.
+    func timeout(of spec: StepSpec, kind: any StepKind) -> Duration {
+        options.stepTimeout ?? spec.timeout ?? kind.defaultTimeout ?? options.defaultTimeout
     }
 
     private func runOnce(_ spec: StepSpec, runID: String, item: Value?, scope: Scope, startedAt runStart: Date,
-                         inputs: [String: Value]) async -> StepResult {
+                         inputs: [String: Value], resources: RunResources) async -> StepResult {
         let startedAt = options.now()
         let clockStart = ContinuousClock.now
         var local = scope
@@ -175,23 +191,23 @@ public struct Engine: Sendable {
         do {
             for (name, argument) in spec.with { arguments[name] = try argument.evaluate(in: local) }
         } catch {
-            var r = failure(spec, at: startedAt, error.description)
+            var r = failure(spec, at: startedAt, Message(.errorText, ["text": .string(error.description)]))
             r.id = runID
             r.item = item
             return r
         }
         guard let kind = catalog[spec.uses] else {
-            return failure(spec, at: startedAt, "unknown step kind '\(spec.uses)'")
+            return failure(spec, at: startedAt, Message(.stepUnknownKind, ["kind": .string(spec.uses)]))
         }
-        let timeout = spec.timeout ?? options.defaultTimeout
-        let evidence = EvidenceDirectory(caseFolder: options.caseFolder, stepID: runID)
+        let timeout = timeout(of: spec, kind: kind)
+        let evidence = EvidenceDirectory(caseFolder: options.caseFolder, stepID: runID, secrets: options.secrets)
         let context = StepContext(stepID: runID, arguments: arguments, item: item, timeout: timeout,
                                   deadline: clockStart + timeout, runStartedAt: runStart,
-                                  evidence: evidence, inputs: inputs)
+                                  evidence: evidence, inputs: inputs, resources: resources)
         let outcome = await withDeadline(timeout) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart
         var result = StepResult(id: runID, uses: spec.uses, status: .ok, startedAt: startedAt,
-                                durationMs: Int(elapsed.seconds * 1000), summary: "", item: item)
+                                durationMs: Int(elapsed.seconds * 1000), summary: Message(.stepOK), item: item)
         switch outcome {
         case .finished(.success(let o)):
             result.summary = o.summary
@@ -200,8 +216,13 @@ public struct Engine: Sendable {
             result.outputs = o.outputs
             result.transcript = o.transcript
             result.findings = o.findings.map { var f = $0; f.step = runID; return f }
-            if o.failed {
+            if let undeclared = o.outputs.keys.sorted().first(where: { kind.output($0) == nil }) {
+                // A kind that returns what it does not declare is a defect; say so rather than hide it.
                 result.status = .failed
+                result.error = Message(.stepUndeclaredOutput, ["kind": .string(kind.name), "output": .string(undeclared)])
+            } else if let failure = o.failure {
+                result.status = .failed
+                result.error = failure
             } else if result.findings.contains(where: { $0.severity == .problem }) {
                 result.status = .problem
             } else if !result.findings.isEmpty {
@@ -210,19 +231,20 @@ public struct Engine: Sendable {
         case .finished(.failure(let error)):
             if error is CancellationError, Task.isCancelled {
                 result.status = .interrupted
-                result.summary = "interrupted"
+                result.summary = Message(.stepInterrupted, ["elapsed": .string(Self.format(elapsed))])
             } else {
                 result.status = .failed
-                result.error = String(describing: error)
-                result.summary = result.error ?? "failed"
+                let message = (error as? StepFailure)?.message ?? Message(.errorText, ["text": .string(String(describing: error))])
+                result.error = message
+                result.summary = message
             }
         case .timedOut:
             result.status = .timedOut
-            result.summary = "did not finish within its \(Self.format(timeout)) deadline and was cancelled"
+            result.summary = Message(.stepTimedOut, ["deadline": .string(Self.format(timeout))])
             result.error = result.summary
         case .cancelled:
             result.status = .interrupted
-            result.summary = "interrupted (SIGINT/SIGTERM) after \(Self.format(elapsed)); the step was cancelled"
+            result.summary = Message(.stepInterrupted, ["elapsed": .string(Self.format(elapsed))])
         }
         result.artifacts = evidence.artifacts
         return result

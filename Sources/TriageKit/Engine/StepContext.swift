@@ -1,7 +1,8 @@
 import Foundation
-import Synchronization
 
-/// Everything a step kind gets when it runs.
+/// Everything a step kind gets when it runs: its arguments after
+/// interpolation (typed values kept), its deadline, its evidence folder, and
+/// the resources of the run that outlive a step.
 public struct StepContext: Sendable {
     /// The id the step's evidence is filed under (`handshake`, or
     /// `handshake-2` for the second item of a `for_each`).
@@ -18,10 +19,12 @@ public struct StepContext: Sendable {
     public var evidence: EvidenceDirectory
     /// The run's inputs, for steps that want the target URL or CA file.
     public var inputs: [String: Value]
+    /// What outlives a step (a running capture); the engine closes what is left at the end.
+    public var resources: RunResources
 
     public init(stepID: String, arguments: [String: Value], item: Value? = nil, timeout: Duration,
                 deadline: ContinuousClock.Instant, runStartedAt: Date, evidence: EvidenceDirectory,
-                inputs: [String: Value] = [:]) {
+                inputs: [String: Value] = [:], resources: RunResources = RunResources()) {
         self.stepID = stepID
         self.arguments = arguments
         self.item = item
@@ -30,27 +33,38 @@ public struct StepContext: Sendable {
         self.runStartedAt = runStartedAt
         self.evidence = evidence
         self.inputs = inputs
+        self.resources = resources
     }
 
     public subscript(_ name: String) -> Value { arguments[name] ?? .null }
+
+    /// Whether the runbook gave the argument at all (even as an expression that came out empty).
+    public func given(_ name: String) -> Bool { arguments[name] != nil }
 
     /// A string argument, with numbers accepted as their text (ports).
     public func string(_ name: String) -> String? {
         switch arguments[name] {
         case .string(let s)?: s.isEmpty ? nil : s
         case .number(let n)?: Value.format(n)
+        case .typed(let t)?: t.text
         default: nil
         }
     }
 
-    public func strings(_ name: String) -> [String] {
-        switch arguments[name] {
-        case .string(let s)?: s.isEmpty ? [] : [s]
-        case .list(let l)?: l.map(\.text).filter { !$0.isEmpty }
+    /// A list argument's strings; a string is split at commas (`addresses: "a,b"`).
+    public func strings(_ name: String, splitCommas: Bool = false) -> [String] {
+        let raw: [String] = switch arguments[name] {
+        case .string(let s)?: [s]
+        case .list(let l)?: l.map(\.text)
         case .number(let n)?: [Value.format(n)]
+        case .typed(let t)?: [t.text]
         default: []
         }
+        let parts = splitCommas ? raw.flatMap { $0.split(separator: ",").map(String.init) } : raw
+        return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
+
+    public func int(_ name: String) -> Int? { arguments[name]?.intValue }
 
     /// A boolean argument; the strings "true"/"false" (from --set) count too.
     public func bool(_ name: String) -> Bool? {
@@ -62,11 +76,26 @@ public struct StepContext: Sendable {
         }
     }
 
-    public func duration(_ name: String) -> Duration? {
+    public func duration(_ name: String) throws(StepFailure) -> Duration? {
         switch arguments[name] {
-        case .string(let s)?: DurationParser.parse(s)
-        case .number(let n)?: .milliseconds(Int64(n * 1000))
-        default: nil
+        case .string(let s)? where !s.isEmpty:
+            do { return try DurationParser.parse(s) } catch {
+                throw StepFailure(.badDurationInput, ["input": .string(name), "value": .string(s), "reason": .string(error.description)])
+            }
+        case .number(let n)?:
+            do { return try DurationParser.checked(n) } catch {
+                throw StepFailure(.badDurationInput, ["input": .string(name), "value": .string(Value.format(n)), "reason": .string(error.description)])
+            }
+        default: return nil
+        }
+    }
+
+    /// The typed values of an argument (one, or a list of them), e.g. the `chains` of tls.handshake.
+    public func typed(_ name: String) -> [TypedValue] {
+        switch arguments[name] {
+        case .typed(let t)?: [t]
+        case .list(let l)?: l.compactMap(\.typedValue)
+        default: []
         }
     }
 
@@ -76,90 +105,41 @@ public struct StepContext: Sendable {
 
 /// What a step produced.
 public struct StepOutcome: Sendable {
-    public var summary: String
+    public var summary: Message
     /// The manual command that shows the same thing (`openssl s_client …`).
     public var command: String?
     public var facts: [Fact]
+    /// By the names the kind declares; typed values stay typed.
     public var outputs: [String: Value]
     public var findings: [Finding]
     /// Raw evidence shown collapsed in the report (a trace, a command's output).
     public var transcript: String?
-    /// Set when the step ran but what it ran failed (a command exiting non-zero).
-    public var failed: Bool
+    /// Set when the step ran but what it ran did not do its job (a command
+    /// exiting non-zero, a transfer that failed without a diagnosis).
+    public var failure: Message?
 
-    public init(summary: String, command: String? = nil, facts: [Fact] = [], outputs: [String: Value] = [:],
-                findings: [Finding] = [], transcript: String? = nil, failed: Bool = false) {
+    public init(summary: Message, command: String? = nil, facts: [Fact] = [], outputs: [String: Value] = [:],
+                findings: [Finding] = [], transcript: String? = nil, failure: Message? = nil) {
         self.summary = summary
         self.command = command
         self.facts = facts
         self.outputs = outputs
         self.findings = findings
         self.transcript = transcript
-        self.failed = failed
+        self.failure = failure
     }
 }
 
-/// A named piece of evidence: `notAfter = 2025-03-01T00:00:00Z`.
-public struct Fact: Sendable, Hashable, Codable {
-    public var name: String
-    public var value: Value
+/// A step that could not do its job, and why — in the language tables'
+/// terms, with the library's own text as an argument.
+public struct StepFailure: Error, Sendable, CustomStringConvertible {
+    public var message: Message
 
-    public init(_ name: String, _ value: Value) {
-        self.name = name
-        self.value = value
-    }
-}
-
-/// A file kept as evidence, relative to the case folder.
-public struct Artifact: Sendable, Hashable, Codable {
-    public var path: String
-    public var bytes: Int
-    public var description: String
-
-    public init(path: String, bytes: Int, description: String) {
-        self.path = path
-        self.bytes = bytes
-        self.description = description
-    }
-}
-
-/// `evidence/<step-id>/` of a case folder. Every file is written atomically
-/// the moment the step hands it over, and text passes through `Redactor`
-/// first, so no secret lands on disk. Without a folder (tests, `validate`)
-/// files are only counted.
-public final class EvidenceDirectory: Sendable {
-    public let root: URL?
-    public let relativePath: String
-    private let written = Mutex<[Artifact]>([])
-
-    public init(caseFolder: URL?, stepID: String) {
-        relativePath = "evidence/\(stepID)"
-        root = caseFolder?.appendingPathComponent(relativePath, isDirectory: true)
+    public init(_ key: MessageKey, _ args: [String: Value] = [:]) {
+        message = Message(key, args)
     }
 
-    public var artifacts: [Artifact] { written.withLock { $0 } }
+    public init(_ message: Message) { self.message = message }
 
-    /// Writes text evidence, redacted.
-    @discardableResult
-    public func write(_ name: String, text: String, description: String) throws -> Artifact {
-        try write(name, data: Data(Redactor.redact(text).utf8), description: description)
-    }
-
-    /// Writes binary evidence as is (captures, DER); callers redact what they frame.
-    @discardableResult
-    public func write(_ name: String, data: Data, description: String) throws -> Artifact {
-        let artifact = Artifact(path: "\(relativePath)/\(name)", bytes: data.count, description: description)
-        if let root {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: root.appendingPathComponent(name))
-        }
-        written.withLock { list in
-            list.removeAll { $0.path == artifact.path }
-            list.append(artifact)
-        }
-        return artifact
-    }
-
-    /// Where a file would go, for steps whose C library writes it itself.
-    public func url(for name: String) -> URL? { root?.appendingPathComponent(name) }
+    public var description: String { TextTable.english.render(message) }
 }

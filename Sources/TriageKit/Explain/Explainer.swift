@@ -34,8 +34,8 @@ public enum Explainer {
             out.append(.curl(e))
         }
         if let v = firstMatch(#/verify error:\s*\((\d+):/#, text), let code = Int(v), let what = X509VerifyCode.describe(code) {
-            out.append(Explanation(kind: .x509, heading: "X.509 verify error \(code): \(what)",
-                                   facts: [Fact("code", .int(code)), Fact("meaning", .string(what))], likelyCauses: []))
+            out.append(Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": .string(what)]),
+                                   facts: [Fact(.code, .int(code)), Fact(.meaning, .string(what))], likelyCauses: []))
         }
         if !out.isEmpty { return out }
 
@@ -44,7 +44,7 @@ public enum Explainer {
                 out.append(.alert(a))
                 if let e = CurlError.named(n) {
                     var curl = Explanation.curl(e)
-                    curl.heading = "or, as a curl exit code: " + curl.heading
+                    curl.heading = Message(.explainOrCurl, ["heading": curl.heading.value])
                     out.append(curl)
                 }
                 return out
@@ -52,7 +52,8 @@ public enum Explainer {
             // curl and some logs print an alert as level × 256 + description.
             if (256...767).contains(n), let level = AlertLevel(rawValue: UInt8(n / 256)), let a = AlertDescription.named(UInt8(n % 256)) {
                 var e = Explanation.alert(a, level: level)
-                e.facts.insert(Fact("decoded from", .string("\(n) = \(level.rawValue) × 256 + \(a.code) (level \(level.name), description \(a.code))")), at: 0)
+                e.facts.insert(Fact(.note, Message(.explainLevelTimes256, ["value": .int(n), "level": .int(Int(level.rawValue)),
+                                                                           "code": .int(Int(a.code)), "levelName": .string(level.name)])), at: 0)
                 return [e]
             }
             if let e = CurlError.named(n) { return [.curl(e)] }
@@ -68,16 +69,18 @@ public enum Explainer {
         guard let packed = UInt32(hex, radix: 16) else { return nil }
         let isV3 = (packed & 0x7F_F000) == 0
         let reason = isV3 ? Int(packed & 0x7F_FFFF) : Int(packed & 0xFFF)
-        var facts = [Fact("error code", .string(hex.uppercased())), Fact("format", .string(isV3 ? "OpenSSL 3" : "OpenSSL 1.1")),
-                     Fact("reason", .int(reason))]
+        var facts = [Fact(.opensslError, .string(hex.uppercased())), Fact(.note, .string(isV3 ? "OpenSSL 3" : "OpenSSL 1.1")),
+                     Fact(.opensslReason, .int(reason))]
         if reason >= 1000, reason < 1256, let a = AlertDescription.named(UInt8(reason - 1000)) {
-            facts.append(Fact("meaning", .string("received TLS alert \(a.code) \(a.name) from the peer")))
-            return [Explanation(kind: .openssl, heading: "OpenSSL error \(hex.uppercased()): peer sent alert \(a.code)", facts: facts, likelyCauses: []),
+            facts.append(Fact(.meaning, Message(.explainReceivedAlert, ["code": .int(Int(a.code)), "name": .string(a.name)])))
+            return [Explanation(kind: .openssl, heading: Message(.explainOpenSSLAlertHeading, ["error": .string(hex.uppercased()), "code": .int(Int(a.code))]),
+                                facts: facts, likelyCauses: []),
                     .alert(a, level: .fatal, sender: sender)]
         }
         guard let what = sslReasons[reason] else { return nil }
-        facts.append(Fact("meaning", .string(what)))
-        return [Explanation(kind: .openssl, heading: "OpenSSL error \(hex.uppercased()): \(what)", facts: facts, likelyCauses: [])]
+        facts.append(Fact(.meaning, .string(what)))
+        return [Explanation(kind: .openssl, heading: Message(.explainOpenSSLHeading, ["error": .string(hex.uppercased()), "meaning": .string(what)]),
+                            facts: facts, likelyCauses: [])]
     }
 
     static let sslReasons: [Int: String] = [
@@ -100,23 +103,26 @@ public enum Explainer {
     static func nginxContext(_ text: String) -> Explanation? {
         guard text.contains("upstream") || text.contains("[crit]") || text.contains("[error]"),
               let phase = firstMatch(#/\) (while [^,]+)/#, text) ?? firstMatch(#/(while [^,]+),/#, text) else { return nil }
-        var facts: [Fact] = [Fact("phase", .string(phase))]
+        var facts: [Fact] = [Fact(.phase, .string(phase))]
+        var address: String?
         if let upstream = firstMatch(#/upstream: "([^"]+)"/#, text) {
-            facts.append(Fact("upstream", .string(upstream)))
+            facts.append(Fact(.upstream, .string(upstream)))
             if let host = URLPart.host.extract(from: upstream).stringValue, let port = URLPart.port.extract(from: upstream).intValue {
-                facts.append(Fact("upstream address", .string("\(host):\(port)")))
+                let endpoint = IPAddress(host).map { Endpoint($0, port: UInt16(clamping: port)).description } ?? "\(host):\(port)"
+                address = endpoint
+                facts.append(Fact(.address, Endpoint(endpoint).map { .typed(.endpoint($0)) } ?? .string(endpoint)))
             }
         }
-        if let call = firstMatch(#/(\w+\(\) failed)/#, text) { facts.append(Fact("call", .string(call))) }
-        if let host = firstMatch(#/host: "([^"]+)"/#, text) { facts.append(Fact("client Host header", .string(host))) }
-        if let request = firstMatch(#/request: "([^"]+)"/#, text) { facts.append(Fact("request", .string(Redactor.redact(request)))) }
-        let upstream = facts.first { $0.name == "upstream address" }?.value.text ?? "the upstream"
-        var causes: [String] = []
+        if let call = firstMatch(#/(\w+\(\) failed)/#, text) { facts.append(Fact(.call, .string(call))) }
+        if let host = firstMatch(#/host: "([^"]+)"/#, text) { facts.append(Fact(.hostHeader, .string(host))) }
+        if let request = firstMatch(#/request: "([^"]+)"/#, text) { facts.append(Fact(.request, .string(Redactor.redact(request)))) }
+        let upstream: Value = address.map(Value.string) ?? Message(.theUpstream).value
+        var causes: [Message] = []
         if phase.contains("SSL handshaking") {
-            causes.append("nginx (the TLS client) failed the handshake with \(upstream); nginx answers the request with 502")
-            causes.append("nginx sends no SNI upstream unless `proxy_ssl_server_name on;` — compare `openssl s_client -connect \(upstream) -noservername` with `-servername HOST`")
+            causes.append(Message(.explainNginxHandshakeFailed, ["upstream": upstream]))
+            causes.append(Message(.explainNginxNoSNI, ["upstream": upstream]))
         }
-        return Explanation(kind: .nginx, heading: "nginx error while talking to \(upstream)", facts: facts, likelyCauses: causes)
+        return Explanation(kind: .nginx, heading: Message(.explainNginxHeading, ["upstream": upstream]), facts: facts, likelyCauses: causes)
     }
 
     /// "SSL alert number N" / "tlsv1 alert …" in an OpenSSL error means the

@@ -1,6 +1,7 @@
 import TriageWire
 
-/// What `triage explain` and `tls.decode-alert` say about one code.
+/// What `triage explain` and `tls.decode-alert` say about one code: a
+/// heading, typed facts and the likely causes, all as messages.
 public struct Explanation: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case alert, curl, openssl, x509, nginx
@@ -8,19 +9,20 @@ public struct Explanation: Sendable, Hashable {
 
     public var kind: Kind
     /// e.g. `TLS alert 80 internal_error (fatal)`.
-    public var heading: String
+    public var heading: Message
     public var facts: [Fact]
-    public var likelyCauses: [String]
+    public var likelyCauses: [Message]
     /// Set for `.alert`.
     public var alert: AlertDescription?
     public var sender: Peer?
+    public var level: AlertLevel?
 
-    public var text: String {
-        var lines = [heading]
-        for fact in facts { lines.append("  \(fact.name): \(fact.value.text)") }
+    public func text(_ table: TextTable = .english) -> String {
+        var lines = [table.render(heading)]
+        for fact in facts { lines.append("  \(table.label(fact.key)): \(table.format(fact.value))") }
         if !likelyCauses.isEmpty {
-            lines.append("  likely causes:")
-            lines += likelyCauses.map { "    - \($0)" }
+            lines.append("  \(table.render(.explainLikelyCauses)):")
+            lines += likelyCauses.map { "    - \(table.render($0))" }
         }
         return lines.joined(separator: "\n")
     }
@@ -28,25 +30,27 @@ public struct Explanation: Sendable, Hashable {
     /// The explanation of a TLS alert, with causes for the sender when known
     /// (both senders' when not).
     public static func alert(_ a: AlertDescription, level: AlertLevel? = nil, sender: Peer? = nil) -> Explanation {
-        let levelText = level?.name ?? (a.alwaysFatal ? "fatal" : "warning or fatal")
-        var facts = [Fact("code", .int(Int(a.code))), Fact("name", .string(a.name)), Fact("level", .string(levelText)),
-                     Fact("defined in", .string(a.reference)), Fact("meaning", .string(a.meaning))]
-        if a.deprecated { facts.append(Fact("note", "reserved: modern TLS stacks never send it")) }
-        var causes: [String] = []
+        let levelText: Message = level.map { Message($0 == .fatal ? .levelFatal : .levelWarning) }
+            ?? Message(a.alwaysFatal ? .levelFatal : .levelWarningOrFatal)
+        var facts = [Fact(.code, .int(Int(a.code))), Fact(.name, .string(a.name)), Fact(.level, levelText),
+                     Fact(.definedIn, .string(a.reference)), Fact(.meaning, AlertCauses.meaning(a.code))]
+        if a.deprecated { facts.append(Fact(.note, Message(.explainReservedAlert))) }
+        var causes: [Message] = []
         if let sender {
-            facts.append(Fact("sent by", .string(sender.rawValue)))
+            facts.append(Fact(.sender, Message.peer(sender)))
             causes = AlertCauses.likely(a.code, sender: sender)
         } else {
-            causes = AlertCauses.likely(a.code, sender: .server).map { "if the server sent it: \($0)" }
-                + AlertCauses.likely(a.code, sender: .client).map { "if the client sent it: \($0)" }
+            causes = AlertCauses.likely(a.code, sender: .server).map { Message(.explainIfServerSent, ["cause": $0.value]) }
+                + AlertCauses.likely(a.code, sender: .client).map { Message(.explainIfClientSent, ["cause": $0.value]) }
         }
-        return Explanation(kind: .alert, heading: "TLS alert \(a.code) \(a.name) (\(levelText))",
-                           facts: facts, likelyCauses: causes, alert: a, sender: sender)
+        return Explanation(kind: .alert,
+                           heading: Message(.explainAlertHeading, ["code": .int(Int(a.code)), "name": .string(a.name), "level": levelText.value]),
+                           facts: facts, likelyCauses: causes, alert: a, sender: sender, level: level)
     }
 
     public static func curl(_ e: CurlError) -> Explanation {
-        Explanation(kind: .curl, heading: "curl error \(e.code) CURLE_\(e.name)",
-                    facts: [Fact("code", .int(e.code)), Fact("name", .string("CURLE_\(e.name)")), Fact("meaning", .string(e.meaning))],
+        Explanation(kind: .curl, heading: Message(.explainCurlHeading, ["code": .int(e.code), "name": .string("CURLE_\(e.name)")]),
+                    facts: [Fact(.code, .int(e.code)), Fact(.name, .string("CURLE_\(e.name)")), Fact(.meaning, .string(e.meaning))],
                     likelyCauses: [])
     }
 }

@@ -1,9 +1,11 @@
 import Foundation
 
 /// The report as data: written as `report.json`, and the model the Markdown
-/// templates render. One type for both, so they never disagree.
+/// templates render. One type for both, so they never disagree. Sentences
+/// are rendered in the report's language; facts keep their stable keys and
+/// decode back into typed values (`typedFacts`).
 public struct ReportDocument: Sendable, Codable {
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     public struct RunbookInfo: Sendable, Codable {
         public var name: String
@@ -20,6 +22,8 @@ public struct ReportDocument: Sendable, Codable {
         public var facts: [String: Value]
         public var remedy: String
         public var step: String
+
+        public var typedFacts: [Fact] { FactCoding.decode(facts) }
     }
 
     public struct StepEntry: Sendable, Codable {
@@ -31,14 +35,32 @@ public struct ReportDocument: Sendable, Codable {
         public var summary: String
         public var command: String?
         public var facts: [String: Value]
-        public var artifacts: [Artifact]
+        public var artifacts: [ArtifactEntry]
         public var findings: [Cause]
         public var condition: String?
         public var item: Value?
         public var error: String?
+
+        public var typedFacts: [Fact] { FactCoding.decode(facts) }
+    }
+
+    public struct ArtifactEntry: Sendable, Codable {
+        public var path: String
+        public var bytes: Int
+        public var description: String
+    }
+
+    /// A check that could not be completed: why, and what to run by hand.
+    public struct IncompleteCheck: Sendable, Codable {
+        public var step: String
+        public var uses: String
+        public var status: StepStatus
+        public var error: String
+        public var command: String?
     }
 
     public var schemaVersion: Int
+    public var language: String
     public var runbook: RunbookInfo
     public var target: String?
     public var via: String?
@@ -51,53 +73,64 @@ public struct ReportDocument: Sendable, Codable {
     public var rootCause: CauseEntry?
     public var directCause: CauseEntry?
     public var findings: [CauseEntry]
+    public var incomplete: [IncompleteCheck]
+    /// The steps the runbook will run, in order (all of them, even before they ran).
+    public var plannedSteps: [String]
     public var steps: [StepEntry]
     public var inputs: [String: Value]
 
-    public init(_ record: CaseRecord) {
+    public init(_ record: CaseRecord, table: TextTable = .english, secrets: SecretSet = SecretSet()) {
         let diagnosis = record.diagnosis
+        func clean(_ s: String) -> String { secrets.redact(Redactor.redact(s)) }
+        func text(_ m: Message) -> String { clean(table.render(m)) }
         schemaVersion = Self.currentSchemaVersion
+        language = table.language
         runbook = RunbookInfo(name: record.runbook, title: record.runbookTitle, source: record.runbookSource)
-        target = record.target.map(Redactor.redact)
-        via = record.via.map(Redactor.redact)
+        target = record.target.map(clean)
+        via = record.via.map(clean)
         host = record.host
         startedAt = record.startedAt
         finishedAt = record.finishedAt
         verdict = diagnosis.verdict
-        rootCause = diagnosis.rootCause.map(Self.entry)
-        directCause = diagnosis.directCause.map(Self.entry)
-        findings = diagnosis.findings.map(Self.entry)
+        func entry(_ f: Finding) -> CauseEntry {
+            CauseEntry(cause: f.cause, title: table.title(f.cause), severity: f.severity, summary: text(f.summary),
+                       subject: clean(f.subject), facts: FactCoding.encode(f.facts, table: table, clean: clean),
+                       remedy: text(f.remedy), step: f.step)
+        }
+        rootCause = diagnosis.rootCause.map(entry)
+        directCause = diagnosis.directCause.map(entry)
+        findings = diagnosis.findings.map(entry)
+        incomplete = diagnosis.incompleteSteps.map { s in
+            IncompleteCheck(step: s.id, uses: s.uses, status: s.status, error: text(s.error ?? s.summary), command: s.command.map(clean))
+        }
+        plannedSteps = record.plannedSteps
         steps = record.steps.map { s in
             StepEntry(id: s.id, uses: s.uses, status: s.status, startedAt: s.startedAt, durationMs: s.durationMs,
-                      summary: Redactor.redact(s.summary), command: s.command.map(Redactor.redact),
-                      facts: Self.facts(s.facts), artifacts: s.artifacts, findings: s.findings.map(\.cause),
-                      condition: s.condition, item: s.item, error: s.error.map(Redactor.redact))
+                      summary: text(s.summary), command: s.command.map(clean),
+                      facts: FactCoding.encode(s.facts, table: table, clean: clean),
+                      artifacts: s.artifacts.map { ArtifactEntry(path: $0.path, bytes: $0.bytes, description: text($0.description)) },
+                      findings: s.findings.map(\.cause), condition: s.condition, item: s.item.map { FactCoding.clean($0.plain, clean) },
+                      error: s.error.map(text))
         }
-        inputs = record.inputs.mapValues { v in v.stringValue.map { .string(Redactor.redact($0)) } ?? v }
-        summary = Self.summary(record, diagnosis)
+        inputs = record.inputs.mapValues { FactCoding.clean($0.plain, clean) }
+        summary = text(Self.summary(record, diagnosis))
     }
 
-    static func entry(_ f: Finding) -> CauseEntry {
-        CauseEntry(cause: f.cause, title: CauseText.title(f.cause), severity: f.severity,
-                   summary: Redactor.redact(f.summary), subject: f.subject, facts: facts(f.facts),
-                   remedy: f.remedy, step: f.step)
-    }
-
-    static func facts(_ list: [Fact]) -> [String: Value] {
-        Dictionary(list.map { ($0.name, $0.value.stringValue.map { .string(Redactor.redact($0)) } ?? $0.value) },
-                   uniquingKeysWith: { a, _ in a })
-    }
-
-    static func summary(_ record: CaseRecord, _ diagnosis: Diagnosis) -> String {
-        let subject = record.target.flatMap { URLPart.host.extract(from: $0).stringValue } ?? record.runbook
+    static func summary(_ record: CaseRecord, _ diagnosis: Diagnosis) -> Message {
+        let subject = Value.string(record.target.flatMap { URLPart.host.extract(from: $0).stringValue } ?? record.runbook)
         switch diagnosis.verdict {
+        case .incomplete:
+            return Message(.summaryIncomplete, ["subject": subject, "done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)])
         case .interrupted:
-            return "\(subject): run interrupted after \(record.steps.count) step(s); partial evidence"
+            return Message(.summaryInterrupted, ["subject": subject, "done": .int(record.steps.count)])
         case .healthy:
-            let failed = record.steps.filter { $0.status == .failed || $0.status == .timedOut }.count
-            return failed == 0 ? "\(subject): no problem found" : "\(subject): no problem found, but \(failed) step(s) could not run"
+            return Message(.summaryHealthy, ["subject": subject])
+        case .inconclusive:
+            return Message(.summaryInconclusive, ["subject": subject, "count": .int(diagnosis.incompleteSteps.count),
+                                                  "steps": .list(diagnosis.incompleteSteps.map { .string($0.id) })])
         case .problem:
-            return diagnosis.rootCause.map { "\(subject): \($0.summary)" } ?? "\(subject): problem found"
+            guard let root = diagnosis.rootCause else { return Message(.summaryProblem, ["subject": subject]) }
+            return Message(.summaryRootCause, ["subject": subject, "summary": root.summary.value])
         }
     }
 

@@ -45,6 +45,9 @@ extension Expression {
         case .equal: return looselyEqual(a, b)
         case .notEqual: return !looselyEqual(a, b)
         default:
+            // A missing value is null, and null compares as false: `steps.x.outputs.frames > 0`
+            // is simply false when the step did not run.
+            if a == .null || b == .null { return false }
             guard let x = orderable(a), let y = orderable(b) else {
                 throw ExpressionError("'\(op.rawValue)' compares numbers; got \(a.typeName) \(describe(a)) and \(b.typeName) \(describe(b))", at: offset)
             }
@@ -69,6 +72,7 @@ extension Expression {
         switch v {
         case .number(let n): n
         case .string(let s): Double(s)
+        case .typed(.date(let d)): d.timeIntervalSince1970
         default: nil
         }
     }
@@ -79,6 +83,8 @@ extension Expression {
         switch (a, b) {
         case (.number(let x), .string(let s)), (.string(let s), .number(let x)):
             return Double(s) == x
+        case (.typed(let t), .string(let s)), (.string(let s), .typed(let t)):
+            return t.text == s
         default:
             return a == b
         }
@@ -103,6 +109,8 @@ extension Expression.Path {
                 return .null
             case (.object(let o), .key(let k)):
                 value = o[k] ?? .null
+            case (.typed(let t), .key(let k)) where t.property(k) != nil:
+                value = t.property(k)!
             case (.list(let l), .index(let i)):
                 value = i < l.count ? l[i] : .null
             case (.string(let s), .key(let k)) where URLPart(rawValue: k) != nil:

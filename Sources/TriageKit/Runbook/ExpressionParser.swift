@@ -76,6 +76,9 @@ public struct ExpressionParser {
                     guard case .number(let n) = current.token, n >= 0, n.rounded() == n else {
                         throw ExpressionError("expected a list index (0, 1, …) after '['", at: current.offset)
                     }
+                    guard n < 1_000_000 else {
+                        throw ExpressionError("list index \(Value.format(n)) is out of range (at most 999999)", at: current.offset)
+                    }
                     advance()
                     guard take("]") else { throw ExpressionError("expected ']'", at: current.offset) }
                     path.components.append(.index(Int(n)))

@@ -66,13 +66,15 @@ extension RunbookChecker {
         if sequence.isEmpty { error(node, "'steps' is empty: expected at least one step") }
         var result: [StepSpec] = []
         var seen: [String: Int] = [:]
-        let allIDs = sequence.compactMap { $0.mapping?["id"]?.string }
+        var earlier: [String: EarlierStep] = [:]
+        let allIDs = Set(sequence.compactMap { $0.mapping?["id"]?.string })
         for (index, item) in sequence.enumerated() {
-            guard let step = step(item, index: index, inputs: inputs, earlier: Array(seen.keys), all: allIDs) else { continue }
+            guard let step = step(item, index: index, inputs: inputs, earlier: earlier, all: allIDs) else { continue }
             if let line = seen[step.id] {
                 diagnostics.append(Diagnostic(step.idLocation, "duplicate step id '\(step.id)': already used by the step at line \(line)"))
             } else {
                 seen[step.id] = step.idLocation.line
+                earlier[step.id] = EarlierStep(kind: catalog[step.spec.uses], forEach: step.spec.forEach != nil)
             }
             result.append(step.spec)
         }

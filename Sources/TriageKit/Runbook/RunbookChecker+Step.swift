@@ -7,15 +7,24 @@ extension RunbookChecker {
         var idLocation: SourceLocation
     }
 
+    /// What the loader knows of a step that runs earlier: its kind (when
+    /// known) and whether it is a `for_each` step (its outputs are then lists).
+    struct EarlierStep {
+        var kind: (any StepKind)?
+        var forEach: Bool
+    }
+
     /// What an expression may refer to at a given place in the runbook.
     struct Visibility {
         var inputs: [String]
-        var earlierSteps: [String]
-        var allSteps: [String]
+        var earlier: [String: EarlierStep]
+        var allSteps: Set<String>
         var itemAllowed: Bool
+
+        var earlierSteps: [String] { earlier.keys.sorted() }
     }
 
-    mutating func step(_ node: Node, index: Int, inputs: [InputSpec], earlier: [String], all: [String]) -> CheckedStep? {
+    mutating func step(_ node: Node, index: Int, inputs: [InputSpec], earlier: [String: EarlierStep], all: Set<String>) -> CheckedStep? {
         guard let pairs = mapping(node, what: "step \(index + 1)", allowed: Self.stepKeys) else { return nil }
         let field = Dictionary(pairs.map { ($0.key, ($0.keyNode, $0.value)) }, uniquingKeysWith: { a, _ in a })
         guard let (_, idNode) = field["id"] else {
@@ -41,7 +50,7 @@ extension RunbookChecker {
             error(node, "step '\(id)' has no 'uses': expected a step kind such as \(catalog.names.prefix(3).joined(separator: ", "))")
         }
         let names = inputs.map(\.name)
-        var visible = Visibility(inputs: names, earlierSteps: earlier, allSteps: all, itemAllowed: false)
+        var visible = Visibility(inputs: names, earlier: earlier, allSteps: all, itemAllowed: false)
         if let (_, ifNode) = field["if"] { spec.condition = condition(ifNode, visible) }
         if let (_, forEachNode) = field["for_each"] {
             spec.forEach = argument(forEachNode, visible)
@@ -52,10 +61,13 @@ extension RunbookChecker {
         }
         if let (_, timeoutNode) = field["timeout"] {
             let text = timeoutNode.scalar?.string ?? ""
-            if case .scalar = timeoutNode, let d = DurationParser.parse(text), d > .zero {
+            do throws(DurationParser.Failure) {
+                guard case .scalar = timeoutNode else { throw .malformed }
+                let d = try DurationParser.parse(text)
+                guard d > .zero else { throw .malformed }
                 spec.timeout = d
-            } else {
-                error(timeoutNode, "bad duration '\(text)': expected a positive number with a unit, e.g. 500ms, 10s, 2m")
+            } catch let failure {
+                self.error(timeoutNode, "timeout \(text.isEmpty ? kind(timeoutNode) : "'\(text.prefix(40))'") is \(failure == .outOfRange ? "out of range (at most 24h)" : "not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m")")
             }
         }
         if let (_, node) = field["after"] {
@@ -63,9 +75,9 @@ extension RunbookChecker {
                 spec.after = []
                 for item in items {
                     guard let name = string(item, what: "an 'after' entry") else { continue }
-                    if !earlier.contains(name) {
+                    if earlier[name] == nil {
                         error(item, all.contains(name) ? "step '\(name)' does not run before this one: 'after' lists earlier steps"
-                              : "unknown step '\(name)' in 'after'\(Spelling.didYouMean(name, earlier))")
+                              : "unknown step '\(name)' in 'after'\(Spelling.didYouMean(name, visible.earlierSteps))")
                     }
                     spec.after?.append(name)
                 }
@@ -87,7 +99,7 @@ extension RunbookChecker {
                 }
                 let arg = argument(valueNode, visible)
                 if let declaration, case .value(let literal) = arg, !declaration.accepts(literal) {
-                    error(valueNode, "input '\(name)' of \(spec.uses) must be a \(declaration.kind.rawValue), got \(self.kind(valueNode))")
+                    error(valueNode, "input '\(name)' of \(spec.uses) must be a \(declaration.kind), got \(self.kind(valueNode))")
                 }
                 if let arg { spec.with[name] = arg }
             }
@@ -169,7 +181,7 @@ extension RunbookChecker {
                 return "inputs.\(first).\(part): an input is a string; it has the URL parts \(URLPart.allCases.map(\.rawValue).joined(separator: ", "))"
             }
         case "steps":
-            if !visible.earlierSteps.contains(first) {
+            guard let step = visible.earlier[first] else {
                 if visible.allSteps.contains(first) {
                     return "step '\(first)' has not run yet here: a step can only read the steps before it"
                 }
@@ -178,6 +190,19 @@ extension RunbookChecker {
             guard path.components.count > 1, case .key(let field) = path.components[1], field == "outputs" || field == "status" else {
                 return "\(path.text): expected steps.\(first).outputs.NAME or steps.\(first).status"
             }
+            if field == "status" {
+                return path.components.count > 2 ? "steps.\(first).status is a string such as ok or failed: it has no parts" : nil
+            }
+            guard path.components.count > 2, case .key(let name) = path.components[2] else {
+                return "steps.\(first).outputs: expected steps.\(first).outputs.NAME"
+            }
+            guard let kind = step.kind else { return nil }
+            guard let output = kind.output(name) else {
+                let known = kind.outputs.map(\.name)
+                return "step '\(first)' (\(kind.name)) has no output '\(name)'\(Spelling.didYouMean(name, known)): it has \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+            }
+            return Self.check(Array(path.components.dropFirst(3)), of: step.forEach ? .list(output.type) : output.type,
+                              at: "steps.\(first).outputs.\(name)")
         case "item":
             if !visible.itemAllowed { return "'item' is only defined in a step with for_each" }
         case "env":
@@ -186,5 +211,36 @@ extension RunbookChecker {
             return "unknown name '\(path.root)': expected inputs, steps, item or env"
         }
         return nil
+    }
+
+    /// Checks property and index access against a declared type.
+    static func check(_ components: [Expression.Path.Component], of type: ValueType, at path: String) -> String? {
+        var type = type
+        var walked = path
+        for component in components {
+            switch (component, type) {
+            case (.index(let i), .list(let element)):
+                type = element
+                walked += "[\(i)]"
+            case (.index, .any), (.index, .object), (.key, .any), (.key, .object):
+                return nil
+            case (.index, _):
+                return "\(walked) is \(article(type)) \(type), not a list: it has no [index]"
+            case (.key(let k), _):
+                guard let properties = type.properties else { return nil }
+                guard let next = properties[k] else {
+                    let names = properties.keys.sorted()
+                    return "\(walked) is \(article(type)) \(type): it has no property '\(k)'\(Spelling.didYouMean(k, names))"
+                        + (names.isEmpty ? "" : " (it has \(names.joined(separator: ", ")))")
+                }
+                type = next
+                walked += ".\(k)"
+            }
+        }
+        return nil
+    }
+
+    static func article(_ type: ValueType) -> String {
+        "\(type)".first.map { "aeiou".contains($0) } == true ? "an" : "a"
     }
 }

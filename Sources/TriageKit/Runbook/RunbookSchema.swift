@@ -80,8 +80,9 @@ public enum RunbookSchema {
         case .duration: ["oneOf": [["type": "string", "pattern": durationPattern], ["type": "number", "minimum": 0]]]
         case .stringList: ["type": "array", "items": ["type": ["string", "number"]]]
         case .stringOrList: ["type": ["string", "array"], "items": ["type": ["string", "number"]]]
-        case .any: [:]
+        case .any, .typed: [:]
         }
+        if case .typed = input.kind { return ["description": input.summary] }
         guard input.kind != .any, input.kind != .string else { return literal.merging(["description": input.summary]) { a, _ in a } }
         return ["anyOf": [literal, expression], "description": input.summary]
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Removes secrets from text before it reaches a report or an evidence file:
 /// Authorization / Proxy-Authorization / Cookie / Set-Cookie header values,
 /// credentials in URLs, token-like query parameters and PEM private keys.
@@ -12,6 +14,27 @@ public enum Redactor {
         out.replace(queryToken) { m in "\(m.output.1)\(mask)" }
         out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
         return out
+    }
+
+    /// The secret values a text carries (what `redact` would mask), so that
+    /// the same values can be found again where no pattern marks them: the
+    /// value of an `Authorization:` header and its token, a URL password, a
+    /// token-like query value, each cookie's value.
+    public static func secretValues(in text: String) -> [String] {
+        guard mayContainSecret(text) else { return [] }
+        var out: [String] = []
+        for m in text.matches(of: secretHeader) {
+            let value = String(m.output.0.dropFirst(m.output.1.count)).trimmingCharacters(in: .whitespaces)
+            out.append(value)
+            // "Bearer abc" → also "abc"; "a=1; b=2" → "1", "2".
+            if let space = value.firstIndex(of: " ") { out.append(String(value[value.index(after: space)...])) }
+            for pair in value.split(separator: ";") {
+                if let eq = pair.firstIndex(of: "=") { out.append(String(pair[pair.index(after: eq)...]).trimmingCharacters(in: .whitespaces)) }
+            }
+        }
+        for m in text.matches(of: queryToken) { out.append(String(m.output.0.dropFirst(m.output.1.count))) }
+        for m in text.matches(of: userInfo) { out.append(String(m.output.0.dropFirst(m.output.1.count).dropLast())) }
+        return out.filter { $0.count >= 4 && $0 != mask }
     }
 
     /// A cheap pre-check so the common case (a handshake transcript, a

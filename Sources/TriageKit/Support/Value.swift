@@ -1,8 +1,9 @@
 import Foundation
 
-/// A dynamically typed value: what runbook inputs, step `with` arguments,
-/// step outputs and expression results are made of. It mirrors JSON so that
-/// outputs can go straight into `report.json`.
+/// The value of the edges: runbook inputs, `with:` arguments after
+/// interpolation, expression results, JSON and templates. Domain values
+/// (an alert, a chain, an address) ride inside as `.typed` and keep their
+/// type; everything else mirrors JSON.
 public enum Value: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -10,6 +11,7 @@ public enum Value: Sendable, Hashable {
     case string(String)
     case list([Value])
     case object([String: Value])
+    case typed(TypedValue)
 
     public static func int(_ n: Int) -> Value { .number(Double(n)) }
 
@@ -22,6 +24,7 @@ public enum Value: Sendable, Hashable {
         case .string: "string"
         case .list: "list"
         case .object: "object"
+        case .typed(let t): t.type.description
         }
     }
 
@@ -34,7 +37,7 @@ public enum Value: Sendable, Hashable {
         case .number(let n): n != 0 && !n.isNaN
         case .string(let s): !s.isEmpty
         case .list(let l): !l.isEmpty
-        case .object: true
+        case .object, .typed: true
         }
     }
 
@@ -48,6 +51,7 @@ public enum Value: Sendable, Hashable {
         case .list(let l): l.map(\.text).joined(separator: ",")
         case .object:
             (try? String(decoding: JSONEncoder.sorted.encode(self), as: UTF8.self)) ?? ""
+        case .typed(let t): t.text
         }
     }
 
@@ -57,6 +61,17 @@ public enum Value: Sendable, Hashable {
     }
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var typedValue: TypedValue? { if case .typed(let t) = self { t } else { nil } }
+
+    /// The value with every typed part replaced by its plain projection: what JSON holds.
+    public var plain: Value {
+        switch self {
+        case .typed(let t): t.plain.plain
+        case .list(let l): .list(l.map(\.plain))
+        case .object(let o): .object(o.mapValues(\.plain))
+        default: self
+        }
+    }
     public var listValue: [Value]? { if case .list(let l) = self { l } else { nil } }
     public var objectValue: [String: Value]? { if case .object(let o) = self { o } else { nil } }
     public var numberValue: Double? {
@@ -71,7 +86,8 @@ public enum Value: Sendable, Hashable {
     public var isNull: Bool { self == .null }
 
     public subscript(key: String) -> Value {
-        objectValue?[key] ?? .null
+        if case .typed(let t) = self { return t.property(key) ?? .null }
+        return objectValue?[key] ?? .null
     }
 }
 
@@ -96,6 +112,7 @@ extension Value: Codable {
         case .string(let s): try c.encode(s)
         case .list(let l): try c.encode(l)
         case .object(let o): try c.encode(o)
+        case .typed(let t): try c.encode(t.plain)
         }
     }
 }

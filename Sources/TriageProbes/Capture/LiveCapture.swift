@@ -1,18 +1,12 @@
 import Foundation
 import Synchronization
+import TriageKit
 import TriageWire
-internal import CTriageShims
 
 /// A libpcap capture running on its own thread between `capture.start` and
 /// `capture.stop`, kept in memory (bounded) until it is written as pcapng.
-public final class LiveCapture: Sendable {
-    public struct Unavailable: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    /// Captures in progress, by the id of the step that started them.
-    static let running = Mutex<[String: LiveCapture]>([:])
-
+/// The engine owns it as a run resource: it is stopped on every exit path.
+public final class LiveCapture: RunResource {
     public let device: String
     public let filter: String
     private let shared = Shared()
@@ -27,49 +21,46 @@ public final class LiveCapture: Sendable {
     static let drainLimit = Duration.seconds(1)
 
     public init(device: String, filter: String, snaplen: Int = 262_144) throws {
-        var error = [CChar](repeating: 0, count: 512)
-        guard let handle = triage_capture_open(device, filter, Int32(snaplen), &error, error.count) else {
-            throw Unavailable(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        let handle: PcapHandle
+        do {
+            handle = try PcapHandle(device: device, filter: filter, snaplen: snaplen)
+        } catch {
+            throw StepFailure(.captureUnavailable, ["device": .string(device), "error": .string(error.description)])
         }
         self.device = device
         self.filter = filter
-        let linkType = UInt16(clamping: triage_capture_datalink(handle))
+        let linkType = handle.linkType
         shared.state.withLock { $0.writer = PcapngWriter(linkType: linkType) }
-        let box = HandleBox(handle)
         let thread = Thread { [shared] in
-            var data: UnsafePointer<UInt8>?
-            var captured: UInt32 = 0, original: UInt32 = 0
-            var micros: Int64 = 0
             // After stop() the loop goes on until the ring has been quiet for
             // a few of the kernel's hand-over periods (bounded by drainLimit):
             // a thread that fell behind on a busy machine, or packets still in
             // the kernel's current block, must not lose the last connection.
             var drainDeadline: ContinuousClock.Instant?
             var quietPolls = 0
-            while true {
+            loop: while true {
                 if shared.stop.isCancelled, drainDeadline == nil { drainDeadline = .now + Self.drainLimit }
                 if let drainDeadline, ContinuousClock.now >= drainDeadline { break }
-                let rc = triage_capture_next(box.handle, drainDeadline == nil ? 50 : 2 * TRIAGE_CAPTURE_TIMEOUT_MS,
-                                             &data, &captured, &original, &micros)
-                if rc < 0 { break }
-                guard rc == 1, let data else {
+                switch handle.next(waitMs: drainDeadline == nil ? 50 : 2 * PcapHandle.handOverMs) {
+                case .failed:
+                    break loop
+                case .none:
                     if drainDeadline != nil {
                         quietPolls += 1
-                        if quietPolls >= 2 { break }   // nothing came for 4 hand-over periods
+                        if quietPolls >= 2 { break loop }   // nothing came for 4 hand-over periods
                     }
-                    continue
-                }
-                quietPolls = 0
-                let frame = Array(UnsafeBufferPointer(start: data, count: Int(captured)))
-                shared.state.withLock { s in
-                    guard s.writer.bytes.count < Self.byteLimit else { s.dropped += 1; return }
-                    s.writer.append(frame: frame, microseconds: UInt64(max(0, micros)))
-                    s.frames += 1
+                case .frame(let frame):
+                    quietPolls = 0
+                    shared.state.withLock { s in
+                        guard s.writer.bytes.count < Self.byteLimit else { s.dropped += 1; return }
+                        s.writer.append(frame: frame.bytes, microseconds: frame.microseconds)
+                        s.frames += 1
+                    }
                 }
             }
-            let kernelDrops = triage_capture_kernel_drops(box.handle)
-            triage_capture_close(box.handle)
-            shared.state.withLock { $0.kernelDropped = max(0, kernelDrops); $0.done = true }
+            let kernelDrops = handle.kernelDrops
+            handle.close()
+            shared.state.withLock { $0.kernelDropped = kernelDrops; $0.done = true }
         }
         thread.start()
     }
@@ -84,10 +75,9 @@ public final class LiveCapture: Sendable {
         while !shared.state.withLock({ $0.done }), ContinuousClock.now < deadline { usleep(10_000) }
         return shared.state.withLock { ($0.writer.bytes, $0.frames, $0.dropped, $0.kernelDropped) }
     }
-}
 
-/// Carries the C handle to the capture thread.
-private final class HandleBox: @unchecked Sendable {
-    let handle: OpaquePointer
-    init(_ handle: OpaquePointer) { self.handle = handle }
+    /// The engine's end of the run: stop without keeping the frames.
+    public func close() async {
+        _ = await onPool { [self] _ in stop().frames }
+    }
 }

@@ -1,8 +1,10 @@
 import Foundation
+import TriageKit
+import TriageWire
 
-/// What nginx does for requests to one location: where `proxy_pass` sends
-/// them and how it shakes hands with the upstream — the settings the
-/// handshake matrix replays.
+/// What nginx does for one request: which `server` block and `location`
+/// take it (nginx's own order), where `proxy_pass` sends it, and how nginx
+/// shakes hands with the upstream — the settings the handshake matrix replays.
 public struct NginxProxyView: Sendable {
     public var location: String
     /// `file:line` of the location block.
@@ -23,14 +25,16 @@ public struct NginxProxyView: Sendable {
     public var trustedCertificate: String?
     public var protocols: [String]
     public var hostHeader: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
 
-    public var notes: [String] {
-        var out: [String] = []
-        if !sendsSNI { out.append("proxy_ssl_server_name is off (the default): nginx sends no SNI to \(proxyHost)") }
+    public var notes: [Message] {
+        var out: [Message] = []
+        if !sendsSNI { out.append(Message(.nginxNoteNoSNI, ["upstream": .string(proxyHost)])) }
         if sendsSNI, let upstreamName, sni == upstreamName {
-            out.append("proxy_ssl_server_name is on without proxy_ssl_name: nginx sends the upstream block's name '\(upstreamName)' as SNI, not the real host")
+            out.append(Message(.nginxNoteUpstreamName, ["name": .string(upstreamName)]))
         }
-        if !verify { out.append("proxy_ssl_verify is off (the default): nginx accepts any upstream certificate") }
+        if !verify { out.append(Message(.nginxNoteNoVerify)) }
         return out
     }
 
@@ -45,23 +49,20 @@ public struct NginxProxyView: Sendable {
         }
     }
 
-    /// The view for a request path, using nginx's prefix match (longest wins; `=` exact first).
-    public static func view(_ config: NginxConfig, path: String) throws(Failure) -> NginxProxyView {
+    typealias Directive = NginxConfig.Directive
+
+    /// The view for a request: `path`, and `request` (the URL as the client
+    /// sends it to nginx) to choose the server block by its `listen` port and
+    /// `server_name`, and to give `$host` / `$http_host` their values.
+    public static func view(_ config: NginxConfig, path: String, request: String? = nil) throws(Failure) -> NginxProxyView {
         let http = config.directives.first { $0.name == "http" }?.block ?? config.directives
-        var best: (score: Int, location: NginxConfig.Directive, scopes: [[NginxConfig.Directive]])?
-        for server in http where server.name == "server" {
-            for location in server.block ?? [] where location.name == "location" {
-                let args = location.arguments
-                let (exact, prefix) = args.count == 2 && args[0] == "=" ? (true, args[1])
-                    : args.count == 2 && args[0] == "^~" ? (false, args[1]) : (false, args.last ?? "")
-                guard args.count == 1 || exact || args[0] == "^~" else { continue } // regex locations are not replayed
-                let matches = exact ? path == prefix : path.hasPrefix(prefix)
-                guard matches else { continue }
-                let score = exact ? Int.max : prefix.count
-                if best == nil || score > best!.score { best = (score, location, [http, server.block ?? [], location.block ?? []]) }
-            }
+        let requestHost = request.flatMap { URLPart.host.extract(from: $0).stringValue }?.lowercased()
+        let requestPort = request.flatMap { URLPart.port.extract(from: $0).intValue }
+        let server = Self.server(among: http.filter { $0.name == "server" }, host: requestHost, port: requestPort)
+        guard let server, let (location, chain) = Self.location(in: server.block ?? [], path: path) else {
+            throw .noLocation(config.file, path)
         }
-        guard let (_, location, scopes) = best else { throw .noLocation(config.file, path) }
+        let scopes = [http, server.block ?? []] + chain.map { $0.block ?? [] }
         func setting(_ name: String) -> [String]? {
             for scope in scopes.reversed() { if let d = scope.last(where: { $0.name == name }) { return d.arguments } }
             return nil
@@ -77,26 +78,127 @@ public struct NginxProxyView: Sendable {
         let upstream = http.first { $0.name == "upstream" && $0.arguments.first == authority }
         var servers: [(String, Int)] = []
         if let upstream {
-            for server in upstream.block ?? [] where server.name == "server" {
-                if let target = server.arguments.first { servers.append(Self.split(target, defaultPort: defaultPort)) }
+            for s in upstream.block ?? [] where s.name == "server" {
+                if let target = s.arguments.first { servers.append(Self.split(target, defaultPort: defaultPort)) }
             }
         } else {
             servers = [Self.split(authority, defaultPort: defaultPort)]
         }
+        let serverName = server.block?.first { $0.name == "server_name" }?.arguments.first { !$0.hasPrefix("~") && !$0.contains("*") && $0 != "_" }
+        // $proxy_host: the upstream block's name, or host[:port] of proxy_pass.
+        let proxyHost = authority
+        var variables: [String: String] = ["proxy_host": proxyHost, "server_name": serverName ?? ""]
+        if let request, let host = requestHost {
+            variables["host"] = host
+            let port = URLPart.port.extract(from: request).intValue
+            let explicitPort = URLComponents(string: request)?.port != nil
+            variables["http_host"] = explicitPort ? "\(host):\(port ?? 80)" : host
+        } else if let serverName {
+            variables["host"] = serverName
+        }
         let sendsSNI = setting("proxy_ssl_server_name")?.first == "on"
         let proxyHostName = upstream == nil ? Self.split(authority, defaultPort: defaultPort).0 : authority
-        let sslName = setting("proxy_ssl_name")?.first.map { $0 == "$proxy_host" ? proxyHostName : $0 }
+        // nginx sends the host part of proxy_ssl_name (default $proxy_host) as SNI.
+        let sslName = setting("proxy_ssl_name")?.first.map { Self.expand($0, variables) }.map { Self.split($0, defaultPort: defaultPort).0 }
         let hostHeader = scopes.reversed().lazy.compactMap { scope in
             scope.last { $0.name == "proxy_set_header" && $0.arguments.first?.lowercased() == "host" }?.arguments.dropFirst().first
-        }.first
+        }.first.map { Self.expand($0, variables) }
         return NginxProxyView(
             location: location.arguments.joined(separator: " "), where_: whereIt, proxyPass: pass, scheme: scheme,
-            upstreamName: upstream == nil ? nil : authority, servers: servers, proxyHost: authority,
+            upstreamName: upstream == nil ? nil : authority, servers: servers, proxyHost: proxyHost,
             sendsSNI: sendsSNI, sni: sendsSNI ? (sslName ?? proxyHostName) : nil,
             verify: setting("proxy_ssl_verify")?.first == "on",
             trustedCertificate: setting("proxy_ssl_trusted_certificate")?.first,
             protocols: setting("proxy_ssl_protocols") ?? ["TLSv1.2", "TLSv1.3"],
-            hostHeader: hostHeader)
+            hostHeader: hostHeader,
+            clientCertificate: setting("proxy_ssl_certificate")?.first,
+            clientKey: setting("proxy_ssl_certificate_key")?.first)
+    }
+
+    /// `$host`, `${proxy_host}` and friends replaced; unknown variables stay.
+    static func expand(_ text: String, _ variables: [String: String]) -> String {
+        guard text.contains("$") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            out += rest[..<dollar]
+            var after = rest[rest.index(after: dollar)...]
+            var name: Substring
+            if after.hasPrefix("{"), let close = after.firstIndex(of: "}") {
+                name = after[after.index(after: after.startIndex)..<close]
+                after = after[after.index(after: close)...]
+            } else {
+                name = after.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                after = after.dropFirst(name.count)
+            }
+            out += variables[String(name)] ?? "$\(name)"
+            rest = after
+        }
+        return out + rest
+    }
+
+    /// The server block nginx picks: listen port first, then server_name
+    /// (exact, leading wildcard, trailing wildcard, regex, in nginx's order),
+    /// else the port's default_server, else its first block.
+    static func server(among servers: [Directive], host: String?, port: Int?) -> Directive? {
+        func ports(_ s: Directive) -> [(port: Int, isDefault: Bool)] {
+            let listens = (s.block ?? []).filter { $0.name == "listen" }
+            guard !listens.isEmpty else { return [(80, false)] }
+            return listens.compactMap { l in
+                guard let first = l.arguments.first else { return nil }
+                let portText = first.hasPrefix("[") ? String(first.split(separator: "]").last?.dropFirst() ?? "80")
+                    : first.contains(":") ? String(first.split(separator: ":").last ?? "80") : first
+                return (Int(portText) ?? 80, l.arguments.contains("default_server") || l.arguments.contains("default"))
+            }
+        }
+        let candidates = port.map { p in servers.filter { ports($0).contains { $0.port == p } } } ?? servers
+        let pool = candidates.isEmpty ? servers : candidates
+        guard let host else { return pool.first }
+        let names: (Directive) -> [String] = { ($0.block ?? []).filter { $0.name == "server_name" }.flatMap(\.arguments) }
+        if let exact = pool.first(where: { names($0).contains(host) }) { return exact }
+        if let leading = pool.first(where: { names($0).contains { $0.hasPrefix("*.") && host.hasSuffix(String($0.dropFirst())) || $0.hasPrefix(".") && (host == String($0.dropFirst()) || host.hasSuffix($0)) } }) {
+            return leading
+        }
+        if let trailing = pool.first(where: { names($0).contains { $0.hasSuffix(".*") && host.hasPrefix(String($0.dropLast())) } }) { return trailing }
+        if let regex = pool.first(where: { names($0).contains { $0.hasPrefix("~") && Self.matches(String($0.dropFirst()), host, caseInsensitive: false) } }) {
+            return regex
+        }
+        return pool.first { s in ports(s).contains { $0.isDefault && (port == nil || $0.port == port) } } ?? pool.first
+    }
+
+    /// nginx's location order: an exact `=` match; else the longest prefix —
+    /// final when it is `^~`; else the first regex (`~`, `~*`) that matches;
+    /// else that longest prefix. Nested locations are searched the same way.
+    static func location(in block: [Directive], path: String) -> (Directive, [Directive])? {
+        let locations = block.filter { $0.name == "location" }
+        var longest: Directive?
+        var longestLength = -1
+        for l in locations {
+            let args = l.arguments
+            if args.count == 2, args[0] == "=" {
+                if args[1] == path { return (l, [l]) }
+                continue
+            }
+            let prefix: String? = args.count == 1 ? args[0] : (args.count == 2 && args[0] == "^~" ? args[1] : nil)
+            if let prefix, !prefix.hasPrefix("@"), path.hasPrefix(prefix), prefix.count > longestLength {
+                longest = l
+                longestLength = prefix.count
+            }
+        }
+        func nested(_ l: Directive) -> (Directive, [Directive]) {
+            if let inner = location(in: l.block ?? [], path: path) { return (inner.0, [l] + inner.1) }
+            return (l, [l])
+        }
+        if let longest, longest.arguments.first == "^~" { return nested(longest) }
+        for l in locations where l.arguments.count == 2 && (l.arguments[0] == "~" || l.arguments[0] == "~*") {
+            if matches(l.arguments[1], path, caseInsensitive: l.arguments[0] == "~*") { return nested(l) }
+        }
+        return longest.map(nested)
+    }
+
+    static func matches(_ pattern: String, _ text: String, caseInsensitive: Bool) -> Bool {
+        guard let regex = try? Regex(pattern) else { return false }
+        return (try? (caseInsensitive ? regex.ignoresCase() : regex).firstMatch(in: text)) != nil
     }
 
     static func split(_ target: String, defaultPort: Int) -> (String, Int) {

@@ -5,13 +5,9 @@ import TriageWire
 /// `capture.decode`: reads a capture (pcap or pcapng) the way Wireshark's
 /// TLS view does — every TCP connection with its ClientHello (SNI or none,
 /// versions, ALPN), ServerHello, alerts with their sender, and the
-/// certificates sent in clear (TLS 1.2) — and turns it into findings.
-///
-/// Inputs: `file` (required), `port` (server port filter), `host` (the
-/// name certificates must match). Outputs: `connections` (at most 1000),
-/// `alerts`, `count`. Evidence: `connections.txt`, one line per connection,
-/// and the groups ("250 × fatal alert 45 certificate_expired from the
-/// client"). Command: the matching `tshark -r FILE -Y …` line.
+/// certificates sent in clear — and turns it into findings. Evidence:
+/// `connections.txt`, one line per connection. Command: the matching
+/// `tshark -r FILE -Y …` line. No deadline of its own: reading a file ends.
 public struct CaptureDecodeStep: StepKind {
     public let name = "capture.decode"
     public let summary = "TLS in a pcap/pcapng capture: per connection SNI, versions, alerts with sender, certificates"
@@ -20,35 +16,90 @@ public struct CaptureDecodeStep: StepKind {
         .init("port", .integer, "only connections to this server port"),
         .init("host", .string, "the name the server certificates must match"),
     ]
+    public let outputs: [OutputDeclaration] = [
+        .init("connections", .list(.object), "the first 1000 TLS connections: client, server, sni, time, version, alerts, certificates"),
+        .init("alerts", .list(.alert), "the first 1000 alerts in clear, with sender and server"),
+        .init("count", .integer, "how many TLS connections"),
+    ]
+    public var defaultTimeout: Duration? { DurationParser.maximum }
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        guard let file = context.string("file") else { throw StepFailure("capture.decode: 'file' is empty") }
-        let port = context["port"].intValue.map { UInt16(clamping: $0) }
-        let analysis: CaptureAnalysis = try await onThread { _ in
+        guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        let port = context.int("port").map { UInt16(clamping: $0) }
+        let analysis: CaptureAnalysis = try await onPool { cancel in
             Result { () throws(CaptureError) -> CaptureAnalysis in
                 var reader = try CaptureReader.open(path: file)
-                return try CaptureAnalysis.run(&reader, port: port)
+                return try CaptureAnalysis.run(&reader, port: port, isCancelled: { cancel.isCancelled })
             }
-        }.mapError { StepFailure("\(file): \($0.description)") }.get()
-        let connections = analysis.connections.filter(\.isTLS)
-        let view = CaptureView(connections: connections, host: context.string("host"))
-        try context.evidence.write("connections.txt", text: view.table, description: "every TLS connection of the capture, one per line")
-        var facts = [Fact("packets", .int(analysis.packets)), Fact("bytes", .int(analysis.bytes)),
-                     Fact("TCP connections", .int(analysis.connections.count)), Fact("TLS connections", .int(connections.count))]
-        if analysis.skippedBlocks > 0 { facts.append(Fact("pcapng blocks skipped", .int(analysis.skippedBlocks))) }
-        if analysis.malformed > 0 { facts.append(Fact("malformed frames skipped", .int(analysis.malformed))) }
-        for group in view.groups.prefix(20) { facts.append(Fact(group.label, .int(group.count))) }
+        }.mapError { StepFailure(.captureUnreadable, ["file": .string(file), "error": .string($0.description)]) }.get()
+        try Task.checkCancellation()
+        let connections = Self.connections(analysis)
+        let rules = CaptureRules(connections: connections, host: context.string("host"))
+        let groups = rules.groups
+        try context.evidence.write("connections.txt", text: Self.table(connections), description: Message(.evidenceConnections))
+        var facts = [Fact(.packets, .int(analysis.packets)), Fact(.bytes, .int(analysis.bytes)),
+                     Fact(.tcpConnections, .int(analysis.connections.count)), Fact(.tlsConnections, .int(connections.count))]
+        if analysis.skippedBlocks > 0 { facts.append(Fact(.blocksSkipped, .int(analysis.skippedBlocks))) }
+        if analysis.malformed > 0 { facts.append(Fact(.malformedFrames, .int(analysis.malformed))) }
+        for group in groups.prefix(20) { facts.append(Fact(.group, Message(.captureGroupCount, ["count": .int(group.count), "label": group.label.value]))) }
         let portFilter = port.map { " -d tcp.port==\($0),tls" } ?? ""
         return StepOutcome(
-            summary: "\(connections.count) TLS connection(s) in \(analysis.packets) packets; " + view.groups.prefix(3).map { "\($0.count) × \($0.label)" }.joined(separator: "; "),
+            summary: Message(.captureDecoded, ["count": .int(connections.count), "packets": .int(analysis.packets),
+                                               "groups": .list(groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value })]),
             command: "tshark -r \(ShellQuote.quote(file))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
             facts: facts,
-            outputs: ["connections": .list(connections.prefix(1000).map(view.value)), "count": .int(connections.count),
-                      "alerts": .list(connections.flatMap { c in c.alerts.map { a in
-                          ["code": .int(Int(a.code)), "level": .int(Int(a.level)), "sender": .string(a.sender.rawValue)] as Value } }.prefix(1000).map { $0 })],
-            findings: view.findings,
-            transcript: view.table)
+            outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(connections.count),
+                      "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
+            findings: rules.findings,
+            transcript: Self.table(Array(connections.prefix(200))))
+    }
+
+    /// The TLS connections with their certificates parsed once each.
+    static func connections(_ analysis: CaptureAnalysis) -> [CapturedTLS] {
+        var parsed: [String: Certificate] = [:]
+        func certificate(_ der: [UInt8]) -> Certificate? {
+            let key = Data(der).base64EncodedString()
+            if let known = parsed[key] { return known }
+            let c = try? Certificate(der: der)
+            if parsed.count < 10_000 { parsed[key] = c }
+            return c
+        }
+        return analysis.connections.filter(\.isTLS).map { c in
+            let sni = c.clientSide.sni
+            let alerts = c.alerts.map { a in
+                TLSAlert(code: a.code, level: a.level == 1 ? .warning : .fatal, sender: a.sender, server: c.server, serverName: sni)
+            }
+            return CapturedTLS(client: c.client, server: c.server, firstSeen: Date(timeIntervalSince1970: Double(c.firstMicroseconds) / 1_000_000),
+                               sni: sni, offeredVersions: c.clientSide.offeredVersions, selectedVersion: c.serverSide.selectedVersion,
+                               selectedCipher: c.serverSide.selectedCipher, serverHello: c.serverSide.helloSeen, alerts: alerts,
+                               certificates: c.serverSide.certificates.compactMap(certificate), certificateRequest: c.serverSide.certificateRequest,
+                               gaps: c.gaps)
+        }
+    }
+
+    static func table(_ connections: [CapturedTLS]) -> String {
+        connections.map { c in
+            var line = "\(ISO8601.string(c.firstSeen)) \(c.client) → \(c.server) sni=\(c.sni ?? "none")"
+            line += " offered=\(c.offeredVersions.map(ProtocolVersion.name).joined(separator: ","))"
+            if let v = c.selectedVersion { line += " selected=\(ProtocolVersion.name(v))" }
+            if let cipher = c.selectedCipher { line += " cipher=0x\(String(cipher, radix: 16))" }
+            for a in c.alerts { line += " alert=\(a.level.name):\(a.code)(\(a.sender.rawValue))" }
+            for cert in c.certificates { line += " cert=[\(cert.subject) notAfter=\(ISO8601.string(cert.notAfter))]" }
+            if c.certificateRequest { line += " certificate-request" }
+            if c.gaps { line += " (packets lost)" }
+            return line
+        }.joined(separator: "\n")
+    }
+
+    static func plain(_ c: CapturedTLS) -> Value {
+        [
+            "client": .typed(.endpoint(c.client)), "server": .typed(.endpoint(c.server)),
+            "sni": c.sni.map(Value.string) ?? .null, "time": .typed(.date(c.firstSeen)),
+            "version": c.selectedVersion.map { .string(ProtocolVersion.name($0)) } ?? .null,
+            "alerts": .list(c.alerts.map { .typed(.alert($0)) }),
+            "certificates": .list(c.certificates.map { .typed(.certificate($0)) }),
+        ]
     }
 }

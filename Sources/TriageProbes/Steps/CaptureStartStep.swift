@@ -1,33 +1,36 @@
 import Foundation
 import TriageKit
+import TriageWire
 
 /// `capture.start`: a live capture with libpcap, on the interface that
-/// routes to the target (`lo` for 127.0.0.0/8), with a BPF filter for the
-/// target's addresses and port, running while the steps up to the matching
-/// `capture.stop` run — so it also sees the proxy's own connection to the
-/// upstream. Without the privilege to capture, it says so and succeeds:
-/// the self-capture of `tls.handshake` stands in.
-///
-/// Inputs: `addresses`, `port`, `interface` (default `lo` when every
-/// address is loopback, else `any`), `filter` (a BPF expression instead).
-/// Outputs: `capture` (the id `capture.stop` takes), `interface`, `filter`.
-/// Command: the `tcpdump -i … -w capture.pcapng '…'` line.
+/// routes to the target (`lo` for 127.0.0.0/8 and ::1), with a BPF filter
+/// for the target's addresses and port, running while the steps up to the
+/// matching `capture.stop` run — so it also sees the proxy's own
+/// connection to the upstream. The run owns it: it is stopped when the run
+/// ends even if `capture.stop` never runs. Without the privilege to
+/// capture it says so and succeeds: the self-capture of `tls.handshake`
+/// stands in. Command: the `tcpdump -i … -w capture.pcapng '…'` line.
 public struct CaptureStartStep: StepKind {
     public let name = "capture.start"
-    public let summary = "start a live libpcap capture of the target's traffic (stopped by capture.stop)"
+    public let summary = "start a live libpcap capture of the target's traffic (stopped by capture.stop, or at the end of the run)"
     public let inputs: [InputDeclaration] = [
         .init("addresses", .stringOrList, "the target's addresses"),
         .init("port", .integer, "the target's port"),
         .init("interface", .string, "capture on this interface (default lo for loopback targets, else any)"),
         .init("filter", .string, "a BPF filter instead of the one built from addresses and port"),
     ]
+    public let outputs: [OutputDeclaration] = [
+        .init("capture", .string, "the id capture.stop takes (null when no capture could start)"),
+        .init("interface", .string, "the interface"),
+        .init("filter", .string, "the BPF filter"),
+    ]
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        let addresses = context.strings("addresses").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let port = context.string("port")
-        let loopback = !addresses.isEmpty && addresses.allSatisfy { $0.hasPrefix("127.") || $0 == "::1" }
+        let addresses = context.strings("addresses", splitCommas: true).compactMap { IPAddress($0) }
+        let port = context.int("port")
+        let loopback = !addresses.isEmpty && addresses.allSatisfy(\.isLoopback)
         let device = context.string("interface") ?? (loopback ? "lo" : "any")
         var parts: [String] = ["tcp"]
         if let port { parts.append("port \(port)") }
@@ -36,13 +39,14 @@ public struct CaptureStartStep: StepKind {
         let command = "tcpdump -i \(device) -w capture.pcapng \(ShellQuote.quote(filter))"
         do {
             let capture = try LiveCapture(device: device, filter: filter)
-            LiveCapture.running.withLock { $0[context.stepID] = capture }
-            return StepOutcome(summary: "capturing on \(device): \(filter)", command: command,
-                               facts: [Fact("interface", .string(device)), Fact("filter", .string(filter))],
+            context.resources.add(capture, id: context.stepID)
+            return StepOutcome(summary: Message(.captureStarted, ["device": .string(device), "filter": .string(filter)]), command: command,
+                               facts: [Fact(.interface, .string(device)), Fact(.filter, .string(filter))],
                                outputs: ["capture": .string(context.stepID), "interface": .string(device), "filter": .string(filter)])
         } catch {
-            return StepOutcome(summary: "cannot capture on \(device) (\(error)); the self-capture of tls.handshake stands in", command: command,
-                               facts: [Fact("interface", .string(device)), Fact("note", .string("\(error)"))],
+            let why = (error as? StepFailure)?.message ?? Message(.errorText, ["text": .string("\(error)")])
+            return StepOutcome(summary: Message(.captureCannot, ["device": .string(device), "why": why.value]), command: command,
+                               facts: [Fact(.interface, .string(device)), Fact(.note, why)],
                                outputs: ["capture": .null, "interface": .string(device), "filter": .string(filter)])
         }
     }

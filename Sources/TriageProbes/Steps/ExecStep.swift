@@ -3,12 +3,10 @@ import TriageKit
 
 /// `exec`: runs a command — an argv list, no shell unless `shell: true` —
 /// under the step's deadline, and keeps its stdout, stderr and exit status.
-///
-/// Inputs: `run` (argv list, or a string for `shell: true`), `shell`,
-/// `expect_exit` (default 0). Outputs: `exit`, `stdout`, `stderr`.
 /// Evidence: `stdout.txt`, `stderr.txt` (redacted). Command: the argv itself.
 /// A different exit status marks the step failed; it raises no finding, since
-/// triage cannot know what the command's failure means.
+/// triage cannot know what the command's failure means — the run is then
+/// inconclusive unless something else explains it.
 public struct ExecStep: StepKind {
     public let name = "exec"
     public let summary = "run a command (argv, no shell unless shell: true) and keep stdout, stderr, exit status"
@@ -17,43 +15,43 @@ public struct ExecStep: StepKind {
         .init("shell", .boolean, "run `run` with /bin/sh -c (default false)"),
         .init("expect_exit", .integer, "the exit status that counts as success (default 0)"),
     ]
+    public let outputs: [OutputDeclaration] = [
+        .init("exit", .integer, "the exit status"),
+        .init("stdout", .string, "standard output (redacted)"),
+        .init("stderr", .string, "standard error (redacted)"),
+    ]
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        let shell = context["shell"].boolValue ?? false
+        let shell = context.bool("shell") ?? false
         var argv = context.strings("run")
         if case .string(let s) = context["run"], !shell {
             argv = s.split(whereSeparator: \.isWhitespace).map(String.init)
         }
         if shell { argv = ["/bin/sh", "-c", argv.joined(separator: " ")] }
-        guard !argv.isEmpty else { throw StepFailure("exec: 'run' is empty: expected a command") }
+        guard !argv.isEmpty else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "run"]) }
         let result = try await Subprocess(argv).run()
         let stdout = String(decoding: result.stdout, as: UTF8.self)
         let stderr = String(decoding: result.stderr, as: UTF8.self)
-        try context.evidence.write("stdout.txt", text: stdout, description: "standard output of \(argv[0])")
+        try context.evidence.write("stdout.txt", text: stdout, description: Message(.evidenceStdout, ["command": .string(argv[0])]))
         if !stderr.isEmpty {
-            try context.evidence.write("stderr.txt", text: stderr, description: "standard error of \(argv[0])")
+            try context.evidence.write("stderr.txt", text: stderr, description: Message(.evidenceStderr, ["command": .string(argv[0])]))
         }
-        let expected = context["expect_exit"].intValue ?? 0
-        let ok = result.exitStatus == expected
+        let expected = context.int("expect_exit") ?? 0
+        let ok = result.exitStatus == expected && result.signal == nil
         var transcript = "$ \(ShellQuote.join(argv))\n\(stdout)"
         if !stderr.isEmpty { transcript += (transcript.hasSuffix("\n") ? "" : "\n") + stderr }
         if result.truncated { transcript += "\n[output truncated at \(Subprocess([]).outputLimit) bytes]" }
-        let how = result.signal.map { "was killed by signal \($0)" } ?? "exited with status \(result.exitStatus)"
+        let how: Message = result.signal.map { Message(.execKilled, ["command": .string(argv[0]), "signal": .int(Int($0))]) }
+            ?? Message(.execExited, ["command": .string(argv[0]), "status": .int(Int(result.exitStatus))])
+        let summary = ok ? how : Message(.execUnexpected, ["how": how.value, "expected": .int(expected)])
         return StepOutcome(
-            summary: ok ? "`\(argv[0])` \(how)" : "`\(argv[0])` \(how), expected \(expected)",
+            summary: summary,
             command: ShellQuote.join(argv),
-            facts: [Fact("exit status", .int(Int(result.exitStatus))),
-                    Fact("stdout bytes", .int(result.stdout.count)), Fact("stderr bytes", .int(result.stderr.count))],
+            facts: [Fact(.exitStatus, .int(Int(result.exitStatus))), Fact(.expectedExit, .int(expected))],
             outputs: ["exit": .int(Int(result.exitStatus)), "stdout": .string(Redactor.redact(stdout)),
                       "stderr": .string(Redactor.redact(stderr))],
-            transcript: transcript, failed: !ok)
+            transcript: transcript, failure: ok ? nil : summary)
     }
-}
-
-/// A step that could not do its job, with a message that says why.
-public struct StepFailure: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

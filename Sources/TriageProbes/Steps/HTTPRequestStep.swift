@@ -1,23 +1,16 @@
 import Foundation
 import TriageKit
+import TriageWire
 
 /// `http.request`: the request as the user's client or proxy sends it,
-/// through libcurl.
-///
-/// Inputs: `url` (required), `method`, `headers` ("Name: value" list),
-/// `body`, `resolve` (`host:port:address`, like `curl --resolve`),
-/// `connect_to`, `proxy`, `ca_file`, `insecure` (false), `max_redirects`
-/// (0), `connect_timeout` (5s), `timeout` (total; default the step's
-/// deadline), `role` (`direct` or `via`: a request to the proxy that
-/// answers the error), `compare_status` (the status the other request got).
-///
-/// Outputs: `status`, `curl_code`, `curl_error`, `headers`, `timings`,
-/// `verify_result`, `date`, `primary_ip`, `body`. Evidence: `trace.txt`
-/// (curl's verbose trace), `headers.txt`, `body.txt` (first 4 KiB), all
-/// redacted. Command: the `curl -v` line that repeats the request.
+/// through libcurl. Evidence: `trace.txt` (curl's verbose trace),
+/// `headers.txt`, `body.txt` (first 4 KiB), all redacted — including any
+/// secret this request sent that the server echoes back. Command: the
+/// `curl -v` line that repeats the request. The proxy environment
+/// (HTTPS_PROXY, NO_PROXY) is honoured as curl would, and reported.
 public struct HTTPRequestStep: StepKind {
     public let name = "http.request"
-    public let summary = "an HTTP request via libcurl: status, headers, timings, curl error, verbose trace (secrets redacted)"
+    public let summary = "an HTTP request via libcurl: status, headers, timings, curl error, TLS alerts, verbose trace (secrets redacted)"
     public let inputs: [InputDeclaration] = [
         .init("url", .string, required: true, "the URL"),
         .init("method", .string, "GET (default), HEAD, POST, …"),
@@ -25,8 +18,10 @@ public struct HTTPRequestStep: StepKind {
         .init("body", .string, "request body"),
         .init("resolve", .stringOrList, "pin host:port:address, like curl --resolve"),
         .init("connect_to", .stringOrList, "host:port:connect-host:connect-port, like curl --connect-to"),
-        .init("proxy", .string, "a proxy URL, like curl -x"),
+        .init("proxy", .string, "a proxy URL like curl -x, or none; default: the environment (HTTPS_PROXY, NO_PROXY)"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
+        .init("client_cert", .string, "client certificate (PEM), like curl --cert"),
+        .init("client_key", .string, "client key (PEM), like curl --key"),
         .init("insecure", .boolean, "skip certificate verification, like curl -k (default false)"),
         .init("max_redirects", .integer, "follow up to this many redirects (default 0)"),
         .init("connect_timeout", .duration, "TCP + TLS connect deadline (default 5s)"),
@@ -34,87 +29,114 @@ public struct HTTPRequestStep: StepKind {
         .init("role", .string, "direct (default) or via: the request goes to the proxy that answers the error"),
         .init("compare_status", .any, "the status the other request (direct or via) got, for the comparison"),
     ]
+    public let outputs: [OutputDeclaration] = [
+        .init("status", .integer, "the HTTP status (0: no answer)"),
+        .init("curl_code", .integer, "curl's result code (0: success)"),
+        .init("curl_error", .string, "curl's error text"),
+        .init("headers", .object, "response headers by lower-case name (secrets redacted)"),
+        .init("timings", .object, "seconds: dns, connect, tls, first_byte, total"),
+        .init("verify_result", .integer, "the X509_V_ERR number of the server certificate's verification"),
+        .init("date", .string, "the Date header"),
+        .init("primary_ip", .address, "the address curl connected to"),
+        .init("body", .string, "the first 4 KiB of the body (redacted)"),
+        .init("proxy", .string, "the proxy curl went through, if any"),
+    ]
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        guard let url = context.string("url") else { throw StepFailure("http.request: 'url' is empty") }
+        guard let url = context.string("url") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "url"]) }
         var request = HTTPRequest(url: url)
+        request.role = context.string("role") == "via" ? .via : .direct
         request.method = context.string("method")?.uppercased() ?? "GET"
         request.headers = context.strings("headers")
         request.body = context.string("body")
         request.resolve = context.strings("resolve")
         request.connectTo = context.strings("connect_to")
-        request.proxy = context.string("proxy")
+        switch context.string("proxy") {
+        case nil: request.proxy = .environment(ProcessInfo.processInfo.environment)
+        case "none"?: request.proxy = .none
+        case let url?: request.proxy = .url(url)
+        }
         request.caFile = context.string("ca_file")
+        request.clientCertificate = context.string("client_cert")
+        request.clientKey = context.string("client_key")
         request.insecure = context.bool("insecure") ?? false
-        request.maxRedirects = context["max_redirects"].intValue ?? 0
-        request.connectTimeout = context.duration("connect_timeout") ?? .seconds(5)
-        request.timeout = min(context.duration("timeout") ?? context.remaining, context.remaining)
+        request.maxRedirects = max(0, min(context.int("max_redirects") ?? 0, 1000))
+        request.connectTimeout = try context.duration("connect_timeout") ?? .seconds(5)
+        // A little under the step's deadline, so curl reports where it stalled before the engine cancels it.
+        let budget = max(.milliseconds(100), context.remaining - .milliseconds(250))
+        request.timeout = min(try context.duration("timeout") ?? budget, budget)
         let prepared = request
-        let exchange: HTTPExchange
+        let result: HTTPRequest.Result
         do {
-            exchange = try await onThread { cancel in Result { try prepared.perform(cancel: cancel) } }.get()
-        } catch is CancellationError {
-            throw CancellationError()
+            result = try await onPool { cancel in Result { () throws(CurlEasy.Unavailable) in try prepared.perform(cancel: cancel) } }.get()
+        } catch {
+            throw StepFailure(.curlUnavailable, ["error": .string(error.description)])
         }
-        let role = context.string("role") ?? "direct"
-        try writeEvidence(exchange, context: context)
-        let findings = HTTPFindings(exchange: exchange, url: url, role: role, compareStatus: context["compare_status"].intValue).findings
+        try Task.checkCancellation()
+        let e = result.exchange
+        try writeEvidence(result, context: context)
+        let findings = HTTPRules(exchange: e, compareStatus: context["compare_status"].intValue).findings
+        let summary = e.succeeded
+            ? Message(.httpSummary, ["url": .string(Redactor.redact(url)), "status": .int(e.status), "ms": .string(TextFormat.fixed(e.timings.total * 1000, 1))])
+            : Message(.httpFailed, ["url": .string(Redactor.redact(url)), "code": .int(e.curlCode), "name": .string(e.curlName), "error": .string(e.curlMessage)])
         return StepOutcome(
-            summary: summary(exchange, url: url),
-            command: Redactor.redact(request.command),
-            facts: facts(exchange),
-            outputs: outputs(exchange),
+            summary: summary,
+            command: request.command,
+            facts: facts(result),
+            outputs: outputs(result),
             findings: findings,
-            transcript: Redactor.redact(exchange.trace),
-            // A transfer that failed without a diagnosis of its own (a TLS
-            // error the handshake step explains) did not do its job.
-            failed: exchange.curlCode != 0 && findings.isEmpty)
+            transcript: result.trace,
+            // A transfer that failed without a diagnosis of its own did not do its job.
+            failure: !e.succeeded && findings.isEmpty ? summary : nil)
     }
 
-    func summary(_ e: HTTPExchange, url: String) -> String {
-        let target = Redactor.redact(url)
-        if e.curlCode != 0 {
-            return "\(target): curl error \(e.curlCode) \(e.curlName): \(Redactor.redact(e.curlMessage))"
-        }
-        return "\(target): HTTP \(e.status) in \(TextFormat.fixed(e.timings.total * 1000, 1)) ms"
-    }
-
-    func facts(_ e: HTTPExchange) -> [Fact] {
-        var facts: [Fact] = []
-        if e.status > 0 { facts.append(Fact("status", .int(e.status))) }
-        facts.append(Fact("curl", .string("\(e.curlCode) \(e.curlName)\(e.curlCode == 0 ? "" : ": \(Redactor.redact(e.curlMessage))")")))
-        if let ip = e.primaryIP, !ip.isEmpty { facts.append(Fact("connected to", .string("\(ip):\(e.primaryPort)"))) }
+    func facts(_ r: HTTPRequest.Result) -> [Fact] {
+        let e = r.exchange
+        var facts: [Fact] = [Fact(.url, .string(Redactor.redact(e.url)))]
+        if e.status > 0 { facts.append(Fact(.status, .int(e.status))) }
+        facts.append(Fact(.curlCode, .int(e.curlCode)))
+        if !e.succeeded { facts.append(Fact(.curlError, .string("\(e.curlName): \(e.curlMessage)"))) }
+        if let p = e.primary { facts.append(Fact(.connectedTo, .typed(.endpoint(p)))) }
+        facts.append(Fact(.proxy, r.proxy.url.map { Value.string(Redactor.redact($0) + " (\(r.proxy.source))") } ?? Message(.noProxy, ["source": .string(r.proxy.source)]).value))
         let t = e.timings
-        facts.append(Fact("timings (ms)", .string("dns \(ms(t.nameLookup)), connect \(ms(t.connect)), tls \(ms(t.tls)), first byte \(ms(t.firstByte)), total \(ms(t.total))")))
-        if e.verifyResult != 0 { facts.append(Fact("TLS verify result", .int(e.verifyResult))) }
-        if let server = e.header("Server") { facts.append(Fact("server", .string(server))) }
-        if let date = e.header("Date") { facts.append(Fact("date", .string(date))) }
+        facts += [Fact(.dnsMs, .number(ms(t.nameLookup))), Fact(.connectMs, .number(ms(t.connect))), Fact(.tlsMs, .number(ms(t.tls))),
+                  Fact(.firstByteMs, .number(ms(t.firstByte))), Fact(.totalMs, .number(ms(t.total)))]
+        if e.verifyResult != 0 { facts.append(Fact(.verifyCode, .int(e.verifyResult))) }
+        for alert in e.alerts { facts.append(Fact(.alert, .typed(.alert(alert)))) }
+        if let server = e.header("Server") { facts.append(Fact(.serverHeader, .string(server))) }
+        if let date = e.header("Date") { facts.append(Fact(.dateHeader, .string(date))) }
+        if e.redirects > 0 { facts.append(Fact(.redirects, .int(e.redirects))) }
+        if e.traceTruncated { facts.append(Fact(.note, Message(.traceCut))) }
         return facts
     }
 
-    func ms(_ seconds: Double) -> String { TextFormat.fixed(seconds * 1000, 1) }
+    func ms(_ seconds: Double) -> Double { (seconds * 10_000).rounded() / 10 }
 
-    func outputs(_ e: HTTPExchange) -> [String: Value] {
+    func outputs(_ r: HTTPRequest.Result) -> [String: Value] {
+        let e = r.exchange
         var headers: [String: Value] = [:]
         for (name, value) in e.headers { headers[name.lowercased()] = .string(Redactor.redact("\(name): \(value)").dropPrefix("\(name): ")) }
         return [
-            "status": .int(e.status), "curl_code": .int(e.curlCode), "curl_error": .string(Redactor.redact(e.curlMessage)),
+            "status": .int(e.status), "curl_code": .int(e.curlCode), "curl_error": .string(e.succeeded ? "" : e.curlMessage),
             "headers": .object(headers), "verify_result": .int(e.verifyResult), "date": e.header("Date").map(Value.string) ?? .null,
-            "primary_ip": e.primaryIP.map(Value.string) ?? .null, "body": .string(Redactor.redact(e.body)),
+            "primary_ip": e.primary.map { .typed(.address($0.address)) } ?? .null, "body": .string(Redactor.redact(r.body)),
             "timings": ["dns": .number(e.timings.nameLookup), "connect": .number(e.timings.connect), "tls": .number(e.timings.tls),
                         "first_byte": .number(e.timings.firstByte), "total": .number(e.timings.total)],
+            "proxy": r.proxy.url.map { .string(Redactor.redact($0)) } ?? .null,
         ]
     }
 
-    func writeEvidence(_ e: HTTPExchange, context: StepContext) throws {
-        try context.evidence.write("trace.txt", text: e.trace, description: "curl's verbose trace (secrets redacted)")
-        if !e.rawHeaders.isEmpty {
-            try context.evidence.write("headers.txt", text: e.rawHeaders, description: "response headers")
+    func writeEvidence(_ r: HTTPRequest.Result, context: StepContext) throws {
+        try context.evidence.write("trace.txt", text: r.trace, description: Message(.evidenceTrace))
+        if !r.rawHeaders.isEmpty {
+            try context.evidence.write("headers.txt", text: r.rawHeaders, description: Message(.evidenceHeaders))
         }
-        if !e.body.isEmpty {
-            try context.evidence.write("body.txt", text: e.body, description: "first \(e.body.utf8.count) of \(e.bodyBytes) body bytes")
+        if !r.body.isEmpty {
+            var body = r.body
+            if r.exchange.bodyTruncated { body += "\n[triage: body cut at \(r.body.utf8.count) of \(r.exchange.bodyBytes) bytes]\n" }
+            try context.evidence.write("body.txt", text: body, description: Message(.evidenceBody, ["kept": .int(r.body.utf8.count), "total": .int(r.exchange.bodyBytes)]))
         }
     }
 }

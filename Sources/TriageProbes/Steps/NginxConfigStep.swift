@@ -1,60 +1,74 @@
 import Foundation
 import TriageKit
+import TriageWire
 
 /// `nginx.config`: reads an nginx configuration (includes followed) and
-/// derives what nginx does for one request path: the upstream servers
-/// behind `proxy_pass`, and the TLS it uses towards them —
-/// `proxy_ssl_server_name` / `proxy_ssl_name` (the SNI it sends, if any),
-/// `proxy_ssl_verify`, `proxy_ssl_trusted_certificate`,
-/// `proxy_ssl_protocols`, `proxy_set_header Host`.
-///
-/// Inputs: `file` (required), `location` (the request path, default `/`).
-/// Outputs: `sni` (the name nginx sends, or `none`), `servers`,
-/// `addresses` (the servers that are IP literals), `host`, `port`,
-/// `ca_file` (when nginx verifies), `verify`, `protocols`, `host_header`.
-/// A configuration it cannot parse fails the step with `FILE:LINE: what`.
+/// derives what nginx does for one request: the upstream servers behind
+/// `proxy_pass`, and the TLS it uses towards them — `proxy_ssl_server_name`
+/// / `proxy_ssl_name` (the SNI it sends, if any), `proxy_ssl_verify`,
+/// `proxy_ssl_trusted_certificate`, `proxy_ssl_protocols`,
+/// `proxy_ssl_certificate`, `proxy_set_header Host`. A configuration it
+/// cannot parse fails the step with `FILE:LINE: what`.
 public struct NginxConfigStep: StepKind {
     public let name = "nginx.config"
     public let summary = "what nginx does for a location: upstream servers and its TLS towards them (SNI, verify, protocols)"
     public let inputs: [InputDeclaration] = [
         .init("file", .string, required: true, "nginx.conf"),
         .init("location", .string, "the request path whose location to replay (default /)"),
+        .init("request", .string, "the request URL as the client sends it to nginx (picks the server block; fills $host)"),
+    ]
+    public let outputs: [OutputDeclaration] = [
+        .init("sni", .string, "the server name nginx sends, or none"),
+        .init("servers", .list(.string), "the upstream servers as host:port"),
+        .init("addresses", .list(.address), "the upstream servers that are IP literals"),
+        .init("host", .string, "the first upstream server's host"),
+        .init("port", .integer, "its port"),
+        .init("ca_file", .string, "proxy_ssl_trusted_certificate when nginx verifies"),
+        .init("verify", .boolean, "proxy_ssl_verify on"),
+        .init("protocols", .list(.string), "proxy_ssl_protocols"),
+        .init("host_header", .string, "proxy_set_header Host"),
+        .init("client_cert", .string, "proxy_ssl_certificate"),
+        .init("client_key", .string, "proxy_ssl_certificate_key"),
     ]
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        guard let file = context.string("file") else { throw StepFailure("nginx.config: 'file' is empty") }
-        let path = context.string("location") ?? "/"
+        guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        let request = context.string("request")
+        let path = context.string("location") ?? request.flatMap { URLPart.path.extract(from: $0).stringValue } ?? "/"
         let view: NginxProxyView
         do {
-            view = try NginxProxyView.view(try NginxConfig(contentsOf: file), path: path)
+            view = try NginxProxyView.view(try NginxConfig(contentsOf: file), path: path, request: request)
         } catch let error as NginxConfig.ParseError {
-            throw StepFailure(error.description)
+            throw StepFailure(.errorText, ["text": .string(error.description)])
         } catch {
-            throw StepFailure("\(error)")
+            throw StepFailure(.errorText, ["text": .string("\(error)")])
         }
-        let servers = view.servers.map { "\($0.host):\($0.port)" }
-        var facts = [Fact("location", .string("\(view.location) (\(view.where_))")), Fact("proxy_pass", .string(view.proxyPass)),
-                     Fact("upstream servers", .string(servers.joined(separator: ", "))),
-                     Fact("SNI nginx sends", .string(view.sni ?? "none (proxy_ssl_server_name off)")),
-                     Fact("proxy_ssl_verify", .string(view.verify ? "on" : "off")),
-                     Fact("proxy_ssl_protocols", .string(view.protocols.joined(separator: " ")))]
-        if let t = view.trustedCertificate { facts.append(Fact("proxy_ssl_trusted_certificate", .string(t))) }
-        if let h = view.hostHeader { facts.append(Fact("proxy_set_header Host", .string(h))) }
-        for note in view.notes { facts.append(Fact("note", .string(note))) }
+        let servers = view.servers.map { IPAddress($0.host).map { Endpoint($0, port: UInt16(clamping: view.servers[0].port)).description } ?? "\($0.host):\($0.port)" }
+        var facts = [Fact(.location, .string("\(view.location) (\(view.where_))")), Fact(.proxyPass, .string(view.proxyPass)),
+                     Fact(.upstreamServers, .list(servers.map(Value.string))),
+                     Fact(.sniSent, view.sni.map(Value.string) ?? Message(.nginxNoSNISent).value),
+                     Fact(.proxySSLVerify, .bool(view.verify)),
+                     Fact(.proxySSLProtocols, .list(view.protocols.map(Value.string)))]
+        if let t = view.trustedCertificate { facts.append(Fact(.proxySSLTrustedCertificate, .string(t))) }
+        if let h = view.hostHeader { facts.append(Fact(.hostHeader, .string(h))) }
+        for note in view.notes { facts.append(Fact(.note, note)) }
         let first = view.servers.first
         return StepOutcome(
-            summary: "\(path) → \(view.proxyPass) → \(servers.joined(separator: ", ")); nginx sends \(view.sni.map { "SNI \($0)" } ?? "no SNI")",
+            summary: Message(.nginxSummary, ["path": .string(path), "proxy_pass": .string(view.proxyPass), "servers": .list(servers.map(Value.string)),
+                                             "sni": view.sni.map { Message(.nginxSendsSNI, ["name": .string($0)]).value } ?? Message(.nginxSendsNoSNI).value]),
             command: "nginx -T | grep -n -A20 'location \(view.location)'",
             facts: facts,
             outputs: [
                 "sni": .string(view.sni ?? "none"), "servers": .list(servers.map(Value.string)),
-                "addresses": .list(view.servers.map(\.host).filter(HostAddresses.isIPLiteral).map(Value.string)),
+                "addresses": .list(view.servers.compactMap { IPAddress($0.host) }.map { .typed(.address($0)) }),
                 "host": first.map { .string($0.host) } ?? .null, "port": first.map { .int($0.port) } ?? .null,
                 "ca_file": view.verify ? view.trustedCertificate.map(Value.string) ?? .null : .null,
                 "verify": .bool(view.verify), "protocols": .list(view.protocols.map(Value.string)),
                 "host_header": view.hostHeader.map(Value.string) ?? .null,
+                "client_cert": view.clientCertificate.map(Value.string) ?? .null,
+                "client_key": view.clientKey.map(Value.string) ?? .null,
             ])
     }
 }

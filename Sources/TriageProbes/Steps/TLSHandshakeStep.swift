@@ -4,30 +4,20 @@ import TriageWire
 
 /// `tls.handshake`: an OpenSSL handshake per address × SNI variant.
 ///
-/// Inputs: `host`, `port` (443), `addresses` (default: what the name
-/// resolves to; a list or a comma-separated string), `sni` (`as-client`,
-/// `none`, `ip` or a name; default both as-client and none), `min_version`,
-/// `max_version`, `ca_file`, `client_cert`, `client_key`, `alpn`, `timeout`
-/// (per connection, default 5s).
-///
 /// Keeps, per attempt: connect and handshake time, version, cipher, ALPN,
 /// every handshake message and alert with its sender, the verify result, the
 /// CA names of a CertificateRequest, the peer chain (`chain-*.pem`), and the
 /// `openssl s_client` command. Every connection is also written byte for
-/// byte to `handshake.pcapng`, with the TLS secrets in `sslkeylog.txt`.
-///
-/// Outputs: `attempts`, `alert` (the first fatal alert: code, name, sender,
-/// variant, address), `chain` (PEM list of the chain seen with SNI),
-/// `chains` (every distinct chain with the address and variants that saw it),
-/// `established` (some attempt completed), `verified` (some attempt completed
-/// with a certificate that verifies).
+/// byte to `handshake.pcapng`, with the TLS secrets in `sslkeylog.txt`
+/// (unless `keylog: false`). All attempts run on the handshake loop, each
+/// with its own deadline counted from its start.
 public struct TLSHandshakeStep: StepKind {
     public let name = "tls.handshake"
     public let summary = "OpenSSL handshake per address × SNI variant: messages, alerts, verify result, chain, self-capture"
     public let inputs: [InputDeclaration] = [
         .init("host", .string, required: true, "the server name (SNI as-client, hostname check)"),
         .init("port", .integer, "the TCP port (default 443)"),
-        .init("addresses", .stringOrList, "addresses to try (default: what host resolves to)"),
+        .init("addresses", .stringOrList, "addresses to try; when given (even empty) nothing is resolved (default: what host resolves to)"),
         .init("sni", .stringOrList, "SNI variants: as-client, none, ip, or a name (default [as-client, none])"),
         .init("min_version", .string, "lowest TLS version to offer, e.g. TLSv1.2"),
         .init("max_version", .string, "highest TLS version to offer"),
@@ -35,14 +25,24 @@ public struct TLSHandshakeStep: StepKind {
         .init("client_cert", .string, "client certificate (PEM)"),
         .init("client_key", .string, "client key (PEM; default: client_cert)"),
         .init("alpn", .stringOrList, "ALPN protocols to offer, e.g. [h2, http/1.1]"),
-        .init("timeout", .duration, "per connection: connect + handshake (default 5s)"),
+        .init("timeout", .duration, "per connection, from its start: connect + handshake (default 5s)"),
+        .init("keylog", .boolean, "write sslkeylog.txt (default true)"),
+    ]
+    public let outputs: [OutputDeclaration] = [
+        .init("attempts", .list(.object), "one per address × variant: address, variant, sni, outcome, version, cipher, verify_code, alert, …"),
+        .init("alert", .alert, "the first fatal alert (the server's first, else the client's)"),
+        .init("chain", .chain, "the chain seen with SNI"),
+        .init("chains", .list(.chain), "every distinct chain, with the addresses and variants that saw it"),
+        .init("addresses", .list(.endpoint), "the endpoints tried"),
+        .init("established", .boolean, "some attempt completed the handshake"),
+        .init("verified", .boolean, "some attempt completed with a certificate that verifies"),
     ]
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        guard let host = context.string("host") else { throw StepFailure("tls.handshake: 'host' is empty") }
-        let port = context.string("port").flatMap(Int.init) ?? 443
+        guard let host = context.string("host") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "host"]) }
+        let port = UInt16(clamping: context.int("port") ?? 443)
         var options = TLSClientOptions()
         options.caFile = context.string("ca_file")
         options.clientCertificate = context.string("client_cert")
@@ -50,131 +50,158 @@ public struct TLSHandshakeStep: StepKind {
         options.minVersion = context.string("min_version")
         options.maxVersion = context.string("max_version")
         options.alpn = context.strings("alpn")
-        options.timeout = min(context.duration("timeout") ?? .seconds(5), context.remaining)
-        var addresses = context.strings("addresses").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        var resolvedFrom = "the addresses input"
-        if addresses.isEmpty {
-            let answer = HostAddresses.resolve(host)
-            addresses = answer.addresses
-            resolvedFrom = answer.source
+        let timeout = min(try context.duration("timeout") ?? .seconds(5), context.remaining)
+        let resolution = try await resolve(host, context: context)
+        guard !resolution.addresses.isEmpty else {
+            let finding = Finding(.dnsFailure, summary: Message(.findingNoAddress, ["host": .string(host)]), subject: host,
+                                  facts: [Fact(.host, .string(host)), Fact(.addressSource, resolution.source)])
+            return StepOutcome(summary: Message(.handshakeNoAddress, ["host": .string(host)]), command: "getent ahosts \(host)",
+                               facts: [Fact(.addressSource, resolution.source)], outputs: emptyOutputs, findings: [finding])
         }
-        guard !addresses.isEmpty else {
-            let finding = Finding(.dnsFailure, summary: "\(host) resolves to no address", subject: host,
-                                  facts: [Fact("host", .string(host))])
-            return StepOutcome(summary: "\(host) resolves to no address; nothing to connect to", command: "getent ahosts \(host)",
-                               findings: [finding])
-        }
+        let endpoints = resolution.addresses.map { Endpoint($0, port: port) }
         // Duplicates collapse: a proxy's SNI equal to the host is the as-client variant.
         var variants: [SNIVariant] = []
         for variant in (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init) {
             let normalised = variant == .name(host) ? .asClient : variant
             if !variants.contains(normalised) { variants.append(normalised) }
         }
-        let clientContext = try TLSClientContext(options)
-        let attemptOptions = options
-        let plan = addresses.flatMap { address in variants.map { (address, $0) } }
+        let sslContext: SSLContext
+        do {
+            sslContext = try SSLContext(options)
+        } catch {
+            throw StepFailure(.tlsContextFailed, ["error": .string(error.description)])
+        }
+        let specs = endpoints.flatMap { endpoint in
+            variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, context: sslContext, timeout: timeout) }
+        }
         let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
-            for (index, (address, variant)) in plan.enumerated() {
-                group.addTask {
-                    (index, await onThread { cancel in
-                        TLSConnection.attempt(clientContext, address: address, port: port, host: host, variant: variant,
-                                              options: attemptOptions, cancel: cancel)
-                    })
-                }
+            for (index, spec) in specs.enumerated() {
+                group.addTask { (index, await HandshakeLoop.shared.attempt(spec)) }
             }
             var out: [(Int, HandshakeAttempt)] = []
             for await result in group { out.append(result) }
             return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
         try Task.checkCancellation()
-        let evidence = try writeEvidence(attempts, context: context)
-        let findings = HandshakeFindings(attempts: attempts, host: host, now: context.runStartedAt).findings
+        let chains = Self.chains(attempts)
+        let files = try writeEvidence(attempts, chains: chains, context: context)
+        let withFiles = chains.map { c -> CertificateChain in var c = c; c.file = files[c.fingerprint]; return c }
+        let findings = HandshakeRules(attempts: attempts, host: host, now: context.runStartedAt, timeout: timeout).findings
         return StepOutcome(
-            summary: attempts.map { "\($0.addressPort) \($0.variant): \($0.outcomeText)" }.joined(separator: "; "),
-            command: attempts.map { $0.command }.joined(separator: "\n"),
-            facts: facts(attempts, resolvedFrom: resolvedFrom),
-            outputs: outputs(attempts, chainFiles: evidence),
+            summary: Message(.handshakeSummary, ["attempts": .list(attempts.map { a in
+                Message(.attemptLine, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description), "outcome": a.outcomeMessage.value]).value
+            })]),
+            command: attempts.map(\.command).joined(separator: "\n"),
+            facts: facts(attempts, source: resolution.source),
+            outputs: outputs(attempts, chains: withFiles),
             findings: findings,
             transcript: transcript(attempts))
     }
 
-    func facts(_ attempts: [HandshakeAttempt], resolvedFrom: String) -> [Fact] {
-        var facts = [Fact("addresses", .string(Array(Set(attempts.map(\.address))).sorted().joined(separator: ", ") + " (from \(resolvedFrom))"))]
-        for a in attempts {
-            var text = a.outcomeText
-            if let c = a.connectMs, let h = a.handshakeMs { text += "; connect \(TextFormat.fixed(c, 1)) ms, handshake \(TextFormat.fixed(h, 1)) ms" }
-            facts.append(Fact("\(a.addressPort) \(a.variant)", .string(text)))
-            if !a.acceptableCAs.isEmpty {
-                facts.append(Fact("\(a.addressPort) \(a.variant) acceptable CAs", .string(a.acceptableCAs.joined(separator: "; "))))
+    var emptyOutputs: [String: Value] {
+        ["attempts": [], "alert": .null, "chain": .null, "chains": [], "addresses": [], "established": false, "verified": false]
+    }
+
+    /// The addresses to try: the input when given, else what the name resolves to locally.
+    func resolve(_ host: String, context: StepContext) async throws -> (addresses: [IPAddress], source: Value) {
+        if context.given("addresses") {
+            let given = context.strings("addresses", splitCommas: true)
+            var parsed: [IPAddress] = []
+            for text in given {
+                guard let address = IPAddress(text.hasPrefix("[") ? String(text.dropFirst().dropLast()) : text) else {
+                    throw StepFailure(.inputNotAddress, ["input": "addresses", "value": .string(text)])
+                }
+                if !parsed.contains(address) { parsed.append(address) }
             }
+            return (parsed, Message(.sourceInput).value)
+        }
+        let answer = await HostAddresses.resolve(host, deadline: context.deadline)
+        return (answer.addresses, answer.source.message.value)
+    }
+
+    func facts(_ attempts: [HandshakeAttempt], source: Value) -> [Fact] {
+        var seen = Set<Endpoint>()
+        var facts = [Fact(.addresses, .list(attempts.map(\.server).filter { seen.insert($0).inserted }.map { .typed(.endpoint($0)) })),
+                     Fact(.addressSource, source)]
+        for a in attempts {
+            facts.append(Fact(.attempt, Message(.attemptFact, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description),
+                                                               "outcome": a.outcomeMessage.value,
+                                                               "connect": .string(a.connectMs.map { TextFormat.fixed($0, 1) } ?? "—"),
+                                                               "handshake": .string(a.handshakeMs.map { TextFormat.fixed($0, 1) } ?? "—")])))
+            if !a.acceptableCAs.isEmpty { facts.append(Fact(.acceptableCAs, .list(a.acceptableCAs.map(Value.string)))) }
         }
         return facts
     }
 
-    func outputs(_ attempts: [HandshakeAttempt], chainFiles: [String: String]) -> [String: Value] {
-        let alert = attempts.first { $0.fatalAlert?.sender == .server } ?? attempts.first { $0.fatalAlert != nil }
-        let withSNI = attempts.first { $0.variant != .none && !$0.chain.isEmpty } ?? attempts.first { !$0.chain.isEmpty }
-        var chains: [Value] = []
-        var seen: [String: Int] = [:]
+    /// Every distinct chain, with the endpoints and variants that saw it.
+    static func chains(_ attempts: [HandshakeAttempt]) -> [CertificateChain] {
+        var chains: [CertificateChain] = []
+        var index: [String: Int] = [:]
         for a in attempts where !a.chain.isEmpty {
             let key = a.chain.map(\.sha256).joined(separator: "/")
-            if let i = seen[key], case .object(var o) = chains[i] {
-                o["variants"] = .list((o["variants"]?.listValue ?? []) + [.string(a.variant.description)])
-                o["addresses"] = .list((o["addresses"]?.listValue ?? []) + [.string(a.addressPort)])
-                chains[i] = .object(o)
+            if let i = index[key] {
+                if !chains[i].servers.contains(a.server) { chains[i].servers.append(a.server) }
+                if !chains[i].variants.contains(a.variant) { chains[i].variants.append(a.variant) }
                 continue
             }
-            seen[key] = chains.count
-            chains.append(["address": .string(a.addressPort), "addresses": [.string(a.addressPort)],
-                           "variants": [.string(a.variant.description)], "sni": a.serverName.map(Value.string) ?? .null,
-                           "pem": .list(a.chain.map { .string($0.pem) }), "file": chainFiles[key].map(Value.string) ?? .null])
+            index[key] = chains.count
+            chains.append(CertificateChain(certificates: a.chain, servers: [a.server], variants: [a.variant], serverName: a.serverName))
         }
+        return chains
+    }
+
+    func outputs(_ attempts: [HandshakeAttempt], chains: [CertificateChain]) -> [String: Value] {
+        let alert = attempts.compactMap(\.fatalAlert).first { $0.sender == .server } ?? attempts.compactMap(\.fatalAlert).first
+        let withSNI = chains.first { !$0.seenOnlyWithoutSNI } ?? chains.first
+        var seen = Set<Endpoint>()
         return [
-            "attempts": .list(attempts.map(\.asValue)),
-            "alert": alert.flatMap { a in a.fatalAlert.map { a.alertValue($0) } } ?? .null,
-            "chain": .list(withSNI?.chain.map { .string($0.pem) } ?? []),
-            "chains": .list(chains),
+            "attempts": .list(attempts.map(\.plain)),
+            "alert": alert.map { .typed(.alert($0)) } ?? .null,
+            "chain": withSNI.map { .typed(.chain($0)) } ?? .null,
+            "chains": .list(chains.map { .typed(.chain($0)) }),
+            "addresses": .list(attempts.map(\.server).filter { seen.insert($0).inserted }.map { .typed(.endpoint($0)) }),
             "established": .bool(attempts.contains { $0.established }),
-            "verified": .bool(attempts.contains { $0.established && $0.verifyCode == 0 }),
+            "verified": .bool(attempts.contains { $0.established && $0.verifyError == .ok }),
         ]
     }
 
-    /// handshake.pcapng, sslkeylog.txt and one PEM file per distinct chain.
-    func writeEvidence(_ attempts: [HandshakeAttempt], context: StepContext) throws -> [String: String] {
+    /// handshake.pcapng, sslkeylog.txt and one PEM file per distinct chain; returns the chain files by fingerprint.
+    func writeEvidence(_ attempts: [HandshakeAttempt], chains: [CertificateChain], context: StepContext) throws -> [String: String] {
         var writer = PcapngWriter()
         // In the order the connections started, as a capture would show them.
-        let started = attempts.filter { $0.conversation != nil }.sorted { ($0.conversation?.events.first?.microseconds ?? 0) < ($1.conversation?.events.first?.microseconds ?? 0) }
+        let started = attempts.filter { $0.conversation != nil }
+            .sorted { ($0.conversation?.events.first?.microseconds ?? 0) < ($1.conversation?.events.first?.microseconds ?? 0) }
+        let english = TextTable.english
         for a in started {
-            a.conversation?.write(into: &writer, comment: "triage tls.handshake \(a.addressPort) sni=\(a.variant) (\(a.serverName ?? "no server_name")): \(a.outcomeText)")
+            a.conversation?.write(into: &writer, comment: "triage tls.handshake \(a.server) sni=\(a.variant) (\(a.serverName ?? "no server_name")): \(english.render(a.outcomeMessage))")
         }
-        if attempts.contains(where: { $0.conversation != nil }) {
-            try context.evidence.write("handshake.pcapng", data: Data(writer.bytes),
-                                       description: "every connection of this step, as sent and received (open in Wireshark)")
+        if !started.isEmpty {
+            try context.evidence.write("handshake.pcapng", data: Data(writer.bytes), description: Message(.evidenceSelfCapture))
         }
         let keyLog = attempts.flatMap(\.keyLog)
-        if !keyLog.isEmpty {
-            try context.evidence.write("sslkeylog.txt", data: Data((keyLog.joined(separator: "\n") + "\n").utf8),
-                                       description: "TLS secrets (NSS key log) to decrypt handshake.pcapng in Wireshark")
+        if !keyLog.isEmpty, context.bool("keylog") ?? true {
+            try context.evidence.write("sslkeylog.txt", data: Data((keyLog.joined(separator: "\n") + "\n").utf8), description: Message(.evidenceKeyLog))
         }
         var files: [String: String] = [:]
-        for a in attempts where !a.chain.isEmpty {
-            let key = a.chain.map(\.sha256).joined(separator: "/")
-            guard files[key] == nil else { continue }
-            let name = "chain-\(a.address.replacingOccurrences(of: ":", with: "_"))-\(a.variant.description.replacingOccurrences(of: ":", with: "_")).pem"
-            let artifact = try context.evidence.write(name, text: a.chain.map(\.pem).joined(),
-                                                      description: "certificate chain sent by \(a.addressPort) (sni \(a.variant))")
-            files[key] = artifact.path
+        for chain in chains {
+            guard let first = chain.servers.first, let variant = chain.variants.first else { continue }
+            let name = "chain-\(first.address.description.replacingOccurrences(of: ":", with: "_"))-\(first.port)-\(variant.description.replacingOccurrences(of: ":", with: "_")).pem"
+            let artifact = try context.evidence.write(name, text: chain.certificates.map(\.pem).joined(),
+                                                      description: Message(.evidenceChain, ["address": .typed(.endpoint(first)), "variant": .string(variant.description)]))
+            files[chain.fingerprint] = artifact.path
         }
         return files
     }
 
     func transcript(_ attempts: [HandshakeAttempt]) -> String {
-        attempts.map { a in
-            var lines = ["# \(a.command)", "# \(a.outcomeText)"]
+        let english = TextTable.english
+        return attempts.map { a in
+            var lines = ["# \(a.command)", "# \(english.render(a.outcomeMessage))"]
             for m in a.messages {
                 lines.append("\(TextFormat.rightAligned(TextFormat.fixed(m.atMs, 2), 8)) ms  \(m.sender == .client ? "client →" : "← server") \(m.description)")
             }
-            for e in a.errors { lines.append("openssl: \(e)") }
+            if a.messageCount > a.messages.count { lines.append("… \(a.messageCount - a.messages.count) more messages not listed") }
+            if let f = a.failure { lines.append("openssl: error:\(f.code): \(f.text)") }
             for (i, c) in a.chain.enumerated() {
                 lines.append("cert \(i): subject=\(c.subject) issuer=\(c.issuer) notBefore=\(ISO8601.string(c.notBefore)) notAfter=\(ISO8601.string(c.notAfter))")
             }

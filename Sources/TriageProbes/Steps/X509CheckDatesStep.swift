@@ -4,94 +4,86 @@ import TriageKit
 /// `x509.check-dates`: every certificate of a chain — subject, issuer,
 /// serial, notBefore / notAfter (ISO 8601 UTC), days left, expired or not
 /// yet valid at the run's start, SANs and the host match, key, signature,
-/// self-signed — and whether the chain reaches a trusted root.
+/// self-signed — and whether the chain reaches a trusted root, or reaches
+/// it only through an intermediate the server did not send.
 ///
-/// Inputs: `chains` (the `chains` output of tls.handshake), or `chain` (a
-/// PEM list, one PEM text, or a file path); `host`; `ca_file`; `warn_days`
-/// (30). A chain seen only without SNI while another is served with SNI is
-/// listed but raises no certificate finding: tls.handshake reports it as
-/// `default-cert-without-sni`.
-///
-/// Findings: cert-expired, cert-not-yet-valid, intermediate-expired,
-/// hostname-mismatch, self-signed, untrusted-issuer, incomplete-chain,
-/// weak-key; near expiry is a warning. Command:
-/// `openssl s_client … | openssl x509 -noout -dates`.
+/// A chain seen only without SNI while another is served with SNI is listed
+/// but raises no certificate finding: tls.handshake reports it as
+/// `default-cert-without-sni`. Command: `openssl s_client … | openssl x509 -noout -dates`.
 public struct X509CheckDatesStep: StepKind {
     public let name = "x509.check-dates"
     public let summary = "dates, names, keys and trust of every certificate of a chain"
     public let inputs: [InputDeclaration] = [
-        .init("chains", .any, "the chains output of tls.handshake"),
-        .init("chain", .any, "a chain: a list of PEM certificates, one PEM text, or a PEM file path"),
+        .init("chains", .typed(.list(.chain)), "the chains output of tls.handshake"),
+        .init("chain", .any, "one chain: the chain output of tls.handshake, a list of PEM certificates, PEM text, or a PEM file path"),
         .init("host", .string, "the name the leaf must match"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
         .init("warn_days", .integer, "warn when a certificate expires within this many days (default 30)"),
     ]
+    public let outputs: [OutputDeclaration] = [
+        .init("certificates", .list(.certificate), "every certificate checked, chains in order"),
+        .init("not_after", .date, "the first chain's leaf notAfter"),
+        .init("days_left", .integer, "days from the run's start to that notAfter (negative: expired)"),
+        .init("trusted", .boolean, "every chain verified, without help from the trust store's intermediates"),
+    ]
 
     public init() {}
 
-    struct Subject {
-        var label: String
-        var address: String?
-        var serverName: String?
-        var certificates: [Certificate]
-        var withoutSNIOnly: Bool
-    }
-
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        let subjects = try chains(context)
-        guard !subjects.isEmpty else { throw StepFailure("x509.check-dates: no certificate to check (give 'chains' or 'chain')") }
+        let chains = try Self.chains(context)
+        guard let first = chains.first, let leaf = first.leaf else { throw StepFailure(.x509NothingToCheck) }
         let host = context.string("host")
         let caFile = context.string("ca_file")
-        let warnDays = context["warn_days"].intValue ?? 30
+        let warnDays = context.int("warn_days") ?? 30
         let now = context.runStartedAt
+        // A chain seen only without SNI is "the default certificate" only when another was seen with SNI.
+        let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
         var facts: [Fact] = []
         var findings: [Finding] = []
-        var table: [String] = []
-        var checked: [Value] = []
-        for subject in subjects {
-            let verification = ChainVerification.verify(subject.certificates, caFile: caFile, at: now)
-            let assessment = ChainAssessment(certificates: subject.certificates, host: host, now: now, warnDays: warnDays,
-                                             verification: verification, caFile: caFile)
-            if !subject.withoutSNIOnly { findings += assessment.findings }
-            facts += assessment.facts(prefix: subjects.count > 1 ? "\(subject.label) " : "")
-            table.append("# \(subject.label)\(subject.withoutSNIOnly ? " (served only without SNI)" : "")\n" + assessment.table)
-            checked.append(assessment.summaryValue)
+        var tables: [String] = []
+        var allTrusted = true
+        for chain in chains {
+            let check = ChainVerifier.check(chain, caFile: caFile, at: now)
+            let rules = ChainRules(check: check, host: host, now: now, warnDays: warnDays)
+            let defaultOnly = hasSNIChain && chain.seenOnlyWithoutSNI
+            if !defaultOnly { findings += rules.findings; allTrusted = allTrusted && check.verification.trusted && check.storeSupplied.isEmpty }
+            facts += rules.facts
+            let label = "\(chain.servers.map(\.description).joined(separator: ", ")) sni=\(chain.variants.map(\.description).joined(separator: ","))"
+            tables.append("# \(label)\(defaultOnly ? " (served only without SNI)" : "")\n" + rules.table)
         }
-        let leaf = subjects[0].certificates[0]
-        let target = subjects[0].address.map { address in
-            "openssl s_client -connect \(address)\(subjects[0].serverName.map { " -servername \($0)" } ?? " -noservername") </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -dates"
+        let target = first.servers.first.map { server in
+            "openssl s_client -connect \(server)\(first.serverName.map { " -servername \($0)" } ?? " -noservername") </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -dates"
         }
-        let state = leaf.notAfter < now ? "expired \(ISO8601.string(leaf.notAfter))" : "valid until \(ISO8601.string(leaf.notAfter))"
+        let state: Message = leaf.isExpired(at: now) ? Message(.leafExpired, ["date": .typed(.date(leaf.notAfter))])
+            : Message(.leafValidUntil, ["date": .typed(.date(leaf.notAfter))])
         return StepOutcome(
-            summary: "\(subjects.map(\.certificates.count).reduce(0, +)) certificate(s) in \(subjects.count) chain(s); leaf \(leaf.commonName ?? leaf.subject) \(state)",
+            summary: Message(.x509Summary, ["count": .int(chains.map(\.certificates.count).reduce(0, +)), "chains": .int(chains.count),
+                                            "leaf": .string(leaf.displayName), "state": state.value]),
             command: target ?? "openssl x509 -noout -subject -issuer -dates -in chain.pem",
             facts: facts,
-            outputs: ["certificates": .list(checked), "not_after": .string(ISO8601.string(leaf.notAfter)),
-                      "days_left": .int(ChainAssessment.days(from: now, to: leaf.notAfter))],
+            outputs: ["certificates": .list(chains.flatMap(\.certificates).map { .typed(.certificate($0)) }),
+                      "not_after": .typed(.date(leaf.notAfter)), "days_left": .int(leaf.daysLeft(at: now)),
+                      "trusted": .bool(allTrusted)],
             findings: findings,
-            transcript: table.joined(separator: "\n\n"))
+            transcript: tables.joined(separator: "\n\n"))
     }
 
-    func chains(_ context: StepContext) throws -> [Subject] {
-        var out: [Subject] = []
-        for value in context["chains"].listValue ?? [] {
-            guard let o = value.objectValue else { continue }
-            let pem = (o["pem"]?.listValue ?? []).map(\.text).joined()
-            let variants = (o["variants"]?.listValue ?? []).map(\.text)
-            out.append(Subject(label: "\(o["address"]?.text ?? "?") sni=\(variants.joined(separator: ","))",
-                               address: o["address"]?.stringValue, serverName: o["sni"]?.stringValue,
-                               certificates: try Certificate.chain(pem: pem), withoutSNIOnly: variants == ["none"]))
-        }
-        // A chain seen only without SNI is "default" only when another chain was seen with SNI.
-        if !out.contains(where: { !$0.withoutSNIOnly }) { out = out.map { var s = $0; s.withoutSNIOnly = false; return s } }
+    /// The chains to check: typed chains from tls.handshake, or one chain from PEM.
+    static func chains(_ context: StepContext) throws -> [CertificateChain] {
+        var out: [CertificateChain] = []
+        for value in context.typed("chains") { if case .chain(let c) = value { out.append(c) } }
         switch context["chain"] {
+        case .typed(.chain(let c)):
+            out.append(c)
         case .list(let items):
-            out.append(Subject(label: "chain", certificates: try Certificate.chain(pem: items.map(\.text).joined()), withoutSNIOnly: false))
+            let typed = items.compactMap { if case .typed(.certificate(let c)) = $0 { c } else { nil } }
+            let certificates = typed.isEmpty ? try Certificate.chain(pem: items.map(\.text).joined()) : typed
+            out.append(CertificateChain(certificates: certificates))
         case .string(let text) where text.contains("-----BEGIN"):
-            out.append(Subject(label: "chain", certificates: try Certificate.chain(pem: text), withoutSNIOnly: false))
+            out.append(CertificateChain(certificates: try Certificate.chain(pem: text)))
         case .string(let path) where !path.isEmpty:
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw StepFailure("cannot read \(path)") }
-            out.append(Subject(label: path, certificates: try Certificate.chain(pem: text), withoutSNIOnly: false))
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw StepFailure(.cannotRead, ["file": .string(path)]) }
+            out.append(CertificateChain(certificates: try Certificate.chain(pem: text)))
         default:
             break
         }

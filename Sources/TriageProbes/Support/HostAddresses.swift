@@ -1,4 +1,6 @@
 import Foundation
+import TriageKit
+import TriageWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,16 +10,26 @@ import Glibc
 /// answers, or a special-use name (RFC 6761: localhost, .test, .invalid,
 /// .example, .localhost).
 public enum HostAddresses {
-    public struct Answer: Sendable {
-        public var addresses: [String]
-        /// `literal`, `/etc/hosts`, `special-use`, or `resolver`.
-        public var source: String
+    public enum Source: Sendable, Hashable {
+        case literal, hostsFile, specialUse, resolver, input
+
+        public var message: Message {
+            switch self {
+            case .literal: Message(.sourceLiteral)
+            case .hostsFile: Message(.sourceHostsFile)
+            case .specialUse: Message(.sourceSpecialUse)
+            case .resolver: Message(.sourceResolver)
+            case .input: Message(.sourceInput)
+            }
+        }
     }
 
-    public static func isIPLiteral(_ host: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    public struct Answer: Sendable {
+        public var addresses: [IPAddress]
+        public var source: Source
     }
+
+    public static func isIPLiteral(_ host: String) -> Bool { IPAddress(host) != nil }
 
     public static func isSpecialUse(_ host: String) -> Bool {
         let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
@@ -26,44 +38,50 @@ public enum HostAddresses {
             || ["test", "invalid", "example"].contains(name)
     }
 
-    public static func resolve(_ host: String, hostsFile: String = "/etc/hosts") -> Answer {
-        if isIPLiteral(host) { return Answer(addresses: [host], source: "literal") }
+    /// What a client gets for `host`: a literal as is, /etc/hosts, a
+    /// special-use name's loopback (never a query), else getaddrinfo on the
+    /// blocking pool, abandoned at `deadline`.
+    public static func resolve(_ host: String, hostsFile: String = "/etc/hosts", deadline: ContinuousClock.Instant) async -> Answer {
+        if let literal = IPAddress(host) { return Answer(addresses: [literal], source: .literal) }
         let fromHosts = lookupHostsFile(host, path: hostsFile)
-        if !fromHosts.isEmpty { return Answer(addresses: fromHosts, source: hostsFile) }
+        if !fromHosts.isEmpty { return Answer(addresses: fromHosts, source: .hostsFile) }
         if isSpecialUse(host) {
-            let local = host.lowercased() == "localhost" || host.lowercased().hasSuffix(".localhost") ? ["127.0.0.1"] : []
-            return Answer(addresses: local, source: "special-use")
+            let local = host.lowercased() == "localhost" || host.lowercased().hasSuffix(".localhost")
+                ? [IPAddress(v4: 127, 0, 0, 1)] : []
+            return Answer(addresses: local, source: .specialUse)
         }
-        return Answer(addresses: getaddrinfo(host), source: "resolver")
+        let outcome = await withDeadline(max(.zero, deadline - .now)) { await onPool { _ in getaddrinfo(host) } }
+        if case .finished(.success(let addresses)) = outcome { return Answer(addresses: addresses, source: .resolver) }
+        return Answer(addresses: [], source: .resolver)
     }
 
-    static func lookupHostsFile(_ host: String, path: String) -> [String] {
+    static func lookupHostsFile(_ host: String, path: String) -> [IPAddress] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        var out: [String] = []
+        var out: [IPAddress] = []
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: "#", maxSplits: 1).first?.split(whereSeparator: \.isWhitespace) ?? []
-            guard fields.count >= 2 else { continue }
-            if fields.dropFirst().contains(where: { $0.lowercased() == host.lowercased() }) {
-                let address = String(fields[0])
-                if !out.contains(address) { out.append(address) }
+            guard fields.count >= 2, let address = IPAddress(String(fields[0])) else { continue }
+            if fields.dropFirst().contains(where: { $0.lowercased() == host.lowercased() }), !out.contains(address) {
+                out.append(address)
             }
         }
         return out
     }
 
-    static func getaddrinfo(_ host: String) -> [String] {
+    /// The system's answer (nsswitch: /etc/hosts, then DNS). Blocking.
+    static func getaddrinfo(_ host: String) -> [IPAddress] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(Glibc.SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         guard Glibc.getaddrinfo(host, nil, &hints, &result) == 0 else { return [] }
         defer { freeaddrinfo(result) }
-        var out: [String] = []
+        var out: [IPAddress] = []
         var cursor = result
         while let info = cursor?.pointee {
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if getnameinfo(info.ai_addr, info.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
                 let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if !out.contains(text) { out.append(text) }
+                if let address = IPAddress(text), !out.contains(address) { out.append(address) }
             }
             cursor = info.ai_next
         }

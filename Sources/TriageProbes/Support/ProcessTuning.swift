@@ -1,11 +1,30 @@
+import Foundation
 internal import CTriageShims
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Process-wide settings the executable applies at start.
+/// Process-wide settings applied at start.
 public enum ProcessTuning {
     /// Steps run on several threads for a few milliseconds each; glibc would
     /// give each thread its own malloc arena. A couple are plenty and keep
     /// the resident set small (see the benchmark).
     public static func limitMallocArenas(_ count: Int) {
         triage_limit_malloc_arenas(Int32(count))
+    }
+
+    /// A scan keeps thousands of sockets open: lift the soft descriptor
+    /// limit to the hard one (commonly 1024 → 524288).
+    public static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// The soft descriptor limit now.
+    public static var openFileLimit: Int {
+        var limit = rlimit()
+        return getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? Int(limit.rlim_cur) : 1024
     }
 }

@@ -1,7 +1,7 @@
 /// One TCP connection of a capture, as Wireshark's TLS view would show it.
 public struct CapturedConnection: Sendable {
-    public var client: TCPConversation.Endpoint
-    public var server: TCPConversation.Endpoint
+    public var client: Endpoint
+    public var server: Endpoint
     public var firstMicroseconds: UInt64
     public var clientSide = TLSSideSummary()
     public var serverSide = TLSSideSummary()
@@ -29,7 +29,7 @@ public struct CaptureAnalysis: Sendable {
     public var malformed = 0
     public var skippedBlocks = 0
 
-    struct Key: Hashable { var a: TCPConversation.Endpoint; var b: TCPConversation.Endpoint }
+    struct Key: Hashable { var a: Endpoint; var b: Endpoint }
 
     struct Live {
         var index: Int
@@ -42,7 +42,8 @@ public struct CaptureAnalysis: Sendable {
 
     /// Analyses every frame of `reader`; `port` keeps only connections with
     /// that server port.
-    public static func run(_ reader: inout CaptureReader, port: UInt16? = nil) throws(CaptureError) -> CaptureAnalysis {
+    public static func run(_ reader: inout CaptureReader, port: UInt16? = nil,
+                           isCancelled: () -> Bool = { false }) throws(CaptureError) -> CaptureAnalysis {
         var analysis = CaptureAnalysis()
         var decoder = PacketDecoder()
         var live: [Key: Live] = [:]
@@ -50,11 +51,12 @@ public struct CaptureAnalysis: Sendable {
         var certificatePool: [BytesKey: [UInt8]] = [:]
         while let packet = try reader.next() {
             analysis.packets += 1
+            if analysis.packets & 0x3FFF == 0, isCancelled() { break }
             analysis.bytes += packet.data.count
             guard let segment = decoder.segment(packet) else { continue }
             if let port, segment.source.port != port, segment.destination.port != port { continue }
             let key = segment.source.port < segment.destination.port || segment.source.port == segment.destination.port
-                && segment.source.address.lexicographicallyPrecedes(segment.destination.address)
+                && segment.source.address < segment.destination.address
                 ? Key(a: segment.source, b: segment.destination) : Key(a: segment.destination, b: segment.source)
             var state: Live
             // Taken out while it is updated, so its buffers are not copied (CoW).

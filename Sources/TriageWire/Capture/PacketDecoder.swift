@@ -1,7 +1,7 @@
 /// A TCP segment taken out of a frame.
 public struct TCPSegment: Sendable {
-    public var source: TCPConversation.Endpoint
-    public var destination: TCPConversation.Endpoint
+    public var source: Endpoint
+    public var destination: Endpoint
     public var sequence: UInt32
     public var acknowledgement: UInt32
     public var flags: UInt8
@@ -21,7 +21,7 @@ public struct PacketDecoder {
     public private(set) var malformed = 0
     private var fragments: [FragmentKey: Fragments] = [:]
 
-    struct FragmentKey: Hashable { var source: [UInt8]; var destination: [UInt8]; var id: UInt16 }
+    struct FragmentKey: Hashable { var source: IPAddress; var destination: IPAddress; var id: UInt16 }
     struct Fragments { var pieces: [Int: [UInt8]] = [:]; var total: Int?; var header: [UInt8] = [] }
 
     public init() {}
@@ -62,7 +62,7 @@ public struct PacketDecoder {
             guard headerLength >= 20, length >= headerLength else { malformed += 1; return nil }
             let total = min(length, Int(d[base + 2]) << 8 | Int(d[base + 3]))
             guard total >= headerLength else { malformed += 1; return nil }
-            let source = Array(d[(base + 12)..<(base + 16)]), destination = Array(d[(base + 16)..<(base + 20)])
+            let source = IPAddress(bytes: d[(base + 12)..<(base + 16)])!, destination = IPAddress(bytes: d[(base + 16)..<(base + 20)])!
             let flagsOffset = Int(d[base + 6]) << 8 | Int(d[base + 7])
             let moreFragments = flagsOffset & 0x2000 != 0
             let fragmentOffset = (flagsOffset & 0x1FFF) * 8
@@ -84,7 +84,7 @@ public struct PacketDecoder {
                 offset += (Int(d[offset + 1]) + 1) * 8
             }
             guard next == 6, d.count > offset else { notTCP += 1; return nil }
-            return tcp(d, from: offset, to: d.count, source: Array(d[(base + 8)..<(base + 24)]), destination: Array(d[(base + 24)..<(base + 40)]), at: micros)
+            return tcp(d, from: offset, to: d.count, source: IPAddress(bytes: d[(base + 8)..<(base + 24)])!, destination: IPAddress(bytes: d[(base + 24)..<(base + 40)])!, at: micros)
         default:
             notTCP += 1
             return nil
@@ -110,14 +110,14 @@ public struct PacketDecoder {
     }
 
     /// The TCP segment in `d[start..<end]`; its payload is a slice, not a copy.
-    private mutating func tcp(_ d: [UInt8], from start: Int, to end: Int, source: [UInt8], destination: [UInt8], at micros: UInt64) -> TCPSegment? {
+    private mutating func tcp(_ d: [UInt8], from start: Int, to end: Int, source: IPAddress, destination: IPAddress, at micros: UInt64) -> TCPSegment? {
         guard end - start >= 20 else { malformed += 1; return nil }
         let dataOffset = Int(d[start + 12] >> 4) * 4
         guard dataOffset >= 20, end - start >= dataOffset else { malformed += 1; return nil }
         func u32(_ i: Int) -> UInt32 { UInt32(d[start + i]) << 24 | UInt32(d[start + i + 1]) << 16 | UInt32(d[start + i + 2]) << 8 | UInt32(d[start + i + 3]) }
         return TCPSegment(
-            source: .init(address: source, port: UInt16(d[start]) << 8 | UInt16(d[start + 1])),
-            destination: .init(address: destination, port: UInt16(d[start + 2]) << 8 | UInt16(d[start + 3])),
+            source: Endpoint(source, port: UInt16(d[start]) << 8 | UInt16(d[start + 1])),
+            destination: Endpoint(destination, port: UInt16(d[start + 2]) << 8 | UInt16(d[start + 3])),
             sequence: u32(4), acknowledgement: u32(8), flags: d[start + 13], payload: d[(start + dataOffset)..<end], microseconds: micros)
     }
 }

@@ -12,16 +12,6 @@ public struct TCPConversation: Sendable {
         case reset(Direction)
     }
 
-    public struct Endpoint: Sendable, Hashable {
-        /// 4 bytes for IPv4, 16 for IPv6.
-        public var address: [UInt8]
-        public var port: UInt16
-        public init(address: [UInt8], port: UInt16) {
-            self.address = address
-            self.port = port
-        }
-    }
-
     public var client: Endpoint
     public var server: Endpoint
     public private(set) var events: [(microseconds: UInt64, event: Event)] = []
@@ -76,7 +66,8 @@ public struct TCPConversation: Sendable {
     }
 
     static func frame(src: Endpoint, dst: Endpoint, seq: UInt32, ack: UInt32, flags: UInt8, payload: [UInt8]) -> [UInt8] {
-        let v6 = src.address.count == 16
+        let v6 = src.address.isV6
+        let (srcBytes, dstBytes) = (src.address.bytes, dst.address.bytes)
         var tcp: [UInt8] = []
         be16(src.port, &tcp); be16(dst.port, &tcp)
         be32(seq, &tcp); be32(ack, &tcp)
@@ -84,7 +75,7 @@ public struct TCPConversation: Sendable {
         be16(65_535, &tcp)                      // window
         tcp += [0, 0, 0, 0]                     // checksum, urgent pointer
         tcp += payload
-        let checksum = Self.checksum(pseudoHeader(src.address, dst.address, length: tcp.count, v6: v6) + tcp)
+        let checksum = Self.checksum(pseudoHeader(srcBytes, dstBytes, length: tcp.count, v6: v6) + tcp)
         tcp[16] = UInt8(checksum >> 8); tcp[17] = UInt8(checksum & 0xFF)
 
         var ip: [UInt8] = []
@@ -92,12 +83,12 @@ public struct TCPConversation: Sendable {
             ip += [0x60, 0, 0, 0]
             be16(UInt16(tcp.count), &ip)
             ip += [6, 64]                       // next header TCP, hop limit
-            ip += src.address + dst.address
+            ip += srcBytes + dstBytes
         } else {
             ip += [0x45, 0]
             be16(UInt16(20 + tcp.count), &ip)
             ip += [0, 0, 0x40, 0, 64, 6, 0, 0]  // id, don't fragment, TTL 64, TCP, checksum
-            ip += src.address + dst.address
+            ip += srcBytes + dstBytes
             let sum = Self.checksum(ip)
             ip[10] = UInt8(sum >> 8); ip[11] = UInt8(sum & 0xFF)
         }

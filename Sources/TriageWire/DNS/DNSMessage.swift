@@ -77,7 +77,7 @@ public struct DNSMessage: Sendable, Equatable {
             let rdata: [UInt8]
             switch RecordType(rawValue: r.type) {
             case .a: rdata = r.data.split(separator: ".").compactMap { UInt8($0) }
-            case .aaaa: rdata = IPv6.bytes(r.data) ?? []
+            case .aaaa: rdata = IPAddress(r.data)?.bytes ?? []
             default: rdata = encode(r.data)
             }
             out += [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
@@ -115,7 +115,7 @@ public struct DNSMessage: Sendable, Equatable {
             var data: String
             switch RecordType(rawValue: type) {
             case .a where length == 4: data = rdata.map(String.init).joined(separator: ".")
-            case .aaaa where length == 16: data = IPv6.text(rdata)
+            case .aaaa where length == 16: data = IPAddress(bytes: rdata)!.description
             case .cname:
                 var at = offset
                 data = try Self.name(bytes, at: &at)
@@ -151,42 +151,5 @@ public struct DNSMessage: Sendable, Equatable {
         }
         if !jumped { offset = cursor }
         return labels.joined(separator: ".")
-    }
-}
-
-/// IPv6 text ⇄ bytes without the C library (TriageWire stays pure Swift).
-public enum IPv6 {
-    public static func text(_ b: [UInt8]) -> String {
-        let groups = stride(from: 0, to: 16, by: 2).map { Int(b[$0]) << 8 | Int(b[$0 + 1]) }
-        // Compress the longest run of zero groups (RFC 5952).
-        var best = (start: -1, length: 0), run = (start: -1, length: 0)
-        for (i, g) in groups.enumerated() {
-            if g == 0 { run = run.start < 0 ? (i, 1) : (run.start, run.length + 1) } else { run = (-1, 0) }
-            if run.length > best.length { best = run }
-        }
-        let hex = groups.map { String($0, radix: 16) }
-        guard best.length > 1 else { return hex.joined(separator: ":") }
-        return hex[..<best.start].joined(separator: ":") + "::" + hex[(best.start + best.length)...].joined(separator: ":")
-    }
-
-    public static func bytes(_ text: String) -> [UInt8]? {
-        var halves: [String] = []
-        if let range = text.firstRange(of: "::") {
-            halves = [String(text[..<range.lowerBound]), String(text[range.upperBound...])]
-        } else {
-            halves = [text]
-        }
-        guard halves.count <= 2 else { return nil }
-        let head = halves[0].isEmpty ? [] : halves[0].split(separator: ":").map(String.init)
-        let tail = halves.count == 2 && !halves[1].isEmpty ? halves[1].split(separator: ":").map(String.init) : []
-        let fill = halves.count == 2 ? 8 - head.count - tail.count : 0
-        let groups = head + Array(repeating: "0", count: max(0, fill)) + tail
-        guard groups.count == 8 else { return nil }
-        var out: [UInt8] = []
-        for g in groups {
-            guard let v = UInt16(g, radix: 16) else { return nil }
-            out += [UInt8(v >> 8), UInt8(v & 0xFF)]
-        }
-        return out
     }
 }

@@ -1,0 +1,89 @@
+import Foundation
+import TriageWire
+
+/// Findings from the TLS connections of a capture: alerts by sender (with
+/// the no-SNI case), and the certificates sent in clear checked at the time
+/// of the capture.
+public struct CaptureRules: Sendable {
+    public struct Group: Sendable {
+        public var label: Message
+        public var key: String
+        public var count: Int
+        public var first: CapturedTLS
+    }
+
+    public let connections: [CapturedTLS]
+    public let host: String?
+
+    public init(connections: [CapturedTLS], host: String?) {
+        self.connections = connections
+        self.host = host
+    }
+
+    /// Alike connections together, largest group first.
+    public var groups: [Group] {
+        var order: [String] = []
+        var byKey: [String: Group] = [:]
+        let english = TextTable.english
+        for c in connections {
+            let label = c.groupLabel
+            let key = english.render(label)
+            if byKey[key] == nil { order.append(key); byKey[key] = Group(label: label, key: key, count: 0, first: c) }
+            byKey[key]!.count += 1
+        }
+        return order.map { byKey[$0]! }.sorted { $0.count > $1.count }
+    }
+
+    public var findings: [Finding] {
+        var out: [Finding] = []
+        let sniWorks = connections.contains { $0.sni != nil && $0.serverHello && $0.fatalAlert == nil }
+        for group in groups {
+            let c = group.first
+            guard let alert = c.fatalAlert else { continue }
+            let subject = c.server.description
+            let facts = [Fact(.connections, .int(group.count)), Fact(.firstSeen, .typed(.date(c.firstSeen))),
+                         Fact(.server, .typed(.endpoint(c.server))), Fact(.sni, .string(c.sni ?? "none")), Fact(.alert, .typed(.alert(alert)))]
+            let args: [String: Value] = ["count": .int(group.count), "server": .typed(.endpoint(c.server)), "alert": .typed(.alert(alert))]
+            switch (alert.sender, alert.code) {
+            case (.server, _) where c.sni == nil && (sniWorks || alert.code == 80 || alert.code == 112):
+                out.append(Finding(.alertWithoutSNI, summary: Message(.findingCaptureNoSNI, args), subject: subject, facts: facts,
+                                   remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": .typed(.endpoint(c.server)), "alert": .int(Int(alert.code))])))
+            case (.server, 116):
+                out.append(Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts))
+            case (.server, 40) where c.certificateRequest:
+                out.append(Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts))
+            case (_, 70):
+                out.append(Finding(.protocolVersion, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts))
+            case (.server, 40), (.server, 71):
+                out.append(Finding(.noSharedCipher, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts))
+            case (.client, 45):
+                out.append(Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
+                                   remedyArgs: ["address": .typed(.endpoint(c.server)), "host": .string(c.sni ?? host ?? "HOST")]))
+            case (.client, 48):
+                out.append(Finding(.untrustedIssuer, summary: Message(.findingCaptureClientUnknownCA, args), subject: subject, facts: facts))
+            case (.client, 42), (.client, 46):
+                out.append(Finding(.untrustedIssuer, summary: Message(.findingCaptureClientRejected, args), subject: subject, facts: facts))
+            case (_, 112):
+                out.append(Finding(.hostnameMismatch, summary: Message(.findingCaptureUnknownName, args), subject: subject, facts: facts))
+            default:
+                out.append(Finding(.tlsAlert, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
+                                   remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)]))
+            }
+        }
+        // Certificates sent in clear: their dates at the time of the capture.
+        var seen = Set<String>()
+        for c in connections {
+            guard let leaf = c.certificates.first, seen.insert(leaf.sha256).inserted else { continue }
+            let chain = CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni)
+            let check = ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
+            let rules = ChainRules(check: check, host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
+            out += rules.findings.filter { $0.cause != .hostnameMismatch || host != nil }.map { finding in
+                var f = finding
+                f.facts.append(Fact(.seenAt, .typed(.date(c.firstSeen))))
+                f.summary = Message(.inCapture, ["summary": f.summary.value, "time": .typed(.date(c.firstSeen)), "server": .typed(.endpoint(c.server))])
+                return f
+            }
+        }
+        return out
+    }
+}

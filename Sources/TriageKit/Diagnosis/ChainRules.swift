@@ -1,0 +1,150 @@
+import Foundation
+
+/// What is wrong with one verified chain, for a host, at a time: dates of
+/// every certificate, names, key sizes, and trust — telling "the server
+/// omits an intermediate" from "the issuer is not trusted here".
+public struct ChainRules: Sendable {
+    public let check: ChainCheck
+    public let host: String?
+    public let now: Date
+    public let warnDays: Int
+
+    public init(check: ChainCheck, host: String?, now: Date, warnDays: Int) {
+        self.check = check
+        self.host = host
+        self.now = now
+        self.warnDays = warnDays
+    }
+
+    var certificates: [Certificate] { check.chain.certificates }
+
+    func dateFacts(_ cert: Certificate) -> [Fact] {
+        [Fact(.subject, .string(cert.subject)), Fact(.notBefore, .typed(.date(cert.notBefore))),
+         Fact(.notAfter, .typed(.date(cert.notAfter))), Fact(.daysLeft, .int(cert.daysLeft(at: now)))]
+    }
+
+    public var findings: [Finding] {
+        guard let leaf = certificates.first else { return [] }
+        var out: [Finding] = []
+        let name = Value.string(host ?? leaf.displayName)
+        for (index, cert) in certificates.enumerated() {
+            let facts = dateFacts(cert)
+            if cert.isExpired(at: now) {
+                let ago = Value.int(Certificate.days(from: cert.notAfter, to: now))
+                if index == 0 {
+                    out.append(Finding(.certExpired, summary: Message(.findingCertExpired, ["host": name, "date": .typed(.date(cert.notAfter)), "days": ago]),
+                                       subject: cert.subject, facts: facts, remedyArgs: remedyArgs))
+                } else {
+                    out.append(Finding(.intermediateExpired,
+                                       summary: Message(.findingIntermediateExpired, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)), "days": ago]),
+                                       subject: cert.subject, facts: facts))
+                }
+            } else if cert.isNotYetValid(at: now) {
+                out.append(Finding(.certNotYetValid,
+                                   summary: Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
+                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1)]),
+                                   subject: cert.subject, facts: facts))
+            } else if cert.daysLeft(at: now) < warnDays {
+                out.append(Finding(.certExpired, severity: .warning,
+                                   summary: Message(.findingExpiresSoon, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),
+                                                                          "days": .int(cert.daysLeft(at: now))]),
+                                   subject: cert.subject, facts: facts, remedyArgs: remedyArgs))
+            }
+            if cert.hasWeakKey {
+                out.append(Finding(.weakKey, summary: Message(.findingWeakKey, ["subject": .string(cert.subject), "algorithm": .string(cert.keyAlgorithm.description),
+                                                                                "bits": .int(cert.keyBits)]),
+                                   subject: cert.subject, facts: [Fact(.key, .string("\(cert.keyAlgorithm) \(cert.keyBits)"))]))
+            }
+        }
+        if let host, !leaf.matches(host: host) {
+            let sans = Value.list(leaf.alternativeNames.map { .string($0.description) })
+            out.append(Finding(.hostnameMismatch, summary: Message(.findingHostnameMismatch, ["host": .string(host), "sans": sans, "subject": .string(leaf.subject)]),
+                               subject: leaf.subject, facts: [Fact(.host, .string(host)), Fact(.sans, sans)]))
+        }
+        if let trust = trustFinding { out.append(trust) }
+        return out
+    }
+
+    var remedyArgs: [String: Value] {
+        let address = check.chain.servers.first.map { Value.typed(.endpoint($0)) } ?? .string("HOST:443")
+        return ["address": address, "host": .string(host ?? certificates.first?.displayName ?? "HOST")]
+    }
+
+    var trustStore: Value { check.caFile.map(Value.string) ?? Message(.theSystemStore).value }
+
+    /// Self-signed, an untrusted root, a missing intermediate, or an issuer unknown here.
+    var trustFinding: Finding? {
+        let v = check.verification
+        guard let leaf = certificates.first, let top = certificates.last else { return nil }
+        let verifyFacts = [Fact(.verifyError, .list(v.problems.map { .string("\($0.code) \($0.text) (depth \($0.depth))") }))]
+        if v.has(.depthZeroSelfSignedCert) || (leaf.isSelfSigned && certificates.count == 1 && !v.trusted) {
+            return Finding(.selfSigned, summary: Message(.findingSelfSigned, ["subject": .string(leaf.subject), "store": trustStore]),
+                           subject: leaf.subject, facts: [Fact(.issuer, .string(leaf.issuer))] + verifyFacts)
+        }
+        if v.has(.selfSignedCertInChain) {
+            let root = certificates.last { $0.isSelfSigned } ?? top
+            return Finding(.untrustedIssuer, summary: Message(.findingUntrustedRoot, ["root": .string(root.subject), "store": trustStore]),
+                           subject: leaf.subject, facts: [Fact(.issuer, .string(root.subject))] + verifyFacts)
+        }
+        if v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert) {
+            // The issuer of the last certificate sent is nowhere to be found.
+            // A public CA names where its intermediate lives (AIA): then the
+            // server omits it. Otherwise the issuer is unknown here: a private CA.
+            if let url = top.caIssuersURL {
+                return Finding(.incompleteChain,
+                               summary: Message(.findingIncompleteChainAIA, ["count": .int(certificates.count), "issuer": .string(top.issuer), "url": .string(url)]),
+                               subject: leaf.subject, facts: [Fact(.missingIssuer, .string(top.issuer)), Fact(.url, .string(url))] + verifyFacts)
+            }
+            let hint: Message = check.caFile == nil ? Message(.hintPassCAFile, ["issuer": .string(top.issuer)])
+                : Message(.hintIssuerNotInCAFile, ["issuer": .string(top.issuer), "file": .string(check.caFile!)])
+            return Finding(.untrustedIssuer, summary: Message(.findingUnknownIssuer, ["issuer": .string(top.issuer), "store": trustStore, "hint": hint.value]),
+                           subject: leaf.subject, facts: [Fact(.issuer, .string(top.issuer))] + verifyFacts,
+                           remedy: check.caFile == nil ? Message(.remedyPrivateCA, ["issuer": .string(top.issuer)]) : nil)
+        }
+        if v.trusted, let missing = check.storeSupplied.first {
+            // It verified only because the trust store holds the intermediate the server did not send.
+            return Finding(.incompleteChain,
+                           summary: Message(.findingIncompleteChainKnown, ["count": .int(certificates.count), "missing": .string(missing.subject), "store": trustStore]),
+                           subject: leaf.subject, facts: [Fact(.missingIssuer, .string(missing.subject)), Fact(.chainLength, .int(certificates.count))])
+        }
+        return nil
+    }
+
+    /// The per-chain facts a report shows.
+    public var facts: [Fact] {
+        var facts: [Fact] = []
+        if let first = check.chain.servers.first { facts.append(Fact(.address, .typed(.endpoint(first)))) }
+        if !check.chain.variants.isEmpty { facts.append(Fact(.variant, .list(check.chain.variants.map { .string($0.description) }))) }
+        for cert in certificates { facts.append(Fact(.certificate, .typed(.certificate(cert)))) }
+        if let leaf = certificates.first {
+            facts += [Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),
+                      Fact(.daysLeft, .int(leaf.daysLeft(at: now)))]
+            if let host { facts.append(Fact(.hostMatch, .bool(leaf.matches(host: host)))) }
+        }
+        facts.append(Fact(.trusted, .bool(check.verification.trusted && check.storeSupplied.isEmpty)))
+        if !check.verification.trusted {
+            facts.append(Fact(.verifyError, .list(check.verification.problems.map { .string("\($0.code) \($0.text) (depth \($0.depth))") })))
+        }
+        return facts
+    }
+
+    /// The table `openssl x509 -text` readers expect, for the raw evidence.
+    public var table: String {
+        certificates.enumerated().map { index, c in
+            let status = c.isExpired(at: now) ? "EXPIRED" : c.isNotYetValid(at: now) ? "NOT YET VALID" : "valid"
+            return """
+                cert \(index): \(c.subject)
+                  issuer:     \(c.issuer)
+                  serial:     \(c.serial)
+                  notBefore:  \(ISO8601.string(c.notBefore))
+                  notAfter:   \(ISO8601.string(c.notAfter))  (\(c.daysLeft(at: now)) days left, \(status))
+                  SANs:       \(c.alternativeNames.map(\.description).joined(separator: ", "))
+                  key:        \(c.keyAlgorithm) \(c.keyBits) bits; signature \(c.signatureAlgorithm)
+                  CA: \(c.isCA), self-signed: \(c.isSelfSigned)
+                  sha256:     \(c.sha256)
+                """
+        }.joined(separator: "\n") + "\n  trusted: " + (check.verification.trusted
+            ? (check.storeSupplied.isEmpty ? "yes" : "yes, with \(check.storeSupplied.map(\.subject).joined(separator: "; ")) from the trust store")
+            : check.verification.problems.map { "\($0.code) \($0.text) (depth \($0.depth))" }.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+
+/// What one HTTP exchange says, by curl's result code, the errno behind it,
+/// the verify result, the alerts on its connection and how far it got.
+public struct HTTPRules: Sendable {
+    public let exchange: HTTPExchange
+    /// The status the other request of the story got (via ↔ direct).
+    public let compareStatus: Int?
+
+    public init(exchange: HTTPExchange, compareStatus: Int?) {
+        self.exchange = exchange
+        self.compareStatus = compareStatus
+    }
+
+    var host: String { URLPart.host.extract(from: exchange.url).stringValue ?? exchange.url }
+    var subject: String { Redactor.redact(exchange.url) }
+
+    var baseFacts: [Fact] {
+        let e = exchange
+        var facts = [Fact(.url, .string(subject)), Fact(.curlCode, .int(e.curlCode)),
+                     Fact(.curlError, .string("\(e.curlName): \(e.curlMessage)"))]
+        if e.osErrno != 0 { facts.append(Fact(.osErrno, .string(ErrorNumber.name(e.osErrno)))) }
+        if let p = e.primary { facts.append(Fact(.connectedTo, .typed(.endpoint(p)))) }
+        facts += [Fact(.connectMs, .number(ms(e.timings.connect))), Fact(.tlsMs, .number(ms(e.timings.tls))),
+                  Fact(.firstByteMs, .number(ms(e.timings.firstByte))), Fact(.totalMs, .number(ms(e.timings.total)))]
+        if e.headerBytes > 0 { facts.append(Fact(.headerBytes, .int(e.headerBytes))) }
+        if e.bodyBytes > 0 { facts.append(Fact(.bodyBytes, .int(e.bodyBytes))) }
+        return facts
+    }
+
+    func ms(_ seconds: Double) -> Double { (seconds * 10_000).rounded() / 10 }
+
+    public var findings: [Finding] {
+        let e = exchange
+        guard e.succeeded else { return failureFindings }
+        let statusFacts = [Fact(.status, .int(e.status))]
+            + (compareStatus.map { [Fact(e.role == .via ? .directStatus : .viaStatus, .int($0))] } ?? [])
+        if e.role == .via, e.status >= 500 {
+            let key: MessageKey = compareStatus.map { $0 > 0 ? .findingProxyErrorDirectOK : .findingProxyErrorDirectFailed } ?? .findingProxyError
+            return [Finding(.proxyError, summary: Message(key, ["status": .int(e.status), "reason": .string(Self.reason(e.status)),
+                                                                "direct": .int(compareStatus ?? 0)]),
+                            subject: subject, facts: statusFacts)]
+        }
+        if e.status >= 400 {
+            return [Finding(.httpError, summary: Message(.findingHTTPError, ["url": .string(subject), "status": .int(e.status), "reason": .string(Self.reason(e.status))]),
+                            subject: subject, facts: statusFacts)]
+        }
+        return []
+    }
+
+    var failureFindings: [Finding] {
+        let e = exchange
+        let facts = baseFacts
+        let url = Value.string(subject)
+        switch e.code {
+        case .couldntResolveHost?, .couldntResolveProxy?:
+            return [Finding(.dnsFailure, summary: Message(e.code == .couldntResolveProxy ? .findingCurlNoProxyName : .findingCurlNoName,
+                                                          ["host": .string(host), "error": .string(e.curlMessage)]),
+                            subject: host, facts: facts)]
+        case .couldntConnect?:
+            switch e.osErrno {
+            case Errno.connectionRefused:
+                return [Finding(.connectionRefused, summary: Message(e.role == .via ? .findingProxyRefused : .findingCurlRefused, ["url": url]),
+                                subject: subject, facts: facts, remedyArgs: ["port": .int(URLPart.port.extract(from: e.url).intValue ?? 0)])]
+            case Errno.timedOut:
+                return [Finding(.timeout, summary: Message(.findingCurlConnectTimeout, ["url": url]), subject: subject, facts: facts)]
+            default:
+                return [Finding(.addressUnreachable, summary: Message(.findingCurlUnreachable, ["url": url, "errno": .string(ErrorNumber.name(e.osErrno))]),
+                                subject: subject, facts: facts)]
+            }
+        case .operationTimedOut?:
+            return [timeoutFinding]
+        case .tooManyRedirects?:
+            return [Finding(.redirectLoop, summary: Message(.findingRedirectLoop, ["url": url, "count": .int(e.redirects), "last": .string(e.effectiveURL ?? "—")]),
+                            subject: subject, facts: facts + [Fact(.redirects, .int(e.redirects))])]
+        case .peerFailedVerification?:
+            return [verifyFinding]
+        case .sslConnectError?, .recvError?, .sendError?, .gotNothing?, .sslClientCert?:
+            if let alert = e.alerts.first(where: { $0.isFatal && $0.sender == .server }) {
+                return [alertFinding(alert)]
+            }
+            if e.osErrno == Errno.connectionReset {
+                return [Finding(.connectionReset, summary: Message(e.role == .via ? .findingProxyReset : .findingCurlReset, ["url": url]),
+                                subject: subject, facts: facts)]
+            }
+            if e.code == .gotNothing {
+                return [Finding(e.role == .via ? .proxyError : .httpProtocolError, summary: Message(.findingEmptyReply, ["url": url]),
+                                subject: subject, facts: facts)]
+            }
+            if e.code == .recvError, !e.isHTTPS || e.tlsEstablished {
+                // The connection (and TLS) worked; what came back broke HTTP: oversized headers, garbage.
+                return [Finding(.httpProtocolError, summary: Message(.findingHTTPReceive, ["url": url, "bytes": .int(e.headerBytes), "error": .string(e.curlMessage)]),
+                                subject: subject, facts: facts)]
+            }
+            // A TLS failure without an alert: the handshake step explains it better.
+            return []
+        case .weirdServerReply?, .http2?, .http2Stream?, .partialFile?, .badContentEncoding?, .tooLarge?, .filesizeExceeded?:
+            return [Finding(.httpProtocolError, summary: Message(.findingHTTPProtocol, ["url": url, "error": .string("\(e.curlName): \(e.curlMessage)")]),
+                            subject: subject, facts: facts)]
+        default:
+            if e.curlCode == 27, e.headerBytes > 0 {   // CURLE_OUT_OF_MEMORY while reading a giant header
+                return [Finding(.httpProtocolError, summary: Message(.findingHTTPReceive, ["url": url, "bytes": .int(e.headerBytes), "error": .string(e.curlMessage)]),
+                                subject: subject, facts: facts)]
+            }
+            return []
+        }
+    }
+
+    /// CURLE_OPERATION_TIMEDOUT: where the request stalled.
+    var timeoutFinding: Finding {
+        let e = exchange
+        let facts = baseFacts
+        let url = Value.string(subject)
+        let total = Value.string(TextFormat.fixed(e.timings.total, 1) + " s")
+        if e.timings.connect == 0 {
+            return Finding(e.role == .via ? .proxyTimeout : .timeout, summary: Message(.findingCurlConnectTimeout, ["url": url]), subject: subject, facts: facts)
+        }
+        if e.role == .via {
+            let direct: Value = compareStatus.map { $0 > 0 ? .int($0) : Message(.noAnswer).value } ?? Message(.notTried).value
+            return Finding(.proxyTimeout, summary: Message(.findingProxyTimeout, ["url": url, "total": total, "direct": direct]),
+                           subject: subject, facts: facts)
+        }
+        if e.isHTTPS, !e.tlsEstablished {
+            return Finding(.timeout, summary: Message(.findingCurlTLSTimeout, ["url": url, "total": total]), subject: subject, facts: facts)
+        }
+        if e.timings.firstByte == 0, e.headerBytes == 0 {
+            return Finding(.httpTimeout, summary: Message(.findingHTTPNoAnswer, ["url": url, "total": total]), subject: subject, facts: facts)
+        }
+        return Finding(.httpTimeout, summary: Message(.findingHTTPStalled, ["url": url, "total": total, "bytes": .int(e.headerBytes + e.bodyBytes),
+                                                                             "ttfb": .string(TextFormat.fixed(e.timings.firstByte * 1000, 0) + " ms")]),
+                       subject: subject, facts: facts)
+    }
+
+    /// CURLE_PEER_FAILED_VERIFICATION: the verify result says why.
+    var verifyFinding: Finding {
+        let e = exchange
+        let cause: Cause = switch e.verifyError {
+        case .certHasExpired: .certExpired
+        case .certNotYetValid: .certNotYetValid
+        case .depthZeroSelfSignedCert: .selfSigned
+        case .hostnameMismatch, .ipAddressMismatch: .hostnameMismatch
+        case .eeKeyTooSmall, .caKeyTooSmall: .weakKey
+        default: .untrustedIssuer
+        }
+        return Finding(cause, summary: Message(.findingCurlVerify, ["url": .string(subject), "code": .int(e.verifyResult), "error": .string(e.curlMessage)]),
+                       subject: host, facts: baseFacts + [Fact(.verifyCode, .int(e.verifyResult))],
+                       remedyArgs: ["address": .string(host), "host": .string(host)])
+    }
+
+    func alertFinding(_ alert: TLSAlert) -> Finding {
+        let facts = baseFacts + [Fact(.alert, .typed(.alert(alert)))]
+        let value = Value.typed(.alert(alert))
+        switch alert.code {
+        case 116: return Finding(.clientCertRequired, summary: Message(.findingCurlClientCert, ["alert": value]), subject: subject, facts: facts)
+        case 42, 43, 44, 45, 46, 48, 49: return Finding(.clientCertRejected, summary: Message(.findingCurlClientCertRejected, ["alert": value]), subject: subject, facts: facts)
+        case 70: return Finding(.protocolVersion, summary: Message(.findingProtocolVersionAlert, ["alert": value]), subject: subject, facts: facts)
+        case 40, 71: return Finding(.noSharedCipher, summary: Message(.findingNoSharedCipher, ["alert": value]), subject: subject, facts: facts)
+        case 112: return Finding(.hostnameMismatch, summary: Message(.findingUnknownName, ["alert": value, "name": .string(host)]), subject: subject, facts: facts)
+        default: return Finding(.tlsAlert, summary: Message(.findingAlert, ["alert": value]), subject: subject, facts: facts,
+                                remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)])
+        }
+    }
+
+    static func reason(_ status: Int) -> String {
+        [400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+         429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+         504: "Gateway Timeout"][status] ?? ""
+    }
+}
+
+/// The errno values the rules tell apart (Linux numbering, as the kernel reports them).
+public enum Errno {
+    public static let connectionRefused: Int32 = 111   // ECONNREFUSED
+    public static let connectionReset: Int32 = 104     // ECONNRESET
+    public static let timedOut: Int32 = 110            // ETIMEDOUT
+    public static let hostUnreachable: Int32 = 113     // EHOSTUNREACH
+    public static let networkUnreachable: Int32 = 101  // ENETUNREACH
+    public static let addressNotAvailable: Int32 = 99  // EADDRNOTAVAIL
+}

@@ -1,0 +1,18 @@
+/// A chain verified against a trust store: what OpenSSL said, and which
+/// certificates of the path it built came from the store rather than from
+/// the server (an intermediate the server should have sent).
+public struct ChainCheck: Sendable {
+    public var chain: CertificateChain
+    public var verification: ChainVerification
+    /// Non-root certificates of the verified path that the server did not send.
+    public var storeSupplied: [Certificate]
+    /// The trust store used: a CA file, or nil for the system's.
+    public var caFile: String?
+
+    public init(chain: CertificateChain, verification: ChainVerification, storeSupplied: [Certificate] = [], caFile: String?) {
+        self.chain = chain
+        self.verification = verification
+        self.storeSupplied = storeSupplied
+        self.caFile = caFile
+    }
+}

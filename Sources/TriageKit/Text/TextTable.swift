@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+import TriageWire
+
+/// One language's table of sentences (`templates/text.LANG.txt`): every
+/// summary, remedy, fact label, step summary and timeline event triage
+/// writes. A line is `key = text`; `{name}` in the text is replaced by the
+/// argument of that name, formatted for the language; `#` starts a comment.
+public struct TextTable: Sendable {
+    public let language: String
+    public let entries: [String: String]
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var message: String
+        public var description: String { "\(file):\(line): \(message)" }
+    }
+
+    public init(language: String, text: String, file: String = "text table") throws(Malformed) {
+        self.language = language
+        var entries: [String: String] = [:]
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let separator = line.range(of: " = ") else {
+                throw Malformed(file: file, line: number + 1, message: "expected 'key = text'")
+            }
+            let key = String(line[..<separator.lowerBound])
+            guard entries[key] == nil else { throw Malformed(file: file, line: number + 1, message: "key '\(key)' defined twice") }
+            // `\n` is a line break, `\s` a space that would otherwise be trimmed.
+            entries[key] = line[separator.upperBound...].replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\s", with: " ")
+        }
+        self.entries = entries
+    }
+
+    private static let cache = Mutex<[String: TextTable]>([:])
+
+    /// The bundled (or `$TRIAGE_HOME/templates/`) table of a language.
+    public static func named(_ language: String) throws -> TextTable {
+        if let table = cache.withLock({ $0[language] }) { return table }
+        let source = try Bundled.textTable(language: language)
+        let table = try TextTable(language: language, text: source.text, file: source.origin)
+        cache.withLock { $0[language] = table }
+        return table
+    }
+
+    /// English: the fallback, and the language of JSON projections.
+    public static var english: TextTable {
+        // The bundled English table is tested to parse; a failure here is a build defect.
+        (try? named("en")) ?? TextTable(language: "en", entries: [:])
+    }
+
+    init(language: String, entries: [String: String]) {
+        self.language = language
+        self.entries = entries
+    }
+
+    public func render(_ message: Message) -> String {
+        guard let template = entries[message.key] ?? TextTable.englishEntry(message.key, from: self) else { return message.key }
+        return fill(template, message.args)
+    }
+
+    public func render(_ key: MessageKey, _ args: [String: Value] = [:]) -> String { render(Message(key, args)) }
+
+    public func title(_ cause: Cause) -> String { render(Message(cause: cause, .title)) }
+
+    public func label(_ key: FactKey) -> String { entries["fact.\(key.rawValue)"] ?? key.rawValue }
+
+    private static func englishEntry(_ key: String, from table: TextTable) -> String? {
+        table.language == "en" ? nil : english.entries[key]
+    }
+
+    func fill(_ template: String, _ args: [String: Value]) -> String {
+        guard template.contains("{") else { return template }
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            let name = String(rest[rest.index(after: open)..<close])
+            out += format(args[name] ?? .null)
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    /// A value as text in this language.
+    public func format(_ value: Value) -> String {
+        switch value {
+        case .null: return "—"
+        case .bool(let b): return render(b ? .valueYes : .valueNo)
+        case .number(let n): return Value.format(n)
+        case .string(let s): return s
+        case .list(let items): return items.map(format).joined(separator: render(.listSeparator))
+        case .object: return value.text
+        case .typed(let t):
+            switch t {
+            case .message(let m): return render(m)
+            case .alert(let a):
+                return render(.alertDescribed, ["code": .int(Int(a.code)), "name": .string(a.name),
+                                                "level": Message(a.isFatal ? .levelFatal : .levelWarning).value,
+                                                "sender": Message.peer(a.sender)])
+            case .certificate(let c): return c.subject
+            case .chain(let c): return render(.chainDescribed, ["count": .int(c.certificates.count), "leaf": .string(c.leaf?.displayName ?? "—")])
+            default: return t.text
+            }
+        }
+    }
+}

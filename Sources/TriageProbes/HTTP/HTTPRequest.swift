@@ -1,0 +1,164 @@
+import Foundation
+import TriageKit
+import TriageWire
+
+/// The options of one request, mirroring curl's command line.
+public struct HTTPRequest: Sendable {
+    public enum Proxy: Sendable, Hashable {
+        /// What curl would use: HTTPS_PROXY / https_proxy / ALL_PROXY, unless NO_PROXY matches.
+        case environment([String: String])
+        case none
+        case url(String)
+    }
+
+    public var url: String
+    public var role: HTTPExchange.Role = .direct
+    public var method = "GET"
+    public var headers: [String] = []
+    public var body: String?
+    public var resolve: [String] = []
+    public var connectTo: [String] = []
+    public var proxy: Proxy = .none
+    public var caFile: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
+    public var insecure = false
+    public var maxRedirects = 0
+    public var connectTimeout: Duration = .seconds(5)
+    public var timeout: Duration = .seconds(10)
+    public var bodyLimit = 4096
+
+    public init(url: String) { self.url = url }
+
+    /// The proxy curl will go through, and where that choice came from.
+    public var effectiveProxy: (url: String?, source: String) {
+        switch proxy {
+        case .none: return (nil, "none")
+        case .url(let u): return (u, "option")
+        case .environment(let env): return Self.environmentProxy(for: url, env)
+        }
+    }
+
+    /// curl's rules: the scheme's `SCHEME_proxy` (lower case first), then
+    /// `ALL_PROXY`; `NO_PROXY` (`*`, host names, domain suffixes) wins.
+    static func environmentProxy(for url: String, _ env: [String: String]) -> (url: String?, source: String) {
+        let scheme = URLPart.scheme.extract(from: url).stringValue ?? "https"
+        let host = (URLPart.host.extract(from: url).stringValue ?? "").lowercased()
+        let noProxy = (env["no_proxy"] ?? env["NO_PROXY"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        for entry in noProxy {
+            let bare = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
+            if entry == "*" || host == bare || host.hasSuffix("." + bare) { return (nil, "NO_PROXY") }
+        }
+        // curl ignores upper-case HTTP_PROXY (a CGI header could set it).
+        let names = scheme == "http" ? ["http_proxy"] : ["\(scheme)_proxy", "\(scheme.uppercased())_PROXY"]
+        for name in names + ["all_proxy", "ALL_PROXY"] {
+            if let value = env[name], !value.isEmpty { return (value, name) }
+        }
+        return (nil, "none")
+    }
+
+    /// The `curl -v` line that repeats the request (secrets masked).
+    public var command: String {
+        var argv = ["curl", "-v"]
+        if method != "GET" { argv += method == "HEAD" ? ["-I"] : ["-X", method] }
+        for h in headers { argv += ["-H", Self.redactedHeader(h)] }
+        if let body { argv += ["--data-raw", body] }
+        for r in resolve { argv += ["--resolve", r] }
+        for c in connectTo { argv += ["--connect-to", c] }
+        switch proxy {
+        case .url(let p): argv += ["-x", p]
+        case .none: argv += ["--noproxy", "*"]
+        case .environment: break
+        }
+        if let caFile { argv += ["--cacert", caFile] }
+        if let clientCertificate { argv += ["--cert", clientCertificate] }
+        if let clientKey { argv += ["--key", clientKey] }
+        if insecure { argv.append("-k") }
+        if maxRedirects > 0 { argv += ["-L", "--max-redirs", String(maxRedirects)] }
+        argv += ["--connect-timeout", TextFormat.fixed(connectTimeout.seconds, 1), "--max-time", TextFormat.fixed(timeout.seconds, 1), url]
+        return Redactor.redact(ShellQuote.join(argv))
+    }
+
+    static let secretHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"]
+
+    /// `Name: value` with the value masked when the header carries a secret.
+    static func redactedHeader(_ line: String) -> String {
+        guard let colon = line.firstIndex(of: ":"),
+              secretHeaders.contains(line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()) else { return line }
+        return "\(line[..<colon]): \(Redactor.mask)"
+    }
+
+    /// What the transfer left: the exchange, and the raw texts for evidence.
+    public struct Result: Sendable {
+        public var exchange: HTTPExchange
+        public var trace: String
+        public var rawHeaders: String
+        public var body: String
+        public var proxy: (url: String?, source: String)
+    }
+
+    /// Performs the request on the calling thread (run it on the blocking pool).
+    func perform(cancel: CancelFlag) throws(CurlEasy.Unavailable) -> Result {
+        let easy = try CurlEasy(bodyLimit: bodyLimit)
+        easy.set(.url, url)
+        switch method {
+        case "GET": break
+        case "HEAD": easy.set(.noBody, 1)
+        default: easy.set(.customRequest, method)
+        }
+        for header in headers { easy.append(.httpHeader, header) }
+        for r in resolve { easy.append(.resolve, r) }
+        for c in connectTo { easy.append(.connectTo, c) }
+        if let body { easy.setBody(body) }
+        let proxy = effectiveProxy
+        // Always explicit: "" turns curl's own reading of the environment off, so the report says what was used.
+        easy.set(.proxy, proxy.url ?? "")
+        if let caFile { easy.set(.caInfo, caFile) }
+        if let clientCertificate { easy.set(.sslCert, clientCertificate) }
+        if let clientKey { easy.set(.sslKey, clientKey) }
+        if insecure { easy.set(.verifyPeer, 0); easy.set(.verifyHost, 0) }
+        easy.set(.followLocation, maxRedirects > 0 ? 1 : 0)
+        easy.set(.maxRedirects, maxRedirects)
+        easy.set(.connectTimeoutMs, max(1, Int(connectTimeout.seconds * 1000)))
+        easy.set(.timeoutMs, max(1, Int(timeout.seconds * 1000)))
+
+        let code = easy.perform(cancel: cancel)
+        let info = easy.info
+        let rawHeaders = easy.headers
+        var trace = easy.trace
+        if easy.traceDropped > 0 {
+            trace += "* [triage: \(easy.traceDropped) more bytes of trace were not kept: the trace is limited to 1 MiB]\n"
+        }
+        let primary = info.primaryIP.flatMap { ip in IPAddress(ip).map { Endpoint($0, port: UInt16(clamping: info.primaryPort)) } }
+        let host = URLPart.host.extract(from: url).stringValue
+        let alerts = easy.alerts.map { a in
+            TLSAlert(code: a.code, level: a.level == 1 ? .warning : .fatal, sender: a.sentByClient ? .client : .server, variant: .asClient,
+                     server: primary, serverName: host)
+        }
+        var exchange = HTTPExchange(
+            url: url, role: role, curlCode: code, curlName: CurlEasy.name(code), curlMessage: easy.errorText(code: code),
+            osErrno: info.osErrno, status: info.status,
+            httpVersion: Self.statusLine(rawHeaders).map { String($0.prefix { $0 != " " }) },
+            headers: Self.lastHeaders(rawHeaders), headerBytes: easy.headerTotal, bodyBytes: easy.bodyTotal, timings: info.timings,
+            verifyResult: info.verifyResult, verifyError: ChainVerifier.name(info.verifyResult), primary: primary,
+            redirects: info.redirects, effectiveURL: info.effectiveURL, traceTruncated: easy.traceDropped > 0,
+            bodyTruncated: easy.bodyTotal > bodyLimit)
+        exchange.alerts = alerts
+        return Result(exchange: exchange, trace: trace, rawHeaders: rawHeaders, body: easy.body, proxy: proxy)
+    }
+
+    /// The header block of the last response (after redirects and 100s).
+    static func lastHeaders(_ raw: String) -> [(name: String, value: String)] {
+        let blocks = raw.components(separatedBy: "\r\n\r\n").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        guard let last = blocks.last else { return [] }
+        return last.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    static func statusLine(_ raw: String) -> String? {
+        raw.split(whereSeparator: \.isNewline).last { $0.hasPrefix("HTTP/") }.map(String.init)
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import TriageKit
+internal import COpenSSL
+internal import CTriageShims
+
+/// What a client context is made of: trust, versions, client certificate, ALPN.
+public struct TLSClientOptions: Sendable, Hashable {
+    public var caFile: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
+    public var minVersion: String?
+    public var maxVersion: String?
+    public var alpn: [String] = []
+    /// OpenSSL's security level; 0 lets this client speak TLS 1.0/1.1 to
+    /// learn what a legacy server offers (the version matrix).
+    public var securityLevel: Int?
+
+    public init() {}
+
+    /// `TLSv1.2`, `1.2`, `tls1.2` → the OpenSSL constant.
+    static func version(_ text: String?) -> Int32? {
+        guard let text else { return nil }
+        switch text.lowercased().replacingOccurrences(of: "tlsv", with: "").replacingOccurrences(of: "tls", with: "") {
+        case "1", "1.0": return TLS1_VERSION
+        case "1.1": return TLS1_1_VERSION
+        case "1.2": return TLS1_2_VERSION
+        case "1.3": return TLS1_3_VERSION
+        default: return nil
+        }
+    }
+
+    public static func isVersion(_ text: String) -> Bool { version(text) != nil }
+}
+
+/// An OpenSSL client `SSL_CTX`, shared by the connections of one step or
+/// scan (the trust store is loaded once). It verifies but never aborts on a
+/// bad certificate: the chain and the verify result are the evidence.
+final class SSLContext: @unchecked Sendable {
+    // SSL_CTX is safe to share between threads once configured (OpenSSL 3).
+    fileprivate let ctx: OpaquePointer
+
+    init(_ options: TLSClientOptions) throws(OpenSSLError) {
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw OpenSSLError.capture("SSL_CTX_new") }
+        self.ctx = ctx
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+        let loaded = options.caFile.map { SSL_CTX_load_verify_locations(ctx, $0, nil) } ?? SSL_CTX_set_default_verify_paths(ctx)
+        if loaded != 1 { throw OpenSSLError.capture("loading the trust store \(options.caFile ?? "(system)")") }
+        if let level = options.securityLevel {
+            SSL_CTX_set_security_level(ctx, Int32(level))
+            if level == 0 { SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0") }
+        }
+        if let v = TLSClientOptions.version(options.minVersion) { triage_ctx_set_min_version(ctx, v) }
+        if let v = TLSClientOptions.version(options.maxVersion) { triage_ctx_set_max_version(ctx, v) }
+        if let cert = options.clientCertificate {
+            guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else { throw OpenSSLError.capture("loading the client certificate \(cert)") }
+            guard SSL_CTX_use_PrivateKey_file(ctx, options.clientKey ?? cert, SSL_FILETYPE_PEM) == 1 else {
+                throw OpenSSLError.capture("loading the client key \(options.clientKey ?? cert)")
+            }
+        }
+        if !options.alpn.isEmpty {
+            var wire: [UInt8] = []
+            for p in options.alpn { wire.append(UInt8(clamping: p.utf8.count)); wire += Array(p.utf8.prefix(255)) }
+            SSL_CTX_set_alpn_protos(ctx, wire, UInt32(wire.count))
+        }
+        SSL_CTX_set_keylog_callback(ctx) { ssl, line in
+            guard let ssl, let line, let raw = SSL_get_ex_data(ssl, 0) else { return }
+            Unmanaged<SSLConnection.Observer>.fromOpaque(raw).takeUnretainedValue().keyLog(String(cString: line))
+        }
+    }
+
+    deinit { SSL_CTX_free(ctx) }
+
+    fileprivate func withPointer<T>(_ body: (OpaquePointer) -> T) -> T { body(ctx) }
+}
+
+/// One client `SSL` over memory BIOs: OpenSSL never touches a socket, the
+/// caller moves the bytes (so every wait has a deadline and every byte can
+/// be recorded). Its message and key-log callbacks report to an `Observer`.
+final class SSLConnection {
+    /// Receives what OpenSSL's callbacks see; lives as long as the connection.
+    class Observer {
+        /// A TLS message (after decryption) in either direction.
+        func message(sent: Bool, contentType: UInt8, bytes: UnsafeRawBufferPointer, tls13: Bool) {}
+        func keyLog(_ line: String) {}
+    }
+
+    enum Progress {
+        case done
+        case wantRead
+        case failed([OpenSSLError.Entry])
+    }
+
+    enum ReadResult {
+        case data(Int)
+        case wantRead
+        /// close_notify or a fatal alert.
+        case closed([OpenSSLError.Entry])
+    }
+
+    private let ssl: OpaquePointer
+    private let rbio: OpaquePointer
+    private let wbio: OpaquePointer
+    private let observer: Observer
+
+    init(context: SSLContext, serverName: String?, verifyName: String, observer: Observer) throws(OpenSSLError) {
+        guard let ssl = context.withPointer({ SSL_new($0) }) else { throw OpenSSLError.capture("SSL_new") }
+        guard let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw OpenSSLError.capture("BIO_new")
+        }
+        self.ssl = ssl
+        self.rbio = rbio
+        self.wbio = wbio
+        self.observer = observer
+        SSL_set_bio(ssl, rbio, wbio)   // the SSL owns both BIOs from here
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(observer).toOpaque())
+        SSL_set_msg_callback(ssl) { writeP, _, contentType, buffer, length, ssl, _ in
+            guard let ssl, let buffer, let raw = SSL_get_ex_data(ssl, 0), contentType > 0, contentType < 256 else { return }
+            Unmanaged<Observer>.fromOpaque(raw).takeUnretainedValue()
+                .message(sent: writeP == 1, contentType: UInt8(contentType), bytes: UnsafeRawBufferPointer(start: buffer, count: length),
+                         tls13: SSL_version(ssl) == TLS1_3_VERSION)
+        }
+        if let serverName { triage_ssl_set_sni(ssl, serverName) }
+        let bare = verifyName.hasPrefix("[") ? String(verifyName.dropFirst().dropLast()) : verifyName
+        if HostAddresses.isIPLiteral(bare) {
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), bare)
+        } else {
+            SSL_set1_host(ssl, bare)
+        }
+        SSL_set_connect_state(ssl)
+    }
+
+    deinit { SSL_free(ssl) }
+
+    func handshake() -> Progress {
+        OpenSSLError.clear()
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 { return .done }
+        switch SSL_get_error(ssl, rc) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .wantRead
+        default: return .failed(OpenSSLError.drain())
+        }
+    }
+
+    /// Reads application data (discarded); what matters is what OpenSSL sees on the way.
+    func read() -> ReadResult {
+        OpenSSLError.clear()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let rc = SSL_read(ssl, &buffer, Int32(buffer.count))
+        if rc > 0 { return .data(Int(rc)) }
+        switch SSL_get_error(ssl, rc) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .wantRead
+        default: return .closed(OpenSSLError.drain())
+        }
+    }
+
+    /// Hands bytes received from the server to OpenSSL.
+    func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        _ = BIO_write(rbio, bytes.baseAddress, Int32(bytes.count))
+    }
+
+    /// The bytes OpenSSL wants sent to the server.
+    func takeOutput() -> [UInt8] {
+        let pending = triage_bio_pending(wbio)
+        guard pending > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: pending)
+        let n = BIO_read(wbio, &bytes, Int32(pending))
+        return n > 0 ? Array(bytes.prefix(Int(n))) : []
+    }
+
+    func shutdown() {
+        OpenSSLError.clear()
+        SSL_shutdown(ssl)
+        OpenSSLError.clear()
+    }
+
+    var isTLS13: Bool { SSL_version(ssl) == TLS1_3_VERSION }
+    var isFinished: Bool { SSL_is_init_finished(ssl) == 1 }
+    var version: String? { SSL_get_version(ssl).map { String(cString: $0) } }
+    var cipher: String? { SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) } }
+
+    var alpn: String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
+    /// The verify result: OpenSSL's number, its name, its text.
+    var verifyResult: (code: Int, error: X509VerifyError, text: String) {
+        let code = Int(SSL_get_verify_result(ssl))
+        return (code, ChainVerifier.name(code), ChainVerifier.text(code))
+    }
+
+    var peerChain: [Certificate] { X509Certificate.certificates(of: SSL_get_peer_cert_chain(ssl)) }
+
+    /// The CA names of the server's CertificateRequest.
+    var acceptableCAs: [String] {
+        guard let names = SSL_get_client_CA_list(ssl) else { return [] }
+        return (0..<triage_sk_x509_name_num(names)).compactMap { i in
+            triage_sk_x509_name_value(names, i).flatMap { takeString(triage_x509_name($0)) }
+        }
+    }
+}

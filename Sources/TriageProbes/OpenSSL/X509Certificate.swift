@@ -1,0 +1,128 @@
+import Foundation
+import TriageKit
+import TriageWire
+internal import COpenSSL
+internal import CTriageShims
+
+/// An OpenSSL `X509` owned for its lifetime: the one place a certificate's
+/// DER is read, into the immutable `Certificate` the rest of triage uses.
+final class X509Certificate {
+    fileprivate let x509: OpaquePointer
+
+    /// Takes ownership of `x509`.
+    fileprivate init(owning x509: OpaquePointer) { self.x509 = x509 }
+
+    /// Adds a reference to an `X509` owned elsewhere (a peer chain).
+    fileprivate convenience init(retaining x509: OpaquePointer) {
+        X509_up_ref(x509)
+        self.init(owning: x509)
+    }
+
+    convenience init(der: [UInt8]) throws(OpenSSLError) {
+        let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_X509(nil, &cursor, buffer.count)
+        }
+        guard let parsed else { throw OpenSSLError.capture("reading a DER certificate") }
+        self.init(owning: parsed)
+    }
+
+    deinit { X509_free(x509) }
+
+    var der: [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        let n = i2d_X509(x509, &out)
+        guard n > 0, let out else { return [] }
+        defer { CRYPTO_free(out, #file, #line) }
+        return Array(UnsafeBufferPointer(start: out, count: Int(n)))
+    }
+
+    /// The fields, read once.
+    func certificate(der known: [UInt8]? = nil) throws(OpenSSLError) -> Certificate {
+        var before: Int64 = 0, after: Int64 = 0
+        guard triage_x509_time(x509, 0, &before) == 0, triage_x509_time(x509, 1, &after) == 0 else {
+            throw OpenSSLError.capture("reading the certificate's validity dates")
+        }
+        let sans: [Certificate.AlternativeName] = (takeString(triage_x509_sans(x509))?.split(separator: "\n") ?? []).compactMap { entry in
+            if entry.hasPrefix("DNS:") { return .dns(String(entry.dropFirst(4))) }
+            if entry.hasPrefix("IP:") { return IPAddress(String(entry.dropFirst(3))).map { .ip($0) } }
+            return nil
+        }
+        var algorithm = Certificate.KeyAlgorithm.other("unknown")
+        var bits = 0
+        if let key = X509_get0_pubkey(x509) {
+            bits = Int(EVP_PKEY_get_bits(key))
+            algorithm = switch EVP_PKEY_get_base_id(key) {
+            case EVP_PKEY_RSA, EVP_PKEY_RSA_PSS: .rsa
+            case EVP_PKEY_EC: .ec
+            case EVP_PKEY_ED25519: .ed25519
+            case EVP_PKEY_ED448: .ed448
+            case EVP_PKEY_DSA: .dsa
+            case let id: .other(String(cString: OBJ_nid2sn(id)))
+            }
+        }
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        X509_digest(x509, EVP_sha256(), &digest, &length)
+        // Not X509_check_issued: it also demands keyCertSign, which a
+        // self-signed *server* certificate usually lacks.
+        let selfSigned = X509_NAME_cmp(X509_get_subject_name(x509), X509_get_issuer_name(x509)) == 0
+            && X509_get0_pubkey(x509).map { X509_verify(x509, $0) == 1 } ?? false
+        let certificate = Certificate(
+            der: known ?? der,
+            subject: takeString(triage_x509_name(X509_get_subject_name(x509))) ?? "",
+            issuer: takeString(triage_x509_name(X509_get_issuer_name(x509))) ?? "",
+            serial: takeString(triage_x509_serial(x509)) ?? "",
+            notBefore: Date(timeIntervalSince1970: TimeInterval(before)),
+            notAfter: Date(timeIntervalSince1970: TimeInterval(after)),
+            alternativeNames: sans, keyAlgorithm: algorithm, keyBits: bits,
+            signatureAlgorithm: String(cString: OBJ_nid2ln(X509_get_signature_nid(x509))),
+            isCA: X509_check_ca(x509) > 0, isSelfSigned: selfSigned,
+            sha256: digest.prefix(Int(length)).map(TextFormat.hex).joined(separator: ":"),
+            subjectKeyID: takeString(triage_x509_ski(x509)), authorityKeyID: takeString(triage_x509_aki(x509)),
+            caIssuersURL: takeString(triage_x509_ca_issuers(x509)))
+        OpenSSLError.clear()
+        return certificate
+    }
+
+    /// The certificates of a stack OpenSSL owns (a peer chain, a verified path).
+    static func certificates(of stack: OpaquePointer?) -> [Certificate] {
+        guard let stack else { return [] }
+        return (0..<triage_sk_x509_num(stack)).compactMap { i in
+            triage_sk_x509_value(stack, i).flatMap { try? X509Certificate(retaining: $0).certificate() }
+        }
+    }
+
+    /// A stack of these for OpenSSL (it does not take ownership of the certificates).
+    static func withStack<T>(_ certificates: [X509Certificate], _ body: (OpaquePointer?) -> T) -> T {
+        let stack = triage_sk_x509_new()
+        defer { triage_sk_x509_free(stack) }
+        for c in certificates { triage_sk_x509_push(stack, c.x509) }
+        return body(stack)
+    }
+
+    func withPointer<T>(_ body: (OpaquePointer) -> T) -> T { body(x509) }
+}
+
+extension Certificate {
+    /// Parses DER with OpenSSL.
+    public init(der: [UInt8]) throws {
+        self = try X509Certificate(der: der).certificate(der: der)
+    }
+
+    /// Every certificate of a PEM text, in order.
+    public static func chain(pem: String) throws -> [Certificate] {
+        var out: [Certificate] = []
+        var rest = Substring(pem)
+        while let begin = rest.range(of: "-----BEGIN CERTIFICATE-----"),
+              let end = rest.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<rest.endIndex) {
+            let body = rest[begin.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+            guard let der = Data(base64Encoded: String(body)) else {
+                throw OpenSSLError(operation: "reading PEM", entries: [])
+            }
+            out.append(try Certificate(der: Array(der)))
+            rest = rest[end.upperBound...]
+        }
+        return out
+    }
+}

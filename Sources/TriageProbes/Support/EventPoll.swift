@@ -1,0 +1,60 @@
+import Foundation
+internal import CTriageShims
+
+/// An epoll instance and the eventfd that wakes it: the one owner of both
+/// descriptors, for the handshake loop.
+final class EventPoll: @unchecked Sendable {
+    struct Interest: OptionSet {
+        let rawValue: UInt32
+        static let read = Interest(rawValue: TRIAGE_POLL_IN)
+        static let write = Interest(rawValue: TRIAGE_POLL_OUT)
+    }
+
+    struct Event {
+        var fd: Int32
+        var readable: Bool
+        var writable: Bool
+        var error: Bool
+        var hangUp: Bool
+    }
+
+    private let poller: Int32
+    private let wakeFD: Int32
+
+    init() throws(POSIXError) {
+        poller = triage_poll_create()
+        guard poller >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
+        wakeFD = triage_event_create()
+        guard wakeFD >= 0 else { close(poller); throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
+        _ = triage_poll_control(poller, 0, wakeFD, TRIAGE_POLL_IN)
+    }
+
+    deinit {
+        close(wakeFD)
+        close(poller)
+    }
+
+    func add(_ fd: Int32, _ interest: Interest) { _ = triage_poll_control(poller, 0, fd, interest.rawValue) }
+    func modify(_ fd: Int32, _ interest: Interest) { _ = triage_poll_control(poller, 1, fd, interest.rawValue) }
+    func remove(_ fd: Int32) { _ = triage_poll_control(poller, 2, fd, 0) }
+
+    /// Wakes a `wait` in progress (from any thread).
+    func wake() { triage_event_signal(wakeFD) }
+
+    /// Events within `timeoutMs`; the wake-up descriptor is drained, not reported.
+    func wait(timeoutMs: Int32) -> [Event] {
+        var fds = [Int32](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        let n = triage_poll_wait(poller, &fds, &events, 256, timeoutMs)
+        guard n > 0 else { return [] }
+        var out: [Event] = []
+        out.reserveCapacity(Int(n))
+        for i in 0..<Int(n) {
+            if fds[i] == wakeFD { triage_event_drain(wakeFD); continue }
+            let e = events[i]
+            out.append(Event(fd: fds[i], readable: e & TRIAGE_POLL_IN != 0, writable: e & TRIAGE_POLL_OUT != 0,
+                             error: e & TRIAGE_POLL_ERR != 0, hangUp: e & TRIAGE_POLL_HUP != 0))
+        }
+        return out
+    }
+}

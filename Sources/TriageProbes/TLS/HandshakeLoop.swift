@@ -1,0 +1,114 @@
+import Foundation
+import Synchronization
+import TriageKit
+
+/// One thread, one epoll, any number of handshakes: the attempts of a
+/// `tls.handshake` step and the thousands of a `triage scan` all run here,
+/// each with its own deadline counted from its start. A silent endpoint
+/// costs its deadline, not a thread.
+final class HandshakeLoop: Sendable {
+    static let shared = HandshakeLoop()
+
+    private struct Submission: @unchecked Sendable {
+        // Handed from the submitting thread to the loop thread once; only the loop touches it after.
+        let session: HandshakeSession
+        let completion: @Sendable (HandshakeAttempt) -> Void
+    }
+
+    /// Submissions waiting for the loop thread to pick them up.
+    private final class Inbox: Sendable {
+        let list = Mutex<[Submission]>([])
+    }
+
+    private let poll: EventPoll?
+    private let incoming = Inbox()
+    private let startFailure: String?
+
+    private init() {
+        ProcessTuning.raiseOpenFileLimit()
+        do {
+            poll = try EventPoll()
+            startFailure = nil
+        } catch {
+            poll = nil
+            startFailure = "epoll: \(error.code)"
+        }
+        guard let poll else { return }
+        let thread = Thread { [incoming] in Self.run(poll, incoming) }
+        thread.name = "triage-handshakes"
+        thread.start()
+    }
+
+    /// Starts an attempt; `completion` runs on the loop's thread.
+    func submit(_ spec: HandshakeSpec, completion: @escaping @Sendable (HandshakeAttempt) -> Void) {
+        let session = HandshakeSession(spec)
+        guard let poll else {
+            session.expire(cancelled: true)
+            completion(session.attempt)
+            return
+        }
+        incoming.list.withLock { $0.append(Submission(session: session, completion: completion)) }
+        poll.wake()
+    }
+
+    /// Runs one attempt to its end (or its deadline).
+    func attempt(_ spec: HandshakeSpec) async -> HandshakeAttempt {
+        let flag = CancelFlag()
+        var spec = spec
+        spec.cancel = flag
+        let prepared = spec
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                submit(prepared) { continuation.resume(returning: $0) }
+            }
+        } onCancel: {
+            flag.cancel()
+            self.poll?.wake()
+        }
+    }
+
+    private static func run(_ poll: EventPoll, _ incoming: Inbox) {
+        var active: [Int32: Submission] = [:]
+        var lastSweep = ContinuousClock.now
+        func done(_ s: Submission) {
+            if let fd = s.session.socket?.fd { poll.remove(fd); active[fd] = nil }
+            s.completion(s.session.attempt)
+        }
+        func settle(_ s: Submission) {
+            guard let fd = s.session.socket?.fd else { done(s); return }
+            if let interest = s.session.interest {
+                if active[fd] == nil { active[fd] = s; poll.add(fd, interest) } else { poll.modify(fd, interest) }
+            } else {
+                done(s)
+            }
+        }
+        while true {
+            for s in incoming.list.withLock({ list in defer { list = [] }; return list }) {
+                s.session.begin()
+                settle(s)
+            }
+            var timeout: Int32 = 50
+            let now = ContinuousClock.now
+            if let next = active.values.lazy.map(\.session.wakeUp).min() {
+                timeout = max(0, min(50, Int32(((next - now).seconds * 1000).rounded(.up))))
+            }
+            for event in poll.wait(timeoutMs: timeout) {
+                guard let s = active[event.fd] else { continue }
+                s.session.handle(readable: event.readable || event.hangUp, writable: event.writable, error: event.error)
+                settle(s)
+            }
+            // Deadlines hold whatever bytes arrive: every session is checked, busy or not.
+            let sweepNow = ContinuousClock.now
+            if sweepNow - lastSweep >= .milliseconds(5) || timeout == 0 {
+                lastSweep = sweepNow
+                for s in Array(active.values) {
+                    let cancelled = s.session.spec.cancel?.isCancelled ?? false
+                    if cancelled || sweepNow >= s.session.wakeUp {
+                        s.session.expire(cancelled: cancelled)
+                        settle(s)
+                    }
+                }
+            }
+        }
+    }
+}
