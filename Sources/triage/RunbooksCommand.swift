@@ -14,13 +14,25 @@ struct RunbooksCommand: ParsableCommand {
     @Flag(help: "Print the JSON Schema of the runbook format (schema/runbook.schema.json).")
     var schema = false
 
+    @Flag(help: "Print the step kinds as the README's Markdown table.")
+    var markdown = false
+
     func run() throws {
         if schema {
             print(RunbookSchema.json(catalog: .standard), terminator: "")
             return
         }
+        if markdown {
+            print(StepCatalog.standard.markdownTable, terminator: "")
+            return
+        }
         if let show {
-            print(try Bundled.runbook(show).text, terminator: "")
+            do {
+                print(try Bundled.runbook(show).text, terminator: "")
+            } catch {
+                Terminal().error(error.description)
+                throw Reported(status: ExitStatus.usage)
+            }
             return
         }
         let loader = RunbookLoader(catalog: .standard)
@@ -30,10 +42,8 @@ struct RunbooksCommand: ParsableCommand {
             let title = (try? loader.load(yaml: source.text, source: source.origin))?.title ?? ""
             print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(title)")
         }
-        print("\nStep kinds (uses:):")
-        for name in StepCatalog.standard.names {
-            print("  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(StepCatalog.standard[name]!.summary)")
-        }
+        print("\nStep kinds (uses:), with their inputs and outputs:")
+        print(StepCatalog.standard.listing)
         print("\nLibraries: \(LibraryVersions.summary)")
     }
 }

@@ -11,6 +11,10 @@ public final class LiveCapture: RunResource {
     public let filter: String
     private let shared = Shared()
 
+    /// The filters of the captures whose thread still runs: a run must leave none behind.
+    public static var running: [String] { live.withLock { $0 } }
+    private static let live = Mutex<[String]>([])
+
     /// What the capture thread and `stop()` share.
     private final class Shared: Sendable {
         let stop = CancelFlag()
@@ -31,6 +35,7 @@ public final class LiveCapture: RunResource {
         self.filter = filter
         let linkType = handle.linkType
         shared.state.withLock { $0.writer = PcapngWriter(linkType: linkType) }
+        Self.live.withLock { $0.append(filter) }
         let thread = Thread { [shared] in
             // After stop() the loop goes on until the ring has been quiet for
             // a few of the kernel's hand-over periods (bounded by drainLimit):
@@ -61,6 +66,7 @@ public final class LiveCapture: RunResource {
             let kernelDrops = handle.kernelDrops
             handle.close()
             shared.state.withLock { $0.kernelDropped = kernelDrops; $0.done = true }
+            Self.live.withLock { list in if let i = list.firstIndex(of: filter) { list.remove(at: i) } }
         }
         thread.start()
     }
