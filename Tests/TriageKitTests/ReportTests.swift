@@ -19,17 +19,19 @@ import TriageWire
                               summary: Message(.findingCertExpired, ["host": "api.example.test", "date": .typed(.date(notAfter)), "days": 268]),
                               subject: "CN=api.example.test",
                               facts: [Fact(.notAfter, .typed(.date(notAfter))), Fact(.daysLeft, -268)],
-                              remedyArgs: ["address": .typed(.endpoint(server)), "host": "api.example.test"], step: "dates")
+                              remedyArgs: ["address": .typed(.endpoint(server)), "host": "api.example.test"], step: "dates").on(.chain([.asClient]))
         let withoutSNI = Finding(.alertWithoutSNI,
                                  summary: Message(.findingAlertWithoutSNI, ["code": 80, "alert_name": "internal_error", "name": "api.example.test"]),
                                  subject: "127.0.0.1:8443", facts: [Fact(.alert, .typed(.alert(alert))), Fact(.variant, "none")],
                                  remedy: Message(.remedySendSNI, ["name": "api.example.test", "address": .typed(.endpoint(server)), "alert": 80]),
-                                 step: "handshake")
+                                 step: "handshake").on(.handshake(.none))
+        let badGateway = Finding(.proxyError, summary: Message(.findingProxyErrorDirectFailed, ["status": 502, "reason": "Bad Gateway", "direct": 0]),
+                                 subject: "http://127.0.0.1:8080/test", facts: [Fact(.status, 502)], step: "via").on(.http(.via))
         return CaseRecord(
             runbook: "tls-upstream", runbookTitle: "HTTPS upstream fails through the proxy", runbookSource: "bundled:tls-upstream",
             target: "https://api.example.test:8443/v1/health?token=s3cret", via: "http://127.0.0.1:8080/test",
             inputs: ["url": "https://api.example.test:8443/v1/health?token=s3cret"], host: "ci-host",
-            startedAt: t0, finishedAt: t0.addingTimeInterval(0.5), plannedSteps: ["handshake", "dates", "reproduce"],
+            startedAt: t0, finishedAt: t0.addingTimeInterval(0.5), plannedSteps: ["handshake", "dates", "via", "reproduce"],
             steps: [
                 StepResult(id: "handshake", uses: "tls.handshake", status: .problem, startedAt: t0.addingTimeInterval(0.01), durationMs: 40,
                            summary: Message(.attemptAlert, ["alert": .typed(.alert(alert))]),
@@ -42,6 +44,9 @@ import TriageWire
                                                            "state": Message(.leafExpired, ["date": .typed(.date(notAfter))]).value]),
                            command: "openssl x509 -noout -dates -in evidence/handshake/chain.pem",
                            facts: [Fact(.notAfter, .typed(.date(notAfter)))], findings: [expired]),
+                StepResult(id: "via", uses: "http.request", status: .problem, startedAt: t0.addingTimeInterval(0.065), durationMs: 2,
+                           summary: Message(.httpSummary, ["url": "http://127.0.0.1:8080/test", "status": 502, "ms": "1.0"]),
+                           command: "curl -v http://127.0.0.1:8080/test", facts: [Fact(.status, 502)], findings: [badGateway]),
                 StepResult(id: "reproduce", uses: "http.request", status: .skipped, startedAt: t0.addingTimeInterval(0.07), durationMs: 0,
                            summary: Message(.stepSkippedCondition, ["condition": "${{ inputs.via }}"]), condition: "${{ inputs.via }}"),
             ])
@@ -74,44 +79,52 @@ import TriageWire
         #expect(json["via"] as? String == "http://127.0.0.1:8080/test")
         #expect(json["startedAt"] as? String == "2025-11-24T08:00:00Z")
         #expect(json["verdict"] as? String == "problem")
+        // nginx (assumed: --via without its config) sends no SNI and does not verify:
+        // the abort without SNI explains its 502; the expired certificate hits curl.
         let root = try #require(json["rootCause"] as? [String: Any])
-        #expect(root["cause"] as? String == "cert-expired")
-        #expect(root["subject"] as? String == "CN=api.example.test")
-        #expect((root["facts"] as? [String: Any])?["not_after"] as? String == "2025-03-01T00:00:00Z")
-        #expect((root["facts"] as? [String: Any])?["days_left"] as? Int == -268)
-        #expect((root["remedy"] as? String)?.hasPrefix("Renew the certificate") == true)
-        #expect(root["summary"] as? String == "the certificate for api.example.test expired on 2025-03-01T00:00:00Z, 268 days before this run")
+        #expect(root["cause"] as? String == "alert-without-sni")
+        #expect(root["subject"] as? String == "127.0.0.1:8443")
+        #expect(((root["facts"] as? [String: Any])?["alert"] as? [String: Any])?["code"] as? Int == 80)
+        #expect((root["remedy"] as? String)?.contains("proxy_ssl_server_name on;") == true)
+        #expect(root["summary"] as? String == "without SNI the server aborts the handshake with fatal alert 80 internal_error; with SNI (api.example.test) it succeeds")
         let direct = try #require(json["directCause"] as? [String: Any])
-        #expect(direct["cause"] as? String == "alert-without-sni")
-        #expect(((direct["facts"] as? [String: Any])?["alert"] as? [String: Any])?["code"] as? Int == 80)
-        #expect((json["findings"] as? [[String: Any]])?.map { $0["cause"] as? String } == ["cert-expired", "alert-without-sni"])
+        #expect(direct["cause"] as? String == "proxy-error")
+        #expect((direct["facts"] as? [String: Any])?["status"] as? Int == 502)
+        #expect((json["findings"] as? [[String: Any]])?.map { $0["cause"] as? String } == ["alert-without-sni", "proxy-error", "cert-expired"])
+        let expired = try #require((json["findings"] as? [[String: Any]])?.last)
+        #expect((expired["facts"] as? [String: Any])?["not_after"] as? String == "2025-03-01T00:00:00Z")
+        #expect((expired["facts"] as? [String: Any])?["days_left"] as? Int == -268)
+        #expect((expired["remedy"] as? String)?.hasPrefix("Renew the certificate") == true)
         let steps = try #require(json["steps"] as? [[String: Any]])
-        #expect(steps.map { $0["id"] as? String } == ["handshake", "dates", "reproduce"])
+        #expect(steps.map { $0["id"] as? String } == ["handshake", "dates", "via", "reproduce"])
         #expect(steps[0]["status"] as? String == "problem")
         #expect(steps[0]["durationMs"] as? Int == 40)
         // A fact key that repeats is a list, in order.
         #expect((steps[0]["facts"] as? [String: Any])?["attempt"] as? [String] == ["a|b", "second attempt"])
         #expect((steps[0]["artifacts"] as? [[String: Any]])?.first?["path"] as? String == "evidence/handshake/handshake.pcapng")
-        #expect(steps[2]["status"] as? String == "skipped")
-        #expect(steps[2]["condition"] as? String == "${{ inputs.via }}")
+        #expect(steps[3]["status"] as? String == "skipped")
+        #expect(steps[3]["condition"] as? String == "${{ inputs.via }}")
     }
 
     /// report.json decodes back into the typed model: dates, alerts and repeated facts.
     @Test func reportJSONRoundTripsIntoTypedFacts() throws {
         let decoded = try ReportDocument.decode(try ReportDocument(Self.record).json())
-        #expect(decoded.rootCause?.cause == .certExpired)
-        #expect(decoded.rootCause?.date(.notAfter) == Self.notAfter)
-        #expect(decoded.rootCause?.fact(.daysLeft) == -268)
-        #expect(decoded.directCause?.alert == TLSAlert(code: 80, level: .fatal, sender: .server, variant: SNIVariant.none, server: Self.server))
+        #expect(decoded.rootCause?.cause == .alertWithoutSNI)
+        #expect(decoded.rootCause?.alert == TLSAlert(code: 80, level: .fatal, sender: .server, variant: SNIVariant.none, server: Self.server))
+        let expired = decoded.findings.first { $0.cause == .certExpired }
+        #expect(expired?.date(.notAfter) == Self.notAfter)
+        #expect(expired?.fact(.daysLeft) == -268)
         #expect(decoded.steps[0].typedFacts.all(.attempt) == ["a|b", "second attempt"])
-        #expect(decoded.steps.count == 3)
-        #expect(decoded.plannedSteps == ["handshake", "dates", "reproduce"])
+        #expect(decoded.steps.count == 4)
+        #expect(decoded.plannedSteps == ["handshake", "dates", "via", "reproduce"])
     }
 
     @Test func diagnosisVerdicts() {
         let d = Self.record.diagnosis
-        #expect(d.rootCause?.cause == .certExpired)
-        #expect(d.directCause?.cause == .alertWithoutSNI)
+        #expect(d.rootCause?.cause == .alertWithoutSNI)
+        #expect(d.directCause?.cause == .proxyError)
+        #expect(d.impacts.map(\.role) == [.root, .symptom, .otherPath])
+        #expect(d.impacts.last?.affects == [.user])
         #expect(d.exitStatus == 1)
         #expect(Diagnosis(findings: []).exitStatus == 0)
         #expect(Diagnosis(findings: [], interrupted: true).exitStatus == 130)

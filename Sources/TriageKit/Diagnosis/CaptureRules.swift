@@ -44,31 +44,32 @@ public struct CaptureRules: Sendable {
             let facts = [Fact(.connections, .int(group.count)), Fact(.firstSeen, .typed(.date(c.firstSeen))),
                          Fact(.server, .typed(.endpoint(c.server))), Fact(.sni, .string(c.sni ?? "none")), Fact(.alert, .typed(.alert(alert)))]
             let args: [String: Value] = ["count": .int(group.count), "server": .typed(.endpoint(c.server)), "alert": .typed(.alert(alert))]
-            switch (alert.sender, alert.code) {
+            let finding: Finding = switch (alert.sender, alert.code) {
             case (.server, _) where c.sni == nil && (sniWorks || alert.code == 80 || alert.code == 112):
-                out.append(Finding(.alertWithoutSNI, summary: Message(.findingCaptureNoSNI, args), subject: subject, facts: facts,
-                                   remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": .typed(.endpoint(c.server)), "alert": .int(Int(alert.code))])))
+                Finding(.alertWithoutSNI, summary: Message(.findingCaptureNoSNI, args), subject: subject, facts: facts,
+                        remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": .typed(.endpoint(c.server)), "alert": .int(Int(alert.code))]))
             case (.server, 116):
-                out.append(Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts))
+                Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
             case (.server, 40) where c.certificateRequest:
-                out.append(Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts))
+                Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
             case (_, 70):
-                out.append(Finding(.protocolVersion, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts))
+                Finding(.protocolVersion, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
             case (.server, 40), (.server, 71):
-                out.append(Finding(.noSharedCipher, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts))
+                Finding(.noSharedCipher, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
             case (.client, 45):
-                out.append(Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
-                                   remedyArgs: ["address": .typed(.endpoint(c.server)), "host": .string(c.sni ?? host ?? "HOST")]))
+                Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
+                                   remedyArgs: ["address": .typed(.endpoint(c.server)), "host": .string(c.sni ?? host ?? "HOST")])
             case (.client, 48):
-                out.append(Finding(.untrustedIssuer, summary: Message(.findingCaptureClientUnknownCA, args), subject: subject, facts: facts))
+                Finding(.untrustedIssuer, summary: Message(.findingCaptureClientUnknownCA, args), subject: subject, facts: facts)
             case (.client, 42), (.client, 46):
-                out.append(Finding(.untrustedIssuer, summary: Message(.findingCaptureClientRejected, args), subject: subject, facts: facts))
+                Finding(.untrustedIssuer, summary: Message(.findingCaptureClientRejected, args), subject: subject, facts: facts)
             case (_, 112):
-                out.append(Finding(.hostnameMismatch, summary: Message(.findingCaptureUnknownName, args), subject: subject, facts: facts))
+                Finding(.hostnameMismatch, summary: Message(.findingCaptureUnknownName, args), subject: subject, facts: facts)
             default:
-                out.append(Finding(.tlsAlert, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
-                                   remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)]))
+                Finding(.tlsAlert, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
+                                   remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)])
             }
+            out.append(finding.on(.capture(sni: c.sni != nil)))
         }
         // Certificates sent in clear: their dates at the time of the capture.
         var seen = Set<String>()
@@ -81,7 +82,7 @@ public struct CaptureRules: Sendable {
                 var f = finding
                 f.facts.append(Fact(.seenAt, .typed(.date(c.firstSeen))))
                 f.summary = Message(.inCapture, ["summary": f.summary.value, "time": .typed(.date(c.firstSeen)), "server": .typed(.endpoint(c.server))])
-                return f
+                return f.on(.capture(sni: c.sni != nil))
             }
         }
         return out

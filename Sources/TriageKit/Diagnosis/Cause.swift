@@ -47,22 +47,6 @@ public enum Cause: String, Sendable, Codable, CaseIterable {
 
     public var code: String { rawValue }
 
-    /// How far from the user the cause sits: 0 is what the user saw (the
-    /// proxy's 502), higher layers explain lower ones (the handshake that
-    /// failed behind it, the certificate behind that).
-    public var layer: Int {
-        switch self {
-        case .proxyError, .proxyTimeout: 0
-        case .httpError, .httpTimeout, .httpProtocolError, .redirectLoop: 1
-        case .dnsFailure, .connectionRefused, .timeout, .addressUnreachable, .connectionReset: 2
-        case .notTLS, .alertWithoutSNI, .defaultCertWithoutSNI, .clientCertRequired, .clientCertRejected, .protocolVersion,
-             .noSharedCipher, .tlsProtocolError, .handshakeTooLarge, .tlsAlert: 3
-        case .certExpired, .intermediateExpired, .certNotYetValid, .incompleteChain, .untrustedIssuer, .selfSigned,
-             .hostnameMismatch, .weakKey: 4
-        case .mixedBackends: 5
-        }
-    }
-
-    /// Order within a layer: the more specific explanation first.
+    /// Order within a stage: the more specific explanation first.
     public var rank: Int { Cause.allCases.firstIndex(of: self)! }
 }

@@ -62,7 +62,8 @@ public struct ChainRules: Sendable {
                                subject: leaf.subject, facts: [Fact(.host, .string(host)), Fact(.sans, sans)]))
         }
         if let trust = trustFinding { out.append(trust) }
-        return out
+        let variants = check.chain.variants
+        return out.map { $0.on(.chain(variants)) }
     }
 
     var remedyArgs: [String: Value] {

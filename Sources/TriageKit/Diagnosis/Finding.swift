@@ -12,6 +12,9 @@ public struct Finding: Sendable, Hashable {
     public var remedy: Message
     /// The step that found it; filled in by the engine.
     public var step: String
+    /// Which connection of the story it is about, so the diagnosis can tell
+    /// whom it affects (the user's client, the proxy's upstream connection).
+    public var path: FindingPath = .all
 
     /// `remedy` defaults to the cause's own (`cause.CODE.remedy`), filled with `remedyArgs`.
     public init(_ cause: Cause, severity: Severity = .problem, summary: Message, subject: String,
@@ -24,6 +27,31 @@ public struct Finding: Sendable, Hashable {
         self.remedy = remedy ?? Message(cause: cause, .remedy, remedyArgs)
         self.step = step
     }
+}
+
+extension Finding {
+    /// The same finding, tagged with the connection it was seen on.
+    public func on(_ path: FindingPath) -> Finding {
+        var f = self
+        f.path = path
+        return f
+    }
+}
+
+/// The connection a finding was seen on.
+public enum FindingPath: Sendable, Hashable {
+    /// Every client: DNS, an address that refuses, the server as a whole.
+    case all
+    /// A handshake made with this SNI variant.
+    case handshake(SNIVariant)
+    /// A certificate chain, served to these SNI variants (verification is the client's business).
+    case chain([SNIVariant])
+    /// An HTTP request: the user's client directly, or through the proxy.
+    case http(HTTPExchange.Role)
+    /// The proxy's own error log.
+    case proxyLog
+    /// A connection seen in a capture; `sni` is false when its ClientHello carried none.
+    case capture(sni: Bool)
 }
 
 /// How much a finding matters.

@@ -30,7 +30,9 @@ public struct HTTPRules: Sendable {
 
     func ms(_ seconds: Double) -> Double { (seconds * 10_000).rounded() / 10 }
 
-    public var findings: [Finding] {
+    public var findings: [Finding] { judged.map { $0.on(.http(exchange.role)) } }
+
+    var judged: [Finding] {
         let e = exchange
         guard e.succeeded else { return failureFindings }
         let statusFacts = [Fact(.status, .int(e.status))]

@@ -52,10 +52,14 @@ public struct HandshakeRules: Sendable {
         var out: [Finding] = []
         for attempt in group {
             if attempt.variant == .none, let working, let sni = sniFinding(attempt, good: working) {
-                out.append(sni)
+                out.append(sni.on(sni.cause == .defaultCertWithoutSNI ? .chain([.none]) : .handshake(.none)))
                 continue
             }
-            if let finding = outcomeFinding(attempt) { out.append(finding) }
+            if let finding = outcomeFinding(attempt) {
+                // A server that refuses or cannot be reached fails every client alike.
+                let everyone: Set<Cause> = [.connectionRefused, .addressUnreachable]
+                out.append(finding.on(everyone.contains(finding.cause) ? .all : .handshake(attempt.variant)))
+            }
         }
         _ = withoutSNI
         return out

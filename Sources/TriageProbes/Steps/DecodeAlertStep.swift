@@ -83,7 +83,7 @@ public struct DecodeAlertStep: StepKind {
                 ?? Message(.handshakeFailedPlain)
             let alertFact = outputs["alert"].map { $0 == .null ? [] : [Fact(.alert, $0)] } ?? []
             findings.append(Finding(.proxyError, summary: Message(.findingNginxLog, ["upstream": upstream, "how": how.value]),
-                                    subject: upstream.text, facts: nginx.facts + alertFact))
+                                    subject: upstream.text, facts: nginx.facts + alertFact).on(.proxyLog))
         }
         return StepOutcome(summary: Message(.joined, ["parts": .list(explanations.map(\.heading.value))]),
                            command: "triage explain \(ShellQuote.quote(query))", facts: facts, outputs: outputs, findings: findings,
