@@ -16,6 +16,8 @@ struct triage_http {
     int list_options[3];
     buffer body, headers, trace;
     size_t body_total, header_total;
+    /* TLS bytes received (encrypted records), as curl's debug callback reports them. */
+    size_t tls_in;
     int (*is_cancelled)(void *);
     void *cancel_arg;
     char error[CURL_ERROR_SIZE];
@@ -88,11 +90,37 @@ static void trace_lines(buffer *b, const char *prefix, const char *data, size_t 
     }
 }
 
+static const char *handshake_name(int type) {
+    switch (type) {
+    case 1: return "ClientHello"; case 2: return "ServerHello"; case 4: return "NewSessionTicket";
+    case 8: return "EncryptedExtensions"; case 11: return "Certificate"; case 12: return "ServerKeyExchange";
+    case 13: return "CertificateRequest"; case 14: return "ServerHelloDone"; case 15: return "CertificateVerify";
+    case 16: return "ClientKeyExchange"; case 20: return "Finished"; default: return "message";
+    }
+}
+
+/* Installed on curl's SSL_CTX, it replaces curl's own verbose TLS lines:
+ * it writes its own (messages and alerts, with direction), counts the
+ * record bytes received, and keeps the alerts with their sender. */
 static void on_tls_message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
     (void)version; (void)ssl;
     triage_http *h = arg;
-    if (content_type != SSL3_RT_ALERT || len < 2 || !h || h->alert_count >= TRIAGE_HTTP_MAX_ALERTS) return;
     const unsigned char *b = buf;
+    if (!h || !b) return;
+    if (content_type == SSL3_RT_HEADER && len >= 5 && !write_p) {
+        h->tls_in += 5 + (((size_t)b[3] << 8) | b[4]);
+        return;
+    }
+    char line[128];
+    if (content_type == SSL3_RT_HANDSHAKE && len >= 1) {
+        snprintf(line, sizeof line, "TLS (%s) Handshake %s (%d)", write_p ? "OUT" : "IN", handshake_name(b[0]), b[0]);
+        trace_lines(&h->trace, "* ", line, strlen(line));
+        return;
+    }
+    if (content_type != SSL3_RT_ALERT || len < 2) return;
+    snprintf(line, sizeof line, "TLS (%s) Alert %s %d", write_p ? "OUT" : "IN", b[0] == 2 ? "fatal" : "warning", b[1]);
+    trace_lines(&h->trace, "* ", line, strlen(line));
+    if (h->alert_count >= TRIAGE_HTTP_MAX_ALERTS) return;
     h->alerts[h->alert_count][0] = (unsigned char)(write_p ? 1 : 0);
     h->alerts[h->alert_count][1] = b[0];
     h->alerts[h->alert_count][2] = b[1];
@@ -115,8 +143,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t n, void *
     case CURLINFO_TEXT: trace_lines(b, "* ", data, n && data[n - 1] == '\n' ? n - 1 : n); break;
     case CURLINFO_HEADER_OUT: trace_lines(b, "> ", data, n >= 2 && data[n - 1] == '\n' ? n - 1 : n); break;
     case CURLINFO_HEADER_IN: trace_lines(b, "< ", data, n && data[n - 1] == '\n' ? n - 1 : n); break;
-    case CURLINFO_DATA_IN: snprintf(note, sizeof note, "{ [%zu bytes data]\n", n); append(b, note, strlen(note)); break;
-    case CURLINFO_DATA_OUT: snprintf(note, sizeof note, "} [%zu bytes data]\n", n); append(b, note, strlen(note)); break;
+    case CURLINFO_DATA_IN: snprintf(note, sizeof note, "{ [%zu bytes data]", n); trace_lines(b, "", note, strlen(note)); break;
+    case CURLINFO_DATA_OUT: snprintf(note, sizeof note, "} [%zu bytes data]", n); trace_lines(b, "", note, strlen(note)); break;
     default: break;
     }
     return 0;
@@ -226,6 +254,7 @@ const char *triage_http_headers(triage_http *h, size_t *n) { *n = h->headers.len
 const char *triage_http_trace(triage_http *h, size_t *n) { *n = h->trace.length; return h->trace.data ? h->trace.data : ""; }
 size_t triage_http_trace_dropped(triage_http *h) { return h->trace.dropped; }
 size_t triage_http_header_total(triage_http *h) { return h->header_total; }
+size_t triage_http_tls_in(triage_http *h) { return h->tls_in; }
 
 int triage_http_alert_count(triage_http *h) { return h->alert_count; }
 int triage_http_alert(triage_http *h, int i, int *sent, int *level, int *code) {

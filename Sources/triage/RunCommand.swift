@@ -51,8 +51,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Which reports to write, comma-separated: md, json.", valueName: "md,json"))
     var format: String = "md,json"
 
-    @Option(help: ArgumentHelp("Deadline of a step that sets no timeout, e.g. 10s.", valueName: "DURATION"))
-    var stepTimeout: String = "10s"
+    @Option(help: ArgumentHelp("The deadline of every step, overriding the runbook's timeouts, e.g. 30s (default: each step's own, else 10s).", valueName: "DURATION"))
+    var stepTimeout: String?
 
     func validate() throws {
         for s in settings where !s.contains("=") || s.hasPrefix("=") {
@@ -61,8 +61,12 @@ struct RunCommand: AsyncParsableCommand {
         guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
             throw ValidationError("--format expects md, json or md,json, got '\(format)'")
         }
-        guard ((try? DurationParser.parse(stepTimeout)) ?? .zero) > .zero else {
-            throw ValidationError("--step-timeout expects a duration such as 500ms, 10s or 2m, got '\(stepTimeout)'")
+        if let stepTimeout {
+            do {
+                guard try DurationParser.parse(stepTimeout) > .zero else { throw DurationParser.Failure.malformed }
+            } catch {
+                throw ValidationError("--step-timeout '\(stepTimeout.prefix(40))' is \((error as? DurationParser.Failure) == .outOfRange ? "out of range (at most 24h)" : "not a duration such as 500ms, 10s or 2m")")
+            }
         }
     }
 
@@ -109,7 +113,7 @@ struct RunCommand: AsyncParsableCommand {
             let request = CaseRun.Request(
                 runbook: try Bundled.runbook(runbook), given: given, out: out.map { URL(fileURLWithPath: $0) },
                 language: lang, templatePath: template, formats: formats,
-                defaultTimeout: (try? DurationParser.parse(stepTimeout)) ?? .seconds(10))
+                stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) })
             caseRun = try CaseRun(request, catalog: .standard)
         } catch let error as RunbookError {
             terminal.line(error.description)

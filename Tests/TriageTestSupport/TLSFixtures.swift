@@ -106,13 +106,13 @@ public enum DefaultRunbook {
     }
 
     public static func run(port: Int, host: String = TLSFixtures.host, caFile: String?, addresses: String? = "127.0.0.1",
-                           extra: [String: String] = [:]) async throws -> Run {
+                           extra: [String: String] = [:], stepTimeout: Duration? = nil, runbook: String = "tls-upstream") async throws -> Run {
         var given = ["url": "https://\(host):\(port)/v1/health"]
         if let addresses { given["addresses"] = addresses }
         if let caFile { given["ca_file"] = caFile }
         given.merge(extra) { $1 }
         let folder = TestPaths.temporaryFolder("case")
-        let request = CaseRun.Request(runbook: try Bundled.runbook("tls-upstream"), given: given, out: folder)
+        let request = CaseRun.Request(runbook: try Bundled.runbook(runbook), given: given, out: folder, stepTimeout: stepTimeout)
         let record = try await CaseRun(request, catalog: .standard).run()
         let document = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
         let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)

@@ -39,6 +39,8 @@ const char *triage_http_trace(triage_http *h, size_t *length);
 size_t triage_http_trace_dropped(triage_http *h);
 /* Every header byte received, kept or not. */
 size_t triage_http_header_total(triage_http *h);
+/* TLS record bytes received: progress even when no whole header line came. */
+size_t triage_http_tls_in(triage_http *h);
 
 /* TLS alerts on curl's own connection, in order: sent = 1 when this side
  * (the client) sent it. Returns -1 past the end. */

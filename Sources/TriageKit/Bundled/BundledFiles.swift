@@ -153,6 +153,7 @@ steps:
       client_cert: ${{ inputs.client_cert }}
       client_key: ${{ inputs.client_key }}
       insecure: ${{ inputs.insecure }}
+      max_redirects: 10
       connect_timeout: 5s
     timeout: 15s
   - id: via
@@ -635,6 +636,7 @@ finding.legacy_server = the server offers only an old TLS version that this clie
 finding.no_shared_cipher = no cipher suite or group in common: {alert}
 finding.no_shared_parameters = no cipher suite, group or signature algorithm in common ({error})
 finding.unknown_name = the server does not know the name {name}: {alert}
+finding.absurd_message = the server's first handshake message announces a size no client accepts ({error}; {bytes} bytes received): it is not speaking TLS correctly
 finding.too_large = the server's handshake is larger than clients accept ({error}; {bytes} bytes received, last message {last})
 finding.protocol_error = the server breaks the TLS protocol ({error}; last message {last})
 finding.alert = the handshake ends with {alert}
@@ -692,6 +694,7 @@ finding.curl_verify = curl refused the server certificate of {url} (verify resul
 finding.curl_client_cert = the server wants a client certificate and curl sent none: {alert}
 finding.curl_client_cert_rejected = the server rejected curl's client certificate: {alert}
 finding.http_no_answer = TLS works but {url} sent no HTTP answer within {total}
+finding.http_endless = {url} answers with a body that does not end: {bytes} bytes in {total}, and still sending
 finding.http_stalled = {url} started answering (first byte after {ttfb}) and then stalled: {bytes} bytes in {total}
 finding.http_receive = {url} sent an answer curl cannot read ({bytes} header bytes; {error})
 finding.http_protocol = {url} broke HTTP: {error}
@@ -1156,6 +1159,7 @@ finding.legacy_server = 服务端只提供旧版 TLS，本客户端拒绝使用�
 finding.no_shared_cipher = 双方没有共同的密钥套件或密钥交换组：{alert}
 finding.no_shared_parameters = 双方没有共同的密钥套件、密钥交换组或签名算法（{error}）
 finding.unknown_name = 服务端不认识域名 {name}：{alert}
+finding.absurd_message = 服务端的第一条握手消息声明的长度没有任何客户端会接受（{error}；已收到 {bytes} 字节）：它没有正确地使用 TLS
 finding.too_large = 服务端的握手消息超出客户端能接受的大小（{error}；已收到 {bytes} 字节，最后一条消息 {last}）
 finding.protocol_error = 服务端违反了 TLS 协议（{error}；最后一条消息 {last}）
 finding.alert = 握手以 {alert} 结束
@@ -1213,6 +1217,7 @@ finding.curl_verify = curl 拒绝了 {url} 的服务端证书（校验结果 {co
 finding.curl_client_cert = 服务端要求客户端证书，但 curl 没有发送：{alert}
 finding.curl_client_cert_rejected = 服务端拒绝了 curl 的客户端证书：{alert}
 finding.http_no_answer = TLS 正常，但 {url} 在 {total} 内没有返回 HTTP 应答
+finding.http_endless = {url} 返回的响应体没有尽头：{total} 内收到 {bytes} 字节，仍在继续发送
 finding.http_stalled = {url} 开始应答后（首字节用时 {ttfb}）停住了：{total} 内只收到 {bytes} 字节
 finding.http_receive = {url} 返回的内容 curl 无法读取（{bytes} 字节响应头；{error}）
 finding.http_protocol = {url} 违反了 HTTP 协议：{error}

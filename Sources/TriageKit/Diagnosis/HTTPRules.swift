@@ -25,6 +25,7 @@ public struct HTTPRules: Sendable {
                   Fact(.firstByteMs, .number(ms(e.timings.firstByte))), Fact(.totalMs, .number(ms(e.timings.total)))]
         if e.headerBytes > 0 { facts.append(Fact(.headerBytes, .int(e.headerBytes))) }
         if e.bodyBytes > 0 { facts.append(Fact(.bodyBytes, .int(e.bodyBytes))) }
+        if e.bytesReceived > 0 { facts.append(Fact(.bytesReceived, .int(e.bytesReceived))) }
         return facts
     }
 
@@ -125,10 +126,18 @@ public struct HTTPRules: Sendable {
         if e.isHTTPS, !e.tlsEstablished {
             return Finding(.timeout, summary: Message(.findingCurlTLSTimeout, ["url": url, "total": total]), subject: subject, facts: facts)
         }
-        if e.timings.firstByte == 0, e.headerBytes == 0 {
+        // After the handshake, what came back: nothing, a stream that never ends, or a trickle.
+        let handshakeBytes = e.isHTTPS ? 8_192 : 0
+        let received = max(e.headerBytes + e.bodyBytes, e.bytesReceived - handshakeBytes)
+        if e.timings.firstByte == 0, e.headerBytes == 0, received <= 0 {
             return Finding(.httpTimeout, summary: Message(.findingHTTPNoAnswer, ["url": url, "total": total]), subject: subject, facts: facts)
         }
-        return Finding(.httpTimeout, summary: Message(.findingHTTPStalled, ["url": url, "total": total, "bytes": .int(e.headerBytes + e.bodyBytes),
+        if Double(received) / max(e.timings.total, 0.001) > 65_536 {
+            // Not a stall: the answer keeps coming and never ends.
+            return Finding(.httpTimeout, summary: Message(.findingHTTPEndless, ["url": url, "total": total, "bytes": .int(received)]),
+                           subject: subject, facts: facts)
+        }
+        return Finding(.httpTimeout, summary: Message(.findingHTTPStalled, ["url": url, "total": total, "bytes": .int(received),
                                                                              "ttfb": .string(TextFormat.fixed(e.timings.firstByte * 1000, 0) + " ms")]),
                        subject: subject, facts: facts)
     }

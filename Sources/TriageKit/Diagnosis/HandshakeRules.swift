@@ -172,6 +172,10 @@ public struct HandshakeRules: Sendable {
             return Finding(.protocolVersion, summary: Message(.findingLegacyServer, ["error": error]), subject: subject, facts: facts)
         case .noSharedParameters:
             return Finding(.noSharedCipher, summary: Message(.findingNoSharedParameters, ["error": error]), subject: subject, facts: facts)
+        case .excessiveMessageSize where a.lastServerMessage == nil:
+            // Nothing sensible came first: the very first message announces an absurd size.
+            return Finding(.tlsProtocolError, summary: Message(.findingAbsurdMessage, ["error": error, "bytes": .int(a.bytesReceived)]),
+                           subject: subject, facts: facts)
         case .excessiveMessageSize:
             return Finding(.handshakeTooLarge, summary: Message(.findingTooLarge, ["error": error, "bytes": .int(a.bytesReceived),
                                                                                    "last": .string(a.lastServerMessage ?? "—")]),

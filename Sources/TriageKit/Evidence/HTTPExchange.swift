@@ -76,6 +76,8 @@ public struct HTTPExchange: Sendable {
     public var bodyTruncated: Bool
     /// TLS alerts on curl's own connection (from OpenSSL's message callback), with their sender.
     public var alerts: [TLSAlert] = []
+    /// Bytes received on the connection: the TLS records (https) or the headers and body (http).
+    public var bytesReceived = 0
 
     public init(url: String, role: Role, curlCode: Int, curlName: String, curlMessage: String, osErrno: Int32, status: Int,
                 httpVersion: String?, headers: [(name: String, value: String)], headerBytes: Int, bodyBytes: Int, timings: Timings,

@@ -6,14 +6,63 @@ import Foundation
 public enum Redactor {
     public static let mask = "[REDACTED]"
 
+    /// Line by line: only a line that holds one of the markers pays for the
+    /// regular expressions, so a megabyte of curl trace costs a scan, not a
+    /// regex pass (Swift's regular expressions are slow on large text).
     public static func redact(_ text: String) -> String {
-        guard mayContainSecret(text) else { return text }
-        var out = text
-        out.replace(privateKey) { _ in "-----BEGIN PRIVATE KEY-----\n\(mask)\n-----END PRIVATE KEY-----" }
+        var source = text
+        if source.contains("PRIVATE KEY-----") {
+            source.replace(privateKey) { _ in "-----BEGIN PRIVATE KEY-----\n\(mask)\n-----END PRIVATE KEY-----" }
+        }
+        guard mayContainSecret(source) else { return source }
+        var out = ""
+        out.reserveCapacity(source.utf8.count)
+        var first = true
+        for line in source.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            if !first { out += "\n" }
+            first = false
+            let text = Substring(line)
+            out += lineMayContainSecret(line) ? redactLine(String(text)) : String(text)
+        }
+        return out
+    }
+
+    static func redactLine(_ line: String) -> String {
+        var out = line
         out.replace(secretHeader) { m in "\(m.output.1)\(mask)" }
         out.replace(queryToken) { m in "\(m.output.1)\(mask)" }
         out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
         return out
+    }
+
+    /// The markers, as lower-case bytes, and a case-insensitive search for them.
+    static let markerBytes: [[UInt8]] = markers.map { Array($0.utf8) }
+
+    static func lineMayContainSecret(_ line: Substring.UTF8View) -> Bool {
+        guard line.count >= 4 else { return false }
+        let bytes = Array(line)
+        if contains(bytes, Array("://".utf8)), bytes.contains(0x40) { return true }
+        return markerBytes.contains { contains(bytes, $0) }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return false }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            let b = haystack[i]
+            if (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) == first {
+                var j = 1
+                while j < needle.count {
+                    let c = haystack[i + j]
+                    if (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) != needle[j] { break }
+                    j += 1
+                }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     /// The secret values a text carries (what `redact` would mask), so that
@@ -41,9 +90,9 @@ public enum Redactor {
     /// certificate table) never pays for the regular expressions: every
     /// pattern below needs one of these markers.
     private static func mayContainSecret(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        if lower.contains("://"), lower.contains("@") { return true }
-        return markers.contains { lower.contains($0) }
+        let bytes = Array(text.utf8)
+        if contains(bytes, Array("://".utf8)), bytes.contains(0x40) { return true }
+        return markerBytes.contains { contains(bytes, $0) }
     }
 
     private static let markers = [

@@ -145,6 +145,7 @@ public struct HTTPRequest: Sendable {
             redirects: info.redirects, effectiveURL: info.effectiveURL, traceTruncated: easy.traceDropped > 0,
             bodyTruncated: easy.bodyTotal > bodyLimit)
         exchange.alerts = alerts
+        exchange.bytesReceived = max(easy.tlsBytesIn, easy.headerTotal + easy.bodyTotal)
         return Result(exchange: exchange, trace: trace, rawHeaders: rawHeaders, body: easy.body, proxy: proxy)
     }
 

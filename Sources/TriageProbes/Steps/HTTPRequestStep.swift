@@ -64,13 +64,21 @@ public struct HTTPRequestStep: StepKind {
         request.insecure = context.bool("insecure") ?? false
         request.maxRedirects = max(0, min(context.int("max_redirects") ?? 0, 1000))
         request.connectTimeout = try context.duration("connect_timeout") ?? .seconds(5)
-        // A little under the step's deadline, so curl reports where it stalled before the engine cancels it.
-        let budget = max(.milliseconds(100), context.remaining - .milliseconds(250))
-        request.timeout = min(try context.duration("timeout") ?? budget, budget)
+        let requested = try context.duration("timeout")
+        let deadline = context.deadline
         let prepared = request
         let result: HTTPRequest.Result
         do {
-            result = try await onPool { cancel in Result { () throws(CurlEasy.Unavailable) in try prepared.perform(cancel: cancel) } }.get()
+            result = try await onPool { cancel in
+                // Counted when the transfer starts, a little under the step's
+                // deadline, so curl says where it stalled before the engine cancels it.
+                var request = prepared
+                let left = deadline - .now
+                let margin = min(.seconds(1), max(.milliseconds(250), left / 5))
+                let budget = max(.milliseconds(100), left - margin)
+                request.timeout = min(requested ?? budget, budget)
+                return Result { () throws(CurlEasy.Unavailable) in try request.perform(cancel: cancel) }
+            }.get()
         } catch {
             throw StepFailure(.curlUnavailable, ["error": .string(error.description)])
         }

@@ -6,7 +6,7 @@ import Synchronization
 /// 240 jobs, not 240 threads, and the cooperative pool never blocks.
 /// Cancelling the awaiting task raises the job's flag, which the work polls.
 public final class BlockingPool: Sendable {
-    public static let shared = BlockingPool(threads: 8)
+    public static let shared = BlockingPool(threads: 32)
 
     private struct Job: Sendable {
         let run: @Sendable () -> Void

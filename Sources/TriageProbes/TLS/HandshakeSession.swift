@@ -312,12 +312,14 @@ final class HandshakeSession: SSLConnection.Observer {
             attempt.connectMs = elapsedMs
             if errno == ECONNREFUSED { return .refused }
             if errno == ETIMEDOUT { return .timedOut(.connecting) }
+            // Accepted, then reset before the handshake began.
+            if errno == ECONNRESET || errno == EPIPE { return .reset }
             return .unreachable(errno)
         case .timedOut(let phase):
             if phase == .handshake, let preview = Self.notTLS(firstBytes) { return .notTLS(preview) }
             return .timedOut(phase)
         case .socketFailed(let errno):
-            return .unreachable(errno)
+            return errno == ECONNRESET || errno == EPIPE ? .reset : .unreachable(errno)
         case .cancelled:
             return .timedOut(handshakeStart == nil ? .connecting : .handshake)
         }

@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+import TriageDemo
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// One test per way a server can break that a first version of triage
+/// called "no problem found" or blamed on the wrong cause: the exit status,
+/// the cause code and its key facts. The handshake's own per-connection
+/// deadline (2 s here) must end the attempt, not the engine's step deadline.
+@Suite struct HostileServerTests {
+    typealias F = TLSFixtures
+
+    func run(_ server: HostileServer, extra: [String: String] = [:], stepTimeout: Duration? = nil) async throws -> DefaultRunbook.Run {
+        try await DefaultRunbook.run(port: server.port, caFile: server.caFile, extra: extra, stepTimeout: stepTimeout)
+    }
+
+    func problems(_ run: DefaultRunbook.Run) -> String { "\(run.document.findings.map { "\($0.cause.code): \($0.summary)" })" }
+
+    @Test func closesEveryConnection() async throws {
+        let server = try HostileServer(.closeAfterAccept)
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .connectionReset, "\(problems(run))")
+        #expect(run.root?.fact(.bytesReceived) == 0)
+    }
+
+    @Test func resetsEveryConnection() async throws {
+        for mode in [HostileServer.Mode.resetAfterAccept, .resetAfterClientHello] {
+            let server = try HostileServer(mode)
+            defer { server.stop() }
+            let run = try await run(server)
+            #expect(run.record.diagnosis.exitStatus == 1)
+            #expect(run.root?.cause == .connectionReset, "\(problems(run))")
+        }
+    }
+
+    @Test func tlsWorksButHTTPNeverAnswers() async throws {
+        let server = try HostileServer(.tls(.silent))
+        defer { server.stop() }
+        let run = try await run(server, stepTimeout: .seconds(3))
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .httpTimeout, "\(problems(run))")
+        #expect(run.root?.fact(.curlCode) == 28)
+        #expect(run.step("direct-1")?.status == .problem)
+    }
+
+    @Test func bodyNeverEndsOrCrawls() async throws {
+        for behaviour in [HostileServer.HTTPBehaviour.endlessBody, .slowBody, .dripHeaders] {
+            let server = try HostileServer(.tls(behaviour))
+            defer { server.stop() }
+            let run = try await run(server, stepTimeout: .seconds(3))
+            #expect(run.record.diagnosis.exitStatus == 1, "\(behaviour): \(run.record.steps.map { "\($0.id) \($0.status): \($0.summary.english)" })")
+            #expect(run.root?.cause == .httpTimeout, "\(behaviour): \(problems(run))")
+            #expect((run.root?.fact(.bytesReceived)?.intValue ?? 0) > 0, "\(behaviour)")
+            #expect(run.root?.summary.contains(behaviour == .endlessBody ? "does not end" : "stalled") == true, "\(behaviour): \(run.root?.summary ?? "")")
+        }
+    }
+
+    @Test func proxyAcceptsAndNeverAnswers() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let proxy = try PlainTCPServer(.silent)
+        defer { proxy.stop() }
+        let run = try await DefaultRunbook.run(port: upstream.port, caFile: try F.file(root.certificatePEM),
+                                               extra: ["via": "http://127.0.0.1:\(proxy.port)/test"], stepTimeout: .seconds(3))
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .proxyTimeout, "\(problems(run))")
+        #expect(run.root?.summary.contains("(direct to the upstream: 200)") == true, "\(run.root?.summary ?? "")")
+    }
+
+    @Test func megabyteOfHeaders() async throws {
+        let server = try HostileServer(.tls(.hugeHeaders(1 << 20)))
+        defer { server.stop() }
+        let run = try await run(server, stepTimeout: .seconds(5))
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .httpProtocolError, "\(problems(run))")
+    }
+
+    @Test func endlessRedirects() async throws {
+        let server = try HostileServer(.tls(.redirectLoop))
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .redirectLoop, "\(problems(run))")
+        #expect(run.root?.fact(.redirects) == 10)
+    }
+
+    @Test func chainOfAMegabyte() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let padding = try F.leaf("padding.example.test", issuer: root)
+        let server = try F.server(chain: [leaf] + Array(repeating: padding, count: 1500), key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .handshakeTooLarge, "\(problems(run))")
+        #expect(run.root?.fact(.opensslError)?.stringValue?.contains("excessive message size") == true)
+    }
+
+    @Test func leafWithTenThousandNames() async throws {
+        let root = try F.root()
+        let names = [F.host] + (0..<10_000).map { "n\($0).example.test" }
+        let leaf = try F.leaf(sans: names, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .handshakeTooLarge, "\(problems(run))")
+    }
+
+    @Test func recordAnnouncingSixteenMegabytes() async throws {
+        let server = try HostileServer(.reply(HostileServer.Records.sixteenMegabyteMessage))
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .tlsProtocolError, "\(problems(run))")
+    }
+
+    @Test func fatalAlert90IsReportedAsTheAlert() async throws {
+        let server = try HostileServer(.reply(HostileServer.Records.fatalAlert90))
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.record.diagnosis.exitStatus == 1)
+        #expect(run.root?.cause == .tlsAlert, "\(problems(run))")
+        #expect(run.root?.alert?.code == 90)
+        #expect(run.root?.alert?.sender == .server)
+    }
+
+    @Test func floodsEndAtTheirBound() async throws {
+        for record in [HostileServer.Records.warningAlert, HostileServer.Records.changeCipherSpec, HostileServer.Records.helloRequest] {
+            let server = try HostileServer(.flood(record))
+            defer { server.stop() }
+            let run = try await run(server)
+            #expect(run.record.diagnosis.exitStatus == 1, "\(record)")
+            #expect(run.root?.cause == .tlsProtocolError, "\(record): \(problems(run))")
+            // The attempt ended itself (a bound or OpenSSL), not the engine's step deadline.
+            #expect(run.step("handshake")?.status == .problem)
+        }
+    }
+
+    @Test func healthyControlExitsZero() async throws {
+        let server = try HostileServer(.tls(.status(200)))
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.record.diagnosis.exitStatus == 0, "\(problems(run))")
+        #expect(run.document.verdict == .healthy)
+    }
+
+    @Test func aFailedCheckWithoutAFindingIsInconclusive() async throws {
+        let folder = TestPaths.temporaryFolder("inconclusive")
+        let runbook = folder.appendingPathComponent("rb.yaml")
+        try """
+            name: probe
+            steps:
+              - id: ok
+                uses: exec
+                with: { run: ["true"] }
+              - id: check
+                uses: exec
+                with: { run: ["sh", "-c", "exit 3"] }
+            """.write(to: runbook, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("case")
+        let r = try await Command.triage(["run", "--runbook", runbook.path, "--out", out.path])
+        #expect(r.status == 3, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.verdict == .inconclusive)
+        #expect(doc.incomplete.map(\.step) == ["check"])
+        #expect(doc.incomplete.first?.error == "`sh` exited with status 3, expected 0")
+        #expect(r.stderr.contains("inconclusive: 1 check(s) could not be completed: check"))
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("check"))
+    }
+}

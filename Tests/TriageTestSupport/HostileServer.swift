@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+import TriageDemo
+import TriageKit
+import TriageProbes
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A server on 127.0.0.1 that breaks in one chosen way, for the rows of the
+/// "what does triage say" table: below TLS (close, reset, garbage after the
+/// ClientHello, floods) with raw bytes, above it (a TLS server whose HTTP
+/// answer stalls, never ends, is huge or loops) with a real OpenSSL server.
+public final class HostileServer: Sendable {
+    public enum Mode: Sendable {
+        /// Accept, then close at once.
+        case closeAfterAccept
+        /// Accept, then reset (RST) at once.
+        case resetAfterAccept
+        /// Read the ClientHello, then reset.
+        case resetAfterClientHello
+        /// Read the ClientHello, then write these bytes once and hold the connection.
+        case reply([UInt8])
+        /// Read the ClientHello, then write these bytes again and again.
+        case flood([UInt8])
+        /// A real TLS server whose HTTP side misbehaves.
+        case tls(HTTPBehaviour)
+    }
+
+    public enum HTTPBehaviour: Sendable, Hashable {
+        /// Completes the handshake, reads the request, never answers.
+        case silent
+        /// Answers 200 with a body that never ends.
+        case endlessBody
+        /// Answers 200 and then one body byte per second.
+        case slowBody
+        /// Sends the response headers one byte every 200 ms.
+        case dripHeaders
+        /// Answers with this many bytes of headers.
+        case hugeHeaders(Int)
+        /// Redirects every request to a new path on itself.
+        case redirectLoop
+        /// Answers 200 with the request's headers as the body.
+        case echoHeaders
+        /// Answers with this status.
+        case status(Int)
+    }
+
+    /// TLS records, for the raw modes.
+    public enum Records {
+        public static let fatalAlert90: [UInt8] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 90]
+        public static let warningAlert: [UInt8] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 112]
+        public static let changeCipherSpec: [UInt8] = [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]
+        public static let helloRequest: [UInt8] = [0x16, 0x03, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00]
+        /// A ServerHello whose header announces 16 MB.
+        public static let sixteenMegabyteMessage: [UInt8] = [0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0xFF, 0xFF, 0xFF]
+    }
+
+    public let port: Int
+    private let listener: Int32
+    private let stopFlag = CancelFlag()
+    private let tlsServer: TLSServer?
+
+    public init(_ mode: Mode) throws {
+        if case .tls(let behaviour) = mode {
+            let root = try TLSFixtures.root()
+            let leaf = try TLSFixtures.leaf(issuer: root)
+            caFile = try TLSFixtures.file(root.certificatePEM)
+            let server = try TLSFixtures.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.3" } handler: { connection, stopped in
+                Self.serve(behaviour, connection, stopped)
+            }
+            tlsServer = server
+            port = server.port
+            listener = -1
+            return
+        }
+        caFile = nil
+        tlsServer = nil
+        let bound = try SocketAddress.bind().get()
+        guard listen(bound.fd, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
+        listener = bound.fd
+        port = bound.port
+        let (fd, stop) = (bound.fd, stopFlag)
+        Thread {
+            while !stop.isCancelled {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 100) > 0 else { continue }
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { continue }
+                Thread { Self.serveRaw(mode, client, stop) }.start()
+            }
+            close(fd)
+        }.start()
+    }
+
+    /// The CA that signed a `.tls` server's certificate.
+    public let caFile: String?
+
+    deinit { stop() }
+
+    public func stop() {
+        stopFlag.cancel()
+        tlsServer?.stop()
+    }
+
+    static func reset(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+    }
+
+    static func serveRaw(_ mode: Mode, _ fd: Int32, _ stop: CancelFlag) {
+        func readSome() {
+            var buffer = [UInt8](repeating: 0, count: 16_384)
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 2000) > 0 { _ = recv(fd, &buffer, buffer.count, 0) }
+        }
+        switch mode {
+        case .closeAfterAccept:
+            close(fd)
+        case .resetAfterAccept:
+            reset(fd)
+        case .resetAfterClientHello:
+            readSome()
+            reset(fd)
+        case .reply(let bytes):
+            readSome()
+            _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
+            while !stop.isCancelled { usleep(50_000) }
+            close(fd)
+        case .flood(let bytes):
+            readSome()
+            let chunk = Array(repeating: bytes, count: max(1, 4096 / bytes.count)).flatMap { $0 }
+            while !stop.isCancelled, send(fd, chunk, chunk.count, Int32(MSG_NOSIGNAL)) > 0 {}
+            close(fd)
+        case .tls:
+            close(fd)
+        }
+    }
+
+    static func serve(_ behaviour: HTTPBehaviour, _ c: TLSServer.Connection, _ stopped: @Sendable () -> Bool) {
+        guard let request = c.readRequest() else { return }
+        func hold() { while !stopped() { usleep(50_000) } }
+        switch behaviour {
+        case .silent:
+            hold()
+        case .endlessBody:
+            guard c.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n") else { return }
+            let chunk = [UInt8](repeating: 0x61, count: 16_384)
+            while !stopped(), c.write(chunk) {}
+        case .slowBody:
+            guard c.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n") else { return }
+            while !stopped(), c.write("x") { sleep(1) }
+        case .dripHeaders:
+            for byte in Array("HTTP/1.1 200 OK\r\nX-Slow: ".utf8) + Array(repeating: UInt8(0x61), count: 10_000) {
+                if stopped() || !c.write([byte]) { return }
+                usleep(200_000)
+            }
+        case .hugeHeaders(let size):
+            var text = "HTTP/1.1 200 OK\r\n"
+            var n = 0
+            while text.utf8.count < size { text += "X-Filler-\(n): \(String(repeating: "y", count: 200))\r\n"; n += 1 }
+            _ = c.write(text + "Content-Length: 0\r\n\r\n")
+            hold()
+        case .redirectLoop:
+            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            _ = c.write("HTTP/1.1 302 Found\r\nLocation: \(path)x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        case .echoHeaders:
+            let body = request
+            _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        case .status(let status):
+            _ = c.write("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        }
+    }
+}
