@@ -58,6 +58,38 @@ import TriageWire
         #expect(outcome.findings.first?.summary.english == "\(dns.server) did not answer the A question for slow.corp.example.com")
     }
 
+    /// RFC 7766: a truncated UDP answer is asked again over TCP.
+    @Test func truncatedAnswerIsAskedAgainOverTCP() async throws {
+        let dns = try DNSFixture(zones: ["big.corp.example.com": .init(records: (1...40).map {
+            .init(name: "big.corp.example.com", type: Self.a, ttl: 60, data: "127.0.1.\($0)")
+        })], truncated: ["big.corp.example.com"])
+        defer { dns.stop() }
+        let outcome = try await resolve("big.corp.example.com", server: dns.server)
+        #expect(outcome.outputs["addresses"]?.listValue?.count == 40)
+        #expect(outcome.findings.isEmpty, "\(outcome.findings.map(\.summary.english))")
+        #expect(outcome.facts[.truncated] == true)
+        #expect(dns.queries.contains("big.corp.example.com 1 tcp"))
+    }
+
+    @Test func garbageLoopsAndFloodsAreDNSFailuresWithTheirReason() async throws {
+        let cname = Self.cname
+        let many = (0..<300).map { DNSMessage.Record(name: "many.corp.example.com", type: Self.a, ttl: 5, data: "127.0.\($0 / 250).\($0 % 250 + 1)") }
+        let dns = try DNSFixture(zones: [
+            "loop.corp.example.com": .init(records: [.init(name: "loop.corp.example.com", type: cname, ttl: 5, data: "pool.corp.example.com"),
+                                                     .init(name: "pool.corp.example.com", type: cname, ttl: 5, data: "loop.corp.example.com")]),
+            "many.corp.example.com": .init(records: many),
+        ], garbage: ["junk.corp.example.com"])
+        defer { dns.stop() }
+        let junk = try await resolve("junk.corp.example.com", server: dns.server, timeout: "500ms")
+        #expect(junk.findings.map(\.cause) == [.dnsFailure])
+        #expect(junk.findings.first?.summary.english.contains("with garbage") == true, "\(junk.findings.map(\.summary.english))")
+        let loop = try await resolve("loop.corp.example.com", server: dns.server)
+        #expect(loop.findings.first?.summary.english.hasPrefix("the CNAME chain of loop.corp.example.com loops") == true,
+                "\(loop.findings.map(\.summary.english))")
+        let flood = try await resolve("many.corp.example.com", server: dns.server)
+        #expect(flood.findings.first?.summary.english == "many.corp.example.com has 300 address records, more than the 256 triage follows")
+    }
+
     @Test func noQueryForLiteralsOrSpecialUseNames() async throws {
         let dns = try DNSFixture(zones: [:])
         defer { dns.stop() }
