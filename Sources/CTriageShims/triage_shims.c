@@ -16,8 +16,9 @@
 
 const char *triage_openssl_version(void) { return OpenSSL_version(OPENSSL_VERSION); }
 
-static pthread_once_t lazy_once[2] = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT };
-static void *lazy_handle[2];
+static pthread_once_t lazy_once[3] = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT };
+static void *lazy_handle[3];
+static const char *lazy_names[3][2] = { { "libcurl.so.4", "libcurl4" }, { "libpcap.so.0.8", "libpcap0.8" }, { "libidn2.so.0", "libidn2-0" } };
 static _Thread_local char lazy_message[256];
 static void load_curl(void) {
     lazy_handle[0] = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
@@ -26,16 +27,17 @@ static void load_curl(void) {
     if (global_init) global_init(3L /* CURL_GLOBAL_DEFAULT */);
 }
 static void load_pcap(void) { lazy_handle[1] = dlopen("libpcap.so.0.8", RTLD_LAZY | RTLD_LOCAL); }
+static void load_idn2(void) { lazy_handle[2] = dlopen("libidn2.so.0", RTLD_LAZY | RTLD_LOCAL); }
 
 void *triage_lazy_symbol(int which, const char *symbol) {
-    pthread_once(&lazy_once[which], which == 0 ? load_curl : load_pcap);
+    if (which < 0 || which > 2) return NULL;
+    pthread_once(&lazy_once[which], which == 0 ? load_curl : which == 1 ? load_pcap : load_idn2);
     if (!lazy_handle[which]) {
-        snprintf(lazy_message, sizeof lazy_message, "cannot load %s (install %s)",
-                 which == 0 ? "libcurl.so.4" : "libpcap.so.0.8", which == 0 ? "libcurl4" : "libpcap0.8");
+        snprintf(lazy_message, sizeof lazy_message, "cannot load %s (install %s)", lazy_names[which][0], lazy_names[which][1]);
         return NULL;
     }
     void *address = dlsym(lazy_handle[which], symbol);
-    if (!address) snprintf(lazy_message, sizeof lazy_message, "%s has no symbol %s", which == 0 ? "libcurl" : "libpcap", symbol);
+    if (!address) snprintf(lazy_message, sizeof lazy_message, "%s has no symbol %s", lazy_names[which][0], symbol);
     return address;
 }
 
@@ -44,6 +46,24 @@ const char *triage_lazy_error(void) { return lazy_message; }
 const char *triage_curl_version(void) {
     char *(*f)(void) = (char *(*)(void))triage_lazy_symbol(0, "curl_version");
     return f ? f() : NULL;
+}
+
+/* libidn2: IDNA2008 (non-transitional, NFC input), as curl uses it. */
+int triage_idna_to_ascii(const char *input, char *output, size_t size, char *error, size_t error_size) {
+    int (*to_ascii)(const char *, char **, int) = (int (*)(const char *, char **, int))triage_lazy_symbol(2, "idn2_to_ascii_8z");
+    void (*release)(void *) = (void (*)(void *))triage_lazy_symbol(2, "idn2_free");
+    const char *(*describe)(int) = (const char *(*)(int))triage_lazy_symbol(2, "idn2_strerror");
+    if (!to_ascii || !release) { snprintf(error, error_size, "%s", lazy_message); return -1; }
+    char *ascii = NULL;
+    int rc = to_ascii(input, &ascii, 1 /* IDN2_NFC_INPUT */ | 8 /* IDN2_NONTRANSITIONAL */);
+    if (rc != 0 || !ascii) {
+        snprintf(error, error_size, "%s", describe ? describe(rc) : "IDNA conversion failed");
+        return -1;
+    }
+    snprintf(output, size, "%s", ascii);
+    size_t n = strlen(ascii);
+    release(ascii);
+    return n < size ? 0 : -1;
 }
 
 const char *triage_pcap_version(void) {

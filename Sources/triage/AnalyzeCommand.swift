@@ -20,13 +20,21 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-analyze/).", valueName: "DIR"))
     var out: String?
 
-    @Option(help: "Report language: en or zh.")
+    @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only the verdict line.")
+    var quiet = false
+
+    @Flag(help: "Print report.json to stdout instead of the verdict line.")
+    var json = false
+
     func run() async throws {
-        let terminal = Terminal()
-        guard FileManager.default.isReadableFile(atPath: file) else {
-            terminal.error("cannot read \(file)")
+        let console = Console(language: lang, verbosity: quiet ? .quiet : .normal)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
+              FileManager.default.isReadableFile(atPath: file) else {
+            console.error(isDirectory.boolValue ? "\(file) is a directory, not a capture file" : "cannot read \(file)")
             throw Reported(status: ExitStatus.usage)
         }
         var given = ["capture": file]
@@ -38,9 +46,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
                                                   out: out.map { URL(fileURLWithPath: $0) }, language: lang),
                                   catalog: .standard)
         } catch {
-            terminal.error(String(describing: error))
+            console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)
         }
-        try await RunCommand.execute(caseRun, terminal: terminal, badInputIsUsageError: true)
+        throw Reported(status: await CaseExecution.execute(caseRun, console: console, json: json, badInputIsUsageError: true))
     }
 }

@@ -13,7 +13,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-upstream.demo.test/).", valueName: "DIR"))
     var out: String?
 
-    @Option(help: "Report language: en or zh.")
+    @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
     @Flag(help: "Leave nginx out even when it is installed: diagnose the upstream directly.")
@@ -23,24 +23,26 @@ struct DemoCommand: AsyncParsableCommand {
     var serve = false
 
     func run() async throws {
-        let terminal = Terminal()
+        let console = Console(language: lang)
+        let table = console.table
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-demo-\(getpid())")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let upstream: DemoUpstream
         do {
             upstream = try DemoUpstream(directory: scratch)
         } catch {
-            terminal.error("cannot start the demo upstream: \(error)")
+            console.error("cannot start the demo upstream: \(error)")
             throw Reported(status: ExitStatus.internalError)
         }
         defer { upstream.stop() }
         if serve {
             let facts = "url=\(upstream.url)\nport=\(upstream.server.port)\nhost=\(DemoUpstream.host)\nca_file=\(upstream.caFile.path)\n"
-            FileHandle.standardOutput.write(Data(facts.utf8))
+            console.result(facts.trimmingCharacters(in: .newlines))
             await Self.waitForSignal()
             return
         }
-        terminal.line("demo: upstream \(upstream.url) on 127.0.0.1:\(upstream.server.port) — certificate expired \(ISO8601.string(upstream.notAfter)), aborts handshakes without SNI")
+        console.progress(table.render(.demoUpstream, ["url": .string(upstream.url), "port": .int(upstream.server.port),
+                                                      "date": .typed(.date(upstream.defaultNotAfter))]))
         var given = ["url": upstream.url, "addresses": "127.0.0.1", "ca_file": upstream.caFile.path]
         var nginx: NginxRunner?
         if !noNginx, NginxRunner.binary != nil {
@@ -53,12 +55,12 @@ struct DemoCommand: AsyncParsableCommand {
                 given["url"] = "https://\(DemoUpstream.host):\(upstream.server.port)/xxx/xxx"
                 given["nginx_conf"] = runner.configuration.path
                 given["nginx_error_log"] = runner.errorLog.path
-                terminal.line("demo: nginx on 127.0.0.1:\(runner.port) with the seed's configuration: location /test → proxy_pass https://middleground_backend/xxx/xxx")
+                console.progress(table.render(.demoNginx, ["port": .int(runner.port)]))
             } catch {
-                terminal.line("demo: \(error); diagnosing the upstream without nginx")
+                console.progress(table.render(.demoNginxFailed, ["error": .string("\(error)")]))
             }
         } else if !noNginx {
-            terminal.line("demo: nginx is not installed (make install-deps installs nginx-light); diagnosing the upstream without a proxy")
+            console.progress(table.render(.demoNoNginx))
         }
         defer { nginx?.stop() }
         let request = CaseRun.Request(
@@ -68,23 +70,20 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             caseRun = try CaseRun(request, catalog: .standard)
         } catch {
-            terminal.error(String(describing: error))
+            console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)
         }
-        try await RunCommand.execute(caseRun, terminal: terminal)
+        let status = await CaseExecution.execute(caseRun, console: console)
+        nginx?.stop()
+        upstream.stop()
+        try? FileManager.default.removeItem(at: scratch)
+        throw Reported(status: status)
     }
 
     /// Suspends until SIGINT or SIGTERM.
     static func waitForSignal() async {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        let sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        Signals.onInterrupt { continuation.yield(()) }
         for await _ in stream { break }
-        sources.forEach { $0.cancel() }
     }
 }

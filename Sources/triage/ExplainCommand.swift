@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import TriageKit
 
@@ -11,15 +12,23 @@ struct ExplainCommand: ParsableCommand {
         · triage explain "$(tail -1 /var/log/nginx/error.log)"
         """)
 
-    @Argument(parsing: .captureForPassthrough, help: "The text to explain (words are joined with spaces).")
-    var text: [String]
+    @Argument(parsing: .captureForPassthrough, help: "The text to explain (words are joined with spaces); - reads it from standard input.")
+    var text: [String] = []
 
     func run() throws {
-        let input = text.joined(separator: " ")
+        // The words are passed through untouched (an nginx line has dashes), so --help is ours to see.
+        if text == ["--help"] || text == ["-h"] || text.isEmpty {
+            Console().result(Self.helpMessage())
+            throw Reported(status: text.isEmpty ? ExitStatus.usage : ExitStatus.healthy)
+        }
+        var input = text.joined(separator: " ")
+        if text == ["-"] {
+            input = String(decoding: FileHandle.standardInput.readDataToEndOfFile().prefix(1 << 20), as: UTF8.self)
+        }
         do {
-            print(try Explainer.explain(input).map { $0.text() }.joined(separator: "\n\n"))
+            Console().result(try Explainer.explain(input).map { $0.text() }.joined(separator: "\n\n"))
         } catch {
-            Terminal().error(error.description)
+            Console().error(error.description)
             throw Reported(status: ExitStatus.usage)
         }
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import TriageKit
 import TriageProbes
@@ -7,9 +6,39 @@ import TriageProbes
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a runbook against a URL and write the case folder (report.md, report.json, evidence/).")
+        abstract: "Run a runbook against a URL and write the case folder (report.md, report.json, evidence/).",
+        discussion: """
+        TARGET is a URL, HOST or HOST:PORT (https, port 443 unless given); IPv6 goes in brackets: https://[2001:db8::1]:8443/.
+        stdout gets the result: the report's path, then the verdict line (root cause: …, no problem found, inconclusive: …),
+        or report.json with --json. Progress goes to stderr.
 
-    @Argument(help: "The URL that fails (sets the runbook input 'url').")
+        Inputs of the default runbook (tls-upstream), for --set KEY=VALUE:
+        \(defaultInputsHelp())
+        """)
+
+    /// The default runbook's inputs, read from the bundled file itself and
+    /// wrapped here (the help formatter would wrap them without indenting).
+    static func defaultInputsHelp(width: Int = 78) -> String {
+        guard let source = try? Bundled.runbook("tls-upstream", environment: [:]),
+              let runbook = try? RunbookLoader(catalog: .standard).load(yaml: source.text, source: source.origin)
+        else { return "  (see `triage runbooks --show tls-upstream`)" }
+        let indent = 19
+        return runbook.inputs.map { input in
+            var lines: [String] = []
+            var line = "  " + input.name.padding(toLength: indent - 3, withPad: " ", startingAt: 0) + " "
+            for word in (input.description ?? "").split(separator: " ") {
+                if line.count + word.count + 1 > width, line.count > indent {
+                    lines.append(line)
+                    line = String(repeating: " ", count: indent)
+                }
+                line += (line.count == indent || line.hasSuffix(" ") ? "" : " ") + word
+            }
+            lines.append(line)
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    @Argument(help: ArgumentHelp("The URL that fails: a URL, HOST or HOST:PORT (sets the runbook input 'url').", valueName: "TARGET"))
     var url: String?
 
     @Option(help: "A bundled runbook name or a runbook file.")
@@ -21,13 +50,50 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The proxy URL that answers the error (sets input 'via').", valueName: "URL"))
     var via: String?
 
-    @Option(help: ArgumentHelp("Trust this CA bundle instead of the system store (sets input 'ca_file').", valueName: "PEM"))
+    @Option(name: [.customLong("ca-file"), .customLong("cacert")],
+            help: ArgumentHelp("Trust this CA bundle instead of the system store (curl --cacert; input 'ca_file').", valueName: "PEM"))
     var caFile: String?
+
+    @Flag(name: [.customShort("k"), .customLong("insecure")], help: "Do not verify certificates in the HTTP reproduction (curl -k; input 'insecure').")
+    var insecure = false
+
+    @Option(name: .customLong("resolve"), help: ArgumentHelp("Test ADDR for HOST:PORT instead of resolving it (curl --resolve; repeatable).", valueName: "HOST:PORT:ADDR"))
+    var resolve: [String] = []
+
+    @Option(name: .customLong("connect-to"), help: ArgumentHelp("Connect to HOST2:PORT2 for HOST:PORT (curl --connect-to).", valueName: "HOST:PORT:HOST2:PORT2"))
+    var connectTo: [String] = []
+
+    @Option(name: [.customLong("cert"), .customShort("E")], help: ArgumentHelp("Client certificate (PEM), presented by every step that connects (curl --cert).", valueName: "PEM"))
+    var cert: String?
+
+    @Option(name: .customLong("key"), help: ArgumentHelp("The client certificate's key (PEM; curl --key).", valueName: "PEM"))
+    var key: String?
+
+    @Option(name: [.customShort("x"), .customLong("proxy")], help: ArgumentHelp("Send the HTTP reproduction through this proxy (curl -x).", valueName: "URL"))
+    var proxy: String?
+
+    @Option(name: .customLong("noproxy"), help: ArgumentHelp("'*': ignore HTTPS_PROXY and friends for the HTTP reproduction (curl --noproxy).", valueName: "*"))
+    var noProxy: String?
+
+    @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("An extra request header, redacted in every output (curl -H; repeatable).", valueName: "NAME: VALUE"))
+    var headers: [String] = []
+
+    @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Stream each step's evidence (command, facts, trace) as it runs.")
+    var verbose = false
+
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print only the verdict line.")
+    var quiet = false
+
+    @Flag(help: "Print report.json to stdout instead of the verdict line.")
+    var json = false
+
+    @Option(help: ArgumentHelp("The deadline of the whole run, e.g. 30s (curl --max-time).", valueName: "DURATION"))
+    var maxTime: String?
 
     @Option(help: ArgumentHelp("The SNI the proxy sends upstream: a name, or none (sets input 'proxy_sni').", valueName: "NAME|none"))
     var proxySni: String?
 
-    @Option(help: ArgumentHelp("The proxy's nginx.conf: replay its upstream handshake (sets input 'nginx_conf'; derives the URL when none is given).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("The proxy's nginx.conf: replay its upstream handshake (sets input 'nginx_conf'; gives the URL when none is given).", valueName: "FILE"))
     var nginxConf: String?
 
     @Option(help: ArgumentHelp("The request path whose nginx location to replay (default: the --via URL's path).", valueName: "PATH"))
@@ -36,13 +102,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The proxy's error.log: quote and decode its lines about the upstream.", valueName: "FILE"))
     var nginxErrorLog: String?
 
-    @Option(help: ArgumentHelp("Ask this resolver instead of /etc/resolv.conf's (sets input 'dns_server').", valueName: "ADDR[:PORT]"))
+    @Option(help: ArgumentHelp("Ask this resolver instead of /etc/resolv.conf's; nothing else is asked (sets input 'dns_server').", valueName: "ADDR[:PORT]"))
     var dnsServer: String?
+
+    @Flag(help: "Do not keep sslkeylog.txt (the TLS secrets that decrypt the self-capture).")
+    var noKeylog = false
 
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
     var out: String?
 
-    @Option(help: "Report language: en or zh.")
+    @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
     @Option(help: ArgumentHelp("A Mustache template for report.md instead of the bundled one.", valueName: "FILE"))
@@ -61,123 +130,117 @@ struct RunCommand: AsyncParsableCommand {
         guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
             throw ValidationError("--format expects md, json or md,json, got '\(format)'")
         }
-        if let stepTimeout {
+        for (flag, value) in [("--step-timeout", stepTimeout), ("--max-time", maxTime)] {
+            guard let value else { continue }
             do {
-                guard try DurationParser.parse(stepTimeout) > .zero else { throw DurationParser.Failure.malformed }
+                guard try DurationParser.parse(value) > .zero else { throw DurationParser.Failure.malformed }
             } catch {
-                throw ValidationError("--step-timeout '\(stepTimeout.prefix(40))' is \((error as? DurationParser.Failure) == .outOfRange ? "out of range (at most 24h)" : "not a duration such as 500ms, 10s or 2m")")
+                throw ValidationError("\(flag) '\(value.prefix(40))' is \((error as? DurationParser.Failure) == .outOfRange ? "out of range (at most 24h)" : "not a duration such as 500ms, 10s or 2m")")
             }
         }
+        do {
+            if let url { _ = try Target(url) }
+            if let via { _ = try Target(via, defaultScheme: "http") }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        for r in resolve where Self.resolveEntry(r) == nil {
+            throw ValidationError("--resolve expects HOST:PORT:ADDR with ADDR an IP address, got '\(r)'")
+        }
+        for c in connectTo where c.split(separator: ":", omittingEmptySubsequences: false).count < 4 {
+            throw ValidationError("--connect-to expects HOST:PORT:CONNECT-HOST:CONNECT-PORT, got '\(c)'")
+        }
+        for h in headers where !h.contains(":") {
+            throw ValidationError("-H expects 'Name: value', got '\(h)'")
+        }
+        if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
+        if verbose && quiet { throw ValidationError("-v and -q cannot go together") }
+        guard Bundled.languages.contains(lang) else { throw ValidationError("--lang expects one of \(Bundled.languages.joined(separator: ", ")), got '\(lang)'") }
     }
 
     var formats: Set<CaseFolder.Format> {
         Set(format.split(separator: ",").compactMap { CaseFolder.Format(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
     }
 
-    var given: [String: String] {
-        var given: [String: String] = [:]
+    /// `HOST:PORT:ADDR` (ADDR may be `[v6]`).
+    static func resolveEntry(_ text: String) -> (host: String, port: Int, address: String)? {
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let port = Int(parts[1]) else { return nil }
+        var address = String(parts[2])
+        if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
+        guard HostAddresses.isIPLiteral(address) else { return nil }
+        return (String(parts[0]), port, address)
+    }
+
+    /// The runbook inputs the flags set; `--set` wins over nothing, flags win over `--set`.
+    func given() throws -> [String: Value] {
+        var given: [String: Value] = [:]
         for s in settings {
             let parts = s.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            given[String(parts[0])] = String(parts[1])
+            given[String(parts[0])] = .string(String(parts[1]))
         }
-        if let url { given["url"] = url }
-        if let via { given["via"] = via }
-        if let caFile { given["ca_file"] = caFile }
-        if let proxySni { given["proxy_sni"] = proxySni }
-        if let nginxConf { given["nginx_conf"] = nginxConf }
-        if let location { given["location"] = location }
-        if let nginxErrorLog { given["nginx_error_log"] = nginxErrorLog }
-        if let dnsServer { given["dns_server"] = dnsServer }
+        if let url { given["url"] = .string(try Target(url).url) }
+        if let via { given["via"] = .string(try Target(via, defaultScheme: "http").url) }
+        if let caFile { given["ca_file"] = .string(caFile) }
+        if insecure { given["insecure"] = "true" }
+        if let proxySni { given["proxy_sni"] = .string(proxySni) }
+        if let nginxConf { given["nginx_conf"] = .string(nginxConf) }
+        if let location { given["location"] = .string(location) }
+        if let nginxErrorLog { given["nginx_error_log"] = .string(nginxErrorLog) }
+        if let dnsServer { given["dns_server"] = .string(dnsServer) }
+        if let cert { given["client_cert"] = .string(cert); given["client_key"] = .string(key ?? cert) }
+        if !headers.isEmpty { given["headers"] = .list(headers.map(Value.string)) }
+        if let proxy { given["proxy"] = .string(proxy) }
+        if noProxy == "*" { given["proxy"] = "none" }
+        if noKeylog { given["keylog"] = "false" }
+        let entries = resolve.compactMap(Self.resolveEntry)
+        if !entries.isEmpty {
+            given["addresses"] = .string(entries.map(\.address).joined(separator: ","))
+            if let port = entries.first?.port { given["port"] = .int(port) }
+        }
+        if !connectTo.isEmpty {
+            given["connect_to"] = .list(connectTo.map(Value.string))
+            let parts = connectTo[0].split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count >= 4, HostAddresses.isIPLiteral(String(parts[2])), given["addresses"] == nil {
+                given["addresses"] = .string(String(parts[2]))
+                if let port = Int(parts[3]) { given["port"] = .int(port) }
+            }
+        }
         return given
     }
 
     func run() async throws {
-        let terminal = Terminal()
+        let console = Console(language: lang, verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
         let caseRun: CaseRun
         do {
-            var given = self.given
+            var given = try given()
             if let nginxConf {
                 // Refuse a config nginx would not load before anything runs, and
                 // take the upstream URL from it when none was given.
                 let view = try NginxProxyView.view(try NginxConfig(contentsOf: nginxConf),
-                                                   path: location ?? via.flatMap { URLPart.path.extract(from: $0).stringValue } ?? "/")
-                if given["url"] == nil, let server = view.servers.first {
-                    let host = view.hostHeader.flatMap { $0.hasPrefix("$") ? nil : $0 } ?? server.host
-                    let path = String(view.proxyPass.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
-                    given["url"] = "\(view.scheme)://\(host):\(server.port)\(path.isEmpty ? "/" : path)"
-                    if HostAddresses.isIPLiteral(server.host), given["addresses"] == nil {
-                        given["addresses"] = view.servers.map(\.host).joined(separator: ",")
+                                                   path: location ?? via.flatMap { URLPart.path.extract(from: $0).stringValue } ?? "/",
+                                                   request: given["via"]?.stringValue)
+                if given["url"] == nil, let url = view.upstreamURL {
+                    given["url"] = .string(url)
+                    if view.servers.allSatisfy({ HostAddresses.isIPLiteral($0.host) }), given["addresses"] == nil {
+                        given["addresses"] = .string(view.servers.map(\.host).joined(separator: ","))
                     }
                 }
             }
-            let request = CaseRun.Request(
-                runbook: try Bundled.runbook(runbook), given: given, out: out.map { URL(fileURLWithPath: $0) },
+            var request = CaseRun.Request(
+                runbook: try Bundled.runbook(runbook), values: given, out: out.map { URL(fileURLWithPath: $0) },
                 language: lang, templatePath: template, formats: formats,
-                stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) })
+                stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) },
+                secrets: headers.compactMap { h in h.firstIndex(of: ":").map { h[h.index(after: $0)...].trimmingCharacters(in: .whitespaces) } })
+            request.maxTime = maxTime.flatMap { try? DurationParser.parse($0) }
             caseRun = try CaseRun(request, catalog: .standard)
         } catch let error as RunbookError {
-            terminal.line(error.description)
+            console.diagnostics(error.description)
             throw Reported(status: ExitStatus.usage)
         } catch {
-            terminal.error(String(describing: error))
+            console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)
         }
-        try await Self.execute(caseRun, terminal: terminal)
-    }
-
-    /// Runs the case with SIGINT/SIGTERM turned into cancellation, then
-    /// prints the verdict and exits with its status.
-    /// `badInputIsUsageError`: a first step that fails on its input (a
-    /// capture that is not one) makes the exit status 2, not 0.
-    static func execute(_ caseRun: CaseRun, terminal: Terminal, badInputIsUsageError: Bool = false) async throws {
-        let title = caseRun.runbook.title ?? caseRun.runbook.name
-        terminal.line("triage: \(title) — runbook \(caseRun.runbook.source), case \(caseRun.folder.url.path)")
-        let task = Task {
-            try await caseRun.run { event, _ in
-                if case .stepFinished(let result) = event { terminal.step(result) }
-            }
-        }
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                terminal.line("triage: \(number == SIGINT ? "SIGINT" : "SIGTERM") — cancelling the current step and writing the report")
-                task.cancel()
-            }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-        let record: CaseRecord
-        do {
-            record = try await task.value
-        } catch let error as CaseFolder.Unusable {
-            terminal.error(error.description)
-            throw Reported(status: ExitStatus.usage)
-        } catch {
-            terminal.error("internal error: \(error)")
-            throw Reported(status: ExitStatus.internalError)
-        }
-        let diagnosis = record.diagnosis
-        let table = terminal.table
-        switch diagnosis.verdict {
-        case .problem:
-            if let root = diagnosis.rootCause {
-                terminal.line(terminal.paint("root cause: \(root.cause.code) — \(Redactor.redact(table.render(root.summary)))", "31;1"))
-            }
-        case .healthy:
-            terminal.line(terminal.paint("no problem found", "32"))
-        case .inconclusive:
-            let steps = diagnosis.incompleteSteps.map { "\($0.id) (\(table.render($0.error ?? $0.summary)))" }
-            terminal.line(terminal.paint("inconclusive: \(steps.count) check(s) could not be completed: \(steps.joined(separator: "; "))", "33"))
-        case .interrupted, .incomplete:
-            terminal.line(terminal.paint("interrupted: partial report written", "33"))
-        }
-        terminal.line("report: \(caseRun.folder.reportPath)")
-        if badInputIsUsageError, diagnosis.verdict == .inconclusive, let first = record.steps.first, first.status == .failed {
-            terminal.error(terminal.table.render(first.error ?? first.summary))
-            throw Reported(status: ExitStatus.usage)
-        }
-        throw Reported(status: diagnosis.exitStatus)
+        throw Reported(status: await CaseExecution.execute(caseRun, console: console, json: json))
     }
 }

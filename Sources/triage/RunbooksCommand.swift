@@ -30,7 +30,7 @@ struct RunbooksCommand: ParsableCommand {
             do {
                 print(try Bundled.runbook(show).text, terminator: "")
             } catch {
-                Terminal().error(error.description)
+                Console().error(error.description)
                 throw Reported(status: ExitStatus.usage)
             }
             return

@@ -11,17 +11,21 @@ struct Triage: AsyncParsableCommand {
         commandName: "triage",
         abstract: "Turn one failing HTTPS URL into a ticket-ready incident report.",
         discussion: """
-        Exit status: 0 nothing wrong found, 1 a problem was diagnosed, 2 bad usage or bad input,
-        70 internal error, 130 interrupted (SIGINT/SIGTERM; the report is still written).
+        Exit status: 0 nothing wrong found (every check completed), 1 a problem was diagnosed, 2 bad usage or bad input,
+        3 inconclusive (a check could not be completed and nothing found explains why), 70 internal error,
+        130 interrupted (SIGINT/SIGTERM; the report is still written).
         """,
-        version: "0.1.0",
+        version: "0.2.0",
         subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self, AnalyzeCommand.self]
     )
 
-    /// ArgumentParser exits 64 on usage errors; triage promises 2.
+    /// ArgumentParser exits 64 on usage errors; triage promises 2. Every exit
+    /// goes through `leave`, so no thread still finishing a C call meets a
+    /// library being torn down.
     static func main() async {
-        signal(SIGPIPE, SIG_IGN)
+        Signals.install()
         ProcessTuning.limitMallocArenas(2)
+        let console = Console()
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
@@ -29,14 +33,18 @@ struct Triage: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            leave(ExitStatus.healthy)
         } catch let reported as Reported {
-            Foundation.exit(reported.status)
+            leave(reported.status)
         } catch {
             let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
             let message = fullMessage(for: error)
-            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
-            Foundation.exit(code.rawValue == 64 ? ExitStatus.usage : code.rawValue)
+            if code == .success {
+                if !message.isEmpty { console.result(message) }
+                leave(0)
+            }
+            if !message.isEmpty { console.diagnostics(message) }
+            leave(code.rawValue == 64 ? ExitStatus.usage : code.rawValue)
         }
     }
 }

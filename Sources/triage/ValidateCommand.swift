@@ -11,20 +11,20 @@ struct ValidateCommand: ParsableCommand {
     var runbooks: [String]
 
     func run() throws {
-        let terminal = Terminal()
+        let console = Console()
         let loader = RunbookLoader(catalog: .standard)
         var failed = false
         for name in runbooks {
             do {
                 let source = try Bundled.runbook(name)
                 let runbook = try loader.load(yaml: source.text, source: source.origin)
-                terminal.line("\(source.origin): ok (\(runbook.steps.count) steps)")
+                console.diagnostics("\(source.origin): ok (\(runbook.steps.count) steps)")
             } catch let error as RunbookError {
                 failed = true
-                terminal.line(error.description)
+                console.diagnostics(error.description)
             } catch {
                 failed = true
-                terminal.error(String(describing: error))
+                console.error(String(describing: error))
             }
         }
         if failed { throw Reported(status: ExitStatus.usage) }

@@ -29,8 +29,10 @@ import TriageTestSupport
         #expect(doc.steps.first?.fact(.exitStatus) == 0)
         let out = try String(contentsOf: folder.appendingPathComponent("case/evidence/check/stdout.txt"), encoding: .utf8)
         #expect(out == "ok.test\n")
-        #expect(r.stderr.contains("no problem found"))
-        #expect(r.stderr.contains("report: \(folder.appendingPathComponent("case/report.md").path)"))
+        // stdout is the result, in this order; progress stays on stderr.
+        #expect(r.stdout.split(separator: "\n").map(String.init) == ["report: \(folder.appendingPathComponent("case/report.md").path)", "no problem found"])
+        #expect(r.stderr.contains("check"))
+        #expect(!r.stderr.contains("no problem found"))
     }
 
     @Test func diagnosedProblemExitsOne() async throws {
@@ -43,7 +45,9 @@ import TriageTestSupport
         #expect(doc.rootCause?.alert?.code == 80)
         let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("## 最终定位到原因"))
-        #expect(r.stderr.contains("root cause: proxy-error"))
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "报告：\(folder.path)/report.md", "\(r.stdout)")
+        #expect(lines.last?.hasPrefix("根本原因：proxy-error — ") == true, "\(r.stdout)")
     }
 
     @Test func defaultCaseFolderIsUnderIncidents() async throws {
@@ -137,7 +141,7 @@ import TriageTestSupport
         let folder = TestPaths.temporaryFolder("demo")
         let r = try await Command.triage(["demo", "--out", folder.path])
         #expect(r.status == 1, "\(r.stderr)")
-        #expect(r.stderr.contains("report: \(folder.path)/report.md"))
+        #expect(r.stdout.contains("report: \(folder.path)/report.md"))
         let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
         // With nginx in front (installed by make install-deps): nginx answers
         // 502 because the upstream aborts handshakes without SNI; curl, which

@@ -15,6 +15,7 @@ import TriageTestSupport
         "Sources/TriageProbes/Curl/CurlEasy.swift",
         "Sources/TriageProbes/Pcap/PcapHandle.swift",
         "Sources/TriageProbes/Support/EventPoll.swift",
+        "Sources/TriageProbes/Support/IDNA.swift",
         "Sources/TriageProbes/Support/TCPSocket.swift",
         "Sources/TriageProbes/Support/HostAddresses.swift",
         "Sources/TriageProbes/Support/LibraryVersions.swift",

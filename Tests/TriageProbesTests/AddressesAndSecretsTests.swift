@@ -69,6 +69,7 @@ import TriageWire
         }
         for secret in ["eyJhbGciOiJIUzI1NiJ9", "c00kie-value", "query-secret", "fixture-cookie-secret"] {
             #expect(!r.stderr.contains(secret))
+            #expect(!r.stdout.contains(secret))
         }
         let trace = try String(contentsOf: out.appendingPathComponent("evidence/call/trace.txt"), encoding: .utf8)
         #expect(trace.contains("> Authorization: [REDACTED]"))

@@ -171,7 +171,7 @@ import TriageTestSupport
         #expect(doc.verdict == .inconclusive)
         #expect(doc.incomplete.map(\.step) == ["check"])
         #expect(doc.incomplete.first?.error == "`sh` exited with status 3, expected 0")
-        #expect(r.stderr.contains("inconclusive: 1 check(s) could not be completed: check"))
+        #expect(r.stdout.contains("inconclusive: 1 check(s) could not be completed: check"))
         let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("check"))
     }

@@ -20,7 +20,11 @@ const char *triage_openssl_version(void);
 const char *triage_curl_version(void);
 const char *triage_pcap_version(void);
 
-/* The address of `symbol` in libcurl (which = 0) or libpcap (which = 1),
+/* A host name in IDNA ASCII form (xn--…) through libidn2, loaded on first
+ * use; 0 on success, -1 with `error` filled. */
+int triage_idna_to_ascii(const char *input, char *output, size_t size, char *error, size_t error_size);
+
+/* The address of `symbol` in libcurl (which = 0), libpcap (which = 1) or libidn2 (which = 2),
  * loading the library on first use; NULL with triage_lazy_error() set when
  * the library or the symbol is missing. */
 void *triage_lazy_symbol(int which, const char *symbol);

@@ -90,6 +90,8 @@ inputs:
     description: do not verify certificates in the direct request (curl -k)
   addresses:
     description: comma-separated addresses to test instead of resolving the host
+  port:
+    description: the port to test instead of the URL's (from --connect-to)
   dns_server:
     description: ask this resolver (ADDR or ADDR:PORT) instead of /etc/resolv.conf's
   proxy_sni:
@@ -103,11 +105,19 @@ inputs:
   capture:
     default: false
     description: capture live (libpcap) around the handshakes even without --via
-
   client_cert:
-    description: a client certificate (PEM) to present
+    description: a client certificate (PEM) to present, in every step that connects
   client_key:
     description: the client certificate's key (PEM)
+  headers:
+    description: "extra request headers (Name: value), redacted in every output"
+  proxy:
+    description: the proxy the direct request goes through (a URL, or none); default the environment's HTTPS_PROXY / NO_PROXY
+  connect_to:
+    description: HOST:PORT:CONNECT-HOST:CONNECT-PORT for the direct request, like curl --connect-to
+  keylog:
+    default: true
+    description: keep the TLS secrets (sslkeylog.txt) that decrypt the self-capture
 steps:
   - id: nginx
     uses: nginx.config
@@ -115,6 +125,7 @@ steps:
     with:
       file: ${{ inputs.nginx_conf }}
       location: ${{ inputs.location || inputs.via.path }}
+      request: ${{ inputs.via }}
   - id: dns
     uses: dns.resolve
     with:
@@ -128,17 +139,18 @@ steps:
     if: ${{ inputs.via || inputs.capture == true || inputs.capture == 'true' }}
     with:
       addresses: ${{ steps.dns.outputs.addresses }}
-      port: ${{ inputs.url.port }}
+      port: ${{ inputs.port || inputs.url.port }}
   - id: handshake
     uses: tls.handshake
     with:
       host: ${{ inputs.url.host }}
-      port: ${{ inputs.url.port }}
+      port: ${{ inputs.port || inputs.url.port }}
       addresses: ${{ steps.dns.outputs.addresses }}
       sni: [as-client, none, "${{ inputs.proxy_sni }}", "${{ steps.nginx.outputs.sni }}"]
       ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
       client_cert: ${{ inputs.client_cert }}
       client_key: ${{ inputs.client_key }}
+      keylog: ${{ inputs.keylog }}
       timeout: 5s
     timeout: 20s
   - id: direct
@@ -148,7 +160,10 @@ steps:
     for_each: ${{ steps.dns.outputs.addresses }}
     with:
       url: ${{ inputs.url }}
-      resolve: ["${{ inputs.url.host }}:${{ inputs.url.port }}:${{ item }}"]
+      resolve: ["${{ inputs.url.host }}:${{ inputs.port || inputs.url.port }}:${{ item }}"]
+      connect_to: ${{ inputs.connect_to }}
+      headers: ${{ inputs.headers }}
+      proxy: ${{ inputs.proxy }}
       ca_file: ${{ inputs.ca_file }}
       client_cert: ${{ inputs.client_cert }}
       client_key: ${{ inputs.client_key }}
@@ -162,6 +177,8 @@ steps:
     with:
       url: ${{ inputs.via }}
       role: via
+      headers: ${{ inputs.headers }}
+      proxy: none
       compare_status: ${{ steps.direct.outputs.status[0] }}
       connect_timeout: 5s
     timeout: 15s
@@ -196,7 +213,7 @@ steps:
     if: ${{ steps.capture-stop.outputs.frames > 0 }}
     with:
       file: ${{ steps.capture-stop.outputs.file }}
-      port: ${{ inputs.url.port }}
+      port: ${{ inputs.port || inputs.url.port }}
       host: ${{ inputs.url.host }}
 
 """#,
@@ -585,6 +602,7 @@ timeline.run_finished = triage run ended: {verdict}
 step.ok = done
 step.skipped_condition = skipped: `{condition}` is false
 step.skipped_empty_list = skipped: the for_each list is empty
+step.not_run_max_time = not run: the run reached its --max-time
 step.not_run_stopped = not run: step '{step}' failed and has continue_on_error: false
 step.timed_out = did not finish within its {deadline} deadline and was cancelled
 step.interrupted = interrupted (SIGINT/SIGTERM) after {elapsed}; the step was cancelled
@@ -798,6 +816,22 @@ evidence.stderr = standard error of {command}
 # --- remedies ---------------------------------------------------------------------------
 remedy.send_sni = Make the proxy send SNI: in the nginx location add `proxy_ssl_server_name on;` and `proxy_ssl_name {name};` (without proxy_ssl_name nginx sends the upstream block's name), then reload nginx; or give the server a default certificate for clients without SNI. Proof: `openssl s_client -connect {address} -servername {name} </dev/null` completes, while `openssl s_client -connect {address} -noservername </dev/null` gets alert {alert}.
 remedy.private_ca = If {issuer} is your organisation's CA, give clients its certificate (`--ca-file`, `proxy_ssl_trusted_certificate`, `curl --cacert`); otherwise install a certificate from a CA clients trust.
+
+# --- the terminal -------------------------------------------------------------------------
+demo.upstream = demo: upstream {url} on 127.0.0.1:{port} — a valid certificate for clients that send SNI; its default certificate (for clients without SNI) expired on {date}, so it aborts those handshakes with alert 80
+demo.nginx = demo: nginx on 127.0.0.1:{port} with the write-up's configuration: location /test → proxy_pass https://middleground_backend/xxx/xxx, no proxy_ssl_server_name
+demo.nginx_failed = demo: {error}; diagnosing the upstream without nginx
+demo.no_nginx = demo: nginx is not installed (make install-deps installs nginx-light); diagnosing the upstream without a proxy
+terminal.header = triage: {title} — runbook {runbook}, case {case}
+terminal.cancelling = triage: interrupted — cancelling the running steps and writing the report (Ctrl-C again quits at once)
+terminal.report = report: {path}
+terminal.root_cause = root cause: {code} — {summary}
+terminal.healthy = no problem found
+terminal.healthy_warnings = no problem found ({count} warning(s) in the report)
+terminal.incomplete_step = {step} ({why})
+terminal.inconclusive = inconclusive: {count} check(s) could not be completed: {steps}
+terminal.interrupted = interrupted: the partial report is written
+terminal.skipped =   skipped     {steps} (their conditions were false; -v shows why)
 
 # --- causes: title and default remedy ------------------------------------------------------
 cause.cert-expired.title = certificate expired
@@ -1108,6 +1142,7 @@ timeline.run_finished = triage 诊断结束：{verdict}
 step.ok = 完成
 step.skipped_condition = 已跳过：`{condition}` 为假
 step.skipped_empty_list = 已跳过：for_each 列表为空
+step.not_run_max_time = 未执行：本次诊断已到 --max-time 时限
 step.not_run_stopped = 未执行：步骤 '{step}' 失败且设置了 continue_on_error: false
 step.timed_out = 未能在 {deadline} 的时限内完成，已取消
 step.interrupted = 运行 {elapsed} 后被中断（SIGINT/SIGTERM），该步骤已取消
@@ -1321,6 +1356,22 @@ evidence.stderr = {command} 的标准错误
 # --- 处理办法 -----------------------------------------------------------------------------
 remedy.send_sni = 让代理发送 SNI：在 nginx 的 location 中加上 `proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`（不设 proxy_ssl_name 时 nginx 发送的是 upstream 块的名字），然后重新加载 nginx；或者为不带 SNI 的客户端给服务端配置一张默认证书。验证：`openssl s_client -connect {address} -servername {name} </dev/null` 能完成握手，而 `openssl s_client -connect {address} -noservername </dev/null` 会收到告警 {alert}。
 remedy.private_ca = 如果 {issuer} 是贵组织的 CA，请把它的证书提供给客户端（`--ca-file`、`proxy_ssl_trusted_certificate`、`curl --cacert`）；否则请换用客户端信任的 CA 签发的证书。
+
+# --- 终端输出 -------------------------------------------------------------------------------
+demo.upstream = 演示：上游 {url} 位于 127.0.0.1:{port}——对带 SNI 的客户端使用有效证书；它的默认证书（给不带 SNI 的客户端用）已于 {date} 过期，因此会以告警 80 中止这类握手
+demo.nginx = 演示：nginx 位于 127.0.0.1:{port}，使用原始记录中的配置：location /test → proxy_pass https://middleground_backend/xxx/xxx，未设置 proxy_ssl_server_name
+demo.nginx_failed = 演示：{error}；改为不经 nginx 直接诊断上游
+demo.no_nginx = 演示：未安装 nginx（make install-deps 会安装 nginx-light）；改为不经代理直接诊断上游
+terminal.header = triage：{title} — runbook {runbook}，案例目录 {case}
+terminal.cancelling = triage：已中断——正在取消运行中的步骤并写出报告（再按一次 Ctrl-C 立即退出）
+terminal.report = 报告：{path}
+terminal.root_cause = 根本原因：{code} — {summary}
+terminal.healthy = 未发现问题
+terminal.healthy_warnings = 未发现问题（报告中有 {count} 条警告）
+terminal.incomplete_step = {step}（{why}）
+terminal.inconclusive = 无法确定：有 {count} 项检查未能完成：{steps}
+terminal.interrupted = 已中断：已写出不完整的报告
+terminal.skipped =   跳过        {steps}（条件不成立；-v 可看原因）
 
 # --- 原因：标题与默认处理办法 --------------------------------------------------------------
 cause.cert-expired.title = 证书已过期

@@ -6,7 +6,8 @@ import Synchronization
 public struct CaseRun: Sendable {
     public struct Request: Sendable {
         public var runbook: Bundled.Source
-        public var given: [String: String]
+        /// Runbook inputs as given (`--set KEY=VALUE`, flags): text, or a list for repeated flags.
+        public var given: [String: Value]
         public var out: URL?
         public var workingDirectory: URL
         public var language: String
@@ -17,8 +18,20 @@ public struct CaseRun: Sendable {
         public var stepTimeout: Duration?
         /// Values the run sends that must not reappear in any file (header values, passwords).
         public var secrets: [String]
+        /// `--max-time`: the whole run's deadline.
+        public var maxTime: Duration?
 
         public init(runbook: Bundled.Source, given: [String: String], out: URL? = nil,
+                    workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                    language: String = "en", templatePath: String? = nil,
+                    formats: Set<CaseFolder.Format> = [.md, .json], defaultTimeout: Duration = .seconds(10),
+                    stepTimeout: Duration? = nil, secrets: [String] = []) {
+            self.init(runbook: runbook, values: given.mapValues(Value.string), out: out, workingDirectory: workingDirectory,
+                      language: language, templatePath: templatePath, formats: formats, defaultTimeout: defaultTimeout,
+                      stepTimeout: stepTimeout, secrets: secrets)
+        }
+
+        public init(runbook: Bundled.Source, values given: [String: Value], out: URL? = nil,
                     workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
                     language: String = "en", templatePath: String? = nil,
                     formats: Set<CaseFolder.Format> = [.md, .json], defaultTimeout: Duration = .seconds(10),
@@ -46,7 +59,7 @@ public struct CaseRun: Sendable {
     public init(_ request: Request, catalog: StepCatalog, now: Date = Date()) throws {
         let loader = RunbookLoader(catalog: catalog)
         runbook = try loader.load(yaml: request.runbook.text, source: request.runbook.origin)
-        inputs = try RunbookLoader.resolveInputs(runbook, given: request.given)
+        inputs = try RunbookLoader.resolveInputs(runbook, values: request.given)
         let template = try Bundled.template(language: request.language, path: request.templatePath)
         let renderer = try ReportRenderer(templateText: template.text, name: template.origin, table: try TextTable.named(request.language))
         let host = inputs["url"]?.stringValue.flatMap { URLPart.host.extract(from: $0).stringValue } ?? runbook.name
@@ -58,6 +71,7 @@ public struct CaseRun: Sendable {
         options.defaultTimeout = request.defaultTimeout
         options.stepTimeout = request.stepTimeout
         options.secrets = secrets
+        options.runDeadline = request.maxTime.map { .now + $0 }
         engine = Engine(catalog: catalog, options: options)
     }
 

@@ -49,7 +49,7 @@ public struct RequestStory: Sendable, Hashable {
         self.host = host
         via = record.via
         func variant(_ text: String) -> SNIVariant {
-            text == "none" ? .none : (text == host ? .asClient : .name(text))
+            SNIVariant(text == "none" ? "none" : "name:\(text)").normalised(host: host ?? "")
         }
         if let nginx = record.steps.first(where: { $0.uses == "nginx.config" && $0.status == .ok }),
            let sni = nginx.outputs["sni"]?.stringValue {
@@ -57,7 +57,7 @@ public struct RequestStory: Sendable, Hashable {
         } else if let given = record.inputs["proxy_sni"]?.stringValue, !given.isEmpty {
             proxy = Proxy(sni: variant(given), verifies: false, source: .input)
         } else if record.via != nil {
-            proxy = Proxy(sni: .none, verifies: false, source: .assumed)
+            proxy = Proxy(sni: SNIVariant.none.normalised(host: host ?? ""), verifies: false, source: .assumed)
         } else {
             proxy = nil
         }
@@ -84,7 +84,11 @@ public struct RequestStory: Sendable, Hashable {
         case .http(.via), .proxyLog:
             out.insert(.proxy)
         case .capture(let sni):
-            if sni { out.insert(.user) } else if proxy?.sni == SNIVariant.none { out.insert(.proxy) } else { out.insert(.withoutSNI) }
+            let withoutSNI = SNIVariant.none.normalised(host: host ?? "")
+            if sni || withoutSNI == .asClient { out.insert(.user) }
+            if !sni {
+                if proxy?.sni == withoutSNI { out.insert(.proxy) } else if withoutSNI != .asClient { out.insert(.withoutSNI) }
+            }
         }
         return out
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// How an operation run under a deadline ended.
@@ -29,10 +30,11 @@ public func withDeadline<T: Sendable>(
                     race.finish(.finished(.failure(error)))
                 }
             }
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { race.finish(.timedOut) }
-            }
+            // The clock runs on a dispatch timer, not a task: a step that
+            // blocks a cooperative thread must not be able to hold off its
+            // own deadline.
+            let timer = DeadlineTimer(DispatchWorkItem { race.finish(.timedOut) })
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(min(max(timeout.seconds, 0), 1e7) * 1e9)), execute: timer.item)
             race.track(work: work, timer: timer)
         }
     } onCancel: {
@@ -48,7 +50,7 @@ private final class Race<T: Sendable>: Sendable {
         var pending: DeadlineOutcome<T>?
         var done = false
         var work: Task<Void, Never>?
-        var timer: Task<Void, Never>?
+        var timer: DeadlineTimer?
     }
 
     private let state = Mutex(State())
@@ -62,7 +64,7 @@ private final class Race<T: Sendable>: Sendable {
         if let early { continuation.resume(returning: early) }
     }
 
-    func track(work: Task<Void, Never>, timer: Task<Void, Never>) {
+    func track(work: Task<Void, Never>, timer: DeadlineTimer) {
         let finished = state.withLock { s in
             s.work = work
             s.timer = timer
@@ -72,7 +74,7 @@ private final class Race<T: Sendable>: Sendable {
     }
 
     func finish(_ outcome: DeadlineOutcome<T>) {
-        let (continuation, work, timer): (CheckedContinuation<DeadlineOutcome<T>, Never>?, Task<Void, Never>?, Task<Void, Never>?) =
+        let (continuation, work, timer): (CheckedContinuation<DeadlineOutcome<T>, Never>?, Task<Void, Never>?, DeadlineTimer?) =
             state.withLock { s in
                 guard !s.done else { return (nil, nil, nil) }
                 s.done = true
@@ -87,4 +89,13 @@ private final class Race<T: Sendable>: Sendable {
         timer?.cancel()
         continuation?.resume(returning: outcome)
     }
+}
+
+/// A pending dispatch work item, shared between the threads that may cancel
+/// it. `DispatchWorkItem` is thread-safe (its cancel is an atomic flag) but
+/// not marked `Sendable` in this toolchain's Dispatch.
+private final class DeadlineTimer: @unchecked Sendable {
+    let item: DispatchWorkItem
+    init(_ item: DispatchWorkItem) { self.item = item }
+    func cancel() { item.cancel() }
 }

@@ -22,6 +22,8 @@ public struct Engine: Sendable {
         public var now: @Sendable () -> Date = { Date() }
         /// Values triage sends that must not reappear in any file.
         public var secrets = SecretSet()
+        /// `--max-time`: no step runs past it; steps not started by then are skipped.
+        public var runDeadline: ContinuousClock.Instant?
 
         public init() {}
     }
@@ -75,6 +77,12 @@ public struct Engine: Sendable {
                     if Task.isCancelled || record.interrupted { return }
                     started.insert(index)
                     let spec = specs[index]
+                    if let runDeadline = options.runDeadline, ContinuousClock.now >= runDeadline {
+                        let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
+                                                 summary: Message(.stepNotRunMaxTime))
+                        group.addTask { (index, [skipped]) }
+                        continue
+                    }
                     if let stoppedBy {
                         let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
                                                  summary: Message(.stepNotRunStopped, ["step": .string(stoppedBy)]))
@@ -199,12 +207,22 @@ public struct Engine: Sendable {
         guard let kind = catalog[spec.uses] else {
             return failure(spec, at: startedAt, Message(.stepUnknownKind, ["kind": .string(spec.uses)]))
         }
-        let timeout = timeout(of: spec, kind: kind)
+        // Two deadlines: the step's own (`context.deadline`), which a step
+        // that watches the clock (curl's timeout, the handshake loop) meets
+        // with its evidence in hand; and the engine's, a little later, that
+        // cancels a step that did not. Under load the first may be overrun
+        // by a few hundred milliseconds without losing what the step saw.
+        var timeout = timeout(of: spec, kind: kind)
+        var hardTimeout = timeout + Self.grace(timeout)
+        if let runDeadline = options.runDeadline {
+            hardTimeout = max(.zero, min(hardTimeout, runDeadline - clockStart))
+            timeout = min(timeout, hardTimeout)
+        }
         let evidence = EvidenceDirectory(caseFolder: options.caseFolder, stepID: runID, secrets: options.secrets)
         let context = StepContext(stepID: runID, arguments: arguments, item: item, timeout: timeout,
                                   deadline: clockStart + timeout, runStartedAt: runStart,
                                   evidence: evidence, inputs: inputs, resources: resources)
-        let outcome = await withDeadline(timeout) { try await kind.run(context) }
+        let outcome = await withDeadline(hardTimeout) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart
         var result = StepResult(id: runID, uses: spec.uses, status: .ok, startedAt: startedAt,
                                 durationMs: Int(elapsed.seconds * 1000), summary: Message(.stepOK), item: item)
@@ -272,6 +290,11 @@ public struct Engine: Sendable {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// How long past its own deadline a step may take before the engine cancels it.
+    static func grace(_ timeout: Duration) -> Duration {
+        min(.seconds(2), max(.milliseconds(500), timeout / 4))
     }
 
     public static func format(_ d: Duration) -> String {

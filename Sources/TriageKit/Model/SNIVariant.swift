@@ -32,12 +32,24 @@ public enum SNIVariant: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     /// The server_name this variant puts in the ClientHello, or nil for none.
+    /// `as-client` for an address URL is no SNI: RFC 6066 §3 keeps literal
+    /// addresses out of server_name, and curl and browsers follow it.
     public func serverName(host: String, address: IPAddress) -> String? {
         switch self {
-        case .asClient: host
+        case .asClient: IPAddress(host) == nil ? host : nil
         case .none: nil
         case .ip: address.description
         case .name(let n): n
+        }
+    }
+
+    /// The variant a client's ClientHello really is for `host`: for an
+    /// address literal, sending "as the client does" is sending none.
+    public func normalised(host: String) -> SNIVariant {
+        switch self {
+        case .name(let n) where n == host: .asClient
+        case .none where IPAddress(host) != nil: .asClient
+        default: self
         }
     }
 

@@ -40,6 +40,11 @@ public struct RunbookLoader: Sendable {
     /// defaults; a required input left out, or an input the runbook does not
     /// declare, is an error that points at the runbook.
     public static func resolveInputs(_ runbook: Runbook, given: [String: String]) throws(RunbookError) -> [String: Value] {
+        try resolveInputs(runbook, values: given.mapValues(Value.string))
+    }
+
+    /// The same with typed values (a list of headers from repeated `-H`).
+    public static func resolveInputs(_ runbook: Runbook, values given: [String: Value]) throws(RunbookError) -> [String: Value] {
         var values: [String: Value] = [:]
         var problems: [Diagnostic] = []
         let top = SourceLocation(file: runbook.source, line: 1, column: 1)
@@ -48,8 +53,8 @@ public struct RunbookLoader: Sendable {
             problems.append(Diagnostic(top, "input '\(name)' was given but the runbook declares no such input (it declares: \(declared.isEmpty ? "none" : declared))"))
         }
         for input in runbook.inputs {
-            if let text = given[input.name] {
-                values[input.name] = .string(text)
+            if let value = given[input.name] {
+                values[input.name] = value
             } else if let value = input.defaultValue {
                 values[input.name] = value
             } else if input.required {

@@ -28,6 +28,16 @@ public struct NginxProxyView: Sendable {
     public var clientCertificate: String?
     public var clientKey: String?
 
+    /// The upstream URL nginx requests, as a direct request would name it:
+    /// the Host header nginx sets (when it is a literal), the first server's port, proxy_pass's path.
+    public var upstreamURL: String? {
+        guard let server = servers.first else { return nil }
+        let host = hostHeader.flatMap { $0.contains("$") ? nil : $0 } ?? server.host
+        let path = String(proxyPass.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+        let printed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(scheme)://\(printed):\(server.port)\(path.isEmpty ? "/" : path)"
+    }
+
     public var notes: [Message] {
         var out: [Message] = []
         if !sendsSNI { out.append(Message(.nginxNoteNoSNI, ["upstream": .string(proxyHost)])) }

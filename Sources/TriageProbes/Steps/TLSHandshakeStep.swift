@@ -59,10 +59,11 @@ public struct TLSHandshakeStep: StepKind {
                                facts: [Fact(.addressSource, resolution.source)], outputs: emptyOutputs, findings: [finding])
         }
         let endpoints = resolution.addresses.map { Endpoint($0, port: port) }
-        // Duplicates collapse: a proxy's SNI equal to the host is the as-client variant.
+        // Duplicates collapse: a proxy's SNI equal to the host is the
+        // as-client variant, and for an address URL so is none.
         var variants: [SNIVariant] = []
         for variant in (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init) {
-            let normalised = variant == .name(host) ? .asClient : variant
+            let normalised = variant.normalised(host: host)
             if !variants.contains(normalised) { variants.append(normalised) }
         }
         let sslContext: SSLContext

@@ -1,0 +1,105 @@
+import Foundation
+import TriageWire
+
+/// A target as users type it — `https://api.example.com/v1`, `api.example.com`,
+/// `api.example.com:8443`, `[2001:db8::1]:443`, `bücher.example` — made into
+/// the URL every step uses: a scheme (https unless given), an ASCII host
+/// (IDNA for international names), brackets around IPv6, a path.
+public struct Target: Sendable, Hashable {
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public var text: String
+        public var reason: String
+        public var description: String { "'\(text)' is not a URL or HOST[:PORT]: \(reason)" }
+    }
+
+    public var scheme: String
+    /// ASCII: an IP literal without brackets, or an IDNA name.
+    public var host: String
+    /// The host as typed, when IDNA changed it.
+    public var unicodeHost: String?
+    public var port: Int?
+    /// `user[:password]@`, kept as typed.
+    public var userInfo: String?
+    /// Path, query and fragment, starting with `/` (or empty).
+    public var rest: String
+
+    public var isIPLiteral: Bool { IPAddress(host) != nil }
+    public var effectivePort: Int { port ?? (scheme == "http" ? 80 : 443) }
+
+    public var url: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(userInfo.map { "\($0)@" } ?? "")\(h)\(port.map { ":\($0)" } ?? "")\(rest.isEmpty ? "/" : rest)"
+    }
+
+    /// `defaultScheme`: what a target typed without one gets (https for the
+    /// upstream, http for a `--via` proxy).
+    public init(_ typed: String, defaultScheme: String = "https") throws(Invalid) {
+        let text = typed.trimmingCharacters(in: .whitespaces)
+        func invalid(_ reason: String) -> Invalid { Invalid(text: String(typed.prefix(200)), reason: reason) }
+        guard !text.isEmpty else { throw invalid("it is empty") }
+        guard !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw invalid("it holds spaces") }
+        var authorityAndRest = Substring(text)
+        if let range = text.range(of: "://") {
+            let scheme = text[..<range.lowerBound].lowercased()
+            guard scheme == "https" || scheme == "http" else { throw invalid("the scheme '\(scheme)' is not http or https") }
+            self.scheme = scheme
+            authorityAndRest = text[range.upperBound...]
+        } else if IPAddress(text) != nil {
+            // A bare IPv6 literal: its colons are not a port.
+            self.scheme = defaultScheme
+            authorityAndRest = "[\(text)]"
+        } else {
+            self.scheme = defaultScheme
+        }
+        let authorityEnd = authorityAndRest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? authorityAndRest.endIndex
+        var authority = authorityAndRest[..<authorityEnd]
+        rest = String(authorityAndRest[authorityEnd...])
+        if rest.hasPrefix("?") || rest.hasPrefix("#") { rest = "/" + rest }
+        userInfo = nil
+        if let at = authority.lastIndex(of: "@") {
+            userInfo = String(authority[..<at])
+            authority = authority[authority.index(after: at)...]
+        }
+        var hostPart: Substring
+        var portPart: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw invalid("an IPv6 address needs its closing ']'") }
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw invalid("expected ':PORT' after ']'") }
+                portPart = after.dropFirst()
+            }
+            guard IPAddress(String(hostPart))?.isV6 == true else { throw invalid("'\(hostPart)' in brackets is not an IPv6 address") }
+        } else {
+            let pieces = authority.split(separator: ":", omittingEmptySubsequences: false)
+            guard pieces.count <= 2 else { throw invalid("an IPv6 address in a URL goes in brackets: https://[ADDRESS]:PORT/") }
+            hostPart = pieces[0]
+            portPart = pieces.count == 2 ? pieces[1] : nil
+        }
+        if let portPart {
+            guard let p = Int(portPart), (1...65_535).contains(p) else { throw invalid("port '\(portPart)' is not a number from 1 to 65535") }
+            port = p
+        } else {
+            port = nil
+        }
+        guard !hostPart.isEmpty else { throw invalid("it names no host") }
+        let hostText = String(hostPart).lowercased()
+        if IPAddress(hostText) != nil {
+            host = hostText
+            unicodeHost = nil
+            return
+        }
+        let labels = hostText.trimmingCharacters(in: CharacterSet(charactersIn: ".")).split(separator: ".", omittingEmptySubsequences: false)
+        guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 }) else { throw invalid("'\(hostText)' has an empty or over-long label") }
+        guard hostText.allSatisfy({ !$0.isASCII || $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" }) else {
+            throw invalid("'\(hostText)' holds characters a host name cannot")
+        }
+        do {
+            host = try IDNA.ascii(hostText)
+        } catch {
+            throw invalid(error.reason)
+        }
+        unicodeHost = host == hostText ? nil : hostText
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import TriageKit
+import TriageProbes
+
+/// Runs a prepared case with the terminal attached: step lines on stderr as
+/// steps end, SIGINT/SIGTERM turned into cancellation, then the result on
+/// stdout — the report path and, last, the verdict line (`root cause: …`,
+/// `no problem found`, `inconclusive: …`), or report.json with `--json`.
+enum CaseExecution {
+    static func execute(_ caseRun: CaseRun, console: Console, json: Bool = false, badInputIsUsageError: Bool = false) async -> Int32 {
+        let table = console.table
+        console.progress(table.render(.terminalHeader, ["title": .string(caseRun.runbook.title ?? caseRun.runbook.name),
+                                                        "runbook": .string(caseRun.runbook.source), "case": .string(caseRun.folder.url.path)]))
+        let task = Task {
+            try await caseRun.run { event, _ in
+                if case .stepFinished(let result) = event { console.step(result) }
+            }
+        }
+        Signals.onInterrupt {
+            console.progress(table.render(.terminalCancelling))
+            task.cancel()
+        }
+        let record: CaseRecord
+        do {
+            record = try await task.value
+        } catch let error as CaseFolder.Unusable {
+            console.error(error.description)
+            return ExitStatus.usage
+        } catch {
+            console.error("internal error: \(error)")
+            return ExitStatus.internalError
+        }
+        console.flushSkipped()
+        let diagnosis = record.diagnosis
+        if badInputIsUsageError, diagnosis.verdict == .inconclusive, let first = record.steps.first, first.status == .failed {
+            // The input itself (a file that is not a capture) was the problem.
+            console.error(table.render(first.error ?? first.summary))
+            return ExitStatus.usage
+        }
+        if json {
+            let path = caseRun.folder.url.appendingPathComponent("report.json")
+            if let data = FileManager.default.contents(atPath: path.path) {
+                console.result(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines))
+            }
+            return diagnosis.exitStatus
+        }
+        if console.verbosity != .quiet {
+            console.result(table.render(.terminalReport, ["path": .string(caseRun.folder.reportPath)]))
+        }
+        console.result(verdictLine(diagnosis, console: console))
+        return diagnosis.exitStatus
+    }
+
+    /// The last line: how sure triage is.
+    static func verdictLine(_ diagnosis: Diagnosis, console: Console) -> String {
+        let table = console.table
+        switch diagnosis.verdict {
+        case .problem:
+            guard let root = diagnosis.rootCause else { return table.render(.verdictProblem) }
+            return console.paint(table.render(.terminalRootCause, ["code": .string(root.cause.code),
+                                                                   "summary": .string(Redactor.redact(table.render(root.summary)))]), "31;1")
+        case .healthy:
+            let warnings = diagnosis.findings.filter { $0.severity == .warning }.count
+            return console.paint(table.render(warnings == 0 ? .terminalHealthy : .terminalHealthyWarnings, ["count": .int(warnings)]), "32")
+        case .inconclusive:
+            let steps = diagnosis.incompleteSteps.map { Message(.terminalIncompleteStep, ["step": .string($0.id), "why": ($0.error ?? $0.summary).value]).value }
+            return console.paint(table.render(.terminalInconclusive, ["count": .int(steps.count), "steps": .list(steps)]), "33")
+        case .interrupted, .incomplete:
+            return console.paint(table.render(.terminalInterrupted), "33")
+        }
+    }
+}

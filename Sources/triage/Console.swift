@@ -1,0 +1,99 @@
+import Foundation
+import Synchronization
+import TriageKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where triage's words go: the result (the verdict line, the report path,
+/// or JSON) to stdout, progress to stderr. Written with write(2): a closed
+/// pipe (`triage … | head -1`) makes that stream go quiet — the run goes
+/// on and its case is still written — instead of killing the process.
+final class Console: Sendable {
+    enum Verbosity: Sendable { case quiet, normal, verbose }
+
+    let colour: Bool
+    let table: TextTable
+    let verbosity: Verbosity
+    private let closed = Mutex<(out: Bool, err: Bool)>((false, false))
+    private let skipped = Mutex<[String]>([])
+
+    init(language: String = "en", verbosity: Verbosity = .normal) {
+        colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+        table = (try? TextTable.named(language)) ?? .english
+        self.verbosity = verbosity
+    }
+
+    /// Everything goes through here: a failed write (EPIPE) closes the stream for good.
+    private func write(_ text: String, to fd: Int32) {
+        let isOut = fd == STDOUT_FILENO
+        if closed.withLock({ isOut ? $0.out : $0.err }) { return }
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n > 0 { offset += n; continue }
+            if n < 0, errno == EINTR { continue }
+            closed.withLock { if isOut { $0.out = true } else { $0.err = true } }
+            return
+        }
+    }
+
+    /// The steps skipped so far, in one line.
+    func flushSkipped() {
+        let ids = skipped.withLock { ids in defer { ids = [] }; return ids }
+        guard !ids.isEmpty else { return }
+        progress(paint(table.render(.terminalSkipped, ["steps": .string(ids.joined(separator: ", "))]), "2"))
+    }
+
+    /// The result: stdout.
+    func result(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
+
+    /// Progress: stderr, unless quiet.
+    func progress(_ text: String) {
+        guard verbosity != .quiet else { return }
+        write(text + "\n", to: STDERR_FILENO)
+    }
+
+    /// Errors: stderr, always.
+    func error(_ text: String) { write(paint("triage: ", "31;1") + text + "\n", to: STDERR_FILENO) }
+
+    /// Diagnostics that are the message (a runbook's FILE:LINE:COLUMN errors): stderr, always.
+    func diagnostics(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
+
+    func paint(_ text: String, _ code: String) -> String {
+        colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    func step(_ r: StepResult) {
+        guard verbosity != .quiet else { return }
+        if r.status == .skipped, verbosity != .verbose {
+            // One line at the end for all of them: a skipped step is not news.
+            skipped.withLock { $0.append(r.id) }
+            return
+        }
+        let (mark, code): (String, String) = switch r.status {
+        case .ok: ("ok", "32")
+        case .warning: ("warn", "33")
+        case .problem: ("PROBLEM", "31;1")
+        case .failed: ("FAILED", "31")
+        case .timedOut: ("TIMEOUT", "31")
+        case .skipped: ("skip", "2")
+        case .interrupted: ("INTERRUPTED", "33")
+        }
+        let status = paint(mark.padding(toLength: 11, withPad: " ", startingAt: 0), code)
+        let id = r.id.padding(toLength: max(14, r.id.count), withPad: " ", startingAt: 0)
+        let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
+        progress("  \(status) \(id) \(duration) \(Redactor.redact(table.render(r.summary)))")
+        guard verbosity == .verbose, r.status != .skipped else { return }
+        // -v: the step's evidence as it runs.
+        if let command = r.command { progress(command.split(separator: "\n").map { "      $ \($0)" }.joined(separator: "\n")) }
+        for fact in r.facts { progress("      \(table.label(fact.key)): \(Redactor.redact(table.format(fact.value)))") }
+        for finding in r.findings { progress("      ⇒ \(finding.cause.code): \(Redactor.redact(table.render(finding.summary)))") }
+        if let transcript = r.transcript, !transcript.isEmpty {
+            let lines = transcript.split(separator: "\n", omittingEmptySubsequences: false)
+            progress(lines.prefix(60).map { "      | \($0)" }.joined(separator: "\n"))
+            if lines.count > 60 { progress("      | … \(lines.count - 60) more lines in \(r.artifacts.first?.path ?? "the case folder")") }
+        }
+    }
+}
