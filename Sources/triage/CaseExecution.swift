@@ -9,7 +9,7 @@ import TriageProbes
 enum CaseExecution {
     static func execute(_ caseRun: CaseRun, console: Console, json: Bool = false, badInputIsUsageError: Bool = false) async -> Int32 {
         let table = console.table
-        console.progress(table.render(.terminalHeader, ["title": .string(caseRun.runbook.title ?? caseRun.runbook.name),
+        console.progress(table.render(.terminalHeader, ["title": .string(table.runbookTitle(caseRun.runbook.name, source: caseRun.runbook.source, given: caseRun.runbook.title)),
                                                         "runbook": .string(caseRun.runbook.source), "case": .string(caseRun.folder.url.path)]))
         let task = Task {
             try await caseRun.run { event, _ in

@@ -44,7 +44,8 @@ import TriageTestSupport
         #expect(doc.rootCause?.subject == "10.20.30.40:443")
         #expect(doc.rootCause?.alert?.code == 80)
         let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(md.contains("## 最终定位到原因"))
+        #expect(md.contains("**现象：**"))
+        #expect(md.contains("**处理：**"))
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "报告：\(folder.path)/report.md", "\(r.stdout)")
         #expect(lines.last?.hasPrefix("根本原因：proxy-error — ") == true, "\(r.stdout)")
@@ -161,5 +162,34 @@ import TriageTestSupport
         let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("openssl s_client -connect 127.0.0.1:"))
         #expect(md.contains("-noservername"))
+    }
+
+    /// The demo's report as a ticket: its first screen (golden, with ports,
+    /// ids and timings normalised) in both languages, at most 250 lines, a
+    /// well-formed sequence diagram of the two paths, no English prose in zh.
+    @Test(arguments: ["en", "zh"]) func demoReportFitsATicket(language: String) async throws {
+        let folder = TestPaths.temporaryFolder("demo-\(language)")
+        let r = try await Command.triage(["demo", "--out", folder.path, "--lang", language])
+        #expect(r.status == 1, "\(r.stderr)")
+        let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        let lines = md.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count <= 250, "report.md has \(lines.count) lines")
+        let screen = MarkdownChecks.normalised(MarkdownChecks.firstScreen(md))
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/demo-first-screen.\(language).md")
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try screen.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        #expect(screen == (try String(contentsOf: golden, encoding: .utf8)))
+        let diagrams = MarkdownChecks.mermaidBlocks(md)
+        #expect(diagrams.count == 1)
+        #expect(MarkdownChecks.sequenceDiagramProblems(diagrams[0]) == [])
+        let arrows = MarkdownChecks.arrows(diagrams[0])
+        // Through nginx: no SNI, alert 80, 502; direct: SNI, verified, 200.
+        #expect(arrows.first == "C->P: GET /test")
+        #expect(arrows.contains { $0.hasPrefix("U->P: ") && $0.contains("80 internal_error") })
+        #expect(arrows.contains("P->C: HTTP 502 Bad Gateway"))
+        #expect(arrows.last == "U->C: HTTP 200 OK")
+        if language == "zh" { #expect(MarkdownChecks.englishProse(md) == []) }
     }
 }

@@ -31,14 +31,30 @@ import TriageWire
             runbook: "tls-upstream", runbookTitle: "HTTPS upstream fails through the proxy", runbookSource: "bundled:tls-upstream",
             target: "https://api.example.test:8443/v1/health?token=s3cret", via: "http://127.0.0.1:8080/test",
             inputs: ["url": "https://api.example.test:8443/v1/health?token=s3cret"], host: "ci-host",
-            startedAt: t0, finishedAt: t0.addingTimeInterval(0.5), plannedSteps: ["handshake", "dates", "via", "reproduce"],
+            startedAt: t0, finishedAt: t0.addingTimeInterval(0.5), plannedSteps: ["nginx", "handshake", "dates", "via", "reproduce"],
             steps: [
+                StepResult(id: "nginx", uses: "nginx.config", status: .ok, startedAt: t0.addingTimeInterval(0.005), durationMs: 1,
+                           summary: Message(.nginxSummary, ["path": "/test", "proxy_pass": "https://backend/v1", "servers": ["127.0.0.1:8443"],
+                                                            "sni": Message(.nginxSendsNoSNI).value]),
+                           command: "nginx -T | grep -n -A20 'location /test'",
+                           outputs: ["sni": "none", "verify": false, "location_source": [
+                               "file": "/etc/nginx/conf.d/api.conf", "line": 12, "proxy_pass_line": 13,
+                               "text": ["    location /test {", "        proxy_pass https://backend/v1;", "        proxy_ssl_server_name off;",
+                                        "        proxy_read_timeout 10;", "    }"],
+                           ]]),
                 StepResult(id: "handshake", uses: "tls.handshake", status: .problem, startedAt: t0.addingTimeInterval(0.01), durationMs: 40,
                            summary: Message(.attemptAlert, ["alert": .typed(.alert(alert))]),
                            command: "openssl s_client -connect 127.0.0.1:8443 -noservername",
                            facts: [Fact(.alert, .typed(.alert(alert))), Fact(.attempt, "a|b"), Fact(.attempt, "second attempt")],
                            artifacts: [Artifact(path: "evidence/handshake/handshake.pcapng", bytes: 2048, description: Message(.evidenceSelfCapture))],
-                           findings: [withoutSNI], transcript: "<<< TLS 1.3 Handshake [ClientHello]\n>>> TLS 1.2 Alert [fatal internal_error]\n```"),
+                           findings: [withoutSNI], transcript: "<<< TLS 1.3 Handshake [ClientHello]\n>>> TLS 1.2 Alert [fatal internal_error]\n```",
+                           observations: [
+                               Observation(path: .handshake(.asClient), from: .client, to: .upstream, request: Message(.observeHelloSNI, ["name": "api.example.test"]),
+                                           answer: Message(.attemptEstablished, ["version": "TLSv1.3", "cipher": "TLS_AES_128_GCM_SHA256", "verify_code": 10,
+                                                                                 "verify_text": "certificate has expired"]), ok: false, server: "127.0.0.1:8443"),
+                               Observation(path: .handshake(.none), from: .client, to: .upstream, request: Message(.observeHelloNoSNI),
+                                           answer: Message(.attemptAlert, ["alert": .typed(.alert(alert))]), ok: false, server: "127.0.0.1:8443"),
+                           ]),
                 StepResult(id: "dates", uses: "x509.check-dates", status: .problem, startedAt: t0.addingTimeInterval(0.06), durationMs: 3,
                            summary: Message(.x509Summary, ["count": 1, "chains": 1, "leaf": "api.example.test",
                                                            "state": Message(.leafExpired, ["date": .typed(.date(notAfter))]).value]),
@@ -46,7 +62,9 @@ import TriageWire
                            facts: [Fact(.notAfter, .typed(.date(notAfter)))], findings: [expired]),
                 StepResult(id: "via", uses: "http.request", status: .problem, startedAt: t0.addingTimeInterval(0.065), durationMs: 2,
                            summary: Message(.httpSummary, ["url": "http://127.0.0.1:8080/test", "status": 502, "ms": "1.0"]),
-                           command: "curl -v http://127.0.0.1:8080/test", facts: [Fact(.status, 502)], findings: [badGateway]),
+                           command: "curl -v http://127.0.0.1:8080/test", facts: [Fact(.status, 502)], findings: [badGateway],
+                           observations: [Observation(path: .http(.via), from: .client, to: .proxy, request: Message(.observeHTTPRequest, ["method": "GET", "path": "/test"]),
+                                                      answer: Message(.observeHTTPStatus, ["status": 502, "reason": " Bad Gateway"]), ok: false, server: "127.0.0.1:8080")]),
                 StepResult(id: "reproduce", uses: "http.request", status: .skipped, startedAt: t0.addingTimeInterval(0.07), durationMs: 0,
                            summary: Message(.stepSkippedCondition, ["condition": "${{ inputs.via }}"]), condition: "${{ inputs.via }}"),
             ])
@@ -66,6 +84,42 @@ import TriageWire
         let expected = try String(contentsOf: golden, encoding: .utf8)
         #expect(markdown == expected)
         #expect(!markdown.contains("s3cret"))
+        let diagrams = MarkdownChecks.mermaidBlocks(markdown)
+        #expect(diagrams.count == 1)
+        for d in diagrams { #expect(MarkdownChecks.sequenceDiagramProblems(d) == []) }
+        if language != "en" { #expect(MarkdownChecks.englishProse(markdown) == []) }
+    }
+
+    /// The first screen names the symptom and its cause, says why the
+    /// proxy's path meets it, and gives the nginx change as a diff.
+    @Test func firstScreenOfTheFixedCase() throws {
+        let screen = MarkdownChecks.firstScreen(try render("en"))
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.first == "# 502 from nginx /test: upstream aborts TLS without SNI (alert 80)")
+        #expect(screen.contains("nginx connects to the upstream with no SNI (as its configuration says)"))
+        // An existing `proxy_ssl_server_name off;` is changed where it is, the missing name added after proxy_pass.
+        #expect(screen.contains("""
+            @@ -12,5 +12,6 @@
+                 location /test {
+                     proxy_pass https://backend/v1;
+            +        proxy_ssl_name api.example.test;
+            -        proxy_ssl_server_name off;
+            +        proxy_ssl_server_name on;
+                     proxy_read_timeout 10;
+                 }
+            """))
+        #expect(screen.contains("curl -sS -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8080/test"))
+        let arrows = MarkdownChecks.arrows(MarkdownChecks.mermaidBlocks(screen)[0])
+        #expect(arrows == [
+            "C->P: GET /test",
+            "P->U: ClientHello without SNI (replayed by triage)",
+            "U->P: fatal alert 80 internal_error from the server",
+            "P->C: HTTP 502 Bad Gateway",
+            "C->U: ClientHello, SNI api.example.test",
+            "U->C: TLSv1.3 TLS_AES_128_GCM_SHA256, verify 10 (certificate has expired)",
+        ])
+        // Skipped steps: one line, at the end.
+        #expect(try render("en").split(separator: "\n").filter { $0.contains("reproduce") }.count == 1)
     }
 
     @Test func englishReportMatchesGolden() throws { try compare("en") }
@@ -96,14 +150,14 @@ import TriageWire
         #expect((expired["facts"] as? [String: Any])?["days_left"] as? Int == -268)
         #expect((expired["remedy"] as? String)?.hasPrefix("Renew the certificate") == true)
         let steps = try #require(json["steps"] as? [[String: Any]])
-        #expect(steps.map { $0["id"] as? String } == ["handshake", "dates", "via", "reproduce"])
-        #expect(steps[0]["status"] as? String == "problem")
-        #expect(steps[0]["durationMs"] as? Int == 40)
+        #expect(steps.map { $0["id"] as? String } == ["nginx", "handshake", "dates", "via", "reproduce"])
+        #expect(steps[1]["status"] as? String == "problem")
+        #expect(steps[1]["durationMs"] as? Int == 40)
         // A fact key that repeats is a list, in order.
-        #expect((steps[0]["facts"] as? [String: Any])?["attempt"] as? [String] == ["a|b", "second attempt"])
-        #expect((steps[0]["artifacts"] as? [[String: Any]])?.first?["path"] as? String == "evidence/handshake/handshake.pcapng")
-        #expect(steps[3]["status"] as? String == "skipped")
-        #expect(steps[3]["condition"] as? String == "${{ inputs.via }}")
+        #expect((steps[1]["facts"] as? [String: Any])?["attempt"] as? [String] == ["a|b", "second attempt"])
+        #expect((steps[1]["artifacts"] as? [[String: Any]])?.first?["path"] as? String == "evidence/handshake/handshake.pcapng")
+        #expect(steps[4]["status"] as? String == "skipped")
+        #expect(steps[4]["condition"] as? String == "${{ inputs.via }}")
     }
 
     /// report.json decodes back into the typed model: dates, alerts and repeated facts.
@@ -114,9 +168,9 @@ import TriageWire
         let expired = decoded.findings.first { $0.cause == .certExpired }
         #expect(expired?.date(.notAfter) == Self.notAfter)
         #expect(expired?.fact(.daysLeft) == -268)
-        #expect(decoded.steps[0].typedFacts.all(.attempt) == ["a|b", "second attempt"])
-        #expect(decoded.steps.count == 4)
-        #expect(decoded.plannedSteps == ["handshake", "dates", "via", "reproduce"])
+        #expect(decoded.steps[1].typedFacts.all(.attempt) == ["a|b", "second attempt"])
+        #expect(decoded.steps.count == 5)
+        #expect(decoded.plannedSteps == ["nginx", "handshake", "dates", "via", "reproduce"])
     }
 
     @Test func diagnosisVerdicts() {

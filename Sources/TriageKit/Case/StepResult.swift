@@ -40,11 +40,16 @@ public struct StepResult: Sendable {
     /// For a `for_each` run, its item.
     public var item: Value?
     public var error: Message?
+    public var observations: [Observation]
+    public var events: [TimelineEvent]
 
     public init(id: String, uses: String, status: StepStatus, startedAt: Date, durationMs: Int,
                 summary: Message, command: String? = nil, facts: [Fact] = [], artifacts: [Artifact] = [],
                 findings: [Finding] = [], outputs: [String: Value] = [:], transcript: String? = nil,
-                condition: String? = nil, item: Value? = nil, error: Message? = nil) {
+                condition: String? = nil, item: Value? = nil, error: Message? = nil,
+                observations: [Observation] = [], events: [TimelineEvent] = []) {
+        self.observations = observations
+        self.events = events
         self.id = id
         self.uses = uses
         self.status = status

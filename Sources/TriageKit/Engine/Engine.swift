@@ -233,6 +233,8 @@ public struct Engine: Sendable {
             result.facts = o.facts
             result.outputs = o.outputs
             result.transcript = o.transcript
+            result.observations = o.observations
+            result.events = o.events
             result.findings = o.findings.map { var f = $0; f.step = runID; return f }
             if let undeclared = o.outputs.keys.sorted().first(where: { kind.output($0) == nil }) {
                 // A kind that returns what it does not declare is a defect; say so rather than hide it.
@@ -264,6 +266,11 @@ public struct Engine: Sendable {
             result.status = .interrupted
             result.summary = Message(.stepInterrupted, ["elapsed": .string(Self.format(elapsed))])
         }
+        // A long transcript is kept whole beside the report, which shows its first lines.
+        if let transcript = result.transcript, transcript.utf8.count > 2048 || transcript.split(separator: "\n").count > 14,
+           !evidence.artifacts.contains(where: { $0.path.hasSuffix("/trace.txt") }) {
+            _ = try? evidence.write("transcript.txt", text: transcript, description: Message(.evidenceTranscript))
+        }
         result.artifacts = evidence.artifacts
         return result
     }
@@ -294,7 +301,7 @@ public struct Engine: Sendable {
 
     /// How long past its own deadline a step may take before the engine cancels it.
     static func grace(_ timeout: Duration) -> Duration {
-        min(.seconds(2), max(.milliseconds(500), timeout / 4))
+        min(.seconds(1), max(.milliseconds(500), timeout / 4))
     }
 
     public static func format(_ d: Duration) -> String {

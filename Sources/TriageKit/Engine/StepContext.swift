@@ -117,9 +117,16 @@ public struct StepOutcome: Sendable {
     /// Set when the step ran but what it ran did not do its job (a command
     /// exiting non-zero, a transfer that failed without a diagnosis).
     public var failure: Message?
+    /// The exchanges the step saw, for the report's picture of the request path.
+    public var observations: [Observation]
+    /// Events of the incident the step found (a certificate's notAfter, a log line's time).
+    public var events: [TimelineEvent]
 
     public init(summary: Message, command: String? = nil, facts: [Fact] = [], outputs: [String: Value] = [:],
-                findings: [Finding] = [], transcript: String? = nil, failure: Message? = nil) {
+                findings: [Finding] = [], transcript: String? = nil, failure: Message? = nil,
+                observations: [Observation] = [], events: [TimelineEvent] = []) {
+        self.observations = observations
+        self.events = events
         self.summary = summary
         self.command = command
         self.facts = facts

@@ -1,64 +1,86 @@
 import Foundation
 
-/// The dictionary the templates see. Every string is escaped for where the
-/// template puts it: `…Cell` keys for table cells, `…Code` keys for inline
-/// code, `fence` next to every raw block. Every sentence comes from the
-/// text table of the report's language.
+/// The dictionary the templates see. The first screen is the ticket: a
+/// title naming the symptom and its cause, three lines (what failed, why,
+/// what to do), the fix as the exact change with the commands that prove
+/// it, the request path as a sequence diagram and what each check showed;
+/// the detail below it, collapsed. Every sentence comes from the text table
+/// of the report's language; every string is escaped for where the template
+/// puts it (`…Cell` for table cells, `…Code` for inline code, a fence
+/// longer than any backtick run next to every block).
 struct ReportContext {
     let document: ReportDocument
     let record: CaseRecord
     let table: TextTable
     let secrets: SecretSet
+    let diagnosis: Diagnosis
+
+    init(document: ReportDocument, record: CaseRecord, table: TextTable, secrets: SecretSet) {
+        self.document = document
+        self.record = record
+        self.table = table
+        self.secrets = secrets
+        diagnosis = record.diagnosis
+    }
 
     func clean(_ s: String) -> String { secrets.redact(Redactor.redact(s)) }
+    func text(_ m: Message) -> String { clean(table.render(m)) }
+
+    /// Raw evidence shown inline for a step: the first lines, the rest in its evidence file.
+    static let rawLines = 14
+    /// A "what it showed" cell: one line of the step's summary.
+    static let shownLength = 200
 
     var dictionary: [String: Any] {
         let d = document
-        let root = d.rootCause
-        let direct = d.directCause
         var out: [String: Any] = [
             "title": title,
-            "summary": d.summary,
-            "verdict": d.verdict.rawValue,
-            "verdictText": table.render(Self.verdictKeys[d.verdict]!),
-            "isHealthy": d.verdict == .healthy,
-            "isProblem": d.verdict == .problem,
-            "isInterrupted": d.verdict == .interrupted,
-            "isInconclusive": d.verdict == .inconclusive,
-            "isIncomplete": d.verdict == .incomplete,
-            "target": d.target ?? "—",
-            "targetCode": Markdown.code(d.target ?? "—"),
-            "via": d.via.map(Markdown.code) ?? "",
-            "hasVia": d.via != nil,
-            "startedAt": ISO8601.string(d.startedAt),
-            "finishedAt": d.finishedAt.map(ISO8601.string) ?? "—",
-            "duration": duration,
-            "runbook": d.runbook.name,
-            "runbookTitle": d.runbook.title ?? d.runbook.name,
-            "runbookSource": Markdown.code(d.runbook.source),
-            "host": Markdown.code(d.host),
-            "steps": steps,
-            "timeline": timeline,
-            "evidence": evidence,
-            "hasEvidence": !evidence.isEmpty,
-            "warnings": d.findings.filter { $0.severity == .warning }.map(cause),
-            "otherFindings": d.findings.filter { $0.severity == .problem && $0.cause != root?.cause && $0.cause != direct?.cause }.map(cause),
+            "failed": failed,
+            "todo": todo,
+            "checked": checked,
+            "others": others,
+            "hasOthers": !others.isEmpty,
             "incomplete": d.incomplete.map { i in
-                ["step": i.step, "uses": i.uses, "status": i.status.rawValue, "errorCell": Markdown.cell(i.error),
-                 "commandCode": i.command.map { Markdown.code($0.split(separator: "\n").first.map(String.init) ?? $0) } ?? ""]
+                ["step": i.step, "uses": i.uses, "errorCell": Markdown.cell(i.error),
+                 "commandCode": i.command.map { Markdown.code($0.split(separator: "\n").first.map(String.init) ?? $0) } ?? "—"] as [String: Any]
             },
             "hasIncomplete": !d.incomplete.isEmpty,
-            "remaining": d.plannedSteps.dropFirst(d.steps.count).joined(separator: ", "),
+            "background": background,
+            "rootFacts": rootFacts,
+            "hasRootFacts": !rootFacts.isEmpty,
+            "factRows": factRows,
+            "hasFacts": !factRows.isEmpty,
+            "raw": raw,
+            "timeline": timeline,
+            "evidence": evidence,
+            "evidenceCount": evidence.count,
+            "hasEvidence": !evidence.isEmpty,
         ]
-        out["hasWarnings"] = !(out["warnings"] as! [Any]).isEmpty
-        out["hasOtherFindings"] = !(out["otherFindings"] as! [Any]).isEmpty
-        if let root { out["root"] = cause(root) }
-        if let direct { out["direct"] = cause(direct) }
-        out["sameCause"] = root?.cause == direct?.cause
-        let verify = record.steps.first { $0.id == root?.step }?.command
-        out["verifyCommand"] = verify.map(clean) ?? ""
-        out["verifyFence"] = Markdown.fence(for: verify ?? "")
-        out["hasVerify"] = verify != nil
+        // Mustache takes an empty string for true: absent keys are the false ones.
+        if let banner { out["banner"] = banner }
+        if let why { out["why"] = why }
+        if let skipped { out["skipped"] = skipped }
+        if let diagram = SequenceDiagram(record: record, story: diagnosis.story, table: table, clean: clean).mermaid {
+            out["diagram"] = diagram
+        }
+        let commands = self.commands
+        if !commands.isEmpty {
+            out["commands"] = commands
+            out["commandsFence"] = Markdown.fence(for: commands)
+        }
+        if let fix = Fix(diagnosis, record: record) {
+            var f: [String: Any] = ["hasProof": !fix.proof.isEmpty, "expectation": fix.expectation.map(text) ?? ""]
+            if let change = fix.change {
+                let diff = clean(change.unifiedDiff)
+                f["diff"] = diff
+                f["diffFence"] = Markdown.fence(for: diff)
+                f["changeWhere"] = Markdown.code("\(change.file):\(change.firstLine)")
+            }
+            let proof = clean(fix.proof.joined(separator: "\n"))
+            f["proof"] = proof
+            f["proofFence"] = Markdown.fence(for: proof)
+            out["fix"] = f
+        }
         return out
     }
 
@@ -67,12 +89,157 @@ struct ReportContext {
         .interrupted: .verdictInterrupted, .incomplete: .verdictIncomplete,
     ]
 
+    static let statusKeys: [StepStatus: MessageKey] = [
+        .ok: .statusOK, .warning: .statusWarning, .problem: .statusProblem, .failed: .statusFailed,
+        .timedOut: .statusTimedOut, .skipped: .statusSkipped, .interrupted: .statusInterrupted,
+    ]
+
+    static let marks: [StepStatus: String] = [
+        .ok: "✅", .warning: "⚠️", .problem: "❌", .failed: "💥", .timedOut: "⏱️", .skipped: "⏭️", .interrupted: "⏹️",
+    ]
+
+    var host: String { document.target.flatMap { URLPart.host.extract(from: $0).stringValue } ?? document.runbook.name }
+
+    // MARK: - The first screen
+
+    /// Symptom ← cause: `502 from nginx /test: upstream aborts TLS without SNI (alert 80)`.
     var title: String {
-        let host = Value.string(document.target.flatMap { URLPart.host.extract(from: $0).stringValue } ?? document.runbook.name)
-        guard let root = document.rootCause else {
-            return table.render(.reportTitleVerdict, ["host": host, "verdict": Message(Self.verdictKeys[document.verdict]!).value])
+        guard let root = diagnosis.rootCause else {
+            return text(Message(.reportTitleVerdict, ["host": .string(host), "verdict": Message(Self.verdictKeys[document.verdict]!).value]))
         }
-        return table.render(.reportTitleCause, ["host": host, "cause": .string(root.title)])
+        let cause = causeWithQualifier(root)
+        if let symptom = diagnosis.directCause, symptom.path == .http(.via), let via = document.via {
+            let status = symptom.facts[.status]?.intValue ?? 0
+            let path = URLPart.path.extract(from: via).stringValue ?? "/"
+            let proxy = proxyName
+            return text(Message(status > 0 ? .reportHeadlineVia : .reportHeadlineViaNoAnswer,
+                                ["status": .int(status), "proxy": .string(proxy), "path": .string(path), "cause": .string(cause)]))
+        }
+        return text(Message(.reportTitleCause, ["host": .string(host), "cause": .string(cause)]))
+    }
+
+    /// The cause's title with the one number an engineer looks for: the alert, the date.
+    func causeWithQualifier(_ f: Finding) -> String {
+        let title = table.title(f.cause)
+        if case .alert(let a) = f.facts[.alert]?.typedValue {
+            return table.render(.reportQualifierAlert, ["cause": .string(title), "code": .int(Int(a.code))])
+        }
+        if [.certExpired, .intermediateExpired, .certNotYetValid].contains(f.cause), let date = f.facts[.notAfter] ?? f.facts[.notBefore] {
+            return table.render(.reportQualifierDate, ["cause": .string(title), "date": date])
+        }
+        return title
+    }
+
+    /// "nginx" when its configuration was read or it says so in `Server:`.
+    var proxyName: String {
+        let viaStep = record.steps.first { $0.uses == "http.request" && $0.observations.contains { $0.path == .http(.via) } }
+        let server = viaStep?.outputs["headers"]?["server"].stringValue ?? ""
+        let isNginx = record.steps.contains { $0.uses == "nginx.config" } || server.lowercased().contains("nginx")
+        return table.render(isNginx ? .reportProxyNginx : .reportProxyGeneric)
+    }
+
+    /// For runs that did not finish: said before anything else.
+    var banner: String? {
+        switch document.verdict {
+        case .interrupted: text(Message(.reportBannerInterrupted, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
+        case .incomplete: text(Message(.reportBannerIncomplete, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
+        default: nil
+        }
+    }
+
+    /// What the user saw.
+    var failed: String {
+        if let symptom = diagnosis.directCause { return text(symptom.summary) }
+        return document.summary
+    }
+
+    /// Why: the root cause when it is not the symptom, and why it hits this path.
+    var why: String? {
+        guard let root = diagnosis.rootCause, root != diagnosis.directCause else { return nil }
+        return pathReason(root) ?? text(root.summary)
+    }
+
+    /// Why the root cause hits the proxy's connection: what it sends, by whose word.
+    func pathReason(_ root: Finding) -> String? {
+        guard let proxy = diagnosis.story.proxy, diagnosis.story.affects(root).contains(.proxy) else { return nil }
+        let sends: Value = switch proxy.sni {
+        case .none: Message(.reportSendsNoSNI).value
+        case .asClient: Message(.reportSendsSNI, ["name": .string(diagnosis.story.host ?? "")]).value
+        case .ip: Message(.reportSendsSNI, ["name": "IP"]).value
+        case .name(let n): Message(.reportSendsSNI, ["name": .string(n)]).value
+        }
+        let source: MessageKey = switch proxy.source {
+        case .configuration: .reportSourceConfiguration
+        case .input: .reportSourceInput
+        case .assumed: .reportSourceAssumed
+        }
+        return text(Message(.reportWhyProxy, ["root": root.summary.value, "proxy": .string(proxyName), "sends": sends, "source": Message(source).value]))
+    }
+
+    var todo: String {
+        if let root = diagnosis.rootCause { return text(root.remedy) }
+        switch document.verdict {
+        case .inconclusive: return text(Message(.reportTodoInconclusive))
+        case .healthy: return text(Message(.reportTodoHealthy))
+        default: return text(Message(.reportTodoPartial))
+        }
+    }
+
+    /// One line per step that ran.
+    var checked: [[String: Any]] {
+        record.steps.filter { $0.status != .skipped }.map { step in
+            var shown = clean(table.render(step.error ?? step.summary))
+            if shown.count > Self.shownLength { shown = String(shown.prefix(Self.shownLength - 1)) + "…" }
+            return ["mark": Self.marks[step.status] ?? "", "step": step.id, "uses": step.uses,
+                    "status": table.render(Self.statusKeys[step.status]!), "shownCell": Markdown.cell(shown)]
+        }
+    }
+
+    var skipped: String? {
+        let ids = record.steps.filter { $0.status == .skipped }.map(\.id)
+        let notRun = record.plannedSteps.filter { id in !record.steps.contains { $0.id == id || $0.id.hasPrefix(id + "-") } }
+        var parts: [String] = []
+        if !ids.isEmpty { parts.append(text(Message(.reportSkipped, ["steps": .string(ids.joined(separator: ", "))]))) }
+        if !notRun.isEmpty, document.verdict == .interrupted || document.verdict == .incomplete {
+            parts.append(text(Message(.reportNotRun, ["steps": .string(notRun.joined(separator: ", "))])))
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
+    /// Every finding that is neither the root cause nor the symptom, once:
+    /// the same cause on the same subject seen by two steps is one line.
+    var others: [[String: Any]] {
+        let shown = [diagnosis.rootCause, diagnosis.directCause].compactMap { $0 }
+        var seen = Set(shown.map { "\($0.cause.code) \($0.subject)" })
+        var rows: [[String: Any]] = []
+        for impact in diagnosis.impacts where impact.role != .root && impact.role != .symptom {
+            let f = impact.finding
+            guard seen.insert("\(f.cause.code) \(f.subject)").inserted else { continue }
+            let remedy = shown.contains { $0.cause == f.cause } ? "" : text(f.remedy)
+            let role: MessageKey = switch (f.severity, impact.role) {
+            case (.warning, _): .roleWarning
+            case (_, .samePath): .roleSamePath
+            case (_, .otherPath): .roleOtherPath
+            default: .roleLatent
+            }
+            var row: [String: Any] = ["code": f.cause.code, "title": table.title(f.cause), "role": table.render(role), "summary": text(f.summary)]
+            if !remedy.isEmpty { row["remedy"] = remedy }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    // MARK: - The detail
+
+    var background: [[String: Any]] {
+        let d = document
+        var rows: [(MessageKey, String)] = [(.reportTarget, Markdown.code(d.target ?? "—"))]
+        if let via = d.via { rows.append((.reportVia, Markdown.code(via))) }
+        rows.append((.reportWhen, "\(TextFormat.iso8601(d.startedAt)) → \(d.finishedAt.map(TextFormat.iso8601) ?? "—") (\(duration))"))
+        rows.append((.reportRunbook, "\(Markdown.cell(d.runbook.name)) — \(Markdown.cell(d.runbook.title ?? d.runbook.name)) (\(Markdown.code(d.runbook.source)))"))
+        rows.append((.reportRanOn, Markdown.code(d.host)))
+        rows.append((.reportVerdict, "**\(table.render(Self.verdictKeys[d.verdict]!))** (`\(d.verdict.rawValue)`)"))
+        return rows.map { ["name": table.render($0.0), "valueCell": $0.1] }
     }
 
     var duration: String {
@@ -80,68 +247,96 @@ struct ReportContext {
         return Engine.format(.milliseconds(Int64(end.timeIntervalSince(document.startedAt) * 1000)))
     }
 
-    func cause(_ c: ReportDocument.CauseEntry) -> [String: Any] {
-        [
-            "code": c.cause.code,
-            "title": c.title,
-            "summary": c.summary,
-            "subject": Markdown.code(c.subject),
-            "remedy": c.remedy,
-            "step": c.step,
-            "facts": factRows(c.typedFacts),
-        ]
-    }
-
-    func factRows(_ facts: [Fact]) -> [[String: Any]] {
-        facts.map { ["name": table.label($0.key), "valueCell": Markdown.cell(clean(table.format($0.value)))] }
-    }
-
-    var steps: [[String: Any]] {
-        record.steps.enumerated().map { index, step in
-            let transcript = step.transcript.map(clean) ?? ""
-            let entry = document.steps.indices.contains(index) ? document.steps[index] : nil
-            return [
-                "number": index + 1,
-                "id": step.id,
-                "uses": step.uses,
-                "status": step.status.rawValue,
-                "mark": Self.marks[step.status] ?? "",
-                "startedAt": ISO8601.string(step.startedAt),
-                "durationMs": step.durationMs,
-                "summary": entry?.summary ?? clean(table.render(step.summary)),
-                "command": step.command.map(clean) ?? "",
-                "commandFence": Markdown.fence(for: step.command ?? ""),
-                "hasCommand": step.command != nil,
-                "facts": step.facts.map { ["name": table.label($0.key), "valueCell": Markdown.cell(clean(table.format($0.value)))] },
-                "hasFacts": !step.facts.isEmpty,
-                "findings": step.findings.map { ["code": $0.cause.code, "severity": $0.severity.rawValue, "summary": clean(table.render($0.summary))] },
-                "hasFindings": !step.findings.isEmpty,
-                "transcript": transcript,
-                "fence": Markdown.fence(for: transcript),
-                "hasTranscript": !transcript.isEmpty,
-                "artifacts": step.artifacts.map { ["path": $0.path] },
-            ]
+    /// The root cause's facts, and the steps that saw it.
+    var rootFacts: [[String: Any]] {
+        guard let root = diagnosis.rootCause else { return [] }
+        var rows = displayedFacts(root.facts).map { label, value, verbatim in
+            ["name": label, "valueCell": Markdown.cell(verbatim ? Markdown.code(clean(value)) : clean(value))]
         }
-    }
-
-    static let marks: [StepStatus: String] = [
-        .ok: "✅", .warning: "⚠️", .problem: "❌", .failed: "💥", .timedOut: "⏱️", .skipped: "⏭️", .interrupted: "⏹️",
-    ]
-
-    var timeline: [[String: Any]] {
-        var rows: [[String: Any]] = [["time": TextFormat.clock(document.startedAt),
-                                      "eventCell": Markdown.cell(table.render(.timelineRunStarted, ["runbook": .string(document.runbook.name)]))]]
-        for step in record.steps {
-            rows.append(["time": TextFormat.clock(step.startedAt),
-                         "eventCell": Markdown.cell(clean(table.render(.timelineStep, ["step": .string(step.id), "uses": .string(step.uses),
-                                                                                        "status": .string(step.status.rawValue),
-                                                                                        "summary": step.summary.value])))])
-        }
-        if let end = document.finishedAt {
-            rows.append(["time": TextFormat.clock(end),
-                         "eventCell": Markdown.cell(table.render(.timelineRunFinished, ["verdict": Message(Self.verdictKeys[document.verdict]!).value]))])
-        }
+        let seenBy = diagnosis.findings.filter { $0.cause == root.cause && $0.subject == root.subject }.map(\.step)
+        rows.insert(["name": table.render(.reportCode), "valueCell": "`\(root.cause.code)`"], at: 0)
+        rows.insert(["name": table.render(.reportSubject), "valueCell": Markdown.code(clean(root.subject))], at: 1)
+        rows.append(["name": table.render(.reportSeenBy), "valueCell": Markdown.cell(Array(Set(seenBy)).sorted().joined(separator: ", "))])
         return rows
+    }
+
+    /// Every fact of every step that ran: one row per step, a line per fact.
+    var factRows: [[String: Any]] {
+        record.steps.filter { !$0.facts.isEmpty }.map { step in
+            let lines = displayedFacts(step.facts).map { label, value, verbatim in
+                "**\(Markdown.cell(label)):** \(Markdown.cell(verbatim ? Markdown.code(clean(value)) : clean(value)))"
+            }
+            return ["step": step.id, "factsCell": lines.joined(separator: "<br>")]
+        }
+    }
+
+    /// Facts as label and text; a request's five timings read as one line.
+    func displayedFacts(_ facts: [Fact]) -> [(String, String, Bool)] { Self.displayed(facts, table: table) }
+
+    static let timingKeys: [FactKey] = [.dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs]
+    /// Facts whose value is machine text quoted as it is (a log line, a capture filter): shown as code.
+    static let verbatimKeys: Set<FactKey> = [.filter, .lastLine, .curlError, .phase]
+
+    static func displayed(_ facts: [Fact], table: TextTable) -> [(String, String, Bool)] {
+        var out: [(String, String, Bool)] = []
+        var timings: [String] = []
+        for fact in facts {
+            if timingKeys.contains(fact.key) {
+                if timings.isEmpty { out.append(("", "", false)) }
+                timings.append("\(table.label(fact.key)) \(table.format(fact.value))")
+                out[out.count - 1] = (table.render(.reportTimings), timings.joined(separator: " · "), false)
+            } else {
+                out.append((table.label(fact.key), table.format(fact.value), verbatimKeys.contains(fact.key)))
+            }
+        }
+        return out
+    }
+
+    /// The commands to check by hand, step by step.
+    var commands: String {
+        record.steps.filter { $0.status != .skipped && $0.command != nil }.map { step in
+            "# \(step.id) (\(step.uses))\n" + clean(step.command ?? "")
+        }.joined(separator: "\n")
+    }
+
+    /// The raw evidence of the steps that found or hit something; the first
+    /// lines inline, the rest in the step's evidence file.
+    var raw: [[String: Any]] {
+        record.steps.filter { [.problem, .failed, .timedOut, .warning].contains($0.status) }.compactMap { step in
+            guard let transcript = step.transcript.map(clean), !transcript.isEmpty else { return nil }
+            let lines = transcript.split(separator: "\n", omittingEmptySubsequences: false)
+            let shown = lines.prefix(Self.rawLines).joined(separator: "\n")
+            var entry: [String: Any] = ["id": step.id, "text": shown, "fence": Markdown.fence(for: shown)]
+            if lines.count > Self.rawLines {
+                let file = step.artifacts.first { $0.path.hasSuffix("transcript.txt") || $0.path.hasSuffix("trace.txt") }?.path ?? "evidence/\(step.id)/"
+                entry["more"] = text(Message(.reportMoreLines, ["count": .int(lines.count - Self.rawLines), "path": .string(file)]))
+            }
+            return entry
+        }
+    }
+
+    /// Events of the incident in order: certificates' validity, the proxy's
+    /// log, captured alerts, and the run itself.
+    var timeline: [[String: Any]] {
+        var events = [TimelineEvent(at: record.startedAt, Message(.eventRunStarted, ["runbook": .string(record.runbook)]))]
+        var seen = Set<String>()
+        for step in record.steps {
+            for event in step.events where seen.insert(table.render(event.message) + "\(event.at)").inserted { events.append(event) }
+        }
+        if let end = record.finishedAt {
+            events.append(TimelineEvent(at: end, Message(.eventRunFinished, ["verdict": Message(Self.verdictKeys[document.verdict]!).value])))
+        }
+        return events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map { _, e in
+            let what = text(e.message) + (e.clock.map { " (\(text($0)))" } ?? "")
+            return ["time": Self.timestamp(e.at), "eventCell": Markdown.cell(what)]
+        }
+    }
+
+    /// `2026-11-01 00:00:00`: the timeline mixes days and milliseconds.
+    static func timestamp(_ date: Date) -> String {
+        let c = TextFormat.utc(date)
+        return "\(TextFormat.padded(c.year, 4))-\(TextFormat.padded(c.month, 2))-\(TextFormat.padded(c.day, 2)) "
+            + "\(TextFormat.padded(c.hour, 2)):\(TextFormat.padded(c.minute, 2)):\(TextFormat.padded(c.second, 2))"
     }
 
     var evidence: [[String: Any]] {

@@ -85,7 +85,8 @@ public struct ReportDocument: Sendable, Codable {
         func text(_ m: Message) -> String { clean(table.render(m)) }
         schemaVersion = Self.currentSchemaVersion
         language = table.language
-        runbook = RunbookInfo(name: record.runbook, title: record.runbookTitle, source: record.runbookSource)
+        runbook = RunbookInfo(name: record.runbook, title: table.runbookTitle(record.runbook, source: record.runbookSource, given: record.runbookTitle),
+                              source: record.runbookSource)
         target = record.target.map(clean)
         via = record.via.map(clean)
         host = record.host

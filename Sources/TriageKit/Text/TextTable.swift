@@ -63,6 +63,12 @@ public struct TextTable: Sendable {
 
     public func render(_ key: MessageKey, _ args: [String: Value] = [:]) -> String { render(Message(key, args)) }
 
+    /// A bundled runbook's title in this language; a runbook of one's own keeps its own.
+    public func runbookTitle(_ name: String, source: String, given: String?) -> String {
+        guard source.hasPrefix("bundled:"), let title = entries["runbook.\(name).title"] else { return given ?? name }
+        return title
+    }
+
     public func title(_ cause: Cause) -> String { render(Message(cause: cause, .title)) }
 
     public func label(_ key: FactKey) -> String { entries["fact.\(key.rawValue)"] ?? key.rawValue }

@@ -9,6 +9,13 @@ public struct NginxProxyView: Sendable {
     public var location: String
     /// `file:line` of the location block.
     public var where_: String
+    /// Where the location block is, for the report's config diff: its
+    /// file, its first line, the line of its proxy_pass, and the last line
+    /// any of its directives is on.
+    public var locationFile = ""
+    public var locationLine = 0
+    public var proxyPassLine = 0
+    public var lastDirectiveLine = 0
     public var proxyPass: String
     public var scheme: String
     /// The upstream block named by proxy_pass, if it is one.
@@ -78,8 +85,11 @@ public struct NginxProxyView: Sendable {
             return nil
         }
         let whereIt = "\(location.file):\(location.line)"
-        guard let pass = location.block?.first(where: { $0.name == "proxy_pass" })?.arguments.first else {
+        guard let passDirective = location.block?.first(where: { $0.name == "proxy_pass" }), let pass = passDirective.arguments.first else {
             throw .noProxyPass(whereIt, path)
+        }
+        func lastLine(_ d: NginxConfig.Directive) -> Int {
+            (d.block ?? []).filter { $0.file == d.file }.map(lastLine).max().map { max($0, d.line) } ?? d.line
         }
         let scheme = pass.hasPrefix("https://") ? "https" : "http"
         let afterScheme = pass.drop { $0 != "/" }.dropFirst(2)
@@ -113,7 +123,7 @@ public struct NginxProxyView: Sendable {
         let hostHeader = scopes.reversed().lazy.compactMap { scope in
             scope.last { $0.name == "proxy_set_header" && $0.arguments.first?.lowercased() == "host" }?.arguments.dropFirst().first
         }.first.map { Self.expand($0, variables) }
-        return NginxProxyView(
+        var view = NginxProxyView(
             location: location.arguments.joined(separator: " "), where_: whereIt, proxyPass: pass, scheme: scheme,
             upstreamName: upstream == nil ? nil : authority, servers: servers, proxyHost: proxyHost,
             sendsSNI: sendsSNI, sni: sendsSNI ? (sslName ?? proxyHostName) : nil,
@@ -123,6 +133,11 @@ public struct NginxProxyView: Sendable {
             hostHeader: hostHeader,
             clientCertificate: setting("proxy_ssl_certificate")?.first,
             clientKey: setting("proxy_ssl_certificate_key")?.first)
+        view.locationFile = location.file
+        view.locationLine = location.line
+        view.proxyPassLine = passDirective.file == location.file ? passDirective.line : 0
+        view.lastDirectiveLine = lastLine(location)
+        return view
     }
 
     /// `$host`, `${proxy_host}` and friends replaced; unknown variables stay.

@@ -53,7 +53,15 @@ public struct CaptureDecodeStep: StepKind {
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(connections.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
             findings: rules.findings,
-            transcript: Self.table(Array(connections.prefix(200))))
+            transcript: Self.table(Array(connections.prefix(200))),
+            observations: groups.prefix(4).map { g in
+                Observation(path: .capture(sni: g.first.sni != nil), from: .client, to: .upstream,
+                            request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
+                            answer: g.first.outcome, ok: g.first.serverHello && g.first.fatalAlert == nil, server: g.first.server.description)
+            },
+            events: groups.filter { $0.first.fatalAlert != nil }.prefix(5).map { g in
+                TimelineEvent(at: g.first.firstSeen, Message(.eventCaptured, ["count": .int(g.count), "label": g.label.value]))
+            })
     }
 
     /// The TLS connections with their certificates parsed once each.

@@ -82,7 +82,12 @@ public struct DNSResolveStep: StepKind {
             outputs: ["addresses": .list(addresses.map { .typed(.address($0)) }), "cname_chain": .list(rules.cnameChain.map(Value.string)),
                       "source": .string(client.server.description)],
             findings: findings,
-            transcript: rules.transcript)
+            transcript: rules.transcript,
+            observations: [Observation(path: .all, from: .client, to: .resolver,
+                                       request: Message(.observeDNSQuestion, ["host": .string(host)]),
+                                       answer: addresses.isEmpty ? (findings.first?.summary ?? Message(.noAnswer))
+                                           : Message(.observeDNSAnswer, ["addresses": .list(addresses.map { .typed(.address($0)) })]),
+                                       ok: !addresses.isEmpty, server: client.server.description)])
     }
 
     func local(_ host: String, _ addresses: [IPAddress], source: String, why: Message) -> StepOutcome {

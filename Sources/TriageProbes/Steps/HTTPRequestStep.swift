@@ -97,7 +97,20 @@ public struct HTTPRequestStep: StepKind {
             findings: findings,
             transcript: result.trace,
             // A transfer that failed without a diagnosis of its own did not do its job.
-            failure: !e.succeeded && findings.isEmpty ? summary : nil)
+            failure: !e.succeeded && findings.isEmpty ? summary : nil,
+            observations: [observation(e)])
+    }
+
+    /// The request as the report's sequence diagram draws it.
+    func observation(_ e: HTTPExchange) -> Observation {
+        let path = URLPart.path.extract(from: e.url).stringValue ?? "/"
+        let answer = e.status > 0
+            ? Message(.observeHTTPStatus, ["status": .int(e.status), "reason": .string(HTTPRules.reason(e.status).isEmpty ? "" : " " + HTTPRules.reason(e.status))])
+            : Message(.observeHTTPFailed, ["code": .int(e.curlCode), "name": .string(e.curlName)])
+        return Observation(path: .http(e.role), from: .client, to: e.role == .via ? .proxy : .upstream,
+                           request: Message(.observeHTTPRequest, ["method": "GET", "path": .string(Redactor.redact(path))]),
+                           answer: answer, ok: e.succeeded && e.status < 400,
+                           server: e.primary?.description ?? "\(URLPart.host.extract(from: e.url).stringValue ?? "?"):\(URLPart.port.extract(from: e.url).intValue ?? 443)")
     }
 
     func facts(_ r: HTTPRequest.Result) -> [Fact] {

@@ -29,6 +29,7 @@ public struct NginxConfigStep: StepKind {
         .init("host_header", .string, "proxy_set_header Host"),
         .init("client_cert", .string, "proxy_ssl_certificate"),
         .init("client_key", .string, "proxy_ssl_certificate_key"),
+        .init("location_source", .object, "the location block as written: file, line, proxy_pass_line, text (its lines)"),
     ]
 
     public init() {}
@@ -45,7 +46,7 @@ public struct NginxConfigStep: StepKind {
         } catch {
             throw StepFailure(.errorText, ["text": .string("\(error)")])
         }
-        let servers = view.servers.map { IPAddress($0.host).map { Endpoint($0, port: UInt16(clamping: view.servers[0].port)).description } ?? "\($0.host):\($0.port)" }
+        let servers = view.servers.map { s in IPAddress(s.host).map { Endpoint($0, port: UInt16(clamping: s.port)).description } ?? "\(s.host):\(s.port)" }
         var facts = [Fact(.location, .string("\(view.location) (\(view.where_))")), Fact(.proxyPass, .string(view.proxyPass)),
                      Fact(.upstreamServers, .list(servers.map(Value.string))),
                      Fact(.sniSent, view.sni.map(Value.string) ?? Message(.nginxNoSNISent).value),
@@ -69,6 +70,21 @@ public struct NginxConfigStep: StepKind {
                 "host_header": view.hostHeader.map(Value.string) ?? .null,
                 "client_cert": view.clientCertificate.map(Value.string) ?? .null,
                 "client_key": view.clientKey.map(Value.string) ?? .null,
+                "location_source": Self.source(of: view),
             ])
+    }
+
+    /// The location block's own lines, from its first line to its closing
+    /// brace (at most 60), so the report can show the fix as a diff.
+    static func source(of view: NginxProxyView) -> Value {
+        guard view.locationLine > 0, let data = FileManager.default.contents(atPath: view.locationFile) else { return .null }
+        let lines = String(decoding: data.prefix(16 << 20), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard view.locationLine <= lines.count else { return .null }
+        // The closing brace: on the last directive's line, or the next line that has one.
+        var end = min(max(view.lastDirectiveLine, view.locationLine), lines.count)
+        while end < lines.count, end - view.locationLine < 60, !lines[end - 1].contains("}") { end += 1 }
+        if end == view.lastDirectiveLine, end < lines.count, lines[end].trimmingCharacters(in: .whitespaces).hasPrefix("}") { end += 1 }
+        let text = lines[(view.locationLine - 1)..<min(end, view.locationLine + 59)].map { Value.string(Redactor.redact(String($0))) }
+        return ["file": .string(view.locationFile), "line": .int(view.locationLine), "proxy_pass_line": .int(view.proxyPassLine), "text": .list(text)]
     }
 }

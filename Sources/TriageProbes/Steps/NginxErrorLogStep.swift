@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TriageKit
 
 /// `nginx.error-log`: finds the error-log lines about the failing upstream
@@ -56,6 +59,65 @@ public struct NginxErrorLogStep: StepKind {
             outputs: ["lines": .list(quoted.map(Value.string)), "count": .int(relevant.count),
                       "alert": alert.map { .int(Int($0.code)) } ?? .null,
                       "first": relevant.first.map(stamp) ?? .null, "last": stamp(last)],
-            transcript: quoted.joined(separator: "\n") + "\n\n" + explanations.map { $0.text() }.joined(separator: "\n\n"))
+            transcript: quoted.joined(separator: "\n") + "\n\n" + explanations.map { $0.text() }.joined(separator: "\n\n"),
+            events: Self.events(first: relevant.first, last: last, count: relevant.count))
+    }
+
+    /// The first and the last matching line, at the time they carry. nginx
+    /// writes local time without a zone: read as this machine's, and said so.
+    static func events(first: String?, last: String, count: Int) -> [TimelineEvent] {
+        let clock = Message(.eventLocalClock)
+        var out: [TimelineEvent] = []
+        if count > 1, let first, let at = NginxLogTime.parse(first) {
+            out.append(TimelineEvent(at: at, Message(.eventLogFirst, ["count": .int(count), "line": .string(NginxLogTime.message(first))]), clock: clock))
+        }
+        if let at = NginxLogTime.parse(last) {
+            out.append(TimelineEvent(at: at, Message(.eventLogLast, ["line": .string(NginxLogTime.message(last))]), clock: clock))
+        }
+        return out
+    }
+}
+
+/// nginx's error-log line prefix: `2026/03/28 15:11:25 [error] 1234#0: *56 `.
+enum NginxLogTime {
+    /// The line's time, read in this machine's time zone (nginx writes local time).
+    static func parse(_ line: String) -> Date? {
+        let digits = Array(line.utf8.prefix(19))
+        guard digits.count == 19 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0
+            for b in digits[range] {
+                guard b >= 0x30, b <= 0x39 else { return nil }
+                n = n * 10 + Int(b - 0x30)
+            }
+            return n
+        }
+        guard digits[4] == UInt8(ascii: "/"), digits[7] == UInt8(ascii: "/"), digits[10] == UInt8(ascii: " "),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        // mktime reads the fields in the local zone (TZ), as nginx wrote them.
+        var fields = tm()
+        fields.tm_year = Int32(year - 1900)
+        fields.tm_mon = Int32(month - 1)
+        fields.tm_mday = Int32(day)
+        fields.tm_hour = Int32(hour)
+        fields.tm_min = Int32(minute)
+        fields.tm_sec = Int32(second)
+        fields.tm_isdst = -1
+        let t = mktime(&fields)
+        return t == -1 ? nil : Date(timeIntervalSince1970: TimeInterval(t))
+    }
+
+    /// What the line says, without its prefix and its `, client: …` context.
+    static func message(_ line: String) -> String {
+        var text = Substring(line)
+        if let star = text.range(of: ": *"), let space = text[star.upperBound...].firstIndex(of: " ") {
+            text = text[text.index(after: space)...]
+        } else if let close = text.range(of: "] ") {
+            text = text[close.upperBound...]
+        }
+        if let context = text.range(of: ", client: ") { text = text[..<context.lowerBound] }
+        let clean = Redactor.redact(String(text))
+        return clean.count > 160 ? String(clean.prefix(157)) + "…" : clean
     }
 }

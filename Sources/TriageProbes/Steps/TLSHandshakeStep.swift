@@ -96,7 +96,12 @@ public struct TLSHandshakeStep: StepKind {
             facts: facts(attempts, source: resolution.source),
             outputs: outputs(attempts, chains: withFiles),
             findings: findings,
-            transcript: transcript(attempts))
+            transcript: transcript(attempts),
+            observations: attempts.map { a in
+                Observation(path: .handshake(a.variant), from: .client, to: .upstream,
+                            request: a.serverName.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
+                            answer: a.outcomeMessage, ok: a.established && (a.verifyCode ?? 0) == 0, server: a.server.description)
+            })
     }
 
     var emptyOutputs: [String: Value] {
@@ -194,9 +199,10 @@ public struct TLSHandshakeStep: StepKind {
         return files
     }
 
+    /// Each attempt's messages, the failing ones first (the report shows the first lines).
     func transcript(_ attempts: [HandshakeAttempt]) -> String {
         let english = TextTable.english
-        return attempts.map { a in
+        return (attempts.filter { !$0.established } + attempts.filter(\.established)).map { a in
             var lines = ["# \(a.command)", "# \(english.render(a.outcomeMessage))"]
             for m in a.messages {
                 lines.append("\(TextFormat.rightAligned(TextFormat.fixed(m.atMs, 2), 8)) ms  \(m.sender == .client ? "client →" : "← server") \(m.description)")

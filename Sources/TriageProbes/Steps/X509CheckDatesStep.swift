@@ -65,7 +65,24 @@ public struct X509CheckDatesStep: StepKind {
                       "not_after": .typed(.date(leaf.notAfter)), "days_left": .int(leaf.daysLeft(at: now)),
                       "trusted": .bool(allTrusted)],
             findings: findings,
-            transcript: tables.joined(separator: "\n\n"))
+            transcript: tables.joined(separator: "\n\n"),
+            events: Self.events(chains, now: now))
+    }
+
+    /// The validity of every leaf, and of any certificate outside its
+    /// validity at the run: when it started, when it ends or ended.
+    static func events(_ chains: [CertificateChain], now: Date) -> [TimelineEvent] {
+        var out: [TimelineEvent] = []
+        var seen = Set<String>()
+        for chain in chains {
+            for (index, c) in chain.certificates.enumerated() where index == 0 || c.isExpired(at: now) || c.notBefore > now {
+                guard seen.insert(c.sha256).inserted else { continue }
+                let name = Value.string(c.displayName)
+                out.append(TimelineEvent(at: c.notBefore, Message(.eventNotBefore, ["name": name])))
+                out.append(TimelineEvent(at: c.notAfter, Message(c.notAfter < now ? .eventExpired : .eventNotAfter, ["name": name])))
+            }
+        }
+        return out
     }
 
     /// The chains to check: typed chains from tls.handshake, or one chain from PEM.

@@ -1,0 +1,133 @@
+/// The fix for the root cause as the exact change, when triage knows the
+/// file to change (the proxy's nginx.conf), and the commands that prove it
+/// worked once applied.
+public struct Fix: Sendable, Hashable {
+    /// A change to a configuration file, shown as a unified diff.
+    public struct ConfigChange: Sendable, Hashable {
+        public enum Line: Sendable, Hashable {
+            case same(String), added(String), removed(String)
+        }
+
+        public var file: String
+        /// The file's line number of the first line shown.
+        public var firstLine: Int
+        public var lines: [Line]
+
+        /// `--- … +++ … @@ … @@` and the lines with three lines of context
+        /// around the changes: what `diff -u` would show.
+        public var unifiedDiff: String {
+            let changed = lines.indices.filter { if case .same = lines[$0] { false } else { true } }
+            guard let firstChange = changed.first, let lastChange = changed.last else { return "" }
+            let shown = lines[max(0, firstChange - 3)...min(lines.count - 1, lastChange + 3)]
+            // The old file's line number of the first line shown.
+            let start = firstLine + lines[..<shown.startIndex].filter { if case .added = $0 { false } else { true } }.count
+            let old = shown.filter { if case .added = $0 { false } else { true } }.count
+            let new = shown.filter { if case .removed = $0 { false } else { true } }.count
+            var out = ["--- \(file)", "+++ \(file)", "@@ -\(start),\(old) +\(start),\(new) @@"]
+            for line in shown {
+                switch line {
+                case .same(let t): out.append(" " + t)
+                case .added(let t): out.append("+" + t)
+                case .removed(let t): out.append("-" + t)
+                }
+            }
+            return out.joined(separator: "\n")
+        }
+    }
+
+    public var change: ConfigChange?
+    /// Run after the change: they show it worked.
+    public var proof: [String]
+    /// What the proof shows when the fix worked.
+    public var expectation: Message?
+}
+
+extension Fix {
+    /// The fix for a diagnosis: a config diff when the root cause sits on
+    /// the proxy's upstream connection and its nginx.conf was read, and the
+    /// commands that prove the fix.
+    public init?(_ diagnosis: Diagnosis, record: CaseRecord) {
+        guard let root = diagnosis.rootCause else { return nil }
+        let story = diagnosis.story
+        let nginx = record.steps.first { $0.uses == "nginx.config" && $0.status == .ok }
+        let onProxy = story.proxy != nil && story.affects(root).contains(.proxy)
+        var change: ConfigChange?
+        if onProxy, story.proxy?.source == .configuration, let source = nginx?.outputs["location_source"], let host = story.host {
+            change = Self.nginxChange(for: root, host: host, source: source)
+        }
+        var proof: [String] = []
+        var expectation: Message?
+        if change != nil {
+            proof.append("nginx -t && nginx -s reload")
+        }
+        let rootCommand = record.steps.first { $0.id == root.step }?.command
+        if let via = record.via, onProxy {
+            proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
+            let direct = record.steps.first { $0.uses == "http.request" && $0.outputs["status"]?.intValue ?? 0 > 0 && $0.id != "via" }
+            expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct?.outputs["status"]?.intValue ?? 200)])
+        }
+        if let rootCommand, change == nil || proof.count < 2 {
+            proof += Self.proofLines(rootCommand, for: root)
+            if expectation == nil { expectation = Message(.fixExpectCheck) }
+        }
+        guard change != nil || !proof.isEmpty else { return nil }
+        self.init(change: change, proof: proof, expectation: expectation)
+    }
+
+    /// The lines of a step's command that reproduce this finding (a
+    /// handshake step tries every variant; the proof is the failing one).
+    static func proofLines(_ command: String, for finding: Finding) -> [String] {
+        let lines = command.split(separator: "\n").map(String.init)
+        guard lines.count > 1, case .handshake(let variant) = finding.path else { return lines }
+        let wanted = variant == .none ? "-noservername" : "-servername"
+        let matching = lines.filter { $0.contains(wanted) }
+        return matching.isEmpty ? lines : Array(matching.prefix(2))
+    }
+
+    /// The directives nginx needs for this cause, added after proxy_pass
+    /// (an existing contrary directive in the block is replaced).
+    static func nginxChange(for root: Finding, host: String, source: Value) -> ConfigChange? {
+        guard let file = source["file"].stringValue, let first = source["line"].intValue,
+              let text = source["text"].listValue?.compactMap(\.stringValue), !text.isEmpty else { return nil }
+        let wanted: [(name: String, line: String)]
+        switch root.cause {
+        case .alertWithoutSNI, .defaultCertWithoutSNI, .hostnameMismatch:
+            wanted = [("proxy_ssl_server_name", "proxy_ssl_server_name on;"), ("proxy_ssl_name", "proxy_ssl_name \(host);")]
+        case .clientCertRequired:
+            wanted = [("proxy_ssl_certificate", "proxy_ssl_certificate /etc/nginx/client.pem;"),
+                      ("proxy_ssl_certificate_key", "proxy_ssl_certificate_key /etc/nginx/client.key;")]
+        case .untrustedIssuer, .selfSigned:
+            wanted = [("proxy_ssl_trusted_certificate", "proxy_ssl_trusted_certificate /etc/nginx/upstream-ca.pem;")]
+        case .protocolVersion:
+            wanted = [("proxy_ssl_protocols", "proxy_ssl_protocols TLSv1.2 TLSv1.3;")]
+        default:
+            return nil
+        }
+        let passLine = source["proxy_pass_line"].intValue ?? 0
+        let passIndex = passLine >= first ? passLine - first : text.firstIndex { $0.contains("proxy_pass") } ?? 0
+        let anchor = text.indices.contains(passIndex) ? text[passIndex] : text[0]
+        let indent = String(anchor.prefix { $0 == " " || $0 == "\t" })
+        func directive(_ line: String) -> String? {
+            line.trimmingCharacters(in: .whitespaces).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init)
+        }
+        // A directive already in the block is changed where it is; the rest go after proxy_pass.
+        let present = Set(text.compactMap(directive))
+        let missing = wanted.filter { !present.contains($0.name) }
+        var lines: [ConfigChange.Line] = []
+        for (index, line) in text.enumerated() {
+            if let name = directive(line), let want = wanted.first(where: { $0.name == name }) {
+                if line.trimmingCharacters(in: .whitespaces) == want.line {
+                    lines.append(.same(line))
+                } else {
+                    lines.append(.removed(line))
+                    lines.append(.added(String(line.prefix { $0 == " " || $0 == "\t" }) + want.line))
+                }
+            } else {
+                lines.append(.same(line))
+            }
+            if index == passIndex { lines += missing.map { .added(indent + $0.line) } }
+        }
+        guard lines.contains(where: { if case .same = $0 { false } else { true } }) else { return nil }
+        return ConfigChange(file: file, firstLine: first, lines: lines)
+    }
+}

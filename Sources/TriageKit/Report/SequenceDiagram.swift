@@ -1,0 +1,96 @@
+/// The request's path as observed, as a Mermaid sequence diagram (GitHub
+/// and GitLab draw it): through the proxy first — the user's request, the
+/// proxy's upstream handshake as triage replayed it (or a capture saw it),
+/// the proxy's answer — then the direct path, as curl takes it.
+struct SequenceDiagram {
+    let record: CaseRecord
+    let story: RequestStory
+    let table: TextTable
+    let clean: (String) -> String
+
+    /// Every arrow is one observation; nil when the case observed none.
+    var mermaid: String? {
+        let observations = record.steps.flatMap(\.observations)
+        guard !observations.isEmpty else { return nil }
+        let via = observations.first { $0.path == .http(.via) }
+        let upstream = observations.first { $0.to == .upstream }?.server
+        let resolver = observations.first { $0.to == .resolver }
+        var lines = ["sequenceDiagram"]
+        lines.append("    participant C as \(label(.diagramClient, [:]))")
+        if let via { lines.append("    participant P as \(label(.diagramProxy, ["server": .string(via.server)]))") }
+        if let resolver { lines.append("    participant R as \(label(.diagramResolver, ["server": .string(resolver.server)]))") }
+        lines.append("    participant U as \(label(.diagramUpstream, ["server": .string(upstream ?? story.host ?? "?")]))")
+        if let via {
+            lines.append("    Note over C,U: \(label(.diagramThroughProxy, [:]))")
+            lines.append(arrow("C", "P", via.request))
+            if let hop = proxyHop(observations) {
+                lines.append(arrow("P", "U", hop.observation.request, suffix: hop.how))
+                lines.append(answer("U", "P", hop.observation))
+            } else {
+                lines.append("    Note over P,U: \(label(.diagramProxyHopUnseen, [:]))")
+            }
+            lines.append(answer("P", "C", via))
+            lines.append("    Note over C,U: \(label(.diagramDirect, [:]))")
+        }
+        if let resolver {
+            lines.append(arrow("C", "R", resolver.request))
+            lines.append(answer("R", "C", resolver))
+        }
+        // The direct path: the client's own handshake (one per address at most two), then its HTTP request.
+        let hellos = observations.filter { $0.path == .handshake(.asClient) }
+        for hello in Self.representatives(hellos) {
+            lines.append(arrow("C", "U", hello.request, suffix: hellos.count > 1 ? " → \(hello.server)" : ""))
+            lines.append(answer("U", "C", hello))
+        }
+        if let direct = observations.first(where: { $0.path == .http(.direct) }) {
+            lines.append(arrow("C", "U", direct.request))
+            lines.append(answer("U", "C", direct))
+        }
+        return lines.count > 3 ? lines.joined(separator: "\n") : nil
+    }
+
+    /// The proxy's upstream connection: what a capture saw of it, else
+    /// triage's replay with the SNI the proxy sends.
+    func proxyHop(_ observations: [Observation]) -> (observation: Observation, how: String)? {
+        guard let proxy = story.proxy else { return nil }
+        let sends = proxy.sni != .none && proxy.sni.normalised(host: story.host ?? "") != SNIVariant.none
+        // A capture holds triage's own connections too: only those without
+        // SNI are told apart as the proxy's, when the proxy sends none.
+        if !sends, let captured = observations.first(where: { $0.path == .capture(sni: false) }) {
+            return (captured, " " + label(.diagramCaptured, [:]))
+        }
+        if let replayed = observations.first(where: { $0.path == .handshake(proxy.sni) && !$0.ok })
+            ?? observations.first(where: { $0.path == .handshake(proxy.sni) }) {
+            return (replayed, " " + label(.diagramReplayed, [:]))
+        }
+        return nil
+    }
+
+    /// At most two attempts of one variant: the first failing and the first succeeding.
+    static func representatives(_ attempts: [Observation]) -> [Observation] {
+        let failing = attempts.first { !$0.ok }
+        let working = attempts.first { $0.ok }
+        return [failing, working].compactMap { $0 }
+    }
+
+    func label(_ key: MessageKey, _ args: [String: Value]) -> String { Self.escape(clean(table.render(key, args))) }
+
+    func arrow(_ from: String, _ to: String, _ message: Message, suffix: String = "") -> String {
+        "    \(from)->>\(to): \(Self.escape(clean(table.render(message)) + suffix))"
+    }
+
+    /// A failure ends in a cross (`--x`), an answer in an open arrow (`-->>`).
+    func answer(_ from: String, _ to: String, _ o: Observation) -> String {
+        "    \(from)\(o.ok ? "-->>" : "--x")\(to): \(Self.escape(clean(table.render(o.answer))))"
+    }
+
+    /// Mermaid ends a statement at `;` and a line break, reads `#…;` as an
+    /// entity and `%%` as a comment: text on an arrow keeps none of them.
+    static func escape(_ text: String) -> String {
+        var out = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: ";", with: ",").replacingOccurrences(of: "#", with: "No.")
+            .replacingOccurrences(of: "%%", with: "%")
+        if out.count > 120 { out = String(out.prefix(117)) + "…" }
+        return out
+    }
+}
