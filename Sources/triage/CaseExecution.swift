@@ -13,7 +13,7 @@ enum CaseExecution {
                                                         "runbook": .string(caseRun.runbook.source), "case": .string(caseRun.folder.url.path)]))
         let task = Task {
             try await caseRun.run { event, _ in
-                if case .stepFinished(let result) = event { console.step(result) }
+                if case .stepFinished(let result) = event { console.step(result, secrets: caseRun.secrets) }
             }
         }
         Signals.onInterrupt {

@@ -65,7 +65,8 @@ final class Console: Sendable {
         colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
-    func step(_ r: StepResult) {
+    func step(_ r: StepResult, secrets: SecretSet = SecretSet()) {
+        let clean = { (text: String) in secrets.redact(Redactor.redact(text)) }
         guard verbosity != .quiet else { return }
         if r.status == .skipped, verbosity != .verbose {
             // One line at the end for all of them: a skipped step is not news.
@@ -84,14 +85,14 @@ final class Console: Sendable {
         let status = paint(mark.padding(toLength: 11, withPad: " ", startingAt: 0), code)
         let id = r.id.padding(toLength: max(14, r.id.count), withPad: " ", startingAt: 0)
         let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
-        progress("  \(status) \(id) \(duration) \(Redactor.redact(table.render(r.summary)))")
+        progress("  \(status) \(id) \(duration) \(clean(table.render(r.summary)))")
         guard verbosity == .verbose, r.status != .skipped else { return }
         // -v: the step's evidence as it runs.
-        if let command = r.command { progress(command.split(separator: "\n").map { "      $ \($0)" }.joined(separator: "\n")) }
-        for fact in r.facts { progress("      \(table.label(fact.key)): \(Redactor.redact(table.format(fact.value)))") }
-        for finding in r.findings { progress("      ⇒ \(finding.cause.code): \(Redactor.redact(table.render(finding.summary)))") }
+        if let command = r.command { progress(clean(command).split(separator: "\n").map { "      $ \($0)" }.joined(separator: "\n")) }
+        for fact in r.facts { progress("      \(table.label(fact.key)): \(clean(table.format(fact.value)))") }
+        for finding in r.findings { progress("      ⇒ \(finding.cause.code): \(clean(table.render(finding.summary)))") }
         if let transcript = r.transcript, !transcript.isEmpty {
-            let lines = transcript.split(separator: "\n", omittingEmptySubsequences: false)
+            let lines = clean(transcript).split(separator: "\n", omittingEmptySubsequences: false)
             progress(lines.prefix(60).map { "      | \($0)" }.joined(separator: "\n"))
             if lines.count > 60 { progress("      | … \(lines.count - 60) more lines in \(r.artifacts.first?.path ?? "the case folder")") }
         }

@@ -5,30 +5,48 @@ import TriageKit
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Explain a TLS alert, an OpenSSL error, a curl exit code or an nginx error-log line.",
+        abstract: "Explain a TLS alert, an OpenSSL error, a curl exit code, an nginx error-log line, or a client's TLS error (Java, Go, Python, Node.js, Envoy, HAProxy).",
         discussion: """
-        Examples: triage explain 80 · triage explain internal_error · triage explain 'SSL alert number 42'
-        · triage explain 554 · triage explain error:0A000438 · triage explain 'curl: (60) …'
-        · triage explain "$(tail -1 /var/log/nginx/error.log)"
+        Examples:
+          triage explain 80
+          triage explain 'SSL alert number 42'
+          triage explain error:0A000438
+          triage explain 'curl: (60) SSL certificate problem: certificate has expired'
+          triage explain "$(tail -1 /var/log/nginx/error.log)"
+          triage explain 'javax.net.ssl.SSLHandshakeException: PKIX path building failed'
+          kubectl logs deploy/api | grep -m1 x509 | triage explain -
+        --lang zh (first) explains in Chinese.
         """)
 
     @Argument(parsing: .captureForPassthrough, help: "The text to explain (words are joined with spaces); - reads it from standard input.")
     var text: [String] = []
 
     func run() throws {
-        // The words are passed through untouched (an nginx line has dashes), so --help is ours to see.
-        if text == ["--help"] || text == ["-h"] || text.isEmpty {
-            Console().result(Self.helpMessage())
-            throw Reported(status: text.isEmpty ? ExitStatus.usage : ExitStatus.healthy)
+        // The words are passed through untouched (an nginx line has dashes),
+        // so --help and a leading --lang are ours to see.
+        var words = text
+        var language = "en"
+        if words.count >= 2, words[0] == "--lang" {
+            language = words[1]
+            words.removeFirst(2)
         }
-        var input = text.joined(separator: " ")
-        if text == ["-"] {
+        let console = Console(language: language)
+        guard (try? TextTable.named(language)) != nil else {
+            console.error("unknown language '\(language)': one of \(Bundled.languages.joined(separator: ", "))")
+            throw Reported(status: ExitStatus.usage)
+        }
+        if words == ["--help"] || words == ["-h"] || words.isEmpty {
+            console.result(Triage.helpMessage(for: Self.self))
+            throw Reported(status: words.isEmpty ? ExitStatus.usage : ExitStatus.healthy)
+        }
+        var input = words.joined(separator: " ")
+        if words == ["-"] {
             input = String(decoding: FileHandle.standardInput.readDataToEndOfFile().prefix(1 << 20), as: UTF8.self)
         }
         do {
-            Console().result(try Explainer.explain(input).map { $0.text() }.joined(separator: "\n\n"))
+            console.result(try Explainer.explain(input).map { $0.text(console.table) }.joined(separator: "\n\n"))
         } catch {
-            Console().error(error.description)
+            console.error(error.description)
             throw Reported(status: ExitStatus.usage)
         }
     }

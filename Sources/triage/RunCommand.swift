@@ -182,7 +182,7 @@ struct RunCommand: AsyncParsableCommand {
         if let url { given["url"] = .string(try Target(url).url) }
         if let via { given["via"] = .string(try Target(via, defaultScheme: "http").url) }
         if let caFile { given["ca_file"] = .string(caFile) }
-        if insecure { given["insecure"] = "true" }
+        if insecure { given["insecure"] = .bool(true) }
         if let proxySni { given["proxy_sni"] = .string(proxySni) }
         if let nginxConf { given["nginx_conf"] = .string(nginxConf) }
         if let location { given["location"] = .string(location) }
@@ -192,7 +192,7 @@ struct RunCommand: AsyncParsableCommand {
         if !headers.isEmpty { given["headers"] = .list(headers.map(Value.string)) }
         if let proxy { given["proxy"] = .string(proxy) }
         if noProxy == "*" { given["proxy"] = "none" }
-        if noKeylog { given["keylog"] = "false" }
+        if noKeylog { given["keylog"] = .bool(false) }
         let entries = resolve.compactMap(Self.resolveEntry)
         if !entries.isEmpty {
             given["addresses"] = .string(entries.map(\.address).joined(separator: ","))

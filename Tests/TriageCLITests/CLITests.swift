@@ -192,4 +192,25 @@ import TriageTestSupport
         #expect(arrows.last == "U->C: HTTP 200 OK")
         if language == "zh" { #expect(MarkdownChecks.englishProse(md) == []) }
     }
+
+    /// `explain --help` is help (exit 0), `explain -` reads what was piped
+    /// in, text it cannot read is a usage error (exit 2).
+    @Test func explainHelpStdinAndErrors() async throws {
+        let help = try await Command.triage(["explain", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: triage explain"))
+        let piped = try await Command.run(["/bin/sh", "-c", "printf '%s\\n' \"$1\" | \"$0\" explain -", TestPaths.triageBinary.path,
+                                           "2026/03/28 15:11:25 [error] 7#7: *9 SSL_do_handshake() failed (SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert number 80) while SSL handshaking to upstream, client: 10.0.0.9, server: _, request: \"GET /test HTTP/1.1\", upstream: \"https://10.20.30.40:443/x\""])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout.contains("nginx error while talking to 10.20.30.40:443"))
+        #expect(piped.stdout.contains("TLS alert 80 internal_error (fatal)"))
+        let zh = try await Command.triage(["explain", "--lang", "zh", "remote error: tls: bad certificate"])
+        #expect(zh.status == 0)
+        #expect(zh.stdout.hasPrefix("Go：Go 收到了服务端发送的 TLS 告警"), "\(zh.stdout)")
+        let nonsense = try await Command.triage(["explain", "no idea what this is"])
+        #expect(nonsense.status == 2)
+        #expect(nonsense.stderr.contains("cannot tell what 'no idea what this is' is"))
+        let shown = try await Command.triage(["runbooks", "--show", "nope"])
+        #expect(shown.status == 2)
+    }
 }

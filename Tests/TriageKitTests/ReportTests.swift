@@ -196,7 +196,7 @@ import TriageWire
             let file = TestPaths.repository.appendingPathComponent("runbooks/\(name)")
             #expect(try String(contentsOf: file, encoding: .utf8) == text, "runbooks/\(name) differs: run make embed")
         }
-        for (name, text) in Bundled.embeddedTemplates.merging(Bundled.embeddedTexts, uniquingKeysWith: { a, _ in a }) {
+        for (name, text) in Bundled.embeddedTemplates.merging(Bundled.embeddedTexts, uniquingKeysWith: { a, _ in a }).merging(Bundled.embeddedData, uniquingKeysWith: { a, _ in a }) {
             let file = TestPaths.repository.appendingPathComponent("templates/\(name)")
             #expect(try String(contentsOf: file, encoding: .utf8) == text, "templates/\(name) differs: run make embed")
         }

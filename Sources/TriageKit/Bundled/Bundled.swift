@@ -76,6 +76,10 @@ public enum Bundled {
     public static var embeddedRunbooks: [String: String] { BundledFiles.runbooks }
     public static var embeddedTemplates: [String: String] { BundledFiles.templates }
     public static var embeddedTexts: [String: String] { BundledFiles.texts }
+    public static var embeddedData: [String: String] { BundledFiles.data }
+
+    /// The client and proxy error patterns of `triage explain` (templates/explain-patterns.txt).
+    public static var explainPatterns: String { BundledFiles.data["explain-patterns.txt"] ?? "" }
 
     static func read(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }

@@ -156,7 +156,7 @@ steps:
   - id: direct
     uses: http.request
     # Over HTTP only when TLS works with some address, or to compare with the proxy.
-    if: ${{ inputs.via || steps.handshake.outputs.verified }}
+    if: ${{ inputs.via || steps.handshake.outputs.verified || inputs.insecure == true || inputs.insecure == 'true' }}
     for_each: ${{ steps.dns.outputs.addresses }}
     with:
       url: ${{ inputs.url }}
@@ -1005,6 +1005,9 @@ fact.expected_exit = expected exit status
 fact.note = note
 fact.error = error
 fact.cause = cause
+fact.written_by = written by
+fact.matched = matched
+fact.next_command = run next
 
 # --- alerts: meaning and likely causes by sender ---------------------------------------------
 alert.40.server.1 = no cipher suite, group or signature algorithm in common with the client
@@ -1159,6 +1162,25 @@ report.timings = timings (ms)
 runbook.tls-upstream.title = HTTPS upstream fails (through a proxy, or directly)
 runbook.nginx-error.title = Explain an nginx upstream error-log line
 runbook.analyze.title = TLS in a packet capture
+
+# triage explain: the error texts of clients and proxies (templates/explain-patterns.txt).
+explain.client_heading = {client}: {meaning}
+explain.cause_line = `{code}` {title}: {remedy}
+pattern.java-pkix = Java (JSSE) could not build a path from the server's certificate to a CA in its trust store (cacerts)
+pattern.java-received-alert = Java received a fatal alert from the server during the handshake
+pattern.java-expired = Java found a certificate outside its validity period
+pattern.java-no-san = Java found no subjectAltName in the server's certificate for the name it connected to
+pattern.go-expired = Go found a certificate outside its validity period (expired, or not yet valid by this clock)
+pattern.go-unknown-authority = Go could not chain the server's certificate to a root in its pool
+pattern.go-hostname = Go found that the certificate does not cover the name it connected to
+pattern.go-remote-error = Go received a TLS alert from the server (Go prints the alert's name with spaces)
+pattern.python-verify = Python's ssl module (OpenSSL underneath) failed to verify the server's certificate
+pattern.node-leaf = Node.js could not verify the leaf: the server sent no intermediate, or an unknown one
+pattern.node-altname = Node.js found that the certificate does not cover the host name
+pattern.node-expired = Node.js found an expired certificate in the chain
+pattern.node-self-signed = Node.js found a self-signed certificate where a CA-issued one was expected
+pattern.envoy-tls = Envoy (BoringSSL) failed the TLS handshake with its upstream cluster; the last field is BoringSSL's reason
+pattern.haproxy-handshake = HAProxy failed the TLS handshake with a server and logs no reason: SNI (`sni` on the server line), verification (`verify required`, `ca-file`) and versions are the usual suspects
 
 """#,
         "text.zh.txt": #"""
@@ -1628,6 +1650,9 @@ fact.expected_exit = 预期退出状态码
 fact.note = 备注
 fact.error = 错误
 fact.cause = 原因
+fact.written_by = 出自
+fact.matched = 匹配到
+fact.next_command = 下一步执行
 
 # --- 告警：含义与按发送方区分的可能原因 ---------------------------------------------------------
 alert.40.server.1 = 与客户端没有共同的密钥套件、密钥交换组或签名算法
@@ -1782,6 +1807,57 @@ report.timings = 耗时（毫秒）
 runbook.tls-upstream.title = HTTPS 上游故障（经由代理或直连）
 runbook.nginx-error.title = 解读一行 nginx 上游错误日志
 runbook.analyze.title = 抓包文件中的 TLS
+
+# triage explain: the error texts of clients and proxies (templates/explain-patterns.txt).
+explain.client_heading = {client}：{meaning}
+explain.cause_line = `{code}` {title}：{remedy}
+pattern.java-pkix = Java（JSSE）无法从服务端证书构建到其信任库（cacerts）中某个 CA 的证书路径
+pattern.java-received-alert = Java 在握手过程中收到了服务端发送的致命告警
+pattern.java-expired = Java 发现某张证书不在有效期内
+pattern.java-no-san = Java 在服务端证书的 subjectAltName 中找不到它所连接的名字
+pattern.go-expired = Go 发现某张证书不在有效期内（已过期，或按本机时钟尚未生效）
+pattern.go-unknown-authority = Go 无法把服务端证书链接到其根证书池中的根证书
+pattern.go-hostname = Go 发现证书不包含它所连接的名字
+pattern.go-remote-error = Go 收到了服务端发送的 TLS 告警（Go 打印告警名时用空格代替下划线）
+pattern.python-verify = Python 的 ssl 模块（底层为 OpenSSL）校验服务端证书失败
+pattern.node-leaf = Node.js 无法校验叶子证书：服务端没有发送中间证书，或发送了未知的中间证书
+pattern.node-altname = Node.js 发现证书不包含该主机名
+pattern.node-expired = Node.js 在证书链中发现已过期的证书
+pattern.node-self-signed = Node.js 在应为 CA 签发证书的位置发现了自签名证书
+pattern.envoy-tls = Envoy（BoringSSL）与上游集群的 TLS 握手失败；最后一段是 BoringSSL 给出的原因
+pattern.haproxy-handshake = HAProxy 与后端服务器的 TLS 握手失败，且日志不记录原因：通常是 SNI（server 行上的 `sni`）、证书校验（`verify required`、`ca-file`）或协议版本的问题
+
+"""#,
+    ]
+
+    static let data: [String: String] = [
+        "explain-patterns.txt": #"""
+# The TLS errors of the clients and proxies engineers paste into `triage
+# explain`, one row per pattern:
+#
+#   id || who || regular expression (case-insensitive) || cause codes || next command
+#
+# Cause codes are triage's vocabulary (README, "Causes"); `alert` stands for
+# the alert the text names, `verify` for the X.509 verify error it names.
+# Named groups the expression may capture: alert (an alert name, spaces
+# allowed), verify (OpenSSL's verify text), reason (a BoringSSL reason name),
+# host. `{host}` in the next command is the captured host, else HOST. What a
+# row means is `pattern.<id>` in the text tables (text.en.txt, text.zh.txt).
+java-pkix || Java || PKIX path building failed|unable to find valid certification path to requested target || untrusted-issuer, incomplete-chain, self-signed || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
+java-received-alert || Java || SSLHandshakeException: Received fatal alert: (?<alert>[a-z_]+) || alert || triage run https://{host}/
+java-expired || Java || CertificateExpiredException|validity check failed || cert-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+java-no-san || Java || No subject alternative (?:DNS )?names? (?:matching|present)(?: IP address)?(?: (?<host>[A-Za-z0-9.:-]+))? || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+go-expired || Go || x509: certificate has expired or is not yet valid || cert-expired, cert-not-yet-valid || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+go-unknown-authority || Go || x509: certificate signed by unknown authority || untrusted-issuer, incomplete-chain, self-signed || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
+go-hostname || Go || x509: certificate is valid for [^,]+(?:, [^,]+)*, not (?<host>[A-Za-z0-9.:-]+) || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+go-remote-error || Go || remote error: tls: (?<alert>[a-z ]+[a-z]) || alert || triage run https://{host}/
+node-leaf || Node.js || UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate || incomplete-chain || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
+node-altname || Node.js || ERR_TLS_CERT_ALTNAME_INVALID|Hostname/IP does not match certificate's altnames || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+node-expired || Node.js || CERT_HAS_EXPIRED || cert-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+node-self-signed || Node.js || DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN || self-signed || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
+envoy-tls || Envoy || upstream connect error or disconnect/reset before headers.*TLS[_ ]error:\s*\|?(?:\d+:)?SSL routines:(?:OPENSSL_internal|[A-Za-z_]+):(?<reason>[A-Z0-9_]+) || reason || triage run https://{host}/ --proxy-sni none
+python-verify || Python || \[SSL: CERTIFICATE_VERIFY_FAILED\](?: certificate verify failed: (?<verify>[^(]+[^ (]))? || verify || triage run https://{host}/
+haproxy-handshake || HAProxy || SSL handshake failure || alert-without-sni, untrusted-issuer, protocol-version || triage run https://{host}/ --proxy-sni none
 
 """#,
     ]

@@ -52,6 +52,8 @@ public struct CaseRun: Sendable {
     public let runbook: Runbook
     public let inputs: [String: Value]
     public let folder: CaseFolder
+    /// What never reaches an output: the secrets given and those found in the inputs.
+    public let secrets: SecretSet
     public let engine: Engine
 
     /// Loads and checks everything; throws `RunbookError` (exit 2) or a
@@ -65,6 +67,7 @@ public struct CaseRun: Sendable {
         let host = inputs["url"]?.stringValue.flatMap { URLPart.host.extract(from: $0).stringValue } ?? runbook.name
         let url = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
         let secrets = SecretSet(request.secrets + Self.secrets(in: inputs))
+        self.secrets = secrets
         folder = CaseFolder(url: url, formats: request.formats, renderer: renderer, secrets: secrets)
         var options = Engine.Options()
         options.caseFolder = url

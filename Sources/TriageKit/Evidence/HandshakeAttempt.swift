@@ -88,10 +88,14 @@ public struct HandshakeAttempt: Sendable {
     public var lastServerMessage: String? { messages.last { $0.sender == .server }?.description }
 
     /// The `openssl s_client` command that makes the same attempt.
-    public var command: String {
+    public var command: String { command(options: []) }
+
+    /// `openssl s_client` for this attempt, with the options the step used
+    /// (`-CAfile`, `-cert`/`-key`, a pinned version).
+    public func command(options: [String]) -> String {
         var parts = ["openssl", "s_client", "-connect", server.description]
         if let serverName { parts += ["-servername", serverName] } else { parts.append("-noservername") }
-        return parts.joined(separator: " ") + " </dev/null"
+        return (parts + options.map(ShellQuote.quote)).joined(separator: " ") + " </dev/null"
     }
 
     /// The outcome in one sentence of the text tables.

@@ -15,6 +15,17 @@ public enum Explainer {
     public static func explain(_ input: String) throws(NotUnderstood) -> [Explanation] {
         let text = input.trimmingCharacters(in: .whitespacesAndNewlines)
         var out: [Explanation] = []
+        // A bare alert name is that alert, even where a client's text would contain it.
+        if let a = AlertDescription.named(text) { return [.alert(a)] }
+        if let m = ClientPattern.match(text) {
+            out.append(client(m))
+            if let a = m.alert { out.append(.alert(a, level: .fatal, sender: .server)) }
+            if let code = m.verifyCode, let what = X509VerifyCode.describe(code) {
+                out.append(Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": .string(what)]),
+                                       facts: [Fact(.code, .int(code)), Fact(.meaning, .string(what))], likelyCauses: []))
+            }
+            return out
+        }
         if let nginx = nginxContext(text) { out.append(nginx) }
         let sender: Peer? = out.isEmpty ? receivedAlertSender(text) : .server
 
@@ -98,6 +109,21 @@ public enum Explainer {
         333: "legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)",
         338: "unsafe legacy renegotiation disabled",
     ]
+
+    /// A client's or proxy's error text: who wrote it, what it means, the
+    /// causes in triage's vocabulary and the command to run next.
+    static func client(_ m: ClientPattern.Match) -> Explanation {
+        let meaning = Message(raw: "pattern.\(m.pattern.id)")
+        let host = m.host ?? "HOST"
+        // What the causes' remedies name: the host, its address, the alert.
+        var args: [String: Value] = ["host": .string(host), "address": .string("\(host):443"), "port": 443]
+        if let a = m.alert { args["code"] = .int(Int(a.code)); args["name"] = .string(a.name) }
+        let facts = m.causes.map { Fact(.cause, .string($0.code)) } + [Fact(.nextCommand, .string(m.next))]
+        return Explanation(kind: .client, heading: Message(.explainClientHeading, ["client": .string(m.pattern.client), "meaning": meaning.value]),
+                           facts: facts,
+                           likelyCauses: m.causes.map { Message(.explainCauseLine, ["code": .string($0.code), "title": Message(cause: $0, .title).value,
+                                                                                     "remedy": Message(cause: $0, .remedy, args).value]) })
+    }
 
     /// An nginx error-log line: the phase and the upstream it talked to.
     static func nginxContext(_ text: String) -> Explanation? {

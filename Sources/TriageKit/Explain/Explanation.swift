@@ -4,7 +4,7 @@ import TriageWire
 /// heading, typed facts and the likely causes, all as messages.
 public struct Explanation: Sendable, Hashable {
     public enum Kind: String, Sendable {
-        case alert, curl, openssl, x509, nginx
+        case alert, curl, openssl, x509, nginx, client
     }
 
     public var kind: Kind

@@ -62,6 +62,8 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     case code, name, level, sender, definedIn = "defined_in", meaning, likelyCause = "likely_cause"
     // exec and the rest
     case command, exitStatus = "exit_status", expectedExit = "expected_exit", note, error, cause
+    // Client and proxy error texts explained
+    case writtenBy = "written_by", matched, nextCommand = "next_command"
 
     /// What the value is, for decoding report.json back into typed facts.
     public var type: ValueType {

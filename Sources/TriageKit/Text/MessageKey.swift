@@ -273,6 +273,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case fixExpectVia = "fix.expect_via"
     case fixExpectCheck = "fix.expect_check"
     case fixExpectViaFixed = "fix.expect_via_fixed"
+    case explainClientHeading = "explain.client_heading"
+    case explainCauseLine = "explain.cause_line"
     case reportHeadlineVia = "report.headline_via"
     case reportHeadlineViaNoAnswer = "report.headline_via_no_answer"
     case reportQualifierAlert = "report.qualifier_alert"

@@ -66,17 +66,21 @@ public struct HTTPRequestStep: StepKind {
         request.connectTimeout = try context.duration("connect_timeout") ?? .seconds(5)
         let requested = try context.duration("timeout")
         let deadline = context.deadline
+        // A little under the step's deadline, so curl says where it stalled
+        // before the engine cancels it; counted again when the transfer
+        // starts (the pool may have kept it waiting).
+        @Sendable func budget() -> Duration {
+            let left = deadline - .now
+            let margin = min(.seconds(1), max(.milliseconds(250), left / 5))
+            return max(.milliseconds(100), left - margin)
+        }
+        request.timeout = min(requested ?? budget(), budget())
         let prepared = request
         let result: HTTPRequest.Result
         do {
             result = try await onPool { cancel in
-                // Counted when the transfer starts, a little under the step's
-                // deadline, so curl says where it stalled before the engine cancels it.
                 var request = prepared
-                let left = deadline - .now
-                let margin = min(.seconds(1), max(.milliseconds(250), left / 5))
-                let budget = max(.milliseconds(100), left - margin)
-                request.timeout = min(requested ?? budget, budget)
+                request.timeout = min(prepared.timeout, budget())
                 return Result { () throws(CurlEasy.Unavailable) in try request.perform(cancel: cancel) }
             }.get()
         } catch {

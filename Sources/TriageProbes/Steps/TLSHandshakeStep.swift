@@ -92,7 +92,7 @@ public struct TLSHandshakeStep: StepKind {
             summary: Message(.handshakeSummary, ["attempts": .list(attempts.map { a in
                 Message(.attemptLine, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description), "outcome": a.outcomeMessage.value]).value
             })]),
-            command: attempts.map(\.command).joined(separator: "\n"),
+            command: attempts.map { $0.command(options: Self.openSSLOptions(options)) }.joined(separator: "\n"),
             facts: facts(attempts, source: resolution.source),
             outputs: outputs(attempts, chains: withFiles),
             findings: findings,
@@ -197,6 +197,16 @@ public struct TLSHandshakeStep: StepKind {
             files[chain.fingerprint] = artifact.path
         }
         return files
+    }
+
+    /// The `openssl s_client` options that make its handshake this step's.
+    static func openSSLOptions(_ o: TLSClientOptions) -> [String] {
+        var out: [String] = []
+        if let ca = o.caFile { out += ["-CAfile", ca] }
+        if let cert = o.clientCertificate { out += ["-cert", cert, "-key", o.clientKey ?? cert] }
+        let flags = ["TLSv1": "-tls1", "TLSv1.1": "-tls1_1", "TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"]
+        if let min = o.minVersion, min == o.maxVersion, let flag = flags[min] { out.append(flag) }
+        return out
     }
 
     /// Each attempt's messages, the failing ones first (the report shows the first lines).

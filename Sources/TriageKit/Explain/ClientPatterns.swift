@@ -1,0 +1,150 @@
+import TriageWire
+
+/// The TLS error texts of the clients and proxies users run — Java, Go,
+/// Python, Node.js, Envoy, HAProxy — read into triage's cause vocabulary,
+/// one row per pattern of `templates/explain-patterns.txt`.
+public struct ClientPattern: Sendable {
+    public var id: String
+    /// Who writes this text: `Java`, `Go`, `Envoy`.
+    public var client: String
+    public var expression: String
+    /// Cause codes, or `alert` / `verify` / `reason`: read from what the text names.
+    public var causes: [String]
+    /// The command to run next; `{host}` is the captured host.
+    public var next: String
+
+    /// What a match says: the row, the causes it narrows to, and the alert or
+    /// verify error the text names.
+    public struct Match: Sendable {
+        public var pattern: ClientPattern
+        public var causes: [Cause]
+        public var alert: AlertDescription?
+        public var verifyCode: Int?
+        public var host: String?
+        public var next: String
+    }
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public var line: Int
+        public var message: String
+        public var description: String { "explain-patterns.txt:\(line): \(message)" }
+    }
+
+    /// The rows of the table; a malformed row is an error with its line.
+    public static func parse(_ text: String) throws(Malformed) -> [ClientPattern] {
+        var out: [ClientPattern] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let columns = line.components(separatedBy: " || ").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard columns.count == 5 else { throw Malformed(line: index + 1, message: "expected 5 columns separated by ' || ', got \(columns.count)") }
+            guard (try? Regex(columns[2])) != nil else { throw Malformed(line: index + 1, message: "'\(columns[2])' is not a regular expression") }
+            let causes = columns[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for c in causes where Cause(rawValue: c) == nil && !["alert", "verify", "reason"].contains(c) {
+                throw Malformed(line: index + 1, message: "'\(c)' is not a cause code")
+            }
+            out.append(ClientPattern(id: columns[0], client: columns[1], expression: columns[2], causes: causes, next: columns[4]))
+        }
+        return out
+    }
+
+    /// The bundled table (a test keeps it well-formed).
+    public static let bundled: [ClientPattern] = (try? parse(Bundled.explainPatterns)) ?? []
+
+    /// The first row that matches `text`.
+    public static func match(_ text: String, in patterns: [ClientPattern] = bundled) -> Match? {
+        for p in patterns {
+            guard let regex = try? Regex(p.expression).ignoresCase(), let m = text.firstMatch(of: regex) else { continue }
+            func group(_ name: String) -> String? { m.output[name]?.substring.map(String.init) }
+            let host = group("host")
+            var causes: [Cause] = []
+            var alert: AlertDescription?
+            var verify: Int?
+            for c in p.causes {
+                switch c {
+                case "alert":
+                    if let name = group("alert") { alert = AlertDescription.named(name.replacingOccurrences(of: " ", with: "_")) }
+                    causes.append(alert.map(Self.cause(forAlert:)) ?? .tlsAlert)
+                case "verify":
+                    verify = group("verify").flatMap(X509VerifyCode.code(forText:))
+                    causes += verify.map(Self.causes(forVerify:)) ?? [.certExpired, .untrustedIssuer, .incompleteChain, .hostnameMismatch, .selfSigned]
+                case "reason":
+                    let reason = group("reason") ?? ""
+                    if let name = Self.alertName(inReason: reason), let a = AlertDescription.named(name) {
+                        alert = a
+                        causes.append(Self.cause(forAlert: a))
+                    } else {
+                        causes += Self.causes(forReason: reason)
+                    }
+                default:
+                    if let cause = Cause(rawValue: c) { causes.append(cause) }
+                }
+            }
+            var seen = Set<Cause>()
+            causes = causes.filter { seen.insert($0).inserted }
+            return Match(pattern: p, causes: causes, alert: alert, verifyCode: verify, host: host,
+                         next: p.next.replacingOccurrences(of: "{host}", with: host ?? "HOST"))
+        }
+        return nil
+    }
+
+    /// The cause an alert from the server most often means.
+    static func cause(forAlert a: AlertDescription) -> Cause {
+        switch a.code {
+        case 45: .certExpired
+        case 42, 48: .untrustedIssuer
+        case 70: .protocolVersion
+        case 112: .alertWithoutSNI
+        case 116: .clientCertRequired
+        default: .tlsAlert
+        }
+    }
+
+    static func causes(forVerify code: Int) -> [Cause] {
+        switch code {
+        case 9: [.certNotYetValid]
+        case 10: [.certExpired]
+        case 18, 19: [.selfSigned]
+        case 20: [.untrustedIssuer, .incompleteChain]
+        case 2, 21: [.incompleteChain]
+        case 62, 64: [.hostnameMismatch]
+        case 66, 67: [.weakKey]
+        default: [.untrustedIssuer]
+        }
+    }
+
+    /// BoringSSL's `TLSV1_ALERT_INTERNAL_ERROR` / `SSLV3_ALERT_HANDSHAKE_FAILURE`: the alert it received.
+    static func alertName(inReason reason: String) -> String? {
+        for prefix in ["TLSV1_ALERT_", "SSLV3_ALERT_", "TLSV13_ALERT_"] where reason.hasPrefix(prefix) {
+            return reason.dropFirst(prefix.count).lowercased()
+        }
+        return nil
+    }
+
+    /// BoringSSL reason names that are not alerts.
+    static func causes(forReason reason: String) -> [Cause] {
+        switch reason {
+        case "CERTIFICATE_VERIFY_FAILED": [.untrustedIssuer, .certExpired, .hostnameMismatch, .incompleteChain]
+        case "WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL": [.notTLS]
+        case "UNSUPPORTED_PROTOCOL", "NO_SUPPORTED_VERSIONS_ENABLED": [.protocolVersion]
+        case "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE", "NO_CIPHER_MATCH": [.noSharedCipher]
+        case "PEER_DID_NOT_RETURN_A_CERTIFICATE": [.clientCertRequired]
+        case "EXCESSIVE_MESSAGE_SIZE": [.handshakeTooLarge]
+        default: [.tlsProtocolError]
+        }
+    }
+}
+
+extension X509VerifyCode {
+    /// The verify code whose OpenSSL text begins `text` (Python and curl
+    /// quote it: "certificate has expired", "self signed certificate").
+    public static func code(forText text: String) -> Int? {
+        let wanted = normalise(text)
+        guard !wanted.isEmpty else { return nil }
+        return table.sorted { $0.key < $1.key }.first { normalise($0.value).hasPrefix(wanted) || wanted.hasPrefix(normalise($0.value.prefix { $0 != "(" })) }?.key
+    }
+
+    static func normalise<S: StringProtocol>(_ s: S) -> String {
+        s.lowercased().replacingOccurrences(of: "-", with: " ").trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Synchronization
+import Testing
+import TriageDemo
+import TriageKit
+import TriageTestSupport
+
+/// curl's and openssl's names on `triage run`, each shown to change what the
+/// run does — asserted on report.json, on the built binary — and stdout as
+/// the result (`triage run … > file` holds the report path and the verdict).
+@Suite struct CurlFlagTests {
+    typealias F = TLSFixtures
+
+    /// An HTTPS fixture whose handler keeps the requests it received.
+    final class Upstream: Sendable {
+        final class Requests: Sendable { let list = Mutex<[String]>([]) }
+        let server: TLSServer
+        let caFile: String
+        let requests = Requests()
+        var port: Int { server.port }
+        var received: [String] { requests.list.withLock { $0 } }
+
+        init(clientCA: CertificateMint.Identity? = nil) throws {
+            let root = try F.root()
+            let leaf = try F.leaf(F.host, issuer: root)
+            caFile = try F.file(root.certificatePEM)
+            let requests = self.requests
+            server = try F.server(chain: [leaf], key: leaf, configure: { c in c.clientCAPEM = clientCA?.certificatePEM }) { connection, _ in
+                guard let request = connection.readRequest() else { return }
+                requests.list.withLock { $0.append(request) }
+                _ = connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            }
+        }
+        deinit { server.stop() }
+    }
+
+    func run(_ arguments: [String]) async throws -> (CommandResult, ReportDocument, URL) {
+        let folder = TestPaths.temporaryFolder("flags")
+        let r = try await Command.triage(["run"] + arguments + ["--out", folder.path])
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        return (r, doc, folder)
+    }
+
+    func step(_ doc: ReportDocument, _ id: String) -> ReportDocument.StepEntry? { doc.steps.first { $0.id == id } }
+
+    @Test func cacertAndResolveMakeAHealthyRun() async throws {
+        let up = try Upstream()
+        let url = "https://\(F.host):\(up.port)/v1"
+        // --resolve pins the address; without --cacert the fixture's CA is unknown.
+        let (bare, untrusted, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1"])
+        #expect(bare.status == 1, "\(bare.stderr)")
+        #expect(untrusted.rootCause?.cause == .untrustedIssuer || untrusted.rootCause?.cause == .selfSigned)
+        #expect(untrusted.inputs["addresses"] == "127.0.0.1")
+        let (ok, healthy, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(healthy.verdict == .healthy)
+        #expect(step(healthy, "direct-1")?.fact(.status) == 200)
+        #expect(healthy.inputs["ca_file"]?.stringValue == up.caFile)
+        #expect(step(healthy, "direct-1")?.command?.contains("--cacert \(up.caFile)") == true)
+    }
+
+    @Test func insecureSkipsVerificationInTheReproduction() async throws {
+        let up = try Upstream()
+        let (_, doc, _) = try await run(["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "-k"])
+        // The handshake still reports the untrusted issuer; curl -k gets its 200 anyway.
+        #expect(doc.inputs["insecure"] == .bool(true))
+        let direct = try #require(step(doc, "direct-1"))
+        #expect(direct.fact(.status) == 200)
+        #expect(direct.command?.contains(" -k ") == true || direct.command?.contains("--insecure") == true)
+    }
+
+    @Test func connectToSendsTheRequestElsewhere() async throws {
+        let up = try Upstream()
+        let (r, doc, _) = try await run(["https://\(F.host)/v1", "--connect-to", "\(F.host):443:127.0.0.1:\(up.port)", "--cacert", up.caFile])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(doc.inputs["port"]?.intValue == up.port)
+        #expect(step(doc, "direct-1")?.fact(.status) == 200)
+        #expect(step(doc, "direct-1")?.command?.contains("--connect-to \(F.host):443:127.0.0.1:\(up.port)") == true)
+    }
+
+    @Test func headerIsSentAndRedactedEverywhere() async throws {
+        let up = try Upstream()
+        let secret = "Bearer s3cr3t-\(UUID().uuidString)"
+        let (r, doc, folder) = try await run(["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1",
+                                               "--cacert", up.caFile, "-H", "Authorization: \(secret)", "-v"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(up.received.contains { $0.contains("Authorization: \(secret)") }, "the upstream got the header")
+        #expect(doc.verdict == .healthy)
+        for text in [r.stdout, r.stderr] + (try CaseFolderText.all(folder)) { #expect(!text.contains("s3cr3t"), "a secret leaked") }
+    }
+
+    @Test func proxyIsUsedForTheReproduction() async throws {
+        let up = try Upstream()
+        let dead = PlainTCPServer.closedPort()
+        let (_, doc, _) = try await run(["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile,
+                                         "-x", "http://127.0.0.1:\(dead)"])
+        let direct = try #require(step(doc, "direct-1"))
+        #expect(direct.fact(.curlCode) == 7, "curl could not connect to the proxy")
+        #expect(direct.fact(.proxy)?.stringValue?.hasPrefix("http://127.0.0.1:\(dead)") == true)
+        #expect(up.received.isEmpty)
+    }
+
+    @Test func clientCertificateIsPresentedByEveryStep() async throws {
+        let clientCA = try F.root("client CA")
+        let client = try F.leaf("client.example.test", issuer: clientCA)
+        let up = try Upstream(clientCA: clientCA)
+        let cert = try F.file(client.certificatePEM, named: "client.pem")
+        let key = try F.file(client.keyPEM, named: "client.key")
+        let url = "https://\(F.host):\(up.port)/"
+        let (without, required, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile])
+        #expect(without.status == 1)
+        #expect(required.rootCause?.cause == .clientCertRequired)
+        let (with, ok, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile, "--cert", cert, "--key", key])
+        #expect(with.status == 0, "\(with.stderr)")
+        #expect(step(ok, "direct-1")?.fact(.status) == 200)
+        #expect(step(ok, "handshake")?.command?.contains("-cert \(cert) -key \(key)") == true)
+    }
+
+    @Test func stdoutIsTheResultAndQuietAndJSONChangeIt() async throws {
+        let up = try Upstream()
+        let url = "https://\(F.host):\(up.port)/"
+        let folder = TestPaths.temporaryFolder("stdout")
+        // `triage run … > file`: the report path, then the root-cause line, nothing else.
+        let out = folder.appendingPathComponent("out.txt")
+        let r = try await Command.run(["/bin/sh", "-c", "\"$0\" run \"$1\" --resolve \"$2\" --out \"$3\" > \"$4\"", TestPaths.triageBinary.path,
+                                       url, "\(F.host):\(up.port):127.0.0.1", folder.appendingPathComponent("case").path, out.path])
+        #expect(r.status == 1)
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines.first == "report: \(folder.appendingPathComponent("case/report.md").path)")
+        #expect(lines.last?.hasPrefix("root cause: untrusted-issuer — ") == true || lines.last?.hasPrefix("root cause: self-signed — ") == true, "\(lines)")
+        #expect(r.stderr.contains("handshake"), "progress stays on stderr")
+        let (quiet, _, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "-q"])
+        #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+        #expect(quiet.stdout.split(separator: "\n").count == 1)
+        let (json, doc, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--json"])
+        let printed = try ReportDocument.decode(Data(json.stdout.utf8))
+        #expect(printed.verdict == doc.verdict)
+        #expect(printed.rootCause?.cause == doc.rootCause?.cause)
+    }
+
+    @Test func verboseStreamsEachStepsEvidence() async throws {
+        let up = try Upstream()
+        let (r, _, _) = try await run(["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile, "-v"])
+        #expect(r.stderr.contains("$ openssl s_client -connect 127.0.0.1:\(up.port) -servername \(F.host)"))
+        #expect(r.stderr.contains("      | ") , "raw evidence lines")
+    }
+
+    @Test func maxTimeBoundsTheWholeRun() async throws {
+        let server = try HostileServer(.tls(.silent))
+        defer { server.stop() }
+        let (r, doc, _) = try await run(["https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1", "-k", "--max-time", "2s"])
+        #expect(r.status == 1 || r.status == 3, "\(r.stderr)")
+        let direct = try #require(step(doc, "direct-1"))
+        // curl was given what was left of the two seconds, not its own 10.
+        let maxTime = direct.command.flatMap { $0.firstMatch(of: /--max-time ([0-9.]+)/).map { Double($0.output.1)! } }
+        #expect(maxTime.map { $0 < 2 } == true, "\(direct.command ?? "")")
+    }
+}
+
+/// Every text file of a case folder, for leak checks.
+enum CaseFolderText {
+    static func all(_ folder: URL) throws -> [String] {
+        let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        return files.compactMap { url in (try? Data(contentsOf: url)).map { String(decoding: $0, as: UTF8.self) } }
+    }
+}

@@ -1,0 +1,87 @@
+import Testing
+import TriageKit
+import TriageTestSupport
+import TriageWire
+
+/// One test per row of templates/explain-patterns.txt: a real error text of
+/// that client or proxy, the row it matches, the causes and the alert or
+/// verify error it names, and the command to run next.
+@Suite struct ClientPatternTests {
+    struct Sample: Sendable, CustomStringConvertible {
+        var row: String
+        var text: String
+        var causes: [Cause]
+        var alert: UInt8? = nil
+        var verify: Int? = nil
+        var next: String? = nil
+        var description: String { row }
+    }
+
+    static let samples: [Sample] = [
+        Sample(row: "java-pkix", text: "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target",
+               causes: [.untrustedIssuer, .incompleteChain, .selfSigned]),
+        Sample(row: "java-received-alert", text: "javax.net.ssl.SSLHandshakeException: Received fatal alert: handshake_failure", causes: [.tlsAlert], alert: 40),
+        Sample(row: "java-expired", text: "java.security.cert.CertificateExpiredException: NotAfter: Sat Mar 01 00:00:00 UTC 2025", causes: [.certExpired]),
+        Sample(row: "java-no-san", text: "java.security.cert.CertificateException: No subject alternative DNS name matching api.example.test found.",
+               causes: [.hostnameMismatch], next: "openssl s_client -connect api.example.test:443 -servername api.example.test </dev/null | openssl x509 -noout -ext subjectAltName"),
+        Sample(row: "go-expired", text: #"Get "https://api.example.test/": x509: certificate has expired or is not yet valid: current time 2026-12-01T10:00:00Z is after 2026-11-01T00:00:00Z"#,
+               causes: [.certExpired, .certNotYetValid]),
+        Sample(row: "go-unknown-authority", text: #"Get "https://10.0.0.1/": tls: failed to verify certificate: x509: certificate signed by unknown authority"#,
+               causes: [.untrustedIssuer, .incompleteChain, .selfSigned]),
+        Sample(row: "go-hostname", text: #"x509: certificate is valid for a.example.test, b.example.test, not api.example.test"#,
+               causes: [.hostnameMismatch], next: "openssl s_client -connect api.example.test:443 -servername api.example.test </dev/null | openssl x509 -noout -ext subjectAltName"),
+        Sample(row: "go-remote-error", text: "remote error: tls: unrecognized name", causes: [.alertWithoutSNI], alert: 112),
+        Sample(row: "envoy-tls", text: "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error: 268436536:SSL routines:OPENSSL_internal:TLSV1_ALERT_INTERNAL_ERROR",
+               causes: [.tlsAlert], alert: 80, next: "triage run https://HOST/ --proxy-sni none"),
+        Sample(row: "python-verify", text: "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)",
+               causes: [.certExpired], verify: 10),
+        Sample(row: "node-leaf", text: "Error: unable to verify the first certificate\n    at TLSSocket.onConnectSecure (node:_tls_wrap:1659:34) { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }",
+               causes: [.incompleteChain]),
+        Sample(row: "node-altname", text: "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: api.example.test. is not in the cert's altnames: DNS:a.example.test",
+               causes: [.hostnameMismatch]),
+        Sample(row: "node-expired", text: "Error: certificate has expired { code: 'CERT_HAS_EXPIRED' }", causes: [.certExpired]),
+        Sample(row: "node-self-signed", text: "Error: self-signed certificate { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }", causes: [.selfSigned]),
+        Sample(row: "haproxy-handshake", text: #"Server be_api/srv1 is DOWN, reason: Layer6 invalid response, info: "SSL handshake failure", check duration: 3ms"#,
+               causes: [.alertWithoutSNI, .untrustedIssuer, .protocolVersion]),
+    ]
+
+    @Test(arguments: samples) func rowMatchesItsClientsText(sample: Sample) throws {
+        let m = try #require(ClientPattern.match(sample.text))
+        #expect(m.pattern.id == sample.row)
+        #expect(m.causes == sample.causes)
+        #expect(m.alert?.code == sample.alert)
+        #expect(m.verifyCode == sample.verify)
+        if let next = sample.next { #expect(m.next == next) }
+        // triage explain says who wrote it, in the cause vocabulary, with the next command.
+        let explained = try Explainer.explain(sample.text)
+        #expect(explained.first?.kind == .client)
+        #expect(explained.first?.facts.all(.cause) == sample.causes.map { .string($0.code) })
+        #expect(explained.first?.facts[.nextCommand]?.stringValue == m.next)
+        #expect(explained.compactMap { $0.alert?.code } == (sample.alert.map { [$0] } ?? []))
+        for cause in explained.first?.likelyCauses ?? [] { #expect(!cause.english.contains("—"), "\(cause.english)") }
+    }
+
+    @Test func everyRowHasASampleAndATextInEveryLanguage() throws {
+        let rows = ClientPattern.bundled.map(\.id)
+        #expect(rows.count == 15)
+        #expect(Set(rows) == Set(Self.samples.map(\.row)))
+        for language in ["en", "zh"] {
+            let table = try TextTable.named(language)
+            for id in rows { #expect(table.entries["pattern.\(id)"] != nil, "\(language): pattern.\(id)") }
+        }
+    }
+
+    @Test func malformedRowsAreRefusedWithTheirLine() {
+        #expect(throws: ClientPattern.Malformed.self) { try ClientPattern.parse("# c\nx || Java || a || no-such-cause || n\n") }
+        do {
+            _ = try ClientPattern.parse("\n\nx || Java || ( || cert-expired || n\n")
+        } catch {
+            #expect(error.description == "explain-patterns.txt:3: '(' is not a regular expression")
+        }
+        do {
+            _ = try ClientPattern.parse("x || Java || a\n")
+        } catch {
+            #expect(error.description == "explain-patterns.txt:1: expected 5 columns separated by ' || ', got 3")
+        }
+    }
+}
