@@ -40,8 +40,24 @@ bench: release
 fuzz: build
 	scripts/in-netns.sh scripts/fuzz.sh
 
+# The binary, its man page (generated from the argument parser) and bash,
+# zsh and fish completions, under $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
 install: release
-	install -m 0755 $(BIN_RELEASE) /usr/local/bin/triage
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(BIN_RELEASE) $(DESTDIR)$(PREFIX)/bin/triage
+	mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
+	install -m 0644 .build/man/triage.1 $(DESTDIR)$(PREFIX)/share/man/man1/triage.1
+	$(BIN_RELEASE) --generate-completion-script bash > .build/triage.bash
+	$(BIN_RELEASE) --generate-completion-script zsh > .build/_triage
+	$(BIN_RELEASE) --generate-completion-script fish > .build/triage.fish
+	install -m 0644 .build/triage.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/triage
+	install -m 0644 .build/_triage $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_triage
+	install -m 0644 .build/triage.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/triage.fish
 
 clean:
 	rm -rf .build incidents

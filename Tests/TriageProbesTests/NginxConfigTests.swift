@@ -68,6 +68,72 @@ import TriageTestSupport
         #expect(view.notes.contains { TextTable.english.render($0).contains("sends the upstream block's name 'pool' as SNI") })
     }
 
+    /// `proxy_ssl_name $host` is the Host of the request being replayed;
+    /// `$http_host` keeps its port; `$proxy_host` is the upstream block's name.
+    @Test func sslNameVariablesComeFromTheReplayedRequest() throws {
+        func sni(_ name: String, request: String) throws -> String? {
+            let config = try NginxConfig(text: """
+                http {
+                    upstream pool { server 10.0.0.1:443; }
+                    server { listen 8080; location / { proxy_pass https://pool; proxy_ssl_server_name on; proxy_ssl_name \(name); } }
+                }
+                """)
+            return try NginxProxyView.view(config, path: "/", request: request).sni
+        }
+        #expect(try sni("$host", request: "http://shop.example.test:8080/") == "shop.example.test")
+        // nginx sends only the host part of proxy_ssl_name as SNI.
+        #expect(try sni("$http_host", request: "http://shop.example.test:8080/") == "shop.example.test")
+        #expect(try sni("$proxy_host", request: "http://shop.example.test:8080/") == "pool")
+        #expect(try sni("api.$host", request: "http://example.test:8080/") == "api.example.test")
+    }
+
+    /// The server block is chosen by listen port and server_name, the
+    /// default_server when no name matches; within it, locations in nginx's
+    /// order: exact, then the longest prefix (^~ stops there), then regexes
+    /// in file order, then that longest prefix; nested locations inside it.
+    @Test func serverBlocksAndLocationsInNginxOrder() throws {
+        let config = try NginxConfig(text: """
+            http {
+                server {
+                    listen 8080 default_server;
+                    server_name _;
+                    location / { proxy_pass https://default.example.test; }
+                }
+                server {
+                    listen 8080;
+                    server_name shop.example.test;
+                    location = /exact { proxy_pass https://exact.example.test; }
+                    location /static/ { proxy_pass https://prefix.example.test; }
+                    location ^~ /static/img/ { proxy_pass https://noregex.example.test; }
+                    location ~ \\.php$ { proxy_pass https://php.example.test; }
+                    location ~* \\.(png|jpg)$ { proxy_pass https://image.example.test; }
+                    location /api/ {
+                        proxy_pass https://api.example.test;
+                        location /api/v2/ { proxy_pass https://v2.example.test; }
+                    }
+                }
+                server {
+                    listen 9090;
+                    server_name shop.example.test;
+                    location / { proxy_pass https://other-port.example.test; }
+                }
+            }
+            """)
+        func pass(_ path: String, _ request: String = "http://shop.example.test:8080/") throws -> String {
+            try NginxProxyView.view(config, path: path, request: request).proxyPass
+        }
+        #expect(try pass("/exact") == "https://exact.example.test")
+        #expect(throws: NginxProxyView.Failure.self, "= /exact matches only /exact, and shop has no / location") { try pass("/exact/more") }
+        #expect(try pass("/static/app.js") == "https://prefix.example.test")
+        #expect(try pass("/static/logo.PNG") == "https://image.example.test", "a regex beats a plain prefix")
+        #expect(try pass("/static/img/logo.png") == "https://noregex.example.test", "^~ stops the regex search")
+        #expect(try pass("/index.php") == "https://php.example.test")
+        #expect(try pass("/api/v1/users") == "https://api.example.test")
+        #expect(try pass("/api/v2/users") == "https://v2.example.test", "a nested location")
+        #expect(try pass("/", "http://unknown.example.test:8080/") == "https://default.example.test", "default_server")
+        #expect(try pass("/", "http://shop.example.test:9090/") == "https://other-port.example.test", "by listen port")
+    }
+
     @Test func badConfigurationsGiveLineNumbers() {
         func error(_ text: String) -> String {
             do { _ = try NginxConfig(text: text, file: "bad.conf"); return "" } catch { return error.description }

@@ -69,6 +69,33 @@ import TriageTestSupport
         #expect(run.step("direct-1")?.outputs["status"] == 200)
     }
 
+    /// A client certificate the server does not accept — issued by another
+    /// CA, or expired — is client-cert-rejected with the server's own alert
+    /// (48 unknown_ca, 45 certificate_expired), from the handshake and from
+    /// the HTTP reproduction that presents the same certificate.
+    @Test(arguments: ["wrong-ca", "expired"]) func rejectedClientCertificate(kind: String) async throws {
+        let root = try F.root()
+        let clientCA = try F.root("client CA")
+        let otherCA = try F.root("some other CA")
+        let client = kind == "expired"
+            ? try F.leaf("client.example.test", notBefore: F.midnight(-400), notAfter: F.midnight(-35), issuer: clientCA)
+            : try F.leaf("client.example.test", issuer: otherCA)
+        let leaf = try F.leaf(issuer: root)
+        for version in ["TLSv1.2", "TLSv1.3"] {
+            let server = try F.server(chain: [leaf], key: leaf) { $0.clientCAPEM = clientCA.certificatePEM; $0.maxVersion = version }
+            defer { server.stop() }
+            let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM),
+                                                   extra: ["client_cert": try F.file(client.certificatePEM, named: "c.pem"),
+                                                           "client_key": try F.file(client.keyPEM, named: "k.pem")])
+            #expect(run.record.diagnosis.exitStatus == 1)
+            #expect(run.root?.cause == .clientCertRejected, "\(kind) \(version): \(run.document.findings.map(\.summary))")
+            #expect(run.root?.alert?.code == (kind == "expired" ? 45 : 48), "\(kind) \(version)")
+            #expect(run.root?.alert?.sender == .server)
+            // The server said which CAs it accepts; the report shows them.
+            #expect(run.root?.fact(.acceptableCAs) == ["CN=client CA,O=triage fixture"], "\(kind) \(version)")
+        }
+    }
+
     @Test func tls10OnlyServerIsRefusedByAModernClient() async throws {
         let root = try F.root()
         let leaf = try F.leaf(key: .rsa(bits: 2048), issuer: root)
@@ -88,6 +115,13 @@ import TriageTestSupport
         #expect(run.root?.fact(.opensslError)?.stringValue?.contains("legacy sigalg disallowed or unsupported") == true,
                 "\(String(describing: run.root?.fact(.opensslError)))")
         #expect(run.root?.summary.hasPrefix("the server offers only an old TLS version that this client refuses") == true)
+        // The version matrix: what the server speaks, and what it answers to the others.
+        #expect(run.root?.fact(.serverSpeaks) == ["TLSv1"])
+        let probes = run.step("handshake")?.outputs["versions"]?.listValue ?? []
+        #expect(probes.map { $0["version"] } == ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1"])
+        #expect(probes.map { $0["accepted"] } == [false, false, false, true])
+        let toTLS13 = TextTable.english.format(probes.first.map { $0["outcome"] } ?? .null)
+        #expect(toTLS13.contains("alert 70 protocol_version"), "\(toTLS13)")
     }
 
     @Test func noSNIGetsFatalAlert80() async throws {

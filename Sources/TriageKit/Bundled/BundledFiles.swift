@@ -1008,6 +1008,8 @@ fact.cause = cause
 fact.written_by = written by
 fact.matched = matched
 fact.next_command = run next
+fact.server_speaks = server speaks
+fact.version_probe = pinned to one version
 
 # --- alerts: meaning and likely causes by sender ---------------------------------------------
 alert.40.server.1 = no cipher suite, group or signature algorithm in common with the client
@@ -1181,6 +1183,9 @@ pattern.node-expired = Node.js found an expired certificate in the chain
 pattern.node-self-signed = Node.js found a self-signed certificate where a CA-issued one was expected
 pattern.envoy-tls = Envoy (BoringSSL) failed the TLS handshake with its upstream cluster; the last field is BoringSSL's reason
 pattern.haproxy-handshake = HAProxy failed the TLS handshake with a server and logs no reason: SNI (`sni` on the server line), verification (`verify required`, `ca-file`) and versions are the usual suspects
+
+# The version matrix of tls.handshake.
+version.probe_line = {version} only: {outcome}
 
 """#,
         "text.zh.txt": #"""
@@ -1653,6 +1658,8 @@ fact.cause = 原因
 fact.written_by = 出自
 fact.matched = 匹配到
 fact.next_command = 下一步执行
+fact.server_speaks = 服务端支持
+fact.version_probe = 固定单一版本
 
 # --- 告警：含义与按发送方区分的可能原因 ---------------------------------------------------------
 alert.40.server.1 = 与客户端没有共同的密钥套件、密钥交换组或签名算法
@@ -1826,6 +1833,9 @@ pattern.node-expired = Node.js 在证书链中发现已过期的证书
 pattern.node-self-signed = Node.js 在应为 CA 签发证书的位置发现了自签名证书
 pattern.envoy-tls = Envoy（BoringSSL）与上游集群的 TLS 握手失败；最后一段是 BoringSSL 给出的原因
 pattern.haproxy-handshake = HAProxy 与后端服务器的 TLS 握手失败，且日志不记录原因：通常是 SNI（server 行上的 `sni`）、证书校验（`verify required`、`ca-file`）或协议版本的问题
+
+# The version matrix of tls.handshake.
+version.probe_line = 仅 {version}：{outcome}
 
 """#,
     ]

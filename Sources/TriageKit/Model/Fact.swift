@@ -64,6 +64,8 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     case command, exitStatus = "exit_status", expectedExit = "expected_exit", note, error, cause
     // Client and proxy error texts explained
     case writtenBy = "written_by", matched, nextCommand = "next_command"
+    // Version matrix
+    case serverSpeaks = "server_speaks", versionProbe = "version_probe"
 
     /// What the value is, for decoding report.json back into typed facts.
     public var type: ValueType {
@@ -80,7 +82,7 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
             .integer
         case .elapsedMs, .dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs: .number
         case .truncated, .selfSigned, .trusted, .hostMatch, .proxySSLVerify: .boolean
-        case .sans, .cnameChain, .acceptableCAs, .upstreamServers, .proxySSLProtocols, .offeredVersions, .verifyError:
+        case .sans, .cnameChain, .acceptableCAs, .upstreamServers, .proxySSLProtocols, .offeredVersions, .verifyError, .serverSpeaks:
             .list(.string)
         default: .string
         }

@@ -143,7 +143,8 @@ public enum URLPart: String, Sendable, CaseIterable {
         switch self {
         case .scheme: return url.scheme.map { .string($0.lowercased()) } ?? .null
         case .host:
-            guard var host = url.host, !host.isEmpty else { return .null }
+            // URL keeps an IDNA host as written (xn--…); URLComponents.host would decode it to Unicode.
+            guard var host = URL(string: string)?.host(percentEncoded: true) ?? url.host, !host.isEmpty else { return .null }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             return .string(host)
         case .port:

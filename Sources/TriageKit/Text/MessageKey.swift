@@ -275,6 +275,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case fixExpectViaFixed = "fix.expect_via_fixed"
     case explainClientHeading = "explain.client_heading"
     case explainCauseLine = "explain.cause_line"
+    case versionProbeLine = "version.probe_line"
     case reportHeadlineVia = "report.headline_via"
     case reportHeadlineViaNoAnswer = "report.headline_via_no_answer"
     case reportQualifierAlert = "report.qualifier_alert"

@@ -51,7 +51,7 @@ public struct HTTPRequestStep: StepKind {
         request.method = context.string("method")?.uppercased() ?? "GET"
         request.headers = context.strings("headers")
         request.body = context.string("body")
-        request.resolve = context.strings("resolve")
+        request.resolve = Self.resolveEntries(context.strings("resolve"), url: url)
         request.connectTo = context.strings("connect_to")
         switch context.string("proxy") {
         case nil: request.proxy = .environment(ProcessInfo.processInfo.environment)
@@ -103,6 +103,18 @@ public struct HTTPRequestStep: StepKind {
             // A transfer that failed without a diagnosis of its own did not do its job.
             failure: !e.succeeded && findings.isEmpty ? summary : nil,
             observations: [observation(e)])
+    }
+
+    /// `HOST:PORT:ADDRESS` pins as curl parses them: an IPv6 address in
+    /// brackets; none for a URL whose host is an address (curl resolves no
+    /// literal, and `::1:443:::1` would not parse).
+    static func resolveEntries(_ entries: [String], url: String) -> [String] {
+        if let host = URLPart.host.extract(from: url).stringValue, IPAddress(host) != nil { return [] }
+        return entries.map { entry in
+            let parts = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, !parts[2].hasPrefix("["), IPAddress(String(parts[2]))?.isV6 == true else { return entry }
+            return "\(parts[0]):\(parts[1]):[\(parts[2])]"
+        }
     }
 
     /// The request as the report's sequence diagram draws it.

@@ -36,6 +36,7 @@ public struct TLSHandshakeStep: StepKind {
         .init("addresses", .list(.endpoint), "the endpoints tried"),
         .init("established", .boolean, "some attempt completed the handshake"),
         .init("verified", .boolean, "some attempt completed with a certificate that verifies"),
+        .init("versions", .list(.object), "when the version is the problem: one pinned handshake per version (version, accepted, outcome)"),
     ]
 
     public init() {}
@@ -87,14 +88,30 @@ public struct TLSHandshakeStep: StepKind {
         let chains = Self.chains(attempts)
         let files = try writeEvidence(attempts, chains: chains, context: context)
         let withFiles = chains.map { c -> CertificateChain in var c = c; c.file = files[c.fingerprint]; return c }
-        let findings = HandshakeRules(attempts: attempts, host: host, now: context.runStartedAt, timeout: timeout).findings
+        var findings = HandshakeRules(attempts: attempts, host: host, now: context.runStartedAt, timeout: timeout).findings
+        // When the version is the problem, ask the server one version at a
+        // time what it speaks and what it answers to the others.
+        var versions: [VersionProbe] = []
+        if findings.contains(where: { $0.cause == .protocolVersion }), let first = endpoints.first {
+            versions = await Self.probeVersions(first, host: host, options: options, timeout: min(timeout, context.remaining))
+            let spoken = versions.filter(\.accepted).map { Value.string($0.version) }
+            findings = findings.map { f in
+                guard f.cause == .protocolVersion else { return f }
+                var f = f
+                if !spoken.isEmpty { f.facts.append(Fact(.serverSpeaks, .list(spoken))) }
+                for probe in versions { f.facts.append(Fact(.versionProbe, probe.message.value)) }
+                return f
+            }
+        }
+        var outputs = outputs(attempts, chains: withFiles)
+        outputs["versions"] = .list(versions.map { ["version": .string($0.version), "accepted": .bool($0.accepted), "outcome": $0.message.value] })
         return StepOutcome(
             summary: Message(.handshakeSummary, ["attempts": .list(attempts.map { a in
                 Message(.attemptLine, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description), "outcome": a.outcomeMessage.value]).value
             })]),
             command: attempts.map { $0.command(options: Self.openSSLOptions(options)) }.joined(separator: "\n"),
             facts: facts(attempts, source: resolution.source),
-            outputs: outputs(attempts, chains: withFiles),
+            outputs: outputs,
             findings: findings,
             transcript: transcript(attempts),
             observations: attempts.map { a in
@@ -105,7 +122,7 @@ public struct TLSHandshakeStep: StepKind {
     }
 
     var emptyOutputs: [String: Value] {
-        ["attempts": [], "alert": .null, "chain": .null, "chains": [], "addresses": [], "established": false, "verified": false]
+        ["attempts": [], "alert": .null, "chain": .null, "chains": [], "addresses": [], "established": false, "verified": false, "versions": []]
     }
 
     /// The addresses to try: the input when given, else what the name resolves to locally.
@@ -197,6 +214,36 @@ public struct TLSHandshakeStep: StepKind {
             files[chain.fingerprint] = artifact.path
         }
         return files
+    }
+
+    /// One pinned-version handshake: what the server answers to that version alone.
+    struct VersionProbe: Sendable {
+        var version: String
+        var accepted: Bool
+        var message: Message
+    }
+
+    /// TLS 1.3 down to 1.0, one handshake each at security level 0 (so that
+    /// this client can speak what the server speaks), as the user's client names it.
+    static func probeVersions(_ server: Endpoint, host: String, options: TLSClientOptions, timeout: Duration) async -> [VersionProbe] {
+        let versions = ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1"]
+        return await withTaskGroup(of: (Int, VersionProbe?).self) { group in
+            for (index, version) in versions.enumerated() {
+                var pinned = options
+                pinned.minVersion = version
+                pinned.maxVersion = version
+                pinned.securityLevel = 0
+                group.addTask {
+                    guard let context = try? SSLContext(pinned) else { return (index, nil) }
+                    let a = await HandshakeLoop.shared.attempt(HandshakeSpec(server: server, host: host, variant: .asClient, context: context, timeout: timeout))
+                    let message = Message(.versionProbeLine, ["version": .string(version), "outcome": a.outcomeMessage.value])
+                    return (index, VersionProbe(version: version, accepted: a.established, message: message))
+                }
+            }
+            var out: [(Int, VersionProbe)] = []
+            for await (index, probe) in group { if let probe { out.append((index, probe)) } }
+            return out.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 
     /// The `openssl s_client` options that make its handshake this step's.
