@@ -60,7 +60,8 @@ enum CaseExecution {
             return console.paint(table.render(.terminalRootCause, ["code": .string(root.cause.code),
                                                                    "summary": .string(Redactor.redact(table.render(root.summary)))]), "31;1")
         case .healthy:
-            let warnings = diagnosis.findings.filter { $0.severity == .warning }.count
+            // The same cause on the same subject seen by two steps is one warning, as in the report.
+            let warnings = Set(diagnosis.findings.filter { $0.severity == .warning }.map { "\($0.cause.code) \($0.subject)" }).count
             return console.paint(table.render(warnings == 0 ? .terminalHealthy : .terminalHealthyWarnings, ["count": .int(warnings)]), "32")
         case .inconclusive:
             let steps = diagnosis.incompleteSteps.map { Message(.terminalIncompleteStep, ["step": .string($0.id), "why": ($0.error ?? $0.summary).value]).value }

@@ -100,6 +100,24 @@ import TriageTestSupport
         #expect(up.received.isEmpty)
     }
 
+    /// HTTPS_PROXY is honoured and reported like curl does; --noproxy '*' ignores it.
+    @Test func proxyEnvironmentIsHonouredAndCanBeIgnored() async throws {
+        let up = try Upstream()
+        let dead = PlainTCPServer.closedPort()
+        let arguments = ["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile]
+        func run(_ extra: [String]) async throws -> ReportDocument {
+            let folder = TestPaths.temporaryFolder("proxy-env")
+            _ = try await Command.run(["/usr/bin/env", "HTTPS_PROXY=http://127.0.0.1:\(dead)", "NO_PROXY=", TestPaths.triageBinary.path, "run"]
+                                      + arguments + extra + ["--out", folder.path])
+            return try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        }
+        let through = try #require(step(try await run([]), "direct-1"))
+        #expect(through.fact(.curlCode) == 7)
+        #expect(through.fact(.proxy)?.stringValue == "http://127.0.0.1:\(dead) (HTTPS_PROXY)")
+        let ignored = try #require(step(try await run(["--noproxy", "*"]), "direct-1"))
+        #expect(ignored.fact(.status) == 200)
+    }
+
     @Test func clientCertificateIsPresentedByEveryStep() async throws {
         let clientCA = try F.root("client CA")
         let client = try F.leaf("client.example.test", issuer: clientCA)

@@ -92,4 +92,31 @@ import TriageTestSupport
         let nginxStep = doc.steps.first { $0.id == "nginx" }
         #expect(nginxStep?.fact(.sniSent) == .string(F.host))
     }
+
+    /// nginx that sends SNI in front of an upstream that aborts without it:
+    /// nothing the user meets is broken, so the abort is a warning (clients
+    /// without SNI would fail), the verdict healthy, exit 0.
+    @Test func nginxWithSNIInFrontOfAnAbortingUpstreamIsOnlyAWarning() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { upstream.stop() }
+        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host, extra: """
+                        proxy_ssl_server_name on;
+                        proxy_ssl_name \(F.host);
+            """), prefix: TestPaths.temporaryFolder("nginx"))
+        defer { nginx.stop() }
+        let (r, doc, md, _) = try await triageRun([
+            "https://\(F.host):\(upstream.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
+            "--nginx-conf", nginx.configuration.path, "--set", "addresses=127.0.0.1", "--ca-file", try F.file(root.certificatePEM),
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(doc.verdict == .healthy)
+        #expect(doc.steps.first { $0.id == "via" }?.fact(.status) == 200)
+        let warning = try #require(doc.findings.first { $0.cause == .alertWithoutSNI })
+        #expect(warning.severity == .warning)
+        #expect(doc.rootCause == nil)
+        #expect(r.stdout.split(separator: "\n").last == "no problem found (1 warning(s) in the report)")
+        #expect(md.contains("`alert-without-sni` upstream aborts TLS without SNI (warning)"))
+    }
 }
