@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CTriageShims", dependencies: ["COpenSSL", "CCurl", "CPcap"], linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CTriageSignals"),
         .target(name: "TriageWire", swiftSettings: strict),
         .target(
             name: "TriageKit",
@@ -50,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "triage",
             dependencies: [
-                "TriageProbes", "TriageKit", "TriageDemo",
+                "CTriageSignals", "TriageProbes", "TriageKit", "TriageDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -68,7 +69,7 @@ let package = Package(
                     exclude: ["Golden"], swiftSettings: strict),
         .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageTestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport"], swiftSettings: strict),
+        .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport"], exclude: ["Golden"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,6 +37,12 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error(isDirectory.boolValue ? "\(file) is a directory, not a capture file" : "cannot read \(file)")
             throw Reported(status: ExitStatus.usage)
         }
+        // A FIFO or a device would block until a writer comes; the decoder reads files.
+        let type = (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) ?? nil
+        guard type == .typeRegular else {
+            console.error("\(file) is not a regular file (a pipe or a device): save the capture to a file first (tcpdump -w FILE)")
+            throw Reported(status: ExitStatus.usage)
+        }
         var given = ["capture": file]
         if let port { given["port"] = String(port) }
         if let host { given["host"] = host }

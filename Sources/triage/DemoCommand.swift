@@ -27,6 +27,8 @@ struct DemoCommand: AsyncParsableCommand {
         let table = console.table
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-demo-\(getpid())")
         defer { try? FileManager.default.removeItem(at: scratch) }
+        let scratchPath = scratch.path
+        Signals.onExit { try? FileManager.default.removeItem(atPath: scratchPath) }
         let upstream: DemoUpstream
         do {
             upstream = try DemoUpstream(directory: scratch)
@@ -51,6 +53,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let runner = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.server.port)", host: DemoUpstream.host),
                                              prefix: scratch.appendingPathComponent("nginx"))
                 nginx = runner
+                Signals.onExit { runner.stop() }
                 given["via"] = "http://127.0.0.1:\(runner.port)/test"
                 given["url"] = "https://\(DemoUpstream.host):\(upstream.server.port)/xxx/xxx"
                 given["nginx_conf"] = runner.configuration.path

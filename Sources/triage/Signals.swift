@@ -1,4 +1,4 @@
-import Dispatch
+import CTriageSignals
 import Foundation
 import Synchronization
 import TriageKit
@@ -6,47 +6,54 @@ import TriageKit
 import Glibc
 #endif
 
-/// SIGINT and SIGTERM, handled from the first instant: the first cancels
-/// the run (which then writes its report marked interrupted and exits 130);
-/// a second one, or one that arrives before any run exists, exits at once.
+/// SIGINT and SIGTERM. CTriageSignals installs the handler from the
+/// executable's preinit array, before any library or the Swift runtime starts, so a signal is never fatal nor
+/// lost however early it comes; the handler writes a byte to a pipe that a
+/// thread here reads. The first signal cancels the run (which then writes
+/// its report marked interrupted and exits 130); a second one, or one that
+/// arrives before any run exists, runs the cleanups and exits with 130.
 enum Signals {
     private final class State: Sendable {
         let cancel = Mutex<(@Sendable () -> Void)?>(nil)
-        let count = Atomic<Int>(0)
+        let cleanups = Mutex<[@Sendable () -> Void]>([])
     }
 
     private static let state = State()
-    /// Kept alive for the life of the process; written once, before any other thread exists.
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    /// Installs the handlers; called first thing in `main`.
+    /// Starts the thread that turns the handler's bytes into cancellation.
     static func install() {
-        // A closed pipe is an error on write, not a death.
-        signal(SIGPIPE, SIG_IGN)
-        sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                let n = state.count.add(1, ordering: .relaxed).newValue
-                guard n == 1, let cancel = state.cancel.withLock({ $0 }) else {
-                    // Before a run exists, or a second Ctrl-C: leave now.
-                    Glibc._exit(ExitStatus.interrupted)
+        let fd = triage_signals_fd()
+        guard fd >= 0 else { return }
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(fd, &byte, 1)
+                if n < 0, errno == EINTR { continue }
+                guard n == 1 else { return }
+                guard triage_signals_count() == 1, let cancel = state.cancel.withLock({ $0 }) else {
+                    // No run to cancel yet, or a second Ctrl-C: undo what
+                    // must not outlive triage (nginx, temp folders), leave now.
+                    for cleanup in state.cleanups.withLock({ $0 }) { cleanup() }
+                    leave(ExitStatus.interrupted)
                 }
                 cancel()
             }
-            source.resume()
-            return source
         }
+        thread.start()
     }
 
     /// What the first signal does while a run is in progress.
     static func onInterrupt(_ cancel: @escaping @Sendable () -> Void) {
         state.cancel.withLock { $0 = cancel }
-        // A signal that came before this was registered still counts.
-        if state.count.load(ordering: .relaxed) > 0 { cancel() }
     }
 
-    static var interrupted: Bool { state.count.load(ordering: .relaxed) > 0 }
+    /// Run before leaving on a signal that finds no run to cancel (or a
+    /// second one): stopping child processes, removing temp folders.
+    static func onExit(_ cleanup: @escaping @Sendable () -> Void) {
+        state.cleanups.withLock { $0.append(cleanup) }
+    }
+
+    static var interrupted: Bool { triage_signals_count() > 0 }
 }
 
 /// Leaves without running atexit handlers or static destructors: the

@@ -213,4 +213,21 @@ import TriageTestSupport
         let shown = try await Command.triage(["runbooks", "--show", "nope"])
         #expect(shown.status == 2)
     }
+
+    /// A runbook that is not UTF-8 says where; a directory is not a runbook;
+    /// an absurd --step-timeout is a usage error.
+    @Test func unusableRunbookFilesAndFlags() async throws {
+        let folder = TestPaths.temporaryFolder("bad-files")
+        let latin1 = folder.appendingPathComponent("latin1.yaml")
+        try Data("name: t\nsteps:\n  - { id: a, uses: exec, with: { run: [caf\u{E9}] } }\n".data(using: .isoLatin1)!).write(to: latin1)
+        let r = try await Command.triage(["validate", latin1.path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("\(latin1.path): is not UTF-8 text: byte 57 (counting from 0) does not decode"), "\(r.stderr)")
+        let dir = try await Command.triage(["validate", folder.path + "/"])
+        #expect(dir.status == 2)
+        #expect(dir.stderr.contains("is a directory, not a runbook file"), "\(dir.stderr)")
+        let flag = try await Command.triage(["run", "127.0.0.1:9", "--step-timeout", "99999999999999999999s"])
+        #expect(flag.status == 2)
+        #expect(flag.stderr.contains("--step-timeout '99999999999999999999s' is out of range (at most 24h)"))
+    }
 }

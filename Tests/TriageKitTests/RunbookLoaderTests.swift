@@ -288,4 +288,28 @@ import TriageTestSupport
                 "rb.yaml:5:38: 'after' must be a list of earlier step ids, got a string ('a')",
             ])
     }
+
+    /// Bombs: each refused with its message, before anything is built from
+    /// it (the memory and time bounds are in `make bench`).
+    @Test func bombsAreRefused() {
+        let step = "steps:\n  - id: a\n    uses: test.echo\n"
+        #expect(diagnostics("name: t\n\(step)    timeout: 1e309\n") == ["rb.yaml:5:14: timeout '1e309' is out of range (at most 24h)"])
+        #expect(diagnostics("name: t\n\(step)    timeout: 99999999999999999999s\n") == ["rb.yaml:5:14: timeout '99999999999999999999s' is out of range (at most 24h)"])
+        #expect(diagnostics("name: t\n\(step)    if: ${{ inputs.x[99999999999999999999] }}\n").first?.contains("list index 1e+20 is out of range (at most 999999)") == true)
+        let parens = String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000)
+        #expect(diagnostics("name: t\n\(step)    if: ${{ \(parens) }}\n").first?.hasSuffix("the expression has more than 10000 tokens") == true)
+        let nested = String(repeating: "(", count: 65) + "1" + String(repeating: ")", count: 65)
+        #expect(diagnostics("name: t\n\(step)    if: ${{ \(nested) }}\n") == ["rb.yaml:5:77: the expression nests deeper than 64 levels"])
+        let nots = String(repeating: "!", count: 100)
+        #expect(diagnostics("name: t\n\(step)    if: ${{ \(nots)true }}\n").first?.hasSuffix("the expression nests deeper than 64 levels") == true)
+        // Nine levels of nine aliases: 387 million nodes from 600 bytes.
+        var bomb = "name: t\ninputs:\n  l0: { default: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol] }\n"
+        for level in 1...8 {
+            bomb += "  l\(level): { default: &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", "))] }\n"
+        }
+        bomb += step + "    with: { value: x }\n"
+        #expect(diagnostics(bomb) == ["rb.yaml:1:1: the document expands to more than 200000 nodes or nests deeper than 64 levels (YAML aliases that multiply?)"])
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(diagnostics("name: t\nx: \(deep)\n").first?.contains("Maximum nesting level reached") == true)
+    }
 }

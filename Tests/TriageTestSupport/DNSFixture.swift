@@ -21,7 +21,8 @@ public final class DNSFixture: Sendable {
     }
 
     public let port: Int
-    public var server: String { "127.0.0.1:\(port)" }
+    public let address: String
+    public var server: String { "\(address):\(port)" }
     private let stopFlag = CancelFlag()
     private final class Log: Sendable { let list = Mutex<[String]>([]) }
     private let received = Log()
@@ -30,11 +31,13 @@ public final class DNSFixture: Sendable {
     /// NXDOMAIN; `silent` names get no answer at all; `garbage` names get
     /// bytes that are not DNS; `truncated` names get an empty answer with
     /// the TC bit over UDP and the whole answer over TCP.
-    public init(zones: [String: Zone], silent: Set<String> = [], garbage: Set<String> = [], truncated: Set<String> = []) throws {
-        let udp = try SocketAddress.bind(type: Int32(Glibc.SOCK_DGRAM.rawValue)).get()
-        let tcp = try SocketAddress.bind(port: udp.port).get()
+    public init(zones: [String: Zone], silent: Set<String> = [], garbage: Set<String> = [], truncated: Set<String> = [],
+                address: String = "127.0.0.1", port: Int = 0) throws {
+        let udp = try SocketAddress.bind(address, port: port, type: Int32(Glibc.SOCK_DGRAM.rawValue)).get()
+        let tcp = try SocketAddress.bind(address, port: udp.port).get()
+        self.address = address
         guard listen(tcp.fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
-        port = udp.port
+        self.port = udp.port
         let (stop, received) = (stopFlag, received)
         @Sendable func answer(_ query: [UInt8], overTCP: Bool) -> [UInt8]? {
             guard let message = try? DNSMessage(bytes: query) else { return nil }

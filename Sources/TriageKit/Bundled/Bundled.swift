@@ -14,8 +14,11 @@ public enum Bundled {
         public var what: String
         public var name: String
         public var known: [String]
+        /// Set when the file exists but cannot be used (not UTF-8, a directory).
+        public var unusable: String? = nil
         public var description: String {
-            "no \(what) named '\(name)': give a file path, or one of \(known.joined(separator: ", "))"
+            if let unusable { return "\(name): \(unusable)" }
+            return "no \(what) named '\(name)': give a file path, or one of \(known.joined(separator: ", "))"
         }
     }
 
@@ -26,8 +29,19 @@ public enum Bundled {
     /// A runbook by path (anything with a `/` or ending in .yaml/.yml) or by name.
     public static func runbook(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
-            guard let text = read(nameOrPath) else { throw NotFound(what: "runbook file", name: nameOrPath, known: runbookNames) }
-            return Source(text: text, origin: nameOrPath)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory) {
+                guard !isDirectory.boolValue else { throw NotFound(what: "runbook file", name: nameOrPath, known: [], unusable: "is a directory, not a runbook file") }
+                guard let data = FileManager.default.contents(atPath: nameOrPath) else {
+                    throw NotFound(what: "runbook file", name: nameOrPath, known: [], unusable: "cannot be read")
+                }
+                guard let text = String(validating: data, as: UTF8.self) else {
+                    throw NotFound(what: "runbook file", name: nameOrPath, known: [],
+                                   unusable: "is not UTF-8 text: byte \(Self.firstInvalidUTF8(data)) (counting from 0) does not decode")
+                }
+                return Source(text: text, origin: nameOrPath)
+            }
+            throw NotFound(what: "runbook file", name: nameOrPath, known: runbookNames)
         }
         if let home = environment["TRIAGE_HOME"], !home.isEmpty {
             let path = "\(home)/runbooks/\(nameOrPath).yaml"
@@ -80,6 +94,26 @@ public enum Bundled {
 
     /// The client and proxy error patterns of `triage explain` (templates/explain-patterns.txt).
     public static var explainPatterns: String { BundledFiles.data["explain-patterns.txt"] ?? "" }
+
+    /// The offset of the first byte that is not part of valid UTF-8.
+    static func firstInvalidUTF8(_ data: Data) -> Int {
+        var iterator = data.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        var consumed = 0
+        // Count the bytes of each scalar decoded so far: UTF8 decodes from the iterator.
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                consumed += UTF8.width(scalar)
+                offset = consumed
+            case .emptyInput:
+                return offset
+            case .error:
+                return offset
+            }
+        }
+    }
 
     static func read(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }

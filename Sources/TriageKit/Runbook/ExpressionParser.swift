@@ -7,10 +7,19 @@ public struct ExpressionParser {
 
     private var tokens: [(token: Token, offset: Int)] = []
     private var position = 0
+    private var depth = 0
+
+    /// Parentheses and `!` nest at most this deep; an expression has at most
+    /// this many tokens. Both bound the recursion of parsing and evaluating.
+    static let depthLimit = 64
+    static let tokenLimit = 10_000
 
     public static func parse(_ text: String) throws(ExpressionError) -> Expression {
         var parser = ExpressionParser()
         parser.tokens = try lex(Array(text))
+        guard parser.tokens.count <= tokenLimit else {
+            throw ExpressionError("the expression has more than \(tokenLimit) tokens", at: parser.tokens[tokenLimit].offset)
+        }
         let expression = try parser.parseOr()
         guard case .end = parser.current.token else {
             throw ExpressionError("unexpected \(describe(parser.current.token)) after the expression", at: parser.current.offset)
@@ -40,8 +49,20 @@ public struct ExpressionParser {
     }
 
     private mutating func parseUnary() throws(ExpressionError) -> Expression {
-        if take("!") { return .not(try parseUnary()) }
+        let offset = current.offset
+        if take("!") {
+            try enter(at: offset)
+            defer { depth -= 1 }
+            return .not(try parseUnary())
+        }
         return try parseComparison()
+    }
+
+    private mutating func enter(at offset: Int) throws(ExpressionError) {
+        depth += 1
+        guard depth <= Self.depthLimit else {
+            throw ExpressionError("the expression nests deeper than \(Self.depthLimit) levels", at: offset)
+        }
     }
 
     private mutating func parseComparison() throws(ExpressionError) -> Expression {
@@ -88,6 +109,8 @@ public struct ExpressionParser {
             }
         case .symbol("("):
             advance()
+            try enter(at: offset)
+            defer { depth -= 1 }
             let inner = try parseOr()
             guard take(")") else {
                 throw ExpressionError("expected ')' to close the '(' at column \(offset + 1)", at: current.offset)
@@ -113,7 +136,7 @@ public struct ExpressionParser {
     static func lex(_ chars: [Character]) throws(ExpressionError) -> [(token: Token, offset: Int)] {
         var out: [(token: Token, offset: Int)] = []
         var i = 0
-        scan: while i < chars.count {
+        scan: while i < chars.count, out.count <= tokenLimit {
             let c = chars[i]
             if c.isWhitespace { i += 1; continue }
             let start = i

@@ -31,9 +31,38 @@ public struct RunbookLoader: Sendable {
             throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
                                            "the runbook is empty: expected a mapping with 'name' and 'steps'")])
         }
+        // Aliases share their anchor's node, so a small file can stand for
+        // billions of nodes (the "billion laughs"): count before walking it.
+        // Without aliases a node takes at least a byte of text.
+        let limit = max(Self.nodeLimit, yaml.utf8.count)
+        var budget = limit
+        guard Self.fits(node, depth: 0, budget: &budget) else {
+            throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
+                                           "the document expands to more than \(limit) nodes or nests deeper than \(Self.depthLimit) levels (YAML aliases that multiply?)")])
+        }
         let runbook = checker.runbook(node)
         guard checker.diagnostics.isEmpty, let runbook else { throw RunbookError(checker.diagnostics) }
         return runbook
+    }
+
+    /// At most this many YAML nodes, aliases expanded (or one per byte of a
+    /// larger file); at most this deep.
+    static let nodeLimit = 200_000
+    static let depthLimit = 64
+
+    /// Whether `node` stays within the limits; stops counting as soon as it does not.
+    static func fits(_ node: Node, depth: Int, budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0, depth <= depthLimit else { return false }
+        switch node {
+        case .scalar, .alias: return true
+        case .sequence(let s):
+            for child in s where !fits(child, depth: depth + 1, budget: &budget) { return false }
+            return true
+        case .mapping(let m):
+            for (key, value) in m where !fits(key, depth: depth + 1, budget: &budget) || !fits(value, depth: depth + 1, budget: &budget) { return false }
+            return true
+        }
     }
 
     /// Merges the inputs given on the command line with the runbook's

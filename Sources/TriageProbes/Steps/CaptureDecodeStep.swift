@@ -27,6 +27,10 @@ public struct CaptureDecodeStep: StepKind {
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        // A FIFO or a device would block the reader until a writer comes.
+        guard (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) == .typeRegular else {
+            throw StepFailure(.captureUnreadable, ["file": .string(file), "error": "not a regular file (a directory, a pipe or a device)"])
+        }
         let port = context.int("port").map { UInt16(clamping: $0) }
         let analysis: CaptureAnalysis = try await onPool { cancel in
             Result { () throws(CaptureError) -> CaptureAnalysis in

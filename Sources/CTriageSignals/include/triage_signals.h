@@ -1,0 +1,14 @@
+#ifndef TRIAGE_SIGNALS_H
+#define TRIAGE_SIGNALS_H
+
+/* SIGINT and SIGTERM for the triage executable, from before main: the
+ * dynamic loader's preinit array installs the handler, so no signal is lost or fatal while the
+ * Swift runtime starts. The handler counts signals and writes one byte per
+ * signal to a pipe that Swift reads; a third signal exits at once (130). */
+
+/* The read end of the pipe: one byte (the signal number) per signal. */
+int triage_signals_fd(void);
+/* How many SIGINT/SIGTERM have arrived so far. */
+int triage_signals_count(void);
+
+#endif

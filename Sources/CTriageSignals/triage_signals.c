@@ -1,0 +1,50 @@
+#define _GNU_SOURCE
+#include "triage_signals.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t signals_seen = 0;
+static int signal_pipe[2] = {-1, -1};
+
+/* Async-signal-safe only: a counter, write(2), _exit(2). */
+static void on_signal(int number) {
+    int saved = errno;
+    signals_seen = signals_seen + 1;
+    /* The second is handled in Swift (cleanup, then exit); a third means
+     * even that is stuck. */
+    if (signals_seen >= 3) _exit(130);
+    char byte = (char)number;
+    if (signal_pipe[1] >= 0) (void)!write(signal_pipe[1], &byte, 1);
+    errno = saved;
+}
+
+static void install_signal_handlers(void) {
+    if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
+        signal_pipe[0] = signal_pipe[1] = -1;
+    } else {
+        /* The handler must never block on a full pipe. */
+        fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    }
+    struct sigaction action = {0};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    /* A closed pipe is an error on write, not a death. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int triage_signals_fd(void) { return signal_pipe[0]; }
+int triage_signals_count(void) { return signals_seen; }
+
+/* .preinit_array: run by the dynamic loader before any library's
+ * initialisers (Foundation's, ICU's, the Swift runtime's), which take tens
+ * of milliseconds during which a SIGINT would otherwise be fatal. Only an
+ * executable may have one; this file is linked into the triage executable
+ * alone. */
+__attribute__((section(".preinit_array"), used))
+static void (*const preinit_signal_handlers)(void) = install_signal_handlers;
