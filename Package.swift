@@ -62,6 +62,9 @@ let package = Package(
             path: "Tests/TriageTestSupport",
             swiftSettings: strict
         ),
+        // Built only by scripts/fuzz.sh, with -sanitize=fuzzer (libFuzzer's main).
+        .executableTarget(name: "parser-fuzz", dependencies: ["TriageKit", "TriageProbes", "TriageWire"],
+                          path: "Benchmarks/ParserFuzz", swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "capture-bench", dependencies: ["TriageWire", "TriageProbes", "TriageDemo"],
                           path: "Benchmarks/CaptureBench", swiftSettings: strict),
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),

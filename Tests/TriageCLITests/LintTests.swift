@@ -24,6 +24,9 @@ import TriageTestSupport
         "Sources/TriageDemo/CertificateMint.swift",
         "Sources/TriageDemo/TLSServer.swift",
         "Sources/triage/Signals.swift",
+        // libFuzzer's entry points take C pointers.
+        "Benchmarks/ParserFuzz/ParserFuzz.swift",
+        "Benchmarks/CaptureFuzz/CaptureFuzz.swift",
     ]
 
     nonisolated(unsafe) static let forbidden =
