@@ -48,9 +48,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if let host { given["host"] = host }
         let caseRun: CaseRun
         do {
-            caseRun = try CaseRun(CaseRun.Request(runbook: try Bundled.runbook("analyze"), given: given,
-                                                  out: out.map { URL(fileURLWithPath: $0) }, language: lang),
-                                  catalog: .standard)
+            var request = CaseRun.Request(runbook: try Bundled.runbook("analyze"), given: given,
+                                          out: out.map { URL(fileURLWithPath: $0) }, language: lang)
+            request.progress = console.progressLine
+            caseRun = try CaseRun(request, catalog: .standard)
         } catch {
             console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)

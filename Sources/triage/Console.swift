@@ -17,11 +17,27 @@ final class Console: Sendable {
     let verbosity: Verbosity
     private let closed = Mutex<(out: Bool, err: Bool)>((false, false))
     private let skipped = Mutex<[String]>([])
+    /// A progress line is on the terminal (to be cleared by the next line).
+    private let progressShown = Mutex(false)
+    private let liveProgress: Bool
 
     init(language: String = "en", verbosity: Verbosity = .normal) {
         colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
         table = (try? TextTable.named(language)) ?? .english
         self.verbosity = verbosity
+        liveProgress = isatty(STDERR_FILENO) == 1 && verbosity != .quiet
+    }
+
+    /// A long step's progress: one line rewritten in place, on a terminal only.
+    @Sendable func progressLine(_ step: String, _ message: Message) {
+        guard liveProgress else { return }
+        progressShown.withLock { $0 = true }
+        write("\r\u{1B}[K  …           \(step) \(table.render(message))", to: STDERR_FILENO)
+    }
+
+    private func clearProgress() {
+        guard progressShown.withLock({ shown in defer { shown = false }; return shown }) else { return }
+        write("\r\u{1B}[K", to: STDERR_FILENO)
     }
 
     /// Everything goes through here: a failed write (EPIPE) closes the stream for good.
@@ -52,6 +68,7 @@ final class Console: Sendable {
     /// Progress: stderr, unless quiet.
     func progress(_ text: String) {
         guard verbosity != .quiet else { return }
+        clearProgress()
         write(text + "\n", to: STDERR_FILENO)
     }
 

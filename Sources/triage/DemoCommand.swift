@@ -66,9 +66,10 @@ struct DemoCommand: AsyncParsableCommand {
             console.progress(table.render(.demoNoNginx))
         }
         defer { nginx?.stop() }
-        let request = CaseRun.Request(
+        var request = CaseRun.Request(
             runbook: try Bundled.runbook("tls-upstream"), given: given,
             out: out.map { URL(fileURLWithPath: $0) }, language: lang)
+        request.progress = console.progressLine
         let caseRun: CaseRun
         do {
             caseRun = try CaseRun(request, catalog: .standard)

@@ -233,6 +233,7 @@ struct RunCommand: AsyncParsableCommand {
                 stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) },
                 secrets: headers.compactMap { h in h.firstIndex(of: ":").map { h[h.index(after: $0)...].trimmingCharacters(in: .whitespaces) } })
             request.maxTime = maxTime.flatMap { try? DurationParser.parse($0) }
+            request.progress = console.progressLine
             caseRun = try CaseRun(request, catalog: .standard)
         } catch let error as RunbookError {
             console.diagnostics(error.description)

@@ -166,4 +166,24 @@ import TriageTestSupport
         _ = try await run([])
         #expect(system.queries.contains("nx.example.com 1"), "\(system.queries)")
     }
+
+    /// Ctrl-C during a long decode keeps what was decoded: the step is
+    /// interrupted but its facts are there, and it says how far it got.
+    @Test func interruptedDecodeKeepsWhatItDecoded() async throws {
+        let folder = TestPaths.temporaryFolder("big-capture")
+        let capture = folder.appendingPathComponent("big.pcapng")
+        let bench = TestPaths.triageBinary.deletingLastPathComponent().appendingPathComponent("capture-bench")
+        let made = try await Command.run([bench.path, capture.path, "20000"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let out = folder.appendingPathComponent("case")
+        let how = try await signalled(after: 300, SIGINT, waitingFor: out.appendingPathComponent("report.json"), ["analyze", capture.path, "--out", out.path])
+        #expect(how == "exit 130")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.verdict == .interrupted)
+        let decode = try #require(doc.steps.first { $0.id == "decode" })
+        #expect(decode.status == .interrupted)
+        let packets = decode.fact(.packets)?.intValue ?? 0
+        #expect(packets > 0 && packets < 20_000 * 13, "\(packets) packets")
+        #expect(TextTable.english.format(decode.fact(.note) ?? .null).hasPrefix("interrupted after"), "\(decode.facts)")
+    }
 }

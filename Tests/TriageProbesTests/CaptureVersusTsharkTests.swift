@@ -98,6 +98,29 @@ import TriageWire
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("byte 0: the file ends inside the file's magic number"))
     }
+
+    /// The self-capture cut mid-block: triage decodes the frames before the
+    /// cut — as many as tshark reads — says where it ends and how much is
+    /// lost, and still finds the alert (exit 1, not a failed step).
+    @Test func cutCaptureIsAnalysedUpToTheCut() async throws {
+        let (file, port) = try await capture { $0.sni = .abortWithoutSNI }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        let cut = TestPaths.temporaryFolder("cut").appendingPathComponent("cut.pcapng")
+        try bytes.prefix(bytes.count - 7).write(to: cut)
+        let theirs = try await Command.run(["tshark", "-r", cut.path, "-d", "tcp.port==\(port),tls", "-T", "fields", "-e", "frame.number"])
+        #expect(theirs.stderr.contains("cut short in the middle of a packet"), "\(theirs.stderr)")
+        let frames = theirs.stdout.split(separator: "\n").count
+        let out = TestPaths.temporaryFolder("analyze-cut")
+        let r = try await Command.triage(["analyze", cut.path, "--out", out.path])
+        #expect(r.status == 1, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        let decode = try #require(doc.steps.first { $0.id == "decode" })
+        #expect(decode.status == .problem)
+        #expect(decode.fact(.packets) == .int(frames))
+        #expect(decode.fact(.bytesLost)?.intValue ?? 0 > 0)
+        #expect(TextTable.english.format(decode.fact(.captureCut) ?? .null).contains("the file ends inside a block of"))
+        #expect(doc.rootCause?.cause == .alertWithoutSNI)
+    }
 }
 
 /// Formatting shared by the comparisons.

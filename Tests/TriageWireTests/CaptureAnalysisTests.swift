@@ -99,6 +99,24 @@ import Testing
         #expect(error(huge) == "byte \(packetBlock + 4): block length \(2_130_706_432 + length(packetBlock + 4)) is not a multiple of 4 between 12 and 16777216")
     }
 
+    /// A capture cut in the middle of a packet (tcpdump killed, a file
+    /// copied while written) is analysed up to the cut, as Wireshark does,
+    /// and says where it ends.
+    @Test func cutCaptureIsDecodedUpToTheCut() throws {
+        let whole = frames([(Self.client, Self.server, 1, 0x18, Self.clientHello(sni: "api.example.test")),
+                            (Self.server, Self.client, 1, 0x18, Self.fatalAlert80),
+                            (Self.client, Self.server, 1 + UInt32(Self.clientHello(sni: "api.example.test").count), 0x11, [])])
+        let cut = Array(whole.prefix(whole.count - 20))
+        let analysis = try analyse(cut)
+        #expect(analysis.packets == 2)
+        #expect(analysis.connections.count == 1)
+        #expect(analysis.connections[0].clientSide.sni == "api.example.test")
+        #expect(analysis.connections[0].serverSide.alerts.map(\.code) == [80])
+        let error = try #require(analysis.cut)
+        #expect(error.message.hasPrefix("the file ends inside a block of"))
+        #expect(error.offset > 0 && error.offset < cut.count)
+    }
+
     @Test func unknownBlocksAreSkippedAndCounted() throws {
         var bytes = frames([(Self.client, Self.server, 1, 0x18, Self.clientHello(sni: "a.test"))])
         // A custom block (type 0x00000BAD) of 16 bytes between the packets.

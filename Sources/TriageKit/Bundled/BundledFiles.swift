@@ -804,7 +804,7 @@ evidence.trace = curl's verbose trace (secrets redacted)
 evidence.headers = response headers
 evidence.body = the first {kept} of {total} body bytes
 evidence.capture = live capture on {device}: `{filter}` ({frames} frames; credential headers masked)
-evidence.connections = every TLS connection of the capture, one per line
+evidence.connections = every TLS connection of the capture, one row each (CSV: time, addresses, SNI, versions, cipher, alerts, certificates)
 evidence.stdout = standard output of {command}
 evidence.stderr = standard error of {command}
 
@@ -1187,6 +1187,11 @@ pattern.haproxy-handshake = HAProxy failed the TLS handshake with a server and l
 # The version matrix of tls.handshake.
 version.probe_line = {version} only: {outcome}
 
+# capture.decode on large or damaged files.
+capture.progress = decoding: {mb} of {total} MB, {connections} connections, {rate} MB/s
+capture.cut_at = the capture ends in damage at byte {offset} ({error}); what came before is analysed
+capture.interrupted = interrupted after {mb} of {total} MB: the connections decoded so far are analysed
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -1454,7 +1459,7 @@ evidence.trace = curl 的详细跟踪日志（已隐去敏感信息）
 evidence.headers = 响应头
 evidence.body = 响应体 {total} 字节中的前 {kept} 字节
 evidence.capture = 在 {device} 上的实时抓包：`{filter}`（{frames} 帧；认证类请求头已遮盖）
-evidence.connections = 抓包中的每个 TLS 连接，每行一个
+evidence.connections = 抓包中的每个 TLS 连接，每行一个（CSV：时间、地址、SNI、版本、加密套件、告警、证书）
 evidence.stdout = {command} 的标准输出
 evidence.stderr = {command} 的标准错误
 
@@ -1836,6 +1841,11 @@ pattern.haproxy-handshake = HAProxy 与后端服务器的 TLS 握手失败，且
 
 # The version matrix of tls.handshake.
 version.probe_line = 仅 {version}：{outcome}
+
+# 大文件或损坏的抓包文件。
+capture.progress = 正在解析：{total} MB 中的 {mb} MB，{connections} 个连接，{rate} MB/s
+capture.cut_at = 抓包文件在第 {offset} 字节处损坏（{error}）；此前的内容照常分析
+capture.interrupted = 在 {total} MB 中解析到 {mb} MB 时被中断：已解析的连接照常分析
 
 """#,
     ]

@@ -20,6 +20,8 @@ public struct CaseRun: Sendable {
         public var secrets: [String]
         /// `--max-time`: the whole run's deadline.
         public var maxTime: Duration?
+        /// A long step's progress, for the terminal.
+        public var progress: @Sendable (String, Message) -> Void = { _, _ in }
 
         public init(runbook: Bundled.Source, given: [String: String], out: URL? = nil,
                     workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
@@ -75,6 +77,7 @@ public struct CaseRun: Sendable {
         options.stepTimeout = request.stepTimeout
         options.secrets = secrets
         options.runDeadline = request.maxTime.map { .now + $0 }
+        options.progress = request.progress
         engine = Engine(catalog: catalog, options: options)
     }
 

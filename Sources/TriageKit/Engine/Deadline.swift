@@ -10,13 +10,18 @@ public enum DeadlineOutcome<T: Sendable>: Sendable {
 }
 
 /// Runs `operation` until it finishes, `timeout` passes, or the calling task
-/// is cancelled — whichever comes first — and returns at once in every case.
+/// is cancelled — whichever comes first. It returns at once on the timeout;
+/// on cancellation it gives the operation up to a second to return what it
+/// has (then `.finished`, and the caller sees it was cancelled).
 ///
 /// The operation is cancelled when it loses the race. It is not awaited
 /// afterwards: a step stuck in a C call that ignores cancellation is
 /// abandoned rather than allowed to hang the run. Step kinds still honour
 /// cancellation (they kill their child process, close their socket) so
 /// nothing keeps running for long.
+/// How long a cancelled operation may take to hand in what it has.
+let cancelGraceMilliseconds = 1000
+
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,
     _ operation: @escaping @Sendable () async throws -> T
@@ -38,7 +43,11 @@ public func withDeadline<T: Sendable>(
             race.track(work: work, timer: timer)
         }
     } onCancel: {
-        race.finish(.cancelled)
+        // The operation is told at once; what it returns within the grace
+        // period (a decoder's partial result) is kept, else it is abandoned.
+        race.cancelWork()
+        let grace = DeadlineTimer(DispatchWorkItem { race.finish(.cancelled) })
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(cancelGraceMilliseconds), execute: grace.item)
     }
 }
 
@@ -71,6 +80,11 @@ private final class Race<T: Sendable>: Sendable {
             return s.done
         }
         if finished { work.cancel(); timer.cancel() }
+    }
+
+    /// Cancels the operation without deciding the outcome.
+    func cancelWork() {
+        state.withLock { $0.work }?.cancel()
     }
 
     func finish(_ outcome: DeadlineOutcome<T>) {

@@ -24,6 +24,8 @@ public struct Engine: Sendable {
         public var secrets = SecretSet()
         /// `--max-time`: no step runs past it; steps not started by then are skipped.
         public var runDeadline: ContinuousClock.Instant?
+        /// A long step's progress (step id, what it says): the terminal's progress line.
+        public var progress: @Sendable (String, Message) -> Void = { _, _ in }
 
         public init() {}
     }
@@ -219,9 +221,12 @@ public struct Engine: Sendable {
             timeout = min(timeout, hardTimeout)
         }
         let evidence = EvidenceDirectory(caseFolder: options.caseFolder, stepID: runID, secrets: options.secrets)
-        let context = StepContext(stepID: runID, arguments: arguments, item: item, timeout: timeout,
-                                  deadline: clockStart + timeout, runStartedAt: runStart,
-                                  evidence: evidence, inputs: inputs, resources: resources)
+        var prepared = StepContext(stepID: runID, arguments: arguments, item: item, timeout: timeout,
+                                   deadline: clockStart + timeout, runStartedAt: runStart,
+                                   evidence: evidence, inputs: inputs, resources: resources)
+        let report = options.progress
+        prepared.progress = { report(runID, $0) }
+        let context = prepared
         let outcome = await withDeadline(hardTimeout) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart
         var result = StepResult(id: runID, uses: spec.uses, status: .ok, startedAt: startedAt,
@@ -247,6 +252,11 @@ public struct Engine: Sendable {
                 result.status = .problem
             } else if !result.findings.isEmpty {
                 result.status = .warning
+            }
+            // Interrupted, it handed in what it had: kept, and marked as cut short.
+            if Task.isCancelled, result.status != .failed {
+                result.status = .interrupted
+                result.error = Message(.stepInterrupted, ["elapsed": .string(Self.format(elapsed))])
             }
         case .finished(.failure(let error)):
             if error is CancellationError, Task.isCancelled {

@@ -21,6 +21,8 @@ public struct StepContext: Sendable {
     public var inputs: [String: Value]
     /// What outlives a step (a running capture); the engine closes what is left at the end.
     public var resources: RunResources
+    /// Where a long step says how far it got (a progress line on a terminal).
+    public var progress: @Sendable (Message) -> Void = { _ in }
 
     public init(stepID: String, arguments: [String: Value], item: Value? = nil, timeout: Duration,
                 deadline: ContinuousClock.Instant, runStartedAt: Date, evidence: EvidenceDirectory,

@@ -32,19 +32,41 @@ public struct CaptureDecodeStep: StepKind {
             throw StepFailure(.captureUnreadable, ["file": .string(file), "error": "not a regular file (a directory, a pipe or a device)"])
         }
         let port = context.int("port").map { UInt16(clamping: $0) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        let started = ContinuousClock.now
+        let report = context.progress
         let analysis: CaptureAnalysis = try await onPool { cancel in
             Result { () throws(CaptureError) -> CaptureAnalysis in
                 var reader = try CaptureReader.open(path: file)
-                return try CaptureAnalysis.run(&reader, port: port, isCancelled: { cancel.isCancelled })
+                var lastReport = started
+                // Cancelled (Ctrl-C), it returns what it decoded so far.
+                return try CaptureAnalysis.run(&reader, port: port, isCancelled: { cancel.isCancelled }) { p in
+                    let now = ContinuousClock.now
+                    guard now - lastReport >= .milliseconds(250) else { return }
+                    lastReport = now
+                    let seconds = max((now - started).seconds, 0.001)
+                    report(Message(.captureProgress, ["mb": .string(TextFormat.fixed(Double(p.bytes) / 1e6, 0)),
+                                                      "total": .string(TextFormat.fixed(Double(size) / 1e6, 0)),
+                                                      "connections": .int(p.connections),
+                                                      "rate": .string(TextFormat.fixed(Double(p.bytes) / 1e6 / seconds, 0))]))
+                }
             }
         }.mapError { StepFailure(.captureUnreadable, ["file": .string(file), "error": .string($0.description)]) }.get()
-        try Task.checkCancellation()
         let connections = Self.connections(analysis)
         let rules = CaptureRules(connections: connections, host: context.string("host"))
         let groups = rules.groups
-        try context.evidence.write("connections.txt", text: Self.table(connections), description: Message(.evidenceConnections))
+        try context.evidence.write("connections.csv", text: Self.csv(connections), description: Message(.evidenceConnections))
         var facts = [Fact(.packets, .int(analysis.packets)), Fact(.bytes, .int(analysis.bytes)),
                      Fact(.tcpConnections, .int(analysis.connections.count)), Fact(.tlsConnections, .int(connections.count))]
+        if let cut = analysis.cut {
+            // As Wireshark does: what came before the damage is analysed; say where and how much is lost.
+            facts.append(Fact(.captureCut, Message(.captureCutAt, ["offset": .int(cut.offset), "error": .string(cut.message)])))
+            facts.append(Fact(.bytesLost, .int(max(0, size - cut.offset))))
+        }
+        if analysis.cancelled {
+            facts.append(Fact(.note, Message(.captureInterrupted, ["mb": .string(TextFormat.fixed(Double(analysis.bytes) / 1e6, 0)),
+                                                                    "total": .string(TextFormat.fixed(Double(size) / 1e6, 0))])))
+        }
         if analysis.skippedBlocks > 0 { facts.append(Fact(.blocksSkipped, .int(analysis.skippedBlocks))) }
         if analysis.malformed > 0 { facts.append(Fact(.malformedFrames, .int(analysis.malformed))) }
         for group in groups.prefix(20) { facts.append(Fact(.group, Message(.captureGroupCount, ["count": .int(group.count), "label": group.label.value]))) }
@@ -57,7 +79,7 @@ public struct CaptureDecodeStep: StepKind {
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(connections.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
             findings: rules.findings,
-            transcript: Self.table(Array(connections.prefix(200))),
+            transcript: Self.table(Array(connections.prefix(40))),
             observations: groups.prefix(4).map { g in
                 Observation(path: .capture(sni: g.first.sni != nil), from: .client, to: .upstream,
                             request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
@@ -103,6 +125,27 @@ public struct CaptureDecodeStep: StepKind {
             if c.gaps { line += " (packets lost)" }
             return line
         }.joined(separator: "\n")
+    }
+
+    /// One row per TLS connection, for a spreadsheet or `grep`.
+    static func csv(_ connections: [CapturedTLS]) -> String {
+        func field(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var out = "first_seen,client,server,sni,offered,selected,cipher,alerts,certificates,not_after,gaps\n"
+        out.reserveCapacity(connections.count * 160)
+        for c in connections {
+            var row: [String] = [ISO8601.string(c.firstSeen), c.client.description, c.server.description, c.sni ?? ""]
+            row.append(c.offeredVersions.map(ProtocolVersion.name).joined(separator: " "))
+            row.append(c.selectedVersion.map(ProtocolVersion.name) ?? "")
+            row.append(c.selectedCipher.map { "0x" + String($0, radix: 16) } ?? "")
+            row.append(c.alerts.map { "\($0.level.name):\($0.code):\($0.sender.rawValue)" }.joined(separator: " "))
+            row.append(c.certificates.map(\.subject).joined(separator: " | "))
+            row.append(c.certificates.first.map { ISO8601.string($0.notAfter) } ?? "")
+            row.append(c.gaps ? "yes" : "")
+            out += row.map(field).joined(separator: ",") + "\n"
+        }
+        return out
     }
 
     static func plain(_ c: CapturedTLS) -> Value {

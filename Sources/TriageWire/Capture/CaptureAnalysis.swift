@@ -28,6 +28,18 @@ public struct CaptureAnalysis: Sendable {
     public var notTCP = 0
     public var malformed = 0
     public var skippedBlocks = 0
+    /// Where the capture stopped making sense (a file cut mid-packet, a
+    /// damaged block): what came before it is analysed, as Wireshark does.
+    public var cut: CaptureError?
+    /// Decoding stopped early because it was cancelled (Ctrl-C).
+    public var cancelled = false
+
+    /// How far decoding got, for a progress line.
+    public struct Progress: Sendable {
+        public var packets: Int
+        public var bytes: Int
+        public var connections: Int
+    }
 
     struct Key: Hashable { var a: Endpoint; var b: Endpoint }
 
@@ -43,15 +55,29 @@ public struct CaptureAnalysis: Sendable {
     /// Analyses every frame of `reader`; `port` keeps only connections with
     /// that server port.
     public static func run(_ reader: inout CaptureReader, port: UInt16? = nil,
-                           isCancelled: () -> Bool = { false }) throws(CaptureError) -> CaptureAnalysis {
+                           isCancelled: () -> Bool = { false },
+                           progress: (Progress) -> Void = { _ in }) throws(CaptureError) -> CaptureAnalysis {
         var analysis = CaptureAnalysis()
         var decoder = PacketDecoder()
         var live: [Key: Live] = [:]
         // Servers send the same certificates to every client: keep one copy.
         var certificatePool: [BytesKey: [UInt8]] = [:]
-        while let packet = try reader.next() {
+        while true {
+            let next: CapturedPacket?
+            do {
+                next = try reader.next()
+            } catch {
+                // Nothing read yet: this is not a capture. Later: analyse what came before the cut.
+                guard analysis.packets > 0 else { throw error }
+                analysis.cut = error
+                break
+            }
+            guard let packet = next else { break }
             analysis.packets += 1
-            if analysis.packets & 0x3FFF == 0, isCancelled() { break }
+            if analysis.packets & 0x3FFF == 0 {
+                if isCancelled() { analysis.cancelled = true; break }
+                progress(Progress(packets: analysis.packets, bytes: analysis.bytes, connections: analysis.connections.count))
+            }
             analysis.bytes += packet.data.count
             guard let segment = decoder.segment(packet) else { continue }
             if let port, segment.source.port != port, segment.destination.port != port { continue }
