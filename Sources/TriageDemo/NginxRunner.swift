@@ -17,18 +17,32 @@ public final class NginxRunner: Sendable {
     }
 
     public let port: Int
+    /// More ports, for `LISTEN_1` … `LISTEN_N` in the configuration.
+    public let ports: [Int]
     public let prefix: URL
     public var errorLog: URL { prefix.appendingPathComponent("error.log") }
     public var configuration: URL { prefix.appendingPathComponent("nginx.conf") }
     private let process: BackgroundProcess
 
     /// Starts nginx with `http` as the body of its `http { }` block; the
-    /// text `LISTEN` in it is replaced by `127.0.0.1:PORT`.
-    public init(http: String, prefix: URL) throws {
+    /// text `LISTEN` in it is replaced by `127.0.0.1:PORT`, and `LISTEN_1`
+    /// … `LISTEN_N` by `extraPorts` more free ports (`ports`).
+    public init(http: String, prefix: URL, extraPorts: Int = 0) throws {
         guard let binary = Self.binary else { throw Unavailable(description: "nginx is not installed (make install-deps installs nginx-light)") }
         try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
         self.prefix = prefix
         port = SocketAddress.freePort()
+        var extra: [Int] = []
+        while extra.count < extraPorts {
+            let candidate = SocketAddress.freePort()
+            if candidate != port, !extra.contains(candidate) { extra.append(candidate) }
+        }
+        ports = extra
+        var body = http
+        // Highest first, so LISTEN_1 does not eat the start of LISTEN_12.
+        for (index, extraPort) in extra.enumerated().reversed() {
+            body = body.replacingOccurrences(of: "LISTEN_\(index + 1)", with: "127.0.0.1:\(extraPort)")
+        }
         let p = prefix.path
         let user = getuid() == 0 ? "user root;\n" : ""
         let text = """
@@ -36,7 +50,8 @@ public final class NginxRunner: Sendable {
             daemon off;
             pid \(p)/nginx.pid;
             error_log \(p)/error.log info;
-            events { worker_connections 64; }
+            worker_rlimit_nofile 16384;
+            events { worker_connections 4096; }
             http {
                 access_log \(p)/access.log;
                 client_body_temp_path \(p)/client_body;
@@ -44,7 +59,7 @@ public final class NginxRunner: Sendable {
                 fastcgi_temp_path \(p)/fastcgi;
                 uwsgi_temp_path \(p)/uwsgi;
                 scgi_temp_path \(p)/scgi;
-            \(http.replacingOccurrences(of: "LISTEN", with: "127.0.0.1:\(port)"))
+            \(body.replacingOccurrences(of: "LISTEN", with: "127.0.0.1:\(port)"))
             }
 
             """

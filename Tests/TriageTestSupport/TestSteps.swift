@@ -35,7 +35,15 @@ public enum TestSteps {
         public func run(_ context: StepContext) async throws -> StepOutcome {
             let duration = try context.duration("for") ?? .seconds(1)
             if context["cooperative"].boolValue == false {
-                usleep(UInt32(duration.seconds * 1_000_000))
+                // A stuck C call: a thread of its own that ignores cancellation
+                // (real steps make C calls on the blocking pool, never on the
+                // cooperative threads, which this must not starve either).
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    Thread {
+                        usleep(UInt32(duration.seconds * 1_000_000))
+                        done.resume()
+                    }.start()
+                }
             } else {
                 try await Task.sleep(for: duration)
             }

@@ -1192,6 +1192,10 @@ capture.progress = decoding: {mb} of {total} MB, {connections} connections, {rat
 capture.cut_at = the capture ends in damage at byte {offset} ({error}); what came before is analysed
 capture.interrupted = interrupted after {mb} of {total} MB: the connections decoded so far are analysed
 
+# triage scan.
+scan.progress = {done}/{total} endpoints, {rate}/s, {problems} problem(s) so far
+scan.summary = scanned {count} endpoint(s) in {seconds}s ({rate}/s): {problems} with a problem, {warnings} with a warning
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -1846,6 +1850,10 @@ version.probe_line = 仅 {version}：{outcome}
 capture.progress = 正在解析：{total} MB 中的 {mb} MB，{connections} 个连接，{rate} MB/s
 capture.cut_at = 抓包文件在第 {offset} 字节处损坏（{error}）；此前的内容照常分析
 capture.interrupted = 在 {total} MB 中解析到 {mb} MB 时被中断：已解析的连接照常分析
+
+# triage scan.
+scan.progress = 已检查 {done}/{total} 个端点，每秒 {rate} 个，目前 {problems} 个有问题
+scan.summary = {seconds} 秒内检查了 {count} 个端点（每秒 {rate} 个）：{problems} 个有问题，{warnings} 个有警告
 
 """#,
     ]

@@ -277,6 +277,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case explainCauseLine = "explain.cause_line"
     case versionProbeLine = "version.probe_line"
     case captureProgress = "capture.progress"
+    case scanProgress = "scan.progress"
+    case scanSummary = "scan.summary"
     case captureCutAt = "capture.cut_at"
     case captureInterrupted = "capture.interrupted"
     case reportHeadlineVia = "report.headline_via"

@@ -1,0 +1,115 @@
+import Foundation
+import TriageKit
+import TriageWire
+
+/// The TLS checks of the default runbook for one endpoint, without a case
+/// folder: the handshake (as curl sends it, and without SNI if asked), the
+/// chain's verification and dates, the same findings and cause codes. What
+/// `triage scan` runs per address and `triage exporter` per probe.
+public struct EndpointProbe: Sendable {
+    public struct Options: Sendable {
+        public var caFile: String?
+        public var clientCertificate: String?
+        public var clientKey: String?
+        /// Also try without SNI (nginx's default) and report that variant.
+        public var withoutSNI = false
+        public var warnDays = 30
+        /// Per handshake attempt, from its start.
+        public var timeout: Duration = .seconds(5)
+        public init() {}
+    }
+
+    /// One address of one target.
+    public struct Result: Sendable {
+        public var target: String
+        public var host: String
+        public var endpoint: Endpoint?
+        public var attempts: [HandshakeAttempt]
+        public var findings: [Finding]
+        /// The leaf the client (as curl) was shown, else any.
+        public var leaf: Certificate?
+        public var chains: [CertificateChain]
+        public var duration: Duration
+        /// Why nothing could be tried (no address).
+        public var error: Message?
+
+        /// No problem finding, and the handshake as the client makes it completed.
+        public var ok: Bool {
+            !findings.contains { $0.severity == .problem } && attempts.contains { $0.variant == .asClient && $0.established }
+        }
+        /// The problem a client such as curl meets first along its connection
+        /// (name, address, handshake, certificate); else the first of any client.
+        public var cause: Finding? {
+            let story = RequestStory(host: host, via: nil, proxy: nil)
+            let problems = findings.filter { $0.severity == .problem }
+            let order = { (f: Finding) in (f.cause.stage, f.cause.rank) }
+            return problems.filter { story.affects($0).contains(.user) }.min { order($0) < order($1) } ?? problems.min { order($0) < order($1) }
+        }
+        /// The earliest notAfter of the chain served with SNI.
+        public var earliestExpiry: Date? { chains.first { !$0.seenOnlyWithoutSNI }?.certificates.map(\.notAfter).min() }
+    }
+
+    let options: Options
+    let context: SSLContext
+
+    public init(_ options: Options) throws(OpenSSLError) {
+        self.options = options
+        var tls = TLSClientOptions()
+        tls.caFile = options.caFile
+        tls.clientCertificate = options.clientCertificate
+        tls.clientKey = options.clientKey
+        context = try SSLContext(tls)
+    }
+
+    /// Every address of `target`, each probed; the name lookup has the attempt's deadline.
+    public func probe(_ target: Target, now: Date = Date()) async -> [Result] {
+        let start = ContinuousClock.now
+        let addresses: [IPAddress]
+        if let literal = IPAddress(target.host) {
+            addresses = [literal]
+        } else {
+            addresses = await HostAddresses.resolve(target.host, deadline: start + options.timeout).addresses
+        }
+        guard !addresses.isEmpty else {
+            let finding = Finding(.dnsFailure, summary: Message(.findingNoAddress, ["host": .string(target.host)]), subject: target.host,
+                                  facts: [Fact(.host, .string(target.host))])
+            return [Result(target: target.url, host: target.host, endpoint: nil, attempts: [], findings: [finding], leaf: nil, chains: [],
+                           duration: ContinuousClock.now - start, error: finding.summary)]
+        }
+        return await withTaskGroup(of: (Int, Result).self) { group in
+            for (index, address) in addresses.enumerated() {
+                group.addTask { (index, await self.probe(target, Endpoint(address, port: UInt16(clamping: target.effectivePort)), now: now)) }
+            }
+            var out: [(Int, Result)] = []
+            for await r in group { out.append(r) }
+            return out.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// One address: the handshake variants, then the checks of every chain seen.
+    public func probe(_ target: Target, _ endpoint: Endpoint, now: Date = Date()) async -> Result {
+        let start = ContinuousClock.now
+        let variants: [SNIVariant] = options.withoutSNI ? [.asClient, SNIVariant.none.normalised(host: target.host)] : [.asClient]
+        var unique: [SNIVariant] = []
+        for v in variants where !unique.contains(v) { unique.append(v) }
+        let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
+            for (index, variant) in unique.enumerated() {
+                let spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
+                group.addTask { (index, await HandshakeLoop.shared.attempt(spec)) }
+            }
+            var out: [(Int, HandshakeAttempt)] = []
+            for await a in group { out.append(a) }
+            return out.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var findings = HandshakeRules(attempts: attempts, host: target.host, now: now, timeout: options.timeout).findings
+        let chains = TLSHandshakeStep.chains(attempts)
+        let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
+        for chain in chains where !(hasSNIChain && chain.seenOnlyWithoutSNI) {
+            let check = ChainVerifier.check(chain, caFile: options.caFile, at: now)
+            findings += ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays).findings
+        }
+        let leaf = (chains.first { !$0.seenOnlyWithoutSNI } ?? chains.first)?.leaf
+        return Result(target: target.url, host: target.host, endpoint: endpoint, attempts: attempts, findings: findings, leaf: leaf,
+                      chains: chains, duration: ContinuousClock.now - start, error: nil)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import TriageDemo
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// `triage scan` against a real nginx serving TLS on several ports — valid,
+/// expired, wrong host, rejecting handshakes without SNI — and a silent
+/// port: the JSON lines field by field, exit statuses, stdin and file forms,
+/// bad target lines.
+@Suite(.serialized) struct ScanTests {
+    typealias F = TLSFixtures
+
+    struct Fleet {
+        let nginx: NginxRunner
+        let silent: PlainTCPServer
+        let ca: String
+        var valid: Int { nginx.port }
+        var expired: Int { nginx.ports[0] }
+        var wrongHost: Int { nginx.ports[1] }
+        var sniOnly: Int { nginx.ports[2] }
+    }
+
+    static func fleet() throws -> Fleet {
+        let root = try F.root()
+        let folder = TestPaths.temporaryFolder("fleet")
+        func files(_ identity: CertificateMint.Identity, _ name: String) throws -> (String, String) {
+            let cert = folder.appendingPathComponent("\(name).pem"), key = folder.appendingPathComponent("\(name).key")
+            try identity.certificatePEM.write(to: cert, atomically: true, encoding: .utf8)
+            try identity.keyPEM.write(to: key, atomically: true, encoding: .utf8)
+            return (cert.path, key.path)
+        }
+        let valid = try files(try F.leaf("localhost", sans: ["localhost", "127.0.0.1"], key: .rsa(bits: 2048), issuer: root), "valid")
+        let expired = try files(try F.leaf("localhost", sans: ["localhost", "127.0.0.1"], notBefore: F.midnight(-400), notAfter: F.midnight(-5),
+                                           key: .rsa(bits: 2048), issuer: root), "expired")
+        let wrong = try files(try F.leaf("other.example.test", key: .rsa(bits: 2048), issuer: root), "wrong")
+        func server(_ listen: String, _ pair: (String, String), extra: String = "") -> String {
+            "server { listen \(listen) ssl; server_name localhost; ssl_certificate \(pair.0); ssl_certificate_key \(pair.1); ssl_session_tickets off; ssl_protocols TLSv1.2 TLSv1.3; \(extra) location / { return 200 'ok'; } }\n"
+        }
+        let http = server("LISTEN", valid) + server("LISTEN_1", expired) + server("LISTEN_2", wrong)
+            // Without SNI, the default server of this port refuses the handshake (alert 112); with SNI localhost, the valid certificate.
+            + "server { listen LISTEN_3 ssl default_server; ssl_protocols TLSv1.2 TLSv1.3; ssl_reject_handshake on; }\n" + server("LISTEN_3", valid)
+        let nginx = try NginxRunner(http: http, prefix: folder.appendingPathComponent("nginx"), extraPorts: 3)
+        return Fleet(nginx: nginx, silent: try PlainTCPServer(.silent), ca: try F.file(root.certificatePEM))
+    }
+
+    func lines(_ stdout: String) throws -> [String: [String: Any]] {
+        var out: [String: [String: Any]] = [:]
+        for line in stdout.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            out[object["target"] as! String] = object
+        }
+        return out
+    }
+
+    @Test func jsonLinesFieldByField() async throws {
+        let fleet = try Self.fleet()
+        defer { fleet.nginx.stop(); fleet.silent.stop() }
+        let targets = ["localhost:\(fleet.valid)", "localhost:\(fleet.expired)", "localhost:\(fleet.wrongHost)",
+                       "https://localhost:\(fleet.sniOnly)/", "127.0.0.1:\(fleet.silent.port)"]
+        let r = try await Command.triage(["scan"] + targets + ["--cacert", fleet.ca, "--sni-variants", "--timeout", "2s", "--format", "jsonl"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let byTarget = try lines(r.stdout)
+        #expect(byTarget.count == 5, "\(r.stdout)")
+        let valid = try #require(byTarget["https://localhost:\(fleet.valid)/"])
+        #expect(valid["ok"] as? Bool == true)
+        #expect(valid["cause"] is NSNull)
+        #expect(valid["address"] as? String == "127.0.0.1")
+        #expect(valid["port"] as? Int == fleet.valid)
+        #expect(valid["days_left"] as? Int == 334)
+        #expect(valid["not_after"] as? String == ISO8601.string(F.midnight(335)))
+        #expect(valid["subject"] as? String == "CN=localhost,O=triage fixture")
+        #expect(valid["issuer"] as? String == "CN=triage test root,O=triage fixture")
+        #expect(valid["version"] as? String == "TLSv1.3")
+        #expect(valid["error"] is NSNull)
+        let expired = try #require(byTarget["https://localhost:\(fleet.expired)/"])
+        #expect(expired["ok"] as? Bool == false)
+        #expect(expired["cause"] as? String == "cert-expired")
+        #expect(expired["days_left"] as? Int == -5)
+        let wrong = try #require(byTarget["https://localhost:\(fleet.wrongHost)/"])
+        #expect(wrong["cause"] as? String == "hostname-mismatch")
+        // With SNI the handshake works; without, nginx rejects it (alert 112): a problem for clients without SNI.
+        let sniOnly = try #require(byTarget["https://localhost:\(fleet.sniOnly)/"])
+        #expect(sniOnly["cause"] as? String == "alert-without-sni", "\(sniOnly)")
+        #expect((sniOnly["alert"] as? [String: Any])?["code"] as? Int == 112)
+        #expect(sniOnly["version"] as? String == "TLSv1.3")
+        let silent = try #require(byTarget["https://127.0.0.1:\(fleet.silent.port)/"])
+        #expect(silent["cause"] as? String == "timeout")
+        #expect(silent["ok"] as? Bool == false)
+        #expect((silent["duration_ms"] as? Double ?? 0) >= 1900)
+        #expect(r.stderr.contains("scanned 5 endpoint(s)"))
+        #expect(r.stderr.contains("4 with a problem"))
+    }
+
+    @Test func healthyFleetExitsZeroAndTheFileAndStdinForms() async throws {
+        let fleet = try Self.fleet()
+        defer { fleet.nginx.stop(); fleet.silent.stop() }
+        let file = TestPaths.temporaryFolder("targets").appendingPathComponent("targets.txt")
+        try "# upstreams\nlocalhost:\(fleet.valid)   # the good one\n\nhttps://localhost:\(fleet.sniOnly)/\n".write(to: file, atomically: true, encoding: .utf8)
+        let fromFile = try await Command.triage(["scan", "--targets", file.path, "--cacert", fleet.ca, "--format", "jsonl"])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(try lines(fromFile.stdout).count == 2)
+        let piped = try await Command.run(["/bin/sh", "-c", "printf 'localhost:%s\\n' \"$1\" | \"$0\" scan --targets - --cacert \"$2\" --format csv",
+                                           TestPaths.triageBinary.path, "\(fleet.valid)", fleet.ca])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let rows = piped.stdout.split(separator: "\n")
+        #expect(rows.first == "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,duration_ms,error")
+        #expect(rows.count == 2)
+        #expect(rows.last?.hasPrefix("https://localhost:\(fleet.valid)/,127.0.0.1,\(fleet.valid),true,,") == true, "\(rows)")
+    }
+
+    @Test func badTargetLinesAreRefusedWithTheirLineNumbers() async throws {
+        let file = TestPaths.temporaryFolder("targets").appendingPathComponent("bad.txt")
+        try "localhost:443\n\nftp://files.example.test/\nnot a target\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try await Command.triage(["scan", "--targets", file.path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("\(file.path):3: 'ftp://files.example.test/' is not a URL or HOST[:PORT]: the scheme 'ftp' is not http or https"))
+        #expect(r.stderr.contains("\(file.path):4: 'not a target' is not a URL or HOST[:PORT]: it holds spaces"))
+        #expect(r.stdout.isEmpty, "nothing scanned")
+    }
+
+    @Test func tableIsSortedByUrgency() async throws {
+        let fleet = try Self.fleet()
+        defer { fleet.nginx.stop(); fleet.silent.stop() }
+        let r = try await Command.triage(["scan", "localhost:\(fleet.valid)", "localhost:\(fleet.expired)", "--cacert", fleet.ca, "--format", "table"])
+        let rows = r.stdout.split(separator: "\n").map(String.init)
+        #expect(rows.count == 3)
+        #expect(rows[0].hasPrefix("STATUS"))
+        #expect(rows[1].hasPrefix("PROBLEM  -5    https://localhost:\(fleet.expired)/ 127.0.0.1:\(fleet.expired)"), "\(rows)")
+        #expect(rows[2].hasPrefix("ok       334"), "\(rows)")
+    }
+}
