@@ -30,11 +30,13 @@ test: install-deps embed
 demo: build
 	scripts/in-netns.sh $(BIN_DEBUG) demo --out incidents/demo; test $$? -le 1
 
-# Speed and memory of the default runbook vs the manual openssl pipeline.
+# Speed and memory: the default runbook vs the manual openssl pipeline, capture
+# decoding, scan vs sslyze and an openssl loop, a 240-address fan-out, analyze vs tshark.
 bench: release
 	scripts/in-netns.sh python3 scripts/bench.py $(BIN_RELEASE)
 	$(SWIFT) build -c release --static-swift-stdlib --product capture-bench
 	scripts/in-netns.sh scripts/bench-capture.sh
+	scripts/in-netns.sh python3 scripts/bench-fleet.py $(BIN_RELEASE)
 
 # libFuzzer over capture reading and TLS parsing (RUNS=1000000 by default).
 fuzz: build

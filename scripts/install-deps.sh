@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs what triage needs to build, test and run its demo: Debian packages
-# for OpenSSL, libcurl, libpcap, nginx and tshark, and two PyPI packages for
+# for OpenSSL, libcurl, libpcap, nginx, tshark and Prometheus (with its
+# blackbox_exporter, for the exporter test and benchmark), and two PyPI packages for
 # the schema test. Installs only what is missing; `apt-get update` runs once.
 set -eu
 
-PACKAGES="libssl-dev libcurl4-openssl-dev libpcap-dev pkg-config openssl nginx-light tshark iproute2 util-linux procps python3"
+PACKAGES="libssl-dev libcurl4-openssl-dev libpcap-dev pkg-config openssl nginx-light tshark iproute2 util-linux procps python3 python3-venv curl prometheus prometheus-blackbox-exporter"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

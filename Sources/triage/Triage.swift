@@ -16,7 +16,7 @@ struct Triage: AsyncParsableCommand {
         130 interrupted (SIGINT/SIGTERM; the report is still written).
         """,
         version: "0.2.0",
-        subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self, AnalyzeCommand.self, ScanCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self, AnalyzeCommand.self, ScanCommand.self, ExporterCommand.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; triage promises 2. Every exit

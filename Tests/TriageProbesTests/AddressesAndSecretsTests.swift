@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -14,10 +15,18 @@ import TriageWire
         let good = try F.leaf(host, issuer: root)
         let expiredOn = F.midnight(-4)
         let stale = try F.leaf(host, notBefore: F.midnight(-300), notAfter: expiredOn, issuer: root)
-        let first = try F.server(chain: [good], key: good, address: "127.0.0.2")
-        defer { first.stop() }
-        let second = try F.server(chain: [stale], key: stale, address: "127.0.0.3", port: first.port)
-        defer { second.stop() }
+        // One port on two addresses: a port free on the first may be taken on the second; try another.
+        var pair: (TLSServer, TLSServer)?
+        for _ in 0..<20 where pair == nil {
+            let first = try F.server(chain: [good], key: good, address: "127.0.0.2")
+            if let second = try? F.server(chain: [stale], key: stale, address: "127.0.0.3", port: first.port) {
+                pair = (first, second)
+            } else {
+                first.stop()
+            }
+        }
+        let (first, second) = try #require(pair)
+        defer { first.stop(); second.stop() }
         let a = DNSMessage.RecordType.a.rawValue
         let dns = try DNSFixture(zones: [host: .init(records: [.init(name: host, type: a, ttl: 30, data: "127.0.0.2"),
                                                                .init(name: host, type: a, ttl: 30, data: "127.0.0.3")])])

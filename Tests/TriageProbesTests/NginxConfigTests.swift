@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TriageKit
 import TriageProbes
@@ -132,6 +135,26 @@ import TriageTestSupport
         #expect(try pass("/api/v2/users") == "https://v2.example.test", "a nested location")
         #expect(try pass("/", "http://unknown.example.test:8080/") == "https://default.example.test", "default_server")
         #expect(try pass("/", "http://shop.example.test:9090/") == "https://other-port.example.test", "by listen port")
+    }
+
+    /// Found by make fuzz (`a{include /*;`): include reads regular files
+    /// only — a glob skips directories and FIFOs, a named /dev/zero is an
+    /// error — and blocks nest at most 100 deep.
+    @Test func includeReadsRegularFilesOnly() throws {
+        let folder = TestPaths.temporaryFolder("nginx-include")
+        try "upstream pool { server 10.0.0.1:443; }\n".write(to: folder.appendingPathComponent("a.conf"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("dir.conf"), withIntermediateDirectories: true)
+        #expect(mkfifo(folder.appendingPathComponent("fifo.conf").path, 0o600) == 0)
+        let config = try NginxConfig(text: "http { include \(folder.path)/*.conf; }", file: folder.appendingPathComponent("nginx.conf").path)
+        #expect(config.directives.first?.block?.map(\.name) == ["upstream"])
+        do {
+            _ = try NginxConfig(text: "include /dev/zero;")
+            Issue.record("/dev/zero was read")
+        } catch {
+            #expect(error.description == "/dev/zero:1: not a regular file")
+        }
+        let deep = String(repeating: "location / { ", count: 101) + String(repeating: "}", count: 101)
+        #expect(throws: NginxConfig.ParseError.self) { try NginxConfig(text: deep) }
     }
 
     @Test func badConfigurationsGiveLineNumbers() {

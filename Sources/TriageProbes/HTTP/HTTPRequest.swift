@@ -99,6 +99,13 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Performs the request on the calling thread (run it on the blocking pool).
+    /// The HTTP status of the answer, 0 when none came (or curl is missing): for the exporter.
+    public func status() async -> Int {
+        let prepared = self
+        let result = await onPool { cancel in Swift.Result { () throws(CurlEasy.Unavailable) in try prepared.perform(cancel: cancel) } }
+        return (try? result.get())?.exchange.status ?? 0
+    }
+
     func perform(cancel: CancelFlag) throws(CurlEasy.Unavailable) -> Result {
         let easy = try CurlEasy(bodyLimit: bodyLimit)
         easy.set(.url, url)

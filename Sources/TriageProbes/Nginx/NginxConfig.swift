@@ -34,9 +34,24 @@ public struct NginxConfig: Sendable {
         directives = try Self.parse(text, file: file, root: URL(fileURLWithPath: file).deletingLastPathComponent().path, depth: &depth)
     }
 
+    /// A configuration file is at most this large (nginx's own are kilobytes).
+    static let fileLimit = 16 << 20
+
     static func parseFile(_ path: String, root: String, depth: inout Int) throws(ParseError) -> [Directive] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ParseError(file: path, line: 1, message: "cannot read the file")
+        // Only regular files: `include /*` must not read a directory, a FIFO or /dev/zero.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let attributes else { throw ParseError(file: path, line: 1, message: "cannot read the file") }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw ParseError(file: path, line: 1, message: "not a regular file")
+        }
+        guard (attributes[.size] as? Int ?? 0) <= fileLimit else {
+            throw ParseError(file: path, line: 1, message: "larger than 16 MiB: not an nginx configuration")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ParseError(file: path, line: 1, message: "cannot read the file") }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: fileLimit)) ?? Data()
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ParseError(file: path, line: 1, message: "not UTF-8 text")
         }
         return try parse(text, file: path, root: root, depth: &depth)
     }
@@ -67,6 +82,7 @@ public struct NginxConfig: Sendable {
                 words = []
             case .open:
                 guard let name = words.first else { throw ParseError(file: file, line: token.line, message: "unexpected '{': expected a block name such as server or location") }
+                guard openers.count < 100 else { throw ParseError(file: file, line: token.line, message: "blocks nested deeper than 100 levels") }
                 openers.append((name, Array(words.dropFirst()), firstLine))
                 stack.append([])
                 words = []
@@ -89,10 +105,13 @@ public struct NginxConfig: Sendable {
         let glob = URL(fileURLWithPath: path).lastPathComponent
         let parts = glob.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        // As nginx's glob: the regular files that match (a directory or a socket is not a configuration).
         return names.filter { name in
             guard let first = parts.first, let last = parts.last, name.hasPrefix(first), name.hasSuffix(last) else { return false }
             return name.count >= first.count + last.count
-        }.sorted().map { "\(dir)/\($0)" }
+        }.sorted().map { "\(dir)/\($0)" }.filter { path in
+            (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular
+        }.prefix(1000).map { $0 }
     }
 
     struct Lexer {

@@ -61,6 +61,18 @@ public struct EndpointProbe: Sendable {
         context = try SSLContext(tls)
     }
 
+    /// The same probe with another per-attempt deadline (a scrape's timeout).
+    public func with(timeout: Duration) -> EndpointProbe {
+        var options = self.options
+        options.timeout = timeout
+        return EndpointProbe(options: options, context: context)
+    }
+
+    init(options: Options, context: SSLContext) {
+        self.options = options
+        self.context = context
+    }
+
     /// Every address of `target`, each probed; the name lookup has the attempt's deadline.
     public func probe(_ target: Target, now: Date = Date()) async -> [Result] {
         let start = ContinuousClock.now

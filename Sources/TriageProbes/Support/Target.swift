@@ -26,6 +26,13 @@ public struct Target: Sendable, Hashable {
     public var isIPLiteral: Bool { IPAddress(host) != nil }
     public var effectivePort: Int { port ?? (scheme == "http" ? 80 : 443) }
 
+    /// This target's URL with another path (an exporter module's).
+    public func with(path: String) -> String {
+        var copy = self
+        copy.rest = path.hasPrefix("/") ? path : "/" + path
+        return copy.url
+    }
+
     public var url: String {
         let h = host.contains(":") ? "[\(host)]" : host
         return "\(scheme)://\(userInfo.map { "\($0)@" } ?? "")\(h)\(port.map { ":\($0)" } ?? "")\(rest.isEmpty ? "/" : rest)"

@@ -1,0 +1,117 @@
+import Foundation
+import Yams
+
+/// `triage exporter --config FILE`: the probe modules, each a way to probe
+/// a target, chosen with `/probe?target=…&module=NAME` (blackbox_exporter's
+/// idea). Validated like a runbook: every problem as FILE:LINE:COLUMN.
+///
+/// ```yaml
+/// modules:
+///   default:            # used when the scrape names no module
+///     sni_variants: true
+///   https_get:
+///     http: true        # also GET the target and report probe_http_status_code
+///     path: /healthz
+///     timeout: 5s
+///     ca_file: /etc/ssl/private-ca.pem
+///     client_cert: /etc/triage/client.pem
+///     client_key: /etc/triage/client.key
+///     warn_days: 14
+/// ```
+public struct ExporterConfig: Sendable {
+    public struct Module: Sendable, Equatable {
+        public var sniVariants = true
+        public var http = false
+        public var path = "/"
+        public var timeout: Duration = .seconds(5)
+        public var caFile: String?
+        public var clientCertificate: String?
+        public var clientKey: String?
+        public var warnDays = 30
+        public init() {}
+    }
+
+    public var modules: [String: Module]
+
+    /// Without a file: one module, `default`, with `--ca-file` if given.
+    public static func standard(caFile: String?) -> ExporterConfig {
+        var module = Module()
+        module.caFile = caFile
+        return ExporterConfig(modules: ["default": module])
+    }
+
+    public static func load(contentsOf path: String, caFile: String?) throws(RunbookError) -> ExporterConfig {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file, or it is not UTF-8 text")])
+        }
+        return try load(yaml: text, source: path, caFile: caFile)
+    }
+
+    public static func load(yaml: String, source: String, caFile: String?) throws(RunbookError) -> ExporterConfig {
+        func at(_ node: Node?) -> SourceLocation {
+            SourceLocation(file: source, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
+        }
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw RunbookError([Diagnostic(at(nil), "YAML syntax error: \(error)")])
+        }
+        var problems: [Diagnostic] = []
+        guard let root, case .mapping(let top) = root else {
+            throw RunbookError([Diagnostic(at(root), "expected a mapping with 'modules'")])
+        }
+        for (key, _) in top where key.string != "modules" {
+            problems.append(Diagnostic(at(key), "unknown key '\(key.string ?? "?")': expected modules"))
+        }
+        var modules: [String: Module] = [:]
+        if let node = top["modules"] {
+            if case .mapping(let entries) = node {
+                for (nameNode, body) in entries {
+                    guard let name = nameNode.string, !name.isEmpty else { problems.append(Diagnostic(at(nameNode), "a module name must be a string")); continue }
+                    guard case .mapping(let fields) = body else { problems.append(Diagnostic(at(body), "module '\(name)': expected a mapping")); continue }
+                    var m = Module()
+                    m.caFile = caFile
+                    for (fieldNode, value) in fields {
+                        let field = fieldNode.string ?? ""
+                        func bool() -> Bool? {
+                            guard let b = value.bool else { problems.append(Diagnostic(at(value), "\(field): expected true or false")); return nil }
+                            return b
+                        }
+                        func string() -> String? {
+                            guard let s = value.string, case .scalar = value else { problems.append(Diagnostic(at(value), "\(field): expected a string")); return nil }
+                            return s
+                        }
+                        switch field {
+                        case "sni_variants": m.sniVariants = bool() ?? m.sniVariants
+                        case "http": m.http = bool() ?? m.http
+                        case "path":
+                            if let p = string() {
+                                if p.hasPrefix("/") { m.path = p } else { problems.append(Diagnostic(at(value), "path: expected a path starting with '/'")) }
+                            }
+                        case "timeout":
+                            if let t = string() {
+                                do { m.timeout = try DurationParser.parse(t) } catch { problems.append(Diagnostic(at(value), "timeout: \(error)")) }
+                            }
+                        case "ca_file": m.caFile = string()
+                        case "client_cert": m.clientCertificate = string()
+                        case "client_key": m.clientKey = string()
+                        case "warn_days":
+                            if let n = value.int, (0...3650).contains(n) { m.warnDays = n } else {
+                                problems.append(Diagnostic(at(value), "warn_days: expected a number of days between 0 and 3650"))
+                            }
+                        default:
+                            problems.append(Diagnostic(at(fieldNode), "module '\(name)': unknown key '\(field)': expected one of sni_variants, http, path, timeout, ca_file, client_cert, client_key, warn_days"))
+                        }
+                    }
+                    modules[name] = m
+                }
+            } else {
+                problems.append(Diagnostic(at(node), "modules: expected a mapping of module names"))
+            }
+        } else {
+            problems.append(Diagnostic(at(root), "missing 'modules'"))
+        }
+        if modules["default"] == nil, problems.isEmpty { modules["default"] = standard(caFile: caFile).modules["default"] }
+        guard problems.isEmpty else { throw RunbookError(problems) }
+        return ExporterConfig(modules: modules)
+    }
+}

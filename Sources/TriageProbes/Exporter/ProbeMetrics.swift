@@ -1,0 +1,71 @@
+import Foundation
+import TriageKit
+import TriageWire
+
+/// One probe of `triage exporter`, in Prometheus' text exposition format:
+/// blackbox_exporter's names where they mean the same, and what it cannot
+/// say — the cause of each finding, per SNI variant, per address.
+public struct ProbeMetrics: Sendable {
+    public var results: [EndpointProbe.Result]
+    public var httpStatus: Int?
+    public var duration: Duration
+
+    public init(results: [EndpointProbe.Result], httpStatus: Int? = nil, duration: Duration) {
+        self.results = results
+        self.httpStatus = httpStatus
+        self.duration = duration
+    }
+
+    /// Every address worked, as a client such as curl connects (and HTTP answered below 400 when asked).
+    public var success: Bool {
+        !results.isEmpty && results.allSatisfy(\.ok) && (httpStatus.map { (200..<400).contains($0) } ?? true)
+    }
+
+    public var text: String {
+        var out = ""
+        func metric(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            guard !samples.isEmpty else { return }
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for s in samples { out += "\(name)\(s.labels.isEmpty ? "" : "{\(s.labels)}") \(s.value)\n" }
+        }
+        func number(_ d: Double) -> String { d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
+        metric("probe_success", "Whether the probe succeeded (every address, TLS as curl makes it, certificates valid)",
+               [("", success ? "1" : "0")])
+        metric("probe_duration_seconds", "How long the probe took", [("", TextFormat.fixed(duration.seconds, 6))])
+        let chains = results.flatMap(\.chains).filter { !$0.seenOnlyWithoutSNI }
+        if let earliest = chains.flatMap(\.certificates).map(\.notAfter).min() {
+            metric("probe_ssl_earliest_cert_expiry", "Earliest notAfter of any certificate sent (Unix time)",
+                   [("", number(earliest.timeIntervalSince1970.rounded()))])
+        }
+        if let last = chains.last?.certificates.map(\.notAfter).min() {
+            metric("probe_ssl_last_chain_expiry_timestamp_seconds", "Earliest notAfter of the last chain seen (Unix time)",
+                   [("", number(last.timeIntervalSince1970.rounded()))])
+        }
+        let versions = Set(results.flatMap(\.attempts).filter { $0.variant == .asClient }.compactMap(\.version))
+        metric("probe_tls_version_info", "The TLS version negotiated", versions.sorted().map { ("version=\"\(Self.blackboxVersion($0))\"", "1") })
+        if let httpStatus { metric("probe_http_status_code", "HTTP status of the response (0: none)", [("", String(httpStatus))]) }
+        var causes: [String] = []
+        for f in results.flatMap(\.findings) where !causes.contains(f.cause.code) { causes.append(f.cause.code) }
+        metric("triage_probe_cause", "1 for each cause triage found (cause codes as in triage's reports)",
+               causes.map { ("cause=\"\($0)\"", "1") })
+        var variants: [SNIVariant: Bool] = [:]
+        for a in results.flatMap(\.attempts) { variants[a.variant] = (variants[a.variant] ?? true) && a.established }
+        metric("triage_probe_sni_variant_success", "Whether the handshake completed with this SNI variant on every address",
+               variants.keys.sorted().map { ("variant=\"\($0.description)\"", variants[$0]! ? "1" : "0") })
+        metric("triage_probe_address_success", "Whether this address of the target passed",
+               results.compactMap { r in r.endpoint.map { ("address=\"\(Self.escape($0.address.description))\"", r.ok ? "1" : "0") } })
+        if let days = chains.flatMap(\.certificates).map(\.notAfter).min().map({ Certificate.days(from: Date(), to: $0) }) {
+            metric("triage_probe_days_left", "Days until the earliest notAfter", [("", String(days))])
+        }
+        return out
+    }
+
+    /// blackbox_exporter writes `TLS 1.3` where OpenSSL says `TLSv1.3`.
+    static func blackboxVersion(_ openssl: String) -> String {
+        openssl.hasPrefix("TLSv") ? "TLS " + openssl.dropFirst(4) : openssl
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

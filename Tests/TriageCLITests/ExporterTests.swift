@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+import TriageDemo
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// `triage exporter`: the metrics of one probe per scrape, its own metrics,
+/// bad requests and configs; and a real Prometheus (Debian `prometheus`)
+/// scraping it, read back through Prometheus' HTTP API.
+@Suite(.serialized) struct ExporterTests {
+    typealias F = TLSFixtures
+
+    /// The exporter as a child process on a free port, stopped by `stop()`.
+    final class Running: Sendable {
+        let port: Int
+        let process: BackgroundProcess
+        private init(port: Int, process: BackgroundProcess) {
+            self.port = port
+            self.process = process
+        }
+
+        /// Started and accepting (polled without blocking a cooperative thread).
+        static func start(_ arguments: [String]) async throws -> Running {
+            let port = SocketAddress.freePort()
+            let log = TestPaths.temporaryFolder("exporter").appendingPathComponent("stderr.log").path
+            let process = try BackgroundProcess([TestPaths.triageBinary.path, "exporter", "--listen", "127.0.0.1:\(port)"] + arguments, output: log)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !SocketAddress.accepts(port), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            return Running(port: port, process: process)
+        }
+        func stop() { process.stop() }
+    }
+
+    struct Targets {
+        let valid: TLSServer, expired: TLSServer, sniOnly: TLSServer
+        let ca: String
+        func stop() { valid.stop(); expired.stop(); sniOnly.stop() }
+    }
+
+    static func targets() throws -> Targets {
+        let root = try F.root()
+        let good = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let old = try F.leaf("localhost", sans: ["localhost"], notBefore: F.midnight(-90), notAfter: F.midnight(-3), issuer: root)
+        return Targets(valid: try F.server(chain: [good], key: good), expired: try F.server(chain: [old], key: old),
+                       sniOnly: try F.server(chain: [good], key: good) { $0.sni = .abortWithoutSNI }, ca: try F.file(root.certificatePEM))
+    }
+
+    func get(_ url: String, headers: [String] = []) async throws -> (Int, String) {
+        let r = try await Command.run(["curl", "-s", "-w", "\n%{http_code}"] + headers.flatMap { ["-H", $0] } + [url])
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    /// `name{labels} value` lines of an exposition, by series.
+    func samples(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            out[String(line[..<space])] = String(line[line.index(after: space)...])
+        }
+        return out
+    }
+
+    @Test func probeMetricsSayTheCause() async throws {
+        let t = try Self.targets()
+        defer { t.stop() }
+        let exporter = try await Running.start(["--cacert", t.ca])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        let (okStatus, ok) = try await get("\(base)/probe?target=localhost:\(t.valid.port)")
+        #expect(okStatus == 200)
+        let good = samples(ok)
+        #expect(good["probe_success"] == "1", "\(ok)")
+        #expect(good["probe_tls_version_info{version=\"TLS 1.3\"}"] == "1")
+        #expect(good["probe_ssl_earliest_cert_expiry"] == String(Int(F.midnight(335).timeIntervalSince1970)))
+        #expect(good["triage_probe_sni_variant_success{variant=\"as-client\"}"] == "1")
+        #expect(good["triage_probe_address_success{address=\"127.0.0.1\"}"] == "1")
+        #expect(!good.keys.contains { $0.hasPrefix("triage_probe_cause") })
+        let expired = samples(try await get("\(base)/probe?target=localhost:\(t.expired.port)").1)
+        #expect(expired["probe_success"] == "0")
+        #expect(expired["triage_probe_cause{cause=\"cert-expired\"}"] == "1")
+        #expect(expired["triage_probe_days_left"] == "-4" || expired["triage_probe_days_left"] == "-3")
+        let sniOnly = samples(try await get("\(base)/probe?target=localhost:\(t.sniOnly.port)").1)
+        #expect(sniOnly["probe_success"] == "0")
+        #expect(sniOnly["triage_probe_cause{cause=\"alert-without-sni\"}"] == "1")
+        #expect(sniOnly["triage_probe_sni_variant_success{variant=\"none\"}"] == "0")
+        #expect(sniOnly["triage_probe_sni_variant_success{variant=\"as-client\"}"] == "1")
+        // Bad requests say why; the exporter's own metrics count the probes.
+        let (missing, why) = try await get("\(base)/probe")
+        #expect(missing == 400)
+        #expect(why.contains("the target parameter is missing"))
+        let (badModule, moduleWhy) = try await get("\(base)/probe?target=localhost:1&module=nope")
+        #expect(badModule == 400)
+        #expect(moduleWhy.contains("unknown module 'nope': one of default"))
+        let own = samples(try await get("\(base)/metrics").1)
+        #expect(own["triage_exporter_probes_total{result=\"success\"}"] == "1")
+        #expect(own["triage_exporter_probes_total{result=\"failure\"}"] == "2")
+    }
+
+    /// A silent target costs the scrape's timeout (Prometheus' header), not the module's 5 s,
+    /// and a slow target does not hold up another scrape.
+    @Test func scrapeTimeoutHeaderBoundsTheProbe() async throws {
+        let t = try Self.targets()
+        defer { t.stop() }
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let exporter = try await Running.start(["--cacert", t.ca])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        async let slow = get("\(base)/probe?target=127.0.0.1:\(silent.port)", headers: ["X-Prometheus-Scrape-Timeout-Seconds: 1.5"])
+        let fast = samples(try await get("\(base)/probe?target=localhost:\(t.valid.port)").1)
+        #expect(fast["probe_success"] == "1")
+        let timedOut = samples(try await slow.1)
+        #expect(timedOut["probe_success"] == "0")
+        #expect(timedOut["triage_probe_cause{cause=\"timeout\"}"] == "1")
+        #expect(Double(timedOut["probe_duration_seconds"] ?? "9") ?? 9 < 1.5)
+    }
+
+    @Test func badConfigIsRefusedWithItsPosition() async throws {
+        let file = TestPaths.temporaryFolder("exporter-config").appendingPathComponent("modules.yaml")
+        try "modules:\n  fast:\n    timeout: forever\n    sni_variant: true\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try await Command.triage(["exporter", "--config", file.path, "--listen", "127.0.0.1:0"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("\(file.path):3:14: timeout: "), "\(r.stderr)")
+        #expect(r.stderr.contains("\(file.path):4:5: module 'fast': unknown key 'sni_variant'"), "\(r.stderr)")
+    }
+
+    /// Prometheus scrapes the exporter for three targets (blackbox-style
+    /// relabelling); probe_success and triage_probe_cause come back through
+    /// its query API.
+    @Test func prometheusScrapesTheExporter() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus") else {
+            Issue.record("Prometheus is not installed (make install-deps installs the Debian package)")
+            return
+        }
+        let t = try Self.targets()
+        defer { t.stop() }
+        let exporter = try await Running.start(["--cacert", t.ca])
+        defer { exporter.stop() }
+        let folder = TestPaths.temporaryFolder("prometheus")
+        let promPort = SocketAddress.freePort()
+        let targets = [t.valid.port, t.expired.port, t.sniOnly.port].map { "\"localhost:\($0)\"" }.joined(separator: ", ")
+        try """
+            global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
+            scrape_configs:
+              - job_name: triage
+                metrics_path: /probe
+                static_configs: [{ targets: [\(targets)] }]
+                relabel_configs:
+                  - { source_labels: [__address__], target_label: __param_target }
+                  - { source_labels: [__param_target], target_label: instance }
+                  - { target_label: __address__, replacement: "127.0.0.1:\(exporter.port)" }
+            """.write(to: folder.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        let prometheus = try BackgroundProcess(["/usr/bin/prometheus", "--config.file=\(folder.path)/prometheus.yml",
+                                                "--storage.tsdb.path=\(folder.path)/data", "--web.listen-address=127.0.0.1:\(promPort)"],
+                                               output: folder.appendingPathComponent("prometheus.log").path)
+        defer { prometheus.stop() }
+        func query(_ q: String) async throws -> [String: String] {
+            let (_, body) = try await get("http://127.0.0.1:\(promPort)/api/v1/query?query=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? q)")
+            guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+                  let result = (json["data"] as? [String: Any])?["result"] as? [[String: Any]] else { return [:] }
+            var out: [String: String] = [:]
+            for series in result {
+                let instance = (series["metric"] as? [String: String])?["instance"] ?? "?"
+                out[instance] = ((series["value"] as? [Any])?.last as? String) ?? "?"
+            }
+            return out
+        }
+        var success: [String: String] = [:]
+        let deadline = ContinuousClock.now + .seconds(40)
+        while success.count < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            success = (try? await query("probe_success")) ?? [:]
+        }
+        #expect(success == ["localhost:\(t.valid.port)": "1", "localhost:\(t.expired.port)": "0", "localhost:\(t.sniOnly.port)": "0"],
+                "\(success) — \((try? String(contentsOf: folder.appendingPathComponent("prometheus.log"), encoding: .utf8).suffix(800)) ?? "")")
+        let expired = try await query("triage_probe_cause{cause=\"cert-expired\"}")
+        #expect(expired == ["localhost:\(t.expired.port)": "1"])
+        let sni = try await query("triage_probe_cause{cause=\"alert-without-sni\"}")
+        #expect(sni == ["localhost:\(t.sniOnly.port)": "1"])
+    }
+}
