@@ -36,6 +36,7 @@ bench: release
 	scripts/in-netns.sh python3 scripts/bench.py $(BIN_RELEASE)
 	$(SWIFT) build -c release --static-swift-stdlib --product capture-bench
 	scripts/in-netns.sh scripts/bench-capture.sh
+	test -x .build/bench-venv/bin/sslyze || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q sslyze; }
 	scripts/in-netns.sh python3 scripts/bench-fleet.py $(BIN_RELEASE)
 
 # libFuzzer over capture reading and TLS parsing (RUNS=1000000 by default).

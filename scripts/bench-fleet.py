@@ -103,10 +103,11 @@ try:
     loop_rate = sample / t
     print(f"  openssl loop:    {sample} endpoints in {t:.2f} s, {loop_rate:.0f} endpoints/s; triage / loop = {scan_rate / loop_rate:.1f}x")
 
-    venv = f"{work}/venv"
+    # The Makefile installs sslyze into this venv before entering the network namespace (pip needs PyPI).
+    venv = os.environ.get("BENCH_VENV", ".build/bench-venv")
     sslyze_rate = None
-    if subprocess.run([sys.executable, "-m", "venv", venv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0 and \
-            subprocess.run([f"{venv}/bin/pip", "install", "-q", "sslyze"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+    if os.path.exists(f"{venv}/bin/python") and subprocess.run([f"{venv}/bin/python", "-c", "import sslyze"],
+                                                               stderr=subprocess.DEVNULL).returncode == 0:
         sample = min(PORTS, 200)
         argv = [f"{venv}/bin/python", "-m", "sslyze", "--certinfo", "--quiet", "--json_out", f"{work}/sslyze.json"] + \
                [f"localhost:{base + i}" for i in range(sample)]
@@ -114,7 +115,52 @@ try:
         sslyze_rate = sample / t
         print(f"  sslyze --certinfo: {sample} endpoints in {t:.2f} s, {sslyze_rate:.0f} endpoints/s; triage / sslyze = {scan_rate / sslyze_rate:.1f}x (target >= 10)")
     else:
-        print("  sslyze: not measured (pip could not install it here)")
+        print(f"  sslyze: not measured (no sslyze in {venv}: make bench installs it there)")
+
+    # --- exporter: probes/s with 50 concurrent scrapes, beside blackbox_exporter ---
+    import concurrent.futures
+    import socket
+    import urllib.request
+
+    def free_port():
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    def wait_for(port):
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+
+    def hammer(url_of, count, concurrency=50):
+        start = time.perf_counter()
+        ok = 0
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            for body in pool.map(lambda i: urllib.request.urlopen(url_of(i), timeout=30).read(), range(count)):
+                ok += b"probe_success 1" in body
+        return count / (time.perf_counter() - start), ok
+
+    scrapes = 1000
+    eport = free_port()
+    # The same work as blackbox's tcp+tls module: one handshake, the chain checked (no no-SNI variant).
+    open(f"{work}/modules.yml", "w").write(f"modules:\n  default:\n    sni_variants: false\n    ca_file: {work}/ca.pem\n")
+    exporter = subprocess.Popen([triage, "exporter", "--listen", f"127.0.0.1:{eport}", "--config", f"{work}/modules.yml", "--concurrency", "64"],
+                                stderr=subprocess.DEVNULL)
+    wait_for(eport)
+    rate, ok = hammer(lambda i: f"http://127.0.0.1:{eport}/probe?target=localhost:{base + i % PORTS}", scrapes)
+    exporter.terminate(); exporter.wait()
+    print(f"exporter: {scrapes} scrapes, 50 at once: triage exporter {rate:.0f} probes/s ({ok} successes)", end="")
+    bport = free_port()
+    open(f"{work}/blackbox.yml", "w").write(f"modules:\n  tls:\n    prober: tcp\n    timeout: 5s\n    tcp:\n      tls: true\n"
+                                            f"      tls_config:\n        ca_file: {work}/ca.pem\n        server_name: localhost\n")
+    blackbox = subprocess.Popen(["prometheus-blackbox-exporter", f"--config.file={work}/blackbox.yml", f"--web.listen-address=127.0.0.1:{bport}"],
+                                stderr=subprocess.DEVNULL)
+    wait_for(bport)
+    brate, bok = hammer(lambda i: f"http://127.0.0.1:{bport}/probe?module=tls&target=127.0.0.1:{base + i % PORTS}", scrapes)
+    blackbox.terminate(); blackbox.wait()
+    print(f"; blackbox_exporter {brate:.0f} probes/s ({bok} successes); ratio {rate / brate:.2f}")
 
     # --- 2. fan-out -----------------------------------------------------------
     resolves = []
@@ -140,4 +186,20 @@ print(f"analyze: {size / 1e6:.0f} MB, 80000 handshakes: {t:.2f} s ({size / 1e6 /
 tt, _, _ = run(["tshark", "-r", capture, "-Y", "tls.alert_message", "-T", "fields", "-e", "tls.alert_message.desc"],
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(f"  tshark alerts:   {tt:.2f} s; triage / tshark = {t / tt:.3f} (target <= 0.1)")
+
+# --- 4. the runbook loader on bombs and on size ------------------------------------
+def bomb(name, text):
+    path = f"{work}/{name}.yaml"
+    open(path, "w").write(text)
+    t, code, rss = run([triage, "validate", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"  {name:<28} exit {code}, {t * 1000:.0f} ms, peak RSS {rss:.1f} MB")
+
+print("loader:")
+aliases = "name: t\ninputs:\n  l0: { default: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol] }\n" + "".join(
+    f"  l{i}: {{ default: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}] }}\n" for i in range(1, 9)) + "steps:\n  - { id: a, uses: exec, with: { run: [true] } }\n"
+bomb("alias bomb (387M nodes)", aliases)
+bomb("100000 nested parentheses", "name: t\nsteps:\n  - id: a\n    uses: exec\n    if: ${{ " + "(" * 100000 + "1" + ")" * 100000 + " }}\n    with: { run: [true] }\n")
+for n in (20000, 40000, 80000):
+    steps = "".join(f"  - id: s{i}\n    uses: exec\n    if: ${{{{ steps.s{i - 1}.status == 'ok' }}}}\n    with: {{ run: [echo, '{i}'] }}\n" for i in range(1, n + 1))
+    bomb(f"{n} steps", "name: big\nsteps:\n  - { id: s0, uses: exec, with: { run: [true] } }\n" + steps)
 shutil.rmtree(work, ignore_errors=True)

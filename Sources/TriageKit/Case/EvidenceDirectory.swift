@@ -41,6 +41,17 @@ public final class EvidenceDirectory: Sendable {
         try write(name, data: Data(secrets.redact(Redactor.redact(text)).utf8), description: description)
     }
 
+    /// A table triage generated (a capture's connections: addresses, names,
+    /// dates, codes): the values triage sent are masked, the line-by-line
+    /// pattern scan for credentials is not run over millions of fields none
+    /// of which is a header or a URL.
+    @discardableResult
+    public func write(_ name: String, table bytes: [UInt8], description: Message) throws -> Artifact {
+        var masked = bytes
+        secrets.redact(bytes: &masked)
+        return try write(name, data: Data(masked), description: description)
+    }
+
     /// Writes binary evidence as is (captures, DER); callers redact what they frame.
     @discardableResult
     public func write(_ name: String, data: Data, description: Message) throws -> Artifact {

@@ -24,11 +24,13 @@ public struct CaptureRules: Sendable {
     public var groups: [Group] {
         var order: [String] = []
         var byKey: [String: Group] = [:]
-        let english = TextTable.english
         for c in connections {
-            let label = c.groupLabel
-            let key = english.render(label)
-            if byKey[key] == nil { order.append(key); byKey[key] = Group(label: label, key: key, count: 0, first: c) }
+            // What the label says (outcome, SNI), without rendering it: 80,000 renders took a second.
+            let alert = c.fatalAlert ?? c.alerts.first
+            let outcome = alert.map { "alert \($0.code) \($0.level.rawValue) \($0.sender.rawValue)" }
+                ?? (c.serverHello ? "handshake \(c.selectedVersion ?? 0)" : "no ServerHello")
+            let key = outcome + "|" + (c.sni ?? "")
+            if byKey[key] == nil { order.append(key); byKey[key] = Group(label: c.groupLabel, key: key, count: 0, first: c) }
             byKey[key]!.count += 1
         }
         return order.map { byKey[$0]! }.sorted { $0.count > $1.count }

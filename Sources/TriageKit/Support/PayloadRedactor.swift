@@ -9,18 +9,8 @@ public enum PayloadRedactor {
 
     public static func mask(_ bytes: inout [UInt8], secrets: [String]) {
         maskHeaders(&bytes)
-        for secret in secrets.sorted(by: { $0.count > $1.count }) {
-            let needle = Array(secret.utf8)
-            guard needle.count >= 4, needle.count <= bytes.count, let first = needle.first else { continue }
-            var i = 0
-            while i <= bytes.count - needle.count {
-                if bytes[i] == first, bytes[i..<(i + needle.count)].elementsEqual(needle) {
-                    for j in i..<(i + needle.count) { bytes[j] = 0x2A }
-                    i += needle.count
-                } else {
-                    i += 1
-                }
-            }
+        for secret in secrets.sorted(by: { $0.count > $1.count }) where secret.utf8.count >= 4 {
+            SecretSet.mask(Array(secret.utf8), in: &bytes)
         }
     }
 

@@ -41,17 +41,19 @@ public final class SecretSet: Sendable {
     /// payload) with as many `*`, so frame lengths and checksums' inputs stay
     /// the same size.
     public func redact(bytes: inout [UInt8]) {
-        for value in all {
-            let needle = Array(value.utf8)
-            guard needle.count <= bytes.count, let first = needle.first else { continue }
-            var i = 0
-            while i <= bytes.count - needle.count {
-                if bytes[i] == first, bytes[i..<(i + needle.count)].elementsEqual(needle) {
-                    for j in i..<(i + needle.count) { bytes[j] = 0x2A }
-                    i += needle.count
-                } else {
-                    i += 1
-                }
+        for value in all { Self.mask(Array(value.utf8), in: &bytes) }
+    }
+
+    /// Every occurrence of `needle` in `bytes` overwritten with `*`, the length kept.
+    static func mask(_ needle: [UInt8], in bytes: inout [UInt8]) {
+        guard needle.count <= bytes.count, let first = needle.first else { return }
+        var i = 0
+        while i <= bytes.count - needle.count {
+            if bytes[i] == first, bytes[i..<(i + needle.count)].elementsEqual(needle) {
+                for j in i..<(i + needle.count) { bytes[j] = 0x2A }
+                i += needle.count
+            } else {
+                i += 1
             }
         }
     }

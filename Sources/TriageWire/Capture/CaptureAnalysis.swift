@@ -136,12 +136,14 @@ public struct CaptureAnalysis: Sendable {
 
 /// A byte string as a dictionary key, hashed in bulk: `[UInt8]`'s own
 /// Hashable feeds the hasher one byte at a time, which dominated decoding.
-struct BytesKey: Hashable {
-    let bytes: [UInt8]
+public struct BytesKey: Hashable, Sendable {
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// The length, the head (serial number, issuer) and the tail (signature)
     /// tell certificates apart; equality still compares every byte.
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         hasher.combine(bytes.count)
         bytes.withUnsafeBytes { raw in
             hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.prefix(160)))
