@@ -117,6 +117,8 @@ try:
     else:
         print(f"  sslyze: not measured (no sslyze in {venv}: make bench installs it there)")
 
+    if os.environ.get("BENCH_ONLY") == "scan":
+        raise SystemExit(0)
     # --- exporter: probes/s with 50 concurrent scrapes, beside blackbox_exporter ---
     import concurrent.futures
     import socket

@@ -106,7 +106,9 @@ public struct EndpointProbe: Sendable {
         for v in variants where !unique.contains(v) { unique.append(v) }
         let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
             for (index, variant) in unique.enumerated() {
-                let spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
+                var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
+                // No case folder, so no self-capture to keep.
+                spec.recordConversation = false
                 group.addTask { (index, await HandshakeLoop.shared.attempt(spec)) }
             }
             var out: [(Int, HandshakeAttempt)] = []
