@@ -8,7 +8,7 @@ import TriageProbes
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a broken HTTPS upstream on 127.0.0.1 (expired certificate, alert 80 without SNI) behind a real nginx, and diagnose it.")
+        abstract: "Start a broken HTTPS upstream on 127.0.0.1 (valid with SNI; without SNI its expired default certificate makes it abort with alert 80) behind a real nginx, and diagnose it.")
 
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-upstream.demo.test/).", valueName: "DIR"))
     var out: String?
