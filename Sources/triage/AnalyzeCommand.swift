@@ -14,8 +14,11 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(help: "Only connections to this server port.")
     var port: Int?
 
-    @Option(help: "The name the server certificates must match.")
+    @Option(help: "The name the server certificates must match (default: each ClientHello's SNI).")
     var host: String?
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Verify the certificates seen against this PEM bundle (default: the system store).", valueName: "PEM"))
+    var caFile: String?
 
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-analyze/).", valueName: "DIR"))
     var out: String?
@@ -43,9 +46,14 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error("\(file) is not a regular file (a pipe or a device): save the capture to a file first (tcpdump -w FILE)")
             throw Reported(status: ExitStatus.usage)
         }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            console.error("cannot read the CA file \(caFile)")
+            throw Reported(status: ExitStatus.usage)
+        }
         var given = ["capture": file]
         if let port { given["port"] = String(port) }
         if let host { given["host"] = host }
+        if let caFile { given["ca_file"] = caFile }
         let caseRun: CaseRun
         do {
             var request = CaseRun.Request(runbook: try Bundled.runbook("analyze"), given: given,

@@ -50,10 +50,15 @@ import TriageTestSupport
         #expect(Self.allClean(doc.steps), "\(doc.steps.map { "\($0.id) \($0.status.rawValue): \($0.summary)" })")
         #expect(doc.steps.first { $0.id == "via" }?.fact(.status) == 200)
         #expect(doc.steps.first { $0.id == "capture-decode" }?.status == .ok)
-        // The capture it took, analysed on its own, is healthy too.
+        // The capture it took, analysed on its own with the same CA, is healthy too;
+        // without the CA its chains are verified against the system store, as curl would.
+        let capture = out.appendingPathComponent("evidence/capture-stop/capture.pcapng").path
         let analyzed = TestPaths.temporaryFolder("analyze")
-        let a = try await Command.triage(["analyze", out.appendingPathComponent("evidence/capture-stop/capture.pcapng").path,
-                                          "--out", analyzed.path])
+        let a = try await Command.triage(["analyze", capture, "--ca-file", ca, "--out", analyzed.path])
+        let noCA = TestPaths.temporaryFolder("analyze")
+        let b = try await Command.triage(["analyze", capture, "--out", noCA.path])
+        #expect(b.status == 1)
+        #expect(try ReportDocument.decode(Data(contentsOf: noCA.appendingPathComponent("report.json"))).rootCause?.cause == .untrustedIssuer)
         let report = try ReportDocument.decode(Data(contentsOf: analyzed.appendingPathComponent("report.json")))
         #expect(a.status == 0, "\(a.stderr)")
         #expect(Self.allClean(report.steps), "\(report.steps.map { "\($0.id) \($0.status.rawValue): \($0.summary)" })")

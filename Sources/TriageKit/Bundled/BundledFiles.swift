@@ -18,7 +18,9 @@ inputs:
   port:
     description: only connections to this server port
   host:
-    description: the name the server certificates must match
+    description: the name the server certificates must match (default - each ClientHello's SNI)
+  ca_file:
+    description: PEM bundle to verify the certificates against (default - the system store)
 steps:
   - id: decode
     uses: capture.decode
@@ -26,6 +28,7 @@ steps:
       file: ${{ inputs.capture }}
       port: ${{ inputs.port }}
       host: ${{ inputs.host }}
+      ca_file: ${{ inputs.ca_file }}
   - id: alert
     uses: tls.decode-alert
     if: ${{ steps.decode.outputs.alerts[0] }}
@@ -215,6 +218,7 @@ steps:
       file: ${{ steps.capture-stop.outputs.file }}
       port: ${{ inputs.port || inputs.url.port }}
       host: ${{ inputs.url.host }}
+      ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
 
 """#,
     ]
@@ -782,6 +786,9 @@ capture.no_sni = no SNI
 capture.outcome_alert = {alert}
 capture.outcome_handshake = handshake {version}
 capture.outcome_no_server_hello = no ServerHello
+capture.outcome_refused = SYN answered by RST
+capture.outcome_not_tls = answered non-TLS bytes {preview}
+capture.outcome_unanswered = ClientHello not answered ({ms} ms)
 finding.capture_alert = {count} connection(s) to {server} ended with {alert}
 finding.capture_no_sni = {count} connection(s) to {server} ended with {alert}; their ClientHello carried no SNI
 finding.capture_client_cert = {count} connection(s) to {server} ended with {alert}: the server wants a client certificate
@@ -789,6 +796,10 @@ finding.capture_client_expired = {count} connection(s) to {server} ended with {a
 finding.capture_client_unknown_ca = {count} connection(s) to {server} ended with {alert}: the client does not trust the issuer
 finding.capture_client_rejected = {count} connection(s) to {server} ended with {alert}: the client rejected the certificate
 finding.capture_unknown_name = {count} connection(s) to {server} ended with {alert}: the server does not know the name sent
+finding.capture_refused = {count} connection(s) to {server}: the SYN was answered by RST — nothing listens on port {port}
+finding.capture_not_tls = {count} connection(s) to {server}: the server answered the ClientHello with {preview}, not TLS
+finding.capture_unanswered = {count} connection(s) to {server}: the server sent nothing in answer to the ClientHello; the client gave up after {ms} ms
+finding.capture_old_version = {count} connection(s) to {server} negotiated {version}, which current clients (OpenSSL 3, browsers) refuse
 
 # --- exec ---------------------------------------------------------------------------------
 exec.exited = `{command}` exited with status {status}
@@ -1442,6 +1453,9 @@ capture.no_sni = 无 SNI
 capture.outcome_alert = {alert}
 capture.outcome_handshake = 握手完成，{version}
 capture.outcome_no_server_hello = 没有 ServerHello
+capture.outcome_refused = SYN 被 RST 拒绝
+capture.outcome_not_tls = 回应了非 TLS 数据 {preview}
+capture.outcome_unanswered = ClientHello 无回应（{ms} 毫秒）
 finding.capture_alert = 到 {server} 的 {count} 个连接以 {alert} 结束
 finding.capture_no_sni = 到 {server} 的 {count} 个连接以 {alert} 结束；它们的 ClientHello 都不带 SNI
 finding.capture_client_cert = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端要求客户端证书
@@ -1449,6 +1463,10 @@ finding.capture_client_expired = 到 {server} 的 {count} 个连接以 {alert} �
 finding.capture_client_unknown_ca = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端不信任证书的签发者
 finding.capture_client_rejected = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端拒绝了证书
 finding.capture_unknown_name = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端不认识客户端发送的域名
+finding.capture_refused = 到 {server} 的 {count} 个连接：SYN 被 RST 拒绝——端口 {port} 上没有服务在监听
+finding.capture_not_tls = 到 {server} 的 {count} 个连接：服务端以 {preview} 回应 ClientHello，不是 TLS
+finding.capture_unanswered = 到 {server} 的 {count} 个连接：服务端没有回应 ClientHello；客户端等待 {ms} 毫秒后放弃
+finding.capture_old_version = 到 {server} 的 {count} 个连接协商了 {version}，当前的客户端（OpenSSL 3、浏览器）会拒绝
 
 # --- exec -----------------------------------------------------------------------------------
 exec.exited = `{command}` 退出，状态码 {status}

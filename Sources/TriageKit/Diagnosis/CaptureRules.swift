@@ -14,10 +14,14 @@ public struct CaptureRules: Sendable {
 
     public let connections: [CapturedTLS]
     public let host: String?
+    /// The chains sent in clear as a client verifies them (the step asks
+    /// OpenSSL, at the time of the capture), by leaf fingerprint.
+    public let checks: [String: ChainCheck]
 
-    public init(connections: [CapturedTLS], host: String?) {
+    public init(connections: [CapturedTLS], host: String?, checks: [String: ChainCheck] = [:]) {
         self.connections = connections
         self.host = host
+        self.checks = checks
     }
 
     /// Alike connections together, largest group first.
@@ -27,7 +31,8 @@ public struct CaptureRules: Sendable {
         for c in connections {
             // What the label says (outcome, SNI), without rendering it: 80,000 renders took a second.
             let alert = c.fatalAlert ?? c.alerts.first
-            let outcome = alert.map { "alert \($0.code) \($0.level.rawValue) \($0.sender.rawValue)" }
+            let outcome = c.tcp.refused ? "refused" : c.tcp.notTLS != nil ? "not-tls" : c.tcp.unanswered ? "unanswered"
+                : alert.map { "alert \($0.code) \($0.level.rawValue) \($0.sender.rawValue)" }
                 ?? (c.serverHello ? "handshake \(c.selectedVersion ?? 0)" : "no ServerHello")
             let key = outcome + "|" + (c.sni ?? "")
             if byKey[key] == nil { order.append(key); byKey[key] = Group(label: c.groupLabel, key: key, count: 0, first: c) }
@@ -40,52 +45,114 @@ public struct CaptureRules: Sendable {
         var out: [Finding] = []
         let sniWorks = connections.contains { $0.sni != nil && $0.serverHello && $0.fatalAlert == nil }
         for group in groups {
-            let c = group.first
-            guard let alert = c.fatalAlert else { continue }
-            let subject = c.server.description
-            let facts = [Fact(.connections, .int(group.count)), Fact(.firstSeen, .typed(.date(c.firstSeen))),
-                         Fact(.server, .typed(.endpoint(c.server))), Fact(.sni, .string(c.sni ?? "none")), Fact(.alert, .typed(.alert(alert)))]
-            let args: [String: Value] = ["count": .int(group.count), "server": .typed(.endpoint(c.server)), "alert": .typed(.alert(alert))]
-            let finding: Finding = switch (alert.sender, alert.code) {
-            case (.server, _) where c.sni == nil && (sniWorks || alert.code == 80 || alert.code == 112):
-                Finding(.alertWithoutSNI, summary: Message(.findingCaptureNoSNI, args), subject: subject, facts: facts,
-                        remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": .typed(.endpoint(c.server)), "alert": .int(Int(alert.code))]))
-            case (.server, 116):
-                Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
-            case (.server, 40) where c.certificateRequest:
-                Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
-            case (_, 70):
-                Finding(.protocolVersion, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
-            case (.server, 40), (.server, 71):
-                Finding(.noSharedCipher, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
-            case (.client, 45):
-                Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
-                                   remedyArgs: ["address": .typed(.endpoint(c.server)), "host": .string(c.sni ?? host ?? "HOST")])
-            case (.client, 48):
-                Finding(.untrustedIssuer, summary: Message(.findingCaptureClientUnknownCA, args), subject: subject, facts: facts)
-            case (.client, 42), (.client, 46):
-                Finding(.untrustedIssuer, summary: Message(.findingCaptureClientRejected, args), subject: subject, facts: facts)
-            case (_, 112):
-                Finding(.hostnameMismatch, summary: Message(.findingCaptureUnknownName, args), subject: subject, facts: facts)
-            default:
-                Finding(.tlsAlert, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
-                                   remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)])
-            }
-            out.append(finding.on(.capture(sni: c.sni != nil)))
+            guard let finding = finding(for: group, sniWorks: sniWorks) else { continue }
+            out.append(finding.on(.capture(sni: group.first.sni != nil)))
         }
+        // Without SNI another certificate than with it, and that one is broken: the live run's SNI variant.
+        var explained = Set<String>()
+        for finding in defaultCertificateFindings(&explained) { out.append(finding.on(.capture(sni: false))) }
         // Certificates sent in clear: their dates at the time of the capture.
+        // Checked against the name the client asked for (SNI), or the one given.
         var seen = Set<String>()
         for c in connections {
-            guard let leaf = c.certificates.first, seen.insert(leaf.sha256).inserted else { continue }
+            guard let leaf = c.certificates.first, !explained.contains(leaf.sha256),
+                  seen.insert(leaf.sha256 + "|" + (c.sni ?? "")).inserted else { continue }
             let chain = CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni)
-            let check = ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
-            let rules = ChainRules(check: check, host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
-            out += rules.findings.filter { $0.cause != .hostnameMismatch || host != nil }.map { finding in
+            let check = checks[leaf.sha256] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
+            let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile),
+                                   host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
+            out += rules.findings.map { finding in
                 var f = finding
                 f.facts.append(Fact(.seenAt, .typed(.date(c.firstSeen))))
                 f.summary = Message(.inCapture, ["summary": f.summary.value, "time": .typed(.date(c.firstSeen)), "server": .typed(.endpoint(c.server))])
                 return f.on(.capture(sni: c.sni != nil))
             }
+        }
+        return out
+    }
+
+    /// What one group of alike connections shows: below TLS (refused, not
+    /// TLS, unanswered), an old version negotiated, or the fatal alert.
+    func finding(for group: Group, sniWorks: Bool) -> Finding? {
+        let c = group.first
+        let subject = c.server.description
+        let server = Value.typed(.endpoint(c.server))
+        var facts = [Fact(.connections, .int(group.count)), Fact(.firstSeen, .typed(.date(c.firstSeen))), Fact(.server, server)]
+        if c.tcp.refused {
+            let port = Value.int(Int(c.server.port))
+            return Finding(.connectionRefused, summary: Message(.findingCaptureRefused, ["count": .int(group.count), "server": server, "port": port]),
+                           subject: subject, facts: facts + [Fact(.address, server)], remedyArgs: ["port": port])
+        }
+        facts.append(Fact(.sni, .string(c.sni ?? "none")))
+        if let preview = c.tcp.notTLS {
+            return Finding(.notTLS, summary: Message(.findingCaptureNotTLS, ["count": .int(group.count), "server": server, "preview": .string(preview)]),
+                           subject: subject, facts: facts + [Fact(.address, server), Fact(.answer, .string(preview))])
+        }
+        if c.tcp.unanswered {
+            return Finding(.timeout, summary: Message(.findingCaptureUnanswered, ["count": .int(group.count), "server": server, "ms": .int(c.tcp.waitedMs)]),
+                           subject: subject, facts: facts + [Fact(.address, server), Fact(.bytesReceived, .int(0)), Fact(.elapsedMs, .number(Double(c.tcp.waitedMs)))])
+        }
+        if c.serverHello, let version = c.selectedVersion, version < 0x0303 {
+            // Whatever alert followed, the version is what a current client refuses.
+            var versionFacts = facts + [Fact(.version, .string(ProtocolVersion.name(version)))]
+            if let alert = c.fatalAlert { versionFacts.append(Fact(.alert, .typed(.alert(alert)))) }
+            return Finding(.protocolVersion, summary: Message(.findingCaptureOldVersion, ["count": .int(group.count), "server": server,
+                                                                                         "version": .string(ProtocolVersion.name(version))]),
+                           subject: subject, facts: versionFacts)
+        }
+        guard let alert = c.fatalAlert else { return nil }
+        facts.append(Fact(.alert, .typed(.alert(alert))))
+        let args: [String: Value] = ["count": .int(group.count), "server": server, "alert": .typed(.alert(alert))]
+        return switch (alert.sender, alert.code) {
+        case (.server, _) where c.sni == nil && (sniWorks || alert.code == 80 || alert.code == 112):
+            Finding(.alertWithoutSNI, summary: Message(.findingCaptureNoSNI, args), subject: subject, facts: facts,
+                    remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": server, "alert": .int(Int(alert.code))]))
+        case (.server, 116):
+            Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
+        case (.server, 40) where c.certificateRequest:
+            Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
+        case (_, 70):
+            Finding(.protocolVersion, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
+        case (.server, 40), (.server, 71):
+            Finding(.noSharedCipher, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
+        case (.client, 45):
+            Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
+                    remedyArgs: ["address": server, "host": .string(c.sni ?? host ?? "HOST")])
+        case (.client, 48):
+            Finding(.untrustedIssuer, summary: Message(.findingCaptureClientUnknownCA, args), subject: subject, facts: facts)
+        case (.client, 42), (.client, 46):
+            Finding(.untrustedIssuer, summary: Message(.findingCaptureClientRejected, args), subject: subject, facts: facts)
+        case (_, 112):
+            Finding(.hostnameMismatch, summary: Message(.findingCaptureUnknownName, args), subject: subject, facts: facts)
+        default:
+            Finding(.tlsAlert, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
+                    remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)])
+        }
+    }
+
+    /// A server that gives ClientHellos without SNI another certificate than
+    /// those with SNI, and that certificate is expired, not yet valid or for
+    /// another name: the same finding as the live run's no-SNI variant.
+    /// `explained` gets the fingerprints of those default certificates.
+    func defaultCertificateFindings(_ explained: inout Set<String>) -> [Finding] {
+        var out: [Finding] = []
+        var done = Set<String>()
+        // The first connection with SNI that got a certificate, per server.
+        var withSNI: [Endpoint: CapturedTLS] = [:]
+        for c in connections where c.sni != nil && !c.certificates.isEmpty && withSNI[c.server] == nil { withSNI[c.server] = c }
+        for c in connections where c.sni == nil {
+            guard let leaf = c.certificates.first, done.insert(leaf.sha256 + c.server.description).inserted,
+                  let good = withSNI[c.server], let goodLeaf = good.certificates.first, goodLeaf.sha256 != leaf.sha256,
+                  let name = host ?? good.sni, let problem = HandshakeRules.problem(with: leaf, host: name, now: c.firstSeen) else { continue }
+            explained.insert(leaf.sha256)
+            out.append(Finding(.defaultCertWithoutSNI,
+                               summary: Message(.findingDefaultCert, ["subject": .string(leaf.subject), "problem": problem.value, "good": .string(goodLeaf.subject)]),
+                               subject: c.server.description,
+                               facts: [Fact(.variant, .string("none")), Fact(.subject, .string(leaf.subject)),
+                                       Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),
+                                       Fact(.sans, .list(leaf.alternativeNames.map { .string($0.description) })),
+                                       Fact(.withSNI, .string(goodLeaf.subject)), Fact(.seenAt, .typed(.date(c.firstSeen)))],
+                               remedyArgs: ["name": .string(name), "address": .typed(.endpoint(good.server))]))
         }
         return out
     }

@@ -17,9 +17,35 @@ public struct CapturedTLS: Sendable {
     public var certificates: [Certificate]
     public var certificateRequest: Bool
     public var gaps: Bool
+    /// Below TLS: how the TCP connection went.
+    public var tcp = TCPStory()
+
+    /// What TCP showed of a connection that did not get as far as TLS.
+    public struct TCPStory: Sendable, Hashable {
+        /// The SYN was answered by RST.
+        public var refused = false
+        /// The client sent a ClientHello; the server sent nothing back before
+        /// the client gave up (FIN or RST), or in the `waitedMs` until the capture ended.
+        public var unanswered = false
+        /// The server answered with bytes that are not TLS records; their start, printable.
+        public var notTLS: String?
+        /// From the connection's first packet to its last.
+        public var waitedMs = 0
+        /// Payload bytes from the server.
+        public var serverBytes = 0
+
+        public init(refused: Bool = false, unanswered: Bool = false, notTLS: String? = nil, waitedMs: Int = 0, serverBytes: Int = 0) {
+            self.refused = refused
+            self.unanswered = unanswered
+            self.notTLS = notTLS
+            self.waitedMs = waitedMs
+            self.serverBytes = serverBytes
+        }
+    }
 
     public init(client: Endpoint, server: Endpoint, firstSeen: Date, sni: String?, offeredVersions: [UInt16], selectedVersion: UInt16?,
-                selectedCipher: UInt16?, serverHello: Bool, alerts: [TLSAlert], certificates: [Certificate], certificateRequest: Bool, gaps: Bool) {
+                selectedCipher: UInt16?, serverHello: Bool, alerts: [TLSAlert], certificates: [Certificate], certificateRequest: Bool, gaps: Bool,
+                tcp: TCPStory = TCPStory()) {
         self.client = client
         self.server = server
         self.firstSeen = firstSeen
@@ -32,12 +58,16 @@ public struct CapturedTLS: Sendable {
         self.certificates = certificates
         self.certificateRequest = certificateRequest
         self.gaps = gaps
+        self.tcp = tcp
     }
 
     public var fatalAlert: TLSAlert? { alerts.first { $0.isFatal } }
 
     /// A few words on how it ended, for grouping: `fatal alert 80 …, no SNI`.
     public var outcome: Message {
+        if tcp.refused { return Message(.captureOutcomeRefused) }
+        if let preview = tcp.notTLS { return Message(.captureOutcomeNotTLS, ["preview": .string(preview)]) }
+        if tcp.unanswered { return Message(.captureOutcomeUnanswered, ["ms": .int(tcp.waitedMs)]) }
         if let alert = fatalAlert ?? alerts.first { return Message(.captureOutcomeAlert, ["alert": .typed(.alert(alert))]) }
         if serverHello { return Message(.captureOutcomeHandshake, ["version": .string(ProtocolVersion.name(selectedVersion ?? 0))]) }
         return Message(.captureOutcomeNoServerHello)

@@ -14,7 +14,8 @@ public struct CaptureDecodeStep: StepKind {
     public let inputs: [InputDeclaration] = [
         .init("file", .string, required: true, "the capture (pcap or pcapng)"),
         .init("port", .integer, "only connections to this server port"),
-        .init("host", .string, "the name the server certificates must match"),
+        .init("host", .string, "the name the server certificates must match (default: each ClientHello's SNI)"),
+        .init("ca_file", .string, "verify the certificates sent in clear against this PEM bundle instead of the system store"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("connections", .list(.object), "the first 1000 TLS connections: client, server, sni, time, version, alerts, certificates"),
@@ -53,7 +54,8 @@ public struct CaptureDecodeStep: StepKind {
             }
         }.mapError { StepFailure(.captureUnreadable, ["file": .string(file), "error": .string($0.description)]) }.get()
         let connections = Self.connections(analysis)
-        let rules = CaptureRules(connections: connections, host: context.string("host"))
+        let rules = CaptureRules(connections: connections, host: context.string("host"),
+                                 checks: Self.verify(connections, caFile: context.string("ca_file")))
         let groups = rules.groups
         try context.evidence.write("connections.csv", table: Self.csv(connections), description: Message(.evidenceConnections))
         var facts = [Fact(.packets, .int(analysis.packets)), Fact(.bytes, .int(analysis.bytes)),
@@ -100,8 +102,19 @@ public struct CaptureDecodeStep: StepKind {
             if parsed.count < 10_000 { parsed[key] = c }
             return c
         }
-        return analysis.connections.filter(\.isTLS).map { c in
+        return analysis.connections.filter { $0.isTLS || $0.refused }.map { c in
             let sni = c.clientSide.sni
+            var tcp = CapturedTLS.TCPStory(refused: c.refused, waitedMs: Int((c.lastMicroseconds &- c.firstMicroseconds) / 1000), serverBytes: c.serverBytes)
+            if c.clientSide.helloSeen, c.serverBytes == 0 {
+                // The client gave up (FIN or RST), or waited longer than a handshake deadline before the capture ended.
+                let gaveUp = c.finBy == .client || c.resetBy == .client
+                let waited = analysis.lastMicroseconds &- c.firstMicroseconds
+                if gaveUp || (!c.closed && waited >= 5_000_000) {
+                    tcp.unanswered = true
+                    if !gaveUp { tcp.waitedMs = Int(waited / 1000) }
+                }
+            }
+            if c.serverSide.notTLS, !c.serverPreview.isEmpty { tcp.notTLS = HandshakeSession.notTLS(c.serverPreview) }
             let alerts = c.alerts.map { a in
                 TLSAlert(code: a.code, level: a.level == 1 ? .warning : .fatal, sender: a.sender, server: c.server, serverName: sni)
             }
@@ -109,8 +122,20 @@ public struct CaptureDecodeStep: StepKind {
                                sni: sni, offeredVersions: c.clientSide.offeredVersions, selectedVersion: c.serverSide.selectedVersion,
                                selectedCipher: c.serverSide.selectedCipher, serverHello: c.serverSide.helloSeen, alerts: alerts,
                                certificates: c.serverSide.certificates.compactMap(certificate), certificateRequest: c.serverSide.certificateRequest,
-                               gaps: c.gaps)
+                               gaps: c.gaps, tcp: tcp)
         }
+    }
+
+    /// Each distinct chain sent in clear, verified as a client would at the
+    /// time it was seen, by leaf fingerprint.
+    static func verify(_ connections: [CapturedTLS], caFile: String?) -> [String: ChainCheck] {
+        var checks: [String: ChainCheck] = [:]
+        for c in connections {
+            guard let leaf = c.certificates.first, checks[leaf.sha256] == nil, checks.count < 1_000 else { continue }
+            checks[leaf.sha256] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
+                                                      caFile: caFile, at: c.firstSeen)
+        }
+        return checks
     }
 
     static func table(_ connections: [CapturedTLS]) -> String {

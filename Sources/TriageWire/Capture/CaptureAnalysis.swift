@@ -8,8 +8,23 @@ public struct CapturedConnection: Sendable {
     /// Bytes were lost (a hole in the sequence space) in either direction.
     public var gaps = false
     public var closed = false
+    /// The client's SYN, and the server's SYN-ACK.
+    public var synSeen = false
+    public var synAckSeen = false
+    /// Who sent the first RST, and the first FIN.
+    public var resetBy: Peer?
+    public var finBy: Peer?
+    public var lastMicroseconds: UInt64 = 0
+    /// Payload bytes each way.
+    public var clientBytes = 0
+    public var serverBytes = 0
+    /// The server's first bytes when they are not TLS records.
+    public var serverPreview: [UInt8] = []
 
     public var isTLS: Bool { clientSide.helloSeen || serverSide.helloSeen }
+
+    /// A SYN answered by RST: nothing listens on the port.
+    public var refused: Bool { synSeen && !synAckSeen && resetBy == .server && serverBytes == 0 && clientBytes == 0 }
 
     /// Every clear alert with its sender, in the order seen.
     public var alerts: [(sender: Peer, level: UInt8, code: UInt8)] {
@@ -28,6 +43,8 @@ public struct CaptureAnalysis: Sendable {
     public var notTCP = 0
     public var malformed = 0
     public var skippedBlocks = 0
+    /// The time of the last packet: how long a connection had been waiting when the capture stopped.
+    public var lastMicroseconds: UInt64 = 0
     /// Where the capture stopped making sense (a file cut mid-packet, a
     /// damaged block): what came before it is analysed, as Wireshark does.
     public var cut: CaptureError?
@@ -79,6 +96,7 @@ public struct CaptureAnalysis: Sendable {
                 progress(Progress(packets: analysis.packets, bytes: analysis.bytes, connections: analysis.connections.count))
             }
             analysis.bytes += packet.data.count
+            analysis.lastMicroseconds = max(analysis.lastMicroseconds, packet.microseconds)
             guard let segment = decoder.segment(packet) else { continue }
             if let port, segment.source.port != port, segment.destination.port != port { continue }
             let key = segment.source.port < segment.destination.port || segment.source.port == segment.destination.port
@@ -121,9 +139,12 @@ public struct CaptureAnalysis: Sendable {
                 analysis.connections[index].clientSide = state.clientParser.summary
                 analysis.connections[index].serverSide = state.serverParser.summary
             }
+            if !data.isEmpty, !toServer, state.serverParser.summary.notTLS, analysis.connections[index].serverPreview.isEmpty {
+                analysis.connections[index].serverPreview = Array(data.prefix(40))
+            }
+            Self.account(segment, toServer: toServer, at: packet.microseconds, &analysis.connections[index])
             if state.toServer.skipped || state.toClient.skipped { analysis.connections[index].gaps = true }
             if segment.fin { state.fins += 1 }
-            if segment.fin || segment.rst { analysis.connections[index].closed = true }
             // A closed connection's buffers go; its summary stays.
             if segment.rst || state.fins >= 2 { live[key] = nil } else { live[key] = state }
         }
@@ -131,6 +152,17 @@ public struct CaptureAnalysis: Sendable {
         analysis.malformed = decoder.malformed
         analysis.skippedBlocks = reader.skippedBlocks
         return analysis
+    }
+
+    /// The TCP story of a connection: handshake, payload each way, who closed or reset it.
+    static func account(_ segment: TCPSegment, toServer: Bool, at microseconds: UInt64, _ c: inout CapturedConnection) {
+        let sender: Peer = toServer ? .client : .server
+        if segment.syn { if segment.ack { c.synAckSeen = true } else { c.synSeen = true } }
+        if toServer { c.clientBytes += segment.payload.count } else { c.serverBytes += segment.payload.count }
+        if segment.rst, c.resetBy == nil { c.resetBy = sender }
+        if segment.fin, c.finBy == nil { c.finBy = sender }
+        if segment.fin || segment.rst { c.closed = true }
+        c.lastMicroseconds = microseconds
     }
 }
 

@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+import TriageDemo
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+import TriageWire
+
+/// A capture alone reaches the causes a live run reaches: each test captures
+/// real `openssl s_client` runs against a broken fixture server with
+/// libpcap, runs `triage analyze` on the file, checks the root cause and its
+/// key fact against a live run of the same server where one is quick, and
+/// checks what the cause rests on against tshark's reading of the same file.
+@Suite(.serialized) struct CaptureParityTests {
+    typealias F = TLSFixtures
+
+    /// Captures one `openssl s_client` per argument list against `port`.
+    func capture(port: Int, _ runs: [[String]], seconds: Int = 5) async throws -> String {
+        let live = try LiveCapture(device: "lo", filter: "tcp port \(port)")
+        try await Task.sleep(for: .milliseconds(100))
+        for arguments in runs {
+            _ = try await Command.run(["/bin/sh", "-c", "timeout \(seconds) openssl s_client -connect 127.0.0.1:\(port) "
+                                       + arguments.joined(separator: " ") + " </dev/null >/dev/null 2>&1"])
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let (bytes, frames, _, _) = live.stop()
+        #expect(frames > 0)
+        let file = TestPaths.temporaryFolder("parity").appendingPathComponent("capture.pcapng")
+        try Data(bytes).write(to: file)
+        return file.path
+    }
+
+    /// `triage analyze FILE` as a user runs it; a problem is exit 1.
+    func analyze(_ file: String, caFile: String? = nil) async throws -> ReportDocument {
+        let out = TestPaths.temporaryFolder("parity-analyze")
+        let r = try await Command.triage(["analyze", file, "--out", out.path] + (caFile.map { ["--ca-file", $0] } ?? []))
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        return try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+    }
+
+    func tshark(_ file: String, port: Int, filter: String, _ fields: [String]) async throws -> [String] {
+        let r = try await Command.run(["tshark", "-r", file, "-d", "tcp.port==\(port),tls", "-Y", filter, "-T", "fields"]
+                                      + fields.flatMap { ["-e", $0] } + ["-E", "separator=,"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// The analysis and the live run name the same root cause with the same key fact.
+    func expectParity(_ capture: ReportDocument, _ live: DefaultRunbook.Run?, cause: Cause, _ key: FactKey, _ value: Value) {
+        #expect(capture.rootCause?.cause == cause, "\(capture.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(capture.rootCause?.fact(key) == value, "\(capture.rootCause?.facts ?? [:])")
+        if let live {
+            #expect(live.root?.cause == cause, "\(live.document.findings.map { "\($0.cause) \($0.summary)" })")
+            #expect(live.root?.fact(key) == value)
+        }
+    }
+
+    @Test func hostnameMismatchAgainstTheSNI() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("other.example.test", issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        expectParity(try await analyze(file, caFile: ca), live, cause: .hostnameMismatch, .host, .string(F.host))
+        let names = try await tshark(file, port: server.port, filter: "tls.handshake.type == 11", ["x509sat.printableString", "x509sat.uTF8String"])
+        #expect(names.joined().contains("other.example.test"))
+        try await CaptureVersusTsharkTests().compare(file, port: server.port)
+    }
+
+    @Test func selfSignedLeaf() async throws {
+        let selfSigned = try CertificateMint.mint(.init(commonName: F.host, subjectAltNames: [F.host], notBefore: F.midnight(-1), notAfter: F.midnight(90)))
+        let server = try F.server(chain: [selfSigned], key: selfSigned)
+        defer { server.stop() }
+        let ca = try F.file(try F.root("unrelated root").certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        expectParity(try await analyze(file, caFile: ca), live, cause: .selfSigned, .issuer, "CN=api.example.test,O=triage fixture")
+        try await CaptureVersusTsharkTests().compare(file, port: server.port)
+    }
+
+    /// The leaf alone, its intermediate in the client's CA file: the server omits it.
+    @Test func missingIntermediate() async throws {
+        let root = try F.root()
+        let intermediate = try CertificateMint.mint(.init(commonName: "triage intermediate", notBefore: F.midnight(-100), notAfter: F.midnight(1000), isCA: true), issuer: root)
+        let leaf = try F.leaf(issuer: intermediate)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM + intermediate.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        expectParity(try await analyze(file, caFile: ca), live, cause: .incompleteChain, .missingIssuer, "CN=triage intermediate,O=triage fixture")
+        // tshark sees one certificate in the Certificate message.
+        let lengths = try await tshark(file, port: server.port, filter: "tls.handshake.type == 11", ["tls.handshake.certificate_length"])
+        #expect(lengths.map { $0.split(separator: ",").count } == [1])
+    }
+
+    /// The leaf from a root the client does not have: unknown issuer, not "add the intermediate".
+    @Test func unknownRoot() async throws {
+        let root = try F.root("corp root")
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: nil)
+        expectParity(try await analyze(file), live, cause: .untrustedIssuer, .issuer, "CN=corp root,O=triage fixture")
+    }
+
+    @Test func expiredIntermediate() async throws {
+        let root = try F.root()
+        let expiredOn = F.midnight(-5)
+        let intermediate = try CertificateMint.mint(.init(commonName: "old intermediate", notBefore: F.midnight(-900), notAfter: expiredOn, isCA: true), issuer: root)
+        let leaf = try F.leaf(issuer: intermediate)
+        let server = try F.server(chain: [leaf, intermediate], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        let doc = try await analyze(file, caFile: ca)
+        expectParity(doc, live, cause: .intermediateExpired, .notAfter, .typed(.date(expiredOn)))
+        #expect(doc.rootCause?.subject == "CN=old intermediate,O=triage fixture")
+        #expect(!doc.findings.contains { $0.cause == .certExpired })
+        try await CaptureVersusTsharkTests().compare(file, port: server.port)
+    }
+
+    @Test func weakKey() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(key: .rsa(bits: 1024), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.securityLevel = 0 }
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host, "-cipher", "'DEFAULT:@SECLEVEL=0'"]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        expectParity(try await analyze(file, caFile: ca), live, cause: .weakKey, .key, "RSA 1024")
+        try await CaptureVersusTsharkTests().compare(file, port: server.port)
+    }
+
+    /// With SNI the right certificate, without it an expired default one.
+    @Test func defaultCertificateWithoutSNI() async throws {
+        let root = try F.root()
+        let good = try F.leaf(issuer: root)
+        let expiredOn = F.midnight(-3)
+        let fallback = try F.leaf("default.example.test", notBefore: F.midnight(-400), notAfter: expiredOn, issuer: root)
+        let server = try F.server(chain: [good], key: good) { $0.sni = .defaultCertificate(chainPEM: fallback.certificatePEM, keyPEM: fallback.keyPEM) }
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host], ["-tls1_2", "-noservername"]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        let doc = try await analyze(file, caFile: ca)
+        expectParity(doc, live, cause: .defaultCertWithoutSNI, .subject, "CN=default.example.test,O=triage fixture")
+        #expect(doc.rootCause?.date(.notAfter) == expiredOn)
+        try await CaptureVersusTsharkTests().compare(file, port: server.port)
+    }
+
+    @Test func plainHTTPOnTheTLSPort() async throws {
+        let server = try PlainTCPServer(.http)
+        defer { server.stop() }
+        let file = try await capture(port: server.port, [[]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: nil)
+        let doc = try await analyze(file)
+        #expect(doc.rootCause?.cause == .notTLS)
+        #expect(live.root?.cause == .notTLS)
+        // The same preview of the answer as the live run.
+        #expect(doc.rootCause?.fact(.answer) == live.root?.fact(.answer))
+        #expect(doc.rootCause?.fact(.answer)?.stringValue?.hasPrefix("'HTTP/1.") == true)
+        let payload = try await tshark(file, port: server.port, filter: "tcp.srcport == \(server.port) && tcp.len > 0", ["tcp.payload"])
+        #expect(payload.first?.hasPrefix("485454502f312e") == true) // "HTTP/1."
+    }
+
+    /// The server accepts and never answers the ClientHello; the client gives up after 1 s.
+    @Test func clientHelloNeverAnswered() async throws {
+        let server = try PlainTCPServer(.silent)
+        defer { server.stop() }
+        let file = try await capture(port: server.port, [[]], seconds: 1)
+        let doc = try await analyze(file)
+        #expect(doc.rootCause?.cause == .timeout)
+        #expect(doc.rootCause?.fact(.bytesReceived) == .int(0))
+        let waited = try #require(doc.rootCause?.fact(.elapsedMs)?.numberValue)
+        #expect(waited >= 900 && waited < 5_000)
+        #expect(try await tshark(file, port: server.port, filter: "tls.handshake.type == 1", ["frame.number"]).count == 1)
+        #expect(try await tshark(file, port: server.port, filter: "tcp.srcport == \(server.port) && tcp.len > 0", ["frame.number"]).isEmpty)
+        #expect(try await tshark(file, port: server.port, filter: "tcp.dstport == \(server.port) && tcp.flags.fin == 1", ["frame.number"]).count == 1)
+    }
+
+    @Test func synAnsweredByReset() async throws {
+        let port = PlainTCPServer.closedPort()
+        let file = try await capture(port: port, [[]])
+        let live = try await DefaultRunbook.run(port: port, caFile: nil)
+        expectParity(try await analyze(file), live, cause: .connectionRefused, .address, .typed(.endpoint(try #require(Endpoint("127.0.0.1:\(port)")))))
+        #expect(try await tshark(file, port: port, filter: "tcp.srcport == \(port) && tcp.flags.reset == 1", ["frame.number"]).count == 1)
+        #expect(try await tshark(file, port: port, filter: "tcp.flags.syn == 1 && tcp.flags.ack == 1", ["frame.number"]).isEmpty)
+    }
+
+    /// A TLS 1.1 handshake that completes: the version is the problem.
+    @Test func tls11Negotiated() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(key: .rsa(bits: 2048), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.minVersion = "TLSv1.1"; $0.maxVersion = "TLSv1.1"; $0.securityLevel = 0 }
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_1", "-servername", F.host, "-cipher", "'DEFAULT:@SECLEVEL=0'"]])
+        let live = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        let doc = try await analyze(file, caFile: ca)
+        #expect(doc.rootCause?.cause == .protocolVersion, "\(doc.findings.map(\.summary))")
+        #expect(doc.rootCause?.fact(.version) == "TLSv1.1")
+        #expect(live.root?.cause == .protocolVersion)
+        #expect(try await tshark(file, port: server.port, filter: "tls.handshake.type == 2", ["tls.handshake.version"]) == ["0x0302"])
+    }
+}
