@@ -17,6 +17,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(help: "The name the server certificates must match (default: each ClientHello's SNI).")
     var host: String?
 
+    @Option(help: ArgumentHelp("TLS secrets in the NSS key log format (SSLKEYLOGFILE, openssl s_client -keylogfile): TLS 1.3 certificates and alerts are decrypted. A pcapng's Decryption Secrets Blocks are read as well.", valueName: "FILE"))
+    var keylog: String?
+
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("Verify the certificates seen against this PEM bundle (default: the system store).", valueName: "PEM"))
     var caFile: String?
 
@@ -46,6 +49,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error("\(file) is not a regular file (a pipe or a device): save the capture to a file first (tcpdump -w FILE)")
             throw Reported(status: ExitStatus.usage)
         }
+        if let keylog, !FileManager.default.isReadableFile(atPath: keylog) {
+            console.error("cannot read the key log \(keylog)")
+            throw Reported(status: ExitStatus.usage)
+        }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             console.error("cannot read the CA file \(caFile)")
             throw Reported(status: ExitStatus.usage)
@@ -54,6 +61,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if let port { given["port"] = String(port) }
         if let host { given["host"] = host }
         if let caFile { given["ca_file"] = caFile }
+        if let keylog { given["keylog"] = keylog }
         let caseRun: CaseRun
         do {
             var request = CaseRun.Request(runbook: try Bundled.runbook("analyze"), given: given,

@@ -11,6 +11,7 @@ import TriageTestSupport
         "Sources/TriageProbes/OpenSSL/OpenSSLError.swift",
         "Sources/TriageProbes/OpenSSL/X509Certificate.swift",
         "Sources/TriageProbes/OpenSSL/ChainVerifier.swift",
+        "Sources/TriageProbes/OpenSSL/OpenSSLTLS13Crypto.swift",
         "Sources/TriageProbes/OpenSSL/SSLContext.swift",
         "Sources/TriageProbes/Curl/CurlEasy.swift",
         "Sources/TriageProbes/Pcap/PcapHandle.swift",

@@ -208,3 +208,99 @@ import TriageWire
         #expect(try await tshark(file, port: server.port, filter: "tls.handshake.type == 2", ["tls.handshake.version"]) == ["0x0302"])
     }
 }
+
+/// TLS 1.3 hides the certificates and most alerts; with the client's key
+/// log (or a pcapng that carries it) triage decrypts them, and agrees with
+/// tshark given the same key log.
+extension CaptureParityTests {
+    /// A TLS 1.3 `openssl s_client` run with its key log: (capture, key log).
+    func tls13Capture(port: Int, _ arguments: [String]) async throws -> (String, String) {
+        let keys = TestPaths.temporaryFolder("keylog").appendingPathComponent("sslkeylog.txt").path
+        let file = try await capture(port: port, [["-tls1_3", "-keylogfile", keys] + arguments])
+        return (file, keys)
+    }
+
+    func tsharkDecrypted(_ file: String, keys: String, port: Int, filter: String, _ fields: [String]) async throws -> [String] {
+        let r = try await Command.run(["tshark", "-r", file, "-o", "tls.keylog_file:\(keys)", "-d", "tcp.port==\(port),tls", "-Y", filter, "-T", "fields"]
+                                      + fields.flatMap { ["-e", $0] } + ["-E", "separator=,"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.split(separator: "\n").map(String.init)
+    }
+
+    @Test func tls13ClientCertificateRequiredDecryptedWithTheKeyLog() async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(123)
+        let leaf = try F.leaf(notAfter: notAfter, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.3"; $0.clientCAPEM = try? F.root("client CA").certificatePEM }
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (file, keys) = try await tls13Capture(port: server.port, ["-servername", F.host])
+
+        // Without the secrets the alert is hidden; the report says how to see it.
+        let hidden = TestPaths.temporaryFolder("tls13-hidden")
+        let plain = try await Command.triage(["analyze", file, "--ca-file", ca, "--out", hidden.path])
+        let plainDoc = try ReportDocument.decode(Data(contentsOf: hidden.appendingPathComponent("report.json")))
+        #expect(plainDoc.rootCause == nil, "\(plain.stdout)")
+        let note: String = TextTable.english.format(plainDoc.steps.first?.fact(.note) ?? .null)
+        #expect(note.contains("--keylog"), "\(note)")
+
+        let out = TestPaths.temporaryFolder("tls13")
+        let r = try await Command.triage(["analyze", file, "--keylog", keys, "--ca-file", ca, "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.rootCause?.cause == .clientCertRequired)
+        #expect(doc.rootCause?.alert?.code == 116)
+        #expect(doc.rootCause?.alert?.sender == .server)
+        let decode = try #require(doc.steps.first { $0.id == "decode" })
+        #expect(decode.fact(.decryptedConnections) == .int(1))
+        #expect(decode.fact(.keyLogEntries) == .int(1))
+        // The certificate, encrypted on the wire, read from the decrypted handshake.
+        let csv = try String(contentsOf: out.appendingPathComponent("evidence/decode/connections.csv"), encoding: .utf8)
+        #expect(csv.contains(ISO8601.string(notAfter)), "\(csv)")
+
+        // tshark with the same key log: the same alert, the same dates.
+        let alerts = try await tsharkDecrypted(file, keys: keys, port: server.port, filter: "tls.alert_message.desc",
+                                               ["tcp.srcport", "tls.alert_message.level", "tls.alert_message.desc"])
+        let theirs = alerts.map { line in
+            let f = line.split(separator: ",")
+            return "\(f[1]):\(f[2]):\(f[0] == "\(server.port)" ? "server" : "client")"
+        }
+        #expect(theirs.contains("2:116:server"))
+        // connections.csv's alerts column: level:code:sender, in the order seen.
+        let row = try #require(csv.split(separator: "\n").dropFirst().first)
+        let ours = row.split(separator: ",", maxSplits: 8, omittingEmptySubsequences: false)[7].split(separator: " ").map(String.init)
+        #expect(ours.map { $0.replacingOccurrences(of: "fatal", with: "2").replacingOccurrences(of: "warning", with: "1") } == theirs)
+        let dates = try await tsharkDecrypted(file, keys: keys, port: server.port, filter: "tls.handshake.type == 11", ["x509af.utcTime"])
+        #expect(dates == ["\(CaptureViewForTests.tsharkTime(F.midnight(-30))),\(CaptureViewForTests.tsharkTime(notAfter))"])
+
+        // The same secrets inside the pcapng (a Decryption Secrets Block, as editcap --inject-secrets writes): no --keylog needed.
+        let injected = TestPaths.temporaryFolder("dsb").appendingPathComponent("with-secrets.pcapng").path
+        let edit = try await Command.run(["editcap", "--inject-secrets", "tls,\(keys)", file, injected])
+        #expect(edit.status == 0, "\(edit.stderr)")
+        let dsb = TestPaths.temporaryFolder("tls13-dsb")
+        let d = try await Command.triage(["analyze", injected, "--ca-file", ca, "--out", dsb.path])
+        #expect(d.status == 1, "\(d.stdout)\(d.stderr)")
+        let dsbDoc = try ReportDocument.decode(Data(contentsOf: dsb.appendingPathComponent("report.json")))
+        #expect(dsbDoc.rootCause?.alert?.code == 116)
+    }
+
+    /// The client rejects the server's certificate before its Finished: the
+    /// alert is protected with the client's handshake keys.
+    @Test func tls13ClientRejectsTheIssuerDecrypted() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.3" }
+        defer { server.stop() }
+        let other = try F.file(try F.root("other root").certificatePEM)
+        let (file, keys) = try await tls13Capture(port: server.port, ["-servername", F.host, "-verify_return_error", "-CAfile", other])
+        let out = TestPaths.temporaryFolder("tls13-48")
+        let r = try await Command.triage(["analyze", file, "--keylog", keys, "--ca-file", other, "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.findings.contains { $0.cause == .untrustedIssuer && $0.typedFacts[.alert] == nil && $0.fact(.issuer) == "CN=triage test root,O=triage fixture" },
+                "\(doc.findings.map(\.summary))")
+        #expect(doc.findings.contains { $0.alert?.code == 48 && $0.alert?.sender == .client })
+        let alerts = try await tsharkDecrypted(file, keys: keys, port: server.port, filter: "tls.alert_message.desc", ["ip.src", "tls.alert_message.desc"])
+        #expect(alerts == ["127.0.0.1,48"])
+    }
+}

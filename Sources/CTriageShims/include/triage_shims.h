@@ -117,4 +117,15 @@ int triage_server_write(SSL *ssl, const void *buffer, int length);
 void triage_server_close(SSL *ssl);
 void triage_ssl_ctx_free(SSL_CTX *ctx);
 
+/* TLS 1.3 record protection for captures decrypted with a key log.
+ * HKDF-Expand (RFC 5869) with SHA-256 (hash 256) or SHA-384 (384) through
+ * EVP_PKEY HKDF in expand-only mode: out gets out_len bytes; 0 on success. */
+int triage_hkdf_expand(int hash, const uint8_t *secret, size_t secret_len, const uint8_t *info, size_t info_len,
+                       uint8_t *out, size_t out_len);
+/* AEAD open of one record: cipher 1 AES-128-GCM, 2 AES-256-GCM, 3 ChaCha20-Poly1305;
+ * a 12-byte nonce; the last 16 bytes of sealed are the tag. Writes sealed_len - 16
+ * bytes to out; returns that length, or -1 when the tag does not verify. */
+long triage_aead_open(int cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                      const uint8_t *sealed, size_t sealed_len, uint8_t *out);
+
 #endif

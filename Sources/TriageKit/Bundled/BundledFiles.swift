@@ -19,6 +19,8 @@ inputs:
     description: only connections to this server port
   host:
     description: the name the server certificates must match (default - each ClientHello's SNI)
+  keylog:
+    description: NSS key log (SSLKEYLOGFILE) that decrypts TLS 1.3 handshakes and alerts
   ca_file:
     description: PEM bundle to verify the certificates against (default - the system store)
 steps:
@@ -29,6 +31,7 @@ steps:
       port: ${{ inputs.port }}
       host: ${{ inputs.host }}
       ca_file: ${{ inputs.ca_file }}
+      keylog: ${{ inputs.keylog }}
   - id: alert
     uses: tls.decode-alert
     if: ${{ steps.decode.outputs.alerts[0] }}
@@ -789,6 +792,8 @@ capture.outcome_no_server_hello = no ServerHello
 capture.outcome_refused = SYN answered by RST
 capture.outcome_not_tls = answered non-TLS bytes {preview}
 capture.outcome_unanswered = ClientHello not answered ({ms} ms)
+capture.decrypt_failed = on {count} connection(s) a record did not authenticate with the key log's secrets (other keys, or packets lost): the rest of those connections stays encrypted
+capture.tls13_hidden = {count} TLS 1.3 connection(s) not decrypted: their certificates and most alerts are encrypted; pass the client's key log with --keylog FILE (SSLKEYLOGFILE) to see them
 finding.capture_alert = {count} connection(s) to {server} ended with {alert}
 finding.capture_no_sni = {count} connection(s) to {server} ended with {alert}; their ClientHello carried no SNI
 finding.capture_client_cert = {count} connection(s) to {server} ended with {alert}: the server wants a client certificate
@@ -1002,6 +1007,8 @@ fact.group = group
 fact.first_seen = first seen
 fact.last_seen = last seen
 fact.capture_cut = capture cut
+fact.key_log_entries = TLS 1.3 connections in the key log
+fact.decrypted_connections = connections decrypted
 fact.bytes_lost = bytes lost
 fact.code = code
 fact.name = name
@@ -1456,6 +1463,8 @@ capture.outcome_no_server_hello = 没有 ServerHello
 capture.outcome_refused = SYN 被 RST 拒绝
 capture.outcome_not_tls = 回应了非 TLS 数据 {preview}
 capture.outcome_unanswered = ClientHello 无回应（{ms} 毫秒）
+capture.decrypt_failed = 有 {count} 个连接的记录无法用密钥日志中的密钥验证（密钥不对或丢包）：这些连接其余部分仍是加密的
+capture.tls13_hidden = 有 {count} 个 TLS 1.3 连接未解密：其证书和大部分告警是加密的；用 --keylog FILE（SSLKEYLOGFILE）传入客户端的密钥日志即可看到
 finding.capture_alert = 到 {server} 的 {count} 个连接以 {alert} 结束
 finding.capture_no_sni = 到 {server} 的 {count} 个连接以 {alert} 结束；它们的 ClientHello 都不带 SNI
 finding.capture_client_cert = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端要求客户端证书
@@ -1669,6 +1678,8 @@ fact.group = 分组
 fact.first_seen = 首次出现
 fact.last_seen = 最后出现
 fact.capture_cut = 抓包截断处
+fact.key_log_entries = 密钥日志中的 TLS 1.3 连接
+fact.decrypted_connections = 已解密的连接
 fact.bytes_lost = 丢失字节数
 fact.code = 编号
 fact.name = 名称

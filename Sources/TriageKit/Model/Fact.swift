@@ -58,6 +58,7 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     case packets, tcpConnections = "tcp_connections", tlsConnections = "tls_connections", connections
     case blocksSkipped = "blocks_skipped", malformedFrames = "malformed_frames", group, firstSeen = "first_seen"
     case lastSeen = "last_seen", captureCut = "capture_cut", bytesLost = "bytes_lost"
+    case keyLogEntries = "key_log_entries", decryptedConnections = "decrypted_connections"
     // Alerts explained
     case code, name, level, sender, definedIn = "defined_in", meaning, likelyCause = "likely_cause"
     // exec and the rest
@@ -78,7 +79,8 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
         case .port, .verifyCode, .daysLeft, .status, .curlCode, .directStatus, .viaStatus, .redirects, .osErrno,
              .headerBytes, .bodyBytes, .matchingLines, .frames, .bytes, .framesDropped, .kernelDropped, .packets,
              .tcpConnections, .tlsConnections, .connections, .blocksSkipped, .malformedFrames, .code, .exitStatus,
-             .expectedExit, .chainLength, .bytesReceived, .messagesReceived, .opensslReason, .bytesLost, .limit:
+             .expectedExit, .chainLength, .bytesReceived, .messagesReceived, .opensslReason, .bytesLost, .limit,
+             .keyLogEntries, .decryptedConnections:
             .integer
         case .elapsedMs, .dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs: .number
         case .truncated, .selfSigned, .trusted, .hostMatch, .proxySSLVerify: .boolean

@@ -31,6 +31,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureOutcomeHandshake = "capture.outcome_handshake"
     case captureOutcomeNoServerHello = "capture.outcome_no_server_hello"
     case captureOutcomeRefused = "capture.outcome_refused"
+    case captureDecryptFailed = "capture.decrypt_failed"
+    case captureTLS13Hidden = "capture.tls13_hidden"
     case captureOutcomeNotTLS = "capture.outcome_not_tls"
     case captureOutcomeUnanswered = "capture.outcome_unanswered"
     case findingCaptureRefused = "finding.capture_refused"

@@ -15,6 +15,7 @@ public struct CaptureDecodeStep: StepKind {
         .init("file", .string, required: true, "the capture (pcap or pcapng)"),
         .init("port", .integer, "only connections to this server port"),
         .init("host", .string, "the name the server certificates must match (default: each ClientHello's SNI)"),
+        .init("keylog", .string, "TLS secrets (NSS key log, as SSLKEYLOGFILE writes) that decrypt TLS 1.3 handshakes and alerts"),
         .init("ca_file", .string, "verify the certificates sent in clear against this PEM bundle instead of the system store"),
     ]
     public let outputs: [OutputDeclaration] = [
@@ -34,6 +35,7 @@ public struct CaptureDecodeStep: StepKind {
         }
         let port = context.int("port").map { UInt16(clamping: $0) }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        let keyLog = try context.string("keylog").map(Self.readKeyLog) ?? KeyLog()
         let started = ContinuousClock.now
         let report = context.progress
         let analysis: CaptureAnalysis = try await onPool { cancel in
@@ -41,7 +43,7 @@ public struct CaptureDecodeStep: StepKind {
                 var reader = try CaptureReader.open(path: file)
                 var lastReport = started
                 // Cancelled (Ctrl-C), it returns what it decoded so far.
-                return try CaptureAnalysis.run(&reader, port: port, isCancelled: { cancel.isCancelled }) { p in
+                return try CaptureAnalysis.run(&reader, port: port, keyLog: keyLog, crypto: OpenSSLTLS13Crypto(), isCancelled: { cancel.isCancelled }) { p in
                     let now = ContinuousClock.now
                     guard now - lastReport >= .milliseconds(250) else { return }
                     lastReport = now
@@ -68,6 +70,17 @@ public struct CaptureDecodeStep: StepKind {
         if analysis.cancelled {
             facts.append(Fact(.note, Message(.captureInterrupted, ["mb": .string(TextFormat.fixed(Double(analysis.bytes) / 1e6, 0)),
                                                                     "total": .string(TextFormat.fixed(Double(size) / 1e6, 0))])))
+        }
+        let decrypted = analysis.connections.filter { $0.clientSide.decrypted || $0.serverSide.decrypted }.count
+        let tls13 = connections.filter { $0.selectedVersion == 0x0304 }.count
+        if tls13 > decrypted {
+            facts.append(Fact(.note, Message(.captureTLS13Hidden, ["count": .int(tls13 - decrypted)])))
+        }
+        if analysis.keyLogEntries > 0 || context.string("keylog") != nil {
+            facts.append(Fact(.keyLogEntries, .int(analysis.keyLogEntries)))
+            facts.append(Fact(.decryptedConnections, .int(decrypted)))
+            let failed = analysis.connections.filter { $0.clientSide.decryptionFailed || $0.serverSide.decryptionFailed }.count
+            if failed > 0 { facts.append(Fact(.note, Message(.captureDecryptFailed, ["count": .int(failed)]))) }
         }
         if analysis.skippedBlocks > 0 { facts.append(Fact(.blocksSkipped, .int(analysis.skippedBlocks))) }
         if analysis.malformed > 0 { facts.append(Fact(.malformedFrames, .int(analysis.malformed))) }
@@ -124,6 +137,18 @@ public struct CaptureDecodeStep: StepKind {
                                certificates: c.serverSide.certificates.compactMap(certificate), certificateRequest: c.serverSide.certificateRequest,
                                gaps: c.gaps, tcp: tcp)
         }
+    }
+
+    /// The key log file: a regular file of at most 64 MiB.
+    static func readKeyLog(_ path: String) throws -> KeyLog {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular, let data = FileManager.default.contents(atPath: path) else {
+            throw StepFailure(.captureUnreadable, ["file": .string(path), "error": "cannot read the key log (not a readable regular file)"])
+        }
+        guard data.count <= 64 << 20 else {
+            throw StepFailure(.captureUnreadable, ["file": .string(path), "error": "the key log is larger than 64 MiB"])
+        }
+        return KeyLog(text: [UInt8](data))
     }
 
     /// Each distinct chain sent in clear, verified as a client would at the

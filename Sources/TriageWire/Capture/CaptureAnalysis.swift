@@ -45,6 +45,8 @@ public struct CaptureAnalysis: Sendable {
     public var skippedBlocks = 0
     /// The time of the last packet: how long a connection had been waiting when the capture stopped.
     public var lastMicroseconds: UInt64 = 0
+    /// TLS 1.3 connections the key log (given, or in the capture) has secrets for.
+    public var keyLogEntries = 0
     /// Where the capture stopped making sense (a file cut mid-packet, a
     /// damaged block): what came before it is analysed, as Wireshark does.
     public var cut: CaptureError?
@@ -67,11 +69,14 @@ public struct CaptureAnalysis: Sendable {
         var clientParser = TLSStreamParser()
         var serverParser = TLSStreamParser()
         var fins = 0
+        /// The key log was consulted for this connection's client random.
+        var keysLookedUp = false
     }
 
     /// Analyses every frame of `reader`; `port` keeps only connections with
     /// that server port.
     public static func run(_ reader: inout CaptureReader, port: UInt16? = nil,
+                           keyLog: KeyLog = KeyLog(), crypto: (any TLS13Crypto)? = nil,
                            isCancelled: () -> Bool = { false },
                            progress: (Progress) -> Void = { _ in }) throws(CaptureError) -> CaptureAnalysis {
         var analysis = CaptureAnalysis()
@@ -79,6 +84,8 @@ public struct CaptureAnalysis: Sendable {
         var live: [Key: Live] = [:]
         // Servers send the same certificates to every client: keep one copy.
         var certificatePool: [BytesKey: [UInt8]] = [:]
+        // Secrets given, and those the capture carries (pcapng Decryption Secrets Blocks).
+        var keyLog = keyLog
         while true {
             let next: CapturedPacket?
             do {
@@ -90,6 +97,7 @@ public struct CaptureAnalysis: Sendable {
                 break
             }
             guard let packet = next else { break }
+            if reader.hasSecrets { keyLog.add(reader.takeSecrets()) }
             analysis.packets += 1
             if analysis.packets & 0x3FFF == 0 {
                 if isCancelled() { analysis.cancelled = true; break }
@@ -122,10 +130,21 @@ public struct CaptureAnalysis: Sendable {
             let data = toServer ? state.toServer.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
                 : state.toClient.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
             if !data.isEmpty {
+                if !toServer, !state.keysLookedUp, let crypto, !keyLog.isEmpty, let random = state.clientParser.clientRandom {
+                    // Before the ServerHello is parsed: the records right behind it in this segment are protected.
+                    state.keysLookedUp = true
+                    if let secrets = keyLog[random] {
+                        state.serverParser.crypto = crypto
+                        state.serverParser.secrets = (secrets.serverHandshake, secrets.serverApplication)
+                        state.clientParser.crypto = crypto
+                        state.clientParser.secrets = (secrets.clientHandshake, secrets.clientApplication)
+                    }
+                }
                 if toServer { state.clientParser.feed(data, at: segment.microseconds) } else { state.serverParser.feed(data, at: segment.microseconds) }
                 if state.serverParser.summary.selectedVersion == 0x0304 {
                     state.clientParser.tls13 = true
                     state.serverParser.tls13 = true
+                    if let suite = state.serverParser.summary.selectedCipher { state.clientParser.startDecryption(suite: suite) }
                 }
                 if analysis.connections[index].serverSide.certificates.isEmpty, !state.serverParser.summary.certificates.isEmpty {
                     state.serverParser.summary.certificates = state.serverParser.summary.certificates.map { der in
@@ -151,6 +170,7 @@ public struct CaptureAnalysis: Sendable {
         analysis.notTCP = decoder.notTCP
         analysis.malformed = decoder.malformed
         analysis.skippedBlocks = reader.skippedBlocks
+        analysis.keyLogEntries = keyLog.count
         return analysis
     }
 

@@ -27,6 +27,17 @@ public struct CaptureReader {
     public private(set) var skippedBlocks = 0
     /// Frames cut short by the capture's snap length.
     public private(set) var truncatedFrames = 0
+    /// TLS key log text from Decryption Secrets Blocks not yet taken.
+    private var secrets: [UInt8] = []
+    public var hasSecrets: Bool { !secrets.isEmpty }
+    /// Decryption Secrets Blocks read (of any secrets type).
+    public private(set) var secretsBlocks = 0
+
+    /// The key log text read since the last call.
+    public mutating func takeSecrets() -> [UInt8] {
+        defer { secrets = [] }
+        return secrets
+    }
 
     /// Largest block or frame accepted: guards against an absurd length
     /// field making the reader allocate gigabytes.
@@ -140,6 +151,13 @@ public struct CaptureReader {
                 let original = Int(u32(body, 0))
                 let captured = min(original, body.count - 8)
                 return CapturedPacket(microseconds: 0, linkType: first.linkType, data: Array(body[4..<(4 + captured)]))
+            case 10: // decryption secrets
+                secretsBlocks += 1
+                guard body.count >= 8 else { throw CaptureError(offset: start, message: "decryption secrets block too short") }
+                let length = Int(u32(body, 4))
+                guard 8 + length <= body.count - 4 else { throw CaptureError(offset: start + 12, message: "secrets length \(length) runs past its block") }
+                // 'TLSK': the NSS key log format.
+                if u32(body, 0) == 0x544C_534B, secrets.count < Self.maximumBlock { secrets += body[8..<(8 + length)] }
             default:
                 skippedBlocks += 1
             }

@@ -15,6 +15,9 @@ public struct TLSSideSummary: Sendable {
     public var encryptedAlerts = 0
     /// The bytes were not TLS records (or the stream could not be followed).
     public var notTLS = false
+    /// TLS 1.3 records of this side were decrypted with a key log; or one did not authenticate.
+    public var decrypted = false
+    public var decryptionFailed = false
 }
 
 /// Parses the TLS record layer of one direction, across segment
@@ -28,6 +31,19 @@ struct TLSStreamParser {
     /// both sides' handshake messages are encrypted.
     var tls13 = false
     private var encrypted: Bool { summary.changeCipherSpec || tls13 && summary.helloSeen }
+    /// The ClientHello's random: what a key log is keyed by.
+    private(set) var clientRandom: [UInt8]?
+    /// This side's TLS 1.3 traffic secrets from a key log, and the library
+    /// that opens records with them; `protection` starts at the ServerHello.
+    var secrets: (handshake: [UInt8]?, application: [UInt8]?)?
+    var crypto: (any TLS13Crypto)?
+    var protection: TLS13Direction?
+
+    /// Starts decrypting this side's records (the client's side, once the server chose TLS 1.3 and `suite`).
+    mutating func startDecryption(suite: UInt16) {
+        guard protection == nil, let crypto, let secrets else { return }
+        protection = TLS13Direction(crypto: crypto, suite: suite, handshake: secrets.handshake, application: secrets.application)
+    }
 
     mutating func feed(_ bytes: [UInt8], at micros: UInt64) {
         guard !summary.notTLS else { return }
@@ -70,6 +86,21 @@ struct TLSStreamParser {
             case 22 where !encrypted:
                 handshake += data[start..<(start + length)]
                 parseHandshake()
+            case 23 where protection != nil:
+                // TLS 1.3 with a key log: the record's inner type says what it carries.
+                var p = protection!
+                let opened = p.open(header: data[(start - 5)..<start], body: data[start..<(start + length)])
+                protection = p
+                if p.failed { summary.decryptionFailed = true }
+                guard let (inner, content) = opened else { break }
+                summary.decrypted = true
+                switch inner {
+                case 21 where content.count >= 2: summary.alerts.append((content[0], content[1], micros))
+                case 22:
+                    handshake += content
+                    parseHandshake()
+                default: break
+                }
             default: break // application data and encrypted records: not copied
             }
         }
@@ -88,8 +119,9 @@ struct TLSStreamParser {
             switch type {
             case 1: clientHello(&r)
             case 2: serverHello(&r)
-            case 11: certificate(&r)
+            case 11: if tls13 { certificate13(&r) } else { certificate(&r) }
             case 13: summary.certificateRequest = true
+            case 20: protection?.switchToApplication() // the rest of this side's records use the application keys
             default: break
             }
         }
@@ -97,8 +129,9 @@ struct TLSStreamParser {
 
     private mutating func clientHello(_ r: inout Reader) {
         summary.helloSeen = true
-        guard let legacy = r.u16(), r.skip(32), let sid = r.u8(), r.skip(Int(sid)),
+        guard let legacy = r.u16(), let random = r.bytes(32), let sid = r.u8(), r.skip(Int(sid)),
               let suites = r.u16(), r.skip(Int(suites)), let comp = r.u8(), r.skip(Int(comp)) else { return }
+        if clientRandom == nil { clientRandom = random }
         summary.cipherSuites = Int(suites) / 2
         summary.offeredVersions = [legacy]
         guard let extLength = r.u16(), var ext = r.sub(Int(extLength)) else { return }
@@ -121,13 +154,31 @@ struct TLSStreamParser {
     }
 
     private mutating func serverHello(_ r: inout Reader) {
-        summary.helloSeen = true
-        guard let legacy = r.u16(), r.skip(32), let sid = r.u8(), r.skip(Int(sid)), let cipher = r.u16(), r.skip(1) else { return }
+        guard let legacy = r.u16(), let random = r.bytes(32) else { return }
+        // A HelloRetryRequest (RFC 8446 §4.1.3): the real ServerHello follows in clear.
+        let retry = random == Self.helloRetryRandom
+        if !retry { summary.helloSeen = true }
+        guard let sid = r.u8(), r.skip(Int(sid)), let cipher = r.u16(), r.skip(1) else { return }
         summary.selectedVersion = legacy
         summary.selectedCipher = cipher
         guard let extLength = r.u16(), var ext = r.sub(Int(extLength)) else { return }
         while let type = ext.u16(), let len = ext.u16(), var data = ext.sub(Int(len)) {
             if type == 43, let v = data.u16() { summary.selectedVersion = v }
+        }
+        if summary.selectedVersion == 0x0304 { tls13 = true }
+        if !retry, summary.selectedVersion == 0x0304 { startDecryption(suite: cipher) }
+    }
+
+    static let helloRetryRandom: [UInt8] = [
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    ]
+
+    /// TLS 1.3's Certificate: a request context, then entries each with its own extensions.
+    private mutating func certificate13(_ r: inout Reader) {
+        guard let context = r.u8(), r.skip(Int(context)), let total = r.u24(), var list = r.sub(Int(total)) else { return }
+        while let n = list.u24(), let der = list.bytes(Int(n)), let extensions = list.u16(), list.skip(Int(extensions)) {
+            summary.certificates.append(der)
         }
     }
 
