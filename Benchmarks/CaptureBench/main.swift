@@ -56,14 +56,17 @@ if arguments.count < 4 || arguments[3] != "--decode-only" {
 let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
 let start = ContinuousClock.now
 var reader = try CaptureReader.open(path: path)
-let analysis = try CaptureAnalysis.run(&reader)
+// Streamed, as `triage analyze` reads: each connection counted as it closes, none kept.
+var alerts = 0, certificates = 0
+let analysis = try CaptureAnalysis.run(&reader, onConnection: { connection in
+    alerts += connection.alerts.count
+    certificates += connection.serverSide.certificates.count
+})
 let elapsed = (ContinuousClock.now - start)
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
-let alerts = analysis.connections.reduce(0) { $0 + $1.alerts.count }
-let certificates = analysis.connections.reduce(0) { $0 + $1.serverSide.certificates.count }
-print("capture:          \(path), \(String(format: "%.1f", Double(size) / 1e6)) MB, \(analysis.packets) packets, \(analysis.connections.count) connections")
+print("capture:          \(path), \(String(format: "%.1f", Double(size) / 1e6)) MB, \(analysis.packets) packets, \(analysis.connectionCount) connections")
 print("decode:           \(String(format: "%.2f", seconds)) s, \(String(format: "%.0f", Double(size) / 1e6 / seconds)) MB/s (target >= 200 MB/s)")
 print("peak RSS:         \(String(format: "%.1f", Double(usage.ru_maxrss) / 1024)) MB (target <= 50 MB)")
 print("alerts:           \(alerts)")

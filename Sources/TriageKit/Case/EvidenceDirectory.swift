@@ -60,13 +60,102 @@ public final class EvidenceDirectory: Sendable {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             try AtomicFile.write(data, to: root.appendingPathComponent(name))
         }
+        register(artifact)
+        return artifact
+    }
+
+    /// A table written row by row as a step produces it (a capture's
+    /// connections: millions of rows need not be held): rows go to a
+    /// temporary file in chunks, each chunk masked as `write(_:table:)`
+    /// masks, and `finish` renames it into place.
+    public func table(_ name: String) throws -> EvidenceTable {
+        var handle: FileHandle?
+        var temp: URL?
+        if let root {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let url = root.appendingPathComponent(".\(name).\(UUID().uuidString.prefix(8)).tmp")
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
+            }
+            handle = try FileHandle(forWritingTo: url)
+            temp = url
+        }
+        return EvidenceTable(name: name, directory: self, handle: handle, temp: temp, secrets: secrets)
+    }
+
+    func register(_ artifact: Artifact) {
         written.withLock { list in
             list.removeAll { $0.path == artifact.path }
             list.append(artifact)
         }
-        return artifact
     }
 
     /// Where a file would go, for steps whose C library writes it itself.
     public func url(for name: String) -> URL? { root?.appendingPathComponent(name) }
+}
+
+/// A table evidence file being written row by row; see `EvidenceDirectory.table`.
+/// Rows are never split across chunks, so a masked value never is either.
+public final class EvidenceTable {
+    public let name: String
+    private let directory: EvidenceDirectory
+    private let handle: FileHandle?
+    private let temp: URL?
+    private let secrets: SecretSet
+    private var buffer: [UInt8] = []
+    private var finished = false
+    public private(set) var bytes = 0
+    static let chunk = 1 << 20
+
+    init(name: String, directory: EvidenceDirectory, handle: FileHandle?, temp: URL?, secrets: SecretSet) {
+        self.name = name
+        self.directory = directory
+        self.handle = handle
+        self.temp = temp
+        self.secrets = secrets
+        buffer.reserveCapacity(Self.chunk + 4096)
+    }
+
+    deinit {
+        // Not finished (the step failed or was cancelled): no half file is left behind.
+        if !finished, let temp { try? handle?.close(); try? FileManager.default.removeItem(at: temp) }
+    }
+
+    /// Appends one or more whole rows.
+    public func append(_ rows: [UInt8]) throws {
+        buffer += rows
+        if buffer.count >= Self.chunk { try flush() }
+    }
+
+    /// Appends whole rows built in place.
+    public func append(_ build: (inout [UInt8]) -> Void) throws {
+        build(&buffer)
+        if buffer.count >= Self.chunk { try flush() }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        bytes += buffer.count
+        if let handle {
+            secrets.redact(bytes: &buffer)
+            try handle.write(contentsOf: buffer)
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is left and moves the file into place.
+    @discardableResult
+    public func finish(description: Message) throws -> Artifact {
+        try flush()
+        finished = true
+        let artifact = Artifact(path: "\(directory.relativePath)/\(name)", bytes: bytes, description: description)
+        if let handle, let temp, let root = directory.root {
+            try handle.close()
+            guard rename(temp.path, root.appendingPathComponent(name).path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: root.appendingPathComponent(name).path])
+            }
+        }
+        directory.register(artifact)
+        return artifact
+    }
 }

@@ -1,10 +1,13 @@
 import Foundation
 import TriageWire
 
-/// Findings from the TLS connections of a capture: alerts by sender (with
-/// the no-SNI case), and the certificates sent in clear checked at the time
-/// of the capture.
-public struct CaptureRules: Sendable {
+/// What the diagnosis needs of a capture's TLS connections, gathered as
+/// they stream by: alike connections grouped (count and first), whether SNI
+/// works anywhere, the first connection of each distinct chain (per SNI),
+/// per server the first certificate sent to SNI and to no SNI, and the first
+/// few connections as examples. Its size is bounded by how many distinct
+/// things the capture holds (capped), not by how many connections.
+public struct CaptureDigest: Sendable {
     public struct Group: Sendable {
         public var label: Message
         public var key: String
@@ -12,40 +15,93 @@ public struct CaptureRules: Sendable {
         public var first: CapturedTLS
     }
 
-    public let connections: [CapturedTLS]
+    public static let distinctLimit = 10_000
+    public let exampleLimit: Int
+    public private(set) var count = 0
+    public private(set) var examples: [CapturedTLS] = []
+    /// Connections whose group, chain or server was beyond `distinctLimit` distinct ones: counted, not told apart.
+    public private(set) var overflow = 0
+    private var order: [String] = []
+    private var byKey: [String: Group] = [:]
+    private(set) var sniWorks = false
+    private(set) var withSNI: [Endpoint: CapturedTLS] = [:]
+    private(set) var withoutSNI: [CapturedTLS] = []
+    private var withoutSNIKeys = Set<String>()
+    /// The first connection of each distinct leaf and SNI, in the order seen.
+    public private(set) var chains: [CapturedTLS] = []
+    private var chainKeys = Set<String>()
+
+    public init(exampleLimit: Int = 1_000) { self.exampleLimit = exampleLimit }
+
+    public init<S: Sequence>(_ connections: S) where S.Element == CapturedTLS {
+        self.init()
+        for c in connections { add(c) }
+    }
+
+    public mutating func add(_ c: CapturedTLS) {
+        count += 1
+        if examples.count < exampleLimit { examples.append(c) }
+        // What the label says (outcome, SNI), without rendering it: 80,000 renders took a second.
+        let alert = c.fatalAlert ?? c.alerts.first
+        let outcome = c.tcp.refused ? "refused" : c.tcp.notTLS != nil ? "not-tls" : c.tcp.unanswered ? "unanswered"
+            : alert.map { "alert \($0.code) \($0.level.rawValue) \($0.sender.rawValue)" }
+            ?? (c.serverHello ? "handshake \(c.selectedVersion ?? 0)" : "no ServerHello")
+        let key = outcome + "|" + (c.sni ?? "")
+        if byKey[key] != nil {
+            byKey[key]!.count += 1
+            // Connections arrive as they close: the example is the one that began first.
+            if c.firstSeen < byKey[key]!.first.firstSeen { byKey[key]!.first = c }
+        } else if byKey.count < Self.distinctLimit {
+            order.append(key)
+            byKey[key] = Group(label: c.groupLabel, key: key, count: 1, first: c)
+        } else {
+            overflow += 1
+        }
+        if c.sni != nil, c.serverHello, c.fatalAlert == nil { sniWorks = true }
+        guard let leaf = c.certificates.first else { return }
+        if c.sni != nil {
+            if withSNI[c.server] == nil, withSNI.count < Self.distinctLimit { withSNI[c.server] = c }
+        } else if withoutSNIKeys.count < Self.distinctLimit, withoutSNIKeys.insert(leaf.sha256 + c.server.description).inserted {
+            withoutSNI.append(c)
+        }
+        if chainKeys.count < Self.distinctLimit, chainKeys.insert(leaf.sha256 + "|" + (c.sni ?? "")).inserted { chains.append(c) }
+    }
+
+    /// Alike connections together, largest group first; of equal ones, the one that began first.
+    public var groups: [Group] {
+        order.map { byKey[$0]! }.sorted { ($0.count, $1.first.firstSeen, $1.key) > ($1.count, $0.first.firstSeen, $0.key) }
+    }
+}
+
+/// Findings from the TLS connections of a capture: what TCP showed below
+/// TLS, alerts by sender (with the no-SNI case), the version negotiated, the
+/// no-SNI default certificate, and the chains sent in clear as a client
+/// verifies them at the time of the capture.
+public struct CaptureRules: Sendable {
+    public typealias Group = CaptureDigest.Group
+
+    public let digest: CaptureDigest
     public let host: String?
     /// The chains sent in clear as a client verifies them (the step asks
     /// OpenSSL, at the time of the capture), by leaf fingerprint.
     public let checks: [String: ChainCheck]
 
-    public init(connections: [CapturedTLS], host: String?, checks: [String: ChainCheck] = [:]) {
-        self.connections = connections
+    public init(digest: CaptureDigest, host: String?, checks: [String: ChainCheck] = [:]) {
+        self.digest = digest
         self.host = host
         self.checks = checks
     }
 
-    /// Alike connections together, largest group first.
-    public var groups: [Group] {
-        var order: [String] = []
-        var byKey: [String: Group] = [:]
-        for c in connections {
-            // What the label says (outcome, SNI), without rendering it: 80,000 renders took a second.
-            let alert = c.fatalAlert ?? c.alerts.first
-            let outcome = c.tcp.refused ? "refused" : c.tcp.notTLS != nil ? "not-tls" : c.tcp.unanswered ? "unanswered"
-                : alert.map { "alert \($0.code) \($0.level.rawValue) \($0.sender.rawValue)" }
-                ?? (c.serverHello ? "handshake \(c.selectedVersion ?? 0)" : "no ServerHello")
-            let key = outcome + "|" + (c.sni ?? "")
-            if byKey[key] == nil { order.append(key); byKey[key] = Group(label: c.groupLabel, key: key, count: 0, first: c) }
-            byKey[key]!.count += 1
-        }
-        return order.map { byKey[$0]! }.sorted { $0.count > $1.count }
+    public init(connections: [CapturedTLS], host: String?, checks: [String: ChainCheck] = [:]) {
+        self.init(digest: CaptureDigest(connections), host: host, checks: checks)
     }
+
+    public var groups: [Group] { digest.groups }
 
     public var findings: [Finding] {
         var out: [Finding] = []
-        let sniWorks = connections.contains { $0.sni != nil && $0.serverHello && $0.fatalAlert == nil }
         for group in groups {
-            guard let finding = finding(for: group, sniWorks: sniWorks) else { continue }
+            guard let finding = finding(for: group, sniWorks: digest.sniWorks) else { continue }
             out.append(finding.on(.capture(sni: group.first.sni != nil)))
         }
         // Without SNI another certificate than with it, and that one is broken: the live run's SNI variant.
@@ -53,10 +109,8 @@ public struct CaptureRules: Sendable {
         for finding in defaultCertificateFindings(&explained) { out.append(finding.on(.capture(sni: false))) }
         // Certificates sent in clear: their dates at the time of the capture.
         // Checked against the name the client asked for (SNI), or the one given.
-        var seen = Set<String>()
-        for c in connections {
-            guard let leaf = c.certificates.first, !explained.contains(leaf.sha256),
-                  seen.insert(leaf.sha256 + "|" + (c.sni ?? "")).inserted else { continue }
+        for c in digest.chains {
+            guard let leaf = c.certificates.first, !explained.contains(leaf.sha256) else { continue }
             let chain = CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni)
             let check = checks[leaf.sha256] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
             let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile),
@@ -136,13 +190,8 @@ public struct CaptureRules: Sendable {
     /// `explained` gets the fingerprints of those default certificates.
     func defaultCertificateFindings(_ explained: inout Set<String>) -> [Finding] {
         var out: [Finding] = []
-        var done = Set<String>()
-        // The first connection with SNI that got a certificate, per server.
-        var withSNI: [Endpoint: CapturedTLS] = [:]
-        for c in connections where c.sni != nil && !c.certificates.isEmpty && withSNI[c.server] == nil { withSNI[c.server] = c }
-        for c in connections where c.sni == nil {
-            guard let leaf = c.certificates.first, done.insert(leaf.sha256 + c.server.description).inserted,
-                  let good = withSNI[c.server], let goodLeaf = good.certificates.first, goodLeaf.sha256 != leaf.sha256,
+        for c in digest.withoutSNI {
+            guard let leaf = c.certificates.first, let good = digest.withSNI[c.server], let goodLeaf = good.certificates.first, goodLeaf.sha256 != leaf.sha256,
                   let name = host ?? good.sni, let problem = HandshakeRules.problem(with: leaf, host: name, now: c.firstSeen) else { continue }
             explained.insert(leaf.sha256)
             out.append(Finding(.defaultCertWithoutSNI,

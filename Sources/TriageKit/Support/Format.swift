@@ -53,6 +53,19 @@ public enum TextFormat {
         return "\(padded(c.year, 4))-\(padded(c.month, 2))-\(padded(c.day, 2))T\(padded(c.hour, 2)):\(padded(c.minute, 2)):\(padded(c.second, 2))Z"
     }
 
+    /// `iso8601(date)` appended as UTF-8 without building a string.
+    public static func iso8601(_ date: Date, into out: inout [UInt8]) {
+        let c = utc(date)
+        func digits(_ v: Int, _ n: Int) {
+            var d = 1
+            for _ in 1..<n { d *= 10 }
+            while d > 0 { out.append(UInt8(ascii: "0") + UInt8((v / d) % 10)); d /= 10 }
+        }
+        digits(c.year, 4); out.append(UInt8(ascii: "-")); digits(c.month, 2); out.append(UInt8(ascii: "-")); digits(c.day, 2)
+        out.append(UInt8(ascii: "T")); digits(c.hour, 2); out.append(UInt8(ascii: ":")); digits(c.minute, 2)
+        out.append(UInt8(ascii: ":")); digits(c.second, 2); out.append(UInt8(ascii: "Z"))
+    }
+
     /// `20250301-000000`, for case folder names.
     public static func stamp(_ date: Date) -> String {
         let c = utc(date)

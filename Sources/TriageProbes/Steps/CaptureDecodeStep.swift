@@ -38,12 +38,16 @@ public struct CaptureDecodeStep: StepKind {
         let keyLog = try context.string("keylog").map(Self.readKeyLog) ?? KeyLog()
         let started = ContinuousClock.now
         let report = context.progress
-        let analysis: CaptureAnalysis = try await onPool { cancel in
-            Result { () throws(CaptureError) -> CaptureAnalysis in
+        let evidence = context.evidence
+        let decoded: Decoded = try await onPool { cancel -> Result<Decoded, StepFailure> in
+            do throws(CaptureError) {
                 var reader = try CaptureReader.open(path: file)
                 var lastReport = started
-                // Cancelled (Ctrl-C), it returns what it decoded so far.
-                return try CaptureAnalysis.run(&reader, port: port, keyLog: keyLog, crypto: OpenSSLTLS13Crypto(), isCancelled: { cancel.isCancelled }) { p in
+                let sink = ConnectionSink(table: try? evidence.table("connections.csv"))
+                // Each connection as it closes: into the digest and one CSV row (on the sink's
+                // thread, beside the decoding); none is kept. Cancelled (Ctrl-C), it returns what it decoded so far.
+                let analysis = try CaptureAnalysis.run(&reader, port: port, keyLog: keyLog, crypto: OpenSSLTLS13Crypto(),
+                                                       isCancelled: { cancel.isCancelled }, progress: { p in
                     let now = ContinuousClock.now
                     guard now - lastReport >= .milliseconds(250) else { return }
                     lastReport = now
@@ -52,16 +56,21 @@ public struct CaptureDecodeStep: StepKind {
                                                       "total": .string(TextFormat.fixed(Double(size) / 1e6, 0)),
                                                       "connections": .int(p.connections),
                                                       "rate": .string(TextFormat.fixed(Double(p.bytes) / 1e6 / seconds, 0))]))
-                }
+                }, onConnection: sink.add)
+                let (collector, wroteTable) = sink.finish()
+                return .success(Decoded(analysis: analysis, digest: collector.digest, counts: collector.counts, wroteTable: wroteTable))
+            } catch {
+                return .failure(StepFailure(.captureUnreadable, ["file": .string(file), "error": .string(error.description)]))
             }
-        }.mapError { StepFailure(.captureUnreadable, ["file": .string(file), "error": .string($0.description)]) }.get()
-        let connections = Self.connections(analysis)
-        let rules = CaptureRules(connections: connections, host: context.string("host"),
-                                 checks: Self.verify(connections, caFile: context.string("ca_file")))
+        }.get()
+        let analysis = decoded.analysis
+        let digest = decoded.digest
+        let rules = CaptureRules(digest: digest, host: context.string("host"),
+                                 checks: Self.verify(digest.chains, caFile: context.string("ca_file")))
         let groups = rules.groups
-        try context.evidence.write("connections.csv", table: Self.csv(connections), description: Message(.evidenceConnections))
+        let connections = digest.examples
         var facts = [Fact(.packets, .int(analysis.packets)), Fact(.bytes, .int(analysis.bytes)),
-                     Fact(.tcpConnections, .int(analysis.connections.count)), Fact(.tlsConnections, .int(connections.count))]
+                     Fact(.tcpConnections, .int(analysis.connectionCount)), Fact(.tlsConnections, .int(digest.count))]
         if let cut = analysis.cut {
             // As Wireshark does: what came before the damage is analysed; say where and how much is lost.
             facts.append(Fact(.captureCut, Message(.captureCutAt, ["offset": .int(cut.offset), "error": .string(cut.message)])))
@@ -71,15 +80,15 @@ public struct CaptureDecodeStep: StepKind {
             facts.append(Fact(.note, Message(.captureInterrupted, ["mb": .string(TextFormat.fixed(Double(analysis.bytes) / 1e6, 0)),
                                                                     "total": .string(TextFormat.fixed(Double(size) / 1e6, 0))])))
         }
-        let decrypted = analysis.connections.filter { $0.clientSide.decrypted || $0.serverSide.decrypted }.count
-        let tls13 = connections.filter { $0.selectedVersion == 0x0304 }.count
+        let decrypted = decoded.counts.decrypted
+        let tls13 = decoded.counts.tls13
         if tls13 > decrypted {
             facts.append(Fact(.note, Message(.captureTLS13Hidden, ["count": .int(tls13 - decrypted)])))
         }
         if analysis.keyLogEntries > 0 || context.string("keylog") != nil {
             facts.append(Fact(.keyLogEntries, .int(analysis.keyLogEntries)))
             facts.append(Fact(.decryptedConnections, .int(decrypted)))
-            let failed = analysis.connections.filter { $0.clientSide.decryptionFailed || $0.serverSide.decryptionFailed }.count
+            let failed = decoded.counts.decryptionFailed
             if failed > 0 { facts.append(Fact(.note, Message(.captureDecryptFailed, ["count": .int(failed)]))) }
         }
         if analysis.skippedBlocks > 0 { facts.append(Fact(.blocksSkipped, .int(analysis.skippedBlocks))) }
@@ -87,11 +96,11 @@ public struct CaptureDecodeStep: StepKind {
         for group in groups.prefix(20) { facts.append(Fact(.group, Message(.captureGroupCount, ["count": .int(group.count), "label": group.label.value]))) }
         let portFilter = port.map { " -d tcp.port==\($0),tls" } ?? ""
         return StepOutcome(
-            summary: Message(.captureDecoded, ["count": .int(connections.count), "packets": .int(analysis.packets),
+            summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets),
                                                "groups": .list(groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value })]),
             command: "tshark -r \(ShellQuote.quote(file))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
             facts: facts,
-            outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(connections.count),
+            outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(digest.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
             findings: rules.findings,
             transcript: Self.table(Array(connections.prefix(40))),
@@ -105,24 +114,54 @@ public struct CaptureDecodeStep: StepKind {
             })
     }
 
-    /// The TLS connections with their certificates parsed once each.
-    static func connections(_ analysis: CaptureAnalysis) -> [CapturedTLS] {
-        var parsed: [BytesKey: Certificate] = [:]
-        func certificate(_ der: [UInt8]) -> Certificate? {
+    /// What the pool hands back: the pass's totals and what the connections added up to.
+    struct Decoded: Sendable {
+        var analysis: CaptureAnalysis
+        var digest: CaptureDigest
+        var counts: Counts
+        var wroteTable: Bool
+    }
+
+    struct Counts: Sendable {
+        var tls13 = 0
+        var decrypted = 0
+        var decryptionFailed = 0
+    }
+
+    /// Turns each connection as it closes into what the diagnosis reads,
+    /// parsing each distinct certificate once.
+    struct Collector {
+        var digest = CaptureDigest()
+        var counts = Counts()
+        private var parsed: [BytesKey: Certificate?] = [:]
+
+        /// The connection as the diagnosis sees it; nil when it is neither TLS nor a refused SYN.
+        mutating func add(_ c: CapturedConnection) -> CapturedTLS? {
+            guard c.isTLS || c.refused else { return nil }
+            let tls = captured(c)
+            if tls.selectedVersion == 0x0304 { counts.tls13 += 1 }
+            if c.clientSide.decrypted || c.serverSide.decrypted { counts.decrypted += 1 }
+            if c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.decryptionFailed += 1 }
+            digest.add(tls)
+            return tls
+        }
+
+        mutating func certificate(_ der: [UInt8]) -> Certificate? {
             let key = BytesKey(bytes: der)
             if let known = parsed[key] { return known }
             let c = try? Certificate(der: der)
             if parsed.count < 10_000 { parsed[key] = c }
             return c
         }
-        return analysis.connections.filter { $0.isTLS || $0.refused }.map { c in
+
+        mutating func captured(_ c: CapturedConnection) -> CapturedTLS {
             let sni = c.clientSide.sni
             var tcp = CapturedTLS.TCPStory(refused: c.refused, waitedMs: Int((c.lastMicroseconds &- c.firstMicroseconds) / 1000), serverBytes: c.serverBytes)
             if c.clientSide.helloSeen, c.serverBytes == 0 {
                 // The client gave up (FIN or RST), or waited longer than a handshake deadline before the capture ended.
                 let gaveUp = c.finBy == .client || c.resetBy == .client
-                let waited = analysis.lastMicroseconds &- c.firstMicroseconds
-                if gaveUp || (!c.closed && waited >= 5_000_000) {
+                let waited = c.endOfCapture &- c.firstMicroseconds
+                if gaveUp || (!c.closed && c.endOfCapture > 0 && waited >= 5_000_000) {
                     tcp.unanswered = true
                     if !gaveUp { tcp.waitedMs = Int(waited / 1000) }
                 }
@@ -134,7 +173,7 @@ public struct CaptureDecodeStep: StepKind {
             return CapturedTLS(client: c.client, server: c.server, firstSeen: Date(timeIntervalSince1970: Double(c.firstMicroseconds) / 1_000_000),
                                sni: sni, offeredVersions: c.clientSide.offeredVersions, selectedVersion: c.serverSide.selectedVersion,
                                selectedCipher: c.serverSide.selectedCipher, serverHello: c.serverSide.helloSeen, alerts: alerts,
-                               certificates: c.serverSide.certificates.compactMap(certificate), certificateRequest: c.serverSide.certificateRequest,
+                               certificates: c.serverSide.certificates.compactMap { certificate($0) }, certificateRequest: c.serverSide.certificateRequest,
                                gaps: c.gaps, tcp: tcp)
         }
     }
@@ -154,6 +193,7 @@ public struct CaptureDecodeStep: StepKind {
     /// Each distinct chain sent in clear, verified as a client would at the
     /// time it was seen, by leaf fingerprint.
     static func verify(_ connections: [CapturedTLS], caFile: String?) -> [String: ChainCheck] {
+        // (The digest's first connection of each distinct chain: a handful, whatever the capture's size.)
         var checks: [String: ChainCheck] = [:]
         for c in connections {
             guard let leaf = c.certificates.first, checks[leaf.sha256] == nil, checks.count < 1_000 else { continue }
@@ -177,26 +217,121 @@ public struct CaptureDecodeStep: StepKind {
         }.joined(separator: "\n")
     }
 
-    /// One row per TLS connection, for a spreadsheet or `grep`.
+    static let csvHeader = Array("first_seen,client,server,sni,offered,selected,cipher,alerts,certificates,not_after,gaps\n".utf8)
+
+    /// The second half of the work on each connection — what the diagnosis
+    /// reads, and its CSV row — on a serial queue of its own, so it runs on
+    /// the other core beside the decoding; fed in batches, at most 16 in
+    /// flight. `batch` is touched only by the decoding thread, the rest only
+    /// on `queue`: hence unchecked.
+    final class ConnectionSink: @unchecked Sendable {
+        private let queue = DispatchQueue(label: "triage.capture-decode.sink")
+        private let inFlight = DispatchSemaphore(value: 0)
+        private var batch: [CapturedConnection] = []
+        private var collector = Collector()
+        private var csv = CSVWriter()
+        private var row: [UInt8] = []
+        private let table: EvidenceTable?
+
+        init(table: EvidenceTable?) {
+            self.table = table
+            try? table?.append(CaptureDecodeStep.csvHeader)
+            batch.reserveCapacity(256)
+            // Raised from 0: a semaphore that dies below its initial value traps.
+            for _ in 0..<16 { inFlight.signal() }
+        }
+
+        func add(_ connection: CapturedConnection) {
+            batch.append(connection)
+            if batch.count >= 256 { send() }
+        }
+
+        private func send() {
+            guard !batch.isEmpty else { return }
+            let connections = batch
+            batch.removeAll(keepingCapacity: true)
+            inFlight.wait()
+            queue.async {
+                defer { self.inFlight.signal() }
+                for c in connections {
+                    guard let tls = self.collector.add(c) else { continue }
+                    try? self.table?.append { self.csv.row(tls, into: &$0) }
+                }
+            }
+        }
+
+        /// Waits for the last batch; the digest and whether the table was written.
+        func finish() -> (Collector, Bool) {
+            send()
+            return queue.sync {
+                let artifact = try? table?.finish(description: Message(.evidenceConnections))
+                return (collector, artifact != nil)
+            }
+        }
+    }
+
+    /// Rows of `connections.csv`. Fields most connections share (versions,
+    /// cipher, the certificates) are rendered once per distinct value.
+    struct CSVWriter {
+        struct TLSKey: Hashable { var offered: [UInt16]; var selected: UInt16?; var cipher: UInt16? }
+        private var tlsFields: [TLSKey: [UInt8]] = [:]
+        private var certificateFields: [String: [UInt8]] = [:]
+
+        static func field(_ s: String, into out: inout [UInt8]) {
+            if s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) {
+                out.append(UInt8(ascii: "\""))
+                for b in s.utf8 {
+                    if b == UInt8(ascii: "\"") { out.append(b) }
+                    out.append(b)
+                }
+                out.append(UInt8(ascii: "\""))
+            } else {
+                out += s.utf8
+            }
+        }
+
+        /// One row per TLS connection, for a spreadsheet or `grep`, appended as bytes.
+        mutating func row(_ c: CapturedTLS, into out: inout [UInt8]) {
+            let comma = UInt8(ascii: ",")
+            TextFormat.iso8601(c.firstSeen, into: &out); out.append(comma)
+            c.client.write(into: &out); out.append(comma)
+            c.server.write(into: &out); out.append(comma)
+            Self.field(c.sni ?? "", into: &out); out.append(comma)
+            let key = TLSKey(offered: c.offeredVersions, selected: c.selectedVersion, cipher: c.selectedCipher)
+            if let known = tlsFields[key] { out += known } else {
+                var f: [UInt8] = []
+                Self.field(c.offeredVersions.map(ProtocolVersion.name).joined(separator: " "), into: &f); f.append(comma)
+                Self.field(c.selectedVersion.map(ProtocolVersion.name) ?? "", into: &f); f.append(comma)
+                Self.field(c.selectedCipher.map { "0x" + String($0, radix: 16) } ?? "", into: &f)
+                if tlsFields.count < 1_000 { tlsFields[key] = f }
+                out += f
+            }
+            out.append(comma)
+            if !c.alerts.isEmpty { Self.field(c.alerts.map { "\($0.level.name):\($0.code):\($0.sender.rawValue)" }.joined(separator: " "), into: &out) }
+            out.append(comma)
+            if let leaf = c.certificates.first {
+                let key = leaf.sha256 + "/\(c.certificates.count)"
+                if let known = certificateFields[key] { out += known } else {
+                    var f: [UInt8] = []
+                    Self.field(c.certificates.map(\.subject).joined(separator: " | "), into: &f); f.append(comma)
+                    TextFormat.iso8601(leaf.notAfter, into: &f)
+                    if certificateFields.count < 10_000 { certificateFields[key] = f }
+                    out += f
+                }
+            } else {
+                out.append(comma)
+            }
+            out.append(comma)
+            if c.gaps { out += "yes".utf8 }
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// The table of `connections` (tests).
     static func csv(_ connections: [CapturedTLS]) -> [UInt8] {
-        func field(_ s: String) -> String {
-            guard s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return s }
-            return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-        }
-        // Bytes, not a String: one buffer for 80,000 rows, not three.
-        var out = Array("first_seen,client,server,sni,offered,selected,cipher,alerts,certificates,not_after,gaps\n".utf8)
-        out.reserveCapacity(connections.count * 200)
-        for c in connections {
-            var row: [String] = [ISO8601.string(c.firstSeen), c.client.description, c.server.description, c.sni ?? ""]
-            row.append(c.offeredVersions.map(ProtocolVersion.name).joined(separator: " "))
-            row.append(c.selectedVersion.map(ProtocolVersion.name) ?? "")
-            row.append(c.selectedCipher.map { "0x" + String($0, radix: 16) } ?? "")
-            row.append(c.alerts.map { "\($0.level.name):\($0.code):\($0.sender.rawValue)" }.joined(separator: " "))
-            row.append(c.certificates.map(\.subject).joined(separator: " | "))
-            row.append(c.certificates.first.map { ISO8601.string($0.notAfter) } ?? "")
-            row.append(c.gaps ? "yes" : "")
-            out += (row.map(field).joined(separator: ",") + "\n").utf8
-        }
+        var out = csvHeader
+        var writer = CSVWriter()
+        for c in connections { writer.row(c, into: &out) }
         return out
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// One TCP connection of a capture, as Wireshark's TLS view would show it.
 public struct CapturedConnection: Sendable {
     public var client: Endpoint
@@ -15,6 +18,8 @@ public struct CapturedConnection: Sendable {
     public var resetBy: Peer?
     public var finBy: Peer?
     public var lastMicroseconds: UInt64 = 0
+    /// For a connection still open when the capture ended: the time of the capture's last packet; 0 otherwise.
+    public var endOfCapture: UInt64 = 0
     /// Payload bytes each way.
     public var clientBytes = 0
     public var serverBytes = 0
@@ -37,7 +42,10 @@ public struct CapturedConnection: Sendable {
 /// per open connection (its unparsed bytes); a connection's buffers are
 /// dropped when it closes.
 public struct CaptureAnalysis: Sendable {
+    /// Every connection, in the order they began; empty when they were handed to `onConnection`.
     public var connections: [CapturedConnection] = []
+    /// TCP connections followed.
+    public var connectionCount = 0
     public var packets = 0
     public var bytes = 0
     public var notTCP = 0
@@ -62,8 +70,10 @@ public struct CaptureAnalysis: Sendable {
 
     struct Key: Hashable { var a: Endpoint; var b: Endpoint }
 
+    /// A connection being followed: its summary so far, both byte streams and their TLS parsers.
     struct Live {
-        var index: Int
+        var connection: CapturedConnection
+        var ordinal: Int
         var toServer = TCPStream()
         var toClient = TCPStream()
         var clientParser = TLSStreamParser()
@@ -71,37 +81,58 @@ public struct CaptureAnalysis: Sendable {
         var fins = 0
         /// The key log was consulted for this connection's client random.
         var keysLookedUp = false
+        var certificatesPooled = false
+
+        /// The connection as handed out: its summary with what both parsers saw.
+        var finished: CapturedConnection {
+            var c = connection
+            c.clientSide = clientParser.summary
+            c.serverSide = serverParser.summary
+            return c
+        }
+    }
+
+    /// What one pass keeps besides the connections: the key log (given,
+    /// and from the capture), one copy of each certificate.
+    struct Shared {
+        var keyLog: KeyLog
+        let crypto: (any TLS13Crypto)?
+        /// Servers send the same certificates to every client: keep one copy.
+        var certificatePool: [BytesKey: [UInt8]] = [:]
     }
 
     /// Analyses every frame of `reader`; `port` keeps only connections with
-    /// that server port.
+    /// that server port. With `onConnection`, each connection is handed over
+    /// as it closes (the rest at the end, in the order they began) and not
+    /// kept: memory is what the open connections hold, whatever the file's
+    /// size. Without it, `connections` has them all in the order they began.
     public static func run(_ reader: inout CaptureReader, port: UInt16? = nil,
                            keyLog: KeyLog = KeyLog(), crypto: (any TLS13Crypto)? = nil,
                            isCancelled: () -> Bool = { false },
-                           progress: (Progress) -> Void = { _ in }) throws(CaptureError) -> CaptureAnalysis {
+                           progress: (Progress) -> Void = { _ in },
+                           onConnection: ((CapturedConnection) -> Void)? = nil) throws(CaptureError) -> CaptureAnalysis {
         var analysis = CaptureAnalysis()
         var decoder = PacketDecoder()
-        var live: [Key: Live] = [:]
-        // Servers send the same certificates to every client: keep one copy.
-        var certificatePool: [BytesKey: [UInt8]] = [:]
-        // Secrets given, and those the capture carries (pcapng Decryption Secrets Blocks).
-        var keyLog = keyLog
-        while true {
-            let next: CapturedPacket?
-            do {
-                next = try reader.next()
-            } catch {
-                // Nothing read yet: this is not a capture. Later: analyse what came before the cut.
-                guard analysis.packets > 0 else { throw error }
-                analysis.cut = error
-                break
-            }
-            guard let packet = next else { break }
-            if reader.hasSecrets { keyLog.add(reader.takeSecrets()) }
+        // Open connections live in slots (updated in place), found by their endpoints.
+        var slotOf: [Key: Int] = [:]
+        var slots: [Live] = []
+        var free: [Int] = []
+        var shared = Shared(keyLog: keyLog, crypto: crypto)
+        var collected: [(Int, CapturedConnection)] = []
+        var ordinal = 0
+        func hand(_ live: Live) {
+            if let onConnection { onConnection(live.finished) } else { collected.append((live.ordinal, live.finished)) }
+        }
+        // The file is read a batch ahead on another thread.
+        let feed = PacketFeed(reader)
+        reading: while true {
+            let batch = feed.next()
+            if !batch.secrets.isEmpty { shared.keyLog.add(batch.secrets) }
+            for packet in batch.packets {
             analysis.packets += 1
             if analysis.packets & 0x3FFF == 0 {
-                if isCancelled() { analysis.cancelled = true; break }
-                progress(Progress(packets: analysis.packets, bytes: analysis.bytes, connections: analysis.connections.count))
+                if isCancelled() { analysis.cancelled = true; break reading }
+                progress(Progress(packets: analysis.packets, bytes: analysis.bytes, connections: ordinal))
             }
             analysis.bytes += packet.data.count
             analysis.lastMicroseconds = max(analysis.lastMicroseconds, packet.microseconds)
@@ -110,10 +141,9 @@ public struct CaptureAnalysis: Sendable {
             let key = segment.source.port < segment.destination.port || segment.source.port == segment.destination.port
                 && segment.source.address < segment.destination.address
                 ? Key(a: segment.source, b: segment.destination) : Key(a: segment.destination, b: segment.source)
-            var state: Live
-            // Taken out while it is updated, so its buffers are not copied (CoW).
-            if let existing = live.removeValue(forKey: key) {
-                state = existing
+            let slot: Int
+            if let existing = slotOf[key] {
+                slot = existing
             } else {
                 // The last ACK of a closed connection, or a bare ACK of one the
                 // capture never saw: nothing to follow.
@@ -122,56 +152,82 @@ public struct CaptureAnalysis: Sendable {
                 let fromClient = segment.syn && !segment.ack || (!segment.syn && (port.map { segment.destination.port == $0 }
                     ?? (segment.destination.port < segment.source.port)))
                 let (client, server) = fromClient ? (segment.source, segment.destination) : (segment.destination, segment.source)
-                analysis.connections.append(CapturedConnection(client: client, server: server, firstMicroseconds: packet.microseconds))
-                state = Live(index: analysis.connections.count - 1)
+                let live = Live(connection: CapturedConnection(client: client, server: server, firstMicroseconds: packet.microseconds), ordinal: ordinal)
+                ordinal += 1
+                if let reused = free.popLast() { slots[reused] = live; slot = reused } else { slots.append(live); slot = slots.count - 1 }
+                slotOf[key] = slot
             }
-            let index = state.index
-            let toServer = segment.source != analysis.connections[index].server
-            let data = toServer ? state.toServer.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
-                : state.toClient.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
-            if !data.isEmpty {
-                if !toServer, !state.keysLookedUp, let crypto, !keyLog.isEmpty, let random = state.clientParser.clientRandom {
-                    // Before the ServerHello is parsed: the records right behind it in this segment are protected.
-                    state.keysLookedUp = true
-                    if let secrets = keyLog[random] {
-                        state.serverParser.crypto = crypto
-                        state.serverParser.secrets = (secrets.serverHandshake, secrets.serverApplication)
-                        state.clientParser.crypto = crypto
-                        state.clientParser.secrets = (secrets.clientHandshake, secrets.clientApplication)
-                    }
-                }
-                if toServer { state.clientParser.feed(data, at: segment.microseconds) } else { state.serverParser.feed(data, at: segment.microseconds) }
-                if state.serverParser.summary.selectedVersion == 0x0304 {
-                    state.clientParser.tls13 = true
-                    state.serverParser.tls13 = true
-                    if let suite = state.serverParser.summary.selectedCipher { state.clientParser.startDecryption(suite: suite) }
-                }
-                if analysis.connections[index].serverSide.certificates.isEmpty, !state.serverParser.summary.certificates.isEmpty {
-                    state.serverParser.summary.certificates = state.serverParser.summary.certificates.map { der in
-                        let key = BytesKey(bytes: der)
-                        if let shared = certificatePool[key] { return shared }
-                        if certificatePool.count < 10_000 { certificatePool[key] = der }
-                        return der
-                    }
-                }
-                // Only when something new was parsed: the summaries are shared, not copied, otherwise.
-                analysis.connections[index].clientSide = state.clientParser.summary
-                analysis.connections[index].serverSide = state.serverParser.summary
+            let closed = Self.follow(segment, at: packet.microseconds, &slots[slot], &shared)
+            if closed {
+                // A closed connection's buffers go; its summary is handed over.
+                hand(slots[slot])
+                slots[slot] = Live(connection: slots[slot].connection, ordinal: -1)
+                slotOf[key] = nil
+                free.append(slot)
             }
-            if !data.isEmpty, !toServer, state.serverParser.summary.notTLS, analysis.connections[index].serverPreview.isEmpty {
-                analysis.connections[index].serverPreview = Array(data.prefix(40))
             }
-            Self.account(segment, toServer: toServer, at: packet.microseconds, &analysis.connections[index])
-            if state.toServer.skipped || state.toClient.skipped { analysis.connections[index].gaps = true }
-            if segment.fin { state.fins += 1 }
-            // A closed connection's buffers go; its summary stays.
-            if segment.rst || state.fins >= 2 { live[key] = nil } else { live[key] = state }
+            if let error = batch.error {
+                // Nothing read yet: this is not a capture. Later: analyse what came before the cut.
+                guard analysis.packets > 0 else { reader = feed.finish(); throw error }
+                analysis.cut = error
+            }
+            if batch.end { break }
         }
+        reader = feed.finish()
+        // Still open at the end (or at the cut): in the order they began.
+        for slot in slotOf.values.sorted(by: { slots[$0].ordinal < slots[$1].ordinal }) {
+            slots[slot].connection.endOfCapture = analysis.lastMicroseconds
+            hand(slots[slot])
+        }
+        analysis.connections = collected.sorted { $0.0 < $1.0 }.map(\.1)
+        analysis.connectionCount = ordinal
         analysis.notTCP = decoder.notTCP
         analysis.malformed = decoder.malformed
         analysis.skippedBlocks = reader.skippedBlocks
-        analysis.keyLogEntries = keyLog.count
+        analysis.keyLogEntries = shared.keyLog.count
         return analysis
+    }
+
+    /// One segment of a connection: its bytes put in order and parsed, the
+    /// TCP story updated. Returns whether the connection is over (RST, both FINs).
+    static func follow(_ segment: TCPSegment, at microseconds: UInt64, _ state: inout Live, _ shared: inout Shared) -> Bool {
+        let toServer = segment.source != state.connection.server
+        let data = toServer ? state.toServer.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
+            : state.toClient.add(sequence: segment.sequence, syn: segment.syn, payload: segment.payload)
+        if !data.isEmpty {
+            if !toServer, !state.keysLookedUp, let crypto = shared.crypto, !shared.keyLog.isEmpty, let random = state.clientParser.clientRandom {
+                // Before the ServerHello is parsed: the records right behind it in this segment are protected.
+                state.keysLookedUp = true
+                if let secrets = shared.keyLog[random] {
+                    state.serverParser.crypto = crypto
+                    state.serverParser.secrets = (secrets.serverHandshake, secrets.serverApplication)
+                    state.clientParser.crypto = crypto
+                    state.clientParser.secrets = (secrets.clientHandshake, secrets.clientApplication)
+                }
+            }
+            if toServer { state.clientParser.feed(data, at: segment.microseconds) } else { state.serverParser.feed(data, at: segment.microseconds) }
+            if state.serverParser.summary.selectedVersion == 0x0304 {
+                state.clientParser.tls13 = true
+                state.serverParser.tls13 = true
+                if let suite = state.serverParser.summary.selectedCipher { state.clientParser.startDecryption(suite: suite) }
+            }
+            if !state.certificatesPooled, !state.serverParser.summary.certificates.isEmpty {
+                state.certificatesPooled = true
+                state.serverParser.summary.certificates = state.serverParser.summary.certificates.map { der in
+                    let key = BytesKey(bytes: der)
+                    if let known = shared.certificatePool[key] { return known }
+                    if shared.certificatePool.count < 10_000 { shared.certificatePool[key] = der }
+                    return der
+                }
+            }
+            if !toServer, state.serverParser.summary.notTLS, state.connection.serverPreview.isEmpty {
+                state.connection.serverPreview = Array(data.prefix(40))
+            }
+        }
+        Self.account(segment, toServer: toServer, at: microseconds, &state.connection)
+        if state.toServer.skipped || state.toClient.skipped { state.connection.gaps = true }
+        if segment.fin { state.fins += 1 }
+        return segment.rst || state.fins >= 2
     }
 
     /// The TCP story of a connection: handshake, payload each way, who closed or reset it.
@@ -201,5 +257,12 @@ public struct BytesKey: Hashable, Sendable {
             hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.prefix(160)))
             hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.suffix(32)))
         }
+    }
+
+    /// Compared in bulk (memcmp), not one element at a time.
+    public static func == (lhs: BytesKey, rhs: BytesKey) -> Bool {
+        guard lhs.bytes.count == rhs.bytes.count else { return false }
+        if lhs.bytes.isEmpty { return true }
+        return lhs.bytes.withUnsafeBytes { a in rhs.bytes.withUnsafeBytes { b in a.baseAddress == b.baseAddress || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
     }
 }

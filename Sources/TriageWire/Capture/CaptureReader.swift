@@ -52,7 +52,7 @@ public struct CaptureReader {
     /// `read(n)` returns up to n bytes; fewer only at the end of the input.
     public init(read: @escaping (Int) -> [UInt8]) throws(CaptureError) {
         source = ByteSource(read: read)
-        let magic = try source.take(4, what: "the file's magic number")
+        let magic = Array(try source.take(4, what: "the file's magic number").slice)
         switch magic {
         case [0xD4, 0xC3, 0xB2, 0xA1]: format = .pcap
         case [0xA1, 0xB2, 0xC3, 0xD4]: format = .pcap; bigEndian = true
@@ -85,7 +85,7 @@ public struct CaptureReader {
             throw CaptureError(offset: source.offset - 16, message: "absurd captured length \(captured)")
         }
         if captured < original { truncatedFrames += 1 }
-        let data = try source.take(captured, what: "a packet of \(captured) bytes")
+        let data = Array(try source.take(captured, what: "a packet of \(captured) bytes").slice)
         let micros = seconds * 1_000_000 + (nanoseconds ? fraction / 1000 : fraction)
         return CapturedPacket(microseconds: micros, linkType: linkType, data: data)
     }
@@ -182,11 +182,11 @@ public struct CaptureReader {
         return 1_000_000
     }
 
-    private func u16(_ b: [UInt8], _ i: Int) -> UInt32 {
+    private func u16(_ b: ByteView, _ i: Int) -> UInt32 {
         bigEndian ? UInt32(b[i]) << 8 | UInt32(b[i + 1]) : UInt32(b[i + 1]) << 8 | UInt32(b[i])
     }
 
-    private func u32(_ b: [UInt8], _ i: Int) -> UInt32 {
+    private func u32(_ b: ByteView, _ i: Int) -> UInt32 {
         bigEndian ? UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
             : UInt32(b[i + 3]) << 24 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i])
     }
@@ -195,6 +195,14 @@ public struct CaptureReader {
 func hex(_ b: UInt8) -> String {
     let digits = Array("0123456789abcdef")
     return String([digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+}
+
+/// Bytes of the reader's buffer, indexed from 0.
+struct ByteView {
+    let slice: ArraySlice<UInt8>
+    var count: Int { slice.count }
+    subscript(i: Int) -> UInt8 { slice[slice.startIndex + i] }
+    subscript(range: Range<Int>) -> ArraySlice<UInt8> { slice[(slice.startIndex + range.lowerBound)..<(slice.startIndex + range.upperBound)] }
 }
 
 /// Buffered reading from a pull function, with the offset for errors.
@@ -210,24 +218,25 @@ struct ByteSource {
     mutating func fill(_ n: Int) {
         while buffer.count - position < n, !ended {
             if position > 0 { buffer.removeFirst(position); position = 0 }
-            let chunk = read(max(n - buffer.count, 1 << 20))
+            let chunk = read(max(n - buffer.count, 4 << 20))
             if chunk.isEmpty { ended = true } else { buffer += chunk }
         }
     }
 
-    mutating func take(_ n: Int, what: String) throws(CaptureError) -> [UInt8] {
+    /// The next `n` bytes, as a view into the buffer (no copy); valid until the next `take`.
+    mutating func take(_ n: Int, what: String) throws(CaptureError) -> ByteView {
         fill(n)
         guard buffer.count - position >= n else {
             throw CaptureError(offset: offset, message: "the file ends inside \(what) (\(buffer.count - position) of \(n) bytes)")
         }
-        let out = Array(buffer[position..<(position + n)])
+        let out = ByteView(slice: buffer[position..<(position + n)])
         position += n
         offset += n
         return out
     }
 
     /// nil at a clean end of input; an error when it ends part-way.
-    mutating func takeIfAny(_ n: Int, what: String) throws(CaptureError) -> [UInt8]? {
+    mutating func takeIfAny(_ n: Int, what: String) throws(CaptureError) -> ByteView? {
         fill(1)
         if buffer.count - position == 0 { return nil }
         return try take(n, what: what)

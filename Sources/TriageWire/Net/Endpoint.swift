@@ -34,6 +34,15 @@ public struct Endpoint: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public var description: String { address.isV6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 
+    /// Appends `description` as UTF-8.
+    public func write(into out: inout [UInt8]) {
+        if address.isV6 { out.append(UInt8(ascii: "[")) }
+        address.write(into: &out)
+        if address.isV6 { out.append(UInt8(ascii: "]")) }
+        out.append(UInt8(ascii: ":"))
+        IPAddress.decimal(Int(port), into: &out)
+    }
+
     public static func < (a: Endpoint, b: Endpoint) -> Bool { (a.address, a.port) < (b.address, b.port) }
 }
 

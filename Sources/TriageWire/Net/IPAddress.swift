@@ -62,9 +62,28 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         }
     }
 
+    /// Appends the text form as UTF-8 (dotted quad without building strings: tables of a million rows).
+    public func write(into out: inout [UInt8]) {
+        guard family == .ipv4 else { out += description.utf8; return }
+        for i in 0..<4 {
+            if i > 0 { out.append(UInt8(ascii: ".")) }
+            Self.decimal(Int(truncatingIfNeeded: (low >> (24 - 8 * UInt64(i))) & 0xFF), into: &out)
+        }
+    }
+
+    /// A non-negative integer in decimal, appended.
+    public static func decimal(_ value: Int, into out: inout [UInt8]) {
+        if value >= 10 { decimal(value / 10, into: &out) }
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
     public var description: String {
         switch family {
-        case .ipv4: return bytes.map(String.init).joined(separator: ".")
+        case .ipv4:
+            var out: [UInt8] = []
+            out.reserveCapacity(15)
+            write(into: &out)
+            return String(decoding: out, as: UTF8.self)
         case .ipv6:
             let b = bytes
             let groups = stride(from: 0, to: 16, by: 2).map { Int(b[$0]) << 8 | Int(b[$0 + 1]) }
