@@ -181,13 +181,24 @@ finally:
 capture = f"{work}/big.pcapng"
 subprocess.run([bench, capture, "80000"], check=True, stdout=subprocess.DEVNULL)
 size = os.path.getsize(capture)
-t, code, rss = run([triage, "analyze", capture, "--out", f"{work}/analyze", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-report = os.path.getsize(f"{work}/analyze/report.md")
-print(f"analyze: {size / 1e6:.0f} MB, 80000 handshakes: {t:.2f} s ({size / 1e6 / t:.0f} MB/s, target >= 200), exit {code}, "
-      f"peak RSS {rss:.1f} MB (target <= 100), report.md {report / 1024:.0f} KB (target <= 256)")
+# Three runs: this machine shares its cores, so the best and the median are both given.
+runs = [run([triage, "analyze", capture, "--out", f"{work}/analyze-{i}", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for i in range(3)]
+times = sorted(r[0] for r in runs)
+t, code, rss = min(runs)
+report = os.path.getsize(f"{work}/analyze-0/report.md")
+print(f"analyze: {size / 1e6:.0f} MB, 80000 handshakes: best {t:.2f} s ({size / 1e6 / t:.0f} MB/s, target >= 200), median {times[1]:.2f} s "
+      f"({size / 1e6 / times[1]:.0f} MB/s), exit {code}, peak RSS {max(r[2] for r in runs):.1f} MB (target <= 100), "
+      f"report.md {report / 1024:.0f} KB (target <= 256)")
 tt, _, _ = run(["tshark", "-r", capture, "-Y", "tls.alert_message", "-T", "fields", "-e", "tls.alert_message.desc"],
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(f"  tshark alerts:   {tt:.2f} s; triage / tshark = {t / tt:.3f} (target <= 0.1)")
+print(f"  tshark alerts:   {tt:.2f} s; triage / tshark = {t / tt:.3f} best, {times[1] / tt:.3f} median (target <= 0.1)")
+# Flat in the file's size: twice the handshakes, the same peak.
+capture2 = f"{work}/big2.pcapng"
+subprocess.run([bench, capture2, "160000"], check=True, stdout=subprocess.DEVNULL)
+t2, _, rss2 = run([triage, "analyze", capture2, "--out", f"{work}/analyze-big2", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(f"  twice the file:  {os.path.getsize(capture2) / 1e6:.0f} MB, 160000 handshakes: {t2:.2f} s, peak RSS {rss2:.1f} MB")
+os.remove(capture2)
 
 # --- 4. the runbook loader on bombs and on size ------------------------------------
 def bomb(name, text):

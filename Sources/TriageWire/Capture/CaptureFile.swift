@@ -9,7 +9,7 @@ extension CaptureReader {
             throw CaptureError(offset: 0, message: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         let handle = FileBox(file)
-        return try CaptureReader { n in handle.read(n) }
+        return try CaptureReader(readInto: { target in handle.read(into: target) })
     }
 
     /// A reader over a capture already in memory.
@@ -27,6 +27,11 @@ final class FileBox {
     let file: UnsafeMutablePointer<FILE>
     init(_ file: UnsafeMutablePointer<FILE>) { self.file = file }
     deinit { fclose(file) }
+
+    func read(into target: UnsafeMutableRawBufferPointer) -> Int {
+        guard let base = target.baseAddress, target.count > 0 else { return 0 }
+        return fread(base, 1, target.count, file)
+    }
 
     func read(_ n: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: n)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// One captured frame.
 public struct CapturedPacket: Sendable {
     /// Microseconds since the epoch.
@@ -51,7 +54,16 @@ public struct CaptureReader {
 
     /// `read(n)` returns up to n bytes; fewer only at the end of the input.
     public init(read: @escaping (Int) -> [UInt8]) throws(CaptureError) {
-        source = ByteSource(read: read)
+        try self.init(source: ByteSource(read: read))
+    }
+
+    /// Reads by filling the buffer it is given (no chunk allocated per read).
+    public init(readInto: @escaping (UnsafeMutableRawBufferPointer) -> Int) throws(CaptureError) {
+        try self.init(source: ByteSource(readInto: readInto))
+    }
+
+    init(source bytes: ByteSource) throws(CaptureError) {
+        source = bytes
         let magic = Array(try source.take(4, what: "the file's magic number").slice)
         switch magic {
         case [0xD4, 0xC3, 0xB2, 0xA1]: format = .pcap
@@ -205,29 +217,54 @@ struct ByteView {
     subscript(range: Range<Int>) -> ArraySlice<UInt8> { slice[(slice.startIndex + range.lowerBound)..<(slice.startIndex + range.upperBound)] }
 }
 
-/// Buffered reading from a pull function, with the offset for errors.
+/// Buffered reading from a pull function, with the offset for errors. The
+/// buffer is allocated once and refilled in place (4 MiB at a time): a
+/// fresh chunk per read cost a page fault per 4 KiB of the file.
 struct ByteSource {
-    let read: (Int) -> [UInt8]
+    /// Fills the buffer it is given; returns how many bytes (0 at the end).
+    let readInto: (UnsafeMutableRawBufferPointer) -> Int
     var buffer: [UInt8] = []
+    /// Valid bytes are buffer[position..<end].
     var position = 0
+    var end = 0
     var offset = 0
     var ended = false
+    static let chunk = 4 << 20
 
-    init(read: @escaping (Int) -> [UInt8]) { self.read = read }
+    init(readInto: @escaping (UnsafeMutableRawBufferPointer) -> Int) { self.readInto = readInto }
+
+    init(read: @escaping (Int) -> [UInt8]) {
+        self.init { target in
+            let chunk = read(target.count)
+            chunk.withUnsafeBytes { target.copyMemory(from: $0) }
+            return chunk.count
+        }
+    }
 
     mutating func fill(_ n: Int) {
-        while buffer.count - position < n, !ended {
-            if position > 0 { buffer.removeFirst(position); position = 0 }
-            let chunk = read(max(n - buffer.count, 4 << 20))
-            if chunk.isEmpty { ended = true } else { buffer += chunk }
+        while end - position < n, !ended {
+            if position > 0 {
+                // Keep what is left at the front; the rest of the buffer is read into.
+                let left = end - position
+                buffer.withUnsafeMutableBytes { raw in
+                    if left > 0 { _ = memmove(raw.baseAddress!, raw.baseAddress! + position, left) } // the regions may overlap
+                }
+                position = 0
+                end = left
+            }
+            let wanted = max(n, Self.chunk)
+            if buffer.count < wanted { buffer += [UInt8](repeating: 0, count: wanted - buffer.count) }
+            let start = end
+            let got = buffer.withUnsafeMutableBytes { raw in readInto(UnsafeMutableRawBufferPointer(rebasing: raw[start...])) }
+            if got == 0 { ended = true } else { end += got }
         }
     }
 
     /// The next `n` bytes, as a view into the buffer (no copy); valid until the next `take`.
     mutating func take(_ n: Int, what: String) throws(CaptureError) -> ByteView {
         fill(n)
-        guard buffer.count - position >= n else {
-            throw CaptureError(offset: offset, message: "the file ends inside \(what) (\(buffer.count - position) of \(n) bytes)")
+        guard end - position >= n else {
+            throw CaptureError(offset: offset, message: "the file ends inside \(what) (\(end - position) of \(n) bytes)")
         }
         let out = ByteView(slice: buffer[position..<(position + n)])
         position += n
@@ -238,7 +275,7 @@ struct ByteSource {
     /// nil at a clean end of input; an error when it ends part-way.
     mutating func takeIfAny(_ n: Int, what: String) throws(CaptureError) -> ByteView? {
         fill(1)
-        if buffer.count - position == 0 { return nil }
+        if end - position == 0 { return nil }
         return try take(n, what: what)
     }
 
