@@ -123,8 +123,8 @@ public struct CaptureAnalysis: Sendable {
         func hand(_ live: Live) {
             if let onConnection { onConnection(live.finished) } else { collected.append((live.ordinal, live.finished)) }
         }
-        // The file is read a batch ahead on another thread.
-        let feed = PacketFeed(reader)
+        // A big file is read a batch ahead on another thread.
+        let feed = PacketFeed(reader, threaded: (reader.sizeHint ?? .max) > 8 << 20)
         reading: while true {
             let batch = feed.next()
             if !batch.secrets.isEmpty { shared.keyLog.add(batch.secrets) }

@@ -3,13 +3,17 @@ import Glibc
 #endif
 
 extension CaptureReader {
-    /// A reader over a file, read in 1 MiB chunks.
+    /// A reader over a file, read into one buffer (up to 4 MiB at a time).
     public static func open(path: String) throws(CaptureError) -> CaptureReader {
         guard let file = fopen(path, "rb") else {
             throw CaptureError(offset: 0, message: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         let handle = FileBox(file)
-        return try CaptureReader(readInto: { target in handle.read(into: target) })
+        var status = stat()
+        let size = fstat(fileno(file), &status) == 0 ? Int(status.st_size) : nil
+        var reader = try CaptureReader(readInto: { target in handle.read(into: target) })
+        reader.sizeHint = size
+        return reader
     }
 
     /// A reader over a capture already in memory.
@@ -19,6 +23,7 @@ extension CaptureReader {
             defer { position = min(bytes.count, position + n) }
             return Array(bytes[position..<min(bytes.count, position + n)])
         }
+        sizeHint = bytes.count
     }
 }
 

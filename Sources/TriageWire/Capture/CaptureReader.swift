@@ -33,6 +33,8 @@ public struct CaptureReader {
     /// TLS key log text from Decryption Secrets Blocks not yet taken.
     private var secrets: [UInt8] = []
     public var hasSecrets: Bool { !secrets.isEmpty }
+    /// How big the input is, when known (a file's size): small ones are read without a thread of their own.
+    public var sizeHint: Int?
     /// Decryption Secrets Blocks read (of any secrets type).
     public private(set) var secretsBlocks = 0
 
@@ -252,8 +254,11 @@ struct ByteSource {
                 position = 0
                 end = left
             }
-            let wanted = max(n, Self.chunk)
-            if buffer.count < wanted { buffer += [UInt8](repeating: 0, count: wanted - buffer.count) }
+            // Grown as the input proves large: 64 KiB first, doubling to 4 MiB (a small capture costs no 4 MiB).
+            if end + n > buffer.count || buffer.count - end < buffer.count / 2 {
+                let wanted = max(end + n, buffer.isEmpty ? 64 << 10 : min(Self.chunk, buffer.count * 2))
+                if buffer.count < wanted { buffer += [UInt8](repeating: 0, count: wanted - buffer.count) }
+            }
             let start = end
             let got = buffer.withUnsafeMutableBytes { raw in readInto(UnsafeMutableRawBufferPointer(rebasing: raw[start...])) }
             if got == 0 { ended = true } else { end += got }

@@ -7,8 +7,9 @@ import Synchronization
 /// reader's order; the key log text a Decryption Secrets Block carried comes
 /// with the batch of the frames after it, and a read error ends the feed.
 ///
-/// Unchecked Sendable: `reader` is touched only by the producer until it
-/// has signalled `done`; `queue` only under its lock.
+/// Unchecked Sendable: `reader` and the carried frame are touched only by
+/// the producer until it has signalled `done` (or, unthreaded, only by the
+/// caller); `queue` only under its lock.
 final class PacketFeed: @unchecked Sendable {
     struct Batch {
         var secrets: [UInt8] = []
@@ -19,57 +20,73 @@ final class PacketFeed: @unchecked Sendable {
     }
 
     private var reader: CaptureReader
+    private let threaded: Bool
     private let queue = Mutex<[Batch]>([])
     private let filled = DispatchSemaphore(value: 0)
     private let space: DispatchSemaphore
     private let done = DispatchSemaphore(value: 0)
     private let stopped = Atomic<Bool>(false)
+    private var carry: CapturedPacket?
+    private var carrySecrets: [UInt8] = []
+    private var ended = false
     static let batchSize = 2_048
 
-    init(_ reader: CaptureReader, depth: Int = 4) {
+    /// `threaded: false` reads each batch on the caller's thread when it asks
+    /// (a small file: a thread hop per batch would cost more than it saves).
+    init(_ reader: CaptureReader, threaded: Bool = true, depth: Int = 4) {
         self.reader = reader
+        self.threaded = threaded
         // Created at 0 and raised: libdispatch traps when a semaphore dies below its initial value (a stop mid-file).
         space = DispatchSemaphore(value: 0)
         for _ in 0..<depth { space.signal() }
-        DispatchQueue.global().async { self.produce() }
+        if threaded { DispatchQueue.global().async { self.produce() } } else { done.signal() }
     }
 
     private func produce() {
         defer { done.signal() }
-        var carry: CapturedPacket?
-        var carrySecrets: [UInt8] = []
         while true {
             space.wait()
             if stopped.load(ordering: .acquiring) { return }
-            var batch = Batch(secrets: carrySecrets)
-            carrySecrets = []
-            batch.packets.reserveCapacity(Self.batchSize)
-            if let first = carry { batch.packets.append(first); carry = nil }
-            while batch.packets.count < Self.batchSize {
-                do {
-                    guard let packet = try reader.next() else { batch.end = true; break }
-                    if reader.hasSecrets {
-                        // The secrets apply from this frame on: it opens the next batch.
-                        carrySecrets = reader.takeSecrets()
-                        carry = packet
-                        break
-                    }
-                    batch.packets.append(packet)
-                } catch {
-                    batch.error = error
-                    batch.end = true
-                    break
-                }
-            }
-            let last = batch.end
+            let batch = read()
             queue.withLock { $0.append(batch) }
             filled.signal()
-            if last { return }
+            if batch.end { return }
         }
+    }
+
+    /// Reads the next batch from the file.
+    private func read() -> Batch {
+        var batch = Batch(secrets: carrySecrets)
+        carrySecrets = []
+        batch.packets.reserveCapacity(threaded ? Self.batchSize : 64)
+        if let first = carry { batch.packets.append(first); carry = nil }
+        while batch.packets.count < Self.batchSize {
+            do {
+                guard let packet = try reader.next() else { batch.end = true; break }
+                if reader.hasSecrets {
+                    // The secrets apply from this frame on: it opens the next batch.
+                    carrySecrets = reader.takeSecrets()
+                    carry = packet
+                    break
+                }
+                batch.packets.append(packet)
+            } catch {
+                batch.error = error
+                batch.end = true
+                break
+            }
+        }
+        return batch
     }
 
     /// The next batch, in order; the last one has `end` set.
     func next() -> Batch {
+        guard threaded else {
+            guard !ended else { return Batch(end: true) }
+            let batch = read()
+            ended = batch.end
+            return batch
+        }
         filled.wait()
         let batch = queue.withLock { $0.removeFirst() }
         space.signal()
