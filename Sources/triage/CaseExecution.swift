@@ -32,8 +32,8 @@ enum CaseExecution {
         }
         console.flushSkipped()
         let diagnosis = record.diagnosis
-        if badInputIsUsageError, diagnosis.verdict == .inconclusive, let first = record.steps.first, first.status == .failed {
-            // The input itself (a file that is not a capture) was the problem.
+        if badInputIsUsageError, diagnosis.verdict == .inconclusive, let first = record.steps.first, first.status == .failed, first.facts.isEmpty {
+            // The input itself (a file that is not a capture) was the problem: it read nothing.
             console.error(table.render(first.error ?? first.summary))
             return ExitStatus.usage
         }

@@ -33,6 +33,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureOutcomeRefused = "capture.outcome_refused"
     case captureDecryptFailed = "capture.decrypt_failed"
     case captureTLS13Hidden = "capture.tls13_hidden"
+    case captureTLS13Undecided = "capture.tls13_undecided"
     case captureOutcomeNotTLS = "capture.outcome_not_tls"
     case captureOutcomeUnanswered = "capture.outcome_unanswered"
     case findingCaptureRefused = "finding.capture_refused"

@@ -95,6 +95,9 @@ public struct CaptureDecodeStep: StepKind {
         if analysis.malformed > 0 { facts.append(Fact(.malformedFrames, .int(analysis.malformed))) }
         for group in groups.prefix(20) { facts.append(Fact(.group, Message(.captureGroupCount, ["count": .int(group.count), "label": group.label.value]))) }
         let portFilter = port.map { " -d tcp.port==\($0),tls" } ?? ""
+        // Connections that look ended by an alert nobody can read: this check is not complete.
+        let undecided = decoded.counts.undecided
+        let failure = undecided > 0 ? Message(.captureTLS13Undecided, ["count": .int(undecided)]) : nil
         return StepOutcome(
             summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets),
                                                "groups": .list(groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value })]),
@@ -104,6 +107,7 @@ public struct CaptureDecodeStep: StepKind {
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
             findings: rules.findings,
             transcript: Self.table(Array(connections.prefix(40))),
+            failure: failure,
             observations: groups.prefix(4).map { g in
                 Observation(path: .capture(sni: g.first.sni != nil), from: .client, to: .upstream,
                             request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
@@ -126,6 +130,8 @@ public struct CaptureDecodeStep: StepKind {
         var tls13 = 0
         var decrypted = 0
         var decryptionFailed = 0
+        /// TLS 1.3 connections not decrypted that look cut short by an encrypted alert.
+        var undecided = 0
     }
 
     /// Turns each connection as it closes into what the diagnosis reads,
@@ -142,6 +148,12 @@ public struct CaptureDecodeStep: StepKind {
             if tls.selectedVersion == 0x0304 { counts.tls13 += 1 }
             if c.clientSide.decrypted || c.serverSide.decrypted { counts.decrypted += 1 }
             if c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.decryptionFailed += 1 }
+            // After the client's Finished the server sent only records of an alert's size (no ticket,
+            // no data), or the client's first protected record was one: an alert nobody can read.
+            if tls.selectedVersion == 0x0304, !c.clientSide.decrypted, !c.serverSide.decrypted, c.serverSide.lateData == 0,
+               c.serverSide.lateShort > 0 || c.clientSide.shortRecordFirst {
+                counts.undecided += 1
+            }
             digest.add(tls)
             return tls
         }

@@ -205,7 +205,15 @@ public struct CaptureAnalysis: Sendable {
                     state.clientParser.secrets = (secrets.clientHandshake, secrets.clientApplication)
                 }
             }
-            if toServer { state.clientParser.feed(data, at: segment.microseconds) } else { state.serverParser.feed(data, at: segment.microseconds) }
+            if toServer {
+                state.clientParser.peerProtected = state.serverParser.protectedRecords > 0
+                state.clientParser.peerShortRecords = state.serverParser.shortRecords
+                state.clientParser.feed(data, at: segment.microseconds)
+            } else {
+                state.serverParser.peerProtected = state.clientParser.protectedRecords > 0
+                state.serverParser.peerShortRecords = state.clientParser.shortRecords
+                state.serverParser.feed(data, at: segment.microseconds)
+            }
             if state.serverParser.summary.selectedVersion == 0x0304 {
                 state.clientParser.tls13 = true
                 state.serverParser.tls13 = true

@@ -18,6 +18,15 @@ public struct TLSSideSummary: Sendable {
     /// TLS 1.3 records of this side were decrypted with a key log; or one did not authenticate.
     public var decrypted = false
     public var decryptionFailed = false
+    /// TLS 1.3 without keys: after the peer's protected records began, this
+    /// side's first protected record was short (an alert's size: ≤ 24 bytes)
+    /// before the peer sent any short one — an encrypted alert, most likely.
+    /// After the peer's protected records began: this side's short
+    /// protected records (alerts, close_notify) and its longer ones
+    /// (application data, session tickets).
+    public var shortRecordFirst = false
+    public var lateShort = 0
+    public var lateData = 0
 }
 
 /// Parses the TLS record layer of one direction, across segment
@@ -38,6 +47,13 @@ struct TLSStreamParser {
     var secrets: (handshake: [UInt8]?, application: [UInt8]?)?
     var crypto: (any TLS13Crypto)?
     var protection: TLS13Direction?
+    /// Set by the connection: the peer has sent protected records, and how many short ones.
+    var peerProtected = false
+    var peerShortRecords = 0
+    /// This side's protected records (TLS 1.3 after the hellos, not opened) and the short ones.
+    private(set) var protectedRecords = 0
+    private(set) var shortRecords = 0
+    private var sawLate = false
 
     /// Starts decrypting this side's records (the client's side, once the server chose TLS 1.3 and `suite`).
     mutating func startDecryption(suite: UInt16) {
@@ -86,6 +102,15 @@ struct TLSStreamParser {
             case 22 where !encrypted:
                 handshake += data[start..<(start + length)]
                 parseHandshake()
+            case 23 where protection == nil && tls13 && summary.helloSeen:
+                // Not opened: only its size and place say anything.
+                protectedRecords += 1
+                if length <= 24 { shortRecords += 1 }
+                if peerProtected {
+                    if !sawLate, length <= 24, peerShortRecords == 0 { summary.shortRecordFirst = true }
+                    if length > 24 { summary.lateData += 1 } else { summary.lateShort += 1 }
+                    sawLate = true
+                }
             case 23 where protection != nil:
                 // TLS 1.3 with a key log: the record's inner type says what it carries.
                 var p = protection!
