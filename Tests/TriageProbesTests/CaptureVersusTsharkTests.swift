@@ -99,6 +99,10 @@ import TriageWire
         #expect(doc.rootCause?.cause == .alertWithoutSNI)
         #expect(doc.rootCause?.alert?.code == 80)
         #expect(doc.rootCause?.alert?.sender == .server)
+        // A filter that matches nothing checked nothing: inconclusive, not "no problem found".
+        let none = try await Command.triage(["analyze", file, "--port", "1", "--out", TestPaths.temporaryFolder("analyze").path])
+        #expect(none.status == 3, "\(none.stdout)")
+        #expect(none.stdout.contains("no TLS connection to port 1 in the capture"), "\(none.stdout)")
         let bad = try await Command.triage(["analyze", "/etc/hostname", "--out", TestPaths.temporaryFolder("analyze").path])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("byte 0: the file ends inside the file's magic number"))

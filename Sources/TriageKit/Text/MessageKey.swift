@@ -34,6 +34,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureDecryptFailed = "capture.decrypt_failed"
     case captureTLS13Hidden = "capture.tls13_hidden"
     case captureTLS13Undecided = "capture.tls13_undecided"
+    case captureNoTLS = "capture.no_tls"
+    case captureNoTLSOnPort = "capture.no_tls_on_port"
     case captureOutcomeNotTLS = "capture.outcome_not_tls"
     case captureOutcomeUnanswered = "capture.outcome_unanswered"
     case findingCaptureRefused = "finding.capture_refused"

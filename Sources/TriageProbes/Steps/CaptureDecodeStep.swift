@@ -97,7 +97,12 @@ public struct CaptureDecodeStep: StepKind {
         let portFilter = port.map { " -d tcp.port==\($0),tls" } ?? ""
         // Connections that look ended by an alert nobody can read: this check is not complete.
         let undecided = decoded.counts.undecided
-        let failure = undecided > 0 ? Message(.captureTLS13Undecided, ["count": .int(undecided)]) : nil
+        var failure = undecided > 0 ? Message(.captureTLS13Undecided, ["count": .int(undecided)]) : nil
+        if digest.count == 0 {
+            // Nothing was checked (a filter that matches nothing, a capture of other traffic): not "no problem".
+            failure = port.map { Message(.captureNoTLSOnPort, ["port": .int(Int($0)), "tcp": .int(analysis.connectionCount)]) }
+                ?? Message(.captureNoTLS, ["tcp": .int(analysis.connectionCount)])
+        }
         return StepOutcome(
             summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets),
                                                "groups": .list(groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value })]),
