@@ -16,18 +16,9 @@ import TriageWire
 
     /// Captures one `openssl s_client` per argument list against `port`.
     func capture(port: Int, _ runs: [[String]], seconds: Int = 5) async throws -> String {
-        let live = try LiveCapture(device: "lo", filter: "tcp port \(port)")
-        try await Task.sleep(for: .milliseconds(100))
-        for arguments in runs {
-            _ = try await Command.run(["/bin/sh", "-c", "timeout \(seconds) openssl s_client -connect 127.0.0.1:\(port) "
-                                       + arguments.joined(separator: " ") + " </dev/null >/dev/null 2>&1"])
-        }
-        try await Task.sleep(for: .milliseconds(200))
-        let (bytes, frames, _, _) = live.stop()
+        let (file, frames) = try await ClientCapture.sClient(port: port, runs, seconds: seconds)
         #expect(frames > 0)
-        let file = TestPaths.temporaryFolder("parity").appendingPathComponent("capture.pcapng")
-        try Data(bytes).write(to: file)
-        return file.path
+        return file
     }
 
     /// `triage analyze FILE` as a user runs it; a problem is exit 1.
@@ -83,7 +74,7 @@ import TriageWire
     /// The leaf alone, its intermediate in the client's CA file: the server omits it.
     @Test func missingIntermediate() async throws {
         let root = try F.root()
-        let intermediate = try CertificateMint.mint(.init(commonName: "triage intermediate", notBefore: F.midnight(-100), notAfter: F.midnight(1000), isCA: true), issuer: root)
+        let intermediate = try F.intermediate("triage intermediate", issuer: root)
         let leaf = try F.leaf(issuer: intermediate)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
@@ -110,7 +101,7 @@ import TriageWire
     @Test func expiredIntermediate() async throws {
         let root = try F.root()
         let expiredOn = F.midnight(-5)
-        let intermediate = try CertificateMint.mint(.init(commonName: "old intermediate", notBefore: F.midnight(-900), notAfter: expiredOn, isCA: true), issuer: root)
+        let intermediate = try F.intermediate("old intermediate", notBefore: F.midnight(-900), notAfter: expiredOn, issuer: root)
         let leaf = try F.leaf(issuer: intermediate)
         let server = try F.server(chain: [leaf, intermediate], key: leaf)
         defer { server.stop() }
@@ -120,6 +111,7 @@ import TriageWire
         let doc = try await analyze(file, caFile: ca)
         expectParity(doc, live, cause: .intermediateExpired, .notAfter, .typed(.date(expiredOn)))
         #expect(doc.rootCause?.subject == "CN=old intermediate,O=triage fixture")
+        #expect(live.root?.subject == "CN=old intermediate,O=triage fixture")
         #expect(!doc.findings.contains { $0.cause == .certExpired })
         try await CaptureVersusTsharkTests().compare(file, port: server.port)
     }

@@ -150,16 +150,9 @@ enum CaptureViewForTests {
 
     /// Captures `openssl s_client` (with `clientArguments`) against `server`.
     func capture(_ server: TLSServer, _ clientArguments: [String]) async throws -> String {
-        let live = try LiveCapture(device: "lo", filter: "tcp port \(server.port)")
-        try await Task.sleep(for: .milliseconds(100))
-        _ = try await Command.run(["/bin/sh", "-c", "openssl s_client -connect 127.0.0.1:\(server.port) "
-                                   + clientArguments.joined(separator: " ") + " </dev/null >/dev/null 2>&1"])
-        try await Task.sleep(for: .milliseconds(200))
-        let (bytes, frames, _, _) = live.stop()
+        let (file, frames) = try await ClientCapture.sClient(port: server.port, [clientArguments])
         #expect(frames > 0)
-        let file = TestPaths.temporaryFolder("live").appendingPathComponent("capture.pcapng")
-        try Data(bytes).write(to: file)
-        return file.path
+        return file
     }
 
     func alerts(_ file: String) throws -> [String] {

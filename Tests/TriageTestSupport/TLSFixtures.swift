@@ -27,6 +27,12 @@ public enum TLSFixtures {
         try CertificateMint.mint(.init(commonName: name, subjectAltNames: sans, notBefore: notBefore, notAfter: notAfter, key: key), issuer: issuer)
     }
 
+    /// An intermediate CA under `issuer`.
+    public static func intermediate(_ name: String, notBefore: Date = midnight(-100), notAfter: Date = midnight(1000),
+                                    issuer: CertificateMint.Identity) throws -> CertificateMint.Identity {
+        try CertificateMint.mint(.init(commonName: name, notBefore: notBefore, notAfter: notAfter, isCA: true), issuer: issuer)
+    }
+
     /// Writes PEM text to a temporary file and returns its path.
     public static func file(_ pem: String, named name: String = "ca.pem") throws -> String {
         let url = TestPaths.temporaryFolder("pem").appendingPathComponent(name)
