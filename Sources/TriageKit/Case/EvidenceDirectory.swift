@@ -104,6 +104,7 @@ public final class EvidenceTable {
     private let secrets: SecretSet
     private var buffer: [UInt8] = []
     private var finished = false
+    private var failed: Error?
     public private(set) var bytes = 0
     static let chunk = 1 << 20
 
@@ -118,7 +119,7 @@ public final class EvidenceTable {
 
     deinit {
         // Not finished (the step failed or was cancelled): no half file is left behind.
-        if !finished, let temp { try? handle?.close(); try? FileManager.default.removeItem(at: temp) }
+        if !finished, let temp { try? handle?.close(); try? FileManager.default.removeItem(at: temp) } // (close twice is harmless)
     }
 
     /// Appends one or more whole rows.
@@ -135,19 +136,26 @@ public final class EvidenceTable {
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        if let error = failed { throw error }
         bytes += buffer.count
         if let handle {
             secrets.redact(bytes: &buffer)
-            try handle.write(contentsOf: buffer)
+            do {
+                try handle.write(contentsOf: buffer)
+            } catch {
+                // A full disk: the table is lost, not retried (nor grown) row by row; finish says so.
+                failed = error
+                throw error
+            }
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     /// Writes what is left and moves the file into place.
     @discardableResult
     public func finish(description: Message) throws -> Artifact {
         try flush()
-        finished = true
+        if let error = failed { throw error }
         let artifact = Artifact(path: "\(directory.relativePath)/\(name)", bytes: bytes, description: description)
         if let handle, let temp, let root = directory.root {
             try handle.close()
@@ -155,6 +163,7 @@ public final class EvidenceTable {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: root.appendingPathComponent(name).path])
             }
         }
+        finished = true
         directory.register(artifact)
         return artifact
     }

@@ -50,7 +50,7 @@ public struct CaptureDigest: Sendable {
         if byKey[key] != nil {
             byKey[key]!.count += 1
             // Connections arrive as they close: the example is the one that began first.
-            if c.firstSeen < byKey[key]!.first.firstSeen { byKey[key]!.first = c }
+            if c.firstSeen < byKey[key]!.first.firstSeen { byKey[key]!.first = c; byKey[key]!.label = c.groupLabel }
         } else if byKey.count < Self.distinctLimit {
             order.append(key)
             byKey[key] = Group(label: c.groupLabel, key: key, count: 1, first: c)
@@ -64,8 +64,11 @@ public struct CaptureDigest: Sendable {
         } else if withoutSNIKeys.count < Self.distinctLimit, withoutSNIKeys.insert(leaf.sha256 + c.server.description).inserted {
             withoutSNI.append(c)
         }
-        if chainKeys.count < Self.distinctLimit, chainKeys.insert(leaf.sha256 + "|" + (c.sni ?? "")).inserted { chains.append(c) }
+        if chainKeys.count < Self.distinctLimit, chainKeys.insert(Self.chainKey(c.certificates) + "|" + (c.sni ?? "")).inserted { chains.append(c) }
     }
+
+    /// Every certificate of a chain as sent: two nodes sending the same leaf, one without its intermediate, are two chains.
+    public static func chainKey(_ certificates: [Certificate]) -> String { certificates.map(\.sha256).joined(separator: "/") }
 
     /// Alike connections together, largest group first; of equal ones, the one that began first.
     public var groups: [Group] {
@@ -112,7 +115,7 @@ public struct CaptureRules: Sendable {
         for c in digest.chains {
             guard let leaf = c.certificates.first, !explained.contains(leaf.sha256) else { continue }
             let chain = CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni)
-            let check = checks[leaf.sha256] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
+            let check = checks[CaptureDigest.chainKey(c.certificates)] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
             let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile),
                                    host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
             out += rules.findings.map { finding in

@@ -153,12 +153,16 @@ public struct CaptureDecodeStep: StepKind {
             if tls.selectedVersion == 0x0304 { counts.tls13 += 1 }
             if c.clientSide.decrypted || c.serverSide.decrypted { counts.decrypted += 1 }
             if c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.decryptionFailed += 1 }
-            // After the client's Finished the server sent only records of an alert's size (no ticket,
-            // no data), or the client's first protected record was one: an alert nobody can read.
-            if tls.selectedVersion == 0x0304, !c.clientSide.decrypted, !c.serverSide.decrypted, c.serverSide.lateData == 0,
-               c.serverSide.lateShort > 0 || c.clientSide.shortRecordFirst {
-                counts.undecided += 1
-            }
+            // An alert nobody can read: after the client's protected records began, the server sent
+            // only records of an alert's size — no ticket, no data — and closed the connection first;
+            // or the client's first protected record was one and the client closed first. (A server
+            // that issues no tickets answering a client's bare close_notify looks the same: that
+            // capture cannot be told healthy without the keys, and is not.) Or records stopped authenticating.
+            let serverFirst = c.finBy == .server || c.resetBy == .server
+            let clientFirst = c.finBy == .client || c.resetBy == .client
+            let hidden = tls.selectedVersion == 0x0304 && !c.clientSide.decrypted && !c.serverSide.decrypted && c.serverSide.lateData == 0
+                && ((c.serverSide.lateShort > 0 && serverFirst) || (c.clientSide.shortRecordFirst && clientFirst))
+            if hidden || c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.undecided += 1 }
             digest.add(tls)
             return tls
         }
@@ -213,9 +217,10 @@ public struct CaptureDecodeStep: StepKind {
         // (The digest's first connection of each distinct chain: a handful, whatever the capture's size.)
         var checks: [String: ChainCheck] = [:]
         for c in connections {
-            guard let leaf = c.certificates.first, checks[leaf.sha256] == nil, checks.count < 1_000 else { continue }
-            checks[leaf.sha256] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
-                                                      caFile: caFile, at: c.firstSeen)
+            let key = CaptureDigest.chainKey(c.certificates)
+            guard !c.certificates.isEmpty, checks[key] == nil else { continue }
+            checks[key] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
+                                              caFile: caFile, at: c.firstSeen)
         }
         return checks
     }

@@ -228,7 +228,9 @@ public struct CaptureAnalysis: Sendable {
                     return der
                 }
             }
-            if !toServer, state.serverParser.summary.notTLS, state.connection.serverPreview.isEmpty {
+            // Only the server's very first bytes: after a hole the parser may resume mid-record.
+            if !toServer, state.serverParser.summary.notTLS, state.connection.serverPreview.isEmpty,
+               state.connection.serverBytes == 0, !state.toClient.skipped {
                 state.connection.serverPreview = Array(data.prefix(40))
             }
         }

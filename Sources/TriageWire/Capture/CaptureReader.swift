@@ -254,11 +254,10 @@ struct ByteSource {
                 position = 0
                 end = left
             }
-            // Grown as the input proves large: 64 KiB first, doubling to 4 MiB (a small capture costs no 4 MiB).
-            if end + n > buffer.count || buffer.count - end < buffer.count / 2 {
-                let wanted = max(end + n, buffer.isEmpty ? 64 << 10 : min(Self.chunk, buffer.count * 2))
-                if buffer.count < wanted { buffer += [UInt8](repeating: 0, count: wanted - buffer.count) }
-            }
+            // Grown as the input proves large: 64 KiB first, doubled at each refill up to 4 MiB
+            // (a small capture costs no 4 MiB), and always enough for the block asked for.
+            let wanted = max(end + n, buffer.isEmpty ? 64 << 10 : min(Self.chunk, buffer.count * 2))
+            if buffer.count < wanted { buffer += [UInt8](repeating: 0, count: wanted - buffer.count) }
             let start = end
             let got = buffer.withUnsafeMutableBytes { raw in readInto(UnsafeMutableRawBufferPointer(rebasing: raw[start...])) }
             if got == 0 { ended = true } else { end += got }

@@ -94,6 +94,7 @@ public enum TLS13Cipher: Int, Sendable {
 
     var keyLength: Int { self == .aes128GCM ? 16 : 32 }
     var hash: Int { self == .aes256GCM ? 384 : 256 }
+    var hashLength: Int { hash / 8 }
 }
 
 /// One direction's record protection: handshake keys, then the application
@@ -103,6 +104,8 @@ struct TLS13Direction {
     let cipher: TLS13Cipher
     private var key: [UInt8]
     private var iv: [UInt8]
+    /// The traffic secret in use (KeyUpdate derives the next one from it).
+    private var secret: [UInt8]
     private var sequence: UInt64 = 0
     private let application: [UInt8]?
     private(set) var inApplicationPhase = false
@@ -117,17 +120,20 @@ struct TLS13Direction {
         self.cipher = cipher
         self.key = key
         self.iv = iv
+        self.secret = handshake
         self.application = application
+    }
+
+    /// The HkdfLabel of HKDF-Expand-Label(secret, name, "", length) (RFC 8446 §7.1).
+    static func label(_ name: String, _ length: Int) -> [UInt8] {
+        let full = Array(("tls13 " + name).utf8)
+        return [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)] + full + [0]
     }
 
     /// HKDF-Expand-Label(secret, "key"/"iv", "", length).
     static func keys(_ crypto: any TLS13Crypto, _ cipher: TLS13Cipher, _ secret: [UInt8]) -> ([UInt8], [UInt8])? {
-        func label(_ name: String, _ length: Int) -> [UInt8] {
-            let full = Array(("tls13 " + name).utf8)
-            return [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(full.count)] + full + [0]
-        }
-        guard let key = crypto.hkdfExpand(hash: cipher.hash, secret: secret, info: label("key", cipher.keyLength), length: cipher.keyLength),
-              let iv = crypto.hkdfExpand(hash: cipher.hash, secret: secret, info: label("iv", 12), length: 12) else { return nil }
+        guard let key = crypto.hkdfExpand(hash: cipher.hash, secret: secret, info: Self.label("key", cipher.keyLength), length: cipher.keyLength),
+              let iv = crypto.hkdfExpand(hash: cipher.hash, secret: secret, info: Self.label("iv", 12), length: 12) else { return nil }
         return (key, iv)
     }
 
@@ -159,5 +165,17 @@ struct TLS13Direction {
         guard let application, let (key, iv) = Self.keys(crypto, cipher, application) else { failed = true; return }
         self.key = key
         self.iv = iv
+        secret = application
+    }
+
+    /// This side sent KeyUpdate: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length).
+    mutating func keyUpdate() {
+        guard inApplicationPhase, !failed,
+              let next = crypto.hkdfExpand(hash: cipher.hash, secret: secret, info: Self.label("traffic upd", cipher.hashLength), length: cipher.hashLength),
+              let (key, iv) = Self.keys(crypto, cipher, next) else { failed = true; return }
+        self.key = key
+        self.iv = iv
+        secret = next
+        sequence = 0
     }
 }

@@ -39,7 +39,9 @@ struct TLSStreamParser {
     /// Set by the connection once the server selected TLS 1.3: from then on
     /// both sides' handshake messages are encrypted.
     var tls13 = false
-    private var encrypted: Bool { summary.changeCipherSpec || tls13 && summary.helloSeen }
+    /// TLS 1.2: after ChangeCipherSpec. TLS 1.3: after the hello (its ChangeCipherSpec is a dummy,
+    /// sent even after a HelloRetryRequest, before the real ServerHello).
+    private var encrypted: Bool { tls13 ? summary.helloSeen : summary.changeCipherSpec }
     /// The ClientHello's random: what a key log is keyed by.
     private(set) var clientRandom: [UInt8]?
     /// This side's TLS 1.3 traffic secrets from a key log, and the library
@@ -147,6 +149,7 @@ struct TLSStreamParser {
             case 11: if tls13 { certificate13(&r) } else { certificate(&r) }
             case 13: summary.certificateRequest = true
             case 20: protection?.switchToApplication() // the rest of this side's records use the application keys
+            case 24: protection?.keyUpdate() // KeyUpdate: the next records use the next generation of keys
             default: break
             }
         }
