@@ -147,3 +147,35 @@ import Testing
         #expect(stream.add(sequence: 0x8000_0003, syn: false, payload: [4][...]) == [4])
     }
 }
+
+extension CaptureAnalysisTests {
+    static func serverHello(random: [UInt8]) -> [UInt8] {
+        let body: [UInt8] = [3, 3] + random + [0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 3, 4]
+        let handshake: [UInt8] = [2, 0, UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        return [22, 3, 3, UInt8(handshake.count >> 8), UInt8(handshake.count & 0xFF)] + handshake
+    }
+
+    /// RFC 8446 §4.1.3 and §D.4: a HelloRetryRequest, the server's dummy
+    /// ChangeCipherSpec, then the real ServerHello in clear — which must be
+    /// read (a ChangeCipherSpec does not start encryption in TLS 1.3).
+    @Test func helloRetryRequestThenChangeCipherSpecThenTheRealServerHello() throws {
+        let (c, s) = (Self.client, Self.server)
+        let retry = Self.serverHello(random: TLSStreamParser.helloRetryRandom)
+        let ccs: [UInt8] = [20, 3, 3, 0, 1, 1]
+        let real = Self.serverHello(random: Array(repeating: 9, count: 32))
+        let hello = Self.clientHello(sni: "hrr.test")
+        let capture = frames([
+            (c, s, 1000, 0x02, []),
+            (s, c, 5000, 0x12, []),
+            (c, s, 1001, 0x18, hello),
+            (s, c, 5001, 0x18, retry + ccs),
+            (c, s, 1001 + UInt32(hello.count), 0x18, hello),     // the second ClientHello
+            (s, c, 5001 + UInt32(retry.count + ccs.count), 0x18, real + [23, 3, 3, 0, 19] + Array(repeating: 0, count: 19)),
+        ])
+        let connection = try #require(try analyse(capture).connections.first)
+        #expect(connection.serverSide.helloSeen)
+        #expect(connection.serverSide.selectedVersion == 0x0304)
+        #expect(connection.serverSide.selectedCipher == 0x1301)
+        #expect(!connection.serverSide.notTLS)
+    }
+}
