@@ -70,9 +70,14 @@ public struct CaptureDigest: Sendable {
     /// Every certificate of a chain as sent: two nodes sending the same leaf, one without its intermediate, are two chains.
     public static func chainKey(_ certificates: [Certificate]) -> String { certificates.map(\.sha256).joined(separator: "/") }
 
-    /// Alike connections together, largest group first; of equal ones, the one that began first.
+    /// Alike connections together, largest group first; of equal ones, those that failed first,
+    /// then by what they are (not by time: connections made at once begin in any order).
     public var groups: [Group] {
-        order.map { byKey[$0]! }.sorted { ($0.count, $1.first.firstSeen, $1.key) > ($1.count, $0.first.firstSeen, $0.key) }
+        func failed(_ g: Group) -> Int {
+            let c = g.first
+            return c.fatalAlert != nil || !c.serverHello || c.tcp.refused || c.tcp.unanswered || c.tcp.notTLS != nil ? 1 : 0
+        }
+        return order.map { byKey[$0]! }.sorted { ($0.count, failed($0), $1.key) > ($1.count, failed($1), $0.key) }
     }
 }
 
