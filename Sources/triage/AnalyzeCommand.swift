@@ -57,6 +57,15 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error("cannot read the CA file \(caFile)")
             throw Reported(status: ExitStatus.usage)
         }
+        // A file with no certificate would leave nothing to verify against: chains would go unchecked.
+        if let caFile, !(FileManager.default.contents(atPath: caFile).map { String(decoding: $0, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") } ?? false) {
+            console.error("\(caFile) holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the CA's certificate, as to curl --cacert")
+            throw Reported(status: ExitStatus.usage)
+        }
+        if let port, !(1...65_535).contains(port) {
+            console.error("--port \(port) is not a TCP port (1-65535)")
+            throw Reported(status: ExitStatus.usage)
+        }
         var given = ["capture": file]
         if let port { given["port"] = String(port) }
         if let host { given["host"] = host }

@@ -295,8 +295,63 @@ extension CaptureParityTests {
         let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
         #expect(doc.findings.contains { $0.cause == .untrustedIssuer && $0.typedFacts[.alert] == nil && $0.fact(.issuer) == "CN=triage test root,O=triage fixture" },
                 "\(doc.findings.map(\.summary))")
-        #expect(doc.findings.contains { $0.alert?.code == 48 && $0.alert?.sender == .client })
+        // The client's alert 48 is what the chain's own finding explains: shown in the groups, not as a second cause.
+        let groups = doc.steps.first { $0.id == "decode" }.map { $0.typedFacts.all(.group).map { TextTable.english.format($0) } } ?? []
+        #expect(groups.contains { $0.contains("fatal alert 48 unknown_ca from the client") }, "\(groups)")
+        #expect(!doc.findings.contains { $0.alert?.code == 48 })
         let alerts = try await tsharkDecrypted(file, keys: keys, port: server.port, filter: "tls.alert_message.desc", ["ip.src", "tls.alert_message.desc"])
         #expect(alerts == ["127.0.0.1,48"])
+    }
+}
+
+/// Captures that are damaged, cut or misread, and options that would leave
+/// nothing checked: never "no problem found"; and what a hostile ClientHello
+/// carries cannot reach a pasted command.
+extension CaptureParityTests {
+    @Test func damagedCapturesAndUselessOptionsAreNotHealthy() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(notBefore: F.midnight(-60), notAfter: F.midnight(-2), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", F.host, "-verify_return_error", "-CAfile", ca]])
+        let folder = TestPaths.temporaryFolder("damaged")
+        func analyzed(_ path: String, _ extra: [String] = []) async throws -> CommandResult {
+            try await Command.triage(["analyze", path, "--out", TestPaths.temporaryFolder("damaged-case").path] + extra)
+        }
+        // The whole file: the expired certificate.
+        #expect(try await analyzed(file, ["--ca-file", ca]).status == 1)
+        // A snap length of 200 bytes: records cut, the client's alert with them.
+        let snapped = folder.appendingPathComponent("snap.pcapng").path
+        #expect(try await Command.run(["editcap", "-s", "200", file, snapped]).status == 0)
+        let s = try await analyzed(snapped, ["--ca-file", ca])
+        #expect(s.status == 3, "\(s.stdout)")
+        #expect(s.stdout.contains("cut by the capture's snap length"), "\(s.stdout)")
+        // Only the first frames, before the server's answer.
+        let early = folder.appendingPathComponent("early.pcapng").path
+        #expect(try await Command.run(["editcap", "-r", file, early, "1-4"]).status == 0)
+        let e = try await analyzed(early, ["--ca-file", ca])
+        #expect(e.status == 3, "\(e.stdout)")
+        #expect(e.stdout.contains("got as far as the server's answer"), "\(e.stdout)")
+        // A CA file with no certificate, a port that is not one: usage errors, nothing run.
+        let noCert = try await analyzed(file, ["--ca-file", "/etc/hostname"])
+        #expect(noCert.status == 2)
+        #expect(noCert.stderr.contains("holds no PEM certificate"), "\(noCert.stderr)")
+        #expect(try await analyzed(file, ["--port", "70000"]).status == 2)
+    }
+
+    @Test func aHostileServerNameIsWrittenAsBytesNotAsShell() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(notBefore: F.midnight(-60), notAfter: F.midnight(-2), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let file = try await capture(port: server.port, [["-tls1_2", "-servername", "'x$(touch /tmp/triage-pwned)y'"]])
+        let out = TestPaths.temporaryFolder("hostile-sni")
+        let r = try await Command.triage(["analyze", file, "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout)")
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        let csv = try String(contentsOf: out.appendingPathComponent("evidence/decode/connections.csv"), encoding: .utf8)
+        #expect(md.contains("x\\x24\\x28touch\\x20\\x2ftmp\\x2ftriage-pwned\\x29y"), "\(md.prefix(600))")
+        #expect(!md.contains("$(touch") && !csv.contains("$(touch") && !r.stdout.contains("$(touch"))
     }
 }

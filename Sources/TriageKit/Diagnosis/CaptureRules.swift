@@ -108,13 +108,26 @@ public struct CaptureRules: Sendable {
 
     public var findings: [Finding] {
         var out: [Finding] = []
-        for group in groups {
-            guard let finding = finding(for: group, sniWorks: digest.sniWorks) else { continue }
-            out.append(finding.on(.capture(sni: group.first.sni != nil)))
-        }
         // Without SNI another certificate than with it, and that one is broken: the live run's SNI variant.
         var explained = Set<String>()
-        for finding in defaultCertificateFindings(&explained) { out.append(finding.on(.capture(sni: false))) }
+        let defaults = defaultCertificateFindings(&explained).map { $0.on(.capture(sni: false)) }
+        let (chains, rejected) = chainFindings(explained: explained)
+        // A client that rejected a certificate (42, 43, 45, 46, 48) did so for what the chain's own
+        // findings on that server name (a weak key, a missing intermediate): those are the cause, not the alert.
+        for group in groups {
+            guard let finding = finding(for: group, sniWorks: digest.sniWorks) else { continue }
+            if let alert = group.first.fatalAlert, alert.sender == .client, [42, 43, 45, 46, 48].contains(alert.code),
+               rejected.contains(group.first.server.description) { continue }
+            out.append(finding.on(.capture(sni: group.first.sni != nil)))
+        }
+        return out + defaults + chains
+    }
+
+    /// The chains sent in clear as a client verifies them, at the time each was seen; and the
+    /// servers one of whose chains has a problem.
+    func chainFindings(explained: Set<String>) -> ([Finding], Set<String>) {
+        var out: [Finding] = []
+        var servers = Set<String>()
         // Certificates sent in clear: their dates at the time of the capture.
         // Checked against the name the client asked for (SNI), or the one given.
         for c in digest.chains {
@@ -123,14 +136,16 @@ public struct CaptureRules: Sendable {
             let check = checks[CaptureDigest.chainKey(c.certificates)] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
             let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile),
                                    host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
-            out += rules.findings.map { finding in
+            let found = rules.findings
+            if found.contains(where: { $0.severity == .problem }) { servers.insert(c.server.description) }
+            out += found.map { finding in
                 var f = finding
                 f.facts.append(Fact(.seenAt, .typed(.date(c.firstSeen))))
                 f.summary = Message(.inCapture, ["summary": f.summary.value, "time": .typed(.date(c.firstSeen)), "server": .typed(.endpoint(c.server))])
                 return f.on(.capture(sni: c.sni != nil))
             }
         }
-        return out
+        return (out, servers)
     }
 
     /// What one group of alike connections shows: below TLS (refused, not

@@ -68,7 +68,8 @@ public struct CaptureDecodeStep: StepKind {
         let rules = CaptureRules(digest: digest, host: context.string("host"),
                                  checks: Self.verify(digest.chains, caFile: context.string("ca_file")))
         let groups = rules.groups
-        let connections = digest.examples
+        // Handed over as they closed; shown in the order they began.
+        let connections = digest.examples.sorted { ($0.firstSeen, $0.client) < ($1.firstSeen, $1.client) }
         var facts = [Fact(.packets, .int(analysis.packets)), Fact(.bytes, .int(analysis.bytes)),
                      Fact(.tcpConnections, .int(analysis.connectionCount)), Fact(.tlsConnections, .int(digest.count))]
         if let cut = analysis.cut {
@@ -98,9 +99,20 @@ public struct CaptureDecodeStep: StepKind {
         // Connections that look ended by an alert nobody can read: this check is not complete.
         let undecided = decoded.counts.undecided
         var failure = undecided > 0 ? Message(.captureTLS13Undecided, ["count": .int(undecided)]) : nil
+        if analysis.truncatedFrames > 0 {
+            facts.append(Fact(.note, Message(.captureTruncated, ["count": .int(analysis.truncatedFrames)])))
+            failure = failure ?? Message(.captureTruncated, ["count": .int(analysis.truncatedFrames)])
+        }
+        if context.string("keylog") != nil, tls13 > 0, decrypted == 0 {
+            failure = failure ?? Message(.captureKeyLogMatchesNone, ["count": .int(tls13), "entries": .int(analysis.keyLogEntries)])
+        }
+        if digest.count > 0, decoded.counts.decided == 0 {
+            // Every handshake stops before the server's answer (a file cut early, a filtered direction): nothing was checked.
+            failure = failure ?? Message(.captureNoServerHello, ["count": .int(digest.count)])
+        }
         if digest.count == 0 {
             // Nothing was checked (a filter that matches nothing, a capture of other traffic): not "no problem".
-            failure = port.map { Message(.captureNoTLSOnPort, ["port": .int(Int($0)), "tcp": .int(analysis.connectionCount)]) }
+            failure = failure ?? port.map { Message(.captureNoTLSOnPort, ["port": .int(Int($0)), "tcp": .int(analysis.connectionCount)]) }
                 ?? Message(.captureNoTLS, ["tcp": .int(analysis.connectionCount)])
         }
         return StepOutcome(
@@ -137,6 +149,8 @@ public struct CaptureDecodeStep: StepKind {
         var decryptionFailed = 0
         /// TLS 1.3 connections not decrypted that look cut short by an encrypted alert.
         var undecided = 0
+        /// Connections that got as far as a ServerHello, an alert, or a TCP outcome.
+        var decided = 0
     }
 
     /// Turns each connection as it closes into what the diagnosis reads,
@@ -154,17 +168,38 @@ public struct CaptureDecodeStep: StepKind {
             if c.clientSide.decrypted || c.serverSide.decrypted { counts.decrypted += 1 }
             if c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.decryptionFailed += 1 }
             // An alert nobody can read: after the client's protected records began, the server sent
-            // only records of an alert's size — no ticket, no data — and closed the connection first;
-            // or the client's first protected record was one and the client closed first. (A server
-            // that issues no tickets answering a client's bare close_notify looks the same: that
-            // capture cannot be told healthy without the keys, and is not.) Or records stopped authenticating.
-            let serverFirst = c.finBy == .server || c.resetBy == .server
+            // only records of an alert's size (19 bytes) — no ticket, no data; or the client's first
+            // protected record was one and the client closed first. (A server that issues no tickets
+            // answering a client's bare close_notify looks the same: that capture cannot be told
+            // healthy without the keys, and is not.) Or records stopped authenticating.
             let clientFirst = c.finBy == .client || c.resetBy == .client
+            // (A client that finishes the handshake and leaves with only a close_notify — one that
+            // rejected the name after the handshake, or a health check, triage's own included —
+            // is not told apart without the keys: it is not counted here.)
             let hidden = tls.selectedVersion == 0x0304 && !c.clientSide.decrypted && !c.serverSide.decrypted && c.serverSide.lateData == 0
-                && ((c.serverSide.lateShort > 0 && serverFirst) || (c.clientSide.shortRecordFirst && clientFirst))
+                && (c.serverSide.lateShort > 0 || (c.clientSide.shortRecordFirst && clientFirst))
             if hidden || c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.undecided += 1 }
+            // A connection that got as far as a verdict: a ServerHello, an alert, or what TCP showed.
+            if tls.serverHello || tls.fatalAlert != nil || tls.tcp.refused || tls.tcp.unanswered || tls.tcp.notTLS != nil { counts.decided += 1 }
             digest.add(tls)
             return tls
+        }
+
+        /// An SNI as a host name: the letters, digits, `-`, `.`, `_` and `*` a name is made of; any
+        /// other byte (a hostile ClientHello's `$(…)`, escapes, markup, newlines) written `\xNN`,
+        /// so what a capture carries cannot run in a pasted command, a terminal or a spreadsheet.
+        static func hostName(_ raw: String) -> String {
+            let allowed: (UInt8) -> Bool = { b in
+                (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x2A
+            }
+            let bytes = Array(raw.utf8.prefix(255))
+            guard !bytes.allSatisfy(allowed) else { return String(decoding: bytes, as: UTF8.self) }
+            let hex = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            for b in bytes {
+                if allowed(b) { out.append(b) } else { out += [0x5C, 0x78, hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
+            }
+            return String(decoding: out, as: UTF8.self)
         }
 
         mutating func certificate(_ der: [UInt8]) -> Certificate? {
@@ -176,7 +211,7 @@ public struct CaptureDecodeStep: StepKind {
         }
 
         mutating func captured(_ c: CapturedConnection) -> CapturedTLS {
-            let sni = c.clientSide.sni
+            let sni = c.clientSide.sni.map(Self.hostName)
             var tcp = CapturedTLS.TCPStory(refused: c.refused, waitedMs: Int((c.lastMicroseconds &- c.firstMicroseconds) / 1000), serverBytes: c.serverBytes)
             if c.clientSide.helloSeen, c.serverBytes == 0 {
                 // The client gave up (FIN or RST), or waited longer than a handshake deadline before the capture ended.

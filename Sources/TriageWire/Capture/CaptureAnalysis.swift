@@ -55,6 +55,8 @@ public struct CaptureAnalysis: Sendable {
     public var lastMicroseconds: UInt64 = 0
     /// TLS 1.3 connections the key log (given, or in the capture) has secrets for.
     public var keyLogEntries = 0
+    /// Frames cut by the capture's snap length (`tcpdump -s`): their TCP payload is incomplete.
+    public var truncatedFrames = 0
     /// Where the capture stopped making sense (a file cut mid-packet, a
     /// damaged block): what came before it is analysed, as Wireshark does.
     public var cut: CaptureError?
@@ -185,6 +187,7 @@ public struct CaptureAnalysis: Sendable {
         analysis.malformed = decoder.malformed
         analysis.skippedBlocks = reader.skippedBlocks
         analysis.keyLogEntries = shared.keyLog.count
+        analysis.truncatedFrames = reader.truncatedFrames
         return analysis
     }
 

@@ -19,12 +19,15 @@ public struct TLSSideSummary: Sendable {
     public var decrypted = false
     public var decryptionFailed = false
     /// TLS 1.3 without keys: after the peer's protected records began, this
-    /// side's first protected record was short (an alert's size: ≤ 24 bytes)
+    /// side's first protected record was of an alert's size (19 bytes)
     /// before the peer sent any short one — an encrypted alert, most likely.
     /// After the peer's protected records began: this side's short
     /// protected records (alerts, close_notify) and its longer ones
     /// (application data, session tickets).
     public var shortRecordFirst = false
+    /// All this side's protected records not opened, and those of an alert's size.
+    public var protectedRecords = 0
+    public var alertSizedRecords = 0
     public var lateShort = 0
     public var lateData = 0
 }
@@ -107,10 +110,13 @@ struct TLSStreamParser {
             case 23 where protection == nil && tls13 && summary.helloSeen:
                 // Not opened: only its size and place say anything.
                 protectedRecords += 1
-                if length <= 24 { shortRecords += 1 }
+                summary.protectedRecords += 1
+                // An alert protected with an AEAD: 2 bytes, the inner type, a 16-byte tag (no padding).
+                let alertSized = length == 19
+                if alertSized { shortRecords += 1; summary.alertSizedRecords += 1 }
                 if peerProtected {
-                    if !sawLate, length <= 24, peerShortRecords == 0 { summary.shortRecordFirst = true }
-                    if length > 24 { summary.lateData += 1 } else { summary.lateShort += 1 }
+                    if !sawLate, alertSized, peerShortRecords == 0 { summary.shortRecordFirst = true }
+                    if alertSized { summary.lateShort += 1 } else { summary.lateData += 1 }
                     sawLate = true
                 }
             case 23 where protection != nil:
