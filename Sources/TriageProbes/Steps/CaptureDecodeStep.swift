@@ -384,14 +384,6 @@ public struct CaptureDecodeStep: StepKind {
         }
     }
 
-    /// The table of `connections` (tests).
-    static func csv(_ connections: [CapturedTLS]) -> [UInt8] {
-        var out = csvHeader
-        var writer = CSVWriter()
-        for c in connections { writer.row(c, into: &out) }
-        return out
-    }
-
     static func plain(_ c: CapturedTLS) -> Value {
         [
             "client": .typed(.endpoint(c.client)), "server": .typed(.endpoint(c.server)),

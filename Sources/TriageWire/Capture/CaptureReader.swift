@@ -35,8 +35,6 @@ public struct CaptureReader {
     public var hasSecrets: Bool { !secrets.isEmpty }
     /// How big the input is, when known (a file's size): small ones are read without a thread of their own.
     public var sizeHint: Int?
-    /// Decryption Secrets Blocks read (of any secrets type).
-    public private(set) var secretsBlocks = 0
 
     /// The key log text read since the last call.
     public mutating func takeSecrets() -> [UInt8] {
@@ -166,7 +164,6 @@ public struct CaptureReader {
                 let captured = min(original, body.count - 8)
                 return CapturedPacket(microseconds: 0, linkType: first.linkType, data: Array(body[4..<(4 + captured)]))
             case 10: // decryption secrets
-                secretsBlocks += 1
                 guard body.count >= 8 else { throw CaptureError(offset: start, message: "decryption secrets block too short") }
                 let length = Int(u32(body, 4))
                 guard 8 + length <= body.count - 4 else { throw CaptureError(offset: start + 12, message: "secrets length \(length) runs past its block") }

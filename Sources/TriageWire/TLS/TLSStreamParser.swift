@@ -25,9 +25,6 @@ public struct TLSSideSummary: Sendable {
     /// protected records (alerts, close_notify) and its longer ones
     /// (application data, session tickets).
     public var shortRecordFirst = false
-    /// All this side's protected records not opened, and those of an alert's size.
-    public var protectedRecords = 0
-    public var alertSizedRecords = 0
     public var lateShort = 0
     public var lateData = 0
 }
@@ -110,10 +107,9 @@ struct TLSStreamParser {
             case 23 where protection == nil && tls13 && summary.helloSeen:
                 // Not opened: only its size and place say anything.
                 protectedRecords += 1
-                summary.protectedRecords += 1
                 // An alert protected with an AEAD: 2 bytes, the inner type, a 16-byte tag (no padding).
                 let alertSized = length == 19
-                if alertSized { shortRecords += 1; summary.alertSizedRecords += 1 }
+                if alertSized { shortRecords += 1 }
                 if peerProtected {
                     if !sawLate, alertSized, peerShortRecords == 0 { summary.shortRecordFirst = true }
                     if alertSized { summary.lateShort += 1 } else { summary.lateData += 1 }
