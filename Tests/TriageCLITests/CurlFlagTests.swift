@@ -167,12 +167,13 @@ import TriageTestSupport
     @Test func maxTimeBoundsTheWholeRun() async throws {
         let server = try HostileServer(.tls(.silent))
         defer { server.stop() }
-        let (r, doc, _) = try await run(["https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1", "-k", "--max-time", "2s"])
+        let (r, doc, _) = try await run(["https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1", "-k", "--max-time", "5s"])
         #expect(r.status == 1 || r.status == 3, "\(r.stderr)")
         let direct = try #require(step(doc, "direct-1"))
-        // curl was given what was left of the two seconds, not its own 10.
+        // curl was given what was left of the five seconds, not its own 10 (five, not two: on a
+        // loaded machine the steps before it could use up two, and the request is then not run at all).
         let maxTime = direct.command.flatMap { $0.firstMatch(of: /--max-time ([0-9.]+)/).map { Double($0.output.1)! } }
-        #expect(maxTime.map { $0 < 2 } == true, "\(direct.command ?? "")")
+        #expect(maxTime.map { $0 < 5 } == true, "\(direct.command ?? "") \(direct.summary)")
     }
 }
 

@@ -204,3 +204,12 @@ import TriageWire
         #expect(Set(onDisk.filter { $0.hasSuffix(".yaml") }) == Set(Bundled.embeddedRunbooks.keys))
     }
 }
+
+/// A server's text in a table cell stays text: no markup, no broken row.
+@Suite struct MarkdownCellTests {
+    @Test func serverTextIsEscapedOutsideCodeSpans() {
+        #expect(Markdown.cell("CN=</details><script>x</script> & co|ltd\nnext") == "CN=&lt;/details&gt;&lt;script&gt;x&lt;/script&gt; &amp; co\\|ltd<br>next")
+        // Inside a code span the text is shown as is (entities would print literally there).
+        #expect(Markdown.cell(Markdown.code("openssl s_client </dev/null")) == "`openssl s_client </dev/null`")
+    }
+}

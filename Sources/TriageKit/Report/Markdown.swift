@@ -1,8 +1,12 @@
 /// Escaping for text placed into Markdown by the templates.
 public enum Markdown {
-    /// Text for a table cell: a `|` would end the cell, a newline the row.
+    /// Text for a table cell: a `|` would end the cell, a newline the row, and
+    /// outside code spans `<` and `>` would be markup (a certificate subject
+    /// or a server's answer is the server's text, not HTML for the ticket).
     public static func cell(_ s: String) -> String {
-        s.replacingOccurrences(of: "|", with: "\\|")
+        let text = s.contains("`") ? s : s.replacingOccurrences(of: "&", with: "&amp;")
+            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        return text.replacingOccurrences(of: "|", with: "\\|")
             .replacingOccurrences(of: "\r\n", with: "<br>")
             .replacingOccurrences(of: "\n", with: "<br>")
     }
