@@ -37,10 +37,12 @@ import TriageTestSupport
         }
     }
 
+    // (Steps of 5 s: curl meets its own deadline a second before the step's, and the engine
+    // waits 1.25 s more; 3 s left too little slack when the machine was six times slower.)
     @Test func tlsWorksButHTTPNeverAnswers() async throws {
         let server = try HostileServer(.tls(.silent))
         defer { server.stop() }
-        let run = try await run(server, stepTimeout: .seconds(3))
+        let run = try await run(server, stepTimeout: .seconds(5))
         #expect(run.record.diagnosis.exitStatus == 1)
         #expect(run.root?.cause == .httpTimeout, "\(problems(run))")
         #expect(run.root?.fact(.curlCode) == 28)
@@ -51,7 +53,7 @@ import TriageTestSupport
         for behaviour in [HostileServer.HTTPBehaviour.endlessBody, .slowBody, .dripHeaders] {
             let server = try HostileServer(.tls(behaviour))
             defer { server.stop() }
-            let run = try await run(server, stepTimeout: .seconds(3))
+            let run = try await run(server, stepTimeout: .seconds(5))
             #expect(run.record.diagnosis.exitStatus == 1, "\(behaviour): \(run.record.steps.map { "\($0.id) \($0.status): \($0.summary.english)" })")
             #expect(run.root?.cause == .httpTimeout, "\(behaviour): \(problems(run))")
             #expect((run.root?.fact(.bytesReceived)?.intValue ?? 0) > 0, "\(behaviour)")
@@ -67,7 +69,7 @@ import TriageTestSupport
         let proxy = try PlainTCPServer(.silent)
         defer { proxy.stop() }
         let run = try await DefaultRunbook.run(port: upstream.port, caFile: try F.file(root.certificatePEM),
-                                               extra: ["via": "http://127.0.0.1:\(proxy.port)/test"], stepTimeout: .seconds(3))
+                                               extra: ["via": "http://127.0.0.1:\(proxy.port)/test"], stepTimeout: .seconds(5))
         #expect(run.record.diagnosis.exitStatus == 1)
         #expect(run.root?.cause == .proxyTimeout, "\(problems(run))")
         #expect(run.root?.summary.contains("(direct to the upstream: 200)") == true, "\(run.root?.summary ?? "")")

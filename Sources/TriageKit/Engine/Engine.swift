@@ -311,7 +311,7 @@ public struct Engine: Sendable {
 
     /// How long past its own deadline a step may take before the engine cancels it.
     static func grace(_ timeout: Duration) -> Duration {
-        min(.seconds(1), max(.milliseconds(500), timeout / 4))
+        min(.seconds(2), max(.milliseconds(500), timeout / 4))
     }
 
     public static func format(_ d: Duration) -> String {
