@@ -187,3 +187,24 @@ import TriageTestSupport
         #expect(TextTable.english.format(decode.fact(.note) ?? .null).hasPrefix("interrupted after"), "\(decode.facts)")
     }
 }
+
+extension RobustnessTests {
+    /// A disk that fills while connections.csv is written (a 1 MiB tmpfs in
+    /// a private mount namespace): the findings and the report stand, the
+    /// step says the table is missing, and no half-written file is left.
+    @Test func fullDiskLosesOnlyTheConnectionTable() async throws {
+        let folder = TestPaths.temporaryFolder("full-disk")
+        let capture = folder.appendingPathComponent("big.pcapng")
+        let bench = TestPaths.triageBinary.deletingLastPathComponent().appendingPathComponent("capture-bench")
+        #expect(try await Command.run([bench.path, capture.path, "20000"]).status == 0)
+        let small = folder.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: small, withIntermediateDirectories: true)
+        let script = "mount -t tmpfs -o size=1m tmpfs \(small.path) && \(TestPaths.triageBinary.path) analyze \(capture.path) --out \(small.path)/case -q; "
+            + "echo \"exit=$?\"; ls -a \(small.path)/case/evidence/decode; cat \(small.path)/case/report.json"
+        let r = try await Command.run(["unshare", "-m", "sh", "-c", script])
+        #expect(r.stdout.contains("exit=1"), "\(r.stdout.prefix(400))\(r.stderr)")
+        #expect(!r.stdout.contains(".connections.csv."), "a temporary file was left: \(r.stdout.prefix(400))")
+        #expect(r.stdout.contains("connections.csv could not be written"), "\(r.stdout.prefix(2000))")
+        #expect(r.stdout.contains("\"verdict\" : \"problem\""), "\(r.stdout.prefix(400))")
+    }
+}

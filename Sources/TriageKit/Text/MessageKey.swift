@@ -35,6 +35,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureTLS13Hidden = "capture.tls13_hidden"
     case captureTLS13Undecided = "capture.tls13_undecided"
     case captureNoTLS = "capture.no_tls"
+    case captureTableUnwritten = "capture.table_unwritten"
     case captureTruncated = "capture.truncated"
     case captureKeyLogMatchesNone = "capture.keylog_matches_none"
     case captureNoServerHello = "capture.no_server_hello"

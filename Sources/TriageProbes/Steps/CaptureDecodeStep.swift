@@ -43,7 +43,7 @@ public struct CaptureDecodeStep: StepKind {
             do throws(CaptureError) {
                 var reader = try CaptureReader.open(path: file)
                 var lastReport = started
-                let sink = ConnectionSink(table: try? evidence.table("connections.csv"))
+                let sink = ConnectionSink(table: Result { try evidence.table("connections.csv") })
                 // Each connection as it closes: into the digest and one CSV row (on the sink's
                 // thread, beside the decoding); none is kept. Cancelled (Ctrl-C), it returns what it decoded so far.
                 let analysis = try CaptureAnalysis.run(&reader, port: port, keyLog: keyLog, crypto: OpenSSLTLS13Crypto(),
@@ -57,8 +57,8 @@ public struct CaptureDecodeStep: StepKind {
                                                       "connections": .int(p.connections),
                                                       "rate": .string(TextFormat.fixed(Double(p.bytes) / 1e6 / seconds, 0))]))
                 }, onConnection: sink.add)
-                let (collector, wroteTable) = sink.finish()
-                return .success(Decoded(analysis: analysis, digest: collector.digest, counts: collector.counts, wroteTable: wroteTable))
+                let (collector, tableError) = sink.finish()
+                return .success(Decoded(analysis: analysis, digest: collector.digest, counts: collector.counts, tableError: tableError))
             } catch {
                 return .failure(StepFailure(.captureUnreadable, ["file": .string(file), "error": .string(error.description)]))
             }
@@ -91,6 +91,9 @@ public struct CaptureDecodeStep: StepKind {
             facts.append(Fact(.decryptedConnections, .int(decrypted)))
             let failed = decoded.counts.decryptionFailed
             if failed > 0 { facts.append(Fact(.note, Message(.captureDecryptFailed, ["count": .int(failed)]))) }
+        }
+        if let error = decoded.tableError {
+            facts.append(Fact(.note, Message(.captureTableUnwritten, ["error": .string(error)])))
         }
         if analysis.skippedBlocks > 0 { facts.append(Fact(.blocksSkipped, .int(analysis.skippedBlocks))) }
         if analysis.malformed > 0 { facts.append(Fact(.malformedFrames, .int(analysis.malformed))) }
@@ -140,7 +143,8 @@ public struct CaptureDecodeStep: StepKind {
         var analysis: CaptureAnalysis
         var digest: CaptureDigest
         var counts: Counts
-        var wroteTable: Bool
+        /// Why `connections.csv` could not be written (a full disk), if it could not.
+        var tableError: String?
     }
 
     struct Counts: Sendable {
@@ -287,12 +291,15 @@ public struct CaptureDecodeStep: StepKind {
         private var batch: [CapturedConnection] = []
         private var collector = Collector()
         private var csv = CSVWriter()
-        private var row: [UInt8] = []
         private let table: EvidenceTable?
+        private var tableError: String?
 
-        init(table: EvidenceTable?) {
-            self.table = table
-            try? table?.append(CaptureDecodeStep.csvHeader)
+        init(table: Result<EvidenceTable, any Error>) {
+            switch table {
+            case .success(let t): self.table = t
+            case .failure(let error): self.table = nil; tableError = error.localizedDescription
+            }
+            write { try $0.append(CaptureDecodeStep.csvHeader) }
             batch.reserveCapacity(256)
             // Raised from 0: a semaphore that dies below its initial value traps.
             for _ in 0..<16 { inFlight.signal() }
@@ -312,17 +319,23 @@ public struct CaptureDecodeStep: StepKind {
                 defer { self.inFlight.signal() }
                 for c in connections {
                     guard let tls = self.collector.add(c) else { continue }
-                    try? self.table?.append { self.csv.row(tls, into: &$0) }
+                    self.write { table in try table.append { self.csv.row(tls, into: &$0) } }
                 }
             }
         }
 
-        /// Waits for the last batch; the digest and whether the table was written.
-        func finish() -> (Collector, Bool) {
+        /// The first write error ends the table; the step says why.
+        private func write(_ body: (EvidenceTable) throws -> Void) {
+            guard let table, tableError == nil else { return }
+            do { try body(table) } catch { tableError = error.localizedDescription }
+        }
+
+        /// Waits for the last batch; the digest, and why the table is missing if it is.
+        func finish() -> (Collector, String?) {
             send()
             return queue.sync {
-                let artifact = try? table?.finish(description: Message(.evidenceConnections))
-                return (collector, artifact != nil)
+                write { _ = try $0.finish(description: Message(.evidenceConnections)) }
+                return (collector, tableError)
             }
         }
     }
