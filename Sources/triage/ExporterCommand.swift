@@ -179,8 +179,10 @@ final class Exporter: Sendable {
             }
             // Prometheus says how long it will wait; answer a little before that.
             var timeout = probe.module.timeout
-            if let header = request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first, let seconds = Double(header), seconds > 0 {
-                timeout = min(timeout, .milliseconds(Int64(max(0.1, seconds - 0.5) * 1000)))
+            if let header = request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first, let seconds = Double(header),
+               seconds.isFinite, seconds > 0 {
+                // Any number may come in a header (inf, 1e19, NaN): only a finite one within the module's timeout counts.
+                timeout = min(timeout, .milliseconds(Int64(max(0.1, min(seconds, timeout.seconds) - 0.5) * 1000)))
             }
             await limiter.acquire()
             counters.withLock { $0.inFlight += 1 }

@@ -117,6 +117,20 @@ import TriageTestSupport
         #expect(Double(timedOut["probe_duration_seconds"] ?? "9") ?? 9 < 1.5)
     }
 
+    /// Any text may come in Prometheus' timeout header: none stops the exporter.
+    @Test func hostileScrapeTimeoutHeadersAreIgnored() async throws {
+        let t = try Self.targets()
+        defer { t.stop() }
+        let exporter = try await Running.start(["--cacert", t.ca])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        for value in ["inf", "-inf", "1e19", "nan", "-1", "0", "99999999999999999999999", "1.5e308"] {
+            let (status, body) = try await get("\(base)/probe?target=localhost:\(t.valid.port)", headers: ["X-Prometheus-Scrape-Timeout-Seconds: \(value)"])
+            #expect(status == 200, "header \(value)")
+            #expect(samples(body)["probe_success"] == "1", "header \(value): \(body)")
+        }
+    }
+
     @Test func badConfigIsRefusedWithItsPosition() async throws {
         let file = TestPaths.temporaryFolder("exporter-config").appendingPathComponent("modules.yaml")
         try "modules:\n  fast:\n    timeout: forever\n    sni_variant: true\n".write(to: file, atomically: true, encoding: .utf8)
