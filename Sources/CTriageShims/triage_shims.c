@@ -185,7 +185,7 @@ static int collect_errors(int ok, X509_STORE_CTX *ctx) {
     return 1; /* keep going: report every problem, not the first */
 }
 
-int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at,
+int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at, const char *host, int depth,
                         int *codes, int *depths, int max, STACK_OF(X509) **built) {
     X509_STORE *store = X509_STORE_new();
     if (!store) return -1;
@@ -196,7 +196,15 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, 
     X509_STORE_CTX_init(ctx, store, leaf, chain);
     X509_STORE_CTX_set_ex_data(ctx, 0, &e);
     X509_STORE_CTX_set_verify_cb(ctx, collect_errors);
-    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)at);
+    /* As an SSL client verifies a server: purpose and trust "ssl_server" (serverAuth). */
+    X509_STORE_CTX_set_default(ctx, "ssl_server");
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_time(param, (time_t)at);
+    if (depth >= 0) X509_VERIFY_PARAM_set_depth(param, depth);
+    if (host && *host) {
+        /* OpenSSL matches the name (X509_check_host / X509_check_ip): never a re-match of printed text. */
+        if (!X509_VERIFY_PARAM_set1_ip_asc(param, host)) X509_VERIFY_PARAM_set1_host(param, host, 0);
+    }
     X509_verify_cert(ctx);
     if (built) *built = X509_STORE_CTX_get1_chain(ctx);
     X509_STORE_CTX_free(ctx);

@@ -11,6 +11,7 @@ extension StepCatalog {
         DNSResolveStep(),
         NginxConfigStep(),
         NginxErrorLogStep(),
+        ProxyProfileStep(),
         CaptureDecodeStep(),
         CaptureStartStep(),
         CaptureStopStep(),

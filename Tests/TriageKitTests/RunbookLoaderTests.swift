@@ -145,7 +145,7 @@ import TriageTestSupport
             Issue.record("loaded a runbook that reads an output tls.handshake does not have")
         } catch {
             #expect(error.diagnostics.map(\.description) == [
-                "rb.yaml:9:13: step 'handshake' (tls.handshake) has no output 'verifed' (did you mean 'verified'?): it has attempts, alert, chain, chains, addresses, established, verified, versions",
+                "rb.yaml:9:13: step 'handshake' (tls.handshake) has no output 'verifed' (did you mean 'verified'?): it has attempts, alert, chain, chains, addresses, established, verified, versions, local_ports",
                 "rb.yaml:10:25: steps.handshake.outputs.alert is an alert: it has no property 'cod' (did you mean 'code'?) (it has address, code, level, name, sender, sni, variant)",
             ])
         }

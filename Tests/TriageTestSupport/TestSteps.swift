@@ -78,7 +78,7 @@ public enum TestSteps {
             let finding = Finding(cause, severity: severity, summary: Message(.errorText, ["text": .string(context.string("summary") ?? cause.code)]),
                                   subject: "test", facts: [Fact(.cause, .string(cause.code))])
             try context.evidence.write("note.txt", text: "Authorization: Bearer abc.def\nfine\n", description: Message(.errorText, ["text": "a note"]))
-            return StepOutcome(summary: Message(.errorText, ["text": .string("found \(cause.code)")]), findings: [finding])
+            return StepOutcome(summary: Message(.errorText, ["text": .string("found \(cause.code)")]), evidence: [.declared(finding)])
         }
     }
 }

@@ -76,13 +76,13 @@ name: tls-upstream
 title: HTTPS upstream fails (through a proxy, or directly)
 description: |
   What `triage run URL` runs. Resolves the host; tries the TLS handshake
-  with every address with SNI as curl sends it, without SNI as nginx sends
-  it by default, and with the proxy's own SNI (--proxy-sni, or what
-  --nginx-conf says); repeats the request with curl directly to every
-  address (when TLS works somewhere, or to compare with the proxy) and
-  through the proxy (--via); decodes the alert that ends a failing
-  handshake, checks every certificate chain the server presented, and
-  quotes nginx's error log. Copy it (`triage runbooks --show tls-upstream`) to customise.
+  with every address with SNI as curl sends it and without SNI; repeats the
+  request with curl directly to every address (when TLS works somewhere, or
+  to compare with the proxy) and through the proxy (--via); works out how
+  the proxy connects upstream (its nginx.conf, else its version's defaults)
+  and replays exactly that handshake; decodes the alert that ends a failing
+  handshake, checks every certificate chain the server presented, and reads
+  nginx's error log. Copy it (`triage runbooks --show tls-upstream`) to customise.
 inputs:
   url:
     required: true
@@ -102,6 +102,8 @@ inputs:
     description: ask this resolver (ADDR or ADDR:PORT) instead of /etc/resolv.conf's
   proxy_sni:
     description: the SNI the proxy sends upstream (a name, or none)
+  proxy_version:
+    description: the proxy's nginx version, when known (default - nginx -v here, its Server header, its error log)
   nginx_conf:
     description: the proxy's nginx.conf, to replay its upstream handshake
   location:
@@ -132,6 +134,10 @@ steps:
       file: ${{ inputs.nginx_conf }}
       location: ${{ inputs.location || inputs.via.path }}
       request: ${{ inputs.via }}
+      host: ${{ inputs.url.host }}
+      version: ${{ inputs.proxy_version }}
+      error_log: ${{ inputs.nginx_error_log }}
+      sni: ${{ inputs.proxy_sni }}
   - id: dns
     uses: dns.resolve
     with:
@@ -152,7 +158,7 @@ steps:
       host: ${{ inputs.url.host }}
       port: ${{ inputs.port || inputs.url.port }}
       addresses: ${{ steps.dns.outputs.addresses }}
-      sni: [as-client, none, "${{ inputs.proxy_sni }}", "${{ steps.nginx.outputs.sni }}"]
+      sni: [as-client, none]
       ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
       client_cert: ${{ inputs.client_cert }}
       client_key: ${{ inputs.client_key }}
@@ -185,9 +191,33 @@ steps:
       role: via
       headers: ${{ inputs.headers }}
       proxy: none
-      compare_status: ${{ steps.direct.outputs.status[0] }}
       connect_timeout: 5s
     timeout: 15s
+  # How the proxy connects upstream, when its configuration is not given:
+  # its version's defaults (nginx -v here, its Server header, its error log).
+  - id: proxy
+    uses: proxy.profile
+    if: ${{ !inputs.nginx_conf && (inputs.via || inputs.proxy_sni) }}
+    with:
+      host: ${{ inputs.url.host }}
+      via: ${{ inputs.via }}
+      server_header: ${{ steps.via.outputs.headers.server }}
+      error_log: ${{ inputs.nginx_error_log }}
+      version: ${{ inputs.proxy_version }}
+      sni: ${{ inputs.proxy_sni }}
+  # The proxy's own handshake, exactly as its profile makes it: its SNI,
+  # versions, the name it verifies, its anchors, its client certificate.
+  - id: proxy-handshake
+    uses: tls.handshake
+    if: ${{ steps.nginx.outputs.profile || steps.proxy.outputs.profile }}
+    with:
+      host: ${{ inputs.url.host }}
+      port: ${{ inputs.port || inputs.url.port }}
+      addresses: ${{ steps.dns.outputs.addresses }}
+      profile: ${{ steps.nginx.outputs.profile || steps.proxy.outputs.profile }}
+      keylog: ${{ inputs.keylog }}
+      timeout: 5s
+    timeout: 20s
   - id: capture-stop
     uses: capture.stop
     if: ${{ steps.capture-start.outputs.capture }}
@@ -212,7 +242,8 @@ steps:
     if: ${{ inputs.nginx_error_log }}
     with:
       file: ${{ inputs.nginx_error_log }}
-      match: ${{ steps.dns.outputs.addresses }}
+      match: ["${{ steps.dns.outputs.addresses }}", "${{ inputs.url.host }}", "${{ steps.nginx.outputs.servers }}", "${{ steps.nginx.outputs.profile.verify_name }}"]
+      port: ${{ inputs.port || inputs.url.port }}
   - id: capture-decode
     uses: capture.decode
     after: [capture-stop]
@@ -222,6 +253,7 @@ steps:
       port: ${{ inputs.port || inputs.url.port }}
       host: ${{ inputs.url.host }}
       ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
+      own_ports: ["${{ steps.handshake.outputs.local_ports }}", "${{ steps.proxy-handshake.outputs.local_ports }}", "${{ steps.direct.outputs.local_port }}"]
 
 """#,
     ]
@@ -912,6 +944,30 @@ cause.proxy-error.title = the proxy fails to reach the upstream
 cause.proxy-error.remedy = The proxy could not talk to its upstream: see the upstream findings and the proxy's error log.
 cause.proxy-timeout.title = the proxy does not answer
 cause.proxy-timeout.remedy = The proxy accepts and never answers: check its upstream timeouts (`proxy_read_timeout`) and whether its workers are stuck.
+cause.cert-expires-soon.title = certificate expires soon
+cause.cert-expires-soon.remedy = Renew {subject} before {date}; clients keep working until then.
+cause.cert-wrong-purpose.title = certificate not for TLS servers
+cause.cert-wrong-purpose.remedy = Reissue the certificate with the serverAuth Extended Key Usage (TLS Web Server Authentication); a clientAuth-only certificate cannot serve HTTPS.
+cause.cert-invalid.title = certificate does not verify
+cause.cert-invalid.remedy = OpenSSL refuses the chain ({code}: {text}); fix what it names (`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` shows the same error).
+cause.cert-revoked.title = certificate revoked
+cause.cert-revoked.remedy = The CA revoked the certificate: install a newly issued one.
+cause.ocsp-stale.title = stale OCSP response
+cause.ocsp-stale.remedy = The server staples an OCSP response past its nextUpdate: make it fetch a fresh one (nginx `ssl_stapling on;` with a working `resolver`).
+cause.upstream-header-too-big.title = upstream's response header too big for the proxy
+cause.upstream-header-too-big.remedy = Raise the proxy's buffer for the response header above its size (nginx: `proxy_buffer_size 16k;` and `proxy_buffers 8 16k;`), or make the upstream send smaller headers (cookies).
+cause.upstream-closed-early.title = upstream closed the connection early
+cause.upstream-closed-early.remedy = The upstream closes connections the proxy still uses: keep its keep-alive timeout above the proxy's (`keepalive_timeout` in the upstream block), or let the proxy retry (`proxy_next_upstream error timeout non_idempotent`).
+cause.plain-http-to-tls-port.title = plain HTTP sent to a TLS port
+cause.plain-http-to-tls-port.remedy = The port speaks TLS: use `proxy_pass https://…` for it.
+cause.tls-to-plain-port.title = TLS sent to a plain HTTP port
+cause.tls-to-plain-port.remedy = The port speaks plain HTTP: use `proxy_pass http://…` for it, or point the proxy at the TLS port.
+cause.no-live-upstreams.title = every upstream server is marked down
+cause.no-live-upstreams.remedy = The proxy marked every server of the block down after failures (`max_fails`, `fail_timeout`): fix the failure that marked them, see the errors before this one.
+cause.upstream-dns-stale.title = the proxy uses an old address of the upstream
+cause.upstream-dns-stale.remedy = nginx resolves proxy_pass names once, at start: reload it, or let it re-resolve (`resolver` and a variable in `proxy_pass`).
+cause.upstream-protocol-mismatch.title = upstream speaks another protocol
+cause.upstream-protocol-mismatch.remedy = The upstream offers another application protocol (ALPN) than the proxy speaks: use `grpc_pass` for gRPC, or enable HTTP/1.1 on the upstream.
 
 # --- fact labels ----------------------------------------------------------------------------
 fact.host = host
@@ -1035,6 +1091,12 @@ fact.matched = matched
 fact.next_command = run next
 fact.server_speaks = server speaks
 fact.version_probe = pinned to one version
+fact.event = what the log says
+fact.name_checked = name checked
+fact.confirmed_by = confirmed by the proxy's log
+fact.missing_evidence = what would explain it
+fact.proxy_version = proxy version
+fact.profile = how it connects
 
 # --- alerts: meaning and likely causes by sender ---------------------------------------------
 alert.40.server.1 = no cipher suite, group or signature algorithm in common with the client
@@ -1221,6 +1283,46 @@ capture.interrupted = interrupted after {mb} of {total} MB: the connections deco
 scan.progress = {done}/{total} endpoints, {rate}/s, {problems} problem(s) so far
 scan.summary = scanned {count} endpoint(s) in {seconds}s ({rate}/s): {problems} with a problem, {warnings} with a warning
 exporter.listening = triage exporter: listening on http://{address} (modules: {modules}); /probe?target=HOST:PORT, /metrics
+
+# --- client profiles and the proxy's word ---
+finding.capture_client_name = {count} connection(s) to {server} ended with {alert}: the client rejected a certificate that verifies, so not for the name it asked for (SNI {sni})
+finding.incomplete_chain_anchors = the server sends {count} certificate(s) whose last is issued by {issuer}, which is neither sent nor among the anchors in {file}: the server must send that intermediate
+finding.unknown_issuer_both = the chain's last certificate is issued by {issuer}, which the server does not send and {store} does not hold: either the server omits an intermediate (every client fails), or {issuer} is a private CA (clients need its certificate). The leaf names no address for its issuer (AIA), so what decides is whether `--cacert` with your CA's bundle makes it verify
+finding.wrong_purpose = the certificate {subject} is not for TLS servers: its Extended Key Usage lacks serverAuth (verify error {code}: {text})
+finding.cert_invalid = the chain does not verify: error {code} {text} at {subject} (depth {depth})
+missing.proxy_log = the proxy's error log (--nginx-error-log FILE): it names why it answered so
+missing.proxy_config = its configuration (--nginx-conf FILE): the SNI, verification and versions it really uses
+missing.capture = a capture of its upstream connection (run triage as root, or with cap_net_raw)
+replay.contradiction = the replay of {proxy}'s handshake as triage knows it ({profile}) succeeded: its failure is not in that handshake, or it is configured otherwise (compare `nginx -T`)
+remedy.sni_both = Only clients that send no SNI fail; those that send it (curl, browsers) work. Either make the clients send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name {name};`; Java, Go and Python clients send it when given a host name, not an address), or give the server a usable default certificate for handshakes without SNI. {fix}
+finding.proxy_log = the proxy's error log says why: {count} × “{message}”, the last at {time}: {meaning}
+log.means_alert = {alert}
+log.means_name_mismatch = nginx checks the certificate against “{name}” (proxy_ssl_name, by default $proxy_host), and the certificate names {sans}
+log.means_verify_error = nginx refused the upstream's certificate: verify error {code} ({text})
+log.means_closed = the upstream closed the connection during the handshake
+log.means_openssl = OpenSSL error {error} during the handshake
+log.means_connect = nginx could not connect: {errno}
+log.means_timeout = nginx gave up waiting for the upstream ({phase})
+log.means_no_live = nginx had marked every server of the upstream block down
+log.means_header_too_big = the upstream's response header did not fit nginx's buffer
+log.means_closed_early = the upstream closed the connection before its answer was complete ({phase})
+log.means_invalid_header = the upstream's answer is not valid HTTP
+log.means_other = nginx failed to talk to the upstream
+profile.summary = {sni}, {verify}, {versions}
+profile.no_sni = no SNI
+profile.sni_host = SNI as the URL's host
+profile.sni = SNI {name}
+profile.verifies = verifies the certificate for {name} against {anchors}
+profile.no_verify = does not verify the certificate
+profile.version = nginx {version}, {how}
+profile.step_summary = {name} ({how}): {profile}
+version.from_binary = from `{path} -v` on this machine
+version.from_header = from its Server header ({header})
+version.from_log = from its error log
+version.from_input = as given
+version.assumed = assumed: nothing told it, so the defaults of {version} (Debian 12) are used
+report.source_observed = seen: its log or its captured connection shows it checking the certificate
+capture.group_own = {label} (triage's own)
 
 """#,
         "text.zh.txt": #"""
@@ -1590,6 +1692,30 @@ cause.proxy-error.title = 代理无法连通上游
 cause.proxy-error.remedy = 代理无法与上游通信：请看关于上游的发现和代理的错误日志。
 cause.proxy-timeout.title = 代理没有应答
 cause.proxy-timeout.remedy = 代理接受了连接却一直不应答：检查它的上游超时设置（`proxy_read_timeout`）以及工作进程是否卡住。
+cause.cert-expires-soon.title = 证书即将过期
+cause.cert-expires-soon.remedy = 在 {date} 之前更新 {subject}；在此之前客户端仍可正常连接。
+cause.cert-wrong-purpose.title = 证书不可用于 TLS 服务端
+cause.cert-wrong-purpose.remedy = 重新签发带有 serverAuth 扩展密钥用途的证书；只含 clientAuth 的证书不能用于 HTTPS 服务端。
+cause.cert-invalid.title = 证书校验失败
+cause.cert-invalid.remedy = OpenSSL 拒绝该证书链（{code}：{text}）；按它指出的问题修复（`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` 会给出同样的错误）。
+cause.cert-revoked.title = 证书已被吊销
+cause.cert-revoked.remedy = 签发方已吊销该证书：请安装新签发的证书。
+cause.ocsp-stale.title = OCSP 响应已过时
+cause.ocsp-stale.remedy = 服务端装订的 OCSP 响应已超过 nextUpdate：让它重新获取（nginx `ssl_stapling on;` 并配置可用的 `resolver`）。
+cause.upstream-header-too-big.title = 上游响应头超出代理缓冲区
+cause.upstream-header-too-big.remedy = 把代理存放响应头的缓冲区调到大于其实际大小（nginx：`proxy_buffer_size 16k;` 和 `proxy_buffers 8 16k;`），或让上游发送更小的响应头（如 Cookie）。
+cause.upstream-closed-early.title = 上游提前关闭了连接
+cause.upstream-closed-early.remedy = 上游关闭了代理仍在使用的连接：让上游的长连接超时大于代理的（upstream 块中的 `keepalive_timeout`），或允许代理重试（`proxy_next_upstream error timeout non_idempotent`）。
+cause.plain-http-to-tls-port.title = 向 TLS 端口发送了明文 HTTP
+cause.plain-http-to-tls-port.remedy = 该端口使用 TLS：请对它使用 `proxy_pass https://…`。
+cause.tls-to-plain-port.title = 向明文 HTTP 端口发起了 TLS
+cause.tls-to-plain-port.remedy = 该端口是明文 HTTP：请对它使用 `proxy_pass http://…`，或让代理指向 TLS 端口。
+cause.no-live-upstreams.title = 所有上游服务器都被标记为不可用
+cause.no-live-upstreams.remedy = 代理在多次失败后把该块中所有服务器标记为不可用（`max_fails`、`fail_timeout`）：先修复导致标记的故障，见此前的错误记录。
+cause.upstream-dns-stale.title = 代理仍在使用上游的旧地址
+cause.upstream-dns-stale.remedy = nginx 只在启动时解析一次 proxy_pass 中的域名：重新加载它，或让它定期重新解析（`resolver` 加上 `proxy_pass` 中的变量）。
+cause.upstream-protocol-mismatch.title = 上游使用了另一种协议
+cause.upstream-protocol-mismatch.remedy = 上游在协议协商中提供的应用协议与代理不同：gRPC 请使用 `grpc_pass`，或在上游启用 HTTP/1.1。
 
 # --- 事实标签 ---------------------------------------------------------------------------
 fact.host = 域名
@@ -1713,6 +1839,12 @@ fact.matched = 匹配到
 fact.next_command = 下一步执行
 fact.server_speaks = 服务端支持
 fact.version_probe = 固定单一版本
+fact.event = 日志所述
+fact.name_checked = 校验的名称
+fact.confirmed_by = 代理日志佐证
+fact.missing_evidence = 还需要的证据
+fact.proxy_version = 代理版本
+fact.profile = 连接方式
 
 # --- 告警：含义与按发送方区分的可能原因 ---------------------------------------------------------
 alert.40.server.1 = 与客户端没有共同的密钥套件、密钥交换组或签名算法
@@ -1899,6 +2031,46 @@ capture.interrupted = 在 {total} MB 中解析到 {mb} MB 时被中断：已解�
 scan.progress = 已检查 {done}/{total} 个端点，每秒 {rate} 个，目前 {problems} 个有问题
 scan.summary = {seconds} 秒内检查了 {count} 个端点（每秒 {rate} 个）：{problems} 个有问题，{warnings} 个有警告
 exporter.listening = triage exporter：监听 http://{address}（模块：{modules}）；/probe?target=HOST:PORT、/metrics
+
+# --- client profiles and the proxy's word ---
+finding.capture_client_name = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端拒绝了一张可以通过校验的证书，说明它不是客户端所请求的域名（SNI {sni}）
+finding.incomplete_chain_anchors = 服务端发送了 {count} 张证书，最后一张由 {issuer} 签发，而该签发者既没有被发送，也不在 {file} 的信任锚中：服务端必须发送这张中间证书
+finding.unknown_issuer_both = 证书链的最后一张由 {issuer} 签发，服务端没有发送它，{store}中也没有：要么服务端漏发了中间证书（所有客户端都会失败），要么 {issuer} 是私有 CA（客户端需要它的证书）。叶子证书没有给出签发者证书的地址（AIA），所以能决定的是：用 `--cacert` 指定你们 CA 的证书包后能否通过校验
+finding.wrong_purpose = 证书 {subject} 不能用于 TLS 服务端：它的扩展密钥用途中没有 serverAuth（校验错误 {code}：{text}）
+finding.cert_invalid = 证书链校验失败：{subject}（深度 {depth}）出现错误 {code} {text}
+missing.proxy_log = 代理的错误日志（--nginx-error-log FILE）：其中写明了它这样应答的原因
+missing.proxy_config = 代理的配置（--nginx-conf FILE）：它实际使用的 SNI、校验方式和协议版本
+missing.capture = 对其上游连接的抓包（以 root 身份运行 triage，或授予 cap_net_raw 权限）
+replay.contradiction = 按 triage 所知的方式（{profile}）重放 {proxy} 的握手是成功的：它的失败不在这次握手中，或者它的实际配置与此不同（请对照 `nginx -T`）
+remedy.sni_both = 只有不发送 SNI 的客户端会失败；发送 SNI 的客户端（curl、浏览器）正常。要么让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`；Java、Go、Python 客户端在使用域名而非地址时会发送），要么给服务端配置一张可用于无 SNI 握手的默认证书。{fix}
+finding.proxy_log = 代理的错误日志写明了原因：{count} 次“{message}”，最后一次在 {time}：{meaning}
+log.means_alert = {alert}
+log.means_name_mismatch = nginx 用“{name}”校验证书（proxy_ssl_name，默认 $proxy_host），而证书上的名称是 {sans}
+log.means_verify_error = nginx 拒绝了上游的证书：校验错误 {code}（{text}）
+log.means_closed = 上游在握手过程中关闭了连接
+log.means_openssl = 握手过程中出现 OpenSSL 错误 {error}
+log.means_connect = nginx 无法建立连接：{errno}
+log.means_timeout = nginx 等待上游超时（{phase}）
+log.means_no_live = nginx 已把该上游块中的所有服务器标记为不可用
+log.means_header_too_big = 上游的响应头放不进 nginx 的缓冲区
+log.means_closed_early = 上游在应答完成之前关闭了连接（{phase}）
+log.means_invalid_header = 上游的应答不是有效的 HTTP
+log.means_other = nginx 与上游通信失败
+profile.summary = {sni}，{verify}，{versions}
+profile.no_sni = 不发送 SNI
+profile.sni_host = SNI 为 URL 中的域名
+profile.sni = SNI 为 {name}
+profile.verifies = 用 {anchors} 校验证书是否属于 {name}
+profile.no_verify = 不校验证书
+profile.version = nginx {version}，{how}
+profile.step_summary = {name}（{how}）：{profile}
+version.from_binary = 来自本机的 `{path} -v`
+version.from_header = 来自它的 Server 响应头（{header}）
+version.from_log = 来自它的错误日志
+version.from_input = 由命令行给出
+version.assumed = 为假定值：没有任何信息给出版本，因此使用 {version}（Debian 12）的默认值
+report.source_observed = 观察所得：它的日志或被抓包的连接表明它在校验证书
+capture.group_own = {label}（triage 自己的连接）
 
 """#,
     ]

@@ -32,6 +32,9 @@ public struct StepResult: Sendable {
     public var command: String?
     public var facts: [Fact]
     public var artifacts: [Artifact]
+    /// What the step saw, typed: what the diagnosis reads.
+    public var evidence: [Evidence]
+    /// The findings the diagnosis rests on this step's evidence (filled by the engine, judged over the whole case).
     public var findings: [Finding]
     public var outputs: [String: Value]
     public var transcript: String?
@@ -45,7 +48,7 @@ public struct StepResult: Sendable {
 
     public init(id: String, uses: String, status: StepStatus, startedAt: Date, durationMs: Int,
                 summary: Message, command: String? = nil, facts: [Fact] = [], artifacts: [Artifact] = [],
-                findings: [Finding] = [], outputs: [String: Value] = [:], transcript: String? = nil,
+                evidence: [Evidence] = [], findings: [Finding] = [], outputs: [String: Value] = [:], transcript: String? = nil,
                 condition: String? = nil, item: Value? = nil, error: Message? = nil,
                 observations: [Observation] = [], events: [TimelineEvent] = []) {
         self.observations = observations
@@ -59,6 +62,7 @@ public struct StepResult: Sendable {
         self.command = command
         self.facts = facts
         self.artifacts = artifacts
+        self.evidence = evidence
         self.findings = findings
         self.outputs = outputs
         self.transcript = transcript

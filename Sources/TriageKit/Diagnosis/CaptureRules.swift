@@ -46,7 +46,7 @@ public struct CaptureDigest: Sendable {
         let outcome = c.tcp.refused ? "refused" : c.tcp.notTLS != nil ? "not-tls" : c.tcp.unanswered ? "unanswered"
             : alert.map { "alert \($0.code) \($0.level.rawValue) \($0.sender.rawValue)" }
             ?? (c.serverHello ? "handshake \(c.selectedVersion ?? 0)" : "no ServerHello")
-        let key = outcome + "|" + (c.sni ?? "")
+        let key = outcome + "|" + (c.sni ?? "") + "|" + c.origin.rawValue
         if byKey[key] != nil {
             byKey[key]!.count += 1
             // Connections arrive as they close: the example is the one that began first.
@@ -66,6 +66,9 @@ public struct CaptureDigest: Sendable {
         }
         if chainKeys.count < Self.distinctLimit, chainKeys.insert(Self.chainKey(c.certificates) + "|" + (c.sni ?? "")).inserted { chains.append(c) }
     }
+
+    /// The name clients asked `server` for with SNI, if any did.
+    public func sniName(for server: Endpoint) -> String? { withSNI[server]?.sni }
 
     /// Every certificate of a chain as sent: two nodes sending the same leaf, one without its intermediate, are two chains.
     public static func chainKey(_ certificates: [Certificate]) -> String { certificates.map(\.sha256).joined(separator: "/") }
@@ -110,15 +113,16 @@ public struct CaptureRules: Sendable {
         var out: [Finding] = []
         // Without SNI another certificate than with it, and that one is broken: the live run's SNI variant.
         var explained = Set<String>()
-        let defaults = defaultCertificateFindings(&explained).map { $0.on(.capture(sni: false)) }
+        let defaults = defaultCertificateFindings(&explained)
         let (chains, rejected) = chainFindings(explained: explained)
-        // A client that rejected a certificate (42, 43, 45, 46, 48) did so for what the chain's own
-        // findings on that server name (a weak key, a missing intermediate): those are the cause, not the alert.
+        // A client that rejected a certificate did so for what the chain's own findings on
+        // that server name (a weak key, a missing intermediate): those are the cause, not the alert.
         for group in groups {
+            let c = group.first
+            if let alert = c.fatalAlert, alert.sender == .client, AlertMeaning.isCertificateRejection(alert.code),
+               rejected.contains(c.server.description) || explained.contains(c.certificates.first?.sha256 ?? "-") { continue }
             guard let finding = finding(for: group, sniWorks: digest.sniWorks) else { continue }
-            if let alert = group.first.fatalAlert, alert.sender == .client, [42, 43, 45, 46, 48].contains(alert.code),
-               rejected.contains(group.first.server.description) { continue }
-            out.append(finding.on(.capture(sni: group.first.sni != nil)))
+            out.append(finding.on(.capture(sni: c.sni != nil, byProxy: c.origin == .other)))
         }
         return out + defaults + chains
     }
@@ -134,7 +138,8 @@ public struct CaptureRules: Sendable {
             guard let leaf = c.certificates.first, !explained.contains(leaf.sha256) else { continue }
             let chain = CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni)
             let check = checks[CaptureDigest.chainKey(c.certificates)] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
-            let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile),
+            let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile,
+                                                     name: check.name),
                                    host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
             let found = rules.findings
             if found.contains(where: { $0.severity == .problem }) { servers.insert(c.server.description) }
@@ -142,7 +147,7 @@ public struct CaptureRules: Sendable {
                 var f = finding
                 f.facts.append(Fact(.seenAt, .typed(.date(c.firstSeen))))
                 f.summary = Message(.inCapture, ["summary": f.summary.value, "time": .typed(.date(c.firstSeen)), "server": .typed(.endpoint(c.server))])
-                return f.on(.capture(sni: c.sni != nil))
+                return f.on(.capture(sni: c.sni != nil, byProxy: c.origin == .other))
             }
         }
         return (out, servers)
@@ -180,30 +185,38 @@ public struct CaptureRules: Sendable {
         guard let alert = c.fatalAlert else { return nil }
         facts.append(Fact(.alert, .typed(.alert(alert))))
         let args: [String: Value] = ["count": .int(group.count), "server": server, "alert": .typed(.alert(alert))]
-        return switch (alert.sender, alert.code) {
-        case (.server, _) where c.sni == nil && (sniWorks || alert.code == 80 || alert.code == 112):
+        let context = AlertMeaning.Context(certificateRequested: c.certificateRequest, withoutSNI: c.sni == nil, sniWorks: sniWorks)
+        var cause = AlertMeaning.cause(alert.code, sender: alert.sender, context)
+        // A client that rejects a chain that verifies (dates, trust, key all fine at the time) with
+        // bad_certificate / certificate_unknown rejected the name: it is not the one it asked for.
+        if alert.sender == .client, [AlertCode.badCertificate.rawValue, AlertCode.certificateUnknown.rawValue].contains(alert.code),
+           let check = checks[CaptureDigest.chainKey(c.certificates)], check.verification.trusted {
+            cause = .hostnameMismatch
+        }
+        return switch (alert.sender, cause) {
+        case (.server, .alertWithoutSNI):
             Finding(.alertWithoutSNI, summary: Message(.findingCaptureNoSNI, args), subject: subject, facts: facts,
                     remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": server, "alert": .int(Int(alert.code))]))
-        case (.server, 116):
+        case (.server, .clientCertRequired):
             Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
-        case (.server, 40) where c.certificateRequest:
-            Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
-        case (_, 70):
-            Finding(.protocolVersion, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
-        case (.server, 40), (.server, 71):
-            Finding(.noSharedCipher, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts)
-        case (.client, 45):
+        case (.client, .certExpired):
             Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
                     remedyArgs: ["address": server, "host": .string(c.sni ?? host ?? "HOST")])
-        case (.client, 48):
+        case (.client, .untrustedIssuer) where alert.code == AlertCode.unknownCA.rawValue:
             Finding(.untrustedIssuer, summary: Message(.findingCaptureClientUnknownCA, args), subject: subject, facts: facts)
-        case (.client, 42), (.client, 46):
+        case (.client, .untrustedIssuer):
             Finding(.untrustedIssuer, summary: Message(.findingCaptureClientRejected, args), subject: subject, facts: facts)
-        case (_, 112):
+        case (.client, .hostnameMismatch):
+            Finding(.hostnameMismatch, summary: Message(.findingCaptureClientName, args.merging(["sni": .string(c.sni ?? "—")]) { a, _ in a }),
+                    subject: subject, facts: facts)
+        case (_, .hostnameMismatch):
             Finding(.hostnameMismatch, summary: Message(.findingCaptureUnknownName, args), subject: subject, facts: facts)
-        default:
+        case (_, .tlsAlert):
             Finding(.tlsAlert, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
                     remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)])
+        case (_, let other):
+            Finding(other, summary: Message(.findingCaptureAlert, args), subject: subject, facts: facts,
+                    remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name), "text": .string(alert.name)])
         }
     }
 
@@ -215,7 +228,13 @@ public struct CaptureRules: Sendable {
         var out: [Finding] = []
         for c in digest.withoutSNI {
             guard let leaf = c.certificates.first, let good = digest.withSNI[c.server], let goodLeaf = good.certificates.first, goodLeaf.sha256 != leaf.sha256,
-                  let name = host ?? good.sni, let problem = HandshakeRules.problem(with: leaf, host: name, now: c.firstSeen) else { continue }
+                  let name = host ?? good.sni else { continue }
+            // OpenSSL's name check of this chain (verified for the name the SNI connections asked for), else the client's own rejection.
+            let check = checks[CaptureDigest.chainKey(c.certificates)]
+            let rejectedByClient = c.fatalAlert.map { $0.sender == .client && AlertMeaning.isCertificateRejection($0.code) } ?? false
+            let checked: Bool? = check.flatMap { $0.name == nil ? nil : !($0.verification.has(.hostnameMismatch) || $0.verification.has(.ipAddressMismatch)) }
+            let nameMatches = checked ?? (rejectedByClient ? false : nil)
+            guard let problem = HandshakeRules.problem(with: leaf, nameMatches: nameMatches, host: name, now: c.firstSeen) else { continue }
             explained.insert(leaf.sha256)
             out.append(Finding(.defaultCertWithoutSNI,
                                summary: Message(.findingDefaultCert, ["subject": .string(leaf.subject), "problem": problem.value, "good": .string(goodLeaf.subject)]),
@@ -224,7 +243,7 @@ public struct CaptureRules: Sendable {
                                        Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),
                                        Fact(.sans, .list(leaf.alternativeNames.map { .string($0.description) })),
                                        Fact(.withSNI, .string(goodLeaf.subject)), Fact(.seenAt, .typed(.date(c.firstSeen)))],
-                               remedyArgs: ["name": .string(name), "address": .typed(.endpoint(good.server))]))
+                               remedyArgs: ["name": .string(name), "address": .typed(.endpoint(good.server))]).on(.capture(sni: false, byProxy: c.origin == .other)))
         }
         return out
     }

@@ -45,10 +45,11 @@ public struct ChainRules: Sendable {
                                                                           "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1)]),
                                    subject: cert.subject, facts: facts))
             } else if cert.daysLeft(at: now) < warnDays {
-                out.append(Finding(.certExpired, severity: .warning,
+                out.append(Finding(.certExpiresSoon, severity: .warning,
                                    summary: Message(.findingExpiresSoon, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),
                                                                           "days": .int(cert.daysLeft(at: now))]),
-                                   subject: cert.subject, facts: facts, remedyArgs: remedyArgs))
+                                   subject: cert.subject, facts: facts,
+                                   remedyArgs: ["subject": .string(cert.displayName), "date": .typed(.date(cert.notAfter))]))
             }
             if cert.hasWeakKey {
                 out.append(Finding(.weakKey, summary: Message(.findingWeakKey, ["subject": .string(cert.subject), "algorithm": .string(cert.keyAlgorithm.description),
@@ -56,14 +57,45 @@ public struct ChainRules: Sendable {
                                    subject: cert.subject, facts: [Fact(.key, .string("\(cert.keyAlgorithm) \(cert.keyBits)"))]))
             }
         }
-        if let host, !leaf.matches(host: host) {
+        if let host, nameMismatch {
             let sans = Value.list(leaf.alternativeNames.map { .string($0.description) })
             out.append(Finding(.hostnameMismatch, summary: Message(.findingHostnameMismatch, ["host": .string(host), "sans": sans, "subject": .string(leaf.subject)]),
                                subject: leaf.subject, facts: [Fact(.host, .string(host)), Fact(.sans, sans)]))
         }
         if let trust = trustFinding { out.append(trust) }
+        out += otherVerifyFindings
         let variants = check.chain.variants
         return out.map { $0.on(.chain(variants)) }
+    }
+
+    /// OpenSSL's answer to whether the leaf is for `host` (X509_check_host / X509_check_ip
+    /// while verifying): never a match of printed names.
+    var nameMismatch: Bool {
+        check.name != nil && (check.verification.has(.hostnameMismatch) || check.verification.has(.ipAddressMismatch))
+    }
+
+    /// The verification errors no finding above names: a wrong purpose, and any other
+    /// `X509_V_ERR_*` with OpenSSL's code and text — a chain that does not verify is never "ok".
+    var otherVerifyFindings: [Finding] {
+        let named: Set<X509VerifyError> = [.certHasExpired, .certNotYetValid, .depthZeroSelfSignedCert, .selfSignedCertInChain,
+                                           .unableToGetIssuerCert, .unableToGetIssuerCertLocally, .unableToVerifyLeafSignature,
+                                           .hostnameMismatch, .ipAddressMismatch, .eeKeyTooSmall, .caKeyTooSmall]
+        guard let leaf = certificates.first else { return [] }
+        var out: [Finding] = []
+        var seen = Set<Int>()
+        for p in check.verification.problems where !named.contains(p.error) && seen.insert(p.code).inserted {
+            let subject = certificates.indices.contains(p.depth) ? certificates[p.depth].subject : leaf.subject
+            let facts = [Fact(.verifyCode, .int(p.code)), Fact(.verifyError, .list([.string("\(p.code) \(p.text) (depth \(p.depth))")]))]
+            if p.error == .invalidPurpose {
+                out.append(Finding(.certWrongPurpose, summary: Message(.findingWrongPurpose, ["subject": .string(subject), "code": .int(p.code), "text": .string(p.text)]),
+                                   subject: subject, facts: facts))
+            } else {
+                out.append(Finding(.certInvalid, summary: Message(.findingCertInvalid, ["code": .int(p.code), "text": .string(p.text), "depth": .int(p.depth),
+                                                                                       "subject": .string(subject)]),
+                                   subject: subject, facts: facts, remedyArgs: ["code": .int(p.code), "text": .string(p.text)]))
+            }
+        }
+        return out
     }
 
     var remedyArgs: [String: Value] {
@@ -83,24 +115,30 @@ public struct ChainRules: Sendable {
                            subject: leaf.subject, facts: [Fact(.issuer, .string(leaf.issuer))] + verifyFacts)
         }
         if v.has(.selfSignedCertInChain) {
+            // The chain ends in a root the anchors do not hold.
             let root = certificates.last { $0.isSelfSigned } ?? top
             return Finding(.untrustedIssuer, summary: Message(.findingUntrustedRoot, ["root": .string(root.subject), "store": trustStore]),
                            subject: leaf.subject, facts: [Fact(.issuer, .string(root.subject))] + verifyFacts)
         }
         if v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert) {
             // The issuer of the last certificate sent is nowhere to be found.
-            // A public CA names where its intermediate lives (AIA): then the
-            // server omits it. Otherwise the issuer is unknown here: a private CA.
+            if let file = check.caFile {
+                // The user's bundle is the anchor set: an issuer neither in it nor sent is an intermediate the server must send.
+                let aia = top.caIssuersURL.map { [Fact(.url, .string($0))] } ?? []
+                return Finding(.incompleteChain,
+                               summary: Message(.findingIncompleteChainAnchors, ["count": .int(certificates.count), "issuer": .string(top.issuer), "file": .string(file)]),
+                               subject: leaf.subject, facts: [Fact(.missingIssuer, .string(top.issuer))] + aia + verifyFacts)
+            }
+            // A public CA names where its intermediate lives (AIA): then the server omits it.
             if let url = top.caIssuersURL {
                 return Finding(.incompleteChain,
                                summary: Message(.findingIncompleteChainAIA, ["count": .int(certificates.count), "issuer": .string(top.issuer), "url": .string(url)]),
                                subject: leaf.subject, facts: [Fact(.missingIssuer, .string(top.issuer)), Fact(.url, .string(url))] + verifyFacts)
             }
-            let hint: Message = check.caFile == nil ? Message(.hintPassCAFile, ["issuer": .string(top.issuer)])
-                : Message(.hintIssuerNotInCAFile, ["issuer": .string(top.issuer), "file": .string(check.caFile!)])
-            return Finding(.untrustedIssuer, summary: Message(.findingUnknownIssuer, ["issuer": .string(top.issuer), "store": trustStore, "hint": hint.value]),
+            // Against the system store with no AIA, both readings stand; say what decides.
+            return Finding(.untrustedIssuer, summary: Message(.findingUnknownIssuerBoth, ["issuer": .string(top.issuer), "store": trustStore]),
                            subject: leaf.subject, facts: [Fact(.issuer, .string(top.issuer))] + verifyFacts,
-                           remedy: check.caFile == nil ? Message(.remedyPrivateCA, ["issuer": .string(top.issuer)]) : nil)
+                           remedy: Message(.remedyPrivateCA, ["issuer": .string(top.issuer)]))
         }
         if v.trusted, let missing = check.storeSupplied.first {
             // It verified only because the trust store holds the intermediate the server did not send.
@@ -120,7 +158,7 @@ public struct ChainRules: Sendable {
         if let leaf = certificates.first {
             facts += [Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),
                       Fact(.daysLeft, .int(leaf.daysLeft(at: now)))]
-            if let host { facts.append(Fact(.hostMatch, .bool(leaf.matches(host: host)))) }
+            if host != nil, check.name != nil { facts.append(Fact(.hostMatch, .bool(!nameMismatch))) }
         }
         facts.append(Fact(.trusted, .bool(check.verification.trusted && check.storeSupplied.isEmpty)))
         if !check.verification.trusted {

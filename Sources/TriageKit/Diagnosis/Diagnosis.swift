@@ -46,18 +46,24 @@ public struct Diagnosis: Sendable {
     public var findings: [Finding]
     public var impacts: [Impact]
     public var story: RequestStory
-    /// Steps that failed or timed out: what could not be checked.
+    /// Steps that failed or timed out, or whose failure nothing explains: what could not be checked.
     public var incompleteSteps: [StepResult]
+    /// When the root cause is only the proxy's answer: the evidence that would have explained it.
+    public var missingEvidence: [Message]
 
     public init(_ record: CaseRecord) {
-        self.init(findings: record.findings, steps: record.steps, interrupted: record.interrupted, finished: record.isFinished,
-                  story: RequestStory(record))
+        let evidence = CaseEvidence(record)
+        let book = RuleBook(evidence)
+        let judgement = book.judgement
+        self.init(findings: judgement.findings, steps: record.steps, unexplained: judgement.unexplained,
+                  interrupted: record.interrupted, finished: record.isFinished, story: book.story, evidence: evidence)
     }
 
-    public init(findings raw: [Finding], steps: [StepResult] = [], interrupted: Bool = false, finished: Bool = true,
-                story: RequestStory = RequestStory(host: nil, via: nil, proxy: nil)) {
+    /// The diagnosis of findings already made (the rule matrix builds them by hand; `init(_ record:)` runs the rules).
+    public init(findings raw: [Finding], steps: [StepResult] = [], unexplained: Set<String> = [], interrupted: Bool = false,
+                finished: Bool = true, story: RequestStory = RequestStory(host: nil, via: nil, proxy: nil), evidence: CaseEvidence? = nil) {
         self.story = story
-        incompleteSteps = steps.filter { $0.status.isIncomplete }
+        incompleteSteps = steps.filter { $0.status.isIncomplete || unexplained.contains($0.id) }
         // A problem that only clients the case did not observe would hit is a
         // warning when a proxy is in the story (its real connection was checked).
         let findings = raw.map { f -> Finding in
@@ -68,16 +74,37 @@ public struct Diagnosis: Sendable {
         let problems = findings.filter { $0.severity == .problem }
         let symptom = problems.first { $0.path == .http(.via) } ?? problems.first { $0.path == .http(.direct) }
         let client: RequestStory.Client = symptom?.path == .http(.via) ? .proxy : .user
+        // The proxy's own log outranks every prediction: the causes it names come first.
+        let logged = Set(problems.filter { $0.path == .proxyLog }.map(\.cause))
+        let confirmed = client == .proxy ? logged : []
         let explaining = problems.filter { $0 != symptom && story.affects($0).contains(client) }
-            .sorted { Self.order($0) < Self.order($1) }
-        let root = explaining.first ?? symptom ?? problems.filter { !story.affects($0).isDisjoint(with: story.observed) }.min { Self.order($0) < Self.order($1) }
+            .sorted { Self.rank($0, confirmed: confirmed) < Self.rank($1, confirmed: confirmed) }
+        var root = explaining.first ?? symptom ?? problems.filter { !story.affects($0).isDisjoint(with: story.observed) }.min { Self.order($0) < Self.order($1) }
             ?? problems.min { Self.order($0) < Self.order($1) }
+        var missing: [Message] = []
+        if var r = root {
+            if confirmed.contains(r.cause), r.path != .proxyLog, let line = problems.first(where: { $0.path == .proxyLog && $0.cause == r.cause })?.facts[.lastLine] {
+                r.facts.append(Fact(.confirmedBy, line))
+            }
+            if r == symptom, r.path == .http(.via), let evidence {
+                // Nothing observed or predicted explains the proxy's answer: say what would have.
+                missing = Self.missing(evidence, story: story)
+                if !missing.isEmpty { r.facts.append(Fact(.missingEvidence, .list(missing.map(\.value)))) }
+                if let contradiction = Self.contradiction(evidence, story: story) { r.facts.append(Fact(.note, contradiction)) }
+            }
+            if story.proxy == nil, [.alertWithoutSNI, .defaultCertWithoutSNI].contains(r.cause) {
+                // No proxy sends the request: the clients without SNI are whoever the server has; both ways out.
+                r.remedy = Message(.remedySNIBoth, ["name": .string(story.host ?? "HOST"), "fix": r.remedy.value])
+            }
+            root = r
+        }
+        missingEvidence = missing
         rootCause = root
-        directCause = symptom ?? root
+        directCause = symptom.map { s in root.flatMap { $0.key == s.key ? $0 : nil } ?? s } ?? root
         var impacts: [Impact] = []
         if let root { impacts.append(Impact(finding: root, affects: story.affects(root), role: .root)) }
-        if let symptom, symptom != root { impacts.append(Impact(finding: symptom, affects: story.affects(symptom), role: .symptom)) }
-        let rest = findings.filter { $0 != root && $0 != symptom }
+        if let symptom, symptom.key != root?.key { impacts.append(Impact(finding: symptom, affects: story.affects(symptom), role: .symptom)) }
+        let rest = findings.filter { $0.key != root?.key && $0.key != symptom?.key }
         let ranked = rest.sorted { a, b in
             let (ra, rb) = (Self.role(a, story: story, client: client), Self.role(b, story: story, client: client))
             return (Self.roleOrder(ra), a.cause.stage, a.cause.rank) < (Self.roleOrder(rb), b.cause.stage, b.cause.rank)
@@ -96,6 +123,42 @@ public struct Diagnosis: Sendable {
         } else {
             verdict = .healthy
         }
+    }
+
+    /// How a candidate explanation ranks: a cause the proxy's log names first; then the
+    /// earliest stage along the connection and the more specific cause; of two findings of
+    /// one cause, the one resting on the evidence with more facts (a chain, a replay) before the log line.
+    static func rank(_ f: Finding, confirmed: Set<Cause>) -> (Int, Int, Int, Int) {
+        (confirmed.contains(f.cause) ? 0 : 1, f.cause.stage, f.cause.rank, evidenceOrder(f.path))
+    }
+
+    /// Of two findings of one cause, the one that says more: the replay of the client's own
+    /// handshake (it compares with what works), a chain, a handshake, a capture, a request, the log line.
+    static func evidenceOrder(_ path: FindingPath) -> Int {
+        switch path {
+        case .replay: 0
+        case .chain: 1
+        case .handshake, .all: 2
+        case .capture: 3
+        case .http: 4
+        case .proxyLog: 5
+        }
+    }
+
+    /// The evidence a case lacked to explain a proxy's error.
+    static func missing(_ evidence: CaseEvidence, story: RequestStory) -> [Message] {
+        var out: [Message] = []
+        if evidence.proxyLog == nil { out.append(Message(.missingProxyLog)) }
+        if evidence.proxyConfig == nil { out.append(Message(.missingProxyConfig)) }
+        if evidence.captures.isEmpty { out.append(Message(.missingCapture)) }
+        return out
+    }
+
+    /// The replay of the proxy's handshake worked where the proxy failed: the report names the contradiction.
+    static func contradiction(_ evidence: CaseEvidence, story: RequestStory) -> Message? {
+        guard let replay = evidence.replays.first?.value, let profile = replay.profile, !replay.attempts.isEmpty,
+              replay.attempts.contains(where: \.established) else { return nil }
+        return Message(.replayContradiction, ["proxy": .string(profile.name), "profile": profile.summary.value])
     }
 
     static func role(_ f: Finding, story: RequestStory, client: RequestStory.Client) -> Impact.Role {
@@ -138,13 +201,14 @@ extension Cause {
     /// the one that explains its failure; the later ones are masked by it.
     public var stage: Int {
         switch self {
-        case .dnsFailure: 0
-        case .connectionRefused, .timeout, .addressUnreachable: 1
+        case .dnsFailure, .upstreamDNSStale: 0
+        case .connectionRefused, .timeout, .addressUnreachable, .noLiveUpstreams: 1
         case .mixedBackends, .notTLS, .alertWithoutSNI, .clientCertRequired, .clientCertRejected, .protocolVersion, .noSharedCipher,
-             .connectionReset, .tlsProtocolError, .handshakeTooLarge, .tlsAlert: 2
+             .connectionReset, .tlsProtocolError, .handshakeTooLarge, .tlsAlert, .tlsToPlainPort, .plainHTTPToTLSPort,
+             .upstreamProtocolMismatch: 2
         case .defaultCertWithoutSNI, .certExpired, .intermediateExpired, .certNotYetValid, .incompleteChain, .untrustedIssuer,
-             .selfSigned, .hostnameMismatch, .weakKey: 3
-        case .httpError, .httpTimeout, .httpProtocolError, .redirectLoop: 4
+             .selfSigned, .hostnameMismatch, .weakKey, .certExpiresSoon, .certWrongPurpose, .certInvalid, .certRevoked, .ocspStale: 3
+        case .httpError, .httpTimeout, .httpProtocolError, .redirectLoop, .upstreamHeaderTooBig, .upstreamClosedEarly: 4
         case .proxyError, .proxyTimeout: 5
         }
     }

@@ -44,14 +44,17 @@ public enum FindingPath: Sendable, Hashable {
     case all
     /// A handshake made with this SNI variant.
     case handshake(SNIVariant)
+    /// The replay of the proxy's own handshake, as its profile makes it (SNI, versions, the name it checks, its anchors).
+    case replay
     /// A certificate chain, served to these SNI variants (verification is the client's business).
     case chain([SNIVariant])
     /// An HTTP request: the user's client directly, or through the proxy.
     case http(HTTPExchange.Role)
     /// The proxy's own error log.
     case proxyLog
-    /// A connection seen in a capture; `sni` is false when its ClientHello carried none.
-    case capture(sni: Bool)
+    /// A connection seen in a capture; `sni` is false when its ClientHello carried none;
+    /// `byProxy` when its client was not triage (in a run with a proxy: the proxy's own connection).
+    case capture(sni: Bool, byProxy: Bool = false)
 }
 
 /// How much a finding matters.

@@ -49,10 +49,10 @@ extension Fix {
     public init?(_ diagnosis: Diagnosis, record: CaseRecord) {
         guard let root = diagnosis.rootCause else { return nil }
         let story = diagnosis.story
-        let nginx = record.steps.first { $0.uses == "nginx.config" && $0.status == .ok }
+        let evidence = CaseEvidence(record)
         let onProxy = story.proxy != nil && story.affects(root).contains(.proxy)
         var change: ConfigChange?
-        if onProxy, story.proxy?.source == .configuration, let source = nginx?.outputs["location_source"], let host = story.host {
+        if onProxy, let source = evidence.proxyConfig?.source, let host = story.host {
             change = Self.nginxChange(for: root, host: host, source: source)
         }
         var proof: [String] = []
@@ -63,8 +63,8 @@ extension Fix {
         let rootCommand = record.steps.first { $0.id == root.step }?.command
         if let via = record.via, onProxy {
             proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
-            let direct = record.steps.first { $0.uses == "http.request" && $0.outputs["status"]?.intValue ?? 0 > 0 && $0.id != "via" }
-            expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct?.outputs["status"]?.intValue ?? 200)])
+            let direct = evidence.exchanges(.direct).first { $0.value.status > 0 }?.value.status
+            expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct ?? 200)])
         }
         if let rootCommand, change == nil || proof.count < 2 {
             proof += Self.proofLines(rootCommand, for: root)
@@ -86,9 +86,9 @@ extension Fix {
 
     /// The directives nginx needs for this cause, added after proxy_pass
     /// (an existing contrary directive in the block is replaced).
-    static func nginxChange(for root: Finding, host: String, source: Value) -> ConfigChange? {
-        guard let file = source["file"].stringValue, let first = source["line"].intValue,
-              let text = source["text"].listValue?.compactMap(\.stringValue), !text.isEmpty else { return nil }
+    static func nginxChange(for root: Finding, host: String, source: ProxyConfig.Source) -> ConfigChange? {
+        let (file, first, text) = (source.file, source.line, source.text)
+        guard !text.isEmpty else { return nil }
         let wanted: [(name: String, line: String)]
         switch root.cause {
         case .alertWithoutSNI, .defaultCertWithoutSNI, .hostnameMismatch:
@@ -103,7 +103,7 @@ extension Fix {
         default:
             return nil
         }
-        let passLine = source["proxy_pass_line"].intValue ?? 0
+        let passLine = source.proxyPassLine
         let passIndex = passLine >= first ? passLine - first : text.firstIndex { $0.contains("proxy_pass") } ?? 0
         let anchor = text.indices.contains(passIndex) ? text[passIndex] : text[0]
         let indent = String(anchor.prefix { $0 == " " || $0 == "\t" })

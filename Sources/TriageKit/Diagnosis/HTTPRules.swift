@@ -1,4 +1,5 @@
 import Foundation
+import TriageWire
 
 /// What one HTTP exchange says, by curl's result code, the errno behind it,
 /// the verify result, the alerts on its connection and how far it got.
@@ -161,12 +162,15 @@ public struct HTTPRules: Sendable {
     func alertFinding(_ alert: TLSAlert) -> Finding {
         let facts = baseFacts + [Fact(.alert, .typed(.alert(alert)))]
         let value = Value.typed(.alert(alert))
-        switch alert.code {
-        case 116: return Finding(.clientCertRequired, summary: Message(.findingCurlClientCert, ["alert": value]), subject: subject, facts: facts)
-        case 42, 43, 44, 45, 46, 48, 49: return Finding(.clientCertRejected, summary: Message(.findingCurlClientCertRejected, ["alert": value]), subject: subject, facts: facts)
-        case 70: return Finding(.protocolVersion, summary: Message(.findingProtocolVersionAlert, ["alert": value]), subject: subject, facts: facts)
-        case 40, 71: return Finding(.noSharedCipher, summary: Message(.findingNoSharedCipher, ["alert": value]), subject: subject, facts: facts)
-        case 112: return Finding(.hostnameMismatch, summary: Message(.findingUnknownName, ["alert": value, "name": .string(host)]), subject: subject, facts: facts)
+        // A server's certificate alerts to curl are about curl's certificate (the server asked for one); 40 stays a cipher question.
+        let certificateAlert = alert.code != AlertCode.handshakeFailure.rawValue && AlertMeaning.isServerCertificateComplaint(alert.code)
+        let context = AlertMeaning.Context(certificateRequested: certificateAlert, clientCertificateSent: true)
+        switch AlertMeaning.cause(alert.code, sender: .server, context) {
+        case .clientCertRequired: return Finding(.clientCertRequired, summary: Message(.findingCurlClientCert, ["alert": value]), subject: subject, facts: facts)
+        case .clientCertRejected: return Finding(.clientCertRejected, summary: Message(.findingCurlClientCertRejected, ["alert": value]), subject: subject, facts: facts)
+        case .protocolVersion: return Finding(.protocolVersion, summary: Message(.findingProtocolVersionAlert, ["alert": value]), subject: subject, facts: facts)
+        case .noSharedCipher: return Finding(.noSharedCipher, summary: Message(.findingNoSharedCipher, ["alert": value]), subject: subject, facts: facts)
+        case .hostnameMismatch: return Finding(.hostnameMismatch, summary: Message(.findingUnknownName, ["alert": value, "name": .string(host)]), subject: subject, facts: facts)
         default: return Finding(.tlsAlert, summary: Message(.findingAlert, ["alert": value]), subject: subject, facts: facts,
                                 remedyArgs: ["code": .int(Int(alert.code)), "name": .string(alert.name)])
         }

@@ -22,10 +22,7 @@ public struct HandshakeRules: Sendable {
     public var findings: [Finding] {
         var out: [Finding] = []
         for endpoint in endpoints { out += findings(for: attempts.filter { $0.server == endpoint }) }
-        out = Self.crossEndpoint(out, attempts: attempts, endpoints: endpoints, host: host, now: now)
-        // One finding per cause and subject is enough for a report.
-        var seen = Set<String>()
-        return out.filter { seen.insert("\($0.cause.code) \($0.subject)").inserted }
+        return Self.crossEndpoint(out, attempts: attempts, endpoints: endpoints, host: host, now: now)
     }
 
     /// The endpoints in the order first tried.
@@ -131,21 +128,19 @@ public struct HandshakeRules: Sendable {
         let facts = alertFacts(a, alert) + (a.acceptableCAs.isEmpty ? [] : [Fact(.acceptableCAs, .list(a.acceptableCAs.map(Value.string)))])
         let alertValue = Value.typed(.alert(alert))
         if alert.sender == .server {
-            let clientCertAlerts: Set<UInt8> = [40, 42, 43, 44, 45, 46, 48, 49, 116]
-            if alert.code == 116 || (a.certificateRequested && clientCertAlerts.contains(alert.code)) {
-                if a.clientCertificateSent, alert.code != 116 {
-                    return Finding(.clientCertRejected, summary: Message(.findingClientCertRejected, ["alert": alertValue]), subject: subject, facts: facts)
-                }
+            let context = AlertMeaning.Context(certificateRequested: a.certificateRequested, clientCertificateSent: a.clientCertificateSent)
+            switch AlertMeaning.cause(alert.code, sender: .server, context) {
+            case .clientCertRejected:
+                return Finding(.clientCertRejected, summary: Message(.findingClientCertRejected, ["alert": alertValue]), subject: subject, facts: facts)
+            case .clientCertRequired:
                 return Finding(.clientCertRequired,
                                summary: Message(.findingClientCertRequired, ["alert": alertValue, "cas": .list(a.acceptableCAs.map(Value.string))]),
                                subject: subject, facts: facts)
-            }
-            switch alert.code {
-            case 70, 86:
+            case .protocolVersion:
                 return Finding(.protocolVersion, summary: Message(.findingProtocolVersionAlert, ["alert": alertValue]), subject: subject, facts: facts)
-            case 40, 71:
+            case .noSharedCipher:
                 return Finding(.noSharedCipher, summary: Message(.findingNoSharedCipher, ["alert": alertValue]), subject: subject, facts: facts)
-            case 112:
+            case .hostnameMismatch:
                 return Finding(.hostnameMismatch, summary: Message(.findingUnknownName, ["alert": alertValue, "name": .string(a.serverName ?? host)]),
                                subject: subject, facts: facts)
             default:
@@ -217,7 +212,7 @@ public struct HandshakeRules: Sendable {
                            remedy: Message(.remedySendSNI, remedyArgs.merging(["alert": .string("—")]) { a, _ in a }))
         }
         if a.established, let leaf = a.chain.first, let goodLeaf = good.chain.first, leaf.sha256 != goodLeaf.sha256,
-           let problem = Self.problem(with: leaf, host: host, now: now) {
+           let problem = Self.problem(with: leaf, nameMatches: a.nameMatches, host: host, now: now) {
             return Finding(.defaultCertWithoutSNI,
                            summary: Message(.findingDefaultCert, ["subject": .string(leaf.subject), "problem": problem.value,
                                                                   "good": .string(goodLeaf.subject)]),
@@ -231,11 +226,12 @@ public struct HandshakeRules: Sendable {
         return nil
     }
 
-    /// Why a certificate is broken for `host` at `now`, if it is.
-    static func problem(with cert: Certificate, host: String, now: Date) -> Message? {
+    /// Why a certificate is broken for `host` at `now`, if it is; whether it names
+    /// `host` is OpenSSL's answer (`nameMatches`, from X509_check_host), never a match of text.
+    static func problem(with cert: Certificate, nameMatches: Bool?, host: String, now: Date) -> Message? {
         if cert.isExpired(at: now) { return Message(.certProblemExpired, ["date": .typed(.date(cert.notAfter))]) }
         if cert.isNotYetValid(at: now) { return Message(.certProblemNotYetValid, ["date": .typed(.date(cert.notBefore))]) }
-        if !cert.matches(host: host) {
+        if nameMatches == false {
             return Message(.certProblemName, ["host": .string(host), "sans": .list(cert.alternativeNames.map { .string($0.description) })])
         }
         return nil
@@ -254,15 +250,9 @@ public struct HandshakeRules: Sendable {
         if !reachable.isEmpty {
             // Clients that try every address reach the others: the unreachable ones are a warning.
             out = out.map { f in
-                guard [.connectionRefused, .addressUnreachable, .timeout].contains(f.cause),
+                guard AddressFallback.connectCauses.contains(f.cause),
                       let e = unreachable.first(where: { $0.description == f.subject }) else { return f }
-                let what = f.summary
-                return Finding(.addressUnreachable, severity: .warning,
-                               summary: Message(.findingAddressUnreachable, ["address": .typed(.endpoint(e)), "what": what.value,
-                                                                             "family": .string(e.address.family.rawValue),
-                                                                             "working": .list(reachable.map { .typed(.endpoint($0)) })]),
-                               subject: f.subject, facts: f.facts + [Fact(.family, .string(e.address.family.rawValue))],
-                               remedyArgs: ["address": .typed(.endpoint(e))], step: f.step)
+                return AddressFallback.warning(from: f, endpoint: e, working: reachable).on(f.path)
             }
         }
         guard reachable.count > 1 else { return out }
@@ -274,7 +264,7 @@ public struct HandshakeRules: Sendable {
         func problem(_ e: Endpoint) -> Message? {
             let group = attempts.filter { $0.server == e && $0.variant != .none }
             if let failed = group.first(where: { !$0.established }) { return failed.outcomeMessage }
-            return group.compactMap { $0.chain.first.flatMap { Self.problem(with: $0, host: host, now: now) } }.first
+            return group.compactMap { a in a.chain.first.flatMap { Self.problem(with: $0, nameMatches: a.nameMatches, host: host, now: now) } }.first
                 .map { Message(.certProblemIts, ["problem": $0.value]) }
         }
         let bad = reachable.filter { problem($0) != nil }

@@ -1,22 +1,38 @@
 /// The connections a case observed, as the diagnosis reasons about them:
 /// the user's client (curl: SNI as the URL's host, verifies), and — when a
-/// proxy is in the story — the proxy's own upstream connection, with the
-/// SNI and verification it really uses (from its nginx.conf, `--proxy-sni`,
-/// or nginx's defaults when only `--via` is known).
+/// proxy is in the story — the proxy's own upstream connection, as its
+/// client profile says it is made (its configuration, its version's
+/// defaults, `--proxy-sni`), corrected by what the proxy was seen to do
+/// (its error log names a certificate check; its captured connection
+/// rejects a certificate).
 public struct RequestStory: Sendable, Hashable {
     public enum Source: String, Sendable, Hashable {
         /// Read from the proxy's configuration (nginx.config step).
         case configuration
         /// Given with `--proxy-sni`.
         case input
-        /// nginx's defaults (no SNI, no verification): only `--via` is known.
+        /// The proxy's defaults for its version: only `--via` is known.
         case assumed
+        /// Seen: the proxy's log or its captured connection shows it verifying.
+        case observed
     }
 
     public struct Proxy: Sendable, Hashable {
         public var sni: SNIVariant
         public var verifies: Bool
         public var source: Source
+        /// The full profile (versions, anchors, name checked, timeouts).
+        public var profile: ClientProfile?
+        /// A handshake step replayed this profile: its outcome is the proxy's.
+        public var replayed: Bool
+
+        public init(sni: SNIVariant, verifies: Bool, source: Source, profile: ClientProfile? = nil, replayed: Bool = false) {
+            self.sni = sni
+            self.verifies = verifies
+            self.source = source
+            self.profile = profile
+            self.replayed = replayed
+        }
     }
 
     /// Who a finding affects.
@@ -42,48 +58,74 @@ public struct RequestStory: Sendable, Hashable {
         self.proxy = proxy
     }
 
-    /// The story of a recorded run: its target, its `--via`, and what its
-    /// nginx.config step (or `proxy_sni` input) says the proxy sends.
-    public init(_ record: CaseRecord) {
-        let host = record.target.flatMap { URLPart.host.extract(from: $0).stringValue }
-        self.host = host
-        via = record.via
-        func variant(_ text: String) -> SNIVariant {
-            SNIVariant(text == "none" ? "none" : "name:\(text)").normalised(host: host ?? "")
-        }
-        if let nginx = record.steps.first(where: { $0.uses == "nginx.config" && $0.status == .ok }),
-           let sni = nginx.outputs["sni"]?.stringValue {
-            proxy = Proxy(sni: variant(sni), verifies: nginx.outputs["verify"]?.boolValue ?? false, source: .configuration)
-        } else if let given = record.inputs["proxy_sni"]?.stringValue, !given.isEmpty {
-            proxy = Proxy(sni: variant(given), verifies: false, source: .input)
-        } else if record.via != nil {
-            proxy = Proxy(sni: SNIVariant.none.normalised(host: host ?? ""), verifies: false, source: .assumed)
-        } else {
+    public init(_ record: CaseRecord) { self.init(CaseEvidence(record)) }
+
+    /// The story of a case: its target, its `--via`, and the proxy's profile.
+    public init(_ evidence: CaseEvidence) {
+        host = evidence.host
+        via = evidence.via
+        let host = evidence.host ?? ""
+        guard evidence.via != nil || evidence.proxyConfig != nil || evidence.profiledProxy != nil else {
             proxy = nil
+            return
+        }
+        let profile = evidence.profiledProxy
+            ?? ClientProfile.nginx(config: evidence.proxyConfig, version: nil, proxySNI: evidence.proxySNI, host: host)
+        var source: Source = switch profile.source {
+        case .configuration: .configuration
+        case .input: .input
+        case .defaults, .builtIn: .assumed
+        }
+        var verifies = profile.verifies
+        if !verifies, Self.proxyWasSeenVerifying(evidence) {
+            verifies = true
+            source = .observed
+        }
+        proxy = Proxy(sni: profile.sni, verifies: verifies, source: source, profile: profile, replayed: !evidence.replays.isEmpty)
+    }
+
+    /// The proxy's log names a certificate check, or its captured connection sent a certificate alert.
+    static func proxyWasSeenVerifying(_ evidence: CaseEvidence) -> Bool {
+        if let log = evidence.proxyLog?.value, log.lines.contains(where: {
+            if case .nameMismatch = $0.event { return true }
+            if case .verifyError = $0.event { return true }
+            return false
+        }) { return true }
+        return evidence.captures.contains { capture in
+            capture.value.digest.groups.contains { g in
+                g.first.origin == .other && g.first.fatalAlert.map { $0.sender == .client && AlertMeaning.isCertificateRejection($0.code) } == true
+            }
         }
     }
 
     /// Whom a finding affects, from the connection it was seen on.
     public func affects(_ finding: Finding) -> Set<Client> {
         var out: Set<Client> = []
+        // The proxy's own handshake is judged by its replay when one ran, else by the variant it sends.
+        let proxyByVariant = proxy.map { !$0.replayed } ?? false
         switch finding.path {
         case .all:
             out = [.user]
             if proxy != nil { out.insert(.proxy) }
         case .handshake(let v):
             if v == .asClient { out.insert(.user) }
-            if let proxy, proxy.sni == v { out.insert(.proxy) }
+            if let proxy, proxyByVariant, proxy.sni == v { out.insert(.proxy) }
             if v == .none, proxy?.sni != SNIVariant.none { out.insert(.withoutSNI) }
+        case .replay:
+            if proxy != nil { out.insert(.proxy) }
         case .chain(let variants):
             // Certificates matter to the clients that verify them.
             if variants.isEmpty || variants.contains(.asClient) { out.insert(.user) }
-            if let proxy, proxy.verifies, variants.contains(proxy.sni) || variants.isEmpty { out.insert(.proxy) }
+            if let proxy, proxy.verifies, !proxy.replayed || proxy.source == .observed, variants.contains(proxy.sni) || variants.isEmpty {
+                out.insert(.proxy)
+            }
             if variants == [.none], proxy?.sni != SNIVariant.none { out.insert(.withoutSNI) }
         case .http(.direct):
             out.insert(.user)
         case .http(.via), .proxyLog:
             out.insert(.proxy)
-        case .capture(let sni):
+        case .capture(let sni, let byProxy):
+            if byProxy, proxy != nil { out.insert(.proxy); break }
             let withoutSNI = SNIVariant.none.normalised(host: host ?? "")
             if sni || withoutSNI == .asClient { out.insert(.user) }
             if !sni {

@@ -113,9 +113,15 @@ public struct Engine: Sendable {
             }
 
             await launchReady()
-            for await (index, runs) in group {
+            var done: [Int: [StepResult]] = [:]
+            for await (index, ended) in group {
                 let spec = specs[index]
                 finished.insert(index)
+                // Judged with everything seen so far: a step's status is the case's word on its evidence.
+                done[index] = ended
+                let judgement = RuleBook(CaseEvidence(record, steps: done.keys.sorted().flatMap { done[$0]! })).judgement
+                let runs = ended.map { Self.judged($0, by: judgement) }
+                done[index] = runs
                 results[index] = runs
                 // A for_each step's own record (skipped, or an expression that
                 // failed) stands for it only when no item ran.
@@ -139,6 +145,9 @@ public struct Engine: Sendable {
         }
         // Steps that ended after an earlier one was interrupted.
         for index in results.keys.sorted() { record.steps += results[index] ?? [] }
+        // The final word: every step's findings judged over the whole case.
+        let judgement = RuleBook(CaseEvidence(record)).judgement
+        record.steps = record.steps.map { Self.judged($0, by: judgement) }
         await resources.closeAll()
         if Task.isCancelled { record.interrupted = true }
         record.finishedAt = options.now()
@@ -240,7 +249,7 @@ public struct Engine: Sendable {
             result.transcript = o.transcript
             result.observations = o.observations
             result.events = o.events
-            result.findings = o.findings.map { var f = $0; f.step = runID; return f }
+            result.evidence = o.evidence
             if let undeclared = o.outputs.keys.sorted().first(where: { kind.output($0) == nil }) {
                 // A kind that returns what it does not declare is a defect; say so rather than hide it.
                 result.status = .failed
@@ -248,10 +257,6 @@ public struct Engine: Sendable {
             } else if let failure = o.failure {
                 result.status = .failed
                 result.error = failure
-            } else if result.findings.contains(where: { $0.severity == .problem }) {
-                result.status = .problem
-            } else if !result.findings.isEmpty {
-                result.status = .warning
             }
             // Interrupted, it handed in what it had: kept, and marked as cut short.
             if Task.isCancelled, result.status != .failed {
@@ -283,6 +288,26 @@ public struct Engine: Sendable {
         }
         result.artifacts = evidence.artifacts
         return result
+    }
+
+    /// A step's result with the findings the judgement rests on its evidence, and
+    /// its status from them: a step that ran to its end is ok, warning or problem by
+    /// what the case makes of what it saw; one whose failure nothing explains failed.
+    static func judged(_ result: StepResult, by judgement: RuleBook.Judgement) -> StepResult {
+        var r = result
+        r.findings = judgement.findings.filter { $0.step == r.id }
+        guard [.ok, .warning, .problem].contains(r.status) else { return r }
+        if judgement.unexplained.contains(r.id) {
+            r.status = .failed
+            r.error = r.summary
+        } else if r.findings.contains(where: { $0.severity == .problem }) {
+            r.status = .problem
+        } else if !r.findings.isEmpty {
+            r.status = .warning
+        } else {
+            r.status = .ok
+        }
+        return r
     }
 
     /// `steps.<id>` for expressions. For a `for_each` step, each output is

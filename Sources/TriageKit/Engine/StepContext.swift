@@ -113,7 +113,8 @@ public struct StepOutcome: Sendable {
     public var facts: [Fact]
     /// By the names the kind declares; typed values stay typed.
     public var outputs: [String: Value]
-    public var findings: [Finding]
+    /// What the step saw, typed: the diagnosis judges it with the rest of the case.
+    public var evidence: [Evidence]
     /// Raw evidence shown collapsed in the report (a trace, a command's output).
     public var transcript: String?
     /// Set when the step ran but what it ran did not do its job (a command
@@ -125,7 +126,7 @@ public struct StepOutcome: Sendable {
     public var events: [TimelineEvent]
 
     public init(summary: Message, command: String? = nil, facts: [Fact] = [], outputs: [String: Value] = [:],
-                findings: [Finding] = [], transcript: String? = nil, failure: Message? = nil,
+                evidence: [Evidence] = [], transcript: String? = nil, failure: Message? = nil,
                 observations: [Observation] = [], events: [TimelineEvent] = []) {
         self.observations = observations
         self.events = events
@@ -133,7 +134,7 @@ public struct StepOutcome: Sendable {
         self.command = command
         self.facts = facts
         self.outputs = outputs
-        self.findings = findings
+        self.evidence = evidence
         self.transcript = transcript
         self.failure = failure
     }

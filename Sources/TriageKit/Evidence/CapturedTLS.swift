@@ -19,6 +19,15 @@ public struct CapturedTLS: Sendable {
     public var gaps: Bool
     /// Below TLS: how the TCP connection went.
     public var tcp = TCPStory()
+    /// Whose connection it is: triage's own (a port its steps used), or another client's.
+    public var origin: Origin = .other
+
+    public enum Origin: String, Sendable, Hashable {
+        /// Made by triage's own steps in this run.
+        case triage
+        /// Anyone else's: in a run with a proxy, the proxy's.
+        case other
+    }
 
     /// What TCP showed of a connection that did not get as far as TLS.
     public struct TCPStory: Sendable, Hashable {
@@ -45,7 +54,8 @@ public struct CapturedTLS: Sendable {
 
     public init(client: Endpoint, server: Endpoint, firstSeen: Date, sni: String?, offeredVersions: [UInt16], selectedVersion: UInt16?,
                 selectedCipher: UInt16?, serverHello: Bool, alerts: [TLSAlert], certificates: [Certificate], certificateRequest: Bool, gaps: Bool,
-                tcp: TCPStory = TCPStory()) {
+                tcp: TCPStory = TCPStory(), origin: Origin = .other) {
+        self.origin = origin
         self.client = client
         self.server = server
         self.firstSeen = firstSeen
@@ -74,6 +84,7 @@ public struct CapturedTLS: Sendable {
     }
 
     public var groupLabel: Message {
-        Message(.captureGroup, ["outcome": outcome.value, "sni": sni.map { Message(.captureSNI, ["name": .string($0)]).value } ?? Message(.captureNoSNI).value])
+        let label = Message(.captureGroup, ["outcome": outcome.value, "sni": sni.map { Message(.captureSNI, ["name": .string($0)]).value } ?? Message(.captureNoSNI).value])
+        return origin == .triage ? Message(.captureGroupOwn, ["label": label.value]) : label
     }
 }

@@ -8,11 +8,14 @@ public struct ChainCheck: Sendable {
     public var storeSupplied: [Certificate]
     /// The trust store used: a CA file, or nil for the system's.
     public var caFile: String?
+    /// The name OpenSSL checked the leaf against while verifying (nil: none was checked).
+    public var name: String?
 
-    public init(chain: CertificateChain, verification: ChainVerification, storeSupplied: [Certificate] = [], caFile: String?) {
+    public init(chain: CertificateChain, verification: ChainVerification, storeSupplied: [Certificate] = [], caFile: String?, name: String? = nil) {
         self.chain = chain
         self.verification = verification
         self.storeSupplied = storeSupplied
         self.caFile = caFile
+        self.name = name
     }
 }

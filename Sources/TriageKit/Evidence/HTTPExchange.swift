@@ -78,6 +78,10 @@ public struct HTTPExchange: Sendable {
     public var alerts: [TLSAlert] = []
     /// Bytes received on the connection: the TLS records (https) or the headers and body (http).
     public var bytesReceived = 0
+    /// The address the request was pinned to (`--resolve`), if it was.
+    public var pinned: IPAddress?
+    /// curl's own end of the connection (`CURLINFO_LOCAL_IP`/`_PORT`): tells triage's connections apart in a capture.
+    public var local: Endpoint?
 
     public init(url: String, role: Role, curlCode: Int, curlName: String, curlMessage: String, osErrno: Int32, status: Int,
                 httpVersion: String?, headers: [(name: String, value: String)], headerBytes: Int, bodyBytes: Int, timings: Timings,

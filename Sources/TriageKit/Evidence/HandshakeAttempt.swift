@@ -60,6 +60,8 @@ public struct HandshakeAttempt: Sendable {
     public var certificateRequested = false
     public var clientCertificateSent = false
     public var chain: [Certificate] = []
+    /// OpenSSL's answer (X509_check_host / X509_check_ip) to whether the leaf names the host the attempt verified.
+    public var nameMatches: Bool?
     public var keyLog: [String] = []
     public var conversation: TCPConversation?
 

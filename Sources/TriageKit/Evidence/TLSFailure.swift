@@ -77,22 +77,69 @@ public struct ChainVerification: Sendable, Hashable {
     public func has(_ error: X509VerifyError) -> Bool { problems.contains { $0.error == error } }
 }
 
-/// OpenSSL's `X509_V_ERR_*` verify results that the diagnosis tells apart
-/// (x509_vfy.h), by name; the wrapper maps OpenSSL's constants to them.
-public enum X509VerifyError: Sendable, Hashable {
-    case ok                                  // X509_V_OK
-    case unableToGetIssuerCert               // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
-    case certNotYetValid                     // X509_V_ERR_CERT_NOT_YET_VALID
-    case certHasExpired                      // X509_V_ERR_CERT_HAS_EXPIRED
-    case depthZeroSelfSignedCert             // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
-    case selfSignedCertInChain               // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
-    case unableToGetIssuerCertLocally        // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-    case unableToVerifyLeafSignature         // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
-    case certSignatureFailure                // X509_V_ERR_CERT_SIGNATURE_FAILURE
-    case invalidCA                           // X509_V_ERR_INVALID_CA
-    case hostnameMismatch                    // X509_V_ERR_HOSTNAME_MISMATCH
-    case ipAddressMismatch                   // X509_V_ERR_IP_ADDRESS_MISMATCH
-    case eeKeyTooSmall                       // X509_V_ERR_EE_KEY_TOO_SMALL
-    case caKeyTooSmall                       // X509_V_ERR_CA_KEY_TOO_SMALL
-    case other
+/// OpenSSL's `X509_V_ERR_*` verify results by name; the raw value is
+/// OpenSSL's number (x509_vfy.h: stable ABI, as `verify error:num=10` and
+/// nginx's `verify error: (10:…)` print it).
+public enum X509VerifyError: Int, Sendable, Hashable, CaseIterable {
+    case ok = 0
+    case unableToGetIssuerCert = 2
+    case unableToGetCRL = 3
+    case certSignatureFailure = 7
+    case certNotYetValid = 9
+    case certHasExpired = 10
+    case notBeforeFormat = 13
+    case notAfterFormat = 14
+    case depthZeroSelfSignedCert = 18
+    case selfSignedCertInChain = 19
+    case unableToGetIssuerCertLocally = 20
+    case unableToVerifyLeafSignature = 21
+    case certChainTooLong = 22
+    case certRevoked = 23
+    case invalidCA = 24
+    case pathLengthExceeded = 25
+    case invalidPurpose = 26
+    case certUntrusted = 27
+    case certRejected = 28
+    case hostnameMismatch = 62
+    case emailMismatch = 63
+    case ipAddressMismatch = 64
+    case eeKeyTooSmall = 66
+    case caKeyTooSmall = 67
+    case caMDTooWeak = 68
+    /// A code this table does not name (the problem keeps OpenSSL's number and text).
+    case other = -1
+
+    public init(code: Int) { self = X509VerifyError(rawValue: code) ?? .other }
+
+    /// What the code means, in OpenSSL's words with a hint.
+    public var meaning: String? {
+        switch self {
+        case .ok: "ok"
+        case .unableToGetIssuerCert: "unable to get issuer certificate (an intermediate is missing)"
+        case .unableToGetCRL: "unable to get certificate CRL"
+        case .certSignatureFailure: "certificate signature failure"
+        case .certNotYetValid: "certificate is not yet valid"
+        case .certHasExpired: "certificate has expired"
+        case .notBeforeFormat: "format error in certificate's notBefore field"
+        case .notAfterFormat: "format error in certificate's notAfter field"
+        case .depthZeroSelfSignedCert: "self-signed certificate"
+        case .selfSignedCertInChain: "self-signed certificate in certificate chain"
+        case .unableToGetIssuerCertLocally: "unable to get local issuer certificate (untrusted issuer or missing intermediate)"
+        case .unableToVerifyLeafSignature: "unable to verify the first certificate (the chain is incomplete)"
+        case .certChainTooLong: "certificate chain too long (more intermediates than the verify depth allows)"
+        case .certRevoked: "certificate revoked"
+        case .invalidCA: "invalid CA certificate"
+        case .pathLengthExceeded: "path length constraint exceeded"
+        case .invalidPurpose: "unsupported certificate purpose (Extended Key Usage without serverAuth)"
+        case .certUntrusted: "certificate not trusted"
+        case .certRejected: "certificate rejected"
+        case .hostnameMismatch: "hostname mismatch"
+        case .emailMismatch: "email address mismatch"
+        case .ipAddressMismatch: "IP address mismatch"
+        case .eeKeyTooSmall: "EE certificate key too weak"
+        case .caKeyTooSmall: "CA certificate key too weak"
+        case .caMDTooWeak: "CA signature digest algorithm too weak"
+        case .other: nil
+        }
+    }
 }

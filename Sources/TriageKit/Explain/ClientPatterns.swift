@@ -141,7 +141,12 @@ extension X509VerifyCode {
     public static func code(forText text: String) -> Int? {
         let wanted = normalise(text)
         guard !wanted.isEmpty else { return nil }
-        return table.sorted { $0.key < $1.key }.first { normalise($0.value).hasPrefix(wanted) || wanted.hasPrefix(normalise($0.value.prefix { $0 != "(" })) }?.key
+        let table: [(Int, String)] = X509VerifyError.allCases.compactMap { e in e.meaning.map { (e.rawValue, $0) } }.sorted { $0.0 < $1.0 }
+        for (code, meaning) in table {
+            let plain = normalise(meaning.prefix { $0 != "(" })
+            if normalise(meaning).hasPrefix(wanted) || wanted.hasPrefix(plain) { return code }
+        }
+        return nil
     }
 
     static func normalise<S: StringProtocol>(_ s: S) -> String {

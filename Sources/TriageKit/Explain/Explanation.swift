@@ -58,31 +58,5 @@ public struct Explanation: Sendable, Hashable {
 /// X.509 verify results (`X509_V_ERR_*`, OpenSSL's x509_vfy.h) that show up
 /// in nginx's "upstream SSL certificate verify error: (10:certificate has expired)".
 public enum X509VerifyCode {
-    public static func describe(_ code: Int) -> String? { table[code] }
-
-    static let table: [Int: String] = [
-        0: "ok",
-        2: "unable to get issuer certificate (an intermediate is missing)",
-        3: "unable to get certificate CRL",
-        7: "certificate signature failure",
-        9: "certificate is not yet valid",
-        10: "certificate has expired",
-        13: "format error in certificate's notBefore field",
-        14: "format error in certificate's notAfter field",
-        18: "self-signed certificate",
-        19: "self-signed certificate in certificate chain",
-        20: "unable to get local issuer certificate (untrusted issuer or missing intermediate)",
-        21: "unable to verify the first certificate (the chain is incomplete)",
-        22: "certificate chain too long",
-        23: "certificate revoked",
-        24: "invalid CA certificate",
-        26: "unsupported certificate purpose",
-        27: "certificate not trusted",
-        28: "certificate rejected",
-        62: "hostname mismatch",
-        64: "IP address mismatch",
-        66: "EE certificate key too weak",
-        67: "CA certificate key too weak",
-        68: "CA signature digest algorithm too weak",
-    ]
+    public static func describe(_ code: Int) -> String? { X509VerifyError(rawValue: code)?.meaning }
 }

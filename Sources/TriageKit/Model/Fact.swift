@@ -67,6 +67,9 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     case writtenBy = "written_by", matched, nextCommand = "next_command"
     // Version matrix
     case serverSpeaks = "server_speaks", versionProbe = "version_probe"
+    // Client profiles and the proxy's word
+    case event, nameChecked = "name_checked", confirmedBy = "confirmed_by", missingEvidence = "missing_evidence"
+    case proxyVersion = "proxy_version", profile
 
     /// What the value is, for decoding report.json back into typed facts.
     public var type: ValueType {
@@ -84,7 +87,8 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
             .integer
         case .elapsedMs, .dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs: .number
         case .truncated, .selfSigned, .trusted, .hostMatch, .proxySSLVerify: .boolean
-        case .sans, .cnameChain, .acceptableCAs, .upstreamServers, .proxySSLProtocols, .offeredVersions, .verifyError, .serverSpeaks:
+        case .sans, .cnameChain, .acceptableCAs, .upstreamServers, .proxySSLProtocols, .offeredVersions, .verifyError, .serverSpeaks,
+             .missingEvidence:
             .list(.string)
         default: .string
         }

@@ -13,6 +13,8 @@ public enum TypedValue: Sendable, Hashable {
     case alert(TLSAlert)
     case certificate(Certificate)
     case chain(CertificateChain)
+    /// How a client connects (the proxy's upstream connection), for the handshake that replays it.
+    case profile(ClientProfile)
     /// Text from the language tables, rendered where it is shown.
     case message(Message)
 
@@ -24,6 +26,7 @@ public enum TypedValue: Sendable, Hashable {
         case .alert: .alert
         case .certificate: .certificate
         case .chain: .chain
+        case .profile: .profile
         case .message: .string
         }
     }
@@ -35,7 +38,7 @@ public enum TypedValue: Sendable, Hashable {
         case .address(let a): .string(a.description)
         case .endpoint(let e): .string(e.description)
         case .message(let m): .string(TextTable.english.render(m))
-        case .alert, .certificate, .chain:
+        case .alert, .certificate, .chain, .profile:
             .object(Dictionary(uniqueKeysWithValues: type.properties!.keys.map { ($0, property($0)?.plain ?? .null) }))
         }
     }
@@ -91,6 +94,24 @@ public enum TypedValue: Sendable, Hashable {
             }
         case .address(let a):
             return name == "family" ? .string(a.family.rawValue) : nil
+        case .profile(let p):
+            switch name {
+            case "name": return .string(p.name)
+            case "sni":
+                switch p.sni {
+                case .none: return .string("none")
+                case .name(let n): return .string(n)
+                case .asClient, .ip: return .string(p.sni.description)
+                }
+            case "verifies": return .bool(p.verifies)
+            case "verify_name": return p.verifyName.map(Value.string) ?? .null
+            case "ca_file": return p.caFile.map(Value.string) ?? .null
+            case "min_version": return p.minVersion.map(Value.string) ?? .null
+            case "max_version": return p.maxVersion.map(Value.string) ?? .null
+            case "client_cert": return p.clientCertificate.map(Value.string) ?? .null
+            case "version": return p.version.map { .string($0.version.description) } ?? .null
+            default: return nil
+            }
         case .date, .message:
             return nil
         }
@@ -106,6 +127,7 @@ public enum TypedValue: Sendable, Hashable {
         case .alert(let a): "\(a.code)"
         case .certificate(let c): c.pem
         case .chain(let c): c.certificates.map(\.pem).joined()
+        case .profile(let p): p.name
         case .message(let m): TextTable.english.render(m)
         }
     }
@@ -114,7 +136,7 @@ public enum TypedValue: Sendable, Hashable {
 /// The type of a step input or output, for the loader's checks, the schema
 /// and the README's step table.
 public indirect enum ValueType: Sendable, Hashable, CustomStringConvertible {
-    case string, integer, number, boolean, date, address, endpoint, alert, certificate, chain
+    case string, integer, number, boolean, date, address, endpoint, alert, certificate, chain, profile
     /// A structured value whose fields are listed in the output's description.
     case object
     case any
@@ -132,6 +154,7 @@ public indirect enum ValueType: Sendable, Hashable, CustomStringConvertible {
         case .alert: "alert"
         case .certificate: "certificate"
         case .chain: "chain"
+        case .profile: "profile"
         case .object: "object"
         case .any: "any"
         case .list(let element): "list of \(element)"
@@ -152,6 +175,9 @@ public indirect enum ValueType: Sendable, Hashable, CustomStringConvertible {
         case .chain:
             ["certificates": .list(.certificate), "leaf": .certificate, "addresses": .list(.endpoint),
              "variants": .list(.string), "sni": .string, "pem": .list(.string), "file": .string]
+        case .profile:
+            ["name": .string, "sni": .string, "verifies": .boolean, "verify_name": .string, "ca_file": .string,
+             "min_version": .string, "max_version": .string, "client_cert": .string, "version": .string]
         case .endpoint: ["address": .address, "port": .integer]
         case .address: ["family": .string]
         // A string may be a URL: `inputs.url.host`.

@@ -132,9 +132,9 @@ struct ReportContext {
 
     /// "nginx" when its configuration was read or it says so in `Server:`.
     var proxyName: String {
-        let viaStep = record.steps.first { $0.uses == "http.request" && $0.observations.contains { $0.path == .http(.via) } }
-        let server = viaStep?.outputs["headers"]?["server"].stringValue ?? ""
-        let isNginx = record.steps.contains { $0.uses == "nginx.config" } || server.lowercased().contains("nginx")
+        let evidence = CaseEvidence(record)
+        let server = evidence.exchanges(.via).first?.value.header("Server") ?? ""
+        let isNginx = evidence.proxyConfig != nil || evidence.profiledProxy?.kind == .nginx || server.lowercased().contains("nginx")
         return table.render(isNginx ? .reportProxyNginx : .reportProxyGeneric)
     }
 
@@ -172,6 +172,7 @@ struct ReportContext {
         case .configuration: .reportSourceConfiguration
         case .input: .reportSourceInput
         case .assumed: .reportSourceAssumed
+        case .observed: .reportSourceObserved
         }
         return text(Message(.reportWhyProxy, ["root": root.summary.value, "proxy": .string(proxyName), "sends": sends, "source": Message(source).value]))
     }
@@ -253,10 +254,10 @@ struct ReportContext {
         var rows = displayedFacts(root.facts).map { label, value, verbatim in
             ["name": label, "valueCell": Markdown.cell(verbatim ? Markdown.code(clean(value)) : clean(value))]
         }
-        let seenBy = diagnosis.findings.filter { $0.cause == root.cause && $0.subject == root.subject }.map(\.step)
+        let seenBy = diagnosis.findings.filter { $0.cause == root.cause }.map(\.step) + [root.step]
         rows.insert(["name": table.render(.reportCode), "valueCell": "`\(root.cause.code)`"], at: 0)
         rows.insert(["name": table.render(.reportSubject), "valueCell": Markdown.code(clean(root.subject))], at: 1)
-        rows.append(["name": table.render(.reportSeenBy), "valueCell": Markdown.cell(Array(Set(seenBy)).sorted().joined(separator: ", "))])
+        rows.append(["name": table.render(.reportSeenBy), "valueCell": Array(Set(seenBy)).filter { !$0.isEmpty }.sorted().map(Markdown.code).joined(separator: ", ")])
         return rows
     }
 
@@ -275,7 +276,7 @@ struct ReportContext {
 
     static let timingKeys: [FactKey] = [.dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs]
     /// Facts whose value is machine text quoted as it is (a log line, a capture filter): shown as code.
-    static let verbatimKeys: Set<FactKey> = [.filter, .lastLine, .curlError, .phase]
+    static let verbatimKeys: Set<FactKey> = [.filter, .lastLine, .curlError, .phase, .confirmedBy, .event]
 
     static func displayed(_ facts: [Fact], table: TextTable) -> [(String, String, Bool)] {
         var out: [(String, String, Bool)] = []

@@ -68,6 +68,8 @@ final class CurlEasy {
         var verifyResult: Int
         var primaryIP: String?
         var primaryPort: Int
+        var localIP: String?
+        var localPort: Int
         var effectiveURL: String?
         var osErrno: Int32
         var redirects: Int
@@ -82,7 +84,8 @@ final class CurlEasy {
                                    tls: seconds(CURLINFO_APPCONNECT_TIME_T), firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
                                    total: seconds(CURLINFO_TOTAL_TIME_T)),
                     verifyResult: long(CURLINFO_SSL_VERIFYRESULT), primaryIP: string(CURLINFO_PRIMARY_IP),
-                    primaryPort: long(CURLINFO_PRIMARY_PORT), effectiveURL: string(CURLINFO_EFFECTIVE_URL),
+                    primaryPort: long(CURLINFO_PRIMARY_PORT), localIP: string(CURLINFO_LOCAL_IP), localPort: long(CURLINFO_LOCAL_PORT),
+                    effectiveURL: string(CURLINFO_EFFECTIVE_URL),
                     osErrno: Int32(truncatingIfNeeded: long(CURLINFO_OS_ERRNO)), redirects: long(CURLINFO_REDIRECT_COUNT))
     }
 

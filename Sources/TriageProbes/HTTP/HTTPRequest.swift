@@ -153,6 +153,11 @@ public struct HTTPRequest: Sendable {
             bodyTruncated: easy.bodyTotal > bodyLimit)
         exchange.alerts = alerts
         exchange.bytesReceived = max(easy.tlsBytesIn, easy.headerTotal + easy.bodyTotal)
+        exchange.local = info.localIP.flatMap { ip in IPAddress(ip).map { Endpoint($0, port: UInt16(clamping: info.localPort)) } }
+        exchange.pinned = resolve.lazy.compactMap { entry -> IPAddress? in
+            let address = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last.map(String.init) ?? ""
+            return IPAddress(address.hasPrefix("[") ? String(address.dropFirst().dropLast()) : address)
+        }.first
         return Result(exchange: exchange, trace: trace, rawHeaders: rawHeaders, body: easy.body, proxy: proxy)
     }
 

@@ -34,6 +34,13 @@ public struct NginxProxyView: Sendable {
     public var hostHeader: String?
     public var clientCertificate: String?
     public var clientKey: String?
+    /// Every `proxy_*` directive (and `resolver`) in force for the location that the file sets, innermost scope winning.
+    public var settings: [String: [String]] = [:]
+    /// The upstream block's own directives, and each server's parameters.
+    public var upstreamSettings: [String: [String]] = [:]
+    public var serverParameters: [ProxyConfig.Server] = []
+    /// `proxy_ssl_name` as set, expanded; nil when not set.
+    public var explicitSSLName: String?
 
     /// The upstream URL nginx requests, as a direct request would name it:
     /// the Host header nginx sets (when it is a literal), the first server's port, proxy_pass's path.
@@ -97,13 +104,36 @@ public struct NginxProxyView: Sendable {
         let defaultPort = scheme == "https" ? 443 : 80
         let upstream = http.first { $0.name == "upstream" && $0.arguments.first == authority }
         var servers: [(String, Int)] = []
+        var serverParameters: [ProxyConfig.Server] = []
         if let upstream {
             for s in upstream.block ?? [] where s.name == "server" {
-                if let target = s.arguments.first { servers.append(Self.split(target, defaultPort: defaultPort)) }
+                guard let target = s.arguments.first else { continue }
+                let (host, port) = Self.split(target, defaultPort: defaultPort)
+                servers.append((host, port))
+                var parameters: [String: String] = [:]
+                var flags: [String] = []
+                for argument in s.arguments.dropFirst() {
+                    if let eq = argument.firstIndex(of: "=") {
+                        parameters[String(argument[..<eq])] = String(argument[argument.index(after: eq)...])
+                    } else {
+                        flags.append(argument)
+                    }
+                }
+                serverParameters.append(ProxyConfig.Server(host: host, port: port, parameters: parameters, flags: flags))
             }
         } else {
             servers = [Self.split(authority, defaultPort: defaultPort)]
+            serverParameters = [ProxyConfig.Server(host: servers[0].0, port: servers[0].1)]
         }
+        var settings: [String: [String]] = [:]
+        for scope in scopes {
+            for d in scope where d.block == nil && (d.name.hasPrefix("proxy_") || d.name == "resolver" || d.name == "resolver_timeout")
+                && d.name != "proxy_set_header" {
+                settings[d.name] = d.arguments
+            }
+        }
+        var upstreamSettings: [String: [String]] = [:]
+        for d in upstream?.block ?? [] where d.name != "server" && d.block == nil { upstreamSettings[d.name] = d.arguments }
         let serverName = server.block?.first { $0.name == "server_name" }?.arguments.first { !$0.hasPrefix("~") && !$0.contains("*") && $0 != "_" }
         // $proxy_host: the upstream block's name, or host[:port] of proxy_pass.
         let proxyHost = authority
@@ -129,10 +159,14 @@ public struct NginxProxyView: Sendable {
             sendsSNI: sendsSNI, sni: sendsSNI ? (sslName ?? proxyHostName) : nil,
             verify: setting("proxy_ssl_verify")?.first == "on",
             trustedCertificate: setting("proxy_ssl_trusted_certificate")?.first,
-            protocols: setting("proxy_ssl_protocols") ?? ["TLSv1.2", "TLSv1.3"],
+            protocols: setting("proxy_ssl_protocols") ?? [],
             hostHeader: hostHeader,
             clientCertificate: setting("proxy_ssl_certificate")?.first,
             clientKey: setting("proxy_ssl_certificate_key")?.first)
+        view.settings = settings
+        view.upstreamSettings = upstreamSettings
+        view.serverParameters = serverParameters
+        view.explicitSSLName = sslName
         view.locationFile = location.file
         view.locationLine = location.line
         view.proxyPassLine = passDirective.file == location.file ? passDirective.line : 0

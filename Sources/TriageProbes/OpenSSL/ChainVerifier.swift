@@ -7,17 +7,19 @@ internal import CTriageShims
 /// every problem (not just the first), and which certificates of the path
 /// came from the trust store rather than from the server.
 enum ChainVerifier {
-    static func check(_ chain: CertificateChain, caFile: String?, at time: Date) -> ChainCheck {
-        let (verification, built) = verify(chain.certificates, caFile: caFile, at: time)
+    /// `name`: the name the client checks (OpenSSL's X509_check_host while verifying); `depth`: the
+    /// client's verify depth (nginx's proxy_ssl_verify_depth); purpose serverAuth, as every TLS client.
+    static func check(_ chain: CertificateChain, caFile: String?, at time: Date, name: String? = nil, depth: Int? = nil) -> ChainCheck {
+        let (verification, built) = verify(chain.certificates, caFile: caFile, at: time, name: name, depth: depth)
         let sent = Set(chain.certificates.map(\.sha256))
         // The path's last element is the trust anchor; anything else the server
         // did not send is an intermediate it should have sent.
         let supplied = verification.trusted ? built.dropLast().filter { !sent.contains($0.sha256) && !$0.isSelfSigned } : []
-        return ChainCheck(chain: chain, verification: verification, storeSupplied: Array(supplied), caFile: caFile)
+        return ChainCheck(chain: chain, verification: verification, storeSupplied: Array(supplied), caFile: caFile, name: name)
     }
 
     /// `chain` leaf first, against `caFile` or the system store, at `time`.
-    static func verify(_ chain: [Certificate], caFile: String?, at time: Date) -> (ChainVerification, [Certificate]) {
+    static func verify(_ chain: [Certificate], caFile: String?, at time: Date, name: String? = nil, depth: Int? = nil) -> (ChainVerification, [Certificate]) {
         guard let leafCert = chain.first, let leaf = try? X509Certificate(der: leafCert.der) else {
             return (ChainVerification(problems: []), [])
         }
@@ -26,7 +28,8 @@ enum ChainVerifier {
         var built: OpaquePointer?
         let n = leaf.withPointer { leafX509 in
             X509Certificate.withStack(untrusted) { stack in
-                triage_verify_chain(leafX509, stack, caFile, Int64(time.timeIntervalSince1970), &codes, &depths, 16, &built)
+                triage_verify_chain(leafX509, stack, caFile, Int64(time.timeIntervalSince1970), Self.bare(name), Int32(clamping: depth ?? -1),
+                                    &codes, &depths, 16, &built)
             }
         }
         defer { triage_sk_x509_pop_free(built) }
@@ -42,28 +45,14 @@ enum ChainVerifier {
         return (ChainVerification(problems: problems), X509Certificate.certificates(of: built))
     }
 
-    /// OpenSSL's constant, by name.
-    static func name(_ code: Int32) -> X509VerifyError {
-        switch code {
-        case X509_V_OK: .ok
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT: .unableToGetIssuerCert
-        case X509_V_ERR_CERT_NOT_YET_VALID: .certNotYetValid
-        case X509_V_ERR_CERT_HAS_EXPIRED: .certHasExpired
-        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT: .depthZeroSelfSignedCert
-        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: .selfSignedCertInChain
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY: .unableToGetIssuerCertLocally
-        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: .unableToVerifyLeafSignature
-        case X509_V_ERR_CERT_SIGNATURE_FAILURE: .certSignatureFailure
-        case X509_V_ERR_INVALID_CA: .invalidCA
-        case X509_V_ERR_HOSTNAME_MISMATCH: .hostnameMismatch
-        case X509_V_ERR_IP_ADDRESS_MISMATCH: .ipAddressMismatch
-        case X509_V_ERR_EE_KEY_TOO_SMALL: .eeKeyTooSmall
-        case X509_V_ERR_CA_KEY_TOO_SMALL: .caKeyTooSmall
-        default: .other
-        }
+    /// A host without the brackets of an IPv6 literal.
+    static func bare(_ name: String?) -> String? {
+        guard let name, !name.isEmpty else { return nil }
+        return name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name
     }
 
-    static func name(_ code: Int) -> X509VerifyError { name(Int32(truncatingIfNeeded: code)) }
+    static func name(_ code: Int) -> X509VerifyError { X509VerifyError(code: code) }
+    static func name(_ code: Int32) -> X509VerifyError { X509VerifyError(code: Int(code)) }
 
     static func text(_ code: Int) -> String { String(cString: X509_verify_cert_error_string(code)) }
 }

@@ -14,6 +14,8 @@ public struct TLSClientOptions: Sendable, Hashable {
     /// OpenSSL's security level; 0 lets this client speak TLS 1.0/1.1 to
     /// learn what a legacy server offers (the version matrix).
     public var securityLevel: Int?
+    /// The verify depth (nginx's proxy_ssl_verify_depth); nil: OpenSSL's.
+    public var verifyDepth: Int?
 
     public init() {}
 
@@ -49,6 +51,7 @@ final class SSLContext: @unchecked Sendable {
             SSL_CTX_set_security_level(ctx, Int32(level))
             if level == 0 { SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0") }
         }
+        if let depth = options.verifyDepth { SSL_CTX_set_verify_depth(ctx, Int32(clamping: depth)) }
         if let v = TLSClientOptions.version(options.minVersion) { triage_ctx_set_min_version(ctx, v) }
         if let v = TLSClientOptions.version(options.maxVersion) { triage_ctx_set_max_version(ctx, v) }
         if let cert = options.clientCertificate {
@@ -199,6 +202,15 @@ final class SSLConnection {
     }
 
     var peerChain: [Certificate] { X509Certificate.certificates(of: SSL_get_peer_cert_chain(ssl)) }
+
+    /// Whether the server's leaf names `name`, by OpenSSL (X509_check_ip_asc for an address, X509_check_host
+    /// otherwise, with the SAN rules of RFC 6125: a NUL or a control byte in a name matches nothing).
+    func peerMatches(_ name: String) -> Bool? {
+        guard let leaf = SSL_get0_peer_certificate(ssl) else { return nil }
+        let bare = name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name
+        if HostAddresses.isIPLiteral(bare) { return X509_check_ip_asc(leaf, bare, 0) == 1 }
+        return X509_check_host(leaf, bare, bare.utf8.count, 0, nil) == 1
+    }
 
     /// The CA names of the server's CertificateRequest.
     var acceptableCAs: [String] {

@@ -119,7 +119,7 @@ public struct EndpointProbe: Sendable {
         let chains = TLSHandshakeStep.chains(attempts)
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
         for chain in chains where !(hasSNIChain && chain.seenOnlyWithoutSNI) {
-            let check = ChainVerifier.check(chain, caFile: options.caFile, at: now)
+            let check = ChainVerifier.check(chain, caFile: options.caFile, at: now, name: target.host)
             findings += ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays).findings
         }
         let leaf = (chains.first { !$0.seenOnlyWithoutSNI } ?? chains.first)?.leaf

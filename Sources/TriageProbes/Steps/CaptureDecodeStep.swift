@@ -17,6 +17,7 @@ public struct CaptureDecodeStep: StepKind {
         .init("host", .string, "the name the server certificates must match (default: each ClientHello's SNI)"),
         .init("keylog", .string, "TLS secrets (NSS key log, as SSLKEYLOGFILE writes) that decrypt TLS 1.3 handshakes and alerts"),
         .init("ca_file", .string, "verify the certificates sent in clear against this PEM bundle instead of the system store"),
+        .init("own_ports", .stringOrList, "client ports of triage's own connections in this run: the others are the proxy's (or any other client's)"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("connections", .list(.object), "the first 1000 TLS connections: client, server, sni, time, version, alerts, certificates"),
@@ -36,6 +37,7 @@ public struct CaptureDecodeStep: StepKind {
         let port = context.int("port").map { UInt16(clamping: $0) }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let keyLog = try context.string("keylog").map(Self.readKeyLog) ?? KeyLog()
+        let ownPorts = Set(context.strings("own_ports", splitCommas: true).compactMap { UInt16($0) })
         let started = ContinuousClock.now
         let report = context.progress
         let evidence = context.evidence
@@ -43,7 +45,7 @@ public struct CaptureDecodeStep: StepKind {
             do throws(CaptureError) {
                 var reader = try CaptureReader.open(path: file)
                 var lastReport = started
-                let sink = ConnectionSink(table: Result { try evidence.table("connections.csv") })
+                let sink = ConnectionSink(table: Result { try evidence.table("connections.csv") }, ownPorts: ownPorts)
                 // Each connection as it closes: into the digest and one CSV row (on the sink's
                 // thread, beside the decoding); none is kept. Cancelled (Ctrl-C), it returns what it decoded so far.
                 let analysis = try CaptureAnalysis.run(&reader, port: port, keyLog: keyLog, crypto: OpenSSLTLS13Crypto(),
@@ -65,9 +67,9 @@ public struct CaptureDecodeStep: StepKind {
         }.get()
         let analysis = decoded.analysis
         let digest = decoded.digest
-        let rules = CaptureRules(digest: digest, host: context.string("host"),
-                                 checks: Self.verify(digest.chains, caFile: context.string("ca_file")))
-        let groups = rules.groups
+        let host = context.string("host")
+        let checks = Self.verify(digest, caFile: context.string("ca_file"), host: host)
+        let groups = digest.groups
         // Handed over as they closed; shown in the order they began.
         let connections = digest.examples.sorted { ($0.firstSeen, $0.client) < ($1.firstSeen, $1.client) }
         var facts = [Fact(.packets, .int(analysis.packets)), Fact(.bytes, .int(analysis.bytes)),
@@ -125,11 +127,11 @@ public struct CaptureDecodeStep: StepKind {
             facts: facts,
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(digest.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
-            findings: rules.findings,
+            evidence: [.capture(CaptureReview(digest: digest, checks: checks, host: host))],
             transcript: Self.table(Array(connections.prefix(40))),
             failure: failure,
             observations: groups.prefix(4).map { g in
-                Observation(path: .capture(sni: g.first.sni != nil), from: .client, to: .upstream,
+                Observation(path: .capture(sni: g.first.sni != nil, byProxy: g.first.origin == .other), from: .client, to: .upstream,
                             request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
                             answer: g.first.outcome, ok: g.first.serverHello && g.first.fatalAlert == nil, server: g.first.server.description)
             },
@@ -161,6 +163,8 @@ public struct CaptureDecodeStep: StepKind {
     /// parsing each distinct certificate once.
     struct Collector {
         var digest = CaptureDigest()
+        /// triage's own client ports: their connections are marked as its own.
+        var ownPorts: Set<UInt16> = []
         var counts = Counts()
         private var parsed: [BytesKey: Certificate?] = [:]
 
@@ -234,7 +238,7 @@ public struct CaptureDecodeStep: StepKind {
                                sni: sni, offeredVersions: c.clientSide.offeredVersions, selectedVersion: c.serverSide.selectedVersion,
                                selectedCipher: c.serverSide.selectedCipher, serverHello: c.serverSide.helloSeen, alerts: alerts,
                                certificates: c.serverSide.certificates.compactMap { certificate($0) }, certificateRequest: c.serverSide.certificateRequest,
-                               gaps: c.gaps, tcp: tcp)
+                               gaps: c.gaps, tcp: tcp, origin: ownPorts.contains(c.client.port) ? .triage : .other)
         }
     }
 
@@ -252,14 +256,17 @@ public struct CaptureDecodeStep: StepKind {
 
     /// Each distinct chain sent in clear, verified as a client would at the
     /// time it was seen, by leaf fingerprint.
-    static func verify(_ connections: [CapturedTLS], caFile: String?) -> [String: ChainCheck] {
+    /// The name each is checked against is the one its client asked for: the SNI, else `host`, else
+    /// (for a ClientHello without SNI) the name other clients asked that server for.
+    static func verify(_ digest: CaptureDigest, caFile: String?, host: String?) -> [String: ChainCheck] {
         // (The digest's first connection of each distinct chain: a handful, whatever the capture's size.)
         var checks: [String: ChainCheck] = [:]
-        for c in connections {
+        for c in digest.chains {
             let key = CaptureDigest.chainKey(c.certificates)
             guard !c.certificates.isEmpty, checks[key] == nil else { continue }
+            let name = c.sni ?? host ?? digest.sniName(for: c.server)
             checks[key] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
-                                              caFile: caFile, at: c.firstSeen)
+                                              caFile: caFile, at: c.firstSeen, name: name)
         }
         return checks
     }
@@ -294,7 +301,8 @@ public struct CaptureDecodeStep: StepKind {
         private let table: EvidenceTable?
         private var tableError: String?
 
-        init(table: Result<EvidenceTable, any Error>) {
+        init(table: Result<EvidenceTable, any Error>, ownPorts: Set<UInt16> = []) {
+            collector.ownPorts = ownPorts
             switch table {
             case .success(let t): self.table = t
             case .failure(let error): self.table = nil; tableError = error.localizedDescription

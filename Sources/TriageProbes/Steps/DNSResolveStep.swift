@@ -56,7 +56,7 @@ public struct DNSResolveStep: StepKind {
                 return StepOutcome(summary: Message(.dnsSpecialUseNone, ["host": .string(host)]), command: "getent ahosts \(host)",
                                    facts: [Fact(.addressSource, Message(.sourceSpecialUse))],
                                    outputs: ["addresses": [], "cname_chain": [], "source": "special-use"],
-                                   findings: [Finding(.dnsFailure, summary: Message(.findingSpecialUse, ["host": .string(host)]), subject: host)])
+                                   evidence: [.unresolved(Unresolved(host: host, source: Message(.sourceSpecialUse).value, specialUse: true))])
             }
             return local(host, answer.addresses, source: "special-use", why: Message(.dnsSpecialUse, ["host": .string(host)]))
         }
@@ -69,23 +69,25 @@ public struct DNSResolveStep: StepKind {
         // getaddrinfo asks the system's resolvers: only when the user named none.
         let system: [IPAddress]? = server == nil
             ? await { let a = await HostAddresses.resolve(host, deadline: context.deadline); return a.addresses }() : nil
-        let rules = DNSRules(DNSResolution(host: host, server: client.server, lookups: lookups, system: system))
+        let resolution = DNSResolution(host: host, server: client.server, lookups: lookups, system: system)
+        let rules = DNSRules(resolution)
         let addresses = rules.addresses
         let dig = client.server.port == 53 ? "@\(client.server.address)" : "@\(client.server.address) -p \(client.server.port)"
-        let findings = rules.findings
+        // What to say in the summary when there is no address (the diagnosis says it too, from the same answers).
+        let why = rules.findings.first?.summary
         return StepOutcome(
-            summary: addresses.isEmpty ? Message(.dnsNoAddress, ["host": .string(host), "why": findings.first?.summary.value ?? Message(.noAnswer).value])
+            summary: addresses.isEmpty ? Message(.dnsNoAddress, ["host": .string(host), "why": why?.value ?? Message(.noAnswer).value])
                 : Message(.dnsSummary, ["host": .string(host), "addresses": .list(addresses.map { .typed(.address($0)) }),
                                         "cnames": .int(rules.cnameChain.count), "server": .typed(.endpoint(client.server))]),
             command: ["dig +noall +answer \(dig) \(host) A", "dig +noall +answer \(dig) \(host) AAAA", "getent ahosts \(host)"].joined(separator: "\n"),
             facts: rules.facts,
             outputs: ["addresses": .list(addresses.map { .typed(.address($0)) }), "cname_chain": .list(rules.cnameChain.map(Value.string)),
                       "source": .string(client.server.description)],
-            findings: findings,
+            evidence: [.resolution(resolution)],
             transcript: rules.transcript,
             observations: [Observation(path: .all, from: .client, to: .resolver,
                                        request: Message(.observeDNSQuestion, ["host": .string(host)]),
-                                       answer: addresses.isEmpty ? (findings.first?.summary ?? Message(.noAnswer))
+                                       answer: addresses.isEmpty ? (why ?? Message(.noAnswer))
                                            : Message(.observeDNSAnswer, ["addresses": .list(addresses.map { .typed(.address($0)) })]),
                                        ok: !addresses.isEmpty, server: client.server.description)])
     }

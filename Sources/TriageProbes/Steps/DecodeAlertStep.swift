@@ -60,7 +60,7 @@ public struct DecodeAlertStep: StepKind {
             explanations[i] = .alert(a, level: explanations[i].level ?? level, sender: sender)
         }
         var outputs: [String: Value] = ["alert": .null, "code": .null, "name": .null, "sender": .null, "level": .null, "openssl_error": .null]
-        var findings: [Finding] = []
+        var evidence: [Evidence] = []
         let alertExplanation = explanations.first { $0.kind == .alert }
         if let e = alertExplanation, let a = e.alert {
             let typed = TLSAlert(code: a.code, level: e.level ?? level, sender: e.sender ?? .server)
@@ -78,15 +78,13 @@ public struct DecodeAlertStep: StepKind {
         }
         if let nginx = explanations.first(where: { $0.kind == .nginx }) {
             facts += nginx.facts
-            let upstream = nginx.facts[.address] ?? Message(.theUpstream).value
-            let how: Message = alertExplanation?.alert.map { Message(.upstreamSentAlert, ["code": .int(Int($0.code)), "name": .string($0.name)]) }
-                ?? Message(.handshakeFailedPlain)
-            let alertFact = outputs["alert"].map { $0 == .null ? [] : [Fact(.alert, $0)] } ?? []
-            findings.append(Finding(.proxyError, summary: Message(.findingNginxLog, ["upstream": upstream, "how": how.value]),
-                                    subject: upstream.text, facts: nginx.facts + alertFact).on(.proxyLog))
+            // A pasted nginx line is the proxy's own word, judged like its error log.
+            if let line = NginxLogParser.parse(query) {
+                evidence.append(.proxyLog(ProxyLog(file: "-", lines: [line], count: 1, first: line, last: line)))
+            }
         }
         return StepOutcome(summary: Message(.joined, ["parts": .list(explanations.map(\.heading.value))]),
-                           command: "triage explain \(ShellQuote.quote(query))", facts: facts, outputs: outputs, findings: findings,
+                           command: "triage explain \(ShellQuote.quote(query))", facts: facts, outputs: outputs, evidence: evidence,
                            transcript: explanations.map { $0.text() }.joined(separator: "\n\n"))
     }
 }

@@ -27,7 +27,6 @@ public struct HTTPRequestStep: StepKind {
         .init("connect_timeout", .duration, "TCP + TLS connect deadline (default 5s)"),
         .init("timeout", .duration, "total deadline (default: the step's)"),
         .init("role", .string, "direct (default) or via: the request goes to the proxy that answers the error"),
-        .init("compare_status", .any, "the status the other request (direct or via) got, for the comparison"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("status", .integer, "the HTTP status (0: no answer)"),
@@ -40,6 +39,7 @@ public struct HTTPRequestStep: StepKind {
         .init("primary_ip", .address, "the address curl connected to"),
         .init("body", .string, "the first 4 KiB of the body (redacted)"),
         .init("proxy", .string, "the proxy curl went through, if any"),
+        .init("local_port", .integer, "curl's own client port (a capture's connection from it is triage's)"),
     ]
 
     public init() {}
@@ -89,7 +89,6 @@ public struct HTTPRequestStep: StepKind {
         try Task.checkCancellation()
         let e = result.exchange
         try writeEvidence(result, context: context)
-        let findings = HTTPRules(exchange: e, compareStatus: context["compare_status"].intValue).findings
         let summary = e.succeeded
             ? Message(.httpSummary, ["url": .string(Redactor.redact(url)), "status": .int(e.status), "ms": .string(TextFormat.fixed(e.timings.total * 1000, 1))])
             : Message(.httpFailed, ["url": .string(Redactor.redact(url)), "code": .int(e.curlCode), "name": .string(e.curlName), "error": .string(e.curlMessage)])
@@ -98,10 +97,8 @@ public struct HTTPRequestStep: StepKind {
             command: request.command,
             facts: facts(result),
             outputs: outputs(result),
-            findings: findings,
+            evidence: [.exchange(e)],
             transcript: result.trace,
-            // A transfer that failed without a diagnosis of its own did not do its job.
-            failure: !e.succeeded && findings.isEmpty ? summary : nil,
             observations: [observation(e)])
     }
 
@@ -162,6 +159,7 @@ public struct HTTPRequestStep: StepKind {
             "timings": ["dns": .number(e.timings.nameLookup), "connect": .number(e.timings.connect), "tls": .number(e.timings.tls),
                         "first_byte": .number(e.timings.firstByte), "total": .number(e.timings.total)],
             "proxy": r.proxy.url.map { .string(Redactor.redact($0)) } ?? .null,
+            "local_port": e.local.map { .int(Int($0.port)) } ?? .null,
         ]
     }
 

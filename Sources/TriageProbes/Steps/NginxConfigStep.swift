@@ -16,6 +16,10 @@ public struct NginxConfigStep: StepKind {
         .init("file", .string, required: true, "nginx.conf"),
         .init("location", .string, "the request path whose location to replay (default /)"),
         .init("request", .string, "the request URL as the client sends it to nginx (picks the server block; fills $host)"),
+        .init("host", .string, "the upstream URL's host (default: the first upstream server's)"),
+        .init("version", .string, "nginx's version when known (default: `nginx -v` on this machine, else its error log)"),
+        .init("error_log", .string, "nginx's error log, for the version it logged at start"),
+        .init("sni", .string, "the SNI nginx sends (a name, or none), overriding what the configuration says"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("sni", .string, "the server name nginx sends, or none"),
@@ -25,11 +29,14 @@ public struct NginxConfigStep: StepKind {
         .init("port", .integer, "its port"),
         .init("ca_file", .string, "proxy_ssl_trusted_certificate when nginx verifies"),
         .init("verify", .boolean, "proxy_ssl_verify on"),
-        .init("protocols", .list(.string), "proxy_ssl_protocols"),
+        .init("protocols", .list(.string), "proxy_ssl_protocols as set (empty: the version's default, see the profile)"),
         .init("host_header", .string, "proxy_set_header Host"),
         .init("client_cert", .string, "proxy_ssl_certificate"),
         .init("client_key", .string, "proxy_ssl_certificate_key"),
         .init("location_source", .object, "the location block as written: file, line, proxy_pass_line, text (its lines)"),
+        .init("profile", .profile, "nginx's upstream connection: the configuration where it sets a directive, its version's defaults elsewhere"),
+        .init("version", .string, "the nginx version the profile is for"),
+        .init("version_source", .string, "how the version was learned: binary, error-log, input, assumed"),
     ]
 
     public init() {}
@@ -56,12 +63,22 @@ public struct NginxConfigStep: StepKind {
         if let h = view.hostHeader { facts.append(Fact(.hostHeader, .string(h))) }
         for note in view.notes { facts.append(Fact(.note, note)) }
         let first = view.servers.first
-        return StepOutcome(
-            summary: Message(.nginxSummary, ["path": .string(path), "proxy_pass": .string(view.proxyPass), "servers": .list(servers.map(Value.string)),
-                                             "sni": view.sni.map { Message(.nginxSendsSNI, ["name": .string($0)]).value } ?? Message(.nginxSendsNoSNI).value]),
-            command: "nginx -T | grep -n -A20 'location \(view.location)'",
-            facts: facts,
-            outputs: [
+        let source = Self.source(of: view)
+        let config = ProxyConfig(
+            file: file, location: view.location, locationWhere: view.where_,
+            source: source["file"].stringValue.map { f in
+                ProxyConfig.Source(file: f, line: source["line"].intValue ?? 0, proxyPassLine: source["proxy_pass_line"].intValue ?? 0,
+                                   text: source["text"].listValue?.compactMap(\.stringValue) ?? [])
+            },
+            proxyPass: view.proxyPass, scheme: view.scheme, upstreamName: view.upstreamName, servers: view.serverParameters,
+            proxyHost: view.proxyHost, settings: view.settings, upstreamSettings: view.upstreamSettings,
+            sslName: view.explicitSSLName, hostHeader: view.hostHeader)
+        let version = await ProxyVersionProbe.detect(explicit: context.string("version"), onThisMachine: true, serverHeader: nil,
+                                                     errorLog: context.string("error_log"))
+        let profile = ClientProfile.nginx(config: config, version: version, proxySNI: context.string("sni"),
+                                          host: context.string("host") ?? first?.host ?? "")
+        var outcome = ProxyProfileStep.outcome(profile, command: "nginx -T | grep -n -A20 'location \(view.location)'", facts: facts, outputs: [
+
                 "sni": .string(view.sni ?? "none"), "servers": .list(servers.map(Value.string)),
                 "addresses": .list(view.servers.compactMap { IPAddress($0.host) }.map { .typed(.address($0)) }),
                 "host": first.map { .string($0.host) } ?? .null, "port": first.map { .int($0.port) } ?? .null,
@@ -70,8 +87,11 @@ public struct NginxConfigStep: StepKind {
                 "host_header": view.hostHeader.map(Value.string) ?? .null,
                 "client_cert": view.clientCertificate.map(Value.string) ?? .null,
                 "client_key": view.clientKey.map(Value.string) ?? .null,
-                "location_source": Self.source(of: view),
-            ])
+                "location_source": source,
+            ], evidence: [.proxyConfig(config)])
+        outcome.summary = Message(.nginxSummary, ["path": .string(path), "proxy_pass": .string(view.proxyPass), "servers": .list(servers.map(Value.string)),
+                                                  "sni": view.sni.map { Message(.nginxSendsSNI, ["name": .string($0)]).value } ?? Message(.nginxSendsNoSNI).value])
+        return outcome
     }
 
     /// The location block's own lines, from its first line to its closing

@@ -4,16 +4,20 @@ import Glibc
 #endif
 import TriageKit
 
-/// `nginx.error-log`: finds the error-log lines about the failing upstream
-/// (its address, host or upstream name), quotes the most recent ones and
-/// decodes the last with the same decoder as `triage explain`. Reads at
-/// most the last 4 MiB of the file.
+/// `nginx.error-log`: the error-log lines about the failing upstream,
+/// matched by their `upstream: "…"` field (its host — an address, a name or
+/// the upstream block's name — and its port), parsed into typed events
+/// (`SSL alert number 80`, `upstream SSL certificate does not match "…"`,
+/// `verify error: (10:…)`, `no live upstreams`, …) for the diagnosis; the
+/// most recent quoted and decoded with the same decoder as `triage explain`.
+/// Reads at most the last 4 MiB of the file.
 public struct NginxErrorLogStep: StepKind {
     public let name = "nginx.error-log"
-    public let summary = "quote and decode nginx error-log lines about the failing upstream"
+    public let summary = "nginx error-log lines about the failing upstream, matched by their upstream field, as typed events"
     public let inputs: [InputDeclaration] = [
         .init("file", .string, required: true, "nginx's error.log"),
-        .init("match", .stringOrList, "a line must contain one of these (upstream address, host, upstream name)"),
+        .init("match", .stringOrList, "the upstream's hosts: addresses, its name, the upstream block's name (a line's upstream field must name one)"),
+        .init("port", .integer, "the upstream's port (a line whose upstream field has another port does not match)"),
         .init("lines", .integer, "how many matching lines to quote (default 5)"),
     ]
     public let outputs: [OutputDeclaration] = [
@@ -22,6 +26,7 @@ public struct NginxErrorLogStep: StepKind {
         .init("alert", .integer, "the alert number in the last line, if any"),
         .init("first", .string, "the first matching line's time stamp (nginx's yyyy/mm/dd HH:MM:SS)"),
         .init("last", .string, "the last matching line's time stamp"),
+        .init("event", .string, "what the most telling line says: alert-80, name-mismatch, verify-error-10, no-live-upstreams, …"),
     ]
 
     public init() {}
@@ -35,89 +40,74 @@ public struct NginxErrorLogStep: StepKind {
         let size = (try? handle.seekToEnd()) ?? 0
         try? handle.seek(toOffset: size > 4 << 20 ? size - (4 << 20) : 0)
         let text = String(decoding: (try? handle.read(upToCount: 4 << 20)) ?? Data(), as: UTF8.self)
-        let match = context.strings("match").filter { !$0.isEmpty }
+        // Entries may be `host:port` (nginx's servers): the host is what a line's upstream field is compared with.
+        let match = Set(context.strings("match", splitCommas: true).map { ProxyConfig.hostPart($0).lowercased() }.filter { !$0.isEmpty })
+        let port = context.int("port")
         let wanted = max(1, min(context.int("lines") ?? 5, 100))
-        let relevant = text.split(whereSeparator: \.isNewline).map(String.init).filter { line in
-            line.contains("upstream") && (match.isEmpty || match.contains { line.contains($0) })
+        var count = 0
+        var first: ProxyLogLine?
+        var kept: [ProxyLogLine] = []
+        for raw in text.split(whereSeparator: \.isNewline) where raw.contains("upstream") {
+            guard let line = NginxLogParser.parse(String(raw)), Self.matches(line, hosts: match, port: port) else { continue }
+            count += 1
+            if first == nil { first = line }
+            kept.append(line)
+            if kept.count > ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
         }
-        let quoted = relevant.suffix(wanted).map(Redactor.redact)
-        guard let last = quoted.last else {
-            return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.map(Value.string))]),
-                               command: "grep -n 'upstream' \(file) | tail -\(wanted)",
-                               outputs: ["lines": [], "count": 0, "alert": .null, "first": .null, "last": .null])
+        let quoted = kept.suffix(wanted).map(\.text)
+        let grep = match.isEmpty ? "upstream" : "upstream: \"[a-z]*://\\(\(match.sorted().joined(separator: "\\|"))\\)"
+        guard let last = kept.last else {
+            return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.sorted().map(Value.string))]),
+                               command: "grep -n \(ShellQuote.quote(grep)) \(ShellQuote.quote(file)) | tail -\(wanted)",
+                               outputs: ["lines": [], "count": 0, "alert": .null, "first": .null, "last": .null, "event": .null])
         }
-        let explanations = (try? Explainer.explain(last)) ?? []
-        let alert = explanations.first { $0.kind == .alert }?.alert
-        var facts = [Fact(.matchingLines, .int(relevant.count)), Fact(.lastLine, .string(last))]
+        let log = ProxyLog(file: file, lines: kept, count: count, first: first, last: last)
+        let telling = log.telling ?? last
+        let explanations = (try? Explainer.explain(telling.text)) ?? []
+        let alert: UInt8? = if case .alert(let code) = telling.event { code } else { nil }
+        var facts = [Fact(.matchingLines, .int(count)), Fact(.lastLine, .string(telling.text)), Fact(.event, .string(telling.event.code))]
         facts += explanations.first { $0.kind == .nginx }?.facts ?? []
-        if let alert { facts.append(Fact(.alert, .typed(.alert(TLSAlert(code: alert.code, level: .fatal, sender: .server))))) }
-        let stamp: (String) -> Value = { line in line.count >= 19 ? .string(String(line.prefix(19))) : .null }
+        if let alert { facts.append(Fact(.alert, .typed(.alert(TLSAlert(code: alert, level: .fatal, sender: .server))))) }
+        let stamp: (ProxyLogLine?) -> Value = { line in
+            guard let text = line?.text, text.count >= 19 else { return .null }
+            return .string(String(text.prefix(19)))
+        }
         return StepOutcome(
-            summary: Message(.nginxLogSummary, ["count": .int(relevant.count), "last": .list(explanations.map(\.heading.value))]),
-            command: "grep -n '\(match.first ?? "upstream")' \(file) | tail -\(wanted)",
+            summary: Message(.nginxLogSummary, ["count": .int(count), "last": .list(explanations.map(\.heading.value))]),
+            command: "grep -n \(ShellQuote.quote(grep)) \(ShellQuote.quote(file)) | tail -\(wanted)",
             facts: facts,
-            outputs: ["lines": .list(quoted.map(Value.string)), "count": .int(relevant.count),
-                      "alert": alert.map { .int(Int($0.code)) } ?? .null,
-                      "first": relevant.first.map(stamp) ?? .null, "last": stamp(last)],
+            outputs: ["lines": .list(quoted.map(Value.string)), "count": .int(count),
+                      "alert": alert.map { .int(Int($0)) } ?? .null,
+                      "first": stamp(first), "last": stamp(last), "event": .string(telling.event.code)],
+            evidence: [.proxyLog(log)],
             transcript: quoted.joined(separator: "\n") + "\n\n" + explanations.map { $0.text() }.joined(separator: "\n\n"),
-            events: Self.events(first: relevant.first, last: last, count: relevant.count))
+            events: Self.events(first: first, last: last, count: count))
+    }
+
+    /// A line is about the upstream when its `upstream:` field names one of `hosts` (and `port`, when
+    /// both have one); with nothing to match, every upstream line is.
+    static func matches(_ line: ProxyLogLine, hosts: Set<String>, port: Int?) -> Bool {
+        guard !hosts.isEmpty else { return true }
+        guard let upstream = line.upstream, let host = URLPart.host.extract(from: upstream).stringValue?.lowercased() else { return false }
+        guard hosts.contains(host) else { return false }
+        let explicit = upstream.contains("://") && URLComponents(string: upstream)?.port != nil
+        if let port, explicit, URLPart.port.extract(from: upstream).intValue != port { return false }
+        return true
     }
 
     /// The first and the last matching line, at the time they carry. nginx
     /// writes local time without a zone: read as this machine's, and said so.
-    static func events(first: String?, last: String, count: Int) -> [TimelineEvent] {
+    static func events(first: ProxyLogLine?, last: ProxyLogLine, count: Int) -> [TimelineEvent] {
         let clock = Message(.eventLocalClock)
         var out: [TimelineEvent] = []
-        if count > 1, let first, let at = NginxLogTime.parse(first) {
-            out.append(TimelineEvent(at: at, Message(.eventLogFirst, ["count": .int(count), "line": .string(NginxLogTime.message(first))]), clock: clock))
+        if count > 1, let first, let at = first.time {
+            out.append(TimelineEvent(at: at, Message(.eventLogFirst, ["count": .int(count), "line": .string(Self.short(first.message))]), clock: clock))
         }
-        if let at = NginxLogTime.parse(last) {
-            out.append(TimelineEvent(at: at, Message(.eventLogLast, ["line": .string(NginxLogTime.message(last))]), clock: clock))
+        if let at = last.time {
+            out.append(TimelineEvent(at: at, Message(.eventLogLast, ["line": .string(Self.short(last.message))]), clock: clock))
         }
         return out
     }
-}
 
-/// nginx's error-log line prefix: `2026/03/28 15:11:25 [error] 1234#0: *56 `.
-enum NginxLogTime {
-    /// The line's time, read in this machine's time zone (nginx writes local time).
-    static func parse(_ line: String) -> Date? {
-        let digits = Array(line.utf8.prefix(19))
-        guard digits.count == 19 else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var n = 0
-            for b in digits[range] {
-                guard b >= 0x30, b <= 0x39 else { return nil }
-                n = n * 10 + Int(b - 0x30)
-            }
-            return n
-        }
-        guard digits[4] == UInt8(ascii: "/"), digits[7] == UInt8(ascii: "/"), digits[10] == UInt8(ascii: " "),
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
-        // mktime reads the fields in the local zone (TZ), as nginx wrote them.
-        var fields = tm()
-        fields.tm_year = Int32(year - 1900)
-        fields.tm_mon = Int32(month - 1)
-        fields.tm_mday = Int32(day)
-        fields.tm_hour = Int32(hour)
-        fields.tm_min = Int32(minute)
-        fields.tm_sec = Int32(second)
-        fields.tm_isdst = -1
-        let t = mktime(&fields)
-        return t == -1 ? nil : Date(timeIntervalSince1970: TimeInterval(t))
-    }
-
-    /// What the line says, without its prefix and its `, client: …` context.
-    static func message(_ line: String) -> String {
-        var text = Substring(line)
-        if let star = text.range(of: ": *"), let space = text[star.upperBound...].firstIndex(of: " ") {
-            text = text[text.index(after: space)...]
-        } else if let close = text.range(of: "] ") {
-            text = text[close.upperBound...]
-        }
-        if let context = text.range(of: ", client: ") { text = text[..<context.lowerBound] }
-        let clean = Redactor.redact(String(text))
-        return clean.count > 160 ? String(clean.prefix(157)) + "…" : clean
-    }
+    static func short(_ message: String) -> String { message.count > 160 ? String(message.prefix(157)) + "…" : message }
 }

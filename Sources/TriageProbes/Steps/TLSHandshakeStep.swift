@@ -27,6 +27,7 @@ public struct TLSHandshakeStep: StepKind {
         .init("alpn", .stringOrList, "ALPN protocols to offer, e.g. [h2, http/1.1]"),
         .init("timeout", .duration, "per connection, from its start: connect + handshake (default 5s)"),
         .init("keylog", .boolean, "write sslkeylog.txt (default true)"),
+        .init("profile", .typed(.profile), "replay this client exactly (the profile output of proxy.profile): its SNI, versions, the name it verifies, its anchors and depth, its client certificate; overrides sni, versions, ca_file and client_cert"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("attempts", .list(.object), "one per address × variant: address, variant, sni, outcome, version, cipher, verify_code, alert, …"),
@@ -37,6 +38,7 @@ public struct TLSHandshakeStep: StepKind {
         .init("established", .boolean, "some attempt completed the handshake"),
         .init("verified", .boolean, "some attempt completed with a certificate that verifies"),
         .init("versions", .list(.object), "when the version is the problem: one pinned handshake per version (version, accepted, outcome)"),
+        .init("local_ports", .list(.integer), "this step's own client ports (a capture's connections from them are triage's)"),
     ]
 
     public init() {}
@@ -44,6 +46,7 @@ public struct TLSHandshakeStep: StepKind {
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let host = context.string("host") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "host"]) }
         let port = UInt16(clamping: context.int("port") ?? 443)
+        let profile = context.typed("profile").lazy.compactMap { if case .profile(let p) = $0 { p } else { nil } }.first
         var options = TLSClientOptions()
         options.caFile = context.string("ca_file")
         options.clientCertificate = context.string("client_cert")
@@ -51,22 +54,27 @@ public struct TLSHandshakeStep: StepKind {
         options.minVersion = context.string("min_version")
         options.maxVersion = context.string("max_version")
         options.alpn = context.strings("alpn")
+        if let profile {
+            // The replay is the client: exactly what it offers, trusts and checks.
+            options = Self.options(profile)
+        }
         let timeout = min(try context.duration("timeout") ?? .seconds(5), context.remaining)
         let resolution = try await resolve(host, context: context)
         guard !resolution.addresses.isEmpty else {
-            let finding = Finding(.dnsFailure, summary: Message(.findingNoAddress, ["host": .string(host)]), subject: host,
-                                  facts: [Fact(.host, .string(host)), Fact(.addressSource, resolution.source)])
             return StepOutcome(summary: Message(.handshakeNoAddress, ["host": .string(host)]), command: "getent ahosts \(host)",
-                               facts: [Fact(.addressSource, resolution.source)], outputs: emptyOutputs, findings: [finding])
+                               facts: [Fact(.addressSource, resolution.source)], outputs: emptyOutputs,
+                               evidence: [.unresolved(Unresolved(host: host, source: resolution.source))])
         }
         let endpoints = resolution.addresses.map { Endpoint($0, port: port) }
         // Duplicates collapse: a proxy's SNI equal to the host is the
         // as-client variant, and for an address URL so is none.
         var variants: [SNIVariant] = []
-        for variant in (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init) {
+        let asked = profile.map { [$0.sni] } ?? (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init)
+        for variant in asked {
             let normalised = variant.normalised(host: host)
             if !variants.contains(normalised) { variants.append(normalised) }
         }
+        let verifyName = profile?.checkedName(host: host)
         let sslContext: SSLContext
         do {
             sslContext = try SSLContext(options)
@@ -74,7 +82,7 @@ public struct TLSHandshakeStep: StepKind {
             throw StepFailure(.tlsContextFailed, ["error": .string(error.description)])
         }
         let specs = endpoints.flatMap { endpoint in
-            variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, context: sslContext, timeout: timeout) }
+            variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, verifyName: verifyName, context: sslContext, timeout: timeout) }
         }
         let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
             for (index, spec) in specs.enumerated() {
@@ -88,21 +96,19 @@ public struct TLSHandshakeStep: StepKind {
         let chains = Self.chains(attempts)
         let files = try writeEvidence(attempts, chains: chains, context: context)
         let withFiles = chains.map { c -> CertificateChain in var c = c; c.file = files[c.fingerprint]; return c }
-        var findings = HandshakeRules(attempts: attempts, host: host, now: context.runStartedAt, timeout: timeout).findings
         // When the version is the problem, ask the server one version at a
-        // time what it speaks and what it answers to the others.
+        // time what it speaks and what it answers to the others (what to
+        // measure next; the diagnosis judges it all).
         var versions: [VersionProbe] = []
-        if findings.contains(where: { $0.cause == .protocolVersion }), let first = endpoints.first {
+        let versionTrouble = HandshakeRules(attempts: attempts, host: host, now: context.runStartedAt, timeout: timeout).findings
+            .contains { $0.cause == .protocolVersion }
+        if versionTrouble, let first = endpoints.first {
             versions = await Self.probeVersions(first, host: host, options: options, timeout: min(timeout, context.remaining))
-            let spoken = versions.filter(\.accepted).map { Value.string($0.version) }
-            findings = findings.map { f in
-                guard f.cause == .protocolVersion else { return f }
-                var f = f
-                if !spoken.isEmpty { f.facts.append(Fact(.serverSpeaks, .list(spoken))) }
-                for probe in versions { f.facts.append(Fact(.versionProbe, probe.message.value)) }
-                return f
-            }
         }
+        // A replay judges each chain as its client does: its anchors, the name it checks, its depth.
+        let checks = profile.map { p in
+            withFiles.map { ChainVerifier.check($0, caFile: p.caFile, at: context.runStartedAt, name: verifyName, depth: p.verifyDepth) }
+        } ?? []
         var outputs = outputs(attempts, chains: withFiles)
         outputs["versions"] = .list(versions.map { ["version": .string($0.version), "accepted": .bool($0.accepted), "outcome": $0.message.value] })
         return StepOutcome(
@@ -112,17 +118,18 @@ public struct TLSHandshakeStep: StepKind {
             command: attempts.map { $0.command(options: Self.openSSLOptions(options)) }.joined(separator: "\n"),
             facts: facts(attempts, source: resolution.source),
             outputs: outputs,
-            findings: findings,
+            evidence: [.handshakes(HandshakeMatrix(host: host, attempts: attempts, timeout: timeout, versions: versions, profile: profile, checks: checks))],
             transcript: transcript(attempts),
             observations: attempts.map { a in
-                Observation(path: .handshake(a.variant), from: .client, to: .upstream,
+                Observation(path: profile == nil ? .handshake(a.variant) : .replay, from: profile == nil ? .client : .proxy, to: .upstream,
                             request: a.serverName.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
                             answer: a.outcomeMessage, ok: a.established && (a.verifyCode ?? 0) == 0, server: a.server.description)
             })
     }
 
     var emptyOutputs: [String: Value] {
-        ["attempts": [], "alert": .null, "chain": .null, "chains": [], "addresses": [], "established": false, "verified": false, "versions": []]
+        ["attempts": [], "alert": .null, "chain": .null, "chains": [], "addresses": [], "established": false, "verified": false, "versions": [],
+         "local_ports": []]
     }
 
     /// The addresses to try: the input when given, else what the name resolves to locally.
@@ -185,6 +192,7 @@ public struct TLSHandshakeStep: StepKind {
             "addresses": .list(attempts.map(\.server).filter { seen.insert($0).inserted }.map { .typed(.endpoint($0)) }),
             "established": .bool(attempts.contains { $0.established }),
             "verified": .bool(attempts.contains { $0.established && $0.verifyError == .ok }),
+            "local_ports": .list(attempts.compactMap { $0.conversation?.client.port }.map { .int(Int($0)) }),
         ]
     }
 
@@ -216,11 +224,18 @@ public struct TLSHandshakeStep: StepKind {
         return files
     }
 
-    /// One pinned-version handshake: what the server answers to that version alone.
-    struct VersionProbe: Sendable {
-        var version: String
-        var accepted: Bool
-        var message: Message
+    /// The OpenSSL options that make a handshake the profile's.
+    static func options(_ p: ClientProfile) -> TLSClientOptions {
+        var o = TLSClientOptions()
+        o.caFile = p.caFile
+        o.clientCertificate = p.clientCertificate
+        o.clientKey = p.clientKey
+        o.minVersion = p.minVersion
+        o.maxVersion = p.maxVersion
+        o.alpn = p.alpn
+        o.verifyDepth = p.verifyDepth
+        // The security level stays OpenSSL's default, as nginx's does (`proxy_ssl_ciphers DEFAULT`).
+        return o
     }
 
     /// TLS 1.3 down to 1.0, one handshake each at security level 0 (so that

@@ -39,14 +39,16 @@ public struct X509CheckDatesStep: StepKind {
         // A chain seen only without SNI is "the default certificate" only when another was seen with SNI.
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
         var facts: [Fact] = []
-        var findings: [Finding] = []
+        var checks: [ChainCheck] = []
         var tables: [String] = []
         var allTrusted = true
         for chain in chains {
-            let check = ChainVerifier.check(chain, caFile: caFile, at: now)
+            // The name a client checks: the host, except for a chain seen only with another SNI name (a proxy's).
+            let check = ChainVerifier.check(chain, caFile: caFile, at: now, name: host)
+            checks.append(check)
             let rules = ChainRules(check: check, host: host, now: now, warnDays: warnDays)
             let defaultOnly = hasSNIChain && chain.seenOnlyWithoutSNI
-            if !defaultOnly { findings += rules.findings; allTrusted = allTrusted && check.verification.trusted && check.storeSupplied.isEmpty }
+            if !defaultOnly { allTrusted = allTrusted && check.verification.trusted && check.storeSupplied.isEmpty }
             facts += rules.facts
             let label = "\(chain.servers.map(\.description).joined(separator: ", ")) sni=\(chain.variants.map(\.description).joined(separator: ","))"
             tables.append("# \(label)\(defaultOnly ? " (served only without SNI)" : "")\n" + rules.table)
@@ -64,7 +66,7 @@ public struct X509CheckDatesStep: StepKind {
             outputs: ["certificates": .list(chains.flatMap(\.certificates).map { .typed(.certificate($0)) }),
                       "not_after": .typed(.date(leaf.notAfter)), "days_left": .int(leaf.daysLeft(at: now)),
                       "trusted": .bool(allTrusted)],
-            findings: findings,
+            evidence: [.chains(ChainReview(checks: checks, host: host, warnDays: warnDays, at: now))],
             transcript: tables.joined(separator: "\n\n"),
             events: Self.events(chains, now: now))
     }

@@ -8,9 +8,11 @@ import Glibc
 /// What one handshake attempt is asked to do.
 struct HandshakeSpec: Sendable {
     var server: Endpoint
-    /// The name to verify the certificate against (and the SNI of `as-client`).
+    /// The URL's host: the SNI of `as-client`, and the name verified unless `verifyName` says another.
     var host: String
     var variant: SNIVariant
+    /// The name the client checks the certificate against (nginx: proxy_ssl_name); nil: `host`.
+    var verifyName: String?
     var context: SSLContext
     /// From the start of the attempt, whatever bytes arrive.
     var timeout: Duration
@@ -149,7 +151,7 @@ final class HandshakeSession: SSLConnection.Observer {
             conversation?.record(.connect, at: micros())
         }
         do {
-            connection = try SSLConnection(context: spec.context, serverName: attempt.serverName, verifyName: spec.host, observer: self)
+            connection = try SSLConnection(context: spec.context, serverName: attempt.serverName, verifyName: spec.verifyName ?? spec.host, observer: self)
         } catch {
             attempt.failure = error.entries.primaryFailure
             finish(.tlsFailed(error.entries))
@@ -275,6 +277,7 @@ final class HandshakeSession: SSLConnection.Observer {
                 attempt.verifyText = verify.text
             }
             attempt.chain = connection.peerChain
+            attempt.nameMatches = connection.peerMatches(spec.verifyName ?? spec.host)
             attempt.acceptableCAs = connection.acceptableCAs
         }
         attempt.outcome = outcome(end)

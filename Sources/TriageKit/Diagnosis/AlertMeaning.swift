@@ -1,0 +1,72 @@
+import TriageWire
+
+/// What a fatal alert says about the cause, by who sent it: the one table
+/// the live handshake, curl's connection, a capture and the proxy's log all
+/// read. A server's certificate alerts are about the client's certificate;
+/// a client's are about the server's (OpenSSL's `ssl_x509err2alert`: an
+/// expired certificate → 45, not yet valid or a wrong name → 42, a wrong
+/// purpose → 43, an unknown issuer → 48).
+public enum AlertMeaning {
+    /// What else the connection showed.
+    public struct Context: Sendable, Hashable {
+        /// The server sent a CertificateRequest.
+        public var certificateRequested: Bool
+        /// The client answered it with a certificate.
+        public var clientCertificateSent: Bool
+        /// The ClientHello carried no SNI.
+        public var withoutSNI: Bool
+        /// A handshake with SNI worked with the same server.
+        public var sniWorks: Bool
+
+        public init(certificateRequested: Bool = false, clientCertificateSent: Bool = false, withoutSNI: Bool = false, sniWorks: Bool = false) {
+            self.certificateRequested = certificateRequested
+            self.clientCertificateSent = clientCertificateSent
+            self.withoutSNI = withoutSNI
+            self.sniWorks = sniWorks
+        }
+    }
+
+    /// The alerts a client sends when it rejects the server's certificate.
+    static let certificateRejections: Set<AlertCode> = [.badCertificate, .unsupportedCertificate, .certificateRevoked,
+                                                        .certificateExpired, .certificateUnknown, .unknownCA, .decryptError]
+    /// The alerts a server sends about the client's certificate when it asked for one.
+    static let clientCertificateAlerts: Set<AlertCode> = [.handshakeFailure, .badCertificate, .unsupportedCertificate, .certificateRevoked,
+                                                          .certificateExpired, .certificateUnknown, .unknownCA, .accessDenied]
+
+    public static func isCertificateRejection(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(certificateRejections.contains) ?? false }
+    /// An alert a server sends about a client's certificate.
+    public static func isServerCertificateComplaint(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(clientCertificateAlerts.contains) ?? false }
+
+    /// The cause an alert names; `.tlsAlert` when it names none (the alert is reported as itself).
+    public static func cause(_ code: UInt8, sender: Peer, _ context: Context = Context()) -> Cause {
+        guard let alert = AlertCode(rawValue: code) else { return .tlsAlert }
+        switch sender {
+        case .server:
+            if alert == .certificateRequired { return .clientCertRequired }
+            if context.certificateRequested, clientCertificateAlerts.contains(alert) {
+                return context.clientCertificateSent ? .clientCertRejected : .clientCertRequired
+            }
+            // Without SNI the server aborts (or knows no such name) while SNI works: the seed's cause.
+            if context.withoutSNI, context.sniWorks || alert == .internalError || alert == .unrecognizedName { return .alertWithoutSNI }
+            switch alert {
+            case .protocolVersion, .inappropriateFallback: return .protocolVersion
+            case .handshakeFailure, .insufficientSecurity: return .noSharedCipher
+            case .unrecognizedName: return .hostnameMismatch
+            case .noApplicationProtocol: return .upstreamProtocolMismatch
+            default: return .tlsAlert
+            }
+        case .client:
+            switch alert {
+            case .certificateExpired: return .certExpired
+            case .unknownCA: return .untrustedIssuer
+            case .badCertificate, .certificateUnknown: return .untrustedIssuer
+            case .unsupportedCertificate: return .certWrongPurpose
+            case .certificateRevoked: return .certRevoked
+            case .decryptError: return .certInvalid
+            case .protocolVersion: return .protocolVersion
+            case .handshakeFailure, .insufficientSecurity: return .noSharedCipher
+            default: return .tlsAlert
+            }
+        }
+    }
+}

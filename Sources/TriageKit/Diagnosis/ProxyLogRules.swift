@@ -1,0 +1,104 @@
+import Foundation
+import TriageWire
+
+/// The proxy's own word: the cause its error log names for this upstream.
+/// nginx writes what went wrong in its own forms (`SSL alert number 80`,
+/// `upstream SSL certificate does not match "backend"`, `verify error:
+/// (10:certificate has expired)`, `no live upstreams`, …); each becomes the
+/// cause in triage's vocabulary, on the proxy's path. The diagnosis ranks
+/// a cause the log names above any that is only predicted.
+public struct ProxyLogRules: Sendable {
+    public let log: ProxyLog
+    /// What the rest of the case says about the proxy's connection, for the alert's context.
+    public let context: AlertMeaning.Context
+    /// The leaf the upstream serves (to name what a name mismatch is about).
+    public let leaf: Certificate?
+
+    public init(log: ProxyLog, context: AlertMeaning.Context, leaf: Certificate? = nil) {
+        self.log = log
+        self.context = context
+        self.leaf = leaf
+    }
+
+    public var findings: [Finding] {
+        guard let line = log.telling, line.event.isTelling else { return [] }
+        let count = log.lines.filter { $0.event == line.event }.count
+        let subject = line.upstreamEndpoint ?? line.upstream ?? log.file
+        var facts = [Fact(.lastLine, .string(line.text)), Fact(.matchingLines, .int(log.count)), Fact(.event, .string(line.event.code))]
+        if let upstream = line.upstream { facts.append(Fact(.upstream, .string(upstream))) }
+        if let at = line.time { facts.append(Fact(.lastSeen, .typed(.date(at)))) }
+        let (cause, meaning) = Self.meaning(line.event, context: context, leaf: leaf)
+        var remedyArgs: [String: Value] = ["address": .string(subject), "host": .string(line.host ?? subject), "port": .int(0)]
+        if case .alert(let code) = line.event {
+            let alert = TLSAlert(code: code, level: .fatal, sender: .server)
+            remedyArgs["code"] = .int(Int(code))
+            remedyArgs["name"] = .string(alert.name)
+            facts.append(Fact(.alert, .typed(.alert(alert))))
+        }
+        if case .verifyError(let code, let text) = line.event {
+            remedyArgs["code"] = .int(code); remedyArgs["text"] = .string(text)
+            facts.append(Fact(.verifyCode, .int(code)))
+        }
+        if case .nameMismatch(let name) = line.event {
+            facts.append(Fact(.nameChecked, .string(name)))
+            if let leaf { facts.append(Fact(.sans, .list(leaf.alternativeNames.map { .string($0.description) }))) }
+        }
+        let summary = Message(.findingProxyLog, ["count": .int(count), "message": .string(line.message), "meaning": meaning.value,
+                                                 "time": line.time.map { .typed(.date($0)) } ?? .string("—")])
+        return [Finding(cause, summary: summary, subject: subject, facts: facts, remedyArgs: remedyArgs).on(.proxyLog)]
+    }
+
+    /// The cause an nginx upstream error names, and what it means in a sentence.
+    static func meaning(_ event: ProxyLogEvent, context: AlertMeaning.Context, leaf: Certificate?) -> (Cause, Message) {
+        switch event {
+        case .alert(let code):
+            let cause = AlertMeaning.cause(code, sender: .server, context)
+            return (cause, Message(.logMeansAlert, ["alert": .typed(.alert(TLSAlert(code: code, level: .fatal, sender: .server)))]))
+        case .nameMismatch(let name):
+            let sans: Value = leaf.map { .list($0.alternativeNames.map { .string($0.description) }) } ?? Message(.notTried).value
+            return (.hostnameMismatch, Message(.logMeansNameMismatch, ["name": .string(name), "sans": sans]))
+        case .verifyError(let code, let text):
+            return (Self.verifyCause(code), Message(.logMeansVerifyError, ["code": .int(code), "text": .string(text)]))
+        case .closedInHandshake:
+            return (context.withoutSNI && context.sniWorks ? .alertWithoutSNI : .connectionReset, Message(.logMeansClosed))
+        case .handshakeFailed(let hex):
+            // OpenSSL 3 packs the reason in the low 23 bits: 267 wrong version number, 252 unknown protocol (not TLS).
+            let reason = (UInt32(hex, radix: 16) ?? 0) & 0x7F_FFFF
+            let cause: Cause = [267, 252, 198].contains(reason) ? .tlsToPlainPort : reason == 294 ? .connectionReset : .tlsProtocolError
+            return (cause, Message(.logMeansOpenSSL, ["error": .string(hex)]))
+        case .connectFailed(let errno):
+            let cause: Cause = errno == Errno.connectionRefused ? .connectionRefused : errno == Errno.timedOut ? .timeout : .addressUnreachable
+            return (cause, Message(.logMeansConnect, ["errno": .string(ErrorNumber.name(errno))]))
+        case .timedOut(let phase):
+            return (.proxyTimeout, Message(.logMeansTimeout, ["phase": .string(phase.rawValue)]))
+        case .noLiveUpstreams:
+            return (.noLiveUpstreams, Message(.logMeansNoLive))
+        case .headerTooBig:
+            return (.upstreamHeaderTooBig, Message(.logMeansHeaderTooBig))
+        case .closedEarly(let phase), .reset(let phase):
+            let cause: Cause = phase == .handshaking ? .connectionReset : .upstreamClosedEarly
+            return (cause, Message(.logMeansClosedEarly, ["phase": .string(phase.rawValue)]))
+        case .invalidHeader:
+            return (.httpProtocolError, Message(.logMeansInvalidHeader))
+        case .other:
+            return (.proxyError, Message(.logMeansOther))
+        }
+    }
+
+    /// OpenSSL's X509_V_ERR numbers as nginx logs them (`verify error: (N:…)`), by name.
+    static func verifyCause(_ code: Int) -> Cause {
+        switch X509VerifyError(rawValue: code) {
+        case .certHasExpired?: .certExpired
+        case .certNotYetValid?: .certNotYetValid
+        case .depthZeroSelfSignedCert?: .selfSigned
+        case .selfSignedCertInChain?, .unableToGetIssuerCert?, .unableToGetIssuerCertLocally?: .untrustedIssuer
+        // The leaf's issuer is neither an anchor nor sent: nginx's anchors are proxy_ssl_trusted_certificate.
+        case .unableToVerifyLeafSignature?: .incompleteChain
+        case .invalidPurpose?: .certWrongPurpose
+        case .certRevoked?: .certRevoked
+        case .hostnameMismatch?, .ipAddressMismatch?: .hostnameMismatch
+        case .eeKeyTooSmall?, .caKeyTooSmall?: .weakKey
+        default: .certInvalid
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// Every rule, once, over the evidence of the whole case. Each finding is
+/// tagged with the step whose evidence it rests on, and with the connection
+/// it was seen on; which client it affects and whether it is the root cause
+/// is the diagnosis's business.
+public struct RuleBook: Sendable {
+    public let evidence: CaseEvidence
+    public let story: RequestStory
+
+    public init(_ evidence: CaseEvidence) {
+        self.evidence = evidence
+        story = RequestStory(evidence)
+    }
+
+    /// What the rules found, and the steps whose evidence shows a failure no finding explains.
+    public struct Judgement: Sendable {
+        public var findings: [Finding]
+        /// Steps that failed at their job with nothing found to say why (an HTTP transfer that failed without a cause).
+        public var unexplained: Set<String>
+    }
+
+    public var judgement: Judgement {
+        var out: [Finding] = []
+        var unexplained = Set<String>()
+        func add(_ findings: [Finding], step: String) { out += findings.map { var f = $0; f.step = step; return f } }
+        for item in evidence.items {
+            switch item.evidence {
+            case .resolution(let r):
+                add(DNSRules(r).findings, step: item.step)
+            case .unresolved(let u):
+                add([unresolvedFinding(u)], step: item.step)
+            case .handshakes(let m):
+                add(handshakeFindings(m), step: item.step)
+            case .exchange(let e):
+                let found = HTTPRules(exchange: e, compareStatus: compareStatus(for: e)).findings
+                if !e.succeeded, found.isEmpty { unexplained.insert(item.step) }
+                add(found, step: item.step)
+            case .chains(let review):
+                add(chainFindings(review), step: item.step)
+            case .capture(let c):
+                add(CaptureRules(digest: c.digest, host: c.host, checks: c.checks).findings, step: item.step)
+            case .proxyLog(let log):
+                add(ProxyLogRules(log: log, context: proxyContext, leaf: upstreamLeaf).findings, step: item.step)
+            case .declared(let f):
+                add([f], step: item.step)
+            case .proxyConfig, .profile:
+                break
+            }
+        }
+        out = AddressFallback.apply(out, evidence: evidence)
+        // One finding per cause, subject and connection: the same fact seen twice on one path says nothing new.
+        var seen = Set<Finding.Key>()
+        return Judgement(findings: out.filter { seen.insert($0.key).inserted }, unexplained: unexplained)
+    }
+
+    public var findings: [Finding] { judgement.findings }
+
+    // MARK: - Per kind of evidence
+
+    func unresolvedFinding(_ u: Unresolved) -> Finding {
+        if u.specialUse {
+            return Finding(.dnsFailure, summary: Message(.findingSpecialUse, ["host": .string(u.host)]), subject: u.host)
+        }
+        return Finding(.dnsFailure, summary: Message(.findingNoAddress, ["host": .string(u.host)]), subject: u.host,
+                       facts: [Fact(.host, .string(u.host)), Fact(.addressSource, u.source)])
+    }
+
+    /// A handshake matrix's findings; a replay's are the replayed client's, its certificate judged as that client judges it.
+    func handshakeFindings(_ m: HandshakeMatrix) -> [Finding] {
+        // A replay without SNI is judged beside the handshakes that sent SNI to the same servers:
+        // "without SNI it aborts, with SNI it works" is what the proxy meets.
+        var attempts = m.attempts
+        if m.profile != nil, m.attempts.allSatisfy({ $0.variant == .none }) {
+            let servers = Set(m.attempts.map(\.server))
+            attempts += evidence.matrices.filter { $0.value.profile == nil }.flatMap(\.value.attempts)
+                .filter { $0.variant == .asClient && servers.contains($0.server) }
+        }
+        var found = HandshakeRules(attempts: attempts, host: m.host, now: evidence.now, timeout: m.timeout).findings
+        if attempts.count > m.attempts.count {
+            // Only what the replayed client meets.
+            found = found.filter { f in
+                switch f.path {
+                case .handshake(let v): v == .none
+                case .chain(let variants): variants == [.none]
+                default: true
+                }
+            }
+        }
+        if !m.versions.isEmpty {
+            let spoken = m.versions.filter(\.accepted).map { Value.string($0.version) }
+            found = found.map { f in
+                guard f.cause == .protocolVersion else { return f }
+                var f = f
+                if !spoken.isEmpty { f.facts.append(Fact(.serverSpeaks, .list(spoken))) }
+                for probe in m.versions { f.facts.append(Fact(.versionProbe, probe.message.value)) }
+                return f
+            }
+        }
+        guard let profile = m.profile else { return found }
+        var replayed = found.map { $0.path == .all ? $0 : $0.on(.replay) }
+        if profile.verifies {
+            for check in m.checks {
+                replayed += ChainRules(check: check, host: profile.checkedName(host: m.host), now: evidence.now, warnDays: 0).findings
+                    .filter { $0.severity == .problem }.map { $0.on(.replay) }
+            }
+        }
+        return replayed
+    }
+
+    func chainFindings(_ review: ChainReview) -> [Finding] {
+        // A chain seen only without SNI while another is served with SNI is the default certificate:
+        // the handshake's SNI rule reports it (`default-cert-without-sni`).
+        let hasSNIChain = review.checks.contains { !$0.chain.seenOnlyWithoutSNI }
+        return review.checks.filter { !(hasSNIChain && $0.chain.seenOnlyWithoutSNI) }.flatMap { check in
+            ChainRules(check: check, host: review.host, now: review.at, warnDays: review.warnDays).findings
+        }
+    }
+
+    /// The status the other request of the story got (via ↔ direct), as a direct request's first run saw it.
+    func compareStatus(for e: HTTPExchange) -> Int? {
+        e.role == .via ? evidence.exchanges(.direct).first?.value.status : nil
+    }
+
+    /// What the case says about the proxy's own connection, for reading an alert it logged.
+    var proxyContext: AlertMeaning.Context {
+        let attempts = evidence.matrices.flatMap(\.value.attempts)
+        let withoutSNI = story.proxy?.sni == SNIVariant.none.normalised(host: evidence.host ?? "")
+        return AlertMeaning.Context(certificateRequested: attempts.contains(where: \.certificateRequested),
+                                    clientCertificateSent: story.proxy?.profile?.clientCertificate != nil,
+                                    withoutSNI: withoutSNI && story.proxy?.sni == SNIVariant.none,
+                                    sniWorks: attempts.contains { $0.variant != .none && $0.established })
+    }
+
+    /// The leaf served with SNI (else any), for naming what a certificate finding is about.
+    var upstreamLeaf: Certificate? {
+        let attempts = evidence.matrices.flatMap(\.value.attempts)
+        return (attempts.first { $0.variant != .none && !$0.chain.isEmpty } ?? attempts.first { !$0.chain.isEmpty })?.chain.first
+    }
+}
+
+extension Finding {
+    /// What makes two findings the same: cause, subject, connection.
+    public struct Key: Hashable, Sendable {
+        public var cause: Cause
+        public var subject: String
+        public var path: FindingPath
+    }
+
+    public var key: Key { Key(cause: cause, subject: subject, path: path) }
+}
+
+extension StepOutcome {
+    /// What the rules make of this step's evidence on its own, judged now (a run
+    /// judges it with the rest of the case: see `RuleBook`).
+    public var findings: [Finding] {
+        RuleBook(CaseEvidence(host: nil, now: Date(), items: evidence.map { CaseEvidence.Item(step: "", $0) })).findings
+    }
+}
