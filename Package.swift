@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
         .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageProbes", "TriageTestSupport"],
                     exclude: ["Golden"], swiftSettings: strict),
-        .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageTestSupport"],
+        .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageWire", "TriageTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport"], exclude: ["Golden"], swiftSettings: strict),
     ],

@@ -225,7 +225,7 @@ static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
 }
 
 X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t not_before, int64_t not_after,
-                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers) {
+                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers, const char *eku) {
     X509 *cert = X509_new();
     X509_set_version(cert, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
@@ -241,7 +241,7 @@ X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t 
     add_ext(cert, signer, NID_key_usage, is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment");
     add_ext(cert, signer, NID_subject_key_identifier, "hash");
     if (issuer) add_ext(cert, signer, NID_authority_key_identifier, "keyid:always");
-    if (!is_ca) add_ext(cert, signer, NID_ext_key_usage, "serverAuth,clientAuth");
+    if (!is_ca) add_ext(cert, signer, NID_ext_key_usage, eku && *eku ? eku : "serverAuth,clientAuth");
     if (sans && *sans) add_ext(cert, signer, NID_subject_alt_name, sans);
     if (ca_issuers && *ca_issuers) {
         char value[512];

@@ -24,10 +24,13 @@ public enum CertificateMint {
         public var serial: Int
         /// authorityInfoAccess caIssuers, as public CAs set it.
         public var caIssuersURL: String?
+        /// extendedKeyUsage of a leaf (default `serverAuth,clientAuth`).
+        public var extendedKeyUsage: String?
 
         public init(commonName: String, subjectAltNames: [String]? = nil, notBefore: Date, notAfter: Date,
                     isCA: Bool = false, key: KeyKind = .ecP256, serial: Int = Int.random(in: 1...Int(Int32.max)),
-                    caIssuersURL: String? = nil) {
+                    caIssuersURL: String? = nil, extendedKeyUsage: String? = nil) {
+            self.extendedKeyUsage = extendedKeyUsage
             self.commonName = commonName
             self.subjectAltNames = subjectAltNames ?? (isCA ? [] : [commonName])
             self.notBefore = notBefore
@@ -70,7 +73,7 @@ public enum CertificateMint {
         }.joined(separator: ",")
         guard let cert = triage_make_cert(key, spec.commonName, sans.isEmpty ? nil : sans,
                                           Int64(spec.notBefore.timeIntervalSince1970), Int64(spec.notAfter.timeIntervalSince1970),
-                                          spec.isCA ? 1 : 0, spec.serial, issuerCert, issuerKey, spec.caIssuersURL) else {
+                                          spec.isCA ? 1 : 0, spec.serial, issuerCert, issuerKey, spec.caIssuersURL, spec.extendedKeyUsage) else {
             throw ServerError(description: "signing a certificate for \(spec.commonName) failed")
         }
         defer { X509_free(cert) }

@@ -291,6 +291,8 @@ struct ScanLine: Sendable {
     var version: String?
     var cipher: String?
     var alert: TLSAlert?
+    /// The handshake without SNI (with --sni-variants): what clients that send none get.
+    var withoutSNI: Bool?
     var durationMs: Double
     var error: String?
 
@@ -299,7 +301,7 @@ struct ScanLine: Sendable {
         address = r.endpoint.map { $0.address.description }
         port = r.endpoint.map { Int($0.port) }
         ok = r.ok
-        problem = r.findings.contains { $0.severity == .problem }
+        problem = r.problem
         cause = r.cause?.cause.code
         var seen = Set<String>()
         causes = r.findings.map(\.cause.code).filter { seen.insert($0).inserted }
@@ -312,6 +314,7 @@ struct ScanLine: Sendable {
         version = client?.version
         cipher = client?.cipher
         alert = r.attempts.compactMap(\.fatalAlert).first
+        withoutSNI = r.withoutSNI
         durationMs = (r.duration.seconds * 10_000).rounded() / 10
         error = r.error.map(TextTable.english.render) ?? client.flatMap { $0.established ? nil : TextTable.english.render($0.outcomeMessage) }
     }
@@ -327,7 +330,7 @@ struct ScanLine: Sendable {
             "\"ok\":\(ok)", "\"cause\":\(s(cause))", "\"causes\":[\(causes.map(Self.quote).joined(separator: ","))]",
             "\"not_after\":\(s(notAfter.map(ISO8601.string)))", "\"days_left\":\(daysLeft.map(String.init) ?? "null")",
             "\"issuer\":\(s(issuer))", "\"subject\":\(s(subject))", "\"version\":\(s(version))", "\"cipher\":\(s(cipher))",
-            "\"alert\":\(alertJSON)", "\"duration_ms\":\(TextFormat.fixed(durationMs, 1))", "\"error\":\(s(error))",
+            "\"alert\":\(alertJSON)", "\"without_sni\":\(withoutSNI.map(String.init) ?? "null")", "\"duration_ms\":\(TextFormat.fixed(durationMs, 1))", "\"error\":\(s(error))",
         ]
         return "{" + fields.joined(separator: ",") + "}"
     }
@@ -348,7 +351,7 @@ struct ScanLine: Sendable {
         return out + "\""
     }
 
-    static let csvHeader = "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,duration_ms,error"
+    static let csvHeader = "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,without_sni,duration_ms,error"
 
     var csv: String {
         func f(_ v: String?) -> String {
@@ -357,7 +360,7 @@ struct ScanLine: Sendable {
         }
         return [f(target), f(address), f(port.map(String.init)), f(String(ok)), f(cause), f(causes.joined(separator: " ")),
                 f(notAfter.map(ISO8601.string)), f(daysLeft.map(String.init)), f(issuer), f(subject), f(version), f(cipher),
-                f(alert.map { "\($0.code) \($0.name)" }), f(TextFormat.fixed(durationMs, 1)), f(error)].joined(separator: ",")
+                f(alert.map { "\($0.code) \($0.name)" }), f(withoutSNI.map(String.init)), f(TextFormat.fixed(durationMs, 1)), f(error)].joined(separator: ",")
     }
 
     static let tableHeader = "STATUS   DAYS  ENDPOINT                                  CAUSE                    DETAIL"

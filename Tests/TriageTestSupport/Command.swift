@@ -20,4 +20,12 @@ public enum Command {
     public static func triage(_ arguments: [String], in directory: URL? = nil) async throws -> CommandResult {
         try await run([TestPaths.triageBinary.path] + arguments, in: directory)
     }
+
+    /// Runs triage with `hosts` bind-mounted over /etc/hosts in a private mount namespace.
+    public static func triage(_ arguments: [String], hosts: String) async throws -> CommandResult {
+        let file = TestPaths.temporaryFolder("hosts").appendingPathComponent("hosts")
+        try hosts.write(to: file, atomically: true, encoding: .utf8)
+        return try await run(["unshare", "--mount", "/bin/sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"", file.path,
+                              TestPaths.triageBinary.path] + arguments)
+    }
 }

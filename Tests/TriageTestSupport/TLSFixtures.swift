@@ -23,8 +23,10 @@ public enum TLSFixtures {
     }
 
     public static func leaf(_ name: String = host, sans: [String]? = nil, notBefore: Date = midnight(-30), notAfter: Date = midnight(335),
-                            key: CertificateMint.KeyKind = .ecP256, issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
-        try CertificateMint.mint(.init(commonName: name, subjectAltNames: sans, notBefore: notBefore, notAfter: notAfter, key: key), issuer: issuer)
+                            key: CertificateMint.KeyKind = .ecP256, extendedKeyUsage: String? = nil,
+                            issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
+        try CertificateMint.mint(.init(commonName: name, subjectAltNames: sans, notBefore: notBefore, notAfter: notAfter, key: key,
+                                       extendedKeyUsage: extendedKeyUsage), issuer: issuer)
     }
 
     /// An intermediate CA under `issuer`.

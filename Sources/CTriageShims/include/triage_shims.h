@@ -87,7 +87,7 @@ EVP_PKEY *triage_generate_key(int type, int bits);
  * `issuer` is NULL). `sans`: comma-separated "DNS:x,IP:1.2.3.4" or NULL. */
 X509 *triage_make_cert(EVP_PKEY *key, const char *common_name, const char *sans,
                        int64_t not_before, int64_t not_after, int is_ca, long serial,
-                       X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers);
+                       X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers, const char *eku);
 char *triage_cert_pem(X509 *cert);
 char *triage_key_pem(EVP_PKEY *key);
 

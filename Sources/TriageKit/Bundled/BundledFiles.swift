@@ -1323,6 +1323,35 @@ version.from_input = as given
 version.assumed = assumed: nothing told it, so the defaults of {version} (Debian 12) are used
 report.source_observed = seen: its log or its captured connection shows it checking the certificate
 capture.group_own = {label} (triage's own)
+capture.outcome_closed_quietly = handshake completed, then the client closed without a request
+finding.capture_closed_quietly = {count} connection(s) from the proxy to {server} completed the handshake and were closed by the proxy without a request: it refused what the server sent
+
+# --- X509_V_ERR verify results, by OpenSSL number (x509_vfy.h) ---
+x509.0 = ok
+x509.2 = unable to get issuer certificate
+x509.3 = unable to get certificate CRL
+x509.7 = certificate signature failure
+x509.9 = certificate is not yet valid
+x509.10 = certificate has expired
+x509.18 = self-signed certificate
+x509.19 = self-signed certificate in certificate chain
+x509.20 = unable to get local issuer certificate
+x509.21 = unable to verify the first certificate
+x509.22 = certificate chain too long
+x509.23 = certificate revoked
+x509.24 = invalid CA certificate
+x509.26 = unsupported certificate purpose
+x509.27 = certificate not trusted
+x509.28 = certificate rejected
+x509.62 = hostname mismatch
+x509.64 = IP address mismatch
+x509.66 = EE certificate key too weak
+x509.67 = CA certificate key too weak
+x509.68 = CA signature digest algorithm too weak
+x509.13 = format error in the notBefore field
+x509.14 = format error in the notAfter field
+x509.25 = path length constraint exceeded
+x509.63 = email address mismatch
 
 """#,
         "text.zh.txt": #"""
@@ -2071,6 +2100,35 @@ version.from_input = 由命令行给出
 version.assumed = 为假定值：没有任何信息给出版本，因此使用 {version}（Debian 12）的默认值
 report.source_observed = 观察所得：它的日志或被抓包的连接表明它在校验证书
 capture.group_own = {label}（triage 自己的连接）
+capture.outcome_closed_quietly = 握手完成后，客户端没有发送请求就关闭了连接
+finding.capture_closed_quietly = 代理到 {server} 的 {count} 个连接完成了握手，随后被代理在没有发送请求的情况下关闭：它拒绝了服务端发送的内容
+
+# --- X509_V_ERR verify results, by OpenSSL number (x509_vfy.h) ---
+x509.0 = 通过
+x509.2 = 无法获取签发者证书
+x509.3 = 无法获取证书吊销列表
+x509.7 = 证书签名无效
+x509.9 = 证书尚未生效
+x509.10 = 证书已过期
+x509.18 = 自签名证书
+x509.19 = 证书链中有自签名证书
+x509.20 = 无法获取本地签发者证书
+x509.21 = 无法校验第一张证书
+x509.22 = 证书链过长
+x509.23 = 证书已被吊销
+x509.24 = 无效的 CA 证书
+x509.26 = 证书用途不支持
+x509.27 = 证书不受信任
+x509.28 = 证书被拒绝
+x509.62 = 域名不匹配
+x509.64 = IP 地址不匹配
+x509.66 = 终端证书密钥过弱
+x509.67 = CA 证书密钥过弱
+x509.68 = CA 签名摘要算法过弱
+x509.13 = notBefore 字段格式错误
+x509.14 = notAfter 字段格式错误
+x509.25 = 超出路径长度限制
+x509.63 = 电子邮件地址不匹配
 
 """#,
     ]

@@ -6,8 +6,8 @@ import TriageWire
 /// own, so an address that refuses beside one that works is what the user's
 /// client falls back from — a warning (`address-unreachable`), not the
 /// cause; the findings on the working address stay the root cause.
-enum AddressFallback {
-    static let connectCauses: Set<Cause> = [.connectionRefused, .addressUnreachable, .timeout]
+public enum AddressFallback {
+    public static let connectCauses: Set<Cause> = [.connectionRefused, .addressUnreachable, .timeout]
 
     static func apply(_ findings: [Finding], evidence: CaseEvidence) -> [Finding] {
         let direct = evidence.exchanges(.direct).map(\.value)
@@ -23,7 +23,7 @@ enum AddressFallback {
     }
 
     /// The warning a client that falls back sees for an address that failed to connect.
-    static func warning(from f: Finding, endpoint e: Endpoint, working: [Endpoint]) -> Finding {
+    public static func warning(from f: Finding, endpoint e: Endpoint, working: [Endpoint]) -> Finding {
         Finding(.addressUnreachable, severity: .warning,
                 summary: Message(.findingAddressUnreachable, ["address": .typed(.endpoint(e)), "what": f.summary.value,
                                                               "family": .string(e.address.family.rawValue),

@@ -46,8 +46,12 @@ public enum AlertMeaning {
             if context.certificateRequested, clientCertificateAlerts.contains(alert) {
                 return context.clientCertificateSent ? .clientCertRejected : .clientCertRequired
             }
-            // Without SNI the server aborts (or knows no such name) while SNI works: the seed's cause.
-            if context.withoutSNI, context.sniWorks || alert == .internalError || alert == .unrecognizedName { return .alertWithoutSNI }
+            // Without SNI the server aborts (internal_error, the seed's) or knows no such name; a bare
+            // handshake_failure is SNI's doing only when SNI works with the same server. Other alerts
+            // (protocol_version …) mean what they say, SNI or not.
+            if context.withoutSNI, alert == .internalError || alert == .unrecognizedName || (alert == .handshakeFailure && context.sniWorks) {
+                return .alertWithoutSNI
+            }
             switch alert {
             case .protocolVersion, .inappropriateFallback: return .protocolVersion
             case .handshakeFailure, .insufficientSecurity: return .noSharedCipher

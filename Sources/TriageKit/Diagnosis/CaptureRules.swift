@@ -64,7 +64,10 @@ public struct CaptureDigest: Sendable {
         } else if withoutSNIKeys.count < Self.distinctLimit, withoutSNIKeys.insert(leaf.sha256 + c.server.description).inserted {
             withoutSNI.append(c)
         }
-        if chainKeys.count < Self.distinctLimit, chainKeys.insert(Self.chainKey(c.certificates) + "|" + (c.sni ?? "")).inserted { chains.append(c) }
+        // Per SNI and per client (triage's own, another's): the proxy's connection is judged as its own.
+        if chainKeys.count < Self.distinctLimit, chainKeys.insert(Self.chainKey(c.certificates) + "|" + (c.sni ?? "") + "|" + c.origin.rawValue).inserted {
+            chains.append(c)
+        }
     }
 
     /// The name clients asked `server` for with SNI, if any did.

@@ -93,7 +93,8 @@ public struct RequestStory: Sendable, Hashable {
         }) { return true }
         return evidence.captures.contains { capture in
             capture.value.digest.groups.contains { g in
-                g.first.origin == .other && g.first.fatalAlert.map { $0.sender == .client && AlertMeaning.isCertificateRejection($0.code) } == true
+                g.first.origin == .other && (g.first.closedWithoutRequest
+                    || g.first.fatalAlert.map { $0.sender == .client && AlertMeaning.isCertificateRejection($0.code) } == true)
             }
         }
     }
@@ -125,7 +126,11 @@ public struct RequestStory: Sendable, Hashable {
         case .http(.via), .proxyLog:
             out.insert(.proxy)
         case .capture(let sni, let byProxy):
-            if byProxy, proxy != nil { out.insert(.proxy); break }
+            // The proxy's own connection: what broke it, and its certificate only if the proxy checks certificates.
+            if byProxy, let proxy {
+                if finding.cause.stage != 3 || proxy.verifies { out.insert(.proxy) }
+                break
+            }
             let withoutSNI = SNIVariant.none.normalised(host: host ?? "")
             if sni || withoutSNI == .asClient { out.insert(.user) }
             if !sni {

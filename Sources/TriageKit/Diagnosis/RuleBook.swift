@@ -68,21 +68,14 @@ public struct RuleBook: Sendable {
 
     /// A handshake matrix's findings; a replay's are the replayed client's, its certificate judged as that client judges it.
     func handshakeFindings(_ m: HandshakeMatrix) -> [Finding] {
-        // A replay without SNI is judged beside the handshakes that sent SNI to the same servers:
-        // "without SNI it aborts, with SNI it works" is what the proxy meets.
-        var attempts = m.attempts
-        if m.profile != nil, m.attempts.allSatisfy({ $0.variant == .none }) {
-            let servers = Set(m.attempts.map(\.server))
-            attempts += evidence.matrices.filter { $0.value.profile == nil }.flatMap(\.value.attempts)
-                .filter { $0.variant == .asClient && servers.contains($0.server) }
-        }
-        var found = HandshakeRules(attempts: attempts, host: m.host, now: evidence.now, timeout: m.timeout).findings
-        if attempts.count > m.attempts.count {
-            // Only what the replayed client meets.
+        var found = HandshakeRules(attempts: m.attempts, host: m.host, now: evidence.now, timeout: m.timeout).findings
+        if let profile = m.profile {
+            // A replay may hold a control (the same client with SNI): only what the replayed client meets counts.
+            let variant = profile.sni.normalised(host: m.host)
             found = found.filter { f in
                 switch f.path {
-                case .handshake(let v): v == .none
-                case .chain(let variants): variants == [.none]
+                case .handshake(let v): v == variant
+                case .chain(let variants): variants == [variant]
                 default: true
                 }
             }
@@ -100,7 +93,7 @@ public struct RuleBook: Sendable {
         guard let profile = m.profile else { return found }
         var replayed = found.map { $0.path == .all ? $0 : $0.on(.replay) }
         if profile.verifies {
-            for check in m.checks {
+            for check in m.checks where check.chain.variants.isEmpty || check.chain.variants.contains(profile.sni.normalised(host: m.host)) {
                 replayed += ChainRules(check: check, host: profile.checkedName(host: m.host), now: evidence.now, warnDays: 0).findings
                     .filter { $0.severity == .problem }.map { $0.on(.replay) }
             }

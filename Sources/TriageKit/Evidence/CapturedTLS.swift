@@ -21,6 +21,9 @@ public struct CapturedTLS: Sendable {
     public var tcp = TCPStory()
     /// Whose connection it is: triage's own (a port its steps used), or another client's.
     public var origin: Origin = .other
+    /// The client completed the handshake, sent no request and closed the connection itself:
+    /// what a verifying client (nginx) does with a certificate it refuses, alert or not.
+    public var closedWithoutRequest = false
 
     public enum Origin: String, Sendable, Hashable {
         /// Made by triage's own steps in this run.
@@ -54,8 +57,9 @@ public struct CapturedTLS: Sendable {
 
     public init(client: Endpoint, server: Endpoint, firstSeen: Date, sni: String?, offeredVersions: [UInt16], selectedVersion: UInt16?,
                 selectedCipher: UInt16?, serverHello: Bool, alerts: [TLSAlert], certificates: [Certificate], certificateRequest: Bool, gaps: Bool,
-                tcp: TCPStory = TCPStory(), origin: Origin = .other) {
+                tcp: TCPStory = TCPStory(), origin: Origin = .other, closedWithoutRequest: Bool = false) {
         self.origin = origin
+        self.closedWithoutRequest = closedWithoutRequest
         self.client = client
         self.server = server
         self.firstSeen = firstSeen
@@ -79,6 +83,7 @@ public struct CapturedTLS: Sendable {
         if let preview = tcp.notTLS { return Message(.captureOutcomeNotTLS, ["preview": .string(preview)]) }
         if tcp.unanswered { return Message(.captureOutcomeUnanswered, ["ms": .int(tcp.waitedMs)]) }
         if let alert = fatalAlert ?? alerts.first { return Message(.captureOutcomeAlert, ["alert": .typed(.alert(alert))]) }
+        if closedWithoutRequest { return Message(.captureOutcomeClosedQuietly) }
         if serverHello { return Message(.captureOutcomeHandshake, ["version": .string(ProtocolVersion.name(selectedVersion ?? 0))]) }
         return Message(.captureOutcomeNoServerHello)
     }

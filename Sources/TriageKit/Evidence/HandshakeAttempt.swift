@@ -105,7 +105,7 @@ public struct HandshakeAttempt: Sendable {
         switch outcome {
         case .established:
             return Message(.attemptEstablished, ["version": .string(version ?? "TLS"), "cipher": .string(cipher ?? ""),
-                                                 "verify_code": .int(verifyCode ?? 0), "verify_text": .string(verifyText ?? "ok")])
+                                                 "verify_code": .int(verifyCode ?? 0), "verify_text": Self.verifyText(verifyCode ?? 0, openssl: verifyText)])
         case .alert(let a): return Message(.attemptAlert, ["alert": .typed(.alert(a))])
         case .refused: return Message(.attemptRefused)
         case .unreachable(let errno): return Message(.attemptUnreachable, ["errno": .string(ErrorNumber.name(errno))])
@@ -117,6 +117,11 @@ public struct HandshakeAttempt: Sendable {
         case .flood(.messages(let n)): return Message(.attemptFloodMessages, ["count": .int(n)])
         case .failed: return Message(.attemptFailed, ["error": .string(failure.map { "\($0.code) \($0.text)" } ?? "—")])
         }
+    }
+
+    /// A verify result in the report's language (`x509.N`), OpenSSL's own text for a number the tables do not name.
+    static func verifyText(_ code: Int, openssl: String?) -> Value {
+        X509VerifyError(rawValue: code).flatMap { $0.meaning }.map { _ in Message(raw: "x509.\(code)").value } ?? .string(openssl ?? "ok")
     }
 
     /// `steps.handshake.outputs.attempts[i]`.

@@ -8,7 +8,7 @@ import Yams
 /// ```yaml
 /// modules:
 ///   default:            # used when the scrape names no module
-///     sni_variants: true
+///     sni_variants: false # true: also one handshake without SNI per address
 ///   https_get:
 ///     http: true        # also GET the target and report probe_http_status_code
 ///     path: /healthz
@@ -20,7 +20,8 @@ import Yams
 /// ```
 public struct ExporterConfig: Sendable {
     public struct Module: Sendable, Equatable {
-        public var sniVariants = true
+        /// One handshake per address, as curl makes it; `true` adds one without SNI (its own metric).
+        public var sniVariants = false
         public var http = false
         public var path = "/"
         public var timeout: Duration = .seconds(5)

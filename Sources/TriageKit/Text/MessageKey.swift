@@ -391,4 +391,6 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case versionAssumed = "version.assumed"
     case reportSourceObserved = "report.source_observed"
     case captureGroupOwn = "capture.group_own"
+    case captureOutcomeClosedQuietly = "capture.outcome_closed_quietly"
+    case findingCaptureClosedQuietly = "finding.capture_closed_quietly"
 }

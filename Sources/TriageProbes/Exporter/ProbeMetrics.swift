@@ -16,9 +16,11 @@ public struct ProbeMetrics: Sendable {
         self.duration = duration
     }
 
-    /// Every address worked, as a client such as curl connects (and HTTP answered below 400 when asked).
+    /// What a client such as curl gets: it reaches an address (falling back from one that refuses),
+    /// the handshake completes, nothing it meets is broken (and HTTP answered below 400 when asked).
+    /// Per-address and without-SNI results have their own metrics.
     public var success: Bool {
-        !results.isEmpty && results.allSatisfy(\.ok) && (httpStatus.map { (200..<400).contains($0) } ?? true)
+        results.contains(where: \.ok) && !results.contains(where: \.problem) && (httpStatus.map { (200..<400).contains($0) } ?? true)
     }
 
     public var text: String {
@@ -29,7 +31,7 @@ public struct ProbeMetrics: Sendable {
             for s in samples { out += "\(name)\(s.labels.isEmpty ? "" : "{\(s.labels)}") \(s.value)\n" }
         }
         func number(_ d: Double) -> String { d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
-        metric("probe_success", "Whether the probe succeeded (every address, TLS as curl makes it, certificates valid)",
+        metric("probe_success", "Whether the probe succeeded as a curl-like client gets it (falling back over addresses, TLS with SNI, certificates valid)",
                [("", success ? "1" : "0")])
         metric("probe_duration_seconds", "How long the probe took", [("", TextFormat.fixed(duration.seconds, 6))])
         let chains = results.flatMap(\.chains).filter { !$0.seenOnlyWithoutSNI }
@@ -44,10 +46,12 @@ public struct ProbeMetrics: Sendable {
         let versions = Set(results.flatMap(\.attempts).filter { $0.variant == .asClient }.compactMap(\.version))
         metric("probe_tls_version_info", "The TLS version negotiated", versions.sorted().map { ("version=\"\(Self.blackboxVersion($0))\"", "1") })
         if let httpStatus { metric("probe_http_status_code", "HTTP status of the response (0: none)", [("", String(httpStatus))]) }
-        var causes: [String] = []
-        for f in results.flatMap(\.findings) where !causes.contains(f.cause.code) { causes.append(f.cause.code) }
-        metric("triage_probe_cause", "1 for each cause triage found (cause codes as in triage's reports)",
-               causes.map { ("cause=\"\($0)\"", "1") })
+        var causes: [(String, String)] = []
+        for f in results.flatMap(\.findings) where !causes.contains(where: { $0 == (f.cause.code, f.severity.rawValue) }) {
+            causes.append((f.cause.code, f.severity.rawValue))
+        }
+        metric("triage_probe_cause", "1 for each cause triage found (cause codes as in triage's reports), by severity: problem or warning",
+               causes.map { ("cause=\"\($0.0)\",severity=\"\($0.1)\"", "1") })
         var variants: [SNIVariant: Bool] = [:]
         for a in results.flatMap(\.attempts) { variants[a.variant] = (variants[a.variant] ?? true) && a.established }
         metric("triage_probe_sni_variant_success", "Whether the handshake completed with this SNI variant on every address",

@@ -33,17 +33,26 @@ public struct EndpointProbe: Sendable {
         /// Why nothing could be tried (no address).
         public var error: Message?
 
-        /// No problem finding, and the handshake as the client makes it completed.
+        /// This address passed: the handshake as a curl-like client makes it completed and nothing broke it.
         public var ok: Bool {
             !findings.contains { $0.severity == .problem } && attempts.contains { $0.variant == .asClient && $0.established }
         }
+        /// Something a curl-like client meets is broken here (after falling back over the target's
+        /// addresses: a refusing address beside a working one is a warning).
+        public var problem: Bool { findings.contains { $0.severity == .problem } }
         /// The problem a client such as curl meets first along its connection
-        /// (name, address, handshake, certificate); else the first of any client.
+        /// (name, address, handshake, certificate).
         public var cause: Finding? {
-            let story = RequestStory(host: host, via: nil, proxy: nil)
-            let problems = findings.filter { $0.severity == .problem }
             let order = { (f: Finding) in (f.cause.stage, f.cause.rank) }
-            return problems.filter { story.affects($0).contains(.user) }.min { order($0) < order($1) } ?? problems.min { order($0) < order($1) }
+            return findings.filter { $0.severity == .problem }.min { order($0) < order($1) }
+        }
+        /// Without SNI (nginx's default, some Java and Go clients): established, when that variant was tried.
+        public var withoutSNI: Bool? {
+            let tried = attempts.filter { $0.variant == .none }
+            return tried.isEmpty ? nil : tried.allSatisfy(\.established) && !findings.contains { Self.onlyWithoutSNI($0) }
+        }
+        static func onlyWithoutSNI(_ f: Finding) -> Bool {
+            RequestStory(host: nil, via: nil, proxy: nil).affects(f) == [.withoutSNI]
         }
         /// The earliest notAfter of the chain served with SNI.
         public var earliestExpiry: Date? { chains.first { !$0.seenOnlyWithoutSNI }?.certificates.map(\.notAfter).min() }
@@ -88,13 +97,36 @@ public struct EndpointProbe: Sendable {
             return [Result(target: target.url, host: target.host, endpoint: nil, attempts: [], findings: [finding], leaf: nil, chains: [],
                            duration: ContinuousClock.now - start, error: finding.summary)]
         }
-        return await withTaskGroup(of: (Int, Result).self) { group in
+        let results = await withTaskGroup(of: (Int, Result).self) { group in
             for (index, address) in addresses.enumerated() {
                 group.addTask { (index, await self.probe(target, Endpoint(address, port: UInt16(clamping: target.effectivePort)), now: now)) }
             }
             var out: [(Int, Result)] = []
             for await r in group { out.append(r) }
             return out.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        return Self.asClientsUseThem(results)
+    }
+
+    /// The target's addresses as a curl-like client uses them: it falls back from one that
+    /// refuses or cannot be reached to one that connects, so such an address beside a working
+    /// one is a warning (`address-unreachable`); what only clients without SNI meet is a
+    /// warning here too (its own field and metric say it).
+    public static func asClientsUseThem(_ results: [Result]) -> [Result] {
+        let working = results.filter { r in r.attempts.contains { $0.variant == .asClient && $0.connected } }.compactMap(\.endpoint)
+        return results.map { r in
+            var r = r
+            r.findings = r.findings.map { f in
+                if f.severity == .problem, Result.onlyWithoutSNI(f) {
+                    var f = f
+                    f.severity = .warning
+                    return f
+                }
+                guard f.severity == .problem, AddressFallback.connectCauses.contains(f.cause), let e = r.endpoint, !working.isEmpty,
+                      !working.contains(e) else { return f }
+                return AddressFallback.warning(from: f, endpoint: e, working: working)
+            }
+            return r
         }
     }
 

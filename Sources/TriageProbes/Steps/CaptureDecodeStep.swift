@@ -238,8 +238,18 @@ public struct CaptureDecodeStep: StepKind {
                                sni: sni, offeredVersions: c.clientSide.offeredVersions, selectedVersion: c.serverSide.selectedVersion,
                                selectedCipher: c.serverSide.selectedCipher, serverHello: c.serverSide.helloSeen, alerts: alerts,
                                certificates: c.serverSide.certificates.compactMap { certificate($0) }, certificateRequest: c.serverSide.certificateRequest,
-                               gaps: c.gaps, tcp: tcp, origin: ownPorts.contains(c.client.port) ? .triage : .other)
+                               gaps: c.gaps, tcp: tcp, origin: ownPorts.contains(c.client.port) ? .triage : .other,
+                               closedWithoutRequest: CaptureDecodeStep.closedWithoutRequest(c))
         }
+    }
+
+    /// TLS 1.2: the client's ChangeCipherSpec and the server's, no fatal alert, no application
+    /// data from the client, and the client closed first. (TLS 1.3 hides this without the keys.)
+    static func closedWithoutRequest(_ c: CapturedConnection) -> Bool {
+        let client = c.clientSide, server = c.serverSide
+        guard server.selectedVersion.map({ $0 < 0x0304 }) == true, client.changeCipherSpec, server.changeCipherSpec else { return false }
+        let fatal = c.alerts.contains { $0.level == 2 }
+        return !fatal && client.applicationData == 0 && (c.finBy == .client || c.resetBy == .client)
     }
 
     /// The key log file: a regular file of at most 64 MiB.

@@ -69,7 +69,10 @@ public struct TLSHandshakeStep: StepKind {
         // Duplicates collapse: a proxy's SNI equal to the host is the
         // as-client variant, and for an address URL so is none.
         var variants: [SNIVariant] = []
-        let asked = profile.map { [$0.sni] } ?? (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init)
+        // A profile that sends no SNI is also tried with SNI, all else equal: the control that tells
+        // "without SNI it fails" from "it fails" (and proves the fix before it is made).
+        let asked = profile.map { $0.sni == .none ? [SNIVariant.none, .asClient] : [$0.sni] }
+            ?? (context.strings("sni").isEmpty ? ["as-client", "none"] : context.strings("sni")).map(SNIVariant.init)
         for variant in asked {
             let normalised = variant.normalised(host: host)
             if !variants.contains(normalised) { variants.append(normalised) }
@@ -112,7 +115,8 @@ public struct TLSHandshakeStep: StepKind {
         var outputs = outputs(attempts, chains: withFiles)
         outputs["versions"] = .list(versions.map { ["version": .string($0.version), "accepted": .bool($0.accepted), "outcome": $0.message.value] })
         return StepOutcome(
-            summary: Message(.handshakeSummary, ["attempts": .list(attempts.map { a in
+            // A replay's summary is the replayed client's handshakes (its control with SNI is in the facts and transcript).
+            summary: Message(.handshakeSummary, ["attempts": .list(attempts.filter { profile == nil || $0.variant == profile?.sni.normalised(host: host) }.map { a in
                 Message(.attemptLine, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description), "outcome": a.outcomeMessage.value]).value
             })]),
             command: attempts.map { $0.command(options: Self.openSSLOptions(options)) }.joined(separator: "\n"),
@@ -120,7 +124,7 @@ public struct TLSHandshakeStep: StepKind {
             outputs: outputs,
             evidence: [.handshakes(HandshakeMatrix(host: host, attempts: attempts, timeout: timeout, versions: versions, profile: profile, checks: checks))],
             transcript: transcript(attempts),
-            observations: attempts.map { a in
+            observations: attempts.filter { profile == nil || $0.variant == profile?.sni.normalised(host: host) }.map { a in
                 Observation(path: profile == nil ? .handshake(a.variant) : .replay, from: profile == nil ? .client : .proxy, to: .upstream,
                             request: a.serverName.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
                             answer: a.outcomeMessage, ok: a.established && (a.verifyCode ?? 0) == 0, server: a.server.description)

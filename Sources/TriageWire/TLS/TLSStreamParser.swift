@@ -27,6 +27,8 @@ public struct TLSSideSummary: Sendable {
     public var shortRecordFirst = false
     public var lateShort = 0
     public var lateData = 0
+    /// TLS 1.2: application data records after this side's ChangeCipherSpec (a client's request).
+    public var applicationData = 0
 }
 
 /// Parses the TLS record layer of one direction, across segment
@@ -130,6 +132,8 @@ struct TLSStreamParser {
                     parseHandshake()
                 default: break
                 }
+            case 23 where !tls13 && summary.changeCipherSpec:
+                summary.applicationData += 1
             default: break // application data and encrypted records: not copied
             }
         }

@@ -1,0 +1,357 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageWire
+
+/// The rule matrix: hand-built evidence (live handshakes and chains, the
+/// replay of the proxy's profile, captures, the proxy's log, HTTP
+/// exchanges) for every address family and TLS version, each row asserting
+/// the root cause, its severity and whom it affects. No server, no
+/// network; the whole matrix runs in well under a second.
+@Suite struct RuleMatrixTests {
+    typealias B = Build
+    typealias Scenario = @Sendable (B.Family, B.Version) -> MatrixRow
+
+    static let scenarios: [(String, Scenario)] = live + proxyLog + replays + captures + http
+
+    /// Every scenario × address family × TLS version.
+    static let rows: [MatrixRow] = scenarios.flatMap { name, build in
+        B.Family.allCases.flatMap { f in B.Version.allCases.map { v in
+            var row = build(f, v)
+            row.name = "\(name) [\(f.rawValue), \(v.rawValue)]"
+            return row
+        } }
+    }
+
+    @Test func theMatrixIsLargeEnough() {
+        #expect(Self.rows.count >= 150, "\(Self.rows.count) rows")
+    }
+
+    @Test(arguments: rows) func row(_ row: MatrixRow) {
+        let evidence = CaseEvidence(host: B.host, via: row.via ? "http://127.0.0.1:8080/test" : nil, now: B.now,
+                                    items: row.items.enumerated().map { CaseEvidence.Item(step: "s\($0.offset)", $0.element) })
+        let book = RuleBook(evidence)
+        let judgement = book.judgement
+        let d = Diagnosis(findings: judgement.findings, unexplained: judgement.unexplained, story: book.story, evidence: evidence)
+        let shown = judgement.findings.map { "\($0.cause.code)/\($0.severity.rawValue)/\($0.path)" }
+        if let root = row.root {
+            #expect(d.rootCause?.cause == root, "\(row.name): \(shown)")
+            #expect(d.rootCause?.severity == .problem, "\(row.name)")
+            #expect(d.verdict == .problem, "\(row.name)")
+            let impact = d.impacts.first { $0.role == .root }
+            #expect(impact?.affects == row.affects, "\(row.name): affects \(impact?.affects.map(\.rawValue).sorted() ?? [])")
+        } else {
+            #expect(d.rootCause == nil, "\(row.name): \(d.rootCause?.cause.code ?? "") \(shown)")
+            #expect(d.verdict == .healthy, "\(row.name): \(shown)")
+            if let warning = row.warning {
+                #expect(d.findings.contains { $0.cause == warning && $0.severity == .warning }, "\(row.name): \(shown)")
+            }
+        }
+    }
+
+    // MARK: - Live: the handshake matrix and the chain, the user's client
+
+    static let live: [(String, Scenario)] = [
+        ("expired leaf", { f, v in
+            let e = B.endpoint(f), c = B.cert(notBefore: B.now - 400 * B.day, notAfter: B.now - 9 * B.day)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [c], verify: .certHasExpired)]),
+                                                          B.review([c], problems: [B.problem(.certHasExpired)], server: e)],
+                             root: .certExpired, affects: [.user])
+        }),
+        ("not yet valid", { f, v in
+            let e = B.endpoint(f), c = B.cert(notBefore: B.now + 2 * B.day, notAfter: B.now + 300 * B.day)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [c])]),
+                                                          B.review([c], problems: [B.problem(.certNotYetValid)], server: e)],
+                             root: .certNotYetValid, affects: [.user])
+        }),
+        ("name mismatch, by OpenSSL's check", { f, v in
+            let e = B.endpoint(f), c = B.cert("other.example.test")
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [c], verify: .hostnameMismatch, nameMatches: false)]),
+                                                          B.review([c], problems: [B.problem(.hostnameMismatch)], server: e)],
+                             root: .hostnameMismatch, affects: [.user])
+        }),
+        ("self-signed leaf", { f, v in
+            let e = B.endpoint(f), c = B.cert(selfSigned: true)
+            return MatrixRow(name: "", via: false, items: [B.review([c], problems: [B.problem(.depthZeroSelfSignedCert)], server: e)],
+                             root: .selfSigned, affects: [.user])
+        }),
+        ("root outside the anchors", { f, v in
+            let e = B.endpoint(f), root = B.cert("Other Root", selfSigned: true, ca: true)
+            return MatrixRow(name: "", via: false, items: [B.review([B.cert(issuer: "CN=Other Root"), root], problems: [B.problem(.selfSignedCertInChain, depth: 1)], server: e)],
+                             root: .untrustedIssuer, affects: [.user])
+        }),
+        ("issuer neither sent nor among the given anchors", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.review([B.cert(issuer: "CN=Intermediate")], problems: [B.problem(.unableToVerifyLeafSignature)],
+                                                                    caFile: "/tmp/root.pem", server: e)],
+                             root: .incompleteChain, affects: [.user])
+        }),
+        ("missing intermediate, its address in the leaf", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.review([B.cert(issuer: "CN=Intermediate", aia: "http://ca.example/i.crt")],
+                                                                    problems: [B.problem(.unableToGetIssuerCertLocally)], server: e)],
+                             root: .incompleteChain, affects: [.user])
+        }),
+        ("unknown issuer, no AIA, system store", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.review([B.cert(issuer: "CN=Corp CA")], problems: [B.problem(.unableToGetIssuerCertLocally)], server: e)],
+                             root: .untrustedIssuer, affects: [.user])
+        }),
+        ("certificate for clients only (EKU)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, verify: .invalidPurpose)]),
+                                                          B.review([B.cert()], problems: [B.problem(.invalidPurpose)], server: e)],
+                             root: .certWrongPurpose, affects: [.user])
+        }),
+        ("chain longer than the verify depth", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.review([B.cert()], problems: [B.problem(.certChainTooLong, depth: 2)], server: e)],
+                             root: .certInvalid, affects: [.user])
+        }),
+        ("1024-bit key", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.review([B.cert(bits: 1024)], server: e)], root: .weakKey, affects: [.user])
+        }),
+        ("expires in 5 days: a warning", { f, v in
+            let e = B.endpoint(f), c = B.cert(notAfter: B.now + 5 * B.day)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [c])]), B.review([c], server: e)],
+                             root: nil, warning: .certExpiresSoon, affects: [])
+        }),
+        ("server aborts without SNI, no proxy", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80)))])],
+                             root: .alertWithoutSNI, affects: [.withoutSNI])
+        }),
+        ("server aborts without SNI, nginx sends SNI: a warning", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: [B.nginxConfig(["proxy_ssl_server_name": ["on"], "proxy_ssl_name": [B.host]], upstream: e),
+                                                         B.exchange(.direct, pinned: e), B.exchange(.via, status: 200),
+                                                         B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80)))])],
+                             root: nil, warning: .alertWithoutSNI, affects: [])
+        }),
+        ("server requires a client certificate (116)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .alert(B.serverAlert(116)), certificateRequested: true)])],
+                             root: .clientCertRequired, affects: [.user])
+        }),
+        ("TLS 1.2 client certificate required (40 after a CertificateRequest)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .alert(B.serverAlert(40)), certificateRequested: true)])],
+                             root: .clientCertRequired, affects: [.user])
+        }),
+        ("no common version (70)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .alert(B.serverAlert(70)))])],
+                             root: .protocolVersion, affects: [.user])
+        }),
+        ("no shared cipher (40, no CertificateRequest)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .alert(B.serverAlert(40)))])],
+                             root: .noSharedCipher, affects: [.user])
+        }),
+        ("every address refuses", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .refused)])],
+                             root: .connectionRefused, affects: [.user])
+        }),
+        ("one family refuses, the other works: healthy", { f, v in
+            let good = B.endpoint(f), bad = B.endpoint(f == .v4 ? .v6 : .v4)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(good, .asClient, v), B.attempt(bad, .asClient, v, outcome: .refused)]),
+                                                          B.exchange(.direct, pinned: good),
+                                                          B.exchange(.direct, status: 0, curl: 7, errno: 111, pinned: bad, connect: 0, tls: 0, firstByte: 0)],
+                             root: nil, warning: .addressUnreachable, affects: [])
+        }),
+        ("one family refuses, the other's certificate expired", { f, v in
+            let good = B.endpoint(f), bad = B.endpoint(f == .v4 ? .v6 : .v4)
+            let c = B.cert(notBefore: B.now - 400 * B.day, notAfter: B.now - 2 * B.day)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(good, .asClient, v, chain: [c]), B.attempt(bad, .asClient, v, outcome: .refused)]),
+                                                          B.review([c], problems: [B.problem(.certHasExpired)], server: good)],
+                             root: .certExpired, affects: [.user])
+        }),
+        ("the port speaks plain HTTP", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .notTLS("'HTTP/1.1 400' (first byte 0x48)"))])],
+                             root: .notTLS, affects: [.user])
+        }),
+        ("reset during the handshake", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .reset)])],
+                             root: .connectionReset, affects: [.user])
+        }),
+        ("ClientHello never answered", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .timedOut(.handshake))])],
+                             root: .timeout, affects: [.user])
+        }),
+    ]
+
+    // MARK: - The proxy's own word (its error log), behind a 502
+
+    static func proxied(_ e: Endpoint, _ v: B.Version, log message: String, extra: [Evidence] = []) -> [Evidence] {
+        [B.matrix([B.attempt(e, .asClient, v, certificateRequested: message.contains("alert number 40")),
+                   B.attempt(e, .none, v, certificateRequested: message.contains("alert number 40"))]),
+         B.exchange(.direct, pinned: e), B.exchange(.via, status: 502), B.log(message, upstream: e)] + extra
+    }
+
+    static let proxyLog: [(String, Scenario)] = [
+        ("log: alert 80, nginx sends no SNI", { f, v in
+            let e = B.endpoint(f)
+            var items = proxied(e, v, log: "SSL_do_handshake() failed (SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert number 80) while SSL handshaking to upstream")
+            items[0] = B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80)))])
+            return MatrixRow(name: "", via: true, items: items, root: .alertWithoutSNI, affects: [.proxy])
+        }),
+        ("log: name mismatch against $proxy_host", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate does not match \"backend\" while SSL handshaking to upstream"),
+                      root: .hostnameMismatch, affects: [.proxy])
+        }),
+        ("log: verify error 10", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream"),
+                      root: .certExpired, affects: [.proxy])
+        }),
+        ("log: verify error 21", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate verify error: (21:unable to verify the first certificate) while SSL handshaking to upstream"),
+                      root: .incompleteChain, affects: [.proxy])
+        }),
+        ("log: verify error 26", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate verify error: (26:unsupported certificate purpose) while SSL handshaking to upstream"),
+                      root: .certWrongPurpose, affects: [.proxy])
+        }),
+        ("log: alert 70", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "SSL_do_handshake() failed (SSL: error:0A00042E:SSL routines::tlsv1 alert protocol version:SSL alert number 70) while SSL handshaking to upstream"),
+                      root: .protocolVersion, affects: [.proxy])
+        }),
+        ("log: alert 40, the server asks for a certificate", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "SSL_do_handshake() failed (SSL: error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40) while SSL handshaking to upstream"),
+                      root: .clientCertRequired, affects: [.proxy])
+        }),
+        ("log: no live upstreams", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "no live upstreams while connecting to upstream"),
+                      root: .noLiveUpstreams, affects: [.proxy])
+        }),
+        ("log: connect refused", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "connect() failed (111: Connection refused) while connecting to upstream"),
+                      root: .connectionRefused, affects: [.proxy])
+        }),
+        ("log: header too big", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream sent too big header while reading response header from upstream"),
+                      root: .upstreamHeaderTooBig, affects: [.proxy])
+        }),
+        ("log: timed out handshaking", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream timed out (110: Connection timed out) while SSL handshaking to upstream"),
+                      root: .proxyTimeout, affects: [.proxy])
+        }),
+        ("log: plain port (wrong version number)", { f, v in
+            MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream"),
+                      root: .tlsToPlainPort, affects: [.proxy])
+        }),
+        ("502 and nothing else: proxy-error", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v)]), B.exchange(.direct, pinned: e),
+                                                         B.exchange(.via, status: 502)],
+                             root: .proxyError, affects: [.proxy])
+        }),
+    ]
+
+    // MARK: - The replay of the proxy's profile
+
+    static let replays: [(String, Scenario)] = [
+        ("replay: nginx verifies the upstream block's name", { f, v in
+            let e = B.endpoint(f)
+            let profile = B.nginxProfile(["proxy_ssl_verify": ["on"], "proxy_ssl_trusted_certificate": ["/etc/nginx/ca.pem"]], upstream: e)
+            let check = ChainCheck(chain: CertificateChain(certificates: [B.cert()], servers: [e], variants: [.none]),
+                                   verification: ChainVerification(problems: [B.problem(.hostnameMismatch)]), caFile: "/etc/nginx/ca.pem", name: "backend")
+            return MatrixRow(name: "", via: true, items: [B.nginxConfig(["proxy_ssl_verify": ["on"], "proxy_ssl_trusted_certificate": ["/etc/nginx/ca.pem"]], upstream: e),
+                                                         B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v)]),
+                                                         B.exchange(.direct, pinned: e), B.exchange(.via, status: 502),
+                                                         B.matrix([B.attempt(e, .none, v, verify: .hostnameMismatch, nameMatches: false)], profile: profile, checks: [check])],
+                             root: .hostnameMismatch, affects: [.proxy])
+        }),
+        ("replay: nginx 1.22 offers up to TLS 1.2, the upstream 1.3 only", { f, v in
+            let e = B.endpoint(f)
+            let profile = B.nginxProfile(["proxy_ssl_server_name": ["on"]], upstream: e)
+            return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, .tls13)]),
+                                                         B.exchange(.direct, pinned: e), B.exchange(.via, status: 502),
+                                                         B.matrix([B.attempt(e, .name("backend"), v, outcome: .alert(B.serverAlert(70)))], profile: profile)],
+                             root: .protocolVersion, affects: [.proxy])
+        }),
+        ("replay: without SNI the server aborts, with SNI it works", { f, v in
+            let e = B.endpoint(f)
+            let profile = B.nginxProfile(upstream: e, version: NginxVersion(1, 25, 3))
+            return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80)))]),
+                                                         B.exchange(.direct, pinned: e), B.exchange(.via, status: 502),
+                                                         B.matrix([B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80))), B.attempt(e, .asClient, v)], profile: profile)],
+                             root: .alertWithoutSNI, affects: [.proxy])
+        }),
+        ("replay: no client certificate configured", { f, v in
+            let e = B.endpoint(f)
+            let profile = B.nginxProfile(upstream: e)
+            return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .alert(B.serverAlert(116)), certificateRequested: true)]),
+                                                         B.exchange(.via, status: 502),
+                                                         B.matrix([B.attempt(e, .none, .tls12, outcome: .alert(B.serverAlert(40)), certificateRequested: true)], profile: profile)],
+                             root: .clientCertRequired, affects: [.proxy])
+        }),
+    ]
+
+    // MARK: - Captures
+
+    static let captures: [(String, Scenario)] = [
+        ("capture: nginx refuses an expired certificate (45)", { f, v in
+            let e = B.endpoint(f), c = B.cert(notBefore: B.now - 400 * B.day, notAfter: B.now - 9 * B.day)
+            return MatrixRow(name: "", via: true, items: [B.exchange(.via, status: 502),
+                                                         B.capture([B.captured(e, sni: nil, version: v, alerts: [B.clientAlert(45)], certificates: [c])])],
+                             root: .certExpired, affects: [.proxy])
+        }),
+        ("capture: nginx completes the handshake and closes quietly on an expired certificate", { f, v in
+            let e = B.endpoint(f), c = B.cert(notBefore: B.now - 400 * B.day, notAfter: B.now - 9 * B.day)
+            let check = ChainCheck(chain: CertificateChain(certificates: [c], servers: [e]), verification: ChainVerification(problems: [B.problem(.certHasExpired)]),
+                                   caFile: nil, name: B.host)
+            return MatrixRow(name: "", via: true, items: [B.exchange(.via, status: 502),
+                                                         B.capture([B.captured(e, sni: nil, version: .tls12, certificates: [c], closedWithoutRequest: true)],
+                                                                   checks: [CaptureDigest.chainKey([c]): check])],
+                             root: .certExpired, affects: [.proxy])
+        }),
+        ("capture: server aborts the proxy's SNI-less hello (80)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: [B.exchange(.via, status: 502),
+                                                         B.capture([B.captured(e, sni: nil, version: v, alerts: [B.serverAlert(80)], serverHello: false)])],
+                             root: .alertWithoutSNI, affects: [.proxy])
+        }),
+        ("capture: SYN answered by RST", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.capture([B.captured(e, sni: B.host, version: v, serverHello: false, refused: true)])],
+                             root: .connectionRefused, affects: [.user])
+        }),
+        ("capture: client 42 to a chain that verifies: the name", { f, v in
+            let e = B.endpoint(f), c = B.cert("default.example.test")
+            let check = ChainCheck(chain: CertificateChain(certificates: [c], servers: [e]), verification: ChainVerification(problems: []), caFile: "/ca.pem")
+            return MatrixRow(name: "", via: false, items: [B.capture([B.captured(e, sni: B.host, version: v, alerts: [B.clientAlert(42)], certificates: [c])],
+                                                                    checks: [CaptureDigest.chainKey([c]): check])],
+                             root: .hostnameMismatch, affects: [.user])
+        }),
+        ("capture: TLS 1.0 negotiated", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.capture([B.captured(e, sni: B.host, version: v, selected: 0x0301)])],
+                             root: .protocolVersion, affects: [.user])
+        }),
+        ("capture: ClientHello unanswered", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.capture([B.captured(e, sni: B.host, version: v, serverHello: false, unanswered: true)])],
+                             root: .timeout, affects: [.user])
+        }),
+    ]
+
+    // MARK: - HTTP
+
+    static let http: [(String, Scenario)] = [
+        ("direct: 500 from the upstream", { f, v in
+            MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 500, pinned: B.endpoint(f))], root: .httpError, affects: [.user])
+        }),
+        ("direct: TLS works, no answer", { f, v in
+            MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 0, curl: 28, pinned: B.endpoint(f), firstByte: 0)],
+                      root: .httpTimeout, affects: [.user])
+        }),
+        ("direct: redirect loop", { f, v in
+            MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 302, curl: 47, pinned: B.endpoint(f))], root: .redirectLoop, affects: [.user])
+        }),
+    ]
+}

@@ -1,0 +1,287 @@
+import Foundation
+import Testing
+import TriageDemo
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+import TriageWire
+
+/// Each path judged as its real client behaves, from the evidence: a real
+/// nginx (Debian's) in front of fixture upstreams, once with its
+/// configuration given and once with only its error log; curl's fallback
+/// over a name's addresses; certificates judged by purpose and anchors.
+@Suite(.serialized) struct ClientProfileTests {
+    typealias F = TLSFixtures
+
+    struct Case {
+        var result: CommandResult
+        var doc: ReportDocument
+        var markdown: String
+    }
+
+    /// `triage run` through nginx: with its configuration (`conf: true`) or with only its error log.
+    func run(_ upstream: Int, nginx: NginxRunner, conf: Bool, ca: String? = nil, extra: [String] = []) async throws -> Case {
+        let out = TestPaths.temporaryFolder("profile-case")
+        var arguments = ["run", "https://\(F.host):\(upstream)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
+                         "--nginx-error-log", nginx.errorLog.path, "--set", "addresses=127.0.0.1", "--out", out.path]
+        if conf { arguments += ["--nginx-conf", nginx.configuration.path] }
+        if let ca { arguments += ["--cacert", ca] }
+        let r = try await Command.triage(arguments + extra)
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        return Case(result: r, doc: doc, markdown: try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8))
+    }
+
+    func nginx(upstream: Int, _ extra: String = "") throws -> NginxRunner {
+        try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream)", host: F.host, extra: extra),
+                        prefix: TestPaths.temporaryFolder("nginx"))
+    }
+
+    // MARK: - nginx checks the name it is configured (or defaults) to check
+
+    /// `proxy_ssl_verify on` with the default `proxy_ssl_name` ($proxy_host: the
+    /// upstream block's name): nginx checks "middleground_backend" against a
+    /// certificate for the real name and answers 502. The replay checks the same
+    /// name (never `verify 0 (ok)` beside that 502); the log says it too.
+    @Test(arguments: [true, false]) func verifyingWithTheDefaultProxySSLName(conf: Bool) async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate \(ca);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: conf, ca: ca)
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.directCause?.cause == .proxyError)
+        #expect(c.doc.rootCause?.cause == .hostnameMismatch, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.rootCause?.remedy.contains("proxy_ssl_name") == true)
+        let log = try #require(c.doc.findings.first { $0.cause == .hostnameMismatch && $0.fact(.nameChecked) != nil })
+        #expect(log.fact(.nameChecked) == "middleground_backend")
+        if conf {
+            // The replay checks what nginx checks: it fails the same way.
+            let replay = try #require(c.doc.steps.first { $0.id == "proxy-handshake" })
+            #expect(replay.status == .problem)
+            #expect(c.doc.rootCause?.summary.contains("middleground_backend") == true || c.doc.rootCause?.fact(.host) == "middleground_backend",
+                    "\(c.doc.rootCause?.summary ?? "")")
+        }
+    }
+
+    /// nginx verifies; the upstream's certificate expired. Without its configuration the
+    /// default profile says nginx does not verify, but its log and its captured connection
+    /// (alert 45 from nginx, the client) show it does: cert-expired, never proxy-error.
+    @Test(arguments: [true, false]) func verifyingAnExpiredUpstream(conf: Bool) async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(-9)
+        let leaf = try F.leaf(notBefore: F.midnight(-200), notAfter: notAfter, issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate \(ca);\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: conf, ca: ca)
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .certExpired, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.rootCause?.date(.notAfter) == notAfter || c.doc.findings.contains { $0.cause == .certExpired && $0.date(.notAfter) == notAfter })
+        #expect(c.doc.findings.contains { $0.cause == .certExpired && $0.fact(.event) == "verify-error-10" })
+        if !conf {
+            // Seen: nginx's own connection in the capture completes the handshake and is closed by nginx
+            // without a request — a verifying client refusing the certificate — and its chain expired.
+            let groups = c.doc.steps.first { $0.id == "capture-decode" }?.facts["group"]?.listValue?.compactMap(\.stringValue) ?? []
+            #expect(groups.contains { $0.contains("handshake completed, then the client closed without a request") && !$0.contains("triage's own") }, "\(groups)")
+            #expect(c.doc.findings.contains { $0.cause == .certExpired && $0.step == "capture-decode" && $0.severity == .problem },
+                    "\(c.doc.findings.map { "\($0.cause) \($0.step) \($0.summary)" })")
+        }
+    }
+
+    /// A leaf sent without its intermediate, nginx trusting the root: the anchor set is
+    /// nginx's trusted certificate, so the server must send the intermediate.
+    @Test(arguments: [true, false]) func verifyingALeafWithoutItsIntermediate(conf: Bool) async throws {
+        let root = try F.root()
+        let intermediate = try F.intermediate("triage test intermediate", issuer: root)
+        let leaf = try F.leaf(issuer: intermediate)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate \(ca);\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: conf, ca: ca)
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .incompleteChain, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.findings.contains { $0.cause == .incompleteChain && $0.fact(.event) == "verify-error-21" })
+    }
+
+    /// The same without nginx: `--cacert ROOT` is the anchor set; the issuer neither in it nor sent.
+    @Test func leafWithoutItsIntermediateAgainstTheGivenAnchors() async throws {
+        let root = try F.root()
+        let intermediate = try F.intermediate("triage test intermediate", issuer: root)
+        let leaf = try F.leaf(issuer: intermediate)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let run = try await DefaultRunbook.run(port: upstream.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.root?.cause == .incompleteChain, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.fact(.missingIssuer) == "CN=triage test intermediate,O=triage fixture")
+        #expect(run.root?.remedy.contains("intermediate") == true)
+    }
+
+    // MARK: - nginx's version and configuration
+
+    /// Debian's nginx 1.22 offers TLSv1–1.2 to upstreams by default; a TLS 1.3-only upstream
+    /// answers alert 70. The profile's version comes from `nginx -v` on this machine.
+    @Test(arguments: [true, false]) func nginx122AgainstATLS13OnlyUpstream(conf: Bool) async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.minVersion = "TLSv1.3" }
+        defer { upstream.stop() }
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_server_name on;\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: conf, ca: try F.file(root.certificatePEM))
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .protocolVersion, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        let profileStep = try #require(c.doc.steps.first { $0.id == (conf ? "nginx" : "proxy") })
+        let version = profileStep.fact(.proxyVersion)?.stringValue ?? ""
+        #expect(version.contains("nginx 1.22") && version.contains("-v` on this machine"), "\(version)")
+        if conf {
+            let replay = try #require(c.doc.steps.first { $0.id == "proxy-handshake" })
+            #expect(replay.status == .problem)
+            #expect(replay.command?.contains("-noservername") == false)
+        }
+        #expect(c.doc.findings.contains { $0.cause == .protocolVersion && $0.fact(.event) == "alert-70" })
+    }
+
+    /// No `proxy_ssl_certificate` against an upstream that requires a client certificate:
+    /// over TLS 1.2 the upstream answers alert 40; what the handshakes saw (its
+    /// CertificateRequest) makes that client-cert-required, not a cipher problem.
+    @Test(arguments: [true, false]) func noClientCertificateForAnUpstreamThatRequiresOne(conf: Bool) async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.clientCAPEM = root.certificatePEM }
+        defer { upstream.stop() }
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_server_name on;\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: conf, ca: try F.file(root.certificatePEM))
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .clientCertRequired, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.rootCause?.remedy.contains("proxy_ssl_certificate") == true)
+        #expect(c.doc.findings.contains { $0.cause == .clientCertRequired && $0.fact(.event) == "alert-40" })
+    }
+
+    // MARK: - Certificates judged as clients judge them
+
+    /// A server certificate whose Extended Key Usage is clientAuth only: curl refuses it
+    /// (verify error 26, unsupported purpose); so does triage.
+    @Test func serverCertificateForClientsOnly() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(extendedKeyUsage: "clientAuth", issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let run = try await DefaultRunbook.run(port: upstream.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.document.verdict == .problem)
+        #expect(run.root?.cause == .certWrongPurpose, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.fact(.verifyCode) == 26)
+    }
+
+    // MARK: - Addresses as curl uses them
+
+    /// `localhost` with 127.0.0.1 and ::1, the server on IPv4 only: curl falls back and
+    /// gets 200, so the run is healthy with an address-unreachable warning.
+    @Test func healthyDualStackName() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf, address: "127.0.0.1")
+        defer { upstream.stop() }
+        let out = TestPaths.temporaryFolder("dual-healthy")
+        let r = try await Command.triage(["run", "https://localhost:\(upstream.port)/", "--cacert", try F.file(root.certificatePEM), "--out", out.path],
+                                         hosts: "127.0.0.1 localhost\n::1 localhost\n")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.verdict == .healthy)
+        #expect(doc.findings.contains { $0.cause == .addressUnreachable && $0.severity == .warning && $0.subject == "[::1]:\(upstream.port)" })
+        #expect(!doc.findings.contains { $0.severity == .problem })
+    }
+
+    /// The same name in front of an upstream that aborts SNI-less handshakes: the SNI
+    /// finding is the root cause, not the refusing ::1.
+    @Test func dualStackNameInFrontOfAnSNIOnlyUpstream() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf, address: "127.0.0.1") { $0.sni = .abortWithoutSNI }
+        defer { upstream.stop() }
+        let out = TestPaths.temporaryFolder("dual-sni")
+        let r = try await Command.triage(["run", "https://localhost:\(upstream.port)/", "--cacert", try F.file(root.certificatePEM), "--out", out.path],
+                                         hosts: "127.0.0.1 localhost\n::1 localhost\n")
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.rootCause?.cause == .alertWithoutSNI, "\(doc.findings.map(\.cause))")
+    }
+
+    // MARK: - SNI-less failures matter to SNI-less clients
+
+    /// A server that rejects clients without SNI, no proxy in the story: the root cause,
+    /// saying curl-like clients succeed, with both ways out.
+    @Test func serverRejectingClientsWithoutSNI() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { upstream.stop() }
+        let run = try await DefaultRunbook.run(port: upstream.port, caFile: try F.file(root.certificatePEM))
+        #expect(run.document.verdict == .problem)
+        #expect(run.root?.cause == .alertWithoutSNI)
+        let remedy = run.root?.remedy ?? ""
+        #expect(remedy.contains("curl, browsers") && remedy.contains("proxy_ssl_server_name on;") && remedy.contains("default certificate"), "\(remedy)")
+    }
+
+    // MARK: - Captures judged by the name asked for and the anchors
+
+    /// A ClientHello without SNI gets the default certificate, for another name; the
+    /// client (verifying the name it wants) answers 42. The chain verifies against the
+    /// given CA: the name is the cause, not the issuer.
+    @Test func defaultCertificateForAnotherNameInACapture() async throws {
+        let root = try F.root()
+        let good = try F.leaf(issuer: root)
+        let other = try F.leaf("default.example.test", issuer: root)
+        let upstream = try F.server(chain: [good], key: good) {
+            $0.sni = .defaultCertificate(chainPEM: other.certificatePEM, keyPEM: other.keyPEM)
+        }
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (file, _) = try await ClientCapture.sClient(port: upstream.port, [
+            ["-tls1_2", "-servername", F.host, "-CAfile", ca],
+            ["-tls1_2", "-noservername", "-verify_return_error", "-verify_hostname", F.host, "-CAfile", ca],
+        ])
+        let out = TestPaths.temporaryFolder("default-42")
+        let r = try await Command.triage(["analyze", file, "--ca-file", ca, "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect([.defaultCertWithoutSNI, .hostnameMismatch].contains(doc.rootCause?.cause), "\(doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(!doc.findings.contains { $0.cause == .untrustedIssuer }, "\(doc.findings.map { "\($0.cause) \($0.summary)" })")
+    }
+}
+
+/// `scan` and the exporter judge a target as a curl-like client gets it.
+@Suite struct ProbeAsAClientTests {
+    typealias F = TLSFixtures
+
+    /// Two addresses of one target, one refusing: the client falls back, so the probe succeeds;
+    /// the refusing address has its own result and is a warning.
+    @Test func aRefusingAddressBesideAWorkingOneIsAWarning() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf, address: "127.0.0.1")
+        defer { server.stop() }
+        let closed = SocketAddress.freePort()
+        var options = EndpointProbe.Options()
+        options.caFile = try F.file(root.certificatePEM)
+        let probe = try EndpointProbe(options)
+        let target = try Target("localhost:\(server.port)")
+        let good = await probe.probe(target, Endpoint(IPAddress("127.0.0.1")!, port: UInt16(server.port)))
+        let refused = await probe.probe(target, Endpoint(IPAddress("127.0.0.2")!, port: UInt16(closed)))
+        let judged = EndpointProbe.asClientsUseThem([good, refused])
+        #expect(!judged[1].ok)
+        #expect(!judged[1].problem)
+        #expect(judged[1].findings.contains { $0.cause == .addressUnreachable && $0.severity == .warning })
+        let metrics = ProbeMetrics(results: judged, duration: .milliseconds(5)).text
+        #expect(metrics.contains("probe_success 1"), "\(metrics)")
+        #expect(metrics.contains("triage_probe_address_success{address=\"127.0.0.2\"} 0"))
+        #expect(metrics.contains("triage_probe_cause{cause=\"address-unreachable\",severity=\"warning\"} 1"))
+    }
+}
