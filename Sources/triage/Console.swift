@@ -100,7 +100,7 @@ final class Console: Sendable {
         case .interrupted: ("INTERRUPTED", "33")
         }
         let status = paint(mark.padding(toLength: 11, withPad: " ", startingAt: 0), code)
-        let id = r.id.padding(toLength: max(14, r.id.count), withPad: " ", startingAt: 0)
+        let id = r.id.padding(toLength: max(15, r.id.count), withPad: " ", startingAt: 0)
         let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
         progress("  \(status) \(id) \(duration) \(clean(table.render(r.summary)))")
         guard verbosity == .verbose, r.status != .skipped else { return }

@@ -93,6 +93,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The SNI the proxy sends upstream: a name, or none (sets input 'proxy_sni').", valueName: "NAME|none"))
     var proxySni: String?
 
+    @Option(help: ArgumentHelp("The proxy's nginx version, e.g. 1.22.1, when it cannot be learned (default: nginx -v here, its Server header, its error log; sets input 'proxy_version').", valueName: "VERSION"))
+    var proxyVersion: String?
+
     @Option(help: ArgumentHelp("The proxy's nginx.conf: replay its upstream handshake (sets input 'nginx_conf'; gives the URL when none is given).", valueName: "FILE"))
     var nginxConf: String?
 
@@ -184,6 +187,10 @@ struct RunCommand: AsyncParsableCommand {
         if let caFile { given["ca_file"] = .string(caFile) }
         if insecure { given["insecure"] = .bool(true) }
         if let proxySni { given["proxy_sni"] = .string(proxySni) }
+        if let proxyVersion {
+            guard NginxVersion(proxyVersion) != nil else { throw ValidationError("--proxy-version '\(proxyVersion.prefix(40))' is not an nginx version such as 1.22.1") }
+            given["proxy_version"] = .string(proxyVersion)
+        }
         if let nginxConf { given["nginx_conf"] = .string(nginxConf) }
         if let location { given["location"] = .string(location) }
         if let nginxErrorLog { given["nginx_error_log"] = .string(nginxErrorLog) }

@@ -17,6 +17,9 @@ struct RunbooksCommand: ParsableCommand {
     @Flag(help: "Print the step kinds as the README's Markdown table.")
     var markdown = false
 
+    @Flag(help: "Print nginx's upstream defaults by version: the table the proxy's client profile is built from.")
+    var nginxDefaults = false
+
     func run() throws {
         if schema {
             print(RunbookSchema.json(catalog: .standard), terminator: "")
@@ -24,6 +27,10 @@ struct RunbooksCommand: ParsableCommand {
         }
         if markdown {
             print(StepCatalog.standard.markdownTable, terminator: "")
+            return
+        }
+        if nginxDefaults {
+            print(NginxDefaults.markdownTable, terminator: "")
             return
         }
         if let show {

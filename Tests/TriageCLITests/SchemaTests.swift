@@ -25,6 +25,15 @@ import TriageTestSupport
                 "README's step table is stale: paste `triage runbooks --markdown`")
     }
 
+    /// The README's table of nginx's defaults is the one the profiles read.
+    @Test func readmeNginxDefaultsAreTheProfilesTable() throws {
+        let readme = try String(contentsOf: TestPaths.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let begin = "<!-- nginx-defaults: generated from NginxDefaults -->\n"
+        let start = try #require(readme.range(of: begin), "README has no nginx defaults table")
+        let stop = try #require(readme.range(of: "<!-- /nginx-defaults -->", range: start.upperBound..<readme.endIndex))
+        #expect(String(readme[start.upperBound..<stop.lowerBound]) == NginxDefaults.markdownTable, "README's nginx defaults are stale")
+    }
+
     static let malformed: [String: String] = [
         "unknown-top-key": "name: x\nstpes: []\nsteps:\n  - { id: a, uses: exec, with: { run: [true] } }\n",
         "missing-steps": "name: x\n",

@@ -107,3 +107,14 @@ extension ClientProfile {
             source: source, version: version ?? ProxyVersion(release, source: .assumed))
     }
 }
+
+extension NginxDefaults {
+    /// The table as the README shows it (a test keeps the README's copy current).
+    public static var markdownTable: String {
+        var out = "| directive | default | since | why it matters upstream |\n|---|---|---|---|\n"
+        for row in rows {
+            out += "| `\(row.directive)` | `\(row.value)` | \(row.since.map { "\($0)" } ?? "—") | \(row.note) |\n"
+        }
+        return out
+    }
+}
