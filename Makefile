@@ -28,7 +28,7 @@ test: install-deps embed
 
 # The embedded demo: a broken upstream on 127.0.0.1 and the report it gets.
 demo: build
-	scripts/in-netns.sh $(BIN_DEBUG) demo --out incidents/demo; test $$? -le 1
+	scripts/in-netns.sh $(BIN_DEBUG) demo --out incidents/demo --force; test $$? -le 1
 
 # Speed and memory: the default runbook vs the manual openssl pipeline, capture
 # decoding, scan vs sslyze and an openssl loop, a 240-address fan-out, analyze vs tshark.

@@ -127,29 +127,45 @@ static char *bio_to_string(BIO *bio) {
     return out;
 }
 
-char *triage_x509_sans(X509 *cert) {
+/* The subjectAltName entries as typed records: the GENERAL_NAME type (one byte), the value's
+   length (four bytes, big-endian), the ASN.1 string's bytes as they are — nothing printed, so
+   a NUL or a newline inside a name stays in it (and OpenSSL's name check refuses such a name). */
+int triage_x509_san_records(X509 *cert, unsigned char **out) {
+    *out = NULL;
     GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    if (!names) return NULL;
-    BIO *bio = BIO_new(BIO_s_mem());
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+    if (!names) return 0;
+    size_t size = 0, capacity = 256;
+    unsigned char *buffer = OPENSSL_malloc(capacity);
+    int count = sk_GENERAL_NAME_num(names);
+    for (int i = 0; buffer && i < count && i < 100000; i++) {
         const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
-        if (name->type == GEN_DNS) {
-            const ASN1_IA5STRING *s = name->d.dNSName;
-            BIO_printf(bio, "%sDNS:%.*s", i ? "\n" : "", s->length, (const char *)s->data);
-        } else if (name->type == GEN_IPADD) {
-            const ASN1_OCTET_STRING *ip = name->d.iPAddress;
-            char text[64] = {0};
-            if (ip->length == 4) {
-                snprintf(text, sizeof text, "%d.%d.%d.%d", ip->data[0], ip->data[1], ip->data[2], ip->data[3]);
-            } else if (ip->length == 16) {
-                int o = 0;
-                for (int j = 0; j < 16; j += 2) o += snprintf(text + o, sizeof text - (size_t)o, "%s%x", j ? ":" : "", (ip->data[j] << 8) | ip->data[j + 1]);
-            }
-            BIO_printf(bio, "%sIP:%s", i ? "\n" : "", text);
+        const unsigned char *data = NULL;
+        int length = 0;
+        switch (name->type) {
+        case GEN_DNS: case GEN_EMAIL: case GEN_URI:
+            data = ASN1_STRING_get0_data(name->d.ia5); length = ASN1_STRING_length(name->d.ia5); break;
+        case GEN_IPADD:
+            data = ASN1_STRING_get0_data(name->d.iPAddress); length = ASN1_STRING_length(name->d.iPAddress); break;
+        default: break;
         }
+        if (length < 0) length = 0;
+        while (size + 5 + (size_t)length > capacity) {
+            capacity *= 2;
+            unsigned char *bigger = OPENSSL_realloc(buffer, capacity);
+            if (!bigger) { OPENSSL_free(buffer); buffer = NULL; break; }
+            buffer = bigger;
+        }
+        if (!buffer) break;
+        buffer[size] = (unsigned char)name->type;
+        buffer[size + 1] = (unsigned char)(length >> 24); buffer[size + 2] = (unsigned char)(length >> 16);
+        buffer[size + 3] = (unsigned char)(length >> 8); buffer[size + 4] = (unsigned char)length;
+        if (length > 0) memcpy(buffer + size + 5, data, (size_t)length);
+        size += 5 + (size_t)length;
     }
     GENERAL_NAMES_free(names);
-    return bio_to_string(bio);
+    if (!buffer) return -1;
+    *out = buffer;
+    return (int)size;
 }
 
 char *triage_x509_name(const X509_NAME *name) {

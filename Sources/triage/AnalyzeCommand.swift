@@ -26,6 +26,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-analyze/).", valueName: "DIR"))
     var out: String?
 
+    @Flag(help: "Replace an earlier case in --out (default: an earlier case is kept and this run goes beside it, DIR-2).")
+    var force = false
+
     @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
@@ -76,6 +79,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             var request = CaseRun.Request(runbook: try Bundled.runbook("analyze"), given: given,
                                           out: out.map { URL(fileURLWithPath: $0) }, language: lang)
             request.progress = console.progressLine
+            request.force = force
             caseRun = try CaseRun(request, catalog: .standard)
         } catch {
             console.error(String(describing: error))

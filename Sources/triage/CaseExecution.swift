@@ -11,6 +11,9 @@ enum CaseExecution {
         let table = console.table
         console.progress(table.render(.terminalHeader, ["title": .string(table.runbookTitle(caseRun.runbook.name, source: caseRun.runbook.source, given: caseRun.runbook.title)),
                                                         "runbook": .string(caseRun.runbook.source), "case": .string(caseRun.folder.url.path)]))
+        if let earlier = caseRun.claim.movedFrom {
+            console.progress(table.render(.terminalCaseMoved, ["earlier": .string(earlier.path), "path": .string(caseRun.folder.url.path)]))
+        }
         let task = Task {
             try await caseRun.run { event, _ in
                 if case .stepFinished(let result) = event { console.step(result, secrets: caseRun.secrets) }
@@ -24,6 +27,10 @@ enum CaseExecution {
         do {
             record = try await task.value
         } catch let error as CaseFolder.Unusable {
+            console.error(error.description)
+            return ExitStatus.usage
+        } catch let error as CaseFiles.Failure {
+            // The case could not be written (a full disk, a folder made read-only): said as curl says it.
             console.error(error.description)
             return ExitStatus.usage
         } catch {
@@ -47,27 +54,28 @@ enum CaseExecution {
         if console.verbosity != .quiet {
             console.result(table.render(.terminalReport, ["path": .string(caseRun.folder.reportPath)]))
         }
-        console.result(verdictLine(diagnosis, console: console))
+        let (line, colour) = verdictLine(diagnosis, console: console)
+        console.result(line, colour: colour)
         return diagnosis.exitStatus
     }
 
     /// The last line: how sure triage is.
-    static func verdictLine(_ diagnosis: Diagnosis, console: Console) -> String {
+    static func verdictLine(_ diagnosis: Diagnosis, console: Console) -> (String, String?) {
         let table = console.table
         switch diagnosis.verdict {
         case .problem:
-            guard let root = diagnosis.rootCause else { return table.render(.verdictProblem) }
-            return console.paint(table.render(.terminalRootCause, ["code": .string(root.cause.code),
-                                                                   "summary": .string(Redactor.redact(table.render(root.summary)))]), "31;1")
+            guard let root = diagnosis.rootCause else { return (table.render(.verdictProblem), nil) }
+            return (table.render(.terminalRootCause, ["code": .string(root.cause.code),
+                                                      "summary": .string(Sink.terminalLine(Redactor.redact(table.render(root.summary))))]), "31;1")
         case .healthy:
             // The same cause on the same subject seen by two steps is one warning, as in the report.
             let warnings = Set(diagnosis.findings.filter { $0.severity == .warning }.map { "\($0.cause.code) \($0.subject)" }).count
-            return console.paint(table.render(warnings == 0 ? .terminalHealthy : .terminalHealthyWarnings, ["count": .int(warnings)]), "32")
+            return (table.render(warnings == 0 ? .terminalHealthy : .terminalHealthyWarnings, ["count": .int(warnings)]), "32")
         case .inconclusive:
             let steps = diagnosis.incompleteSteps.map { Message(.terminalIncompleteStep, ["step": .string($0.id), "why": ($0.error ?? $0.summary).value]).value }
-            return console.paint(table.render(.terminalInconclusive, ["count": .int(steps.count), "steps": .list(steps)]), "33")
+            return (Sink.terminalLine(table.render(.terminalInconclusive, ["count": .int(steps.count), "steps": .list(steps)])), "33")
         case .interrupted, .incomplete:
-            return console.paint(table.render(.terminalInterrupted), "33")
+            return (table.render(.terminalInterrupted), "33")
         }
     }
 }

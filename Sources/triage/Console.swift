@@ -63,7 +63,11 @@ final class Console: Sendable {
     }
 
     /// The result: stdout.
-    func result(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
+    /// (Text from the network reaches a terminal only through `Sink.terminal`: shown, never obeyed.)
+    func result(_ text: String, colour: String? = nil) {
+        let safe = Sink.terminal(text)
+        write((colour.map { paint(safe, $0) } ?? safe) + "\n", to: STDOUT_FILENO)
+    }
 
     /// Progress: stderr, unless quiet.
     func progress(_ text: String) {
@@ -73,17 +77,17 @@ final class Console: Sendable {
     }
 
     /// Errors: stderr, always.
-    func error(_ text: String) { write(paint("triage: ", "31;1") + text + "\n", to: STDERR_FILENO) }
+    func error(_ text: String) { write(paint("triage: ", "31;1") + Sink.terminal(text) + "\n", to: STDERR_FILENO) }
 
     /// Diagnostics that are the message (a runbook's FILE:LINE:COLUMN errors): stderr, always.
-    func diagnostics(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
+    func diagnostics(_ text: String) { write(Sink.terminal(text) + "\n", to: STDERR_FILENO) }
 
     func paint(_ text: String, _ code: String) -> String {
         colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
     func step(_ r: StepResult, secrets: SecretSet = SecretSet()) {
-        let clean = { (text: String) in secrets.redact(Redactor.redact(text)) }
+        let clean = { (text: String) in Sink.terminal(secrets.redact(Redactor.redact(text))) }
         guard verbosity != .quiet else { return }
         if r.status == .skipped, verbosity != .verbose {
             // One line at the end for all of them: a skipped step is not news.
@@ -102,12 +106,12 @@ final class Console: Sendable {
         let status = paint(mark.padding(toLength: 11, withPad: " ", startingAt: 0), code)
         let id = r.id.padding(toLength: max(15, r.id.count), withPad: " ", startingAt: 0)
         let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
-        progress("  \(status) \(id) \(duration) \(clean(table.render(r.summary)))")
+        progress("  \(status) \(id) \(duration) \(Sink.terminalLine(clean(table.render(r.summary))))")
         guard verbosity == .verbose, r.status != .skipped else { return }
         // -v: the step's evidence as it runs.
         if let command = r.command { progress(clean(command).split(separator: "\n").map { "      $ \($0)" }.joined(separator: "\n")) }
-        for fact in r.facts { progress("      \(table.label(fact.key)): \(clean(table.format(fact.value)))") }
-        for finding in r.findings { progress("      ⇒ \(finding.cause.code): \(clean(table.render(finding.summary)))") }
+        for fact in r.facts { progress("      \(table.label(fact.key)): \(Sink.terminalLine(clean(table.format(fact.value))))") }
+        for finding in r.findings { progress("      ⇒ \(finding.cause.code): \(Sink.terminalLine(clean(table.render(finding.summary))))") }
         if let transcript = r.transcript, !transcript.isEmpty {
             let lines = clean(transcript).split(separator: "\n", omittingEmptySubsequences: false)
             progress(lines.prefix(60).map { "      | \($0)" }.joined(separator: "\n"))

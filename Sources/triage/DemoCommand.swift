@@ -13,6 +13,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-upstream.demo.test/).", valueName: "DIR"))
     var out: String?
 
+    @Flag(help: "Replace an earlier case in --out (default: an earlier case is kept and this run goes beside it, DIR-2).")
+    var force = false
+
     @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
@@ -70,6 +73,7 @@ struct DemoCommand: AsyncParsableCommand {
             runbook: try Bundled.runbook("tls-upstream"), given: given,
             out: out.map { URL(fileURLWithPath: $0) }, language: lang)
         request.progress = console.progressLine
+        request.force = force
         let caseRun: CaseRun
         do {
             caseRun = try CaseRun(request, catalog: .standard)

@@ -175,7 +175,7 @@ final class Exporter: Sendable {
             do { target = try Target(text) } catch { return (.badRequest, error.description + "\n") }
             let name = query["module"] ?? "default"
             guard let probe = probes[name] else {
-                return (.badRequest, "unknown module '\(name)': one of \(probes.keys.sorted().joined(separator: ", "))\n")
+                return (.badRequest, "unknown module '\(Sink.echo(name))': one of \(probes.keys.sorted().joined(separator: ", "))\n")
             }
             // Prometheus says how long it will wait; answer a little before that.
             var timeout = probe.module.timeout

@@ -114,6 +114,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
     var out: String?
 
+    @Flag(help: "Replace an earlier case in --out (default: an earlier case is kept and this run goes beside it, DIR-2).")
+    var force = false
+
     @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
@@ -138,7 +141,7 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 guard try DurationParser.parse(value) > .zero else { throw DurationParser.Failure.malformed }
             } catch {
-                throw ValidationError("\(flag) '\(value.prefix(40))' is \((error as? DurationParser.Failure) == .outOfRange ? "out of range (at most 24h)" : "not a duration such as 500ms, 10s or 2m")")
+                throw ValidationError("\(flag) '\(Sink.echo(value, limit: 40))' is \((error as? DurationParser.Failure) == .outOfRange ? "out of range (at most 24h)" : "not a duration such as 500ms, 10s or 2m")")
             }
         }
         do {
@@ -240,6 +243,7 @@ struct RunCommand: AsyncParsableCommand {
                 stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) },
                 secrets: headers.compactMap { h in h.firstIndex(of: ":").map { h[h.index(after: $0)...].trimmingCharacters(in: .whitespaces) } })
             request.maxTime = maxTime.flatMap { try? DurationParser.parse($0) }
+            request.force = force
             request.progress = console.progressLine
             caseRun = try CaseRun(request, catalog: .standard)
         } catch let error as RunbookError {

@@ -51,7 +51,11 @@ struct ScanCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 10000") }
-        guard (try? DurationParser.parse(timeout)) != nil else { throw ValidationError("--timeout '\(timeout)' is not a duration such as 3s") }
+        do {
+            _ = try DurationParser.deadline(timeout)
+        } catch {
+            throw ValidationError("--timeout '\(Sink.echo(timeout, limit: 40))': \(error)")
+        }
         guard !targets.isEmpty || targetsFile != nil else { throw ValidationError("give targets as arguments or with --targets FILE") }
     }
 
@@ -63,7 +67,7 @@ struct ScanCommand: AsyncParsableCommand {
         options.clientKey = key ?? cert
         options.withoutSNI = sniVariants
         options.warnDays = warnDays
-        options.timeout = (try? DurationParser.parse(timeout)) ?? .seconds(5)
+        options.timeout = (try? DurationParser.deadline(timeout)) ?? .seconds(5)
         let probe: EndpointProbe
         do {
             probe = try EndpointProbe(options)
@@ -147,13 +151,29 @@ struct TargetSource: Sendable {
             line = line.trimmingCharacters(in: .whitespacesAndNewlines)
             return line.isEmpty || body(number, line)
         }
+        // A line longer than any target is cut (it is refused for its length) and the rest of it skipped:
+        // memory and time stay bounded whatever the file holds.
+        let longest = Target.maximumLength + 1
+        var skipping = false
         while true {
             let chunk = handle.readData(ofLength: 1 << 16)
             if chunk.isEmpty { break }
-            pending.append(chunk)
-            while let newline = pending.firstIndex(of: 0x0A) {
-                let line = pending[pending.startIndex..<newline]
-                pending = pending[(newline + 1)...]
+            var start = chunk.startIndex
+            while let newline = chunk[start...].firstIndex(of: 0x0A) {
+                defer { start = newline + 1 }
+                // The end of a line already given (cut) is not a line of its own.
+                if skipping { skipping = false; continue }
+                pending.append(chunk[start..<newline])
+                let line = pending
+                pending = Data()
+                guard emit(line) else { return }
+            }
+            guard !skipping else { continue }
+            pending.append(chunk[start...])
+            if pending.count > longest {
+                skipping = true
+                let line = pending.prefix(longest)
+                pending = Data()
                 guard emit(line) else { return }
             }
         }
@@ -335,29 +355,12 @@ struct ScanLine: Sendable {
         return "{" + fields.joined(separator: ",") + "}"
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + TextFormat.padded(Int(scalar.value), 4)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { Sink.json(s) }
 
     static let csvHeader = "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,without_sni,duration_ms,error"
 
     var csv: String {
-        func f(_ v: String?) -> String {
-            guard let v else { return "" }
-            return v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
-        }
+        func f(_ v: String?) -> String { v.map(Sink.csv) ?? "" }
         return [f(target), f(address), f(port.map(String.init)), f(String(ok)), f(cause), f(causes.joined(separator: " ")),
                 f(notAfter.map(ISO8601.string)), f(daysLeft.map(String.init)), f(issuer), f(subject), f(version), f(cipher),
                 f(alert.map { "\($0.code) \($0.name)" }), f(withoutSNI.map(String.init)), f(TextFormat.fixed(durationMs, 1)), f(error)].joined(separator: ",")
@@ -367,8 +370,8 @@ struct ScanLine: Sendable {
 
     var tableRow: String {
         let status = problem ? "PROBLEM" : causes.isEmpty ? "ok" : "warn"
-        let endpoint = address.map { a in "\(target) \(a.contains(":") ? "[\(a)]" : a):\(port ?? 0)" } ?? target
-        let detail = error ?? [version, cipher, subject].compactMap { $0 }.joined(separator: " ")
+        let endpoint = Sink.terminalLine(address.map { a in "\(target) \(a.contains(":") ? "[\(a)]" : a):\(port ?? 0)" } ?? target)
+        let detail = Sink.terminalLine(error ?? [version, cipher, subject].compactMap { $0 }.joined(separator: " "))
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s.padding(toLength: n, withPad: " ", startingAt: 0) }
         return pad(status, 9) + pad(daysLeft.map(String.init) ?? "-", 6) + pad(endpoint, 42) + pad(cause ?? causes.first ?? "-", 25) + detail
     }

@@ -177,7 +177,7 @@ import TriageTestSupport
                   runn: [echo]
             """) == [
                 "rb.yaml:5:5: step 'a': exec needs input 'run' (the command: a list of arguments, or one string with shell: true)",
-                "rb.yaml:6:7: exec has no input 'runn' (did you mean 'run'?): expected one of run, shell, expect_exit",
+                "rb.yaml:6:7: exec has no input 'runn' (did you mean 'run'?): expected one of run, shell, expect_exit, env",
             ])
     }
 

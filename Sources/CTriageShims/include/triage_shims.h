@@ -45,7 +45,7 @@ size_t triage_bio_pending(BIO *bio);
 
 /* The subjectAltName entries of a certificate as "DNS:name" / "IP:addr"
  * lines joined by '\n' (malloc'd; free with triage_free). NULL when none. */
-char *triage_x509_sans(X509 *cert);
+int triage_x509_san_records(X509 *cert, unsigned char **out);
 /* A distinguished name in RFC 2253 form (malloc'd). */
 char *triage_x509_name(const X509_NAME *name);
 /* The serial number in hex (malloc'd). */

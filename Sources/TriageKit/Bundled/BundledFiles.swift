@@ -1353,6 +1353,9 @@ x509.14 = format error in the notAfter field
 x509.25 = path length constraint exceeded
 x509.63 = email address mismatch
 
+# --- hostile input ---
+terminal.case_moved = {earlier} holds an earlier case, kept: this one goes to {path} (--force replaces it)
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -2129,6 +2132,9 @@ x509.13 = notBefore 字段格式错误
 x509.14 = notAfter 字段格式错误
 x509.25 = 超出路径长度限制
 x509.63 = 电子邮件地址不匹配
+
+# --- hostile input ---
+terminal.case_moved = {earlier} 中已有之前的案例，予以保留：本次写入 {path}（--force 会替换它）
 
 """#,
     ]

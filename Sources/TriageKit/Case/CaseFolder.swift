@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The folder a run leaves behind: `report.md`, `report.json`,
 /// `evidence/<step-id>/…`. Reports are rewritten after every step, so a run
@@ -11,10 +14,12 @@ public struct CaseFolder: Sendable {
     public struct Unusable: Error, CustomStringConvertible {
         public var path: String
         public var reason: String
+        /// Another run claimed the folder first.
+        public var taken = false
         public var description: String { "cannot use \(path) as the case folder: \(reason)" }
     }
 
-    public let url: URL
+    public var url: URL
     public var formats: Set<Format>
     public var renderer: ReportRenderer
     public var secrets: SecretSet
@@ -33,24 +38,89 @@ public struct CaseFolder: Sendable {
         return parent.appendingPathComponent("incidents").appendingPathComponent("\(stamp)-\(String(safeHost))")
     }
 
-    /// Creates the folder. An existing folder is reused only when it is
-    /// empty or holds an earlier case, so `--out` never clobbers other files.
-    public func prepare() throws(Unusable) {
+    /// The file triage writes in every case folder it makes: a folder is an
+    /// earlier case only when it holds one (not because it has a report.json).
+    public static let marker = ".triage-case"
+
+    /// Holds a case folder for one run: an exclusive lock on its marker, released when the run ends.
+    public final class Claim: Sendable {
+        public let url: URL
+        /// The folder asked for held an earlier case: this run went to `url` beside it.
+        public let movedFrom: URL?
+        private let fd: Int32
+
+        init(url: URL, fd: Int32, movedFrom: URL?) {
+            self.url = url
+            self.fd = fd
+            self.movedFrom = movedFrom
+        }
+
+        deinit { close(fd) }
+    }
+
+    /// Claims the folder for this run. A folder that does not exist or is empty is made a case;
+    /// one that holds an earlier case is never replaced silently — the run goes to `NAME-2` (`-3`, …)
+    /// beside it, unless `force`, which replaces that case (not while another run holds it); any other
+    /// non-empty folder, or a file, is refused.
+    public static func claim(_ url: URL, force: Bool) throws(Unusable) -> Claim {
+        if force { return try make(url, movedFrom: nil, replacing: true) }
+        if !isCase(url) {
+            do {
+                return try make(url, movedFrom: nil)
+            } catch where error.taken {
+                // Another run made it a case a moment ago: go beside it, as after any earlier case.
+            }
+        }
+        for n in 2...999 {
+            let sibling = url.deletingLastPathComponent().appendingPathComponent("\(url.lastPathComponent)-\(n)")
+            if !FileManager.default.fileExists(atPath: sibling.path), let claim = try? make(sibling, movedFrom: url) { return claim }
+        }
+        throw Unusable(path: url.path, reason: "it and its 998 siblings hold earlier cases; choose another --out")
+    }
+
+    static func isCase(_ url: URL) -> Bool {
+        var st = stat()
+        return lstat(url.appendingPathComponent(marker).path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    static func make(_ url: URL, movedFrom: URL?, replacing: Bool = false) throws(Unusable) -> Claim {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: url.path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw Unusable(path: url.path, reason: "it is a file") }
             let entries = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-            guard entries.isEmpty || entries.contains("report.json") else {
-                throw Unusable(path: url.path, reason: "it exists and is not an earlier triage case (no report.json); choose another --out")
+            guard entries.isEmpty || entries.contains(marker) else {
+                throw Unusable(path: url.path, reason: "it exists and is not a triage case (no \(marker) marker); choose another --out")
             }
-            return
+        } else {
+            do {
+                try fm.createDirectory(at: url, withIntermediateDirectories: true)
+            } catch {
+                throw Unusable(path: url.path, reason: (error as NSError).localizedFailureReason ?? String(cString: strerror(errno)))
+            }
         }
-        do {
-            try fm.createDirectory(at: url, withIntermediateDirectories: true)
-        } catch {
-            throw Unusable(path: url.path, reason: String(describing: error))
+        // The marker is the claim: created exclusively here, or (an earlier case, --force) opened as it is.
+        let path = url.appendingPathComponent(marker).path
+        var fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        if fd < 0, errno == EEXIST, replacing { fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let e = errno
+            throw Unusable(path: url.path, reason: e == EEXIST ? "another triage run is making a case there" : String(cString: strerror(e)), taken: e == EEXIST)
         }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw Unusable(path: url.path, reason: "another triage run is writing to it", taken: true)
+        }
+        let note = "triage case folder: reports and evidence of one run (started \(ISO8601.string(Date())), pid \(getpid()))\n"
+        _ = ftruncate(fd, 0)
+        _ = note.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if replacing {
+            // The earlier case goes; the folder and its lock stay this run's.
+            for entry in (try? fm.contentsOfDirectory(atPath: url.path)) ?? [] where entry != marker {
+                try? fm.removeItem(at: url.appendingPathComponent(entry))
+            }
+        }
+        return Claim(url: url, fd: fd, movedFrom: movedFrom)
     }
 
     /// Writes the reports for the record as it stands.

@@ -22,6 +22,8 @@ public struct CaseRun: Sendable {
         public var maxTime: Duration?
         /// A long step's progress, for the terminal.
         public var progress: @Sendable (String, Message) -> Void = { _, _ in }
+        /// `--force`: replace an earlier case in `out` instead of writing beside it.
+        public var force = false
 
         public init(runbook: Bundled.Source, given: [String: String], out: URL? = nil,
                     workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
@@ -54,6 +56,8 @@ public struct CaseRun: Sendable {
     public let runbook: Runbook
     public let inputs: [String: Value]
     public let folder: CaseFolder
+    /// The folder, held for this run (its lock is released when the run is gone).
+    public let claim: CaseFolder.Claim
     /// What never reaches an output: the secrets given and those found in the inputs.
     public let secrets: SecretSet
     public let engine: Engine
@@ -67,7 +71,9 @@ public struct CaseRun: Sendable {
         let template = try Bundled.template(language: request.language, path: request.templatePath)
         let renderer = try ReportRenderer(templateText: template.text, name: template.origin, table: try TextTable.named(request.language))
         let host = inputs["url"]?.stringValue.flatMap { URLPart.host.extract(from: $0).stringValue } ?? runbook.name
-        let url = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
+        let asked = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
+        claim = try CaseFolder.claim(asked, force: request.force)
+        let url = claim.url
         let secrets = SecretSet(request.secrets + Self.secrets(in: inputs))
         self.secrets = secrets
         folder = CaseFolder(url: url, formats: request.formats, renderer: renderer, secrets: secrets)
@@ -88,7 +94,6 @@ public struct CaseRun: Sendable {
     /// killed run still leaves a recent report. Cancelling the calling task
     /// interrupts the run; the reports are still written.
     public func run(observer: @escaping @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
-        try folder.prepare()
         let folder = self.folder
         // The first report exists before the first step: a run killed at any
         // moment leaves a case that says it did not finish, never "healthy".

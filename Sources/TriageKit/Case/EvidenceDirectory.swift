@@ -24,8 +24,14 @@ public final class EvidenceDirectory: Sendable {
     private let written = Mutex<[Artifact]>([])
     private let secrets: SecretSet
 
+    /// The case folder, and the step's folder's name inside `evidence/` (a fixed alphabet, see `FileName`).
+    private let caseFolder: URL?
+    private let folder: String
+
     public init(caseFolder: URL?, stepID: String, secrets: SecretSet = SecretSet()) {
-        relativePath = "evidence/\(stepID)"
+        folder = FileName.safe(stepID)
+        relativePath = "evidence/\(folder)"
+        self.caseFolder = caseFolder
         root = caseFolder?.appendingPathComponent(relativePath, isDirectory: true)
         self.secrets = secrets
     }
@@ -55,10 +61,11 @@ public final class EvidenceDirectory: Sendable {
     /// Writes binary evidence as is (captures, DER); callers redact what they frame.
     @discardableResult
     public func write(_ name: String, data: Data, description: Message) throws -> Artifact {
-        let artifact = Artifact(path: "\(relativePath)/\(name)", bytes: data.count, description: description)
-        if let root {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: root.appendingPathComponent(name))
+        let file = FileName.safe(name)
+        let artifact = Artifact(path: "\(relativePath)/\(file)", bytes: data.count, description: description)
+        if let caseFolder {
+            // Relative to the case folder, nothing inside it followed if it is a symlink.
+            try CaseFiles.write(data, root: caseFolder, path: ["evidence", folder, file])
         }
         register(artifact)
         return artifact
@@ -69,18 +76,9 @@ public final class EvidenceDirectory: Sendable {
     /// temporary file in chunks, each chunk masked as `write(_:table:)`
     /// masks, and `finish` renames it into place.
     public func table(_ name: String) throws -> EvidenceTable {
-        var handle: FileHandle?
-        var temp: URL?
-        if let root {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            let url = root.appendingPathComponent(".\(name).\(UUID().uuidString.prefix(8)).tmp")
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
-            }
-            handle = try FileHandle(forWritingTo: url)
-            temp = url
-        }
-        return EvidenceTable(name: name, directory: self, handle: handle, temp: temp, secrets: secrets)
+        let file = FileName.safe(name)
+        let stream = try caseFolder.map { folder throws(CaseFiles.Failure) in try CaseFiles.stream(root: folder, path: ["evidence", self.folder, file]) }
+        return EvidenceTable(name: file, directory: self, stream: stream, secrets: secrets)
     }
 
     func register(_ artifact: Artifact) {
@@ -91,7 +89,7 @@ public final class EvidenceDirectory: Sendable {
     }
 
     /// Where a file would go, for steps whose C library writes it itself.
-    public func url(for name: String) -> URL? { root?.appendingPathComponent(name) }
+    public func url(for name: String) -> URL? { root?.appendingPathComponent(FileName.safe(name)) }
 }
 
 /// A table evidence file being written row by row; see `EvidenceDirectory.table`.
@@ -99,27 +97,19 @@ public final class EvidenceDirectory: Sendable {
 public final class EvidenceTable {
     public let name: String
     private let directory: EvidenceDirectory
-    private let handle: FileHandle?
-    private let temp: URL?
+    private let stream: CaseFiles.Stream?
     private let secrets: SecretSet
     private var buffer: [UInt8] = []
-    private var finished = false
-    private var failed: Error?
+    private var failed: CaseFiles.Failure?
     public private(set) var bytes = 0
     static let chunk = 1 << 20
 
-    init(name: String, directory: EvidenceDirectory, handle: FileHandle?, temp: URL?, secrets: SecretSet) {
+    init(name: String, directory: EvidenceDirectory, stream: CaseFiles.Stream?, secrets: SecretSet) {
         self.name = name
         self.directory = directory
-        self.handle = handle
-        self.temp = temp
+        self.stream = stream
         self.secrets = secrets
         buffer.reserveCapacity(Self.chunk + 4096)
-    }
-
-    deinit {
-        // Not finished (the step failed or was cancelled): no half file is left behind.
-        if !finished, let temp { try? handle?.close(); try? FileManager.default.removeItem(at: temp) } // (close twice is harmless)
     }
 
     /// Appends one or more whole rows.
@@ -139,10 +129,10 @@ public final class EvidenceTable {
         defer { buffer.removeAll(keepingCapacity: true) }
         if let error = failed { throw error }
         bytes += buffer.count
-        if let handle {
+        if let stream {
             secrets.redact(bytes: &buffer)
             do {
-                try handle.write(contentsOf: buffer)
+                try stream.write(buffer)
             } catch {
                 // A full disk: the table is lost, not retried (nor grown) row by row; finish says so.
                 failed = error
@@ -151,19 +141,13 @@ public final class EvidenceTable {
         }
     }
 
-    /// Writes what is left and moves the file into place.
+    /// Writes what is left and moves the file into place (an unfinished table leaves no file).
     @discardableResult
     public func finish(description: Message) throws -> Artifact {
         try flush()
         if let error = failed { throw error }
+        try stream?.finish()
         let artifact = Artifact(path: "\(directory.relativePath)/\(name)", bytes: bytes, description: description)
-        if let handle, let temp, let root = directory.root {
-            try handle.close()
-            guard rename(temp.path, root.appendingPathComponent(name).path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: root.appendingPathComponent(name).path])
-            }
-        }
-        finished = true
         directory.register(artifact)
         return artifact
     }

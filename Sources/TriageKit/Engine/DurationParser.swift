@@ -8,13 +8,23 @@ public enum DurationParser {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case malformed
         case outOfRange
+        /// Zero where a deadline is needed: nothing could run.
+        case zero
 
         public var description: String {
             switch self {
             case .malformed: "expected a positive number with a unit, e.g. 500ms, 10s, 2m"
             case .outOfRange: "out of range (at most 24h)"
+            case .zero: "a deadline must be more than zero, e.g. 500ms, 10s"
             }
         }
+    }
+
+    /// A deadline: a duration above zero (at least a millisecond), at most 24 hours.
+    public static func deadline(_ text: String) throws(Failure) -> Duration {
+        let d = try parse(text)
+        guard d >= .milliseconds(1) else { throw .zero }
+        return d
     }
 
     public static func parse(_ text: String) throws(Failure) -> Duration {

@@ -14,12 +14,29 @@ public protocol StepKind: Sendable {
     /// need no wall-clock deadline at all.
     var defaultTimeout: Duration? { get }
     /// Runs the step. Throwing records the step as failed with the error;
-    /// findings belong in the returned outcome.
+    /// what it saw belongs in the returned outcome's evidence.
     func run(_ context: StepContext) async throws -> StepOutcome
+    /// Checks a step's `with:` before anything runs, beyond each input's type
+    /// (an `exec` refuses `${{ }}` where data would become code); each problem
+    /// names its input, reported at that input's line and column.
+    func check(_ arguments: [String: StepArgument]) -> [ArgumentProblem]
+}
+
+/// A problem with one input of a step, found by the loader.
+public struct ArgumentProblem: Sendable, Hashable {
+    public var input: String
+    public var message: String
+
+    public init(input: String, message: String) {
+        self.input = input
+        self.message = message
+    }
 }
 
 extension StepKind {
     public var defaultTimeout: Duration? { nil }
+
+    public func check(_ arguments: [String: StepArgument]) -> [ArgumentProblem] { [] }
 
     public func output(_ name: String) -> OutputDeclaration? { outputs.first { $0.name == name } }
 }

@@ -90,7 +90,7 @@ public struct ExporterConfig: Sendable {
                             }
                         case "timeout":
                             if let t = string() {
-                                do { m.timeout = try DurationParser.parse(t) } catch { problems.append(Diagnostic(at(value), "timeout: \(error)")) }
+                                do { m.timeout = try DurationParser.deadline(t) } catch { problems.append(Diagnostic(at(value), "timeout: \(error)")) }
                             }
                         case "ca_file": m.caFile = string()
                         case "client_cert": m.clientCertificate = string()

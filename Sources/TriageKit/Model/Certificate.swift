@@ -5,15 +5,25 @@ import TriageWire
 /// identifiers, read once from DER (by OpenSSL, in TriageProbes) so that
 /// every later step and rule works with fields, never with text to split.
 public struct Certificate: Sendable, Hashable {
+    /// A subjectAltName entry as the certificate holds it (RFC 5280 §4.2.1.6): a name is the
+    /// ASN.1 string's bytes, NUL and control bytes included — such a name matches no host
+    /// (OpenSSL says so) and is shown escaped.
     public enum AlternativeName: Sendable, Hashable, CustomStringConvertible {
         case dns(String)
         case ip(IPAddress)
+        case email(String)
+        case uri(String)
+        /// Another GENERAL_NAME type (otherName, directoryName, …), by its number.
+        case other(Int)
 
-        /// `DNS:name` / `IP:address`, as `openssl x509 -text` prints them.
+        /// `DNS:name` / `IP:address`, as `openssl x509 -text` prints them; hidden bytes as `\xNN`.
         public var description: String {
             switch self {
-            case .dns(let name): "DNS:\(name)"
+            case .dns(let name): "DNS:\(Sink.terminalLine(name))"
             case .ip(let address): "IP:\(address)"
+            case .email(let name): "email:\(Sink.terminalLine(name))"
+            case .uri(let uri): "URI:\(Sink.terminalLine(uri))"
+            case .other(let type): "othername:<type \(type)>"
             }
         }
     }
@@ -112,32 +122,6 @@ public struct Certificate: Sendable, Hashable {
         }
     }
 
-    /// Whether the certificate names `host`, as OpenSSL's X509_check_host and
-    /// X509_check_ip do (RFC 6125 §6.4): an IP literal must equal an IP SAN;
-    /// a name matches a DNS SAN exactly or through one `*` in the leftmost
-    /// label of a pattern with at least two more labels; the CN counts only
-    /// when there is no DNS SAN.
-    public func matches(host: String) -> Bool {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        if let ip = IPAddress(bare) { return alternativeNames.contains(.ip(ip)) }
-        let dnsNames = alternativeNames.compactMap { if case .dns(let n) = $0 { n } else { nil } }
-        let candidates = dnsNames.isEmpty ? (commonName.map { [$0] } ?? []) : dnsNames
-        return candidates.contains { Self.name($0, matches: bare) }
-    }
-
-    static func name(_ pattern: String, matches host: String) -> Bool {
-        let p = pattern.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-        if p == h { return !p.isEmpty }
-        let pLabels = p.split(separator: ".", omittingEmptySubsequences: false)
-        let hLabels = h.split(separator: ".", omittingEmptySubsequences: false)
-        guard pLabels.count >= 3, pLabels.count == hLabels.count, pLabels.dropFirst().allSatisfy({ !$0.contains("*") }),
-              pLabels.dropFirst() == hLabels.dropFirst() else { return false }
-        let first = pLabels[0], label = hLabels[0]
-        guard first.filter({ $0 == "*" }).count == 1, !first.hasPrefix("xn--"), !label.isEmpty else { return false }
-        let parts = first.split(separator: "*", omittingEmptySubsequences: false)
-        return label.count >= parts[0].count + parts[1].count && label.hasPrefix(parts[0]) && label.hasSuffix(parts[1])
-    }
 }
 
 /// A chain a server presented (leaf first), with where and how it was seen:

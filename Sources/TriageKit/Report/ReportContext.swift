@@ -25,6 +25,10 @@ struct ReportContext {
 
     func clean(_ s: String) -> String { secrets.redact(Redactor.redact(s)) }
     func text(_ m: Message) -> String { clean(table.render(m)) }
+    /// A sentence placed in Markdown prose: a server's text in it stays text (`Markdown.text`).
+    func prose(_ m: Message) -> String { Markdown.text(text(m)) }
+    /// Text placed inside a fenced block: control characters visible (the fence is longer than any backtick run).
+    func block(_ s: String) -> String { Sink.visible(clean(s)) }
 
     /// Raw evidence shown inline for a step: the first lines, the rest in its evidence file.
     static let rawLines = 14
@@ -69,14 +73,14 @@ struct ReportContext {
             out["commandsFence"] = Markdown.fence(for: commands)
         }
         if let fix = Fix(diagnosis, record: record) {
-            var f: [String: Any] = ["hasProof": !fix.proof.isEmpty, "expectation": fix.expectation.map(text) ?? ""]
+            var f: [String: Any] = ["hasProof": !fix.proof.isEmpty, "expectation": fix.expectation.map(prose) ?? ""]
             if let change = fix.change {
-                let diff = clean(change.unifiedDiff)
+                let diff = block(change.unifiedDiff)
                 f["diff"] = diff
                 f["diffFence"] = Markdown.fence(for: diff)
                 f["changeWhere"] = Markdown.code("\(change.file):\(change.firstLine)")
             }
-            let proof = clean(fix.proof.joined(separator: "\n"))
+            let proof = block(fix.proof.joined(separator: "\n"))
             f["proof"] = proof
             f["proofFence"] = Markdown.fence(for: proof)
             out["fix"] = f
@@ -105,17 +109,17 @@ struct ReportContext {
     /// Symptom ← cause: `502 from nginx /test: upstream aborts TLS without SNI (alert 80)`.
     var title: String {
         guard let root = diagnosis.rootCause else {
-            return text(Message(.reportTitleVerdict, ["host": .string(host), "verdict": Message(Self.verdictKeys[document.verdict]!).value]))
+            return prose(Message(.reportTitleVerdict, ["host": .string(host), "verdict": Message(Self.verdictKeys[document.verdict]!).value]))
         }
         let cause = causeWithQualifier(root)
         if let symptom = diagnosis.directCause, symptom.path == .http(.via), let via = document.via {
             let status = symptom.facts[.status]?.intValue ?? 0
             let path = URLPart.path.extract(from: via).stringValue ?? "/"
             let proxy = proxyName
-            return text(Message(status > 0 ? .reportHeadlineVia : .reportHeadlineViaNoAnswer,
+            return prose(Message(status > 0 ? .reportHeadlineVia : .reportHeadlineViaNoAnswer,
                                 ["status": .int(status), "proxy": .string(proxy), "path": .string(path), "cause": .string(cause)]))
         }
-        return text(Message(.reportTitleCause, ["host": .string(host), "cause": .string(cause)]))
+        return prose(Message(.reportTitleCause, ["host": .string(host), "cause": .string(cause)]))
     }
 
     /// The cause's title with the one number an engineer looks for: the alert, the date.
@@ -141,22 +145,22 @@ struct ReportContext {
     /// For runs that did not finish: said before anything else.
     var banner: String? {
         switch document.verdict {
-        case .interrupted: text(Message(.reportBannerInterrupted, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
-        case .incomplete: text(Message(.reportBannerIncomplete, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
+        case .interrupted: prose(Message(.reportBannerInterrupted, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
+        case .incomplete: prose(Message(.reportBannerIncomplete, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
         default: nil
         }
     }
 
     /// What the user saw.
     var failed: String {
-        if let symptom = diagnosis.directCause { return text(symptom.summary) }
-        return document.summary
+        if let symptom = diagnosis.directCause { return prose(symptom.summary) }
+        return Markdown.text(document.summary)
     }
 
     /// Why: the root cause when it is not the symptom, and why it hits this path.
     var why: String? {
         guard let root = diagnosis.rootCause, root != diagnosis.directCause else { return nil }
-        return pathReason(root) ?? text(root.summary)
+        return pathReason(root) ?? prose(root.summary)
     }
 
     /// Why the root cause hits the proxy's connection: what it sends, by whose word.
@@ -174,15 +178,15 @@ struct ReportContext {
         case .assumed: .reportSourceAssumed
         case .observed: .reportSourceObserved
         }
-        return text(Message(.reportWhyProxy, ["root": root.summary.value, "proxy": .string(proxyName), "sends": sends, "source": Message(source).value]))
+        return prose(Message(.reportWhyProxy, ["root": root.summary.value, "proxy": .string(proxyName), "sends": sends, "source": Message(source).value]))
     }
 
     var todo: String {
-        if let root = diagnosis.rootCause { return text(root.remedy) }
+        if let root = diagnosis.rootCause { return prose(root.remedy) }
         switch document.verdict {
-        case .inconclusive: return text(Message(.reportTodoInconclusive))
-        case .healthy: return text(Message(.reportTodoHealthy))
-        default: return text(Message(.reportTodoPartial))
+        case .inconclusive: return prose(Message(.reportTodoInconclusive))
+        case .healthy: return prose(Message(.reportTodoHealthy))
+        default: return prose(Message(.reportTodoPartial))
         }
     }
 
@@ -200,9 +204,9 @@ struct ReportContext {
         let ids = record.steps.filter { $0.status == .skipped }.map(\.id)
         let notRun = record.plannedSteps.filter { id in !record.steps.contains { $0.id == id || $0.id.hasPrefix(id + "-") } }
         var parts: [String] = []
-        if !ids.isEmpty { parts.append(text(Message(.reportSkipped, ["steps": .string(ids.joined(separator: ", "))]))) }
+        if !ids.isEmpty { parts.append(prose(Message(.reportSkipped, ["steps": .string(ids.joined(separator: ", "))]))) }
         if !notRun.isEmpty, document.verdict == .interrupted || document.verdict == .incomplete {
-            parts.append(text(Message(.reportNotRun, ["steps": .string(notRun.joined(separator: ", "))])))
+            parts.append(prose(Message(.reportNotRun, ["steps": .string(notRun.joined(separator: ", "))])))
         }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
@@ -216,14 +220,14 @@ struct ReportContext {
         for impact in diagnosis.impacts where impact.role != .root && impact.role != .symptom {
             let f = impact.finding
             guard seen.insert("\(f.cause.code) \(f.subject)").inserted else { continue }
-            let remedy = shown.contains { $0.cause == f.cause } ? "" : text(f.remedy)
+            let remedy = shown.contains { $0.cause == f.cause } ? "" : prose(f.remedy)
             let role: MessageKey = switch (f.severity, impact.role) {
             case (.warning, _): .roleWarning
             case (_, .samePath): .roleSamePath
             case (_, .otherPath): .roleOtherPath
             default: .roleLatent
             }
-            var row: [String: Any] = ["code": f.cause.code, "title": table.title(f.cause), "role": table.render(role), "summary": text(f.summary)]
+            var row: [String: Any] = ["code": f.cause.code, "title": table.title(f.cause), "role": table.render(role), "summary": prose(f.summary)]
             if !remedy.isEmpty { row["remedy"] = remedy }
             rows.append(row)
         }
@@ -296,7 +300,7 @@ struct ReportContext {
     /// The commands to check by hand, step by step.
     var commands: String {
         record.steps.filter { $0.status != .skipped && $0.command != nil }.map { step in
-            "# \(step.id) (\(step.uses))\n" + clean(step.command ?? "")
+            "# \(step.id) (\(step.uses))\n" + block(step.command ?? "")
         }.joined(separator: "\n")
     }
 
@@ -304,13 +308,13 @@ struct ReportContext {
     /// lines inline, the rest in the step's evidence file.
     var raw: [[String: Any]] {
         record.steps.filter { [.problem, .failed, .timedOut, .warning].contains($0.status) }.compactMap { step in
-            guard let transcript = step.transcript.map(clean), !transcript.isEmpty else { return nil }
+            guard let transcript = step.transcript.map(block), !transcript.isEmpty else { return nil }
             let lines = transcript.split(separator: "\n", omittingEmptySubsequences: false)
             let shown = lines.prefix(Self.rawLines).joined(separator: "\n")
             var entry: [String: Any] = ["id": step.id, "text": shown, "fence": Markdown.fence(for: shown)]
             if lines.count > Self.rawLines {
                 let file = step.artifacts.first { $0.path.hasSuffix("transcript.txt") || $0.path.hasSuffix("trace.txt") }?.path ?? "evidence/\(step.id)/"
-                entry["more"] = text(Message(.reportMoreLines, ["count": .int(lines.count - Self.rawLines), "path": .string(file)]))
+                entry["more"] = prose(Message(.reportMoreLines, ["count": .int(lines.count - Self.rawLines), "path": .string(file)]))
             }
             return entry
         }

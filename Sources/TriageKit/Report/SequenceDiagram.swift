@@ -84,13 +84,27 @@ struct SequenceDiagram {
         "    \(from)\(o.ok ? "-->>" : "--x")\(to): \(Self.escape(clean(table.render(o.answer))))"
     }
 
-    /// Mermaid ends a statement at `;` and a line break, reads `#…;` as an
-    /// entity and `%%` as a comment: text on an arrow keeps none of them.
-    static func escape(_ text: String) -> String {
-        var out = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-            .replacingOccurrences(of: ";", with: ",").replacingOccurrences(of: "#", with: "No.")
-            .replacingOccurrences(of: "%%", with: "%")
+    static func escape(_ text: String) -> String { Mermaid.label(text) }
+}
+
+/// Text on a Mermaid diagram's arrow, as the report's sink for it.
+public enum Mermaid {
+    /// Mermaid ends a statement at `;` and a line break, reads `#…;` as an entity, `%%` as a comment and
+    /// `<…>` as HTML: text on an arrow keeps none of them live (entities `#35;`, `#59;`, `#lt;`, `#gt;`).
+    public static func label(_ text: String) -> String {
+        var out = Sink.terminalLine(text)
         if out.count > 120 { out = String(out.prefix(117)) + "…" }
-        return out
+        var escaped = ""
+        for c in out {
+            switch c {
+            case "#": escaped += "#35;"
+            case ";": escaped += "#59;"
+            case "%": escaped += "#37;"
+            case "<": escaped += "#lt;"
+            case ">": escaped += "#gt;"
+            default: escaped.append(c)
+            }
+        }
+        return escaped
     }
 }

@@ -89,8 +89,10 @@ extension RunbookChecker {
             spec.continueOnError = bool(node, what: "'continue_on_error'") ?? true
         }
         let withNode = field["with"]
+        var argumentNodes: [String: Node] = [:]
         if let (_, node) = withNode, let args = mapping(node, what: "'with' of step '\(id)'", allowed: nil) {
             for (name, keyNode, valueNode) in args {
+                argumentNodes[name] = valueNode
                 let declaration = stepKind?.inputs.first { $0.name == name }
                 if let kind = stepKind, declaration == nil {
                     let known = kind.inputs.map(\.name)
@@ -107,6 +109,9 @@ extension RunbookChecker {
         if let kind = stepKind {
             for declaration in kind.inputs where declaration.required && spec.with[declaration.name] == nil {
                 error(withNode?.0 ?? node, "step '\(id)': \(kind.name) needs input '\(declaration.name)' (\(declaration.summary))")
+            }
+            for problem in kind.check(spec.with) {
+                error(argumentNodes[problem.input] ?? withNode?.0 ?? node, "step '\(id)': \(problem.message)")
             }
         }
         return CheckedStep(spec: spec, id: id, idLocation: location(idNode))

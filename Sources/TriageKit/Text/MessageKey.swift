@@ -393,4 +393,5 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureGroupOwn = "capture.group_own"
     case captureOutcomeClosedQuietly = "capture.outcome_closed_quietly"
     case findingCaptureClosedQuietly = "finding.capture_closed_quietly"
+    case terminalCaseMoved = "terminal.case_moved"
 }

@@ -69,7 +69,5 @@ public struct ProbeMetrics: Sendable {
         openssl.hasPrefix("TLSv") ? "TLS " + openssl.dropFirst(4) : openssl
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-    }
+    static func escape(_ s: String) -> String { Sink.prometheusLabel(s) }
 }

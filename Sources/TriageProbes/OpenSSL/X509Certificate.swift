@@ -37,17 +37,40 @@ final class X509Certificate {
         return Array(UnsafeBufferPointer(start: out, count: Int(n)))
     }
 
+    /// subjectAltName as typed values from the GENERAL_NAME structures (type, and the ASN.1
+    /// string with its length): a name holding a NUL or a newline keeps it, shown escaped.
+    var alternativeNames: [Certificate.AlternativeName] {
+        var raw: UnsafeMutablePointer<UInt8>?
+        let n = Int(triage_x509_san_records(x509, &raw))
+        guard n > 0, let raw else { return [] }
+        defer { triage_free(raw) }
+        let bytes = UnsafeBufferPointer(start: raw, count: n)
+        var out: [Certificate.AlternativeName] = []
+        var offset = 0
+        while offset + 5 <= n {
+            let type = Int32(bytes[offset])
+            let length = Int(bytes[offset + 1]) << 24 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 8 | Int(bytes[offset + 4])
+            guard offset + 5 + length <= n else { break }
+            let value = Array(bytes[(offset + 5)..<(offset + 5 + length)])
+            offset += 5 + length
+            switch type {
+            case GEN_DNS: out.append(.dns(String(decoding: value, as: UTF8.self)))
+            case GEN_IPADD: out.append(IPAddress(bytes: value).map { .ip($0) } ?? .other(Int(type)))
+            case GEN_EMAIL: out.append(.email(String(decoding: value, as: UTF8.self)))
+            case GEN_URI: out.append(.uri(String(decoding: value, as: UTF8.self)))
+            default: out.append(.other(Int(type)))
+            }
+        }
+        return out
+    }
+
     /// The fields, read once.
     func certificate(der known: [UInt8]? = nil) throws(OpenSSLError) -> Certificate {
         var before: Int64 = 0, after: Int64 = 0
         guard triage_x509_time(x509, 0, &before) == 0, triage_x509_time(x509, 1, &after) == 0 else {
             throw OpenSSLError.capture("reading the certificate's validity dates")
         }
-        let sans: [Certificate.AlternativeName] = (takeString(triage_x509_sans(x509))?.split(separator: "\n") ?? []).compactMap { entry in
-            if entry.hasPrefix("DNS:") { return .dns(String(entry.dropFirst(4))) }
-            if entry.hasPrefix("IP:") { return IPAddress(String(entry.dropFirst(3))).map { .ip($0) } }
-            return nil
-        }
+        let sans = alternativeNames
         var algorithm = Certificate.KeyAlgorithm.other("unknown")
         var bits = 0
         if let key = X509_get0_pubkey(x509) {

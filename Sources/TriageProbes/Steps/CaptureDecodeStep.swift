@@ -365,17 +365,12 @@ public struct CaptureDecodeStep: StepKind {
         private var tlsFields: [TLSKey: [UInt8]] = [:]
         private var certificateFields: [String: [UInt8]] = [:]
 
+        /// A CSV field: `Sink.csv`, with a quick path for the plain ASCII most fields are
+        /// (addresses, dates, names) — which Sink.csv would leave as they are.
         static func field(_ s: String, into out: inout [UInt8]) {
-            if s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) {
-                out.append(UInt8(ascii: "\""))
-                for b in s.utf8 {
-                    if b == UInt8(ascii: "\"") { out.append(b) }
-                    out.append(b)
-                }
-                out.append(UInt8(ascii: "\""))
-            } else {
-                out += s.utf8
-            }
+            let plain = s.utf8.allSatisfy { b in b >= 0x20 && b < 0x7F && b != UInt8(ascii: ",") && b != UInt8(ascii: "\"") }
+                && !(s.utf8.first.map { [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@")].contains($0) } ?? false)
+            if plain { out += s.utf8 } else { out += Sink.csv(s).utf8 }
         }
 
         /// One row per TLS connection, for a spreadsheet or `grep`, appended as bytes.

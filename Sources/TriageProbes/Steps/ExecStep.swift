@@ -7,6 +7,12 @@ import TriageKit
 /// A different exit status marks the step failed; it raises no finding, since
 /// triage cannot know what the command's failure means — the run is then
 /// inconclusive unless something else explains it.
+///
+/// Data never becomes code: each element of a `run` list becomes exactly one
+/// argument, whatever its value holds; values reach a shell command only as
+/// environment variables (`env:`, read as `"$NAME"`) — the loader refuses
+/// `${{ }}` inside shell text or a one-string command, as GitHub's hardening
+/// guide for Actions advises.
 public struct ExecStep: StepKind {
     public let name = "exec"
     public let summary = "run a command (argv, no shell unless shell: true) and keep stdout, stderr, exit status"
@@ -14,6 +20,7 @@ public struct ExecStep: StepKind {
         .init("run", .stringOrList, required: true, "the command: a list of arguments, or one string with shell: true"),
         .init("shell", .boolean, "run `run` with /bin/sh -c (default false)"),
         .init("expect_exit", .integer, "the exit status that counts as success (default 0)"),
+        .init("env", .any, "environment variables for the command, NAME: value (values may use ${{ }}; a shell reads them as \"$NAME\")"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("exit", .integer, "the exit status"),
@@ -31,7 +38,13 @@ public struct ExecStep: StepKind {
         }
         if shell { argv = ["/bin/sh", "-c", argv.joined(separator: " ")] }
         guard !argv.isEmpty else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "run"]) }
-        let result = try await Subprocess(argv).run()
+        var environment: [String: String] = [:]
+        if case .object(let fields) = context["env"] {
+            for (key, value) in fields where Self.isVariableName(key) { environment[key] = value.text }
+        }
+        var process = Subprocess(argv)
+        process.environment = environment
+        let result = try await process.run()
         let stdout = String(decoding: result.stdout, as: UTF8.self)
         let stderr = String(decoding: result.stderr, as: UTF8.self)
         try context.evidence.write("stdout.txt", text: stdout, description: Message(.evidenceStdout, ["command": .string(argv[0])]))
@@ -53,5 +66,47 @@ public struct ExecStep: StepKind {
             outputs: ["exit": .int(Int(result.exitStatus)), "stdout": .string(Redactor.redact(stdout)),
                       "stderr": .string(Redactor.redact(stderr))],
             transcript: transcript, failure: ok ? nil : summary)
+    }
+
+    /// Where data would become code: `${{ }}` in shell text, or in a one-string command (split on
+    /// spaces after interpolation, a value would become several arguments); `env` must name variables.
+    public func check(_ arguments: [String: StepArgument]) -> [ArgumentProblem] {
+        var out: [ArgumentProblem] = []
+        // A shell that is not literally false may be a shell: treat it as one; so is `[sh, -c, …]`.
+        var shell: Bool = if case .value(let v)? = arguments["shell"] { v.boolValue ?? (v.stringValue == "true") } else { arguments["shell"] != nil }
+        if case .list(let items)? = arguments["run"], case .value(let first)? = items.first,
+           let program = first.stringValue.map({ String($0.split(separator: "/").last ?? "") }),
+           ["sh", "bash", "dash", "zsh", "ksh", "ash", "busybox"].contains(program),
+           items.dropFirst().contains(where: { if case .value(let v) = $0 { v.stringValue?.hasPrefix("-") == true && v.stringValue?.contains("c") == true } else { false } }) {
+            shell = true
+        }
+        let fix = "pass the value through env: (env: { NAME: \"${{ … }}\" }) and use \"$NAME\" in the command"
+        switch arguments["run"] {
+        case .template(let t, _)? where !t.expressions.isEmpty:
+            out.append(ArgumentProblem(input: "run", message: shell
+                ? "${{ }} inside a shell command runs data as code: \(fix)"
+                : "${{ }} inside a one-string command is split on spaces after it is filled in, so a value can become several arguments: write run as a list (one argument per element), or \(fix)"))
+        case .list(let items)? where shell && items.contains(where: { !$0.templates.flatMap(\.expressions).isEmpty }):
+            out.append(ArgumentProblem(input: "run", message: "${{ }} inside a shell command runs data as code: \(fix)"))
+        default:
+            break
+        }
+        switch arguments["env"] {
+        case nil:
+            break
+        case .object(let fields)?:
+            for name in fields.keys.sorted() where !Self.isVariableName(name) {
+                out.append(ArgumentProblem(input: "env", message: "env: '\(name.prefix(40))' is not a variable name (letters, digits and _, not starting with a digit)"))
+            }
+        default:
+            out.append(ArgumentProblem(input: "env", message: "env must be a mapping NAME: value"))
+        }
+        return out
+    }
+
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.utf8.count <= 128 else { return false }
+        let ok: (Unicode.Scalar) -> Bool = { $0.isASCII && ($0.properties.isAlphabetic || $0 == "_" || ("0"..."9").contains($0)) }
+        return !("0"..."9").contains(first) && name.unicodeScalars.allSatisfy(ok)
     }
 }

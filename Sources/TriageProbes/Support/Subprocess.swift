@@ -26,6 +26,8 @@ public struct Subprocess: Sendable {
 
     public var argv: [String]
     public var outputLimit = 1 << 20
+    /// Variables set for the child on top of triage's own environment.
+    public var environment: [String: String] = [:]
 
     public init(_ argv: [String]) { self.argv = argv }
 
@@ -62,7 +64,7 @@ public struct Subprocess: Sendable {
     private func runBlocking(_ control: Control) throws -> Result {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw LaunchError(executable: argv[0], errno: errno) }
-        let spawned = Subprocess.spawn(argv, stdout: .fd(outPipe[1]), stderr: .fd(errPipe[1]), closing: outPipe + errPipe)
+        let spawned = Subprocess.spawn(argv, stdout: .fd(outPipe[1]), stderr: .fd(errPipe[1]), closing: outPipe + errPipe, environment: environment)
         close(outPipe[1])
         close(errPipe[1])
         let pid: pid_t
@@ -114,7 +116,8 @@ extension Subprocess {
     /// Starts `argv` (found on PATH) in its own process group with a clean
     /// signal mask and default handlers — so killing the group stops every
     /// child a shell started — and stdin from /dev/null.
-    static func spawn(_ argv: [String], stdout: Output, stderr: Output?, closing: [Int32] = []) -> Swift.Result<pid_t, LaunchError> {
+    static func spawn(_ argv: [String], stdout: Output, stderr: Output?, closing: [Int32] = [],
+                      environment extra: [String: String] = [:]) -> Swift.Result<pid_t, LaunchError> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -142,7 +145,15 @@ extension Subprocess {
         var pid: pid_t = 0
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        guard !extra.isEmpty else {
+            let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+            return rc == 0 ? .success(pid) : .failure(LaunchError(executable: argv[0], errno: rc))
+        }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(extra) { $1 }
+        let cEnv = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { cEnv.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         return rc == 0 ? .success(pid) : .failure(LaunchError(executable: argv[0], errno: rc))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TriageKit
 import TriageWire
 
 /// A target as users type it — `https://api.example.com/v1`, `api.example.com`,
@@ -9,7 +10,7 @@ public struct Target: Sendable, Hashable {
     public struct Invalid: Error, CustomStringConvertible, Sendable {
         public var text: String
         public var reason: String
-        public var description: String { "'\(text)' is not a URL or HOST[:PORT]: \(reason)" }
+        public var description: String { "'\(Sink.echo(text))' is not a URL or HOST[:PORT]: \(Sink.echo(reason))" }
     }
 
     public var scheme: String
@@ -40,9 +41,14 @@ public struct Target: Sendable, Hashable {
 
     /// `defaultScheme`: what a target typed without one gets (https for the
     /// upstream, http for a `--via` proxy).
+    /// Longer than this is not a target a person typed (URLs in the wild stay under 2,000).
+    public static let maximumLength = 8_192
+
     public init(_ typed: String, defaultScheme: String = "https") throws(Invalid) {
-        let text = typed.trimmingCharacters(in: .whitespaces)
         func invalid(_ reason: String) -> Invalid { Invalid(text: String(typed.prefix(200)), reason: reason) }
+        // Bounded before anything else looks at it: a 10 MB line costs a length check.
+        guard typed.utf8.count <= Self.maximumLength else { throw invalid("it is longer than \(Self.maximumLength) bytes") }
+        let text = typed.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { throw invalid("it is empty") }
         guard !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw invalid("it holds spaces") }
         var authorityAndRest = Substring(text)
@@ -98,7 +104,9 @@ public struct Target: Sendable, Hashable {
             return
         }
         let labels = hostText.trimmingCharacters(in: CharacterSet(charactersIn: ".")).split(separator: ".", omittingEmptySubsequences: false)
-        guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 }) else { throw invalid("'\(hostText)' has an empty or over-long label") }
+        // RFC 1035 §2.3.4: a name of at most 253 characters, labels of at most 63.
+        guard hostText.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters") }
+        guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 }) else { throw invalid("'\(hostText)' has an empty or over-long label") }
         guard hostText.allSatisfy({ !$0.isASCII || $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" }) else {
             throw invalid("'\(hostText)' holds characters a host name cannot")
         }
@@ -107,6 +115,7 @@ public struct Target: Sendable, Hashable {
         } catch {
             throw invalid(error.reason)
         }
+        guard host.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters in its ASCII form") }
         unicodeHost = host == hostText ? nil : hostText
     }
 }
