@@ -202,7 +202,7 @@ static int collect_errors(int ok, X509_STORE_CTX *ctx) {
 }
 
 int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at, const char *host, int depth,
-                        int *codes, int *depths, int max, STACK_OF(X509) **built) {
+                        int address_as_name, int *codes, int *depths, int max, STACK_OF(X509) **built) {
     X509_STORE *store = X509_STORE_new();
     if (!store) return -1;
     int loaded = ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store);
@@ -219,7 +219,7 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, 
     if (depth >= 0) X509_VERIFY_PARAM_set_depth(param, depth);
     if (host && *host) {
         /* OpenSSL matches the name (X509_check_host / X509_check_ip): never a re-match of printed text. */
-        if (!X509_VERIFY_PARAM_set1_ip_asc(param, host)) X509_VERIFY_PARAM_set1_host(param, host, 0);
+        if (address_as_name || !X509_VERIFY_PARAM_set1_ip_asc(param, host)) X509_VERIFY_PARAM_set1_host(param, host, 0);
     }
     X509_verify_cert(ctx);
     if (built) *built = X509_STORE_CTX_get1_chain(ctx);

@@ -290,6 +290,56 @@ import TriageWire
                                                          B.matrix([B.attempt(e, .none, .tls12, outcome: .alert(B.serverAlert(40)), certificateRequested: true)], profile: profile)],
                              root: .clientCertRequired, affects: [.proxy])
         }),
+        ("replay: more intermediates than nginx's verify depth", { f, v in
+            let e = B.endpoint(f)
+            let settings = ["proxy_ssl_verify": ["on"], "proxy_ssl_trusted_certificate": ["/etc/nginx/ca.pem"]]
+            let profile = B.nginxProfile(settings, upstream: e)
+            let chain = [B.cert(issuer: "CN=Int 2"), B.cert("Int 2", issuer: "CN=Int 1", ca: true), B.cert("Int 1", issuer: "CN=Root", ca: true)]
+            let check = ChainCheck(chain: CertificateChain(certificates: chain, servers: [e], variants: [.none]),
+                                   verification: ChainVerification(problems: [B.problem(.certChainTooLong, depth: 2)]), caFile: "/etc/nginx/ca.pem", name: "backend")
+            return MatrixRow(name: "", via: true, items: [B.nginxConfig(settings, upstream: e), B.exchange(.direct, pinned: e), B.exchange(.via, status: 502),
+                                                         B.matrix([B.attempt(e, .none, v, verify: .certChainTooLong)], profile: profile, checks: [check])],
+                             root: .certInvalid, affects: [.proxy])
+        }),
+        ("log: verify error 20 read with the replay (its verify depth)", { f, v in
+            let e = B.endpoint(f)
+            let settings = ["proxy_ssl_verify": ["on"], "proxy_ssl_trusted_certificate": ["/etc/nginx/ca.pem"]]
+            let profile = B.nginxProfile(settings, upstream: e)
+            let chain = [B.cert(issuer: "CN=Int 2"), B.cert("Int 2", issuer: "CN=Int 1", ca: true), B.cert("Int 1", issuer: "CN=Root", ca: true)]
+            let check = ChainCheck(chain: CertificateChain(certificates: chain, servers: [e], variants: [.none]),
+                                   verification: ChainVerification(problems: [B.problem(.certChainTooLong, depth: 2)]), caFile: "/etc/nginx/ca.pem", name: "backend")
+            return MatrixRow(name: "", via: true,
+                             items: [B.nginxConfig(settings, upstream: e), B.exchange(.direct, pinned: e), B.exchange(.via, status: 502),
+                                     B.matrix([B.attempt(e, .none, v)], profile: profile, checks: [check]),
+                                     B.log("upstream SSL certificate verify error: (20:unable to get local issuer certificate) while SSL handshaking to upstream", upstream: e)],
+                             root: .certInvalid, affects: [.proxy])
+        }),
+        ("log: verify error 21, the missing issuer a root other clients trust", { f, v in
+            let e = B.endpoint(f)
+            let rootB = B.cert("Root B", selfSigned: true, ca: true)
+            let leaf = B.cert(issuer: "CN=Root B")
+            let userCheck = { () -> Evidence in
+                var c = ChainCheck(chain: CertificateChain(certificates: [leaf], servers: [e], variants: [.asClient]),
+                                   verification: ChainVerification(problems: []), caFile: "/tmp/ab.pem", name: B.host)
+                c.path = [leaf, rootB]
+                return .chains(ChainReview(checks: [c], host: B.host, warnDays: 21, at: B.now))
+            }()
+            let profile = B.nginxProfile(["proxy_ssl_verify": ["on"], "proxy_ssl_trusted_certificate": ["/etc/nginx/a.pem"]], upstream: e)
+            let replayCheck = ChainCheck(chain: CertificateChain(certificates: [leaf], servers: [e], variants: [.none]),
+                                         verification: ChainVerification(problems: [B.problem(.unableToVerifyLeafSignature)]), caFile: nil, name: "backend")
+            return MatrixRow(name: "", via: true,
+                             items: [userCheck, B.exchange(.direct, pinned: e), B.exchange(.via, status: 502),
+                                     B.matrix([B.attempt(e, .none, v, chain: [leaf])], profile: profile, checks: [replayCheck]),
+                                     B.log("upstream SSL certificate verify error: (21:unable to verify the first certificate) while SSL handshaking to upstream", upstream: e)],
+                             root: .untrustedIssuer, affects: [.proxy])
+        }),
+        ("replay predicts a failure, the proxy answered 200: a warning", { f, v in
+            let e = B.endpoint(f)
+            let profile = B.nginxProfile(upstream: e)
+            return MatrixRow(name: "", via: true, items: [B.exchange(.direct, pinned: e), B.exchange(.via, status: 200),
+                                                         B.matrix([B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80))), B.attempt(e, .asClient, v)], profile: profile)],
+                             root: nil, warning: .alertWithoutSNI, affects: [])
+        }),
     ]
 
     // MARK: - Captures
@@ -315,6 +365,12 @@ import TriageWire
             return MatrixRow(name: "", via: true, items: [B.exchange(.via, status: 502),
                                                          B.capture([B.captured(e, sni: nil, version: v, alerts: [B.serverAlert(80)], serverHello: false)])],
                              root: .alertWithoutSNI, affects: [.proxy])
+        }),
+        ("capture: the server refuses the certificate the client sent (48)", { f, v in
+            let e = B.endpoint(f)
+            var c = B.captured(e, sni: B.host, version: .tls12, alerts: [B.serverAlert(48)], certificateRequest: true)
+            c.clientCertificateSent = true
+            return MatrixRow(name: "", via: false, items: [B.capture([c])], root: .clientCertRejected, affects: [.user])
         }),
         ("capture: SYN answered by RST", { f, v in
             let e = B.endpoint(f)

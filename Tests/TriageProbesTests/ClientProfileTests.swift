@@ -165,6 +165,161 @@ import TriageWire
         #expect(c.doc.findings.contains { $0.cause == .clientCertRequired && $0.fact(.event) == "alert-40" })
     }
 
+    // MARK: - Found trying profiles the first tests did not cover
+
+    /// Two intermediates under the root nginx trusts, and nginx's default proxy_ssl_verify_depth 1:
+    /// nginx logs 20 (no local issuer); the replay with nginx's depth says the chain is too long.
+    @Test func verifyDepthOfOne() async throws {
+        let root = try F.root()
+        let int1 = try F.intermediate("triage intermediate 1", issuer: root)
+        let int2 = try F.intermediate("triage intermediate 2", issuer: int1)
+        let leaf = try F.leaf(issuer: int2)
+        let upstream = try F.server(chain: [leaf, int2, int1], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate \(ca);\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: true, ca: ca)
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .certInvalid, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.rootCause?.remedy.contains("proxy_ssl_verify_depth 2;") == true, "\(c.doc.rootCause?.remedy ?? "")")
+        #expect(c.markdown.contains("+            proxy_ssl_verify_depth 2;"))
+    }
+
+    /// The upstream's leaf comes straight from another root that nginx does not trust (the user's
+    /// bundle holds both): an untrusted root, not a missing intermediate.
+    @Test(arguments: [true, false]) func upstreamFromARootNginxDoesNotTrust(conf: Bool) async throws {
+        let rootA = try F.root("triage root A"), rootB = try F.root("triage root B")
+        let leaf = try F.leaf(issuer: rootB)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate \(try F.file(rootA.certificatePEM, named: "a.pem"));\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: conf, ca: try F.file(rootA.certificatePEM + rootB.certificatePEM, named: "ab.pem"))
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .untrustedIssuer, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.rootCause?.summary.contains("CN=triage root B") == true, "\(c.doc.rootCause?.summary ?? "")")
+    }
+
+    /// nginx sends SNI (its configuration is not given): the upstream's expired certificate for clients
+    /// without SNI is a warning — nginx answered 200, and its captured connection carried SNI.
+    @Test func aHealthyProxyInFrontOfAnSNILessDefault() async throws {
+        let root = try F.root()
+        let good = try F.leaf(issuer: root)
+        let old = try F.leaf(notBefore: F.midnight(-400), notAfter: F.midnight(-20), issuer: root)
+        let upstream = try F.server(chain: [good], key: good) { $0.sni = .defaultCertificate(chainPEM: old.certificatePEM, keyPEM: old.keyPEM) }
+        defer { upstream.stop() }
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_server_name on;\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let out = TestPaths.temporaryFolder("profile-case")
+        let r = try await Command.triage(["run", "https://\(F.host):\(upstream.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
+                                          "--set", "addresses=127.0.0.1", "--cacert", try F.file(root.certificatePEM), "--out", out.path])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.findings.contains { $0.cause == .defaultCertWithoutSNI && $0.severity == .warning })
+    }
+
+    /// `proxy_pass https://127.0.0.1:PORT` with verification: nginx checks "127.0.0.1" as a name
+    /// (X509_check_host), so the certificate's IP SAN never matches; the replay checks it the same way,
+    /// and the fix names the certificate's DNS name.
+    @Test func verifyingAnAddressAsNginxDoes() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(sans: [F.host, "IP:127.0.0.1"], issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try NginxRunner(http: """
+            server {
+                listen LISTEN;
+                location /test {
+                    proxy_pass https://127.0.0.1:\(upstream.port)/;
+                    proxy_ssl_verify on;
+                    proxy_ssl_trusted_certificate \(ca);
+                }
+            }
+            """, prefix: TestPaths.temporaryFolder("nginx"))
+        defer { nginx.stop() }
+        let out = TestPaths.temporaryFolder("profile-case")
+        let r = try await Command.triage(["run", "--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.path,
+                                          "--cacert", ca, "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.rootCause?.cause == .hostnameMismatch, "\(doc.findings.map { "\($0.cause) \($0.summary)" })")
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("+        proxy_ssl_name \(F.host);"), "\(md.prefix(1500))")
+        #expect(!md.contains("with SNI 127.0.0.1"))
+    }
+
+    /// `proxy_ssl_name $host` with the request's Host an address: nginx sends no SNI at all (never an
+    /// address), so an upstream that aborts without SNI is what it meets.
+    @Test func anAddressIsNeverSentAsSNI() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { upstream.stop() }
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_server_name on;\nproxy_ssl_name $host;")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: true, ca: try F.file(root.certificatePEM))
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .alertWithoutSNI, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(c.doc.steps.first { $0.id == "proxy-handshake" }?.command?.contains("-noservername") == true)
+    }
+
+    /// `set $up middleground_backend; proxy_pass https://$up/…`: the variable is known, nginx answers 200.
+    @Test func aSetVariableInProxyPass() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let nginx = try NginxRunner(http: """
+            upstream middleground_backend { server 127.0.0.1:\(upstream.port); }
+            server {
+                listen LISTEN;
+                location /test {
+                    set $up middleground_backend;
+                    proxy_pass https://$up/xxx;
+                }
+            }
+            """, prefix: TestPaths.temporaryFolder("nginx"))
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: true, ca: try F.file(root.certificatePEM))
+        #expect(c.result.status == 0, "\(c.result.stdout)\(c.result.stderr)")
+        #expect(c.doc.steps.first { $0.id == "nginx" }?.fact(.proxyPass) == "https://middleground_backend/xxx")
+    }
+
+    /// nginx presents a client certificate the upstream's CA did not issue: alert 48, seen with its
+    /// certificate sent — rejected, not missing.
+    @Test func aClientCertificateFromAnotherCA() async throws {
+        let root = try F.root(), clientCA = try F.root("triage client CA"), otherCA = try F.root("other client CA")
+        let leaf = try F.leaf(issuer: root)
+        let client = try F.leaf("nginx client", issuer: otherCA)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.clientCAPEM = clientCA.certificatePEM }
+        defer { upstream.stop() }
+        let cert = try F.file(client.certificatePEM, named: "client.pem"), key = try F.file(client.keyPEM, named: "client.key")
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_certificate \(cert);\nproxy_ssl_certificate_key \(key);")
+        defer { nginx.stop() }
+        let c = try await run(upstream.port, nginx: nginx, conf: true, ca: try F.file(root.certificatePEM))
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        #expect(c.doc.rootCause?.cause == .clientCertRejected, "\(c.doc.findings.map { "\($0.cause) \($0.summary)" })")
+    }
+
+    /// No TARGET: the URL comes from nginx's configuration with the name nginx itself sends as SNI,
+    /// so the direct request is made as nginx's is (an SNI-only upstream is healthy).
+    @Test func theTargetFromTheConfigurationKeepsNginxsName() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf) { $0.sni = .abortWithoutSNI }
+        defer { upstream.stop() }
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_server_name on;\nproxy_ssl_name \(F.host);")
+        defer { nginx.stop() }
+        let out = TestPaths.temporaryFolder("profile-case")
+        let r = try await Command.triage(["run", "--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.path,
+                                          "--cacert", try F.file(root.certificatePEM), "--out", out.path])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.target == "https://\(F.host):\(upstream.port)/xxx/xxx", "\(doc.target ?? "")")
+    }
+
     // MARK: - Certificates judged as clients judge them
 
     /// A server certificate whose Extended Key Usage is clientAuth only: curl refuses it

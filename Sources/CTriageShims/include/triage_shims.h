@@ -63,7 +63,7 @@ void triage_limit_malloc_arenas(int n);
  * written (at most `max`), or -1 when the store could not be set up.
  * `*built` receives the path OpenSSL built (free with sk_X509_pop_free). */
 int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at, const char *host, int depth,
-                        int *codes, int *depths, int max, STACK_OF(X509) **built);
+                        int address_as_name, int *codes, int *depths, int max, STACK_OF(X509) **built);
 void triage_sk_x509_pop_free(STACK_OF(X509) *stack);
 
 /* ERR_GET_LIB / ERR_GET_REASON (inline functions in OpenSSL 3). */

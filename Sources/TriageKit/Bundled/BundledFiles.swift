@@ -942,8 +942,8 @@ cause.redirect-loop.title = redirect loop
 cause.redirect-loop.remedy = Follow the Location headers in the trace: two rules send the client back and forth (often http↔https or a missing trailing slash).
 cause.proxy-error.title = the proxy fails to reach the upstream
 cause.proxy-error.remedy = The proxy could not talk to its upstream: see the upstream findings and the proxy's error log.
-cause.proxy-timeout.title = the proxy does not answer
-cause.proxy-timeout.remedy = The proxy accepts and never answers: check its upstream timeouts (`proxy_read_timeout`) and whether its workers are stuck.
+cause.proxy-timeout.title = the proxy timed out
+cause.proxy-timeout.remedy = The proxy gave up waiting: on its upstream (the phase says which — connect and TLS handshake against `proxy_connect_timeout`, the answer against `proxy_read_timeout`; compare with how long the upstream really takes), or it accepted the request and never answered (its workers are stuck).
 cause.cert-expires-soon.title = certificate expires soon
 cause.cert-expires-soon.remedy = Renew {subject} before {date}; clients keep working until then.
 cause.cert-wrong-purpose.title = certificate not for TLS servers
@@ -1355,6 +1355,11 @@ x509.63 = email address mismatch
 
 # --- hostile input ---
 terminal.case_moved = {earlier} holds an earlier case, kept: this one goes to {path} (--force replaces it)
+finding.chain_too_long = the chain has {count} certificate(s) below the anchor, more intermediates than this client's verify depth allows: it stops before reaching a root it trusts
+remedy.verify_depth = Raise the client's verify depth (nginx: `proxy_ssl_verify_depth {depth};`, its default is 1), or serve a shorter chain.
+finding.root_not_anchor = the chain is issued by the root {root}, which {store} does not hold (other clients trust it)
+remedy.add_root = Add the root {root} to the client's anchors ({store}; nginx: the file of `proxy_ssl_trusted_certificate`), or have the server use a certificate from a CA the client trusts.
+finding.capture_client_cert_rejected = {count} connection(s) to {server} ended with {alert}: the server rejected the client certificate that was sent
 
 """#,
         "text.zh.txt": #"""
@@ -1722,8 +1727,8 @@ cause.redirect-loop.title = 重定向循环
 cause.redirect-loop.remedy = 顺着跟踪日志中的 Location 响应头排查：有两条规则把客户端来回转发（常见于 http↔https 或末尾斜杠）。
 cause.proxy-error.title = 代理无法连通上游
 cause.proxy-error.remedy = 代理无法与上游通信：请看关于上游的发现和代理的错误日志。
-cause.proxy-timeout.title = 代理没有应答
-cause.proxy-timeout.remedy = 代理接受了连接却一直不应答：检查它的上游超时设置（`proxy_read_timeout`）以及工作进程是否卡住。
+cause.proxy-timeout.title = 代理等待超时
+cause.proxy-timeout.remedy = 代理放弃了等待：要么是在等上游（看阶段——连接与 TLS 握手对应 `proxy_connect_timeout`，等待应答对应 `proxy_read_timeout`；与上游实际耗时对比），要么是它接受了请求却一直没有应答（工作进程卡住）。
 cause.cert-expires-soon.title = 证书即将过期
 cause.cert-expires-soon.remedy = 在 {date} 之前更新 {subject}；在此之前客户端仍可正常连接。
 cause.cert-wrong-purpose.title = 证书不可用于 TLS 服务端
@@ -2135,6 +2140,11 @@ x509.63 = 电子邮件地址不匹配
 
 # --- hostile input ---
 terminal.case_moved = {earlier} 中已有之前的案例，予以保留：本次写入 {path}（--force 会替换它）
+finding.chain_too_long = 证书链在信任锚之下有 {count} 张证书，中间证书多于该客户端的校验深度：它在到达所信任的根证书之前就停止了
+remedy.verify_depth = 提高客户端的校验深度（nginx：`proxy_ssl_verify_depth {depth};`，默认为 1），或让服务端发送更短的证书链。
+finding.root_not_anchor = 证书链由根证书 {root} 签发，而{store}中没有它（其他客户端信任它）
+remedy.add_root = 把根证书 {root} 加入客户端的信任锚（{store}；nginx：`proxy_ssl_trusted_certificate` 指向的文件），或让服务端使用客户端信任的 CA 签发的证书。
+finding.capture_client_cert_rejected = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端拒绝了客户端发送的证书
 
 """#,
     ]

@@ -188,7 +188,8 @@ public struct CaptureRules: Sendable {
         guard let alert = c.fatalAlert else { return nil }
         facts.append(Fact(.alert, .typed(.alert(alert))))
         let args: [String: Value] = ["count": .int(group.count), "server": server, "alert": .typed(.alert(alert))]
-        let context = AlertMeaning.Context(certificateRequested: c.certificateRequest, withoutSNI: c.sni == nil, sniWorks: sniWorks)
+        let context = AlertMeaning.Context(certificateRequested: c.certificateRequest, clientCertificateSent: c.clientCertificateSent,
+                                           withoutSNI: c.sni == nil, sniWorks: sniWorks)
         var cause = AlertMeaning.cause(alert.code, sender: alert.sender, context)
         // A client that rejects a chain that verifies (dates, trust, key all fine at the time) with
         // bad_certificate / certificate_unknown rejected the name: it is not the one it asked for.
@@ -202,6 +203,8 @@ public struct CaptureRules: Sendable {
                     remedy: Message(.remedySendSNI, ["name": .string(host ?? "HOST"), "address": server, "alert": .int(Int(alert.code))]))
         case (.server, .clientCertRequired):
             Finding(.clientCertRequired, summary: Message(.findingCaptureClientCert, args), subject: subject, facts: facts)
+        case (.server, .clientCertRejected):
+            Finding(.clientCertRejected, summary: Message(.findingCaptureClientCertRejected, args), subject: subject, facts: facts)
         case (.client, .certExpired):
             Finding(.certExpired, summary: Message(.findingCaptureClientExpired, args), subject: subject, facts: facts,
                     remedyArgs: ["address": server, "host": .string(c.sni ?? host ?? "HOST")])

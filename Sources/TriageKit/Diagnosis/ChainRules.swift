@@ -9,11 +9,16 @@ public struct ChainRules: Sendable {
     public let now: Date
     public let warnDays: Int
 
-    public init(check: ChainCheck, host: String?, now: Date, warnDays: Int) {
+    /// Certificates other clients' verified paths hold (another anchor set, the system store):
+    /// whether a missing issuer is a root or an intermediate, when this anchor set cannot say.
+    public var known: [Certificate] = []
+
+    public init(check: ChainCheck, host: String?, now: Date, warnDays: Int, known: [Certificate] = []) {
         self.check = check
         self.host = host
         self.now = now
         self.warnDays = warnDays
+        self.known = known
     }
 
     var certificates: [Certificate] { check.chain.certificates }
@@ -78,7 +83,7 @@ public struct ChainRules: Sendable {
     /// `X509_V_ERR_*` with OpenSSL's code and text — a chain that does not verify is never "ok".
     var otherVerifyFindings: [Finding] {
         let named: Set<X509VerifyError> = [.certHasExpired, .certNotYetValid, .depthZeroSelfSignedCert, .selfSignedCertInChain,
-                                           .unableToGetIssuerCert, .unableToGetIssuerCertLocally, .unableToVerifyLeafSignature,
+                                           .unableToGetIssuerCert, .unableToGetIssuerCertLocally, .unableToVerifyLeafSignature, .certChainTooLong,
                                            .hostnameMismatch, .ipAddressMismatch, .eeKeyTooSmall, .caKeyTooSmall]
         guard let leaf = certificates.first else { return [] }
         var out: [Finding] = []
@@ -120,8 +125,19 @@ public struct ChainRules: Sendable {
             return Finding(.untrustedIssuer, summary: Message(.findingUntrustedRoot, ["root": .string(root.subject), "store": trustStore]),
                            subject: leaf.subject, facts: [Fact(.issuer, .string(root.subject))] + verifyFacts)
         }
+        if v.has(.certChainTooLong) {
+            // The issuer was there, the client stopped looking: more intermediates than its verify depth.
+            return Finding(.certInvalid, summary: Message(.findingChainTooLong, ["count": .int(certificates.count), "depth": .int(max(0, certificates.count - 1))]),
+                           subject: leaf.subject, facts: [Fact(.chainLength, .int(certificates.count))] + verifyFacts,
+                           remedy: Message(.remedyVerifyDepth, ["depth": .int(max(1, certificates.count - 1))]))
+        }
         if v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert) {
-            // The issuer of the last certificate sent is nowhere to be found.
+            // The issuer of the last certificate sent is nowhere to be found here. Another anchor set may say what it is.
+            if let issuer = known.first(where: { $0.subject == top.issuer }), issuer.isSelfSigned {
+                return Finding(.untrustedIssuer, summary: Message(.findingRootNotAnchor, ["root": .string(top.issuer), "store": trustStore]),
+                               subject: leaf.subject, facts: [Fact(.issuer, .string(top.issuer))] + verifyFacts,
+                               remedy: Message(.remedyAddRoot, ["root": .string(top.issuer), "store": trustStore]))
+            }
             if let file = check.caFile {
                 // The user's bundle is the anchor set: an issuer neither in it nor sent is an intermediate the server must send.
                 let aia = top.caIssuersURL.map { [Fact(.url, .string($0))] } ?? []

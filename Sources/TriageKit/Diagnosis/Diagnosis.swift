@@ -66,9 +66,12 @@ public struct Diagnosis: Sendable {
         incompleteSteps = steps.filter { $0.status.isIncomplete || unexplained.contains($0.id) }
         // A problem that only clients the case did not observe would hit is a
         // warning when a proxy is in the story (its real connection was checked).
+        // A proxy that answered fine met none of what its profile predicts: its replay's findings are warnings then.
+        let proxyAnswered = evidence?.exchanges(.via).contains { $0.value.succeeded && (1..<400).contains($0.value.status) } ?? false
         let findings = raw.map { f -> Finding in
             var f = f
             if f.severity == .problem, story.proxy != nil, story.affects(f).isDisjoint(with: story.observed) { f.severity = .warning }
+            if f.severity == .problem, proxyAnswered, story.affects(f) == [.proxy], Self.predicted(f.path) { f.severity = .warning }
             return f
         }
         let problems = findings.filter { $0.severity == .problem }
@@ -142,6 +145,15 @@ public struct Diagnosis: Sendable {
         case .capture: 3
         case .http: 4
         case .proxyLog: 5
+        }
+    }
+
+    /// A finding made from what a client would meet (a replay, a handshake variant, a chain), not from
+    /// what the proxy itself was seen doing (its log, its captured connection, its answer).
+    static func predicted(_ path: FindingPath) -> Bool {
+        switch path {
+        case .replay, .handshake, .chain, .all: true
+        case .http, .proxyLog, .capture: false
         }
     }
 

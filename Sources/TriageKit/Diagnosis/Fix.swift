@@ -1,3 +1,5 @@
+import TriageWire
+
 /// The fix for the root cause as the exact change, when triage knows the
 /// file to change (the proxy's nginx.conf), and the commands that prove it
 /// worked once applied.
@@ -53,7 +55,13 @@ extension Fix {
         let onProxy = story.proxy != nil && story.affects(root).contains(.proxy)
         var change: ConfigChange?
         if onProxy, let source = evidence.proxyConfig?.source, let host = story.host {
-            change = Self.nginxChange(for: root, host: host, source: source)
+            // The name nginx should send and check: the URL's host, or for an address the certificate's first DNS name
+            // (nginx checks names only, and never sends an address as SNI).
+            let leaf = evidence.matrices.flatMap(\.value.attempts).first { !$0.chain.isEmpty }?.chain.first
+            let dnsName = leaf?.alternativeNames.lazy.compactMap { if case .dns(let n) = $0, !n.contains("*") { n } else { nil } }.first
+            if let name = IPAddress(host) == nil ? host : dnsName {
+                change = Self.nginxChange(for: root, host: name, source: source)
+            }
         }
         var proof: [String] = []
         var expectation: Message?
@@ -97,7 +105,11 @@ extension Fix {
             wanted = [("proxy_ssl_certificate", "proxy_ssl_certificate /etc/nginx/client.pem;"),
                       ("proxy_ssl_certificate_key", "proxy_ssl_certificate_key /etc/nginx/client.key;")]
         case .untrustedIssuer, .selfSigned:
+            // With a trusted file already named, the fix is in that file (the remedy says so), not a new path.
+            guard !text.contains(where: { $0.contains("proxy_ssl_trusted_certificate") }) else { return nil }
             wanted = [("proxy_ssl_trusted_certificate", "proxy_ssl_trusted_certificate /etc/nginx/upstream-ca.pem;")]
+        case .certInvalid where root.remedy.key == MessageKey.remedyVerifyDepth.rawValue:
+            wanted = [("proxy_ssl_verify_depth", "proxy_ssl_verify_depth \(root.remedy.args["depth"]?.intValue ?? 2);")]
         case .protocolVersion:
             wanted = [("proxy_ssl_protocols", "proxy_ssl_protocols TLSv1.2 TLSv1.3;")]
         default:

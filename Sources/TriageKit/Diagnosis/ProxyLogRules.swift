@@ -14,10 +14,15 @@ public struct ProxyLogRules: Sendable {
     /// The leaf the upstream serves (to name what a name mismatch is about).
     public let leaf: Certificate?
 
-    public init(log: ProxyLog, context: AlertMeaning.Context, leaf: Certificate? = nil) {
+    /// What the replay of the proxy's profile says of the chain's trust: reads nginx's verify errors 2, 20
+    /// and 21, which an untrusted root, a missing intermediate and a verify depth reached all produce.
+    public let trust: Finding?
+
+    public init(log: ProxyLog, context: AlertMeaning.Context, leaf: Certificate? = nil, trust: Finding? = nil) {
         self.log = log
         self.context = context
         self.leaf = leaf
+        self.trust = trust
     }
 
     public var findings: [Finding] {
@@ -27,7 +32,14 @@ public struct ProxyLogRules: Sendable {
         var facts = [Fact(.lastLine, .string(line.text)), Fact(.matchingLines, .int(log.count)), Fact(.event, .string(line.event.code))]
         if let upstream = line.upstream { facts.append(Fact(.upstream, .string(upstream))) }
         if let at = line.time { facts.append(Fact(.lastSeen, .typed(.date(at)))) }
-        let (cause, meaning) = Self.meaning(line.event, context: context, leaf: leaf)
+        var (cause, meaning) = Self.meaning(line.event, context: context, leaf: leaf)
+        var remedy: Message?
+        if case .verifyError(let code, _) = line.event, [2, 20, 21].contains(code), let trust {
+            // What the replay makes of nginx's words: the chain's own finding, its sentence and its fix.
+            cause = trust.cause
+            remedy = trust.remedy
+            meaning = trust.summary
+        }
         var remedyArgs: [String: Value] = ["address": .string(subject), "host": .string(line.host ?? subject), "port": .int(0)]
         if case .alert(let code) = line.event {
             let alert = TLSAlert(code: code, level: .fatal, sender: .server)
@@ -45,7 +57,7 @@ public struct ProxyLogRules: Sendable {
         }
         let summary = Message(.findingProxyLog, ["count": .int(count), "message": .string(line.message), "meaning": meaning.value,
                                                  "time": line.time.map { .typed(.date($0)) } ?? .string("—")])
-        return [Finding(cause, summary: summary, subject: subject, facts: facts, remedyArgs: remedyArgs).on(.proxyLog)]
+        return [Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs).on(.proxyLog)]
     }
 
     /// The cause an nginx upstream error names, and what it means in a sentence.

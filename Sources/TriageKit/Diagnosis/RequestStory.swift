@@ -81,7 +81,13 @@ public struct RequestStory: Sendable, Hashable {
             verifies = true
             source = .observed
         }
-        proxy = Proxy(sni: profile.sni, verifies: verifies, source: source, profile: profile, replayed: !evidence.replays.isEmpty)
+        var sni = profile.sni
+        // Its defaults guessed the SNI; its captured connections show it.
+        if source == .assumed || source == .observed, let seen = Self.proxySNISeen(evidence) {
+            sni = seen.map { SNIVariant.name($0).normalised(host: host) } ?? SNIVariant.none.normalised(host: host)
+            source = .observed
+        }
+        proxy = Proxy(sni: sni, verifies: verifies, source: source, profile: profile, replayed: !evidence.replays.isEmpty && sni == profile.sni)
     }
 
     /// The proxy's log names a certificate check, or its captured connection sent a certificate alert.
@@ -99,6 +105,14 @@ public struct RequestStory: Sendable, Hashable {
         }
     }
 
+    /// The SNI the proxy's own captured connections carried (nil inside: they carried none); nil when none was captured.
+    static func proxySNISeen(_ evidence: CaseEvidence) -> String?? {
+        for capture in evidence.captures {
+            if let c = capture.value.digest.groups.map(\.first).first(where: { $0.origin == .other }) { return .some(c.sni) }
+        }
+        return nil
+    }
+
     /// Whom a finding affects, from the connection it was seen on.
     public func affects(_ finding: Finding) -> Set<Client> {
         var out: Set<Client> = []
@@ -113,7 +127,8 @@ public struct RequestStory: Sendable, Hashable {
             if let proxy, proxyByVariant, proxy.sni == v { out.insert(.proxy) }
             if v == .none, proxy?.sni != SNIVariant.none { out.insert(.withoutSNI) }
         case .replay:
-            if proxy != nil { out.insert(.proxy) }
+            // The replay stands for the proxy unless the proxy was seen connecting otherwise.
+            if proxy?.replayed == true { out.insert(.proxy) }
         case .chain(let variants):
             // Certificates matter to the clients that verify them.
             if variants.isEmpty || variants.contains(.asClient) { out.insert(.user) }

@@ -41,7 +41,7 @@ public struct RuleBook: Sendable {
             case .capture(let c):
                 add(CaptureRules(digest: c.digest, host: c.host, checks: c.checks).findings, step: item.step)
             case .proxyLog(let log):
-                add(ProxyLogRules(log: log, context: proxyContext, leaf: upstreamLeaf).findings, step: item.step)
+                add(ProxyLogRules(log: log, context: proxyContext, leaf: upstreamLeaf, trust: replayTrust).findings, step: item.step)
             case .declared(let f):
                 add([f], step: item.step)
             case .proxyConfig, .profile:
@@ -93,8 +93,8 @@ public struct RuleBook: Sendable {
         guard let profile = m.profile else { return found }
         var replayed = found.map { $0.path == .all ? $0 : $0.on(.replay) }
         if profile.verifies {
-            for check in m.checks where check.chain.variants.isEmpty || check.chain.variants.contains(profile.sni.normalised(host: m.host)) {
-                replayed += ChainRules(check: check, host: profile.checkedName(host: m.host), now: evidence.now, warnDays: 0).findings
+            for check in replayChecks(m) {
+                replayed += ChainRules(check: check, host: profile.checkedName(host: m.host), now: evidence.now, warnDays: 0, known: known).findings
                     .filter { $0.severity == .problem }.map { $0.on(.replay) }
             }
         }
@@ -106,8 +106,37 @@ public struct RuleBook: Sendable {
         // the handshake's SNI rule reports it (`default-cert-without-sni`).
         let hasSNIChain = review.checks.contains { !$0.chain.seenOnlyWithoutSNI }
         return review.checks.filter { !(hasSNIChain && $0.chain.seenOnlyWithoutSNI) }.flatMap { check in
-            ChainRules(check: check, host: review.host, now: review.at, warnDays: review.warnDays).findings
+            ChainRules(check: check, host: review.host, now: review.at, warnDays: review.warnDays, known: known).findings
         }
+    }
+
+    /// The chains a replay saw that its client met (not its control's).
+    func replayChecks(_ m: HandshakeMatrix) -> [ChainCheck] {
+        guard let profile = m.profile else { return [] }
+        return m.checks.filter { $0.chain.variants.isEmpty || $0.chain.variants.contains(profile.sni.normalised(host: m.host)) }
+    }
+
+    /// Every certificate of every path some anchor set built: what a missing issuer is, when one set cannot say.
+    var known: [Certificate] {
+        evidence.chainReviews.flatMap { $0.value.checks.flatMap(\.path) } + evidence.matrices.flatMap { $0.value.checks.flatMap(\.path) }
+    }
+
+    /// What the replay of the proxy's profile makes of its chain's trust, to read a verify error nginx logged
+    /// (its 20 is an untrusted root, a missing intermediate, or a verify depth reached alike).
+    var replayTrust: Finding? {
+        for (_, m) in evidence.replays {
+            guard let profile = m.profile else { continue }
+            for check in replayChecks(m) {
+                let rules = ChainRules(check: check, host: profile.checkedName(host: m.host), now: evidence.now, warnDays: 0, known: known)
+                // Only a replay with nginx's own anchors (its configuration read) speaks for them; without it,
+                // only what other anchor sets showed (the missing issuer is a root) holds whatever nginx trusts.
+                if let finding = rules.trustFinding,
+                   profile.source == .configuration(file: evidence.proxyConfig?.file ?? "") || finding.summary.key == MessageKey.findingRootNotAnchor.rawValue {
+                    return finding
+                }
+            }
+        }
+        return nil
     }
 
     /// The status the other request of the story got (via ↔ direct), as a direct request's first run saw it.

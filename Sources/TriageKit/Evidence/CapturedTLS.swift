@@ -24,6 +24,8 @@ public struct CapturedTLS: Sendable {
     /// The client completed the handshake, sent no request and closed the connection itself:
     /// what a verifying client (nginx) does with a certificate it refuses, alert or not.
     public var closedWithoutRequest = false
+    /// The client answered a CertificateRequest with a certificate (seen in clear, or decrypted).
+    public var clientCertificateSent = false
 
     public enum Origin: String, Sendable, Hashable {
         /// Made by triage's own steps in this run.
@@ -57,9 +59,10 @@ public struct CapturedTLS: Sendable {
 
     public init(client: Endpoint, server: Endpoint, firstSeen: Date, sni: String?, offeredVersions: [UInt16], selectedVersion: UInt16?,
                 selectedCipher: UInt16?, serverHello: Bool, alerts: [TLSAlert], certificates: [Certificate], certificateRequest: Bool, gaps: Bool,
-                tcp: TCPStory = TCPStory(), origin: Origin = .other, closedWithoutRequest: Bool = false) {
+                tcp: TCPStory = TCPStory(), origin: Origin = .other, closedWithoutRequest: Bool = false, clientCertificateSent: Bool = false) {
         self.origin = origin
         self.closedWithoutRequest = closedWithoutRequest
+        self.clientCertificateSent = clientCertificateSent
         self.client = client
         self.server = server
         self.firstSeen = firstSeen

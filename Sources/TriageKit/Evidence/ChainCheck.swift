@@ -10,6 +10,8 @@ public struct ChainCheck: Sendable {
     public var caFile: String?
     /// The name OpenSSL checked the leaf against while verifying (nil: none was checked).
     public var name: String?
+    /// The path OpenSSL built, leaf to anchor (as far as it got).
+    public var path: [Certificate] = []
 
     public init(chain: CertificateChain, verification: ChainVerification, storeSupplied: [Certificate] = [], caFile: String?, name: String? = nil) {
         self.chain = chain

@@ -72,11 +72,14 @@ public struct VersionProbe: Sendable, Hashable {
     public var version: String
     public var accepted: Bool
     public var message: Message
+    /// The probe's own client port (its connection in a capture is triage's).
+    public var localPort: UInt16?
 
-    public init(version: String, accepted: Bool, message: Message) {
+    public init(version: String, accepted: Bool, message: Message, localPort: UInt16? = nil) {
         self.version = version
         self.accepted = accepted
         self.message = message
+        self.localPort = localPort
     }
 }
 

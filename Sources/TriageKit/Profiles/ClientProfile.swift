@@ -49,6 +49,9 @@ public struct ClientProfile: Sendable, Hashable {
     public var verifies: Bool
     /// The name it checks the certificate against; nil: the URL's host.
     public var verifyName: String?
+    /// How it checks an address literal: as an address (curl: X509_check_ip, IP SANs) or as a
+    /// name (nginx: X509_check_host only, so an IP SAN never matches `proxy_pass https://10.0.0.5`).
+    public var addressAsName = false
     /// The trust anchors: a PEM bundle, or nil for the system store.
     public var caFile: String?
     /// How many intermediates may follow the leaf (nginx: `proxy_ssl_verify_depth`, default 1); nil: OpenSSL's 100.

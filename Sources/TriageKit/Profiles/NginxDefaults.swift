@@ -1,4 +1,5 @@
 import Foundation
+import TriageWire
 
 /// nginx's defaults for the directives that decide its upstream connection,
 /// by version: the single source the profile, the diagnosis, the fix and
@@ -82,7 +83,8 @@ extension ClientProfile {
         // $proxy_host: the upstream block's name, or proxy_pass's host; unknown without a configuration.
         let proxyHost = config.map { ProxyConfig.hostPart($0.proxyHost) } ?? host
         let sslName = config?.sslName.map(ProxyConfig.hostPart) ?? proxyHost
-        let sendsSNI = setting("proxy_ssl_server_name").first == "on"
+        // nginx never puts an address literal in SNI (ngx_ssl_set_session: the name must not be an IP).
+        let sendsSNI = setting("proxy_ssl_server_name").first == "on" && IPAddress(sslName) == nil
         var sni: SNIVariant = sendsSNI ? SNIVariant.name(sslName).normalised(host: host) : SNIVariant.none.normalised(host: host)
         var source: Source = config.map { .configuration(file: $0.file) } ?? .defaults
         if let proxySNI, !proxySNI.isEmpty {
@@ -93,7 +95,7 @@ extension ClientProfile {
         let order = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
         let offered = order.filter { protocols.contains($0) }
         let verifies = setting("proxy_ssl_verify").first == "on"
-        return ClientProfile(
+        var profile = ClientProfile(
             kind: .nginx, name: "nginx \(release)", sni: sni, alpn: [],
             minVersion: offered.first, maxVersion: offered.last,
             verifies: verifies, verifyName: sslName,
@@ -105,6 +107,8 @@ extension ClientProfile {
             connectTimeout: NginxDefaults.duration(setting("proxy_connect_timeout").first ?? "60s") ?? .seconds(60),
             readTimeout: NginxDefaults.duration(setting("proxy_read_timeout").first ?? "60s") ?? .seconds(60),
             source: source, version: version ?? ProxyVersion(release, source: .assumed))
+        profile.addressAsName = true
+        return profile
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TriageWire
 
 /// The dictionary the templates see. The first screen is the ticket: a
 /// title naming the symptom and its cause, three lines (what failed, why,
@@ -168,6 +169,8 @@ struct ReportContext {
         guard let proxy = diagnosis.story.proxy, diagnosis.story.affects(root).contains(.proxy) else { return nil }
         let sends: Value = switch proxy.sni {
         case .none: Message(.reportSendsNoSNI).value
+        // For an address, "as the client does" is no SNI at all (RFC 6066).
+        case .asClient where IPAddress(diagnosis.story.host ?? "") != nil: Message(.reportSendsNoSNI).value
         case .asClient: Message(.reportSendsSNI, ["name": .string(diagnosis.story.host ?? "")]).value
         case .ip: Message(.reportSendsSNI, ["name": "IP"]).value
         case .name(let n): Message(.reportSendsSNI, ["name": .string(n)]).value

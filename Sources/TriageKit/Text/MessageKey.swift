@@ -394,4 +394,9 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureOutcomeClosedQuietly = "capture.outcome_closed_quietly"
     case findingCaptureClosedQuietly = "finding.capture_closed_quietly"
     case terminalCaseMoved = "terminal.case_moved"
+    case findingChainTooLong = "finding.chain_too_long"
+    case remedyVerifyDepth = "remedy.verify_depth"
+    case findingRootNotAnchor = "finding.root_not_anchor"
+    case remedyAddRoot = "remedy.add_root"
+    case findingCaptureClientCertRejected = "finding.capture_client_cert_rejected"
 }

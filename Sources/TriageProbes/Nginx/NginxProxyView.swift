@@ -46,7 +46,9 @@ public struct NginxProxyView: Sendable {
     /// the Host header nginx sets (when it is a literal), the first server's port, proxy_pass's path.
     public var upstreamURL: String? {
         guard let server = servers.first else { return nil }
-        let host = hostHeader.flatMap { $0.contains("$") ? nil : $0 } ?? server.host
+        // The name nginx itself uses for the upstream: the SNI it sends, else the Host header it sets, else the server.
+        let literal: (String?) -> String? = { $0.flatMap { $0.contains("$") || IPAddress($0) != nil ? nil : $0 } }
+        let host = literal(sendsSNI ? sni : nil) ?? literal(hostHeader).map { Self.split($0, defaultPort: 443).0 } ?? server.host
         let path = String(proxyPass.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
         let printed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return "\(scheme)://\(printed):\(server.port)\(path.isEmpty ? "/" : path)"
@@ -92,9 +94,17 @@ public struct NginxProxyView: Sendable {
             return nil
         }
         let whereIt = "\(location.file):\(location.line)"
-        guard let passDirective = location.block?.first(where: { $0.name == "proxy_pass" }), let pass = passDirective.arguments.first else {
+        guard let passDirective = location.block?.first(where: { $0.name == "proxy_pass" }), let written = passDirective.arguments.first else {
             throw .noProxyPass(whereIt, path)
         }
+        // `set $up backend; proxy_pass https://$up/;`: literal `set`s are known before the request.
+        var assigned: [String: String] = [:]
+        for scope in scopes {
+            for d in scope where d.name == "set" && d.arguments.count == 2 && d.arguments[0].hasPrefix("$") {
+                assigned[String(d.arguments[0].dropFirst())] = Self.expand(d.arguments[1], assigned)
+            }
+        }
+        let pass = Self.expand(written, assigned)
         func lastLine(_ d: NginxConfig.Directive) -> Int {
             (d.block ?? []).filter { $0.file == d.file }.map(lastLine).max().map { max($0, d.line) } ?? d.line
         }
@@ -137,7 +147,7 @@ public struct NginxProxyView: Sendable {
         let serverName = server.block?.first { $0.name == "server_name" }?.arguments.first { !$0.hasPrefix("~") && !$0.contains("*") && $0 != "_" }
         // $proxy_host: the upstream block's name, or host[:port] of proxy_pass.
         let proxyHost = authority
-        var variables: [String: String] = ["proxy_host": proxyHost, "server_name": serverName ?? ""]
+        var variables: [String: String] = assigned.merging(["proxy_host": proxyHost, "server_name": serverName ?? ""]) { $1 }
         if let request, let host = requestHost {
             variables["host"] = host
             let port = URLPart.port.extract(from: request).intValue

@@ -9,17 +9,21 @@ internal import CTriageShims
 enum ChainVerifier {
     /// `name`: the name the client checks (OpenSSL's X509_check_host while verifying); `depth`: the
     /// client's verify depth (nginx's proxy_ssl_verify_depth); purpose serverAuth, as every TLS client.
-    static func check(_ chain: CertificateChain, caFile: String?, at time: Date, name: String? = nil, depth: Int? = nil) -> ChainCheck {
-        let (verification, built) = verify(chain.certificates, caFile: caFile, at: time, name: name, depth: depth)
+    static func check(_ chain: CertificateChain, caFile: String?, at time: Date, name: String? = nil, depth: Int? = nil,
+                      addressAsName: Bool = false) -> ChainCheck {
+        let (verification, built) = verify(chain.certificates, caFile: caFile, at: time, name: name, depth: depth, addressAsName: addressAsName)
         let sent = Set(chain.certificates.map(\.sha256))
         // The path's last element is the trust anchor; anything else the server
         // did not send is an intermediate it should have sent.
         let supplied = verification.trusted ? built.dropLast().filter { !sent.contains($0.sha256) && !$0.isSelfSigned } : []
-        return ChainCheck(chain: chain, verification: verification, storeSupplied: Array(supplied), caFile: caFile, name: name)
+        var check = ChainCheck(chain: chain, verification: verification, storeSupplied: Array(supplied), caFile: caFile, name: name)
+        check.path = built
+        return check
     }
 
     /// `chain` leaf first, against `caFile` or the system store, at `time`.
-    static func verify(_ chain: [Certificate], caFile: String?, at time: Date, name: String? = nil, depth: Int? = nil) -> (ChainVerification, [Certificate]) {
+    static func verify(_ chain: [Certificate], caFile: String?, at time: Date, name: String? = nil, depth: Int? = nil,
+                       addressAsName: Bool = false) -> (ChainVerification, [Certificate]) {
         guard let leafCert = chain.first, let leaf = try? X509Certificate(der: leafCert.der) else {
             return (ChainVerification(problems: []), [])
         }
@@ -29,7 +33,7 @@ enum ChainVerifier {
         let n = leaf.withPointer { leafX509 in
             X509Certificate.withStack(untrusted) { stack in
                 triage_verify_chain(leafX509, stack, caFile, Int64(time.timeIntervalSince1970), Self.bare(name), Int32(clamping: depth ?? -1),
-                                    &codes, &depths, 16, &built)
+                                    addressAsName ? 1 : 0, &codes, &depths, 16, &built)
             }
         }
         defer { triage_sk_x509_pop_free(built) }

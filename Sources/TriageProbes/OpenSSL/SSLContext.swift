@@ -109,7 +109,7 @@ final class SSLConnection {
     /// OpenSSL calls back only while the connection lives, so while the observer does.
     private unowned let observer: Observer
 
-    init(context: SSLContext, serverName: String?, verifyName: String, observer: Observer) throws(OpenSSLError) {
+    init(context: SSLContext, serverName: String?, verifyName: String, addressAsName: Bool = false, observer: Observer) throws(OpenSSLError) {
         guard let ssl = context.withPointer({ SSL_new($0) }) else { throw OpenSSLError.capture("SSL_new") }
         guard let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem()) else {
             SSL_free(ssl)
@@ -129,7 +129,7 @@ final class SSLConnection {
         }
         if let serverName { triage_ssl_set_sni(ssl, serverName) }
         let bare = verifyName.hasPrefix("[") ? String(verifyName.dropFirst().dropLast()) : verifyName
-        if HostAddresses.isIPLiteral(bare) {
+        if HostAddresses.isIPLiteral(bare), !addressAsName {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), bare)
         } else {
             SSL_set1_host(ssl, bare)
@@ -205,10 +205,10 @@ final class SSLConnection {
 
     /// Whether the server's leaf names `name`, by OpenSSL (X509_check_ip_asc for an address, X509_check_host
     /// otherwise, with the SAN rules of RFC 6125: a NUL or a control byte in a name matches nothing).
-    func peerMatches(_ name: String) -> Bool? {
+    func peerMatches(_ name: String, addressAsName: Bool = false) -> Bool? {
         guard let leaf = SSL_get0_peer_certificate(ssl) else { return nil }
         let bare = name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name
-        if HostAddresses.isIPLiteral(bare) { return X509_check_ip_asc(leaf, bare, 0) == 1 }
+        if HostAddresses.isIPLiteral(bare), !addressAsName { return X509_check_ip_asc(leaf, bare, 0) == 1 }
         return X509_check_host(leaf, bare, bare.utf8.count, 0, nil) == 1
     }
 

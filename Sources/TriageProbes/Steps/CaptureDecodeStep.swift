@@ -186,7 +186,8 @@ public struct CaptureDecodeStep: StepKind {
             // is not told apart without the keys: it is not counted here.)
             let hidden = tls.selectedVersion == 0x0304 && !c.clientSide.decrypted && !c.serverSide.decrypted && c.serverSide.lateData == 0
                 && (c.serverSide.lateShort > 0 || (c.clientSide.shortRecordFirst && clientFirst))
-            if hidden || c.clientSide.decryptionFailed || c.serverSide.decryptionFailed { counts.undecided += 1 }
+            // triage's own connections are known from its own steps: not undecided for want of keys.
+            if hidden || c.clientSide.decryptionFailed || c.serverSide.decryptionFailed, !ownPorts.contains(c.client.port) { counts.undecided += 1 }
             // A connection that got as far as a verdict: a ServerHello, an alert, or what TCP showed.
             if tls.serverHello || tls.fatalAlert != nil || tls.tcp.refused || tls.tcp.unanswered || tls.tcp.notTLS != nil { counts.decided += 1 }
             digest.add(tls)
@@ -239,7 +240,8 @@ public struct CaptureDecodeStep: StepKind {
                                selectedCipher: c.serverSide.selectedCipher, serverHello: c.serverSide.helloSeen, alerts: alerts,
                                certificates: c.serverSide.certificates.compactMap { certificate($0) }, certificateRequest: c.serverSide.certificateRequest,
                                gaps: c.gaps, tcp: tcp, origin: ownPorts.contains(c.client.port) ? .triage : .other,
-                               closedWithoutRequest: CaptureDecodeStep.closedWithoutRequest(c))
+                               closedWithoutRequest: CaptureDecodeStep.closedWithoutRequest(c),
+                               clientCertificateSent: !c.clientSide.certificates.isEmpty)
         }
     }
 

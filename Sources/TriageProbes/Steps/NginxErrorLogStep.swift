@@ -40,24 +40,28 @@ public struct NginxErrorLogStep: StepKind {
         let size = (try? handle.seekToEnd()) ?? 0
         try? handle.seek(toOffset: size > 4 << 20 ? size - (4 << 20) : 0)
         let text = String(decoding: (try? handle.read(upToCount: 4 << 20)) ?? Data(), as: UTF8.self)
-        // Entries may be `host:port` (nginx's servers): the host is what a line's upstream field is compared with.
-        let match = Set(context.strings("match", splitCommas: true).map { ProxyConfig.hostPart($0).lowercased() }.filter { !$0.isEmpty })
+        // Entries may be `host:port` (nginx's servers: that server exactly) or a bare host (with `port`).
+        var match = Set<String>(), servers = Set<String>()
+        for entry in context.strings("match", splitCommas: true).map({ $0.lowercased() }) where !entry.isEmpty {
+            let host = ProxyConfig.hostPart(entry)
+            if host != entry, entry.hasSuffix("]") == false { servers.insert(entry) } else { match.insert(host) }
+        }
         let port = context.int("port")
         let wanted = max(1, min(context.int("lines") ?? 5, 100))
         var count = 0
         var first: ProxyLogLine?
         var kept: [ProxyLogLine] = []
         for raw in text.split(whereSeparator: \.isNewline) where raw.contains("upstream") {
-            guard let line = NginxLogParser.parse(String(raw)), Self.matches(line, hosts: match, port: port) else { continue }
+            guard let line = NginxLogParser.parse(String(raw)), Self.matches(line, hosts: match, servers: servers, port: port) else { continue }
             count += 1
             if first == nil { first = line }
             kept.append(line)
             if kept.count > ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
         }
         let quoted = kept.suffix(wanted).map(\.text)
-        let grep = match.isEmpty ? "upstream" : "upstream: \"[a-z]*://\\(\(match.sorted().joined(separator: "\\|"))\\)"
+        let grep = match.isEmpty && servers.isEmpty ? "upstream" : "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().joined(separator: "\\|"))\\)"
         guard let last = kept.last else {
-            return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.sorted().map(Value.string))]),
+            return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.union(servers).sorted().map(Value.string))]),
                                command: "grep -n \(ShellQuote.quote(grep)) \(ShellQuote.quote(file)) | tail -\(wanted)",
                                outputs: ["lines": [], "count": 0, "alert": .null, "first": .null, "last": .null, "event": .null])
         }
@@ -86,9 +90,10 @@ public struct NginxErrorLogStep: StepKind {
 
     /// A line is about the upstream when its `upstream:` field names one of `hosts` (and `port`, when
     /// both have one); with nothing to match, every upstream line is.
-    static func matches(_ line: ProxyLogLine, hosts: Set<String>, port: Int?) -> Bool {
-        guard !hosts.isEmpty else { return true }
+    static func matches(_ line: ProxyLogLine, hosts: Set<String>, servers: Set<String> = [], port: Int?) -> Bool {
+        guard !hosts.isEmpty || !servers.isEmpty else { return true }
         guard let upstream = line.upstream, let host = URLPart.host.extract(from: upstream).stringValue?.lowercased() else { return false }
+        if let endpoint = line.upstreamEndpoint?.lowercased(), servers.contains(endpoint) { return true }
         guard hosts.contains(host) else { return false }
         let explicit = upstream.contains("://") && URLComponents(string: upstream)?.port != nil
         if let port, explicit, URLPart.port.extract(from: upstream).intValue != port { return false }

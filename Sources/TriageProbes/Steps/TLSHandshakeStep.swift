@@ -85,7 +85,8 @@ public struct TLSHandshakeStep: StepKind {
             throw StepFailure(.tlsContextFailed, ["error": .string(error.description)])
         }
         let specs = endpoints.flatMap { endpoint in
-            variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, verifyName: verifyName, context: sslContext, timeout: timeout) }
+            variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, verifyName: verifyName, addressAsName: profile?.addressAsName ?? false,
+                                         context: sslContext, timeout: timeout) }
         }
         let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
             for (index, spec) in specs.enumerated() {
@@ -110,10 +111,12 @@ public struct TLSHandshakeStep: StepKind {
         }
         // A replay judges each chain as its client does: its anchors, the name it checks, its depth.
         let checks = profile.map { p in
-            withFiles.map { ChainVerifier.check($0, caFile: p.caFile, at: context.runStartedAt, name: verifyName, depth: p.verifyDepth) }
+            withFiles.map { ChainVerifier.check($0, caFile: p.caFile, at: context.runStartedAt, name: verifyName, depth: p.verifyDepth,
+                                                addressAsName: p.addressAsName) }
         } ?? []
         var outputs = outputs(attempts, chains: withFiles)
         outputs["versions"] = .list(versions.map { ["version": .string($0.version), "accepted": .bool($0.accepted), "outcome": $0.message.value] })
+        outputs["local_ports"] = .list((outputs["local_ports"]?.listValue ?? []) + versions.compactMap(\.localPort).map { .int(Int($0)) })
         return StepOutcome(
             // A replay's summary is the replayed client's handshakes (its control with SNI is in the facts and transcript).
             summary: Message(.handshakeSummary, ["attempts": .list(attempts.filter { profile == nil || $0.variant == profile?.sni.normalised(host: host) }.map { a in
@@ -256,7 +259,7 @@ public struct TLSHandshakeStep: StepKind {
                     guard let context = try? SSLContext(pinned) else { return (index, nil) }
                     let a = await HandshakeLoop.shared.attempt(HandshakeSpec(server: server, host: host, variant: .asClient, context: context, timeout: timeout))
                     let message = Message(.versionProbeLine, ["version": .string(version), "outcome": a.outcomeMessage.value])
-                    return (index, VersionProbe(version: version, accepted: a.established, message: message))
+                    return (index, VersionProbe(version: version, accepted: a.established, message: message, localPort: a.conversation?.client.port))
                 }
             }
             var out: [(Int, VersionProbe)] = []
@@ -270,8 +273,15 @@ public struct TLSHandshakeStep: StepKind {
         var out: [String] = []
         if let ca = o.caFile { out += ["-CAfile", ca] }
         if let cert = o.clientCertificate { out += ["-cert", cert, "-key", o.clientKey ?? cert] }
+        if let depth = o.verifyDepth { out += ["-verify_depth", String(depth)] }
         let flags = ["TLSv1": "-tls1", "TLSv1.1": "-tls1_1", "TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"]
-        if let min = o.minVersion, min == o.maxVersion, let flag = flags[min] { out.append(flag) }
+        let order = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+        if let min = o.minVersion, min == o.maxVersion, let flag = flags[min] {
+            out.append(flag)
+        } else if let max = o.maxVersion, let top = order.firstIndex(of: max) {
+            // The versions above the client's highest, switched off as it does (nginx 1.22: no TLS 1.3).
+            out += order[(top + 1)...].map { "-no_" + flags[$0]!.dropFirst() }
+        }
         return out
     }
 

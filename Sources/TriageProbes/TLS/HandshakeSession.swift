@@ -13,6 +13,8 @@ struct HandshakeSpec: Sendable {
     var variant: SNIVariant
     /// The name the client checks the certificate against (nginx: proxy_ssl_name); nil: `host`.
     var verifyName: String?
+    /// Check an address literal as a name (nginx), not against IP SANs (curl).
+    var addressAsName = false
     var context: SSLContext
     /// From the start of the attempt, whatever bytes arrive.
     var timeout: Duration
@@ -151,7 +153,8 @@ final class HandshakeSession: SSLConnection.Observer {
             conversation?.record(.connect, at: micros())
         }
         do {
-            connection = try SSLConnection(context: spec.context, serverName: attempt.serverName, verifyName: spec.verifyName ?? spec.host, observer: self)
+            connection = try SSLConnection(context: spec.context, serverName: attempt.serverName, verifyName: spec.verifyName ?? spec.host,
+                                           addressAsName: spec.addressAsName, observer: self)
         } catch {
             attempt.failure = error.entries.primaryFailure
             finish(.tlsFailed(error.entries))
@@ -277,7 +280,7 @@ final class HandshakeSession: SSLConnection.Observer {
                 attempt.verifyText = verify.text
             }
             attempt.chain = connection.peerChain
-            attempt.nameMatches = connection.peerMatches(spec.verifyName ?? spec.host)
+            attempt.nameMatches = connection.peerMatches(spec.verifyName ?? spec.host, addressAsName: spec.addressAsName)
             attempt.acceptableCAs = connection.acceptableCAs
         }
         attempt.outcome = outcome(end)
