@@ -44,7 +44,7 @@ let package = Package(
             dependencies: ["TriageKit", "TriageWire", "CTriageShims", "COpenSSL", "CCurl", "CPcap"],
             swiftSettings: strict
         ),
-        // The embedded demo upstream: certificate minting, a TLS server, an nginx runner.
+        // The embedded demo upstream: certificate minting, its TLS server, an nginx runner.
         .target(
             name: "TriageDemo",
             dependencies: ["TriageKit", "TriageProbes", "COpenSSL", "CTriageShims"],
@@ -61,9 +61,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Test-only C: the fixture servers' behaviours and the certificate
+        // extensions only tests mint; never linked into triage.
+        .target(name: "CTriageTestShims", dependencies: ["COpenSSL", "CTriageShims"], path: "Tests/CTriageTestShims"),
         .target(
             name: "TriageTestSupport",
-            dependencies: ["TriageKit", "TriageProbes", "TriageDemo"],
+            dependencies: ["TriageKit", "TriageProbes", "TriageDemo", "COpenSSL", "CTriageShims", "CTriageTestShims"],
             path: "Tests/TriageTestSupport",
             swiftSettings: strict
         ),

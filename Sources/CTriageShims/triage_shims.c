@@ -241,7 +241,7 @@ static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
 }
 
 X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t not_before, int64_t not_after,
-                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers, const char *eku) {
+                       int is_ca, long serial, X509 *issuer, EVP_PKEY *issuer_key) {
     X509 *cert = X509_new();
     X509_set_version(cert, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
@@ -257,13 +257,8 @@ X509 *triage_make_cert(EVP_PKEY *key, const char *cn, const char *sans, int64_t 
     add_ext(cert, signer, NID_key_usage, is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment");
     add_ext(cert, signer, NID_subject_key_identifier, "hash");
     if (issuer) add_ext(cert, signer, NID_authority_key_identifier, "keyid:always");
-    if (!is_ca) add_ext(cert, signer, NID_ext_key_usage, eku && *eku ? eku : "serverAuth,clientAuth");
+    if (!is_ca) add_ext(cert, signer, NID_ext_key_usage, "serverAuth,clientAuth");
     if (sans && *sans) add_ext(cert, signer, NID_subject_alt_name, sans);
-    if (ca_issuers && *ca_issuers) {
-        char value[512];
-        snprintf(value, sizeof value, "caIssuers;URI:%s", ca_issuers);
-        add_ext(cert, signer, NID_info_access, value);
-    }
     if (!X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256())) { X509_free(cert); return NULL; }
     return cert;
 }
@@ -280,11 +275,9 @@ char *triage_key_pem(EVP_PKEY *key) {
     return bio_to_string(bio);
 }
 
-/* --- fixture server ----------------------------------------------------- */
+/* --- the demo's upstream ---------------------------------------------- */
 
-typedef struct { int sni_mode; X509 *default_cert; STACK_OF(X509) *default_chain; EVP_PKEY *default_key; char *only_name; } server_conf;
-
-static int load_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest) {
+int triage_pem_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     *leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     *rest = sk_X509_new_null();
@@ -295,101 +288,72 @@ static int load_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest) {
     return *leaf ? 1 : 0;
 }
 
-static EVP_PKEY *load_key(const char *pem) {
+EVP_PKEY *triage_pem_key(const char *pem) {
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     BIO_free(bio);
     return key;
 }
 
-static int client_hello(SSL *ssl, int *alert, void *arg) {
-    server_conf *conf = arg;
-    const unsigned char *ext;
-    size_t len;
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len)) {
-        /* server_name list: 2-byte length, type 0, 2-byte name length, name */
-        if (conf->sni_mode == TRIAGE_SNI_ONLY_NAME && conf->only_name && len > 5) {
-            size_t n = ((size_t)ext[3] << 8) | ext[4];
-            if (n + 5 > len || n != strlen(conf->only_name) || memcmp(ext + 5, conf->only_name, n) != 0) {
-                *alert = SSL_AD_UNRECOGNIZED_NAME;
-                return SSL_CLIENT_HELLO_ERROR;
-            }
-        }
-        return SSL_CLIENT_HELLO_SUCCESS;
-    }
-    if (conf->sni_mode == TRIAGE_SNI_ABORT) {
+typedef struct { X509 *cert; STACK_OF(X509) *chain; EVP_PKEY *key; } default_identity;
+
+/* The demo's upstream: a client without SNI gets the default certificate,
+   or fatal alert 80 once it has expired (as servers that refuse to present
+   an expired certificate do). */
+static int demo_client_hello(SSL *ssl, int *alert, void *arg) {
+    default_identity *d = arg;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, NULL, NULL)) return SSL_CLIENT_HELLO_SUCCESS;
+    if (X509_cmp_time(X509_get0_notAfter(d->cert), NULL) < 0) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_CLIENT_HELLO_ERROR;
     }
-    if (conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT_UNLESS_EXPIRED && conf->default_cert
-        && X509_cmp_time(X509_get0_notAfter(conf->default_cert), NULL) < 0) {
-        /* Like servers that refuse to present an expired certificate. */
-        *alert = SSL_AD_INTERNAL_ERROR;
-        return SSL_CLIENT_HELLO_ERROR;
-    }
-    if ((conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT || conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT_UNLESS_EXPIRED) && conf->default_cert) {
-        SSL_use_certificate(ssl, conf->default_cert);
-        SSL_use_PrivateKey(ssl, conf->default_key);
-        SSL_set1_chain(ssl, conf->default_chain);
-    }
+    SSL_use_certificate(ssl, d->cert);
+    SSL_use_PrivateKey(ssl, d->key);
+    SSL_set1_chain(ssl, d->chain);
     return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_version, int max_version,
-                           int security_level, const char *client_ca_pem, int sni_mode,
-                           const char *default_chain_pem, const char *default_key_pem) {
+static void free_default_identity(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
+    (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+    default_identity *d = ptr;
+    if (!d) return;
+    X509_free(d->cert); sk_X509_pop_free(d->chain, X509_free); EVP_PKEY_free(d->key); free(d);
+}
+
+static int default_identity_index = -1;
+static pthread_once_t default_identity_once = PTHREAD_ONCE_INIT;
+static void make_default_identity_index(void) {
+    default_identity_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_default_identity);
+}
+
+int triage_server_use_identity(SSL_CTX *ctx, const char *chain_pem, const char *key_pem) {
+    X509 *leaf = NULL; STACK_OF(X509) *rest = NULL; EVP_PKEY *key = triage_pem_key(key_pem);
+    int ok = key && triage_pem_chain(chain_pem, &leaf, &rest);
+    ok = ok && SSL_CTX_use_certificate(ctx, leaf) && SSL_CTX_use_PrivateKey(ctx, key) && SSL_CTX_set1_chain(ctx, rest);
+    if (key) EVP_PKEY_free(key);
+    if (leaf) X509_free(leaf);
+    if (rest) sk_X509_pop_free(rest, X509_free);
+    return ok;
+}
+
+SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, const char *default_chain_pem, const char *default_key_pem) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) return NULL;
-    SSL_CTX_set_security_level(ctx, security_level);
-    if (min_version) SSL_CTX_set_min_proto_version(ctx, min_version);
-    if (max_version) SSL_CTX_set_max_proto_version(ctx, max_version);
-    if (security_level == 0) SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
-    X509 *leaf; STACK_OF(X509) *rest; EVP_PKEY *key = load_key(key_pem);
-    if (!key || !load_chain(chain_pem, &leaf, &rest)) { SSL_CTX_free(ctx); return NULL; }
-    if (!SSL_CTX_use_certificate(ctx, leaf) || !SSL_CTX_use_PrivateKey(ctx, key) || !SSL_CTX_set1_chain(ctx, rest)) {
-        SSL_CTX_free(ctx); return NULL;
-    }
-    X509_free(leaf); EVP_PKEY_free(key); sk_X509_pop_free(rest, X509_free);
-    if (client_ca_pem) {
-        X509 *ca; STACK_OF(X509) *more;
-        if (load_chain(client_ca_pem, &ca, &more)) {
-            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
-            STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
-            sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
-            SSL_CTX_set_client_CA_list(ctx, names);
-            X509_free(ca); sk_X509_pop_free(more, X509_free);
+    if (!triage_server_use_identity(ctx, chain_pem, key_pem)) { SSL_CTX_free(ctx); return NULL; }
+    if (default_chain_pem && default_key_pem) {
+        pthread_once(&default_identity_once, make_default_identity_index);
+        default_identity *d = calloc(1, sizeof *d);
+        if (!d || !triage_pem_chain(default_chain_pem, &d->cert, &d->chain) || !(d->key = triage_pem_key(default_key_pem))) {
+            free_default_identity(NULL, d, NULL, 0, 0, NULL);
+            SSL_CTX_free(ctx);
+            return NULL;
         }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_ex_data(ctx, default_identity_index, d);
+        SSL_CTX_set_client_hello_cb(ctx, demo_client_hello, d);
     }
-    server_conf *conf = calloc(1, sizeof *conf);
-    conf->sni_mode = sni_mode;
-    if (sni_mode == TRIAGE_SNI_ONLY_NAME && default_chain_pem) conf->only_name = strdup(default_chain_pem);
-    else if (default_chain_pem && default_key_pem) {
-        /* the default chain for clients without SNI */
-        load_chain(default_chain_pem, &conf->default_cert, &conf->default_chain);
-        conf->default_key = load_key(default_key_pem);
-    }
-    SSL_CTX_set_client_hello_cb(ctx, client_hello, conf);
     return ctx;
 }
 
-static void set_timeouts(int fd, int timeout_ms) {
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-SSL *triage_server_accept(SSL_CTX *ctx, int fd, int timeout_ms) {
-    set_timeouts(fd, timeout_ms);
-    SSL *ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
-    if (SSL_accept(ssl) != 1) { SSL_free(ssl); ERR_clear_error(); return NULL; }
-    return ssl;
-}
-
-int triage_server_read(SSL *ssl, void *buffer, int length) { int n = SSL_read(ssl, buffer, length); ERR_clear_error(); return n; }
-int triage_server_write(SSL *ssl, const void *buffer, int length) { int n = SSL_write(ssl, buffer, length); ERR_clear_error(); return n; }
-void triage_server_close(SSL *ssl) { SSL_shutdown(ssl); SSL_free(ssl); ERR_clear_error(); }
 void triage_ssl_ctx_free(SSL_CTX *ctx) { SSL_CTX_free(ctx); }
 
 int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms) {

@@ -5,8 +5,9 @@ internal import COpenSSL
 internal import CTriageShims
 
 /// Mints certificates with chosen names, dates, keys and issuers — for the
-/// embedded demo upstream and for test fixtures. Nothing is downloaded and
-/// nothing is reused between runs.
+/// embedded demo upstream and for test fixtures (which add the extensions
+/// only tests need in their own target). Nothing is downloaded and nothing
+/// is reused between runs.
 public enum CertificateMint {
     public enum KeyKind: Sendable, Hashable {
         case rsa(bits: Int)
@@ -22,15 +23,9 @@ public enum CertificateMint {
         public var isCA: Bool
         public var key: KeyKind
         public var serial: Int
-        /// authorityInfoAccess caIssuers, as public CAs set it.
-        public var caIssuersURL: String?
-        /// extendedKeyUsage of a leaf (default `serverAuth,clientAuth`).
-        public var extendedKeyUsage: String?
 
         public init(commonName: String, subjectAltNames: [String]? = nil, notBefore: Date, notAfter: Date,
-                    isCA: Bool = false, key: KeyKind = .ecP256, serial: Int = Int.random(in: 1...Int(Int32.max)),
-                    caIssuersURL: String? = nil, extendedKeyUsage: String? = nil) {
-            self.extendedKeyUsage = extendedKeyUsage
+                    isCA: Bool = false, key: KeyKind = .ecP256, serial: Int = Int.random(in: 1...Int(Int32.max))) {
             self.commonName = commonName
             self.subjectAltNames = subjectAltNames ?? (isCA ? [] : [commonName])
             self.notBefore = notBefore
@@ -38,7 +33,6 @@ public enum CertificateMint {
             self.isCA = isCA
             self.key = key
             self.serial = serial
-            self.caIssuersURL = caIssuersURL
         }
     }
 
@@ -47,6 +41,12 @@ public enum CertificateMint {
         public var certificatePEM: String
         public var keyPEM: String
         public var certificate: Certificate
+
+        public init(certificatePEM: String, keyPEM: String) throws {
+            self.certificatePEM = certificatePEM
+            self.keyPEM = keyPEM
+            certificate = try Certificate.chain(pem: certificatePEM)[0]
+        }
     }
 
     public static func mint(_ spec: Spec, issuer: Identity? = nil) throws -> Identity {
@@ -73,14 +73,14 @@ public enum CertificateMint {
         }.joined(separator: ",")
         guard let cert = triage_make_cert(key, spec.commonName, sans.isEmpty ? nil : sans,
                                           Int64(spec.notBefore.timeIntervalSince1970), Int64(spec.notAfter.timeIntervalSince1970),
-                                          spec.isCA ? 1 : 0, spec.serial, issuerCert, issuerKey, spec.caIssuersURL, spec.extendedKeyUsage) else {
+                                          spec.isCA ? 1 : 0, spec.serial, issuerCert, issuerKey) else {
             throw ServerError(description: "signing a certificate for \(spec.commonName) failed")
         }
         defer { X509_free(cert) }
         guard let certPEM = Self.take(triage_cert_pem(cert)), let keyPEM = Self.take(triage_key_pem(key)) else {
             throw ServerError(description: "writing PEM failed")
         }
-        return Identity(certificatePEM: certPEM, keyPEM: keyPEM, certificate: try Certificate.chain(pem: certPEM)[0])
+        return try Identity(certificatePEM: certPEM, keyPEM: keyPEM)
     }
 
     static func take(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {

@@ -10,7 +10,7 @@ import TriageKit
 public final class DemoUpstream: Sendable {
     public static let host = "upstream.demo.test"
 
-    public let server: TLSServer
+    public let server: DemoTLSServer
     public let caFile: URL
     /// The valid certificate's notAfter (what SNI clients get).
     public let notAfter: Date
@@ -28,9 +28,8 @@ public final class DemoUpstream: Sendable {
         defaultNotAfter = midnight - 30 * day
         let leaf = try CertificateMint.mint(.init(commonName: Self.host, notBefore: midnight - 30 * day, notAfter: notAfter), issuer: ca)
         let old = try CertificateMint.mint(.init(commonName: Self.host, notBefore: midnight - 395 * day, notAfter: defaultNotAfter), issuer: ca)
-        var configuration = TLSServer.Configuration(chainPEM: leaf.certificatePEM, keyPEM: leaf.keyPEM)
-        configuration.sni = .defaultCertificateUnlessExpired(chainPEM: old.certificatePEM, keyPEM: old.keyPEM)
-        server = try TLSServer(configuration)
+        server = try DemoTLSServer(chainPEM: leaf.certificatePEM, keyPEM: leaf.keyPEM,
+                                   defaultChainPEM: old.certificatePEM, defaultKeyPEM: old.keyPEM)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         caFile = directory.appendingPathComponent("demo-ca.pem")
         try ca.certificatePEM.write(to: caFile, atomically: true, encoding: .utf8)

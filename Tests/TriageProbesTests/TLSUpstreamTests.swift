@@ -114,8 +114,8 @@ import TriageTestSupport
     @Test func incompleteChainOfAPublicStyleCA() async throws {
         let root = try F.root()
         let intermediate = try F.intermediate("public intermediate", issuer: root)
-        let leaf = try CertificateMint.mint(.init(commonName: F.host, notBefore: F.midnight(-30), notAfter: F.midnight(300),
-                                                  caIssuersURL: "http://ca.example.test/intermediate.crt"), issuer: intermediate)
+        let leaf = try F.leaf(notAfter: F.midnight(300), issuer: intermediate)
+            .extended(caIssuersURL: "http://ca.example.test/intermediate.crt", issuer: intermediate)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))

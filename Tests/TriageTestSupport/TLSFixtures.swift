@@ -25,8 +25,9 @@ public enum TLSFixtures {
     public static func leaf(_ name: String = host, sans: [String]? = nil, notBefore: Date = midnight(-30), notAfter: Date = midnight(335),
                             key: CertificateMint.KeyKind = .ecP256, extendedKeyUsage: String? = nil,
                             issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
-        try CertificateMint.mint(.init(commonName: name, subjectAltNames: sans, notBefore: notBefore, notAfter: notAfter, key: key,
-                                       extendedKeyUsage: extendedKeyUsage), issuer: issuer)
+        let leaf = try CertificateMint.mint(.init(commonName: name, subjectAltNames: sans, notBefore: notBefore, notAfter: notAfter, key: key),
+                                            issuer: issuer)
+        return try extendedKeyUsage.map { try leaf.extended(extendedKeyUsage: $0, issuer: issuer) } ?? leaf
     }
 
     /// An intermediate CA under `issuer`.

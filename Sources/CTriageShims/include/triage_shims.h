@@ -79,7 +79,8 @@ STACK_OF(X509) *triage_sk_x509_new(void);
 int triage_sk_x509_push(STACK_OF(X509) *stack, X509 *cert);
 void triage_sk_x509_free(STACK_OF(X509) *stack);
 
-/* --- Certificate minting (test fixtures and `triage demo`) -------------- */
+/* --- Certificate minting and the demo's upstream ------------------------
+ * (the test fixtures' server modes live in the test-only CTriageTestShims) */
 
 /* A new key: type 0 = RSA of `bits`, 1 = EC P-256. */
 EVP_PKEY *triage_generate_key(int type, int bits);
@@ -87,34 +88,23 @@ EVP_PKEY *triage_generate_key(int type, int bits);
  * `issuer` is NULL). `sans`: comma-separated "DNS:x,IP:1.2.3.4" or NULL. */
 X509 *triage_make_cert(EVP_PKEY *key, const char *common_name, const char *sans,
                        int64_t not_before, int64_t not_after, int is_ca, long serial,
-                       X509 *issuer, EVP_PKEY *issuer_key, const char *ca_issuers, const char *eku);
+                       X509 *issuer, EVP_PKEY *issuer_key);
 char *triage_cert_pem(X509 *cert);
 char *triage_key_pem(EVP_PKEY *key);
-
-/* --- Fixture / demo TLS server ------------------------------------------ */
-
-enum triage_sni_mode {
-    TRIAGE_SNI_ANY = 0,          /* serve the certificate whatever the SNI */
-    TRIAGE_SNI_ABORT = 1,        /* no SNI: fatal alert 80 internal_error */
-    TRIAGE_SNI_DEFAULT_CERT = 2, /* no SNI: serve the default certificate */
-    TRIAGE_SNI_ONLY_NAME = 3,    /* a name other than default_chain_pem's text: fatal alert 112 */
-    TRIAGE_SNI_DEFAULT_CERT_UNLESS_EXPIRED = 4, /* no SNI: the default certificate, or alert 80 when it has expired */
-};
+/* PEM text: the first certificate and the rest (1 when there was one), a private key. */
+int triage_pem_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest);
+EVP_PKEY *triage_pem_key(const char *pem);
 
 /* A server context from PEM text: `chain_pem` holds the leaf first, then
- * any intermediates. Returns NULL with the error queue set on failure. */
-SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, int min_version, int max_version,
-                           int security_level, const char *client_ca_pem, int sni_mode,
-                           const char *default_chain_pem, const char *default_key_pem);
+ * any intermediates. With a default chain and key: a client without SNI gets
+ * them, or fatal alert 80 internal_error once that certificate has expired
+ * (the demo's upstream). NULL with the error queue set on failure. */
+SSL_CTX *triage_server_ctx(const char *chain_pem, const char *key_pem, const char *default_chain_pem, const char *default_key_pem);
+/* Loads a leaf-first chain and its key into a server context; 1 on success. */
+int triage_server_use_identity(SSL_CTX *ctx, const char *chain_pem, const char *key_pem);
 /* Serves one accepted connection: handshake, read a request if one comes,
  * answer "HTTP/1.1 200 OK", close. Blocking, bounded by `timeout_ms`. */
 int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms);
-/* The handshake alone, for servers that answer in their own way: the
- * connection (free with triage_server_close), or NULL when it failed. */
-SSL *triage_server_accept(SSL_CTX *ctx, int fd, int timeout_ms);
-int triage_server_read(SSL *ssl, void *buffer, int length);
-int triage_server_write(SSL *ssl, const void *buffer, int length);
-void triage_server_close(SSL *ssl);
 void triage_ssl_ctx_free(SSL_CTX *ctx);
 
 /* TLS 1.3 record protection for captures decrypted with a key log.

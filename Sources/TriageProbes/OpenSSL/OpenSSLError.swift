@@ -44,7 +44,8 @@ public struct OpenSSLError: Error, CustomStringConvertible, Sendable {
         return out
     }
 
-    static func capture(_ operation: String) -> OpenSSLError {
+    /// The thread's pending OpenSSL errors, drained, as the failure of `operation`.
+    public static func capture(_ operation: String) -> OpenSSLError {
         OpenSSLError(operation: operation, entries: drain())
     }
 

@@ -1,0 +1,146 @@
+#include "triage_fixture.h"
+#include "triage_shims.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+typedef struct {
+    int sni_mode;
+    X509 *default_cert; STACK_OF(X509) *default_chain; EVP_PKEY *default_key;
+    char *only_name;
+} fixture_conf;
+
+static void free_conf(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
+    (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+    fixture_conf *c = ptr;
+    if (!c) return;
+    X509_free(c->default_cert); sk_X509_pop_free(c->default_chain, X509_free); EVP_PKEY_free(c->default_key);
+    free(c->only_name); free(c);
+}
+
+static int conf_index = -1;
+static pthread_once_t conf_once = PTHREAD_ONCE_INIT;
+static void make_conf_index(void) { conf_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_conf); }
+
+static int client_hello(SSL *ssl, int *alert, void *arg) {
+    fixture_conf *conf = arg;
+    const unsigned char *ext;
+    size_t len;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len)) {
+        /* server_name list: 2-byte length, type 0, 2-byte name length, name */
+        if (conf->sni_mode == TRIAGE_SNI_ONLY_NAME && conf->only_name && len > 5) {
+            size_t n = ((size_t)ext[3] << 8) | ext[4];
+            if (n + 5 > len || n != strlen(conf->only_name) || memcmp(ext + 5, conf->only_name, n) != 0) {
+                *alert = SSL_AD_UNRECOGNIZED_NAME;
+                return SSL_CLIENT_HELLO_ERROR;
+            }
+        }
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    if (conf->sni_mode == TRIAGE_SNI_ABORT) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    if (conf->sni_mode == TRIAGE_SNI_DEFAULT_CERT && conf->default_cert) {
+        SSL_use_certificate(ssl, conf->default_cert);
+        SSL_use_PrivateKey(ssl, conf->default_key);
+        SSL_set1_chain(ssl, conf->default_chain);
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+SSL_CTX *triage_fixture_server_ctx(const char *chain_pem, const char *key_pem, int min_version, int max_version,
+                                   int security_level, const char *client_ca_pem, int sni_mode,
+                                   const char *default_chain_pem, const char *default_key_pem, const char *only_name) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) return NULL;
+    /* The level first: a weak key is refused when it is loaded. */
+    SSL_CTX_set_security_level(ctx, security_level);
+    if (security_level == 0) SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+    if (!triage_server_use_identity(ctx, chain_pem, key_pem)) { SSL_CTX_free(ctx); return NULL; }
+    if (min_version) SSL_CTX_set_min_proto_version(ctx, min_version);
+    if (max_version) SSL_CTX_set_max_proto_version(ctx, max_version);
+    if (client_ca_pem) {
+        X509 *ca = NULL; STACK_OF(X509) *more = NULL;
+        if (triage_pem_chain(client_ca_pem, &ca, &more)) {
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
+            STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+            sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
+            SSL_CTX_set_client_CA_list(ctx, names);
+        }
+        X509_free(ca); sk_X509_pop_free(more, X509_free);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    if (sni_mode != TRIAGE_SNI_ANY) {
+        pthread_once(&conf_once, make_conf_index);
+        fixture_conf *conf = calloc(1, sizeof *conf);
+        if (!conf) { SSL_CTX_free(ctx); return NULL; }
+        conf->sni_mode = sni_mode;
+        if (only_name) conf->only_name = strdup(only_name);
+        if (default_chain_pem && default_key_pem) {
+            triage_pem_chain(default_chain_pem, &conf->default_cert, &conf->default_chain);
+            conf->default_key = triage_pem_key(default_key_pem);
+        }
+        SSL_CTX_set_ex_data(ctx, conf_index, conf);
+        SSL_CTX_set_client_hello_cb(ctx, client_hello, conf);
+    }
+    return ctx;
+}
+
+SSL *triage_fixture_accept(SSL_CTX *ctx, int fd, int timeout_ms) {
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1) { SSL_free(ssl); ERR_clear_error(); return NULL; }
+    return ssl;
+}
+
+int triage_fixture_read(SSL *ssl, void *buffer, int length) { int n = SSL_read(ssl, buffer, length); ERR_clear_error(); return n; }
+int triage_fixture_write(SSL *ssl, const void *buffer, int length) { int n = SSL_write(ssl, buffer, length); ERR_clear_error(); return n; }
+void triage_fixture_close(SSL *ssl) { SSL_shutdown(ssl); SSL_free(ssl); ERR_clear_error(); }
+
+static void replace_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
+    int at;
+    while ((at = X509_get_ext_by_NID(cert, nid, -1)) >= 0) X509_EXTENSION_free(X509_delete_ext(cert, at));
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext) { X509_add_ext(cert, ext, -1); X509_EXTENSION_free(ext); }
+}
+
+char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const char *signer_key_pem,
+                            const char *ca_issuers, const char *eku) {
+    X509 *cert = NULL, *issuer = NULL; STACK_OF(X509) *rest = NULL, *more = NULL;
+    EVP_PKEY *key = triage_pem_key(signer_key_pem);
+    char *out = NULL;
+    if (key && triage_pem_chain(cert_pem, &cert, &rest) && (!issuer_pem || triage_pem_chain(issuer_pem, &issuer, &more))) {
+        X509 *signer = issuer ? issuer : cert;
+        if (eku) replace_ext(cert, signer, NID_ext_key_usage, eku);
+        if (ca_issuers) {
+            char value[512];
+            snprintf(value, sizeof value, "caIssuers;URI:%s", ca_issuers);
+            replace_ext(cert, signer, NID_info_access, value);
+        }
+        if (X509_sign(cert, key, EVP_sha256())) {
+            BIO *bio = BIO_new(BIO_s_mem());
+            PEM_write_bio_X509(bio, cert);
+            char *data = NULL;
+            long n = BIO_get_mem_data(bio, &data);
+            out = malloc((size_t)n + 1);
+            if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
+            BIO_free(bio);
+        }
+    }
+    X509_free(cert); X509_free(issuer); sk_X509_pop_free(rest, X509_free); sk_X509_pop_free(more, X509_free); EVP_PKEY_free(key);
+    ERR_clear_error();
+    return out;
+}
