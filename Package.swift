@@ -71,7 +71,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Built only by scripts/fuzz.sh, with -sanitize=fuzzer (libFuzzer's main).
-        .executableTarget(name: "parser-fuzz", dependencies: ["TriageKit", "TriageProbes", "TriageWire"],
+        .executableTarget(name: "parser-fuzz", dependencies: ["TriageKit", "TriageProbes", "TriageWire", "TriageTestSupport"],
                           path: "Benchmarks/ParserFuzz", swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "capture-bench", dependencies: ["TriageWire", "TriageProbes", "TriageDemo"],
                           path: "Benchmarks/CaptureBench", swiftSettings: strict),

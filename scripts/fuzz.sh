@@ -4,16 +4,18 @@
 # capture-fuzz: TriageWire's capture reading, TCP reassembly and TLS parsing,
 #   built with swiftc directly from TriageWire's sources with AddressSanitizer.
 # parser-fuzz: the runbook loader and expression parser (TRIAGE_FUZZ_TARGET=
-#   runbook), the nginx configuration parser (nginx) and the DNS message
-#   parser (dns), built by SwiftPM with coverage and AddressSanitizer into .build-fuzz.
+#   runbook), the nginx configuration parser (nginx), the DNS message parser
+#   (dns), every output sink with its promises (sinks), the exporter's request
+#   handling in process (exporter) and the names read from a certificate's DER
+#   (certnames), built by SwiftPM with coverage and AddressSanitizer into .build-fuzz.
 #
-# RUNS inputs per target (default one million). A crash leaves its input in
+# RUNS inputs per target (default one million); TARGETS names the targets to run (default all). A crash leaves its input in
 # .build-fuzz/<target>/crash-*; replay it with `.build/debug/parser-fuzz FILE`
 # (TRIAGE_FUZZ_TARGET set) and turn it into a regression test.
 set -eu
 RUNS=${RUNS:-1000000}
 OUT=.build-fuzz
-mkdir -p "$OUT/capture/corpus" "$OUT/runbook/corpus" "$OUT/nginx/corpus" "$OUT/dns/corpus"
+for t in capture runbook nginx dns sinks exporter certnames; do mkdir -p "$OUT/$t/corpus"; done
 
 # capture-fuzz
 sed '/^import TriageWire/d' Benchmarks/CaptureFuzz/CaptureFuzz.swift > "$OUT/Fuzz.swift"
@@ -48,9 +50,32 @@ nx = struct.pack(">HHHHHH", 9, 0x8183, 1, 0, 0, 0) + name("nx.example.com") + st
 open(os.path.join(out, "nxdomain.bin"), "wb").write(nx)
 PY
 
+# sinks: the hostile strings of SinkTests; exporter: request heads.
+printf 'victim.test\000.attacker.example' > "$OUT/sinks/corpus/nul"
+printf '</details><script>x</script> `a` |b| A-->>B: #59; %%%% \033[2J \342\200\256rtl' > "$OUT/sinks/corpus/markup"
+printf 'GET /probe?target=api.example.test:443&module=default HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: 4.5\r\n\r\n' > "$OUT/exporter/corpus/probe"
+printf 'GET /probe?target=https://%%5B::1%%5D:8443/x&module=http HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: inf\r\n\r\n' > "$OUT/exporter/corpus/v6"
+printf 'GET /metrics HTTP/1.1\r\n\r\n' > "$OUT/exporter/corpus/metrics"
+# certnames: certificates with DNS, IP, email and URI names, one with a NUL inside a name.
+if [ -z "$(ls -A "$OUT/certnames/corpus")" ]; then
+    d=$(mktemp -d)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/k" -subj "/CN=api.example.test/O=fuzz" -days 30 \
+        -addext "subjectAltName=DNS:api.example.test,DNS:*.example.test,IP:127.0.0.1,IP:::1,email:a@example.test,URI:https://example.test/" \
+        -outform DER -out "$OUT/certnames/corpus/names.der" 2>/dev/null
+    hex=$(printf 'victim.test\000.attacker.example' | od -An -tx1 | tr -d ' \n')
+    printf '[v3]\nsubjectAltName = DER:30%02x82%02x%s\n' $(( ${#hex} / 2 + 2 )) $(( ${#hex} / 2 )) "$hex" > "$d/ext"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/k2" -subj "/CN=victim.test" -out "$d/csr" 2>/dev/null
+    openssl x509 -req -in "$d/csr" -signkey "$d/k2" -days 30 -extfile "$d/ext" -extensions v3 \
+        -outform DER -out "$OUT/certnames/corpus/nul.der" 2>/dev/null
+    rm -rf "$d"
+fi
+
 status=0
+# TARGETS: the targets to run (default all), e.g. TARGETS="sinks exporter".
+TARGETS=${TARGETS:-capture runbook nginx dns sinks exporter certnames}
 run() {
     target=$1; shift
+    case " $TARGETS " in *" $target "*) ;; *) return 0 ;; esac
     echo "== $target: $RUNS inputs"
     rc=0
     (cd "$OUT/$target" && SWIFT_BACKTRACE=enable=no "$@" corpus -runs="$RUNS" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
@@ -62,4 +87,7 @@ run capture "$(pwd)/$OUT/capture-fuzz" -max_len=16384
 TRIAGE_FUZZ_TARGET=runbook run runbook "$(pwd)/$FUZZER" -max_len=4096 -dict="$(pwd)/Benchmarks/fuzz-seeds/runbook.dict"
 TRIAGE_FUZZ_TARGET=nginx run nginx "$(pwd)/$FUZZER" -max_len=4096 -dict="$(pwd)/Benchmarks/fuzz-seeds/nginx.dict"
 TRIAGE_FUZZ_TARGET=dns run dns "$(pwd)/$FUZZER" -max_len=1024
+TRIAGE_FUZZ_TARGET=sinks run sinks "$(pwd)/$FUZZER" -max_len=4096
+TRIAGE_FUZZ_TARGET=exporter run exporter "$(pwd)/$FUZZER" -max_len=2048
+TRIAGE_FUZZ_TARGET=certnames run certnames "$(pwd)/$FUZZER" -max_len=4096
 exit $status

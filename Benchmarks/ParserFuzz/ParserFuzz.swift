@@ -1,16 +1,19 @@
-// make fuzz: libFuzzer over the parsers that read what users and servers
-// give triage — the runbook loader with its expression parser, the nginx
-// configuration parser, the DNS message parser. One binary; the target is
-// TRIAGE_FUZZ_TARGET (runbook, nginx or dns). Built with -sanitize=fuzzer,
-// which supplies main; any crash, hang or unbounded allocation is a finding.
+// make fuzz: libFuzzer over what users and servers give triage — the
+// runbook loader with its expression parser, the nginx configuration parser,
+// the DNS message parser, every output sink (with the promises SinkTests
+// checks), the exporter's request handling, and the names read from a
+// certificate. One binary; the target is TRIAGE_FUZZ_TARGET (runbook, nginx,
+// dns, sinks, exporter, certnames). Any crash, hang, unbounded allocation or
+// broken promise (a fatalError here) is a finding.
 import Foundation
 import TriageKit
 import TriageProbes
+import TriageTestSupport
 import TriageWire
 
-enum Target: String, Sendable { case runbook, nginx, dns }
+enum FuzzTarget: String, Sendable { case runbook, nginx, dns, sinks, exporter, certnames }
 
-let target = Target(rawValue: ProcessInfo.processInfo.environment["TRIAGE_FUZZ_TARGET"] ?? "") ?? .runbook
+let target = FuzzTarget(rawValue: ProcessInfo.processInfo.environment["TRIAGE_FUZZ_TARGET"] ?? "") ?? .runbook
 let loader = RunbookLoader(catalog: .standard)
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -33,8 +36,51 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     case .dns:
         _ = try? DNSMessage(bytes: bytes)
+    case .sinks:
+        let text = String(decoding: bytes, as: UTF8.self)
+        let broken = SinkContract.violations(text)
+        if !broken.isEmpty { fatalError("\(broken.joined(separator: "; ")) for \(Sink.json(text))") }
+    case .exporter:
+        fuzzExporter(bytes)
+    case .certnames:
+        fuzzCertificateNames(bytes)
     }
     return 0
+}
+
+/// A request head as bytes: "METHOD URI VERSION" and header lines, routed as the exporter routes them.
+func fuzzExporter(_ bytes: [UInt8]) {
+    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+    let first = lines.first.map { $0.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false) } ?? []
+    let method = first.first.map(String.init) ?? ""
+    let uri = first.count > 1 ? String(first[1]) : "/"
+    var timeoutHeader: String?
+    for line in lines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        if line[..<colon].lowercased() == "x-prometheus-scrape-timeout-seconds" {
+            timeoutHeader = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+    }
+    let modules: [String: Duration] = ["default": .seconds(5), "http": .seconds(10)]
+    switch ExporterRoute.parse(method: method, uri: uri, scrapeTimeout: timeoutHeader, modules: modules) {
+    case .probe(let target, let module, let timeout):
+        guard let limit = modules[module], timeout > .zero, timeout <= limit else { fatalError("timeout \(timeout) for \(module)") }
+        guard target.host.utf8.count <= 253 else { fatalError("a host of \(target.host.utf8.count) bytes") }
+    case .refused(let status, let body):
+        guard (400..<600).contains(status), body.utf8.count < 2048, !SinkContract.hasHidden(body, allowNewline: true) else {
+            fatalError("refusal \(status) of \(body.utf8.count) bytes: \(Sink.json(String(body.prefix(200))))")
+        }
+    case .metrics, .index: break
+    }
+}
+
+/// DER bytes read as a certificate: every name typed and shown escaped.
+func fuzzCertificateNames(_ bytes: [UInt8]) {
+    guard let certificate = try? Certificate(der: bytes) else { return }
+    for name in certificate.alternativeNames where SinkContract.hasHidden(name.description, allowNewline: false) {
+        fatalError("a SAN shown with a hidden character: \(Sink.json(name.description))")
+    }
+    _ = Sink.visible(certificate.subject) + Sink.visible(certificate.issuer) + certificate.displayName
 }
 
 #if FUZZING

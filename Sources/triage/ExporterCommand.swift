@@ -165,25 +165,14 @@ final class Exporter: Sendable {
     }
 
     func respond(_ request: HTTPRequestHead) async -> (HTTPResponseStatus, String) {
-        guard request.method == .GET else { return (.methodNotAllowed, "only GET\n") }
-        let components = URLComponents(string: request.uri)
-        let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
-        switch components?.path ?? "/" {
-        case "/probe":
-            guard let text = query["target"], !text.isEmpty else { return (.badRequest, "the target parameter is missing: /probe?target=HOST:PORT\n") }
-            let target: Target
-            do { target = try Target(text) } catch { return (.badRequest, error.description + "\n") }
-            let name = query["module"] ?? "default"
-            guard let probe = probes[name] else {
-                return (.badRequest, "unknown module '\(Sink.echo(name))': one of \(probes.keys.sorted().joined(separator: ", "))\n")
-            }
-            // Prometheus says how long it will wait; answer a little before that.
-            var timeout = probe.module.timeout
-            if let header = request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first, let seconds = Double(header),
-               seconds.isFinite, seconds > 0 {
-                // Any number may come in a header (inf, 1e19, NaN): only a finite one within the module's timeout counts.
-                timeout = min(timeout, .milliseconds(Int64(max(0.1, min(seconds, timeout.seconds) - 0.5) * 1000)))
-            }
+        let route = ExporterRoute.parse(method: request.method.rawValue, uri: request.uri,
+                                        scrapeTimeout: request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first,
+                                        modules: probes.mapValues(\.module.timeout))
+        switch route {
+        case .refused(let status, let body):
+            return (HTTPResponseStatus(statusCode: status), body)
+        case .probe(let target, let module, let timeout):
+            guard let probe = probes[module] else { return (.internalServerError, "no module '\(Sink.echo(module))'\n") }
             await limiter.acquire()
             counters.withLock { $0.inFlight += 1 }
             let metrics = await probe.run(target, timeout: timeout)
@@ -195,7 +184,7 @@ final class Exporter: Sendable {
             }
             await limiter.release()
             return (.ok, metrics.text)
-        case "/metrics":
+        case .metrics:
             let c = counters.withLock { $0 }
             return (.ok, """
                 # HELP triage_exporter_probes_total Probes answered, by result.
@@ -214,10 +203,8 @@ final class Exporter: Sendable {
                 triage_exporter_connection_errors_total \(c.errors)
 
                 """)
-        case "/":
+        case .index:
             return (.ok, "triage exporter\n/probe?target=HOST:PORT[&module=NAME]\n/metrics\nmodules: \(probes.keys.sorted().joined(separator: ", "))\n")
-        default:
-            return (.notFound, "not found: /probe?target=HOST:PORT, /metrics\n")
         }
     }
 }

@@ -7,31 +7,46 @@ public enum Markdown {
     /// commands, `proxy_ssl_server_name on;`) are left as they are: Markdown shows them literally.
     public static func text(_ s: String) -> String {
         let visible = Sink.visible(s)
-        guard visible.contains(where: { $0 == "<" || $0 == ">" || $0 == "&" }) else { return visible }
-        var out = ""
-        var rest = Substring(visible)
-        while let tick = rest.firstIndex(of: "`") {
-            out += escapeMarkup(rest[..<tick])
-            let run = rest[tick...].prefix { $0 == "`" }
-            let afterOpen = rest[run.endIndex...]
-            // The span closes at the next run of exactly the same length (CommonMark).
-            var search = afterOpen.startIndex
-            var close: Range<Substring.Index>?
-            while let next = afterOpen[search...].firstIndex(of: "`") {
-                let other = afterOpen[next...].prefix { $0 == "`" }
-                if other.count == run.count { close = next..<other.endIndex; break }
-                search = other.endIndex
-            }
-            guard let close else {
-                // No closing run: the backticks are literal text.
-                out += run
-                rest = afterOpen
-                continue
-            }
-            out += rest[tick..<close.upperBound]
-            rest = rest[close.upperBound...]
+        guard visible.unicodeScalars.contains(where: { $0 == "<" || $0 == ">" || $0 == "&" }) else { return visible }
+        // Backtick runs as CommonMark counts them: code points, not characters (a combining mark
+        // after a backtick joins it in one Swift Character, but it is still a backtick).
+        let scalars = Array(visible.unicodeScalars)
+        let runs = backtickRuns(scalars)
+        var out = "", position = 0, r = 0
+        while r < runs.count {
+            let open = runs[r]
+            // The span closes at the next run of exactly the same length; without one the run is text.
+            guard let close = runs[(r + 1)...].firstIndex(where: { $0.length == open.length }) else { r += 1; continue }
+            out += escapeMarkup(scalars[position..<open.start])
+            position = runs[close].start + open.length
+            out += string(scalars[open.start..<position])
+            r = close + 1
         }
-        return out + escapeMarkup(rest)
+        return out + escapeMarkup(scalars[position...])
+    }
+
+    /// The maximal runs of backticks: where each starts and how long it is, in code points.
+    public static func backtickRuns(_ scalars: [Unicode.Scalar]) -> [(start: Int, length: Int)] {
+        var runs: [(start: Int, length: Int)] = []
+        var i = 0
+        while i < scalars.count {
+            guard scalars[i] == "`" else { i += 1; continue }
+            var j = i
+            while j < scalars.count, scalars[j] == "`" { j += 1 }
+            runs.append((i, j - i))
+            i = j
+        }
+        return runs
+    }
+
+    static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
+
+    static func escapeMarkup(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        escapeMarkup(Substring(string(scalars)))
     }
 
     static func escapeMarkup(_ s: Substring) -> String {
@@ -52,7 +67,7 @@ public enum Markdown {
         let v = Sink.terminalLine(s)
         let run = longestBacktickRun(v)
         let fence = String(repeating: "`", count: run + 1)
-        let pad = v.hasPrefix("`") || v.hasSuffix("`") ? " " : ""
+        let pad = v.unicodeScalars.first == "`" || v.unicodeScalars.last == "`" ? " " : ""
         return "\(fence)\(pad)\(v)\(pad)\(fence)"
     }
 
@@ -61,11 +76,8 @@ public enum Markdown {
         String(repeating: "`", count: max(3, longestBacktickRun(s) + 1))
     }
 
+    /// In code points, as CommonMark counts them.
     static func longestBacktickRun(_ s: String) -> Int {
-        var longest = 0, current = 0
-        for c in s {
-            if c == "`" { current += 1; longest = max(longest, current) } else { current = 0 }
-        }
-        return longest
+        backtickRuns(Array(s.unicodeScalars)).map(\.length).max() ?? 0
     }
 }

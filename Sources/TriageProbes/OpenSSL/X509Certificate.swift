@@ -42,8 +42,8 @@ final class X509Certificate {
     var alternativeNames: [Certificate.AlternativeName] {
         var raw: UnsafeMutablePointer<UInt8>?
         let n = Int(triage_x509_san_records(x509, &raw))
+        defer { if let raw { triage_free(raw) } }
         guard n > 0, let raw else { return [] }
-        defer { triage_free(raw) }
         let bytes = UnsafeBufferPointer(start: raw, count: n)
         var out: [Certificate.AlternativeName] = []
         var offset = 0

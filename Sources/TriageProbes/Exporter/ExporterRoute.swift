@@ -1,0 +1,46 @@
+import Foundation
+import TriageKit
+
+/// What one request to the exporter asks for, read from its method, URI and
+/// scrape-timeout header alone (no I/O), so any request — however hostile —
+/// is answered by a route or a refusal with a bounded echo: never a trap.
+public enum ExporterRoute: Sendable, Equatable {
+    /// One probe of `target` with `module`, within `timeout`.
+    case probe(target: Target, module: String, timeout: Duration)
+    /// The exporter's own metrics.
+    case metrics
+    /// The short index at `/`.
+    case index
+    /// An HTTP status and the body saying why.
+    case refused(status: Int, body: String)
+
+    /// `modules`: each module's name and its own timeout. A scrape-timeout
+    /// header (Prometheus says how long it will wait) shortens the probe to
+    /// half a second less, never below 0.1 s and never above the module's.
+    public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
+        guard method == "GET" else { return .refused(status: 405, body: "only GET\n") }
+        let components = URLComponents(string: uri)
+        let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        switch components?.path ?? "/" {
+        case "/probe":
+            guard let text = query["target"], !text.isEmpty else {
+                return .refused(status: 400, body: "the target parameter is missing: /probe?target=HOST:PORT\n")
+            }
+            let target: Target
+            do { target = try Target(text) } catch { return .refused(status: 400, body: error.description + "\n") }
+            let name = query["module"] ?? "default"
+            guard let moduleTimeout = modules[name] else {
+                return .refused(status: 400, body: "unknown module '\(Sink.echo(name))': one of \(modules.keys.sorted().joined(separator: ", "))\n")
+            }
+            var timeout = moduleTimeout
+            // Any number may come in a header (inf, 1e19, NaN): only a finite one within the module's timeout counts.
+            if let header, let seconds = Double(header), seconds.isFinite, seconds > 0 {
+                timeout = min(timeout, .milliseconds(Int64(max(0.1, min(seconds, moduleTimeout.seconds) - 0.5) * 1000)))
+            }
+            return .probe(target: target, module: name, timeout: timeout)
+        case "/metrics": return .metrics
+        case "/": return .index
+        default: return .refused(status: 404, body: "not found: /probe?target=HOST:PORT, /metrics\n")
+        }
+    }
+}
