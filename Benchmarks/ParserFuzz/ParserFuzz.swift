@@ -102,15 +102,32 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
 #else
 /// Without libFuzzer (a plain `swift build`): runs each file given through
 /// the target once — the way to replay a crash libFuzzer saved.
+/// With TRIAGE_FUZZ_REPEAT=N, each file is run a thousand times, then N times more, and the growth of
+/// the resident set over those N is printed (`rss_growth_bytes=…`): a leak test in a process of its own.
 @main
 struct Replay {
     static func main() {
+        let repeats = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_REPEAT"].flatMap(Int.init) ?? 0
         for path in CommandLine.arguments.dropFirst() {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             let bytes = [UInt8](data)
-            _ = bytes.withUnsafeBufferPointer { fuzz($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+            let once = { _ = bytes.withUnsafeBufferPointer { fuzz($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) } }
+            once()
+            if repeats > 0 {
+                for _ in 0..<1_000 { once() }
+                let before = residentBytes()
+                for _ in 0..<repeats { once() }
+                print("rss_growth_bytes=\(residentBytes() - before)")
+            }
             print("\(target.rawValue): \(path) ok")
         }
+    }
+
+    /// Resident set in bytes, from /proc/self/statm (pages).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return -1 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * 4096 : -1
     }
 }
 #endif

@@ -17,6 +17,8 @@ import TriageTestSupport
             "\t=tab", "\u{85}next-line\u{9B}csi", "back\\slash", "quote\"d", "../../etc/passwd", ".", "..", "", " ", "ünïcödé 名前",
             "\u{7F}del", "${{ inputs.x }}", "$(touch /tmp/pwned)",
         ]
+        // A combining mark after a newline, a quote, a `<`, a `|`, a `#`: one Character each, still those code points.
+        out.append("a\n\u{7EE}b\"\u{301}c<\u{338}d|\u{301}e#\u{301}f;\u{301}g\t\u{301}h,\u{301}")
         out.append("\u{73C}d tA59t> ``a-7>B: #59; %%| A")   // another: a combining mark first
         out.append("a```\u{301}b <i> `\u{301}<b>`")     // a backtick with a combining mark is still a backtick
         out.append("!victim.te`\u{11}t\u{0}t.\u{FFFD}itam.te<``````````V```t\u{0}.attacke`r")   // a fuzzer's find

@@ -13,28 +13,11 @@ import TriageWire
 @Suite(.serialized) struct ClientProfileTests {
     typealias F = TLSFixtures
 
-    struct Case {
-        var result: CommandResult
-        var doc: ReportDocument
-        var markdown: String
+    func run(_ upstream: Int, nginx: NginxRunner, conf: Bool, ca: String? = nil, extra: [String] = []) async throws -> NginxCase {
+        try await NginxCase.run(upstream, nginx: nginx, conf: conf, ca: ca, extra: extra)
     }
 
-    /// `triage run` through nginx: with its configuration (`conf: true`) or with only its error log.
-    func run(_ upstream: Int, nginx: NginxRunner, conf: Bool, ca: String? = nil, extra: [String] = []) async throws -> Case {
-        let out = TestPaths.temporaryFolder("profile-case")
-        var arguments = ["run", "https://\(F.host):\(upstream)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
-                         "--nginx-error-log", nginx.errorLog.path, "--set", "addresses=127.0.0.1", "--out", out.path]
-        if conf { arguments += ["--nginx-conf", nginx.configuration.path] }
-        if let ca { arguments += ["--cacert", ca] }
-        let r = try await Command.triage(arguments + extra)
-        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
-        return Case(result: r, doc: doc, markdown: try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8))
-    }
-
-    func nginx(upstream: Int, _ extra: String = "") throws -> NginxRunner {
-        try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream)", host: F.host, extra: extra),
-                        prefix: TestPaths.temporaryFolder("nginx"))
-    }
+    func nginx(upstream: Int, _ extra: String = "") throws -> NginxRunner { try NginxCase.nginx(upstream: upstream, extra) }
 
     // MARK: - nginx checks the name it is configured (or defaults) to check
 

@@ -44,6 +44,12 @@ public final class HostileServer: Sendable {
         case echoHeaders
         /// Answers with this status.
         case status(Int)
+        /// Answers with this status, these headers and this body (keep-alive, as upstreams behind nginx do).
+        case answer(Int, headers: [String], body: String)
+        /// Answers 200 with a `Set-Cookie` of this many bytes (a response header nginx's default buffer cannot hold).
+        case bigCookie(Int)
+        /// Declares a body of `declared` bytes, sends `sent`, closes.
+        case shortBody(declared: Int, sent: Int)
     }
 
     /// TLS records, for the raw modes.
@@ -170,6 +176,23 @@ public final class HostileServer: Sendable {
             _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
         case .status(let status):
             _ = c.write("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        case .answer(let status, let headers, let body):
+            var request: String? = request
+            while request != nil {
+                let head = (["HTTP/1.1 \(status) \(status >= 500 ? "Bad Gateway" : "OK")", "Content-Length: \(body.utf8.count)"] + headers)
+                    .joined(separator: "\r\n")
+                guard c.write(head + "\r\n\r\n" + body) else { return }
+                request = c.readRequest()
+            }
+        case .bigCookie(let size):
+            var request: String? = request
+            while request != nil {
+                let cookie = "session=" + String(repeating: "c", count: max(0, size - 8))
+                guard c.write("HTTP/1.1 200 OK\r\nSet-Cookie: \(cookie)\r\nContent-Length: 3\r\n\r\nok\n") else { return }
+                request = c.readRequest()
+            }
+        case .shortBody(let declared, let sent):
+            _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: \(declared)\r\n\r\n" + String(repeating: "b", count: sent))
         }
     }
 }

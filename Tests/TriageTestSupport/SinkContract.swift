@@ -5,6 +5,9 @@ import TriageKit
 /// (SinkTests) and `make fuzz` (parser-fuzz's sinks target) check the same
 /// promises. Each check returns the promise broken, or nil.
 public enum SinkContract {
+    /// Whether `s` holds the code point `c` (never a search by Character: a combining mark joins the one before it).
+    static func has(_ s: String, _ c: Unicode.Scalar) -> Bool { s.unicodeScalars.contains(c) }
+
     /// Every sink's promise for `s`: the broken ones, named.
     public static func violations(_ s: String) -> [String] {
         [terminal(s), json(s), csv(s), prometheusLabel(s), markdown(s), mermaid(s), fileName(s)].compactMap { $0 }
@@ -41,6 +44,7 @@ public enum SinkContract {
         let field = Sink.csv(s)
         if hasHidden(field, allowNewline: true) { return "csv: a hidden character" }
         guard let value = readCSVField(field) else { return "csv: not one field" }
+        if value.unicodeScalars.first == "=" || value.unicodeScalars.first == "+" || value.unicodeScalars.first == "@" { return "csv: a formula" }
         if let first = value.first, ["=", "+", "@", "\t"].contains(first) { return "csv: a formula" }
         if value.first == "-", !value.dropFirst().allSatisfy({ $0.isNumber || $0 == "." }) { return "csv: a formula" }
         return nil
@@ -48,21 +52,30 @@ public enum SinkContract {
 
     /// One RFC 4180 field: quoted (with doubled quotes) or plain without comma, quote or line break.
     public static func readCSVField(_ field: String) -> String? {
-        if field.hasPrefix("\"") {
-            guard field.hasSuffix("\""), field.count >= 2 else { return nil }
-            let inner = field.dropFirst().dropLast()
-            guard !inner.replacingOccurrences(of: "\"\"", with: "").contains("\"") else { return nil }
-            return inner.replacingOccurrences(of: "\"\"", with: "\"")
+        let scalars = Array(field.unicodeScalars)
+        if scalars.first == "\"" {
+            guard scalars.count >= 2, scalars.last == "\"" else { return nil }
+            var out = String.UnicodeScalarView()
+            var i = 1
+            while i < scalars.count - 1 {
+                if scalars[i] == "\"" {
+                    guard i + 1 < scalars.count - 1, scalars[i + 1] == "\"" else { return nil }
+                    i += 1
+                }
+                out.append(scalars[i])
+                i += 1
+            }
+            return String(out)
         }
-        return field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? nil : field
+        return scalars.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" } ? nil : field
     }
 
     /// One line, nothing hidden, and every quote escaped: a label value cannot be closed early.
     public static func prometheusLabel(_ s: String) -> String? {
         let label = Sink.prometheusLabel(s)
-        if label.contains("\n") || hasHidden(label, allowNewline: false) { return "prometheus label: a line break or hidden character" }
+        if has(label, "\n") || hasHidden(label, allowNewline: false) { return "prometheus label: a line break or hidden character" }
         var escaped = false
-        for c in label {
+        for c in label.unicodeScalars {
             if c == "\"", !escaped { return "prometheus label: an unescaped quote" }
             escaped = c == "\\" && !escaped
         }
@@ -73,11 +86,11 @@ public enum SinkContract {
     public static func markdown(_ s: String) -> String? {
         let text = Markdown.text(s)
         if hasHidden(text, allowNewline: true) { return "markdown text: a hidden character" }
-        if outsideCodeSpans(text).contains("<") { return "markdown text: markup outside a code span" }
+        if has(outsideCodeSpans(text), "<") { return "markdown text: markup outside a code span" }
         let cell = Markdown.cell(s)
-        if cell.contains("\n") || cell.contains("\r") { return "markdown cell: a line break" }
-        var previous: Character = " "
-        for c in cell {
+        if has(cell, "\n") || has(cell, "\r") { return "markdown cell: a line break" }
+        var previous: Unicode.Scalar = " "
+        for c in cell.unicodeScalars {
             if c == "|", previous != "\\" { return "markdown cell: an unescaped |" }
             previous = c
         }
@@ -130,10 +143,24 @@ public enum SinkContract {
     /// One line, no HTML, no comment, and every `;` or `#` left is an entity this escaper wrote.
     public static func mermaid(_ s: String) -> String? {
         let label = Mermaid.label(s)
-        if label.contains("\n") || hasHidden(label, allowNewline: false) { return "mermaid: a line break or hidden character" }
-        if label.contains("<") || label.contains(">") || label.contains("%%") { return "mermaid: markup or a comment" }
-        let stripped = label.replacingOccurrences(of: #"#(35|37|59|lt|gt);"#, with: "", options: .regularExpression)
-        return stripped.contains(";") || stripped.contains("#") ? "mermaid: a live ; or #" : nil
+        if has(label, "\n") || hasHidden(label, allowNewline: false) { return "mermaid: a line break or hidden character" }
+        if has(label, "<") || has(label, ">") || has(label, "%") { return "mermaid: markup or a comment" }
+        // Every `;` or `#` left belongs to an entity this escaper wrote (#35; #37; #59; #lt; #gt;).
+        let scalars = Array(label.unicodeScalars)
+        var i = 0
+        while i < scalars.count {
+            if scalars[i] == ";" { return "mermaid: a live ;" }
+            if scalars[i] == "#" {
+                let entity = ["35;", "37;", "59;", "lt;", "gt;"].first { e in
+                    Array(e.unicodeScalars).enumerated().allSatisfy { i + 1 + $0.offset < scalars.count && scalars[i + 1 + $0.offset] == $0.element }
+                }
+                guard let entity else { return "mermaid: a live #" }
+                i += 1 + entity.unicodeScalars.count
+                continue
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// A fixed alphabet, never `.`/`..`/hidden, at most 100 bytes, and two names never meet.

@@ -56,7 +56,8 @@ public enum TLSFixtures {
 /// A TCP server on 127.0.0.1 that is not a TLS server: it answers plain
 /// HTTP, or accepts and never says anything.
 public final class PlainTCPServer: Sendable {
-    public enum Mode: Sendable { case http, silent }
+    /// `http`: 400 with a cookie to every request; `ok`: 200 with a body of 3 bytes; `silent`: never a byte.
+    public enum Mode: Sendable { case http, ok, silent }
 
     public let port: Int
     private let listener: Int32
@@ -79,10 +80,11 @@ public final class PlainTCPServer: Sendable {
                 switch mode {
                 case .silent:
                     held.append(client) // keep it open, say nothing
-                case .http:
+                case .http, .ok:
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     _ = recv(client, &buffer, buffer.count, 0)
-                    let answer = "HTTP/1.1 400 Bad Request\r\nSet-Cookie: sid=fixture-cookie-secret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    let answer = mode == .ok ? "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                        : "HTTP/1.1 400 Bad Request\r\nSet-Cookie: sid=fixture-cookie-secret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
                     close(client)
                 }

@@ -33,6 +33,8 @@ public final class TLSServer: Sendable {
         /// Require a client certificate issued by this CA.
         public var clientCAPEM: String?
         public var sni: SNIBehaviour = .ignore
+        /// Wait this long after accepting a connection before the handshake (a slow upstream).
+        public var handshakeDelay: Duration?
 
         public init(chainPEM: String, keyPEM: String) {
             self.chainPEM = chainPEM
@@ -110,7 +112,12 @@ public final class TLSServer: Sendable {
             throw ServerError(description: OpenSSLError.capture("setting up the fixture TLS server").description)
         }
         let context = Context(ctx)
+        let delay = configuration.handshakeDelay
         listener = try LoopbackListener(address: address, port: port) { fd, stopped in
+            if let delay {
+                let end = ContinuousClock.now + delay
+                while ContinuousClock.now < end, !stopped() { usleep(20_000) }
+            }
             guard let handler else {
                 _ = triage_server_handle(context.ctx, fd, 5000)
                 return

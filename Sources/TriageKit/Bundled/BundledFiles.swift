@@ -163,7 +163,8 @@ steps:
       client_cert: ${{ inputs.client_cert }}
       client_key: ${{ inputs.client_key }}
       keylog: ${{ inputs.keylog }}
-      timeout: 5s
+      # Above nginx's proxy_connect_timeout when its configuration is read: what it gave up on is measured.
+      timeout: ${{ steps.nginx.outputs.deadlines.connect || '5s' }}
     timeout: 20s
   - id: direct
     uses: http.request
@@ -181,7 +182,8 @@ steps:
       client_key: ${{ inputs.client_key }}
       insecure: ${{ inputs.insecure }}
       max_redirects: 10
-      connect_timeout: 5s
+      connect_timeout: ${{ steps.nginx.outputs.deadlines.connect || '5s' }}
+      timeout: ${{ steps.nginx.outputs.deadlines.total || '15s' }}
     timeout: 15s
   - id: via
     uses: http.request
@@ -192,6 +194,7 @@ steps:
       headers: ${{ inputs.headers }}
       proxy: none
       connect_timeout: 5s
+      timeout: ${{ steps.nginx.outputs.deadlines.total || '15s' }}
     timeout: 15s
   # How the proxy connects upstream, when its configuration is not given:
   # its version's defaults (nginx -v here, its Server header, its error log).
@@ -216,7 +219,7 @@ steps:
       addresses: ${{ steps.dns.outputs.addresses }}
       profile: ${{ steps.nginx.outputs.profile || steps.proxy.outputs.profile }}
       keylog: ${{ inputs.keylog }}
-      timeout: 5s
+      timeout: ${{ steps.nginx.outputs.deadlines.connect || '5s' }}
     timeout: 20s
   - id: capture-stop
     uses: capture.stop
@@ -1051,6 +1054,14 @@ fact.proxy_ssl_trusted_certificate = proxy_ssl_trusted_certificate
 fact.host_header = Host header
 fact.matching_lines = matching lines
 fact.last_line = last line
+fact.setting = setting in force
+fact.measured_ms = measured (ms)
+fact.content_length = declared Content-Length
+fact.body_start = start of the body
+fact.marked_down = marked down by
+fact.logged_addresses = addresses in the proxy log
+fact.resolved_now = resolves now to
+fact.impact = impact
 fact.upstream = upstream
 fact.request = request
 fact.call = failed call
@@ -1360,6 +1371,27 @@ remedy.verify_depth = Raise the client's verify depth (nginx: `proxy_ssl_verify_
 finding.root_not_anchor = the chain is issued by the root {root}, which {store} does not hold (other clients trust it)
 remedy.add_root = Add the root {root} to the client's anchors ({store}; nginx: the file of `proxy_ssl_trusted_certificate`), or have the server use a certificate from a CA the client trusts.
 finding.capture_client_cert_rejected = {count} connection(s) to {server} ended with {alert}: the server rejected the client certificate that was sent
+
+# --- proxy HTTP layer ---
+finding.proxy_passes_on = the proxy passes on the upstream's own {status} {reason}: a direct request gets the same answer{server}
+finding.body_cut = {url} declared {declared} bytes of body and closed the connection after {received}
+finding.plain_to_tls = the proxy speaks plain HTTP (`proxy_pass http://…`) to {address}, a port that answers TLS ({version} here)
+finding.dns_stale = the proxy sends to {logged} (what {host} resolved to when it started); {host} resolves to {now} now
+remedy.header_too_big = The upstream's response header is {measured} bytes and nginx's `proxy_buffer_size` is {current}: set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};` in the location (the buffers must hold the busy ones), or make the upstream send smaller headers (its cookies).
+remedy.header_too_big_unmeasured = nginx's `proxy_buffer_size` ({current}) is smaller than the upstream's response header (no direct request measured it): set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};`, or make the upstream send smaller headers.
+remedy.timeout_raise = nginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}: make the upstream faster, or raise `{directive}` to {suggested}.
+remedy.timeout_hangs = nginx gave up after `{directive} {current}` while {phase}; triage waited {waited} and the upstream did not finish either: it hangs, a longer timeout will not help — look at the upstream (its load, its workers, what it waits on).
+remedy.timeout_intermittent = nginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}, within that limit: the slowness comes and goes — compare the log's times with the upstream's load.
+remedy.body_cut = The upstream itself ends the body early ({received} of {declared} bytes): look at the upstream (a crash or a timeout while writing, a wrong Content-Length); the proxy only reports it.
+remedy.no_live = nginx marked every server of `{block}` down after failures ({marks}; `max_fails={maxFails}` within `fail_timeout={failTimeout}`): fix what failed them; nginx tries them again after fail_timeout.
+remedy.dns_stale = nginx resolved `{host}` once, when it started: reload it now (`nginx -s reload`); to follow DNS from now on, give it a resolver and a variable: `resolver {resolver} valid=30s;`, `set $upstream_host {host};` and `proxy_pass {scheme}://$upstream_host:{port};`.
+remedy.upstream_answer = The upstream's application answers {status} itself{server}{body}: look at its logs and health; the proxy only passes the answer on.
+phase.tls_handshake = the TLS handshake
+phase.sending_request = sending the request
+phase.response_header = waiting for the response header
+phase.response_body = reading the response body
+phase.other = talking to the upstream
+phase.connecting = connecting
 
 """#,
         "text.zh.txt": #"""
@@ -1836,6 +1868,14 @@ fact.proxy_ssl_trusted_certificate = proxy_ssl_trusted_certificate
 fact.host_header = Host 请求头
 fact.matching_lines = 匹配的行数
 fact.last_line = 最后一行
+fact.setting = 生效的设置
+fact.measured_ms = 实测（毫秒）
+fact.content_length = 声明的 Content-Length
+fact.body_start = 响应体开头
+fact.marked_down = 被标记为不可用的原因
+fact.logged_addresses = 代理日志中的地址
+fact.resolved_now = 现在解析为
+fact.impact = 影响
 fact.upstream = 上游
 fact.request = 请求
 fact.call = 失败的调用
@@ -2145,6 +2185,27 @@ remedy.verify_depth = 提高客户端的校验深度（nginx：`proxy_ssl_verify
 finding.root_not_anchor = 证书链由根证书 {root} 签发，而{store}中没有它（其他客户端信任它）
 remedy.add_root = 把根证书 {root} 加入客户端的信任锚（{store}；nginx：`proxy_ssl_trusted_certificate` 指向的文件），或让服务端使用客户端信任的 CA 签发的证书。
 finding.capture_client_cert_rejected = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端拒绝了客户端发送的证书
+
+# --- proxy HTTP layer ---
+finding.proxy_passes_on = 代理只是转发了上游自己的 {status} {reason}：直接请求得到同样的应答{server}
+finding.body_cut = {url} 声明了 {declared} 字节的响应体，却在 {received} 字节后关闭了连接
+finding.plain_to_tls = 代理用明文 HTTP（`proxy_pass http://…`）连接 {address}，而这个端口说的是 TLS（此处握手为 {version}）
+finding.dns_stale = 代理仍发往 {logged}（启动时 {host} 解析到的地址）；{host} 现在解析为 {now}
+remedy.header_too_big = 上游的响应头有 {measured} 字节，而 nginx 的 `proxy_buffer_size` 是 {current}：在 location 中设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`（缓冲区总量须容得下 busy 缓冲），或让上游发送更小的响应头（它的 cookie）。
+remedy.header_too_big_unmeasured = nginx 的 `proxy_buffer_size`（{current}）小于上游的响应头（没有直接请求测量其大小）：设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`，或让上游发送更小的响应头。
+remedy.timeout_raise = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游用了 {measured}：让上游更快，或把 `{directive}` 提高到 {suggested}。
+remedy.timeout_hangs = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；triage 等了 {waited}，上游也没有完成：它卡住了，加长超时无济于事——去查上游（负载、工作进程、它在等什么）。
+remedy.timeout_intermittent = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游只用了 {measured}，在限制之内：慢是间歇性的——把日志时间和上游负载对照着看。
+remedy.body_cut = 上游自己提前结束了响应体（{declared} 字节中只发了 {received}）：去查上游（写出时崩溃或超时、Content-Length 错误）；代理只是报告了它。
+remedy.no_live = nginx 在失败后把 `{block}` 的所有服务器都标记为不可用（{marks}；`fail_timeout={failTimeout}` 内 `max_fails={maxFails}` 次）：修好让它们失败的问题；fail_timeout 之后 nginx 会重新尝试。
+remedy.dns_stale = nginx 只在启动时解析了一次 `{host}`：现在重新加载它（`nginx -s reload`）；若要今后跟随 DNS 变化，给它 resolver 和变量：`resolver {resolver} valid=30s;`、`set $upstream_host {host};` 和 `proxy_pass {scheme}://$upstream_host:{port};`。
+remedy.upstream_answer = 上游应用自己就返回了 {status}{server}{body}：去查它的日志和健康状况；代理只是转发了这个应答。
+phase.tls_handshake = TLS 握手
+phase.sending_request = 发送请求
+phase.response_header = 等待响应头
+phase.response_body = 读取响应体
+phase.other = 与上游通信
+phase.connecting = 建立连接
 
 """#,
     ]

@@ -112,6 +112,27 @@ extension Fix {
             wanted = [("proxy_ssl_verify_depth", "proxy_ssl_verify_depth \(root.remedy.args["depth"]?.intValue ?? 2);")]
         case .protocolVersion:
             wanted = [("proxy_ssl_protocols", "proxy_ssl_protocols TLSv1.2 TLSv1.3;")]
+        case .upstreamHeaderTooBig:
+            guard let size = root.remedy.args["size"]?.stringValue, let count = root.remedy.args["count"]?.intValue else { return nil }
+            wanted = [("proxy_buffer_size", "proxy_buffer_size \(size);"), ("proxy_buffers", "proxy_buffers \(count) \(size);")]
+        case .proxyTimeout where root.remedy.key == MessageKey.remedyTimeoutRaise.rawValue:
+            guard let directive = root.remedy.args["directive"]?.stringValue, let value = root.remedy.args["suggested"]?.stringValue else { return nil }
+            wanted = [(directive, "\(directive) \(value);")]
+        case .plainHTTPToTLSPort, .tlsToPlainPort:
+            // proxy_pass with the scheme the port speaks.
+            let (from, to) = root.cause == .plainHTTPToTLSPort ? ("http://", "https://") : ("https://", "http://")
+            guard let pass = text.first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("proxy_pass \(from)") }) else { return nil }
+            wanted = [("proxy_pass", pass.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "proxy_pass \(from)", with: "proxy_pass \(to)"))]
+        case .upstreamDNSStale:
+            guard let name = root.remedy.args["host"]?.stringValue, let resolver = root.remedy.args["resolver"]?.stringValue,
+                  let scheme = root.remedy.args["scheme"]?.stringValue, let port = root.remedy.args["port"]?.intValue,
+                  let pass = text.first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("proxy_pass ") }) else { return nil }
+            // The URI part after host[:port] stays as it was.
+            let target = pass.trimmingCharacters(in: .whitespaces).dropFirst("proxy_pass ".count).dropLast(pass.hasSuffix(";") ? 1 : 0)
+            let afterScheme = target.range(of: "://").map { target[$0.upperBound...] } ?? target
+            let uri = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? ""
+            wanted = [("resolver", "resolver \(resolver) valid=30s;"), ("set", "set $upstream_host \(name);"),
+                      ("proxy_pass", "proxy_pass \(scheme)://$upstream_host:\(port)\(uri);")]
         default:
             return nil
         }

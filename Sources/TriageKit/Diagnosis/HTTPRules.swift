@@ -5,12 +5,14 @@ import TriageWire
 /// the verify result, the alerts on its connection and how far it got.
 public struct HTTPRules: Sendable {
     public let exchange: HTTPExchange
-    /// The status the other request of the story got (via ↔ direct).
-    public let compareStatus: Int?
+    /// The other request of the story (via ↔ direct), as the direct request's first run saw it.
+    public let compare: HTTPExchange?
+    /// The status the other request got.
+    public var compareStatus: Int? { compare?.status }
 
-    public init(exchange: HTTPExchange, compareStatus: Int?) {
+    public init(exchange: HTTPExchange, compare: HTTPExchange?) {
         self.exchange = exchange
-        self.compareStatus = compareStatus
+        self.compare = compare
     }
 
     var host: String { URLPart.host.extract(from: exchange.url).stringValue ?? exchange.url }
@@ -39,6 +41,10 @@ public struct HTTPRules: Sendable {
         guard e.succeeded else { return failureFindings }
         let statusFacts = [Fact(.status, .int(e.status))]
             + (compareStatus.map { [Fact(e.role == .via ? .directStatus : .viaStatus, .int($0))] } ?? [])
+        if e.role == .via, e.status >= 500, let direct = compare, direct.succeeded, direct.status == e.status {
+            // The upstream gives the same answer to a direct request: the proxy only passes it on; the answer is the cause.
+            return [passedOn(direct, facts: statusFacts)]
+        }
         if e.role == .via, e.status >= 500 {
             let key: MessageKey = compareStatus.map { $0 > 0 ? .findingProxyErrorDirectOK : .findingProxyErrorDirectFailed } ?? .findingProxyError
             return [Finding(.proxyError, summary: Message(key, ["status": .int(e.status), "reason": .string(Self.reason(e.status)),
@@ -50,6 +56,22 @@ public struct HTTPRules: Sendable {
                             subject: subject, facts: statusFacts)]
         }
         return []
+    }
+
+    /// The upstream's own 5xx, passed on by the proxy: what the upstream said (status, Server, the body's first bytes).
+    func passedOn(_ direct: HTTPExchange, facts: [Fact]) -> Finding {
+        var facts = facts
+        let server = direct.header("Server")
+        if let server { facts.append(Fact(.serverHeader, .string(server))) }
+        let body = direct.bodyStart.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !body.isEmpty { facts.append(Fact(.bodyStart, .string(body))) }
+        let reason = Value.string(Self.reason(direct.status))
+        return Finding(.httpError, summary: Message(.findingProxyPassesOn, ["status": .int(direct.status), "reason": reason,
+                                                                            "server": .string(server.map { " (Server: \($0))" } ?? "")]),
+                       subject: Redactor.redact(direct.url), facts: facts,
+                       remedy: Message(.remedyUpstreamAnswer, ["status": .int(direct.status),
+                                                               "server": .string(server.map { " (Server: \($0))" } ?? ""),
+                                                               "body": .string(body.isEmpty ? "" : ": “\(body.count > 120 ? String(body.prefix(117)) + "…" : body)”")]))
     }
 
     var failureFindings: [Finding] {
@@ -98,7 +120,13 @@ public struct HTTPRules: Sendable {
             }
             // A TLS failure without an alert: the handshake step explains it better.
             return []
-        case .weirdServerReply?, .http2?, .http2Stream?, .partialFile?, .badContentEncoding?, .tooLarge?, .filesizeExceeded?:
+        case .partialFile?:
+            // The upstream itself ended the body short of its Content-Length.
+            let declared = e.header("Content-Length").flatMap(Int.init) ?? 0
+            return [Finding(.upstreamClosedEarly, summary: Message(.findingBodyCut, ["url": url, "declared": .int(declared), "received": .int(e.bodyBytes)]),
+                            subject: subject, facts: facts + [Fact(.contentLength, .int(declared))],
+                            remedy: Message(.remedyBodyCut, ["declared": .int(declared), "received": .int(e.bodyBytes)]))]
+        case .weirdServerReply?, .http2?, .http2Stream?, .badContentEncoding?, .tooLarge?, .filesizeExceeded?:
             return [Finding(.httpProtocolError, summary: Message(.findingHTTPProtocol, ["url": url, "error": .string("\(e.curlName): \(e.curlMessage)")]),
                             subject: subject, facts: facts)]
         default:

@@ -18,15 +18,20 @@ public struct ProxyLogRules: Sendable {
     /// and 21, which an untrusted root, a missing intermediate and a verify depth reached all produce.
     public let trust: Finding?
 
-    public init(log: ProxyLog, context: AlertMeaning.Context, leaf: Certificate? = nil, trust: Finding? = nil) {
+    /// The rest of the case, to read an HTTP-layer event in numbers (settings in force, what was measured).
+    public let proxy: ProxyCase
+
+    public init(log: ProxyLog, context: AlertMeaning.Context, leaf: Certificate? = nil, trust: Finding? = nil, proxy: ProxyCase = ProxyCase()) {
         self.log = log
         self.context = context
         self.leaf = leaf
         self.trust = trust
+        self.proxy = proxy
     }
 
     public var findings: [Finding] {
-        guard let line = log.telling, line.event.isTelling else { return [] }
+        let stale = proxy.staleAddress(log: log).map { [$0] } ?? []
+        guard let line = log.telling, line.event.isTelling else { return stale }
         let count = log.lines.filter { $0.event == line.event }.count
         let subject = line.upstreamEndpoint ?? line.upstream ?? log.file
         var facts = [Fact(.lastLine, .string(line.text)), Fact(.matchingLines, .int(log.count)), Fact(.event, .string(line.event.code))]
@@ -57,7 +62,26 @@ public struct ProxyLogRules: Sendable {
         }
         let summary = Message(.findingProxyLog, ["count": .int(count), "message": .string(line.message), "meaning": meaning.value,
                                                  "time": line.time.map { .typed(.date($0)) } ?? .string("—")])
-        return [Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs).on(.proxyLog)]
+        var finding = Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs)
+        refine(&finding, event: line.event)
+        return stale + [finding.on(.proxyLog)]
+    }
+
+    /// An HTTP-layer event read with the rest of the case: the setting nginx had against what was measured.
+    func refine(_ finding: inout Finding, event: ProxyLogEvent) {
+        switch event {
+        case .headerTooBig:
+            proxy.headerTooBig(&finding)
+        case .timedOut(let phase):
+            proxy.timedOut(&finding, phase: phase)
+        case .closedEarly, .reset, .invalidHeader:
+            if proxy.plainToTLS(&finding) { return }
+            if case .closedEarly = event, proxy.bodyCut(&finding) { return }
+        case .noLiveUpstreams:
+            proxy.noLive(&finding, log: log)
+        default:
+            break
+        }
     }
 
     /// The cause an nginx upstream error names, and what it means in a sentence.

@@ -33,7 +33,7 @@ public struct RuleBook: Sendable {
             case .handshakes(let m):
                 add(handshakeFindings(m), step: item.step)
             case .exchange(let e):
-                let found = HTTPRules(exchange: e, compareStatus: compareStatus(for: e)).findings
+                let found = HTTPRules(exchange: e, compare: compare(with: e)).findings
                 if !e.succeeded, found.isEmpty { unexplained.insert(item.step) }
                 add(found, step: item.step)
             case .chains(let review):
@@ -41,7 +41,7 @@ public struct RuleBook: Sendable {
             case .capture(let c):
                 add(CaptureRules(digest: c.digest, host: c.host, checks: c.checks).findings, step: item.step)
             case .proxyLog(let log):
-                add(ProxyLogRules(log: log, context: proxyContext, leaf: upstreamLeaf, trust: replayTrust).findings, step: item.step)
+                add(ProxyLogRules(log: log, context: proxyContext, leaf: upstreamLeaf, trust: replayTrust, proxy: proxyCase).findings, step: item.step)
             case .declared(let f):
                 add([f], step: item.step)
             case .proxyConfig, .profile:
@@ -139,9 +139,9 @@ public struct RuleBook: Sendable {
         return nil
     }
 
-    /// The status the other request of the story got (via ↔ direct), as a direct request's first run saw it.
-    func compareStatus(for e: HTTPExchange) -> Int? {
-        e.role == .via ? evidence.exchanges(.direct).first?.value.status : nil
+    /// The other request of the story (via ↔ direct): for the proxy's answer, the direct request's first run.
+    func compare(with e: HTTPExchange) -> HTTPExchange? {
+        e.role == .via ? evidence.exchanges(.direct).first?.value : nil
     }
 
     /// What the case says about the proxy's own connection, for reading an alert it logged.
@@ -152,6 +152,15 @@ public struct RuleBook: Sendable {
                                     clientCertificateSent: story.proxy?.profile?.clientCertificate != nil,
                                     withoutSNI: withoutSNI && story.proxy?.sni == SNIVariant.none,
                                     sniWorks: attempts.contains { $0.variant != .none && $0.established })
+    }
+
+    /// The proxy's side of the case: its settings, and what triage measured of the upstream directly.
+    var proxyCase: ProxyCase {
+        let resolution = evidence.resolutions.first?.value
+        return ProxyCase(config: evidence.proxyConfig, profile: evidence.profiledProxy,
+                         direct: evidence.exchanges(.direct).map(\.value),
+                         attempts: evidence.matrices.filter { $0.value.profile == nil }.flatMap { m in m.value.attempts.map { ($0, m.value.timeout) } },
+                         resolved: resolution.map { DNSRules($0).addresses } ?? [], resolver: resolution?.server)
     }
 
     /// The leaf served with SNI (else any), for naming what a certificate finding is about.

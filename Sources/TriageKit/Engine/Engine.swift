@@ -224,6 +224,7 @@ public struct Engine: Sendable {
         // cancels a step that did not. Under load the first may be overrun
         // by a few hundred milliseconds without losing what the step saw.
         var timeout = timeout(of: spec, kind: kind)
+        if options.stepTimeout == nil, let needed = kind.deadline(for: arguments) { timeout = max(timeout, needed) }
         var hardTimeout = timeout + Self.grace(timeout)
         if let runDeadline = options.runDeadline {
             hardTimeout = max(.zero, min(hardTimeout, runDeadline - clockStart))

@@ -20,6 +20,9 @@ public protocol StepKind: Sendable {
     /// (an `exec` refuses `${{ }}` where data would become code); each problem
     /// names its input, reported at that input's line and column.
     func check(_ arguments: [String: StepArgument]) -> [ArgumentProblem]
+    /// The deadline a step needs for its evaluated inputs (a handshake's per-connection timeout
+    /// and its version probes after it): the engine never gives it less, unless `--step-timeout` says so.
+    func deadline(for arguments: [String: Value]) -> Duration?
 }
 
 /// A problem with one input of a step, found by the loader.
@@ -37,6 +40,8 @@ extension StepKind {
     public var defaultTimeout: Duration? { nil }
 
     public func check(_ arguments: [String: StepArgument]) -> [ArgumentProblem] { [] }
+
+    public func deadline(for arguments: [String: Value]) -> Duration? { nil }
 
     public func output(_ name: String) -> OutputDeclaration? { outputs.first { $0.name == name } }
 }

@@ -82,6 +82,8 @@ public struct HTTPExchange: Sendable {
     public var pinned: IPAddress?
     /// curl's own end of the connection (`CURLINFO_LOCAL_IP`/`_PORT`): tells triage's connections apart in a capture.
     public var local: Endpoint?
+    /// The first bytes of the body (at most 200 characters, redacted): what an upstream's own error page says.
+    public var bodyStart = ""
 
     public init(url: String, role: Role, curlCode: Int, curlName: String, curlMessage: String, osErrno: Int32, status: Int,
                 httpVersion: String?, headers: [(name: String, value: String)], headerBytes: Int, bodyBytes: Int, timings: Timings,

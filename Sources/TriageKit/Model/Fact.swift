@@ -70,6 +70,9 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     // Client profiles and the proxy's word
     case event, nameChecked = "name_checked", confirmedBy = "confirmed_by", missingEvidence = "missing_evidence"
     case proxyVersion = "proxy_version", profile
+    // The proxy's HTTP layer: its settings against what was measured
+    case setting, measuredMs = "measured_ms", contentLength = "content_length", bodyStart = "body_start"
+    case markedDown = "marked_down", loggedAddresses = "logged_addresses", resolvedNow = "resolved_now", impact
 
     /// What the value is, for decoding report.json back into typed facts.
     public var type: ValueType {
@@ -83,12 +86,12 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
              .headerBytes, .bodyBytes, .matchingLines, .frames, .bytes, .framesDropped, .kernelDropped, .packets,
              .tcpConnections, .tlsConnections, .connections, .blocksSkipped, .malformedFrames, .code, .exitStatus,
              .expectedExit, .chainLength, .bytesReceived, .messagesReceived, .opensslReason, .bytesLost, .limit,
-             .keyLogEntries, .decryptedConnections:
+             .keyLogEntries, .decryptedConnections, .contentLength:
             .integer
-        case .elapsedMs, .dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs: .number
+        case .elapsedMs, .dnsMs, .connectMs, .tlsMs, .firstByteMs, .totalMs, .measuredMs: .number
         case .truncated, .selfSigned, .trusted, .hostMatch, .proxySSLVerify: .boolean
         case .sans, .cnameChain, .acceptableCAs, .upstreamServers, .proxySSLProtocols, .offeredVersions, .verifyError, .serverSpeaks,
-             .missingEvidence:
+             .missingEvidence, .markedDown, .loggedAddresses, .resolvedNow:
             .list(.string)
         default: .string
         }

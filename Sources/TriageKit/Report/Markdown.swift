@@ -50,16 +50,14 @@ public enum Markdown {
     }
 
     static func escapeMarkup(_ s: Substring) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        Sink.replacing(String(s)) { $0 == "&" ? "&amp;" : $0 == "<" ? "&lt;" : $0 == ">" ? "&gt;" : nil }
     }
 
     /// Text for a table cell: prose, and a `|` would end the cell (even inside a code span,
     /// in GitHub's tables), a newline the row.
     public static func cell(_ s: String) -> String {
-        text(s).replacingOccurrences(of: "|", with: "\\|")
-            .replacingOccurrences(of: "\r\n", with: "<br>")
-            .replacingOccurrences(of: "\n", with: "<br>")
-            .replacingOccurrences(of: "\r", with: "<br>")
+        // text() has made every CR visible; a newline is a line break in the cell.
+        Sink.replacing(text(s)) { $0 == "|" ? "\\|" : $0 == "\n" ? "<br>" : nil }
     }
 
     /// Inline code that survives backticks inside it; control characters visible.

@@ -94,17 +94,15 @@ public enum Mermaid {
     public static func label(_ text: String) -> String {
         var out = Sink.terminalLine(text)
         if out.count > 120 { out = String(out.prefix(117)) + "…" }
-        var escaped = ""
-        for c in out {
+        return Sink.replacing(out) { c in
             switch c {
-            case "#": escaped += "#35;"
-            case ";": escaped += "#59;"
-            case "%": escaped += "#37;"
-            case "<": escaped += "#lt;"
-            case ">": escaped += "#gt;"
-            default: escaped.append(c)
+            case "#": "#35;"
+            case ";": "#59;"
+            case "%": "#37;"
+            case "<": "#lt;"
+            case ">": "#gt;"
+            default: nil
             }
         }
-        return escaped
     }
 }

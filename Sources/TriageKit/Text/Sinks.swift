@@ -34,7 +34,18 @@ public enum Sink {
 
     /// A terminal line: visible, newlines and tabs too (one line stays one line).
     public static func terminalLine(_ s: String) -> String {
-        visible(s).replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
+        replacing(visible(s)) { $0 == "\n" ? "\\n" : $0 == "\t" ? "\\t" : nil }
+    }
+
+    /// Each code point `replacement` names replaced, the rest kept. Code points, never Characters: a
+    /// combining mark joins the character before it (`"\n\u{301}"` is one Character, not a newline; `"<\u{338}"`
+    /// compares equal to `≮`), so a search by Character would let a newline, a quote or a `<` through.
+    public static func replacing(_ s: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in s.unicodeScalars {
+            if let r = replacement(scalar) { out.append(contentsOf: r.unicodeScalars) } else { out.append(scalar) }
+        }
+        return String(out)
     }
 
     /// Terminal text of several lines: visible; newlines and tabs stay.
@@ -67,13 +78,13 @@ public enum Sink {
            !(first == "-" && v.dropFirst().allSatisfy { $0.isNumber || $0 == "." }) {
             v = "'" + v
         }
-        guard v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return v }
-        return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard v.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return v }
+        return "\"" + replacing(v) { $0 == "\"" ? "\"\"" : nil } + "\""
     }
 
     /// A Prometheus label value: backslash, quote and newline escaped, the rest visible.
     public static func prometheusLabel(_ s: String) -> String {
-        terminalLine(s.replacingOccurrences(of: "\\", with: "\\\\")).replacingOccurrences(of: "\"", with: "\\\"")
+        replacing(terminalLine(replacing(s) { $0 == "\\" ? "\\\\" : nil })) { $0 == "\"" ? "\\\"" : nil }
     }
 
     /// What a user typed, echoed back in an error: visible, on one line, at most `limit` characters.

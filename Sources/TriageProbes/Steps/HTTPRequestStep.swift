@@ -44,6 +44,12 @@ public struct HTTPRequestStep: StepKind {
 
     public init() {}
 
+    /// A total timeout given as an input is the request's own deadline: the step gets a little more.
+    public func deadline(for arguments: [String: Value]) -> Duration? {
+        guard let text = arguments["timeout"]?.stringValue, let timeout = try? DurationParser.parse(text) else { return nil }
+        return timeout + .seconds(2)
+    }
+
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let url = context.string("url") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "url"]) }
         var request = HTTPRequest(url: url)

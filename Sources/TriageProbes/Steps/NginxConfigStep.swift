@@ -37,6 +37,7 @@ public struct NginxConfigStep: StepKind {
         .init("profile", .profile, "nginx's upstream connection: the configuration where it sets a directive, its version's defaults elsewhere"),
         .init("version", .string, "the nginx version the profile is for"),
         .init("version_source", .string, "how the version was learned: binary, error-log, input, assumed"),
+        .init("deadlines", .object, "triage's deadlines above nginx's, so it measures what nginx gave up on: connect (proxy_connect_timeout + 3 s) and total (+ proxy_read_timeout), at most 30 s and 45 s"),
     ]
 
     public init() {}
@@ -88,10 +89,20 @@ public struct NginxConfigStep: StepKind {
                 "client_cert": view.clientCertificate.map(Value.string) ?? .null,
                 "client_key": view.clientKey.map(Value.string) ?? .null,
                 "location_source": source,
+                "deadlines": Self.deadlines(profile),
             ], evidence: [.proxyConfig(config)])
         outcome.summary = Message(.nginxSummary, ["path": .string(path), "proxy_pass": .string(view.proxyPass), "servers": .list(servers.map(Value.string)),
                                                   "sni": view.sni.map { Message(.nginxSendsSNI, ["name": .string($0)]).value } ?? Message(.nginxSendsNoSNI).value])
         return outcome
+    }
+
+    /// triage's deadlines a little above nginx's own (bounded, so a silent upstream does not hold a run
+    /// for nginx's minute): what nginx gave up on, triage still measures.
+    static func deadlines(_ profile: ClientProfile) -> Value {
+        let connect = min(profile.connectTimeout + .seconds(3), .seconds(30))
+        let total = min(max(.seconds(15), profile.connectTimeout + profile.readTimeout + .seconds(3)), .seconds(45))
+        func text(_ d: Duration) -> Value { .string("\(Int(d.seconds.rounded(.up)))s") }
+        return ["connect": text(connect), "total": text(total)]
     }
 
     /// The location block's own lines, from its first line to its closing

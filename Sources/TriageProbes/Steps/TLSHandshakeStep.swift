@@ -43,6 +43,12 @@ public struct TLSHandshakeStep: StepKind {
 
     public init() {}
 
+    /// Every connection at once, then the version probes: twice the per-connection timeout, and a little.
+    public func deadline(for arguments: [String: Value]) -> Duration? {
+        guard let text = arguments["timeout"]?.stringValue, let timeout = try? DurationParser.parse(text) else { return nil }
+        return timeout * 2 + .seconds(2)
+    }
+
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let host = context.string("host") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "host"]) }
         let port = UInt16(clamping: context.int("port") ?? 443)
