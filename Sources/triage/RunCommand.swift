@@ -105,6 +105,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The proxy's error.log: quote and decode its lines about the upstream.", valueName: "FILE"))
     var nginxErrorLog: String?
 
+    @Option(help: ArgumentHelp("Read the error log from this time on instead of its last 64 MiB: 2026-12-05T09:00:00Z, nginx's 2026/12/05 09:00:00 (local time), or a duration back such as 2h (sets input 'since').", valueName: "TIME"))
+    var since: String?
+
     @Option(help: ArgumentHelp("Ask this resolver instead of /etc/resolv.conf's; nothing else is asked (sets input 'dns_server').", valueName: "ADDR[:PORT]"))
     var dnsServer: String?
 
@@ -197,6 +200,7 @@ struct RunCommand: AsyncParsableCommand {
         if let nginxConf { given["nginx_conf"] = .string(nginxConf) }
         if let location { given["location"] = .string(location) }
         if let nginxErrorLog { given["nginx_error_log"] = .string(nginxErrorLog) }
+        if let since { given["since"] = .string(since) }
         if let dnsServer { given["dns_server"] = .string(dnsServer) }
         if let cert { given["client_cert"] = .string(cert); given["client_key"] = .string(key ?? cert) }
         if !headers.isEmpty { given["headers"] = .list(headers.map(Value.string)) }

@@ -2,6 +2,7 @@ import CTriageSignals
 import Foundation
 import Synchronization
 import TriageKit
+import TriageProbes
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,6 +61,12 @@ enum Signals {
 /// threads still finishing a cancelled C call must not meet a library that
 /// is being torn down (the crash a SIGINT early in a run used to cause).
 func leave(_ status: Int32) -> Never {
+    // TRIAGE_PEAK_RSS=1: the process's own high-water mark (VmHWM), for tests and benchmarks — wait4's
+    // ru_maxrss would count the parent's memory at the moment it spawned triage.
+    if getenv("TRIAGE_PEAK_RSS") != nil, let peak = ProcessTuning.peakResidentKB {
+        let line = Array("triage: peak resident set \(peak) kB\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
     fflush(nil)
     Glibc._exit(status)
 }

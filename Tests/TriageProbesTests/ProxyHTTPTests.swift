@@ -158,4 +158,106 @@ import TriageWire
         }
         #expect(root.remedy.contains("max_fails=1") && root.remedy.contains("fail_timeout=30s"), "\(root.remedy)")
     }
+
+    // MARK: - The proxy's log, precisely
+
+    /// nginx's own time stamp for `date`, in this machine's zone (as nginx writes it).
+    static func stamp(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = .current
+        f.dateFormat = "yyyy/MM/dd HH:mm:ss"
+        return f.string(from: date)
+    }
+
+    static func clock(_ date: Date) -> String {
+        let c = Calendar.current.dateComponents(in: .current, from: date)
+        return String(format: "%02d:%02d", c.hour!, c.minute!)
+    }
+
+    /// Twelve lines of the incident before triage ran (another client, this upstream), lines about another
+    /// upstream from the same address, and triage's own reproduction: the impact line counts the twelve,
+    /// between the first and the last, and says triage's own apart.
+    @Test func theImpactLineCountsTheIncidentNotTriagesOwnRequests() async throws {
+        let (up, ca) = try upstream(.bigCookie(8192))
+        defer { up.stop() }
+        let nginx = try NginxCase.nginx(upstream: up.port)
+        defer { nginx.stop() }
+        let start = Date().addingTimeInterval(-3 * 3600).timeIntervalSince1970.rounded(.down)
+        var lines = ""
+        for i in 0..<12 {
+            let at = Date(timeIntervalSince1970: start + Double(i) * 300)
+            lines += "\(Self.stamp(at)) [error] 4242#4242: *\(100 + i) upstream sent too big header while reading response header from upstream, "
+                + "client: 10.1.2.\(i), server: , request: \"GET /test HTTP/1.1\", upstream: \"https://127.0.0.1:\(up.port)/xxx/xxx\", host: \"shop.example\"\n"
+            // Another upstream, from the same client address as triage's: not this incident.
+            lines += "\(Self.stamp(at)) [error] 4242#4242: *\(200 + i) connect() failed (111: Connection refused) while connecting to upstream, "
+                + "client: 127.0.0.1, server: , request: \"GET /other HTTP/1.1\", upstream: \"http://127.0.0.1:1/other\", host: \"shop.example\"\n"
+        }
+        let handle = try FileHandle(forWritingTo: nginx.errorLog)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(lines.utf8))
+        try handle.close()
+        let c = try await NginxCase.run(up.port, nginx: nginx, conf: true, ca: ca)
+        let impact = try #require(c.doc.impact, "\(c.said)")
+        #expect(impact.count == 12)
+        #expect(impact.own >= 1, "triage's own request made nginx log the same")
+        #expect(impact.message.hasPrefix("upstream sent too big header"))
+        let first = Date(timeIntervalSince1970: start), last = Date(timeIntervalSince1970: start + 11 * 300)
+        #expect(impact.first == first && impact.last == last)
+        #expect(impact.sentence.hasPrefix("12 × “upstream sent too big header"), "\(impact.sentence)")
+        #expect(impact.sentence.contains("\(Self.clock(first)) and ") && impact.sentence.contains("and \(Self.clock(last)) (nginx's local time"),
+                "\(impact.sentence)")
+        #expect(c.markdown.contains("**Impact:** 12 ×"), "\(c.markdown.prefix(600))")
+    }
+
+    /// A 2 GB error log (sparse: what matters sits at 1 GB and at the end) is streamed in bounded memory:
+    /// by default its last 64 MiB, with `--since` from the first line at or after that time.
+    @Test func aTwoGigabyteLogIsStreamedInBoundedMemory() async throws {
+        let folder = TestPaths.temporaryFolder("big-log")
+        let log = folder.appendingPathComponent("error.log")
+        #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: log)
+        func lines(_ count: Int, at: Date, client: String) -> Data {
+            var text = "\n"
+            for i in 0..<count {
+                text += "\(Self.stamp(at.addingTimeInterval(Double(i)))) [error] 7#7: *\(i) upstream timed out (110: Connection timed out) while reading response header from upstream, "
+                    + "client: \(client), server: , request: \"GET /api HTTP/1.1\", upstream: \"https://10.9.8.7:8443/api\", host: \"shop.example\"\n"
+            }
+            return Data(text.utf8)
+        }
+        let now = Date()
+        try handle.seek(toOffset: 1 << 30)
+        try handle.write(contentsOf: lines(40, at: now.addingTimeInterval(-7200), client: "10.0.0.1"))
+        try handle.truncate(atOffset: (2 << 30) - 100_000)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: lines(25, at: now.addingTimeInterval(-600), client: "10.0.0.2"))
+        try handle.close()
+        let runbook = folder.appendingPathComponent("log.yaml")
+        try """
+            name: log-only
+            inputs:
+              file: {required: true}
+              since: {}
+            steps:
+              - id: log
+                uses: nginx.error-log
+                with:
+                  file: ${{ inputs.file }}
+                  match: 10.9.8.7
+                  port: 8443
+                  since: ${{ inputs.since }}
+            """.write(to: runbook, atomically: true, encoding: .utf8)
+        for (since, expected) in [(nil, 25), ("3h", 65)] as [(String?, Int)] {
+            let out = TestPaths.temporaryFolder("big-log-case")
+            var arguments = ["/usr/bin/env", "TRIAGE_PEAK_RSS=1", TestPaths.triageBinary.path, "run", "--runbook", runbook.path,
+                             "--set", "file=\(log.path)", "--out", out.path]
+            if let since { arguments += ["--set", "since=\(since)"] }
+            let r = try await Command.run(arguments)
+            let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+            #expect(doc.impact?.count == expected, "\(since ?? "default"): \(doc.impact.map { "\($0.count)" } ?? "none") \(r.stderr)")
+            #expect(r.peakResidentBytes < 64 << 20, "peak RSS \(r.peakResidentBytes >> 20) MiB")
+            print("2 GB log, \(since ?? "default window"): peak RSS \(r.peakResidentBytes >> 10) KiB")
+            #expect(r.peakResidentBytes > 0)
+        }
+    }
 }

@@ -6,6 +6,12 @@ public struct CommandResult: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
+    /// The child's peak resident set, in bytes: what triage says with TRIAGE_PEAK_RSS set (its own VmHWM;
+    /// wait4's ru_maxrss counts the parent's memory at the moment it spawned the child).
+    public var peakResidentBytes: Int {
+        guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("triage: peak resident set ") }) else { return 0 }
+        return (Int(line.dropFirst("triage: peak resident set ".count).prefix { $0.isNumber }) ?? 0) * 1024
+    }
 }
 
 public enum Command {

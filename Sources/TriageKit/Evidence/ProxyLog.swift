@@ -16,18 +16,49 @@ public struct ProxyLog: Sendable {
     public var first: ProxyLogLine?
     public var last: ProxyLogLine?
 
+    /// What the log says beyond triage's own reproduction: how often, since when.
+    public var impact: ProxyImpact?
+
     public static let keptLimit = 100
 
-    public init(file: String, lines: [ProxyLogLine], count: Int, first: ProxyLogLine?, last: ProxyLogLine?) {
+    public init(file: String, lines: [ProxyLogLine], count: Int, first: ProxyLogLine?, last: ProxyLogLine?, impact: ProxyImpact? = nil) {
         self.file = file
         self.lines = lines
         self.count = count
         self.first = first
         self.last = last
+        self.impact = impact
     }
 
     /// The most recent line whose event names a cause, else the most recent line.
     public var telling: ProxyLogLine? { lines.last { $0.event.isTelling } ?? lines.last }
+}
+
+/// The failures a proxy's log shows for this upstream apart from triage's own reproduction: the
+/// count, the first and last time (nginx's local clock, with its offset from UTC), the event most seen.
+public struct ProxyImpact: Sendable, Hashable {
+    public var count: Int
+    public var first: Date?
+    public var last: Date?
+    /// Seconds east of UTC of the clock nginx wrote (this machine's zone at `last`).
+    public var utcOffset: Int
+    public var message: String
+    /// Lines triage's own requests made nginx write (told apart by time and client).
+    public var own: Int
+    /// The part of the log read: from `since`, or its last `window` bytes (nil: all of it).
+    public var since: Date?
+    public var window: UInt64?
+
+    public init(count: Int, first: Date?, last: Date?, utcOffset: Int, message: String, own: Int, since: Date?, window: UInt64?) {
+        self.count = count
+        self.first = first
+        self.last = last
+        self.utcOffset = utcOffset
+        self.message = message
+        self.own = own
+        self.since = since
+        self.window = window
+    }
 }
 
 /// One error-log line: `2026/03/28 15:11:25 [error] 1234#0: *56 MESSAGE, client: …, upstream: "…", host: "…"`.
@@ -46,6 +77,8 @@ public struct ProxyLogLine: Sendable, Hashable {
     public var host: String?
     /// The whole line, redacted.
     public var text: String
+    /// Written for one of triage's own requests (in the run's time, from its client address).
+    public var own = false
 
     public init(time: Date?, level: String?, event: ProxyLogEvent, message: String, client: String? = nil, server: String? = nil,
                 request: String? = nil, upstream: String? = nil, host: String? = nil, text: String) {

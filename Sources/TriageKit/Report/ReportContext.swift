@@ -64,6 +64,7 @@ struct ReportContext {
         // Mustache takes an empty string for true: absent keys are the false ones.
         if let banner { out["banner"] = banner }
         if let why { out["why"] = why }
+        if let impact = document.impact { out["impact"] = Markdown.text(impact.sentence) }
         if let skipped { out["skipped"] = skipped }
         if let diagram = SequenceDiagram(record: record, story: diagnosis.story, table: table, clean: clean).mermaid {
             out["diagram"] = diagram
@@ -167,6 +168,8 @@ struct ReportContext {
     /// Why the root cause hits the proxy's connection: what it sends, by whose word.
     func pathReason(_ root: Finding) -> String? {
         guard let proxy = diagnosis.story.proxy, diagnosis.story.affects(root).contains(.proxy) else { return nil }
+        // What the proxy sends as SNI explains a handshake or a certificate, not an HTTP answer, a timeout or a port.
+        guard [2, 3].contains(root.cause.stage), ![.plainHTTPToTLSPort, .tlsToPlainPort].contains(root.cause) else { return nil }
         let sends: Value = switch proxy.sni {
         case .none: Message(.reportSendsNoSNI).value
         // For an address, "as the client does" is no SNI at all (RFC 6066).

@@ -44,6 +44,20 @@ public struct ReportDocument: Sendable, Codable {
         public var typedFacts: [Fact] { FactCoding.decode(facts) }
     }
 
+    /// How often the proxy's log shows the failure apart from triage's own requests, and when (nginx's local clock).
+    public struct ImpactEntry: Sendable, Codable {
+        public var count: Int
+        public var first: Date?
+        public var last: Date?
+        /// Seconds east of UTC of nginx's clock.
+        public var utcOffset: Int
+        public var message: String
+        /// Lines triage's own requests made.
+        public var own: Int
+        /// The impact line, as the report shows it.
+        public var sentence: String
+    }
+
     public struct ArtifactEntry: Sendable, Codable {
         public var path: String
         public var bytes: Int
@@ -78,6 +92,8 @@ public struct ReportDocument: Sendable, Codable {
     public var plannedSteps: [String]
     public var steps: [StepEntry]
     public var inputs: [String: Value]
+    /// From the proxy's log: how often the failure happened, when.
+    public var impact: ImpactEntry?
 
     public init(_ record: CaseRecord, table: TextTable = .english, secrets: SecretSet = SecretSet()) {
         let diagnosis = record.diagnosis
@@ -115,6 +131,10 @@ public struct ReportDocument: Sendable, Codable {
         }
         inputs = record.inputs.mapValues { FactCoding.clean($0.plain, clean) }
         summary = text(Self.summary(record, diagnosis))
+        impact = CaseEvidence(record).proxyLog?.value.impact.map { i in
+            ImpactEntry(count: i.count, first: i.first, last: i.last, utcOffset: i.utcOffset, message: clean(i.message), own: i.own,
+                        sentence: text(Self.impactSentence(i)))
+        }
     }
 
     static func summary(_ record: CaseRecord, _ diagnosis: Diagnosis) -> Message {
@@ -133,6 +153,29 @@ public struct ReportDocument: Sendable, Codable {
             guard let root = diagnosis.rootCause else { return Message(.summaryProblem, ["subject": subject]) }
             return Message(.summaryRootCause, ["subject": subject, "summary": root.summary.value])
         }
+    }
+
+    /// "312 × “upstream sent too big header …” in the proxy's log between 09:12 and 09:47 (nginx's local time, UTC+8)".
+    static func impactSentence(_ i: ProxyImpact) -> Message {
+        let own: Value = i.own > 0 ? Message(.reportImpactOwn, ["own": .int(i.own)]).value : .string("")
+        guard i.count > 0 else {
+            let window: Message = if let since = i.since { Message(.reportWindowSince, ["since": .typed(.date(since))]) }
+                else if let window = i.window { Message(.reportWindowTail, ["size": .string("\(window >> 20) MiB")]) }
+                else { Message(.reportWindowWhole) }
+            return Message(.reportImpactOwnOnly, ["own": .int(i.own), "window": window.value])
+        }
+        let zone = TimeZone(secondsFromGMT: i.utcOffset) ?? .current
+        let sameDay = i.first.map { f in i.last.map { Calendar.current.dateComponents(in: zone, from: f).day == Calendar.current.dateComponents(in: zone, from: $0).day } ?? true } ?? true
+        func clock(_ d: Date?) -> Value {
+            guard let d else { return .string("—") }
+            let c = Calendar.current.dateComponents(in: zone, from: d)
+            let hm = String(format: "%02d:%02d", c.hour ?? 0, c.minute ?? 0)
+            return .string(sameDay ? hm : String(format: "%04d-%02d-%02d ", c.year ?? 0, c.month ?? 0, c.day ?? 0) + hm)
+        }
+        let hours = i.utcOffset / 3600, minutes = abs(i.utcOffset % 3600) / 60
+        let offset = i.utcOffset == 0 ? "" : (i.utcOffset > 0 ? "+" : "-") + "\(abs(hours))" + (minutes > 0 ? String(format: ":%02d", minutes) : "")
+        return Message(.reportImpact, ["count": .int(i.count), "message": .string(i.message), "first": clock(i.first), "last": clock(i.last),
+                                       "offset": .string(offset), "own": own])
     }
 
     /// Reads a `report.json` back.

@@ -418,4 +418,10 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case phaseBody = "phase.response_body"
     case phaseOther = "phase.other"
     case proxyPhaseConnecting = "phase.connecting"
+    case reportImpact = "report.impact"
+    case reportImpactOwnOnly = "report.impact_own_only"
+    case reportImpactOwn = "report.impact_own"
+    case reportWindowTail = "report.window_tail"
+    case reportWindowSince = "report.window_since"
+    case reportWindowWhole = "report.window_whole"
 }

@@ -40,6 +40,7 @@ public struct HTTPRequestStep: StepKind {
         .init("body", .string, "the first 4 KiB of the body (redacted)"),
         .init("proxy", .string, "the proxy curl went through, if any"),
         .init("local_port", .integer, "curl's own client port (a capture's connection from it is triage's)"),
+        .init("local_ip", .address, "the address curl's end of the connection had (CURLINFO_LOCAL_IP)"),
     ]
 
     public init() {}
@@ -166,6 +167,7 @@ public struct HTTPRequestStep: StepKind {
                         "first_byte": .number(e.timings.firstByte), "total": .number(e.timings.total)],
             "proxy": r.proxy.url.map { .string(Redactor.redact($0)) } ?? .null,
             "local_port": e.local.map { .int(Int($0.port)) } ?? .null,
+            "local_ip": e.local.map { .typed(.address($0.address)) } ?? .null,
         ]
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import TriageKit
+import TriageWire
 
 /// `nginx.error-log`: the error-log lines about the failing upstream,
 /// matched by their `upstream: "…"` field (its host — an address, a name or
@@ -10,7 +11,10 @@ import TriageKit
 /// (`SSL alert number 80`, `upstream SSL certificate does not match "…"`,
 /// `verify error: (10:…)`, `no live upstreams`, …) for the diagnosis; the
 /// most recent quoted and decoded with the same decoder as `triage explain`.
-/// Reads at most the last 4 MiB of the file.
+/// Streams the last 64 MiB of the file (or from `since`) in bounded memory;
+/// lines triage's own requests made (in the run's time, from its client
+/// address) are told apart from the incident's, whose count and time span
+/// are the report's impact line.
 public struct NginxErrorLogStep: StepKind {
     public let name = "nginx.error-log"
     public let summary = "nginx error-log lines about the failing upstream, matched by their upstream field, as typed events"
@@ -19,6 +23,8 @@ public struct NginxErrorLogStep: StepKind {
         .init("match", .stringOrList, "the upstream's hosts: addresses, its name, the upstream block's name (a line's upstream field must name one)"),
         .init("port", .integer, "the upstream's port (a line whose upstream field has another port does not match)"),
         .init("lines", .integer, "how many matching lines to quote (default 5)"),
+        .init("since", .string, "read from this time on (2026-12-05T09:00:00Z, 2026/12/05 09:00:00 in nginx's local time, or a duration back from now: 2h) instead of the last 64 MiB"),
+        .init("own_client", .string, "the address triage's own request through the proxy came from: its lines in this run are triage's, not the incident's"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("lines", .list(.string), "the quoted lines (redacted)"),
@@ -27,6 +33,7 @@ public struct NginxErrorLogStep: StepKind {
         .init("first", .string, "the first matching line's time stamp (nginx's yyyy/mm/dd HH:MM:SS)"),
         .init("last", .string, "the last matching line's time stamp"),
         .init("event", .string, "what the most telling line says: alert-80, name-mismatch, verify-error-10, no-live-upstreams, …"),
+        .init("impact", .integer, "matching lines that are not triage's own"),
     ]
 
     public init() {}
@@ -34,12 +41,16 @@ public struct NginxErrorLogStep: StepKind {
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let handle = FileHandle(forReadingAtPath: file) else { throw StepFailure(.cannotRead, ["file": .string(file)]) }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size > 4 << 20 ? size - (4 << 20) : 0)
-        let text = String(decoding: (try? handle.read(upToCount: 4 << 20)) ?? Data(), as: UTF8.self)
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw StepFailure(.cannotRead, ["file": .string(file)])
+        }
+        var reader = LogReader(path: file)
+        if let text = context.string("since") {
+            guard let since = Self.since(text, now: Date()) else {
+                throw StepFailure(.errorText, ["text": .string("since: '\(Sink.echo(text))' is not a time (2026-12-05T09:00:00Z, 2026/12/05 09:00:00) or a duration (2h)")])
+            }
+            reader.since = since
+        }
         // Entries may be `host:port` (nginx's servers: that server exactly) or a bare host (with `port`).
         var match = Set<String>(), servers = Set<String>()
         for entry in context.strings("match", splitCommas: true).map({ $0.lowercased() }) where !entry.isEmpty {
@@ -51,21 +62,34 @@ public struct NginxErrorLogStep: StepKind {
         var count = 0
         var first: ProxyLogLine?
         var kept: [ProxyLogLine] = []
-        for raw in text.split(whereSeparator: \.isNewline) where raw.contains("upstream") {
-            guard let line = NginxLogParser.parse(String(raw)), Self.matches(line, hosts: match, servers: servers, port: port) else { continue }
-            count += 1
-            if first == nil { first = line }
-            kept.append(line)
-            if kept.count > ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
+        // triage's own: written since this run started (nginx stamps whole seconds), from its client address.
+        let runStart = Date(timeIntervalSince1970: context.runStartedAt.timeIntervalSince1970.rounded(.down) - 1)
+        let ownClient = context.string("own_client").flatMap(IPAddress.init)?.description
+        var impact = ImpactCount()
+        let extent: LogReader.Extent
+        do {
+            extent = try reader.lines(containing: "upstream") { raw in
+                guard var line = NginxLogParser.parse(raw), Self.matches(line, hosts: match, servers: servers, port: port) else { return }
+                line.own = ownClient != nil && (line.time.map { $0 >= runStart } ?? false) && (line.client == nil || line.client == ownClient)
+                count += 1
+                if first == nil { first = line }
+                if !line.own { impact.add(line) }
+                kept.append(line)
+                if kept.count > 2 * ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
+            }
+        } catch {
+            throw StepFailure(.cannotRead, ["file": .string(file)])
         }
+        if kept.count > ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
         let quoted = kept.suffix(wanted).map(\.text)
         let grep = match.isEmpty && servers.isEmpty ? "upstream" : "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().joined(separator: "\\|"))\\)"
         guard let last = kept.last else {
             return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.union(servers).sorted().map(Value.string))]),
                                command: "grep -n \(ShellQuote.quote(grep)) \(ShellQuote.quote(file)) | tail -\(wanted)",
-                               outputs: ["lines": [], "count": 0, "alert": .null, "first": .null, "last": .null, "event": .null])
+                               outputs: ["lines": [], "count": 0, "alert": .null, "first": .null, "last": .null, "event": .null, "impact": 0])
         }
-        let log = ProxyLog(file: file, lines: kept, count: count, first: first, last: last)
+        let log = ProxyLog(file: file, lines: kept, count: count, first: first, last: last,
+                           impact: impact.result(own: count - impact.count, since: reader.since, window: extent.whole ? nil : reader.window))
         let telling = log.telling ?? last
         let explanations = (try? Explainer.explain(telling.text)) ?? []
         let alert: UInt8? = if case .alert(let code) = telling.event { code } else { nil }
@@ -82,10 +106,43 @@ public struct NginxErrorLogStep: StepKind {
             facts: facts,
             outputs: ["lines": .list(quoted.map(Value.string)), "count": .int(count),
                       "alert": alert.map { .int(Int($0)) } ?? .null,
-                      "first": stamp(first), "last": stamp(last), "event": .string(telling.event.code)],
+                      "first": stamp(first), "last": stamp(last), "event": .string(telling.event.code), "impact": .int(impact.count)],
             evidence: [.proxyLog(log)],
             transcript: quoted.joined(separator: "\n") + "\n\n" + explanations.map { $0.text() }.joined(separator: "\n\n"),
             events: Self.events(first: first, last: last, count: count))
+    }
+
+    /// The incident's lines (not triage's own): how many, the first and last time, the message most seen.
+    struct ImpactCount {
+        var count = 0
+        var first: Date?
+        var last: Date?
+        var messages: [String: Int] = [:]
+
+        mutating func add(_ line: ProxyLogLine) {
+            count += 1
+            if let t = line.time {
+                if first == nil { first = t }
+                last = t
+            }
+            // The event's words without the request's details; bounded, however many kinds a log holds.
+            if messages.count < 64 || messages[line.message] != nil { messages[line.message, default: 0] += 1 }
+        }
+
+        func result(own: Int, since: Date?, window: UInt64?) -> ProxyImpact {
+            let message = messages.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? ""
+            let offset = TimeZone.current.secondsFromGMT(for: last ?? Date())
+            return ProxyImpact(count: count, first: first, last: last, utcOffset: offset, message: message, own: own, since: since, window: window)
+        }
+    }
+
+    /// `since`: an ISO 8601 time, nginx's own stamp (local time), or a duration back from `now`.
+    static func since(_ text: String, now: Date) -> Date? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if let d = try? DurationParser.parse(t), d > .zero { return now.addingTimeInterval(-d.seconds) }
+        if let date = ISO8601DateFormatter().date(from: t) { return date }
+        if t.utf8.count >= 16, let date = NginxLogTime.parse(t.count == 16 ? t + ":00" : t) { return date }
+        return nil
     }
 
     /// A line is about the upstream when its `upstream:` field names one of `hosts` (and `port`, when

@@ -22,6 +22,13 @@ public enum ProcessTuning {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
+    /// This process's peak resident set (VmHWM of /proc/self/status), in kB.
+    public static var peakResidentKB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+
     /// The soft descriptor limit now.
     public static var openFileLimit: Int {
         var limit = rlimit()
