@@ -27,7 +27,8 @@ public final class NginxRunner: Sendable {
     /// Starts nginx with `http` as the body of its `http { }` block; the
     /// text `LISTEN` in it is replaced by `127.0.0.1:PORT`, and `LISTEN_1`
     /// … `LISTEN_N` by `extraPorts` more free ports (`ports`).
-    public init(http: String, prefix: URL, extraPorts: Int = 0) throws {
+    /// `launcher` runs before nginx (e.g. `unshare --mount …` to give it its own /etc/hosts).
+    public init(http: String, prefix: URL, extraPorts: Int = 0, launcher: [String] = []) throws {
         guard let binary = Self.binary else { throw Unavailable(description: "nginx is not installed (make install-deps installs nginx-light)") }
         try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
         self.prefix = prefix
@@ -64,7 +65,7 @@ public final class NginxRunner: Sendable {
 
             """
         try text.write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
-        process = try BackgroundProcess([binary, "-p", p, "-c", "\(p)/nginx.conf"], output: "\(p)/stderr.log")
+        process = try BackgroundProcess(launcher + [binary, "-p", p, "-c", "\(p)/nginx.conf"], output: "\(p)/stderr.log")
         let deadline = ContinuousClock.now + .seconds(5)
         while !SocketAddress.accepts(port) {
             if process.hasExited || ContinuousClock.now > deadline {

@@ -249,6 +249,7 @@ steps:
       file: ${{ inputs.nginx_error_log }}
       match: ["${{ steps.dns.outputs.addresses }}", "${{ inputs.url.host }}", "${{ steps.nginx.outputs.servers }}", "${{ steps.nginx.outputs.profile.verify_name }}"]
       port: ${{ inputs.port || inputs.url.port }}
+      request_path: ${{ inputs.via.path }}
       since: ${{ inputs.since }}
       own_client: ${{ steps.via.outputs.local_ip }}
   - id: capture-decode

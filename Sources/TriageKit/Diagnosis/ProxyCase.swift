@@ -194,7 +194,8 @@ public struct ProxyCase: Sendable {
                        summary: Message(.findingDNSStale, ["logged": .string(stale.map(\.description).joined(separator: ", ")), "host": .string(host),
                                                            "now": .string(resolved.map(\.description).joined(separator: ", "))]),
                        subject: host, facts: facts,
-                       remedy: Message(.remedyDNSStale, ["host": .string(host), "resolver": .string(resolver.map { $0.address.description } ?? "127.0.0.53"),
+                       remedy: Message(.remedyDNSStale, ["host": .string(host),
+                                                         "resolver": .string(resolver.map { $0.port == 53 ? $0.address.description : $0.description } ?? "127.0.0.53"),
                                                          "scheme": .string(config.scheme), "port": .int(port)]))
             .on(.proxyLog)
     }

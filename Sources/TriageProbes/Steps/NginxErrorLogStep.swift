@@ -22,6 +22,7 @@ public struct NginxErrorLogStep: StepKind {
         .init("file", .string, required: true, "nginx's error.log"),
         .init("match", .stringOrList, "the upstream's hosts: addresses, its name, the upstream block's name (a line's upstream field must name one)"),
         .init("port", .integer, "the upstream's port (a line whose upstream field has another port does not match)"),
+        .init("request_path", .string, "the path requested through the proxy: a line for a request under it, to the upstream's port, matches whatever address its upstream field names (nginx may use an address DNS no longer gives)"),
         .init("lines", .integer, "how many matching lines to quote (default 5)"),
         .init("since", .string, "read from this time on (2026-12-05T09:00:00Z, 2026/12/05 09:00:00 in nginx's local time, or a duration back from now: 2h) instead of the last 64 MiB"),
         .init("own_client", .string, "the address triage's own request through the proxy came from: its lines in this run are triage's, not the incident's"),
@@ -58,6 +59,7 @@ public struct NginxErrorLogStep: StepKind {
             if host != entry, entry.hasSuffix("]") == false { servers.insert(entry) } else { match.insert(host) }
         }
         let port = context.int("port")
+        let requestPath = context.string("request_path").flatMap { $0.isEmpty ? nil : $0 }
         let wanted = max(1, min(context.int("lines") ?? 5, 100))
         var count = 0
         var first: ProxyLogLine?
@@ -69,7 +71,8 @@ public struct NginxErrorLogStep: StepKind {
         let extent: LogReader.Extent
         do {
             extent = try reader.lines(containing: "upstream") { raw in
-                guard var line = NginxLogParser.parse(raw), Self.matches(line, hosts: match, servers: servers, port: port) else { return }
+                guard var line = NginxLogParser.parse(raw),
+                      Self.matches(line, hosts: match, servers: servers, port: port) || Self.matches(line, requestPath: requestPath, port: port) else { return }
                 line.own = ownClient != nil && (line.time.map { $0 >= runStart } ?? false) && (line.client == nil || line.client == ownClient)
                 count += 1
                 if first == nil { first = line }
@@ -155,6 +158,16 @@ public struct NginxErrorLogStep: StepKind {
         let explicit = upstream.contains("://") && URLComponents(string: upstream)?.port != nil
         if let port, explicit, URLPart.port.extract(from: upstream).intValue != port { return false }
         return true
+    }
+
+    /// A line for a request under `requestPath` (the proxied location) whose upstream field has `port`.
+    static func matches(_ line: ProxyLogLine, requestPath: String?, port: Int?) -> Bool {
+        guard let requestPath, let port, let request = line.request, let upstream = line.upstream,
+              URLPart.port.extract(from: upstream).intValue == port else { return false }
+        let parts = request.split(separator: " ")
+        guard parts.count >= 2 else { return false }
+        let path = parts[1].split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        return path == requestPath || path.hasPrefix(requestPath.hasSuffix("/") ? requestPath : requestPath + "/")
     }
 
     /// The first and the last matching line, at the time they carry. nginx
