@@ -114,6 +114,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not keep sslkeylog.txt (the TLS secrets that decrypt the self-capture).")
     var noKeylog = false
 
+    @Flag(help: "When a chain's issuer is unknown here, fetch it from the leaf's AIA caIssuers URL (5 s) to decide between a missing intermediate and an untrusted CA (input 'fetch_aia').")
+    var fetchAia = false
+
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
     var out: String?
 
@@ -207,6 +210,7 @@ struct RunCommand: AsyncParsableCommand {
         if let proxy { given["proxy"] = .string(proxy) }
         if noProxy == "*" { given["proxy"] = "none" }
         if noKeylog { given["keylog"] = .bool(false) }
+        if fetchAia { given["fetch_aia"] = .bool(true) }
         let entries = resolve.compactMap(Self.resolveEntry)
         if !entries.isEmpty {
             given["addresses"] = .string(entries.map(\.address).joined(separator: ","))

@@ -261,25 +261,25 @@ import TriageWire
         }
     }
 
-    /// nginx resolved `proxy_pass https://stale.test:PORT` once, at start (its own /etc/hosts said 127.0.0.2);
+    /// nginx resolved `proxy_pass https://orders.svc.internal:PORT` (not a special-use name: triage asks the fixture about it) once, at start (its own /etc/hosts said 127.0.0.2);
     /// the name has moved to 127.0.0.3 (the DNS fixture says so now): nginx still sends to the old address.
     @Test func theProxyUsesAnAddressDNSNoLongerGives() async throws {
         let root = try F.root()
-        let leaf = try F.leaf("stale.test", issuer: root)
+        let leaf = try F.leaf("orders.svc.internal", issuer: root)
         let moved = try F.server(chain: [leaf], key: leaf, address: "127.0.0.3")
         defer { moved.stop() }
-        let dns = try DNSFixture(zones: ["stale.test": .init(records: [DNSMessage.Record(name: "stale.test", type: DNSMessage.RecordType.a.rawValue,
+        let dns = try DNSFixture(zones: ["orders.svc.internal": .init(records: [DNSMessage.Record(name: "orders.svc.internal", type: DNSMessage.RecordType.a.rawValue,
                                                                                        ttl: 30, data: "127.0.0.3")])])
         defer { dns.stop() }
         let prefix = TestPaths.temporaryFolder("nginx-stale")
         let hosts = prefix.appendingPathComponent("hosts")
-        try "127.0.0.2 stale.test\n".write(to: hosts, atomically: true, encoding: .utf8)
+        try "127.0.0.2 orders.svc.internal\n".write(to: hosts, atomically: true, encoding: .utf8)
         // nginx alone sees this hosts file: a mount namespace of its own.
         let nginx = try NginxRunner(http: """
                 server {
                     listen LISTEN;
                     location /test {
-                        proxy_pass https://stale.test:\(moved.port)/xxx/xxx;
+                        proxy_pass https://orders.svc.internal:\(moved.port)/xxx/xxx;
                         proxy_connect_timeout 5;
                     }
                 }
@@ -287,7 +287,7 @@ import TriageWire
                                             "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts.path])
         defer { nginx.stop() }
         let out = TestPaths.temporaryFolder("stale-case")
-        let r = try await Command.triage(["run", "https://stale.test:\(moved.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
+        let r = try await Command.triage(["run", "https://orders.svc.internal:\(moved.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
                                           "--nginx-conf", nginx.configuration.path, "--nginx-error-log", nginx.errorLog.path,
                                           "--dns-server", dns.server, "--cacert", try F.file(root.certificatePEM), "--out", out.path])
         let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
@@ -298,7 +298,7 @@ import TriageWire
         #expect(found.fact(.loggedAddresses)?.listValue?.compactMap(\.stringValue) == ["127.0.0.2:\(moved.port)"])
         #expect(found.fact(.resolvedNow)?.listValue?.compactMap(\.stringValue) == ["127.0.0.3"])
         #expect(diff(markdown, "+", "resolver \(dns.server) valid=30s;"), "\(markdown)")
-        #expect(diff(markdown, "+", "set $upstream_host stale.test;"), "\(markdown)")
+        #expect(diff(markdown, "+", "set $upstream_host orders.svc.internal;"), "\(markdown)")
         #expect(diff(markdown, "+", "proxy_pass https://$upstream_host:\(moved.port)/xxx/xxx;"), "\(markdown)")
     }
 }

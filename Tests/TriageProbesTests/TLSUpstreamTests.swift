@@ -110,6 +110,33 @@ import TriageTestSupport
         #expect(run.root?.fact(.missingIssuer) == "CN=triage intermediate,O=triage fixture")
     }
 
+    /// `--fetch-aia`: the issuer the leaf's AIA names is fetched (a loopback HTTP server serving its DER) and
+    /// decides: with the root as the anchor it completes the chain (incomplete-chain, the server must send
+    /// it); against the system store it chains to a root nobody trusts here (untrusted-issuer).
+    @Test(arguments: [true, false]) func theAIAIssuerIsFetchedAndDecides(withAnchor: Bool) async throws {
+        let root = try F.root()
+        let intermediate = try F.intermediate("fetched intermediate", issuer: root)
+        let aia = try PlainTCPServer(.body(intermediate.certificate.der))
+        defer { aia.stop() }
+        let url = "http://127.0.0.1:\(aia.port)/intermediate.crt"
+        let leaf = try F.leaf(notAfter: F.midnight(300), issuer: intermediate).extended(caIssuersURL: url, issuer: intermediate)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: withAnchor ? try F.file(root.certificatePEM) : nil,
+                                               extra: ["fetch_aia": "true"])
+        let finding = try #require(run.document.findings.first { [.incompleteChain, .untrustedIssuer].contains($0.cause) && $0.fact(.url) != nil },
+                                   "\(run.document.findings.map(\.summary))")
+        #expect(finding.fact(.url)?.stringValue == url)
+        #expect(finding.fact(.missingIssuer)?.stringValue == "CN=fetched intermediate,O=triage fixture")
+        if withAnchor {
+            #expect(finding.cause == .incompleteChain)
+            #expect(finding.summary.contains("completes the chain"), "\(finding.summary)")
+        } else {
+            #expect(finding.cause == .untrustedIssuer)
+            #expect(finding.summary.contains("does not chain to"), "\(finding.summary)")
+        }
+    }
+
     /// A public CA names its intermediate's address (AIA): a leaf sent alone is an incomplete chain.
     @Test func incompleteChainOfAPublicStyleCA() async throws {
         let root = try F.root()

@@ -56,8 +56,9 @@ public enum TLSFixtures {
 /// A TCP server on 127.0.0.1 that is not a TLS server: it answers plain
 /// HTTP, or accepts and never says anything.
 public final class PlainTCPServer: Sendable {
-    /// `http`: 400 with a cookie to every request; `ok`: 200 with a body of 3 bytes; `silent`: never a byte.
-    public enum Mode: Sendable { case http, ok, silent }
+    /// `http`: 400 with a cookie to every request; `ok`: 200 with a body of 3 bytes; `body`: 200 with these
+    /// bytes (a certificate an AIA URL names); `silent`: never a byte.
+    public enum Mode: Sendable, Equatable { case http, ok, body([UInt8]), silent }
 
     public let port: Int
     private let listener: Int32
@@ -80,12 +81,16 @@ public final class PlainTCPServer: Sendable {
                 switch mode {
                 case .silent:
                     held.append(client) // keep it open, say nothing
-                case .http, .ok:
+                case .http, .ok, .body:
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     _ = recv(client, &buffer, buffer.count, 0)
-                    let answer = mode == .ok ? "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                        : "HTTP/1.1 400 Bad Request\r\nSet-Cookie: sid=fixture-cookie-secret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                    let answer: [UInt8] = switch mode {
+                    case .ok: Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n".utf8)
+                    case .body(let bytes):
+                        Array("HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n".utf8) + bytes
+                    default: Array("HTTP/1.1 400 Bad Request\r\nSet-Cookie: sid=fixture-cookie-secret\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                    }
+                    _ = send(client, answer, answer.count, Int32(MSG_NOSIGNAL))
                     close(client)
                 }
             }

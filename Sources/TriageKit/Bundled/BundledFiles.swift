@@ -125,6 +125,9 @@ inputs:
     description: the proxy the direct request goes through (a URL, or none); default the environment's HTTPS_PROXY / NO_PROXY
   connect_to:
     description: HOST:PORT:CONNECT-HOST:CONNECT-PORT for the direct request, like curl --connect-to
+  fetch_aia:
+    default: false
+    description: fetch a missing issuer from the leaf's AIA caIssuers URL to decide between a missing intermediate and an untrusted CA
   keylog:
     default: true
     description: keep the TLS secrets (sslkeylog.txt) that decrypt the self-capture
@@ -242,6 +245,7 @@ steps:
       chains: ${{ steps.handshake.outputs.chains }}
       host: ${{ inputs.url.host }}
       ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
+      fetch_aia: ${{ inputs.fetch_aia }}
   - id: nginx-log
     uses: nginx.error-log
     if: ${{ inputs.nginx_error_log }}
@@ -1410,6 +1414,11 @@ report.window_tail = the last {size} of the log
 report.window_since = the log since {since}
 report.window_whole = the whole log
 
+# --- aia ---
+finding.incomplete_chain_fetched = the server sends {count} certificate(s) without their issuer; {issuer}, fetched from {url} (the leaf's AIA), completes the chain against {store}: the server must send it
+finding.aia_untrusted = the leaf's issuer {issuer}, fetched from {url} (its AIA), does not chain to {store} either: {error}
+text.aia_fetch_failed = fetching the leaf's issuer from {url} failed: {error}
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -2229,6 +2238,11 @@ report.impact_own = ；triage 自己的请求另外产生了 {own} 行
 report.window_tail = 日志的最后 {size}
 report.window_since = {since} 以来的日志
 report.window_whole = 整个日志
+
+# --- aia ---
+finding.incomplete_chain_fetched = 服务端发送了 {count} 张证书却没有它们的签发者；从 {url}（叶证书的 AIA）取回的 {issuer} 能在 {store} 下补全证书链：服务端必须发送它
+finding.aia_untrusted = 从 {url}（叶证书的 AIA）取回的签发者 {issuer} 同样无法链到 {store}：{error}
+text.aia_fetch_failed = 从 {url} 获取叶证书的签发者失败：{error}
 
 """#,
     ]

@@ -131,6 +131,21 @@ public struct ChainRules: Sendable {
                            subject: leaf.subject, facts: [Fact(.chainLength, .int(certificates.count))] + verifyFacts,
                            remedy: Message(.remedyVerifyDepth, ["depth": .int(max(1, certificates.count - 1))]))
         }
+        if v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert),
+           let fetched = check.fetched, let issuer = fetched.certificate {
+            // The leaf's AIA was fetched (--fetch-aia): it decides between the two readings.
+            let facts = [Fact(.missingIssuer, .string(issuer.subject)), Fact(.url, .string(fetched.url))] + verifyFacts
+            if fetched.completes {
+                return Finding(.incompleteChain,
+                               summary: Message(.findingIncompleteChainFetched, ["count": .int(certificates.count), "issuer": .string(issuer.subject),
+                                                                                 "url": .string(fetched.url), "store": trustStore]),
+                               subject: leaf.subject, facts: facts)
+            }
+            return Finding(.untrustedIssuer,
+                           summary: Message(.findingAIAUntrusted, ["issuer": .string(issuer.subject), "url": .string(fetched.url), "store": trustStore,
+                                                                   "error": .string(fetched.error ?? "—")]),
+                           subject: leaf.subject, facts: facts, remedy: Message(.remedyPrivateCA, ["issuer": .string(issuer.issuer)]))
+        }
         if v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert) {
             // The issuer of the last certificate sent is nowhere to be found here. Another anchor set may say what it is.
             if let issuer = known.first(where: { $0.subject == top.issuer }), issuer.isSelfSigned {

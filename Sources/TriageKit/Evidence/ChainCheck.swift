@@ -2,6 +2,23 @@
 /// certificates of the path it built came from the store rather than from
 /// the server (an intermediate the server should have sent).
 public struct ChainCheck: Sendable {
+    /// An issuer fetched from an AIA caIssuers URL.
+    public struct FetchedIssuer: Sendable {
+        public var url: String
+        public var certificate: Certificate?
+        /// With it, the chain verifies against the same anchors.
+        public var completes: Bool
+        /// Why it could not be fetched or read, or what the verification said with it.
+        public var error: String?
+
+        public init(url: String, certificate: Certificate?, completes: Bool, error: String?) {
+            self.url = url
+            self.certificate = certificate
+            self.completes = completes
+            self.error = error
+        }
+    }
+
     public var chain: CertificateChain
     public var verification: ChainVerification
     /// Non-root certificates of the verified path that the server did not send.
@@ -12,6 +29,8 @@ public struct ChainCheck: Sendable {
     public var name: String?
     /// The path OpenSSL built, leaf to anchor (as far as it got).
     public var path: [Certificate] = []
+    /// The issuer fetched from the top certificate's AIA caIssuers URL (`--fetch-aia`), and what it decided.
+    public var fetched: FetchedIssuer?
 
     public init(chain: CertificateChain, verification: ChainVerification, storeSupplied: [Certificate] = [], caFile: String?, name: String? = nil) {
         self.chain = chain

@@ -424,4 +424,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportWindowTail = "report.window_tail"
     case reportWindowSince = "report.window_since"
     case reportWindowWhole = "report.window_whole"
+    case findingIncompleteChainFetched = "finding.incomplete_chain_fetched"
+    case findingAIAUntrusted = "finding.aia_untrusted"
+    case aiaFetchFailed = "text.aia_fetch_failed"
 }

@@ -105,6 +105,12 @@ final class CurlEasy {
 
     var headers: String { text { triage_http_headers($0, $1) } }
     var body: String { text { triage_http_body($0, $1) } }
+    /// The body as it came (a certificate in DER is not text).
+    var bodyBytes: [UInt8] {
+        var n = 0
+        guard let p = triage_http_body(handle, &n) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
     var trace: String { text { triage_http_trace($0, $1) } }
     var bodyTotal: Int { triage_http_body_total(handle) }
     var headerTotal: Int { triage_http_header_total(handle) }

@@ -95,6 +95,8 @@ public struct HTTPRequest: Sendable {
         public var trace: String
         public var rawHeaders: String
         public var body: String
+        /// The body's bytes as they came (at most `bodyLimit`).
+        public var bodyBytes: [UInt8] = []
         public var proxy: (url: String?, source: String)
     }
 
@@ -104,6 +106,13 @@ public struct HTTPRequest: Sendable {
         let prepared = self
         let result = await onPool { cancel in Swift.Result { () throws(CurlEasy.Unavailable) in try prepared.perform(cancel: cancel) } }
         return (try? result.get())?.exchange.status ?? 0
+    }
+
+    /// The whole result, performed on the blocking pool; nil when libcurl is missing.
+    public func fetch() async -> Result? {
+        let prepared = self
+        let result = await onPool { cancel in Swift.Result { () throws(CurlEasy.Unavailable) in try prepared.perform(cancel: cancel) } }
+        return try? result.get()
     }
 
     func perform(cancel: CancelFlag) throws(CurlEasy.Unavailable) -> Result {
@@ -159,7 +168,9 @@ public struct HTTPRequest: Sendable {
             let address = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last.map(String.init) ?? ""
             return IPAddress(address.hasPrefix("[") ? String(address.dropFirst().dropLast()) : address)
         }.first
-        return Result(exchange: exchange, trace: trace, rawHeaders: rawHeaders, body: easy.body, proxy: proxy)
+        var result = Result(exchange: exchange, trace: trace, rawHeaders: rawHeaders, body: easy.body, proxy: proxy)
+        result.bodyBytes = easy.bodyBytes
+        return result
     }
 
     /// The header block of the last response (after redirects and 100s).

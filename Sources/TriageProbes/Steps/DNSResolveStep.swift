@@ -6,11 +6,10 @@ import TriageWire
 /// of /etc/resolv.conf (or `server`), next to what getaddrinfo returns — the
 /// addresses nginx and curl actually get, /etc/hosts included.
 ///
-/// Never sends a query for an IP literal, a name /etc/hosts answers, or —
-/// to the system's resolvers — a special-use name (RFC 6761: localhost,
-/// .localhost, .test, .invalid, .example); a `server` the user names is
-/// asked about any name. With an explicit `server`, getaddrinfo is not asked
-/// (it would go to the system's resolvers instead). A truncated UDP answer is asked
+/// Never sends a query for an IP literal, a name /etc/hosts answers, or a
+/// special-use name (RFC 6761: localhost, .localhost, .test, .invalid,
+/// .example). With an explicit `server`, getaddrinfo is not asked (it would
+/// go to the system's resolvers instead). A truncated UDP answer is asked
 /// again over TCP. Commands: `dig +noall +answer …`, `getent ahosts HOST`.
 public struct DNSResolveStep: StepKind {
     public let name = "dns.resolve"
@@ -51,8 +50,7 @@ public struct DNSResolveStep: StepKind {
         if !hosts.isEmpty {
             return local(host, hosts, source: "/etc/hosts", why: Message(.dnsHostsFile, ["host": .string(host), "addresses": .list(hosts.map { .typed(.address($0)) })]))
         }
-        // A special-use name is never sent to the system's resolvers; a resolver the user names is asked.
-        if HostAddresses.isSpecialUse(host), server == nil {
+        if HostAddresses.isSpecialUse(host) {
             let answer = await HostAddresses.resolve(host, deadline: context.deadline)
             guard !answer.addresses.isEmpty else {
                 return StepOutcome(summary: Message(.dnsSpecialUseNone, ["host": .string(host)]), command: "getent ahosts \(host)",

@@ -18,6 +18,7 @@ public struct X509CheckDatesStep: StepKind {
         .init("chain", .any, "one chain: the chain output of tls.handshake, a list of PEM certificates, PEM text, or a PEM file path"),
         .init("host", .string, "the name the leaf must match"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
+        .init("fetch_aia", .boolean, "when a chain's issuer is unknown here, fetch it from the top certificate's AIA caIssuers URL (5 s, at most 64 KiB) to decide between a missing intermediate and an untrusted CA (default false)"),
         .init("warn_days", .integer, "warn when a certificate expires within this many days (default 30)"),
     ]
     public let outputs: [OutputDeclaration] = [
@@ -28,6 +29,36 @@ public struct X509CheckDatesStep: StepKind {
     ]
 
     public init() {}
+
+    /// The issuer a chain lacks, from its top certificate's AIA caIssuers URL (http or https, a deadline, a
+    /// size bound), DER or PEM; and whether the chain verifies with it against the same anchors.
+    static func fetchIssuer(_ check: ChainCheck, caFile: String?, at now: Date, name: String?) async -> ChainCheck.FetchedIssuer? {
+        let v = check.verification
+        guard v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert),
+              let top = check.chain.certificates.last, let url = top.caIssuersURL,
+              let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+        var request = HTTPRequest(url: url)
+        request.connectTimeout = .seconds(5)
+        request.timeout = .seconds(5)
+        request.bodyLimit = 65_536
+        request.caFile = caFile
+        guard let result = await request.fetch() else { return .init(url: url, certificate: nil, completes: false, error: "libcurl is not available") }
+        let e = result.exchange
+        guard e.succeeded, (200..<300).contains(e.status) else {
+            let error = e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)"
+            return .init(url: url, certificate: nil, completes: false, error: error)
+        }
+        let bytes = result.bodyBytes
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let issuer = (try? Certificate(der: bytes)) ?? (text.contains("-----BEGIN CERTIFICATE-----") ? (try? Certificate.chain(pem: text))?.first : nil) else {
+            return .init(url: url, certificate: nil, completes: false, error: "\(bytes.count) bytes that are not a certificate (DER or PEM)")
+        }
+        var completed = check.chain
+        completed.certificates.append(issuer)
+        let with = ChainVerifier.check(completed, caFile: caFile, at: now, name: name)
+        let error = with.verification.problems.first.map { "\($0.code) \($0.text)" }
+        return .init(url: url, certificate: issuer, completes: with.verification.trusted, error: with.verification.trusted ? nil : error)
+    }
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
         let chains = try Self.chains(context)
@@ -44,7 +75,8 @@ public struct X509CheckDatesStep: StepKind {
         var allTrusted = true
         for chain in chains {
             // The name a client checks: the host, except for a chain seen only with another SNI name (a proxy's).
-            let check = ChainVerifier.check(chain, caFile: caFile, at: now, name: host)
+            var check = ChainVerifier.check(chain, caFile: caFile, at: now, name: host)
+            if context.bool("fetch_aia") == true { check.fetched = await Self.fetchIssuer(check, caFile: caFile, at: now, name: host) }
             checks.append(check)
             let rules = ChainRules(check: check, host: host, now: now, warnDays: warnDays)
             let defaultOnly = hasSNIChain && chain.seenOnlyWithoutSNI
