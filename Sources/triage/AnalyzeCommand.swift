@@ -29,6 +29,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Flag(help: "Replace an earlier case in --out (default: an earlier case is kept and this run goes beside it, DIR-2).")
     var force = false
 
+    @Option(help: ArgumentHelp("Judge certificates as of this time instead of when the capture saw them: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
+    var at: String?
+
     @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
@@ -80,6 +83,13 @@ struct AnalyzeCommand: AsyncParsableCommand {
                                           out: out.map { URL(fileURLWithPath: $0) }, language: lang)
             request.progress = console.progressLine
             request.force = force
+            if let at {
+                guard let date = JudgeTime.parse(at) else {
+                    console.error(JudgeTime.problem(at))
+                    throw Reported(status: ExitStatus.usage)
+                }
+                request.judgedAt = date
+            }
             caseRun = try CaseRun(request, catalog: .standard)
         } catch {
             console.error(String(describing: error))

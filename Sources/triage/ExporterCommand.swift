@@ -93,6 +93,7 @@ struct ModuleProbe: Sendable {
         options.clientKey = module.clientKey ?? module.clientCertificate
         options.withoutSNI = module.sniVariants
         options.warnDays = module.warnDays
+        options.at = module.at.flatMap { JudgeTime.parse($0) }
         options.timeout = module.timeout
         endpoint = try EndpointProbe(options)
     }

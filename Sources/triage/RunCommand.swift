@@ -114,6 +114,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not keep sslkeylog.txt (the TLS secrets that decrypt the self-capture).")
     var noKeylog = false
 
+    @Option(help: ArgumentHelp("A certificate of the chain expiring within this many days is the warning cert-expires-soon (default 21; input 'warn_days').", valueName: "N"))
+    var warnDays: Int?
+
+    @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
+    var at: String?
+
     @Flag(help: "When a chain's issuer is unknown here, fetch it from the leaf's AIA caIssuers URL (5 s) to decide between a missing intermediate and an untrusted CA (input 'fetch_aia').")
     var fetchAia = false
 
@@ -211,6 +217,10 @@ struct RunCommand: AsyncParsableCommand {
         if noProxy == "*" { given["proxy"] = "none" }
         if noKeylog { given["keylog"] = .bool(false) }
         if fetchAia { given["fetch_aia"] = .bool(true) }
+        if let warnDays {
+            guard (0...3650).contains(warnDays) else { throw ValidationError("--warn-days \(warnDays) is not a number of days between 0 and 3650") }
+            given["warn_days"] = .int(warnDays)
+        }
         let entries = resolve.compactMap(Self.resolveEntry)
         if !entries.isEmpty {
             given["addresses"] = .string(entries.map(\.address).joined(separator: ","))
@@ -252,6 +262,10 @@ struct RunCommand: AsyncParsableCommand {
                 secrets: headers.compactMap { h in h.firstIndex(of: ":").map { h[h.index(after: $0)...].trimmingCharacters(in: .whitespaces) } })
             request.maxTime = maxTime.flatMap { try? DurationParser.parse($0) }
             request.force = force
+            if let at {
+                guard let date = JudgeTime.parse(at) else { throw ValidationError(JudgeTime.problem(at)) }
+                request.judgedAt = date
+            }
             request.progress = console.progressLine
             caseRun = try CaseRun(request, catalog: .standard)
         } catch let error as RunbookError {

@@ -41,8 +41,11 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Also try without SNI (as nginx does by default) and report what that gets.")
     var sniVariants = false
 
-    @Option(help: "Warn when a certificate expires within this many days.")
-    var warnDays = 30
+    @Option(help: "A certificate of the chain expiring within this many days is the warning cert-expires-soon.")
+    var warnDays = ChainRules.defaultWarnDays
+
+    @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
+    var at: String?
 
     @Option(help: ArgumentHelp("Deadline of each handshake, e.g. 3s.", valueName: "DURATION"))
     var timeout = "5s"
@@ -67,6 +70,13 @@ struct ScanCommand: AsyncParsableCommand {
         options.clientKey = key ?? cert
         options.withoutSNI = sniVariants
         options.warnDays = warnDays
+        if let at {
+            guard let date = JudgeTime.parse(at) else {
+                console.error(JudgeTime.problem(at))
+                throw Reported(status: ExitStatus.usage)
+            }
+            options.at = date
+        }
         options.timeout = (try? DurationParser.deadline(timeout)) ?? .seconds(5)
         let probe: EndpointProbe
         do {

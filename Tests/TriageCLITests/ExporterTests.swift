@@ -25,8 +25,14 @@ import TriageTestSupport
             let port = SocketAddress.freePort()
             let log = TestPaths.temporaryFolder("exporter").appendingPathComponent("stderr.log").path
             let process = try BackgroundProcess([TestPaths.triageBinary.path, "exporter", "--listen", "127.0.0.1:\(port)"] + arguments, output: log)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !SocketAddress.accepts(port), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            // A loaded machine (the whole suite at once) can take a while to start it: wait for it, or say why not.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !SocketAddress.accepts(port), !process.hasExited, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            guard SocketAddress.accepts(port) else {
+                process.stop()
+                let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw ServerError(description: "the exporter did not listen on 127.0.0.1:\(port): \(said)")
+            }
             return Running(port: port, process: process)
         }
         func stop() { process.stop() }

@@ -17,6 +17,8 @@ public struct CaseRecord: Sendable {
     public var plannedSteps: [String]
     public var steps: [StepResult]
     public var interrupted: Bool
+    /// `--at`: the time certificates were judged at, when not the run's start.
+    public var judgedAt: Date?
 
     public init(runbook: String, runbookTitle: String?, runbookSource: String, target: String?, via: String?,
                 inputs: [String: Value], host: String, startedAt: Date, finishedAt: Date? = nil,

@@ -24,6 +24,8 @@ public struct CaseRun: Sendable {
         public var progress: @Sendable (String, Message) -> Void = { _, _ in }
         /// `--force`: replace an earlier case in `out` instead of writing beside it.
         public var force = false
+        /// `--at`: judge certificates as of this time.
+        public var judgedAt: Date?
 
         public init(runbook: Bundled.Source, given: [String: String], out: URL? = nil,
                     workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
@@ -84,6 +86,7 @@ public struct CaseRun: Sendable {
         options.secrets = secrets
         options.runDeadline = request.maxTime.map { .now + $0 }
         options.progress = request.progress
+        options.judgedAt = request.judgedAt
         engine = Engine(catalog: catalog, options: options)
     }
 
@@ -97,10 +100,11 @@ public struct CaseRun: Sendable {
         let folder = self.folder
         // The first report exists before the first step: a run killed at any
         // moment leaves a case that says it did not finish, never "healthy".
-        let planned = CaseRecord(runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
+        var planned = CaseRecord(runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
                                  target: inputs["url"]?.stringValue, via: inputs["via"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
                                  inputs: inputs, host: engine.options.host, startedAt: engine.options.now(),
                                  plannedSteps: runbook.steps.map(\.id))
+        planned.judgedAt = engine.options.judgedAt
         try? folder.write(planned)
         let start = ContinuousClock.now
         let last = Mutex((json: start, markdown: start))

@@ -100,6 +100,9 @@ public struct CaptureRules: Sendable {
     /// OpenSSL, at the time of the capture), by leaf fingerprint.
     public let checks: [String: ChainCheck]
 
+    /// `--at`: certificates judged as of this time instead of when the capture saw them.
+    public var at: Date?
+
     public init(digest: CaptureDigest, host: String?, checks: [String: ChainCheck] = [:]) {
         self.digest = digest
         self.host = host
@@ -143,7 +146,7 @@ public struct CaptureRules: Sendable {
             let check = checks[CaptureDigest.chainKey(c.certificates)] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
             let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile,
                                                      name: check.name),
-                                   host: host ?? c.sni, now: c.firstSeen, warnDays: 0)
+                                   host: host ?? c.sni, now: at ?? c.firstSeen, warnDays: 0)
             let found = rules.findings
             if found.contains(where: { $0.severity == .problem }) { servers.insert(c.server.description) }
             out += found.map { finding in

@@ -20,8 +20,10 @@ public struct CaseEvidence: Sendable {
     public var via: String?
     /// `--proxy-sni`, when given.
     public var proxySNI: String?
-    /// The time certificates are judged at (the run's start).
+    /// The time certificates are judged at (the run's start, or `--at`).
     public var now: Date
+    /// When the run started (differs from `now` under `--at`): what a server's clock is compared with.
+    public var startedAt: Date
     public var items: [Item]
 
     public init(host: String?, via: String? = nil, proxySNI: String? = nil, now: Date, items: [Item]) {
@@ -29,6 +31,7 @@ public struct CaseEvidence: Sendable {
         self.via = via
         self.proxySNI = proxySNI
         self.now = now
+        startedAt = now
         self.items = items
     }
 
@@ -36,7 +39,8 @@ public struct CaseEvidence: Sendable {
         host = record.target.flatMap { URLPart.host.extract(from: $0).stringValue }
         via = record.via
         proxySNI = record.inputs["proxy_sni"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        now = record.startedAt
+        now = record.judgedAt ?? record.startedAt
+        startedAt = record.startedAt
         items = (steps ?? record.steps).flatMap { step in step.evidence.map { Item(step: step.id, $0) } }
     }
 

@@ -8,6 +8,9 @@ public struct ChainRules: Sendable {
     public let host: String?
     public let now: Date
     public let warnDays: Int
+    /// `cert-expires-soon` within this many days, unless `--warn-days` says otherwise: three weeks,
+    /// inside the 30 days a public CA's renewal runs ahead and well before an expiry can page.
+    public static let defaultWarnDays = 21
 
     /// Certificates other clients' verified paths hold (another anchor set, the system store):
     /// whether a missing issuer is a root or an intermediate, when this anchor set cannot say.
@@ -45,10 +48,13 @@ public struct ChainRules: Sendable {
                                        subject: cert.subject, facts: facts))
                 }
             } else if cert.isNotYetValid(at: now) {
+                // Within a day of now, a clock that is behind explains it better than the certificate does.
+                let ahead = cert.notBefore.timeIntervalSince(now)
+                let clock = ahead < 86_400 ? Message(.remedyClockBehind, ["hours": .string(TextFormat.fixed(ahead / 3600, 1))]) : nil
                 out.append(Finding(.certNotYetValid,
                                    summary: Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
                                                                           "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1)]),
-                                   subject: cert.subject, facts: facts))
+                                   subject: cert.subject, facts: facts, remedy: clock))
             } else if cert.daysLeft(at: now) < warnDays {
                 out.append(Finding(.certExpiresSoon, severity: .warning,
                                    summary: Message(.findingExpiresSoon, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),

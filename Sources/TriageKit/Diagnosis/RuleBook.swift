@@ -39,7 +39,9 @@ public struct RuleBook: Sendable {
             case .chains(let review):
                 add(chainFindings(review), step: item.step)
             case .capture(let c):
-                add(CaptureRules(digest: c.digest, host: c.host, checks: c.checks).findings, step: item.step)
+                var rules = CaptureRules(digest: c.digest, host: c.host, checks: c.checks)
+                rules.at = c.at
+                add(rules.findings, step: item.step)
             case .proxyLog(let log):
                 add(ProxyLogRules(log: log, context: proxyContext, leaf: upstreamLeaf, trust: replayTrust, proxy: proxyCase).findings, step: item.step)
             case .declared(let f):
@@ -49,6 +51,7 @@ public struct RuleBook: Sendable {
             }
         }
         out = AddressFallback.apply(out, evidence: evidence)
+        out = ServerClock.annotate(out, evidence: evidence)
         // One finding per cause, subject and connection: the same fact seen twice on one path says nothing new.
         var seen = Set<Finding.Key>()
         return Judgement(findings: out.filter { seen.insert($0.key).inserted }, unexplained: unexplained)
@@ -186,5 +189,35 @@ extension StepOutcome {
     /// judges it with the rest of the case: see `RuleBook`).
     public var findings: [Finding] {
         RuleBook(CaseEvidence(host: nil, now: Date(), items: evidence.map { CaseEvidence.Item(step: "", $0) })).findings
+    }
+}
+
+/// A server whose `Date:` is far from this machine's clock: said on every finding about a certificate's
+/// dates, since either clock may be the one that is wrong.
+enum ServerClock {
+    static let tolerance: TimeInterval = 300
+
+    static func annotate(_ findings: [Finding], evidence: CaseEvidence) -> [Finding] {
+        guard let exchange = evidence.exchanges(.direct).first(where: { $0.value.header("Date") != nil })?.value,
+              let text = exchange.header("Date"), let date = parse(text) else { return findings }
+        let skew = date.timeIntervalSince(evidence.startedAt)
+        guard abs(skew) > tolerance else { return findings }
+        let note = Message(.noteServerClock, ["date": .typed(.date(date)), "minutes": .int(Int((abs(skew) / 60).rounded())),
+                                              "direction": Message(skew > 0 ? .clockAhead : .clockBehind).value])
+        return findings.map { f in
+            guard [.certNotYetValid, .certExpired, .intermediateExpired, .certExpiresSoon].contains(f.cause) else { return f }
+            var f = f
+            f.facts.append(Fact(.note, note.value))
+            return f
+        }
+    }
+
+    /// RFC 9110's IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func parse(_ text: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return f.date(from: text.trimmingCharacters(in: .whitespaces))
     }
 }

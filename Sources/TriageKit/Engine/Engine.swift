@@ -26,6 +26,8 @@ public struct Engine: Sendable {
         public var runDeadline: ContinuousClock.Instant?
         /// A long step's progress (step id, what it says): the terminal's progress line.
         public var progress: @Sendable (String, Message) -> Void = { _, _ in }
+        /// `--at`: certificates are judged as of this time instead of the run's start.
+        public var judgedAt: Date?
 
         public init() {}
     }
@@ -57,6 +59,7 @@ public struct Engine: Sendable {
             runbook: runbook.name, runbookTitle: runbook.title, runbookSource: runbook.source,
             target: inputs["url"]?.stringValue, via: inputs["via"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             inputs: inputs, host: options.host, startedAt: options.now(), plannedSteps: runbook.steps.map(\.id))
+        record.judgedAt = options.judgedAt
         let specs = runbook.steps
         let indexByID = Dictionary(specs.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         let waitsFor: [Set<Int>] = specs.enumerated().map { index, spec in
@@ -236,6 +239,7 @@ public struct Engine: Sendable {
                                    evidence: evidence, inputs: inputs, resources: resources)
         let report = options.progress
         prepared.progress = { report(runID, $0) }
+        if let at = options.judgedAt { prepared.judgedAt = at }
         let context = prepared
         let outcome = await withDeadline(hardTimeout) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart

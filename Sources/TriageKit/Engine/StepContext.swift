@@ -13,9 +13,10 @@ public struct StepContext: Sendable {
     public var item: Value?
     public var timeout: Duration
     public var deadline: ContinuousClock.Instant
-    /// The run's start: the "now" that certificate dates are measured against,
-    /// so one report has one notion of now.
+    /// The run's start.
     public var runStartedAt: Date
+    /// The time certificates are judged at: the run's start, or `--at`; one report has one notion of now.
+    public var judgedAt: Date
     public var evidence: EvidenceDirectory
     /// The run's inputs, for steps that want the target URL or CA file.
     public var inputs: [String: Value]
@@ -33,6 +34,7 @@ public struct StepContext: Sendable {
         self.timeout = timeout
         self.deadline = deadline
         self.runStartedAt = runStartedAt
+        judgedAt = runStartedAt
         self.evidence = evidence
         self.inputs = inputs
         self.resources = resources

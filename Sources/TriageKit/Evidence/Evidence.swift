@@ -108,10 +108,13 @@ public struct CaptureReview: Sendable {
     public var checks: [String: ChainCheck]
     /// The name certificates must match (default: each ClientHello's SNI).
     public var host: String?
+    /// `--at`: certificates judged as of this time, not the capture's.
+    public var at: Date?
 
-    public init(digest: CaptureDigest, checks: [String: ChainCheck], host: String?) {
+    public init(digest: CaptureDigest, checks: [String: ChainCheck], host: String?, at: Date? = nil) {
         self.digest = digest
         self.checks = checks
         self.host = host
+        self.at = at
     }
 }

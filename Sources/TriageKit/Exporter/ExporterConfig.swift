@@ -28,7 +28,9 @@ public struct ExporterConfig: Sendable {
         public var caFile: String?
         public var clientCertificate: String?
         public var clientKey: String?
-        public var warnDays = 30
+        public var warnDays = ChainRules.defaultWarnDays
+        /// `at:` — judge certificates as of this time (`+14d`: what breaks in two weeks).
+        public var at: String?
         public init() {}
     }
 
@@ -99,8 +101,12 @@ public struct ExporterConfig: Sendable {
                             if let n = value.int, (0...3650).contains(n) { m.warnDays = n } else {
                                 problems.append(Diagnostic(at(value), "warn_days: expected a number of days between 0 and 3650"))
                             }
+                        case "at":
+                            if let text = string(), JudgeTime.parse(text) != nil { m.at = text } else {
+                                problems.append(Diagnostic(at(value), "at: expected a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+14d)"))
+                            }
                         default:
-                            problems.append(Diagnostic(at(fieldNode), "module '\(name)': unknown key '\(field)': expected one of sni_variants, http, path, timeout, ca_file, client_cert, client_key, warn_days"))
+                            problems.append(Diagnostic(at(fieldNode), "module '\(name)': unknown key '\(field)': expected one of sni_variants, http, path, timeout, ca_file, client_cert, client_key, warn_days, at"))
                         }
                     }
                     modules[name] = m

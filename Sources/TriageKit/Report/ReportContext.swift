@@ -65,6 +65,7 @@ struct ReportContext {
         if let banner { out["banner"] = banner }
         if let why { out["why"] = why }
         if let impact = document.impact { out["impact"] = Markdown.text(impact.sentence) }
+        if let at = document.judgedAt { out["judged"] = prose(Message(.reportJudgedAt, ["date": .typed(.date(at))])) }
         if let skipped { out["skipped"] = skipped }
         if let diagram = SequenceDiagram(record: record, story: diagnosis.story, table: table, clean: clean).mermaid {
             out["diagram"] = diagram

@@ -94,6 +94,8 @@ public struct ReportDocument: Sendable, Codable {
     public var inputs: [String: Value]
     /// From the proxy's log: how often the failure happened, when.
     public var impact: ImpactEntry?
+    /// `--at`: the time certificates were judged at, when not the run's.
+    public var judgedAt: Date?
 
     public init(_ record: CaseRecord, table: TextTable = .english, secrets: SecretSet = SecretSet()) {
         let diagnosis = record.diagnosis
@@ -131,6 +133,7 @@ public struct ReportDocument: Sendable, Codable {
         }
         inputs = record.inputs.mapValues { FactCoding.clean($0.plain, clean) }
         summary = text(Self.summary(record, diagnosis))
+        judgedAt = record.judgedAt
         impact = CaseEvidence(record).proxyLog?.value.impact.map { i in
             ImpactEntry(count: i.count, first: i.first, last: i.last, utcOffset: i.utcOffset, message: clean(i.message), own: i.own,
                         sentence: text(Self.impactSentence(i)))

@@ -427,4 +427,9 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case findingIncompleteChainFetched = "finding.incomplete_chain_fetched"
     case findingAIAUntrusted = "finding.aia_untrusted"
     case aiaFetchFailed = "text.aia_fetch_failed"
+    case remedyClockBehind = "remedy.clock_behind"
+    case noteServerClock = "text.note_server_clock"
+    case clockAhead = "text.clock_ahead"
+    case clockBehind = "text.clock_behind"
+    case reportJudgedAt = "report.judged_at"
 }

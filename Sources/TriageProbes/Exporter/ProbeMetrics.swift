@@ -39,8 +39,9 @@ public struct ProbeMetrics: Sendable {
             metric("probe_ssl_earliest_cert_expiry", "Earliest notAfter of any certificate sent (Unix time)",
                    [("", number(earliest.timeIntervalSince1970.rounded()))])
         }
-        if let last = chains.last?.certificates.map(\.notAfter).min() {
-            metric("probe_ssl_last_chain_expiry_timestamp_seconds", "Earliest notAfter of the last chain seen (Unix time)",
+        // As blackbox_exporter: of each verified chain (leaf to anchor) its earliest notAfter, and the latest of those.
+        if let last = results.flatMap(\.verifiedPaths).compactMap({ $0.map(\.notAfter).min() }).max() {
+            metric("probe_ssl_last_chain_expiry_timestamp_seconds", "Earliest notAfter of the verified chain, leaf to anchor (Unix time)",
                    [("", number(last.timeIntervalSince1970.rounded()))])
         }
         let versions = Set(results.flatMap(\.attempts).filter { $0.variant == .asClient }.compactMap(\.version))

@@ -16,6 +16,8 @@ public struct TLSClientOptions: Sendable, Hashable {
     public var securityLevel: Int?
     /// The verify depth (nginx's proxy_ssl_verify_depth); nil: OpenSSL's.
     public var verifyDepth: Int?
+    /// Verify as of this time (`--at`) instead of now.
+    public var verifyTime: Date?
 
     public init() {}
 
@@ -52,6 +54,7 @@ final class SSLContext: @unchecked Sendable {
             if level == 0 { SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0") }
         }
         if let depth = options.verifyDepth { SSL_CTX_set_verify_depth(ctx, Int32(clamping: depth)) }
+        if let at = options.verifyTime { X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), time_t(at.timeIntervalSince1970)) }
         if let v = TLSClientOptions.version(options.minVersion) { triage_ctx_set_min_version(ctx, v) }
         if let v = TLSClientOptions.version(options.maxVersion) { triage_ctx_set_max_version(ctx, v) }
         if let cert = options.clientCertificate {

@@ -13,7 +13,9 @@ public struct EndpointProbe: Sendable {
         public var clientKey: String?
         /// Also try without SNI (nginx's default) and report that variant.
         public var withoutSNI = false
-        public var warnDays = 30
+        public var warnDays = ChainRules.defaultWarnDays
+        /// `--at`: certificates judged as of this time instead of now.
+        public var at: Date?
         /// Per handshake attempt, from its start.
         public var timeout: Duration = .seconds(5)
         public init() {}
@@ -29,6 +31,8 @@ public struct EndpointProbe: Sendable {
         /// The leaf the client (as curl) was shown, else any.
         public var leaf: Certificate?
         public var chains: [CertificateChain]
+        /// The paths OpenSSL verified, leaf to anchor (the store's intermediates and root included).
+        public var verifiedPaths: [[Certificate]] = []
         public var duration: Duration
         /// Why nothing could be tried (no address).
         public var error: Message?
@@ -67,6 +71,7 @@ public struct EndpointProbe: Sendable {
         tls.caFile = options.caFile
         tls.clientCertificate = options.clientCertificate
         tls.clientKey = options.clientKey
+        tls.verifyTime = options.at
         context = try SSLContext(tls)
     }
 
@@ -83,7 +88,8 @@ public struct EndpointProbe: Sendable {
     }
 
     /// Every address of `target`, each probed; the name lookup has the attempt's deadline.
-    public func probe(_ target: Target, now: Date = Date()) async -> [Result] {
+    public func probe(_ target: Target, now given: Date? = nil) async -> [Result] {
+        let now = given ?? options.at ?? Date()
         let start = ContinuousClock.now
         let addresses: [IPAddress]
         if let literal = IPAddress(target.host) {
@@ -150,12 +156,16 @@ public struct EndpointProbe: Sendable {
         var findings = HandshakeRules(attempts: attempts, host: target.host, now: now, timeout: options.timeout).findings
         let chains = TLSHandshakeStep.chains(attempts)
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
+        var verified: [[Certificate]] = []
         for chain in chains where !(hasSNIChain && chain.seenOnlyWithoutSNI) {
             let check = ChainVerifier.check(chain, caFile: options.caFile, at: now, name: target.host)
             findings += ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays).findings
+            if check.verification.trusted, !check.path.isEmpty { verified.append(check.path) }
         }
         let leaf = (chains.first { !$0.seenOnlyWithoutSNI } ?? chains.first)?.leaf
-        return Result(target: target.url, host: target.host, endpoint: endpoint, attempts: attempts, findings: findings, leaf: leaf,
-                      chains: chains, duration: ContinuousClock.now - start, error: nil)
+        var result = Result(target: target.url, host: target.host, endpoint: endpoint, attempts: attempts, findings: findings, leaf: leaf,
+                            chains: chains, duration: ContinuousClock.now - start, error: nil)
+        result.verifiedPaths = verified
+        return result
     }
 }

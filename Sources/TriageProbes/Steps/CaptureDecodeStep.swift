@@ -29,6 +29,8 @@ public struct CaptureDecodeStep: StepKind {
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
+        // `--at`: certificates judged as of that time, not when the capture saw them.
+        let judged: Date? = context.judgedAt != context.runStartedAt ? context.judgedAt : nil
         guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
         // A FIFO or a device would block the reader until a writer comes.
         guard (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) == .typeRegular else {
@@ -68,7 +70,7 @@ public struct CaptureDecodeStep: StepKind {
         let analysis = decoded.analysis
         let digest = decoded.digest
         let host = context.string("host")
-        let checks = Self.verify(digest, caFile: context.string("ca_file"), host: host)
+        let checks = Self.verify(digest, caFile: context.string("ca_file"), host: host, judged: judged)
         let groups = digest.groups
         // Handed over as they closed; shown in the order they began.
         let connections = digest.examples.sorted { ($0.firstSeen, $0.client) < ($1.firstSeen, $1.client) }
@@ -127,7 +129,7 @@ public struct CaptureDecodeStep: StepKind {
             facts: facts,
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(digest.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
-            evidence: [.capture(CaptureReview(digest: digest, checks: checks, host: host))],
+            evidence: [.capture(CaptureReview(digest: digest, checks: checks, host: host, at: judged))],
             transcript: Self.table(Array(connections.prefix(40))),
             failure: failure,
             observations: groups.prefix(4).map { g in
@@ -270,7 +272,7 @@ public struct CaptureDecodeStep: StepKind {
     /// time it was seen, by leaf fingerprint.
     /// The name each is checked against is the one its client asked for: the SNI, else `host`, else
     /// (for a ClientHello without SNI) the name other clients asked that server for.
-    static func verify(_ digest: CaptureDigest, caFile: String?, host: String?) -> [String: ChainCheck] {
+    static func verify(_ digest: CaptureDigest, caFile: String?, host: String?, judged: Date? = nil) -> [String: ChainCheck] {
         // (The digest's first connection of each distinct chain: a handful, whatever the capture's size.)
         var checks: [String: ChainCheck] = [:]
         for c in digest.chains {
@@ -278,7 +280,7 @@ public struct CaptureDecodeStep: StepKind {
             guard !c.certificates.isEmpty, checks[key] == nil else { continue }
             let name = c.sni ?? host ?? digest.sniName(for: c.server)
             checks[key] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
-                                              caFile: caFile, at: c.firstSeen, name: name)
+                                              caFile: caFile, at: judged ?? c.firstSeen, name: name)
         }
         return checks
     }

@@ -64,6 +64,8 @@ public struct TLSHandshakeStep: StepKind {
             // The replay is the client: exactly what it offers, trusts and checks.
             options = Self.options(profile)
         }
+        // `--at`: OpenSSL verifies as of that time, so the verify result agrees with the dates.
+        if context.judgedAt != context.runStartedAt { options.verifyTime = context.judgedAt }
         let timeout = min(try context.duration("timeout") ?? .seconds(5), context.remaining)
         let resolution = try await resolve(host, context: context)
         guard !resolution.addresses.isEmpty else {
@@ -110,14 +112,14 @@ public struct TLSHandshakeStep: StepKind {
         // time what it speaks and what it answers to the others (what to
         // measure next; the diagnosis judges it all).
         var versions: [VersionProbe] = []
-        let versionTrouble = HandshakeRules(attempts: attempts, host: host, now: context.runStartedAt, timeout: timeout).findings
+        let versionTrouble = HandshakeRules(attempts: attempts, host: host, now: context.judgedAt, timeout: timeout).findings
             .contains { $0.cause == .protocolVersion }
         if versionTrouble, let first = endpoints.first {
             versions = await Self.probeVersions(first, host: host, options: options, timeout: min(timeout, context.remaining))
         }
         // A replay judges each chain as its client does: its anchors, the name it checks, its depth.
         let checks = profile.map { p in
-            withFiles.map { ChainVerifier.check($0, caFile: p.caFile, at: context.runStartedAt, name: verifyName, depth: p.verifyDepth,
+            withFiles.map { ChainVerifier.check($0, caFile: p.caFile, at: context.judgedAt, name: verifyName, depth: p.verifyDepth,
                                                 addressAsName: p.addressAsName) }
         } ?? []
         var outputs = outputs(attempts, chains: withFiles)

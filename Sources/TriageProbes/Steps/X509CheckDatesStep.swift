@@ -19,7 +19,7 @@ public struct X509CheckDatesStep: StepKind {
         .init("host", .string, "the name the leaf must match"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
         .init("fetch_aia", .boolean, "when a chain's issuer is unknown here, fetch it from the top certificate's AIA caIssuers URL (5 s, at most 64 KiB) to decide between a missing intermediate and an untrusted CA (default false)"),
-        .init("warn_days", .integer, "warn when a certificate expires within this many days (default 30)"),
+        .init("warn_days", .integer, "warn when a certificate of the chain expires within this many days (default 21)"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("certificates", .list(.certificate), "every certificate checked, chains in order"),
@@ -65,8 +65,8 @@ public struct X509CheckDatesStep: StepKind {
         guard let first = chains.first, let leaf = first.leaf else { throw StepFailure(.x509NothingToCheck) }
         let host = context.string("host")
         let caFile = context.string("ca_file")
-        let warnDays = context.int("warn_days") ?? 30
-        let now = context.runStartedAt
+        let warnDays = context.int("warn_days") ?? ChainRules.defaultWarnDays
+        let now = context.judgedAt
         // A chain seen only without SNI is "the default certificate" only when another was seen with SNI.
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
         var facts: [Fact] = []

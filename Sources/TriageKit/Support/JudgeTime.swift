@@ -1,0 +1,41 @@
+import Foundation
+
+/// `--at`: the time certificates are judged at instead of now — "what breaks
+/// when the intermediate expires?". A date (`2027-01-15`, midnight UTC), a
+/// time (`2027-01-15T09:30:00Z`, ISO 8601), or an offset from now (`+30d`,
+/// `+12h`, `-2d`).
+public enum JudgeTime {
+    public static func parse(_ text: String, now: Date = Date()) -> Date? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard !t.isEmpty, t.utf8.count <= 40 else { return nil }
+        if let sign = t.first, sign == "+" || sign == "-" {
+            // A whole number of weeks, days or hours, at most 100 years.
+            let body = t.dropFirst()
+            guard let unit = body.last, let n = Int(body.dropLast()), n >= 0, n <= 36_500 * 24 else { return nil }
+            let hours: Int
+            switch unit {
+            case "w": hours = n * 7 * 24
+            case "d": hours = n * 24
+            case "h": hours = n
+            default: return nil
+            }
+            guard hours <= 36_500 * 24 else { return nil }
+            return now.addingTimeInterval(Double(sign == "+" ? hours : -hours) * 3600)
+        }
+        if let date = ISO8601.parse(t) { return date }
+        let day = t.split(separator: "-", omittingEmptySubsequences: false)
+        if day.count == 3, let y = Int(day[0]), let m = Int(day[1]), let d = Int(day[2]), (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) {
+            var c = DateComponents()
+            (c.year, c.month, c.day) = (y, m, d)
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            return calendar.date(from: c)
+        }
+        return nil
+    }
+
+    /// The error a user sees for a value that is none of these.
+    public static func problem(_ text: String) -> String {
+        "--at '\(Sink.echo(text, limit: 60))' is not a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+30d, -12h)"
+    }
+}

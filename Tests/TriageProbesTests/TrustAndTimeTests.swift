@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+import TriageWire
+
+/// Which date a chain is judged at, and what expiring soon means: a warning
+/// in run, scan and the exporter (exit 0, probe_success 1), on every element
+/// of the chain; `--at` to ask what breaks on a given day; a clock that is
+/// behind named as the likely cause of a certificate that is not valid yet.
+@Suite(.serialized) struct TrustAndTimeTests {
+    typealias F = TLSFixtures
+
+    func run(_ port: Int, ca: String, _ extra: [String] = []) async throws -> (CommandResult, ReportDocument, String) {
+        let out = TestPaths.temporaryFolder("time-case")
+        let r = try await Command.triage(["run", "https://\(F.host):\(port)/", "--resolve", "\(F.host):\(port):127.0.0.1", "--cacert", ca,
+                                          "--out", out.path] + extra)
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        return (r, doc, try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8))
+    }
+
+    func scan(_ port: Int, ca: String, _ extra: [String] = []) async throws -> (CommandResult, [String: Any]) {
+        let r = try await Command.triage(["scan", "127.0.0.1:\(port)", "--cacert", ca, "--format", "jsonl"] + extra)
+        let line = try #require(r.stdout.split(separator: "\n").first, "\(r.stderr)")
+        return (r, try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]))
+    }
+
+    /// A leaf expiring in 5 days: a warning everywhere, never a page.
+    @Test func expiringInFiveDaysIsAWarning() async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(5)
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: notAfter, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (r, doc, _) = try await run(server.port, ca: ca)
+        #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+        let soon = try #require(doc.findings.first { $0.cause == .certExpiresSoon })
+        #expect(soon.severity == .warning)
+        #expect(soon.date(.notAfter) == notAfter)
+        let (s, line) = try await scan(server.port, ca: ca)
+        #expect(s.status == 0, "\(s.stdout)")
+        #expect(line["ok"] as? Bool == true)
+        #expect((line["causes"] as? [String])?.contains("cert-expires-soon") == true, "\(line)")
+        // The exporter's reading of the same probe.
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = ca; return o }())
+        let metrics = ProbeMetrics(results: await probe.probe(try Target("127.0.0.1:\(server.port)")), duration: .milliseconds(1)).text
+        #expect(metrics.contains("probe_success 1"), "\(metrics)")
+        #expect(metrics.contains("triage_probe_cause{cause=\"cert-expires-soon\",severity=\"warning\"} 1"), "\(metrics)")
+        // --warn-days 3: not yet.
+        let (quiet, quietDoc, _) = try await run(server.port, ca: ca, ["--warn-days", "3"])
+        #expect(quiet.status == 0)
+        #expect(!quietDoc.findings.contains { $0.cause == .certExpiresSoon })
+    }
+
+    /// An intermediate that expires before the leaf is the one named; the exporter's last-chain expiry
+    /// is the verified chain's earliest notAfter (blackbox_exporter's meaning): the intermediate's.
+    @Test func anIntermediateExpiringFirstIsNamed() async throws {
+        let root = try F.root()
+        let intermediateEnd = F.midnight(4)
+        let intermediate = try F.intermediate("short-lived intermediate", notAfter: intermediateEnd, issuer: root)
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(300), issuer: intermediate)
+        let server = try F.server(chain: [leaf, intermediate], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (r, doc, _) = try await run(server.port, ca: ca)
+        #expect(r.status == 0)
+        let soon = try #require(doc.findings.first { $0.cause == .certExpiresSoon }, "\(doc.findings.map(\.summary))")
+        #expect(soon.subject == "CN=short-lived intermediate,O=triage fixture")
+        #expect(soon.date(.notAfter) == intermediateEnd)
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = ca; return o }())
+        let metrics = ProbeMetrics(results: await probe.probe(try Target("127.0.0.1:\(server.port)")), duration: .milliseconds(1)).text
+        #expect(metrics.contains("probe_ssl_last_chain_expiry_timestamp_seconds \(Int(intermediateEnd.timeIntervalSince1970))"), "\(metrics)")
+    }
+
+    /// `--at` across a notAfter: 20 days on, the leaf that has 10 days left has expired; 5 days on, it expires soon.
+    @Test func atADateAcrossTheNotAfter() async throws {
+        let root = try F.root()
+        let notAfter = F.midnight(10)
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: notAfter, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let later = F.midnight(20)
+        let (r, doc, markdown) = try await run(server.port, ca: ca, ["--at", ISO8601.string(later)])
+        #expect(r.status == 1)
+        #expect(doc.rootCause?.cause == .certExpired, "\(doc.findings.map(\.summary))")
+        #expect(doc.rootCause?.date(.notAfter) == notAfter)
+        #expect(doc.judgedAt == later)
+        #expect(markdown.contains("Certificates are judged as of \(ISO8601.string(later)) (--at)"), "\(markdown.prefix(400))")
+        let (soon, soonDoc, _) = try await run(server.port, ca: ca, ["--at", "+5d"])
+        #expect(soon.status == 0)
+        #expect(soonDoc.findings.contains { $0.cause == .certExpiresSoon })
+        let (s, line) = try await scan(server.port, ca: ca, ["--at", "+20d"])
+        #expect(s.status == 1)
+        #expect(line["cause"] as? String == "cert-expired", "\(line)")
+        let bad = try await Command.triage(["run", "https://\(F.host):\(server.port)/", "--at", "next tuesday"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--at 'next tuesday' is not a date"), "\(bad.stderr)")
+    }
+
+    /// A leaf valid from an hour from now, served by a server whose Date is two hours ahead: the clock,
+    /// not the certificate, is the likely cause, and the server's clock is said beside it.
+    @Test func aClockBehindIsNamed() async throws {
+        let root = try F.root()
+        let notBefore = Date().addingTimeInterval(3600).timeIntervalSince1970.rounded(.down)
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notBefore: Date(timeIntervalSince1970: notBefore), notAfter: F.midnight(300), issuer: root)
+        let ahead = ServerDate.format(Date().addingTimeInterval(7200))
+        let server = try F.server(chain: [leaf], key: leaf) { _ in } handler: { c, _ in
+            _ = c.readRequest()
+            c.write("HTTP/1.1 200 OK\r\nDate: \(ahead)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        }
+        defer { server.stop() }
+        let (_, doc, _) = try await run(server.port, ca: try F.file(root.certificatePEM), ["-k"])
+        let early = try #require(doc.findings.first { $0.cause == .certNotYetValid }, "\(doc.findings.map(\.summary))")
+        #expect(early.remedy.contains("a clock that is behind"), "\(early.remedy)")
+        let notes = early.facts(.note).compactMap(\.stringValue) + [early.fact(.note)?.stringValue ?? ""]
+        #expect(notes.contains { $0.contains("min ahead of this machine's clock") }, "\(early.facts)")
+    }
+}
+
+/// RFC 9110's IMF-fixdate, for a fixture's Date header.
+enum ServerDate {
+    static func format(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.string(from: date)
+    }
+}
