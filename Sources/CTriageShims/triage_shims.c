@@ -5,6 +5,7 @@
 #include <openssl/bn.h>
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
+#include <openssl/pkcs12.h>
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
@@ -87,6 +88,26 @@ STACK_OF(X509) *triage_sk_x509_new(void) { return sk_X509_new_null(); }
 int triage_sk_x509_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c); }
 void triage_sk_x509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
 void triage_sk_x509_pop_free(STACK_OF(X509) *s) { if (s) sk_X509_pop_free(s, X509_free); }
+static char *bio_to_string(BIO *bio);
+
+char *triage_pkcs12_certificates(const unsigned char *der, long length, const char *password, int *count) {
+    *count = 0;
+    const unsigned char *p = der;
+    PKCS12 *p12 = d2i_PKCS12(NULL, &p, length);
+    if (!p12) { ERR_clear_error(); return NULL; }
+    EVP_PKEY *key = NULL; X509 *cert = NULL; STACK_OF(X509) *ca = NULL;
+    int ok = PKCS12_parse(p12, password ? password : "", &key, &cert, &ca);
+    if (!ok) { ERR_clear_error(); ok = PKCS12_parse(p12, NULL, &key, &cert, &ca); }
+    PKCS12_free(p12);
+    if (!ok) { ERR_clear_error(); return NULL; }
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (cert) { PEM_write_bio_X509(bio, cert); (*count)++; }
+    for (int i = 0; ca && i < sk_X509_num(ca); i++) { PEM_write_bio_X509(bio, sk_X509_value(ca, i)); (*count)++; }
+    EVP_PKEY_free(key); X509_free(cert); sk_X509_pop_free(ca, X509_free);
+    ERR_clear_error();
+    return bio_to_string(bio);
+}
+
 int triage_err_lib(unsigned long code) { return ERR_GET_LIB(code); }
 int triage_err_reason(unsigned long code) { return ERR_GET_REASON(code); }
 

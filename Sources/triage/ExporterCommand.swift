@@ -41,7 +41,7 @@ struct ExporterCommand: AsyncParsableCommand {
         var probes: [String: ModuleProbe] = [:]
         for (name, module) in modules.modules {
             do { probes[name] = try ModuleProbe(module) } catch {
-                console.error("module '\(name)': cannot set up TLS: \(error)")
+                console.error("module '\(name)': \(error)")
                 throw Reported(status: ExitStatus.usage)
             }
         }
@@ -85,7 +85,7 @@ struct ModuleProbe: Sendable {
     let module: ExporterConfig.Module
     let endpoint: EndpointProbe
 
-    init(_ module: ExporterConfig.Module) throws(OpenSSLError) {
+    init(_ module: ExporterConfig.Module) throws {
         self.module = module
         var options = EndpointProbe.Options()
         options.caFile = module.caFile
@@ -94,6 +94,10 @@ struct ModuleProbe: Sendable {
         options.withoutSNI = module.sniVariants
         options.warnDays = module.warnDays
         options.at = module.at.flatMap { JudgeTime.parse($0) }
+        for (name, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
+            do { options.trustStores.append(try TrustStore.load("\(name)=\(file)", scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())"))) }
+            catch { throw ValidationError(error.description) }
+        }
         options.timeout = module.timeout
         endpoint = try EndpointProbe(options)
     }

@@ -120,6 +120,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
     var at: String?
 
+    @Option(name: .customLong("trust-store"), help: ArgumentHelp("Also verify every chain against this trust store: a PEM bundle or PKCS#12 (Java cacerts; password changeit unless FILE:PASSWORD); repeatable (input 'trust_stores').", valueName: "NAME=FILE"))
+    var trustStores: [String] = []
+
     @Flag(help: "When a chain's issuer is unknown here, fetch it from the leaf's AIA caIssuers URL (5 s) to decide between a missing intermediate and an untrusted CA (input 'fetch_aia').")
     var fetchAia = false
 
@@ -217,6 +220,15 @@ struct RunCommand: AsyncParsableCommand {
         if noProxy == "*" { given["proxy"] = "none" }
         if noKeylog { given["keylog"] = .bool(false) }
         if fetchAia { given["fetch_aia"] = .bool(true) }
+        if !trustStores.isEmpty {
+            // Refused before anything runs: a store that cannot be read would leave a verdict missing.
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-check-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            for spec in trustStores {
+                do { _ = try TrustStore.load(spec, scratch: scratch) } catch { throw ValidationError(error.description) }
+            }
+            given["trust_stores"] = .list(trustStores.map(Value.string))
+        }
         if let warnDays {
             guard (0...3650).contains(warnDays) else { throw ValidationError("--warn-days \(warnDays) is not a number of days between 0 and 3650") }
             given["warn_days"] = .int(warnDays)

@@ -47,6 +47,9 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
     var at: String?
 
+    @Option(name: .customLong("trust-store"), help: ArgumentHelp("Also verify every chain against this trust store (PEM or PKCS#12); repeatable.", valueName: "NAME=FILE"))
+    var trustStores: [String] = []
+
     @Option(help: ArgumentHelp("Deadline of each handshake, e.g. 3s.", valueName: "DURATION"))
     var timeout = "5s"
 
@@ -76,6 +79,13 @@ struct ScanCommand: AsyncParsableCommand {
                 throw Reported(status: ExitStatus.usage)
             }
             options.at = date
+        }
+        for spec in trustStores {
+            do { options.trustStores.append(try TrustStore.load(spec, scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())"))) }
+            catch {
+                console.error(error.description)
+                throw Reported(status: ExitStatus.usage)
+            }
         }
         options.timeout = (try? DurationParser.deadline(timeout)) ?? .seconds(5)
         let probe: EndpointProbe

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -117,6 +118,42 @@ import TriageWire
         #expect(early.remedy.contains("a clock that is behind"), "\(early.remedy)")
         let notes = early.facts(.note).compactMap(\.stringValue) + [early.fact(.note)?.stringValue ?? ""]
         #expect(notes.contains { $0.contains("min ahead of this machine's clock") }, "\(early.facts)")
+    }
+}
+
+extension TrustAndTimeTests {
+    /// Let's Encrypt's 2021 case, minted: the server sends leaf, R3 and ISRG Root X1 cross-signed by DST
+    /// Root CA X3, which has expired. A store with ISRG (PEM, and the same as PKCS#12, Java's format)
+    /// builds leaf → R3 → ISRG and trusts it; a store with only DST builds the cross-signed path to the
+    /// expired root — the finding names that store and the certificate that expired on its path.
+    @Test func aCrossSignLeadsAnOldStoreToAnExpiredRoot() async throws {
+        let dst = try CertificateMint.mint(.init(commonName: "DST Root CA X3 (fixture)", notBefore: F.midnight(-3650), notAfter: F.midnight(-30), isCA: true))
+        let isrg = try CertificateMint.mint(.init(commonName: "ISRG Root X1 (fixture)", notBefore: F.midnight(-2000), notAfter: F.midnight(3000), isCA: true))
+        let crossSigned = try isrg.crossSigned(by: dst)
+        let r3 = try F.intermediate("R3 (fixture)", issuer: isrg)
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], issuer: r3)
+        let server = try F.server(chain: [leaf, r3, crossSigned], key: leaf)
+        defer { server.stop() }
+        let modern = try F.file(isrg.certificatePEM, named: "modern.pem")
+        let legacy = try F.file(dst.certificatePEM, named: "legacy.pem")
+        let p12 = URL(fileURLWithPath: modern).deletingLastPathComponent().appendingPathComponent("java.p12").path
+        let export = try await Command.run(["openssl", "pkcs12", "-export", "-nokeys", "-in", modern, "-out", p12, "-passout", "pass:changeit"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let (r, doc, _) = try await run(server.port, ca: modern, ["--trust-store", "modern=\(modern)", "--trust-store", "legacy=\(legacy)",
+                                                                  "--trust-store", "java=\(p12)"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let finding = try #require(doc.findings.first { $0.fact(.trustStore) != nil }, "\(doc.findings.map(\.summary))")
+        #expect(finding.cause == .intermediateExpired)
+        #expect(finding.summary.hasPrefix("the chain does not verify against 1 of 3 trust store(s): legacy builds a path through CN=DST Root CA X3 (fixture),O=triage fixture, expired on \(ISO8601.string(F.midnight(-30)))"),
+                "\(finding.summary)")
+        let lines = finding.facts(.trustStore).compactMap(\.stringValue) + (finding.fact(.trustStore)?.listValue?.compactMap(\.stringValue) ?? [])
+        #expect(lines.contains("modern: ok — \(F.host) → R3 (fixture) → ISRG Root X1 (fixture)"), "\(lines)")
+        #expect(lines.contains("java: ok — \(F.host) → R3 (fixture) → ISRG Root X1 (fixture)"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("legacy: 10 certificate has expired (depth 3) — \(F.host) → R3 (fixture) → ISRG Root X1 (fixture) → DST Root CA X3 (fixture)") },
+                "\(lines)")
+        let bad = try await Command.triage(["run", "https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1",
+                                            "--trust-store", "nameless"])
+        #expect(bad.stderr.contains("is not NAME=FILE"), "\(bad.stderr)")
     }
 }
 

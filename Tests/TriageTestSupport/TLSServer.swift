@@ -145,6 +145,15 @@ public final class TLSServer: Sendable {
 }
 
 extension CertificateMint.Identity {
+    /// This certificate issued again by `issuer` (a cross-sign): same subject, key and extensions.
+    public func crossSigned(by issuer: CertificateMint.Identity) throws -> CertificateMint.Identity {
+        guard let pem = triage_fixture_cross_sign(certificatePEM, issuer.certificatePEM, issuer.keyPEM) else {
+            throw ServerError(description: "cross-signing the certificate failed")
+        }
+        defer { free(pem) }
+        return try CertificateMint.Identity(certificatePEM: String(cString: pem), keyPEM: keyPEM)
+    }
+
     /// This certificate with an authorityInfoAccess caIssuers URL (as public
     /// CAs set it) and/or another extendedKeyUsage, signed again by `issuer`
     /// (nil: self-signed).

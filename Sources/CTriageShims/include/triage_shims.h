@@ -66,6 +66,11 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, 
                         int address_as_name, int *codes, int *depths, int max, STACK_OF(X509) **built);
 void triage_sk_x509_pop_free(STACK_OF(X509) *stack);
 
+/* The certificates of a PKCS#12 file (a Java or Windows trust store) as PEM text (malloc'd, free
+ * with triage_free), tried with `password` then without one; NULL when it is not PKCS#12 or the
+ * password is wrong. *count receives how many. */
+char *triage_pkcs12_certificates(const unsigned char *der, long length, const char *password, int *count);
+
 /* ERR_GET_LIB / ERR_GET_REASON (inline functions in OpenSSL 3). */
 int triage_err_lib(unsigned long code);
 int triage_err_reason(unsigned long code);

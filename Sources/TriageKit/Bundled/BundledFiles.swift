@@ -127,6 +127,8 @@ inputs:
     description: HOST:PORT:CONNECT-HOST:CONNECT-PORT for the direct request, like curl --connect-to
   warn_days:
     description: a certificate of the chain expiring within this many days is the warning cert-expires-soon (default 21)
+  trust_stores:
+    description: NAME=FILE trust stores (PEM or PKCS#12) each chain is also verified against, comma-separated or a list
   fetch_aia:
     default: false
     description: fetch a missing issuer from the leaf's AIA caIssuers URL to decide between a missing intermediate and an untrusted CA
@@ -248,6 +250,7 @@ steps:
       host: ${{ inputs.url.host }}
       ca_file: ${{ inputs.ca_file || steps.nginx.outputs.ca_file }}
       warn_days: ${{ inputs.warn_days }}
+      trust_stores: ${{ inputs.trust_stores }}
       fetch_aia: ${{ inputs.fetch_aia }}
   - id: nginx-log
     uses: nginx.error-log
@@ -1088,6 +1091,7 @@ fact.marked_down = marked down by
 fact.logged_addresses = addresses in the proxy log
 fact.resolved_now = resolves now to
 fact.impact = impact
+fact.trust_store = trust store
 fact.upstream = upstream
 fact.request = request
 fact.call = failed call
@@ -1436,6 +1440,13 @@ text.note_server_clock = the server's Date header says {date}, {minutes} min {di
 text.clock_ahead = ahead of
 text.clock_behind = behind
 report.judged_at = Certificates are judged as of {date} (--at), not at the time of the run.
+
+# --- trust stores ---
+finding.stores_reject = the chain does not verify against {count} of {total} trust store(s): {stores}
+text.store_lacks = {name} lacks {issuer}
+text.store_expired = {name} builds a path through {subject}, expired on {date}
+text.store_other = {name}: {error}
+remedy.stores = Serve a chain every client population verifies: one that ends at a root all the stores hold (drop a cross-signed certificate that leads old stores to an expired root), or add the missing root to the stores you control.
 
 """#,
         "text.zh.txt": #"""
@@ -1920,6 +1931,7 @@ fact.marked_down = 被标记为不可用的原因
 fact.logged_addresses = 代理日志中的地址
 fact.resolved_now = 现在解析为
 fact.impact = 影响
+fact.trust_store = 信任库
 fact.upstream = 上游
 fact.request = 请求
 fact.call = 失败的调用
@@ -2268,6 +2280,13 @@ text.note_server_clock = 服务端的 Date 头是 {date}，比本机时钟{direc
 text.clock_ahead = 快
 text.clock_behind = 慢
 report.judged_at = 证书按 {date}（--at）判断，而不是按运行时间。
+
+# --- trust stores ---
+finding.stores_reject = 证书链在 {total} 个信任库中的 {count} 个下无法验证：{stores}
+text.store_lacks = {name} 缺少 {issuer}
+text.store_expired = {name} 构建的路径经过 {subject}，它已于 {date} 过期
+text.store_other = {name}：{error}
+remedy.stores = 提供所有客户端群体都能验证的证书链：终止于所有信任库都包含的根证书（去掉会把旧信任库引向已过期根证书的交叉签名证书），或把缺少的根证书加入你能控制的信任库。
 
 """#,
     ]

@@ -74,6 +74,7 @@ public struct ChainRules: Sendable {
                                subject: leaf.subject, facts: [Fact(.host, .string(host)), Fact(.sans, sans)]))
         }
         if let trust = trustFinding { out.append(trust) }
+        if let stores = storesFinding { out.append(stores) }
         out += otherVerifyFindings
         let variants = check.chain.variants
         return out.map { $0.on(.chain(variants)) }
@@ -184,6 +185,29 @@ public struct ChainRules: Sendable {
                            subject: leaf.subject, facts: [Fact(.missingIssuer, .string(missing.subject)), Fact(.chainLength, .int(certificates.count))])
         }
         return nil
+    }
+
+    /// The trust stores that reject the chain, each with why: the root it lacks, or the expired
+    /// certificate on the path it builds (a cross-sign leading an old store to an expired root).
+    var storesFinding: Finding? {
+        let rejecting = check.stores.filter { !$0.verification.trusted }
+        guard !rejecting.isEmpty, let leaf = certificates.first else { return nil }
+        let reasons: [Value] = rejecting.map { store in
+            let v = store.verification
+            if let expired = v.problems.first(where: { $0.error == .certHasExpired }), store.path.indices.contains(expired.depth) {
+                let cert = store.path[expired.depth]
+                return Message(.storeExpired, ["name": .string(store.name), "subject": .string(cert.subject), "date": .typed(.date(cert.notAfter))]).value
+            }
+            if v.has(.unableToGetIssuerCertLocally) || v.has(.unableToGetIssuerCert) || v.has(.selfSignedCertInChain), let top = store.path.last {
+                return Message(.storeLacks, ["name": .string(store.name), "issuer": .string(top.isSelfSigned ? top.subject : top.issuer)]).value
+            }
+            return Message(.storeOther, ["name": .string(store.name), "error": .string(v.problems.first.map { "\($0.code) \($0.text)" } ?? "—")]).value
+        }
+        let expiredOnly = rejecting.allSatisfy { s in s.verification.problems.allSatisfy { $0.error == .certHasExpired } }
+        return Finding(expiredOnly ? .intermediateExpired : .untrustedIssuer,
+                       summary: Message(.findingStoresReject, ["count": .int(rejecting.count), "total": .int(check.stores.count), "stores": .list(reasons)]),
+                       subject: leaf.subject, facts: check.stores.map { Fact(.trustStore, .string($0.line)) },
+                       remedy: Message(.remedyStores))
     }
 
     /// The per-chain facts a report shows.

@@ -31,6 +31,31 @@ public struct ChainCheck: Sendable {
     public var path: [Certificate] = []
     /// The issuer fetched from the top certificate's AIA caIssuers URL (`--fetch-aia`), and what it decided.
     public var fetched: FetchedIssuer?
+    /// The same chain against each named trust store (`--trust-store NAME=FILE`): which clients trust it.
+    public var stores: [StoreVerdict] = []
+
+    /// One trust store's verdict on the chain, with the path it built.
+    public struct StoreVerdict: Sendable {
+        public var name: String
+        public var file: String
+        public var verification: ChainVerification
+        /// The path OpenSSL built against this store, leaf to anchor (as far as it got).
+        public var path: [Certificate]
+
+        public init(name: String, file: String, verification: ChainVerification, path: [Certificate]) {
+            self.name = name
+            self.file = file
+            self.verification = verification
+            self.path = path
+        }
+
+        /// `NAME: ok — A → B → C` or `NAME: 10 certificate has expired (depth 3) — A → B → C`.
+        public var line: String {
+            let route = path.map(\.displayName).joined(separator: " → ")
+            let verdict = verification.trusted ? "ok" : verification.problems.map { "\($0.code) \($0.text) (depth \($0.depth))" }.joined(separator: "; ")
+            return "\(name): \(verdict) — \(route)"
+        }
+    }
 
     public init(chain: CertificateChain, verification: ChainVerification, storeSupplied: [Certificate] = [], caFile: String?, name: String? = nil) {
         self.chain = chain

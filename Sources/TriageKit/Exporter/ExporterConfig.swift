@@ -31,6 +31,8 @@ public struct ExporterConfig: Sendable {
         public var warnDays = ChainRules.defaultWarnDays
         /// `at:` — judge certificates as of this time (`+14d`: what breaks in two weeks).
         public var at: String?
+        /// `trust_stores: {NAME: FILE}`: each chain also verified against these.
+        public var trustStores: [String: String] = [:]
         public init() {}
     }
 
@@ -101,12 +103,24 @@ public struct ExporterConfig: Sendable {
                             if let n = value.int, (0...3650).contains(n) { m.warnDays = n } else {
                                 problems.append(Diagnostic(at(value), "warn_days: expected a number of days between 0 and 3650"))
                             }
+                        case "trust_stores":
+                            guard case .mapping(let stores) = value, !stores.isEmpty else {
+                                problems.append(Diagnostic(at(value), "trust_stores: expected a mapping of NAME: FILE"))
+                                break
+                            }
+                            for (k, v) in stores {
+                                guard let name = k.string, let file = v.string, !name.isEmpty, !file.isEmpty else {
+                                    problems.append(Diagnostic(at(v), "trust_stores: expected NAME: FILE"))
+                                    continue
+                                }
+                                m.trustStores[name] = file
+                            }
                         case "at":
                             if let text = string(), JudgeTime.parse(text) != nil { m.at = text } else {
                                 problems.append(Diagnostic(at(value), "at: expected a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+14d)"))
                             }
                         default:
-                            problems.append(Diagnostic(at(fieldNode), "module '\(name)': unknown key '\(field)': expected one of sni_variants, http, path, timeout, ca_file, client_cert, client_key, warn_days, at"))
+                            problems.append(Diagnostic(at(fieldNode), "module '\(name)': unknown key '\(field)': expected one of sni_variants, http, path, timeout, ca_file, client_cert, client_key, warn_days, at, trust_stores"))
                         }
                     }
                     modules[name] = m

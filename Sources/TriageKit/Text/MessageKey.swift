@@ -432,4 +432,9 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case clockAhead = "text.clock_ahead"
     case clockBehind = "text.clock_behind"
     case reportJudgedAt = "report.judged_at"
+    case findingStoresReject = "finding.stores_reject"
+    case storeLacks = "text.store_lacks"
+    case storeExpired = "text.store_expired"
+    case storeOther = "text.store_other"
+    case remedyStores = "remedy.stores"
 }

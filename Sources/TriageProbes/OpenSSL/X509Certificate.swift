@@ -108,6 +108,15 @@ final class X509Certificate {
         return certificate
     }
 
+    /// The certificates of a PKCS#12 file (a Java or Windows trust store) as PEM, and how many;
+    /// nil when it is not PKCS#12 or `password` (then none) does not open it.
+    static func pkcs12Certificates(_ bytes: [UInt8], password: String) -> (pem: String, count: Int)? {
+        var count: Int32 = 0
+        guard let pem = bytes.withUnsafeBufferPointer({ triage_pkcs12_certificates($0.baseAddress, $0.count, password, &count) }) else { return nil }
+        defer { triage_free(pem) }
+        return (String(cString: pem), Int(count))
+    }
+
     /// The certificates of a stack OpenSSL owns (a peer chain, a verified path).
     static func certificates(of stack: OpaquePointer?) -> [Certificate] {
         guard let stack else { return [] }

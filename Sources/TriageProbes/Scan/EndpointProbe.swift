@@ -16,6 +16,8 @@ public struct EndpointProbe: Sendable {
         public var warnDays = ChainRules.defaultWarnDays
         /// `--at`: certificates judged as of this time instead of now.
         public var at: Date?
+        /// `--trust-store NAME=FILE`: each chain is also verified against these.
+        public var trustStores: [TrustStore] = []
         /// Per handshake attempt, from its start.
         public var timeout: Duration = .seconds(5)
         public init() {}
@@ -158,7 +160,11 @@ public struct EndpointProbe: Sendable {
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
         var verified: [[Certificate]] = []
         for chain in chains where !(hasSNIChain && chain.seenOnlyWithoutSNI) {
-            let check = ChainVerifier.check(chain, caFile: options.caFile, at: now, name: target.host)
+            var check = ChainVerifier.check(chain, caFile: options.caFile, at: now, name: target.host)
+            check.stores = options.trustStores.map { store in
+                let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: target.host)
+                return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
+            }
             findings += ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays).findings
             if check.verification.trusted, !check.path.isEmpty { verified.append(check.path) }
         }

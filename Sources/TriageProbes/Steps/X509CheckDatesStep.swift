@@ -18,6 +18,7 @@ public struct X509CheckDatesStep: StepKind {
         .init("chain", .any, "one chain: the chain output of tls.handshake, a list of PEM certificates, PEM text, or a PEM file path"),
         .init("host", .string, "the name the leaf must match"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
+        .init("trust_stores", .stringOrList, "NAME=FILE trust stores (PEM bundles or PKCS#12, password changeit unless FILE:PASSWORD): each one's verdict on the chain and the path it builds"),
         .init("fetch_aia", .boolean, "when a chain's issuer is unknown here, fetch it from the top certificate's AIA caIssuers URL (5 s, at most 64 KiB) to decide between a missing intermediate and an untrusted CA (default false)"),
         .init("warn_days", .integer, "warn when a certificate of the chain expires within this many days (default 21)"),
     ]
@@ -73,10 +74,19 @@ public struct X509CheckDatesStep: StepKind {
         var checks: [ChainCheck] = []
         var tables: [String] = []
         var allTrusted = true
+        var stores: [TrustStore] = []
+        for spec in context.strings("trust_stores") where !spec.isEmpty {
+            do { stores.append(try TrustStore.load(spec, scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())"))) }
+            catch { throw StepFailure(.errorText, ["text": .string(error.description)]) }
+        }
         for chain in chains {
             // The name a client checks: the host, except for a chain seen only with another SNI name (a proxy's).
             var check = ChainVerifier.check(chain, caFile: caFile, at: now, name: host)
             if context.bool("fetch_aia") == true { check.fetched = await Self.fetchIssuer(check, caFile: caFile, at: now, name: host) }
+            check.stores = stores.map { store in
+                let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: host)
+                return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
+            }
             checks.append(check)
             let rules = ChainRules(check: check, host: host, now: now, warnDays: warnDays)
             let defaultOnly = hasSNIChain && chain.seenOnlyWithoutSNI

@@ -34,4 +34,8 @@ void triage_fixture_close(SSL *ssl);
 char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const char *signer_key_pem,
                             const char *ca_issuers, const char *eku);
 
+/* `cert_pem` issued again by another CA (a cross-sign): the same subject, key and extensions,
+ * `issuer_pem`'s subject as its issuer, signed with `issuer_key_pem`. PEM (malloc'd, free()). */
+char *triage_fixture_cross_sign(const char *cert_pem, const char *issuer_pem, const char *issuer_key_pem);
+
 #endif

@@ -1,0 +1,50 @@
+import Foundation
+import TriageKit
+
+/// A named set of anchors a client population trusts (`--trust-store
+/// java=/etc/ssl/certs/java/cacerts`): a PEM bundle, or a PKCS#12 file (Java's
+/// and Windows' format, password `changeit` unless given as `FILE:PASSWORD`),
+/// turned into a PEM bundle OpenSSL loads.
+public struct TrustStore: Sendable, Hashable {
+    public var name: String
+    /// The file given.
+    public var file: String
+    /// The PEM bundle OpenSSL verifies with (the file itself, or its certificates converted).
+    public var pem: String
+    public var count: Int
+
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `NAME=FILE[:PASSWORD]`; a PKCS#12 file's certificates are written to `scratch`.
+    public static func load(_ spec: String, scratch: URL) throws(Problem) -> TrustStore {
+        let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+              parts[0].unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }) else {
+            throw Problem(description: "--trust-store '\(Sink.echo(spec, limit: 80))' is not NAME=FILE (a PEM bundle or a PKCS#12 file)")
+        }
+        let name = parts[0]
+        var file = parts[1], password = "changeit"
+        if !FileManager.default.fileExists(atPath: file), let colon = file.lastIndex(of: ":") {
+            password = String(file[file.index(after: colon)...])
+            file = String(file[..<colon])
+        }
+        guard let data = FileManager.default.contents(atPath: file) else { throw Problem(description: "cannot read the trust store \(file)") }
+        let text = String(decoding: data.prefix(1 << 20), as: UTF8.self)
+        if text.contains("-----BEGIN CERTIFICATE-----") {
+            let count = text.components(separatedBy: "-----BEGIN CERTIFICATE-----").count - 1
+            return TrustStore(name: name, file: file, pem: file, count: count)
+        }
+        guard let (pem, count) = X509Certificate.pkcs12Certificates([UInt8](data), password: password) else {
+            throw Problem(description: "\(file) is neither a PEM bundle nor a PKCS#12 file this password opens")
+        }
+        guard count > 0 else { throw Problem(description: "\(file) holds no certificate") }
+        try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let out = scratch.appendingPathComponent("trust-store-\(FileName.safe(name)).pem")
+        do { try pem.write(to: out, atomically: true, encoding: .utf8) } catch {
+            throw Problem(description: "cannot write \(out.path)")
+        }
+        return TrustStore(name: name, file: file, pem: out.path, count: count)
+    }
+}
