@@ -6,6 +6,7 @@
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
 #include <openssl/pkcs12.h>
+#include <openssl/ocsp.h>
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
@@ -89,6 +90,73 @@ int triage_sk_x509_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c);
 void triage_sk_x509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
 void triage_sk_x509_pop_free(STACK_OF(X509) *s) { if (s) sk_X509_pop_free(s, X509_free); }
 static char *bio_to_string(BIO *bio);
+
+int triage_ssl_request_status(SSL *ssl) { return (int)SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp); }
+
+long triage_ssl_status_response(SSL *ssl, const unsigned char **response) {
+    unsigned char *p = NULL;
+    long n = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+    *response = p;
+    return n > 0 && p ? n : 0;
+}
+
+static int64_t generalized_time(const ASN1_GENERALIZEDTIME *t) {
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm)) return 0;
+    return (int64_t)timegm(&tm);
+}
+
+int triage_ocsp_status(const unsigned char *response, long length, const unsigned char *leaf_der, long leaf_length,
+                       const unsigned char *issuer_der, long issuer_length, const char *ca_file,
+                       int *status, int64_t *this_update, int64_t *next_update, int64_t *revoked_at, int *verified) {
+    *status = -1; *this_update = 0; *next_update = 0; *revoked_at = 0; *verified = 0;
+    const unsigned char *p = response;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, length);
+    if (!resp) { ERR_clear_error(); return -1; }
+    int rstatus = OCSP_response_status(resp);
+    OCSP_BASICRESP *basic = rstatus == OCSP_RESPONSE_STATUS_SUCCESSFUL ? OCSP_response_get1_basic(resp) : NULL;
+    const unsigned char *lp = leaf_der, *ip = issuer_der;
+    X509 *leaf = d2i_X509(NULL, &lp, leaf_length);
+    X509 *issuer = issuer_der ? d2i_X509(NULL, &ip, issuer_length) : NULL;
+    if (basic && leaf && issuer) {
+        OCSP_CERTID *id = OCSP_cert_to_id(NULL, leaf, issuer);
+        int reason = 0;
+        ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+        if (id && OCSP_resp_find_status(basic, id, status, &reason, &rev, &thisupd, &nextupd)) {
+            *this_update = generalized_time(thisupd);
+            *next_update = generalized_time(nextupd);
+            *revoked_at = generalized_time(rev);
+        } else {
+            *status = -1;
+        }
+        OCSP_CERTID_free(id);
+        /* The signature: by the issuer itself or a responder it delegated to, chaining to the anchors. */
+        X509_STORE *store = X509_STORE_new();
+        if (store && (ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store))) {
+            STACK_OF(X509) *certs = sk_X509_new_null();
+            sk_X509_push(certs, issuer);
+            *verified = OCSP_basic_verify(basic, certs, store, 0) > 0;
+            sk_X509_free(certs);
+        }
+        X509_STORE_free(store);
+    }
+    X509_free(leaf); X509_free(issuer);
+    OCSP_BASICRESP_free(basic);
+    OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
+    return rstatus;
+}
+
+int triage_x509_must_staple(X509 *cert) {
+    int at = X509_get_ext_by_NID(cert, NID_tlsfeature, -1);
+    if (at < 0) return 0;
+    ASN1_OCTET_STRING *data = X509_EXTENSION_get_data(X509_get_ext(cert, at));
+    /* SEQUENCE OF INTEGER; status_request is 5: look for INTEGER 5 (02 01 05). */
+    const unsigned char *d = ASN1_STRING_get0_data(data);
+    int n = ASN1_STRING_length(data);
+    for (int i = 0; i + 2 < n; i++) if (d[i] == 0x02 && d[i + 1] == 0x01 && d[i + 2] == 0x05) return 1;
+    return 0;
+}
 
 char *triage_pkcs12_certificates(const unsigned char *der, long length, const char *password, int *count) {
     *count = 0;

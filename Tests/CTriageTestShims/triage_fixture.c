@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <openssl/ocsp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,14 +140,79 @@ char *triage_fixture_cross_sign(const char *cert_pem, const char *issuer_pem, co
     return out;
 }
 
+unsigned char *triage_fixture_ocsp_response(const char *leaf_pem, const char *issuer_pem, const char *issuer_key_pem, int status,
+                                            int64_t this_update, int64_t next_update, int64_t revoked_at, long *length) {
+    *length = 0;
+    X509 *leaf = NULL, *issuer = NULL; STACK_OF(X509) *a = NULL, *b = NULL;
+    EVP_PKEY *key = triage_pem_key(issuer_key_pem);
+    unsigned char *out = NULL;
+    if (key && triage_pem_chain(leaf_pem, &leaf, &a) && triage_pem_chain(issuer_pem, &issuer, &b)) {
+        OCSP_CERTID *id = OCSP_cert_to_id(NULL, leaf, issuer);
+        OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+        ASN1_GENERALIZEDTIME *thisupd = ASN1_GENERALIZEDTIME_set(NULL, (time_t)this_update);
+        ASN1_GENERALIZEDTIME *nextupd = ASN1_GENERALIZEDTIME_set(NULL, (time_t)next_update);
+        ASN1_GENERALIZEDTIME *rev = status == 1 ? ASN1_GENERALIZEDTIME_set(NULL, (time_t)revoked_at) : NULL;
+        if (id && bs && OCSP_basic_add1_status(bs, id, status, status == 1 ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1, rev, thisupd, nextupd)
+            && OCSP_basic_sign(bs, issuer, key, EVP_sha256(), NULL, 0)) {
+            OCSP_RESPONSE *resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+            unsigned char *der = NULL;
+            int n = resp ? i2d_OCSP_RESPONSE(resp, &der) : 0;
+            if (n > 0) { out = malloc((size_t)n); if (out) { memcpy(out, der, (size_t)n); *length = n; } }
+            OPENSSL_free(der);
+            OCSP_RESPONSE_free(resp);
+        }
+        OCSP_CERTID_free(id); OCSP_BASICRESP_free(bs);
+        ASN1_GENERALIZEDTIME_free(thisupd); ASN1_GENERALIZEDTIME_free(nextupd); ASN1_GENERALIZEDTIME_free(rev);
+    }
+    X509_free(leaf); X509_free(issuer); sk_X509_pop_free(a, X509_free); sk_X509_pop_free(b, X509_free); EVP_PKEY_free(key);
+    ERR_clear_error();
+    return out;
+}
+
+typedef struct { unsigned char *der; long length; } staple_bytes;
+
+static void free_staple(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
+    (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+    staple_bytes *s = ptr;
+    if (s) { free(s->der); free(s); }
+}
+
+static int staple_index = -1;
+static pthread_once_t staple_once = PTHREAD_ONCE_INIT;
+static void make_staple_index(void) { staple_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_staple); }
+
+static int staple_cb(SSL *ssl, void *arg) {
+    staple_bytes *s = arg;
+    unsigned char *copy = OPENSSL_malloc((size_t)s->length);
+    if (!copy) return SSL_TLSEXT_ERR_NOACK;
+    memcpy(copy, s->der, (size_t)s->length);
+    SSL_set_tlsext_status_ocsp_resp(ssl, copy, s->length);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+int triage_fixture_staple(SSL_CTX *ctx, const unsigned char *der, long length) {
+    pthread_once(&staple_once, make_staple_index);
+    staple_bytes *s = calloc(1, sizeof *s);
+    if (!s) return 0;
+    s->der = malloc((size_t)length);
+    if (!s->der) { free(s); return 0; }
+    memcpy(s->der, der, (size_t)length);
+    s->length = length;
+    SSL_CTX_set_ex_data(ctx, staple_index, s);
+    SSL_CTX_set_tlsext_status_cb(ctx, staple_cb);
+    SSL_CTX_set_tlsext_status_arg(ctx, s);
+    return 1;
+}
+
 char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const char *signer_key_pem,
-                            const char *ca_issuers, const char *eku) {
+                            const char *ca_issuers, const char *eku, int must_staple) {
     X509 *cert = NULL, *issuer = NULL; STACK_OF(X509) *rest = NULL, *more = NULL;
     EVP_PKEY *key = triage_pem_key(signer_key_pem);
     char *out = NULL;
     if (key && triage_pem_chain(cert_pem, &cert, &rest) && (!issuer_pem || triage_pem_chain(issuer_pem, &issuer, &more))) {
         X509 *signer = issuer ? issuer : cert;
         if (eku) replace_ext(cert, signer, NID_ext_key_usage, eku);
+        if (must_staple) replace_ext(cert, signer, NID_tlsfeature, "status_request");
         if (ca_issuers) {
             char value[512];
             snprintf(value, sizeof value, "caIssuers;URI:%s", ca_issuers);

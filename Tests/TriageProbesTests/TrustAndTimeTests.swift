@@ -157,6 +157,52 @@ extension TrustAndTimeTests {
     }
 }
 
+extension TrustAndTimeTests {
+    enum Staple: String, CaseIterable { case good, revoked, stale, staleMustStaple, mustStapleWithout }
+
+    /// The stapled OCSP response, read and verified: good is fine; revoked is cert-revoked; stale is a
+    /// warning (exit 0), a problem for a must-staple leaf (exit 1), as is a must-staple leaf without one.
+    @Test(arguments: Staple.allCases) func theStapledResponseIsJudged(_ kind: Staple) async throws {
+        let root = try F.root()
+        var leaf = try F.leaf(sans: [F.host, "127.0.0.1"], issuer: root)
+        if kind == .staleMustStaple || kind == .mustStapleWithout { leaf = try leaf.extended(mustStaple: true, issuer: root) }
+        let now = Date()
+        let revokedAt = F.midnight(-3)
+        let response: [UInt8]? = switch kind {
+        case .good: try leaf.ocspResponse(.good, thisUpdate: now.addingTimeInterval(-3600), nextUpdate: now.addingTimeInterval(86_400), issuer: root)
+        case .revoked: try leaf.ocspResponse(.revoked, thisUpdate: now.addingTimeInterval(-3600), nextUpdate: now.addingTimeInterval(86_400),
+                                             revokedAt: revokedAt, issuer: root)
+        case .stale, .staleMustStaple: try leaf.ocspResponse(.good, thisUpdate: F.midnight(-10), nextUpdate: F.midnight(-3), issuer: root)
+        case .mustStapleWithout: nil
+        }
+        let server = try F.server(chain: [leaf, root], key: leaf) { $0.ocspResponse = response }
+        defer { server.stop() }
+        let (r, doc, _) = try await run(server.port, ca: try F.file(root.certificatePEM))
+        let said = doc.findings.map { "\($0.cause.rawValue) \($0.severity): \($0.summary)" }
+        switch kind {
+        case .good:
+            #expect(r.status == 0, "\(said)")
+            #expect(!doc.findings.contains { [.certRevoked, .ocspStale].contains($0.cause) }, "\(said)")
+        case .revoked:
+            #expect(r.status == 1)
+            #expect(doc.rootCause?.cause == .certRevoked, "\(said)")
+            #expect(doc.rootCause?.summary.contains("revoked on \(ISO8601.string(revokedAt))") == true, "\(said)")
+        case .stale:
+            #expect(r.status == 0, "\(said)")
+            let stale = try #require(doc.findings.first { $0.cause == .ocspStale }, "\(said)")
+            #expect(stale.severity == .warning)
+            #expect(stale.summary.contains("nextUpdate was \(ISO8601.string(F.midnight(-3)))"), "\(stale.summary)")
+        case .staleMustStaple:
+            #expect(r.status == 1, "\(said)")
+            #expect(doc.rootCause?.cause == .ocspStale && doc.rootCause?.severity == .problem, "\(said)")
+        case .mustStapleWithout:
+            #expect(r.status == 1, "\(said)")
+            #expect(doc.rootCause?.cause == .ocspStale, "\(said)")
+            #expect(doc.rootCause?.summary.contains("must-staple") == true, "\(said)")
+        }
+    }
+}
+
 /// RFC 9110's IMF-fixdate, for a fixture's Date header.
 enum ServerDate {
     static func format(_ date: Date) -> String {

@@ -35,6 +35,8 @@ public final class TLSServer: Sendable {
         public var sni: SNIBehaviour = .ignore
         /// Wait this long after accepting a connection before the handshake (a slow upstream).
         public var handshakeDelay: Duration?
+        /// Staple this OCSP response (DER) to handshakes that ask for one.
+        public var ocspResponse: [UInt8]?
 
         public init(chainPEM: String, keyPEM: String) {
             self.chainPEM = chainPEM
@@ -111,6 +113,7 @@ public final class TLSServer: Sendable {
                                                   defaultChain, defaultKey, onlyName) else {
             throw ServerError(description: OpenSSLError.capture("setting up the fixture TLS server").description)
         }
+        if let staple = configuration.ocspResponse { _ = staple.withUnsafeBufferPointer { triage_fixture_staple(ctx, $0.baseAddress, $0.count) } }
         let context = Context(ctx)
         let delay = configuration.handshakeDelay
         listener = try LoopbackListener(address: address, port: port) { fd, stopped in
@@ -145,6 +148,20 @@ public final class TLSServer: Sendable {
 }
 
 extension CertificateMint.Identity {
+    /// An OCSP response for this certificate, signed by `issuer`: good, revoked (at `revokedAt`) or unknown.
+    public enum OCSPStatus: Int32 { case good = 0, revoked = 1, unknown = 2 }
+    public func ocspResponse(_ status: OCSPStatus, thisUpdate: Date, nextUpdate: Date, revokedAt: Date? = nil,
+                             issuer: CertificateMint.Identity) throws -> [UInt8] {
+        var length = 0
+        guard let der = triage_fixture_ocsp_response(certificatePEM, issuer.certificatePEM, issuer.keyPEM, status.rawValue,
+                                                     Int64(thisUpdate.timeIntervalSince1970), Int64(nextUpdate.timeIntervalSince1970),
+                                                     Int64((revokedAt ?? thisUpdate).timeIntervalSince1970), &length) else {
+            throw ServerError(description: "minting the OCSP response failed")
+        }
+        defer { free(der) }
+        return Array(UnsafeBufferPointer(start: der, count: length))
+    }
+
     /// This certificate issued again by `issuer` (a cross-sign): same subject, key and extensions.
     public func crossSigned(by issuer: CertificateMint.Identity) throws -> CertificateMint.Identity {
         guard let pem = triage_fixture_cross_sign(certificatePEM, issuer.certificatePEM, issuer.keyPEM) else {
@@ -157,10 +174,10 @@ extension CertificateMint.Identity {
     /// This certificate with an authorityInfoAccess caIssuers URL (as public
     /// CAs set it) and/or another extendedKeyUsage, signed again by `issuer`
     /// (nil: self-signed).
-    public func extended(caIssuersURL: String? = nil, extendedKeyUsage: String? = nil,
+    public func extended(caIssuersURL: String? = nil, extendedKeyUsage: String? = nil, mustStaple: Bool = false,
                          issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
         guard let pem = triage_fixture_extend(certificatePEM, issuer?.certificatePEM, (issuer ?? self).keyPEM,
-                                              caIssuersURL, extendedKeyUsage) else {
+                                              caIssuersURL, extendedKeyUsage, mustStaple ? 1 : 0) else {
             throw ServerError(description: "extending the certificate failed")
         }
         defer { free(pem) }

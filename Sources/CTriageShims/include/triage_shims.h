@@ -71,6 +71,21 @@ void triage_sk_x509_pop_free(STACK_OF(X509) *stack);
  * password is wrong. *count receives how many. */
 char *triage_pkcs12_certificates(const unsigned char *der, long length, const char *password, int *count);
 
+/* OCSP stapling (RFC 6066 status_request). Ask for a staple; read the one the server stapled
+ * (a pointer into the SSL, valid while it lives; length 0 when none). */
+int triage_ssl_request_status(SSL *ssl);
+long triage_ssl_status_response(SSL *ssl, const unsigned char **response);
+/* A stapled response for `leaf` issued by `issuer` (both DER): its status (0 good, 1 revoked,
+ * 2 unknown; -1 not for this certificate or unreadable), thisUpdate / nextUpdate / revocation
+ * time (seconds since the epoch, 0 when absent), and whether its signature verifies against
+ * the issuer and `ca_file` (or the system store). Returns the OCSP response status (0
+ * successful), or -1 when the bytes are not an OCSP response. */
+int triage_ocsp_status(const unsigned char *response, long length, const unsigned char *leaf, long leaf_length,
+                       const unsigned char *issuer, long issuer_length, const char *ca_file,
+                       int *status, int64_t *this_update, int64_t *next_update, int64_t *revoked_at, int *verified);
+/* Whether a certificate carries the TLS Feature extension with status_request (must-staple). */
+int triage_x509_must_staple(X509 *cert);
+
 /* ERR_GET_LIB / ERR_GET_REASON (inline functions in OpenSSL 3). */
 int triage_err_lib(unsigned long code);
 int triage_err_reason(unsigned long code);

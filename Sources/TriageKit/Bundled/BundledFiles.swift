@@ -1448,6 +1448,15 @@ text.store_expired = {name} builds a path through {subject}, expired on {date}
 text.store_other = {name}: {error}
 remedy.stores = Serve a chain every client population verifies: one that ends at a root all the stores hold (drop a cross-signed certificate that leads old stores to an expired root), or add the missing root to the stores you control.
 
+# --- ocsp ---
+finding.staple_revoked = the server's own stapled OCSP response says {subject} was revoked on {date}
+finding.staple_stale = the stapled OCSP response for {subject} is stale: its nextUpdate was {date}{mustStaple}
+finding.must_staple_missing = {subject} is must-staple (TLS Feature status_request) but the server staples no OCSP response: clients that honour it (Firefox) refuse the connection
+finding.staple_unknown = the stapled OCSP response for {subject} says {status}{verified}
+text.must_staple_note = ; the certificate is must-staple, so clients that honour it refuse it
+text.staple_unverified = , and its signature does not verify
+remedy.must_staple = Make the server staple: nginx `ssl_stapling on; ssl_stapling_verify on;` with a `resolver` that reaches the CA's OCSP responder (its URL is in the certificate's AIA), or reissue the certificate without must-staple.
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -2287,6 +2296,15 @@ text.store_lacks = {name} 缺少 {issuer}
 text.store_expired = {name} 构建的路径经过 {subject}，它已于 {date} 过期
 text.store_other = {name}：{error}
 remedy.stores = 提供所有客户端群体都能验证的证书链：终止于所有信任库都包含的根证书（去掉会把旧信任库引向已过期根证书的交叉签名证书），或把缺少的根证书加入你能控制的信任库。
+
+# --- ocsp ---
+finding.staple_revoked = 服务端自己装订的 OCSP 响应表明 {subject} 已于 {date} 被吊销
+finding.staple_stale = {subject} 的装订 OCSP 响应已过期：其 nextUpdate 是 {date}{mustStaple}
+finding.must_staple_missing = {subject} 要求必须装订（TLS Feature status_request），但服务端没有装订 OCSP 响应：遵守该要求的客户端（Firefox）会拒绝连接
+finding.staple_unknown = {subject} 的装订 OCSP 响应为 {status}{verified}
+text.must_staple_note = ；该证书要求必须装订，遵守该要求的客户端会拒绝它
+text.staple_unverified = ，且其签名无法验证
+remedy.must_staple = 让服务端装订 OCSP：nginx 中 `ssl_stapling on; ssl_stapling_verify on;` 并配置能访问 CA OCSP 响应服务（地址见证书 AIA）的 `resolver`，或重新签发不带必须装订要求的证书。
 
 """#,
     ]

@@ -22,7 +22,50 @@ public struct HandshakeRules: Sendable {
     public var findings: [Finding] {
         var out: [Finding] = []
         for endpoint in endpoints { out += findings(for: attempts.filter { $0.server == endpoint }) }
+        out += stapleFindings
         return Self.crossEndpoint(out, attempts: attempts, endpoints: endpoints, host: host, now: now)
+    }
+
+    /// What the server's stapled OCSP response says of its leaf (the handshakes as curl makes them):
+    /// revoked is a problem; a stale staple is a warning, a problem for a must-staple certificate, as
+    /// is a must-staple certificate without a staple.
+    var stapleFindings: [Finding] {
+        var out: [Finding] = []
+        var seen = Set<String>()
+        for a in attempts where a.established && a.variant != .none {
+            guard let leaf = a.chain.first, seen.insert(leaf.sha256).inserted else { continue }
+            let subject = Value.string(leaf.subject)
+            var facts = [Fact(.subject, subject)]
+            guard let staple = a.staple else {
+                if leaf.mustStaple {
+                    out.append(Finding(.ocspStale, summary: Message(.findingMustStapleMissing, ["subject": subject]), subject: leaf.subject,
+                                       facts: facts, remedy: Message(.remedyMustStaple)).on(.handshake(a.variant)))
+                }
+                continue
+            }
+            if let t = staple.thisUpdate { facts.append(Fact(.firstSeen, .typed(.date(t)))) }
+            if let t = staple.nextUpdate { facts.append(Fact(.notAfter, .typed(.date(t)))) }
+            facts.append(Fact(.note, .string("OCSP \(staple.status.rawValue)\(staple.verified ? ", signature verified" : ", signature not verified")")))
+            switch staple.status {
+            case .revoked:
+                out.append(Finding(.certRevoked, summary: Message(.findingStapleRevoked, ["subject": subject,
+                                                                                         "date": staple.revokedAt.map { .typed(.date($0)) } ?? .string("—")]),
+                                   subject: leaf.subject, facts: facts).on(.handshake(a.variant)))
+            case .good:
+                if let next = staple.nextUpdate, next < now {
+                    let note: Value = leaf.mustStaple ? Message(.mustStapleNote).value : .string("")
+                    out.append(Finding(.ocspStale, severity: leaf.mustStaple ? .problem : .warning,
+                                       summary: Message(.findingStapleStale, ["subject": subject, "date": .typed(.date(next)), "mustStaple": note]),
+                                       subject: leaf.subject, facts: facts).on(.handshake(a.variant)))
+                }
+            case .unknown, .unusable:
+                out.append(Finding(.ocspStale, severity: leaf.mustStaple ? .problem : .warning,
+                                   summary: Message(.findingStapleUnknown, ["subject": subject, "status": .string(staple.status.rawValue),
+                                                                            "verified": staple.verified ? .string("") : Message(.stapleUnverified).value]),
+                                   subject: leaf.subject, facts: facts).on(.handshake(a.variant)))
+            }
+        }
+        return out
     }
 
     /// The endpoints in the order first tried.

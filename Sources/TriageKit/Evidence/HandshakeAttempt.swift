@@ -64,6 +64,10 @@ public struct HandshakeAttempt: Sendable {
     public var nameMatches: Bool?
     public var keyLog: [String] = []
     public var conversation: TCPConversation?
+    /// The OCSP response the server stapled (status_request), as it came.
+    public var stapledResponse: [UInt8]?
+    /// That response read and verified.
+    public var staple: OCSPStaple?
 
     public static let messageLimit = 200
 
@@ -183,4 +187,23 @@ public enum ErrorNumber {
         100: "ENETDOWN", 101: "ENETUNREACH", 103: "ECONNABORTED", 104: "ECONNRESET", 110: "ETIMEDOUT",
         111: "ECONNREFUSED", 112: "EHOSTDOWN", 113: "EHOSTUNREACH",
     ]
+}
+
+/// A stapled OCSP response, read and verified for the leaf it came with.
+public struct OCSPStaple: Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable { case good, revoked, unknown, unusable }
+    public var status: Status
+    public var thisUpdate: Date?
+    public var nextUpdate: Date?
+    public var revokedAt: Date?
+    /// Its signature verifies (by the issuer, or a responder it delegated to, chaining to the anchors).
+    public var verified: Bool
+
+    public init(status: Status, thisUpdate: Date?, nextUpdate: Date?, revokedAt: Date?, verified: Bool) {
+        self.status = status
+        self.thisUpdate = thisUpdate
+        self.nextUpdate = nextUpdate
+        self.revokedAt = revokedAt
+        self.verified = verified
+    }
 }

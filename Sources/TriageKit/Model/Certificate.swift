@@ -69,6 +69,9 @@ public struct Certificate: Sendable, Hashable {
     /// The authorityInfoAccess caIssuers URL (RFC 5280 §4.2.2.1): public CAs
     /// name where their intermediate can be fetched; private CAs rarely do.
     public var caIssuersURL: String?
+    /// The TLS Feature extension asks for status_request (RFC 7633, "must-staple"): a client may
+    /// refuse the certificate without a stapled OCSP response.
+    public var mustStaple = false
 
     public init(der: [UInt8], subject: String, issuer: String, serial: String, notBefore: Date, notAfter: Date,
                 alternativeNames: [AlternativeName], keyAlgorithm: KeyAlgorithm, keyBits: Int, signatureAlgorithm: String,

@@ -437,4 +437,11 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case storeExpired = "text.store_expired"
     case storeOther = "text.store_other"
     case remedyStores = "remedy.stores"
+    case findingStapleRevoked = "finding.staple_revoked"
+    case findingStapleStale = "finding.staple_stale"
+    case findingMustStapleMissing = "finding.must_staple_missing"
+    case findingStapleUnknown = "finding.staple_unknown"
+    case mustStapleNote = "text.must_staple_note"
+    case stapleUnverified = "text.staple_unverified"
+    case remedyMustStaple = "remedy.must_staple"
 }

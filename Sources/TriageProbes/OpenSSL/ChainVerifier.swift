@@ -59,4 +59,27 @@ enum ChainVerifier {
     static func name(_ code: Int32) -> X509VerifyError { X509VerifyError(code: Int(code)) }
 
     static func text(_ code: Int) -> String { String(cString: X509_verify_cert_error_string(code)) }
+
+    /// A stapled OCSP response for `leaf`, issued by `issuer`: its status and times, and whether its
+    /// signature verifies against the issuer and `caFile` (or the system store).
+    static func staple(_ response: [UInt8], leaf: Certificate, issuer: Certificate, caFile: String?) -> OCSPStaple {
+        var status: Int32 = -1, verified: Int32 = 0
+        var thisUpdate: Int64 = 0, nextUpdate: Int64 = 0, revokedAt: Int64 = 0
+        let rc = response.withUnsafeBufferPointer { r in
+            leaf.der.withUnsafeBufferPointer { l in
+                issuer.der.withUnsafeBufferPointer { i in
+                    triage_ocsp_status(r.baseAddress, r.count, l.baseAddress, l.count, i.baseAddress, i.count, caFile,
+                                       &status, &thisUpdate, &nextUpdate, &revokedAt, &verified)
+                }
+            }
+        }
+        func date(_ t: Int64) -> Date? { t > 0 ? Date(timeIntervalSince1970: TimeInterval(t)) : nil }
+        let kind: OCSPStaple.Status = switch (rc, status) {
+        case (0, 0): .good
+        case (0, 1): .revoked
+        case (0, 2): .unknown
+        default: .unusable
+        }
+        return OCSPStaple(status: kind, thisUpdate: date(thisUpdate), nextUpdate: date(nextUpdate), revokedAt: date(revokedAt), verified: verified == 1)
+    }
 }

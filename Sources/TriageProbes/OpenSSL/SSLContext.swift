@@ -131,6 +131,8 @@ final class SSLConnection {
                          tls13: SSL_version(ssl) == TLS1_3_VERSION)
         }
         if let serverName { triage_ssl_set_sni(ssl, serverName) }
+        // Ask for a stapled OCSP response (status_request): revocation and must-staple are judged from it.
+        triage_ssl_request_status(ssl)
         let bare = verifyName.hasPrefix("[") ? String(verifyName.dropFirst().dropLast()) : verifyName
         if HostAddresses.isIPLiteral(bare), !addressAsName {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), bare)
@@ -189,6 +191,14 @@ final class SSLConnection {
     var isFinished: Bool { SSL_is_init_finished(ssl) == 1 }
     var version: String? { SSL_get_version(ssl).map { String(cString: $0) } }
     var cipher: String? { SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) } }
+
+    /// The OCSP response the server stapled, if any.
+    var stapledResponse: [UInt8]? {
+        var p: UnsafePointer<UInt8>?
+        let n = triage_ssl_status_response(ssl, &p)
+        guard n > 0, let p else { return nil }
+        return Array(UnsafeBufferPointer(start: p, count: n))
+    }
 
     var alpn: String? {
         var data: UnsafePointer<UInt8>?

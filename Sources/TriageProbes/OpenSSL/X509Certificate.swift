@@ -104,8 +104,10 @@ final class X509Certificate {
             sha256: digest.prefix(Int(length)).map(TextFormat.hex).joined(separator: ":"),
             subjectKeyID: takeString(triage_x509_ski(x509)), authorityKeyID: takeString(triage_x509_aki(x509)),
             caIssuersURL: takeString(triage_x509_ca_issuers(x509)))
+        var out = certificate
+        out.mustStaple = triage_x509_must_staple(x509) == 1
         OpenSSLError.clear()
-        return certificate
+        return out
     }
 
     /// The certificates of a PKCS#12 file (a Java or Windows trust store) as PEM, and how many;

@@ -144,7 +144,7 @@ public struct EndpointProbe: Sendable {
         let variants: [SNIVariant] = options.withoutSNI ? [.asClient, SNIVariant.none.normalised(host: target.host)] : [.asClient]
         var unique: [SNIVariant] = []
         for v in variants where !unique.contains(v) { unique.append(v) }
-        let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
+        var attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
             for (index, variant) in unique.enumerated() {
                 var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
                 // No case folder, so no self-capture to keep.
@@ -155,6 +155,7 @@ public struct EndpointProbe: Sendable {
             for await a in group { out.append(a) }
             return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        TLSHandshakeStep.readStaples(&attempts, caFile: options.caFile)
         var findings = HandshakeRules(attempts: attempts, host: target.host, now: now, timeout: options.timeout).findings
         let chains = TLSHandshakeStep.chains(attempts)
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }

@@ -96,7 +96,7 @@ public struct TLSHandshakeStep: StepKind {
             variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, verifyName: verifyName, addressAsName: profile?.addressAsName ?? false,
                                          context: sslContext, timeout: timeout) }
         }
-        let attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
+        var attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
             for (index, spec) in specs.enumerated() {
                 group.addTask { (index, await HandshakeLoop.shared.attempt(spec)) }
             }
@@ -105,6 +105,7 @@ public struct TLSHandshakeStep: StepKind {
             return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
         try Task.checkCancellation()
+        Self.readStaples(&attempts, caFile: options.caFile)
         let chains = Self.chains(attempts)
         let files = try writeEvidence(attempts, chains: chains, context: context)
         let withFiles = chains.map { c -> CertificateChain in var c = c; c.file = files[c.fingerprint]; return c }
@@ -237,6 +238,14 @@ public struct TLSHandshakeStep: StepKind {
             files[chain.fingerprint] = artifact.path
         }
         return files
+    }
+
+    /// Each stapled OCSP response read for the leaf it came with (its issuer: the next certificate sent).
+    static func readStaples(_ attempts: inout [HandshakeAttempt], caFile: String?) {
+        for i in attempts.indices {
+            guard let response = attempts[i].stapledResponse, attempts[i].chain.count >= 2 else { continue }
+            attempts[i].staple = ChainVerifier.staple(response, leaf: attempts[i].chain[0], issuer: attempts[i].chain[1], caFile: caFile)
+        }
     }
 
     /// The OpenSSL options that make a handshake the profile's.

@@ -274,6 +274,7 @@ final class HandshakeSession: SSLConnection.Observer {
                 attempt.version = connection.version
                 attempt.cipher = connection.cipher
                 attempt.alpn = connection.alpn
+                attempt.stapledResponse = connection.stapledResponse
                 let verify = connection.verifyResult
                 attempt.verifyCode = verify.code
                 attempt.verifyError = verify.error

@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdint.h>
 
 enum triage_sni_mode {
     TRIAGE_SNI_ANY = 0,          /* serve the certificate whatever the SNI */
@@ -28,14 +29,22 @@ int triage_fixture_write(SSL *ssl, const void *buffer, int length);
 void triage_fixture_close(SSL *ssl);
 
 /* `cert_pem` with an authorityInfoAccess caIssuers URL and/or its
- * extendedKeyUsage replaced (either may be NULL), signed again with
+ * extendedKeyUsage replaced (either may be NULL), a TLS Feature status_request
+ * (must-staple) when `must_staple`, signed again with
  * `signer_key_pem` by `issuer_pem` (NULL: self-signed). PEM text, malloc'd
  * (free with free()); NULL on failure. */
 char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const char *signer_key_pem,
-                            const char *ca_issuers, const char *eku);
+                            const char *ca_issuers, const char *eku, int must_staple);
 
 /* `cert_pem` issued again by another CA (a cross-sign): the same subject, key and extensions,
  * `issuer_pem`'s subject as its issuer, signed with `issuer_key_pem`. PEM (malloc'd, free()). */
 char *triage_fixture_cross_sign(const char *cert_pem, const char *issuer_pem, const char *issuer_key_pem);
+
+/* An OCSP response for `leaf` signed by its issuer: status 0 good, 1 revoked, 2 unknown, with these
+ * times (seconds since the epoch; revoked_at for status 1). DER (malloc'd, free()), *length set. */
+unsigned char *triage_fixture_ocsp_response(const char *leaf_pem, const char *issuer_pem, const char *issuer_key_pem, int status,
+                                            int64_t this_update, int64_t next_update, int64_t revoked_at, long *length);
+/* The server staples this response to every handshake that asks (status_request). */
+int triage_fixture_staple(SSL_CTX *ctx, const unsigned char *der, long length);
 
 #endif
