@@ -107,7 +107,7 @@ static int64_t generalized_time(const ASN1_GENERALIZEDTIME *t) {
 }
 
 int triage_ocsp_status(const unsigned char *response, long length, const unsigned char *leaf_der, long leaf_length,
-                       const unsigned char *issuer_der, long issuer_length, const char *ca_file,
+                       const unsigned char *issuer_der, long issuer_length, X509_STORE *store,
                        int *status, int64_t *this_update, int64_t *next_update, int64_t *revoked_at, int *verified) {
     *status = -1; *this_update = 0; *next_update = 0; *revoked_at = 0; *verified = 0;
     const unsigned char *p = response;
@@ -131,14 +131,12 @@ int triage_ocsp_status(const unsigned char *response, long length, const unsigne
         }
         OCSP_CERTID_free(id);
         /* The signature: by the issuer itself or a responder it delegated to, chaining to the anchors. */
-        X509_STORE *store = X509_STORE_new();
-        if (store && (ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store))) {
+        if (store) {
             STACK_OF(X509) *certs = sk_X509_new_null();
             sk_X509_push(certs, issuer);
             *verified = OCSP_basic_verify(basic, certs, store, 0) > 0;
             sk_X509_free(certs);
         }
-        X509_STORE_free(store);
     }
     X509_free(leaf); X509_free(issuer);
     OCSP_BASICRESP_free(basic);
@@ -292,12 +290,19 @@ static int collect_errors(int ok, X509_STORE_CTX *ctx) {
     return 1; /* keep going: report every problem, not the first */
 }
 
-int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at, const char *host, int depth,
-                        int address_as_name, int *codes, int *depths, int max, STACK_OF(X509) **built) {
+X509_STORE *triage_store_load(const char *ca_file) {
     X509_STORE *store = X509_STORE_new();
-    if (!store) return -1;
+    if (!store) return NULL;
     int loaded = ca_file ? X509_STORE_load_file(store, ca_file) : X509_STORE_set_default_paths(store);
-    if (!loaded) { X509_STORE_free(store); return -1; }
+    if (!loaded) { X509_STORE_free(store); ERR_clear_error(); return NULL; }
+    return store;
+}
+
+void triage_store_free(X509_STORE *store) { X509_STORE_free(store); }
+
+int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, X509_STORE *store, int64_t at, const char *host, int depth,
+                        int address_as_name, int *codes, int *depths, int max, STACK_OF(X509) **built) {
+    if (!store) return -1;
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     verify_errors e = { codes, depths, max, 0 };
     X509_STORE_CTX_init(ctx, store, leaf, chain);
@@ -315,7 +320,6 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, 
     X509_verify_cert(ctx);
     if (built) *built = X509_STORE_CTX_get1_chain(ctx);
     X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
     return e.count;
 }
 

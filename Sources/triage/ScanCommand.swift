@@ -108,7 +108,8 @@ struct ScanCommand: AsyncParsableCommand {
             "rate": .string(TextFormat.fixed(Double(tally.endpoints) / max(elapsed, 0.001), 0)),
             "problems": .int(tally.problems), "warnings": .int(tally.warnings),
         ]))
-        throw Reported(status: badLines > 0 ? ExitStatus.usage : tally.problems > 0 ? ExitStatus.problem : ExitStatus.healthy)
+        throw Reported(status: badLines > 0 ? ExitStatus.usage : tally.problems > 0 ? ExitStatus.problem
+                       : tally.untested > 0 ? ExitStatus.inconclusive : ExitStatus.healthy)
     }
 }
 
@@ -208,6 +209,8 @@ final class Scan: Sendable {
         var endpoints = 0
         var problems = 0
         var warnings = 0
+        /// Not tried for want of a descriptor here.
+        var untested = 0
     }
 
     let probe: EndpointProbe
@@ -281,7 +284,7 @@ final class Scan: Sendable {
     func record(_ line: ScanLine) {
         tally.withLock { t in
             t.endpoints += 1
-            if line.problem { t.problems += 1 } else if !line.causes.isEmpty { t.warnings += 1 }
+            if line.problem { t.problems += 1 } else if line.untested { t.untested += 1 } else if !line.causes.isEmpty { t.warnings += 1 }
         }
         switch format {
         case .jsonl: console.result(line.json)
@@ -335,6 +338,7 @@ struct ScanLine: Sendable {
     var withoutSNI: Bool?
     var durationMs: Double
     var error: String?
+    var untested: Bool
 
     init(_ r: EndpointProbe.Result, now: Date = Date()) {
         target = r.target
@@ -342,6 +346,7 @@ struct ScanLine: Sendable {
         port = r.endpoint.map { Int($0.port) }
         ok = r.ok
         problem = r.problem
+        untested = r.untested
         cause = r.cause?.cause.code
         var seen = Set<String>()
         causes = r.findings.map(\.cause.code).filter { seen.insert($0).inserted }
@@ -389,7 +394,7 @@ struct ScanLine: Sendable {
     static let tableHeader = "STATUS   DAYS  ENDPOINT                                  CAUSE                    DETAIL"
 
     var tableRow: String {
-        let status = problem ? "PROBLEM" : causes.isEmpty ? "ok" : "warn"
+        let status = problem ? "PROBLEM" : untested ? "untested" : causes.isEmpty ? "ok" : "warn"
         let endpoint = Sink.terminalLine(address.map { a in "\(target) \(a.contains(":") ? "[\(a)]" : a):\(port ?? 0)" } ?? target)
         let detail = Sink.terminalLine(error ?? [version, cipher, subject].compactMap { $0 }.joined(separator: " "))
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s.padding(toLength: n, withPad: " ", startingAt: 0) }

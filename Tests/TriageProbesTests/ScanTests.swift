@@ -54,6 +54,25 @@ import TriageTestSupport
         return out
     }
 
+    /// Out of descriptors (a hard limit of 64, 300 endpoints 300 at a time): EMFILE is back-pressure —
+    /// attempts wait for a descriptor and are tried — never an endpoint's verdict.
+    @Test func runningOutOfDescriptorsIsBackPressure() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost", "127.0.0.1"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let targets = Array(repeating: "127.0.0.1:\(server.port)", count: 300)
+        let r = try await Command.run(["prlimit", "--nofile=64:64", TestPaths.triageBinary.path, "scan"] + targets
+                                      + ["--cacert", ca, "--concurrency", "300", "--timeout", "20s", "--format", "jsonl"])
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 300, "\(r.stderr.suffix(400))")
+        let notOK = lines.filter { !$0.contains("\"ok\":true") }
+        #expect(notOK.isEmpty, "\(notOK.prefix(3))")
+        #expect(!r.stdout.contains("EMFILE") && !r.stdout.contains("unreachable"))
+        #expect(r.status == 0, "\(r.stderr.suffix(400))")
+    }
+
     @Test func jsonLinesFieldByField() async throws {
         let fleet = try Self.fleet()
         defer { fleet.nginx.stop(); fleet.silent.stop() }

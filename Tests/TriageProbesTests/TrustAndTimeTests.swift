@@ -151,6 +151,12 @@ extension TrustAndTimeTests {
         #expect(lines.contains("java: ok — \(F.host) → R3 (fixture) → ISRG Root X1 (fixture)"), "\(lines)")
         #expect(lines.contains { $0.hasPrefix("legacy: 10 certificate has expired (depth 3) — \(F.host) → R3 (fixture) → ISRG Root X1 (fixture) → DST Root CA X3 (fixture)") },
                 "\(lines)")
+        // The expired root as the only anchor: every client with only that root fails (found by a helper
+        // comparing with sslyze and testssl.sh: this once exited 0).
+        let (old, oldDoc, _) = try await run(server.port, ca: legacy)
+        #expect(old.status == 1)
+        #expect(oldDoc.findings.contains { $0.cause == .intermediateExpired && $0.subject == "CN=DST Root CA X3 (fixture),O=triage fixture" },
+                "\(oldDoc.findings.map(\.summary))")
         let bad = try await Command.triage(["run", "https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1",
                                             "--trust-store", "nameless"])
         #expect(bad.stderr.contains("is not NAME=FILE"), "\(bad.stderr)")
@@ -175,7 +181,8 @@ extension TrustAndTimeTests {
         case .stale, .staleMustStaple: try leaf.ocspResponse(.good, thisUpdate: F.midnight(-10), nextUpdate: F.midnight(-3), issuer: root)
         case .mustStapleWithout: nil
         }
-        let server = try F.server(chain: [leaf, root], key: leaf) { $0.ocspResponse = response }
+        // The revoked leaf is sent alone (its issuer, the root, is only in the trust store): the staple is still read.
+        let server = try F.server(chain: kind == .revoked ? [leaf] : [leaf, root], key: leaf) { $0.ocspResponse = response }
         defer { server.stop() }
         let (r, doc, _) = try await run(server.port, ca: try F.file(root.certificatePEM))
         let said = doc.findings.map { "\($0.cause.rawValue) \($0.severity): \($0.summary)" }

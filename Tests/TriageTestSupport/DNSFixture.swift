@@ -33,8 +33,18 @@ public final class DNSFixture: Sendable {
     /// the TC bit over UDP and the whole answer over TCP.
     public init(zones: [String: Zone], silent: Set<String> = [], garbage: Set<String> = [], truncated: Set<String> = [],
                 address: String = "127.0.0.1", port: Int = 0) throws {
-        let udp = try SocketAddress.bind(address, port: port, type: Int32(Glibc.SOCK_DGRAM.rawValue)).get()
-        let tcp = try SocketAddress.bind(address, port: udp.port).get()
+        // UDP and TCP on one port: an ephemeral UDP port may be taken for TCP by another test; try another.
+        var pair: (udp: (fd: Int32, port: Int), tcp: (fd: Int32, port: Int))?
+        for _ in 0..<50 where pair == nil {
+            let udp = try SocketAddress.bind(address, port: port, type: Int32(Glibc.SOCK_DGRAM.rawValue)).get()
+            switch SocketAddress.bind(address, port: udp.port) {
+            case .success(let tcp): pair = (udp, tcp)
+            case .failure(let error):
+                close(udp.fd)
+                if port != 0 { throw error }
+            }
+        }
+        guard let (udp, tcp) = pair else { throw POSIXError(.EADDRINUSE) }
         self.address = address
         guard listen(tcp.fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         self.port = udp.port

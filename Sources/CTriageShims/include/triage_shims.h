@@ -62,8 +62,11 @@ void triage_limit_malloc_arenas(int n);
  * depth) rather than stopping at the first. Returns the number of errors
  * written (at most `max`), or -1 when the store could not be set up.
  * `*built` receives the path OpenSSL built (free with sk_X509_pop_free). */
-int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, const char *ca_file, int64_t at, const char *host, int depth,
+int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, X509_STORE *store, int64_t at, const char *host, int depth,
                         int address_as_name, int *codes, int *depths, int max, STACK_OF(X509) **built);
+/* A trust store loaded once: `ca_file`, or the system's default paths when NULL; NULL when it cannot be loaded. */
+X509_STORE *triage_store_load(const char *ca_file);
+void triage_store_free(X509_STORE *store);
 void triage_sk_x509_pop_free(STACK_OF(X509) *stack);
 
 /* The certificates of a PKCS#12 file (a Java or Windows trust store) as PEM text (malloc'd, free
@@ -81,7 +84,7 @@ long triage_ssl_status_response(SSL *ssl, const unsigned char **response);
  * the issuer and `ca_file` (or the system store). Returns the OCSP response status (0
  * successful), or -1 when the bytes are not an OCSP response. */
 int triage_ocsp_status(const unsigned char *response, long length, const unsigned char *leaf, long leaf_length,
-                       const unsigned char *issuer, long issuer_length, const char *ca_file,
+                       const unsigned char *issuer, long issuer_length, X509_STORE *store,
                        int *status, int64_t *this_update, int64_t *next_update, int64_t *revoked_at, int *verified);
 /* Whether a certificate carries the TLS Feature extension with status_request (must-staple). */
 int triage_x509_must_staple(X509 *cert);

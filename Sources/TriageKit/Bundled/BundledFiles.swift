@@ -984,7 +984,7 @@ cause.cert-invalid.title = certificate does not verify
 cause.cert-invalid.remedy = OpenSSL refuses the chain ({code}: {text}); fix what it names (`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` shows the same error).
 cause.cert-revoked.title = certificate revoked
 cause.cert-revoked.remedy = The CA revoked the certificate: install a newly issued one.
-cause.ocsp-stale.title = stale OCSP response
+cause.ocsp-stale.title = stale or missing OCSP staple
 cause.ocsp-stale.remedy = The server staples an OCSP response past its nextUpdate: make it fetch a fresh one (nginx `ssl_stapling on;` with a working `resolver`).
 cause.upstream-header-too-big.title = upstream's response header too big for the proxy
 cause.upstream-header-too-big.remedy = Raise the proxy's buffer for the response header above its size (nginx: `proxy_buffer_size 16k;` and `proxy_buffers 8 16k;`), or make the upstream send smaller headers (cookies).
@@ -1457,6 +1457,9 @@ text.must_staple_note = ; the certificate is must-staple, so clients that honour
 text.staple_unverified = , and its signature does not verify
 remedy.must_staple = Make the server staple: nginx `ssl_stapling on; ssl_stapling_verify on;` with a `resolver` that reaches the CA's OCSP responder (its URL is in the certificate's AIA), or reissue the certificate without must-staple.
 
+# --- fleets ---
+attempt.no_descriptor = not tried: this machine had no file descriptor left ({errno}) for as long as the attempt could wait
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -1833,7 +1836,7 @@ cause.cert-invalid.title = 证书校验失败
 cause.cert-invalid.remedy = OpenSSL 拒绝该证书链（{code}：{text}）；按它指出的问题修复（`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` 会给出同样的错误）。
 cause.cert-revoked.title = 证书已被吊销
 cause.cert-revoked.remedy = 签发方已吊销该证书：请安装新签发的证书。
-cause.ocsp-stale.title = OCSP 响应已过时
+cause.ocsp-stale.title = OCSP 装订过时或缺失
 cause.ocsp-stale.remedy = 服务端装订的 OCSP 响应已超过 nextUpdate：让它重新获取（nginx `ssl_stapling on;` 并配置可用的 `resolver`）。
 cause.upstream-header-too-big.title = 上游响应头超出代理缓冲区
 cause.upstream-header-too-big.remedy = 把代理存放响应头的缓冲区调到大于其实际大小（nginx：`proxy_buffer_size 16k;` 和 `proxy_buffers 8 16k;`），或让上游发送更小的响应头（如 Cookie）。
@@ -2305,6 +2308,9 @@ finding.staple_unknown = {subject} 的装订 OCSP 响应为 {status}{verified}
 text.must_staple_note = ；该证书要求必须装订，遵守该要求的客户端会拒绝它
 text.staple_unverified = ，且其签名无法验证
 remedy.must_staple = 让服务端装订 OCSP：nginx 中 `ssl_stapling on; ssl_stapling_verify on;` 并配置能访问 CA OCSP 响应服务（地址见证书 AIA）的 `resolver`，或重新签发不带必须装订要求的证书。
+
+# --- fleets ---
+attempt.no_descriptor = 未尝试：在可等待的时间内本机一直没有空闲的文件描述符（{errno}）
 
 """#,
     ]

@@ -76,8 +76,34 @@ public struct ChainRules: Sendable {
         if let trust = trustFinding { out.append(trust) }
         if let stores = storesFinding { out.append(stores) }
         out += otherVerifyFindings
+        out += pathDateFindings(reported: Set(out.map(\.subject)))
         let variants = check.chain.variants
         return out.map { $0.on(.chain(variants)) }
+    }
+
+    /// A certificate the server did not send but the verified path holds (an anchor from the store,
+    /// an intermediate the store supplied) that expired or is not valid yet: OpenSSL says so at its
+    /// depth, and the path names it — an expired root given as the only anchor fails every client.
+    func pathDateFindings(reported: Set<String>) -> [Finding] {
+        var out: [Finding] = []
+        for p in check.verification.problems where p.error == .certHasExpired || p.error == .certNotYetValid {
+            guard p.depth >= certificates.count, check.path.indices.contains(p.depth) else { continue }
+            let cert = check.path[p.depth]
+            guard !reported.contains(cert.subject) else { continue }
+            let facts = dateFacts(cert) + [Fact(.verifyError, .list([.string("\(p.code) \(p.text) (depth \(p.depth))")]))]
+            if p.error == .certHasExpired {
+                out.append(Finding(.intermediateExpired,
+                                   summary: Message(.findingIntermediateExpired, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),
+                                                                                  "days": .int(Certificate.days(from: cert.notAfter, to: now))]),
+                                   subject: cert.subject, facts: facts))
+            } else {
+                out.append(Finding(.certNotYetValid,
+                                   summary: Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
+                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1)]),
+                                   subject: cert.subject, facts: facts))
+            }
+        }
+        return out
     }
 
     /// OpenSSL's answer to whether the leaf is for `host` (X509_check_host / X509_check_ip

@@ -127,7 +127,8 @@ public struct HandshakeRules: Sendable {
         let address = Value.typed(.endpoint(a.server))
         let opensslError = Value.string(a.failure.map { "\($0.code) \($0.text)" } ?? "—")
         switch a.outcome {
-        case .established:
+        case .established, .noDescriptor:
+            // Not tried for want of a descriptor here: nothing about the endpoint.
             return nil
         case .refused:
             return Finding(.connectionRefused, summary: Message(.findingRefused, ["address": address, "port": .int(Int(a.server.port))]),

@@ -27,6 +27,9 @@ public struct HandshakeAttempt: Sendable {
         case flood(FloodLimit)
         /// OpenSSL failed without an alert (a local error; see `failure`).
         case failed
+        /// Never tried: this machine had no descriptor left (EMFILE/ENFILE) as long as it could wait.
+        /// Says nothing about the endpoint.
+        case noDescriptor(Int32)
     }
 
     /// The bound an attempt hit.
@@ -120,6 +123,7 @@ public struct HandshakeAttempt: Sendable {
         case .flood(.bytes(let n)): return Message(.attemptFloodBytes, ["bytes": .int(n)])
         case .flood(.messages(let n)): return Message(.attemptFloodMessages, ["count": .int(n)])
         case .failed: return Message(.attemptFailed, ["error": .string(failure.map { "\($0.code) \($0.text)" } ?? "—")])
+        case .noDescriptor(let errno): return Message(.attemptNoDescriptor, ["errno": .string(ErrorNumber.name(errno))])
         }
     }
 
@@ -161,6 +165,7 @@ public struct HandshakeAttempt: Sendable {
         case .reset: "reset"
         case .flood: "flood"
         case .failed: "failed"
+        case .noDescriptor: "no-descriptor"
         }
     }
 }

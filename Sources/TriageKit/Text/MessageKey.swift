@@ -444,4 +444,5 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case mustStapleNote = "text.must_staple_note"
     case stapleUnverified = "text.staple_unverified"
     case remedyMustStaple = "remedy.must_staple"
+    case attemptNoDescriptor = "attempt.no_descriptor"
 }

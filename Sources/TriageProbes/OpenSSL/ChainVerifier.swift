@@ -1,3 +1,7 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import TriageKit
 internal import COpenSSL
@@ -32,7 +36,7 @@ enum ChainVerifier {
         var built: OpaquePointer?
         let n = leaf.withPointer { leafX509 in
             X509Certificate.withStack(untrusted) { stack in
-                triage_verify_chain(leafX509, stack, caFile, Int64(time.timeIntervalSince1970), Self.bare(name), Int32(clamping: depth ?? -1),
+                triage_verify_chain(leafX509, stack, Self.store(caFile)?.pointer, Int64(time.timeIntervalSince1970), Self.bare(name), Int32(clamping: depth ?? -1),
                                     addressAsName ? 1 : 0, &codes, &depths, 16, &built)
             }
         }
@@ -68,7 +72,7 @@ enum ChainVerifier {
         let rc = response.withUnsafeBufferPointer { r in
             leaf.der.withUnsafeBufferPointer { l in
                 issuer.der.withUnsafeBufferPointer { i in
-                    triage_ocsp_status(r.baseAddress, r.count, l.baseAddress, l.count, i.baseAddress, i.count, caFile,
+                    triage_ocsp_status(r.baseAddress, r.count, l.baseAddress, l.count, i.baseAddress, i.count, Self.store(caFile)?.pointer,
                                        &status, &thisUpdate, &nextUpdate, &revokedAt, &verified)
                 }
             }
@@ -81,5 +85,36 @@ enum ChainVerifier {
         default: .unusable
         }
         return OCSPStaple(status: kind, thisUpdate: date(thisUpdate), nextUpdate: date(nextUpdate), revokedAt: date(revokedAt), verified: verified == 1)
+    }
+
+    /// A loaded trust store, kept for the process's lifetime: loading a bundle (or the system's
+    /// paths) once instead of for every chain is what lets a scan or the exporter verify thousands
+    /// of chains a second, and keeps them from opening a file per chain.
+    final class Store: @unchecked Sendable {
+        // X509_STORE is safe to share for verification once loaded (OpenSSL 3).
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit { triage_store_free(pointer) }
+    }
+
+    private static let stores = Mutex<[String: Store]>([:])
+
+    /// The store for `caFile` (nil: the system's), loaded on first use (and again when the file
+    /// changes: its size and modification time are part of the key); nil when it cannot be loaded.
+    static func store(_ caFile: String?) -> Store? {
+        var key = caFile ?? ""
+        if let caFile {
+            var st = stat()
+            if stat(caFile, &st) == 0 { key += "\u{0}\(st.st_size)\u{0}\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" }
+        }
+        if let store = stores.withLock({ $0[key] }) { return store }
+        guard let loaded = triage_store_load(caFile) else { return nil }
+        let store = Store(loaded)
+        return stores.withLock { cache in
+            if let existing = cache[key] { return existing }
+            if cache.count >= 64 { cache.removeAll() }
+            cache[key] = store
+            return store
+        }
     }
 }

@@ -43,6 +43,8 @@ public struct EndpointProbe: Sendable {
         public var ok: Bool {
             !findings.contains { $0.severity == .problem } && attempts.contains { $0.variant == .asClient && $0.established }
         }
+        /// Not tried (no descriptor was free here as long as it could wait): neither ok nor a problem.
+        public var untested: Bool { attempts.contains { if case .noDescriptor = $0.outcome { true } else { false } } }
         /// Something a curl-like client meets is broken here (after falling back over the target's
         /// addresses: a refusing address beside a working one is a warning).
         public var problem: Bool { findings.contains { $0.severity == .problem } }
@@ -170,8 +172,10 @@ public struct EndpointProbe: Sendable {
             if check.verification.trusted, !check.path.isEmpty { verified.append(check.path) }
         }
         let leaf = (chains.first { !$0.seenOnlyWithoutSNI } ?? chains.first)?.leaf
+        // Never tried for want of a descriptor here: said, and judged as untested (not the endpoint's fault).
+        let untried = attempts.first { if case .noDescriptor = $0.outcome { true } else { false } }
         var result = Result(target: target.url, host: target.host, endpoint: endpoint, attempts: attempts, findings: findings, leaf: leaf,
-                            chains: chains, duration: ContinuousClock.now - start, error: nil)
+                            chains: chains, duration: ContinuousClock.now - start, error: untried?.outcomeMessage)
         result.verifiedPaths = verified
         return result
     }

@@ -243,8 +243,12 @@ public struct TLSHandshakeStep: StepKind {
     /// Each stapled OCSP response read for the leaf it came with (its issuer: the next certificate sent).
     static func readStaples(_ attempts: inout [HandshakeAttempt], caFile: String?) {
         for i in attempts.indices {
-            guard let response = attempts[i].stapledResponse, attempts[i].chain.count >= 2 else { continue }
-            attempts[i].staple = ChainVerifier.staple(response, leaf: attempts[i].chain[0], issuer: attempts[i].chain[1], caFile: caFile)
+            guard let response = attempts[i].stapledResponse, let leaf = attempts[i].chain.first else { continue }
+            // The issuer: the next certificate sent, else the one the trust store holds (a leaf sent alone under its root).
+            let issuer = attempts[i].chain.count >= 2 ? attempts[i].chain[1]
+                : ChainVerifier.check(CertificateChain(certificates: [leaf]), caFile: caFile, at: Date()).path.dropFirst().first
+            guard let issuer else { continue }
+            attempts[i].staple = ChainVerifier.staple(response, leaf: leaf, issuer: issuer, caFile: caFile)
         }
     }
 

@@ -69,6 +69,8 @@ final class HandshakeLoop: Sendable {
 
     private static func run(_ poll: EventPoll, _ incoming: Inbox) {
         var active: [Int32: Submission] = [:]
+        // Sessions waiting for a descriptor (EMFILE): retried as others close theirs.
+        var waiting: [Submission] = []
         var lastSweep = ContinuousClock.now
         func done(_ s: Submission) {
             if let fd = s.session.socket?.fd { poll.remove(fd); active[fd] = nil }
@@ -85,9 +87,25 @@ final class HandshakeLoop: Sendable {
         while true {
             for s in incoming.list.withLock({ list in defer { list = [] }; return list }) {
                 s.session.begin()
-                settle(s)
+                if s.session.retryAt != nil { waiting.append(s) } else { settle(s) }
             }
-            var timeout: Int32 = 50
+            if !waiting.isEmpty {
+                let now = ContinuousClock.now
+                var still: [Submission] = []
+                for s in waiting {
+                    if s.session.spec.cancel?.isCancelled ?? false {
+                        s.session.expire(cancelled: true)
+                        done(s)
+                    } else if let at = s.session.retryAt, now >= at {
+                        s.session.begin()
+                        if s.session.retryAt != nil { still.append(s) } else { settle(s) }
+                    } else {
+                        still.append(s)
+                    }
+                }
+                waiting = still
+            }
+            var timeout: Int32 = waiting.isEmpty ? 50 : 10
             let now = ContinuousClock.now
             if let next = active.values.lazy.map(\.session.wakeUp).min() {
                 timeout = max(0, min(50, Int32(((next - now).seconds * 1000).rounded(.up))))

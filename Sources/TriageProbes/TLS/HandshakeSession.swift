@@ -53,13 +53,18 @@ final class HandshakeSession: SSLConnection.Observer {
         case connectFailed(Int32)
         case timedOut(HandshakeAttempt.Phase)
         case socketFailed(Int32)
+        case noDescriptor(Int32)
         case cancelled
     }
 
     let spec: HandshakeSpec
     private(set) var attempt: HandshakeAttempt
-    private let start = ContinuousClock.now
-    let deadline: ContinuousClock.Instant
+    private var start = ContinuousClock.now
+    private(set) var deadline: ContinuousClock.Instant
+    /// Waiting for a descriptor (EMFILE/ENFILE): back-pressure, retried, never the endpoint's verdict.
+    private(set) var retryAt: ContinuousClock.Instant?
+    private var waitingSince: ContinuousClock.Instant?
+    private var descriptorErrno: Int32 = 0
     private let wallStart = Date()
     private(set) var socket: TCPSocket?
     private var connection: SSLConnection?
@@ -110,9 +115,24 @@ final class HandshakeSession: SSLConnection.Observer {
         do {
             socket = try TCPSocket(to: spec.server)
         } catch {
-            finish(.socketFailed(error.code.rawValue))
+            let code = error.code.rawValue
+            guard code == EMFILE || code == ENFILE else { finish(.socketFailed(code)); return }
+            // Out of descriptors: wait for one (others finish and close theirs), as long as the attempt could have run.
+            let now = ContinuousClock.now
+            let since = waitingSince ?? now
+            waitingSince = since
+            descriptorErrno = code
+            if now - since >= max(spec.timeout * 4, .seconds(10)) { retryAt = nil; finish(.noDescriptor(code)); return }
+            retryAt = now + .milliseconds(10)
             return
         }
+        if waitingSince != nil {
+            // The attempt starts now: its deadline counts from here.
+            start = ContinuousClock.now
+            deadline = start + spec.timeout
+            waitingSince = nil
+        }
+        retryAt = nil
         self.socket = socket
         switch socket.connect() {
         case .connected: connected()
@@ -327,6 +347,8 @@ final class HandshakeSession: SSLConnection.Observer {
             return .timedOut(phase)
         case .socketFailed(let errno):
             return errno == ECONNRESET || errno == EPIPE ? .reset : .unreachable(errno)
+        case .noDescriptor(let errno):
+            return .noDescriptor(errno)
         case .cancelled:
             return .timedOut(handshakeStart == nil ? .connecting : .handshake)
         }
