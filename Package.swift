@@ -44,6 +44,17 @@ let package = Package(
             dependencies: ["TriageKit", "TriageWire", "CTriageShims", "COpenSSL", "CCurl", "CPcap"],
             swiftSettings: strict
         ),
+        // scan's scheduler and output rows, the exporter (SwiftNIO HTTP/1 server, fair queue, metrics): callable in process.
+        .target(
+            name: "TriageFleet",
+            dependencies: [
+                "TriageKit", "TriageProbes", "TriageWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The embedded demo upstream: certificate minting, its TLS server, an nginx runner.
         .target(
             name: "TriageDemo",
@@ -53,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "triage",
             dependencies: [
-                "CTriageSignals", "TriageProbes", "TriageKit", "TriageDemo",
+                "CTriageSignals", "TriageProbes", "TriageKit", "TriageDemo", "TriageFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -71,16 +82,16 @@ let package = Package(
             swiftSettings: strict
         ),
         // Built only by scripts/fuzz.sh, with -sanitize=fuzzer (libFuzzer's main).
-        .executableTarget(name: "parser-fuzz", dependencies: ["TriageKit", "TriageProbes", "TriageWire", "TriageTestSupport"],
+        .executableTarget(name: "parser-fuzz", dependencies: ["TriageKit", "TriageProbes", "TriageWire", "TriageFleet", "TriageTestSupport"],
                           path: "Benchmarks/ParserFuzz", swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "capture-bench", dependencies: ["TriageWire", "TriageProbes", "TriageDemo"],
                           path: "Benchmarks/CaptureBench", swiftSettings: strict),
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
         .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageProbes", "TriageTestSupport"],
                     exclude: ["Golden"], swiftSettings: strict),
-        .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageWire", "TriageTestSupport"],
+        .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageWire", "TriageFleet", "TriageTestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport"], exclude: ["Golden"], swiftSettings: strict),
+        .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport", "TriageFleet"], exclude: ["Golden"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,7 @@
 // dns, sinks, exporter, certnames). Any crash, hang, unbounded allocation or
 // broken promise (a fatalError here) is a finding.
 import Foundation
+import TriageFleet
 import TriageKit
 import TriageProbes
 import TriageTestSupport

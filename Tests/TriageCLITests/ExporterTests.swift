@@ -4,6 +4,9 @@ import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `triage exporter`: the metrics of one probe per scrape, its own metrics,
 /// bad requests and configs; and a real Prometheus (Debian `prometheus`)
@@ -218,5 +221,94 @@ import TriageTestSupport
         // The README's alert rule fires on problems only.
         let problems = try await query("count by (instance) (triage_probe_cause{severity=\"problem\"})")
         #expect(problems == ["localhost:\(t.expired.port)": "1"])
+    }
+
+    // MARK: - Under load
+
+    /// A raw client connection to the exporter: bytes written as given, never read.
+    final class RawClient {
+        let fd: Int32
+        init?(port: Int, send text: String = "") {
+            guard let target = SocketAddress("127.0.0.1", port: port) else { return nil }
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0, target.withSockaddr({ connect(fd, $0, $1) }) == 0 else { if fd >= 0 { close(fd) }; return nil }
+            if !text.isEmpty { _ = text.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
+        }
+        /// Whether the server closes the connection within `limit` (a read returns end of file).
+        func closedByServer(within limit: Duration) -> Bool {
+            let end = ContinuousClock.now + limit
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while ContinuousClock.now < end {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 100) > 0 else { continue }
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return true }
+            }
+            return false
+        }
+        deinit { close(fd) }
+    }
+
+    func metric(_ base: String, _ series: String) async throws -> Int? {
+        let (_, text) = try await get("\(base)/metrics")
+        return samples(text)[series].flatMap { Int($0) }
+    }
+
+    /// 500 probes of a silent target wait or run; a healthy target's probe under a 3 s scrape
+    /// timeout still succeeds (the silent one holds at most its share of the 16 slots). When the
+    /// 500 clients hang up, their probes are dropped, and counted so.
+    @Test func aSilentTargetCannotHoldUpAHealthyOne() async throws {
+        let t = try Self.targets()
+        defer { t.stop() }
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let exporter = try await Running.start(["--cacert", t.ca, "--concurrency", "16"])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        let request = "GET /probe?target=127.0.0.1:\(silent.port) HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 30\r\n\r\n"
+        var clients: [RawClient] = []
+        for _ in 0..<500 { if let c = RawClient(port: exporter.port, send: request) { clients.append(c) } }
+        #expect(clients.count == 500)
+        // Wait until the silent probes are queued (not on a clock: on the exporter's own gauge).
+        var waiting = 0
+        for _ in 0..<200 where waiting < 400 {
+            waiting = try await metric(base, "triage_exporter_probes_waiting") ?? 0
+            if waiting < 400 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(waiting >= 400, "\(waiting) waiting")
+        let (status, healthy) = try await get("\(base)/probe?target=localhost:\(t.valid.port)", headers: ["X-Prometheus-Scrape-Timeout-Seconds: 3"])
+        #expect(status == 200)
+        #expect(samples(healthy)["probe_success"] == "1", "\(healthy.prefix(300))")
+        clients.removeAll()
+        var dropped = 0
+        for _ in 0..<400 where dropped < 400 {
+            dropped = try await metric(base, "triage_exporter_probes_total{result=\"dropped\"}") ?? 0
+            if dropped < 400 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(dropped >= 400, "\(dropped) dropped")
+        #expect(try await metric(base, "triage_exporter_probes_total{result=\"success\"}") == 1)
+    }
+
+    /// A half-sent request is closed after the header timeout; an idle connection after the idle timeout;
+    /// past the connection cap the oldest idle one is closed and a real scrape is answered.
+    @Test func timeoutsAndTheConnectionCap() async throws {
+        let exporter = try await Running.start(["--header-timeout", "1s", "--idle-timeout", "2s", "--max-connections", "4"])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        let half = try #require(RawClient(port: exporter.port, send: "GET /pro"))
+        #expect(half.closedByServer(within: .seconds(20)))
+        let idle = try #require(RawClient(port: exporter.port))
+        #expect(idle.closedByServer(within: .seconds(20)))
+        #expect(try await metric(base, "triage_exporter_connections_closed_total{reason=\"header-timeout\"}") ?? 0 >= 1)
+        #expect(try await metric(base, "triage_exporter_connections_closed_total{reason=\"idle\"}") ?? 0 >= 1)
+        let capped = try await Running.start(["--idle-timeout", "60s", "--max-connections", "4"])
+        defer { capped.stop() }
+        let idlers = (0..<6).compactMap { _ in RawClient(port: capped.port) }
+        #expect(idlers.count == 6)
+        let (status, _) = try await get("http://127.0.0.1:\(capped.port)/metrics")
+        #expect(status == 200)
+        #expect(try await metric("http://127.0.0.1:\(capped.port)", "triage_exporter_connections_closed_total{reason=\"cap\"}") ?? 0 >= 2)
+        // Connections are accepted on several event loops: which two were oldest is not the test's business.
+        #expect(idlers.filter { $0.closedByServer(within: .seconds(2)) }.count >= 2)
     }
 }

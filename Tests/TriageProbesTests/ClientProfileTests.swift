@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TriageDemo
+import TriageFleet
 import TriageKit
 import TriageProbes
 import TriageTestSupport

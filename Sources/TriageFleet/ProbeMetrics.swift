@@ -1,5 +1,6 @@
 import Foundation
 import TriageKit
+import TriageProbes
 import TriageWire
 
 /// One probe of `triage exporter`, in Prometheus' text exposition format:

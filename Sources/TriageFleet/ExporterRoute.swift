@@ -1,5 +1,6 @@
 import Foundation
 import TriageKit
+import TriageProbes
 
 /// What one request to the exporter asks for, read from its method, URI and
 /// scrape-timeout header alone (no I/O), so any request — however hostile —

@@ -1,0 +1,340 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import TriageKit
+import TriageProbes
+
+/// One module's way to probe: the TLS checks, and an HTTP GET if it asks.
+public struct ModuleProbe: Sendable {
+    public let module: ExporterConfig.Module
+    let endpoint: EndpointProbe
+
+    public init(_ module: ExporterConfig.Module, scratch: URL = FileManager.default.temporaryDirectory) throws {
+        self.module = module
+        var options = EndpointProbe.Options()
+        options.caFile = module.caFile
+        options.clientCertificate = module.clientCertificate
+        options.clientKey = module.clientKey ?? module.clientCertificate
+        options.withoutSNI = module.sniVariants
+        options.warnDays = module.warnDays
+        options.at = module.at.flatMap { JudgeTime.parse($0) }
+        for (name, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
+            options.trustStores.append(try TrustStore.load("\(name)=\(file)", scratch: scratch))
+        }
+        options.timeout = module.timeout
+        endpoint = try EndpointProbe(options)
+    }
+
+    public func run(_ target: Target, timeout: Duration) async -> ProbeMetrics {
+        let start = ContinuousClock.now
+        let probe = endpoint.with(timeout: timeout)
+        let results = await probe.probe(target)
+        var status: Int?
+        if module.http, !Task.isCancelled {
+            var request = HTTPRequest(url: target.with(path: module.path))
+            request.caFile = module.caFile
+            request.clientCertificate = module.clientCertificate
+            request.clientKey = module.clientKey
+            request.proxy = .none
+            request.connectTimeout = timeout
+            request.timeout = max(.milliseconds(100), timeout - (ContinuousClock.now - start))
+            status = await request.status()
+        }
+        return ProbeMetrics(results: results, httpStatus: status, duration: ContinuousClock.now - start)
+    }
+}
+
+/// The exporter: a SwiftNIO HTTP/1 server that answers `/probe` with one
+/// fresh probe, scheduled fairly between targets (`FairScheduler`), and
+/// `/metrics` at once, never behind probes. A request keeps its scrape
+/// deadline while it waits; a probe whose client hung up is dropped; a
+/// half-sent request is closed after the header timeout, an idle keep-alive
+/// connection after the idle timeout, and at the connection cap the oldest
+/// idle connection is closed to admit a new one — so a real scrape is
+/// answered whatever else is connected.
+public final class ExporterServer: Sendable {
+    public struct Limits: Sendable {
+        /// Probes at once.
+        public var concurrency = 64
+        /// From the first byte of a request to its complete head.
+        public var headerTimeout: Duration = .seconds(3)
+        /// A keep-alive connection with no request in flight.
+        public var idleTimeout: Duration = .seconds(30)
+        /// Connections at once; past it the oldest idle one is closed.
+        public var maxConnections = 1024
+        public init() {}
+    }
+
+    /// The exporter's own counts: probe requests by result (a dropped one's client left, or its
+    /// deadline passed while it waited), connections closed by the timeouts and the cap.
+    public struct Counters: Sendable {
+        public var success = 0
+        public var failure = 0
+        public var dropped = 0
+        public var seconds = 0.0
+        public var inFlight = 0
+        public var errors = 0
+        public var closedHeaderTimeout = 0
+        public var closedIdle = 0
+        public var closedAtCap = 0
+    }
+
+    let probes: [String: ModuleProbe]
+    let limits: Limits
+    let scheduler: FairScheduler
+    let counters = Mutex(Counters())
+    let connections: ConnectionTable
+
+    public init(probes: [String: ModuleProbe], limits: Limits = Limits()) {
+        self.probes = probes
+        self.limits = limits
+        scheduler = FairScheduler(limit: limits.concurrency)
+        connections = ConnectionTable(cap: max(2, limits.maxConnections))
+    }
+
+    public var snapshot: Counters { counters.withLock { $0 } }
+
+    /// Binds and returns the bound port and the serving loop (runs until the channel closes).
+    public func bind(host: String, port: Int) async throws -> (port: Int, channel: Channel) {
+        let server = self
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 512)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ExporterHandler(server: server)
+                    try channel.pipeline.syncOperations.addHandler(FirstByteWatcher(handler: handler))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .bind(host: host, port: port).get()
+        return (channel.localAddress?.port ?? port, channel)
+    }
+
+    /// The answer to one request: a status and a body; probes wait their turn here.
+    func respond(method: String, uri: String, scrapeTimeout: String?, arrived: ContinuousClock.Instant) async -> (HTTPResponseStatus, String) {
+        let route = ExporterRoute.parse(method: method, uri: uri, scrapeTimeout: scrapeTimeout, modules: probes.mapValues(\.module.timeout))
+        switch route {
+        case .refused(let status, let body):
+            return (HTTPResponseStatus(statusCode: status), body)
+        case .probe(let target, let module, let timeout):
+            guard let probe = probes[module] else { return (.internalServerError, "no module '\(Sink.echo(module))'\n") }
+            let deadline = arrived + timeout
+            guard await scheduler.acquire(target.url, deadline: deadline) else {
+                counters.withLock { $0.dropped += 1 }
+                return (.serviceUnavailable, "probe dropped: the scrape's deadline passed while it waited for a slot (\(limits.concurrency) probes at once)\n")
+            }
+            let remaining = deadline - .now
+            guard remaining >= .milliseconds(100), !Task.isCancelled else {
+                await scheduler.release(target.url)
+                counters.withLock { $0.dropped += 1 }
+                return (.serviceUnavailable, "probe dropped: no time left of the scrape's deadline\n")
+            }
+            counters.withLock { $0.inFlight += 1 }
+            let metrics = await probe.run(target, timeout: remaining)
+            await scheduler.release(target.url)
+            let cancelled = Task.isCancelled
+            counters.withLock { c in
+                c.inFlight -= 1
+                if cancelled || metrics.results.contains(where: \.untested) { c.dropped += 1 }
+                else if metrics.success { c.success += 1 } else { c.failure += 1 }
+                c.seconds += metrics.duration.seconds
+            }
+            return (.ok, metrics.text)
+        case .metrics:
+            return (.ok, await metricsText)
+        case .index:
+            return (.ok, "triage exporter\n/probe?target=HOST:PORT[&module=NAME]\n/metrics\nmodules: \(probes.keys.sorted().joined(separator: ", "))\n")
+        }
+    }
+
+    var metricsText: String {
+        get async {
+            let c = counters.withLock { $0 }
+            let (running, waiting) = await scheduler.state
+            return """
+                # HELP triage_exporter_probes_total Probe requests answered, by result: success, failure, dropped (the client left, or the scrape's deadline passed while it waited).
+                # TYPE triage_exporter_probes_total counter
+                triage_exporter_probes_total{result="success"} \(c.success)
+                triage_exporter_probes_total{result="failure"} \(c.failure)
+                triage_exporter_probes_total{result="dropped"} \(c.dropped)
+                # HELP triage_exporter_probe_duration_seconds Time spent probing.
+                # TYPE triage_exporter_probe_duration_seconds summary
+                triage_exporter_probe_duration_seconds_sum \(TextFormat.fixed(c.seconds, 6))
+                triage_exporter_probe_duration_seconds_count \(c.success + c.failure)
+                # HELP triage_exporter_probes_in_flight Probes running now.
+                # TYPE triage_exporter_probes_in_flight gauge
+                triage_exporter_probes_in_flight \(running)
+                # HELP triage_exporter_probes_waiting Probe requests waiting for a slot.
+                # TYPE triage_exporter_probes_waiting gauge
+                triage_exporter_probes_waiting \(waiting)
+                # HELP triage_exporter_connections_closed_total Connections the exporter closed, by reason.
+                # TYPE triage_exporter_connections_closed_total counter
+                triage_exporter_connections_closed_total{reason="header-timeout"} \(c.closedHeaderTimeout)
+                triage_exporter_connections_closed_total{reason="idle"} \(c.closedIdle)
+                triage_exporter_connections_closed_total{reason="cap"} \(c.closedAtCap)
+                # HELP triage_exporter_connection_errors_total Connections that ended in an error.
+                # TYPE triage_exporter_connection_errors_total counter
+                triage_exporter_connection_errors_total \(c.errors)
+
+                """
+        }
+    }
+}
+
+/// The open connections, oldest first, and which are idle: at the cap, the oldest idle one goes.
+final class ConnectionTable: Sendable {
+    private struct Entry { let channel: Channel; var idle: Bool }
+    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    private let order = Mutex<[ObjectIdentifier]>([])
+    let cap: Int
+
+    init(cap: Int) { self.cap = cap }
+
+    /// Adds a connection; returns one to close (the oldest idle) when over the cap.
+    func add(_ channel: Channel) -> Channel? {
+        let id = ObjectIdentifier(channel)
+        entries.withLock { $0[id] = Entry(channel: channel, idle: true) }
+        return order.withLock { order -> Channel? in
+            order.append(id)
+            guard order.count > cap else { return nil }
+            let all = entries.withLock { $0 }
+            guard let victim = order.first(where: { $0 != id && all[$0]?.idle == true }) else { return nil }
+            return all[victim]?.channel
+        }
+    }
+
+    func remove(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        entries.withLock { $0[id] = nil }
+        order.withLock { $0.removeAll { $0 == id } }
+    }
+
+    func setIdle(_ channel: Channel, _ idle: Bool) {
+        entries.withLock { $0[ObjectIdentifier(channel)]?.idle = idle }
+    }
+}
+
+/// Sees the first raw byte of each request, before the HTTP decoder: the header timeout starts there.
+final class FirstByteWatcher: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    // Only touched on the channel's event loop.
+    private let handler: ExporterHandler
+
+    init(handler: ExporterHandler) { self.handler = handler }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        handler.bytesArrived(context.channel)
+        context.fireChannelRead(data)
+    }
+}
+
+/// One connection: requests answered in order, keep-alive honoured; its timers and its probe task.
+final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    // Everything below is touched only on the channel's event loop.
+    private let server: ExporterServer
+    private var head: HTTPRequestHead?
+    private var arrived: ContinuousClock.Instant = .now
+    private var busy = false
+    private var waitingForHead = false
+    private var timer: Scheduled<Void>?
+    private var task: Task<Void, Never>?
+
+    init(server: ExporterServer) { self.server = server }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let victim = server.connections.add(context.channel) {
+            server.counters.withLock { $0.closedAtCap += 1 }
+            victim.close(promise: nil)
+        }
+        armIdle(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        // The client is gone: its probe (waiting or running) is dropped.
+        task?.cancel()
+        server.connections.remove(context.channel)
+        context.fireChannelInactive()
+    }
+
+    /// The first bytes of a request: from now, the head must be complete within the header timeout.
+    func bytesArrived(_ channel: Channel) {
+        guard !busy, !waitingForHead else { return }
+        waitingForHead = true
+        server.connections.setIdle(channel, false)
+        timer?.cancel()
+        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.headerTimeout.seconds * 1e9))) { [server] in
+            server.counters.withLock { $0.closedHeaderTimeout += 1 }
+            channel.close(promise: nil)
+        }
+    }
+
+    private func armIdle(_ channel: Channel) {
+        timer?.cancel()
+        waitingForHead = false
+        server.connections.setIdle(channel, true)
+        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.idleTimeout.seconds * 1e9))) { [server] in
+            server.counters.withLock { $0.closedIdle += 1 }
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            timer?.cancel()
+            head = h
+            arrived = .now
+        case .body:
+            break
+        case .end:
+            guard let request = head, !busy else { return }
+            head = nil
+            busy = true
+            waitingForHead = false
+            let channel = context.channel
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let server = self.server
+            let arrived = self.arrived
+            let timeoutHeader = request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first
+            task = Task {
+                let (status, body) = await server.respond(method: request.method.rawValue, uri: request.uri, scrapeTimeout: timeoutHeader, arrived: arrived)
+                channel.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.write(status: status, body: body, request: request, context: context)
+                }
+            }
+        }
+    }
+
+    private func write(status: HTTPResponseStatus, body: String, request: HTTPRequestHead, context: ChannelHandlerContext) {
+        busy = false
+        task = nil
+        guard context.channel.isActive else { return }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !request.isKeepAlive { channel.close(promise: nil) }
+        }
+        if request.isKeepAlive { armIdle(channel) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        server.counters.withLock { $0.errors += 1 }
+        context.close(promise: nil)
+    }
+}
