@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""make bench, fleet under load, inside the loopback-only namespace:
+
+1. `triage exporter` beside Debian's prometheus-blackbox-exporter on the same
+   200 TLS endpoints (one nginx, RSA-2048 leaf, session tickets off), the
+   same concurrency (32 clients, exporter concurrency 32) and the same work:
+   one TLS handshake per probe, no HTTP (triage: a module with
+   `sni_variants: false`; blackbox: the `tcp` prober with `tls: true`).
+   Prints probes/s, p50 and p99 latency and the ratio (target >= 1.5).
+2. `triage scan` over 100,000 targets (98,000 refused, 2,000 TLS): peak RSS
+   (target <= 64 MB) and rate.
+3. Start-up: `triage --version` and `triage explain 80` against a static
+   Swift hello-world (target <= 3x).
+"""
+import http.client
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+triage = sys.argv[1] if len(sys.argv) > 1 else ".build/release/triage"
+ENDPOINTS = int(os.environ.get("BENCH_ENDPOINTS", "200"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
+PROBES = int(os.environ.get("BENCH_PROBES", "6000"))
+work = tempfile.mkdtemp(prefix="triage-exporter-bench-")
+
+
+def sh(command):
+    subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_port(port, seconds=20):
+    import socket
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+# --- 200 TLS endpoints ----------------------------------------------------------
+sh(f"cd {work} && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj '/CN=bench CA'"
+   f" && openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj '/CN=localhost'"
+   f" && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf"
+   f" && openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 30 -extfile ext.cnf")
+base = 30000
+listens = "\n".join(f"        listen 127.0.0.1:{base + i} ssl;" for i in range(ENDPOINTS))
+with open(f"{work}/nginx.conf", "w") as f:
+    f.write(f"""
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/error.log crit;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/cb; proxy_temp_path {work}/px; fastcgi_temp_path {work}/fc; uwsgi_temp_path {work}/uw; scgi_temp_path {work}/sc;
+    ssl_certificate {work}/leaf.pem;
+    ssl_certificate_key {work}/leaf.key;
+    ssl_session_tickets off;
+    ssl_session_cache off;
+    server {{
+{listens}
+        location / {{ return 200 'ok'; }}
+    }}
+}}
+""")
+nginx = subprocess.Popen(["nginx", "-p", work, "-c", f"{work}/nginx.conf"], stderr=subprocess.DEVNULL)
+assert wait_port(base), "nginx did not start"
+
+# --- the two exporters ----------------------------------------------------------
+with open(f"{work}/triage.yaml", "w") as f:
+    f.write(f"modules:\n  tls:\n    sni_variants: false\n    timeout: 5s\n    ca_file: {work}/ca.pem\n")
+with open(f"{work}/blackbox.yaml", "w") as f:
+    f.write(f"modules:\n  tls:\n    prober: tcp\n    timeout: 5s\n    tcp:\n      tls: true\n      tls_config:\n        ca_file: {work}/ca.pem\n")
+TRIAGE_PORT, BLACKBOX_PORT = 19219, 19115
+exporters = {
+    "triage exporter": (subprocess.Popen([triage, "exporter", "--listen", f"127.0.0.1:{TRIAGE_PORT}", "--config", f"{work}/triage.yaml",
+                                          "--concurrency", str(CLIENTS)], stderr=subprocess.DEVNULL), TRIAGE_PORT),
+    "blackbox_exporter": (subprocess.Popen(["prometheus-blackbox-exporter", f"--config.file={work}/blackbox.yaml",
+                                            f"--web.listen-address=127.0.0.1:{BLACKBOX_PORT}"],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), BLACKBOX_PORT),
+}
+for name, (_, port) in exporters.items():
+    assert wait_port(port), f"{name} did not start"
+
+
+def load(port):
+    """CLIENTS threads, keep-alive connections, PROBES probes over the endpoints in turn."""
+    latencies, failures = [], [0]
+    lock = threading.Lock()
+    counter = [0]
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = counter[0]
+                counter[0] += 1
+            if i >= PROBES:
+                break
+            target = f"localhost:{base + i % ENDPOINTS}"
+            start = time.perf_counter()
+            conn.request("GET", f"/probe?target={target}&module=tls", headers={"X-Prometheus-Scrape-Timeout-Seconds": "10"})
+            body = conn.getresponse().read().decode()
+            elapsed = time.perf_counter() - start
+            ok = "\nprobe_success 1" in "\n" + body
+            with lock:
+                latencies.append(elapsed)
+                if not ok:
+                    failures[0] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    latencies.sort()
+    return PROBES / wall, latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000, failures[0]
+
+
+results = {}
+for name, (_, port) in exporters.items():
+    load(port) if PROBES > 500 else None  # warm-up pass: caches, connections, JIT-free but page-cache warm
+    results[name] = load(port)
+print(f"exporter benchmark: {ENDPOINTS} TLS endpoints, {CLIENTS} clients, {PROBES} probes each (one TLS handshake per probe, no HTTP)")
+for name, (rate, p50, p99, failed) in results.items():
+    print(f"  {name:18s} {rate:7.0f} probes/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   failed {failed}")
+ratio = results["triage exporter"][0] / results["blackbox_exporter"][0]
+print(f"  ratio triage / blackbox_exporter: {ratio:.2f}  (target >= 1.5)")
+for process, _ in exporters.values():
+    process.terminate()
+
+# --- scan of 100,000 targets ----------------------------------------------------
+TARGETS = int(os.environ.get("BENCH_SCAN_TARGETS", "100000"))
+TLS = min(2000, TARGETS)
+with open(f"{work}/targets.txt", "w") as f:
+    for i in range(TARGETS):
+        # 2,000 TLS endpoints; the rest refused (ports nothing listens on).
+        f.write(f"localhost:{base + i % ENDPOINTS}\n" if i % (TARGETS // TLS) == 0 else f"127.0.0.1:{40000 + i % 20000}\n")
+start = time.perf_counter()
+scan = subprocess.run(["env", "TRIAGE_PEAK_RSS=1", triage, "scan", "--targets", f"{work}/targets.txt", "--cacert", f"{work}/ca.pem",
+                       "--concurrency", "256", "--timeout", "3s", "--format", "jsonl"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+wall = time.perf_counter() - start
+peak = next((int(line.split()[-2]) for line in scan.stderr.splitlines() if line.startswith("triage: peak resident set")), 0)
+print(f"scan: {TARGETS} targets ({TLS} TLS, the rest refused) in {wall:.1f} s ({TARGETS / wall:.0f}/s), peak RSS {peak / 1024:.1f} MB  (target <= 64 MB)")
+
+# --- start-up -------------------------------------------------------------------
+with open(f"{work}/hello.swift", "w") as f:
+    f.write('print("hello")\n')
+swiftc = shutil.which("swiftc")
+hello = f"{work}/hello"
+have_hello = swiftc and subprocess.run([swiftc, "-O", "-static-stdlib", f"{work}/hello.swift", "-o", hello],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def median_ms(argv, runs=40):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+version = median_ms([triage, "--version"])
+explain = median_ms([triage, "explain", "80"])
+if have_hello:
+    base_ms = median_ms([hello])
+    print(f"start-up: static hello-world {base_ms:.1f} ms; triage --version {version:.1f} ms ({version / base_ms:.1f}x); "
+          f"triage explain 80 {explain:.1f} ms ({explain / base_ms:.1f}x)  (target <= 3x)")
+else:
+    print(f"start-up: triage --version {version:.1f} ms; triage explain 80 {explain:.1f} ms (no static hello-world to compare: swiftc -static-stdlib failed)")
+
+nginx.terminate()
+shutil.rmtree(work, ignore_errors=True)
