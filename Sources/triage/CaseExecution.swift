@@ -45,8 +45,8 @@ enum CaseExecution {
             return ExitStatus.usage
         }
         if json {
-            let path = caseRun.folder.url.appendingPathComponent("report.json")
-            if let data = FileManager.default.contents(atPath: path.path) {
+            // report.json to stdout, whatever --format wrote to the case folder.
+            if let data = try? caseRun.folder.json(record) {
                 console.result(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines))
             }
             return diagnosis.exitStatus

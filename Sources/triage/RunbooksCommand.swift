@@ -20,6 +20,9 @@ struct RunbooksCommand: ParsableCommand {
     @Flag(help: "Print nginx's upstream defaults by version: the table the proxy's client profile is built from.")
     var nginxDefaults = false
 
+    @Flag(help: "Print the variables a report template (--template) sees, as the README's table.")
+    var templateVariables = false
+
     func run() throws {
         if schema {
             print(RunbookSchema.json(catalog: .standard), terminator: "")
@@ -31,6 +34,10 @@ struct RunbooksCommand: ParsableCommand {
         }
         if nginxDefaults {
             print(NginxDefaults.markdownTable, terminator: "")
+            return
+        }
+        if templateVariables {
+            print(ReportRenderer.templateVariablesTable, terminator: "")
             return
         }
         if let show {

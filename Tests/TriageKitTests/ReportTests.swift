@@ -126,6 +126,21 @@ import TriageWire
         #expect(try render("en").split(separator: "\n").filter { $0.contains("reproduce") }.count == 1)
     }
 
+    /// Every variable a template sees is documented, and every documented one is there (or absent only
+    /// where it says it may be); `{{verdict}}` and `{{summary}}` render.
+    @Test func templateVariablesAreTheDocumentedOnes() throws {
+        let record = Self.record
+        let renderer = try ReportRenderer(templateText: "", name: "empty", table: .english)
+        let document = ReportDocument(record)
+        let seen = renderer.variables(document, record: record)
+        let documented = Set(ReportRenderer.documentedVariables)
+        #expect(seen.subtracting(documented).isEmpty, "undocumented: \(seen.subtracting(documented).sorted())")
+        let mayBeAbsent: Set<String> = ["banner", "judged", "impact", "why", "fix", "diagram", "skipped", "commands", "commandsFence"]
+        #expect(documented.subtracting(seen).subtracting(mayBeAbsent).isEmpty, "missing: \(documented.subtracting(seen).sorted())")
+        let custom = try ReportRenderer(templateText: "{{verdict}}|{{summary}}|{{host}}", name: "custom", table: .english)
+        #expect(custom.render(record) == "problem|\(Markdown.text(document.summary))|api.example.test")
+    }
+
     @Test func englishReportMatchesGolden() throws { try compare("en") }
     @Test func chineseReportMatchesGolden() throws { try compare("zh") }
 

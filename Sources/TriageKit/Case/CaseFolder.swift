@@ -135,6 +135,11 @@ public struct CaseFolder: Sendable {
         }
     }
 
+    /// report.json's text for the record, whether or not `--format` writes the file.
+    public func json(_ record: CaseRecord) throws -> Data {
+        try ReportDocument(record, table: renderer.table, secrets: secrets).json()
+    }
+
     public var reportPath: String {
         url.appendingPathComponent(formats.contains(.md) ? "report.md" : "report.json").path
     }

@@ -39,6 +39,15 @@ struct ReportContext {
     var dictionary: [String: Any] {
         let d = document
         var out: [String: Any] = [
+            "verdict": d.verdict.rawValue,
+            "verdictText": text(Message(Self.verdictKeys[d.verdict]!)),
+            "summary": Markdown.text(d.summary),
+            "host": Markdown.text(host),
+            "target": Markdown.text(d.target ?? ""),
+            "via": Markdown.text(d.via ?? ""),
+            "runbook": Markdown.text(d.runbook.name),
+            "startedAt": ISO8601.string(d.startedAt),
+            "language": d.language,
             "title": title,
             "failed": failed,
             "todo": todo,
@@ -89,6 +98,52 @@ struct ReportContext {
             out["fix"] = f
         }
         return out
+    }
+
+    /// Every top-level variable a `--template` sees, with what it holds (the README's table is made
+    /// from this list, and a test keeps it and the dictionary the same).
+    public static let variables: [(name: String, meaning: String)] = [
+        ("verdict", "healthy, problem, inconclusive, interrupted or incomplete"),
+        ("verdictText", "the verdict in the report's language"),
+        ("summary", "one line for a ticket title"),
+        ("host", "the target's host"),
+        ("target", "the URL tested (empty without one)"),
+        ("via", "the proxy URL that answered the symptom (empty without one)"),
+        ("runbook", "the runbook's name"),
+        ("startedAt", "when the run started (ISO 8601, UTC)"),
+        ("language", "en or zh"),
+        ("title", "symptom ← cause, the first line"),
+        ("banner", "for a run that did not finish: what is missing (absent otherwise)"),
+        ("judged", "with --at: the date certificates were judged at (absent otherwise)"),
+        ("failed", "what the user saw (the symptom)"),
+        ("impact", "from the proxy's log: how often, between when and when (absent without one)"),
+        ("why", "the root cause when it is not the symptom, and why it hits this path (absent otherwise)"),
+        ("todo", "what to do: the root cause's remedy"),
+        ("fix", "the fix: diff, diffFence, changeWhere, proof, proofFence, hasProof, expectation (absent when none)"),
+        ("diagram", "the request path as a Mermaid sequence diagram (absent when there is none)"),
+        ("checked", "one row per step that ran: mark, status, step, uses, shownCell"),
+        ("skipped", "the skipped steps in one line (absent when none)"),
+        ("others", "the other findings: role, title, summary, remedy …"),
+        ("hasOthers", "whether there are other findings"),
+        ("incomplete", "the checks that could not be completed: step, uses, errorCell, commandCode"),
+        ("hasIncomplete", "whether any check could not be completed"),
+        ("background", "rows of the background table: name, valueCell"),
+        ("rootFacts", "the root cause's facts: name, valueCell"),
+        ("hasRootFacts", "whether the root cause has facts"),
+        ("factRows", "every step's facts: id, factsCell"),
+        ("hasFacts", "whether any step has facts"),
+        ("commands", "the commands to check by hand, one per line"),
+        ("commandsFence", "a code fence longer than any backtick run in commands"),
+        ("raw", "the first lines of the raw evidence of the steps that found something: step, text, fence, more"),
+        ("timeline", "the incident's events in UTC order: time, eventCell"),
+        ("evidence", "the evidence files: path, bytes, descriptionCell"),
+        ("evidenceCount", "how many evidence files"),
+        ("hasEvidence", "whether there are evidence files"),
+    ]
+
+    /// The variables as the README's table.
+    public static var variablesTable: String {
+        "| variable | holds |\n|---|---|\n" + variables.map { "| `{{\($0.name)}}` | \($0.meaning) |\n" }.joined()
     }
 
     static let verdictKeys: [Diagnosis.Verdict: MessageKey] = [

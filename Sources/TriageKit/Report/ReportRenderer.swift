@@ -32,6 +32,14 @@ public struct ReportRenderer: Sendable {
         render(ReportDocument(record, table: table, secrets: secrets), record: record, secrets: secrets)
     }
 
+    /// The top-level variables a `--template` sees, as the README's table.
+    public static var templateVariablesTable: String { ReportContext.variablesTable }
+    /// The documented variables, and those the context of this case holds.
+    public static var documentedVariables: [String] { ReportContext.variables.map(\.name) }
+    public func variables(_ document: ReportDocument, record: CaseRecord) -> Set<String> {
+        Set(ReportContext(document: document, record: record, table: table, secrets: SecretSet()).dictionary.keys)
+    }
+
     public func render(_ document: ReportDocument, record: CaseRecord, secrets: SecretSet = SecretSet()) -> String {
         template.render(ReportContext(document: document, record: record, table: table, secrets: secrets).dictionary)
     }
