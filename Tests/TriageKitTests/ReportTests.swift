@@ -135,7 +135,7 @@ import TriageWire
         let seen = renderer.variables(document, record: record)
         let documented = Set(ReportRenderer.documentedVariables)
         #expect(seen.subtracting(documented).isEmpty, "undocumented: \(seen.subtracting(documented).sorted())")
-        let mayBeAbsent: Set<String> = ["banner", "judged", "impact", "why", "fix", "diagram", "skipped", "commands", "commandsFence"]
+        let mayBeAbsent: Set<String> = ["banner", "judged", "impact", "why", "fix", "diagram", "skipped", "commands", "commandsFence", "held"]
         #expect(documented.subtracting(seen).subtracting(mayBeAbsent).isEmpty, "missing: \(documented.subtracting(seen).sorted())")
         let custom = try ReportRenderer(templateText: "{{verdict}}|{{summary}}|{{host}}", name: "custom", table: .english)
         #expect(custom.render(record) == "problem|\(Markdown.text(document.summary))|api.example.test")

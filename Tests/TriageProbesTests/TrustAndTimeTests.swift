@@ -36,8 +36,11 @@ import TriageWire
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let ca = try F.file(root.certificatePEM)
-        let (r, doc, _) = try await run(server.port, ca: ca)
+        let (r, doc, markdown) = try await run(server.port, ca: ca)
         #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+        // A healthy report says what held, never "What failed".
+        #expect(markdown.contains("**What held:** every check that ran completed and held: dns (dns.resolve), handshake (tls.handshake)"), "\(markdown.prefix(500))")
+        #expect(!markdown.contains("What failed"))
         let soon = try #require(doc.findings.first { $0.cause == .certExpiresSoon })
         #expect(soon.severity == .warning)
         #expect(soon.date(.notAfter) == notAfter)

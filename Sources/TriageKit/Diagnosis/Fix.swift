@@ -87,6 +87,11 @@ extension Fix {
     static func proofLines(_ command: String, for finding: Finding) -> [String] {
         let lines = command.split(separator: "\n").map(String.init)
         guard lines.count > 1, case .handshake(let variant) = finding.path else { return lines }
+        // The fix makes the client send SNI: the proof is the handshake with SNI, which succeeds once it is in.
+        if [.alertWithoutSNI, .defaultCertWithoutSNI].contains(finding.cause) {
+            let withSNI = lines.filter { $0.contains("-servername") }
+            if !withSNI.isEmpty { return Array(withSNI.prefix(2)) }
+        }
         let wanted = variant == .none ? "-noservername" : "-servername"
         let matching = lines.filter { $0.contains(wanted) }
         return matching.isEmpty ? lines : Array(matching.prefix(2))

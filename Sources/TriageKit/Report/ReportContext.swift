@@ -49,7 +49,8 @@ struct ReportContext {
             "startedAt": ISO8601.string(d.startedAt),
             "language": d.language,
             "title": title,
-            "failed": failed,
+            // A healthy run says what held, never "What failed".
+            document.verdict == .healthy ? "held" : "failed": document.verdict == .healthy ? held : failed,
             "todo": todo,
             "checked": checked,
             "others": others,
@@ -115,7 +116,8 @@ struct ReportContext {
         ("title", "symptom ← cause, the first line"),
         ("banner", "for a run that did not finish: what is missing (absent otherwise)"),
         ("judged", "with --at: the date certificates were judged at (absent otherwise)"),
-        ("failed", "what the user saw (the symptom)"),
+        ("failed", "what the user saw (the symptom); absent when healthy"),
+        ("held", "for a healthy run: what was checked and held (absent otherwise)"),
         ("impact", "from the proxy's log: how often, between when and when (absent without one)"),
         ("why", "the root cause when it is not the symptom, and why it hits this path (absent otherwise)"),
         ("todo", "what to do: the root cause's remedy"),
@@ -215,6 +217,15 @@ struct ReportContext {
         return Markdown.text(document.summary)
     }
 
+    /// For a healthy run: what was checked, and that it held.
+    var held: String {
+        let shown = record.steps.filter { $0.status != .skipped && !Self.plumbing.contains($0.uses) }
+        return prose(Message(.reportHeld, ["checks": .string(shown.map { "\($0.id) (\($0.uses))" }.joined(separator: ", "))]))
+    }
+
+    /// Steps that set up evidence for others (a capture starting and stopping): not worth a row on the first screen when ok.
+    static let plumbing: Set<String> = ["capture.start", "capture.stop"]
+
     /// Why: the root cause when it is not the symptom, and why it hits this path.
     var why: String? {
         guard let root = diagnosis.rootCause, root != diagnosis.directCause else { return nil }
@@ -254,7 +265,7 @@ struct ReportContext {
 
     /// One line per step that ran.
     var checked: [[String: Any]] {
-        record.steps.filter { $0.status != .skipped }.map { step in
+        record.steps.filter { $0.status != .skipped && !($0.status == .ok && Self.plumbing.contains($0.uses)) }.map { step in
             var shown = clean(table.render(step.error ?? step.summary))
             if shown.count > Self.shownLength { shown = String(shown.prefix(Self.shownLength - 1)) + "…" }
             return ["mark": Self.marks[step.status] ?? "", "step": step.id, "uses": step.uses,
@@ -279,9 +290,11 @@ struct ReportContext {
         let shown = [diagnosis.rootCause, diagnosis.directCause].compactMap { $0 }
         var seen = Set(shown.map { "\($0.cause.code) \($0.subject)" })
         var rows: [[String: Any]] = []
+        let shownCauses = Set(shown.map(\.cause))
         for impact in diagnosis.impacts where impact.role != .root && impact.role != .symptom {
             let f = impact.finding
-            guard seen.insert("\(f.cause.code) \(f.subject)").inserted else { continue }
+            // The root cause once: the same cause seen by another step (on another subject) is not another finding.
+            guard !shownCauses.contains(f.cause), seen.insert("\(f.cause.code) \(f.subject)").inserted else { continue }
             let remedy = shown.contains { $0.cause == f.cause } ? "" : prose(f.remedy)
             let role: MessageKey = switch (f.severity, impact.role) {
             case (.warning, _): .roleWarning

@@ -445,4 +445,5 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case stapleUnverified = "text.staple_unverified"
     case remedyMustStaple = "remedy.must_staple"
     case attemptNoDescriptor = "attempt.no_descriptor"
+    case reportHeld = "report.held"
 }

@@ -122,7 +122,11 @@ public struct X509CheckDatesStep: StepKind {
             for (index, c) in chain.certificates.enumerated() where index == 0 || c.isExpired(at: now) || c.notBefore > now {
                 guard seen.insert(c.sha256).inserted else { continue }
                 let name = Value.string(c.displayName)
-                out.append(TimelineEvent(at: c.notBefore, Message(.eventNotBefore, ["name": name])))
+                // When a certificate was issued says something only when it is recent (a renewal, an installation)
+                // or still ahead; its end always does.
+                if c.notBefore > now.addingTimeInterval(-7 * 86_400) {
+                    out.append(TimelineEvent(at: c.notBefore, Message(.eventNotBefore, ["name": name])))
+                }
                 out.append(TimelineEvent(at: c.notAfter, Message(c.notAfter < now ? .eventExpired : .eventNotAfter, ["name": name])))
             }
         }
