@@ -13,7 +13,17 @@ final class Console: Sendable {
     enum Verbosity: Sendable { case quiet, normal, verbose }
 
     let colour: Bool
-    let table: TextTable
+    let language: String
+    private let loadedTable = Mutex<TextTable?>(nil)
+    /// Read on first use: `triage --version` and a usage error never parse a text table.
+    var table: TextTable {
+        loadedTable.withLock { loaded in
+            if let loaded { return loaded }
+            let table = (try? TextTable.named(language)) ?? .english
+            loaded = table
+            return table
+        }
+    }
     let verbosity: Verbosity
     private let closed = Mutex<(out: Bool, err: Bool)>((false, false))
     private let skipped = Mutex<[String]>([])
@@ -23,7 +33,7 @@ final class Console: Sendable {
 
     init(language: String = "en", verbosity: Verbosity = .normal) {
         colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
-        table = (try? TextTable.named(language)) ?? .english
+        self.language = language
         self.verbosity = verbosity
         liveProgress = isatty(STDERR_FILENO) == 1 && verbosity != .quiet
     }

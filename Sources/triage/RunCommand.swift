@@ -10,18 +10,24 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
         TARGET is a URL, HOST or HOST:PORT (https, port 443 unless given); IPv6 goes in brackets: https://[2001:db8::1]:8443/.
         stdout gets the result: the report's path, then the verdict line (root cause: …, no problem found, inconclusive: …),
-        or report.json with --json. Progress goes to stderr.
-
-        Inputs of the default runbook (tls-upstream), for --set KEY=VALUE:
-        \(defaultInputsHelp())
+        or report.json with --json. Progress goes to stderr. The runbook's inputs (for --set KEY=VALUE) follow
+        this help: those of --runbook NAME when given, else of the default runbook (tls-upstream).
         """)
 
-    /// The default runbook's inputs, read from the bundled file itself and
-    /// wrapped here (the help formatter would wrap them without indenting).
-    static func defaultInputsHelp(width: Int = 78) -> String {
-        guard let source = try? Bundled.runbook("tls-upstream", environment: [:]),
-              let runbook = try? RunbookLoader(catalog: .standard).load(yaml: source.text, source: source.origin)
-        else { return "  (see `triage runbooks --show tls-upstream`)" }
+    /// `triage run [--runbook NAME] --help`: the command's help, then that runbook's inputs. Read only
+    /// when help is asked for — every start of triage would otherwise parse the runbook.
+    static func helpWithInputs(_ arguments: [String]) -> String {
+        let name = arguments.firstIndex(of: "--runbook").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+            ?? arguments.first { $0.hasPrefix("--runbook=") }.map { String($0.dropFirst("--runbook=".count)) } ?? "tls-upstream"
+        return helpMessage() + "\n\nINPUTS of \(name) (--set KEY=VALUE):\n" + inputsHelp(name)
+    }
+
+    /// A runbook's inputs, wrapped here (the help formatter would wrap them without indenting).
+    static func inputsHelp(_ name: String, width: Int = 78) -> String {
+        let source: Bundled.Source
+        do { source = try Bundled.runbook(name) } catch { return "  \(error)" }
+        let runbook: Runbook
+        do { runbook = try RunbookLoader(catalog: .standard).load(yaml: source.text, source: source.origin) } catch { return "  \(error.description)" }
         let indent = 19
         return runbook.inputs.map { input in
             var lines: [String] = []

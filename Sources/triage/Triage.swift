@@ -26,6 +26,12 @@ struct Triage: AsyncParsableCommand {
         Signals.install()
         ProcessTuning.limitMallocArenas(2)
         let console = Console()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "run", arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+            // The inputs of the runbook asked for (--runbook NAME), read only now.
+            console.result(RunCommand.helpWithInputs(arguments))
+            leave(ExitStatus.healthy)
+        }
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

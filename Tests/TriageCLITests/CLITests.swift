@@ -195,6 +195,19 @@ import TriageTestSupport
         if language == "zh" { #expect(MarkdownChecks.englishProse(md) == []) }
     }
 
+    /// `triage run --help` lists the default runbook's inputs; with `--runbook NAME`, that runbook's.
+    @Test func runHelpShowsTheInputsOfTheRunbookAskedFor() async throws {
+        let plain = try await Command.triage(["run", "--help"])
+        #expect(plain.status == 0)
+        #expect(plain.stdout.contains("INPUTS of tls-upstream (--set KEY=VALUE):"), "\(plain.stdout.suffix(300))")
+        #expect(plain.stdout.contains("  via "))
+        let analyze = try await Command.triage(["run", "--runbook", "analyze", "--help"])
+        #expect(analyze.status == 0)
+        #expect(analyze.stdout.contains("INPUTS of analyze (--set KEY=VALUE):"))
+        #expect(analyze.stdout.contains("  capture "), "\(analyze.stdout.suffix(400))")
+        #expect(!analyze.stdout.contains("  via "))
+    }
+
     /// `explain --help` is help (exit 0), `explain -` reads what was piped
     /// in, text it cannot read is a usage error (exit 2).
     @Test func explainHelpStdinAndErrors() async throws {
