@@ -16,7 +16,7 @@ import TriageWire
     static var record: CaseRecord {
         let alert = TLSAlert(code: 80, level: .fatal, sender: .server, variant: SNIVariant.none, server: server)
         let expired = Finding(.certExpired,
-                              summary: Message(.findingCertExpired, ["host": "api.example.test", "date": .typed(.date(notAfter)), "days": 268]),
+                              summary: Message(.findingCertExpired, ["host": "api.example.test", "date": .typed(.date(notAfter)), "days": 268, "when": Message(.whenRun).value]),
                               subject: "CN=api.example.test",
                               facts: [Fact(.notAfter, .typed(.date(notAfter))), Fact(.daysLeft, -268)],
                               remedyArgs: ["address": .typed(.endpoint(server)), "host": "api.example.test"], step: "dates").on(.chain([.asClient]))

@@ -34,9 +34,9 @@ import TriageTestSupport
         #expect(run.root?.cause == .certExpired)
         #expect(run.root?.date(.notAfter) == notAfter)
         #expect(run.root?.fact(.daysLeft) == -268)
-        #expect(run.root?.summary == "the certificate for api.example.test expired on \(ISO8601.string(notAfter)), 268 days before this run")
+        #expect(run.root?.summary == "the certificate for api.example.test expired on \(ISO8601.string(notAfter)), 268 day(s) before this run")
         #expect(run.record.diagnosis.exitStatus == 1)
-        #expect(run.markdown.contains("expired on \(ISO8601.string(notAfter)), 268 days before this run"))
+        #expect(run.markdown.contains("expired on \(ISO8601.string(notAfter)), 268 day(s) before this run"))
         let attempts = run.step("handshake")?.outputs["attempts"]?.listValue ?? []
         #expect(attempts.first?["verify_code"] == 10)
     }

@@ -747,9 +747,9 @@ finding.address_unreachable = {address} ({family}): {what}, while {working} work
 finding.no_address = {host} resolves to no address
 
 # --- findings: certificates ---------------------------------------------------
-finding.cert_expired = the certificate for {host} expired on {date}, {days} days before this run
-finding.intermediate_expired = the intermediate certificate {subject} expired on {date}, {days} days before this run
-finding.not_yet_valid = the certificate {subject} is not valid until {date}, {days} days after this run
+finding.cert_expired = the certificate for {host} expired on {date}, {days} day(s) before {when}
+finding.intermediate_expired = the intermediate certificate {subject} expired on {date}, {days} day(s) before {when}
+finding.not_yet_valid = the certificate {subject} is not valid until {date}, {days} day(s) after {when}
 finding.expires_soon = the certificate {subject} expires on {date}, in {days} days
 finding.weak_key = the certificate {subject} has a {bits}-bit {algorithm} key (at least 2048 bits expected for RSA)
 finding.hostname_mismatch = the certificate does not name {host}: it names {sans}
@@ -1472,6 +1472,8 @@ attempt.no_descriptor = not tried: this machine had no file descriptor left ({er
 
 # --- report ---
 report.held = every check that ran completed and held: {checks}
+text.when_run = this run
+text.when_at = the date judged (--at)
 
 """#,
         "text.zh.txt": #"""
@@ -1602,9 +1604,9 @@ finding.address_unreachable = {address}（{family}）：{what}，而 {working} �
 finding.no_address = {host} 解析不到任何地址
 
 # --- 发现：证书 -----------------------------------------------------------------------
-finding.cert_expired = {host} 的证书已于 {date} 过期，比本次诊断早 {days} 天
-finding.intermediate_expired = 中间证书 {subject} 已于 {date} 过期，比本次诊断早 {days} 天
-finding.not_yet_valid = 证书 {subject} 在 {date} 之前无效，比本次诊断晚 {days} 天才生效
+finding.cert_expired = {host} 的证书已于 {date} 过期，比{when}早 {days} 天
+finding.intermediate_expired = 中间证书 {subject} 已于 {date} 过期，比{when}早 {days} 天
+finding.not_yet_valid = 证书 {subject} 在 {date} 之前无效，比{when}晚 {days} 天才生效
 finding.expires_soon = 证书 {subject} 将于 {date} 过期，还剩 {days} 天
 finding.weak_key = 证书 {subject} 使用 {bits} 位的 {algorithm} 密钥（RSA 至少应为 2048 位）
 finding.hostname_mismatch = 证书不包含 {host}：它包含的是 {sans}
@@ -2327,6 +2329,8 @@ attempt.no_descriptor = 未尝试：在可等待的时间内本机一直没有�
 
 # --- report ---
 report.held = 所有运行的检查都已完成且无问题：{checks}
+text.when_run = 本次诊断
+text.when_at = 所判断的日期（--at）
 
 """#,
     ]

@@ -16,6 +16,10 @@ public struct ChainRules: Sendable {
     /// whether a missing issuer is a root or an intermediate, when this anchor set cannot say.
     public var known: [Certificate] = []
 
+    /// Dates are judged at `--at`'s date, not the run's: the sentences say so.
+    public var atGiven = false
+    var when: Value { Message(atGiven ? .whenAt : .whenRun).value }
+
     public init(check: ChainCheck, host: String?, now: Date, warnDays: Int, known: [Certificate] = []) {
         self.check = check
         self.host = host
@@ -40,11 +44,11 @@ public struct ChainRules: Sendable {
             if cert.isExpired(at: now) {
                 let ago = Value.int(Certificate.days(from: cert.notAfter, to: now))
                 if index == 0 {
-                    out.append(Finding(.certExpired, summary: Message(.findingCertExpired, ["host": name, "date": .typed(.date(cert.notAfter)), "days": ago]),
+                    out.append(Finding(.certExpired, summary: Message(.findingCertExpired, ["host": name, "date": .typed(.date(cert.notAfter)), "days": ago, "when": when]),
                                        subject: cert.subject, facts: facts, remedyArgs: remedyArgs))
                 } else {
                     out.append(Finding(.intermediateExpired,
-                                       summary: Message(.findingIntermediateExpired, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)), "days": ago]),
+                                       summary: Message(.findingIntermediateExpired, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)), "days": ago, "when": when]),
                                        subject: cert.subject, facts: facts))
                 }
             } else if cert.isNotYetValid(at: now) {
@@ -53,7 +57,7 @@ public struct ChainRules: Sendable {
                 let clock = ahead < 86_400 ? Message(.remedyClockBehind, ["hours": .string(TextFormat.fixed(ahead / 3600, 1))]) : nil
                 out.append(Finding(.certNotYetValid,
                                    summary: Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
-                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1)]),
+                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1), "when": when]),
                                    subject: cert.subject, facts: facts, remedy: clock))
             } else if cert.daysLeft(at: now) < warnDays {
                 out.append(Finding(.certExpiresSoon, severity: .warning,
@@ -94,12 +98,12 @@ public struct ChainRules: Sendable {
             if p.error == .certHasExpired {
                 out.append(Finding(.intermediateExpired,
                                    summary: Message(.findingIntermediateExpired, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),
-                                                                                  "days": .int(Certificate.days(from: cert.notAfter, to: now))]),
+                                                                                  "days": .int(Certificate.days(from: cert.notAfter, to: now)), "when": when]),
                                    subject: cert.subject, facts: facts))
             } else {
                 out.append(Finding(.certNotYetValid,
                                    summary: Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
-                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1)]),
+                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1), "when": when]),
                                    subject: cert.subject, facts: facts))
             }
         }

@@ -109,7 +109,9 @@ public struct RuleBook: Sendable {
         // the handshake's SNI rule reports it (`default-cert-without-sni`).
         let hasSNIChain = review.checks.contains { !$0.chain.seenOnlyWithoutSNI }
         return review.checks.filter { !(hasSNIChain && $0.chain.seenOnlyWithoutSNI) }.flatMap { check in
-            ChainRules(check: check, host: review.host, now: review.at, warnDays: review.warnDays, known: known).findings
+            var rules = ChainRules(check: check, host: review.host, now: review.at, warnDays: review.warnDays, known: known)
+            rules.atGiven = review.at != evidence.startedAt
+            return rules.findings
         }
     }
 

@@ -446,4 +446,6 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case remedyMustStaple = "remedy.must_staple"
     case attemptNoDescriptor = "attempt.no_descriptor"
     case reportHeld = "report.held"
+    case whenRun = "text.when_run"
+    case whenAt = "text.when_at"
 }

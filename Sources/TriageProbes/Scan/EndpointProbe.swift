@@ -168,7 +168,9 @@ public struct EndpointProbe: Sendable {
                 let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: target.host)
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
             }
-            findings += ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays).findings
+            var rules = ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays)
+            rules.atGiven = options.at != nil
+            findings += rules.findings
             if check.verification.trusted, !check.path.isEmpty { verified.append(check.path) }
         }
         let leaf = (chains.first { !$0.seenOnlyWithoutSNI } ?? chains.first)?.leaf

@@ -88,7 +88,8 @@ public struct X509CheckDatesStep: StepKind {
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
             }
             checks.append(check)
-            let rules = ChainRules(check: check, host: host, now: now, warnDays: warnDays)
+            var rules = ChainRules(check: check, host: host, now: now, warnDays: warnDays)
+            rules.atGiven = context.judgedAt != context.runStartedAt
             let defaultOnly = hasSNIChain && chain.seenOnlyWithoutSNI
             if !defaultOnly { allTrusted = allTrusted && check.verification.trusted && check.storeSupplied.isEmpty }
             facts += rules.facts
