@@ -38,6 +38,7 @@ bench: release
 	scripts/in-netns.sh scripts/bench-capture.sh
 	test -x .build/bench-venv/bin/sslyze || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q sslyze; }
 	scripts/in-netns.sh python3 scripts/bench-fleet.py $(BIN_RELEASE)
+	scripts/in-netns.sh python3 scripts/bench-exporter.py $(BIN_RELEASE)
 
 # libFuzzer over capture reading and TLS parsing (RUNS=1000000 by default).
 fuzz: build

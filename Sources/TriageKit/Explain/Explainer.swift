@@ -17,7 +17,9 @@ public enum Explainer {
         var out: [Explanation] = []
         // A bare alert name is that alert, even where a client's text would contain it.
         if let a = AlertDescription.named(text) { return [.alert(a)] }
-        if let m = ClientPattern.match(text) {
+        // A bare number (an alert, a curl code) is no client's text: the patterns are not even compiled for it.
+        let bareNumber = !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        if !bareNumber, let m = ClientPattern.match(text) {
             out.append(client(m))
             if let a = m.alert { out.append(.alert(a, level: .fatal, sender: .server)) }
             if let code = m.verifyCode, let what = X509VerifyCode.describe(code) {

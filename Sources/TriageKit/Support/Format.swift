@@ -25,9 +25,12 @@ public enum TextFormat {
         String(repeating: " ", count: max(0, width - s.count)) + s
     }
 
-    public static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    public static func hex(_ byte: UInt8) -> String { hexPairs[Int(byte)] }
+
+    /// `00` … `FF`, made once.
+    static let hexPairs: [String] = (0...255).map { b in
+        let digits: [Character] = Array("0123456789ABCDEF")
+        return String([digits[b >> 4], digits[b & 0xF]])
     }
 
     /// Year, month, day, hour, minute, second of a date in UTC

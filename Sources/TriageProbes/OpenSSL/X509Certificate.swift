@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TriageKit
 import TriageWire
 internal import COpenSSL
@@ -123,8 +124,26 @@ final class X509Certificate {
     static func certificates(of stack: OpaquePointer?) -> [Certificate] {
         guard let stack else { return [] }
         return (0..<triage_sk_x509_num(stack)).compactMap { i in
-            triage_sk_x509_value(stack, i).flatMap { try? X509Certificate(retaining: $0).certificate() }
+            triage_sk_x509_value(stack, i).flatMap { x509 in
+                let wrapped = X509Certificate(retaining: x509)
+                let der = wrapped.der
+                return Self.cached(der) ?? (try? wrapped.certificate(der: der)).map { Self.remember(der, $0) }
+            }
         }
+    }
+
+    /// Certificates already read, by their DER: a fleet scraped every few seconds serves the same
+    /// ones again and again, and reading names, keys and the fingerprint is most of a probe's own work.
+    private static let parsed = Mutex<[[UInt8]: Certificate]>([:])
+
+    static func cached(_ der: [UInt8]) -> Certificate? { parsed.withLock { $0[der] } }
+
+    static func remember(_ der: [UInt8], _ certificate: Certificate) -> Certificate {
+        parsed.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[der] = certificate
+        }
+        return certificate
     }
 
     /// A stack of these for OpenSSL (it does not take ownership of the certificates).
@@ -141,7 +160,8 @@ final class X509Certificate {
 extension Certificate {
     /// Parses DER with OpenSSL.
     public init(der: [UInt8]) throws {
-        self = try X509Certificate(der: der).certificate(der: der)
+        if let known = X509Certificate.cached(der) { self = known; return }
+        self = X509Certificate.remember(der, try X509Certificate(der: der).certificate(der: der))
     }
 
     /// Every certificate of a PEM text, in order.
