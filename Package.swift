@@ -27,7 +27,7 @@ let package = Package(
         // into every start of triage, including runs that never use HTTP.
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "CTriageShims", dependencies: ["COpenSSL", "CCurl", "CPcap"], linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CTriageShims", dependencies: ["COpenSSL", "CCurl", "CPcap"], linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("z")]),
         .target(name: "CTriageSignals"),
         .target(name: "TriageWire", swiftSettings: strict),
         .target(

@@ -5,7 +5,7 @@
 # the schema test. Installs only what is missing; `apt-get update` runs once.
 set -eu
 
-PACKAGES="libssl-dev libcurl4-openssl-dev libpcap-dev pkg-config openssl nginx-light tshark iproute2 util-linux procps python3 python3-venv curl prometheus prometheus-blackbox-exporter"
+PACKAGES="libssl-dev libcurl4-openssl-dev libpcap-dev pkg-config openssl nginx-light tshark iproute2 util-linux procps python3 python3-venv curl prometheus prometheus-blackbox-exporter zlib1g-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

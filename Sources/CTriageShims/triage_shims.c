@@ -7,6 +7,7 @@
 #include <openssl/ec.h>
 #include <openssl/pkcs12.h>
 #include <openssl/ocsp.h>
+#include <zlib.h>
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
@@ -470,4 +471,28 @@ int triage_server_handle(SSL_CTX *ctx, int fd, int timeout_ms) {
     SSL_free(ssl);
     ERR_clear_error();
     return ok ? 0 : -1;
+}
+
+int triage_gunzip(const char *in, const char *out, long long limit, char *error, size_t error_size) {
+    gzFile source = gzopen(in, "rb");
+    if (!source) { snprintf(error, error_size, "cannot open %s", in); return -1; }
+    FILE *target = fopen(out, "wb");
+    if (!target) { gzclose(source); snprintf(error, error_size, "cannot write %s", out); return -1; }
+    unsigned char buffer[1 << 16];
+    long long total = 0;
+    int n, status = 0;
+    while ((n = gzread(source, buffer, sizeof buffer)) > 0) {
+        total += n;
+        if (total > limit) { snprintf(error, error_size, "more than %lld bytes once decompressed", limit); status = -1; break; }
+        if (fwrite(buffer, 1, (size_t)n, target) != (size_t)n) { snprintf(error, error_size, "cannot write %s", out); status = -1; break; }
+    }
+    if (n < 0 && status == 0) {
+        int code = 0;
+        const char *why = gzerror(source, &code);
+        snprintf(error, error_size, "not a complete gzip file: %s", why ? why : "read error");
+        status = -1;
+    }
+    gzclose(source);
+    if (fclose(target) != 0 && status == 0) { snprintf(error, error_size, "cannot write %s", out); status = -1; }
+    return status;
 }

@@ -104,16 +104,19 @@ final class Console: Sendable {
             skipped.withLock { $0.append(r.id) }
             return
         }
-        let (mark, code): (String, String) = switch r.status {
-        case .ok: ("ok", "32")
-        case .warning: ("warn", "33")
-        case .problem: ("PROBLEM", "31;1")
-        case .failed: ("FAILED", "31")
-        case .timedOut: ("TIMEOUT", "31")
-        case .skipped: ("skip", "2")
-        case .interrupted: ("INTERRUPTED", "33")
+        let (key, code): (MessageKey, String) = switch r.status {
+        case .ok: (.terminalStatusOK, "32")
+        case .warning: (.terminalStatusWarning, "33")
+        case .problem: (.terminalStatusProblem, "31;1")
+        case .failed: (.terminalStatusFailed, "31")
+        case .timedOut: (.terminalStatusTimedOut, "31")
+        case .skipped: (.terminalStatusSkipped, "2")
+        case .interrupted: (.terminalStatusInterrupted, "33")
         }
-        let status = paint(mark.padding(toLength: 11, withPad: " ", startingAt: 0), code)
+        let mark = table.render(key)
+        // Padded to 11 columns as a terminal shows them (a CJK character takes two).
+        let width = mark.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && $1.value <= 0xFFEF ? 2 : 1) }
+        let status = paint(mark + String(repeating: " ", count: max(0, 11 - width)), code)
         let id = r.id.padding(toLength: max(15, r.id.count), withPad: " ", startingAt: 0)
         let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
         progress("  \(status) \(id) \(duration) \(Sink.terminalLine(clean(table.render(r.summary))))")

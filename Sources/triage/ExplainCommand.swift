@@ -15,7 +15,7 @@ struct ExplainCommand: ParsableCommand {
           triage explain "$(tail -1 /var/log/nginx/error.log)"
           triage explain 'javax.net.ssl.SSLHandshakeException: PKIX path building failed'
           kubectl logs deploy/api | grep -m1 x509 | triage explain -
-        --lang zh (first) explains in Chinese.
+        --lang zh (first or last) explains in Chinese.
         """)
 
     @Argument(parsing: .captureForPassthrough, help: "The text to explain (words are joined with spaces); - reads it from standard input.")
@@ -26,9 +26,13 @@ struct ExplainCommand: ParsableCommand {
         // so --help and a leading --lang are ours to see.
         var words = text
         var language = "en"
+        // `--lang zh` first or last (`triage explain 80 --lang zh`); in the middle it is part of the text.
         if words.count >= 2, words[0] == "--lang" {
             language = words[1]
             words.removeFirst(2)
+        } else if words.count >= 3, words[words.count - 2] == "--lang", Bundled.languages.contains(words[words.count - 1]) {
+            language = words[words.count - 1]
+            words.removeLast(2)
         }
         let console = Console(language: language)
         guard (try? TextTable.named(language)) != nil else {

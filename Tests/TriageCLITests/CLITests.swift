@@ -208,6 +208,18 @@ import TriageTestSupport
         #expect(!analyze.stdout.contains("  via "))
     }
 
+    /// `--lang zh` anywhere explain can tell it from the text (first or last), and the terminal's
+    /// statuses in Chinese too.
+    @Test func chineseEverywhere() async throws {
+        let last = try await Command.triage(["explain", "80", "--lang", "zh"])
+        #expect(last.status == 0)
+        #expect(last.stdout.hasPrefix("TLS 告警 80 internal_error（致命）"), "\(last.stdout.prefix(80))")
+        let out = TestPaths.temporaryFolder("zh-terminal")
+        let run = try await Command.triage(["run", "https://nothing.invalid/", "--lang", "zh", "--out", out.path])
+        #expect(run.stderr.contains("  问题        dns "), "\(run.stderr.prefix(400))")
+        #expect(!run.stderr.contains("PROBLEM"))
+    }
+
     /// `explain --help` is help (exit 0), `explain -` reads what was piped
     /// in, text it cannot read is a usage error (exit 2).
     @Test func explainHelpStdinAndErrors() async throws {

@@ -17,6 +17,7 @@ import TriageTestSupport
         "Sources/TriageProbes/Pcap/PcapHandle.swift",
         "Sources/TriageProbes/Support/EventPoll.swift",
         "Sources/TriageProbes/Support/IDNA.swift",
+        "Sources/TriageProbes/Support/Gzip.swift",
         "Sources/TriageProbes/Support/TCPSocket.swift",
         "Sources/TriageProbes/Support/HostAddresses.swift",
         "Sources/TriageProbes/Support/LibraryVersions.swift",

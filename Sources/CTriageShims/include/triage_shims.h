@@ -89,6 +89,10 @@ int triage_ocsp_status(const unsigned char *response, long length, const unsigne
 /* Whether a certificate carries the TLS Feature extension with status_request (must-staple). */
 int triage_x509_must_staple(X509 *cert);
 
+/* A gzip file (`capture.pcapng.gz`, as Wireshark reads them) decompressed into `out`, at most
+ * `limit` bytes; 0 on success, -1 with `error` filled. */
+int triage_gunzip(const char *in, const char *out, long long limit, char *error, size_t error_size);
+
 /* ERR_GET_LIB / ERR_GET_REASON (inline functions in OpenSSL 3). */
 int triage_err_lib(unsigned long code);
 int triage_err_reason(unsigned long code);

@@ -1475,6 +1475,19 @@ report.held = every check that ran completed and held: {checks}
 text.when_run = this run
 text.when_at = the date judged (--at)
 
+# --- terminal ---
+terminal.status_ok = ok
+terminal.status_warning = warn
+terminal.status_problem = PROBLEM
+terminal.status_failed = FAILED
+terminal.status_timed_out = TIMEOUT
+terminal.status_skipped = skip
+terminal.status_interrupted = INTERRUPTED
+
+# --- analyze ---
+capture.mid_stream = the capture began after the handshake: {count} connection(s) carry TLS records but no ClientHello — capture from the start of the connection (start tcpdump before the client connects)
+capture.link_type = the capture's frames are of link type {type} ({name}), which triage does not decode ({frames} frame(s)): capture on an Ethernet, loopback or Linux cooked (any) interface, or export it as such from Wireshark
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -2331,6 +2344,19 @@ attempt.no_descriptor = 未尝试：在可等待的时间内本机一直没有�
 report.held = 所有运行的检查都已完成且无问题：{checks}
 text.when_run = 本次诊断
 text.when_at = 所判断的日期（--at）
+
+# --- terminal ---
+terminal.status_ok = 正常
+terminal.status_warning = 警告
+terminal.status_problem = 问题
+terminal.status_failed = 失败
+terminal.status_timed_out = 超时
+terminal.status_skipped = 跳过
+terminal.status_interrupted = 中断
+
+# --- analyze ---
+capture.mid_stream = 抓包是在握手之后才开始的：{count} 个连接只有 TLS 记录而没有 ClientHello——请从连接开始时抓包（在客户端连接之前启动 tcpdump）
+capture.link_type = 抓包的帧是链路类型 {type}（{name}），triage 不解码（{frames} 帧）：请在以太网、回环或 Linux cooked（any）接口上抓包，或在 Wireshark 中导出为这些类型
 
 """#,
     ]

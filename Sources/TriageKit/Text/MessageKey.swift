@@ -448,4 +448,13 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportHeld = "report.held"
     case whenRun = "text.when_run"
     case whenAt = "text.when_at"
+    case terminalStatusOK = "terminal.status_ok"
+    case terminalStatusWarning = "terminal.status_warning"
+    case terminalStatusProblem = "terminal.status_problem"
+    case terminalStatusFailed = "terminal.status_failed"
+    case terminalStatusTimedOut = "terminal.status_timed_out"
+    case terminalStatusSkipped = "terminal.status_skipped"
+    case terminalStatusInterrupted = "terminal.status_interrupted"
+    case captureMidStream = "capture.mid_stream"
+    case captureLinkType = "capture.link_type"
 }

@@ -31,11 +31,22 @@ public struct CaptureDecodeStep: StepKind {
     public func run(_ context: StepContext) async throws -> StepOutcome {
         // `--at`: certificates judged as of that time, not when the capture saw them.
         let judged: Date? = context.judgedAt != context.runStartedAt ? context.judgedAt : nil
-        guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        guard let given = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
         // A FIFO or a device would block the reader until a writer comes.
-        guard (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) == .typeRegular else {
-            throw StepFailure(.captureUnreadable, ["file": .string(file), "error": "not a regular file (a directory, a pipe or a device)"])
+        guard (try? FileManager.default.attributesOfItem(atPath: given)[.type] as? FileAttributeType) == .typeRegular else {
+            throw StepFailure(.captureUnreadable, ["file": .string(given), "error": "not a regular file (a directory, a pipe or a device)"])
         }
+        var path = given
+        // A gzip'd capture (Wireshark reads them): decompressed to a temporary file for the reader.
+        var decompressed: URL?
+        defer { if let decompressed { try? FileManager.default.removeItem(at: decompressed) } }
+        if Gzip.isCompressed(given) {
+            do { decompressed = try Gzip.decompress(given) } catch {
+                throw StepFailure(.captureUnreadable, ["file": .string(given), "error": .string(error.description)])
+            }
+            path = decompressed!.path
+        }
+        let file = path
         let port = context.int("port").map { UInt16(clamping: $0) }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
         let keyLog = try context.string("keylog").map(Self.readKeyLog) ?? KeyLog()
@@ -64,7 +75,7 @@ public struct CaptureDecodeStep: StepKind {
                 let (collector, tableError) = sink.finish()
                 return .success(Decoded(analysis: analysis, digest: collector.digest, counts: collector.counts, tableError: tableError))
             } catch {
-                return .failure(StepFailure(.captureUnreadable, ["file": .string(file), "error": .string(error.description)]))
+                return .failure(StepFailure(.captureUnreadable, ["file": .string(given), "error": .string(error.description)]))
             }
         }.get()
         let analysis = decoded.analysis
@@ -117,6 +128,14 @@ public struct CaptureDecodeStep: StepKind {
             // Every handshake stops before the server's answer (a file cut early, a filtered direction): nothing was checked.
             failure = failure ?? Message(.captureNoServerHello, ["count": .int(digest.count)])
         }
+        if digest.count == 0, decoded.counts.midStream > 0 {
+            // TLS records, but the handshakes happened before the capture began.
+            failure = failure ?? Message(.captureMidStream, ["count": .int(decoded.counts.midStream)])
+        }
+        if digest.count == 0, analysis.connectionCount == 0, let (type, frames) = analysis.unreadLinkTypes.max(by: { $0.value < $1.value }) {
+            // Frames of a link type not decoded here: say which, not "no TLS".
+            failure = failure ?? Message(.captureLinkType, ["type": .int(Int(type)), "name": .string(PacketDecoder.linkTypeName(type)), "frames": .int(frames)])
+        }
         if digest.count == 0 {
             // Nothing was checked (a filter that matches nothing, a capture of other traffic): not "no problem".
             failure = failure ?? port.map { Message(.captureNoTLSOnPort, ["port": .int(Int($0)), "tcp": .int(analysis.connectionCount)]) }
@@ -125,7 +144,7 @@ public struct CaptureDecodeStep: StepKind {
         return StepOutcome(
             summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets),
                                                "groups": .list(groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value })]),
-            command: "tshark -r \(ShellQuote.quote(file))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
+            command: "tshark -r \(ShellQuote.quote(given))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
             facts: facts,
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(digest.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
@@ -159,6 +178,8 @@ public struct CaptureDecodeStep: StepKind {
         var undecided = 0
         /// Connections that got as far as a ServerHello, an alert, or a TCP outcome.
         var decided = 0
+        /// Connections whose first bytes were TLS records past the handshake: captured mid-stream.
+        var midStream = 0
     }
 
     /// Turns each connection as it closes into what the diagnosis reads,
@@ -172,6 +193,7 @@ public struct CaptureDecodeStep: StepKind {
 
         /// The connection as the diagnosis sees it; nil when it is neither TLS nor a refused SYN.
         mutating func add(_ c: CapturedConnection) -> CapturedTLS? {
+            if c.joinedMidStream, !c.isTLS { counts.midStream += 1 }
             guard c.isTLS || c.refused else { return nil }
             let tls = captured(c)
             if tls.selectedVersion == 0x0304 { counts.tls13 += 1 }

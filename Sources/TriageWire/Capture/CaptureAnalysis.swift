@@ -25,6 +25,9 @@ public struct CapturedConnection: Sendable {
     public var serverBytes = 0
     /// The server's first bytes when they are not TLS records.
     public var serverPreview: [UInt8] = []
+    /// The first bytes either way are TLS records past the handshake (application data, an alert, a
+    /// change of cipher spec) and no hello was seen: the capture began after the handshake.
+    public var joinedMidStream = false
 
     public var isTLS: Bool { clientSide.helloSeen || serverSide.helloSeen }
 
@@ -50,6 +53,8 @@ public struct CaptureAnalysis: Sendable {
     public var bytes = 0
     public var notTCP = 0
     public var malformed = 0
+    /// Frames of a link type the decoder does not read, by type (DLT/LINKTYPE number).
+    public var unreadLinkTypes: [UInt16: Int] = [:]
     public var skippedBlocks = 0
     /// The time of the last packet: how long a connection had been waiting when the capture stopped.
     public var lastMicroseconds: UInt64 = 0
@@ -185,6 +190,7 @@ public struct CaptureAnalysis: Sendable {
         analysis.connectionCount = ordinal
         analysis.notTCP = decoder.notTCP
         analysis.malformed = decoder.malformed
+        analysis.unreadLinkTypes = decoder.unreadLinkTypes
         analysis.skippedBlocks = reader.skippedBlocks
         analysis.keyLogEntries = shared.keyLog.count
         analysis.truncatedFrames = reader.truncatedFrames
@@ -230,6 +236,11 @@ public struct CaptureAnalysis: Sendable {
                     if shared.certificatePool.count < 10_000 { shared.certificatePool[key] = der }
                     return der
                 }
+            }
+            // The first bytes either way a TLS record of a later phase: the capture missed the handshake.
+            if !state.connection.isTLS, (toServer ? state.connection.clientBytes : state.connection.serverBytes) == 0, data.count >= 5,
+               [20, 21, 23].contains(data[data.startIndex]), data[data.startIndex + 1] == 3, data[data.startIndex + 2] <= 4 {
+                state.connection.joinedMidStream = true
             }
             // Only the server's very first bytes: after a hole the parser may resume mid-record.
             if !toServer, state.serverParser.summary.notTLS, state.connection.serverPreview.isEmpty,

@@ -18,6 +18,8 @@ public struct TCPSegment: Sendable {
 /// counted and skipped; IPv4 fragments are reassembled.
 public struct PacketDecoder {
     public private(set) var notTCP = 0
+    /// Frames of a link type not read here, by type.
+    public private(set) var unreadLinkTypes: [UInt16: Int] = [:]
     public private(set) var malformed = 0
     private var fragments: [FragmentKey: Fragments] = [:]
 
@@ -25,6 +27,34 @@ public struct PacketDecoder {
     struct Fragments { var pieces: [Int: [UInt8]] = [:]; var total: Int?; var header: [UInt8] = [] }
 
     public init() {}
+
+    /// The names of the link types captures commonly carry (tcpdump.org's LINKTYPE_ list), for a
+    /// message about one this decoder does not read.
+    public static func linkTypeName(_ type: UInt16) -> String {
+        switch type {
+        case 0: "NULL (BSD loopback)"
+        case 1: "ETHERNET"
+        case 6: "IEEE802_5 (Token Ring)"
+        case 9: "PPP"
+        case 12, 14, 101: "RAW (raw IP)"
+        case 50: "PPP_HDLC"
+        case 105: "IEEE802_11 (Wi-Fi)"
+        case 108: "LOOP (OpenBSD loopback)"
+        case 113: "LINUX_SLL (Linux cooked)"
+        case 119: "IEEE802_11_PRISM"
+        case 127: "IEEE802_11_RADIOTAP (Wi-Fi with radiotap)"
+        case 147...162: "USER\(type - 147)"
+        case 192: "PPI"
+        case 195: "IEEE802_15_4"
+        case 220: "USB_LINUX_MMAPPED"
+        case 228: "IPV4"
+        case 229: "IPV6"
+        case 249: "NETLINK"
+        case 263: "VSOCK"
+        case 276: "LINUX_SLL2 (Linux cooked v2)"
+        default: "unknown"
+        }
+    }
 
     /// LINKTYPE_ETHERNET 1, LINKTYPE_NULL 0 (BSD loopback), LINKTYPE_LOOP 108,
     /// LINKTYPE_RAW 101 / 12 / 14, LINKTYPE_IPV4 228, LINKTYPE_IPV6 229,
@@ -47,7 +77,10 @@ public struct PacketDecoder {
         case 101, 12, 14, 228, 229: offset = 0
         case 113: offset = 16
         case 276: offset = 20
-        default: notTCP += 1; return nil
+        default:
+            notTCP += 1
+            if unreadLinkTypes.count < 16 || unreadLinkTypes[packet.linkType] != nil { unreadLinkTypes[packet.linkType, default: 0] += 1 }
+            return nil
         }
         guard d.count > offset else { malformed += 1; return nil }
         return ip(d, at: offset, micros: packet.microseconds)

@@ -65,7 +65,7 @@ public struct TCPConversation: Sendable {
         }
     }
 
-    static func frame(src: Endpoint, dst: Endpoint, seq: UInt32, ack: UInt32, flags: UInt8, payload: [UInt8]) -> [UInt8] {
+    public static func frame(src: Endpoint, dst: Endpoint, seq: UInt32, ack: UInt32, flags: UInt8, payload: [UInt8]) -> [UInt8] {
         let v6 = src.address.isV6
         let (srcBytes, dstBytes) = (src.address.bytes, dst.address.bytes)
         var tcp: [UInt8] = []

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+import TriageWire
+
+/// `triage analyze` reads what Wireshark reads: a gzip'd capture as the plain
+/// one; a link type it does not decode is named (not "no TLS"); a capture
+/// that began after the handshake says so (exit 3).
+@Suite struct AnalyzeInputsTests {
+    typealias F = TLSFixtures
+
+    func analyze(_ file: String) async throws -> (CommandResult, ReportDocument) {
+        let out = TestPaths.temporaryFolder("analyze-inputs")
+        let r = try await Command.triage(["analyze", file, "--out", out.path])
+        return (r, try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json"))))
+    }
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let url = TestPaths.temporaryFolder("captures").appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    @Test func aGzippedCaptureIsReadAsThePlainOne() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(notBefore: F.midnight(-100), notAfter: F.midnight(-4), issuer: root)
+        // TLS 1.2: the certificates travel in clear, as a capture taken elsewhere shows them.
+        let server = try F.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.2" }
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        let capture = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
+        let gz = TestPaths.temporaryFolder("gz").appendingPathComponent("handshake.pcapng.gz").path
+        let zipped = try await Command.run(["/bin/sh", "-c", "gzip -c \"$0\" > \"$1\"", capture, gz])
+        #expect(zipped.status == 0)
+        let (plain, plainDoc) = try await analyze(capture)
+        let (compressed, compressedDoc) = try await analyze(gz)
+        #expect(plain.status == 1 && compressed.status == 1, "\(compressed.stderr)")
+        #expect(plainDoc.rootCause?.cause == .certExpired)
+        #expect(compressedDoc.rootCause?.cause == plainDoc.rootCause?.cause)
+        #expect(compressedDoc.rootCause?.summary == plainDoc.rootCause?.summary)
+    }
+
+    @Test func anUnreadLinkTypeIsNamed() async throws {
+        var writer = PcapWriter(linkType: 127)
+        writer.append(frame: Array(repeating: 0xAB, count: 80), microseconds: 1_764_000_000_000_000)
+        let (r, doc) = try await analyze(try write(writer.bytes, "radiotap.pcap"))
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(doc.incomplete.first?.error.contains("link type 127 (IEEE802_11_RADIOTAP (Wi-Fi with radiotap))") == true,
+                "\(doc.incomplete.map(\.error))")
+    }
+
+    @Test func aCaptureThatBeganAfterTheHandshakeSaysSo() async throws {
+        let client = Endpoint(IPAddress(bytes: [10, 0, 0, 1])!, port: 50_123), server = Endpoint(IPAddress(bytes: [10, 0, 0, 2])!, port: 443)
+        let record: [UInt8] = [0x17, 0x03, 0x03, 0x00, 0x08] + Array(repeating: 0x42, count: 8)
+        var writer = PcapWriter()
+        writer.append(frame: TCPConversation.frame(src: client, dst: server, seq: 1000, ack: 2000, flags: 0x18, payload: record), microseconds: 1_764_000_000_000_000)
+        writer.append(frame: TCPConversation.frame(src: server, dst: client, seq: 2000, ack: 1013, flags: 0x18, payload: record), microseconds: 1_764_000_000_001_000)
+        let (r, doc) = try await analyze(try write(writer.bytes, "midstream.pcap"))
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(doc.incomplete.first?.error.hasPrefix("the capture began after the handshake: 1 connection(s) carry TLS records but no ClientHello") == true,
+                "\(doc.incomplete.map(\.error))")
+    }
+}
