@@ -67,6 +67,8 @@ public struct HandshakeAttempt: Sendable {
     public var nameMatches: Bool?
     public var keyLog: [String] = []
     public var conversation: TCPConversation?
+    /// The path OpenSSL verified during the handshake (leaf to anchor), when it verified.
+    public var verifiedChain: [Certificate] = []
     /// The OCSP response the server stapled (status_request), as it came.
     public var stapledResponse: [UInt8]?
     /// That response read and verified.

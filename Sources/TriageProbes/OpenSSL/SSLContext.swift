@@ -215,6 +215,8 @@ final class SSLConnection {
     }
 
     var peerChain: [Certificate] { X509Certificate.certificates(of: SSL_get_peer_cert_chain(ssl)) }
+    /// The path OpenSSL built and verified during the handshake.
+    var verifiedChain: [Certificate] { X509Certificate.certificates(of: SSL_get0_verified_chain(ssl)) }
 
     /// Whether the server's leaf names `name`, by OpenSSL (X509_check_ip_asc for an address, X509_check_host
     /// otherwise, with the SAN rules of RFC 6125: a NUL or a control byte in a name matches nothing).

@@ -140,6 +140,21 @@ public struct EndpointProbe: Sendable {
         }
     }
 
+    /// The handshake as curl makes it already verified this chain for this name with the same
+    /// anchors and time: its verified path stands for a second verification (a probe's dearest
+    /// step after the handshake itself). Anything else is verified again, every error collected.
+    static func verifiedInHandshake(_ chain: CertificateChain, attempts: [HandshakeAttempt], options: Options, host: String) -> ChainCheck? {
+        guard options.trustStores.isEmpty,
+              let attempt = attempts.first(where: { $0.variant == .asClient && $0.established && $0.verifyCode == 0 && $0.nameMatches == true
+                  && !$0.verifiedChain.isEmpty && $0.chain.map(\.sha256) == chain.certificates.map(\.sha256) }) else { return nil }
+        let sent = Set(chain.certificates.map(\.sha256))
+        let supplied = attempt.verifiedChain.dropLast().filter { !sent.contains($0.sha256) && !$0.isSelfSigned }
+        var check = ChainCheck(chain: chain, verification: ChainVerification(problems: []), storeSupplied: Array(supplied),
+                               caFile: options.caFile, name: host)
+        check.path = attempt.verifiedChain
+        return check
+    }
+
     /// One address: the handshake variants, then the checks of every chain seen.
     public func probe(_ target: Target, _ endpoint: Endpoint, now: Date = Date()) async -> Result {
         let start = ContinuousClock.now
@@ -163,7 +178,8 @@ public struct EndpointProbe: Sendable {
         let hasSNIChain = chains.contains { !$0.seenOnlyWithoutSNI }
         var verified: [[Certificate]] = []
         for chain in chains where !(hasSNIChain && chain.seenOnlyWithoutSNI) {
-            var check = ChainVerifier.check(chain, caFile: options.caFile, at: now, name: target.host)
+            var check = Self.verifiedInHandshake(chain, attempts: attempts, options: options, host: target.host)
+                ?? ChainVerifier.check(chain, caFile: options.caFile, at: now, name: target.host)
             check.stores = options.trustStores.map { store in
                 let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: target.host)
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TriageKit
 import TriageWire
 #if canImport(Glibc)
@@ -56,16 +57,29 @@ public enum HostAddresses {
     }
 
     static func lookupHostsFile(_ host: String, path: String) -> [IPAddress] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        var out: [IPAddress] = []
+        table(path)[host.lowercased()] ?? []
+    }
+
+    /// The hosts file as a table, read again only when it changes (its size and modification time):
+    /// a scan or the exporter asks it for every target.
+    private static let tables = Mutex<[String: (stamp: String, names: [String: [IPAddress]])]>([:])
+
+    static func table(_ path: String) -> [String: [IPAddress]] {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return [:] }
+        let stamp = "\(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+        if let cached = tables.withLock({ $0[path] }), cached.stamp == stamp { return cached.names }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var names: [String: [IPAddress]] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: "#", maxSplits: 1).first?.split(whereSeparator: \.isWhitespace) ?? []
             guard fields.count >= 2, let address = IPAddress(String(fields[0])) else { continue }
-            if fields.dropFirst().contains(where: { $0.lowercased() == host.lowercased() }), !out.contains(address) {
-                out.append(address)
+            for name in fields.dropFirst().map({ $0.lowercased() }) where !(names[name]?.contains(address) ?? false) {
+                names[name, default: []].append(address)
             }
         }
-        return out
+        tables.withLock { $0[path] = (stamp, names) }
+        return names
     }
 
     /// The system's answer (nsswitch: /etc/hosts, then DNS). Blocking.

@@ -296,6 +296,7 @@ final class HandshakeSession: SSLConnection.Observer {
                 attempt.alpn = connection.alpn
                 attempt.stapledResponse = connection.stapledResponse
                 let verify = connection.verifyResult
+                if verify.code == 0 { attempt.verifiedChain = connection.verifiedChain }
                 attempt.verifyCode = verify.code
                 attempt.verifyError = verify.error
                 attempt.verifyText = verify.text
