@@ -15,18 +15,32 @@ struct Triage: AsyncParsableCommand {
         3 inconclusive (a check could not be completed and nothing found explains why), 70 internal error,
         130 interrupted (SIGINT/SIGTERM; the report is still written).
         """,
-        version: "0.2.0",
+        version: Triage.version,
         subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self, AnalyzeCommand.self, ScanCommand.self, ExporterCommand.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; triage promises 2. Every exit
     /// goes through `leave`, so no thread still finishing a C call meets a
     /// library being torn down.
+    static let version = "0.2.0"
+
     static func main() async {
         Signals.install()
         ProcessTuning.limitMallocArenas(2)
         let console = Console()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // What needs no argument parsing skips it: building the command tree reflects over every
+        // command's options, most of `triage --version`'s time.
+        if arguments == ["--version"] {
+            console.result(Triage.version)
+            leave(ExitStatus.healthy)
+        }
+        if arguments.first == "explain" {
+            var explain = ExplainCommand()
+            explain.text = Array(arguments.dropFirst())
+            do { try explain.run() } catch let reported as Reported { leave(reported.status) } catch { leave(ExitStatus.internalError) }
+            leave(ExitStatus.healthy)
+        }
         if arguments.first == "run", arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
             // The inputs of the runbook asked for (--runbook NAME), read only now.
             console.result(RunCommand.helpWithInputs(arguments))
