@@ -13,7 +13,11 @@ struct triage_capture { pcap_t *pcap; int fd; };
 
 #define PCAP_SYM(type, name) ((type)triage_lazy_symbol(1, name))
 
+static _Thread_local int capture_denied;
+int triage_capture_denied(void) { return capture_denied; }
+
 triage_capture *triage_capture_open(const char *device, const char *filter, int snaplen, char *error, size_t error_size) {
+    capture_denied = 0;
     pcap_t *(*create)(const char *, char *) = PCAP_SYM(pcap_t *(*)(const char *, char *), "pcap_create");
     int (*set_snaplen)(pcap_t *, int) = PCAP_SYM(int (*)(pcap_t *, int), "pcap_set_snaplen");
     int (*set_timeout)(pcap_t *, int) = PCAP_SYM(int (*)(pcap_t *, int), "pcap_set_timeout");
@@ -45,6 +49,7 @@ triage_capture *triage_capture_open(const char *device, const char *filter, int 
     if (set_buffer_size) set_buffer_size(p, TRIAGE_CAPTURE_BUFFER);
     int rc = activate(p);
     if (rc < 0) {
+        capture_denied = rc == PCAP_ERROR_PERM_DENIED;
         snprintf(error, error_size, "%s", geterr(p));
         close_fn(p);
         return NULL;

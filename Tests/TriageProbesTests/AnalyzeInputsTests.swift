@@ -62,4 +62,22 @@ import TriageWire
         #expect(doc.incomplete.first?.error.hasPrefix("the capture began after the handshake: 1 connection(s) carry TLS records but no ClientHello") == true,
                 "\(doc.incomplete.map(\.error))")
     }
+
+    /// Without the capability to capture (CAP_NET_RAW and CAP_NET_ADMIN dropped from the bounding set),
+    /// capture-start is a warning that says how to grant it, and the run still ends healthy.
+    @Test func captureWithoutPrivilegeIsAWarningWithTheFix() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let out = TestPaths.temporaryFolder("no-capture")
+        let r = try await Command.run(["setpriv", "--bounding-set=-net_raw,-net_admin", "--inh-caps=-net_raw,-net_admin",
+                                       TestPaths.triageBinary.path, "run", "https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1",
+                                       "--cacert", try F.file(root.certificatePEM), "--set", "capture=true", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        let step = try #require(doc.steps.first { $0.id == "capture-start" })
+        #expect(step.status == .warning)
+        #expect(step.summary.contains("sudo setcap cap_net_raw,cap_net_admin+eip"), "\(step.summary)")
+    }
 }

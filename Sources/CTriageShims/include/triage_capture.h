@@ -12,6 +12,9 @@ typedef struct triage_capture triage_capture;
  * filled (libpcap's message) when libpcap is missing, the device does not
  * exist, the filter does not compile, or the process may not capture. */
 triage_capture *triage_capture_open(const char *device, const char *filter, int snaplen, char *error, size_t error_size);
+/* Why the last triage_capture_open on this thread failed, by libpcap's code: 1 when it was
+ * PCAP_ERROR_PERM_DENIED (the process may not capture), 0 otherwise. */
+int triage_capture_denied(void);
 int triage_capture_datalink(triage_capture *c);
 
 /* The longest the kernel holds captured packets before handing them over. */

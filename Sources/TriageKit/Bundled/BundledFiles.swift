@@ -1488,6 +1488,9 @@ terminal.status_interrupted = INTERRUPTED
 capture.mid_stream = the capture began after the handshake: {count} connection(s) carry TLS records but no ClientHello — capture from the start of the connection (start tcpdump before the client connects)
 capture.link_type = the capture's frames are of link type {type} ({name}), which triage does not decode ({frames} frame(s)): capture on an Ethernet, loopback or Linux cooked (any) interface, or export it as such from Wireshark
 
+# --- capture ---
+capture.no_privilege = no capture on {device}: this process may not capture (it needs CAP_NET_RAW and CAP_NET_ADMIN) — run triage as root, or grant it once: sudo setcap cap_net_raw,cap_net_admin+eip "$(command -v triage)"; the handshakes' own self-capture stands in, the proxy's connection is not seen
+
 """#,
         "text.zh.txt": #"""
 # triage 的中文文本表。每行一条：key = 文本。
@@ -2357,6 +2360,9 @@ terminal.status_interrupted = 中断
 # --- analyze ---
 capture.mid_stream = 抓包是在握手之后才开始的：{count} 个连接只有 TLS 记录而没有 ClientHello——请从连接开始时抓包（在客户端连接之前启动 tcpdump）
 capture.link_type = 抓包的帧是链路类型 {type}（{name}），triage 不解码（{frames} 帧）：请在以太网、回环或 Linux cooked（any）接口上抓包，或在 Wireshark 中导出为这些类型
+
+# --- capture ---
+capture.no_privilege = 无法在 {device} 上抓包：本进程没有抓包权限（需要 CAP_NET_RAW 和 CAP_NET_ADMIN）——以 root 运行 triage，或一次性授权：sudo setcap cap_net_raw,cap_net_admin+eip "$(command -v triage)"；握手自身的抓包代替它，代理的连接看不到
 
 """#,
     ]

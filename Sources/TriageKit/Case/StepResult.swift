@@ -45,6 +45,8 @@ public struct StepResult: Sendable {
     public var error: Message?
     public var observations: [Observation]
     public var events: [TimelineEvent]
+    /// The step did its job, less well than it should: a warning, with what to do.
+    public var notice: Message?
 
     public init(id: String, uses: String, status: StepStatus, startedAt: Date, durationMs: Int,
                 summary: Message, command: String? = nil, facts: [Fact] = [], artifacts: [Artifact] = [],

@@ -254,6 +254,7 @@ public struct Engine: Sendable {
             result.transcript = o.transcript
             result.observations = o.observations
             result.events = o.events
+            result.notice = o.notice
             result.evidence = o.evidence
             if let undeclared = o.outputs.keys.sorted().first(where: { kind.output($0) == nil }) {
                 // A kind that returns what it does not declare is a defect; say so rather than hide it.
@@ -307,7 +308,7 @@ public struct Engine: Sendable {
             r.error = r.summary
         } else if r.findings.contains(where: { $0.severity == .problem }) {
             r.status = .problem
-        } else if !r.findings.isEmpty {
+        } else if !r.findings.isEmpty || r.notice != nil {
             r.status = .warning
         } else {
             r.status = .ok

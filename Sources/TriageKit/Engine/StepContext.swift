@@ -126,6 +126,9 @@ public struct StepOutcome: Sendable {
     public var observations: [Observation]
     /// Events of the incident the step found (a certificate's notAfter, a log line's time).
     public var events: [TimelineEvent]
+    /// The step did its job, less well than it should (a capture without the privilege to capture):
+    /// a warning on its line, with what to do.
+    public var notice: Message?
 
     public init(summary: Message, command: String? = nil, facts: [Fact] = [], outputs: [String: Value] = [:],
                 evidence: [Evidence] = [], transcript: String? = nil, failure: Message? = nil,

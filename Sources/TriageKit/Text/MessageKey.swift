@@ -457,4 +457,5 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case terminalStatusInterrupted = "terminal.status_interrupted"
     case captureMidStream = "capture.mid_stream"
     case captureLinkType = "capture.link_type"
+    case captureNoPrivilege = "capture.no_privilege"
 }

@@ -29,6 +29,7 @@ public final class LiveCapture: RunResource {
         do {
             handle = try PcapHandle(device: device, filter: filter, snaplen: snaplen)
         } catch {
+            if error.permissionDenied { throw NoPrivilege(device: device) }
             throw StepFailure(.captureUnavailable, ["device": .string(device), "error": .string(error.description)])
         }
         self.device = device
@@ -86,4 +87,9 @@ public final class LiveCapture: RunResource {
     public func close() async {
         _ = await onPool { [self] _ in stop().frames }
     }
+}
+
+/// The process may not capture (libpcap's PCAP_ERROR_PERM_DENIED).
+public struct NoPrivilege: Error, Sendable {
+    public var device: String
 }

@@ -10,6 +10,8 @@ final class PcapHandle: @unchecked Sendable {
 
     struct Unavailable: Error, CustomStringConvertible {
         var description: String
+        /// libpcap's PCAP_ERROR_PERM_DENIED: the process lacks the capability to capture.
+        var permissionDenied = false
     }
 
     struct Frame {
@@ -20,7 +22,8 @@ final class PcapHandle: @unchecked Sendable {
     init(device: String, filter: String, snaplen: Int) throws(Unavailable) {
         var error = [CChar](repeating: 0, count: 512)
         guard let handle = triage_capture_open(device, filter, Int32(snaplen), &error, error.count) else {
-            throw Unavailable(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw Unavailable(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                              permissionDenied: triage_capture_denied() == 1)
         }
         self.handle = handle
     }

@@ -43,6 +43,13 @@ public struct CaptureStartStep: StepKind {
             return StepOutcome(summary: Message(.captureStarted, ["device": .string(device), "filter": .string(filter)]), command: command,
                                facts: [Fact(.interface, .string(device)), Fact(.filter, .string(filter))],
                                outputs: ["capture": .string(context.stepID), "interface": .string(device), "filter": .string(filter)])
+        } catch let denied as NoPrivilege {
+            // Not an error of the case: a warning with the command that grants the capability.
+            let why = Message(.captureNoPrivilege, ["device": .string(denied.device)])
+            var outcome = StepOutcome(summary: why, command: command, facts: [Fact(.interface, .string(device)), Fact(.note, why.value)],
+                                      outputs: ["capture": .null, "interface": .string(device), "filter": .string(filter)])
+            outcome.notice = why
+            return outcome
         } catch {
             let why = (error as? StepFailure)?.message ?? Message(.errorText, ["text": .string("\(error)")])
             return StepOutcome(summary: Message(.captureCannot, ["device": .string(device), "why": why.value]), command: command,
