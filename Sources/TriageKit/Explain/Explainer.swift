@@ -19,6 +19,8 @@ public enum Explainer {
         if let a = AlertDescription.named(text) { return [.alert(a)] }
         // A bare number (an alert, a curl code) is no client's text: the patterns are not even compiled for it.
         let bareNumber = !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        // (No pattern below matches digits alone: a bare number goes straight to what numbers mean.)
+        if bareNumber, let number = Self.number(text) { return number }
         if !bareNumber, let m = ClientPattern.match(text) {
             out.append(client(m))
             if let a = m.alert { out.append(.alert(a, level: .fatal, sender: .server)) }
@@ -52,6 +54,14 @@ public enum Explainer {
         }
         if !out.isEmpty { return out }
 
+        if let number = Self.number(text) { return number }
+        if let a = AlertDescription.named(text) { return [.alert(a)] }
+        throw NotUnderstood(input: text)
+    }
+
+    /// A bare number: an alert (and, when both name it, a curl code), an alert as level × 256 + code, a curl code.
+    static func number(_ text: String) -> [Explanation]? {
+        var out: [Explanation] = []
         if let n = Int(text) {
             if (0...255).contains(n), let a = AlertDescription.named(UInt8(n)) {
                 out.append(.alert(a))
@@ -71,8 +81,7 @@ public enum Explainer {
             }
             if let e = CurlError.named(n) { return [.curl(e)] }
         }
-        if let a = AlertDescription.named(text) { return [.alert(a)] }
-        throw NotUnderstood(input: text)
+        return nil
     }
 
     /// OpenSSL packs library and reason into one code. In OpenSSL 3 the
