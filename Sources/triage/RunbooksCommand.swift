@@ -3,6 +3,8 @@ import Foundation
 import TriageKit
 import TriageProbes
 
+private enum RunbookListError: Error { case unreadable }
+
 struct RunbooksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runbooks",
@@ -50,11 +52,32 @@ struct RunbooksCommand: ParsableCommand {
             return
         }
         let loader = RunbookLoader(catalog: .standard)
+        let mine = Bundled.userRunbooks()
+        let mineNames = Set(mine.map(\.name))
+        func pad(_ name: String) -> String { name.padding(toLength: max(16, name.count), withPad: " ", startingAt: 0) }
         print("Runbooks (triage run --runbook NAME; override with $TRIAGE_HOME/runbooks/NAME.yaml):")
         for name in Bundled.runbookNames {
-            let source = try Bundled.runbook(name)
-            let title = (try? loader.load(yaml: source.text, source: source.origin))?.title ?? ""
-            print("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(title)")
+            let text = (try? Bundled.runbook(name, environment: [:]))?.text ?? ""
+            let title = (try? loader.load(yaml: text, source: "bundled:\(name)"))?.title ?? ""
+            print("  \(pad(name)) \(title)\(mineNames.contains(name) ? "  (overridden by $TRIAGE_HOME)" : "")")
+        }
+        if !mine.isEmpty {
+            print("\nYour runbooks ($TRIAGE_HOME/runbooks):")
+            for (name, path) in mine {
+                // A runbook that does not load is listed with its first error, so the list says what to fix.
+                let line: String
+                do {
+                    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                        throw RunbookListError.unreadable
+                    }
+                    line = try loader.load(yaml: text, source: path).title ?? ""
+                } catch let error as RunbookError {
+                    line = "does not load: \(error.diagnostics.first.map(\.description) ?? "\(error)")"
+                } catch {
+                    line = "cannot be read as UTF-8 text"
+                }
+                print("  \(pad(name)) \(line)")
+            }
         }
         print("\nStep kinds (uses:), with their inputs and outputs:")
         print(StepCatalog.standard.listing)

@@ -196,6 +196,59 @@ import TriageTestSupport
     }
 
     /// `triage run --help` lists the default runbook's inputs; with `--runbook NAME`, that runbook's.
+    /// A runbook of one's own in $TRIAGE_HOME/runbooks: listed (with the first error of one that does not
+    /// load), run by name, its --help shows its inputs, and its `finding:` is the root cause with its remedy.
+    @Test func ownRunbookFindingIsTheRootCause() async throws {
+        let home = TestPaths.temporaryFolder("home")
+        let runbooks = home.appendingPathComponent("runbooks")
+        try FileManager.default.createDirectory(at: runbooks, withIntermediateDirectories: true)
+        try """
+            name: disk-check
+            title: Is the data volume full?
+            inputs:
+              volume: { default: /srv, description: the data volume }
+            steps:
+              - id: disk
+                name: Free space on the data volume
+                run: echo "97%"; if [ "$VOLUME" = /srv ]; then exit 1; fi
+                env: { VOLUME: "${{ inputs.volume }}" }
+                finding:
+                  when: ${{ steps.disk.outputs.exit == 1 }}
+                  cause: disk-nearly-full
+                  summary: "the data volume is ${{ steps.disk.outputs.stdout }} full"
+                  remedy: free space on the upstream's data volume
+            """.write(to: runbooks.appendingPathComponent("disk.yaml"), atomically: true, encoding: .utf8)
+        try "name: broken\nsteps:\n  - id: a\n    uses: nope\n".write(to: runbooks.appendingPathComponent("broken.yml"), atomically: true, encoding: .utf8)
+        func triage(_ args: [String]) async throws -> CommandResult {
+            try await Command.run(["env", "TRIAGE_HOME=\(home.path)", TestPaths.triageBinary.path] + args)
+        }
+        let list = try await triage(["runbooks"])
+        #expect(list.stdout.contains("Your runbooks ($TRIAGE_HOME/runbooks):"))
+        #expect(list.stdout.contains("  disk             Is the data volume full?"), "\(list.stdout.prefix(600))")
+        #expect(list.stdout.contains("  broken           does not load: \(runbooks.path)/broken.yml:4:11: unknown step kind 'nope'"))
+        let help = try await triage(["run", "--runbook", "disk", "--help"])
+        #expect(help.stdout.contains("INPUTS of disk (--set KEY=VALUE):"), "\(help.stdout.suffix(300))")
+        #expect(help.stdout.contains("  volume "))
+
+        let folder = TestPaths.temporaryFolder("own")
+        let run = try await triage(["run", "--runbook", "disk", "--out", folder.path, "--format", "md,json"])
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("root cause: disk-nearly-full — the data volume is 97% full"), "\(run.stdout)")
+        let report = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(report.contains("**What failed:** the data volume is 97% full"), "\(report.prefix(500))")
+        #expect(report.contains("**What to do:** free space on the upstream's data volume"))
+        #expect(report.contains("| ❌ problem | Free space on the data volume · disk (exec) |"))
+        let json = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        #expect(json.rootCause?.cause.code == "disk-nearly-full")
+        #expect(json.rootCause?.title == "disk-nearly-full")
+        #expect(json.verdict == .problem)
+        #expect(json.steps.first?.name == "Free space on the data volume")
+
+        // The check holds: the exit status is not the finding's, the step is ok and the run healthy.
+        let healthy = try await triage(["run", "--runbook", "disk", "--set", "volume=/data", "--out", TestPaths.temporaryFolder("own-ok").path])
+        #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
+    }
+
     @Test func runHelpShowsTheInputsOfTheRunbookAskedFor() async throws {
         let plain = try await Command.triage(["run", "--help"])
         #expect(plain.status == 0)

@@ -73,7 +73,7 @@ import TriageTestSupport
               - id: a
                 uses: test.echo
                 timout: 5s
-            """) == ["rb.yaml:5:5: unknown key 'timout' in step 1 (did you mean 'timeout'?): expected one of id, uses, with, if, for_each, timeout, continue_on_error, after"])
+            """) == ["rb.yaml:5:5: unknown key 'timout' in step 1 (did you mean 'timeout'?): expected one of id, name, uses, run, env, with, if, for_each, timeout, continue_on_error, continue-on-error, after, finding"])
     }
 
     @Test func unknownStepKind() {
@@ -311,5 +311,63 @@ import TriageTestSupport
         #expect(diagnostics(bomb) == ["rb.yaml:1:1: the document expands to more than 200000 nodes or nests deeper than 64 levels (YAML aliases that multiply?)"])
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(diagnostics("name: t\nx: \(deep)\n").first?.contains("Maximum nesting level reached") == true)
+    }
+
+    /// GitHub Actions' habits: `name:`, `run:` (a shell exec), `env:`, `continue-on-error:`, and a step's own `finding:`.
+    @Test func actionsHabitsAndOwnFinding() throws {
+        let runbook = try loader.load(yaml: """
+            name: habits
+            steps:
+              - id: disk
+                name: Free space on the data volume
+                run: df --output=pcent "$VOLUME" | tail -1
+                env: { VOLUME: /srv }
+                continue-on-error: false
+                finding:
+                  when: ${{ steps.disk.outputs.exit != 0 }}
+                  cause: disk-nearly-full
+                  severity: warning
+                  summary: "the volume is ${{ steps.disk.outputs.stdout }} full"
+                  remedy: free space
+            """, source: "habits.yaml")
+        let step = try #require(runbook.steps.first)
+        #expect(step.uses == "exec")
+        #expect(step.name == "Free space on the data volume")
+        #expect(!step.continueOnError)
+        if case .value(let shell)? = step.with["shell"] { #expect(shell == .bool(true)) } else { Issue.record("no shell: true") }
+        if case .object(let env)? = step.with["env"], case .value(let v)? = env["VOLUME"] { #expect(v == .string("/srv")) } else { Issue.record("no env") }
+        let finding = try #require(step.finding)
+        #expect(finding.cause.code == "disk-nearly-full")
+        #expect(!finding.cause.isBuiltIn)
+        #expect(finding.severity == .warning)
+        #expect(finding.when?.text == "${{ steps.disk.outputs.exit != 0 }}")
+    }
+
+    @Test func habitsRefusedWhereTheyWouldMislead() {
+        let errors = diagnostics("""
+            name: bad
+            steps:
+              - id: a
+                uses: test.echo
+                run: echo hi
+              - id: b
+                uses: test.echo
+                env: { X: "1" }
+              - id: c
+                run: echo "${{ inputs.x }}"
+              - id: d
+                run: "true"
+                finding: { cause: Disk_Full, summary: full, severity: fatal }
+              - id: e
+                run: "true"
+                finding: { summary: "${{ steps.nope.outputs.exit }}" }
+            """)
+        #expect(errors.contains("rb.yaml:5:5: step 'a' has both 'run' and 'uses': 'run' is shorthand for uses: exec (write the command under with: run)"), "\(errors)")
+        #expect(errors.contains("rb.yaml:8:5: step 'b': 'env' sets a command's environment: it goes with 'run' or uses: exec"), "\(errors)")
+        #expect(errors.contains { $0.hasPrefix("rb.yaml:10:10: step 'c': ${{ }} inside a shell command runs data as code") }, "\(errors)")
+        #expect(errors.contains("rb.yaml:13:23: cause 'Disk_Full' is not a code: expected lower-case words joined by '-', e.g. disk-nearly-full"), "\(errors)")
+        #expect(errors.contains("rb.yaml:13:59: severity 'fatal' is not one of problem, warning"), "\(errors)")
+        #expect(errors.contains("rb.yaml:16:14: 'finding' of step 'e' has no 'cause': expected a code such as disk-nearly-full"), "\(errors)")
+        #expect(errors.contains { $0.hasPrefix("rb.yaml:16:30: unknown step 'nope'") }, "\(errors)")
     }
 }

@@ -26,6 +26,20 @@ public enum Bundled {
         BundledFiles.runbooks.keys.map { String($0.dropLast(".yaml".count)) }.sorted()
     }
 
+    /// The runbooks of `$TRIAGE_HOME/runbooks` (`NAME.yaml` / `NAME.yml`), by name, with their paths.
+    public static func userRunbooks(environment: [String: String] = ProcessInfo.processInfo.environment) -> [(name: String, path: String)] {
+        guard let home = environment["TRIAGE_HOME"], !home.isEmpty,
+              let files = try? FileManager.default.contentsOfDirectory(atPath: "\(home)/runbooks") else { return [] }
+        var out: [String: String] = [:]
+        for file in files.sorted() {
+            for ext in [".yaml", ".yml"] where file.hasSuffix(ext) && file.count > ext.count && !file.hasPrefix(".") {
+                let name = String(file.dropLast(ext.count))
+                if out[name] == nil || ext == ".yaml" { out[name] = "\(home)/runbooks/\(file)" }
+            }
+        }
+        return out.keys.sorted().map { ($0, out[$0]!) }
+    }
+
     /// A runbook by path (anything with a `/` or ending in .yaml/.yml) or by name.
     public static func runbook(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
@@ -44,11 +58,13 @@ public enum Bundled {
             throw NotFound(what: "runbook file", name: nameOrPath, known: runbookNames)
         }
         if let home = environment["TRIAGE_HOME"], !home.isEmpty {
-            let path = "\(home)/runbooks/\(nameOrPath).yaml"
-            if let text = read(path) { return Source(text: text, origin: path) }
+            for ext in ["yaml", "yml"] {
+                let path = "\(home)/runbooks/\(nameOrPath).\(ext)"
+                if let text = read(path) { return Source(text: text, origin: path) }
+            }
         }
         guard let text = BundledFiles.runbooks["\(nameOrPath).yaml"] else {
-            throw NotFound(what: "runbook", name: nameOrPath, known: runbookNames)
+            throw NotFound(what: "runbook", name: nameOrPath, known: Array(Set(runbookNames + userRunbooks(environment: environment).map(\.name))).sorted())
         }
         return Source(text: text, origin: "bundled:\(nameOrPath)")
     }

@@ -815,6 +815,7 @@ finding.no_address_record = {server} knows {host} but returns no A or AAAA recor
 finding.cname_loop = the CNAME chain of {host} loops: {chain}
 finding.too_many_records = {host} has {count} address records, more than the {limit} triage follows
 finding.special_use = {host} is a special-use name that /etc/hosts does not list
+finding.declared_remedy = the runbook gives no remedy for this finding: see the step's evidence
 
 # --- nginx -------------------------------------------------------------------------
 nginx.summary = {path} → {proxy_pass} → {servers}; nginx {sni}
@@ -1688,6 +1689,7 @@ finding.no_address_record = {server} 知道 {host}，但没有返回 A 或 AAAA 
 finding.cname_loop = {host} 的 CNAME 链形成了循环：{chain}
 finding.too_many_records = {host} 有 {count} 条地址记录，超过 triage 跟随的上限 {limit}
 finding.special_use = {host} 是特殊用途域名，但 /etc/hosts 中没有它
+finding.declared_remedy = 运行手册没有为这一发现给出处理办法：请查看该步骤的证据
 
 # --- nginx -----------------------------------------------------------------------------
 nginx.summary = {path} → {proxy_pass} → {servers}；nginx {sni}

@@ -47,6 +47,8 @@ public struct StepResult: Sendable {
     public var events: [TimelineEvent]
     /// The step did its job, less well than it should: a warning, with what to do.
     public var notice: Message?
+    /// The runbook's `name:` for the step, shown beside its id.
+    public var name: String?
 
     public init(id: String, uses: String, status: StepStatus, startedAt: Date, durationMs: Int,
                 summary: Message, command: String? = nil, facts: [Fact] = [], artifacts: [Artifact] = [],

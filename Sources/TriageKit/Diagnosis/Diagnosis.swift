@@ -209,7 +209,7 @@ public struct Diagnosis: Sendable {
 extension Cause {
     /// The order a connection meets causes in: 0 the name, 1 the address,
     /// 2 the server's side of the handshake, 3 the certificate the client
-    /// checks, 4 HTTP, 5 the proxy's answer. The earliest one on a path is
+    /// checks, 4 HTTP (and a runbook's own causes), 5 the proxy's answer. The earliest one on a path is
     /// the one that explains its failure; the later ones are masked by it.
     public var stage: Int {
         switch self {
@@ -222,6 +222,8 @@ extension Cause {
              .selfSigned, .hostnameMismatch, .weakKey, .certExpiresSoon, .certWrongPurpose, .certInvalid, .certRevoked, .ocspStale: 3
         case .httpError, .httpTimeout, .httpProtocolError, .redirectLoop, .upstreamHeaderTooBig, .upstreamClosedEarly: 4
         case .proxyError, .proxyTimeout: 5
+        // A runbook's own cause: what the user checks on the upstream, after the connection held.
+        default: 4
         }
     }
 }

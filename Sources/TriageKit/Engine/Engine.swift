@@ -123,7 +123,7 @@ public struct Engine: Sendable {
                 // Judged with everything seen so far: a step's status is the case's word on its evidence.
                 done[index] = ended
                 let judgement = RuleBook(CaseEvidence(record, steps: done.keys.sorted().flatMap { done[$0]! })).judgement
-                let runs = ended.map { Self.judged($0, by: judgement) }
+                let runs = ended.map { var r = Self.judged($0, by: judgement); r.name = spec.name; return r }
                 done[index] = runs
                 results[index] = runs
                 // A for_each step's own record (skipped, or an expression that
@@ -287,6 +287,7 @@ public struct Engine: Sendable {
             result.status = .interrupted
             result.summary = Message(.stepInterrupted, ["elapsed": .string(Self.format(elapsed))])
         }
+        if let finding = spec.finding { declare(finding, of: spec, in: &result, scope: local) }
         // A long transcript is kept whole beside the report, which shows its first lines.
         if let transcript = result.transcript, transcript.utf8.count > 2048 || transcript.split(separator: "\n").count > 14,
            !evidence.artifacts.contains(where: { $0.path.hasSuffix("/trace.txt") }) {
@@ -294,6 +295,34 @@ public struct Engine: Sendable {
         }
         result.artifacts = evidence.artifacts
         return result
+    }
+
+    /// A step's own `finding:`: when its condition holds over the step's outputs (absent: when the step failed),
+    /// the evidence holds the runbook's finding, and the failure it explains is no longer unexplained.
+    private func declare(_ spec: FindingSpec, of step: StepSpec, in result: inout StepResult, scope: Scope) {
+        guard [.ok, .failed].contains(result.status) else { return }
+        var own = scope
+        own.steps[step.id] = ["status": .string(result.status.rawValue), "outputs": .object(result.outputs)]
+        do {
+            if let when = spec.when {
+                guard try when.template.evaluate(in: own).isTruthy else { return }
+            } else if result.status != .failed {
+                return
+            }
+            // One line each, as a finding's sentences are: a command's output keeps its words, not its line breaks.
+            func line(_ v: Value) -> String { v.text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+            let summary = line(try spec.summary.evaluate(in: own))
+            let remedy = try spec.remedy.map { line(try $0.evaluate(in: own)) }
+            let finding = Finding(spec.cause, severity: spec.severity, summary: Message(.errorText, ["text": .string(summary)]),
+                                  subject: step.name ?? step.id,
+                                  remedy: remedy.map { Message(.errorText, ["text": .string($0)]) } ?? Message(.findingDeclaredRemedy))
+            result.evidence.append(.declared(finding))
+            result.status = .ok
+            result.error = nil
+        } catch {
+            result.status = .failed
+            result.error = Message(.errorText, ["text": .string("\(spec.location): finding: \(error)")])
+        }
     }
 
     /// A step's result with the findings the judgement rests on its evidence, and

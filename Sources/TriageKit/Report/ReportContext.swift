@@ -268,7 +268,7 @@ struct ReportContext {
         record.steps.filter { $0.status != .skipped && !($0.status == .ok && Self.plumbing.contains($0.uses)) }.map { step in
             var shown = clean(table.render(step.error ?? step.summary))
             if shown.count > Self.shownLength { shown = String(shown.prefix(Self.shownLength - 1)) + "…" }
-            return ["mark": Self.marks[step.status] ?? "", "step": step.id, "uses": step.uses,
+            return ["mark": Self.marks[step.status] ?? "", "step": step.name.map { "\($0) · \(step.id)" } ?? step.id, "uses": step.uses,
                     "status": table.render(Self.statusKeys[step.status]!), "shownCell": Markdown.cell(shown)]
         }
     }

@@ -40,6 +40,10 @@ public struct StepSpec: Sendable {
     /// it may overlap with the steps in between.
     public var after: [String]?
     public var location: SourceLocation
+    /// `name:` — what the report and the progress show instead of the id.
+    public var name: String?
+    /// `finding:` — the step's own diagnosis, judged when it ends.
+    public var finding: FindingSpec?
 
     /// The ids of the steps this step's expressions read (`steps.<id>…`).
     public var dependencies: Set<String> {
@@ -58,6 +62,19 @@ public struct StepSpec: Sendable {
 }
 
 /// An `if:` — a boolean literal or an expression (with or without `${{ }}`).
+/// A step's own diagnosis (`finding:`): when `when` holds once the step has
+/// ended (its outputs are `steps.<id>.outputs`), the case holds a finding
+/// with this cause, severity, summary and remedy, judged like a built-in one.
+public struct FindingSpec: Sendable {
+    /// Absent: whenever the step fails (a command's exit status other than expected).
+    public var when: Condition?
+    public var cause: Cause
+    public var severity: Severity
+    public var summary: Template
+    public var remedy: Template?
+    public var location: SourceLocation
+}
+
 public struct Condition: Sendable {
     public var text: String
     public var template: Template

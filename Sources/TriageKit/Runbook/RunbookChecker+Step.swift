@@ -38,7 +38,16 @@ extension RunbookChecker {
         var spec = StepSpec(id: id, uses: "", with: [:], condition: nil, forEach: nil, timeout: nil,
                             continueOnError: true, after: nil, location: location(node))
         var stepKind: (any StepKind)?
-        if let (_, usesNode) = field["uses"] {
+        if let (_, nameNode) = field["name"] { spec.name = string(nameNode, what: "'name'") }
+        // `run:` is GitHub Actions' shorthand for a shell command: an `exec` step with `shell: true`.
+        let runShorthand = field["run"]
+        if let (runKey, _) = runShorthand, field["uses"] != nil {
+            error(runKey, "step '\(id)' has both 'run' and 'uses': 'run' is shorthand for uses: exec (write the command under with: run)")
+        }
+        if runShorthand != nil, field["uses"] == nil {
+            spec.uses = "exec"
+            stepKind = catalog["exec"]
+        } else if let (_, usesNode) = field["uses"] {
             if let uses = string(usesNode, what: "'uses'") {
                 spec.uses = uses
                 stepKind = catalog[uses]
@@ -46,8 +55,8 @@ extension RunbookChecker {
                     error(usesNode, "unknown step kind '\(uses)'\(Spelling.didYouMean(uses, catalog.names)): expected one of \(catalog.names.joined(separator: ", "))")
                 }
             }
-        } else {
-            error(node, "step '\(id)' has no 'uses': expected a step kind such as \(catalog.names.prefix(3).joined(separator: ", "))")
+        } else if runShorthand == nil {
+            error(node, "step '\(id)' has no 'uses': expected a step kind such as \(catalog.names.prefix(3).joined(separator: ", ")), or a command under 'run'")
         }
         let names = inputs.map(\.name)
         var visible = Visibility(inputs: names, earlier: earlier, allSteps: all, itemAllowed: false)
@@ -85,8 +94,11 @@ extension RunbookChecker {
                 error(node, "'after' must be a list of earlier step ids, got \(kind(node))")
             }
         }
-        if let (_, node) = field["continue_on_error"] {
-            spec.continueOnError = bool(node, what: "'continue_on_error'") ?? true
+        if let (key, _) = field["continue_on_error"], field["continue-on-error"] != nil {
+            error(key, "step '\(id)' has both 'continue_on_error' and 'continue-on-error': keep one")
+        }
+        for spelling in ["continue_on_error", "continue-on-error"] {
+            if let (_, node) = field[spelling] { spec.continueOnError = bool(node, what: "'\(spelling)'") ?? true }
         }
         let withNode = field["with"]
         var argumentNodes: [String: Node] = [:]
@@ -106,6 +118,30 @@ extension RunbookChecker {
                 if let arg { spec.with[name] = arg }
             }
         }
+        if let (_, node) = runShorthand, field["uses"] == nil {
+            if case .scalar = node, scalarType(node) == .string, let arg = argument(node, visible) {
+                spec.with["run"] = arg
+                spec.with["shell"] = .value(.bool(true))
+                argumentNodes["run"] = node
+            } else {
+                error(node, "'run' must be a shell command (one string), got \(kind(node))")
+            }
+        }
+        if let (envKey, envNode) = field["env"] {
+            if spec.uses != "exec" {
+                error(envKey, "step '\(id)': 'env' sets a command's environment: it goes with 'run' or uses: exec")
+            } else if spec.with["env"] != nil {
+                error(envKey, "step '\(id)' has 'env' both here and under 'with': keep one")
+            } else if let arg = argument(envNode, visible) {
+                spec.with["env"] = arg
+                argumentNodes["env"] = envNode
+            }
+        }
+        if let (_, node) = field["finding"] {
+            var own = visible
+            own.earlier[id] = EarlierStep(kind: stepKind, forEach: false)
+            spec.finding = finding(node, step: id, own)
+        }
         if let kind = stepKind {
             for declaration in kind.inputs where declaration.required && spec.with[declaration.name] == nil {
                 error(withNode?.0 ?? node, "step '\(id)': \(kind.name) needs input '\(declaration.name)' (\(declaration.summary))")
@@ -115,6 +151,40 @@ extension RunbookChecker {
             }
         }
         return CheckedStep(spec: spec, id: id, idLocation: location(idNode))
+    }
+
+    /// `finding:` — `cause` a kebab-case code, `severity` problem or warning, `summary` (and `remedy`) text with
+    /// `${{ }}`, `when` an expression over the step's own outputs (absent: when the step fails).
+    mutating func finding(_ node: Node, step id: String, _ visible: Visibility) -> FindingSpec? {
+        guard let pairs = mapping(node, what: "'finding' of step '\(id)'", allowed: Self.findingKeys) else { return nil }
+        let field = Dictionary(pairs.map { ($0.key, ($0.keyNode, $0.value)) }, uniquingKeysWith: { a, _ in a })
+        var cause: Cause?
+        if let (_, causeNode) = field["cause"], let code = string(causeNode, what: "'cause'") {
+            cause = Cause(rawValue: code) ?? Cause(custom: code)
+            if cause == nil {
+                error(causeNode, "cause '\(code.prefix(64))' is not a code: expected lower-case words joined by '-', e.g. disk-nearly-full")
+            }
+        } else if field["cause"] == nil {
+            error(node, "'finding' of step '\(id)' has no 'cause': expected a code such as disk-nearly-full")
+        }
+        var severity = Severity.problem
+        if let (_, severityNode) = field["severity"], let text = string(severityNode, what: "'severity'") {
+            if let s = Severity(rawValue: text) { severity = s } else { error(severityNode, "severity '\(text.prefix(40))' is not one of problem, warning") }
+        }
+        var summary: Template?
+        if let (_, summaryNode) = field["summary"], let text = string(summaryNode, what: "'summary'") {
+            summary = template(text, node: summaryNode, shift: 0, visible)
+        } else if field["summary"] == nil {
+            error(node, "'finding' of step '\(id)' has no 'summary': expected the sentence the report gives")
+        }
+        var remedy: Template?
+        if let (_, remedyNode) = field["remedy"], let text = string(remedyNode, what: "'remedy'") {
+            remedy = template(text, node: remedyNode, shift: 0, visible)
+        }
+        var when: Condition?
+        if let (_, whenNode) = field["when"] { when = condition(whenNode, visible) }
+        guard let cause, let summary else { return nil }
+        return FindingSpec(when: when, cause: cause, severity: severity, summary: summary, remedy: remedy, location: location(node))
     }
 
     mutating func condition(_ node: Node, _ visible: Visibility) -> Condition? {

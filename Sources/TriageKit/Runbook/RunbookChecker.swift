@@ -9,7 +9,9 @@ struct RunbookChecker {
 
     static let topKeys = ["name", "title", "description", "inputs", "steps"]
     static let inputKeys = ["required", "default", "description"]
-    static let stepKeys = ["id", "uses", "with", "if", "for_each", "timeout", "continue_on_error", "after"]
+    static let stepKeys = ["id", "name", "uses", "run", "env", "with", "if", "for_each", "timeout", "continue_on_error", "continue-on-error",
+                           "after", "finding"]
+    static let findingKeys = ["when", "cause", "severity", "summary", "remedy"]
 
     init(file: String, catalog: StepCatalog) {
         self.file = file

@@ -26,9 +26,26 @@ public enum RunbookSchema {
         let step: [String: Any] = [
             "type": "object",
             "additionalProperties": false,
-            "required": ["id", "uses"],
+            "required": ["id"],
+            "oneOf": [["required": ["uses"]], ["required": ["run"]]],
             "properties": [
                 "id": ["type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$", "description": "unique step id; evidence goes to evidence/<id>/"],
+                "name": ["type": "string", "description": "what the report shows for the step, beside its id"],
+                "run": ["type": "string", "description": "a shell command: shorthand for uses: exec with shell: true (values only through env:, never ${{ }} inside)"],
+                "env": ["type": "object", "additionalProperties": ["type": ["string", "number", "boolean"]],
+                        "description": "environment of a run: or exec step, NAME: value (values may use ${{ }})"],
+                "continue-on-error": ["type": "boolean", "description": "the same as continue_on_error"],
+                "finding": [
+                    "type": "object", "additionalProperties": false, "required": ["cause", "summary"],
+                    "description": "the step's own diagnosis, judged like a built-in finding",
+                    "properties": [
+                        "when": ["type": ["string", "boolean"], "description": "an expression over steps.<this id>.outputs (default: when the step fails)"],
+                        "cause": ["type": "string", "pattern": "^[a-z][a-z0-9]*(-[a-z0-9]+)*$", "description": "a cause code, built-in or your own"],
+                        "severity": ["enum": ["problem", "warning"], "description": "default problem"],
+                        "summary": ["type": "string", "description": "the sentence the report gives; may use ${{ }}"],
+                        "remedy": ["type": "string", "description": "what to do; may use ${{ }}"],
+                    ] as [String: Any],
+                ] as [String: Any],
                 "uses": ["enum": catalog.names, "description": "the step kind"],
                 "with": ["type": "object", "description": "the step's inputs; strings may hold ${{ expressions }}"],
                 "if": ["type": ["string", "boolean"], "description": "run the step only when this expression is true"],

@@ -176,6 +176,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case findingReset = "finding.reset"
     case findingSelfSigned = "finding.self_signed"
     case findingSpecialUse = "finding.special_use"
+    case findingDeclaredRemedy = "finding.declared_remedy"
     case findingTooLarge = "finding.too_large"
     case findingTooManyRecords = "finding.too_many_records"
     case findingUnknownIssuer = "finding.unknown_issuer"

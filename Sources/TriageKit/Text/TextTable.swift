@@ -87,7 +87,11 @@ public struct TextTable: Sendable {
     }
 
     public func render(_ message: Message) -> String {
-        guard let template = entries[message.key] ?? TextTable.englishEntry(message.key, from: self) else { return message.key }
+        guard let template = entries[message.key] ?? TextTable.englishEntry(message.key, from: self) else {
+            // A runbook's own cause has no title in the tables: its code is its title.
+            if message.key.hasPrefix("cause."), message.key.hasSuffix(".title") { return String(message.key.dropFirst(6).dropLast(6)) }
+            return message.key
+        }
         return fill(template, message.args)
     }
 
