@@ -66,6 +66,7 @@ install: release
 clean:
 	rm -rf .build incidents
 
-# Regenerates schema/runbook.schema.json from the step catalog.
+# Regenerates schema/runbook.schema.json from the step catalog and schema/report.schema.json from the report model.
 schema: build
 	$(BIN_DEBUG) runbooks --schema > schema/runbook.schema.json
+	$(BIN_DEBUG) runbooks --report-schema > schema/report.schema.json

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Validates runbook files against schema/runbook.schema.json.
+"""Validates files against one of triage's JSON Schemas.
 
-Prints one line per file: `ok FILE` or `invalid FILE: reason`. Used by the
-test that checks the schema agrees with the loader.
+    check-schema.py [--report] FILE...
+
+Without --report: runbook files (YAML) against schema/runbook.schema.json;
+with it: report.json files against schema/report.schema.json. Prints one
+line per file: `ok FILE` or `invalid FILE: reason (at path)`. Used by the
+tests that check each schema agrees with the code.
 """
 import json
 import pathlib
@@ -12,17 +16,23 @@ import jsonschema
 import yaml
 
 root = pathlib.Path(__file__).resolve().parent.parent
-schema = json.loads((root / "schema/runbook.schema.json").read_text())
+args = sys.argv[1:]
+report = bool(args) and args[0] == "--report"
+if report:
+    args = args[1:]
+schema = json.loads((root / ("schema/report.schema.json" if report else "schema/runbook.schema.json")).read_text())
 jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
-for name in sys.argv[1:]:
+for name in args:
+    text = pathlib.Path(name).read_text()
     try:
-        document = yaml.safe_load(pathlib.Path(name).read_text())
-    except yaml.YAMLError as error:
-        print(f"invalid {name}: YAML: {str(error).splitlines()[0]}")
+        document = json.loads(text) if report else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        print(f"invalid {name}: {'JSON' if report else 'YAML'}: {str(error).splitlines()[0]}")
         continue
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     if errors:
-        print(f"invalid {name}: {errors[0].message}")
+        where = "/".join(str(p) for p in errors[0].absolute_path)
+        print(f"invalid {name}: {errors[0].message[:300]} (at /{where})")
     else:
         print(f"ok {name}")

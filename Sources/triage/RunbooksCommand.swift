@@ -16,6 +16,9 @@ struct RunbooksCommand: ParsableCommand {
     @Flag(help: "Print the JSON Schema of the runbook format (schema/runbook.schema.json).")
     var schema = false
 
+    @Flag(help: "Print the JSON Schema of report.json (schema/report.schema.json).")
+    var reportSchema = false
+
     @Flag(help: "Print the step kinds as the README's Markdown table.")
     var markdown = false
 
@@ -28,6 +31,10 @@ struct RunbooksCommand: ParsableCommand {
     func run() throws {
         if schema {
             print(RunbookSchema.json(catalog: .standard), terminator: "")
+            return
+        }
+        if reportSchema {
+            print(ReportSchema.json(), terminator: "")
             return
         }
         if markdown {

@@ -14,6 +14,53 @@ import TriageTestSupport
         #expect(file == RunbookSchema.json(catalog: .standard), "schema/runbook.schema.json is stale: run make schema")
     }
 
+    @Test func reportSchemaFileIsTheGeneratedOne() throws {
+        let file = try String(contentsOf: TestPaths.repository.appendingPathComponent("schema/report.schema.json"), encoding: .utf8)
+        #expect(file == ReportSchema.json(), "schema/report.schema.json is stale: run make schema")
+        // Every stored property of the report is in the schema, and nothing else.
+        let record = CaseRecord(runbook: "x", runbookTitle: nil, runbookSource: "x.yaml", target: nil, via: nil, inputs: [:], host: "h",
+                                startedAt: Date(), plannedSteps: [])
+        let labels = Mirror(reflecting: ReportDocument(record)).children.compactMap(\.label)
+        #expect(labels == ReportSchema.documentProperties)
+    }
+
+    /// report.json of real runs — the demo in both languages, a refused connection, a runbook's own finding and a
+    /// healthy run — validates against schema/report.schema.json (Draft 2020-12, Python's jsonschema).
+    @Test func realReportsValidateAgainstTheReportSchema() async throws {
+        let folder = TestPaths.temporaryFolder("report-schema")
+        let runbook = folder.appendingPathComponent("own.yaml")
+        try """
+            name: own
+            inputs:
+              fail: { default: "1" }
+            steps:
+              - id: check
+                name: A check of one's own
+                run: test "$FAIL" != 1
+                env: { FAIL: "${{ inputs.fail }}" }
+                finding: { cause: own-check-failed, severity: warning, summary: the check failed }
+            """.write(to: runbook, atomically: true, encoding: .utf8)
+        let runs: [(String, [String], Int32)] = [
+            ("demo-en", ["demo", "--no-nginx"], 1),
+            ("demo-zh", ["demo", "--no-nginx", "--lang", "zh"], 1),
+            ("refused", ["run", "https://127.0.0.1:9/", "--max-time", "10s"], 1),
+            ("own-warning", ["run", "--runbook", runbook.path], 0),
+            ("own-healthy", ["run", "--runbook", runbook.path, "--set", "fail=0"], 0),
+        ]
+        var files: [String] = []
+        for (name, args, status) in runs {
+            let out = folder.appendingPathComponent(name)
+            let r = try await Command.triage(args + ["--out", out.path])
+            #expect(r.status == status, "\(name): \(r.stdout)\(r.stderr)")
+            files.append(out.appendingPathComponent("report.json").path)
+        }
+        let result = try await Command.run([TestPaths.repository.appendingPathComponent("scripts/check-schema.py").path, "--report"] + files)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == files.count)
+        for line in lines { #expect(line.hasPrefix("ok "), "\(line)") }
+    }
+
     /// The README's step table is the one the declarations generate.
     @Test func readmeStepTableIsTheGeneratedOne() throws {
         let readme = try String(contentsOf: TestPaths.repository.appendingPathComponent("README.md"), encoding: .utf8)

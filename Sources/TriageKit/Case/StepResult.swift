@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a step ended.
-public enum StepStatus: String, Sendable, Codable {
+public enum StepStatus: String, Sendable, Codable, CaseIterable {
     /// Ran and found nothing wrong.
     case ok
     /// Ran and found only warnings.

@@ -244,7 +244,7 @@ public struct ChainRules: Sendable {
     public var facts: [Fact] {
         var facts: [Fact] = []
         if let first = check.chain.servers.first { facts.append(Fact(.address, .typed(.endpoint(first)))) }
-        if !check.chain.variants.isEmpty { facts.append(Fact(.variant, .list(check.chain.variants.map { .string($0.description) }))) }
+        facts += check.chain.variants.map { Fact(.variant, .string($0.description)) }
         for cert in certificates { facts.append(Fact(.certificate, .typed(.certificate(cert)))) }
         if let leaf = certificates.first {
             facts += [Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),

@@ -4,7 +4,7 @@
 /// that breaks along that connection — and every other finding with whom
 /// it affects, in order of impact.
 public struct Diagnosis: Sendable {
-    public enum Verdict: String, Sendable, Codable {
+    public enum Verdict: String, Sendable, Codable, CaseIterable {
         /// Every step that ran ended ok and no finding is a problem.
         case healthy
         /// A problem was diagnosed.

@@ -58,7 +58,7 @@ public enum FindingPath: Sendable, Hashable {
 }
 
 /// How much a finding matters.
-public enum Severity: String, Sendable, Codable {
+public enum Severity: String, Sendable, Codable, CaseIterable {
     /// Something is broken: the run's verdict becomes `problem`.
     case problem
     /// Worth a look, not broken yet (a certificate expiring in 12 days).

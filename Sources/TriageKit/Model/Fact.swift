@@ -83,7 +83,7 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
         case .alert: .alert
         case .notBefore, .notAfter, .firstSeen, .lastSeen, .seenAt: .date
         case .certificate: .certificate
-        case .port, .verifyCode, .daysLeft, .status, .curlCode, .directStatus, .viaStatus, .redirects, .osErrno,
+        case .port, .verifyCode, .daysLeft, .status, .curlCode, .directStatus, .viaStatus, .redirects,
              .headerBytes, .bodyBytes, .matchingLines, .frames, .bytes, .framesDropped, .kernelDropped, .packets,
              .tcpConnections, .tlsConnections, .connections, .blocksSkipped, .malformedFrames, .code, .exitStatus,
              .expectedExit, .chainLength, .bytesReceived, .messagesReceived, .opensslReason, .bytesLost, .limit,
