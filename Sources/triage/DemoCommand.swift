@@ -19,11 +19,24 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Report and terminal language: en or zh.")
     var lang: String = "en"
 
+    @Option(help: ArgumentHelp("Which reports to write, comma-separated: md, json, jira (report.jira: Jira wiki markup).", valueName: "md,json"))
+    var format: String = "md,json"
+
     @Flag(help: "Leave nginx out even when it is installed: diagnose the upstream directly.")
     var noNginx = false
 
     @Flag(help: "Only start the broken upstream and keep it running until SIGINT/SIGTERM (to try curl or openssl against it; used by make bench).")
     var serve = false
+
+    var formats: Set<CaseFolder.Format> {
+        Set(format.split(separator: ",").compactMap { CaseFolder.Format(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
+    }
+
+    func validate() throws {
+        guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
+            throw ValidationError("--format expects a comma-separated list of md, json, jira, got '\(format)'")
+        }
+    }
 
     func run() async throws {
         let console = Console(language: lang)
@@ -74,6 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
             out: out.map { URL(fileURLWithPath: $0) }, language: lang)
         request.progress = console.progressLine
         request.force = force
+        request.formats = formats
         let caseRun: CaseRun
         do {
             caseRun = try CaseRun(request, catalog: .standard)

@@ -144,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A Mustache template for report.md instead of the bundled one.", valueName: "FILE"))
     var template: String?
 
-    @Option(help: ArgumentHelp("Which reports to write, comma-separated: md, json.", valueName: "md,json"))
+    @Option(help: ArgumentHelp("Which reports to write, comma-separated: md, json, jira (report.jira: Jira wiki markup).", valueName: "md,json"))
     var format: String = "md,json"
 
     @Option(help: ArgumentHelp("The deadline of every step, overriding the runbook's timeouts, e.g. 30s (default: each step's own, else 10s).", valueName: "DURATION"))
@@ -155,7 +155,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--set expects KEY=VALUE, got '\(s)'")
         }
         guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
-            throw ValidationError("--format expects md, json or md,json, got '\(format)'")
+            throw ValidationError("--format expects a comma-separated list of md, json, jira, got '\(format)'")
         }
         for (flag, value) in [("--step-timeout", stepTimeout), ("--max-time", maxTime)] {
             guard let value else { continue }

@@ -171,9 +171,22 @@ import TriageTestSupport
     /// well-formed sequence diagram of the two paths, no English prose in zh.
     @Test(arguments: ["en", "zh"]) func demoReportFitsATicket(language: String) async throws {
         let folder = TestPaths.temporaryFolder("demo-\(language)")
-        let r = try await Command.triage(["demo", "--out", folder.path, "--lang", language])
+        let r = try await Command.triage(["demo", "--out", folder.path, "--lang", language, "--format", "md,json,jira"])
         #expect(r.status == 1, "\(r.stderr)")
         let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        // The same report in Jira wiki markup: headings, tables, code and panels, the request path as a sequence; no Markdown left.
+        let jira = try String(contentsOf: folder.appendingPathComponent("report.jira"), encoding: .utf8)
+        #expect(jira.hasPrefix("h1. ") && jira.prefix(80).contains("502"), "\(jira.prefix(200))")
+        for markdown in ["```", "<details>", "</details>", "**", "<br>", "\n## ", "|---"] { #expect(!jira.contains(markdown), "report.jira holds \(markdown)") }
+        for wiki in ["\nh2. ", "\n||", "{code:bash}\nnginx -t && nginx -s reload\n", "{noformat}\n--- ", "{panel:title=", "proxy_ssl_server_name on;"] {
+            #expect(jira.contains(wiki), "report.jira lacks \(wiki)")
+        }
+        let path = jira.components(separatedBy: "\nh2. ").first { $0.hasPrefix(language == "zh" ? "请求路径" : "Request path") } ?? ""
+        let sequence = path.split(separator: "\n").filter { $0.hasPrefix("# ") }
+        #expect(sequence.first?.hasSuffix(": GET /test") == true, "\(sequence)")
+        #expect(sequence.contains { $0.contains(" ✗ ") && $0.contains("80 internal\\_error") }, "\(sequence)")
+        #expect(sequence.contains { $0.hasSuffix(": HTTP 502 Bad Gateway") }, "\(sequence)")
+        #expect(sequence.last?.hasSuffix(": HTTP 200 OK") == true)
         let lines = md.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count <= 300, "report.md has \(lines.count) lines")
         let screen = MarkdownChecks.normalised(MarkdownChecks.firstScreen(md))

@@ -231,4 +231,52 @@ import TriageWire
         // Inside a code span the text is shown as is (entities would print literally there).
         #expect(Markdown.cell(Markdown.code("openssl s_client </dev/null")) == "`openssl s_client </dev/null`")
     }
+
+    /// Jira wiki markup from triage's Markdown: a server's text stays text (no macro, link, effect or cell
+    /// break), escaped pipes and code spans keep their characters, a code block cannot be closed from inside.
+    @Test func jiraMarkupKeepsServerTextInert() {
+        let md = """
+            # Title {color:red}
+
+            > **banner** [x|http://evil.test] *not bold*<br>
+            | | Step | What |
+            |---|---|---|
+            | ✅ ok | a \\| b | `x\\|y` and -struck- !img.png! &lt;b&gt; |
+
+            <details><summary>Raw | evidence=1}</summary>
+
+            ```text
+            {noformat} still text
+            ```
+
+            </details>
+
+            ```mermaid
+            sequenceDiagram
+                participant C as client
+                participant U as upstream 127.0.0.1#59;443
+                C->>U: ClientHello #35;lt#59;
+                U--xC: alert 80
+            ```
+            """
+        let jira = JiraMarkup.convert(md)
+        #expect(jira == """
+            h1. Title \\{color:red\\}
+
+            bq. *banner* \\[x\\|http://evil.test\\] \\*not bold\\*
+            || ||Step||What||
+            |✅ ok|a \\| b|{{x\\|y}} and \\-struck- \\!img.png\\! <b>|
+
+            {panel:title=Raw   evidence 1 }
+
+            {noformat}
+            { noformat} still text
+            {noformat}
+
+            {panel}
+
+            # client → upstream 127.0.0.1;443: ClientHello #lt;
+            # client ✗ upstream 127.0.0.1;443: alert 80
+            """)
+    }
 }

@@ -8,7 +8,8 @@ import Glibc
 /// that is killed still leaves a readable partial case.
 public struct CaseFolder: Sendable {
     public enum Format: String, Sendable, CaseIterable {
-        case md, json
+        /// report.md (GitHub, GitLab), report.json, report.jira (Jira wiki markup).
+        case md, json, jira
     }
 
     public struct Unusable: Error, CustomStringConvertible {
@@ -130,8 +131,10 @@ public struct CaseFolder: Sendable {
         if formats.contains(.json) {
             try AtomicFile.write(try document.json(), to: url.appendingPathComponent("report.json"))
         }
-        if formats.contains(.md) {
-            try AtomicFile.write(renderer.render(document, record: record, secrets: secrets), to: url.appendingPathComponent("report.md"))
+        if formats.contains(.md) || formats.contains(.jira) {
+            let markdown = renderer.render(document, record: record, secrets: secrets)
+            if formats.contains(.md) { try AtomicFile.write(markdown, to: url.appendingPathComponent("report.md")) }
+            if formats.contains(.jira) { try AtomicFile.write(JiraMarkup.convert(markdown), to: url.appendingPathComponent("report.jira")) }
         }
     }
 
@@ -141,6 +144,6 @@ public struct CaseFolder: Sendable {
     }
 
     public var reportPath: String {
-        url.appendingPathComponent(formats.contains(.md) ? "report.md" : "report.json").path
+        url.appendingPathComponent(formats.contains(.md) ? "report.md" : formats.contains(.jira) ? "report.jira" : "report.json").path
     }
 }
