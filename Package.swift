@@ -88,7 +88,7 @@ let package = Package(
                           path: "Benchmarks/CaptureBench", swiftSettings: strict),
         .testTarget(name: "TriageWireTests", dependencies: ["TriageWire"], swiftSettings: strict),
         .testTarget(name: "TriageKitTests", dependencies: ["TriageKit", "TriageWire", "TriageProbes", "TriageTestSupport"],
-                    exclude: ["Golden"], swiftSettings: strict),
+                    exclude: ["Golden", "Fixtures"], swiftSettings: strict),
         .testTarget(name: "TriageProbesTests", dependencies: ["TriageProbes", "TriageWire", "TriageFleet", "TriageTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "TriageCLITests", dependencies: ["TriageTestSupport", "TriageFleet"], exclude: ["Golden"], swiftSettings: strict),

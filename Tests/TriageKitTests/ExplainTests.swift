@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TriageKit
 import TriageTestSupport
@@ -88,5 +89,35 @@ import TriageWire
     @Test func nonsenseIsRefused() {
         #expect(throws: Explainer.NotUnderstood.self) { try Explainer.explain("hello world") }
         #expect(throws: Explainer.NotUnderstood.self) { try Explainer.explain("99999") }
+    }
+
+    /// Real error texts from public documentation and issue trackers — curl (both numberings), OpenSSL 1.0/1.1/3,
+    /// s_client, nginx, HAProxy, Envoy, Java, Go, Python, Node.js, .NET, Chrome, Firefox — each with the cause an
+    /// on-call engineer would name (Fixtures/explain-corpus.txt). explain must name it among at most five causes
+    /// for at least 95% of them; the misses are printed.
+    @Test func corpusOfRealErrorTexts() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/explain-corpus.txt")
+        let rows = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            .map { $0.components(separatedBy: " || ") }
+        #expect(rows.count >= 150)
+        var named = 0, first = 0
+        var misses: [String] = []
+        var kinds: [String: (Int, Int)] = [:]
+        for row in rows {
+            let expected = try #require(Cause(rawValue: row[0]), "\(row[0]) is not a cause")
+            let causes = ((try? Explainer.explain(row[2])).map(Explainer.causes)) ?? []
+            #expect(causes.count <= 5, "\(row[2]): \(causes.count) causes named")
+            let hit = causes.prefix(5).contains(expected)
+            if hit { named += 1 } else { misses.append("\(row[0]) ← \(row[1]): \(row[2]) → \(causes.map(\.code))") }
+            if causes.first == expected { first += 1 }
+            kinds[row[1], default: (0, 0)].0 += hit ? 1 : 0
+            kinds[row[1], default: (0, 0)].1 += 1
+        }
+        let score = Double(named) / Double(rows.count)
+        print("explain corpus: \(named)/\(rows.count) named (\(String(format: "%.1f", score * 100))%), \(first) first; "
+              + kinds.keys.sorted().map { "\($0) \(kinds[$0]!.0)/\(kinds[$0]!.1)" }.joined(separator: ", "))
+        for miss in misses { print("  miss: \(miss)") }
+        #expect(score >= 0.95, "\(named)/\(rows.count)")
     }
 }

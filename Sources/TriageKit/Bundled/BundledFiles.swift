@@ -986,7 +986,7 @@ cause.redirect-loop.remedy = Follow the Location headers in the trace: two rules
 cause.proxy-error.title = the proxy fails to reach the upstream
 cause.proxy-error.remedy = The proxy could not talk to its upstream: see the upstream findings and the proxy's error log.
 cause.proxy-timeout.title = the proxy timed out
-cause.proxy-timeout.remedy = The proxy gave up waiting: on its upstream (the phase says which — connect and TLS handshake against `proxy_connect_timeout`, the answer against `proxy_read_timeout`; compare with how long the upstream really takes), or it accepted the request and never answered (its workers are stuck).
+cause.proxy-timeout.remedy = The proxy gave up waiting: on its upstream (the phase says which: connect and TLS handshake against `proxy_connect_timeout`, the answer against `proxy_read_timeout`; compare with how long the upstream really takes), or it accepted the request and never answered (its workers are stuck).
 cause.cert-expires-soon.title = certificate expires soon
 cause.cert-expires-soon.remedy = Renew {subject} before {date}; clients keep working until then.
 cause.cert-wrong-purpose.title = certificate not for TLS servers
@@ -1322,6 +1322,107 @@ pattern.node-expired = Node.js found an expired certificate in the chain
 pattern.node-self-signed = Node.js found a self-signed certificate where a CA-issued one was expected
 pattern.envoy-tls = Envoy (BoringSSL) failed the TLS handshake with its upstream cluster; the last field is BoringSSL's reason
 pattern.haproxy-handshake = HAProxy failed the TLS handshake with a server and logs no reason: SNI (`sni` on the server line), verification (`verify required`, `ca-file`) and versions are the usual suspects
+pattern.nginx-no-live = nginx has marked every server of the upstream block down (max_fails within fail_timeout): the errors that marked them are earlier in the log
+pattern.nginx-too-big-header = the upstream's response header does not fit nginx's proxy_buffer_size: nginx answers 502
+pattern.nginx-closed-early = the upstream closed (or reset) the connection before its whole answer: often a keep-alive connection it had already timed out
+pattern.nginx-timeout-connect = nginx's connection to the upstream got no answer within proxy_connect_timeout
+pattern.nginx-timeout-handshake = the upstream's TLS handshake took longer than nginx's proxy_connect_timeout
+pattern.nginx-timeout-read = the upstream accepted the request but sent no answer within nginx's proxy_read_timeout
+pattern.nginx-refused = nothing listens on the upstream's address and port: nginx's connect() was refused
+pattern.nginx-invalid-header = the upstream's answer is not HTTP/1.x as nginx expects it (another protocol, TLS, HTTP/2 only, or garbage)
+pattern.nginx-not-resolved = nginx could not resolve the upstream's name (at start, or with its resolver)
+pattern.nginx-wrong-version = nginx spoke TLS to an upstream port that answers in plain HTTP (proxy_pass https:// to a plain port)
+pattern.nginx-cert-name = nginx verifies the upstream's certificate against proxy_ssl_name (default: the upstream block's name) and it does not match
+pattern.nginx-peer-closed = the upstream closed the connection during nginx's TLS handshake without an alert
+pattern.nginx-client-cert = nginx requires a client certificate (ssl_verify_client on) and the client sent none
+pattern.nginx-plain-to-tls = plain HTTP reached nginx's TLS port (a client, or a proxy with proxy_pass http:// to it)
+pattern.envoy-wrong-version = Envoy spoke TLS to an upstream port that answers in plain HTTP (a transport_socket on a plain cluster)
+pattern.curl-verify-reason = curl could not verify the server's certificate; OpenSSL's verify result follows
+pattern.curl-hostname = the server's certificate names neither in its SAN nor its CN the host curl asked for (51 before curl 7.62, 60 since)
+pattern.curl-nss-expired = curl built with NSS found the server's certificate expired
+pattern.curl-proxy-connect = the forward proxy refused curl's CONNECT tunnel with that HTTP status
+pattern.schannel-untrusted = Windows' Schannel does not trust the root of the server's chain
+pattern.schannel-alert = Windows' Schannel received a fatal alert (or a message it could not parse) during the handshake
+pattern.s-client-reset = the server closed or reset the connection before it sent a certificate
+pattern.java-unrecognized-name = the server warned that it does not know the SNI name Java sent (Java then fails the handshake)
+pattern.java-terminated = the server closed the connection during the handshake without an alert
+pattern.java-no-protocol = Java has no TLS version (or cipher) enabled that the other side accepts (jdk.tls.disabledAlgorithms)
+pattern.java-read-timeout = the connection was made but the answer did not come within the read timeout
+pattern.java-connect-timeout = the TCP connection got no answer within the connect timeout
+pattern.java-no-name = the server's certificate does not name the host Java asked for
+pattern.java-unknown-host = Java could not resolve the host name
+pattern.java-null-chain = the server requires a client certificate and the client sent none
+pattern.go-legacy-cn = the certificate names the host only in its CN; Go 1.15+ checks SANs only
+pattern.go-server-not-tls = a Go TLS server received plain HTTP (or other non-TLS bytes) from that client
+pattern.go-not-tls = the server answered Go's ClientHello with something that is not TLS (plain HTTP?)
+pattern.go-http-to-https = the port answers in plain HTTP: the URL should be http://, or the port is the wrong one
+pattern.go-versions = no TLS version in common between the client and the Go server
+pattern.go-no-such-host = the resolver has no address for the name
+pattern.go-header-timeout = the request was sent but no response header came within the client's timeout
+pattern.go-dial-timeout = the TCP connection got no answer within the dial timeout
+pattern.dotnet-name = .NET found that the certificate does not name the host it connected to
+pattern.dotnet-time = a certificate of the chain is outside its validity dates
+pattern.dotnet-partial = .NET could not build the chain up to a root: an intermediate is missing
+pattern.dotnet-untrusted = the chain ends at a root the machine does not trust
+pattern.dotnet-revoked = a certificate of the chain is revoked
+pattern.dotnet-chain = .NET rejected the server's certificate (the inner exception or chain status says why)
+pattern.dotnet-closed = the server closed the connection during the handshake
+pattern.dotnet-no-host = the name does not resolve
+pattern.dotnet-timeout = the TCP connection got no answer in time
+pattern.node-disconnected = the server closed the connection before the TLS handshake completed
+pattern.node-issuer = Node.js found no trusted issuer for the server's chain (NODE_EXTRA_CA_CERTS for a private CA)
+pattern.node-dns = the name does not resolve
+pattern.node-hang-up = the server closed the connection before it answered
+pattern.chrome-date = the certificate is expired or not yet valid (or the computer's clock is wrong)
+pattern.chrome-name = the certificate does not name the host in the address bar
+pattern.chrome-authority = the chain does not lead to a root Chrome trusts
+pattern.chrome-revoked = the certificate is revoked
+pattern.chrome-weak = the certificate's key or signature algorithm is too weak
+pattern.chrome-version = no TLS version or cipher in common with the server
+pattern.chrome-protocol = the server's TLS answer was invalid or it aborted the handshake
+pattern.chrome-client-cert = the server refused the client certificate the browser sent
+pattern.chrome-refused = nothing listens on the address and port
+pattern.chrome-dns = the name does not resolve
+pattern.chrome-timeout = the TCP connection got no answer
+pattern.chrome-reset = the server reset or closed the connection
+pattern.chrome-empty = the server closed the connection without sending an answer
+pattern.chrome-redirects = the site redirects in a loop
+pattern.chrome-unreachable = no route to the server's address
+pattern.firefox-expired-issuer = a certificate above the leaf (an intermediate or the root) has expired
+pattern.firefox-expired = the server's certificate has expired
+pattern.firefox-not-yet = the server's certificate is not valid yet (or the clock is behind)
+pattern.firefox-no-chain = the server sent its certificate without the intermediate that links it to a root
+pattern.firefox-unknown-issuer = the chain does not lead to a root Firefox trusts
+pattern.firefox-self-signed = the certificate is self-signed
+pattern.firefox-domain = the certificate does not name the host
+pattern.firefox-revoked = the certificate is revoked
+pattern.firefox-ocsp = the OCSP answer is out of date, or a must-staple certificate came without a staple
+pattern.firefox-cipher = no cipher in common with the server
+pattern.firefox-version = no TLS version in common with the server
+pattern.firefox-record-too-long = the port answered in plain HTTP to Firefox's TLS
+pattern.firefox-alert = Firefox received that fatal alert from the server
+pattern.haproxy-no-server = every server of the backend is down (health checks) or none is configured
+pattern.haproxy-l4-refused = HAProxy's health check was refused: nothing listens on the server's port
+pattern.haproxy-l4-timeout = HAProxy's health check got no answer to its connection
+pattern.haproxy-sc = termination state SC: the server refused or failed the connection
+pattern.haproxy-sh-timeout = termination state sH: the server did not send its response header within timeout server
+pattern.haproxy-sd = termination state SD/SH: the server closed or reset the connection before its answer was complete
+pattern.envoy-no-healthy = no endpoint of the cluster is healthy (health checks or outlier detection ejected them)
+pattern.envoy-termination = the upstream closed the connection before it answered (often an idle keep-alive connection it had closed)
+pattern.envoy-connect-timeout = Envoy's connection to the upstream timed out (connect_timeout)
+pattern.envoy-refused = nothing listens on the upstream's port
+pattern.envoy-request-timeout = the upstream did not answer within the route's timeout
+pattern.envoy-reset = the upstream reset the connection during Envoy's TLS handshake
+pattern.boringssl-reason = BoringSSL (Chrome, Envoy, gRPC, Node.js builds) failed the TLS connection for that reason
+pattern.openssl-reason = OpenSSL (here through Python's ssl module or a binding) failed the TLS connection for that reason
+pattern.syscall-reset = the connection was closed or reset under TLS, without an alert
+pattern.refused = nothing listens on that address and port (or a firewall rejects)
+pattern.name-unknown = the name does not resolve
+pattern.no-route = there is no route to the address
+pattern.connect-timeout = the TCP connection got no answer in time
+pattern.go-server-remote-error = a Go TLS server logs the alert its client sent: the client refused the server's certificate (bad certificate: an unknown issuer or a wrong name)
+pattern.java-san-mismatch = the server's certificate names other hosts than the one Java (Apache HttpClient) asked for
+pattern.python-hostname = Python's ssl module found that the certificate does not name the host it connected to
 
 # The version matrix of tls.handshake.
 version.probe_line = {version} only: {outcome}
@@ -2196,6 +2297,107 @@ pattern.node-expired = Node.js 在证书链中发现已过期的证书
 pattern.node-self-signed = Node.js 在应为 CA 签发证书的位置发现了自签名证书
 pattern.envoy-tls = Envoy（BoringSSL）与上游集群的 TLS 握手失败；最后一段是 BoringSSL 给出的原因
 pattern.haproxy-handshake = HAProxy 与后端服务器的 TLS 握手失败，且日志不记录原因：通常是 SNI（server 行上的 `sni`）、证书校验（`verify required`、`ca-file`）或协议版本的问题
+pattern.nginx-no-live = nginx 已把 upstream 块中的每台服务器都标记为不可用（fail_timeout 内失败 max_fails 次）：标记它们的错误在日志更早处
+pattern.nginx-too-big-header = 上游的响应头超出 nginx 的 proxy_buffer_size：nginx 返回 502
+pattern.nginx-closed-early = 上游在完整响应之前关闭（或重置）了连接：常见于上游已超时关闭的 keep-alive 连接
+pattern.nginx-timeout-connect = nginx 到上游的连接在 proxy_connect_timeout 内没有应答
+pattern.nginx-timeout-handshake = 上游的 TLS 握手耗时超过 nginx 的 proxy_connect_timeout
+pattern.nginx-timeout-read = 上游接受了请求，但在 nginx 的 proxy_read_timeout 内没有返回响应
+pattern.nginx-refused = 上游的地址和端口上没有进程监听：nginx 的 connect() 被拒绝
+pattern.nginx-invalid-header = 上游的响应不是 nginx 期望的 HTTP/1.x（其他协议、TLS、仅 HTTP/2 或乱码）
+pattern.nginx-not-resolved = nginx 无法解析上游的域名（启动时，或通过其 resolver）
+pattern.nginx-wrong-version = nginx 向一个以明文 HTTP 应答的上游端口发起了 TLS（对明文端口使用了 proxy_pass https://）
+pattern.nginx-cert-name = nginx 按 proxy_ssl_name（默认为 upstream 块的名字）校验上游证书，名字不匹配
+pattern.nginx-peer-closed = 上游在 nginx 的 TLS 握手过程中关闭了连接，没有发送告警
+pattern.nginx-client-cert = nginx 要求客户端证书（ssl_verify_client on），客户端没有发送
+pattern.nginx-plain-to-tls = 明文 HTTP 请求到达了 nginx 的 TLS 端口（客户端，或对它使用 proxy_pass http:// 的代理）
+pattern.envoy-wrong-version = Envoy 向以明文 HTTP 应答的上游端口发起了 TLS（明文集群上配置了 transport_socket）
+pattern.curl-verify-reason = curl 无法校验服务端证书；随后是 OpenSSL 的校验结果
+pattern.curl-hostname = 服务端证书的 SAN 和 CN 中都没有 curl 访问的主机名（curl 7.62 之前为 51，之后为 60）
+pattern.curl-nss-expired = 基于 NSS 的 curl 发现服务端证书已过期
+pattern.curl-proxy-connect = 正向代理以该 HTTP 状态码拒绝了 curl 的 CONNECT 隧道
+pattern.schannel-untrusted = Windows 的 Schannel 不信任服务端证书链的根证书
+pattern.schannel-alert = Windows 的 Schannel 在握手中收到致命告警（或无法解析的消息）
+pattern.s-client-reset = 服务端在发送证书之前关闭或重置了连接
+pattern.java-unrecognized-name = 服务端告警说它不认识 Java 发送的 SNI 名称（Java 随后让握手失败）
+pattern.java-terminated = 服务端在握手中关闭了连接，没有发送告警
+pattern.java-no-protocol = Java 没有启用对方接受的 TLS 版本（或密码套件）（jdk.tls.disabledAlgorithms）
+pattern.java-read-timeout = 连接已建立，但在读超时内没有收到响应
+pattern.java-connect-timeout = TCP 连接在连接超时内没有应答
+pattern.java-no-name = 服务端证书中没有 Java 访问的主机名
+pattern.java-unknown-host = Java 无法解析该主机名
+pattern.java-null-chain = 服务端要求客户端证书，客户端没有发送
+pattern.go-legacy-cn = 证书只在 CN 中写了主机名；Go 1.15 起只检查 SAN
+pattern.go-server-not-tls = Go 的 TLS 服务端收到了该客户端发来的明文 HTTP（或其他非 TLS 数据）
+pattern.go-not-tls = 服务端用非 TLS 的内容（明文 HTTP？）回应了 Go 的 ClientHello
+pattern.go-http-to-https = 该端口以明文 HTTP 应答：URL 应为 http://，或端口错误
+pattern.go-versions = 客户端与 Go 服务端之间没有共同的 TLS 版本
+pattern.go-no-such-host = 解析器没有该名字的地址
+pattern.go-header-timeout = 请求已发送，但在客户端超时内没有收到响应头
+pattern.go-dial-timeout = TCP 连接在拨号超时内没有应答
+pattern.dotnet-name = .NET 发现证书中没有它连接的主机名
+pattern.dotnet-time = 证书链中的某个证书不在有效期内
+pattern.dotnet-partial = .NET 无法把证书链构建到根证书：缺少中间证书
+pattern.dotnet-untrusted = 证书链终止于本机不信任的根证书
+pattern.dotnet-revoked = 证书链中的某个证书已被吊销
+pattern.dotnet-chain = .NET 拒绝了服务端证书（内部异常或链状态说明原因）
+pattern.dotnet-closed = 服务端在握手过程中关闭了连接
+pattern.dotnet-no-host = 该名字无法解析
+pattern.dotnet-timeout = TCP 连接未能及时得到应答
+pattern.node-disconnected = 服务端在 TLS 握手完成前关闭了连接
+pattern.node-issuer = Node.js 找不到服务端证书链的可信签发者（私有 CA 请用 NODE_EXTRA_CA_CERTS）
+pattern.node-dns = 该名字无法解析
+pattern.node-hang-up = 服务端在应答之前关闭了连接
+pattern.chrome-date = 证书已过期或尚未生效（或电脑时钟不对）
+pattern.chrome-name = 证书中没有地址栏中的主机名
+pattern.chrome-authority = 证书链不能到达 Chrome 信任的根证书
+pattern.chrome-revoked = 证书已被吊销
+pattern.chrome-weak = 证书的密钥或签名算法太弱
+pattern.chrome-version = 与服务端没有共同的 TLS 版本或密码套件
+pattern.chrome-protocol = 服务端的 TLS 响应无效，或它中止了握手
+pattern.chrome-client-cert = 服务端拒绝了浏览器发送的客户端证书
+pattern.chrome-refused = 该地址和端口上没有进程监听
+pattern.chrome-dns = 该名字无法解析
+pattern.chrome-timeout = TCP 连接没有应答
+pattern.chrome-reset = 服务端重置或关闭了连接
+pattern.chrome-empty = 服务端未发送任何响应就关闭了连接
+pattern.chrome-redirects = 该网站陷入重定向循环
+pattern.chrome-unreachable = 没有到服务端地址的路由
+pattern.firefox-expired-issuer = 叶子证书之上的证书（中间证书或根证书）已过期
+pattern.firefox-expired = 服务端证书已过期
+pattern.firefox-not-yet = 服务端证书尚未生效（或时钟落后）
+pattern.firefox-no-chain = 服务端发送证书时没有附带把它连接到根证书的中间证书
+pattern.firefox-unknown-issuer = 证书链不能到达 Firefox 信任的根证书
+pattern.firefox-self-signed = 证书是自签名的
+pattern.firefox-domain = 证书中没有该主机名
+pattern.firefox-revoked = 证书已被吊销
+pattern.firefox-ocsp = OCSP 响应已过期，或要求装订（must-staple）的证书没有附带 OCSP 装订
+pattern.firefox-cipher = 与服务端没有共同的密码套件
+pattern.firefox-version = 与服务端没有共同的 TLS 版本
+pattern.firefox-record-too-long = 该端口用明文 HTTP 回应了 Firefox 的 TLS
+pattern.firefox-alert = Firefox 收到了服务端的该致命告警
+pattern.haproxy-no-server = 后端的所有服务器都已下线（健康检查失败）或没有配置服务器
+pattern.haproxy-l4-refused = HAProxy 的健康检查被拒绝：服务器端口上没有进程监听
+pattern.haproxy-l4-timeout = HAProxy 的健康检查连接没有得到应答
+pattern.haproxy-sc = 终止状态 SC：服务器拒绝了连接或连接失败
+pattern.haproxy-sh-timeout = 终止状态 sH：服务器未在 timeout server 内发送响应头
+pattern.haproxy-sd = 终止状态 SD/SH：服务器在响应完成前关闭或重置了连接
+pattern.envoy-no-healthy = 集群中没有健康的端点（被健康检查或异常检测剔除）
+pattern.envoy-termination = 上游在应答前关闭了连接（常见于它已关闭的空闲 keep-alive 连接）
+pattern.envoy-connect-timeout = Envoy 到上游的连接超时（connect_timeout）
+pattern.envoy-refused = 上游端口上没有进程监听
+pattern.envoy-request-timeout = 上游未在路由的超时时间内应答
+pattern.envoy-reset = 上游在 Envoy 的 TLS 握手过程中重置了连接
+pattern.boringssl-reason = BoringSSL（Chrome、Envoy、gRPC、部分 Node.js 构建）因该原因使 TLS 连接失败
+pattern.openssl-reason = OpenSSL（此处经由 Python 的 ssl 模块或其他绑定）因该原因使 TLS 连接失败
+pattern.syscall-reset = 连接在 TLS 之下被关闭或重置，没有告警
+pattern.refused = 该地址和端口上没有进程监听（或被防火墙拒绝）
+pattern.name-unknown = 该名字无法解析
+pattern.no-route = 没有到该地址的路由
+pattern.connect-timeout = TCP 连接未能及时得到应答
+pattern.go-server-remote-error = Go 的 TLS 服务端记录了客户端发来的告警：客户端拒绝了服务端证书（bad certificate：签发者未知或名字不符）
+pattern.java-san-mismatch = 服务端证书中的主机名与 Java（Apache HttpClient）访问的主机不符
+pattern.python-hostname = Python 的 ssl 模块发现证书中没有它连接的主机名
 
 # The version matrix of tls.handshake.
 version.probe_line = 仅 {version}：{outcome}
@@ -2377,26 +2579,129 @@ capture.no_privilege = 无法在 {device} 上抓包：本进程没有抓包权�
 #   id || who || regular expression (case-insensitive) || cause codes || next command
 #
 # Cause codes are triage's vocabulary (README, "Causes"); `alert` stands for
-# the alert the text names, `verify` for the X.509 verify error it names.
+# the alert the text names (received from the server; `client-alert`: a
+# server's log of the alert its client sent), `verify` for the X.509 verify
+# error it names.
 # Named groups the expression may capture: alert (an alert name, spaces
 # allowed), verify (OpenSSL's verify text), reason (a BoringSSL reason name),
 # host. `{host}` in the next command is the captured host, else HOST. What a
 # row means is `pattern.<id>` in the text tables (text.en.txt, text.zh.txt).
+nginx-no-live || nginx || no live upstreams || no-live-upstreams || grep 'upstream.*failed\|timed out' /var/log/nginx/error.log | tail
+nginx-too-big-header || nginx || upstream sent too big header || upstream-header-too-big || curl -sS -o /dev/null -D - https://{host}/ | wc -c
+nginx-closed-early || nginx || upstream prematurely closed connection|recv\(\) failed \(104: Connection reset by peer\) while reading (?:response header|upstream) || upstream-closed-early || triage run https://{host}/
+nginx-timeout-connect || nginx || upstream timed out \(110: [^)]*\) while connecting to upstream || timeout, proxy-timeout || triage run https://{host}/
+nginx-timeout-handshake || nginx || upstream timed out \(110: [^)]*\) while SSL handshaking || proxy-timeout, timeout || triage run https://{host}/
+nginx-timeout-read || nginx || upstream timed out \(110: [^)]*\) while reading || http-timeout, proxy-timeout || triage run https://{host}/
+nginx-refused || nginx || connect\(\) failed \(111: [^)]*\) || connection-refused || ss -ltn
+nginx-invalid-header || nginx || upstream sent (?:no valid HTTP/1\.[01] header|invalid header|invalid status) || http-protocol-error, tls-to-plain-port, upstream-protocol-mismatch || triage run https://{host}/
+nginx-not-resolved || nginx || could not be resolved \(\d+: [^)]*\)|host not found in upstream || dns-failure, upstream-dns-stale || getent hosts {host}
+nginx-wrong-version || nginx || wrong version number\) while SSL handshaking to upstream || tls-to-plain-port, not-tls || curl -sv http://{host}:PORT/ -o /dev/null
+nginx-cert-name || nginx || upstream SSL certificate does not match \"(?<host>[^\"]+)\" || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+nginx-peer-closed || nginx || peer closed connection in SSL handshake || connection-reset, alert-without-sni || triage run https://{host}/ --proxy-sni none
+nginx-client-cert || nginx || client sent no required SSL certificate || client-cert-required || curl -v --cert client.pem --key client.key https://{host}/
+nginx-plain-to-tls || nginx || The plain HTTP request was sent to HTTPS port || plain-http-to-tls-port || curl -sv https://{host}/ -o /dev/null
+envoy-wrong-version || Envoy || OPENSSL_internal:WRONG_VERSION_NUMBER || tls-to-plain-port, not-tls || curl -sv http://UPSTREAM:PORT/ -o /dev/null
 java-pkix || Java || PKIX path building failed|unable to find valid certification path to requested target || untrusted-issuer, incomplete-chain, self-signed || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
-java-received-alert || Java || SSLHandshakeException: Received fatal alert: (?<alert>[a-z_]+) || alert || triage run https://{host}/
+java-received-alert || Java || Received fatal alert: (?<alert>[a-z_]+) || alert || triage run https://{host}/
 java-expired || Java || CertificateExpiredException|validity check failed || cert-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
 java-no-san || Java || No subject alternative (?:DNS )?names? (?:matching|present)(?: IP address)?(?: (?<host>[A-Za-z0-9.:-]+))? || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
 go-expired || Go || x509: certificate has expired or is not yet valid || cert-expired, cert-not-yet-valid || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
 go-unknown-authority || Go || x509: certificate signed by unknown authority || untrusted-issuer, incomplete-chain, self-signed || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
 go-hostname || Go || x509: certificate is valid for [^,]+(?:, [^,]+)*, not (?<host>[A-Za-z0-9.:-]+) || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+go-server-remote-error || Go || http: TLS handshake error from \S+: remote error: tls: (?<alert>[a-z ]+[a-z]) || client-alert || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
 go-remote-error || Go || remote error: tls: (?<alert>[a-z ]+[a-z]) || alert || triage run https://{host}/
 node-leaf || Node.js || UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify the first certificate || incomplete-chain || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
-node-altname || Node.js || ERR_TLS_CERT_ALTNAME_INVALID|Hostname/IP does not match certificate's altnames || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+node-altname || Node.js || ERR_TLS_CERT_ALTNAME_INVALID|Hostname/IP (?:does not|doesn't) match certificate's altnames || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
 node-expired || Node.js || CERT_HAS_EXPIRED || cert-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
 node-self-signed || Node.js || DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN || self-signed || openssl s_client -connect {host}:443 -servername {host} -showcerts </dev/null
 envoy-tls || Envoy || upstream connect error or disconnect/reset before headers.*TLS[_ ]error:\s*\|?(?:\d+:)?SSL routines:(?:OPENSSL_internal|[A-Za-z_]+):(?<reason>[A-Z0-9_]+) || reason || triage run https://{host}/ --proxy-sni none
 python-verify || Python || \[SSL: CERTIFICATE_VERIFY_FAILED\](?: certificate verify failed: (?<verify>[^(]+[^ (]))? || verify || triage run https://{host}/
-haproxy-handshake || HAProxy || SSL handshake failure || alert-without-sni, untrusted-issuer, protocol-version || triage run https://{host}/ --proxy-sni none
+haproxy-handshake || HAProxy || SSL handshake failure || alert-without-sni, untrusted-issuer, protocol-version, tls-protocol-error || triage run https://{host}/ --proxy-sni none
+curl-verify-reason || curl || SSL certificate problem: (?<verify>[^\n(]+[^\n( ]) || verify || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+curl-hostname || curl || curl: \((?:51|60)\) SSL: (?:no alternative certificate subject name matches|certificate subject name '[^']*' does not match) target host name '(?<host>[^']+)' || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+curl-nss-expired || curl || Peer's Certificate has expired || cert-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+curl-proxy-connect || curl || Received HTTP code (?<status>\d+) from proxy after CONNECT || proxy-error || curl -v -x PROXY https://{host}/
+schannel-untrusted || curl (Schannel) || SEC_E_UNTRUSTED_ROOT || untrusted-issuer, self-signed || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+schannel-alert || curl (Schannel) || SEC_E_ILLEGAL_MESSAGE || tls-alert, no-shared-cipher, protocol-version || triage run https://{host}/
+s-client-reset || s_client || write:errno=104|read:errno=104|no peer certificate available || connection-reset, alert-without-sni, not-tls || openssl s_client -connect {host}:443 -servername {host} </dev/null
+java-unrecognized-name || Java || handshake alert:\s+unrecognized_name || alert-without-sni, hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null
+java-terminated || Java || Remote host terminated the handshake|SSL peer shut down incorrectly|Remote host closed connection during handshake || connection-reset, alert-without-sni, protocol-version || triage run https://{host}/
+java-no-protocol || Java || No appropriate protocol || protocol-version, no-shared-cipher || openssl s_client -connect {host}:443 -servername {host} </dev/null -tls1_2
+java-read-timeout || Java || SocketTimeoutException: Read timed out || http-timeout || triage run https://{host}/
+java-connect-timeout || Java || SocketTimeoutException: (?:connect timed out|failed to connect to .* after \d+ms)|ConnectException: Connection timed out || timeout || nc -vz {host} 443
+java-no-name || Java || No name matching (?<host>\S+) found || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+java-unknown-host || Java || UnknownHostException || dns-failure || getent hosts {host}
+java-null-chain || Java || null cert chain|Empty client certificate chain || client-cert-required || curl -v --cert client.pem --key client.key https://{host}/
+go-legacy-cn || Go || x509: certificate relies on legacy Common Name field || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+go-server-not-tls || Go || http: TLS handshake error from \S+: tls: first record does not look like a TLS handshake || plain-http-to-tls-port || curl -sv https://{host}/ -o /dev/null
+go-not-tls || Go || tls: first record does not look like a TLS handshake || not-tls, tls-to-plain-port || curl -sv http://{host}:PORT/ -o /dev/null
+go-http-to-https || Go || server gave HTTP response to HTTPS client || tls-to-plain-port, not-tls || curl -sv http://{host}:PORT/ -o /dev/null
+go-versions || Go || tls: (?:client offered only unsupported versions|no supported versions|protocol version not supported) || protocol-version || openssl s_client -connect {host}:443 -servername {host} </dev/null -tls1_2
+go-no-such-host || Go || lookup \S+(?: on \S+)?: no such host || dns-failure || getent hosts {host}
+go-header-timeout || Go || Client\.Timeout exceeded while awaiting headers|timeout awaiting response headers || http-timeout || triage run https://{host}/
+go-dial-timeout || Go || dial tcp \S+: i/o timeout || timeout || nc -vz {host} 443
+dotnet-name || .NET || RemoteCertificateNameMismatch || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+dotnet-time || .NET || certificate chain: NotTimeValid || cert-expired, cert-not-yet-valid, intermediate-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+dotnet-partial || .NET || PartialChain || incomplete-chain, untrusted-issuer || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+dotnet-untrusted || .NET || UntrustedRoot || untrusted-issuer, self-signed || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+dotnet-revoked || .NET || certificate chain: Revoked || cert-revoked || openssl s_client -connect {host}:443 -servername {host} </dev/null -status
+dotnet-chain || .NET || RemoteCertificateChainErrors|The remote certificate is invalid || cert-invalid, untrusted-issuer, incomplete-chain, cert-expired, hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+dotnet-closed || .NET || remote party has closed the transport stream|unexpected EOF or 0 bytes from the transport stream || connection-reset, protocol-version, alert-without-sni || triage run https://{host}/
+dotnet-no-host || .NET || No such host is known || dns-failure || getent hosts {host}
+dotnet-timeout || .NET || connected party did not properly respond after a period of time || timeout || nc -vz {host} 443
+node-disconnected || Node.js || socket disconnected before secure TLS connection was established || connection-reset, alert-without-sni, protocol-version || triage run https://{host}/
+node-issuer || Node.js || UNABLE_TO_GET_ISSUER_CERT_LOCALLY|unable to get local issuer certificate || untrusted-issuer, incomplete-chain || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+node-dns || Node.js || getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?<host>[A-Za-z0-9.-]+) || dns-failure || getent hosts {host}
+node-hang-up || Node.js || socket hang up || connection-reset, upstream-closed-early || triage run https://{host}/
+chrome-date || Chrome || ERR_CERT_DATE_INVALID || cert-expired, cert-not-yet-valid || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+chrome-name || Chrome || ERR_CERT_COMMON_NAME_INVALID || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+chrome-authority || Chrome || ERR_CERT_AUTHORITY_INVALID || untrusted-issuer, self-signed, incomplete-chain || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+chrome-revoked || Chrome || ERR_CERT_REVOKED || cert-revoked || openssl s_client -connect {host}:443 -servername {host} </dev/null -status
+chrome-weak || Chrome || ERR_CERT_WEAK_SIGNATURE_ALGORITHM|ERR_CERT_WEAK_KEY || weak-key || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -text
+chrome-version || Chrome || ERR_SSL_VERSION_OR_CIPHER_MISMATCH || protocol-version, no-shared-cipher || openssl s_client -connect {host}:443 -servername {host} </dev/null -tls1_2
+chrome-protocol || Chrome || ERR_SSL_PROTOCOL_ERROR || tls-protocol-error, not-tls, alert-without-sni || triage run https://{host}/
+chrome-client-cert || Chrome || ERR_BAD_SSL_CLIENT_AUTH_CERT || client-cert-rejected, client-cert-required || curl -v --cert client.pem --key client.key https://{host}/
+chrome-refused || Chrome || ERR_CONNECTION_REFUSED || connection-refused || nc -vz {host} 443
+chrome-dns || Chrome || ERR_NAME_NOT_RESOLVED || dns-failure || getent hosts {host}
+chrome-timeout || Chrome || ERR_CONNECTION_TIMED_OUT || timeout || nc -vz {host} 443
+chrome-reset || Chrome || ERR_CONNECTION_RESET|ERR_CONNECTION_CLOSED || connection-reset || triage run https://{host}/
+chrome-empty || Chrome || ERR_EMPTY_RESPONSE || http-protocol-error, upstream-closed-early || triage run https://{host}/
+chrome-redirects || Chrome || ERR_TOO_MANY_REDIRECTS || redirect-loop || curl -sIL --max-redirs 10 https://{host}/
+chrome-unreachable || Chrome || ERR_ADDRESS_UNREACHABLE || address-unreachable || ip route get ADDRESS
+firefox-expired-issuer || Firefox || SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE || intermediate-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+firefox-expired || Firefox || SEC_ERROR_EXPIRED_CERTIFICATE || cert-expired || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+firefox-not-yet || Firefox || MOZILLA_PKIX_ERROR_NOT_YET_VALID_CERTIFICATE || cert-not-yet-valid || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -dates
+firefox-no-chain || Firefox || no issuer chain was provided || incomplete-chain || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+firefox-unknown-issuer || Firefox || SEC_ERROR_UNKNOWN_ISSUER || untrusted-issuer, incomplete-chain, self-signed || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+firefox-self-signed || Firefox || MOZILLA_PKIX_ERROR_SELF_SIGNED_CERT || self-signed || openssl s_client -connect {host}:443 -servername {host} </dev/null -showcerts
+firefox-domain || Firefox || SSL_ERROR_BAD_CERT_DOMAIN || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+firefox-revoked || Firefox || SEC_ERROR_REVOKED_CERTIFICATE || cert-revoked || openssl s_client -connect {host}:443 -servername {host} </dev/null -status
+firefox-ocsp || Firefox || SEC_ERROR_OCSP_OLD_RESPONSE|MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING|SEC_ERROR_OCSP_INVALID_SIGNING_CERT || ocsp-stale || openssl s_client -connect {host}:443 -servername {host} </dev/null -status
+firefox-cipher || Firefox || SSL_ERROR_NO_CYPHER_OVERLAP|no common encryption algorithm || no-shared-cipher, protocol-version || openssl s_client -connect {host}:443 -servername {host} </dev/null
+firefox-version || Firefox || SSL_ERROR_UNSUPPORTED_VERSION|unsupported version of security protocol || protocol-version || openssl s_client -connect {host}:443 -servername {host} </dev/null -tls1_2
+firefox-record-too-long || Firefox || SSL_ERROR_RX_RECORD_TOO_LONG || tls-to-plain-port, not-tls || curl -sv http://{host}:PORT/ -o /dev/null
+firefox-alert || Firefox || SSL_ERROR_(?<alert>[A-Z_]+)_ALERT || alert || triage run https://{host}/
+haproxy-no-server || HAProxy || has no server available|No server is available to handle this request|<NOSRV> || no-live-upstreams || echo 'show servers state' | socat stdio /run/haproxy/admin.sock
+haproxy-l4-refused || HAProxy || Layer4 connection problem, info: \"Connection refused\" || connection-refused || nc -vz SERVER PORT
+haproxy-l4-timeout || HAProxy || Layer4 timeout || timeout || nc -vz SERVER PORT
+haproxy-sc || HAProxy ||  (?-i:SC)--  || connection-refused, timeout || nc -vz SERVER PORT
+haproxy-sh-timeout || HAProxy ||  (?-i:sH)--  || http-timeout || triage run https://{host}/
+haproxy-sd || HAProxy ||  (?-i:S[DH])--  || upstream-closed-early || triage run https://{host}/
+envoy-no-healthy || Envoy || no healthy upstream || no-live-upstreams || curl -s localhost:9901/clusters | grep health_flags
+envoy-termination || Envoy || reset reason: connection termination|upstream_reset_before_response_started\{connection_termination\} || upstream-closed-early || triage run https://{host}/
+envoy-connect-timeout || Envoy || reset reason: connection timeout || timeout || nc -vz UPSTREAM PORT
+envoy-refused || Envoy || delayed connect error: 111 || connection-refused || nc -vz UPSTREAM PORT
+envoy-request-timeout || Envoy || upstream request timeout || http-timeout || triage run https://{host}/
+envoy-reset || Envoy || system library:OPENSSL_internal:Connection reset by peer || connection-reset || triage run https://{host}/
+boringssl-reason || BoringSSL || SSL routines:OPENSSL_internal:(?<reason>[A-Z0-9_]+) || reason || triage run https://{host}/
+openssl-reason || OpenSSL || \[SSL: (?<reason>[A-Z0-9_]+)\] || reason || triage run https://{host}/
+syscall-reset || OpenSSL || SSL_ERROR_SYSCALL|unexpected eof while reading|EOF occurred in violation of protocol|Connection reset by peer|ECONNRESET || connection-reset || triage run https://{host}/
+refused || any || Connection refused|ECONNREFUSED|\[Errno 111\] || connection-refused || nc -vz {host} 443
+name-unknown || any || Name or service not known|Temporary failure in name resolution|nodename nor servname provided|No address associated with hostname || dns-failure || getent hosts {host}
+no-route || any || No route to host|EHOSTUNREACH|Network is unreachable|ENETUNREACH || address-unreachable || ip route get ADDRESS
+connect-timeout || any || ETIMEDOUT|Connection timed out|connect timed out || timeout || nc -vz {host} 443
+java-san-mismatch || Java || doesn't match any of the subject alternative names || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
+python-hostname || Python || hostname '(?<host>[^']+)' doesn't match || hostname-mismatch || openssl s_client -connect {host}:443 -servername {host} </dev/null | openssl x509 -noout -ext subjectAltName
 
 """#,
     ]

@@ -37,6 +37,19 @@ public enum AlertMeaning {
     /// An alert a server sends about a client's certificate.
     public static func isServerCertificateComplaint(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(clientCertificateAlerts.contains) ?? false }
 
+    /// What an alert may mean when nothing else about its connection is known (`triage explain`): the cause
+    /// it names by itself first, then what it means without SNI, or when the server asked for a client
+    /// certificate (none sent, one sent); `.tlsAlert` only when it names nothing more.
+    public static func likelyCauses(_ code: UInt8, sender: Peer) -> [Cause] {
+        let contexts = [Context(), Context(withoutSNI: true, sniWorks: true), Context(certificateRequested: true),
+                        Context(certificateRequested: true, clientCertificateSent: true)]
+        var out: [Cause] = []
+        for c in contexts { let cause = self.cause(code, sender: sender, c); if !out.contains(cause) { out.append(cause) } }
+        // Or nothing more than the alert itself: always named, after what it may mean.
+        out.removeAll { $0 == .tlsAlert }
+        return out + [.tlsAlert]
+    }
+
     /// The cause an alert names; `.tlsAlert` when it names none (the alert is reported as itself).
     public static func cause(_ code: UInt8, sender: Peer, _ context: Context = Context()) -> Cause {
         guard let alert = AlertCode(rawValue: code) else { return .tlsAlert }

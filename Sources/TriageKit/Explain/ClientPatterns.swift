@@ -19,6 +19,8 @@ public struct ClientPattern: Sendable {
         public var pattern: ClientPattern
         public var causes: [Cause]
         public var alert: AlertDescription?
+        /// Who sent the alert: the server, unless the text is a server's log of its client's alert.
+        public var alertSender: Peer = .server
         public var verifyCode: Int?
         public var host: String?
         public var next: String
@@ -40,7 +42,7 @@ public struct ClientPattern: Sendable {
             guard columns.count == 5 else { throw Malformed(line: index + 1, message: "expected 5 columns separated by ' || ', got \(columns.count)") }
             guard (try? Regex(columns[2])) != nil else { throw Malformed(line: index + 1, message: "'\(columns[2])' is not a regular expression") }
             let causes = columns[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            for c in causes where Cause(rawValue: c) == nil && !["alert", "verify", "reason"].contains(c) {
+            for c in causes where Cause(rawValue: c) == nil && !["alert", "client-alert", "verify", "reason"].contains(c) {
                 throw Malformed(line: index + 1, message: "'\(c)' is not a cause code")
             }
             out.append(ClientPattern(id: columns[0], client: columns[1], expression: columns[2], causes: causes, next: columns[4]))
@@ -63,16 +65,20 @@ public struct ClientPattern: Sendable {
             for c in p.causes {
                 switch c {
                 case "alert":
-                    if let name = group("alert") { alert = AlertDescription.named(name.replacingOccurrences(of: " ", with: "_")) }
-                    causes.append(alert.map(Self.cause(forAlert:)) ?? .tlsAlert)
+                    if let name = group("alert") { alert = Self.alert(named: name) }
+                    causes += alert.map { AlertMeaning.likelyCauses($0.code, sender: .server) } ?? [.tlsAlert]
+                case "client-alert":
+                    // A server's log of the alert its client sent: the client refusing the server's side.
+                    if let name = group("alert") { alert = Self.alert(named: name) }
+                    causes += alert.map { AlertMeaning.likelyCauses($0.code, sender: .client) } ?? [.tlsAlert]
                 case "verify":
                     verify = group("verify").flatMap(X509VerifyCode.code(forText:))
                     causes += verify.map(Self.causes(forVerify:)) ?? [.certExpired, .untrustedIssuer, .incompleteChain, .hostnameMismatch, .selfSigned]
                 case "reason":
                     let reason = group("reason") ?? ""
-                    if let name = Self.alertName(inReason: reason), let a = AlertDescription.named(name) {
+                    if let name = Self.alertName(inReason: reason), let a = Self.alert(named: name) {
                         alert = a
-                        causes.append(Self.cause(forAlert: a))
+                        causes += AlertMeaning.likelyCauses(a.code, sender: .server)
                     } else {
                         causes += Self.causes(forReason: reason)
                     }
@@ -82,24 +88,24 @@ public struct ClientPattern: Sendable {
             }
             var seen = Set<Cause>()
             causes = causes.filter { seen.insert($0).inserted }
-            return Match(pattern: p, causes: causes, alert: alert, verifyCode: verify, host: host,
-                         next: p.next.replacingOccurrences(of: "{host}", with: host ?? "HOST"))
+            return Match(pattern: p, causes: causes, alert: alert, alertSender: p.causes.contains("client-alert") ? .client : .server,
+                         verifyCode: verify, host: host, next: p.next.replacingOccurrences(of: "{host}", with: host ?? "HOST"))
         }
         return nil
     }
 
-    /// The cause an alert from the server most often means.
-    static func cause(forAlert a: AlertDescription) -> Cause {
-        switch a.code {
-        case 45: .certExpired
-        case 42, 48: .untrustedIssuer
-        case 70: .protocolVersion
-        case 112: .alertWithoutSNI
-        case 116: .clientCertRequired
-        default: .tlsAlert
-        }
+    /// An alert by the name a client prints: the registry's (`handshake_failure`, `handshake failure`) or Go's
+    /// (`expired certificate`, `unknown certificate authority`, `protocol version not supported`).
+    static func alert(named text: String) -> AlertDescription? {
+        let name = text.lowercased().trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "_")
+        let go = ["expired_certificate": "certificate_expired", "revoked_certificate": "certificate_revoked",
+                  "unknown_certificate": "certificate_unknown", "unknown_certificate_authority": "unknown_ca",
+                  "protocol_version_not_supported": "protocol_version", "error_decrypting_message": "decrypt_error",
+                  "unrecognized_name": "unrecognized_name", "unrecognized_name_alert": "unrecognized_name"]
+        return AlertDescription.named(go[name] ?? name)
     }
 
+    /// What an X.509 verify result (`X509_V_ERR_*`) names.
     static func causes(forVerify code: Int) -> [Cause] {
         switch code {
         case 9: [.certNotYetValid]
@@ -107,9 +113,12 @@ public struct ClientPattern: Sendable {
         case 18, 19: [.selfSigned]
         case 20: [.untrustedIssuer, .incompleteChain]
         case 2, 21: [.incompleteChain]
+        case 23: [.certRevoked]
+        case 26: [.certWrongPurpose]
+        case 27, 28: [.untrustedIssuer]
         case 62, 64: [.hostnameMismatch]
-        case 66, 67: [.weakKey]
-        default: [.untrustedIssuer]
+        case 66, 67, 68: [.weakKey]
+        default: [.certInvalid]
         }
     }
 
@@ -124,8 +133,12 @@ public struct ClientPattern: Sendable {
     /// BoringSSL reason names that are not alerts.
     static func causes(forReason reason: String) -> [Cause] {
         switch reason {
-        case "CERTIFICATE_VERIFY_FAILED": [.untrustedIssuer, .certExpired, .hostnameMismatch, .incompleteChain]
-        case "WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL": [.notTLS]
+        case "CERTIFICATE_VERIFY_FAILED": [.untrustedIssuer, .certExpired, .hostnameMismatch, .incompleteChain, .certInvalid]
+        case "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG", "RECORD_TOO_LARGE": [.notTLS]
+        case "HTTP_REQUEST": [.plainHTTPToTLSPort]
+        case "DH_KEY_TOO_SMALL", "EE_KEY_TOO_SMALL", "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK": [.weakKey]
+        case "UNEXPECTED_EOF_WHILE_READING": [.connectionReset]
+        case "TLSV1_UNRECOGNIZED_NAME": [.alertWithoutSNI, .hostnameMismatch]
         case "UNSUPPORTED_PROTOCOL", "NO_SUPPORTED_VERSIONS_ENABLED": [.protocolVersion]
         case "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE", "NO_CIPHER_MATCH": [.noSharedCipher]
         case "PEER_DID_NOT_RETURN_A_CERTIFICATE": [.clientCertRequired]
@@ -149,7 +162,10 @@ extension X509VerifyCode {
         return nil
     }
 
+    /// Lower case, `-` as a space, and the words other builds print for the same result (OpenSSL 1.0's
+    /// "unsuitable certificate purpose" is 1.1's "unsupported certificate purpose").
     static func normalise<S: StringProtocol>(_ s: S) -> String {
-        s.lowercased().replacingOccurrences(of: "-", with: " ").trimmingCharacters(in: .whitespaces)
+        s.lowercased().replacingOccurrences(of: "-", with: " ").replacingOccurrences(of: "unsuitable certificate", with: "unsupported certificate")
+            .trimmingCharacters(in: .whitespaces)
     }
 }

@@ -19,6 +19,34 @@ public struct CurlError: Sendable, Hashable {
 
     public static var count: Int { table.count }
 
+    /// The causes in triage's vocabulary a curl code points to, the likeliest first (the text after it may say more).
+    public var causes: [Cause] {
+        switch code {
+        case 5: [.proxyError]
+        case 6: [.dnsFailure]
+        case 7: [.connectionRefused, .timeout, .addressUnreachable]
+        case 8: [.httpProtocolError, .notTLS]
+        case 16, 92: [.httpProtocolError, .upstreamProtocolMismatch]
+        case 18: [.upstreamClosedEarly]
+        case 22: [.httpError]
+        case 28: [.timeout, .httpTimeout]
+        case 35: [.tlsAlert, .protocolVersion, .noSharedCipher, .alertWithoutSNI, .connectionReset]
+        case 47: [.redirectLoop]
+        // Before 7.62, 51 was the certificate check (mostly its name); 60 the issuer.
+        case 51: [.hostnameMismatch, .certInvalid]
+        case 52: [.httpProtocolError, .connectionReset]
+        case 55: [.connectionReset]
+        case 56: [.connectionReset, .upstreamClosedEarly, .proxyError]
+        case 58: [.clientCertRejected]
+        case 59: [.noSharedCipher]
+        case 60: [.untrustedIssuer, .certExpired, .hostnameMismatch, .incompleteChain, .selfSigned]
+        case 77: [.untrustedIssuer]
+        case 90: [.certInvalid]
+        case 91: [.ocspStale, .certRevoked]
+        default: []
+        }
+    }
+
     static let table: [(String, String)] = [
         ("OK", "success"),
         ("UNSUPPORTED_PROTOCOL", "the URL's scheme is not supported by this libcurl"),
@@ -71,7 +99,7 @@ public struct CurlError: Sendable, Hashable {
         ("UNKNOWN_OPTION", "an option was not recognised by this libcurl"),
         ("SETOPT_OPTION_SYNTAX", "an option's value had a syntax error"),
         ("OBSOLETE50", "not used"),
-        ("OBSOLETE51", "not used"),
+        ("OBSOLETE51", "before curl 7.62: CURLE_PEER_FAILED_VERIFICATION (the server's certificate, usually its name, did not verify); since 7.62 that is 60"),
         ("GOT_NOTHING", "the server closed the connection without sending anything"),
         ("SSL_ENGINE_NOTFOUND", "the TLS crypto engine was not found"),
         ("SSL_ENGINE_SETFAILED", "setting the TLS crypto engine as default failed"),

@@ -23,11 +23,10 @@ public enum Explainer {
         if bareNumber, let number = Self.number(text) { return number }
         if !bareNumber, let m = ClientPattern.match(text) {
             out.append(client(m))
-            if let a = m.alert { out.append(.alert(a, level: .fatal, sender: .server)) }
-            if let code = m.verifyCode, let what = X509VerifyCode.describe(code) {
-                out.append(Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": .string(what)]),
-                                       facts: [Fact(.code, .int(code)), Fact(.meaning, .string(what))], likelyCauses: []))
-            }
+            // nginx's own line: its phase and upstream as well.
+            if m.pattern.client == "nginx", let nginx = nginxContext(text) { out.append(nginx) }
+            if let a = m.alert { out.append(.alert(a, level: .fatal, sender: m.alertSender)) }
+            if let code = m.verifyCode, let what = X509VerifyCode.describe(code) { out.append(.x509(code, meaning: what)) }
             return out
         }
         if let nginx = nginxContext(text) { out.append(nginx) }
@@ -48,9 +47,13 @@ public enum Explainer {
         if let name = firstMatch(#/(?i)\b(CURLE_[A-Z0-9_]+)\b/#, text), let e = CurlError.named(name) {
             out.append(.curl(e))
         }
-        if let v = firstMatch(#/verify error:\s*\((\d+):/#, text), let code = Int(v), let what = X509VerifyCode.describe(code) {
-            out.append(Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": .string(what)]),
-                                   facts: [Fact(.code, .int(code)), Fact(.meaning, .string(what))], likelyCauses: []))
+        // OpenSSL's verify result as nginx (`verify error: (10:…)`), s_client (`verify error:num=20:`,
+        // `Verify return code: 21 (…)`), callbacks (`err=62`) and x509 (`error 10 at 2 depth lookup:`) print it.
+        let verify = firstMatch(#/verify error:\s*\((\d+):/#, text) ?? firstMatch(#/verify error:num=(\d+)/#, text)
+            ?? firstMatch(#/(?i)verify return code: (\d+) \(/#, text) ?? firstMatch(#/\berr=(\d+)\b/#, text)
+        let depthError = text.firstMatch(of: #/error (\d+) at (\d+) depth lookup/#)
+        if let v = verify ?? depthError.map({ String($0.output.1) }), let code = Int(v), code != 0, let what = X509VerifyCode.describe(code) {
+            out.append(.x509(code, meaning: what, depth: depthError.flatMap { Int($0.output.2) }))
         }
         if !out.isEmpty { return out }
 
@@ -100,25 +103,35 @@ public enum Explainer {
                     .alert(a, level: .fatal, sender: sender)]
         }
         guard let what = sslReasons[reason] else { return nil }
-        facts.append(Fact(.meaning, .string(what)))
-        return [Explanation(kind: .openssl, heading: Message(.explainOpenSSLHeading, ["error": .string(hex.uppercased()), "meaning": .string(what)]),
-                            facts: facts, likelyCauses: [])]
+        facts.append(Fact(.meaning, .string(what.meaning)))
+        var e = Explanation(kind: .openssl, heading: Message(.explainOpenSSLHeading, ["error": .string(hex.uppercased()), "meaning": .string(what.meaning)]),
+                            facts: facts, likelyCauses: [])
+        e.causes = what.causes
+        return [e]
     }
 
-    static let sslReasons: [Int: String] = [
-        118: "no suitable signature algorithm",
-        134: "certificate verify failed (the peer's certificate did not verify: expired, untrusted, wrong host)",
-        156: "HTTP request: plain HTTP was sent to a TLS port",
-        191: "no protocols available (every TLS version is disabled)",
-        193: "no shared cipher",
-        198: "packet length too long (often: the peer is not speaking TLS)",
-        199: "peer did not return a certificate (a client certificate is required)",
-        252: "unknown protocol (the peer is not speaking TLS)",
-        258: "unsupported protocol (no TLS version in common)",
-        267: "wrong version number (the peer answered with something that is not TLS, e.g. plain HTTP)",
-        294: "unexpected EOF while reading (the peer closed the connection mid-handshake)",
-        333: "legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)",
-        338: "unsafe legacy renegotiation disabled",
+    /// OpenSSL's SSL reason codes (ssl/ssl_err.c) that show up in pasted errors, with the causes they name.
+    static let sslReasons: [Int: (meaning: String, causes: [Cause])] = [
+        118: ("no suitable signature algorithm", [.noSharedCipher]),
+        134: ("certificate verify failed (the peer's certificate did not verify: expired, untrusted, wrong host)",
+              [.certInvalid, .untrustedIssuer, .certExpired, .incompleteChain, .hostnameMismatch]),
+        156: ("HTTP request: plain HTTP was sent to a TLS port", [.plainHTTPToTLSPort]),
+        191: ("no protocols available (every TLS version is disabled)", [.protocolVersion]),
+        193: ("no shared cipher", [.noSharedCipher]),
+        198: ("packet length too long (often: the peer is not speaking TLS)", [.notTLS]),
+        199: ("peer did not return a certificate (a client certificate is required)", [.clientCertRequired]),
+        252: ("unknown protocol (the peer is not speaking TLS)", [.notTLS]),
+        258: ("unsupported protocol (no TLS version in common)", [.protocolVersion]),
+        267: ("wrong version number (the peer answered with something that is not TLS, e.g. plain HTTP)", [.notTLS]),
+        294: ("unexpected EOF while reading (the peer closed the connection mid-handshake)", [.connectionReset]),
+        333: ("legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)", [.protocolVersion]),
+        338: ("unsafe legacy renegotiation disabled", [.tlsProtocolError]),
+        394: ("dh key too small (the server's Diffie-Hellman group is below the security level)", [.weakKey]),
+        397: ("ca key too small (a CA certificate's key is below the security level)", [.weakKey]),
+        399: ("ee key too small (the certificate's key is below the security level)", [.weakKey]),
+        152: ("excessive message size (a handshake message larger than the peer accepts)", [.handshakeTooLarge]),
+        235: ("no application protocol (no ALPN protocol in common)", [.upstreamProtocolMismatch]),
+        398: ("ca md too weak (a certificate is signed with a digest below the security level, e.g. SHA-1 or MD5)", [.weakKey]),
     ]
 
     /// A client's or proxy's error text: who wrote it, what it means, the
@@ -167,6 +180,20 @@ public enum Explainer {
     /// is the upstream server.
     static func receivedAlertSender(_ text: String) -> Peer? {
         text.range(of: "upstream") != nil ? .server : nil
+    }
+
+    /// The causes a set of explanations names, the likeliest first (at most five): a client's or proxy's own
+    /// text, then a verify result, nginx's phase, OpenSSL's reason, the alert, and curl's code, which says the least.
+    public static func causes(_ explanations: [Explanation]) -> [Cause] {
+        let order: [Explanation.Kind] = [.client, .x509, .nginx, .openssl, .alert, .curl]
+        var out: [Cause] = []
+        for kind in order {
+            for e in explanations where e.kind == kind {
+                let named = kind == .client ? e.facts.compactMap { f in f.key == .cause ? f.value.stringValue.flatMap { Cause(rawValue: $0) } : nil } : e.causes
+                for c in named where !out.contains(c) { out.append(c) }
+            }
+        }
+        return Array(out.prefix(5))
     }
 
     static func firstMatch(_ regex: some RegexComponent<(Substring, Substring)>, _ text: String) -> String? {

@@ -16,10 +16,15 @@ public struct Explanation: Sendable, Hashable {
     public var alert: AlertDescription?
     public var sender: Peer?
     public var level: AlertLevel?
+    /// The causes in triage's vocabulary this code points to, the likeliest first.
+    public var causes: [Cause] = []
 
     public func text(_ table: TextTable = .english) -> String {
         var lines = [table.render(heading)]
         for fact in facts { lines.append("  \(table.label(fact.key)): \(table.format(fact.value))") }
+        if !causes.isEmpty, !facts.contains(where: { $0.key == .cause }) {
+            lines.append("  \(table.label(.cause)): \(causes.map(\.code).joined(separator: ", "))")
+        }
         if !likelyCauses.isEmpty {
             lines.append("  \(table.render(.explainLikelyCauses)):")
             lines += likelyCauses.map { "    - \(table.render($0))" }
@@ -43,15 +48,30 @@ public struct Explanation: Sendable, Hashable {
             causes = AlertCauses.likely(a.code, sender: .server).map { Message(.explainIfServerSent, ["cause": $0.value]) }
                 + AlertCauses.likely(a.code, sender: .client).map { Message(.explainIfClientSent, ["cause": $0.value]) }
         }
-        return Explanation(kind: .alert,
-                           heading: Message(.explainAlertHeading, ["code": .int(Int(a.code)), "name": .string(a.name), "level": levelText.value]),
-                           facts: facts, likelyCauses: causes, alert: a, sender: sender, level: level)
+        var e = Explanation(kind: .alert,
+                            heading: Message(.explainAlertHeading, ["code": .int(Int(a.code)), "name": .string(a.name), "level": levelText.value]),
+                            facts: facts, likelyCauses: causes, alert: a, sender: sender, level: level)
+        // Pasted text quotes an alert its writer received: from the server, unless the text says otherwise.
+        e.causes = AlertMeaning.likelyCauses(a.code, sender: sender ?? .server)
+        return e
     }
 
     public static func curl(_ e: CurlError) -> Explanation {
-        Explanation(kind: .curl, heading: Message(.explainCurlHeading, ["code": .int(e.code), "name": .string("CURLE_\(e.name)")]),
-                    facts: [Fact(.code, .int(e.code)), Fact(.name, .string("CURLE_\(e.name)")), Fact(.meaning, .string(e.meaning))],
-                    likelyCauses: [])
+        var x = Explanation(kind: .curl, heading: Message(.explainCurlHeading, ["code": .int(e.code), "name": .string("CURLE_\(e.name)")]),
+                            facts: [Fact(.code, .int(e.code)), Fact(.name, .string("CURLE_\(e.name)")), Fact(.meaning, .string(e.meaning))],
+                            likelyCauses: [])
+        x.causes = e.causes
+        return x
+    }
+
+    /// An X.509 verify result (`X509_V_ERR_*`) and the causes it names.
+    public static func x509(_ code: Int, meaning: String, depth: Int? = nil) -> Explanation {
+        var x = Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": .string(meaning)]),
+                            facts: [Fact(.code, .int(code)), Fact(.meaning, .string(meaning))], likelyCauses: [])
+        x.causes = ClientPattern.causes(forVerify: code)
+        // An expired certificate above the leaf is an intermediate's (or the root's) date.
+        if code == 10, let depth, depth > 0 { x.causes = [.intermediateExpired] }
+        return x
     }
 }
 
