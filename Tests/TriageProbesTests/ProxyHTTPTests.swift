@@ -205,7 +205,13 @@ import TriageWire
         let first = Date(timeIntervalSince1970: start), last = Date(timeIntervalSince1970: start + 11 * 300)
         #expect(impact.first == first && impact.last == last)
         #expect(impact.sentence.hasPrefix("12 × “upstream sent too big header"), "\(impact.sentence)")
-        #expect(impact.sentence.contains("\(Self.clock(first)) and ") && impact.sentence.contains("and \(Self.clock(last)) (nginx's local time"),
+        // A window across midnight gives its dates too.
+        let sameDay = Calendar.current.isDate(first, inSameDayAs: last)
+        func shown(_ d: Date) -> String {
+            let c = Calendar.current.dateComponents(in: .current, from: d)
+            return (sameDay ? "" : String(format: "%04d-%02d-%02d ", c.year!, c.month!, c.day!)) + Self.clock(d)
+        }
+        #expect(impact.sentence.contains("\(shown(first)) and ") && impact.sentence.contains("and \(shown(last)) (nginx's local time"),
                 "\(impact.sentence)")
         #expect(c.markdown.contains("**Impact:** 12 ×"), "\(c.markdown.prefix(600))")
     }
