@@ -28,12 +28,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Only start the broken upstream and keep it running until SIGINT/SIGTERM (to try curl or openssl against it; used by make bench).")
     var serve = false
 
-    var formats: Set<CaseFolder.Format> {
-        Set(format.split(separator: ",").compactMap { CaseFolder.Format(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
-    }
+    var formats: Set<CaseFolder.Format> { CaseFolder.Format.parse(format) ?? [] }
 
     func validate() throws {
-        guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
+        guard CaseFolder.Format.parse(format) != nil else {
             throw ValidationError("--format expects a comma-separated list of md, json, jira, got '\(format)'")
         }
     }

@@ -154,7 +154,7 @@ struct RunCommand: AsyncParsableCommand {
         for s in settings where !s.contains("=") || s.hasPrefix("=") {
             throw ValidationError("--set expects KEY=VALUE, got '\(s)'")
         }
-        guard !formats.isEmpty, formats.count == Set(format.split(separator: ",")).count else {
+        guard CaseFolder.Format.parse(format) != nil else {
             throw ValidationError("--format expects a comma-separated list of md, json, jira, got '\(format)'")
         }
         for (flag, value) in [("--step-timeout", stepTimeout), ("--max-time", maxTime)] {
@@ -185,9 +185,7 @@ struct RunCommand: AsyncParsableCommand {
         guard Bundled.languages.contains(lang) else { throw ValidationError("--lang expects one of \(Bundled.languages.joined(separator: ", ")), got '\(lang)'") }
     }
 
-    var formats: Set<CaseFolder.Format> {
-        Set(format.split(separator: ",").compactMap { CaseFolder.Format(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
-    }
+    var formats: Set<CaseFolder.Format> { CaseFolder.Format.parse(format) ?? [] }
 
     /// `HOST:PORT:ADDR` (ADDR may be `[v6]`).
     static func resolveEntry(_ text: String) -> (host: String, port: Int, address: String)? {

@@ -3,8 +3,6 @@ import Foundation
 import TriageKit
 import TriageProbes
 
-private enum RunbookListError: Error { case unreadable }
-
 struct RunbooksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runbooks",
@@ -74,14 +72,9 @@ struct RunbooksCommand: ParsableCommand {
                 // A runbook that does not load is listed with its first error, so the list says what to fix.
                 let line: String
                 do {
-                    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                        throw RunbookListError.unreadable
-                    }
-                    line = try loader.load(yaml: text, source: path).title ?? ""
-                } catch let error as RunbookError {
-                    line = "does not load: \(error.diagnostics.first.map(\.description) ?? "\(error)")"
+                    line = try loader.load(contentsOf: path).title ?? ""
                 } catch {
-                    line = "cannot be read as UTF-8 text"
+                    line = "does not load: \(error.diagnostics.first.map(\.description) ?? "\(error)")"
                 }
                 print("  \(pad(name)) \(line)")
             }

@@ -118,6 +118,19 @@ static void replace_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
     if (ext) { X509_add_ext(cert, ext, -1); X509_EXTENSION_free(ext); }
 }
 
+/// The certificate as a PEM string the caller frees; NULL when out of memory.
+static char *pem_string(X509 *cert) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio) return NULL;
+    PEM_write_bio_X509(bio, cert);
+    char *data = NULL, *out = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    out = malloc((size_t)n + 1);
+    if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
+    BIO_free(bio);
+    return out;
+}
+
 char *triage_fixture_cross_sign(const char *cert_pem, const char *issuer_pem, const char *issuer_key_pem) {
     X509 *cert = NULL, *issuer = NULL; STACK_OF(X509) *rest = NULL, *more = NULL;
     EVP_PKEY *key = triage_pem_key(issuer_key_pem);
@@ -125,15 +138,7 @@ char *triage_fixture_cross_sign(const char *cert_pem, const char *issuer_pem, co
     if (key && triage_pem_chain(cert_pem, &cert, &rest) && triage_pem_chain(issuer_pem, &issuer, &more)) {
         X509_set_issuer_name(cert, X509_get_subject_name(issuer));
         replace_ext(cert, issuer, NID_authority_key_identifier, "keyid:always");
-        if (X509_sign(cert, key, EVP_sha256())) {
-            BIO *bio = BIO_new(BIO_s_mem());
-            PEM_write_bio_X509(bio, cert);
-            char *data = NULL;
-            long n = BIO_get_mem_data(bio, &data);
-            out = malloc((size_t)n + 1);
-            if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
-            BIO_free(bio);
-        }
+        if (X509_sign(cert, key, EVP_sha256())) out = pem_string(cert);
     }
     X509_free(cert); X509_free(issuer); sk_X509_pop_free(rest, X509_free); sk_X509_pop_free(more, X509_free); EVP_PKEY_free(key);
     ERR_clear_error();
@@ -218,15 +223,7 @@ char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const 
             snprintf(value, sizeof value, "caIssuers;URI:%s", ca_issuers);
             replace_ext(cert, signer, NID_info_access, value);
         }
-        if (X509_sign(cert, key, EVP_sha256())) {
-            BIO *bio = BIO_new(BIO_s_mem());
-            PEM_write_bio_X509(bio, cert);
-            char *data = NULL;
-            long n = BIO_get_mem_data(bio, &data);
-            out = malloc((size_t)n + 1);
-            if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
-            BIO_free(bio);
-        }
+        if (X509_sign(cert, key, EVP_sha256())) out = pem_string(cert);
     }
     X509_free(cert); X509_free(issuer); sk_X509_pop_free(rest, X509_free); sk_X509_pop_free(more, X509_free); EVP_PKEY_free(key);
     ERR_clear_error();

@@ -10,6 +10,13 @@ public struct CaseFolder: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         /// report.md (GitHub, GitLab), report.json, report.jira (Jira wiki markup).
         case md, json, jira
+
+        /// `--format md,json,jira`: the formats named, nil for an unknown or repeated one, or none.
+        public static func parse(_ text: String) -> Set<Format>? {
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let formats = Set(names.compactMap(Format.init(rawValue:)))
+            return !formats.isEmpty && formats.count == names.count ? formats : nil
+        }
     }
 
     public struct Unusable: Error, CustomStringConvertible {

@@ -143,10 +143,12 @@ public enum Explainer {
         var args: [String: Value] = ["host": .string(host), "address": .string("\(host):443"), "port": 443]
         if let a = m.alert { args["code"] = .int(Int(a.code)); args["name"] = .string(a.name) }
         let facts = m.causes.map { Fact(.cause, .string($0.code)) } + [Fact(.nextCommand, .string(m.next))]
-        return Explanation(kind: .client, heading: Message(.explainClientHeading, ["client": .string(m.pattern.client), "meaning": meaning.value]),
+        var e = Explanation(kind: .client, heading: Message(.explainClientHeading, ["client": .string(m.pattern.client), "meaning": meaning.value]),
                            facts: facts,
                            likelyCauses: m.causes.map { Message(.explainCauseLine, ["code": .string($0.code), "title": Message(cause: $0, .title).value,
                                                                                      "remedy": Message(cause: $0, .remedy, args).value]) })
+        e.causes = m.causes
+        return e
     }
 
     /// An nginx error-log line: the phase and the upstream it talked to.
@@ -189,8 +191,7 @@ public enum Explainer {
         var out: [Cause] = []
         for kind in order {
             for e in explanations where e.kind == kind {
-                let named = kind == .client ? e.facts.compactMap { f in f.key == .cause ? f.value.stringValue.flatMap { Cause(rawValue: $0) } : nil } : e.causes
-                for c in named where !out.contains(c) { out.append(c) }
+                for c in e.causes where !out.contains(c) { out.append(c) }
             }
         }
         return Array(out.prefix(5))

@@ -177,13 +177,12 @@ public enum JiraMarkup {
 
     /// Mermaid's entities back to text, in one pass (an escaped `#` stays one).
     static func mermaidText(_ s: String) -> String {
-        let entities = ["#35;": "#", "#59;": ";", "#37;": "%", "#lt;": "<", "#gt;": ">"]
         var out = "", rest = Substring(s)
         while let hash = rest.firstIndex(of: "#") {
             out += rest[..<hash]
             rest = rest[hash...]
-            if let (entity, text) = entities.first(where: { rest.hasPrefix($0.key) }) {
-                out += text
+            if let (character, entity) = Mermaid.entities.first(where: { rest.hasPrefix($0.value) }) {
+                out.unicodeScalars.append(character)
                 rest = rest.dropFirst(entity.count)
             } else {
                 out += "#"

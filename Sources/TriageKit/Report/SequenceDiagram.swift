@@ -94,15 +94,9 @@ public enum Mermaid {
     public static func label(_ text: String) -> String {
         var out = Sink.terminalLine(text)
         if out.count > 120 { out = String(out.prefix(117)) + "…" }
-        return Sink.replacing(out) { c in
-            switch c {
-            case "#": "#35;"
-            case ";": "#59;"
-            case "%": "#37;"
-            case "<": "#lt;"
-            case ">": "#gt;"
-            default: nil
-            }
-        }
+        return Sink.replacing(out) { entities[$0] }
     }
+
+    /// The characters a label keeps as entities, and their entities.
+    public static let entities: [Unicode.Scalar: String] = ["#": "#35;", ";": "#59;", "%": "#37;", "<": "#lt;", ">": "#gt;"]
 }
