@@ -18,6 +18,10 @@ struct triage_http {
     size_t body_total, header_total;
     /* TLS bytes received (encrypted records), as curl's debug callback reports them. */
     size_t tls_in;
+    /* Plaintext bytes of the application-data records received (the response as sent, partial
+     * header lines included); `last_app` is the latest record's share, taken back when TLS 1.3
+     * reveals that record held a handshake message (a session ticket) instead. */
+    size_t app_in, last_app;
     int (*is_cancelled)(void *);
     void *cancel_arg;
     char error[CURL_ERROR_SIZE];
@@ -103,12 +107,30 @@ static const char *handshake_name(int type) {
  * it writes its own (messages and alerts, with direction), counts the
  * record bytes received, and keeps the alerts with their sender. */
 static void on_tls_message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
-    (void)version; (void)ssl;
+    (void)version;
     triage_http *h = arg;
     const unsigned char *b = buf;
     if (!h || !b) return;
     if (content_type == SSL3_RT_HEADER && len >= 5 && !write_p) {
-        h->tls_in += 5 + (((size_t)b[3] << 8) | b[4]);
+        size_t body = ((size_t)b[3] << 8) | b[4];
+        h->tls_in += 5 + body;
+        h->last_app = 0;
+        if (b[0] == SSL3_RT_APPLICATION_DATA) {
+            /* What the record adds to its plaintext: TLS 1.3 the inner type byte and a 16-byte tag;
+             * TLS 1.2 AEAD an explicit 8-byte nonce (none for ChaCha20) and the tag; CBC's padding
+             * and MAC are not known here, and are counted. */
+            size_t overhead = 0;
+            const SSL_CIPHER *cipher = ssl ? SSL_get_current_cipher(ssl) : NULL;
+            if (ssl && SSL_version(ssl) == TLS1_3_VERSION) overhead = 17;
+            else if (cipher && SSL_CIPHER_is_aead(cipher))
+                overhead = SSL_CIPHER_get_cipher_nid(cipher) == NID_chacha20_poly1305 ? 16 : 24;
+            h->last_app = body > overhead ? body - overhead : 0;
+            h->app_in += h->last_app;
+        }
+        return;
+    }
+    if (content_type == SSL3_RT_INNER_CONTENT_TYPE && len >= 1 && !write_p) {
+        if (b[0] != SSL3_RT_APPLICATION_DATA) { h->app_in -= h->last_app; h->last_app = 0; }
         return;
     }
     char line[128];
@@ -255,6 +277,7 @@ const char *triage_http_trace(triage_http *h, size_t *n) { *n = h->trace.length;
 size_t triage_http_trace_dropped(triage_http *h) { return h->trace.dropped; }
 size_t triage_http_header_total(triage_http *h) { return h->header_total; }
 size_t triage_http_tls_in(triage_http *h) { return h->tls_in; }
+size_t triage_http_app_in(triage_http *h) { return h->app_in; }
 
 int triage_http_alert_count(triage_http *h) { return h->alert_count; }
 int triage_http_alert(triage_http *h, int i, int *sent, int *level, int *code) {

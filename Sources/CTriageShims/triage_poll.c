@@ -1,5 +1,8 @@
+#define _GNU_SOURCE
 #include "triage_poll.h"
 
+#include <dirent.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -32,4 +35,18 @@ void triage_event_signal(int fd) {
 void triage_event_drain(int fd) {
     uint64_t value;
     while (read(fd, &value, sizeof value) > 0) {}
+}
+
+int triage_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
+int triage_open_descriptor_count(void) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir))) if (entry->d_name[0] != '.') count++;
+    closedir(dir);
+    return count - 1; /* the directory's own descriptor */
 }

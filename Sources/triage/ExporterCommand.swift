@@ -61,7 +61,10 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         // Connections and probes hold descriptors: the soft limit goes up to the hard one first.
-        ProcessTuning.raiseOpenFileLimit()
+        if let shortage = ProcessTuning.descriptorShortage(for: "the exporter") {
+            console.error(shortage)
+            throw Reported(status: ExitStatus.usage)
+        }
         var limits = ExporterServer.Limits()
         limits.concurrency = max(1, concurrency)
         limits.maxConnections = maxConnections ?? max(64, min(4096, ProcessTuning.openFileLimit / 4))

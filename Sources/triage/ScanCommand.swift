@@ -68,6 +68,10 @@ struct ScanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console()
+        if let shortage = ProcessTuning.descriptorShortage(for: "a scan") {
+            console.error(shortage)
+            throw Reported(status: ExitStatus.usage)
+        }
         var options = EndpointProbe.Options()
         options.caFile = caFile
         options.clientCertificate = cert

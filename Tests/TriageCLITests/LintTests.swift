@@ -22,6 +22,7 @@ import TriageTestSupport
         "Sources/TriageProbes/Support/HostAddresses.swift",
         "Sources/TriageProbes/Support/LibraryVersions.swift",
         "Sources/TriageProbes/Support/ProcessTuning.swift",
+        "Sources/TriageProbes/Support/Subprocess.swift",
         "Sources/TriageWire/Capture/CaptureFile.swift",
         "Sources/TriageDemo/CertificateMint.swift",
         "Sources/TriageDemo/DemoTLSServer.swift",

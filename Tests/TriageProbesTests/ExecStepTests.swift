@@ -23,6 +23,16 @@ import TriageTestSupport
         #expect(stderr == "Cookie: [REDACTED]\n")
     }
 
+    /// A command sees stdin, stdout and stderr and no other descriptor of triage's (its sockets,
+    /// pipes, the case folder's files; here a file the test holds open without close-on-exec).
+    @Test func aCommandInheritsNoDescriptorOfOurs() async throws {
+        let held = open("/dev/null", O_RDONLY)
+        #expect(held > 2)
+        defer { close(held) }
+        let outcome = try await ExecStep().run(context(["run": "ls /proc/$$/fd", "shell": true]))
+        #expect(outcome.outputs["stdout"]?.stringValue?.split(separator: "\n").sorted() == ["0", "1", "2"])
+    }
+
     @Test func unexpectedExitFailsTheStep() async throws {
         let outcome = try await ExecStep().run(context(["run": "false"]))
         #expect(outcome.failure != nil)

@@ -73,6 +73,17 @@ import TriageTestSupport
         #expect(r.status == 0, "\(r.stderr.suffix(400))")
     }
 
+    /// Too few descriptors to scan at all (50 held open by the parent, a limit of 64): a clear error
+    /// and exit 2 at once, not 300 deadlines waited out for sockets that never come.
+    @Test func tooFewDescriptorsIsAClearErrorAtOnce() async throws {
+        let r = try await Command.run(["/bin/bash", "-c", "i=10; while [ $i -lt 60 ]; do eval \"exec $i</dev/null\"; i=$((i+1)); done; exec \"$@\"", "sh",
+                                       "prlimit", "--nofile=64:64", TestPaths.triageBinary.path, "scan", "127.0.0.1:9", "--format", "jsonl"])
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("file descriptor(s) are free (limit 64, 5"), "\(r.stderr)")
+        #expect(r.stderr.contains("a scan needs at least 32"), "\(r.stderr)")
+    }
+
     @Test func jsonLinesFieldByField() async throws {
         let fleet = try Self.fleet()
         defer { fleet.nginx.stop(); fleet.silent.stop() }

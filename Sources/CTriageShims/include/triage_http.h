@@ -41,6 +41,9 @@ size_t triage_http_trace_dropped(triage_http *h);
 size_t triage_http_header_total(triage_http *h);
 /* TLS record bytes received: progress even when no whole header line came. */
 size_t triage_http_tls_in(triage_http *h);
+/* Plaintext bytes of the application data received on TLS (the response as the server sent it,
+ * an unfinished header line included). */
+size_t triage_http_app_in(triage_http *h);
 
 /* TLS alerts on curl's own connection, in order: sent = 1 when this side
  * (the client) sent it. Returns -1 past the end. */

@@ -23,4 +23,14 @@ int triage_event_create(void);
 void triage_event_signal(int fd);
 void triage_event_drain(int fd);
 
+#include <spawn.h>
+/* Adds "close every descriptor >= lowest" to a spawn's file actions
+ * (glibc's posix_spawn_file_actions_addclosefrom_np, a _GNU_SOURCE name):
+ * a child gets stdin, stdout, stderr and none of this process's sockets,
+ * pipes or files. 0 or an errno. */
+int triage_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
+/* How many descriptors this process has open (entries of /proc/self/fd),
+ * or -1 when that cannot be read. */
+int triage_open_descriptor_count(void);
+
 #endif

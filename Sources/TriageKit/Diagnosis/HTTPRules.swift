@@ -156,8 +156,7 @@ public struct HTTPRules: Sendable {
             return Finding(.timeout, summary: Message(.findingCurlTLSTimeout, ["url": url, "total": total]), subject: subject, facts: facts)
         }
         // After the handshake, what came back: nothing, a stream that never ends, or a trickle.
-        let handshakeBytes = e.isHTTPS ? 8_192 : 0
-        let received = max(e.headerBytes + e.bodyBytes, e.bytesReceived - handshakeBytes)
+        let received = max(e.headerBytes + e.bodyBytes, e.responseBytes)
         if e.timings.firstByte == 0, e.headerBytes == 0, received <= 0 {
             return Finding(.httpTimeout, summary: Message(.findingHTTPNoAnswer, ["url": url, "total": total]), subject: subject, facts: facts)
         }

@@ -78,6 +78,9 @@ public struct HTTPExchange: Sendable {
     public var alerts: [TLSAlert] = []
     /// Bytes received on the connection: the TLS records (https) or the headers and body (http).
     public var bytesReceived = 0
+    /// Bytes of the response as the server sent them, before curl parsed anything (https: the
+    /// application data's plaintext, an unfinished header line included; http: headers and body).
+    public var responseBytes = 0
     /// The address the request was pinned to (`--resolve`), if it was.
     public var pinned: IPAddress?
     /// curl's own end of the connection (`CURLINFO_LOCAL_IP`/`_PORT`): tells triage's connections apart in a capture.

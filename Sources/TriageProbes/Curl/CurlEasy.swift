@@ -116,6 +116,7 @@ final class CurlEasy {
     var headerTotal: Int { triage_http_header_total(handle) }
     var traceDropped: Int { triage_http_trace_dropped(handle) }
     var tlsBytesIn: Int { triage_http_tls_in(handle) }
+    var applicationBytesIn: Int { triage_http_app_in(handle) }
 
     /// Alerts on curl's connection, with their sender.
     var alerts: [(sentByClient: Bool, level: UInt8, code: UInt8)] {

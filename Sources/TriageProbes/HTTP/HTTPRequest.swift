@@ -162,6 +162,7 @@ public struct HTTPRequest: Sendable {
             bodyTruncated: easy.bodyTotal > bodyLimit)
         exchange.alerts = alerts
         exchange.bytesReceived = max(easy.tlsBytesIn, easy.headerTotal + easy.bodyTotal)
+        exchange.responseBytes = max(easy.applicationBytesIn, easy.headerTotal + easy.bodyTotal)
         exchange.bodyStart = Redactor.redact(String(easy.body.prefix(200)))
         exchange.local = info.localIP.flatMap { ip in IPAddress(ip).map { Endpoint($0, port: UInt16(clamping: info.localPort)) } }
         exchange.pinned = resolve.lazy.compactMap { entry -> IPAddress? in

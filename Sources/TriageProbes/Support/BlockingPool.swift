@@ -1,41 +1,67 @@
 import Foundation
 import Synchronization
 
-/// A fixed set of threads for blocking C work (a libcurl transfer, a
-/// getaddrinfo, reading a capture), so that a run with 240 addresses starts
-/// 240 jobs, not 240 threads, and the cooperative pool never blocks.
+/// Threads for blocking C work (a libcurl transfer, a getaddrinfo, reading
+/// a capture), so that the cooperative pool never blocks. It keeps `core`
+/// threads and grows, up to `limit`, whenever a job would otherwise queue:
+/// a job that waits for a thread spends its step's deadline waiting, and a
+/// transfer that starts with 100 ms left "times out" through no fault of the
+/// server. Threads beyond the core leave after `idleExit` without work.
 /// Cancelling the awaiting task raises the job's flag, which the work polls.
 public final class BlockingPool: Sendable {
-    public static let shared = BlockingPool(threads: 32)
+    public static let shared = BlockingPool(core: 8, limit: 512)
 
     private struct Job: Sendable {
         let run: @Sendable () -> Void
     }
 
-    private let queue = Mutex<[Job]>([])
-    private let condition = NSCondition()
-    private let threadCount: Int
+    private struct State {
+        var queue: [Job] = []
+        var threads = 0
+        var idle = 0
+        var started = 0
+    }
 
-    public init(threads: Int) {
-        threadCount = threads
-        for index in 0..<threads {
-            let thread = Thread { [self] in self.work() }
-            thread.name = "triage-blocking-\(index)"
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
+    private let state = Mutex(State())
+    private let condition = NSCondition()
+    private let core: Int
+    private let limit: Int
+    private let idleExit: TimeInterval
+
+    public init(core: Int, limit: Int, idleExit: TimeInterval = 10) {
+        self.core = max(1, core)
+        self.limit = max(self.core, limit)
+        self.idleExit = idleExit
+    }
+
+    /// Threads alive now (for the benchmark and tests).
+    public var threadCount: Int { state.withLock { $0.threads } }
+
+    private func startThread(_ index: Int) {
+        let thread = Thread { [self] in self.work() }
+        thread.name = "triage-blocking-\(index)"
+        thread.stackSize = 1 << 20
+        thread.start()
     }
 
     private func work() {
+        condition.lock()
         while true {
-            condition.lock()
-            var job: Job?
-            while job == nil {
-                job = queue.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-                if job == nil { condition.wait() }
+            if let job = state.withLock({ $0.queue.isEmpty ? nil : $0.queue.removeFirst() }) {
+                condition.unlock()
+                job.run()
+                condition.lock()
+                continue
             }
-            condition.unlock()
-            job?.run()
+            state.withLock { $0.idle += 1 }
+            let woken = condition.wait(until: Date(timeIntervalSinceNow: idleExit))
+            let leave: Bool = state.withLock { s in
+                s.idle -= 1
+                guard !woken, s.queue.isEmpty, s.threads > core else { return false }
+                s.threads -= 1
+                return true
+            }
+            if leave { condition.unlock(); return }
         }
     }
 
@@ -45,9 +71,17 @@ public final class BlockingPool: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 condition.lock()
-                queue.withLock { $0.append(Job { continuation.resume(returning: work(flag)) }) }
+                let spawn: Int? = state.withLock { s in
+                    s.queue.append(Job { continuation.resume(returning: work(flag)) })
+                    // Every idle thread already has a job waiting for it: one more thread, within the limit.
+                    guard s.queue.count > s.idle, s.threads < limit else { return nil }
+                    s.threads += 1
+                    s.started += 1
+                    return s.started
+                }
                 condition.signal()
                 condition.unlock()
+                if let spawn { startThread(spawn) }
             }
         } onCancel: {
             flag.cancel()

@@ -25,7 +25,11 @@ final class EventPoll: @unchecked Sendable {
         poller = triage_poll_create()
         guard poller >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
         wakeFD = triage_event_create()
-        guard wakeFD >= 0 else { close(poller); throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EMFILE) }
+        guard wakeFD >= 0 else {
+            let code = errno
+            close(poller)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EMFILE)
+        }
         _ = triage_poll_control(poller, 0, wakeFD, TRIAGE_POLL_IN)
     }
 

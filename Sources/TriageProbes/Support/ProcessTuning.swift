@@ -29,6 +29,20 @@ public enum ProcessTuning {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
+    /// How many descriptors this process has open now (0 when /proc cannot say).
+    public static var openDescriptors: Int { max(0, Int(triage_open_descriptor_count())) }
+
+    /// Raises the soft descriptor limit, then says why `what` cannot run when fewer than
+    /// `minimum` descriptors are free; nil when enough are. A scan under `ulimit -n 10` would
+    /// otherwise wait out every endpoint's deadline for a socket it can never get.
+    public static func descriptorShortage(for what: String, minimum: Int = 32) -> String? {
+        raiseOpenFileLimit()
+        let limit = openFileLimit, open = openDescriptors
+        guard limit - open < minimum else { return nil }
+        return "only \(max(0, limit - open)) file descriptor(s) are free (limit \(limit), \(open) open); \(what) needs at least \(minimum): "
+            + "raise the limit (`ulimit -n 4096`, LimitNOFILE= in a systemd unit)"
+    }
+
     /// The soft descriptor limit now.
     public static var openFileLimit: Int {
         var limit = rlimit()

@@ -1,3 +1,4 @@
+internal import CTriageShims
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -64,7 +65,7 @@ public struct Subprocess: Sendable {
     private func runBlocking(_ control: Control) throws -> Result {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw LaunchError(executable: argv[0], errno: errno) }
-        let spawned = Subprocess.spawn(argv, stdout: .fd(outPipe[1]), stderr: .fd(errPipe[1]), closing: outPipe + errPipe, environment: environment)
+        let spawned = Subprocess.spawn(argv, stdout: .fd(outPipe[1]), stderr: .fd(errPipe[1]), environment: environment)
         close(outPipe[1])
         close(errPipe[1])
         let pid: pid_t
@@ -115,8 +116,8 @@ extension Subprocess {
 
     /// Starts `argv` (found on PATH) in its own process group with a clean
     /// signal mask and default handlers — so killing the group stops every
-    /// child a shell started — and stdin from /dev/null.
-    static func spawn(_ argv: [String], stdout: Output, stderr: Output?, closing: [Int32] = [],
+    /// child a shell started — stdin from /dev/null, and no other descriptor of ours.
+    static func spawn(_ argv: [String], stdout: Output, stderr: Output?,
                       environment extra: [String: String] = [:]) -> Swift.Result<pid_t, LaunchError> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -131,7 +132,10 @@ extension Subprocess {
         case .file(let path)?: posix_spawn_file_actions_addopen(&actions, 2, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         case nil: posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
-        for fd in closing { posix_spawn_file_actions_addclose(&actions, fd) }
+        // Nothing else of ours crosses: an nginx or a user's command never holds our sockets, pipes or
+        // files open (a pipe held by a daemonised child never reaches end of file), nor spends the
+        // descriptors a child under a low `ulimit -n` needs.
+        _ = triage_spawn_close_from(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

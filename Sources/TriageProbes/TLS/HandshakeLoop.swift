@@ -22,19 +22,26 @@ final class HandshakeLoop: Sendable {
 
     private let poll: EventPoll?
     private let incoming = Inbox()
-    private let startFailure: String?
+    /// errno of epoll or eventfd when the loop could not be set up.
+    private let startErrno: Int32
+
+    /// Descriptors the rest of the process keeps for itself: libdispatch's timers, OpenSSL's
+    /// configuration and trust files, the case folder's writes, libcurl, a capture. Spending
+    /// them on sockets made libdispatch trap (it cannot create a timer) under a low `ulimit -n`.
+    static let reservedDescriptors = 16
 
     private init() {
         ProcessTuning.raiseOpenFileLimit()
         do {
             poll = try EventPoll()
-            startFailure = nil
+            startErrno = 0
         } catch {
             poll = nil
-            startFailure = "epoll: \(error.code)"
+            startErrno = error.code.rawValue
         }
         guard let poll else { return }
-        let thread = Thread { [incoming] in Self.run(poll, incoming) }
+        let budget = max(1, ProcessTuning.openFileLimit - ProcessTuning.openDescriptors - Self.reservedDescriptors)
+        let thread = Thread { [incoming] in Self.run(poll, incoming, budget: budget) }
         thread.name = "triage-handshakes"
         thread.start()
     }
@@ -43,7 +50,7 @@ final class HandshakeLoop: Sendable {
     func submit(_ spec: HandshakeSpec, completion: @escaping @Sendable (HandshakeAttempt) -> Void) {
         let session = HandshakeSession(spec)
         guard let poll else {
-            session.expire(cancelled: true)
+            session.refuse(errno: startErrno)
             completion(session.attempt)
             return
         }
@@ -67,7 +74,9 @@ final class HandshakeLoop: Sendable {
         }
     }
 
-    private static func run(_ poll: EventPoll, _ incoming: Inbox) {
+    /// `budget`: at most this many sockets open at once; attempts beyond it wait for one to close,
+    /// as they do on EMFILE.
+    private static func run(_ poll: EventPoll, _ incoming: Inbox, budget: Int) {
         var active: [Int32: Submission] = [:]
         // Sessions waiting for a descriptor (EMFILE): retried as others close theirs.
         var waiting: [Submission] = []
@@ -86,7 +95,7 @@ final class HandshakeLoop: Sendable {
         }
         while true {
             for s in incoming.list.withLock({ list in defer { list = [] }; return list }) {
-                s.session.begin()
+                s.session.begin(descriptorFree: active.count < budget)
                 if s.session.retryAt != nil { waiting.append(s) } else { settle(s) }
             }
             if !waiting.isEmpty {
@@ -97,7 +106,7 @@ final class HandshakeLoop: Sendable {
                         s.session.expire(cancelled: true)
                         done(s)
                     } else if let at = s.session.retryAt, now >= at {
-                        s.session.begin()
+                        s.session.begin(descriptorFree: active.count < budget)
                         if s.session.retryAt != nil { still.append(s) } else { settle(s) }
                     } else {
                         still.append(s)

@@ -110,9 +110,12 @@ final class HandshakeSession: SSLConnection.Observer {
 
     // MARK: - Driving
 
-    func begin() {
+    /// Opens the socket and starts connecting. `descriptorFree` false: the loop's budget of
+    /// descriptors is spent, which waits exactly as EMFILE does.
+    func begin(descriptorFree: Bool = true) {
         let socket: TCPSocket
-        do {
+        do throws(POSIXError) {
+            guard descriptorFree else { throw POSIXError(.EMFILE) }
             socket = try TCPSocket(to: spec.server)
         } catch {
             let code = error.code.rawValue
@@ -153,6 +156,13 @@ final class HandshakeSession: SSLConnection.Observer {
         case .idle, .finished:
             break
         }
+    }
+
+    /// Never started: the loop itself could not be set up (`errno` of epoll or eventfd).
+    func refuse(errno code: Int32) {
+        guard !isFinished else { return }
+        descriptorErrno = code
+        finish(code == EMFILE || code == ENFILE ? .noDescriptor(code) : .socketFailed(code))
     }
 
     /// The deadline passed, or the attempt was cancelled.
