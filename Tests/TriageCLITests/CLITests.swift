@@ -280,6 +280,13 @@ import TriageTestSupport
         let last = try await Command.triage(["explain", "80", "--lang", "zh"])
         #expect(last.status == 0)
         #expect(last.stdout.hasPrefix("TLS 告警 80 internal_error（致命）"), "\(last.stdout.prefix(80))")
+        // What curl's code, OpenSSL's reason and the verify result mean: Chinese too, not OpenSSL's English.
+        #expect(last.stdout.contains("含义: 无法正常关闭 TLS 连接"), "\(last.stdout)")
+        let reason = try await Command.triage(["explain", "--lang", "zh", "error:0A00010B:SSL routines::wrong version number"])
+        #expect(reason.stdout.contains("含义: 版本号错误（对端返回的不是 TLS，例如明文 HTTP）"), "\(reason.stdout)")
+        let verify = try await Command.triage(["explain", "--lang", "zh", "verify error:num=20:unable to get local issuer certificate"])
+        #expect(verify.stdout.contains("X.509 校验错误 20：无法获取本地签发者证书"), "\(verify.stdout)")
+        #expect(!verify.stdout.contains("unable to get local issuer certificate ("), "\(verify.stdout)")
         let out = TestPaths.temporaryFolder("zh-terminal")
         let run = try await Command.triage(["run", "https://nothing.invalid/", "--lang", "zh", "--out", out.path])
         #expect(run.stderr.contains("  问题        dns "), "\(run.stderr.prefix(400))")

@@ -13,7 +13,10 @@ import TriageWire
     static let server = Endpoint("127.0.0.1:8443")!
     static let notAfter = ISO8601.parse("2025-03-01T00:00:00Z")!
 
-    static var record: CaseRecord {
+    static var record: CaseRecord { record(keeping: { _ in true }) }
+
+    /// The case with only the steps `keeping` keeps (the diagnosis judges what is left).
+    static func record(keeping: (String) -> Bool) -> CaseRecord {
         let alert = TLSAlert(code: 80, level: .fatal, sender: .server, variant: SNIVariant.none, server: server)
         let expired = Finding(.certExpired,
                               summary: Message(.findingCertExpired, ["host": "api.example.test", "date": .typed(.date(notAfter)), "days": 268, "when": Message(.whenRun).value]),
@@ -32,7 +35,7 @@ import TriageWire
             target: "https://api.example.test:8443/v1/health?token=s3cret", via: "http://127.0.0.1:8080/test",
             inputs: ["url": "https://api.example.test:8443/v1/health?token=s3cret"], host: "ci-host",
             startedAt: t0, finishedAt: t0.addingTimeInterval(0.5), plannedSteps: ["nginx", "handshake", "dates", "via", "reproduce"],
-            steps: [
+            steps: ([
                 StepResult(id: "nginx", uses: "nginx.config", status: .ok, startedAt: t0.addingTimeInterval(0.005), durationMs: 1,
                            summary: Message(.nginxSummary, ["path": "/test", "proxy_pass": "https://backend/v1", "servers": ["127.0.0.1:8443"],
                                                             "sni": Message(.nginxSendsNoSNI).value]),
@@ -71,7 +74,23 @@ import TriageWire
                                                       answer: Message(.observeHTTPStatus, ["status": 502, "reason": " Bad Gateway"]), ok: false, server: "127.0.0.1:8080")]),
                 StepResult(id: "reproduce", uses: "http.request", status: .skipped, startedAt: t0.addingTimeInterval(0.07), durationMs: 0,
                            summary: Message(.stepSkippedCondition, ["condition": "${{ inputs.via }}"]), condition: "${{ inputs.via }}"),
-            ])
+            ] as [StepResult]).filter { keeping($0.id) })
+    }
+
+    /// The follow-up action item is the exporter alert for the root cause: the cause label for what a
+    /// probe sees, the days left for a date (two weeks ahead), none for what only the proxy shows.
+    @Test func followUpIsTheAlertThatWouldHaveCaughtIt() throws {
+        func firstScreen(_ record: CaseRecord) throws -> String {
+            let template = try Bundled.template(language: "en")
+            return MarkdownChecks.firstScreen(try ReportRenderer(templateText: template.text, name: template.origin, table: TextTable.named("en")).render(record))
+        }
+        let sni = try firstScreen(Self.record)
+        #expect(sni.contains("**Follow-up:** have it caught before users are: `triage exporter` probing `api.example.test:8443`, a Prometheus alert on `triage_probe_cause{instance=\"api.example.test:8443\",cause=\"alert-without-sni\"} == 1`"), "\(sni)")
+        let expired = try firstScreen(Self.record { $0 == "dates" })
+        #expect(expired.contains("a Prometheus alert on `triage_probe_days_left{instance=\"api.example.test:8443\"} < 14`"), "\(expired)")
+        let proxyOnly = try firstScreen(Self.record { $0 == "via" })
+        #expect(proxyOnly.contains("**What to do:**"))
+        #expect(!proxyOnly.contains("Follow-up"), "\(proxyOnly)")
     }
 
     func render(_ language: String) throws -> String {

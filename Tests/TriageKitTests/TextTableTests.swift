@@ -17,7 +17,12 @@ import TriageTestSupport
         for cause in Cause.allCases { for part in Message.CausePart.allCases { required.insert(Message(cause: cause, part).key) } }
         for key in FactKey.allCases { required.insert("fact.\(key.rawValue)") }
         for alert in AlertDescription.all { required.insert(AlertCauses.meaning(alert.code).key) }
-        for verify in X509VerifyError.allCases where verify.meaning != nil { required.insert("x509.\(verify.rawValue)") }
+        for verify in X509VerifyError.allCases where verify.meaning != nil {
+            required.insert("x509.\(verify.rawValue)")
+            required.insert("x509.\(verify.rawValue).meaning")
+        }
+        for code in 0..<CurlError.count { required.insert(CurlError.named(code)!.meaning.key) }
+        for reason in Explainer.sslReasonCodes { required.insert("openssl.reason.\(reason)") }
         let missingInEnglish = required.subtracting(english.entries.keys)
         #expect(missingInEnglish.isEmpty, "missing in en: \(missingInEnglish.sorted())")
         for language in Self.languages where language != "en" {

@@ -26,7 +26,7 @@ public enum Explainer {
             // nginx's own line: its phase and upstream as well.
             if m.pattern.client == "nginx", let nginx = nginxContext(text) { out.append(nginx) }
             if let a = m.alert { out.append(.alert(a, level: .fatal, sender: m.alertSender)) }
-            if let code = m.verifyCode, let what = X509VerifyCode.describe(code) { out.append(.x509(code, meaning: what)) }
+            if let code = m.verifyCode, X509VerifyCode.describe(code) != nil { out.append(.x509(code)) }
             return out
         }
         if let nginx = nginxContext(text) { out.append(nginx) }
@@ -52,8 +52,8 @@ public enum Explainer {
         let verify = firstMatch(#/verify error:\s*\((\d+):/#, text) ?? firstMatch(#/verify error:num=(\d+)/#, text)
             ?? firstMatch(#/(?i)verify return code: (\d+) \(/#, text) ?? firstMatch(#/\berr=(\d+)\b/#, text)
         let depthError = text.firstMatch(of: #/error (\d+) at (\d+) depth lookup/#)
-        if let v = verify ?? depthError.map({ String($0.output.1) }), let code = Int(v), code != 0, let what = X509VerifyCode.describe(code) {
-            out.append(.x509(code, meaning: what, depth: depthError.flatMap { Int($0.output.2) }))
+        if let v = verify ?? depthError.map({ String($0.output.1) }), let code = Int(v), code != 0, X509VerifyCode.describe(code) != nil {
+            out.append(.x509(code, depth: depthError.flatMap { Int($0.output.2) }))
         }
         if !out.isEmpty { return out }
 
@@ -102,36 +102,39 @@ public enum Explainer {
                                 facts: facts, likelyCauses: []),
                     .alert(a, level: .fatal, sender: sender)]
         }
-        guard let what = sslReasons[reason] else { return nil }
-        facts.append(Fact(.meaning, .string(what.meaning)))
-        var e = Explanation(kind: .openssl, heading: Message(.explainOpenSSLHeading, ["error": .string(hex.uppercased()), "meaning": .string(what.meaning)]),
+        guard let causes = sslReasons[reason] else { return nil }
+        let meaning = Message(raw: "openssl.reason.\(reason)").value
+        facts.append(Fact(.meaning, meaning))
+        var e = Explanation(kind: .openssl, heading: Message(.explainOpenSSLHeading, ["error": .string(hex.uppercased()), "meaning": meaning]),
                             facts: facts, likelyCauses: [])
-        e.causes = what.causes
+        e.causes = causes
         return [e]
     }
 
-    /// OpenSSL's SSL reason codes (ssl/ssl_err.c) that show up in pasted errors, with the causes they name.
-    static let sslReasons: [Int: (meaning: String, causes: [Cause])] = [
-        118: ("no suitable signature algorithm", [.noSharedCipher]),
-        134: ("certificate verify failed (the peer's certificate did not verify: expired, untrusted, wrong host)",
-              [.certInvalid, .untrustedIssuer, .certExpired, .incompleteChain, .hostnameMismatch]),
-        156: ("HTTP request: plain HTTP was sent to a TLS port", [.plainHTTPToTLSPort]),
-        191: ("no protocols available (every TLS version is disabled)", [.protocolVersion]),
-        193: ("no shared cipher", [.noSharedCipher]),
-        198: ("packet length too long (often: the peer is not speaking TLS)", [.notTLS]),
-        199: ("peer did not return a certificate (a client certificate is required)", [.clientCertRequired]),
-        252: ("unknown protocol (the peer is not speaking TLS)", [.notTLS]),
-        258: ("unsupported protocol (no TLS version in common)", [.protocolVersion]),
-        267: ("wrong version number (the peer answered with something that is not TLS, e.g. plain HTTP)", [.notTLS]),
-        294: ("unexpected EOF while reading (the peer closed the connection mid-handshake)", [.connectionReset]),
-        333: ("legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)", [.protocolVersion]),
-        338: ("unsafe legacy renegotiation disabled", [.tlsProtocolError]),
-        394: ("dh key too small (the server's Diffie-Hellman group is below the security level)", [.weakKey]),
-        397: ("ca key too small (a CA certificate's key is below the security level)", [.weakKey]),
-        399: ("ee key too small (the certificate's key is below the security level)", [.weakKey]),
-        152: ("excessive message size (a handshake message larger than the peer accepts)", [.handshakeTooLarge]),
-        235: ("no application protocol (no ALPN protocol in common)", [.upstreamProtocolMismatch]),
-        398: ("ca md too weak (a certificate is signed with a digest below the security level, e.g. SHA-1 or MD5)", [.weakKey]),
+    /// OpenSSL's SSL reason codes (ssl/ssl_err.c) that show up in pasted errors, with the causes they
+    /// name; what each means is the text tables' `openssl.reason.N`.
+    public static var sslReasonCodes: [Int] { sslReasons.keys.sorted() }
+
+    static let sslReasons: [Int: [Cause]] = [
+        118: [.noSharedCipher],
+        134: [.certInvalid, .untrustedIssuer, .certExpired, .incompleteChain, .hostnameMismatch],
+        156: [.plainHTTPToTLSPort],
+        191: [.protocolVersion],
+        193: [.noSharedCipher],
+        198: [.notTLS],
+        199: [.clientCertRequired],
+        252: [.notTLS],
+        258: [.protocolVersion],
+        267: [.notTLS],
+        294: [.connectionReset],
+        333: [.protocolVersion],
+        338: [.tlsProtocolError],
+        394: [.weakKey],
+        397: [.weakKey],
+        399: [.weakKey],
+        152: [.handshakeTooLarge],
+        235: [.upstreamProtocolMismatch],
+        398: [.weakKey],
     ]
 
     /// A client's or proxy's error text: who wrote it, what it means, the

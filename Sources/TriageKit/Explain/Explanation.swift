@@ -58,16 +58,18 @@ public struct Explanation: Sendable, Hashable {
 
     public static func curl(_ e: CurlError) -> Explanation {
         var x = Explanation(kind: .curl, heading: Message(.explainCurlHeading, ["code": .int(e.code), "name": .string("CURLE_\(e.name)")]),
-                            facts: [Fact(.code, .int(e.code)), Fact(.name, .string("CURLE_\(e.name)")), Fact(.meaning, .string(e.meaning))],
+                            facts: [Fact(.code, .int(e.code)), Fact(.name, .string("CURLE_\(e.name)")), Fact(.meaning, e.meaning.value)],
                             likelyCauses: [])
         x.causes = e.causes
         return x
     }
 
     /// An X.509 verify result (`X509_V_ERR_*`) and the causes it names.
-    public static func x509(_ code: Int, meaning: String, depth: Int? = nil) -> Explanation {
-        var x = Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": .string(meaning)]),
-                            facts: [Fact(.code, .int(code)), Fact(.meaning, .string(meaning))], likelyCauses: [])
+    /// `code` is one `X509VerifyCode.describe` knows; its meaning is the text tables' `x509.CODE.meaning`.
+    public static func x509(_ code: Int, depth: Int? = nil) -> Explanation {
+        let meaning = Message(raw: "x509.\(code).meaning").value
+        var x = Explanation(kind: .x509, heading: Message(.explainX509Heading, ["code": .int(code), "meaning": meaning]),
+                            facts: [Fact(.code, .int(code)), Fact(.meaning, meaning)], likelyCauses: [])
         x.causes = ClientPattern.causes(forVerify: code)
         // An expired certificate above the leaf is an intermediate's (or the root's) date.
         if code == 10, let depth, depth > 0 { x.causes = [.intermediateExpired] }

@@ -75,6 +75,7 @@ struct ReportContext {
         if let banner { out["banner"] = banner }
         if let why { out["why"] = why }
         if let impact = document.impact { out["impact"] = Markdown.text(impact.sentence) }
+        if let followUp { out["followUp"] = followUp }
         if let at = document.judgedAt { out["judged"] = prose(Message(.reportJudgedAt, ["date": .typed(.date(at))])) }
         if let skipped { out["skipped"] = skipped }
         if let diagram = SequenceDiagram(record: record, story: diagnosis.story, table: table, clean: clean).mermaid {
@@ -121,6 +122,7 @@ struct ReportContext {
         ("impact", "from the proxy's log: how often, between when and when (absent without one)"),
         ("why", "the root cause when it is not the symptom, and why it hits this path (absent otherwise)"),
         ("todo", "what to do: the root cause's remedy"),
+        ("followUp", "the follow-up: the exporter alert that would have caught the root cause (absent when the exporter cannot see it)"),
         ("fix", "the fix: diff, diffFence, changeWhere, proof, proofFence, hasProof, expectation (absent when none)"),
         ("diagram", "the request path as a Mermaid sequence diagram (absent when there is none)"),
         ("checked", "one row per step that ran: mark, status, step, uses, shownCell"),
@@ -252,6 +254,13 @@ struct ReportContext {
         case .observed: .reportSourceObserved
         }
         return prose(Message(.reportWhyProxy, ["root": root.summary.value, "proxy": .string(proxyName), "sends": sends, "source": Message(source).value]))
+    }
+
+    /// The follow-up action item: the exporter alert that would have caught the root cause.
+    var followUp: String? {
+        guard let root = diagnosis.rootCause, let instance = document.target.flatMap(FollowUp.instance(of:)),
+              let rule = FollowUp.rule(for: root.cause, instance: instance) else { return nil }
+        return prose(Message(.reportFollowUp, ["target": .string(Markdown.code(instance)), "rule": .string(Markdown.code(rule))]))
     }
 
     var todo: String {

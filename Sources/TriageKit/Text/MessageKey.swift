@@ -315,6 +315,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportWhyProxy = "report.why_proxy"
     case reportTodoInconclusive = "report.todo_inconclusive"
     case reportTodoHealthy = "report.todo_healthy"
+    case reportFollowUp = "report.follow_up"
     case reportTodoPartial = "report.todo_partial"
     case reportSkipped = "report.skipped"
     case reportNotRun = "report.not_run"
