@@ -11,6 +11,7 @@ extension StepCatalog {
         DNSResolveStep(),
         NginxConfigStep(),
         NginxErrorLogStep(),
+        NginxErrorLogStep.anyProxy,
         ProxyProfileStep(),
         CaptureDecodeStep(),
         CaptureStartStep(),

@@ -111,6 +111,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The proxy's error.log: quote and decode its lines about the upstream.", valueName: "FILE"))
     var nginxErrorLog: String?
 
+    @Option(help: ArgumentHelp("Another proxy's log: HAProxy's log or Envoy's access log (nginx's error log too); its failures upstream become causes with the proxy named (sets input 'proxy_log').", valueName: "FILE"))
+    var proxyLog: String?
+
+    @Option(help: ArgumentHelp("The proxy's name for the upstream in --proxy-log: HAProxy's backend or backend/server (sets input 'proxy_backend').", valueName: "NAME"))
+    var proxyBackend: String?
+
     @Option(help: ArgumentHelp("Read the error log from this time on instead of its last 64 MiB: 2026-12-05T09:00:00Z, nginx's 2026/12/05 09:00:00 (local time), or a duration back such as 2h (sets input 'since').", valueName: "TIME"))
     var since: String?
 
@@ -216,6 +222,8 @@ struct RunCommand: AsyncParsableCommand {
         if let nginxConf { given["nginx_conf"] = .string(nginxConf) }
         if let location { given["location"] = .string(location) }
         if let nginxErrorLog { given["nginx_error_log"] = .string(nginxErrorLog) }
+        if let proxyLog { given["proxy_log"] = .string(proxyLog) }
+        if let proxyBackend { given["proxy_backend"] = .string(proxyBackend) }
         if let since { given["since"] = .string(since) }
         if let dnsServer { given["dns_server"] = .string(dnsServer) }
         if let cert { given["client_cert"] = .string(cert); given["client_key"] = .string(key ?? cert) }

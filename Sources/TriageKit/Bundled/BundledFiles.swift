@@ -110,6 +110,10 @@ inputs:
     description: the request path whose nginx location to replay (default the via URL's path)
   nginx_error_log:
     description: the proxy's error.log, to quote and decode its upstream errors
+  proxy_log:
+    description: another proxy's log (HAProxy's log, Envoy's access log; nginx's error log too), to read its upstream failures
+  proxy_backend:
+    description: the proxy's name for the upstream in that log (HAProxy's backend or backend/server)
   since:
     description: read the error log from this time on (ISO 8601, nginx's yyyy/mm/dd HH:MM:SS, or a duration back such as 2h) instead of its last 64 MiB
   capture:
@@ -262,6 +266,15 @@ steps:
       request_path: ${{ inputs.via.path }}
       since: ${{ inputs.since }}
       own_client: ${{ steps.via.outputs.local_ip }}
+  - id: proxy-log
+    uses: proxy.log
+    if: ${{ inputs.proxy_log }}
+    with:
+      file: ${{ inputs.proxy_log }}
+      match: ["${{ steps.dns.outputs.addresses }}", "${{ inputs.url.host }}"]
+      port: ${{ inputs.port || inputs.url.port }}
+      backend: ${{ inputs.proxy_backend }}
+      since: ${{ inputs.since }}
   - id: capture-decode
     uses: capture.decode
     after: [capture-stop]
@@ -1239,7 +1252,7 @@ event.not_after = certificate {name} expires (notAfter)
 event.expired = certificate {name} expired (notAfter)
 event.log_first = nginx logs the first of {count} upstream errors: `{line}`
 event.log_last = nginx logs the last upstream error: `{line}`
-event.local_clock = nginx's local time, read in this machine's zone
+event.local_clock = the proxy's local time, read in this machine's zone
 event.captured = captured: {count} connection(s) {label}
 event.run_started = triage starts ({runbook})
 event.run_finished = triage finishes: {verdict}
@@ -1457,13 +1470,14 @@ log.means_name_mismatch = nginx checks the certificate against “{name}” (pro
 log.means_verify_error = nginx refused the upstream's certificate: verify error {code} ({text})
 log.means_closed = the upstream closed the connection during the handshake
 log.means_openssl = OpenSSL error {error} during the handshake
-log.means_connect = nginx could not connect: {errno}
-log.means_timeout = nginx gave up waiting for the upstream ({phase})
-log.means_no_live = nginx had marked every server of the upstream block down
+log.means_connect = {proxy} could not connect: {errno}
+log.means_timeout = {proxy} gave up waiting for the upstream ({phase})
+log.means_no_live = {proxy} had marked every server of the upstream block down
 log.means_header_too_big = the upstream's response header did not fit nginx's buffer
 log.means_closed_early = the upstream closed the connection before its answer was complete ({phase})
 log.means_invalid_header = the upstream's answer is not valid HTTP
-log.means_other = nginx failed to talk to the upstream
+log.means_other = {proxy} failed to talk to the upstream
+log.means_tls_reason = TLS failed on {proxy}'s upstream connection: {reason}
 profile.summary = {sni}, {verify}, {versions}
 profile.no_sni = no SNI
 profile.sni_host = SNI as the URL's host
@@ -1537,7 +1551,7 @@ phase.response_header = waiting for the response header
 phase.response_body = reading the response body
 phase.other = talking to the upstream
 phase.connecting = connecting
-report.impact = {count} × “{message}” in the proxy's log between {first} and {last} (nginx's local time, UTC{offset}){own}
+report.impact = {count} × “{message}” in the proxy's log between {first} and {last} ({proxy}'s local time, UTC{offset}){own}
 report.impact_own_only = only triage's own requests made the proxy log this ({own} line(s)); nothing before them in {window}
 report.impact_own = ; triage's own requests added {own}
 report.window_tail = the last {size} of the log
@@ -2365,7 +2379,7 @@ event.not_after = 证书 {name} 到期（notAfter）
 event.expired = 证书 {name} 已过期（notAfter）
 event.log_first = nginx 记下 {count} 条上游错误中的第一条：`{line}`
 event.log_last = nginx 记下最后一条上游错误：`{line}`
-event.local_clock = nginx 本地时间，按本机时区换算
+event.local_clock = 代理的本地时间，按本机时区换算
 event.captured = 抓包：{count} 个连接，{label}
 event.run_started = triage 开始运行（{runbook}）
 event.run_finished = triage 结束：{verdict}
@@ -2583,13 +2597,14 @@ log.means_name_mismatch = nginx 用“{name}”校验证书（proxy_ssl_name，�
 log.means_verify_error = nginx 拒绝了上游的证书：校验错误 {code}（{text}）
 log.means_closed = 上游在握手过程中关闭了连接
 log.means_openssl = 握手过程中出现 OpenSSL 错误 {error}
-log.means_connect = nginx 无法建立连接：{errno}
-log.means_timeout = nginx 等待上游超时（{phase}）
-log.means_no_live = nginx 已把该上游块中的所有服务器标记为不可用
+log.means_connect = {proxy} 无法建立连接：{errno}
+log.means_timeout = {proxy} 等待上游超时（{phase}）
+log.means_no_live = {proxy} 已把该上游块中的所有服务器标记为不可用
 log.means_header_too_big = 上游的响应头放不进 nginx 的缓冲区
 log.means_closed_early = 上游在应答完成之前关闭了连接（{phase}）
 log.means_invalid_header = 上游的应答不是有效的 HTTP
-log.means_other = nginx 与上游通信失败
+log.means_other = {proxy} 与上游通信失败
+log.means_tls_reason = {proxy} 到上游的连接上 TLS 失败：{reason}
 profile.summary = {sni}，{verify}，{versions}
 profile.no_sni = 不发送 SNI
 profile.sni_host = SNI 为 URL 中的域名
@@ -2663,7 +2678,7 @@ phase.response_header = 等待响应头
 phase.response_body = 读取响应体
 phase.other = 与上游通信
 phase.connecting = 建立连接
-report.impact = 代理日志中 {first} 至 {last}（nginx 本地时间，UTC{offset}）共 {count} 次“{message}”{own}
+report.impact = 代理日志中 {first} 至 {last}（{proxy} 本地时间，UTC{offset}）共 {count} 次“{message}”{own}
 report.impact_own_only = 只有 triage 自己的请求让代理记下了这条（{own} 行）；在{window}中此前没有
 report.impact_own = ；triage 自己的请求另外产生了 {own} 行
 report.window_tail = 日志的最后 {size}

@@ -30,14 +30,16 @@ public struct ProxyLogRules: Sendable {
     }
 
     public var findings: [Finding] {
-        let stale = proxy.staleAddress(log: log).map { [$0] } ?? []
+        // nginx's configuration and defaults read only nginx's own log.
+        let isNginx = log.proxy == "nginx"
+        let stale = isNginx ? proxy.staleAddress(log: log).map { [$0] } ?? [] : []
         guard let line = log.telling, line.event.isTelling else { return stale }
         let count = log.lines.filter { $0.event == line.event }.count
         let subject = line.upstreamEndpoint ?? line.upstream ?? log.file
         var facts = [Fact(.lastLine, .string(line.text)), Fact(.matchingLines, .int(log.count)), Fact(.event, .string(line.event.code))]
         if let upstream = line.upstream { facts.append(Fact(.upstream, .string(upstream))) }
         if let at = line.time { facts.append(Fact(.lastSeen, .typed(.date(at)))) }
-        var (cause, meaning) = Self.meaning(line.event, context: context, leaf: leaf)
+        var (cause, meaning) = Self.meaning(line.event, proxy: log.proxy, context: context, leaf: leaf)
         var remedy: Message?
         if case .verifyError(let code, _) = line.event, [2, 20, 21].contains(code), let trust {
             // What the replay makes of nginx's words: the chain's own finding, its sentence and its fix.
@@ -46,7 +48,7 @@ public struct ProxyLogRules: Sendable {
             meaning = trust.summary
         }
         var remedyArgs: [String: Value] = ["address": .string(subject), "host": .string(line.host ?? subject), "port": .int(0)]
-        if case .alert(let code) = line.event {
+        if let code = line.event.alert {
             let alert = TLSAlert(code: code, level: .fatal, sender: .server)
             remedyArgs["code"] = .int(Int(code))
             remedyArgs["name"] = .string(alert.name)
@@ -63,8 +65,20 @@ public struct ProxyLogRules: Sendable {
         let summary = Message(.findingProxyLog, ["count": .int(count), "message": .string(line.message), "meaning": meaning.value,
                                                  "time": line.time.map { .typed(.date($0)) } ?? .string("—")])
         var finding = Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs)
-        refine(&finding, event: line.event)
+        if isNginx { refine(&finding, event: line.event) } else if line.event == .noLiveUpstreams { markedDown(&finding) }
         return stale + [finding.on(.proxyLog)]
+    }
+
+    /// Another proxy's servers marked down: the last failure its log shows for each (by its own name for them).
+    func markedDown(_ finding: inout Finding) {
+        var last: [String: ProxyLogLine] = [:]
+        var order: [String] = []
+        for line in log.lines where line.event.isTelling && line.event != .noLiveUpstreams {
+            guard let server = line.upstream else { continue }
+            if last[server] == nil { order.append(server) }
+            last[server] = line
+        }
+        if !order.isEmpty { finding.facts.append(Fact(.markedDown, .list(order.map { .string("\($0): \(last[$0]!.message)") }))) }
     }
 
     /// An HTTP-layer event read with the rest of the case: the setting nginx had against what was measured.
@@ -85,7 +99,8 @@ public struct ProxyLogRules: Sendable {
     }
 
     /// The cause an nginx upstream error names, and what it means in a sentence.
-    static func meaning(_ event: ProxyLogEvent, context: AlertMeaning.Context, leaf: Certificate?) -> (Cause, Message) {
+    static func meaning(_ event: ProxyLogEvent, proxy: String = "nginx", context: AlertMeaning.Context, leaf: Certificate?) -> (Cause, Message) {
+        let who = Value.string(proxy)
         switch event {
         case .alert(let code):
             let cause = AlertMeaning.cause(code, sender: .server, context)
@@ -104,11 +119,18 @@ public struct ProxyLogRules: Sendable {
             return (cause, Message(.logMeansOpenSSL, ["error": .string(hex)]))
         case .connectFailed(let errno):
             let cause: Cause = errno == Errno.connectionRefused ? .connectionRefused : errno == Errno.timedOut ? .timeout : .addressUnreachable
-            return (cause, Message(.logMeansConnect, ["errno": .string(ErrorNumber.name(errno))]))
+            return (cause, Message(.logMeansConnect, ["errno": .string(ErrorNumber.name(errno)), "proxy": who]))
         case .timedOut(let phase):
-            return (.proxyTimeout, Message(.logMeansTimeout, ["phase": .string(phase.rawValue)]))
+            return (.proxyTimeout, Message(.logMeansTimeout, ["phase": .string(phase.rawValue), "proxy": who]))
         case .noLiveUpstreams:
-            return (.noLiveUpstreams, Message(.logMeansNoLive))
+            return (.noLiveUpstreams, Message(.logMeansNoLive, ["proxy": who]))
+        case .tlsFailure(let reason):
+            let said = Message(.logMeansTLSReason, ["reason": .string(reason), "proxy": who])
+            if let code = event.alert { return (AlertMeaning.cause(code, sender: .server, context), said) }
+            // Not TLS on the other end of a proxy's upstream connection: the port speaks plain.
+            if ["WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG", "RECORD_TOO_LARGE"].contains(reason) { return (.tlsToPlainPort, said) }
+            if reason == "CERTIFICATE_VERIFY_FAILED" { return (.certInvalid, said) }
+            return (ClientPattern.causes(forReason: reason).first ?? .tlsProtocolError, said)
         case .headerTooBig:
             return (.upstreamHeaderTooBig, Message(.logMeansHeaderTooBig))
         case .closedEarly(let phase), .reset(let phase):
@@ -117,7 +139,7 @@ public struct ProxyLogRules: Sendable {
         case .invalidHeader:
             return (.httpProtocolError, Message(.logMeansInvalidHeader))
         case .other:
-            return (.proxyError, Message(.logMeansOther))
+            return (.proxyError, Message(.logMeansOther, ["proxy": who]))
         }
     }
 

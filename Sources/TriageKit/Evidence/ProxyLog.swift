@@ -9,6 +9,8 @@ import Glibc
 /// request, upstream, host) — the proxy's word on why it answered 502.
 public struct ProxyLog: Sendable {
     public var file: String
+    /// Whose log: nginx, HAProxy or Envoy (named in the findings and the impact line).
+    public var proxy: String
     /// The lines about this upstream (the last ones kept, `keptLimit` at most).
     public var lines: [ProxyLogLine]
     /// How many lines matched in all.
@@ -21,8 +23,10 @@ public struct ProxyLog: Sendable {
 
     public static let keptLimit = 100
 
-    public init(file: String, lines: [ProxyLogLine], count: Int, first: ProxyLogLine?, last: ProxyLogLine?, impact: ProxyImpact? = nil) {
+    public init(file: String, proxy: String = "nginx", lines: [ProxyLogLine], count: Int, first: ProxyLogLine?, last: ProxyLogLine?,
+                impact: ProxyImpact? = nil) {
         self.file = file
+        self.proxy = proxy
         self.lines = lines
         self.count = count
         self.first = first
@@ -48,8 +52,12 @@ public struct ProxyImpact: Sendable, Hashable {
     /// The part of the log read: from `since`, or its last `window` bytes (nil: all of it).
     public var since: Date?
     public var window: UInt64?
+    /// Whose clock the times are (nginx, HAProxy, Envoy).
+    public var proxy: String
 
-    public init(count: Int, first: Date?, last: Date?, utcOffset: Int, message: String, own: Int, since: Date?, window: UInt64?) {
+    public init(count: Int, first: Date?, last: Date?, utcOffset: Int, message: String, own: Int, since: Date?, window: UInt64?,
+                proxy: String = "nginx") {
+        self.proxy = proxy
         self.count = count
         self.first = first
         self.last = last
@@ -133,6 +141,9 @@ public enum ProxyLogEvent: Sendable, Hashable {
     case noLiveUpstreams
     /// `upstream sent too big header`: the response header exceeds proxy_buffer_size.
     case headerTooBig
+    /// A TLS library's reason name on the upstream connection (Envoy's transport failure reason,
+    /// BoringSSL's `CERTIFICATE_VERIFY_FAILED`, `TLSV1_ALERT_INTERNAL_ERROR`, `WRONG_VERSION_NUMBER`).
+    case tlsFailure(String)
     /// `upstream prematurely closed connection while PHASE`.
     case closedEarly(ProxyPhase)
     /// `recv() failed (104: Connection reset by peer) while PHASE`.
@@ -141,6 +152,16 @@ public enum ProxyLogEvent: Sendable, Hashable {
     case invalidHeader
     /// Anything else about the upstream.
     case other
+
+    /// The alert the upstream sent, when the event names one (nginx's `SSL alert number N`,
+    /// BoringSSL's `TLSV1_ALERT_…` reason).
+    public var alert: UInt8? {
+        switch self {
+        case .alert(let code): code
+        case .tlsFailure(let reason): ClientPattern.alertName(inReason: reason).flatMap { AlertDescription.named($0)?.code }
+        default: nil
+        }
+    }
 
     /// Whether the event says why the request failed.
     public var isTelling: Bool { self != .other }
@@ -153,6 +174,7 @@ public enum ProxyLogEvent: Sendable, Hashable {
         case .verifyError(let n, _): "verify-error-\(n)"
         case .closedInHandshake: "closed-in-handshake"
         case .handshakeFailed: "handshake-failed"
+        case .tlsFailure(let reason): "tls-\(reason.lowercased().replacingOccurrences(of: "_", with: "-"))"
         case .connectFailed(let e): "connect-failed-\(e)"
         case .timedOut(let p): "timed-out-\(p.rawValue)"
         case .noLiveUpstreams: "no-live-upstreams"

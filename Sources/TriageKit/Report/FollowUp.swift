@@ -14,11 +14,23 @@ enum FollowUp {
         .incompleteChain, .untrustedIssuer, .hostnameMismatch, .certWrongPurpose, .weakKey, .certInvalid,
     ]
 
-    /// The PromQL expression for `cause` on the probe target `instance` (host:port), or nil.
-    static func rule(for cause: Cause, instance: String) -> String? {
+    /// Whether a probe of the endpoint meets what `finding` was seen on: any client, the handshake or
+    /// the chain as curl or a client without SNI gets them (the exporter tries both). Not the proxy's
+    /// own replay, log or captured connection: a probe does not connect as the proxy does.
+    static func probeSees(_ finding: Finding) -> Bool {
+        switch finding.path {
+        case .all, .handshake, .chain, .http(.direct): true
+        default: false
+        }
+    }
+
+    /// The PromQL expression for the root cause on the probe target `instance` (host:port), or nil:
+    /// dates whatever path they were seen on; anything else only when a probe meets it too.
+    static func rule(for root: Finding, among findings: [Finding], instance: String) -> String? {
+        let cause = root.cause
         let label = "instance=\"\(Sink.prometheusLabel(instance))\""
         if dated.contains(cause) { return "triage_probe_days_left{\(label)} < 14" }
-        guard probed.contains(cause) else { return nil }
+        guard probed.contains(cause), findings.contains(where: { $0.cause == cause && probeSees($0) }) else { return nil }
         return "triage_probe_cause{\(label),cause=\"\(cause.code)\"} == 1"
     }
 

@@ -259,7 +259,7 @@ struct ReportContext {
     /// The follow-up action item: the exporter alert that would have caught the root cause.
     var followUp: String? {
         guard let root = diagnosis.rootCause, let instance = document.target.flatMap(FollowUp.instance(of:)),
-              let rule = FollowUp.rule(for: root.cause, instance: instance) else { return nil }
+              let rule = FollowUp.rule(for: root, among: diagnosis.findings, instance: instance) else { return nil }
         return prose(Message(.reportFollowUp, ["target": .string(Markdown.code(instance)), "rule": .string(Markdown.code(rule))]))
     }
 

@@ -179,7 +179,7 @@ public struct ReportDocument: Sendable, Codable {
         }
         let hours = i.utcOffset / 3600, minutes = abs(i.utcOffset % 3600) / 60
         let offset = i.utcOffset == 0 ? "" : (i.utcOffset > 0 ? "+" : "-") + "\(abs(hours))" + (minutes > 0 ? String(format: ":%02d", minutes) : "")
-        return Message(.reportImpact, ["count": .int(i.count), "message": .string(i.message), "first": clock(i.first), "last": clock(i.last),
+        return Message(.reportImpact, ["count": .int(i.count), "proxy": .string(i.proxy), "message": .string(i.message), "first": clock(i.first), "last": clock(i.last),
                                        "offset": .string(offset), "own": own])
     }
 

@@ -378,6 +378,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case logMeansClosedEarly = "log.means_closed_early"
     case logMeansInvalidHeader = "log.means_invalid_header"
     case logMeansOther = "log.means_other"
+    case logMeansTLSReason = "log.means_tls_reason"
     case profileSummary = "profile.summary"
     case profileNoSNI = "profile.no_sni"
     case profileSNIHost = "profile.sni_host"

@@ -82,8 +82,7 @@ public struct LogReader {
     }
 
     private func emit(_ line: [UInt8], pattern: [UInt8], _ body: (String) -> Void) {
-        guard !pattern.isEmpty else { body(String(decoding: line, as: UTF8.self)); return }
-        guard Self.find(pattern, in: line) else { return }
+        guard pattern.isEmpty || Self.find(pattern, in: line) else { return }
         let text = String(decoding: line, as: UTF8.self)
         if let since, let t = time(text), t < since { return }
         body(text)

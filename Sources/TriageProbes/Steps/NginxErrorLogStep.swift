@@ -16,17 +16,41 @@ import TriageWire
 /// address) are told apart from the incident's, whose count and time span
 /// are the report's impact line.
 public struct NginxErrorLogStep: StepKind {
-    public let name = "nginx.error-log"
-    public let summary = "nginx error-log lines about the failing upstream, matched by their upstream field, as typed events"
-    public let inputs: [InputDeclaration] = [
-        .init("file", .string, required: true, "nginx's error.log"),
+    public let name: String
+    public let summary: String
+    /// The proxies whose lines this kind reads.
+    let formats: [ProxyLogFormat]
+
+    public init() {
+        name = "nginx.error-log"
+        summary = "nginx error-log lines about the failing upstream, matched by their upstream field, as typed events"
+        formats = [.nginx]
+    }
+
+    /// `proxy.log`: the same for any proxy's log — nginx's error log, HAProxy's log (termination states,
+    /// servers marked down) or Envoy's access log (response flags, transport failure reasons) — each line
+    /// read in its own form and named after its proxy.
+    public static let anyProxy = NginxErrorLogStep(
+        name: "proxy.log", formats: ProxyLogFormat.allCases,
+        summary: "a proxy's log (nginx error log, HAProxy log, Envoy access log): its lines about the failing upstream, as typed events with the proxy named")
+
+    init(name: String, formats: [ProxyLogFormat], summary: String) {
+        self.name = name
+        self.formats = formats
+        self.summary = summary
+    }
+
+    public var inputs: [InputDeclaration] { [
+        .init("file", .string, required: true, formats == [.nginx] ? "nginx's error.log" : "the proxy's log: nginx's error.log, HAProxy's log, Envoy's access log"),
         .init("match", .stringOrList, "the upstream's hosts: addresses, its name, the upstream block's name (a line's upstream field must name one)"),
         .init("port", .integer, "the upstream's port (a line whose upstream field has another port does not match)"),
         .init("request_path", .string, "the path requested through the proxy: a line for a request under it, to the upstream's port, matches whatever address its upstream field names (nginx may use an address DNS no longer gives)"),
         .init("lines", .integer, "how many matching lines to quote (default 5)"),
         .init("since", .string, "read from this time on (2026-12-05T09:00:00Z, 2026/12/05 09:00:00 in nginx's local time, or a duration back from now: 2h) instead of the last 64 MiB"),
         .init("own_client", .string, "the address triage's own request through the proxy came from: its lines in this run are triage's, not the incident's"),
-    ]
+    ] + (formats == [.nginx] ? [] : [
+        .init("backend", .string, "the proxy's name for the upstream: HAProxy's backend or backend/server (its lines name no address); without it every failing server's lines count"),
+    ]) }
     public let outputs: [OutputDeclaration] = [
         .init("lines", .list(.string), "the quoted lines (redacted)"),
         .init("count", .integer, "how many lines matched"),
@@ -37,8 +61,6 @@ public struct NginxErrorLogStep: StepKind {
         .init("impact", .integer, "matching lines that are not triage's own"),
     ]
 
-    public init() {}
-
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
         var isDirectory: ObjCBool = false
@@ -46,6 +68,9 @@ public struct NginxErrorLogStep: StepKind {
             throw StepFailure(.cannotRead, ["file": .string(file)])
         }
         var reader = LogReader(path: file)
+        let formats = self.formats
+        if formats != [.nginx] { reader.time = { ProxyLogFormat.parse($0, formats: formats)?.1.time } }
+        let backend = context.string("backend")?.lowercased().trimmingCharacters(in: .whitespaces)
         if let text = context.string("since") {
             guard let since = Self.since(text, now: Date()) else {
                 throw StepFailure(.errorText, ["text": .string("since: '\(Sink.echo(text))' is not a time (2026-12-05T09:00:00Z, 2026/12/05 09:00:00) or a duration (2h)")])
@@ -68,11 +93,21 @@ public struct NginxErrorLogStep: StepKind {
         let runStart = Date(timeIntervalSince1970: context.runStartedAt.timeIntervalSince1970.rounded(.down) - 1)
         let ownClient = context.string("own_client").flatMap(IPAddress.init)?.description
         var impact = ImpactCount()
+        var proxies: [ProxyLogFormat: Int] = [:]
         let extent: LogReader.Extent
         do {
-            extent = try reader.lines(containing: "upstream") { raw in
-                guard var line = NginxLogParser.parse(raw),
-                      Self.matches(line, hosts: match, servers: servers, port: port) || Self.matches(line, requestPath: requestPath, port: port) else { return }
+            extent = try reader.lines(containing: formats == [.nginx] ? "upstream" : "") { raw in
+                guard let (format, parsed) = ProxyLogFormat.parse(raw, formats: formats) else { return }
+                var line = parsed
+                switch format {
+                case .nginx:
+                    guard Self.matches(line, hosts: match, servers: servers, port: port) || Self.matches(line, requestPath: requestPath, port: port) else { return }
+                case .haproxy:
+                    guard Self.matches(line, backend: backend) else { return }
+                case .envoy:
+                    guard Self.matches(line, hosts: match, servers: servers, port: port) else { return }
+                }
+                proxies[format, default: 0] += 1
                 line.own = ownClient != nil && (line.time.map { $0 >= runStart } ?? false) && (line.client == nil || line.client == ownClient)
                 count += 1
                 if first == nil { first = line }
@@ -85,17 +120,27 @@ public struct NginxErrorLogStep: StepKind {
         }
         if kept.count > ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
         let quoted = kept.suffix(wanted).map(\.text)
-        let grep = match.isEmpty && servers.isEmpty ? "upstream" : "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().joined(separator: "\\|"))\\)"
+        let grep: String = if formats != [.nginx] {
+            backend.map { NSRegularExpression.escapedPattern(for: $0) } ?? (match.union(servers).isEmpty ? "." : match.union(servers).sorted().joined(separator: "\\|"))
+        } else if match.isEmpty && servers.isEmpty {
+            "upstream"
+        } else {
+            "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().joined(separator: "\\|"))\\)\""
+        }
         guard let last = kept.last else {
             return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.union(servers).sorted().map(Value.string))]),
                                command: "grep -n \(ShellQuote.quote(grep)) \(ShellQuote.quote(file)) | tail -\(wanted)",
                                outputs: ["lines": [], "count": 0, "alert": .null, "first": .null, "last": .null, "event": .null, "impact": 0])
         }
-        let log = ProxyLog(file: file, lines: kept, count: count, first: first, last: last,
-                           impact: impact.result(own: count - impact.count, since: reader.since, window: extent.whole ? nil : reader.window))
+        // Whose log: the proxy most of its matching lines are from.
+        let proxy = (proxies.max { $0.value < $1.value }?.key ?? .nginx).rawValue
+        var result = impact.result(own: count - impact.count, since: reader.since, window: extent.whole ? nil : reader.window)
+        result.proxy = proxy
+        if proxy == ProxyLogFormat.envoy.rawValue { result.utcOffset = 0 }
+        let log = ProxyLog(file: file, proxy: proxy, lines: kept, count: count, first: first, last: last, impact: result)
         let telling = log.telling ?? last
         let explanations = (try? Explainer.explain(telling.text)) ?? []
-        let alert: UInt8? = if case .alert(let code) = telling.event { code } else { nil }
+        let alert = telling.event.alert
         var facts = [Fact(.matchingLines, .int(count)), Fact(.lastLine, .string(telling.text)), Fact(.event, .string(telling.event.code))]
         facts += explanations.first { $0.kind == .nginx }?.facts ?? []
         if let alert { facts.append(Fact(.alert, .typed(.alert(TLSAlert(code: alert, level: .fatal, sender: .server))))) }
@@ -158,6 +203,15 @@ public struct NginxErrorLogStep: StepKind {
         let explicit = upstream.contains("://") && URLComponents(string: upstream)?.port != nil
         if let port, explicit, URLPart.port.extract(from: upstream).intValue != port { return false }
         return true
+    }
+
+    /// An HAProxy line (its upstream is `backend/server`) is about `backend` when that names its backend,
+    /// its server or both; without one, every failing server's line is.
+    static func matches(_ line: ProxyLogLine, backend: String?) -> Bool {
+        guard let backend, !backend.isEmpty else { return true }
+        guard let upstream = line.upstream?.lowercased() else { return false }
+        let parts = upstream.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        return upstream == backend || parts.contains(backend) || (backend.hasSuffix("/") && upstream.hasPrefix(backend))
     }
 
     /// A line for a request under `requestPath` (the proxied location) whose upstream field has `port`.
