@@ -22,6 +22,8 @@ struct triage_http {
      * header lines included); `last_app` is the latest record's share, taken back when TLS 1.3
      * reveals that record held a handshake message (a session ticket) instead. */
     size_t app_in, last_app;
+    /* `--at`: certificates verified as of this Unix time (0: now). */
+    int64_t verify_time;
     int (*is_cancelled)(void *);
     void *cancel_arg;
     char error[CURL_ERROR_SIZE];
@@ -152,6 +154,8 @@ static void on_tls_message(int write_p, int version, int content_type, const voi
 /* libcurl hands over its SSL_CTX before connecting: watch its alerts. */
 static CURLcode on_ssl_ctx(CURL *easy, void *ctx, void *user) {
     (void)easy;
+    triage_http *h = user;
+    if (h && h->verify_time > 0) X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param((SSL_CTX *)ctx), (time_t)h->verify_time);
     SSL_CTX_set_msg_callback((SSL_CTX *)ctx, on_tls_message);
     SSL_CTX_set_msg_callback_arg((SSL_CTX *)ctx, user);
     return CURLE_OK;
@@ -278,6 +282,7 @@ size_t triage_http_trace_dropped(triage_http *h) { return h->trace.dropped; }
 size_t triage_http_header_total(triage_http *h) { return h->header_total; }
 size_t triage_http_tls_in(triage_http *h) { return h->tls_in; }
 size_t triage_http_app_in(triage_http *h) { return h->app_in; }
+void triage_http_set_verify_time(triage_http *h, int64_t t) { h->verify_time = t; }
 
 int triage_http_alert_count(triage_http *h) { return h->alert_count; }
 int triage_http_alert(triage_http *h, int i, int *sent, int *level, int *code) {

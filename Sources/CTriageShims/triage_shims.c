@@ -190,13 +190,14 @@ static char *hex_string(const ASN1_OCTET_STRING *s) {
 char *triage_x509_ski(X509 *cert) { return hex_string(X509_get0_subject_key_id(cert)); }
 char *triage_x509_aki(X509 *cert) { return hex_string(X509_get0_authority_key_id(cert)); }
 
-char *triage_x509_ca_issuers(X509 *cert) {
+/* The first URI of an authorityInfoAccess method (caIssuers or OCSP). */
+static char *aia_uri(X509 *cert, int method) {
     AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
     if (!aia) return NULL;
     char *out = NULL;
     for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia) && !out; i++) {
         ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers && ad->location->type == GEN_URI) {
+        if (OBJ_obj2nid(ad->method) == method && ad->location->type == GEN_URI) {
             const ASN1_IA5STRING *uri = ad->location->d.uniformResourceIdentifier;
             out = OPENSSL_malloc((size_t)uri->length + 1);
             if (out) { memcpy(out, uri->data, (size_t)uri->length); out[uri->length] = 0; }
@@ -204,6 +205,30 @@ char *triage_x509_ca_issuers(X509 *cert) {
     }
     AUTHORITY_INFO_ACCESS_free(aia);
     return out;
+}
+
+char *triage_x509_ca_issuers(X509 *cert) { return aia_uri(cert, NID_ad_ca_issuers); }
+
+char *triage_x509_ocsp_url(X509 *cert) { return aia_uri(cert, NID_ad_OCSP); }
+
+long triage_ocsp_request(const unsigned char *leaf_der, long leaf_length, const unsigned char *issuer_der, long issuer_length,
+                         unsigned char **out) {
+    *out = NULL;
+    const unsigned char *lp = leaf_der, *ip = issuer_der;
+    X509 *leaf = d2i_X509(NULL, &lp, leaf_length);
+    X509 *issuer = d2i_X509(NULL, &ip, issuer_length);
+    long n = -1;
+    OCSP_REQUEST *request = OCSP_REQUEST_new();
+    OCSP_CERTID *id = leaf && issuer ? OCSP_cert_to_id(EVP_sha1(), leaf, issuer) : NULL;
+    if (request && id && OCSP_request_add0_id(request, id)) {
+        id = NULL; /* the request owns it now */
+        n = i2d_OCSP_REQUEST(request, out);
+    }
+    OCSP_CERTID_free(id);
+    OCSP_REQUEST_free(request);
+    X509_free(leaf);
+    X509_free(issuer);
+    return n;
 }
 
 static char *bio_to_string(BIO *bio) {

@@ -138,6 +138,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "When a chain's issuer is unknown here, fetch it from the leaf's AIA caIssuers URL (5 s) to decide between a missing intermediate and an untrusted CA (input 'fetch_aia').")
     var fetchAia = false
 
+    @Flag(help: "Ask the leaf's CA's OCSP responder (the URL the certificate names; 5 s) whether it is revoked: revoked is a problem, no usable answer a warning (input 'fetch_ocsp').")
+    var fetchOcsp = false
+
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
     var out: String?
 
@@ -232,6 +235,7 @@ struct RunCommand: AsyncParsableCommand {
         if noProxy == "*" { given["proxy"] = "none" }
         if noKeylog { given["keylog"] = .bool(false) }
         if fetchAia { given["fetch_aia"] = .bool(true) }
+        if fetchOcsp { given["fetch_ocsp"] = .bool(true) }
         if !trustStores.isEmpty {
             // Refused before anything runs: a store that cannot be read would leave a verdict missing.
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-check-\(getpid())")

@@ -93,9 +93,23 @@ import TriageWire
         #expect(doc.rootCause?.cause == .certExpired, "\(doc.findings.map(\.summary))")
         #expect(doc.rootCause?.date(.notAfter) == notAfter)
         #expect(doc.judgedAt == later)
+        // The handshake as of that date does not verify, so the runbook does not reproduce over HTTP;
+        // and curl itself, asked as of that date, verifies as of it (60, verify 10), as of today not.
+        #expect(doc.steps.first { $0.id == "direct" }?.status == .skipped)
+        var request = HTTPRequest(url: "https://\(F.host):\(server.port)/")
+        request.resolve = ["\(F.host):\(server.port):127.0.0.1"]
+        request.caFile = ca
+        request.proxy = .none
+        let today = try #require(await request.fetch()).exchange
+        #expect(today.curlCode == 0 && today.status == 200, "\(today.curlMessage)")
+        request.verifyTime = later
+        let then = try #require(await request.fetch()).exchange
+        #expect(then.curlCode == 60, "\(then.curlMessage)")
+        #expect(then.verifyResult == 10)
         #expect(markdown.contains("Certificates are judged as of \(ISO8601.string(later)) (--at)"), "\(markdown.prefix(400))")
         let (soon, soonDoc, _) = try await run(server.port, ca: ca, ["--at", "+5d"])
         #expect(soon.status == 0)
+        #expect(soonDoc.steps.first { $0.id == "direct-1" }?.status == .ok)
         #expect(soonDoc.findings.contains { $0.cause == .certExpiresSoon })
         let (s, line) = try await scan(server.port, ca: ca, ["--at", "+20d"])
         #expect(s.status == 1)
@@ -222,5 +236,74 @@ enum ServerDate {
         f.timeZone = TimeZone(identifier: "GMT")
         f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         return f.string(from: date)
+    }
+
+}
+
+extension TrustAndTimeTests {
+    /// `--fetch-ocsp` against OpenSSL's own responder (`openssl ocsp -index`), which parses the request
+    /// triage sends (an RFC 5019 GET) and signs its answer with the CA key: good says nothing, revoked is
+    /// the root cause with its date; a responder that refuses or a port that says nothing is a warning
+    /// (exit 0), never the endpoint's failure.
+    @Test(arguments: ["good", "revoked", "refused", "silent"]) func theCAsOCSPResponderIsAsked(state: String) async throws {
+        let folder = TestPaths.temporaryFolder("ocsp")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let root = try F.root()
+        let port = SocketAddress.freePort()
+        let silent = state == "silent" ? try PlainTCPServer(.silent) : nil
+        defer { silent?.stop() }
+        // OpenSSL's responder reads a GET only at the root: the request is the whole path.
+        let url = "http://127.0.0.1:\(silent?.port ?? port)"
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(300), issuer: root).extended(ocspURL: url, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        var responder: Process?
+        if state == "good" || state == "revoked" {
+            let leafFile = folder.appendingPathComponent("leaf.pem"), key = folder.appendingPathComponent("ca.key")
+            try leaf.certificatePEM.write(to: leafFile, atomically: true, encoding: .utf8)
+            try root.keyPEM.write(to: key, atomically: true, encoding: .utf8)
+            let serial = try await Command.run(["openssl", "x509", "-noout", "-serial", "-in", leafFile.path]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+            // index.txt: status, expiry, revocation time, serial, file, subject (tab-separated).
+            let line = state == "revoked" ? "R\t301231000000Z\t261201000000Z\t\(serial)\tunknown\t/CN=\(F.host)\n"
+                                          : "V\t301231000000Z\t\t\(serial)\tunknown\t/CN=\(F.host)\n"
+            let index = folder.appendingPathComponent("index.txt")
+            try line.write(to: index, atomically: true, encoding: .utf8)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["ocsp", "-index", index.path, "-port", "\(port)", "-rsigner", ca, "-rkey", key.path, "-CA", ca, "-nmin", "60"]
+            // Ready when it says so: a probing connect that sends nothing leaves this responder stuck.
+            let log = folder.appendingPathComponent("responder.log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            p.standardOutput = handle
+            p.standardError = handle
+            try p.run()
+            responder = p
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("waiting for OCSP client connections"),
+                  ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        // SIGKILL: a responder left spinning (OpenSSL's loops on a connection that sends nothing) must not outlive the test.
+        defer { if let responder { kill(responder.processIdentifier, SIGKILL); responder.waitUntilExit() } }
+        let (r, doc, markdown) = try await run(server.port, ca: ca, ["--fetch-ocsp"])
+        let ocsp = doc.findings.first { $0.cause == .certRevoked || $0.cause == .revocationUnchecked }
+        switch state {
+        case "good":
+            #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+            #expect(ocsp == nil)
+        case "revoked":
+            #expect(r.status == 1, "\(doc.findings.map(\.summary))")
+            #expect(doc.rootCause?.cause == .certRevoked)
+            #expect(doc.rootCause?.summary == "the CA's OCSP responder (\(url)) says \(F.host) was revoked on 2026-12-01T00:00:00Z", "\(doc.rootCause?.summary ?? "")")
+            #expect(markdown.contains("certificate revoked"))
+        default:
+            #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+            #expect(ocsp?.cause == .revocationUnchecked)
+            #expect(ocsp?.severity == .warning)
+            #expect(ocsp?.summary.hasPrefix("revocation of \(F.host) not checked: its CA's OCSP responder \(url) could not be asked (CURLE_") == true,
+                    "\(ocsp?.summary ?? "")")
+        }
     }
 }

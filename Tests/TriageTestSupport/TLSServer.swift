@@ -171,13 +171,13 @@ extension CertificateMint.Identity {
         return try CertificateMint.Identity(certificatePEM: String(cString: pem), keyPEM: keyPEM)
     }
 
-    /// This certificate with an authorityInfoAccess caIssuers URL (as public
-    /// CAs set it) and/or another extendedKeyUsage, signed again by `issuer`
+    /// This certificate with an authorityInfoAccess caIssuers and/or OCSP URL (as public
+    /// CAs set them) and/or another extendedKeyUsage, signed again by `issuer`
     /// (nil: self-signed).
-    public func extended(caIssuersURL: String? = nil, extendedKeyUsage: String? = nil, mustStaple: Bool = false,
+    public func extended(caIssuersURL: String? = nil, ocspURL: String? = nil, extendedKeyUsage: String? = nil, mustStaple: Bool = false,
                          issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
         guard let pem = triage_fixture_extend(certificatePEM, issuer?.certificatePEM, (issuer ?? self).keyPEM,
-                                              caIssuersURL, extendedKeyUsage, mustStaple ? 1 : 0) else {
+                                              caIssuersURL, ocspURL, extendedKeyUsage, mustStaple ? 1 : 0) else {
             throw ServerError(description: "extending the certificate failed")
         }
         defer { free(pem) }

@@ -44,6 +44,8 @@ size_t triage_http_tls_in(triage_http *h);
 /* Plaintext bytes of the application data received on TLS (the response as the server sent it,
  * an unfinished header line included). */
 size_t triage_http_app_in(triage_http *h);
+/* Verify the server's certificates as of Unix time `t` (`--at`) instead of now. */
+void triage_http_set_verify_time(triage_http *h, int64_t t);
 
 /* TLS alerts on curl's own connection, in order: sent = 1 when this side
  * (the client) sent it. Returns -1 past the end. */

@@ -100,6 +100,12 @@ int triage_err_reason(unsigned long code);
 /* The caIssuers URL of authorityInfoAccess, the subject and authority key
  * identifiers in hex (malloc'd, free with triage_free); NULL when absent. */
 char *triage_x509_ca_issuers(X509 *cert);
+/* The certificate's OCSP responder URL (authorityInfoAccess OCSP), or NULL; free with triage_free. */
+char *triage_x509_ocsp_url(X509 *cert);
+/* A DER OCSPRequest for the leaf (its CertID under `issuer`, SHA-1 as RFC 5019 asks), in *out
+ * (OPENSSL_malloc'd, free with triage_free); its length, or -1. */
+long triage_ocsp_request(const unsigned char *leaf_der, long leaf_length, const unsigned char *issuer_der, long issuer_length,
+                         unsigned char **out);
 char *triage_x509_ski(X509 *cert);
 char *triage_x509_aki(X509 *cert);
 STACK_OF(X509) *triage_sk_x509_new(void);

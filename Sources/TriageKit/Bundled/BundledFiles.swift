@@ -136,6 +136,9 @@ inputs:
   fetch_aia:
     default: false
     description: fetch a missing issuer from the leaf's AIA caIssuers URL to decide between a missing intermediate and an untrusted CA
+  fetch_ocsp:
+    default: false
+    description: ask the leaf's CA's OCSP responder whether it is revoked (sends a request to the URL the certificate names)
   keylog:
     default: true
     description: keep the TLS secrets (sslkeylog.txt) that decrypt the self-capture
@@ -256,6 +259,7 @@ steps:
       warn_days: ${{ inputs.warn_days }}
       trust_stores: ${{ inputs.trust_stores }}
       fetch_aia: ${{ inputs.fetch_aia }}
+      fetch_ocsp: ${{ inputs.fetch_ocsp }}
   - id: nginx-log
     uses: nginx.error-log
     if: ${{ inputs.nginx_error_log }}
@@ -1012,6 +1016,8 @@ cause.cert-revoked.title = certificate revoked
 cause.cert-revoked.remedy = The CA revoked the certificate: install a newly issued one.
 cause.ocsp-stale.title = stale or missing OCSP staple
 cause.ocsp-stale.remedy = The server staples an OCSP response past its nextUpdate: make it fetch a fresh one (nginx `ssl_stapling on;` with a working `resolver`).
+cause.revocation-unchecked.title = revocation not checked
+cause.revocation-unchecked.remedy = The CA's OCSP responder could not say whether the certificate is revoked: check that it is reachable from here (`openssl ocsp -issuer issuer.pem -cert leaf.pem -url URL`), or have the server staple a response (nginx `ssl_stapling on;`).
 cause.upstream-header-too-big.title = upstream's response header too big for the proxy
 cause.upstream-header-too-big.remedy = Raise the proxy's buffer for the response header above its size (nginx: `proxy_buffer_size 16k;` and `proxy_buffers 8 16k;`), or make the upstream send smaller headers (cookies).
 cause.upstream-closed-early.title = upstream closed the connection early
@@ -1118,6 +1124,7 @@ fact.logged_addresses = addresses in the proxy log
 fact.resolved_now = resolves now to
 fact.impact = impact
 fact.trust_store = trust store
+fact.next_update = next update
 fact.upstream = upstream
 fact.request = request
 fact.call = failed call
@@ -1579,6 +1586,9 @@ remedy.stores = Serve a chain every client population verifies: one that ends at
 
 # --- ocsp ---
 finding.staple_revoked = the server's own stapled OCSP response says {subject} was revoked on {date}
+finding.ocsp_revoked = the CA's OCSP responder ({url}) says {subject} was revoked on {date}
+finding.ocsp_unreachable = revocation of {subject} not checked: its CA's OCSP responder {url} could not be asked ({error})
+finding.ocsp_unusable = revocation of {subject} not checked: its CA's OCSP responder {url} answered {status}
 finding.staple_stale = the stapled OCSP response for {subject} is stale: its nextUpdate was {date}{mustStaple}
 finding.must_staple_missing = {subject} is must-staple (TLS Feature status_request) but the server staples no OCSP response: clients that honour it (Firefox) refuse the connection
 finding.staple_unknown = the stapled OCSP response for {subject} says {status}{verified}
@@ -2139,6 +2149,8 @@ cause.cert-revoked.title = 证书已被吊销
 cause.cert-revoked.remedy = 签发方已吊销该证书：请安装新签发的证书。
 cause.ocsp-stale.title = OCSP 装订过时或缺失
 cause.ocsp-stale.remedy = 服务端装订的 OCSP 响应已超过 nextUpdate：让它重新获取（nginx `ssl_stapling on;` 并配置可用的 `resolver`）。
+cause.revocation-unchecked.title = 未检查吊销状态
+cause.revocation-unchecked.remedy = CA 的 OCSP 响应服务无法说明证书是否已被吊销：确认本机能访问它（`openssl ocsp -issuer issuer.pem -cert leaf.pem -url URL`），或让服务端装订 OCSP 应答（nginx `ssl_stapling on;`）。
 cause.upstream-header-too-big.title = 上游响应头超出代理缓冲区
 cause.upstream-header-too-big.remedy = 把代理存放响应头的缓冲区调到大于其实际大小（nginx：`proxy_buffer_size 16k;` 和 `proxy_buffers 8 16k;`），或让上游发送更小的响应头（如 Cookie）。
 cause.upstream-closed-early.title = 上游提前关闭了连接
@@ -2245,6 +2257,7 @@ fact.logged_addresses = 代理日志中的地址
 fact.resolved_now = 现在解析为
 fact.impact = 影响
 fact.trust_store = 信任库
+fact.next_update = 下次更新
 fact.upstream = 上游
 fact.request = 请求
 fact.call = 失败的调用
@@ -2706,6 +2719,9 @@ remedy.stores = 提供所有客户端群体都能验证的证书链：终止于�
 
 # --- ocsp ---
 finding.staple_revoked = 服务端自己装订的 OCSP 响应表明 {subject} 已于 {date} 被吊销
+finding.ocsp_revoked = CA 的 OCSP 响应服务（{url}）表明 {subject} 已于 {date} 被吊销
+finding.ocsp_unreachable = 未能检查 {subject} 的吊销状态：无法访问其 CA 的 OCSP 响应服务 {url}（{error}）
+finding.ocsp_unusable = 未能检查 {subject} 的吊销状态：其 CA 的 OCSP 响应服务 {url} 的应答为 {status}
 finding.staple_stale = {subject} 的装订 OCSP 响应已过期：其 nextUpdate 是 {date}{mustStaple}
 finding.must_staple_missing = {subject} 要求必须装订（TLS Feature status_request），但服务端没有装订 OCSP 响应：遵守该要求的客户端（Firefox）会拒绝连接
 finding.staple_unknown = {subject} 的装订 OCSP 响应为 {status}{verified}

@@ -95,6 +95,8 @@ public struct Cause: RawRepresentable, Sendable, Hashable, Codable, CaseIterable
     public static let certInvalid = Cause("cert-invalid")
     public static let certRevoked = Cause("cert-revoked")
     public static let ocspStale = Cause("ocsp-stale")
+    /// `--fetch-ocsp`: the CA's OCSP responder could not be asked or gave no usable answer (a warning, never a problem).
+    public static let revocationUnchecked = Cause("revocation-unchecked")
     // Past TLS, through a proxy.
     public static let upstreamHeaderTooBig = Cause("upstream-header-too-big")
     public static let upstreamClosedEarly = Cause("upstream-closed-early")
@@ -106,7 +108,7 @@ public struct Cause: RawRepresentable, Sendable, Hashable, Codable, CaseIterable
 
 
     public static let allCases: [Cause] = [
-        .certExpired, .certNotYetValid, .hostnameMismatch, .selfSigned, .untrustedIssuer, .incompleteChain, .intermediateExpired, .weakKey, .clientCertRequired, .clientCertRejected, .protocolVersion, .noSharedCipher, .alertWithoutSNI, .defaultCertWithoutSNI, .mixedBackends, .addressUnreachable, .notTLS, .timeout, .connectionRefused, .connectionReset, .tlsProtocolError, .handshakeTooLarge, .tlsAlert, .dnsFailure, .httpError, .httpTimeout, .httpProtocolError, .redirectLoop, .proxyError, .proxyTimeout, .certExpiresSoon, .certWrongPurpose, .certInvalid, .certRevoked, .ocspStale, .upstreamHeaderTooBig, .upstreamClosedEarly, .plainHTTPToTLSPort, .tlsToPlainPort, .noLiveUpstreams, .upstreamDNSStale, .upstreamProtocolMismatch,
+        .certExpired, .certNotYetValid, .hostnameMismatch, .selfSigned, .untrustedIssuer, .incompleteChain, .intermediateExpired, .weakKey, .clientCertRequired, .clientCertRejected, .protocolVersion, .noSharedCipher, .alertWithoutSNI, .defaultCertWithoutSNI, .mixedBackends, .addressUnreachable, .notTLS, .timeout, .connectionRefused, .connectionReset, .tlsProtocolError, .handshakeTooLarge, .tlsAlert, .dnsFailure, .httpError, .httpTimeout, .httpProtocolError, .redirectLoop, .proxyError, .proxyTimeout, .certExpiresSoon, .certWrongPurpose, .certInvalid, .certRevoked, .ocspStale, .revocationUnchecked, .upstreamHeaderTooBig, .upstreamClosedEarly, .plainHTTPToTLSPort, .tlsToPlainPort, .noLiveUpstreams, .upstreamDNSStale, .upstreamProtocolMismatch,
     ]
     static let builtIn: Set<String> = Set(allCases.map(\.rawValue))
 
@@ -136,7 +138,7 @@ public struct Cause: RawRepresentable, Sendable, Hashable, Codable, CaseIterable
         // before an untrusted root), the name, the purpose, the key, any other verify error, and the
         // warnings last.
         .defaultCertWithoutSNI, .certExpired, .intermediateExpired, .certNotYetValid, .certRevoked, .selfSigned, .incompleteChain,
-        .untrustedIssuer, .hostnameMismatch, .certWrongPurpose, .weakKey, .certInvalid, .ocspStale, .certExpiresSoon,
+        .untrustedIssuer, .hostnameMismatch, .certWrongPurpose, .weakKey, .certInvalid, .ocspStale, .revocationUnchecked, .certExpiresSoon,
         // HTTP: a loop and a broken answer before a status, the upstream's header too big for the proxy
         // before a connection it closed early, a timeout (nothing came) last.
         .redirectLoop, .upstreamHeaderTooBig, .upstreamClosedEarly, .httpProtocolError, .httpError, .httpTimeout,

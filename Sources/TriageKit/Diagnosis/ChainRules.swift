@@ -81,8 +81,39 @@ public struct ChainRules: Sendable {
         if let stores = storesFinding { out.append(stores) }
         out += otherVerifyFindings
         out += pathDateFindings(reported: Set(out.map(\.subject)))
+        if let ocsp = ocspFinding(leaf) { out.append(ocsp) }
         let variants = check.chain.variants
         return out.map { $0.on(.chain(variants)) }
+    }
+
+    /// What the CA's OCSP responder said of the leaf (`--fetch-ocsp`): revoked is a problem; a responder
+    /// that could not be asked, or an answer that is not a verified good or revoked for this leaf, is
+    /// a warning — revocation unknown, never the endpoint's failure. Good says nothing.
+    func ocspFinding(_ leaf: Certificate) -> Finding? {
+        guard let ocsp = check.ocsp else { return nil }
+        let subject = Value.string(leaf.displayName), url = Value.string(ocsp.url)
+        var facts = [Fact(.url, url)]
+        guard let response = ocsp.response else {
+            facts.append(Fact(.error, .string(ocsp.error ?? "—")))
+            return Finding(.revocationUnchecked, severity: .warning,
+                           summary: Message(.findingOCSPUnreachable, ["subject": subject, "url": url, "error": .string(ocsp.error ?? "—")]),
+                           subject: leaf.subject, facts: facts)
+        }
+        if let next = response.nextUpdate { facts.append(Fact(.nextUpdate, .typed(.date(next)))) }
+        switch (response.status, response.verified) {
+        case (.revoked, true):
+            return Finding(.certRevoked, summary: Message(.findingOCSPRevoked, ["subject": subject, "url": url,
+                                                                                 "date": response.revokedAt.map { .typed(.date($0)) } ?? .string("—")]),
+                           subject: leaf.subject, facts: facts)
+        case (.good, true) where response.nextUpdate.map { $0 >= now } ?? true:
+            return nil
+        default:
+            let status = response.verified ? response.status.rawValue : "\(response.status.rawValue), not verified"
+            let stale = response.nextUpdate.map { $0 < now } ?? false
+            return Finding(.revocationUnchecked, severity: .warning,
+                           summary: Message(.findingOCSPUnusable, ["subject": subject, "url": url, "status": .string(stale ? "\(status), stale" : status)]),
+                           subject: leaf.subject, facts: facts)
+        }
     }
 
     /// A certificate the server did not send but the verified path holds (an anchor from the store,

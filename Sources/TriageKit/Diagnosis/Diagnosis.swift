@@ -219,7 +219,7 @@ extension Cause {
              .connectionReset, .tlsProtocolError, .handshakeTooLarge, .tlsAlert, .tlsToPlainPort, .plainHTTPToTLSPort,
              .upstreamProtocolMismatch: 2
         case .defaultCertWithoutSNI, .certExpired, .intermediateExpired, .certNotYetValid, .incompleteChain, .untrustedIssuer,
-             .selfSigned, .hostnameMismatch, .weakKey, .certExpiresSoon, .certWrongPurpose, .certInvalid, .certRevoked, .ocspStale: 3
+             .selfSigned, .hostnameMismatch, .weakKey, .certExpiresSoon, .certWrongPurpose, .certInvalid, .certRevoked, .ocspStale, .revocationUnchecked: 3
         case .httpError, .httpTimeout, .httpProtocolError, .redirectLoop, .upstreamHeaderTooBig, .upstreamClosedEarly: 4
         case .proxyError, .proxyTimeout: 5
         // A runbook's own cause: what the user checks on the upstream, after the connection held.

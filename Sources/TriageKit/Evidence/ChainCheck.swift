@@ -19,6 +19,21 @@ public struct ChainCheck: Sendable {
         }
     }
 
+    /// The leaf's status asked of its CA's OCSP responder (`--fetch-ocsp`).
+    public struct FetchedOCSP: Sendable {
+        public var url: String
+        /// The response, read and verified as a staple is; nil when none usable came.
+        public var response: OCSPStaple?
+        /// Why the responder could not be asked or its answer not read.
+        public var error: String?
+
+        public init(url: String, response: OCSPStaple?, error: String?) {
+            self.url = url
+            self.response = response
+            self.error = error
+        }
+    }
+
     public var chain: CertificateChain
     public var verification: ChainVerification
     /// Non-root certificates of the verified path that the server did not send.
@@ -31,6 +46,8 @@ public struct ChainCheck: Sendable {
     public var path: [Certificate] = []
     /// The issuer fetched from the top certificate's AIA caIssuers URL (`--fetch-aia`), and what it decided.
     public var fetched: FetchedIssuer?
+    /// The leaf's status from its CA's OCSP responder (`--fetch-ocsp`).
+    public var ocsp: FetchedOCSP?
     /// The same chain against each named trust store (`--trust-store NAME=FILE`): which clients trust it.
     public var stores: [StoreVerdict] = []
 

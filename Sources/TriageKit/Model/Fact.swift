@@ -73,7 +73,7 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     // The proxy's HTTP layer: its settings against what was measured
     case setting, measuredMs = "measured_ms", contentLength = "content_length", bodyStart = "body_start"
     case markedDown = "marked_down", loggedAddresses = "logged_addresses", resolvedNow = "resolved_now", impact
-    case trustStore = "trust_store"
+    case trustStore = "trust_store", nextUpdate = "next_update"
 
     /// What the value is, for decoding report.json back into typed facts.
     public var type: ValueType {
@@ -81,7 +81,7 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
         case .address, .resolver, .connectedTo, .server, .client: .endpoint
         case .addresses, .getaddrinfo: .list(.address)
         case .alert: .alert
-        case .notBefore, .notAfter, .firstSeen, .lastSeen, .seenAt: .date
+        case .notBefore, .notAfter, .firstSeen, .lastSeen, .seenAt, .nextUpdate: .date
         case .certificate: .certificate
         case .port, .verifyCode, .daysLeft, .status, .curlCode, .directStatus, .viaStatus, .redirects,
              .headerBytes, .bodyBytes, .matchingLines, .frames, .bytes, .framesDropped, .kernelDropped, .packets,

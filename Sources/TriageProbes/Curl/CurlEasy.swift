@@ -117,6 +117,8 @@ final class CurlEasy {
     var traceDropped: Int { triage_http_trace_dropped(handle) }
     var tlsBytesIn: Int { triage_http_tls_in(handle) }
     var applicationBytesIn: Int { triage_http_app_in(handle) }
+    /// Certificates verified as of this time (`--at`) instead of now.
+    func verify(at date: Date) { triage_http_set_verify_time(handle, Int64(date.timeIntervalSince1970)) }
 
     /// Alerts on curl's connection, with their sender.
     var alerts: [(sentByClient: Bool, level: UInt8, code: UInt8)] {

@@ -27,6 +27,8 @@ public struct HTTPRequest: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     public var timeout: Duration = .seconds(10)
     public var bodyLimit = 4096
+    /// `--at`: the server's certificates verified as of this time, as the rest of the run judges them.
+    public var verifyTime: Date?
 
     public init(url: String) { self.url = url }
 
@@ -131,6 +133,7 @@ public struct HTTPRequest: Sendable {
         // Always explicit: "" turns curl's own reading of the environment off, so the report says what was used.
         easy.set(.proxy, proxy.url ?? "")
         if let caFile { easy.set(.caInfo, caFile) }
+        if let verifyTime { easy.verify(at: verifyTime) }
         if let clientCertificate { easy.set(.sslCert, clientCertificate) }
         if let clientKey { easy.set(.sslKey, clientKey) }
         if insecure { easy.set(.verifyPeer, 0); easy.set(.verifyHost, 0) }

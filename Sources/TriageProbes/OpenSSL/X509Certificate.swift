@@ -158,6 +158,20 @@ final class X509Certificate {
 }
 
 extension Certificate {
+    /// The OCSP responder its authorityInfoAccess names, if any.
+    public var ocspURL: String? { (try? X509Certificate(der: der)).flatMap { takeString(triage_x509_ocsp_url($0.x509)) } }
+
+    /// A DER OCSPRequest asking about this certificate, issued by `issuer`.
+    public func ocspRequest(issuer: Certificate) -> [UInt8]? {
+        var out: UnsafeMutablePointer<UInt8>?
+        let n = der.withUnsafeBufferPointer { l in
+            issuer.der.withUnsafeBufferPointer { i in triage_ocsp_request(l.baseAddress, l.count, i.baseAddress, i.count, &out) }
+        }
+        defer { if let out { triage_free(out) } }
+        guard n > 0, let out else { return nil }
+        return Array(UnsafeBufferPointer(start: out, count: n))
+    }
+
     /// Parses DER with OpenSSL.
     public init(der: [UInt8]) throws {
         if let known = X509Certificate.cached(der) { self = known; return }

@@ -69,6 +69,8 @@ public struct HTTPRequestStep: StepKind {
         request.clientCertificate = context.string("client_cert")
         request.clientKey = context.string("client_key")
         request.insecure = context.bool("insecure") ?? false
+        // `--at`: curl verifies as of that date too, so its verdict and the chain's agree.
+        if context.judgedAt != context.runStartedAt { request.verifyTime = context.judgedAt }
         request.maxRedirects = max(0, min(context.int("max_redirects") ?? 0, 1000))
         request.connectTimeout = try context.duration("connect_timeout") ?? .seconds(5)
         let requested = try context.duration("timeout")

@@ -19,6 +19,7 @@ public struct X509CheckDatesStep: StepKind {
         .init("host", .string, "the name the leaf must match"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
         .init("trust_stores", .stringOrList, "NAME=FILE trust stores (PEM bundles or PKCS#12, password changeit unless FILE:PASSWORD): each one's verdict on the chain and the path it builds"),
+        .init("fetch_ocsp", .boolean, "ask the leaf's CA's OCSP responder (its AIA OCSP URL; 5 s, at most 64 KiB) whether it is revoked: revoked is a problem, no usable answer a warning (default false)"),
         .init("fetch_aia", .boolean, "when a chain's issuer is unknown here, fetch it from the top certificate's AIA caIssuers URL (5 s, at most 64 KiB) to decide between a missing intermediate and an untrusted CA (default false)"),
         .init("warn_days", .integer, "warn when a certificate of the chain expires within this many days (default 21)"),
     ]
@@ -61,6 +62,35 @@ public struct X509CheckDatesStep: StepKind {
         return .init(url: url, certificate: issuer, completes: with.verification.trusted, error: with.verification.trusted ? nil : error)
     }
 
+    /// The leaf's status from its CA's OCSP responder: an RFC 5019 GET (the request's base64 in the
+    /// path), the answer read and verified as a staple is.
+    static func fetchOCSP(_ check: ChainCheck, caFile: String?) async -> ChainCheck.FetchedOCSP? {
+        guard let leaf = check.chain.certificates.first, let url = leaf.ocspURL,
+              let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+        guard let issuer = check.chain.certificates.count > 1 ? check.chain.certificates[1] : check.path.dropFirst().first,
+              let der = leaf.ocspRequest(issuer: issuer) else {
+            return .init(url: url, response: nil, error: "the issuer of the leaf is not known here")
+        }
+        let encoded = Data(der).base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        var request = HTTPRequest(url: (url.hasSuffix("/") ? url : url + "/") + encoded)
+        request.headers = ["Accept: application/ocsp-response"]
+        request.connectTimeout = .seconds(5)
+        request.timeout = .seconds(5)
+        request.bodyLimit = 65_536
+        request.caFile = caFile
+        request.proxy = .none
+        guard let result = await request.fetch() else { return .init(url: url, response: nil, error: "libcurl is not available") }
+        let e = result.exchange
+        guard e.succeeded, (200..<300).contains(e.status) else {
+            return .init(url: url, response: nil, error: e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)")
+        }
+        let response = ChainVerifier.staple(result.bodyBytes, leaf: leaf, issuer: issuer, caFile: caFile)
+        guard response.status != .unusable else {
+            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not an OCSP response for this certificate")
+        }
+        return .init(url: url, response: response, error: nil)
+    }
+
     public func run(_ context: StepContext) async throws -> StepOutcome {
         let chains = try Self.chains(context)
         guard let first = chains.first, let leaf = first.leaf else { throw StepFailure(.x509NothingToCheck) }
@@ -83,6 +113,8 @@ public struct X509CheckDatesStep: StepKind {
             // The name a client checks: the host, except for a chain seen only with another SNI name (a proxy's).
             var check = ChainVerifier.check(chain, caFile: caFile, at: now, name: host)
             if context.bool("fetch_aia") == true { check.fetched = await Self.fetchIssuer(check, caFile: caFile, at: now, name: host) }
+            // The chain a client meets (with SNI), once.
+            if context.bool("fetch_ocsp") == true, !(hasSNIChain && chain.seenOnlyWithoutSNI) { check.ocsp = await Self.fetchOCSP(check, caFile: caFile) }
             check.stores = stores.map { store in
                 let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: host)
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
