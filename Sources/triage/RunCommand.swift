@@ -105,6 +105,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The proxy's nginx.conf: replay its upstream handshake (sets input 'nginx_conf'; gives the URL when none is given).", valueName: "FILE"))
     var nginxConf: String?
 
+    @Flag(help: "Without --nginx-conf, do not read the configuration of the nginx running here that listens on the --via port (sets input 'discover_nginx' to false).")
+    var noNginxDiscovery = false
+
     @Option(help: ArgumentHelp("The request path whose nginx location to replay (default: the --via URL's path).", valueName: "PATH"))
     var location: String?
 
@@ -223,6 +226,7 @@ struct RunCommand: AsyncParsableCommand {
             given["proxy_version"] = .string(proxyVersion)
         }
         if let nginxConf { given["nginx_conf"] = .string(nginxConf) }
+        if noNginxDiscovery { given["discover_nginx"] = .bool(false) }
         if let location { given["location"] = .string(location) }
         if let nginxErrorLog { given["nginx_error_log"] = .string(nginxErrorLog) }
         if let proxyLog { given["proxy_log"] = .string(proxyLog) }

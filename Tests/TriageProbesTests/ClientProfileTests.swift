@@ -50,6 +50,48 @@ import TriageWire
         }
     }
 
+    /// Without --nginx-conf, on the machine where nginx runs: triage finds the nginx listening on the
+    /// --via port (/proc: the socket's inode, its worker, the master's `-c`), reads that configuration
+    /// and judges as if it had been given — the fix is a diff of the real file.
+    @Test func theRunningNginxIsFoundByItsPort() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let nginx = try nginx(upstream: upstream.port, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate \(ca);")
+        defer { nginx.stop() }
+        let c = try await NginxCase.run(upstream.port, nginx: nginx, conf: false, discover: true, ca: ca)
+        #expect(c.result.status == 1, "\(c.result.stderr)")
+        let step = try #require(c.doc.steps.first { $0.id == "nginx" })
+        #expect(step.status == .ok, "\(step.summary)")
+        #expect(String(describing: step.facts["note"]).contains("the configuration of the nginx running here"), "\(step.facts)")
+        #expect(String(describing: step.facts["note"]).contains(nginx.configuration.path))
+        #expect(c.doc.steps.first { $0.id == "proxy" }?.status == .skipped)
+        #expect(c.doc.rootCause?.cause == .hostnameMismatch, "\(c.said)")
+        #expect(c.doc.steps.first { $0.id == "proxy-handshake" }?.status == .problem)
+        #expect(c.markdown.contains("+++ \(nginx.configuration.path)"), "\(c.markdown.prefix(1500))")
+    }
+
+    /// No nginx listens on the --via port here (a plain server does): nothing read, no error, the
+    /// profile from the version's defaults.
+    @Test func noNginxOnTheViaPortIsNotAnError() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let proxy = try PlainTCPServer(.ok)
+        defer { proxy.stop() }
+        let out = TestPaths.temporaryFolder("no-nginx")
+        let r = try await Command.triage(["run", "https://\(F.host):\(upstream.port)/", "--via", "http://127.0.0.1:\(proxy.port)/",
+                                          "--set", "addresses=127.0.0.1", "--cacert", try F.file(root.certificatePEM), "--out", out.path])
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        let step = try #require(doc.steps.first { $0.id == "nginx" })
+        #expect(step.status == .ok)
+        #expect(step.summary == "no nginx listens on port \(proxy.port) on this machine: the proxy's behaviour comes from its version's defaults and what it answers")
+        #expect(doc.steps.first { $0.id == "proxy" }?.status == .ok, "\(r.stderr)")
+    }
+
     /// nginx verifies; the upstream's certificate expired. Without its configuration the
     /// default profile says nginx does not verify, but its log and its captured connection
     /// (alert 45 from nginx, the client) show it does: cert-expired, never proxy-error.

@@ -20,13 +20,14 @@ public struct NginxCase: Sendable {
     }
 
     /// `triage run https://api.example.test:UPSTREAM/xxx/xxx --via nginx/test` with nginx's error log, and its
-    /// configuration when `conf`.
-    public static func run(_ upstream: Int, nginx: NginxRunner, conf: Bool, ca: String? = nil, scheme: String = "https",
+    /// configuration when `conf`; without it, as for a proxy on another machine (`--no-nginx-discovery`),
+    /// unless `discover`: then triage finds the running nginx's configuration itself.
+    public static func run(_ upstream: Int, nginx: NginxRunner, conf: Bool, discover: Bool = false, ca: String? = nil, scheme: String = "https",
                            extra: [String] = []) async throws -> NginxCase {
         let out = TestPaths.temporaryFolder("proxy-case")
         var arguments = ["run", "\(scheme)://\(TLSFixtures.host):\(upstream)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
                          "--nginx-error-log", nginx.errorLog.path, "--set", "addresses=127.0.0.1", "--out", out.path]
-        if conf { arguments += ["--nginx-conf", nginx.configuration.path] }
+        if conf { arguments += ["--nginx-conf", nginx.configuration.path] } else if !discover { arguments += ["--no-nginx-discovery"] }
         if let ca { arguments += ["--cacert", ca] }
         let r = try await Command.triage(arguments + extra)
         let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))

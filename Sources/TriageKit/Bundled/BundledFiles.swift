@@ -106,6 +106,9 @@ inputs:
     description: the proxy's nginx version, when known (default - nginx -v here, its Server header, its error log)
   nginx_conf:
     description: the proxy's nginx.conf, to replay its upstream handshake
+  discover_nginx:
+    default: true
+    description: without nginx_conf, read the configuration of the nginx running here that listens on the via port
   location:
     description: the request path whose nginx location to replay (default the via URL's path)
   nginx_error_log:
@@ -145,9 +148,10 @@ inputs:
 steps:
   - id: nginx
     uses: nginx.config
-    if: ${{ inputs.nginx_conf }}
+    if: ${{ inputs.nginx_conf || (inputs.via && inputs.discover_nginx) }}
     with:
       file: ${{ inputs.nginx_conf }}
+      listening_port: ${{ inputs.via.port }}
       location: ${{ inputs.location || inputs.via.path }}
       request: ${{ inputs.via }}
       host: ${{ inputs.url.host }}
@@ -216,7 +220,7 @@ steps:
   # its version's defaults (nginx -v here, its Server header, its error log).
   - id: proxy
     uses: proxy.profile
-    if: ${{ !inputs.nginx_conf && (inputs.via || inputs.proxy_sni) }}
+    if: ${{ !steps.nginx.outputs.profile && (inputs.via || inputs.proxy_sni) }}
     with:
       host: ${{ inputs.url.host }}
       via: ${{ inputs.via }}
@@ -838,6 +842,8 @@ finding.declared_remedy = the runbook gives no remedy for this finding: see the 
 
 # --- nginx -------------------------------------------------------------------------
 nginx.summary = {path} → {proxy_pass} → {servers}; nginx {sni}
+nginx.not_found = no nginx listens on port {port} on this machine: the proxy's behaviour comes from its version's defaults and what it answers
+nginx.discovered = the configuration of the nginx running here (master pid {pid}): {file}
 nginx.sends_sni = sends SNI {name}
 nginx.sends_no_sni = sends no SNI
 nginx.no_sni_sent = none (proxy_ssl_server_name off)
@@ -1971,6 +1977,8 @@ finding.declared_remedy = 运行手册没有为这一发现给出处理办法：
 
 # --- nginx -----------------------------------------------------------------------------
 nginx.summary = {path} → {proxy_pass} → {servers}；nginx {sni}
+nginx.not_found = 本机没有 nginx 监听端口 {port}：代理的行为按其版本的默认值和它的应答推断
+nginx.discovered = 本机正在运行的 nginx（master 进程 {pid}）的配置：{file}
 nginx.sends_sni = 发送 SNI {name}
 nginx.sends_no_sni = 不发送 SNI
 nginx.no_sni_sent = 不发送（proxy_ssl_server_name off）

@@ -211,6 +211,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case nginxSendsNoSNI = "nginx.sends_no_sni"
     case nginxSendsSNI = "nginx.sends_sni"
     case nginxSummary = "nginx.summary"
+    case nginxNotFound = "nginx.not_found"
+    case nginxDiscovered = "nginx.discovered"
     case noAnswer = "text.no_answer"
     case noProxy = "text.no_proxy"
     case notTried = "text.not_tried"

@@ -13,7 +13,8 @@ public struct NginxConfigStep: StepKind {
     public let name = "nginx.config"
     public let summary = "what nginx does for a location: upstream servers and its TLS towards them (SNI, verify, protocols)"
     public let inputs: [InputDeclaration] = [
-        .init("file", .string, required: true, "nginx.conf"),
+        .init("file", .string, "nginx.conf (without it: the configuration of the nginx listening on `listening_port` here)"),
+        .init("listening_port", .integer, "when no file is given: find the nginx on this machine that listens on this port (its master's -c, else its binary's --conf-path) and read its configuration; none found is not an error"),
         .init("location", .string, "the request path whose location to replay (default /)"),
         .init("request", .string, "the request URL as the client sends it to nginx (picks the server block; fills $host)"),
         .init("host", .string, "the upstream URL's host (default: the first upstream server's)"),
@@ -43,7 +44,16 @@ public struct NginxConfigStep: StepKind {
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
-        guard let file = context.string("file") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        var discovered: NginxDiscovery.Found?
+        if context.string("file") == nil, let port = context.int("listening_port") {
+            discovered = await NginxDiscovery.listening(on: port)
+            if discovered == nil {
+                // The proxy is elsewhere (or not nginx): nothing read, the profile comes from its version's defaults.
+                return StepOutcome(summary: Message(.nginxNotFound, ["port": .int(port)]), command: "ss -ltnp 'sport = :\(port)'",
+                                   outputs: Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, Value.null) }))
+            }
+        }
+        guard let file = context.string("file") ?? discovered?.conf else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
         let request = context.string("request")
         let path = context.string("location") ?? request.flatMap { URLPart.path.extract(from: $0).stringValue } ?? "/"
         let view: NginxProxyView
@@ -62,6 +72,7 @@ public struct NginxConfigStep: StepKind {
                      Fact(.proxySSLProtocols, .list(view.protocols.map(Value.string)))]
         if let t = view.trustedCertificate { facts.append(Fact(.proxySSLTrustedCertificate, .string(t))) }
         if let h = view.hostHeader { facts.append(Fact(.hostHeader, .string(h))) }
+        if let discovered { facts.append(Fact(.note, Message(.nginxDiscovered, ["pid": .int(Int(discovered.pid)), "file": .string(discovered.conf)]))) }
         for note in view.notes { facts.append(Fact(.note, note)) }
         let first = view.servers.first
         let source = Self.source(of: view)
