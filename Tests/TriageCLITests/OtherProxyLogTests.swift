@@ -89,4 +89,23 @@ import TriageTestSupport
         // A probe of the upstream would not meet what only Envoy's connection met: no exporter rule to add.
         #expect(!md.contains("**Follow-up:**"))
     }
+
+    /// Envoy's default format has no field for the transport failure reason: a bare `UF` (or `URX`) is a
+    /// connection failure Envoy names, not "other" — and a busy log's healthy lines are skipped cheaply.
+    @Test func envoyUpstreamFailureWithoutAReason() async throws {
+        let upstream = try Self.upstream()
+        defer { upstream.server.stop() }
+        let port = upstream.server.port
+        var log = ""
+        for i in 0..<2_000 { log += "[2026-12-06T09:11:\(String(format: "%02d", i % 60)).000Z] \"GET /v1/health HTTP/1.1\" 200 - 0 2 3 2 \"-\" \"curl/8.5.0\" \"a\(i)\" \"api.example.test\" \"127.0.0.1:\(port)\"\n" }
+        log += "[2026-12-06T09:12:01.310Z] \"GET /v1/health HTTP/1.1\" 503 UF 0 91 3 - \"10.0.0.1\" \"curl/8.0\" \"a1b2c3\" \"api.example.test\" \"127.0.0.1:\(port)\"\n"
+        let (r, doc, _) = try await run(log, upstream)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(doc.rootCause?.cause == .proxyError, "\(doc.findings.map { "\($0.cause): \($0.summary)" })")
+        #expect(doc.rootCause?.fact(.event) == "connection-failure")
+        #expect(doc.rootCause?.summary.contains("Envoy could not connect to the upstream") == true, "\(doc.rootCause?.summary ?? "")")
+        let step = doc.steps.first { $0.id == "proxy-log" }
+        #expect(step?.fact(.matchingLines) == 1)
+        #expect(step?.summary.hasSuffix("last: 503 UF") == true, "\(step?.summary ?? "")")
+    }
 }

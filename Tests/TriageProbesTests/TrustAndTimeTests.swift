@@ -245,7 +245,7 @@ extension TrustAndTimeTests {
     /// triage sends (an RFC 5019 GET) and signs its answer with the CA key: good says nothing, revoked is
     /// the root cause with its date; a responder that refuses or a port that says nothing is a warning
     /// (exit 0), never the endpoint's failure.
-    @Test(arguments: ["good", "revoked", "refused", "silent"]) func theCAsOCSPResponderIsAsked(state: String) async throws {
+    @Test(arguments: ["good", "revoked", "refused", "silent", "none"]) func theCAsOCSPResponderIsAsked(state: String) async throws {
         let folder = TestPaths.temporaryFolder("ocsp")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let root = try F.root()
@@ -254,7 +254,8 @@ extension TrustAndTimeTests {
         defer { silent?.stop() }
         // OpenSSL's responder reads a GET only at the root: the request is the whole path.
         let url = "http://127.0.0.1:\(silent?.port ?? port)"
-        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(300), issuer: root).extended(ocspURL: url, issuer: root)
+        let plain = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(300), issuer: root)
+        let leaf = state == "none" ? plain : try plain.extended(ocspURL: url, issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let ca = try F.file(root.certificatePEM)
@@ -298,6 +299,11 @@ extension TrustAndTimeTests {
             #expect(doc.rootCause?.cause == .certRevoked)
             #expect(doc.rootCause?.summary == "the CA's OCSP responder (\(url)) says \(F.host) was revoked on 2026-12-01T00:00:00Z", "\(doc.rootCause?.summary ?? "")")
             #expect(markdown.contains("certificate revoked"))
+        case "none":
+            // Asked to check, nothing to ask: revocation not checked, said so.
+            #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+            #expect(ocsp?.severity == .warning)
+            #expect(ocsp?.summary.contains("could not be asked (the certificate names no OCSP responder") == true, "\(ocsp?.summary ?? "")")
         default:
             #expect(r.status == 0, "\(doc.findings.map(\.summary))")
             #expect(ocsp?.cause == .revocationUnchecked)

@@ -138,6 +138,8 @@ public struct ProxyLogRules: Sendable {
             return (cause, Message(.logMeansClosedEarly, ["phase": .string(phase.rawValue)]))
         case .invalidHeader:
             return (.httpProtocolError, Message(.logMeansInvalidHeader))
+        case .connectionFailure:
+            return (.proxyError, Message(.logMeansConnectionFailure, ["proxy": who]))
         case .other:
             return (.proxyError, Message(.logMeansOther, ["proxy": who]))
         }

@@ -10,9 +10,22 @@ public enum ProxyLogFormat: String, Sendable, CaseIterable {
     /// A line in this proxy's own form, parsed; nil when it is not one.
     public func parse(_ raw: String) -> ProxyLogLine? {
         switch self {
-        case .nginx: NginxLogParser.parse(raw)
+        // nginx's lines about an upstream say so (the error-log step reads only those too).
+        case .nginx: raw.contains("upstream") ? NginxLogParser.parse(raw) : nil
         case .haproxy: HAProxyLogParser.parse(raw)
         case .envoy: EnvoyLogParser.parse(raw)
+        }
+    }
+
+    /// What a line must hold for one of `formats` to read it as a failure: checked on the bytes of a
+    /// log before any line becomes a String.
+    public static func needles(_ formats: [ProxyLogFormat]) -> [String] {
+        formats.flatMap { f -> [String] in
+            switch f {
+            case .nginx: ["upstream"]
+            case .haproxy: HAProxyLogParser.markers
+            case .envoy: EnvoyLogParser.markers
+            }
         }
     }
 
@@ -48,7 +61,13 @@ public enum HAProxyLogParser {
     nonisolated(unsafe) static let noServer = #/backend (?<backend>\S+) has no server available/#
     nonisolated(unsafe) static let syslogTime = #/^(?<month>[A-Z][a-z]{2}) +(?<day>\d{1,2}) (?<time>\d{2}:\d{2}:\d{2})/#
 
+    /// What a line about a failing server holds, checked before any expression runs: most lines of a
+    /// busy log are healthy sessions (`----`, 2xx), and a regular expression per line made a 50 MB log
+    /// take 20 s.
+    static let markers = ["SC", "sC", "SQ", "sQ", "SH", "sH", "SD", "sD", "SL", "sL", "PH", "<NOSRV>", " 50", " DOWN", "no server available"]
+
     public static func parse(_ raw: String) -> ProxyLogLine? {
+        guard markers.contains(where: { raw.contains($0) }) else { return nil }
         let line = raw.count > 16_384 ? String(raw.prefix(16_384)) : raw
         let text = Redactor.redact(line)
         if let m = try? session.firstMatch(in: line) {
@@ -129,7 +148,11 @@ public enum EnvoyLogParser {
     nonisolated(unsafe) static let access =
         #/^\[(?<time>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)\] "(?<request>[^"]*)" (?<status>\d+) (?<flags>[A-Za-z,-]+)(?<rest>.*)$/#
 
+    /// The response flags and reasons a failing line holds (see `HAProxyLogParser.markers`).
+    static let markers = [" UF", " UH", " UT", " UC", " URX", " NR", "TLS error", "TLS_error", "connect error"]
+
     public static func parse(_ raw: String) -> ProxyLogLine? {
+        guard raw.hasPrefix("["), markers.contains(where: { raw.contains($0) }) else { return nil }
         let line = raw.count > 16_384 ? String(raw.prefix(16_384)) : raw
         guard let m = try? access.firstMatch(in: line) else { return nil }
         let flags = Set(m.output.flags.split(separator: ",").map(String.init))
@@ -148,7 +171,7 @@ public enum EnvoyLogParser {
         } else if flags.contains("UC") {
             event = .closedEarly(.readingHeader)
         } else if flags.contains("UF") || flags.contains("URX") {
-            event = rest.contains("connection timeout") ? .timedOut(.connecting) : .other
+            event = rest.contains("connection timeout") || rest.contains("connection_timeout") ? .timedOut(.connecting) : .connectionFailure
         } else {
             return nil
         }

@@ -150,6 +150,9 @@ public enum ProxyLogEvent: Sendable, Hashable {
     case reset(ProxyPhase)
     /// `upstream sent invalid header` / `no valid HTTP/1.0 header`.
     case invalidHeader
+    /// The proxy could not connect to the upstream and says no more (Envoy's `UF`/`URX` without a
+    /// transport failure reason in its log format).
+    case connectionFailure
     /// Anything else about the upstream.
     case other
 
@@ -182,6 +185,7 @@ public enum ProxyLogEvent: Sendable, Hashable {
         case .closedEarly(let p): "closed-early-\(p.rawValue)"
         case .reset(let p): "reset-\(p.rawValue)"
         case .invalidHeader: "invalid-header"
+        case .connectionFailure: "connection-failure"
         case .other: "other"
         }
     }

@@ -381,6 +381,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case logMeansInvalidHeader = "log.means_invalid_header"
     case logMeansOther = "log.means_other"
     case logMeansTLSReason = "log.means_tls_reason"
+    case logMeansConnectionFailure = "log.means_connection_failure"
     case profileSummary = "profile.summary"
     case profileNoSNI = "profile.no_sni"
     case profileSNIHost = "profile.sni_host"

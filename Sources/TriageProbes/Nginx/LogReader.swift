@@ -35,6 +35,13 @@ public struct LogReader {
     /// Calls `body` with each line holding `needle`, oldest first.
     @discardableResult
     public func lines(containing needle: String, _ body: (String) -> Void) throws(Failure) -> Extent {
+        try lines(containingAny: needle.isEmpty ? [] : [needle], body)
+    }
+
+    /// Calls `body` with each line holding any of `needles` (every line when there is none), oldest
+    /// first; the others are skipped on their bytes, without a String.
+    @discardableResult
+    public func lines(containingAny needles: [String], _ body: (String) -> Void) throws(Failure) -> Extent {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(errno: errno) }
         defer { close(fd) }
@@ -43,7 +50,7 @@ public struct LogReader {
         let size = UInt64(max(0, st.st_size))
         var start = size > window ? size - window : 0
         if let since { start = min(start, bisect(fd, size: size, since: since)) }
-        let pattern = Array(needle.utf8)
+        let patterns = needles.map { Array($0.utf8) }
         var buffer = [UInt8](repeating: 0, count: Self.chunk)
         var line: [UInt8] = []
         line.reserveCapacity(Self.lineLimit)
@@ -69,7 +76,7 @@ public struct LogReader {
                         if end - from > take { overlong = true }
                     }
                     guard newline != nil else { break }
-                    if !skipping { emit(line, pattern: pattern, body) }
+                    if !skipping { emit(line, patterns: patterns, body) }
                     line.removeAll(keepingCapacity: true)
                     skipping = false
                     overlong = false
@@ -77,12 +84,12 @@ public struct LogReader {
                 }
             }
         }
-        if !skipping, !line.isEmpty { emit(line, pattern: pattern, body) }
+        if !skipping, !line.isEmpty { emit(line, patterns: patterns, body) }
         return Extent(start: start, size: size)
     }
 
-    private func emit(_ line: [UInt8], pattern: [UInt8], _ body: (String) -> Void) {
-        guard pattern.isEmpty || Self.find(pattern, in: line) else { return }
+    private func emit(_ line: [UInt8], patterns: [[UInt8]], _ body: (String) -> Void) {
+        guard patterns.isEmpty || patterns.contains(where: { Self.find($0, in: line) }) else { return }
         let text = String(decoding: line, as: UTF8.self)
         if let since, let t = time(text), t < since { return }
         body(text)

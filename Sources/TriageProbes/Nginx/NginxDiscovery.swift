@@ -22,8 +22,10 @@ public enum NginxDiscovery {
 
     public static func listening(on port: Int, proc: String = "/proc") async -> Found? {
         let inodes = listeningInodes(port: port, proc: proc)
-        guard !inodes.isEmpty, let holder = process(holding: inodes, proc: proc),
-              read("\(proc)/\(holder)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) == "nginx" else { return nil }
+        // Of the processes holding the socket, nginx's (its master and workers).
+        guard !inodes.isEmpty, let holder = processes(holding: inodes, proc: proc).first(where: {
+            read("\(proc)/\($0)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) == "nginx"
+        }) else { return nil }
         // A worker holds the listening socket as its master does; the master's title names how nginx was started.
         var master = holder
         if let title = commandLine(holder, proc: proc), title.contains("worker process"), let parent = parent(of: holder, proc: proc) {
@@ -73,17 +75,18 @@ public enum NginxDiscovery {
         return out
     }
 
-    /// The first process with a descriptor on one of `inodes`.
-    static func process(holding inodes: Set<String>, proc: String) -> Int32? {
+    /// The processes with a descriptor on one of `inodes`.
+    static func processes(holding inodes: Set<String>, proc: String) -> [Int32] {
         let wanted = Set(inodes.map { "socket:[\($0)]" })
-        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: proc) else { return nil }
+        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: proc) else { return [] }
+        var out: [Int32] = []
         for name in pids {
             guard let pid = Int32(name), let fds = try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/\(name)/fd") else { continue }
-            for fd in fds {
-                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(proc)/\(name)/fd/\(fd)"), wanted.contains(target) { return pid }
+            if fds.contains(where: { fd in (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(proc)/\(name)/fd/\(fd)")).map(wanted.contains) ?? false }) {
+                out.append(pid)
             }
         }
-        return nil
+        return out
     }
 
     static func commandLine(_ pid: Int32, proc: String) -> String? {

@@ -96,7 +96,7 @@ public struct NginxErrorLogStep: StepKind {
         var proxies: [ProxyLogFormat: Int] = [:]
         let extent: LogReader.Extent
         do {
-            extent = try reader.lines(containing: formats == [.nginx] ? "upstream" : "") { raw in
+            extent = try reader.lines(containingAny: ProxyLogFormat.needles(formats)) { raw in
                 guard let (format, parsed) = ProxyLogFormat.parse(raw, formats: formats) else { return }
                 var line = parsed
                 switch format {
@@ -120,8 +120,9 @@ public struct NginxErrorLogStep: StepKind {
         }
         if kept.count > ProxyLog.keptLimit { kept.removeFirst(kept.count - ProxyLog.keptLimit) }
         let quoted = kept.suffix(wanted).map(\.text)
+        // HAProxy's lines name its backend, not an address: the backend when given, else the last lines.
         let grep: String = if formats != [.nginx] {
-            backend.map { NSRegularExpression.escapedPattern(for: $0) } ?? (match.union(servers).isEmpty ? "." : match.union(servers).sorted().joined(separator: "\\|"))
+            backend.map { NSRegularExpression.escapedPattern(for: $0) } ?? "."
         } else if match.isEmpty && servers.isEmpty {
             "upstream"
         } else {
@@ -149,7 +150,7 @@ public struct NginxErrorLogStep: StepKind {
             return .string(String(text.prefix(19)))
         }
         return StepOutcome(
-            summary: Message(.nginxLogSummary, ["count": .int(count), "last": .list(explanations.map(\.heading.value))]),
+            summary: Message(.nginxLogSummary, ["count": .int(count), "last": explanations.isEmpty ? .string(telling.message) : .list(explanations.map(\.heading.value))]),
             command: "grep -n \(ShellQuote.quote(grep)) \(ShellQuote.quote(file)) | tail -\(wanted)",
             facts: facts,
             outputs: ["lines": .list(quoted.map(Value.string)), "count": .int(count),

@@ -65,8 +65,12 @@ public struct X509CheckDatesStep: StepKind {
     /// The leaf's status from its CA's OCSP responder: an RFC 5019 GET (the request's base64 in the
     /// path), the answer read and verified as a staple is.
     static func fetchOCSP(_ check: ChainCheck, caFile: String?) async -> ChainCheck.FetchedOCSP? {
-        guard let leaf = check.chain.certificates.first, let url = leaf.ocspURL,
-              let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
+        guard let leaf = check.chain.certificates.first else { return nil }
+        // Asked to check and nothing to ask: said, as revocation not checked.
+        guard let url = leaf.ocspURL else { return .init(url: "—", response: nil, error: "the certificate names no OCSP responder (no authorityInfoAccess OCSP URL)") }
+        guard let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else {
+            return .init(url: url, response: nil, error: "not an http or https URL")
+        }
         guard let issuer = check.chain.certificates.count > 1 ? check.chain.certificates[1] : check.path.dropFirst().first,
               let der = leaf.ocspRequest(issuer: issuer) else {
             return .init(url: url, response: nil, error: "the issuer of the leaf is not known here")

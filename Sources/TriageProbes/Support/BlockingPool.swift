@@ -9,7 +9,10 @@ import Synchronization
 /// server. Threads beyond the core leave after `idleExit` without work.
 /// Cancelling the awaiting task raises the job's flag, which the work polls.
 public final class BlockingPool: Sendable {
-    public static let shared = BlockingPool(core: 8, limit: 512)
+    /// 64 threads at most (`TRIAGE_BLOCKING_THREADS` to change it): enough for a fan-out's transfers,
+    /// few enough that a scan's burst of name lookups keeps its resident set flat. A process that runs
+    /// hundreds of cases at once (the test suite) raises it.
+    public static let shared = BlockingPool(core: 8, limit: ProcessInfo.processInfo.environment["TRIAGE_BLOCKING_THREADS"].flatMap { Int($0) }.map { max(8, min($0, 4096)) } ?? 64)
 
     private struct Job: Sendable {
         let run: @Sendable () -> Void
