@@ -21,7 +21,13 @@ public enum NginxDiscovery {
     }
 
     public static func listening(on port: Int, proc: String = "/proc") async -> Found? {
-        let inodes = listeningInodes(port: port, proc: proc)
+        // /proc/net/tcp is generated as it is read: sockets that come and go between two reads can
+        // make a line slip by. Big reads, and a second look before saying there is none.
+        var inodes = listeningInodes(port: port, proc: proc)
+        for _ in 0..<2 where inodes.isEmpty {
+            try? await Task.sleep(for: .milliseconds(50))
+            inodes = listeningInodes(port: port, proc: proc)
+        }
         // Of the processes holding the socket, nginx's (its master and workers).
         guard !inodes.isEmpty, let holder = processes(holding: inodes, proc: proc).first(where: {
             read("\(proc)/\($0)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) == "nginx"
@@ -101,8 +107,20 @@ public enum NginxDiscovery {
         return rest.count > 1 ? Int32(rest[1]) : nil
     }
 
+    /// A /proc file in reads of 1 MiB (its size says 0).
     static func read(_ path: String) -> String? {
-        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while out.count < 64 << 20 {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            out += buffer[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
