@@ -93,6 +93,12 @@ enum Build {
         .capture(CaptureReview(digest: CaptureDigest(connections), checks: checks, host: host))
     }
 
+    /// Another proxy's line (HAProxy's, Envoy's), read by the parser of its format.
+    static func log(_ text: String, format: ProxyLogFormat) -> Evidence {
+        let line = format.parse(text)!
+        return .proxyLog(ProxyLog(file: "proxy.log", proxy: format.rawValue, lines: [line], count: 1, first: line, last: line))
+    }
+
     static func log(_ message: String, upstream: Endpoint) -> Evidence {
         let text = "2026/06/01 12:00:00 [error] 7#7: *3 \(message), client: 10.0.0.5, server: _, request: \"GET /test HTTP/1.1\", "
             + "upstream: \"https://\(upstream)/x\", host: \"gw.example.test\""

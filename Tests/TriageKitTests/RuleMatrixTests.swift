@@ -193,7 +193,36 @@ import TriageWire
          B.exchange(.direct, pinned: e), B.exchange(.via, status: 502), B.log(message, upstream: e)] + extra
     }
 
+    /// The same case with another proxy's line in place of nginx's.
+    static func proxied(_ e: Endpoint, _ v: B.Version, line: String, format: ProxyLogFormat) -> [Evidence] {
+        var items = proxied(e, v, log: "")
+        items[items.count - 1] = B.log(line, format: format)
+        return items
+    }
+
+    static func envoy(_ e: Endpoint, _ flags: String, _ reason: String = "-") -> String {
+        "[2026-06-01T12:00:00.000Z] \"GET /test HTTP/1.1\" 503 \(flags) \(reason) 0 91 3 - \"10.0.0.5\" \"curl/8.5.0\" \"r1\" \"gw.example.test\" \"\(e)\""
+    }
+
     static let proxyLog: [(String, Scenario)] = [
+        ("Envoy log: UF with no reason", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: proxied(e, v, line: envoy(e, "UF"), format: .envoy), root: .proxyError, affects: [.proxy])
+        }),
+        ("Envoy log: CERTIFICATE_VERIFY_FAILED", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: proxied(e, v, line: envoy(e, "UF", "\"TLS error: 268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED\""), format: .envoy),
+                             root: .certInvalid, affects: [.proxy])
+        }),
+        ("Envoy log: WRONG_VERSION_NUMBER", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: proxied(e, v, line: envoy(e, "UF", "\"TLS error: 268435703:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER\""), format: .envoy),
+                             root: .tlsToPlainPort, affects: [.proxy])
+        }),
+        ("HAProxy log: connect timeout (sC)", { f, v in
+            let line = "Jun  1 12:00:00 lb haproxy[7]: 10.0.0.5:40000 [01/Jun/2026:12:00:00.000] fe be/srv1 0/0/-1/-1/3002 503 217 - - sC-- 1/1/0/0/3 0/0 \"GET /test HTTP/1.1\""
+            return MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, line: line, format: .haproxy), root: .proxyTimeout, affects: [.proxy])
+        }),
         ("log: alert 80, nginx sends no SNI", { f, v in
             let e = B.endpoint(f)
             var items = proxied(e, v, log: "SSL_do_handshake() failed (SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert number 80) while SSL handshaking to upstream")

@@ -154,14 +154,7 @@ public struct ProxyCase: Sendable {
 
     /// `no live upstreams`: what marked each server down, from the log's earlier lines.
     func noLive(_ finding: inout Finding, log: ProxyLog) {
-        var last: [String: ProxyLogLine] = [:]
-        var order: [String] = []
-        for line in log.lines where line.event.isTelling && line.event != .noLiveUpstreams {
-            guard let server = line.upstreamEndpoint else { continue }
-            if last[server] == nil { order.append(server) }
-            last[server] = line
-        }
-        let marks = order.map { "\($0): \(last[$0]!.message)" }
+        let marks = log.markedDown { $0.upstreamEndpoint }
         if !marks.isEmpty { finding.facts.append(Fact(.markedDown, .list(marks.map(Value.string)))) }
         let block = config?.upstreamName ?? config.map { ProxyConfig.hostPart($0.proxyHost) } ?? finding.subject
         finding.remedy = Message(.remedyNoLive, ["block": .string(block),

@@ -65,20 +65,14 @@ public struct ProxyLogRules: Sendable {
         let summary = Message(.findingProxyLog, ["count": .int(count), "message": .string(line.message), "meaning": meaning.value,
                                                  "time": line.time.map { .typed(.date($0)) } ?? .string("—")])
         var finding = Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs)
-        if isNginx { refine(&finding, event: line.event) } else if line.event == .noLiveUpstreams { markedDown(&finding) }
-        return stale + [finding.on(.proxyLog)]
-    }
-
-    /// Another proxy's servers marked down: the last failure its log shows for each (by its own name for them).
-    func markedDown(_ finding: inout Finding) {
-        var last: [String: ProxyLogLine] = [:]
-        var order: [String] = []
-        for line in log.lines where line.event.isTelling && line.event != .noLiveUpstreams {
-            guard let server = line.upstream else { continue }
-            if last[server] == nil { order.append(server) }
-            last[server] = line
+        if isNginx {
+            refine(&finding, event: line.event)
+        } else if line.event == .noLiveUpstreams {
+            // Another proxy names its servers its own way (HAProxy's backend/server).
+            let marks = log.markedDown { $0.upstream }
+            if !marks.isEmpty { finding.facts.append(Fact(.markedDown, .list(marks.map(Value.string)))) }
         }
-        if !order.isEmpty { finding.facts.append(Fact(.markedDown, .list(order.map { .string("\($0): \(last[$0]!.message)") }))) }
+        return stale + [finding.on(.proxyLog)]
     }
 
     /// An HTTP-layer event read with the rest of the case: the setting nginx had against what was measured.

@@ -34,6 +34,19 @@ public struct ProxyLog: Sendable {
         self.impact = impact
     }
 
+    /// What marked each server down before `no live upstreams`: per server (as `server` names it, in the
+    /// order first seen) the last failure the log shows, `SERVER: message`.
+    public func markedDown(server: (ProxyLogLine) -> String?) -> [String] {
+        var last: [String: ProxyLogLine] = [:]
+        var order: [String] = []
+        for line in lines where line.event.isTelling && line.event != .noLiveUpstreams {
+            guard let name = server(line) else { continue }
+            if last[name] == nil { order.append(name) }
+            last[name] = line
+        }
+        return order.map { "\($0): \(last[$0]!.message)" }
+    }
+
     /// The most recent line whose event names a cause, else the most recent line.
     public var telling: ProxyLogLine? { lines.last { $0.event.isTelling } ?? lines.last }
 }
