@@ -230,3 +230,21 @@ char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const 
     ERR_clear_error();
     return out;
 }
+
+/* ALPN as an HTTP/2-only upstream answers it: h2 when offered; otherwise
+ * fatal alert 120 when `strict`, else no protocol (the handshake goes on). */
+static int alpn_strict_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                          const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl;
+    static const unsigned char h2[] = {2, 'h', '2'};
+    unsigned char *selected = NULL;
+    if (SSL_select_next_proto(&selected, outlen, h2, sizeof h2, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+        *out = selected;
+        return SSL_TLSEXT_ERR_OK;
+    }
+    return arg ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
+}
+
+void triage_fixture_h2_only(SSL_CTX *ctx, int strict) {
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_strict_cb, strict ? (void *)1 : NULL);
+}

@@ -82,7 +82,7 @@ import TriageTestSupport
                 timeout: 200ms
               - id: stuck
                 uses: test.sleep
-                with: { for: 2s, cooperative: false }
+                with: { for: 30s, cooperative: false }
                 timeout: 100ms
               - id: next
                 uses: test.echo
@@ -171,6 +171,28 @@ import TriageTestSupport
         guard case .finished(.success(42)) = fast else { Issue.record("expected 42, got \(fast)"); return }
         let slow = await withDeadline(.milliseconds(20)) { try await Task.sleep(for: .seconds(30)); return 1 }
         guard case .timedOut = slow else { Issue.record("expected a timeout, got \(slow)"); return }
+    }
+
+    @Test func aResultHandedInJustAfterTheTimeoutIsKept() async {
+        // Blocking work (curl on the pool) that ends by itself just after the timeout: kept.
+        let late = await withDeadline(.milliseconds(50)) {
+            await withCheckedContinuation { (c: CheckedContinuation<Int, Never>) in
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) { c.resume(returning: 7) }
+            }
+        }
+        guard case .finished(.success(7)) = late else { Issue.record("expected 7, got \(late)"); return }
+        // What an overdue operation throws once told to stop is its deadline, not a failure of its own.
+        let thrown = await withDeadline(.milliseconds(50)) { () async throws -> Int in
+            try await Task.sleep(for: .seconds(30)); return 1
+        }
+        guard case .timedOut = thrown else { Issue.record("expected a timeout, got \(thrown)"); return }
+        // Work that ignores cancellation is abandoned after the hand-in window.
+        let stuck = await withDeadline(.milliseconds(50)) {
+            await withCheckedContinuation { (c: CheckedContinuation<Int, Never>) in
+                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(20)) { c.resume(returning: 1) }
+            }
+        }
+        guard case .timedOut = stuck else { Issue.record("expected a timeout, got \(stuck)"); return }
     }
 
     @Test func afterLetsAStepOverlapWithTheOnesBetween() async throws {

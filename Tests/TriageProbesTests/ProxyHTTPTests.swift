@@ -98,6 +98,29 @@ import TriageWire
         #expect(diff(c.markdown, "+", "proxy_pass http://middleground_backend/xxx/xxx;"), "\(c.markdown)")
     }
 
+    /// An upstream that speaks HTTP/2 only and sends no alert (ALPN: h2 when offered, else none): nginx's
+    /// HTTP/1.0 request gets a GOAWAY frame, nginx logs `upstream sent no valid HTTP/1.0 header`; curl's
+    /// request, offering h2, works. The cause is the protocol, told from the ALPN the upstream chose
+    /// and the HTTP version of the direct answer; a gRPC upstream's fix is `grpc_pass`.
+    @Test(arguments: [false, true]) func anHTTP2OnlyUpstream(grpc: Bool) async throws {
+        let (up, ca) = try upstream(.http2Only(grpc: grpc))
+        defer { up.stop() }
+        let nginx = try NginxCase.nginx(upstream: up.port)
+        defer { nginx.stop() }
+        let c = try await NginxCase.run(up.port, nginx: nginx, conf: true, ca: ca)
+        #expect(c.result.status == 1)
+        let root = try #require(c.doc.rootCause, "\(c.said)")
+        #expect(root.cause == .upstreamProtocolMismatch, "\(c.said)")
+        #expect(root.fact(.alpn) == "h2", "\(root.facts)")
+        #expect(root.fact(.httpVersion) == "2", "\(root.facts)")
+        if grpc {
+            #expect(root.fact(.contentType) == "application/grpc", "\(root.facts)")
+            #expect(diff(c.markdown, "+", "grpc_pass grpcs://middleground_backend;"), "\(c.markdown)")
+        } else {
+            #expect(root.remedy.contains("HTTP/1.1"), "\(root.remedy)")
+        }
+    }
+
     /// A handshake slower than `proxy_connect_timeout`: nginx answers 504 (`upstream timed out … while SSL
     /// handshaking`); triage's deadline sits above nginx's, so it measures the handshake's real duration.
     @Test(arguments: [(4, 5_500), (5, 6_500)]) func handshakeSlowerThanProxyConnectTimeout(limit: Int, delayMs: Int) async throws {

@@ -50,6 +50,9 @@ public final class HostileServer: Sendable {
         case bigCookie(Int)
         /// Declares a body of `declared` bytes, sends `sent`, closes.
         case shortBody(declared: Int, sent: Int)
+        /// Speaks HTTP/2 only (ALPN h2, else none): answers an HTTP/2 request 200 (a gRPC one's
+        /// content type when `grpc`), and anything else with a GOAWAY frame, as h2-only servers do.
+        case http2Only(grpc: Bool)
     }
 
     /// TLS records, for the raw modes.
@@ -72,7 +75,10 @@ public final class HostileServer: Sendable {
             let root = try TLSFixtures.root()
             let leaf = try TLSFixtures.leaf(issuer: root)
             caFile = try TLSFixtures.file(root.certificatePEM)
-            let server = try TLSFixtures.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.3" } handler: { connection, stopped in
+            let server = try TLSFixtures.server(chain: [leaf], key: leaf) { configuration in
+                configuration.maxVersion = "TLSv1.3"
+                if case .http2Only = behaviour { configuration.http2Only = false }
+            } handler: { connection, stopped in
                 Self.serve(behaviour, connection, stopped)
             }
             tlsServer = server
@@ -193,6 +199,23 @@ public final class HostileServer: Sendable {
             }
         case .shortBody(let declared, let sent):
             _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: \(declared)\r\n\r\n" + String(repeating: "b", count: sent))
+        case .http2Only(let grpc):
+            func frame(_ type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+                let n = payload.count
+                return [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF), type, flags,
+                        UInt8(stream >> 24 & 0x7F), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+            }
+            guard request.hasPrefix("PRI * HTTP/2.0") else {
+                // GOAWAY, last stream 0, PROTOCOL_ERROR (1).
+                _ = c.write(frame(0x4, flags: 0, stream: 0, []) + frame(0x7, flags: 0, stream: 0, [0, 0, 0, 0, 0, 0, 0, 1]))
+                return
+            }
+            // HPACK: ":status: 200" is static entry 8; content-type (entry 31) as a literal without indexing.
+            var block: [UInt8] = [0x88]
+            if grpc { block += [0x0F, 0x10, UInt8("application/grpc".utf8.count)] + Array("application/grpc".utf8) }
+            _ = c.write(frame(0x4, flags: 0, stream: 0, []) + frame(0x4, flags: 0x1, stream: 0, [])
+                        + frame(0x1, flags: 0x5, stream: 1, block))
+            usleep(200_000)
         }
     }
 }

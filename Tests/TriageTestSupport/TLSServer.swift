@@ -37,6 +37,9 @@ public final class TLSServer: Sendable {
         public var handshakeDelay: Duration?
         /// Staple this OCSP response (DER) to handshakes that ask for one.
         public var ocspResponse: [UInt8]?
+        /// ALPN as an HTTP/2-only server answers: h2 when offered; otherwise alert 120
+        /// (`strict`) or the handshake goes on with no protocol (false).
+        public var http2Only: Bool?
 
         public init(chainPEM: String, keyPEM: String) {
             self.chainPEM = chainPEM
@@ -113,6 +116,7 @@ public final class TLSServer: Sendable {
                                                   defaultChain, defaultKey, onlyName) else {
             throw ServerError(description: OpenSSLError.capture("setting up the fixture TLS server").description)
         }
+        if let strict = configuration.http2Only { triage_fixture_h2_only(ctx, strict ? 1 : 0) }
         if let staple = configuration.ocspResponse { _ = staple.withUnsafeBufferPointer { triage_fixture_staple(ctx, $0.baseAddress, $0.count) } }
         let context = Context(ctx)
         let delay = configuration.handshakeDelay

@@ -128,6 +128,12 @@ extension Fix {
             let (from, to) = root.cause == .plainHTTPToTLSPort ? ("http://", "https://") : ("https://", "http://")
             guard let pass = text.first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("proxy_pass \(from)") }) else { return nil }
             wanted = [("proxy_pass", pass.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "proxy_pass \(from)", with: "proxy_pass \(to)"))]
+        case .upstreamProtocolMismatch where root.remedy.key == MessageKey.remedyGRPCPass.rawValue:
+            // gRPC goes through grpc_pass (no URI part), TLS kept.
+            guard let name = root.remedy.args["host"]?.stringValue,
+                  let pass = text.first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("proxy_pass ") }) else { return nil }
+            let scheme = pass.contains("proxy_pass http://") ? "grpc" : "grpcs"
+            wanted = [("proxy_pass", "grpc_pass \(scheme)://\(name);")]
         case .upstreamDNSStale:
             guard let name = root.remedy.args["host"]?.stringValue, let resolver = root.remedy.args["resolver"]?.stringValue,
                   let scheme = root.remedy.args["scheme"]?.stringValue, let port = root.remedy.args["port"]?.intValue,

@@ -143,6 +143,24 @@ public struct ProxyCase: Sendable {
         return true
     }
 
+    /// The upstream speaks HTTP/2 only: the proxy's HTTP/1.x request got no HTTP/1.x answer, while
+    /// triage's own request, offering ALPN h2 as curl does, got HTTP/2 (a gRPC server's content type too).
+    func http2Only(_ finding: inout Finding, proxy name: String) -> Bool {
+        guard let h2 = direct.first(where: { $0.status > 0 && ($0.httpVersion ?? "").hasPrefix("HTTP/2") }),
+              config?.scheme != "http" else { return false }
+        let contentType = h2.header("Content-Type")
+        let grpc = contentType?.lowercased().hasPrefix("application/grpc") == true
+        finding.cause = .upstreamProtocolMismatch
+        finding.facts += [Fact(.alpn, .string("h2")), Fact(.httpVersion, .string("2")), Fact(.directStatus, .int(h2.status))]
+        if let contentType { finding.facts.append(Fact(.contentType, .string(contentType))) }
+        if let pass = config?.proxyPass { finding.facts.append(Fact(.proxyPass, .string(pass))) }
+        finding.summary = Message(.findingProtocolMismatch, ["proxy": .string(name), "status": .int(h2.status),
+                                                             "grpc": .string(contentType.map { ", Content-Type \($0)" } ?? "")])
+        let host = config.map { ProxyConfig.hostPart($0.proxyHost) } ?? finding.subject
+        finding.remedy = grpc ? Message(.remedyGRPCPass, ["host": .string(host)]) : Message(.remedyHTTP2Only)
+        return true
+    }
+
     /// The upstream cut its own body short of its Content-Length when asked directly.
     func bodyCut(_ finding: inout Finding) -> Bool {
         guard let cut = direct.first(where: { $0.code == .partialFile }) else { return false }

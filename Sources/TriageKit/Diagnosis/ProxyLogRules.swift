@@ -67,6 +67,8 @@ public struct ProxyLogRules: Sendable {
         var finding = Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs)
         if isNginx {
             refine(&finding, event: line.event)
+        } else if line.event == .invalidHeader {
+            _ = proxy.http2Only(&finding, proxy: log.proxy)
         } else if line.event == .noLiveUpstreams {
             // Another proxy names its servers its own way (HAProxy's backend/server).
             let marks = log.markedDown { $0.upstream }
@@ -84,6 +86,7 @@ public struct ProxyLogRules: Sendable {
             proxy.timedOut(&finding, phase: phase)
         case .closedEarly, .reset, .invalidHeader:
             if proxy.plainToTLS(&finding) { return }
+            if case .invalidHeader = event, proxy.http2Only(&finding, proxy: log.proxy) { return }
             if case .closedEarly = event, proxy.bodyCut(&finding) { return }
         case .noLiveUpstreams:
             proxy.noLive(&finding, log: log)

@@ -10,9 +10,12 @@ public enum DeadlineOutcome<T: Sendable>: Sendable {
 }
 
 /// Runs `operation` until it finishes, `timeout` passes, or the calling task
-/// is cancelled — whichever comes first. It returns at once on the timeout;
-/// on cancellation it gives the operation up to a second to return what it
-/// has (then `.finished`, and the caller sees it was cancelled).
+/// is cancelled — whichever comes first. Either way the operation is told
+/// (cancelled) and given up to a second to hand in what it has: on the
+/// timeout a result it returns then is `.finished` (a step that met its own
+/// deadline but waited for a thread under load keeps its evidence), an error
+/// or nothing is `.timedOut`; on cancellation it is `.finished` and the
+/// caller sees it was cancelled.
 ///
 /// The operation is cancelled when it loses the race. It is not awaited
 /// afterwards: a step stuck in a C call that ignores cancellation is
@@ -35,10 +38,19 @@ public func withDeadline<T: Sendable>(
                     race.finish(.finished(.failure(error)))
                 }
             }
-            // The clock runs on a dispatch timer, not a task: a step that
-            // blocks a cooperative thread must not be able to hold off its
-            // own deadline.
-            let timer = DeadlineTimer(DispatchWorkItem { race.finish(.timedOut) })
+            // The clock runs on a dispatch timer, so a step that blocks a
+            // cooperative thread cannot hold it off; what the timer decides
+            // runs as a task of the work's priority, queued behind the work's
+            // own hand-in when that already waits for a thread: under load a
+            // step that ended in time must not lose its result to the clock.
+            let priority = Task.currentPriority
+            let timer = DeadlineTimer(DispatchWorkItem {
+                Task(priority: priority) {
+                    guard race.overdue() else { return }
+                    let grace = DeadlineTimer(DispatchWorkItem { Task(priority: priority) { race.finish(.timedOut) } })
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(cancelGraceMilliseconds), execute: grace.item)
+                }
+            })
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(min(max(timeout.seconds, 0), 1e7) * 1e9)), execute: timer.item)
             race.track(work: work, timer: timer)
         }
@@ -60,6 +72,8 @@ private final class Race<T: Sendable>: Sendable {
         var done = false
         var work: Task<Void, Never>?
         var timer: DeadlineTimer?
+        /// The timeout passed; only a result handed in now still counts.
+        var overdue = false
     }
 
     private let state = Mutex(State())
@@ -87,7 +101,23 @@ private final class Race<T: Sendable>: Sendable {
         state.withLock { $0.work }?.cancel()
     }
 
+    /// The timeout passed: the operation is cancelled and has the grace
+    /// period to hand in a result. False when it already finished.
+    func overdue() -> Bool {
+        let work: Task<Void, Never>?? = state.withLock { s in
+            guard !s.done else { return .none }
+            s.overdue = true
+            return .some(s.work)
+        }
+        guard case .some(let w) = work else { return false }
+        w?.cancel()
+        return true
+    }
+
     func finish(_ outcome: DeadlineOutcome<T>) {
+        // What an overdue operation throws once cancelled is its deadline, not its failure.
+        var outcome = outcome
+        if case .finished(.failure) = outcome, state.withLock({ $0.overdue }) { outcome = .timedOut }
         let (continuation, work, timer): (CheckedContinuation<DeadlineOutcome<T>, Never>?, Task<Void, Never>?, DeadlineTimer?) =
             state.withLock { s in
                 guard !s.done else { return (nil, nil, nil) }

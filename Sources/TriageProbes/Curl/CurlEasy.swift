@@ -55,6 +55,9 @@ final class CurlEasy {
 
     /// Performs the transfer on the calling thread; raising the flag aborts it
     /// (libcurl's progress callback asks it several times a second).
+    /// What `perform` returns when the flag was raised (CURLE_ABORTED_BY_CALLBACK).
+    static let abortedByCancel = Int(CURLE_ABORTED_BY_CALLBACK.rawValue)
+
     func perform(cancel: CancelFlag) -> Int {
         Int(triage_http_perform(handle, { raw in
             guard let raw else { return 0 }

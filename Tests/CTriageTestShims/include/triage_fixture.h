@@ -46,5 +46,7 @@ unsigned char *triage_fixture_ocsp_response(const char *leaf_pem, const char *is
                                             int64_t this_update, int64_t next_update, int64_t revoked_at, long *length);
 /* The server staples this response to every handshake that asks (status_request). */
 int triage_fixture_staple(SSL_CTX *ctx, const unsigned char *der, long length);
+/* ALPN as an HTTP/2-only server answers: h2 when offered; else alert 120 (`strict`) or no protocol. */
+void triage_fixture_h2_only(SSL_CTX *ctx, int strict);
 
 #endif
