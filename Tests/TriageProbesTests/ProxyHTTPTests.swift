@@ -157,6 +157,31 @@ import TriageWire
         #expect(root.remedy.contains("10 of 1000 bytes") || root.remedy.contains("(10 of 1000"), "\(root.remedy)")
     }
 
+    /// nginx keeps idle upstream connections 60 s (its default), the upstream 2 s: a POST on a connection
+    /// the upstream closes as nginx reuses it fails (`upstream prematurely closed connection while reading
+    /// response header`), and nginx does not retry a POST. The fix: keepalive_timeout below the upstream's.
+    @Test func aKeptAliveConnectionTheUpstreamClosed() async throws {
+        let (up, ca) = try upstream(.keepAliveThenClose(timeout: 2))
+        defer { up.stop() }
+        let nginx = try NginxCase.nginx(upstream: up.port)
+        defer { nginx.stop() }
+        func post() async throws -> String {
+            try await Command.run(["curl", "-sS", "-o", "/dev/null", "-m", "10", "-w", "%{http_code}", "-X", "POST", "-d", "x=1",
+                                   "http://127.0.0.1:\(nginx.port)/test"]).stdout
+        }
+        #expect(try await post() == "200")
+        #expect(try await post() == "502")
+        let c = try await NginxCase.run(up.port, nginx: nginx, conf: true, ca: ca)
+        #expect(c.result.status == 1, "\(c.said)")
+        let root = try #require(c.doc.rootCause, "\(c.said)")
+        #expect(root.cause == .upstreamClosedEarly, "\(c.said)")
+        #expect(root.fact(.keepAlive) == "timeout=2", "\(root.facts)")
+        #expect(root.fact(.setting) == "keepalive_timeout 60s; # nginx 1.22.1 default", "\(root.facts)")
+        #expect(root.remedy.contains("`keepalive_timeout 1s;`") && root.remedy.contains("`upstream middleground_backend { … }`"), "\(root.remedy)")
+        // The POST that failed is the incident, not one of triage's own (GET) requests at the same second.
+        #expect(c.markdown.contains("**Impact:** 1 × "), "\(c.markdown.prefix(1200))")
+    }
+
     /// Every server of the block marked down (`max_fails=1`; nginx never marks down the only server
     /// of a block): `no live upstreams`, with what marked them.
     @Test func everyServerMarkedDown() async throws {

@@ -53,6 +53,9 @@ public final class HostileServer: Sendable {
         /// Speaks HTTP/2 only (ALPN h2, else none): answers an HTTP/2 request 200 (a gRPC one's
         /// content type when `grpc`), and anything else with a GOAWAY frame, as h2-only servers do.
         case http2Only(grpc: Bool)
+        /// Answers a connection's first request 200 with `Keep-Alive: timeout=N`, and closes on its
+        /// next one without answering: a kept-alive connection the upstream closed as the proxy reused it.
+        case keepAliveThenClose(timeout: Int)
     }
 
     /// TLS records, for the raw modes.
@@ -199,6 +202,9 @@ public final class HostileServer: Sendable {
             }
         case .shortBody(let declared, let sent):
             _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: \(declared)\r\n\r\n" + String(repeating: "b", count: sent))
+        case .keepAliveThenClose(let timeout):
+            guard c.write("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=\(timeout)\r\nContent-Length: 3\r\n\r\nok\n") else { return }
+            _ = c.readRequest()
         case .http2Only(let grpc):
             func frame(_ type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
                 let n = payload.count

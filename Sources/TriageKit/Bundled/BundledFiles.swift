@@ -1064,6 +1064,7 @@ fact.cipher = cipher
 fact.alpn = ALPN
 fact.http_version = HTTP version
 fact.content_type = Content-Type
+fact.keep_alive = the upstream's Keep-Alive
 fact.verify_code = verify result
 fact.verify_error = verify errors
 fact.acceptable_cas = acceptable CAs
@@ -1561,6 +1562,8 @@ remedy.timeout_raise = nginx gave up after `{directive} {current}` while {phase}
 remedy.timeout_hangs = nginx gave up after `{directive} {current}` while {phase}; triage waited {waited} and the upstream did not finish either: it hangs, a longer timeout will not help — look at the upstream (its load, its workers, what it waits on).
 remedy.timeout_intermittent = nginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}, within that limit: the slowness comes and goes — compare the log's times with the upstream's load.
 remedy.body_cut = The upstream itself ends the body early ({received} of {declared} bytes): look at the upstream (a crash or a timeout while writing, a wrong Content-Length); the proxy only reports it.
+remedy.keepalive_shorter = The upstream closes idle connections after {upstream} s (its `Keep-Alive: timeout={upstream}`) and nginx keeps them for {nginx} (`{setting}`): nginx reuses connections the upstream is closing, and a request caught that way fails (nginx retries it on a new connection unless it is not idempotent, e.g. a POST). In `upstream {block} { … }` set `keepalive_timeout {suggested};`, below the upstream's.
+remedy.keepalive_unknown = nginx keeps idle upstream connections for {nginx} (`{setting}`) and the upstream closed one as nginx used it: set `keepalive_timeout` in `upstream {block} { … }` below the upstream's own idle timeout (it sent no `Keep-Alive: timeout=`), or raise the upstream's; a request caught that way fails when it is not idempotent (e.g. a POST).
 remedy.no_live = nginx marked every server of `{block}` down after failures ({marks}; `max_fails={maxFails}` within `fail_timeout={failTimeout}`): fix what failed them; nginx tries them again after fail_timeout.
 remedy.dns_stale = nginx resolved `{host}` once, when it started: reload it now (`nginx -s reload`); to follow DNS from now on, give it a resolver and a variable: `resolver {resolver} valid=30s;`, `set $upstream_host {host};` and `proxy_pass {scheme}://$upstream_host:{port};`.
 remedy.upstream_answer = The upstream's application answers {status} itself{server}{body}: look at its logs and health; the proxy only passes the answer on.
@@ -2205,6 +2208,7 @@ fact.cipher = 密钥套件
 fact.alpn = ALPN
 fact.http_version = HTTP 版本
 fact.content_type = Content-Type
+fact.keep_alive = 上游的 Keep-Alive
 fact.verify_code = 校验结果
 fact.verify_error = 校验错误
 fact.acceptable_cas = 可接受的 CA
@@ -2702,6 +2706,8 @@ remedy.timeout_raise = nginx 在 {phase} 时因 `{directive} {current}` 超时�
 remedy.timeout_hangs = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；triage 等了 {waited}，上游也没有完成：它卡住了，加长超时无济于事——去查上游（负载、工作进程、它在等什么）。
 remedy.timeout_intermittent = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游只用了 {measured}，在限制之内：慢是间歇性的——把日志时间和上游负载对照着看。
 remedy.body_cut = 上游自己提前结束了响应体（{declared} 字节中只发了 {received}）：去查上游（写出时崩溃或超时、Content-Length 错误）；代理只是报告了它。
+remedy.keepalive_shorter = 上游在空闲 {upstream} 秒后关闭连接（它的 `Keep-Alive: timeout={upstream}`），而 nginx 把空闲连接保留 {nginx}（`{setting}`）：nginx 会复用上游正在关闭的连接，碰上的请求就会失败（幂等请求 nginx 会换新连接重试，POST 之类不会）。在 `upstream {block} { … }` 里设置 `keepalive_timeout {suggested};`，低于上游的值。
+remedy.keepalive_unknown = nginx 把空闲的上游连接保留 {nginx}（`{setting}`），而上游在 nginx 使用时关闭了连接：在 `upstream {block} { … }` 里把 `keepalive_timeout` 设得低于上游自己的空闲超时（上游没有发 `Keep-Alive: timeout=`），或调高上游的；碰上的非幂等请求（例如 POST）会失败。
 remedy.no_live = nginx 在失败后把 `{block}` 的所有服务器都标记为不可用（{marks}；`fail_timeout={failTimeout}` 内 `max_fails={maxFails}` 次）：修好让它们失败的问题；fail_timeout 之后 nginx 会重新尝试。
 remedy.dns_stale = nginx 只在启动时解析了一次 `{host}`：现在重新加载它（`nginx -s reload`）；若要今后跟随 DNS 变化，给它 resolver 和变量：`resolver {resolver} valid=30s;`、`set $upstream_host {host};` 和 `proxy_pass {scheme}://$upstream_host:{port};`。
 remedy.upstream_answer = 上游应用自己就返回了 {status}{server}{body}：去查它的日志和健康状况；代理只是转发了这个应答。

@@ -161,6 +161,42 @@ public struct ProxyCase: Sendable {
         return true
     }
 
+    /// nginx reused a kept-alive connection the upstream was closing: the upstream block caches
+    /// connections (`keepalive`) and the upstream's idle timeout (its `Keep-Alive: timeout=`, from
+    /// the direct answer) against nginx's `keepalive_timeout` in that block.
+    func keepAliveRace(_ finding: inout Finding, phase: ProxyPhase) -> Bool {
+        guard let config, config.upstreamSettings["keepalive"]?.isEmpty == false,
+              [.sendingRequest, .readingHeader].contains(phase) else { return false }
+        let set = config.upstreamSettings["keepalive_timeout"].flatMap { $0.isEmpty ? nil : $0 }
+        let value = set ?? NginxDefaults.value("keepalive_timeout", version: version)
+        let text = "keepalive_timeout \(value.joined(separator: " "));" + (set == nil ? " # nginx \(version) default" : "")
+        let nginxSeconds = value.first.flatMap(NginxDefaults.duration)?.seconds ?? 60
+        let upstreamSeconds = direct.lazy.compactMap { $0.header("Keep-Alive") }.compactMap(Self.keepAliveTimeout).first
+        finding.facts.append(Fact(.setting, .string(text)))
+        let block = config.upstreamName ?? ProxyConfig.hostPart(config.proxyHost)
+        var args: [String: Value] = ["block": .string(block), "setting": .string(text), "nginx": .string(value.joined(separator: " "))]
+        if let upstreamSeconds {
+            finding.facts.append(Fact(.keepAlive, .string("timeout=\(upstreamSeconds)")))
+            // Only a shorter upstream timeout explains it; a longer one leaves the upstream's own reason.
+            guard Double(upstreamSeconds) <= nginxSeconds else { return false }
+            args["upstream"] = .int(upstreamSeconds)
+            args["suggested"] = .string("\(max(1, upstreamSeconds - 1))s")
+            finding.remedy = Message(.remedyKeepAliveShorter, args)
+        } else {
+            finding.remedy = Message(.remedyKeepAliveUnknown, args)
+        }
+        return true
+    }
+
+    /// `timeout=N` of a `Keep-Alive` header (`timeout=5, max=100`).
+    static func keepAliveTimeout(_ header: String) -> Int? {
+        for part in header.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2, pair[0].lowercased() == "timeout", let n = Int(pair[1]), n >= 0 { return n }
+        }
+        return nil
+    }
+
     /// The upstream cut its own body short of its Content-Length when asked directly.
     func bodyCut(_ finding: inout Finding) -> Bool {
         guard let cut = direct.first(where: { $0.code == .partialFile }) else { return false }

@@ -88,6 +88,8 @@ public struct ProxyLogRules: Sendable {
             if proxy.plainToTLS(&finding) { return }
             if case .invalidHeader = event, proxy.http2Only(&finding, proxy: log.proxy) { return }
             if case .closedEarly = event, proxy.bodyCut(&finding) { return }
+            if case .closedEarly(let phase) = event, proxy.keepAliveRace(&finding, phase: phase) { return }
+            if case .reset(let phase) = event, proxy.keepAliveRace(&finding, phase: phase) { return }
         case .noLiveUpstreams:
             proxy.noLive(&finding, log: log)
         default:

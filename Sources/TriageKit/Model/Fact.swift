@@ -73,7 +73,7 @@ public enum FactKey: String, Sendable, Hashable, Codable, CaseIterable {
     // The proxy's HTTP layer: its settings against what was measured
     case setting, measuredMs = "measured_ms", contentLength = "content_length", bodyStart = "body_start"
     case markedDown = "marked_down", loggedAddresses = "logged_addresses", resolvedNow = "resolved_now", impact
-    case trustStore = "trust_store", nextUpdate = "next_update", httpVersion = "http_version", contentType = "content_type"
+    case trustStore = "trust_store", nextUpdate = "next_update", httpVersion = "http_version", contentType = "content_type", keepAlive = "keep_alive"
 
     /// What the value is, for decoding report.json back into typed facts.
     public var type: ValueType {

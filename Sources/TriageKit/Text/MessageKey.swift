@@ -419,6 +419,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case remedyTimeoutIntermittent = "remedy.timeout_intermittent"
     case remedyBodyCut = "remedy.body_cut"
     case remedyNoLive = "remedy.no_live"
+    case remedyKeepAliveShorter = "remedy.keepalive_shorter"
+    case remedyKeepAliveUnknown = "remedy.keepalive_unknown"
     case remedyDNSStale = "remedy.dns_stale"
     case remedyUpstreamAnswer = "remedy.upstream_answer"
     case phaseHandshaking = "phase.tls_handshake"

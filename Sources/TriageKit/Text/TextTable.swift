@@ -119,6 +119,12 @@ public struct TextTable: Sendable {
             out += rest[..<open]
             guard let close = rest[open...].firstIndex(of: "}") else { break }
             let name = String(rest[rest.index(after: open)..<close])
+            // `{ … }` in a sentence (an nginx block) is text, not a placeholder.
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                out += "{"
+                rest = rest[rest.index(after: open)...]
+                continue
+            }
             out += format(args[name] ?? .null)
             rest = rest[rest.index(after: close)...]
         }

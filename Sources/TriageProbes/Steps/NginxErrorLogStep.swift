@@ -89,7 +89,8 @@ public struct NginxErrorLogStep: StepKind {
         var count = 0
         var first: ProxyLogLine?
         var kept: [ProxyLogLine] = []
-        // triage's own: written since this run started (nginx stamps whole seconds), from its client address.
+        // triage's own: written since this run started (nginx stamps whole seconds), from its client address,
+        // for a GET (triage's request through the proxy; a client's POST at the same second is not).
         let runStart = Date(timeIntervalSince1970: context.runStartedAt.timeIntervalSince1970.rounded(.down) - 1)
         let ownClient = context.string("own_client").flatMap(IPAddress.init)?.description
         var impact = ImpactCount()
@@ -109,6 +110,7 @@ public struct NginxErrorLogStep: StepKind {
                 }
                 proxies[format, default: 0] += 1
                 line.own = ownClient != nil && (line.time.map { $0 >= runStart } ?? false) && (line.client == nil || line.client == ownClient)
+                    && (line.request.map { $0.hasPrefix("GET ") } ?? true)
                 count += 1
                 if first == nil { first = line }
                 if !line.own { impact.add(line) }
