@@ -72,6 +72,35 @@ import TriageTestSupport
         }
     }
 
+    /// A URL typed `http://` for a port that speaks TLS: the scheme is the root cause (before the certificate),
+    /// the fix and its proof ask with https://. The same URL to a port that speaks plain HTTP is healthy:
+    /// no handshake finding about a port the URL never asked for TLS.
+    @Test func anHTTPURLForATLSPortAndForAPlainOne() async throws {
+        let server = try HostileServer(.tls(.answer(200, headers: [], body: "ok\n")))
+        defer { server.stop() }
+        let out = TestPaths.temporaryFolder("http-url")
+        let r = try await Command.triage(["run", "http://127.0.0.1:\(server.port)/x", "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        let root = try #require(doc.rootCause, "\(r.stdout)")
+        #expect(root.cause == .plainHTTPToTLSPort, "\(r.stdout)")
+        #expect(root.fact(.version) == "TLSv1.3")
+        #expect(root.remedy.contains("`https://127.0.0.1:\(server.port)/x`"), "\(root.remedy)")
+        let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("--max-time 15.0 https://127.0.0.1:\(server.port)/x\n"), "\(markdown)")
+        // Unverified (no --cacert) the certificate is still found, after the scheme.
+        #expect(doc.findings.contains { $0.cause == .untrustedIssuer || $0.cause == .selfSigned }, "\(doc.findings.map(\.cause))")
+
+        let plain = try PlainTCPServer(.ok)
+        defer { plain.stop() }
+        let out2 = TestPaths.temporaryFolder("http-url")
+        let healthy = try await Command.triage(["run", "http://127.0.0.1:\(plain.port)/", "--out", out2.path])
+        #expect(healthy.status == 0, "\(healthy.stdout)")
+        let doc2 = try ReportDocument.decode(Data(contentsOf: out2.appendingPathComponent("report.json")))
+        #expect(doc2.findings.isEmpty, "\(doc2.findings.map(\.cause))")
+        #expect((healthy.stdout + healthy.stderr).contains("HTTP 200"), "\(healthy.stderr)")
+    }
+
     @Test func proxyAcceptsAndNeverAnswers() async throws {
         let root = try F.root()
         let leaf = try F.leaf(issuer: root)

@@ -188,8 +188,8 @@ steps:
     timeout: 20s
   - id: direct
     uses: http.request
-    # Over HTTP only when TLS works with some address, or to compare with the proxy.
-    if: ${{ inputs.via || steps.handshake.outputs.verified || inputs.insecure == true || inputs.insecure == 'true' }}
+    # Over HTTP only when TLS works with some address, to compare with the proxy, or for a plain http:// URL.
+    if: ${{ inputs.via || steps.handshake.outputs.verified || inputs.url.scheme == 'http' || inputs.insecure == true || inputs.insecure == 'true' }}
     for_each: ${{ steps.dns.outputs.addresses }}
     with:
       url: ${{ inputs.url }}
@@ -1554,6 +1554,8 @@ finding.body_cut = {url} declared {declared} bytes of body and closed the connec
 finding.protocol_mismatch = {proxy} asks the upstream in HTTP/1.x (no ALPN) and gets no HTTP/1.x answer, while a client offering ALPN h2 gets HTTP/2 from it ({status}{grpc}): the upstream speaks HTTP/2 only
 remedy.grpc_pass = The upstream is a gRPC server (HTTP/2 only): nginx proxies gRPC with `grpc_pass grpcs://{host};` in place of `proxy_pass`.
 remedy.http2_only = The upstream answers HTTP/2 only, and nginx speaks HTTP/1.0 or HTTP/1.1 to upstreams (`proxy_http_version`; it has no HTTP/2 to upstreams): enable HTTP/1.1 on the upstream, or put it behind a listener that speaks HTTP/1.1.
+finding.url_plain_to_tls = {url} asks in plain HTTP, but {address} speaks TLS ({version} with triage's handshake)
+remedy.url_scheme = The port speaks TLS: ask it with `{https}` (and fix the client or link that says `http://`).
 finding.plain_to_tls = the proxy speaks plain HTTP (`proxy_pass http://…`) to {address}, a port that answers TLS ({version} here)
 finding.dns_stale = the proxy sends to {logged} (what {host} resolved to when it started); {host} resolves to {now} now
 remedy.header_too_big = The upstream's response header is {measured} bytes and nginx's `proxy_buffer_size` is {current}: set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};` in the location (the buffers must hold the busy ones), or make the upstream send smaller headers (its cookies).
@@ -2698,6 +2700,8 @@ finding.body_cut = {url} 声明了 {declared} 字节的响应体，却在 {recei
 finding.protocol_mismatch = {proxy} 用 HTTP/1.x（不带 ALPN）请求上游，得到的不是 HTTP/1.x 应答；而提供 ALPN h2 的客户端从上游得到 HTTP/2 应答（{status}{grpc}）：上游只说 HTTP/2
 remedy.grpc_pass = 上游是 gRPC 服务（只说 HTTP/2）：nginx 代理 gRPC 要用 `grpc_pass grpcs://{host};` 代替 `proxy_pass`。
 remedy.http2_only = 上游只应答 HTTP/2，而 nginx 对上游只说 HTTP/1.0 或 HTTP/1.1（`proxy_http_version`，没有到上游的 HTTP/2）：在上游启用 HTTP/1.1，或在它前面放一个说 HTTP/1.1 的监听。
+finding.url_plain_to_tls = {url} 用明文 HTTP 请求，而 {address} 说的是 TLS（triage 的握手为 {version}）
+remedy.url_scheme = 这个端口说的是 TLS：请用 `{https}` 访问（并改掉写着 `http://` 的客户端或链接）。
 finding.plain_to_tls = 代理用明文 HTTP（`proxy_pass http://…`）连接 {address}，而这个端口说的是 TLS（此处握手为 {version}）
 finding.dns_stale = 代理仍发往 {logged}（启动时 {host} 解析到的地址）；{host} 现在解析为 {now}
 remedy.header_too_big = 上游的响应头有 {measured} 字节，而 nginx 的 `proxy_buffer_size` 是 {current}：在 location 中设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`（缓冲区总量须容得下 busy 缓冲），或让上游发送更小的响应头（它的 cookie）。

@@ -16,6 +16,8 @@ public struct CaseEvidence: Sendable {
 
     /// The URL's host: the name the user's client asks for.
     public var host: String?
+    /// The URL the user gave.
+    public var target: String?
     /// The proxy URL that answered the symptom (`--via`).
     public var via: String?
     /// `--proxy-sni`, when given.
@@ -37,6 +39,7 @@ public struct CaseEvidence: Sendable {
 
     public init(_ record: CaseRecord, steps: [StepResult]? = nil) {
         host = record.target.flatMap { URLPart.host.extract(from: $0).stringValue }
+        target = record.target
         via = record.via
         proxySNI = record.inputs["proxy_sni"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         now = record.judgedAt ?? record.startedAt

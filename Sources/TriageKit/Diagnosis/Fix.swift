@@ -75,7 +75,13 @@ extension Fix {
             expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct ?? 200)])
         }
         if let rootCommand, change == nil || proof.count < 2 {
-            proof += Self.proofLines(rootCommand, for: root)
+            var lines = Self.proofLines(rootCommand, for: root)
+            if root.remedy.key == MessageKey.remedyURLScheme.rawValue, let https = root.remedy.args["https"]?.stringValue,
+               let url = root.facts[.url]?.stringValue {
+                // The user's URL typed http:// for a TLS port: the proof asks it in TLS.
+                lines = lines.map { $0.replacingOccurrences(of: url, with: https) }
+            }
+            proof += lines
             if expectation == nil { expectation = Message(.fixExpectCheck) }
         }
         guard change != nil || !proof.isEmpty else { return nil }

@@ -51,6 +51,7 @@ public struct RuleBook: Sendable {
             }
         }
         out = AddressFallback.apply(out, evidence: evidence)
+        out = PlainURLToTLSPort.apply(out, evidence: evidence)
         out = ServerClock.annotate(out, evidence: evidence)
         // One finding per cause, subject and connection: the same fact seen twice on one path says nothing new.
         var seen = Set<Finding.Key>()

@@ -409,6 +409,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case findingBodyCut = "finding.body_cut"
     case findingPlainToTLS = "finding.plain_to_tls"
     case findingProtocolMismatch = "finding.protocol_mismatch"
+    case findingURLPlainToTLS = "finding.url_plain_to_tls"
+    case remedyURLScheme = "remedy.url_scheme"
     case remedyGRPCPass = "remedy.grpc_pass"
     case remedyHTTP2Only = "remedy.http2_only"
     case findingDNSStale = "finding.dns_stale"
