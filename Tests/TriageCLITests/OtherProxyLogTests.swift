@@ -61,6 +61,28 @@ import TriageTestSupport
         #expect(doc.steps.first { $0.id == "direct-1" }?.status == .ok)
     }
 
+    /// With `--via` and HAProxy's log, the proxy is HAProxy everywhere: the headline, the profile step
+    /// (no replay of nginx's defaults for it), the finding.
+    @Test func theProxyIsNamedFromItsLog() async throws {
+        let upstream = try Self.upstream()
+        defer { upstream.server.stop() }
+        let proxy = try PlainTCPServer(.status(503))
+        defer { proxy.stop() }
+        let log = """
+            Dec  6 09:12:01 lb haproxy[2051]: 10.0.1.2:33317 [06/Dec/2026:09:12:01.655] fe_https~ be_api/srv1 0/0/-1/-1/3002 503 217 - - sC-- 3/3/0/0/3 0/0 "GET /v1/health HTTP/1.1"
+
+            """
+        let (r, doc, md) = try await run(log, upstream, extra: ["--proxy-backend", "be_api", "--via", "http://127.0.0.1:\(proxy.port)/v1/health"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(doc.rootCause?.cause == .proxyTimeout, "\(doc.findings.map(\.cause))")
+        let profile = try #require(doc.steps.first { $0.id == "proxy" })
+        #expect(profile.fact(.proxy) == "HAProxy", "\(profile)")
+        #expect(profile.summary.hasPrefix("the proxy is HAProxy"), "\(profile.summary)")
+        #expect(doc.steps.first { $0.id == "proxy-handshake" }?.status == .skipped)
+        #expect(md.hasPrefix("# 503 from HAProxy /v1/health"), "\(md.prefix(200))")
+        #expect(!md.contains("nginx 1.22"), "\(md)")
+    }
+
     /// Envoy: its access log's response flags and transport failure reasons, its upstream host matched
     /// by address and port: a TLS alert BoringSSL names, a certificate it refused, a plain port.
     @Test(arguments: [

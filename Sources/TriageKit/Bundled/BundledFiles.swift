@@ -228,6 +228,7 @@ steps:
       error_log: ${{ inputs.nginx_error_log }}
       version: ${{ inputs.proxy_version }}
       sni: ${{ inputs.proxy_sni }}
+      proxy_log: ${{ inputs.proxy_log }}
   # The proxy's own handshake, exactly as its profile makes it: its SNI,
   # versions, the name it verifies, its anchors, its client certificate.
   - id: proxy-handshake
@@ -1502,6 +1503,7 @@ profile.sni = SNI {name}
 profile.verifies = verifies the certificate for {name} against {anchors}
 profile.no_verify = does not verify the certificate
 profile.version = nginx {version}, {how}
+profile.other_proxy = the proxy is {proxy} (its log says so): triage knows nginx's upstream defaults only, so its handshake is not replayed from a guess; its log is read instead
 profile.step_summary = {name} ({how}): {profile}
 version.from_binary = from `{path} -v` on this machine
 version.from_header = from its Server header ({header})
@@ -2648,6 +2650,7 @@ profile.sni = SNI 为 {name}
 profile.verifies = 用 {anchors} 校验证书是否属于 {name}
 profile.no_verify = 不校验证书
 profile.version = nginx {version}，{how}
+profile.other_proxy = 代理是 {proxy}（它的日志表明）：triage 只知道 nginx 连接上游的默认行为，所以不按猜测重放它的握手；改为读它的日志
 profile.step_summary = {name}（{how}）：{profile}
 version.from_binary = 来自本机的 `{path} -v`
 version.from_header = 来自它的 Server 响应头（{header}）

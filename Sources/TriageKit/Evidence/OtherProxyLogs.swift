@@ -29,6 +29,31 @@ public enum ProxyLogFormat: String, Sendable, CaseIterable {
         }
     }
 
+    /// Whose log a line is from, healthy lines too: nginx's error-log stamp and `[level] pid#tid:`,
+    /// HAProxy's session or server-state lines, Envoy's default access-log line.
+    public static func identify(_ raw: String) -> ProxyLogFormat? {
+        let line = raw.count > 4096 ? String(raw.prefix(4096)) : raw
+        if line.firstMatch(of: #/^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[[a-z]+\] \d+#\d+:/#) != nil { return .nginx }
+        if line.hasPrefix("["), (try? EnvoyLogParser.access.firstMatch(in: line)) != nil { return .envoy }
+        if (try? HAProxyLogParser.session.firstMatch(in: line)) != nil || line.contains("haproxy[")
+            || (try? HAProxyLogParser.serverDown.firstMatch(in: line)) != nil { return .haproxy }
+        return nil
+    }
+
+    /// Whose log this is, from the lines of its last 64 KiB: the format most of them are in.
+    public static func identify(file: String) -> ProxyLogFormat? {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 65_536 ? size - 65_536 : 0)
+        guard let data = try? handle.readToEnd() else { return nil }
+        var votes: [ProxyLogFormat: Int] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(200) {
+            if let format = identify(String(line)) { votes[format, default: 0] += 1 }
+        }
+        return votes.max { $0.value < $1.value }?.key
+    }
+
     /// The first of `formats` that reads the line.
     public static func parse(_ raw: String, formats: [ProxyLogFormat]) -> (ProxyLogFormat, ProxyLogLine)? {
         for format in formats { if let line = format.parse(raw) { return (format, line) } }

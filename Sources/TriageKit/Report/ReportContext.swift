@@ -196,9 +196,10 @@ struct ReportContext {
         return title
     }
 
-    /// "nginx" when its configuration was read or it says so in `Server:`.
+    /// "nginx" when its configuration was read or it says so in `Server:`; HAProxy or Envoy when its log is theirs.
     var proxyName: String {
         let evidence = CaseEvidence(record)
+        if let other = evidence.proxyLog?.value.proxy, other != "nginx" { return other }
         let server = evidence.exchanges(.via).first?.value.header("Server") ?? ""
         let isNginx = evidence.proxyConfig != nil || evidence.profiledProxy?.kind == .nginx || server.lowercased().contains("nginx")
         return table.render(isNginx ? .reportProxyNginx : .reportProxyGeneric)

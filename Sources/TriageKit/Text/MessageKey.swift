@@ -390,6 +390,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case profileNoVerify = "profile.no_verify"
     case profileVersion = "profile.version"
     case profileStepSummary = "profile.step_summary"
+    case profileOtherProxy = "profile.other_proxy"
     case versionFromBinary = "version.from_binary"
     case versionFromHeader = "version.from_header"
     case versionFromLog = "version.from_log"

@@ -19,17 +19,24 @@ public struct ProxyProfileStep: StepKind {
         .init("error_log", .string, "the proxy's error log, for the version it logged at start"),
         .init("version", .string, "the proxy's version, when known (1.22.1)"),
         .init("sni", .string, "the SNI the proxy sends (a name, or none), when known"),
+        .init("proxy_log", .string, "the proxy's log (--proxy-log): HAProxy's or Envoy's says the proxy is not nginx"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("profile", .profile, "the proxy's client profile, for tls.handshake's profile input"),
         .init("version", .string, "the nginx version the profile is for"),
         .init("version_source", .string, "how the version was learned: binary, server-header, error-log, input, assumed"),
+        .init("proxy", .string, "the proxy's kind: nginx, or HAProxy / Envoy when its log says so"),
     ]
 
     public init() {}
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
         guard let host = context.string("host") else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "host"]) }
+        if let log = context.string("proxy_log"), let format = ProxyLogFormat.identify(file: log), format != .nginx {
+            // nginx's defaults say nothing of another proxy's connection: no profile, no replay of a guess.
+            return StepOutcome(summary: Message(.profileOtherProxy, ["proxy": .string(format.rawValue)]),
+                               facts: [Fact(.proxy, .string(format.rawValue))], outputs: ["proxy": .string(format.rawValue)])
+        }
         let onThisMachine = context.string("via").flatMap { URLPart.host.extract(from: $0).stringValue }.map(Self.isLoopback) ?? false
         let version = await ProxyVersionProbe.detect(explicit: context.string("version"), onThisMachine: onThisMachine,
                                                      serverHeader: context.string("server_header"), errorLog: context.string("error_log"))
@@ -48,6 +55,7 @@ public struct ProxyProfileStep: StepKind {
         outputs["profile"] = .typed(.profile(profile))
         if more["version"] == nil { outputs["version"] = .string(version.version.description) }
         if more["version_source"] == nil { outputs["version_source"] = .string(code) }
+        outputs["proxy"] = .string("nginx")
         return StepOutcome(summary: Message(.profileStepSummary, ["name": .string(profile.name), "how": how.value, "profile": profile.summary.value]),
                            command: command, facts: facts, outputs: outputs, evidence: evidence + [.profile(profile)])
     }
