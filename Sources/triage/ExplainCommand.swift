@@ -50,7 +50,7 @@ struct ExplainCommand: ParsableCommand {
         do {
             console.result(try Explainer.explain(input).map { $0.text(console.table) }.joined(separator: "\n\n"))
         } catch {
-            console.error(error.description)
+            console.error(console.table.render(.explainNotUnderstood, ["text": .string(String(error.input.prefix(200)))]))
             throw Reported(status: ExitStatus.usage)
         }
     }

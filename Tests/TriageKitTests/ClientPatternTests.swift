@@ -45,6 +45,15 @@ import TriageWire
         Sample(row: "node-self-signed", text: "Error: self-signed certificate { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }", causes: [.selfSigned]),
         Sample(row: "haproxy-handshake", text: #"Server be_api/srv1 is DOWN, reason: Layer6 invalid response, info: "SSL handshake failure", check duration: 3ms"#,
                causes: [.alertWithoutSNI, .untrustedIssuer, .protocolVersion, .tlsProtocolError]),
+        // HAProxy's HTTP log format (configuration manual, "Logging"), the termination states of a connect
+        // timeout, a body stalled past timeout server, a response HAProxy refused; and bare, as pasted.
+        Sample(row: "haproxy-sc-timeout", text: #"10.0.1.2:33317 [06/Dec/2026:09:12:01.655] fe_https~ be_api/srv1 0/0/-1/-1/5002 503 217 - - sC-- 3/3/0/0/3 0/0 "GET /v1/health HTTP/1.1""#,
+               causes: [.proxyTimeout, .timeout]),
+        Sample(row: "haproxy-sc-timeout", text: "sC--", causes: [.proxyTimeout, .timeout]),
+        Sample(row: "haproxy-sd-timeout", text: #"10.0.1.2:33318 [06/Dec/2026:09:12:02.100] fe_https~ be_api/srv1 0/0/1/3/50004 200 1024 - - sD-- 3/3/0/0/0 0/0 "GET /big HTTP/1.1""#,
+               causes: [.httpTimeout, .proxyTimeout]),
+        Sample(row: "haproxy-ph", text: #"10.0.1.2:33319 [06/Dec/2026:09:12:03.200] fe_https~ be_api/srv1 0/0/1/2/3 502 215 - - PH-- 3/3/0/0/0 0/0 "GET /v1/health HTTP/1.1""#,
+               causes: [.httpProtocolError, .upstreamProtocolMismatch, .upstreamHeaderTooBig]),
         // nginx 1.22's own line (ProxyHTTPTests: a handshake delayed past proxy_connect_timeout).
         Sample(row: "nginx-timeout-handshake", text: #"2026/12/05 10:00:00 [error] 4242#4242: *7 upstream timed out (110: Connection timed out) while SSL handshaking to upstream, client: 127.0.0.1, server: _, request: "GET / HTTP/1.1", upstream: "https://127.0.0.1:8443/", host: "127.0.0.1:8080""#,
                causes: [.proxyTimeout, .timeout]),

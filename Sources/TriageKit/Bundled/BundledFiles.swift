@@ -857,6 +857,11 @@ finding.nginx_log = nginx failed the TLS handshake with {upstream}: {how}; its c
 
 # --- alerts explained ------------------------------------------------------------
 alert.decode_nothing = tls.decode-alert: nothing to decode: give 'alert' (a number or name) or 'text'
+sni.as_client = as-client
+sni.none = none
+sni.ip = ip
+sni.name = name:{name}
+explain.not_understood = cannot tell what '{text}' is: expected a TLS alert number or name (80, internal_error), 'SSL alert number N', an OpenSSL error (error:0A000438:…), a curl exit code (curl: (35), CURLE_…), an X509 verify error (verify error:num=20), or a client's or proxy's error line (nginx, HAProxy, Envoy, Java, Go, Python, Node, browsers)
 alert.decode_not_understood = cannot tell what '{text}' is: expected a TLS alert number or name, an OpenSSL error, a curl code or an nginx error-log line
 explain.alert_heading = TLS alert {code} {name} ({level})
 explain.curl_heading = curl error {code} {name}
@@ -1438,6 +1443,9 @@ pattern.haproxy-no-server = every server of the backend is down (health checks) 
 pattern.haproxy-l4-refused = HAProxy's health check was refused: nothing listens on the server's port
 pattern.haproxy-l4-timeout = HAProxy's health check got no answer to its connection
 pattern.haproxy-sc = termination state SC: the server refused or failed the connection
+pattern.haproxy-sc-timeout = termination state sC: the connection to the server did not complete within timeout connect
+pattern.haproxy-sd-timeout = termination state sD: the server stopped sending its body for longer than timeout server
+pattern.haproxy-ph = termination state PH: HAProxy refused the server's response (invalid or too large a header, or not HTTP/1.x)
 pattern.haproxy-sh-timeout = termination state sH: the server did not send its response header within timeout server
 pattern.haproxy-sd = termination state SD/SH: the server closed or reset the connection before its answer was complete
 pattern.envoy-no-healthy = no endpoint of the cluster is healthy (health checks or outlier detection ejected them)
@@ -1864,8 +1872,8 @@ handshake.summary = {attempts}
 handshake.no_address = {host} 解析不到任何地址，无法连接
 handshake.tls_context_failed = 无法建立 TLS 客户端：{error}
 handshake.failed_plain = 握手失败
-attempt.line = {address} {variant}：{outcome}
-attempt.fact = {address} {variant}：{outcome}；连接 {connect} ms，握手 {handshake} ms
+attempt.line = {address}（SNI {variant}）：{outcome}
+attempt.fact = {address}（SNI {variant}）：{outcome}；连接 {connect} ms，握手 {handshake} ms
 attempt.established = {version} {cipher}，校验结果 {verify_code}（{verify_text}）
 attempt.alert = {alert}
 attempt.refused = 连接被拒绝
@@ -2004,6 +2012,11 @@ finding.nginx_log = nginx 与 {upstream} 的 TLS 握手失败：{how}；它的�
 
 # --- 告警解读 ---------------------------------------------------------------------------
 alert.decode_nothing = tls.decode-alert：没有可解读的内容：请提供 'alert'（编号或名称）或 'text'
+sni.as_client = 同客户端
+sni.none = 不发送
+sni.ip = 用 IP
+sni.name = {name}
+explain.not_understood = 无法识别 '{text}'：应为 TLS 告警编号或名称（80、internal_error）、'SSL alert number N'、OpenSSL 错误（error:0A000438:…）、curl 退出码（curl: (35)、CURLE_…）、X509 验证错误（verify error:num=20），或客户端、代理的错误行（nginx、HAProxy、Envoy、Java、Go、Python、Node、浏览器）
 alert.decode_not_understood = 无法识别 '{text}'：应为 TLS 告警编号或名称、OpenSSL 错误、curl 错误码或 nginx 错误日志行
 explain.alert_heading = TLS 告警 {code} {name}（{level}）
 explain.curl_heading = curl 错误 {code} {name}
@@ -2585,6 +2598,9 @@ pattern.haproxy-no-server = 后端的所有服务器都已下线（健康检查�
 pattern.haproxy-l4-refused = HAProxy 的健康检查被拒绝：服务器端口上没有进程监听
 pattern.haproxy-l4-timeout = HAProxy 的健康检查连接没有得到应答
 pattern.haproxy-sc = 终止状态 SC：服务器拒绝了连接或连接失败
+pattern.haproxy-sc-timeout = 终止状态 sC：到服务器的连接未在 timeout connect 内建立
+pattern.haproxy-sd-timeout = 终止状态 sD：服务器停止发送响应体的时间超过了 timeout server
+pattern.haproxy-ph = 终止状态 PH：HAProxy 拒绝了服务器的响应（头无效或过大，或不是 HTTP/1.x）
 pattern.haproxy-sh-timeout = 终止状态 sH：服务器未在 timeout server 内发送响应头
 pattern.haproxy-sd = 终止状态 SD/SH：服务器在响应完成前关闭或重置了连接
 pattern.envoy-no-healthy = 集群中没有健康的端点（被健康检查或异常检测剔除）
@@ -3053,7 +3069,10 @@ haproxy-no-server || HAProxy || has no server available|No server is available t
 haproxy-l4-refused || HAProxy || Layer4 connection problem, info: \"Connection refused\" || connection-refused || nc -vz SERVER PORT
 haproxy-l4-timeout || HAProxy || Layer4 timeout || timeout || nc -vz SERVER PORT
 haproxy-sc || HAProxy ||  (?-i:SC)--  || connection-refused, timeout || nc -vz SERVER PORT
+haproxy-sc-timeout || HAProxy ||  (?-i:sC)--  || proxy-timeout, timeout || nc -vz SERVER PORT
 haproxy-sh-timeout || HAProxy ||  (?-i:sH)--  || http-timeout || triage run https://{host}/
+haproxy-sd-timeout || HAProxy ||  (?-i:sD)--  || http-timeout, proxy-timeout || triage run https://{host}/
+haproxy-ph || HAProxy ||  (?-i:PH)--  || http-protocol-error, upstream-protocol-mismatch, upstream-header-too-big || curl -sv --http1.1 https://{host}/ -o /dev/null
 haproxy-sd || HAProxy ||  (?-i:S[DH])--  || upstream-closed-early || triage run https://{host}/
 envoy-no-healthy || Envoy || no healthy upstream || no-live-upstreams || curl -s localhost:9901/clusters | grep health_flags
 envoy-termination || Envoy || reset reason: connection termination|upstream_reset_before_response_started\{connection_termination\} || upstream-closed-early || triage run https://{host}/

@@ -149,7 +149,7 @@ public struct HandshakeRules: Sendable {
         case .closed, .reset:
             return Finding(.connectionReset,
                            summary: Message(a.outcome == .reset ? .findingReset : .findingClosed,
-                                            ["address": address, "last": .string(a.lastServerMessage ?? "—"), "variant": .string(a.variant.description)]),
+                                            ["address": address, "last": .string(a.lastServerMessage ?? "—"), "variant": a.variant.label]),
                            subject: subject, facts: failureFacts(a))
         case .flood(let limit):
             let (key, n): (MessageKey, Int) = switch limit {
@@ -228,7 +228,7 @@ public struct HandshakeRules: Sendable {
         case .unexpectedEOF:
             return Finding(.connectionReset, summary: Message(.findingClosed, ["address": .typed(.endpoint(a.server)),
                                                                                "last": .string(a.lastServerMessage ?? "—"),
-                                                                               "variant": .string(a.variant.description)]),
+                                                                               "variant": a.variant.label]),
                            subject: subject, facts: facts)
         case .clientCertificate:
             return Finding(.clientCertRejected, summary: Message(.findingClientCertUnusable, ["error": error]), subject: subject, facts: facts)

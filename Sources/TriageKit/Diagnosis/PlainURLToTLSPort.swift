@@ -29,9 +29,9 @@ public enum PlainURLToTLSPort {
                                       Fact(.version, .string(tls.attempt.version ?? "TLS"))]
                                   + (direct.map { [Fact(.curlCode, .int($0.value.curlCode)), Fact(.status, .int($0.value.status))] } ?? []),
                               remedy: Message(.remedyURLScheme, ["https": .string(https)]),
-                              step: direct?.step ?? tls.step).on(.all)
-        // What the plain request met is this, said once; every client of this URL meets it before any
-        // certificate matters (its stage ranks it first).
+                              step: direct?.step ?? tls.step).on(direct == nil ? .all : .http(.direct))
+        // What the plain request met is this, said once (the diagnosis lets no certificate finding
+        // explain a request that never spoke TLS).
         return findings.filter { !($0.path == .http(.direct) && $0.severity == .problem) } + [finding]
     }
 }

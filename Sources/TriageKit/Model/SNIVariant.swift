@@ -31,6 +31,16 @@ public enum SNIVariant: Sendable, Hashable, Comparable, CustomStringConvertible 
         }
     }
 
+    /// The variant in a sentence, in the report's language (`as-client`, `none`… in English).
+    public var label: Value {
+        switch self {
+        case .asClient: Message(.sniAsClient).value
+        case .none: Message(.sniNone).value
+        case .ip: Message(.sniIP).value
+        case .name(let n): Message(.sniName, ["name": .string(n)]).value
+        }
+    }
+
     /// The server_name this variant puts in the ClientHello, or nil for none.
     /// `as-client` for an address URL is no SNI: RFC 6066 §3 keeps literal
     /// addresses out of server_name, and curl and browsers follow it.

@@ -41,7 +41,7 @@ public struct ProxyProfileStep: StepKind {
         let version = await ProxyVersionProbe.detect(explicit: context.string("version"), onThisMachine: onThisMachine,
                                                      serverHeader: context.string("server_header"), errorLog: context.string("error_log"))
         let profile = ClientProfile.nginx(config: nil, version: version, proxySNI: context.string("sni"), host: host)
-        return Self.outcome(profile, command: "nginx -V 2>&1 | head -1")
+        return Self.outcome(profile, command: "nginx -V 2>&1 | head -1", outputs: ["proxy": .string("nginx")])
     }
 
     /// What both ways of learning a proxy's profile (this step and nginx.config) report.
@@ -55,7 +55,6 @@ public struct ProxyProfileStep: StepKind {
         outputs["profile"] = .typed(.profile(profile))
         if more["version"] == nil { outputs["version"] = .string(version.version.description) }
         if more["version_source"] == nil { outputs["version_source"] = .string(code) }
-        outputs["proxy"] = .string("nginx")
         return StepOutcome(summary: Message(.profileStepSummary, ["name": .string(profile.name), "how": how.value, "profile": profile.summary.value]),
                            command: command, facts: facts, outputs: outputs, evidence: evidence + [.profile(profile)])
     }

@@ -129,7 +129,7 @@ public struct TLSHandshakeStep: StepKind {
         return StepOutcome(
             // A replay's summary is the replayed client's handshakes (its control with SNI is in the facts and transcript).
             summary: Message(.handshakeSummary, ["attempts": .list(attempts.filter { profile == nil || $0.variant == profile?.sni.normalised(host: host) }.map { a in
-                Message(.attemptLine, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description), "outcome": a.outcomeMessage.value]).value
+                Message(.attemptLine, ["address": .typed(.endpoint(a.server)), "variant": a.variant.label, "outcome": a.outcomeMessage.value]).value
             })]),
             command: attempts.map { $0.command(options: Self.openSSLOptions(options)) }.joined(separator: "\n"),
             facts: facts(attempts, source: resolution.source),
@@ -170,7 +170,7 @@ public struct TLSHandshakeStep: StepKind {
         var facts = [Fact(.addresses, .list(attempts.map(\.server).filter { seen.insert($0).inserted }.map { .typed(.endpoint($0)) })),
                      Fact(.addressSource, source)]
         for a in attempts {
-            facts.append(Fact(.attempt, Message(.attemptFact, ["address": .typed(.endpoint(a.server)), "variant": .string(a.variant.description),
+            facts.append(Fact(.attempt, Message(.attemptFact, ["address": .typed(.endpoint(a.server)), "variant": a.variant.label,
                                                                "outcome": a.outcomeMessage.value,
                                                                "connect": .string(a.connectMs.map { TextFormat.fixed($0, 1) } ?? "—"),
                                                                "handshake": .string(a.handshakeMs.map { TextFormat.fixed($0, 1) } ?? "—")])))
@@ -234,7 +234,7 @@ public struct TLSHandshakeStep: StepKind {
             guard let first = chain.servers.first, let variant = chain.variants.first else { continue }
             let name = "chain-\(first.address.description.replacingOccurrences(of: ":", with: "_"))-\(first.port)-\(variant.description.replacingOccurrences(of: ":", with: "_")).pem"
             let artifact = try context.evidence.write(name, text: chain.certificates.map(\.pem).joined(),
-                                                      description: Message(.evidenceChain, ["address": .typed(.endpoint(first)), "variant": .string(variant.description)]))
+                                                      description: Message(.evidenceChain, ["address": .typed(.endpoint(first)), "variant": variant.label]))
             files[chain.fingerprint] = artifact.path
         }
         return files
