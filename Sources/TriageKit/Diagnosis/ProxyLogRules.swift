@@ -120,7 +120,7 @@ public struct ProxyLogRules: Sendable {
             let cause: Cause = errno == Errno.connectionRefused ? .connectionRefused : errno == Errno.timedOut ? .timeout : .addressUnreachable
             return (cause, Message(.logMeansConnect, ["errno": .string(ErrorNumber.name(errno)), "proxy": who]))
         case .timedOut(let phase):
-            return (.proxyTimeout, Message(.logMeansTimeout, ["phase": .string(phase.rawValue), "proxy": who]))
+            return (.proxyTimeout, Message(.logMeansTimeout, ["phase": Message(ProxyCase.phaseKey(phase)).value, "proxy": who]))
         case .noLiveUpstreams:
             return (.noLiveUpstreams, Message(.logMeansNoLive, ["proxy": who]))
         case .tlsFailure(let reason):
@@ -134,7 +134,7 @@ public struct ProxyLogRules: Sendable {
             return (.upstreamHeaderTooBig, Message(.logMeansHeaderTooBig))
         case .closedEarly(let phase), .reset(let phase):
             let cause: Cause = phase == .handshaking ? .connectionReset : .upstreamClosedEarly
-            return (cause, Message(.logMeansClosedEarly, ["phase": .string(phase.rawValue)]))
+            return (cause, Message(.logMeansClosedEarly, ["phase": Message(ProxyCase.phaseKey(phase)).value]))
         case .invalidHeader:
             return (.httpProtocolError, Message(.logMeansInvalidHeader))
         case .connectionFailure:
