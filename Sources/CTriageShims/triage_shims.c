@@ -211,6 +211,64 @@ char *triage_x509_ca_issuers(X509 *cert) { return aia_uri(cert, NID_ad_ca_issuer
 
 char *triage_x509_ocsp_url(X509 *cert) { return aia_uri(cert, NID_ad_OCSP); }
 
+char *triage_x509_crl_url(X509 *cert) {
+    STACK_OF(DIST_POINT) *points = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+    if (!points) { ERR_clear_error(); return NULL; }
+    char *out = NULL;
+    for (int i = 0; i < sk_DIST_POINT_num(points) && !out; i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(points, i);
+        if (!dp->distpoint || dp->distpoint->type != 0) continue; /* fullName only */
+        GENERAL_NAMES *names = dp->distpoint->name.fullname;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names) && !out; j++) {
+            GENERAL_NAME *name = sk_GENERAL_NAME_value(names, j);
+            if (name->type != GEN_URI) continue;
+            const ASN1_IA5STRING *uri = name->d.uniformResourceIdentifier;
+            out = OPENSSL_malloc((size_t)uri->length + 1);
+            if (out) { memcpy(out, uri->data, (size_t)uri->length); out[uri->length] = 0; }
+        }
+    }
+    sk_DIST_POINT_pop_free(points, DIST_POINT_free);
+    return out;
+}
+
+int triage_crl_status(const unsigned char *crl_bytes, long length, const unsigned char *leaf_der, long leaf_length,
+                      const unsigned char *issuer_der, long issuer_length,
+                      int *revoked, int64_t *this_update, int64_t *next_update, int64_t *revoked_at, int *verified) {
+    *revoked = 0; *this_update = 0; *next_update = 0; *revoked_at = 0; *verified = 0;
+    const unsigned char *p = crl_bytes;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, length);
+    if (!crl) {
+        /* PEM, as some CAs serve it. */
+        ERR_clear_error();
+        BIO *bio = BIO_new_mem_buf(crl_bytes, (int)length);
+        if (bio) { crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL); BIO_free(bio); }
+    }
+    if (!crl) { ERR_clear_error(); return -1; }
+    const unsigned char *lp = leaf_der, *ip = issuer_der;
+    X509 *leaf = d2i_X509(NULL, &lp, leaf_length);
+    X509 *issuer = issuer_der ? d2i_X509(NULL, &ip, issuer_length) : NULL;
+    int rc = -1;
+    if (leaf) {
+        rc = 0;
+        *this_update = generalized_time(X509_CRL_get0_lastUpdate(crl));
+        *next_update = generalized_time(X509_CRL_get0_nextUpdate(crl));
+        X509_REVOKED *entry = NULL;
+        if (X509_CRL_get0_by_serial(crl, &entry, X509_get0_serialNumber(leaf)) == 1 && entry) {
+            *revoked = 1;
+            *revoked_at = generalized_time(X509_REVOKED_get0_revocationDate(entry));
+        }
+        /* Issued by the leaf's issuer, and signed with its key. */
+        if (issuer) {
+            EVP_PKEY *key = X509_get0_pubkey(issuer);
+            *verified = key && X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0
+                && X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(leaf)) == 0 && X509_CRL_verify(crl, key) == 1;
+        }
+    }
+    X509_free(leaf); X509_free(issuer); X509_CRL_free(crl);
+    ERR_clear_error();
+    return rc;
+}
+
 long triage_ocsp_request(const unsigned char *leaf_der, long leaf_length, const unsigned char *issuer_der, long issuer_length,
                          unsigned char **out) {
     *out = NULL;

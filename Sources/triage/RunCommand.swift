@@ -144,6 +144,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Ask the leaf's CA's OCSP responder (the URL the certificate names; 5 s) whether it is revoked: revoked is a problem, no usable answer a warning (input 'fetch_ocsp').")
     var fetchOcsp = false
 
+    @Flag(help: "Fetch the leaf's CA's CRL (its cRLDistributionPoints URL; 5 s, at most 16 MiB) and look for the leaf: listed is a problem, no usable CRL a warning (input 'fetch_crl').")
+    var fetchCrl = false
+
     @Option(help: ArgumentHelp("The case folder (default: incidents/<UTC yyyymmdd-HHMMSS>-<host>/).", valueName: "DIR"))
     var out: String?
 
@@ -240,6 +243,7 @@ struct RunCommand: AsyncParsableCommand {
         if noKeylog { given["keylog"] = .bool(false) }
         if fetchAia { given["fetch_aia"] = .bool(true) }
         if fetchOcsp { given["fetch_ocsp"] = .bool(true) }
+        if fetchCrl { given["fetch_crl"] = .bool(true) }
         if !trustStores.isEmpty {
             // Refused before anything runs: a store that cannot be read would leave a verdict missing.
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-check-\(getpid())")

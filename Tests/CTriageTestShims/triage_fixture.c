@@ -210,7 +210,7 @@ int triage_fixture_staple(SSL_CTX *ctx, const unsigned char *der, long length) {
 }
 
 char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const char *signer_key_pem,
-                            const char *ca_issuers, const char *ocsp, const char *eku, int must_staple) {
+                            const char *ca_issuers, const char *ocsp, const char *eku, int must_staple, const char *crl) {
     X509 *cert = NULL, *issuer = NULL; STACK_OF(X509) *rest = NULL, *more = NULL;
     EVP_PKEY *key = triage_pem_key(signer_key_pem);
     char *out = NULL;
@@ -218,6 +218,11 @@ char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const 
         X509 *signer = issuer ? issuer : cert;
         if (eku) replace_ext(cert, signer, NID_ext_key_usage, eku);
         if (must_staple) replace_ext(cert, signer, NID_tlsfeature, "status_request");
+        if (crl) {
+            char value[1100];
+            snprintf(value, sizeof value, "URI:%s", crl);
+            replace_ext(cert, signer, NID_crl_distribution_points, value);
+        }
         if (ca_issuers || ocsp) {
             char value[1100];
             snprintf(value, sizeof value, "%s%s%s%s%s", ca_issuers ? "caIssuers;URI:" : "", ca_issuers ? ca_issuers : "",

@@ -313,3 +313,81 @@ extension TrustAndTimeTests {
         }
     }
 }
+
+extension TrustAndTimeTests {
+    /// `openssl ca`'s time form: YYYYMMDDHHMMSSZ, or YYMMDDHHMMSSZ for index.txt.
+    static func caTime(_ date: Date, short: Bool = false) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = short ? "yyMMddHHmmss'Z'" : "yyyyMMddHHmmss'Z'"
+        return f.string(from: date)
+    }
+
+    /// `--fetch-crl` against a CRL OpenSSL's own `openssl ca -gencrl` signs, served at the URL the leaf's
+    /// cRLDistributionPoints names: not listed says nothing; listed is the root cause with its date; a
+    /// CRL past its nextUpdate, or one another CA signed, is a warning (exit 0), never the endpoint's failure.
+    @Test(arguments: ["good", "revoked", "stale", "forged"]) func theCAsCRLIsRead(state: String) async throws {
+        let folder = TestPaths.temporaryFolder("crl")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let root = try F.root()
+        let signer = state == "forged" ? try F.root() : root
+        // The URL first (the leaf names it), the server with the CRL's bytes after.
+        let port = SocketAddress.freePort()
+        let url = "http://127.0.0.1:\(port)/root.crl"
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(300), issuer: root).extended(crlURL: url, issuer: root)
+        let leafFile = folder.appendingPathComponent("leaf.pem"), key = folder.appendingPathComponent("ca.key"), cert = folder.appendingPathComponent("ca.pem")
+        try leaf.certificatePEM.write(to: leafFile, atomically: true, encoding: .utf8)
+        try signer.keyPEM.write(to: key, atomically: true, encoding: .utf8)
+        try signer.certificatePEM.write(to: cert, atomically: true, encoding: .utf8)
+        let serial = try await Command.run(["openssl", "x509", "-noout", "-serial", "-in", leafFile.path]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+        let revokedAt = F.midnight(-5)
+        let index = state == "revoked" || state == "forged"
+            ? "R\t301231000000Z\t\(Self.caTime(revokedAt, short: true))\t\(serial)\tunknown\t/CN=\(F.host)\n" : ""
+        try index.write(to: folder.appendingPathComponent("index.txt"), atomically: true, encoding: .utf8)
+        try "01\n".write(to: folder.appendingPathComponent("crlnumber"), atomically: true, encoding: .utf8)
+        try "[ca]\ndefault_ca = d\n[d]\ndatabase = \(folder.path)/index.txt\ncrlnumber = \(folder.path)/crlnumber\ndefault_md = sha256\n"
+            .write(to: folder.appendingPathComponent("ca.cnf"), atomically: true, encoding: .utf8)
+        let next = state == "stale" ? F.midnight(-1) : F.midnight(7)
+        let pem = folder.appendingPathComponent("root.crl.pem"), der = folder.appendingPathComponent("root.crl")
+        let made = try await Command.run(["openssl", "ca", "-config", folder.appendingPathComponent("ca.cnf").path, "-gencrl",
+                                          "-keyfile", key.path, "-cert", cert.path, "-out", pem.path,
+                                          "-crl_lastupdate", Self.caTime(F.midnight(-3)), "-crl_nextupdate", Self.caTime(next)])
+        #expect(made.status == 0, "\(made.stderr)")
+        // DER as CAs serve it; PEM (some do) for the warnings.
+        _ = try await Command.run(["openssl", "crl", "-in", pem.path, "-outform", "DER", "-out", der.path])
+        let crl = state == "good" || state == "revoked" ? der : pem
+        let served = try PlainTCPServer(.body(Array(try Data(contentsOf: crl))), port: port)
+        defer { served.stop() }
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let (r, doc, markdown) = try await run(server.port, ca: try F.file(root.certificatePEM), ["--fetch-crl"])
+        let found = doc.findings.first { $0.cause == .certRevoked || $0.cause == .revocationUnchecked }
+        switch state {
+        case "good":
+            #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+            #expect(found == nil, "\(found?.summary ?? "")")
+        case "revoked":
+            #expect(r.status == 1, "\(doc.findings.map(\.summary))")
+            #expect(doc.rootCause?.cause == .certRevoked)
+            #expect(doc.rootCause?.summary == "its CA's CRL (\(url)) lists \(F.host) as revoked on \(Self.iso(revokedAt))", "\(doc.rootCause?.summary ?? "")")
+            #expect(markdown.contains("certificate revoked"))
+        case "stale":
+            #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+            #expect(found?.severity == .warning)
+            #expect(found?.summary == "revocation of \(F.host) not checked: its CA's CRL \(url) is good, stale", "\(found?.summary ?? "")")
+        default:
+            // Listed, but by a CRL the leaf's CA did not sign: not believed, said so.
+            #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+            #expect(found?.severity == .warning)
+            #expect(found?.summary == "revocation of \(F.host) not checked: its CA's CRL \(url) is revoked, not verified", "\(found?.summary ?? "")")
+        }
+    }
+
+    static func iso(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+}

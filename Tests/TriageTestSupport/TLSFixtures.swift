@@ -64,8 +64,9 @@ public final class PlainTCPServer: Sendable {
     private let listener: Int32
     private let stopFlag = CancelFlag()
 
-    public init(_ mode: Mode) throws {
-        let bound = try SocketAddress.bind().get()
+    /// `port` 0: any free one.
+    public init(_ mode: Mode, port wanted: Int = 0) throws {
+        let bound = try SocketAddress.bind(port: wanted).get()
         guard listen(bound.fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
         let fd = bound.fd
         listener = fd

@@ -179,9 +179,9 @@ extension CertificateMint.Identity {
     /// CAs set them) and/or another extendedKeyUsage, signed again by `issuer`
     /// (nil: self-signed).
     public func extended(caIssuersURL: String? = nil, ocspURL: String? = nil, extendedKeyUsage: String? = nil, mustStaple: Bool = false,
-                         issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
+                         crlURL: String? = nil, issuer: CertificateMint.Identity?) throws -> CertificateMint.Identity {
         guard let pem = triage_fixture_extend(certificatePEM, issuer?.certificatePEM, (issuer ?? self).keyPEM,
-                                              caIssuersURL, ocspURL, extendedKeyUsage, mustStaple ? 1 : 0) else {
+                                              caIssuersURL, ocspURL, extendedKeyUsage, mustStaple ? 1 : 0, crlURL) else {
             throw ServerError(description: "extending the certificate failed")
         }
         defer { free(pem) }

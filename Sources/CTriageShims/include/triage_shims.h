@@ -102,6 +102,14 @@ int triage_err_reason(unsigned long code);
 char *triage_x509_ca_issuers(X509 *cert);
 /* The certificate's OCSP responder URL (authorityInfoAccess OCSP), or NULL; free with triage_free. */
 char *triage_x509_ocsp_url(X509 *cert);
+/* The certificate's first CRL distribution point URI (fullName), or NULL; free with triage_free. */
+char *triage_x509_crl_url(X509 *cert);
+/* A CRL (DER or PEM) read for `leaf`: whether it lists the leaf's serial (and when it was revoked),
+ * its thisUpdate / nextUpdate (seconds since the epoch, 0 when absent), and whether it is issued
+ * by `issuer` (the leaf's issuer) and signed with its key. 0, or -1 when the bytes are not a CRL. */
+int triage_crl_status(const unsigned char *crl, long length, const unsigned char *leaf, long leaf_length,
+                      const unsigned char *issuer, long issuer_length,
+                      int *revoked, int64_t *this_update, int64_t *next_update, int64_t *revoked_at, int *verified);
 /* A DER OCSPRequest for the leaf (its CertID under `issuer`, SHA-1 as RFC 5019 asks), in *out
  * (OPENSSL_malloc'd, free with triage_free); its length, or -1. */
 long triage_ocsp_request(const unsigned char *leaf_der, long leaf_length, const unsigned char *issuer_der, long issuer_length,

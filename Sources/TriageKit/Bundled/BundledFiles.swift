@@ -142,6 +142,9 @@ inputs:
   fetch_ocsp:
     default: false
     description: ask the leaf's CA's OCSP responder whether it is revoked (sends a request to the URL the certificate names)
+  fetch_crl:
+    default: false
+    description: fetch the leaf's CA's CRL and look for the leaf in it (sends a request to the URL the certificate names)
   keylog:
     default: true
     description: keep the TLS secrets (sslkeylog.txt) that decrypt the self-capture
@@ -265,6 +268,7 @@ steps:
       trust_stores: ${{ inputs.trust_stores }}
       fetch_aia: ${{ inputs.fetch_aia }}
       fetch_ocsp: ${{ inputs.fetch_ocsp }}
+      fetch_crl: ${{ inputs.fetch_crl }}
   - id: nginx-log
     uses: nginx.error-log
     if: ${{ inputs.nginx_error_log }}
@@ -1613,6 +1617,9 @@ remedy.stores = Serve a chain every client population verifies: one that ends at
 
 # --- ocsp ---
 finding.staple_revoked = the server's own stapled OCSP response says {subject} was revoked on {date}
+finding.crl_revoked = its CA's CRL ({url}) lists {subject} as revoked on {date}
+finding.crl_unreachable = revocation of {subject} not checked: its CA's CRL {url} could not be fetched ({error})
+finding.crl_unusable = revocation of {subject} not checked: its CA's CRL {url} is {status}
 finding.ocsp_revoked = the CA's OCSP responder ({url}) says {subject} was revoked on {date}
 finding.ocsp_unreachable = revocation of {subject} not checked: its CA's OCSP responder {url} could not be asked ({error})
 finding.ocsp_unusable = revocation of {subject} not checked: its CA's OCSP responder {url} answered {status}
@@ -2768,6 +2775,9 @@ remedy.stores = 提供所有客户端群体都能验证的证书链：终止于�
 
 # --- ocsp ---
 finding.staple_revoked = 服务端自己装订的 OCSP 响应表明 {subject} 已于 {date} 被吊销
+finding.crl_revoked = 其 CA 的 CRL（{url}）列出 {subject} 已于 {date} 被吊销
+finding.crl_unreachable = 未能检查 {subject} 的吊销状态：无法获取其 CA 的 CRL {url}（{error}）
+finding.crl_unusable = 未能检查 {subject} 的吊销状态：其 CA 的 CRL {url} 为 {status}
 finding.ocsp_revoked = CA 的 OCSP 响应服务（{url}）表明 {subject} 已于 {date} 被吊销
 finding.ocsp_unreachable = 未能检查 {subject} 的吊销状态：无法访问其 CA 的 OCSP 响应服务 {url}（{error}）
 finding.ocsp_unusable = 未能检查 {subject} 的吊销状态：其 CA 的 OCSP 响应服务 {url} 的应答为 {status}

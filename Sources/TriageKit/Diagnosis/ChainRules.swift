@@ -81,28 +81,29 @@ public struct ChainRules: Sendable {
         if let stores = storesFinding { out.append(stores) }
         out += otherVerifyFindings
         out += pathDateFindings(reported: Set(out.map(\.subject)))
-        if let ocsp = ocspFinding(leaf) { out.append(ocsp) }
+        if let ocsp = check.ocsp, let f = revocationFinding(leaf, ocsp, crl: false) { out.append(f) }
+        if let crl = check.crl, let f = revocationFinding(leaf, crl, crl: true) { out.append(f) }
         let variants = check.chain.variants
         return out.map { $0.on(.chain(variants)) }
     }
 
-    /// What the CA's OCSP responder said of the leaf (`--fetch-ocsp`): revoked is a problem; a responder
-    /// that could not be asked, or an answer that is not a verified good or revoked for this leaf, is
-    /// a warning — revocation unknown, never the endpoint's failure. Good says nothing.
-    func ocspFinding(_ leaf: Certificate) -> Finding? {
-        guard let ocsp = check.ocsp else { return nil }
+    /// What the CA's OCSP responder (`--fetch-ocsp`) or CRL (`--fetch-crl`) said of the leaf: revoked is a
+    /// problem; a responder or CRL that could not be fetched, or an answer that is not a verified good or
+    /// revoked for this leaf (a CRL past its nextUpdate too), is a warning — revocation unknown, never the
+    /// endpoint's failure. Good says nothing.
+    func revocationFinding(_ leaf: Certificate, _ ocsp: ChainCheck.FetchedOCSP, crl: Bool) -> Finding? {
         let subject = Value.string(leaf.displayName), url = Value.string(ocsp.url)
         var facts = [Fact(.url, url)]
         guard let response = ocsp.response else {
             facts.append(Fact(.error, .string(ocsp.error ?? "—")))
             return Finding(.revocationUnchecked, severity: .warning,
-                           summary: Message(.findingOCSPUnreachable, ["subject": subject, "url": url, "error": .string(ocsp.error ?? "—")]),
+                           summary: Message(crl ? .findingCRLUnreachable : .findingOCSPUnreachable, ["subject": subject, "url": url, "error": .string(ocsp.error ?? "—")]),
                            subject: leaf.subject, facts: facts)
         }
         if let next = response.nextUpdate { facts.append(Fact(.nextUpdate, .typed(.date(next)))) }
         switch (response.status, response.verified) {
         case (.revoked, true):
-            return Finding(.certRevoked, summary: Message(.findingOCSPRevoked, ["subject": subject, "url": url,
+            return Finding(.certRevoked, summary: Message(crl ? .findingCRLRevoked : .findingOCSPRevoked, ["subject": subject, "url": url,
                                                                                  "date": response.revokedAt.map { .typed(.date($0)) } ?? .string("—")]),
                            subject: leaf.subject, facts: facts)
         case (.good, true) where response.nextUpdate.map { $0 >= now } ?? true:
@@ -111,7 +112,7 @@ public struct ChainRules: Sendable {
             let status = response.verified ? response.status.rawValue : "\(response.status.rawValue), not verified"
             let stale = response.nextUpdate.map { $0 < now } ?? false
             return Finding(.revocationUnchecked, severity: .warning,
-                           summary: Message(.findingOCSPUnusable, ["subject": subject, "url": url, "status": .string(stale ? "\(status), stale" : status)]),
+                           summary: Message(crl ? .findingCRLUnusable : .findingOCSPUnusable, ["subject": subject, "url": url, "status": .string(stale ? "\(status), stale" : status)]),
                            subject: leaf.subject, facts: facts)
         }
     }

@@ -19,7 +19,7 @@ public struct ChainCheck: Sendable {
         }
     }
 
-    /// The leaf's status asked of its CA's OCSP responder (`--fetch-ocsp`).
+    /// The leaf's status asked of its CA's OCSP responder (`--fetch-ocsp`) or read from its CRL (`--fetch-crl`).
     public struct FetchedOCSP: Sendable {
         public var url: String
         /// The response, read and verified as a staple is; nil when none usable came.
@@ -48,6 +48,9 @@ public struct ChainCheck: Sendable {
     public var fetched: FetchedIssuer?
     /// The leaf's status from its CA's OCSP responder (`--fetch-ocsp`).
     public var ocsp: FetchedOCSP?
+    /// The leaf's status from its CA's CRL (`--fetch-crl`): the same reading (good or revoked, this and
+    /// next update, whether the CRL's signature is the issuer's).
+    public var crl: FetchedOCSP?
     /// The same chain against each named trust store (`--trust-store NAME=FILE`): which clients trust it.
     public var stores: [StoreVerdict] = []
 

@@ -87,6 +87,24 @@ enum ChainVerifier {
         return OCSPStaple(status: kind, thisUpdate: date(thisUpdate), nextUpdate: date(nextUpdate), revokedAt: date(revokedAt), verified: verified == 1)
     }
 
+    /// A CRL (DER or PEM) read for `leaf`: revoked or good, its this and next update, and whether it
+    /// is the leaf's issuer's and signed with its key (`unusable` when the bytes are not a CRL).
+    static func crl(_ bytes: [UInt8], leaf: Certificate, issuer: Certificate) -> OCSPStaple {
+        var revoked: Int32 = 0, verified: Int32 = 0
+        var thisUpdate: Int64 = 0, nextUpdate: Int64 = 0, revokedAt: Int64 = 0
+        let rc = bytes.withUnsafeBufferPointer { r in
+            leaf.der.withUnsafeBufferPointer { l in
+                issuer.der.withUnsafeBufferPointer { i in
+                    triage_crl_status(r.baseAddress, r.count, l.baseAddress, l.count, i.baseAddress, i.count,
+                                      &revoked, &thisUpdate, &nextUpdate, &revokedAt, &verified)
+                }
+            }
+        }
+        func date(_ t: Int64) -> Date? { t > 0 ? Date(timeIntervalSince1970: TimeInterval(t)) : nil }
+        let kind: OCSPStaple.Status = rc != 0 ? .unusable : revoked == 1 ? .revoked : .good
+        return OCSPStaple(status: kind, thisUpdate: date(thisUpdate), nextUpdate: date(nextUpdate), revokedAt: date(revokedAt), verified: verified == 1)
+    }
+
     /// A loaded trust store, kept for the process's lifetime: loading a bundle (or the system's
     /// paths) once instead of for every chain is what lets a scan or the exporter verify thousands
     /// of chains a second, and keeps them from opening a file per chain.

@@ -161,6 +161,9 @@ extension Certificate {
     /// The OCSP responder its authorityInfoAccess names, if any.
     public var ocspURL: String? { (try? X509Certificate(der: der)).flatMap { takeString(triage_x509_ocsp_url($0.x509)) } }
 
+    /// The first URL of its CRL distribution points, if any.
+    public var crlURL: String? { (try? X509Certificate(der: der)).flatMap { takeString(triage_x509_crl_url($0.x509)) } }
+
     /// A DER OCSPRequest asking about this certificate, issued by `issuer`.
     public func ocspRequest(issuer: Certificate) -> [UInt8]? {
         var out: UnsafeMutablePointer<UInt8>?

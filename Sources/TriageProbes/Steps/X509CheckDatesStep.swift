@@ -19,6 +19,7 @@ public struct X509CheckDatesStep: StepKind {
         .init("host", .string, "the name the leaf must match"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
         .init("trust_stores", .stringOrList, "NAME=FILE trust stores (PEM bundles or PKCS#12, password changeit unless FILE:PASSWORD): each one's verdict on the chain and the path it builds"),
+        .init("fetch_crl", .boolean, "fetch the leaf's CA's CRL (its cRLDistributionPoints URL; 5 s, at most 16 MiB) and look for the leaf's serial: listed is a problem, no usable CRL a warning (default false)"),
         .init("fetch_ocsp", .boolean, "ask the leaf's CA's OCSP responder (its AIA OCSP URL; 5 s, at most 64 KiB) whether it is revoked: revoked is a problem, no usable answer a warning (default false)"),
         .init("fetch_aia", .boolean, "when a chain's issuer is unknown here, fetch it from the top certificate's AIA caIssuers URL (5 s, at most 64 KiB) to decide between a missing intermediate and an untrusted CA (default false)"),
         .init("warn_days", .integer, "warn when a certificate of the chain expires within this many days (default 21)"),
@@ -95,6 +96,35 @@ public struct X509CheckDatesStep: StepKind {
         return .init(url: url, response: response, error: nil)
     }
 
+    /// The leaf's status from its CA's CRL: the distribution point's URL fetched (http/https, 5 s, at most
+    /// 16 MiB: CAs' CRLs run to megabytes), the CRL read and its signature checked against the issuer.
+    static func fetchCRL(_ check: ChainCheck, caFile: String?) async -> ChainCheck.FetchedOCSP? {
+        guard let leaf = check.chain.certificates.first else { return nil }
+        guard let url = leaf.crlURL else { return .init(url: "—", response: nil, error: "the certificate names no CRL (no cRLDistributionPoints URI)") }
+        guard let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else {
+            return .init(url: url, response: nil, error: "not an http or https URL")
+        }
+        guard let issuer = check.chain.certificates.count > 1 ? check.chain.certificates[1] : check.path.dropFirst().first else {
+            return .init(url: url, response: nil, error: "the issuer of the leaf is not known here")
+        }
+        var request = HTTPRequest(url: url)
+        request.connectTimeout = .seconds(5)
+        request.timeout = .seconds(5)
+        request.bodyLimit = 16 << 20
+        request.caFile = caFile
+        request.proxy = .none
+        guard let result = await request.fetch() else { return .init(url: url, response: nil, error: "libcurl is not available") }
+        let e = result.exchange
+        guard e.succeeded, (200..<300).contains(e.status) else {
+            return .init(url: url, response: nil, error: e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)")
+        }
+        let status = ChainVerifier.crl(result.bodyBytes, leaf: leaf, issuer: issuer)
+        guard status.status != .unusable else {
+            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not a CRL")
+        }
+        return .init(url: url, response: status, error: nil)
+    }
+
     public func run(_ context: StepContext) async throws -> StepOutcome {
         let chains = try Self.chains(context)
         guard let first = chains.first, let leaf = first.leaf else { throw StepFailure(.x509NothingToCheck) }
@@ -119,6 +149,7 @@ public struct X509CheckDatesStep: StepKind {
             if context.bool("fetch_aia") == true { check.fetched = await Self.fetchIssuer(check, caFile: caFile, at: now, name: host) }
             // The chain a client meets (with SNI), once.
             if context.bool("fetch_ocsp") == true, !(hasSNIChain && chain.seenOnlyWithoutSNI) { check.ocsp = await Self.fetchOCSP(check, caFile: caFile) }
+            if context.bool("fetch_crl") == true, !(hasSNIChain && chain.seenOnlyWithoutSNI) { check.crl = await Self.fetchCRL(check, caFile: caFile) }
             check.stores = stores.map { store in
                 let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: host)
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)

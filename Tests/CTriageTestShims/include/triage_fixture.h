@@ -34,7 +34,7 @@ void triage_fixture_close(SSL *ssl);
  * `signer_key_pem` by `issuer_pem` (NULL: self-signed). PEM text, malloc'd
  * (free with free()); NULL on failure. */
 char *triage_fixture_extend(const char *cert_pem, const char *issuer_pem, const char *signer_key_pem,
-                            const char *ca_issuers, const char *ocsp, const char *eku, int must_staple);
+                            const char *ca_issuers, const char *ocsp, const char *eku, int must_staple, const char *crl);
 
 /* `cert_pem` issued again by another CA (a cross-sign): the same subject, key and extensions,
  * `issuer_pem`'s subject as its issuer, signed with `issuer_key_pem`. PEM (malloc'd, free()). */
