@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN_DEBUG = .build/debug/triage
 BIN_RELEASE = .build/release/triage
 
-.PHONY: all install-deps embed build release test demo bench fuzz install clean
+.PHONY: all install-deps embed build release test demo bench compare-trust fuzz install clean
 
 all: build
 
@@ -40,6 +40,12 @@ bench: release
 	test -x .build/bench-venv/bin/sslyze || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q sslyze; }
 	scripts/in-netns.sh python3 scripts/bench-fleet.py $(BIN_RELEASE)
 	scripts/in-netns.sh python3 scripts/bench-exporter.py $(BIN_RELEASE)
+
+# Trust and time beside sslyze and testssl.sh on the same minted fixtures (a Markdown table).
+compare-trust: build
+	command -v testssl >/dev/null || apt-get install -y testssl.sh
+	test -x .build/bench-venv/bin/sslyze || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q sslyze; }
+	scripts/in-netns.sh python3 scripts/compare-trust.py $(BIN_DEBUG) .build/bench-venv/bin/sslyze
 
 # libFuzzer over capture reading and TLS parsing (RUNS=1000000 by default).
 fuzz: build
