@@ -1583,7 +1583,7 @@ remedy.keepalive_unknown = nginx keeps idle upstream connections for {nginx} (`{
 remedy.no_live = nginx marked every server of `{block}` down after failures ({marks}; `max_fails={maxFails}` within `fail_timeout={failTimeout}`): fix what failed them; nginx tries them again after fail_timeout.
 remedy.dns_stale = nginx resolved `{host}` once, when it started: reload it now (`nginx -s reload`); to follow DNS from now on, give it a resolver and a variable: `resolver {resolver} valid=30s;`, `set $upstream_host {host};` and `proxy_pass {scheme}://$upstream_host:{port};`.
 remedy.upstream_answer = The upstream's application answers {status} itself{server}{body}: look at its logs and health; the proxy only passes the answer on.
-phase.tls_handshake = the TLS handshake
+phase.tls_handshake = in the TLS handshake
 phase.sending_request = sending the request
 phase.response_header = waiting for the response header
 phase.response_body = reading the response body
