@@ -32,7 +32,7 @@ final class Console: Sendable {
     private let liveProgress: Bool
 
     init(language: String = "en", verbosity: Verbosity = .normal) {
-        colour = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+        colour = isatty(STDERR_FILENO) == 1 && (getenv("NO_COLOR").map { $0.pointee == 0 } ?? true)
         self.language = language
         self.verbosity = verbosity
         liveProgress = isatty(STDERR_FILENO) == 1 && verbosity != .quiet

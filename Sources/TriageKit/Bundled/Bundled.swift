@@ -27,7 +27,7 @@ public enum Bundled {
     }
 
     /// The runbooks of `$TRIAGE_HOME/runbooks` (`NAME.yaml` / `NAME.yml`), by name, with their paths.
-    public static func userRunbooks(environment: [String: String] = ProcessInfo.processInfo.environment) -> [(name: String, path: String)] {
+    public static func userRunbooks(environment: [String: String] = Bundled.home) -> [(name: String, path: String)] {
         guard let home = environment["TRIAGE_HOME"], !home.isEmpty,
               let files = try? FileManager.default.contentsOfDirectory(atPath: "\(home)/runbooks") else { return [] }
         var out: [String: String] = [:]
@@ -41,7 +41,7 @@ public enum Bundled {
     }
 
     /// A runbook by path (anything with a `/` or ending in .yaml/.yml) or by name.
-    public static func runbook(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
+    public static func runbook(_ nameOrPath: String, environment: [String: String] = Bundled.home) throws(NotFound) -> Source {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory) {
@@ -71,7 +71,7 @@ public enum Bundled {
 
     /// The report template for a language, or the file given with --template.
     public static func template(language: String, path: String? = nil,
-                                environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
+                                environment: [String: String] = Bundled.home) throws(NotFound) -> Source {
         let name = "report.\(language).md.mustache"
         if let path {
             guard let text = read(path) else { throw NotFound(what: "template file", name: path, known: []) }
@@ -87,7 +87,7 @@ public enum Bundled {
     }
 
     /// The text table of a language: `$TRIAGE_HOME/templates/text.LANG.txt`, then the embedded copy.
-    public static func textTable(language: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NotFound) -> Source {
+    public static func textTable(language: String, environment: [String: String] = Bundled.home) throws(NotFound) -> Source {
         let name = "text.\(language).txt"
         if let home = environment["TRIAGE_HOME"], !home.isEmpty, let text = read("\(home)/templates/\(name)") {
             return Source(text: text, origin: "\(home)/templates/\(name)")
@@ -96,6 +96,13 @@ public enum Bundled {
             throw NotFound(what: "text table for language", name: language, known: languages)
         }
         return Source(text: text, origin: "bundled:\(name)")
+    }
+
+    /// `TRIAGE_HOME` alone, read with getenv: building Foundation's whole environment was a
+    /// twentieth of every start.
+    public static var home: [String: String] {
+        guard let value = getenv("TRIAGE_HOME") else { return [:] }
+        return ["TRIAGE_HOME": String(cString: value)]
     }
 
     public static var languages: [String] {

@@ -15,7 +15,8 @@ public enum DeadlineOutcome<T: Sendable>: Sendable {
 /// timeout a result it returns then is `.finished` (a step that met its own
 /// deadline but waited for a thread under load keeps its evidence), an error
 /// or nothing is `.timedOut`; on cancellation it is `.finished` and the
-/// caller sees it was cancelled.
+/// caller sees it was cancelled. `handIn` is that window on the timeout (a
+/// lookup whose deadline is a budget's gives none).
 ///
 /// The operation is cancelled when it loses the race. It is not awaited
 /// afterwards: a step stuck in a C call that ignores cancellation is
@@ -27,6 +28,7 @@ let cancelGraceMilliseconds = 1000
 
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,
+    handIn: Duration = .seconds(1),
     _ operation: @escaping @Sendable () async throws -> T
 ) async -> DeadlineOutcome<T> {
     let race = Race<T>()
@@ -48,7 +50,7 @@ public func withDeadline<T: Sendable>(
                 Task(priority: priority) {
                     guard race.overdue() else { return }
                     let grace = DeadlineTimer(DispatchWorkItem { Task(priority: priority) { race.finish(.timedOut) } })
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(cancelGraceMilliseconds), execute: grace.item)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(min(max(handIn.seconds, 0), 60) * 1e9)), execute: grace.item)
                 }
             })
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(min(max(timeout.seconds, 0), 1e7) * 1e9)), execute: timer.item)

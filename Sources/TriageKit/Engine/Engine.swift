@@ -241,7 +241,9 @@ public struct Engine: Sendable {
         prepared.progress = { report(runID, $0) }
         if let at = options.judgedAt { prepared.judgedAt = at }
         let context = prepared
-        let outcome = await withDeadline(hardTimeout) { try await kind.run(context) }
+        // The hand-in window never takes the run past --max-time.
+        let handIn = options.runDeadline.map { min(.seconds(1), max(.zero, $0 - (clockStart + hardTimeout))) } ?? .seconds(1)
+        let outcome = await withDeadline(hardTimeout, handIn: handIn) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart
         var result = StepResult(id: runID, uses: spec.uses, status: .ok, startedAt: startedAt,
                                 durationMs: Int(elapsed.seconds * 1000), summary: Message(.stepOK), item: item)

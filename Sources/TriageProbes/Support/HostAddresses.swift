@@ -51,7 +51,7 @@ public enum HostAddresses {
                 ? [IPAddress(v4: 127, 0, 0, 1)] : []
             return Answer(addresses: local, source: .specialUse)
         }
-        let outcome = await withDeadline(max(.zero, deadline - .now)) { await onPool { _ in getaddrinfo(host) } }
+        let outcome = await withDeadline(max(.zero, deadline - .now), handIn: .zero) { await onPool { _ in getaddrinfo(host) } }
         if case .finished(.success(let addresses)) = outcome { return Answer(addresses: addresses, source: .resolver) }
         return Answer(addresses: [], source: .resolver)
     }
