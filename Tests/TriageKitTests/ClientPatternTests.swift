@@ -45,6 +45,9 @@ import TriageWire
         Sample(row: "node-self-signed", text: "Error: self-signed certificate { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }", causes: [.selfSigned]),
         Sample(row: "haproxy-handshake", text: #"Server be_api/srv1 is DOWN, reason: Layer6 invalid response, info: "SSL handshake failure", check duration: 3ms"#,
                causes: [.alertWithoutSNI, .untrustedIssuer, .protocolVersion, .tlsProtocolError]),
+        // nginx names the name it checked and the upstream it connected to: the command connects there, on its port.
+        Sample(row: "nginx-cert-name", text: #"2026/12/06 09:11:10 [error] 4242#4242: *1 upstream SSL certificate does not match "backend" while SSL handshaking to upstream, client: 127.0.0.1, server: _, request: "GET / HTTP/1.1", upstream: "https://10.0.0.5:8443/", host: "127.0.0.1:8080""#,
+               causes: [.hostnameMismatch], next: "openssl s_client -connect 10.0.0.5:8443 -servername backend </dev/null | openssl x509 -noout -ext subjectAltName"),
         // HAProxy's HTTP log format (configuration manual, "Logging"), the termination states of a connect
         // timeout, a body stalled past timeout server, a response HAProxy refused; and bare, as pasted.
         Sample(row: "haproxy-sc-timeout", text: #"10.0.1.2:33317 [06/Dec/2026:09:12:01.655] fe_https~ be_api/srv1 0/0/-1/-1/5002 503 217 - - sC-- 3/3/0/0/3 0/0 "GET /v1/health HTTP/1.1""#,

@@ -1617,8 +1617,11 @@ remedy.stores = Serve a chain every client population verifies: one that ends at
 
 # --- ocsp ---
 finding.staple_revoked = the server's own stapled OCSP response says {subject} was revoked on {date}
+crl.not_issuers = not signed by the leaf's issuer
+crl.stale = past its nextUpdate ({date})
+remedy.crl_unchecked = The CA's CRL could not tell whether the certificate is revoked: fetch and read it by hand (`curl -sS {url} | openssl crl -inform DER -noout -text`), check it is signed by the certificate's issuer and current (nextUpdate), or ask the CA's OCSP responder (`--fetch-ocsp`).
 finding.crl_revoked = its CA's CRL ({url}) lists {subject} as revoked on {date}
-finding.crl_unreachable = revocation of {subject} not checked: its CA's CRL {url} could not be fetched ({error})
+finding.crl_unreachable = revocation of {subject} not checked: its CA's CRL {url} could not be fetched or read ({error})
 finding.crl_unusable = revocation of {subject} not checked: its CA's CRL {url} is {status}
 finding.ocsp_revoked = the CA's OCSP responder ({url}) says {subject} was revoked on {date}
 finding.ocsp_unreachable = revocation of {subject} not checked: its CA's OCSP responder {url} could not be asked ({error})
@@ -2775,8 +2778,11 @@ remedy.stores = 提供所有客户端群体都能验证的证书链：终止于�
 
 # --- ocsp ---
 finding.staple_revoked = 服务端自己装订的 OCSP 响应表明 {subject} 已于 {date} 被吊销
+crl.not_issuers = 并非由叶子证书的签发者签名
+crl.stale = 已过 nextUpdate（{date}）
+remedy.crl_unchecked = CA 的 CRL 无法说明该证书是否被吊销：手动获取并查看（`curl -sS {url} | openssl crl -inform DER -noout -text`），确认它由证书的签发者签名且仍然有效（nextUpdate），或改问 CA 的 OCSP 响应服务（`--fetch-ocsp`）。
 finding.crl_revoked = 其 CA 的 CRL（{url}）列出 {subject} 已于 {date} 被吊销
-finding.crl_unreachable = 未能检查 {subject} 的吊销状态：无法获取其 CA 的 CRL {url}（{error}）
+finding.crl_unreachable = 未能检查 {subject} 的吊销状态：无法获取或读取其 CA 的 CRL {url}（{error}）
 finding.crl_unusable = 未能检查 {subject} 的吊销状态：其 CA 的 CRL {url} 为 {status}
 finding.ocsp_revoked = CA 的 OCSP 响应服务（{url}）表明 {subject} 已于 {date} 被吊销
 finding.ocsp_unreachable = 未能检查 {subject} 的吊销状态：无法访问其 CA 的 OCSP 响应服务 {url}（{error}）

@@ -81,8 +81,12 @@ public struct ChainRules: Sendable {
         if let stores = storesFinding { out.append(stores) }
         out += otherVerifyFindings
         out += pathDateFindings(reported: Set(out.map(\.subject)))
-        if let ocsp = check.ocsp, let f = revocationFinding(leaf, ocsp, crl: false) { out.append(f) }
-        if let crl = check.crl, let f = revocationFinding(leaf, crl, crl: true) { out.append(f) }
+        // One source that answered (revoked, or a verified and current good: no finding) makes the other's
+        // "not checked" moot: revocation was checked.
+        let fromOCSP = check.ocsp.flatMap { revocationFinding(leaf, $0, crl: false) }
+        let fromCRL = check.crl.flatMap { revocationFinding(leaf, $0, crl: true) }
+        let answered = (check.ocsp != nil && fromOCSP?.cause != .revocationUnchecked) || (check.crl != nil && fromCRL?.cause != .revocationUnchecked)
+        out += [fromOCSP, fromCRL].compactMap { $0 }.filter { !(answered && $0.cause == .revocationUnchecked) }
         let variants = check.chain.variants
         return out.map { $0.on(.chain(variants)) }
     }
@@ -94,11 +98,13 @@ public struct ChainRules: Sendable {
     func revocationFinding(_ leaf: Certificate, _ ocsp: ChainCheck.FetchedOCSP, crl: Bool) -> Finding? {
         let subject = Value.string(leaf.displayName), url = Value.string(ocsp.url)
         var facts = [Fact(.url, url)]
+        // A CRL's own advice (the cause's is about OCSP).
+        let remedy: Message? = crl ? Message(.remedyCRLUnchecked, ["url": url]) : nil
         guard let response = ocsp.response else {
             facts.append(Fact(.error, .string(ocsp.error ?? "—")))
             return Finding(.revocationUnchecked, severity: .warning,
                            summary: Message(crl ? .findingCRLUnreachable : .findingOCSPUnreachable, ["subject": subject, "url": url, "error": .string(ocsp.error ?? "—")]),
-                           subject: leaf.subject, facts: facts)
+                           subject: leaf.subject, facts: facts, remedy: remedy)
         }
         if let next = response.nextUpdate { facts.append(Fact(.nextUpdate, .typed(.date(next)))) }
         switch (response.status, response.verified) {
@@ -109,11 +115,19 @@ public struct ChainRules: Sendable {
         case (.good, true) where response.nextUpdate.map { $0 >= now } ?? true:
             return nil
         default:
-            let status = response.verified ? response.status.rawValue : "\(response.status.rawValue), not verified"
             let stale = response.nextUpdate.map { $0 < now } ?? false
+            let status: Value
+            if crl {
+                // What is wrong with the CRL, not the certificate's status (a "good" in it says nothing then).
+                status = !response.verified ? Message(.crlNotIssuers).value
+                    : Message(.crlStale, ["date": response.nextUpdate.map { .typed(.date($0)) } ?? .string("—")]).value
+            } else {
+                let text = response.verified ? response.status.rawValue : "\(response.status.rawValue), not verified"
+                status = .string(stale ? "\(text), stale" : text)
+            }
             return Finding(.revocationUnchecked, severity: .warning,
-                           summary: Message(crl ? .findingCRLUnusable : .findingOCSPUnusable, ["subject": subject, "url": url, "status": .string(stale ? "\(status), stale" : status)]),
-                           subject: leaf.subject, facts: facts)
+                           summary: Message(crl ? .findingCRLUnusable : .findingOCSPUnusable, ["subject": subject, "url": url, "status": status]),
+                           subject: leaf.subject, facts: facts, remedy: remedy)
         }
     }
 

@@ -59,7 +59,8 @@ extension Fix {
             // (nginx checks names only, and never sends an address as SNI).
             let leaf = evidence.matrices.flatMap(\.value.attempts).first { !$0.chain.isEmpty }?.chain.first
             let dnsName = leaf?.alternativeNames.lazy.compactMap { if case .dns(let n) = $0, !n.contains("*") { n } else { nil } }.first
-            if let name = IPAddress(host) == nil ? host : dnsName {
+            // A name the certificate does not cover is no fix for a name mismatch: the certificate is.
+            if let name = IPAddress(host) == nil ? host : dnsName, root.cause != .hostnameMismatch || leaf?.covers(name) == true {
                 change = Self.nginxChange(for: root, host: name, source: source)
             }
         }
@@ -68,7 +69,12 @@ extension Fix {
         if change != nil {
             proof.append("nginx -t && nginx -s reload")
         }
-        let rootCommand = record.steps.first { $0.id == root.step }?.command
+        var rootCommand = record.steps.first { $0.id == root.step }?.command
+        if root.remedy.key == MessageKey.remedyURLScheme.rawValue, let url = root.facts[.url]?.stringValue,
+           let request = record.steps.first(where: { $0.uses == "http.request" && $0.command?.contains(url) == true })?.command {
+            // The scheme's proof is the user's request asked in TLS, not the handshake that found the port speaks it.
+            rootCommand = request
+        }
         if let via = record.via, onProxy {
             proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
             let direct = evidence.exchanges(.direct).first { $0.value.status > 0 }?.value.status

@@ -173,14 +173,16 @@ public struct HTTPRules: Sendable {
     /// CURLE_PEER_FAILED_VERIFICATION: the verify result says why.
     var verifyFinding: Finding {
         let e = exchange
-        let cause: Cause = switch e.verifyError {
+        // curl (OpenSSL backend) starts its verify result at 1 (`!X509_V_OK`) and checks the host name before
+        // it reads OpenSSL's result: 60 with a result of 1 is its own host-name check failing.
+        let cause: Cause = if e.verifyResult == 1 { .hostnameMismatch } else { switch e.verifyError {
         case .certHasExpired: .certExpired
         case .certNotYetValid: .certNotYetValid
         case .depthZeroSelfSignedCert: .selfSigned
         case .hostnameMismatch, .ipAddressMismatch: .hostnameMismatch
         case .eeKeyTooSmall, .caKeyTooSmall: .weakKey
         default: .untrustedIssuer
-        }
+        } }
         return Finding(cause, summary: Message(.findingCurlVerify, ["url": .string(subject), "code": .int(e.verifyResult), "error": .string(e.curlMessage)]),
                        subject: host, facts: baseFacts + [Fact(.verifyCode, .int(e.verifyResult))],
                        remedyArgs: ["address": .string(host), "host": .string(host)])

@@ -29,9 +29,9 @@ public enum PlainURLToTLSPort {
                                       Fact(.version, .string(tls.attempt.version ?? "TLS"))]
                                   + (direct.map { [Fact(.curlCode, .int($0.value.curlCode)), Fact(.status, .int($0.value.status))] } ?? []),
                               remedy: Message(.remedyURLScheme, ["https": .string(https)]),
-                              step: direct?.step ?? tls.step).on(direct == nil ? .all : .http(.direct))
-        // What the plain request met is this, said once (the diagnosis lets no certificate finding
-        // explain a request that never spoke TLS).
-        return findings.filter { !($0.path == .http(.direct) && $0.severity == .problem) } + [finding]
+                              step: tls.step).on(.all)
+        // On the handshake (its evidence: the port speaks TLS), for every client of this URL: it explains
+        // what the plain request met (that stays the symptom), before any certificate finding (its stage).
+        return findings + [finding]
     }
 }

@@ -88,8 +88,14 @@ public struct ClientPattern: Sendable {
             }
             var seen = Set<Cause>()
             causes = causes.filter { seen.insert($0).inserted }
+            var next = p.next.replacingOccurrences(of: "{host}", with: host ?? "HOST")
+            // A proxy's line names the upstream it connected to (nginx's `upstream: "https://10.0.0.5:8443/…"`):
+            // the command connects there, on its port, whatever name it checks.
+            if let up = text.firstMatch(of: #/upstream: "[a-z]+://(?<authority>[^/"]+:\d+)/#) {
+                next = next.replacingOccurrences(of: "-connect \(host ?? "HOST"):443", with: "-connect \(up.output.authority)")
+            }
             return Match(pattern: p, causes: causes, alert: alert, alertSender: p.causes.contains("client-alert") ? .client : .server,
-                         verifyCode: verify, host: host, next: p.next.replacingOccurrences(of: "{host}", with: host ?? "HOST"))
+                         verifyCode: verify, host: host, next: next)
         }
         return nil
     }

@@ -153,3 +153,18 @@ public struct CertificateChain: Sendable, Hashable {
     /// The same chain, by the leaves' and intermediates' fingerprints.
     public var fingerprint: String { certificates.map(\.sha256).joined(separator: "/") }
 }
+
+extension Certificate {
+    /// Whether a DNS name of its subjectAltName covers `host` (RFC 6125: exact, or a wildcard for the
+    /// left-most label alone), as a verifying client checks it.
+    public func covers(_ host: String) -> Bool {
+        let wanted = host.lowercased()
+        return alternativeNames.contains { name in
+            guard case .dns(let pattern) = name else { return false }
+            let p = pattern.lowercased()
+            if p == wanted { return true }
+            guard p.hasPrefix("*."), let dot = wanted.firstIndex(of: ".") else { return false }
+            return wanted[dot...] == p.dropFirst() && wanted[..<dot].allSatisfy { $0 != "." } && !wanted[..<dot].isEmpty
+        }
+    }
+}

@@ -91,7 +91,9 @@ public struct NginxErrorLogStep: StepKind {
         var kept: [ProxyLogLine] = []
         // triage's own: written since this run started (nginx stamps whole seconds), from its client address,
         // for a GET (triage's request through the proxy; a client's POST at the same second is not).
-        let runStart = Date(timeIntervalSince1970: context.runStartedAt.timeIntervalSince1970.rounded(.down) - 1)
+        // (The run's own second: nginx refreshes its clock as each event wakes it, so a line of the second
+        // before is a client's, not triage's.)
+        let runStart = Date(timeIntervalSince1970: context.runStartedAt.timeIntervalSince1970.rounded(.down))
         let ownClient = context.string("own_client").flatMap(IPAddress.init)?.description
         var impact = ImpactCount()
         var proxies: [ProxyLogFormat: Int] = [:]
