@@ -248,7 +248,7 @@ public struct CaptureRules: Sendable {
             out.append(Finding(.defaultCertWithoutSNI,
                                summary: Message(.findingDefaultCert, ["subject": .string(leaf.subject), "problem": problem.value, "good": .string(goodLeaf.subject)]),
                                subject: c.server.description,
-                               facts: [Fact(.variant, .string("none")), Fact(.subject, .string(leaf.subject)),
+                               facts: [Fact(.variant, SNIVariant.none.label), Fact(.subject, .string(leaf.subject)),
                                        Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),
                                        Fact(.sans, .list(leaf.alternativeNames.map { .string($0.description) })),
                                        Fact(.withSNI, .string(goodLeaf.subject)), Fact(.seenAt, .typed(.date(c.firstSeen)))],

@@ -290,7 +290,7 @@ public struct ChainRules: Sendable {
     public var facts: [Fact] {
         var facts: [Fact] = []
         if let first = check.chain.servers.first { facts.append(Fact(.address, .typed(.endpoint(first)))) }
-        facts += check.chain.variants.map { Fact(.variant, .string($0.description)) }
+        facts += check.chain.variants.map { Fact(.variant, $0.label) }
         for cert in certificates { facts.append(Fact(.certificate, .typed(.certificate(cert)))) }
         if let leaf = certificates.first {
             facts += [Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),

@@ -109,11 +109,11 @@ public struct HandshakeRules: Sendable {
 
     func alertFacts(_ a: HandshakeAttempt, _ alert: TLSAlert) -> [Fact] {
         [Fact(.alert, .typed(.alert(alert))), Fact(.sender, .string(alert.sender.rawValue)),
-         Fact(.variant, .string(a.variant.description)), Fact(.address, .typed(.endpoint(a.server)))]
+         Fact(.variant, a.variant.label), Fact(.address, .typed(.endpoint(a.server)))]
     }
 
     func failureFacts(_ a: HandshakeAttempt) -> [Fact] {
-        var facts = [Fact(.address, .typed(.endpoint(a.server))), Fact(.variant, .string(a.variant.description))]
+        var facts = [Fact(.address, .typed(.endpoint(a.server))), Fact(.variant, a.variant.label)]
         if let f = a.failure { facts.append(Fact(.opensslError, .string("\(f.code) \(f.text)"))) }
         facts.append(Fact(.bytesReceived, .int(a.bytesReceived)))
         facts.append(Fact(.messagesReceived, .int(a.messageCount)))
@@ -261,7 +261,7 @@ public struct HandshakeRules: Sendable {
                            summary: Message(.findingDefaultCert, ["subject": .string(leaf.subject), "problem": problem.value,
                                                                   "good": .string(goodLeaf.subject)]),
                            subject: subject,
-                           facts: [Fact(.variant, .string("none")), Fact(.subject, .string(leaf.subject)),
+                           facts: [Fact(.variant, SNIVariant.none.label), Fact(.subject, .string(leaf.subject)),
                                    Fact(.notBefore, .typed(.date(leaf.notBefore))), Fact(.notAfter, .typed(.date(leaf.notAfter))),
                                    Fact(.sans, .list(leaf.alternativeNames.map { .string($0.description) })),
                                    Fact(.withSNI, .string(goodLeaf.subject))],

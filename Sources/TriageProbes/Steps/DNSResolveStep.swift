@@ -92,9 +92,20 @@ public struct DNSResolveStep: StepKind {
                                        ok: !addresses.isEmpty, server: client.server.description)])
     }
 
+    /// The `source` output's code, as the report's fact says it (in its language).
+    static func sourceLabel(_ source: String) -> Value {
+        switch source {
+        case "input": Message(.sourceInput).value
+        case "literal": Message(.sourceLiteral).value
+        case "/etc/hosts": Message(.sourceHostsFile).value
+        case "special-use": Message(.sourceSpecialUse).value
+        default: .string(source)
+        }
+    }
+
     func local(_ host: String, _ addresses: [IPAddress], source: String, why: Message) -> StepOutcome {
         StepOutcome(summary: why, command: "getent ahosts \(host)",
-                    facts: [Fact(.addresses, .list(addresses.map { .typed(.address($0)) })), Fact(.addressSource, .string(source))],
+                    facts: [Fact(.addresses, .list(addresses.map { .typed(.address($0)) })), Fact(.addressSource, Self.sourceLabel(source))],
                     outputs: ["addresses": .list(addresses.map { .typed(.address($0)) }), "cname_chain": [], "source": .string(source)])
     }
 }

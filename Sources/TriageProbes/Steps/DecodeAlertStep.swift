@@ -39,7 +39,7 @@ public struct DecodeAlertStep: StepKind {
             sender = sender ?? alert.sender
             level = alert.level
             if let server = alert.server { facts.append(Fact(.address, .typed(.endpoint(server)))) }
-            if let variant = alert.variant { facts.append(Fact(.variant, .string(variant.description))) }
+            if let variant = alert.variant { facts.append(Fact(.variant, variant.label)) }
         case .null:
             guard let text = context.string("text") else { throw StepFailure(.decodeNothing) }
             query = text

@@ -371,7 +371,7 @@ final class HandshakeSession: SSLConnection.Observer {
         if (20...23).contains(first), bytes.count < 2 || bytes[1] == 3 { return nil }
         let text = String(decoding: bytes.prefix(40), as: UTF8.self)
             .replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
-        return "'\(text.filter { $0.isASCII && $0.asciiValue! >= 32 })' (first byte 0x\(String(first, radix: 16)))"
+        return "'\(text.filter { $0.isASCII && $0.asciiValue! >= 32 })' (0x\(String(first, radix: 16)))"
     }
 
     // MARK: - What OpenSSL's callbacks report
