@@ -51,6 +51,9 @@ import TriageTestSupport
         #expect(r.status == 1, "\(r.stderr)")
         #expect(doc.rootCause?.cause == .noLiveUpstreams, "\(doc.findings.map(\.cause))")
         #expect(doc.rootCause?.summary.contains("HAProxy had marked every server of the upstream block down") == true, "\(doc.rootCause?.summary ?? "")")
+        // HAProxy's own words for the fix, not nginx's.
+        #expect(doc.rootCause?.remedy.contains("show servers state") == true && doc.rootCause?.remedy.contains("max_fails") == false,
+                "\(doc.rootCause?.remedy ?? "")")
         let step = doc.steps.first { $0.id == "proxy-log" }
         #expect(step?.status == .problem)
         #expect(step?.fact(.matchingLines) == 4)

@@ -80,6 +80,19 @@ import TriageWire
         for cause in explained.first?.likelyCauses ?? [] { #expect(!cause.english.contains("—"), "\(cause.english)") }
     }
 
+    /// A proxy's lines are answered in its own directives: HAProxy's `timeout connect`, not nginx's
+    /// `proxy_connect_timeout`; Envoy's cluster `sni`, not `proxy_ssl_server_name`.
+    @Test func aProxysRemediesAreInItsOwnDirectives() throws {
+        let table = try TextTable.named("en")
+        func remedies(_ text: String) throws -> String {
+            try Explainer.explain(text).first.map { $0.likelyCauses.map { table.render($0) }.joined(separator: "\n") } ?? ""
+        }
+        let haproxy = try remedies("sC--")
+        #expect(haproxy.contains("`timeout connect`") && !haproxy.contains("proxy_connect_timeout"), "\(haproxy)")
+        let envoy = try remedies("upstream connect error or disconnect/reset before headers. reset reason: connection timeout")
+        #expect(envoy.contains("`connect_timeout`") && !envoy.contains("proxy_"), "\(envoy)")
+    }
+
     @Test func everyRowHasASampleAndATextInEveryLanguage() throws {
         let rows = ClientPattern.bundled.map(\.id)
         #expect(rows.count >= 100)

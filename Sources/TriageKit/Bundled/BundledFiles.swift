@@ -1806,6 +1806,31 @@ openssl.reason.399 = ee key too small (the certificate's key is below the securi
 openssl.reason.152 = excessive message size (a handshake message larger than the peer accepts)
 openssl.reason.235 = no application protocol (no ALPN protocol in common)
 openssl.reason.398 = ca md too weak (a certificate is signed with a digest below the security level, e.g. SHA-1 or MD5)
+# A proxy's own words for a cause's remedy (explain, and findings from its log).
+remedy.proxy.haproxy.proxy-timeout = HAProxy gave up waiting: compare `timeout connect` (the connection and TLS handshake to the server) and `timeout server` (its answer) with how long the server takes (`triage run https://{host}/`), then raise the one that ran out or fix the server.
+remedy.proxy.haproxy.timeout = The server did not accept the connection within `timeout connect`: check that it is up and reachable from HAProxy (`nc -vz SERVER PORT`) and that no firewall drops packets.
+remedy.proxy.haproxy.http-timeout = The server's answer took longer than `timeout server`: compare with how long it takes directly (`triage run https://{host}/`), then raise it or fix the server.
+remedy.proxy.haproxy.alert-without-sni = Send SNI to the server: add `sni str({host})` (or `sni req.hdr(host)`) to the `server` line, and `check-sni {host}` for its health checks.
+remedy.proxy.haproxy.protocol-version = Let HAProxy and the server share a TLS version: `ssl-min-ver TLSv1.2` / `ssl-max-ver TLSv1.3` on the `server` line (or in `ssl-default-server-options`), or enable it on the server.
+remedy.proxy.haproxy.untrusted-issuer = Give HAProxy the server's CA: `ca-file /etc/haproxy/upstream-ca.pem` with `verify required` on the `server` line.
+remedy.proxy.haproxy.hostname-mismatch = HAProxy checks the name of `verifyhost` (else the SNI it sends): set `verifyhost` to a name the certificate covers, or install a certificate that covers the name.
+remedy.proxy.haproxy.upstream-header-too-big = HAProxy's buffer (`tune.bufsize`, 16384 by default, less `tune.maxrewrite`) cannot hold the server's response headers: raise `tune.bufsize`, or make the server send smaller headers.
+remedy.proxy.haproxy.http-protocol-error = HAProxy refused the server's response (`PH`): `show errors` on its stats socket shows the bytes it rejected; fix the server's response.
+remedy.proxy.haproxy.upstream-protocol-mismatch = The server speaks HTTP/2 only: add `proto h2` (and `alpn h2` over TLS) to the `server` line.
+remedy.proxy.haproxy.no-live-upstreams = Every server of the backend is DOWN: `echo 'show servers state' | socat stdio /run/haproxy/admin.sock` shows the health check's last error; fix what failed them.
+remedy.proxy.haproxy.upstream-closed-early = The server closed or reset the connection before its answer was complete (`SD`, `SH`): look at the server's logs; for reused idle connections keep the server's keep-alive timeout above HAProxy's (`timeout server`, `http-reuse`).
+remedy.proxy.haproxy.connection-refused = Nothing listens on the server's address and port: start it, or fix the `server` line's address.
+remedy.proxy.envoy.proxy-timeout = Envoy gave up waiting: compare the cluster's `connect_timeout` and the route's `timeout` (15 s by default) with how long the upstream takes (`triage run https://{host}/`), then raise the one that ran out or fix the upstream.
+remedy.proxy.envoy.timeout = The upstream did not accept the connection within the cluster's `connect_timeout`: check that it is up and reachable from Envoy and that no firewall drops packets.
+remedy.proxy.envoy.http-timeout = The upstream's answer took longer than the route's `timeout` (15 s by default): compare with how long it takes directly (`triage run https://{host}/`), then raise it or fix the upstream.
+remedy.proxy.envoy.alert-without-sni = Send SNI to the upstream: `sni: {host}` in the cluster's `UpstreamTlsContext` (or `auto_sni: true` in its upstream HTTP protocol options).
+remedy.proxy.envoy.untrusted-issuer = Give Envoy the upstream's CA: `validation_context.trusted_ca` in the cluster's `UpstreamTlsContext`.
+remedy.proxy.envoy.cert-invalid = Envoy refused the upstream's certificate (CERTIFICATE_VERIFY_FAILED): check it with `triage run https://{host}/ --cacert` the CA in the cluster's `validation_context.trusted_ca`; the chain's own finding says why.
+remedy.proxy.envoy.hostname-mismatch = Envoy checks `match_typed_subject_alt_names` (or the SNI with `auto_san_validation`): list a name the certificate covers, or install a certificate that covers the name.
+remedy.proxy.envoy.protocol-version = Let Envoy and the upstream share a TLS version: `tls_params` (`tls_minimum_protocol_version`, `tls_maximum_protocol_version`) in the cluster's `UpstreamTlsContext`, or enable it on the upstream.
+remedy.proxy.envoy.no-live-upstreams = No healthy host in the cluster (`UH`): `curl -s localhost:9901/clusters | grep health_flags` shows why; fix what failed the health checks or outlier detection.
+remedy.proxy.envoy.upstream-closed-early = The upstream reset or closed the connection (`UC`): look at its logs; for idle connections set the cluster's `common_http_protocol_options.idle_timeout` below the upstream's keep-alive timeout.
+remedy.proxy.envoy.connection-refused = Nothing listens on the upstream's address and port: start it, or fix the cluster's endpoint.
 
 """#,
         "text.zh.txt": #"""
@@ -2967,6 +2992,31 @@ openssl.reason.399 = EE 密钥过小（证书的密钥低于安全级别要求�
 openssl.reason.152 = 消息过大（握手消息超出了对端可接受的大小）
 openssl.reason.235 = 没有应用层协议（没有共同支持的 ALPN 协议）
 openssl.reason.398 = CA 摘要算法过弱（某个证书使用了低于安全级别的摘要算法签名，例如 SHA-1 或 MD5）
+# A proxy's own words for a cause's remedy (explain, and findings from its log).
+remedy.proxy.haproxy.proxy-timeout = HAProxy 放弃了等待：把 `timeout connect`（到服务器的连接与 TLS 握手）和 `timeout server`（服务器的应答）与服务器实际耗时（`triage run https://{host}/`）对比，再调高用尽的那一个或修复服务器。
+remedy.proxy.haproxy.timeout = 服务器没有在 `timeout connect` 内接受连接：确认它在运行、HAProxy 能访问到（`nc -vz SERVER PORT`），且没有防火墙丢包。
+remedy.proxy.haproxy.http-timeout = 服务器的应答超过了 `timeout server`：与直接请求的耗时（`triage run https://{host}/`）对比，再调高它或修复服务器。
+remedy.proxy.haproxy.alert-without-sni = 向服务器发送 SNI：在 `server` 行加上 `sni str({host})`（或 `sni req.hdr(host)`），健康检查加上 `check-sni {host}`。
+remedy.proxy.haproxy.protocol-version = 让 HAProxy 与服务器有共同的 TLS 版本：在 `server` 行（或 `ssl-default-server-options`）设置 `ssl-min-ver TLSv1.2` / `ssl-max-ver TLSv1.3`，或在服务器上启用它。
+remedy.proxy.haproxy.untrusted-issuer = 把服务器的 CA 交给 HAProxy：在 `server` 行设置 `ca-file /etc/haproxy/upstream-ca.pem` 与 `verify required`。
+remedy.proxy.haproxy.hostname-mismatch = HAProxy 校验的是 `verifyhost` 的名字（否则是它发送的 SNI）：把 `verifyhost` 设为证书包含的名字，或换一张包含该名字的证书。
+remedy.proxy.haproxy.upstream-header-too-big = HAProxy 的缓冲区（`tune.bufsize`，默认 16384，减去 `tune.maxrewrite`）放不下服务器的响应头：调高 `tune.bufsize`，或让服务器发送更小的头。
+remedy.proxy.haproxy.http-protocol-error = HAProxy 拒绝了服务器的响应（`PH`）：在统计套接字上执行 `show errors` 可看到被拒绝的字节；修正服务器的响应。
+remedy.proxy.haproxy.upstream-protocol-mismatch = 服务器只说 HTTP/2：在 `server` 行加上 `proto h2`（TLS 下再加 `alpn h2`）。
+remedy.proxy.haproxy.no-live-upstreams = 后端的所有服务器都是 DOWN：`echo 'show servers state' | socat stdio /run/haproxy/admin.sock` 可看到健康检查的最后错误；修复导致它们失败的原因。
+remedy.proxy.haproxy.upstream-closed-early = 服务器在应答完成前关闭或重置了连接（`SD`、`SH`）：查看服务器日志；对复用的空闲连接，让服务器的 keep-alive 超时高于 HAProxy 的（`timeout server`、`http-reuse`）。
+remedy.proxy.haproxy.connection-refused = 服务器的地址和端口上没有监听：启动它，或修正 `server` 行的地址。
+remedy.proxy.envoy.proxy-timeout = Envoy 放弃了等待：把集群的 `connect_timeout` 和路由的 `timeout`（默认 15 秒）与上游实际耗时（`triage run https://{host}/`）对比，再调高用尽的那一个或修复上游。
+remedy.proxy.envoy.timeout = 上游没有在集群的 `connect_timeout` 内接受连接：确认它在运行、Envoy 能访问到，且没有防火墙丢包。
+remedy.proxy.envoy.http-timeout = 上游的应答超过了路由的 `timeout`（默认 15 秒）：与直接请求的耗时（`triage run https://{host}/`）对比，再调高它或修复上游。
+remedy.proxy.envoy.alert-without-sni = 向上游发送 SNI：在集群的 `UpstreamTlsContext` 中设置 `sni: {host}`（或在上游 HTTP 协议选项中设置 `auto_sni: true`）。
+remedy.proxy.envoy.untrusted-issuer = 把上游的 CA 交给 Envoy：集群 `UpstreamTlsContext` 中的 `validation_context.trusted_ca`。
+remedy.proxy.envoy.cert-invalid = Envoy 拒绝了上游的证书（CERTIFICATE_VERIFY_FAILED）：用 `triage run https://{host}/ --cacert` 加上集群 `validation_context.trusted_ca` 里的 CA 检查它；证书链自己的发现会说明原因。
+remedy.proxy.envoy.hostname-mismatch = Envoy 校验 `match_typed_subject_alt_names`（或开启 `auto_san_validation` 时校验 SNI）：列出证书包含的名字，或换一张包含该名字的证书。
+remedy.proxy.envoy.protocol-version = 让 Envoy 与上游有共同的 TLS 版本：集群 `UpstreamTlsContext` 的 `tls_params`（`tls_minimum_protocol_version`、`tls_maximum_protocol_version`），或在上游启用它。
+remedy.proxy.envoy.no-live-upstreams = 集群中没有健康的主机（`UH`）：`curl -s localhost:9901/clusters | grep health_flags` 可看到原因；修复导致健康检查或异常检测失败的原因。
+remedy.proxy.envoy.upstream-closed-early = 上游重置或关闭了连接（`UC`）：查看它的日志；对空闲连接，把集群的 `common_http_protocol_options.idle_timeout` 设得低于上游的 keep-alive 超时。
+remedy.proxy.envoy.connection-refused = 上游的地址和端口上没有监听：启动它，或修正集群的端点。
 
 """#,
     ]

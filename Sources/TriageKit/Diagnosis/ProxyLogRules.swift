@@ -64,6 +64,8 @@ public struct ProxyLogRules: Sendable {
         }
         let summary = Message(.findingProxyLog, ["count": .int(count), "message": .string(line.message), "meaning": meaning.value,
                                                  "time": line.time.map { .typed(.date($0)) } ?? .string("—")])
+        // Another proxy's remedies in its own directives (HAProxy's `server` line, Envoy's cluster).
+        if !isNginx, remedy == nil { remedy = Message.proxyRemedy(cause, proxy: log.proxy, remedyArgs) }
         var finding = Finding(cause, summary: summary, subject: subject, facts: facts, remedy: remedy, remedyArgs: remedyArgs)
         if isNginx {
             refine(&finding, event: line.event)

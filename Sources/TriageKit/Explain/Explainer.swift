@@ -150,7 +150,7 @@ public enum Explainer {
         var e = Explanation(kind: .client, heading: Message(.explainClientHeading, ["client": .string(m.pattern.client), "meaning": meaning.value]),
                            facts: facts,
                            likelyCauses: m.causes.map { Message(.explainCauseLine, ["code": .string($0.code), "title": Message(cause: $0, .title).value,
-                                                                                     "remedy": Message(cause: $0, .remedy, args).value]) })
+                                                                                     "remedy": (Message.proxyRemedy($0, proxy: m.pattern.client, args) ?? Message(cause: $0, .remedy, args)).value]) })
         e.causes = m.causes
         return e
     }

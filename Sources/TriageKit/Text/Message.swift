@@ -21,6 +21,13 @@ public struct Message: Sendable, Hashable, Codable {
 
     public enum CausePart: String, Sendable, CaseIterable { case title, remedy }
 
+    /// A proxy's own words for a cause's remedy (`remedy.proxy.haproxy.CAUSE`: its directives, not
+    /// nginx's), when the tables have them.
+    public static func proxyRemedy(_ cause: Cause, proxy: String, _ args: [String: Value] = [:]) -> Message? {
+        let key = "remedy.proxy.\(proxy.lowercased()).\(cause.code)"
+        return TextTable.english.entries[key] == nil ? nil : Message(raw: key, args)
+    }
+
     /// The message as an argument of another message.
     public var value: Value { .typed(.message(self)) }
 
