@@ -372,6 +372,9 @@ extension TrustAndTimeTests {
             #expect(r.status == 1, "\(doc.findings.map(\.summary))")
             #expect(doc.rootCause?.cause == .certRevoked)
             #expect(doc.rootCause?.summary == "its CA's CRL (\(url)) lists \(F.host) as revoked on \(Self.iso(revokedAt))", "\(doc.rootCause?.summary ?? "")")
+            // The CRL as served, beside the report: the bytes that were read.
+            let kept = doc.steps.flatMap(\.artifacts).first { $0.path.hasSuffix("/crl.der") }
+            #expect(kept?.bytes == (try Data(contentsOf: der)).count, "\(doc.steps.flatMap(\.artifacts).map(\.path))")
             #expect(markdown.contains("certificate revoked"))
         case "stale":
             #expect(r.status == 0, "\(doc.findings.map(\.summary))")

@@ -26,11 +26,14 @@ public struct ChainCheck: Sendable {
         public var response: OCSPStaple?
         /// Why the responder could not be asked or its answer not read.
         public var error: String?
+        /// The bytes that came (the OCSP response, the CRL), kept as evidence.
+        public var raw: [UInt8]?
 
-        public init(url: String, response: OCSPStaple?, error: String?) {
+        public init(url: String, response: OCSPStaple?, error: String?, raw: [UInt8]? = nil) {
             self.url = url
             self.response = response
             self.error = error
+            self.raw = raw
         }
     }
 

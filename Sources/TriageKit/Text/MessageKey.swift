@@ -78,6 +78,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case evidenceBody = "evidence.body"
     case evidenceCapture = "evidence.capture"
     case evidenceChain = "evidence.chain"
+    case evidenceCRL = "evidence.crl"
+    case evidenceOCSPResponse = "evidence.ocsp_response"
     case evidenceConnections = "evidence.connections"
     case evidenceHeaders = "evidence.headers"
     case evidenceKeyLog = "evidence.key_log"

@@ -91,9 +91,9 @@ public struct X509CheckDatesStep: StepKind {
         }
         let response = ChainVerifier.staple(result.bodyBytes, leaf: leaf, issuer: issuer, caFile: caFile)
         guard response.status != .unusable else {
-            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not an OCSP response for this certificate")
+            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not an OCSP response for this certificate", raw: result.bodyBytes)
         }
-        return .init(url: url, response: response, error: nil)
+        return .init(url: url, response: response, error: nil, raw: result.bodyBytes)
     }
 
     /// The leaf's status from its CA's CRL: the distribution point's URL fetched (http/https, 5 s, at most
@@ -120,9 +120,9 @@ public struct X509CheckDatesStep: StepKind {
         }
         let status = ChainVerifier.crl(result.bodyBytes, leaf: leaf, issuer: issuer)
         guard status.status != .unusable else {
-            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not a CRL")
+            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not a CRL", raw: result.bodyBytes)
         }
-        return .init(url: url, response: status, error: nil)
+        return .init(url: url, response: status, error: nil, raw: result.bodyBytes)
     }
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
@@ -150,6 +150,13 @@ public struct X509CheckDatesStep: StepKind {
             // The chain a client meets (with SNI), once.
             if context.bool("fetch_ocsp") == true, !(hasSNIChain && chain.seenOnlyWithoutSNI) { check.ocsp = await Self.fetchOCSP(check, caFile: caFile) }
             if context.bool("fetch_crl") == true, !(hasSNIChain && chain.seenOnlyWithoutSNI) { check.crl = await Self.fetchCRL(check, caFile: caFile) }
+            // What the CA's servers answered, beside the report (`openssl crl -inform DER -text`, `openssl ocsp -respin`).
+            if let raw = check.ocsp?.raw, !raw.isEmpty {
+                _ = try? context.evidence.write("ocsp-response.der", data: Data(raw), description: Message(.evidenceOCSPResponse, ["url": .string(check.ocsp?.url ?? "")]))
+            }
+            if let raw = check.crl?.raw, !raw.isEmpty {
+                _ = try? context.evidence.write("crl.der", data: Data(raw), description: Message(.evidenceCRL, ["url": .string(check.crl?.url ?? "")]))
+            }
             check.stores = stores.map { store in
                 let c = ChainVerifier.check(chain, caFile: store.pem, at: now, name: host)
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
