@@ -109,7 +109,7 @@ import TriageTestSupport
         let proxy = try PlainTCPServer(.silent)
         defer { proxy.stop() }
         let run = try await DefaultRunbook.run(port: upstream.port, caFile: try F.file(root.certificatePEM),
-                                               extra: ["via": "http://127.0.0.1:\(proxy.port)/test"], stepTimeout: .seconds(5))
+                                               extra: ["via": "http://127.0.0.1:\(proxy.port)/test"], stepTimeout: .seconds(8))
         #expect(run.record.diagnosis.exitStatus == 1)
         #expect(run.root?.cause == .proxyTimeout, "\(problems(run))")
         #expect(run.root?.summary.contains("(direct to the upstream: 200)") == true, "\(run.root?.summary ?? "")")
