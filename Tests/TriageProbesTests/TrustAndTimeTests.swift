@@ -299,6 +299,7 @@ extension TrustAndTimeTests {
             #expect(doc.rootCause?.cause == .certRevoked)
             #expect(doc.rootCause?.summary == "the CA's OCSP responder (\(url)) says \(F.host) was revoked on 2026-12-01T00:00:00Z", "\(doc.rootCause?.summary ?? "")")
             #expect(markdown.contains("certificate revoked"))
+            #expect(markdown.contains("--fetch-ocsp -q"), "the proof asks the responder again: \(markdown)")
         case "none":
             // Asked to check, nothing to ask: revocation not checked, said so.
             #expect(r.status == 0, "\(doc.findings.map(\.summary))")
@@ -372,6 +373,9 @@ extension TrustAndTimeTests {
             #expect(r.status == 1, "\(doc.findings.map(\.summary))")
             #expect(doc.rootCause?.cause == .certRevoked)
             #expect(doc.rootCause?.summary == "its CA's CRL (\(url)) lists \(F.host) as revoked on \(Self.iso(revokedAt))", "\(doc.rootCause?.summary ?? "")")
+            // Its proof is the CRL asked again, not the dates command (which passes today).
+            #expect(markdown.contains("triage run https://\(F.host):\(server.port)/ --cacert "), "\(markdown)")
+            #expect(markdown.contains("--fetch-crl -q"), "\(markdown)")
             // The CRL as served, beside the report: the bytes that were read.
             let kept = doc.steps.flatMap(\.artifacts).first { $0.path.hasSuffix("/crl.der") }
             #expect(kept?.bytes == (try Data(contentsOf: der)).count, "\(doc.steps.flatMap(\.artifacts).map(\.path))")

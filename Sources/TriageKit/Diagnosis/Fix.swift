@@ -80,7 +80,11 @@ extension Fix {
             let direct = evidence.exchanges(.direct).first { $0.value.status > 0 }?.value.status
             expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct ?? 200)])
         }
-        if let rootCommand, change == nil || proof.count < 2 {
+        if let revoked = Self.revocationProof(root, record: record) {
+            // The dates command passes today: what proves a new certificate is the revocation check that found it.
+            proof += [revoked]
+            if expectation == nil { expectation = Message(.fixExpectCheck) }
+        } else if let rootCommand, change == nil || proof.count < 2 {
             var lines = Self.proofLines(rootCommand, for: root)
             if root.remedy.key == MessageKey.remedyURLScheme.rawValue, let https = root.remedy.args["https"]?.stringValue,
                let url = root.facts[.url]?.stringValue {
@@ -92,6 +96,24 @@ extension Fix {
         }
         guard change != nil || !proof.isEmpty else { return nil }
         self.init(change: change, proof: proof, expectation: expectation)
+    }
+
+    /// A revoked certificate's proof: the check that found it, once the certificate is replaced —
+    /// the CRL or the CA's responder asked again, the staple read again.
+    static func revocationProof(_ root: Finding, record: CaseRecord) -> String? {
+        guard root.cause == .certRevoked, let target = record.target else { return nil }
+        let url = ShellQuote.quote(Redactor.redact(target))
+        let ca = record.inputs["ca_file"]?.stringValue.flatMap { $0.isEmpty ? nil : " --cacert \(ShellQuote.quote($0))" } ?? ""
+        switch root.summary.key {
+        case MessageKey.findingCRLRevoked.rawValue: return "triage run \(url)\(ca) --fetch-crl -q"
+        case MessageKey.findingOCSPRevoked.rawValue: return "triage run \(url)\(ca) --fetch-ocsp -q"
+        case MessageKey.findingStapleRevoked.rawValue:
+            guard let host = URLPart.host.extract(from: target).stringValue, let port = URLPart.port.extract(from: target).intValue else { return nil }
+            let authority = IPAddress(host)?.isV6 == true ? "[\(host)]:\(port)" : "\(host):\(port)"
+            let sni = IPAddress(host) == nil ? " -servername \(ShellQuote.quote(host))" : ""
+            return "openssl s_client -connect \(ShellQuote.quote(authority))\(sni) -status </dev/null 2>/dev/null | grep -A1 'Cert Status'"
+        default: return nil
+        }
     }
 
     /// The lines of a step's command that reproduce this finding (a
