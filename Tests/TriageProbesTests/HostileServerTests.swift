@@ -99,6 +99,9 @@ import TriageTestSupport
         let doc2 = try ReportDocument.decode(Data(contentsOf: out2.appendingPathComponent("report.json")))
         #expect(doc2.findings.isEmpty, "\(doc2.findings.map(\.cause))")
         #expect((healthy.stdout + healthy.stderr).contains("HTTP 200"), "\(healthy.stderr)")
+        // The request path draws what the client does: no handshake it never makes.
+        let md2 = try String(contentsOf: out2.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(!md2.contains("ClientHello") && md2.contains("C->>U: GET /"), "\(md2)")
     }
 
     @Test func proxyAcceptsAndNeverAnswers() async throws {

@@ -37,7 +37,9 @@ struct SequenceDiagram {
             lines.append(answer("R", "C", resolver))
         }
         // The direct path: the client's own handshake (one per address at most two), then its HTTP request.
-        let hellos = observations.filter { $0.path == .handshake(.asClient) }
+        var hellos = observations.filter { $0.path == .handshake(.asClient) }
+        // An http:// URL to a port that speaks no TLS: the handshake only asked whether it does; the client never sends one.
+        if record.target.flatMap({ URLPart.scheme.extract(from: $0).stringValue }) == "http", !hellos.contains(where: \.ok) { hellos = [] }
         for hello in Self.representatives(hellos) {
             lines.append(arrow("C", "U", hello.request, suffix: hellos.count > 1 ? " → \(hello.server)" : ""))
             lines.append(answer("U", "C", hello))
