@@ -931,6 +931,7 @@ exec.unexpected = {how}, expected {expected}
 # --- evidence files ---------------------------------------------------------------------
 evidence.self_capture = every connection of this step, as sent and received (open in Wireshark)
 evidence.key_log = TLS secrets (NSS key log): with it anyone can decrypt handshake.pcapng; delete it before sharing the case, or run with --no-keylog
+nginx.default_value = {value} (not set: nginx {version}'s default)
 evidence.crl = the CRL fetched from {url} (DER as served; `openssl crl -inform DER -noout -text -in crl.der`)
 evidence.ocsp_response = the OCSP response from {url} (`openssl ocsp -respin ocsp-response.der -resp_text -noverify`)
 evidence.chain = the certificate chain {address} sent (sni {variant})
@@ -2119,6 +2120,7 @@ exec.unexpected = {how}，预期为 {expected}
 # --- 证据文件 -----------------------------------------------------------------------------
 evidence.self_capture = 本步骤的所有连接，按收发原样记录（可用 Wireshark 打开）
 evidence.key_log = TLS 密钥（NSS key log）：任何人凭它都能解密 handshake.pcapng；分享本案例前请删除它，或用 --no-keylog 运行
+nginx.default_value = {value}（未设置：nginx {version} 的默认值）
 evidence.crl = 从 {url} 获取的 CRL（原样保存；`openssl crl -inform DER -noout -text -in crl.der`）
 evidence.ocsp_response = 来自 {url} 的 OCSP 应答（`openssl ocsp -respin ocsp-response.der -resp_text -noverify`）
 evidence.chain = {address} 发送的证书链（SNI 方式 {variant}）

@@ -79,6 +79,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case evidenceCapture = "evidence.capture"
     case evidenceChain = "evidence.chain"
     case evidenceCRL = "evidence.crl"
+    case nginxDefaultValue = "nginx.default_value"
     case evidenceOCSPResponse = "evidence.ocsp_response"
     case evidenceConnections = "evidence.connections"
     case evidenceHeaders = "evidence.headers"

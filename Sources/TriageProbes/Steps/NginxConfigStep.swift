@@ -87,6 +87,12 @@ public struct NginxConfigStep: StepKind {
             sslName: view.explicitSSLName, hostHeader: view.hostHeader)
         let version = await ProxyVersionProbe.detect(explicit: context.string("version"), onThisMachine: true, serverHeader: nil,
                                                      errorLog: context.string("error_log"))
+        if view.protocols.isEmpty, let i = facts.firstIndex(where: { $0.key == .proxySSLProtocols }) {
+            // Not set: what nginx of this version speaks to upstreams by default (1.23.4 added TLS 1.3).
+            let v = version?.version ?? NginxDefaults.assumed
+            facts[i] = Fact(.proxySSLProtocols, Message(.nginxDefaultValue, ["value": .string(NginxDefaults.value("proxy_ssl_protocols", version: v).joined(separator: " ")),
+                                                                            "version": .string(v.description)]).value)
+        }
         let profile = ClientProfile.nginx(config: config, version: version, proxySNI: context.string("sni"),
                                           host: context.string("host") ?? first?.host ?? "")
         var outcome = ProxyProfileStep.outcome(profile, command: "nginx -T | grep -n -A20 'location \(view.location)'", facts: facts, outputs: [
