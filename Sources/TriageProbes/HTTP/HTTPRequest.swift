@@ -4,6 +4,9 @@ import TriageWire
 
 /// The options of one request, mirroring curl's command line.
 public struct HTTPRequest: Sendable {
+    /// Starts loading libcurl on a thread of its own (see `CurlEasy.warmUp`).
+    public static func warmUp() { CurlEasy.warmUp() }
+
     public enum Proxy: Sendable, Hashable {
         /// What curl would use: HTTPS_PROXY / https_proxy / ALL_PROXY, unless NO_PROXY matches.
         case environment([String: String])
