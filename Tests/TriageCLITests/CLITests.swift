@@ -206,6 +206,12 @@ import TriageTestSupport
         #expect(arrows.contains("P->C: HTTP 502 Bad Gateway"))
         #expect(arrows.last == "U->C: HTTP 200 OK")
         if language == "zh" { #expect(MarkdownChecks.englishProse(md) == []) }
+        // The capture's sentence adds up: its named groups and "N more" make the connections it counts.
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        let decoded = try #require(doc.steps.first { $0.id == "capture-decode" }?.summary)
+        let total = decoded.firstMatch(of: #/(\d+) (?:TLS connection|个 TLS)/#).flatMap { Int($0.1) } ?? -1
+        let parts = decoded.matches(of: #/(\d+) (?:×|more)|另有 (\d+) 个/#).compactMap { m in (m.1 ?? m.2).flatMap { Int($0) } }
+        #expect(parts.reduce(0, +) == total, "\(decoded)")
     }
 
     /// `triage run --help` lists the default runbook's inputs; with `--runbook NAME`, that runbook's.

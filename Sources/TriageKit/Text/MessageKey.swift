@@ -406,6 +406,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case versionAssumed = "version.assumed"
     case reportSourceObserved = "report.source_observed"
     case captureGroupOwn = "capture.group_own"
+    case captureMoreConnections = "capture.more_connections"
     case captureOutcomeClosedQuietly = "capture.outcome_closed_quietly"
     case findingCaptureClosedQuietly = "finding.capture_closed_quietly"
     case terminalCaseMoved = "terminal.case_moved"

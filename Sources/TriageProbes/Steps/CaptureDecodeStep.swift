@@ -141,9 +141,12 @@ public struct CaptureDecodeStep: StepKind {
             failure = failure ?? port.map { Message(.captureNoTLSOnPort, ["port": .int(Int($0)), "tcp": .int(analysis.connectionCount)]) }
                 ?? Message(.captureNoTLS, ["tcp": .int(analysis.connectionCount)])
         }
+        // The first three groups by name, the rest counted: the sentence adds up to the connections it counts.
+        let more = groups.dropFirst(3).reduce(0) { $0 + $1.count }
+        let shown = groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value }
+            + (more > 0 ? [Message(.captureMoreConnections, ["count": .int(more)]).value] : [])
         return StepOutcome(
-            summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets),
-                                               "groups": .list(groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value })]),
+            summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets), "groups": .list(shown)]),
             command: "tshark -r \(ShellQuote.quote(given))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
             facts: facts,
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(digest.count),
