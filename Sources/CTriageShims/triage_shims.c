@@ -46,23 +46,6 @@ void *triage_lazy_symbol(int which, const char *symbol) {
 
 const char *triage_lazy_error(void) { return lazy_message; }
 
-static void *preload_thread(void *which) {
-    int w = (int)(intptr_t)which;
-    pthread_once(&lazy_once[w], w == 0 ? load_curl : w == 1 ? load_pcap : load_idn2);
-    return NULL;
-}
-
-void triage_lazy_preload(int which) {
-    if (which < 0 || which > 2) return;
-    pthread_t thread;
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0) return;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* A first use before it finishes waits on the same pthread_once: nothing is loaded twice. */
-    (void)pthread_create(&thread, &attr, preload_thread, (void *)(intptr_t)which);
-    pthread_attr_destroy(&attr);
-}
-
 const char *triage_curl_version(void) {
     char *(*f)(void) = (char *(*)(void))triage_lazy_symbol(0, "curl_version");
     return f ? f() : NULL;

@@ -29,9 +29,6 @@ int triage_idna_to_ascii(const char *input, char *output, size_t size, char *err
  * the library or the symbol is missing. */
 void *triage_lazy_symbol(int which, const char *symbol);
 const char *triage_lazy_error(void);
-/* Loads library `which` on a thread of its own now (libcurl and its ~25 dependencies take
- * milliseconds), so that a step using it later finds it loaded. */
-void triage_lazy_preload(int which);
 
 /* --- OpenSSL macros ----------------------------------------------------- */
 

@@ -58,7 +58,10 @@ final class CurlEasy {
     /// Loads libcurl on a thread of its own now: a run whose runbook makes HTTP requests calls this
     /// at its start, so the loading (libcurl pulls in some twenty-five libraries) overlaps the steps
     /// before the first request instead of adding to it.
-    static func warmUp() { triage_lazy_preload(0) }
+    static func warmUp() {
+        // On a thread of the blocking pool (its malloc arena exists already: a thread of its own would add one).
+        Task.detached { await onPool { _ in _ = triage_lazy_symbol(0, "curl_version") } }
+    }
 
     /// What `perform` returns when the flag was raised (CURLE_ABORTED_BY_CALLBACK).
     static let abortedByCancel = Int(CURLE_ABORTED_BY_CALLBACK.rawValue)
