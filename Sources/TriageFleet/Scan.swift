@@ -245,7 +245,7 @@ public struct ScanLine: Sendable {
     var untested: Bool
 
     public init(_ r: EndpointProbe.Result, now: Date = Date()) {
-        target = r.target
+        target = Redactor.redact(r.target)
         address = r.endpoint.map { $0.address.description }
         port = r.endpoint.map { Int($0.port) }
         ok = r.ok

@@ -145,6 +145,17 @@ import TriageTestSupport
         #expect(rows.last?.hasPrefix("https://localhost:\(fleet.valid)/,127.0.0.1,\(fleet.valid),true,,") == true, "\(rows)")
     }
 
+    /// A password or token in a target never reaches scan's output, in any format.
+    @Test func secretsInTargetsAreRedacted() async throws {
+        let port = PlainTCPServer.closedPort()
+        for format in ["jsonl", "table", "csv"] {
+            let r = try await Command.triage(["scan", "https://alice:hunter2@127.0.0.1:\(port)/?token=SECRET123", "--timeout", "2s", "--format", format])
+            #expect(r.status == 1, "\(format): \(r.stderr)")
+            #expect(!(r.stdout + r.stderr).contains("hunter2") && !(r.stdout + r.stderr).contains("SECRET123"), "\(format): \(r.stdout)")
+            #expect(r.stdout.contains("[REDACTED]"), "\(format): \(r.stdout)")
+        }
+    }
+
     @Test func badTargetLinesAreRefusedWithTheirLineNumbers() async throws {
         let file = TestPaths.temporaryFolder("targets").appendingPathComponent("bad.txt")
         try "localhost:443\n\nftp://files.example.test/\nnot a target\n".write(to: file, atomically: true, encoding: .utf8)

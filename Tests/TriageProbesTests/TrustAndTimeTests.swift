@@ -399,3 +399,26 @@ extension TrustAndTimeTests {
         return f.string(from: date)
     }
 }
+
+extension TrustAndTimeTests {
+    /// A self-signed certificate given as the anchor (`--cacert` it, as people do) that fails for its name,
+    /// or for its dates on the date judged: that is the finding; "self-signed and not in the bundle" would be false.
+    @Test func aSelfSignedAnchorFailsForItsNameOrDatesAlone() async throws {
+        let other = try CertificateMint.mint(.init(commonName: "other.example", subjectAltNames: ["other.example"],
+                                                   notBefore: F.midnight(-1), notAfter: F.midnight(90)))
+        let server = try F.server(chain: [other], key: other)
+        defer { server.stop() }
+        let (r, doc, _) = try await run(server.port, ca: try F.file(other.certificatePEM))
+        #expect(r.status == 1)
+        #expect(doc.rootCause?.cause == .hostnameMismatch, "\(doc.findings.map(\.cause))")
+        #expect(!doc.findings.contains { $0.cause == .selfSigned }, "\(doc.findings.map { "\($0.cause): \($0.summary)" })")
+
+        let mine = try CertificateMint.mint(.init(commonName: F.host, subjectAltNames: [F.host], notBefore: F.midnight(-1), notAfter: F.midnight(90)))
+        let matching = try F.server(chain: [mine], key: mine)
+        defer { matching.stop() }
+        let (r2, doc2, _) = try await run(matching.port, ca: try F.file(mine.certificatePEM), ["--at", "+400d"])
+        #expect(r2.status == 1)
+        #expect(doc2.rootCause?.cause == .certExpired, "\(doc2.findings.map(\.cause))")
+        #expect(!doc2.findings.contains { $0.cause == .selfSigned }, "\(doc2.findings.map { "\($0.cause): \($0.summary)" })")
+    }
+}

@@ -198,7 +198,12 @@ public struct ChainRules: Sendable {
         let v = check.verification
         guard let leaf = certificates.first, let top = certificates.last else { return nil }
         let verifyFacts = [Fact(.verifyError, .list(v.problems.map { .string("\($0.code) \($0.text) (depth \($0.depth))") }))]
-        if v.has(.depthZeroSelfSignedCert) || (leaf.isSelfSigned && certificates.count == 1 && !v.trusted) {
+        // OpenSSL's 18 says so; a self-signed leaf that failed only for its name or dates is in the anchors
+        // (`--cacert` it) and not the problem — its name or dates are.
+        let notTrust: Set<X509VerifyError> = [.certHasExpired, .certNotYetValid, .hostnameMismatch, .ipAddressMismatch, .invalidPurpose,
+                                              .eeKeyTooSmall, .caKeyTooSmall, .certRevoked]
+        if v.has(.depthZeroSelfSignedCert)
+            || (leaf.isSelfSigned && certificates.count == 1 && !v.trusted && !v.problems.contains { notTrust.contains($0.error) }) {
             return Finding(.selfSigned, summary: Message(.findingSelfSigned, ["subject": .string(leaf.subject), "store": trustStore]),
                            subject: leaf.subject, facts: [Fact(.issuer, .string(leaf.issuer))] + verifyFacts)
         }
