@@ -10,6 +10,14 @@ import TriageTestSupport
                     evidence: EvidenceDirectory(caseFolder: folder, stepID: "cmd"))
     }
 
+    /// The command the report shows (and its fix's proof) carries the step's environment, a secret's value masked.
+    @Test func theCommandCarriesItsEnvironment() async throws {
+        let outcome = try await ExecStep().run(context(["run": "test -s \"$BUNDLE\" && echo present", "shell": true,
+                                                        "env": ["BUNDLE": "/etc/ssl/my bundle.pem", "API_TOKEN": "s3cret"]]))
+        #expect(outcome.command == "API_TOKEN='[REDACTED]' BUNDLE='/etc/ssl/my bundle.pem' /bin/sh -c 'test -s \"$BUNDLE\" && echo present'",
+                "\(outcome.command ?? "")")
+    }
+
     @Test func keepsStdoutStderrAndExitStatus() async throws {
         let folder = TestPaths.temporaryFolder("exec")
         let outcome = try await ExecStep().run(context(["run": ["sh", "-c", "echo out; echo 'Cookie: a=b' >&2; exit 3"],

@@ -61,11 +61,22 @@ public struct ExecStep: StepKind {
         let summary = ok ? how : Message(.execUnexpected, ["how": how.value, "expected": .int(expected)])
         return StepOutcome(
             summary: summary,
-            command: ShellQuote.join(argv),
+            command: Self.command(argv, environment: environment),
             facts: [Fact(.exitStatus, .int(Int(result.exitStatus))), Fact(.expectedExit, .int(expected))],
             outputs: ["exit": .int(Int(result.exitStatus)), "stdout": .string(Redactor.redact(stdout)),
                       "stderr": .string(Redactor.redact(stderr))],
             transcript: transcript, failure: ok ? nil : summary)
+    }
+
+    /// The command as one can paste it: the step's `env:` first (`NAME=value … cmd`), so a proof run by
+    /// hand sees what the step saw; a value whose name says it is a secret (token, password, key, …) is masked.
+    static func command(_ argv: [String], environment: [String: String]) -> String {
+        let secretish = ["TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "AUTH", "COOKIE", "CREDENTIAL"]
+        let assignments = environment.keys.sorted().map { name -> String in
+            let value = secretish.contains { name.uppercased().contains($0) } ? Redactor.mask : environment[name] ?? ""
+            return "\(name)=\(ShellQuote.quote(value))"
+        }
+        return (assignments + [ShellQuote.join(argv)]).joined(separator: " ")
     }
 
     /// Where data would become code: `${{ }}` in shell text, or in a one-string command (split on
