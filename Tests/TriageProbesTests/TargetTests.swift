@@ -26,6 +26,20 @@ import TriageTestSupport
         #expect(try Target("api.example.test").effectivePort == 443)
     }
 
+    /// IPv4 in the forms curl and inet_aton read is that address, never a name sent to DNS.
+    @Test func shorthandIPv4IsAnAddress() throws {
+        #expect(try Target("https://127.1:8443/").url == "https://127.0.0.1:8443/")
+        #expect(try Target("0x7f000001").host == "127.0.0.1")
+        #expect(try Target("0177.0.0.1").host == "127.0.0.1")
+        #expect(try Target("10.1.258").host == "10.1.1.2")
+        #expect(try Target("2130706433").host == "127.0.0.1")
+        // Names that only look numeric stay names; out-of-range numbers are no address.
+        #expect(try Target("1.example").host == "1.example")
+        #expect(try Target("deadbeef").host == "deadbeef")
+        #expect(Target.shorthandIPv4("256.1.1.1") == nil)
+        #expect(Target.shorthandIPv4("4294967296") == nil)
+    }
+
     @Test func notATargetIsRefusedWithItsReason() {
         func reason(_ text: String) -> String? {
             do { _ = try Target(text); return nil } catch { return error.reason }

@@ -103,6 +103,13 @@ public struct Target: Sendable, Hashable {
             unicodeHost = nil
             return
         }
+        // `127.1`, `0x7f000001`, `0177.0.0.1`: an address in the forms inet_aton and curl read (and the
+        // URL standard), not a name to look up.
+        if let dotted = Self.shorthandIPv4(hostText) {
+            host = dotted
+            unicodeHost = hostText
+            return
+        }
         let labels = hostText.trimmingCharacters(in: CharacterSet(charactersIn: ".")).split(separator: ".", omittingEmptySubsequences: false)
         // RFC 1035 §2.3.4: a name of at most 253 characters, labels of at most 63.
         guard hostText.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters") }
@@ -117,5 +124,28 @@ public struct Target: Sendable, Hashable {
         }
         guard host.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters in its ASCII form") }
         unicodeHost = host == hostText ? nil : hostText
+    }
+
+    /// An IPv4 address in inet_aton's forms — one to four parts, each decimal, `0x` hex or `0` octal, the
+    /// last filling the bytes left — as a dotted quad; nil for anything else (a name).
+    public static func shorthandIPv4(_ text: String) -> String? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...4).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }),
+              parts.last?.first?.isNumber == true else { return nil }
+        var numbers: [UInt64] = []
+        for part in parts {
+            let lower = part.lowercased()
+            let value: UInt64?
+            if lower.hasPrefix("0x") { value = lower.count == 2 ? 0 : UInt64(lower.dropFirst(2), radix: 16) }
+            else if lower.count > 1, lower.hasPrefix("0") { value = UInt64(lower.dropFirst(), radix: 8) }
+            else { value = UInt64(lower, radix: 10) }
+            guard let value else { return nil }
+            numbers.append(value)
+        }
+        let head = numbers.dropLast()
+        guard head.allSatisfy({ $0 <= 255 }), let last = numbers.last, last < (UInt64(1) << (8 * (5 - numbers.count))) else { return nil }
+        var address = last
+        for (i, byte) in head.enumerated() { address |= byte << (8 * (3 - i)) }
+        return "\((address >> 24) & 255).\((address >> 16) & 255).\((address >> 8) & 255).\(address & 255)"
     }
 }
