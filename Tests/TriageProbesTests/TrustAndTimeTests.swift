@@ -114,6 +114,8 @@ import TriageWire
         let (s, line) = try await scan(server.port, ca: ca, ["--at", "+20d"])
         #expect(s.status == 1)
         #expect(line["cause"] as? String == "cert-expired", "\(line)")
+        // Days left as of the date judged, as the cause is: no "expired" beside a positive count.
+        #expect((line["days_left"] as? Int).map { $0 < 0 } == true, "\(line)")
         let bad = try await Command.triage(["run", "https://\(F.host):\(server.port)/", "--at", "next tuesday"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("--at 'next tuesday' is not a date"), "\(bad.stderr)")

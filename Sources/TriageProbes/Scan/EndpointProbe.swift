@@ -66,7 +66,7 @@ public struct EndpointProbe: Sendable {
         public var earliestExpiry: Date? { chains.first { !$0.seenOnlyWithoutSNI }?.certificates.map(\.notAfter).min() }
     }
 
-    let options: Options
+    public let options: Options
     let context: SSLContext
 
     public init(_ options: Options) throws(OpenSSLError) {
