@@ -119,6 +119,11 @@ struct ScanCommand: AsyncParsableCommand {
             "rate": .string(TextFormat.fixed(Double(tally.endpoints) / max(elapsed, 0.001), 0)),
             "problems": .int(tally.problems), "warnings": .int(tally.warnings),
         ]))
+        if tally.endpoints == 0, badLines == 0 {
+            // An empty list checked nothing: not "healthy".
+            console.error(console.table.render(.scanNothing))
+            throw Reported(status: ExitStatus.usage)
+        }
         throw Reported(status: badLines > 0 ? ExitStatus.usage : tally.problems > 0 ? ExitStatus.problem
                        : tally.untested > 0 ? ExitStatus.inconclusive : ExitStatus.healthy)
     }

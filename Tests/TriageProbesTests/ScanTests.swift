@@ -156,6 +156,15 @@ import TriageTestSupport
         }
     }
 
+    /// An empty list checked nothing: a clear error and exit 2, not "healthy".
+    @Test func anEmptyTargetListIsAnError() async throws {
+        let file = TestPaths.temporaryFolder("scan").appendingPathComponent("empty.txt")
+        try "\n# nothing here\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try await Command.triage(["scan", "--targets", file.path, "--format", "csv"])
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("no target to scan"), "\(r.stderr)")
+    }
+
     @Test func badTargetLinesAreRefusedWithTheirLineNumbers() async throws {
         let file = TestPaths.temporaryFolder("targets").appendingPathComponent("bad.txt")
         try "localhost:443\n\nftp://files.example.test/\nnot a target\n".write(to: file, atomically: true, encoding: .utf8)

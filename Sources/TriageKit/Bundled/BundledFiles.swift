@@ -1482,6 +1482,7 @@ capture.interrupted = interrupted after {mb} of {total} MB: the connections deco
 
 # triage scan.
 scan.progress = {done}/{total} endpoints, {rate}/s, {problems} problem(s) so far
+scan.nothing = no target to scan: the list was empty (give HOST[:PORT] or URLs, one per line)
 scan.summary = scanned {count} endpoint(s) in {seconds}s ({rate}/s): {problems} with a problem, {warnings} with a warning
 exporter.listening = triage exporter: listening on http://{address} (modules: {modules}); /probe?target=HOST:PORT, /metrics
 
@@ -2672,6 +2673,7 @@ capture.interrupted = 在 {total} MB 中解析到 {mb} MB 时被中断：已解�
 
 # triage scan.
 scan.progress = 已检查 {done}/{total} 个端点，每秒 {rate} 个，目前 {problems} 个有问题
+scan.nothing = 没有可扫描的目标：列表为空（每行一个 HOST[:PORT] 或 URL）
 scan.summary = {seconds} 秒内检查了 {count} 个端点（每秒 {rate} 个）：{problems} 个有问题，{warnings} 个有警告
 exporter.listening = triage exporter：监听 http://{address}（模块：{modules}）；/probe?target=HOST:PORT、/metrics
 

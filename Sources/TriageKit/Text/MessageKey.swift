@@ -80,6 +80,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case evidenceChain = "evidence.chain"
     case evidenceCRL = "evidence.crl"
     case nginxDefaultValue = "nginx.default_value"
+    case scanNothing = "scan.nothing"
     case evidenceOCSPResponse = "evidence.ocsp_response"
     case evidenceConnections = "evidence.connections"
     case evidenceHeaders = "evidence.headers"
