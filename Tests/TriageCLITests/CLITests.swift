@@ -178,6 +178,8 @@ import TriageTestSupport
         let jira = try String(contentsOf: folder.appendingPathComponent("report.jira"), encoding: .utf8)
         #expect(jira.hasPrefix("h1. ") && jira.prefix(80).contains("502"), "\(jira.prefix(200))")
         for markdown in ["```", "<details>", "</details>", "**", "<br>", "\n## ", "|---"] { #expect(!jira.contains(markdown), "report.jira holds \(markdown)") }
+        // The closing line in Jira's italics, not Markdown's escaped.
+        #expect(!jira.contains("\\_Generated") && !jira.contains("\\_由") && jira.contains("{{report.json}}"), "\(jira.suffix(200))")
         for wiki in ["\nh2. ", "\n||", "{code:bash}\nnginx -t && nginx -s reload\n", "{noformat}\n--- ", "{panel:title=", "proxy_ssl_server_name on;"] {
             #expect(jira.contains(wiki), "report.jira lacks \(wiki)")
         }

@@ -97,6 +97,10 @@ public enum JiraMarkup {
     /// Inline Markdown as triage writes it: code spans become `{{monospace}}`, `**bold**` `*bold*`, `<br>` a
     /// line break; everything else is text, with Jira's markup characters escaped so a server's text stays text.
     static func inline(_ text: String) -> String {
+        // A line in italics (`_…_`, the report's closing line): Jira's own italics.
+        if text.count > 2, text.hasPrefix("_"), text.hasSuffix("_"), !text.dropFirst().dropLast().contains("_") {
+            return "_" + inline(String(text.dropFirst().dropLast())) + "_"
+        }
         let scalars = Array(text.unicodeScalars)
         let runs = Markdown.backtickRuns(scalars)
         var out = "", position = 0, r = 0
