@@ -46,6 +46,7 @@ import TriageTestSupport
         }
         #expect(reason("") == "it is empty")
         #expect(reason("not a url") == "it holds spaces")
+        #expect(reason("127.0.0.1:443\nfoo") == "it holds a line break")
         #expect(reason("ftp://files.example.test/") == "the scheme 'ftp' is not http or https")
         #expect(reason("2001:db8::1:443x") != nil)
         #expect(reason("fe80::1:8443/x") == "an IPv6 address in a URL goes in brackets: https://[ADDRESS]:PORT/")

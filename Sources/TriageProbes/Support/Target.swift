@@ -50,7 +50,8 @@ public struct Target: Sendable, Hashable {
         guard typed.utf8.count <= Self.maximumLength else { throw invalid("it is longer than \(Self.maximumLength) bytes") }
         let text = typed.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { throw invalid("it is empty") }
-        guard !text.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw invalid("it holds spaces") }
+        guard !text.contains(where: \.isNewline) else { throw invalid("it holds a line break") }
+        guard !text.contains(where: { $0.isWhitespace }) else { throw invalid("it holds spaces") }
         var authorityAndRest = Substring(text)
         if let range = text.range(of: "://") {
             let scheme = text[..<range.lowerBound].lowercased()
