@@ -141,6 +141,9 @@ import TriageTestSupport
               - id: quick
                 uses: test.finding
                 with: { cause: timeout }
+              - id: off
+                uses: test.echo
+                if: ${{ false }}
               - id: long
                 uses: test.sleep
                 with: { for: 60s }
@@ -158,8 +161,12 @@ import TriageTestSupport
         let record = try await task.value
         #expect(record.interrupted)
         #expect(record.diagnosis.verdict == .interrupted)
-        #expect(record.steps.map(\.id) == ["quick", "long"])
-        #expect(record.steps[1].status == .interrupted)
+        #expect(record.steps.map(\.id) == ["quick", "off", "long"])
+        #expect(record.steps[2].status == .interrupted)
+        // The banner counts what ran of what would run: a step whose condition was false is neither.
+        let template = try Bundled.template(language: "en")
+        let md = try ReportRenderer(templateText: template.text, name: template.origin, table: TextTable.named("en")).render(record)
+        #expect(md.contains("Interrupted after 2 of 3 steps"), "\(md.prefix(300))")
         // Evidence of the finished step is on disk, secrets redacted.
         let note = try String(contentsOf: folder.appendingPathComponent("evidence/quick/note.txt"), encoding: .utf8)
         #expect(note == "Authorization: [REDACTED]\nfine\n")

@@ -205,11 +205,15 @@ struct ReportContext {
         return table.render(isNginx ? .reportProxyNginx : .reportProxyGeneric)
     }
 
+    var skippedCount: Int { record.steps.filter { $0.status == .skipped }.count }
+    var ran: Int { record.steps.count - skippedCount }
+
     /// For runs that did not finish: said before anything else.
     var banner: String? {
         switch document.verdict {
-        case .interrupted: prose(Message(.reportBannerInterrupted, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
-        case .incomplete: prose(Message(.reportBannerIncomplete, ["done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)]))
+        // Steps whose condition was false are neither done nor still to do.
+        case .interrupted: prose(Message(.reportBannerInterrupted, ["done": .int(ran), "planned": .int(record.plannedSteps.count - skippedCount)]))
+        case .incomplete: prose(Message(.reportBannerIncomplete, ["done": .int(ran), "planned": .int(record.plannedSteps.count - skippedCount)]))
         default: nil
         }
     }
