@@ -93,7 +93,8 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print report.json to stdout instead of the verdict line.")
     var json = false
 
-    @Option(help: ArgumentHelp("The deadline of the whole run, e.g. 30s (curl --max-time).", valueName: "DURATION"))
+    // (.unconditional: `-1s` is a value to refuse with its reason, not an option that is missing one.)
+    @Option(parsing: .unconditional, help: ArgumentHelp("The deadline of the whole run, e.g. 30s (curl --max-time).", valueName: "DURATION"))
     var maxTime: String?
 
     @Option(help: ArgumentHelp("The SNI the proxy sends upstream: a name, or none (sets input 'proxy_sni').", valueName: "NAME|none"))
@@ -129,7 +130,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not keep sslkeylog.txt (the TLS secrets that decrypt the self-capture).")
     var noKeylog = false
 
-    @Option(help: ArgumentHelp("A certificate of the chain expiring within this many days is the warning cert-expires-soon (default 21; input 'warn_days').", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A certificate of the chain expiring within this many days is the warning cert-expires-soon (default 21; input 'warn_days').", valueName: "N"))
     var warnDays: Int?
 
     @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
@@ -162,7 +163,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Which reports to write, comma-separated: md, json, jira (report.jira: Jira wiki markup).", valueName: "md,json"))
     var format: String = "md,json"
 
-    @Option(help: ArgumentHelp("The deadline of every step, overriding the runbook's timeouts, e.g. 30s (default: each step's own, else 10s).", valueName: "DURATION"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The deadline of every step, overriding the runbook's timeouts, e.g. 30s (default: each step's own, else 10s).", valueName: "DURATION"))
     var stepTimeout: String?
 
     func validate() throws {

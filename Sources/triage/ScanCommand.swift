@@ -33,7 +33,8 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The client certificate's key (PEM).", valueName: "PEM"))
     var key: String?
 
-    @Option(help: "Endpoints checked at once.")
+    // (.unconditional: `-5` is a value to refuse with its reason, not an option that is missing one.)
+    @Option(parsing: .unconditional, help: "Endpoints checked at once.")
     var concurrency = 256
 
     @Option(help: "Output: jsonl (one object per endpoint as each finishes), table (sorted by urgency) or csv. Default: table on a terminal, jsonl otherwise.")
@@ -42,7 +43,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Also try without SNI (as nginx does by default) and report what that gets.")
     var sniVariants = false
 
-    @Option(help: "A certificate of the chain expiring within this many days is the warning cert-expires-soon.")
+    @Option(parsing: .unconditional, help: "A certificate of the chain expiring within this many days is the warning cert-expires-soon.")
     var warnDays = ChainRules.defaultWarnDays
 
     @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
@@ -51,13 +52,14 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(name: .customLong("trust-store"), help: ArgumentHelp("Also verify every chain against this trust store (PEM or PKCS#12); repeatable.", valueName: "NAME=FILE"))
     var trustStores: [String] = []
 
-    @Option(help: ArgumentHelp("Deadline of each handshake, e.g. 3s.", valueName: "DURATION"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Deadline of each handshake, e.g. 3s.", valueName: "DURATION"))
     var timeout = "5s"
 
     typealias Format = Scan.Format
 
     func validate() throws {
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 10000") }
+        guard (0...3650).contains(warnDays) else { throw ValidationError("--warn-days \(warnDays) is not a number of days between 0 and 3650") }
         do {
             _ = try DurationParser.deadline(timeout)
         } catch {

@@ -337,5 +337,13 @@ import TriageTestSupport
         let flag = try await Command.triage(["run", "127.0.0.1:9", "--step-timeout", "99999999999999999999s"])
         #expect(flag.status == 2)
         #expect(flag.stderr.contains("--step-timeout '99999999999999999999s' is out of range (at most 24h)"))
+        // A negative value is refused for what it is, not as an option missing its value.
+        for (args, said) in [(["run", "127.0.0.1:9", "--max-time", "-1s"], "--max-time '-1s' is not a duration"),
+                             (["run", "127.0.0.1:9", "--warn-days", "-5"], "--warn-days -5 is not a number of days between 0 and 3650"),
+                             (["scan", "127.0.0.1:9", "--warn-days", "-5"], "--warn-days -5 is not a number of days between 0 and 3650"),
+                             (["scan", "127.0.0.1:9", "--concurrency", "-3"], "--concurrency must be between 1 and 10000")] {
+            let r = try await Command.triage(args)
+            #expect(r.status == 2 && r.stderr.contains(said), "\(args): \(r.stderr)")
+        }
     }
 }
