@@ -118,9 +118,9 @@ import TriageTestSupport
             """)
         let r = try await Command.triage(["validate", shell])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("\(shell):8:12: step 'a': ${{ }} inside a shell command runs data as code: pass the value through env:"), "\(r.stderr)")
-        #expect(r.stderr.contains("\(shell):12:12: step 'b': ${{ }} inside a one-string command is split on spaces"), "\(r.stderr)")
-        #expect(r.stderr.contains("\(shell):16:12: step 'c': ${{ }} inside a shell command runs data as code"), "\(r.stderr)")
+        #expect(r.stderr.contains("\(shell):8:21: step 'a': ${{ }} inside a shell command runs data as code: pass the value through env:"), "\(r.stderr)")
+        #expect(r.stderr.contains("\(shell):12:18: step 'b': ${{ }} inside a one-string command is split on spaces"), "\(r.stderr)")
+        #expect(r.stderr.contains("\(shell):16:27: step 'c': ${{ }} inside a shell command runs data as code"), "\(r.stderr)")
         let run = try await Command.triage(["run", "https://x.test/", "--runbook", shell, "--out", TestPaths.temporaryFolder("never").path])
         #expect(run.status == 2, "nothing runs")
     }

@@ -361,10 +361,16 @@ import TriageTestSupport
               - id: e
                 run: "true"
                 finding: { summary: "${{ steps.nope.outputs.exit }}" }
+              - id: f
+                run: |
+                  echo start
+                  echo ${{ inputs.x }}
             """)
         #expect(errors.contains("rb.yaml:5:5: step 'a' has both 'run' and 'uses': 'run' is shorthand for uses: exec (write the command under with: run)"), "\(errors)")
         #expect(errors.contains("rb.yaml:8:5: step 'b': 'env' sets a command's environment: it goes with 'run' or uses: exec"), "\(errors)")
-        #expect(errors.contains { $0.hasPrefix("rb.yaml:10:10: step 'c': ${{ }} inside a shell command runs data as code") }, "\(errors)")
+        #expect(errors.contains { $0.hasPrefix("rb.yaml:10:16: step 'c': ${{ }} inside a shell command runs data as code") }, "\(errors)")
+        // In a block scalar: the line and column of the expression, not the `|`.
+        #expect(errors.contains { $0.hasPrefix("rb.yaml:20:12: step 'f': ${{ }} inside a shell command runs data as code") }, "\(errors)")
         #expect(errors.contains("rb.yaml:13:23: cause 'Disk_Full' is not a code: expected lower-case words joined by '-', e.g. disk-nearly-full"), "\(errors)")
         #expect(errors.contains("rb.yaml:13:59: severity 'fatal' is not one of problem, warning"), "\(errors)")
         #expect(errors.contains("rb.yaml:16:14: 'finding' of step 'e' has no 'cause': expected a code such as disk-nearly-full"), "\(errors)")

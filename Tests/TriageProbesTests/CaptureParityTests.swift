@@ -262,10 +262,12 @@ extension CaptureParityTests {
             return "\(f[1]):\(f[2]):\(f[0] == "\(server.port)" ? "server" : "client")"
         }
         #expect(theirs.contains("2:116:server"))
-        // connections.csv's alerts column: level:code:sender, in the order seen.
+        // connections.csv's alerts column: level:code:sender. The same alerts as tshark's; their order across the
+        // two directions is not compared: decrypted alerts are read per direction, and the client's close_notify
+        // and the server's 116 leave within the same millisecond (one full-suite run in ten saw them swapped).
         let row = try #require(csv.split(separator: "\n").dropFirst().first)
         let ours = row.split(separator: ",", maxSplits: 8, omittingEmptySubsequences: false)[7].split(separator: " ").map(String.init)
-        #expect(ours.map { $0.replacingOccurrences(of: "fatal", with: "2").replacingOccurrences(of: "warning", with: "1") } == theirs)
+        #expect(ours.map { $0.replacingOccurrences(of: "fatal", with: "2").replacingOccurrences(of: "warning", with: "1") }.sorted() == theirs.sorted())
         let dates = try await tsharkDecrypted(file, keys: keys, port: server.port, filter: "tls.handshake.type == 11", ["x509af.utcTime"])
         #expect(dates == ["\(CaptureViewForTests.tsharkTime(F.midnight(-30))),\(CaptureViewForTests.tsharkTime(notAfter))"])
 

@@ -29,10 +29,14 @@ public protocol StepKind: Sendable {
 public struct ArgumentProblem: Sendable, Hashable {
     public var input: String
     public var message: String
+    /// The text inside the argument the problem is about (`${{`): the diagnostic points at it,
+    /// on its own line of a block scalar, rather than at the argument's start.
+    public var text: String?
 
-    public init(input: String, message: String) {
+    public init(input: String, message: String, text: String? = nil) {
         self.input = input
         self.message = message
+        self.text = text
     }
 }
 

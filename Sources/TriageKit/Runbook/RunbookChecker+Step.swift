@@ -147,7 +147,9 @@ extension RunbookChecker {
                 error(withNode?.0 ?? node, "step '\(id)': \(kind.name) needs input '\(declaration.name)' (\(declaration.summary))")
             }
             for problem in kind.check(spec.with) {
-                error(argumentNodes[problem.input] ?? withNode?.0 ?? node, "step '\(id)': \(problem.message)")
+                let at = argumentNodes[problem.input] ?? withNode?.0 ?? node
+                let message = "step '\(id)': \(problem.message)"
+                if let text = problem.text { diagnostics.append(Diagnostic(location(of: text, in: at), message)) } else { error(at, message) }
             }
         }
         return CheckedStep(spec: spec, id: id, idLocation: location(idNode))

@@ -6,6 +6,8 @@ struct RunbookChecker {
     let file: String
     let catalog: StepCatalog
     var diagnostics: [Diagnostic] = []
+    /// The file's lines, to point inside a block scalar (its node's mark is the `|`).
+    var lines: [Substring] = []
 
     static let topKeys = ["name", "title", "description", "inputs", "steps"]
     static let inputKeys = ["required", "default", "description"]
@@ -24,6 +26,19 @@ struct RunbookChecker {
 
     mutating func error(_ node: Node, _ message: String) {
         diagnostics.append(Diagnostic(location(node), message))
+    }
+
+    /// Where `text` first appears at or after the node's mark (the line and column in the file), else the node.
+    func location(of text: String, in node: Node) -> SourceLocation {
+        guard let mark = node.mark, mark.line >= 1 else { return location(node) }
+        for index in (mark.line - 1)..<min(lines.count, mark.line - 1 + 10_000) {
+            let line = lines[index]
+            let from = index == mark.line - 1 ? line.index(line.startIndex, offsetBy: min(max(mark.column - 1, 0), line.count)) : line.startIndex
+            if let range = line[from...].range(of: text) {
+                return SourceLocation(file: file, line: index + 1, column: line.distance(from: line.startIndex, to: range.lowerBound) + 1)
+            }
+        }
+        return location(node)
     }
 
     func syntaxDiagnostic(_ error: any Error) -> Diagnostic {

@@ -21,6 +21,7 @@ public struct RunbookLoader: Sendable {
 
     public func load(yaml: String, source: String) throws(RunbookError) -> Runbook {
         var checker = RunbookChecker(file: source, catalog: catalog)
+        checker.lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)

@@ -96,9 +96,10 @@ public struct ExecStep: StepKind {
         case .template(let t, _)? where !t.expressions.isEmpty:
             out.append(ArgumentProblem(input: "run", message: shell
                 ? "${{ }} inside a shell command runs data as code: \(fix)"
-                : "${{ }} inside a one-string command is split on spaces after it is filled in, so a value can become several arguments: write run as a list (one argument per element), or \(fix)"))
+                : "${{ }} inside a one-string command is split on spaces after it is filled in, so a value can become several arguments: write run as a list (one argument per element), or \(fix)",
+                text: "${{"))
         case .list(let items)? where shell && items.contains(where: { !$0.templates.flatMap(\.expressions).isEmpty }):
-            out.append(ArgumentProblem(input: "run", message: "${{ }} inside a shell command runs data as code: \(fix)"))
+            out.append(ArgumentProblem(input: "run", message: "${{ }} inside a shell command runs data as code: \(fix)", text: "${{"))
         default:
             break
         }
