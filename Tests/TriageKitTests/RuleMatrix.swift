@@ -66,12 +66,13 @@ enum Build {
     }
 
     static func exchange(_ role: HTTPExchange.Role, status: Int = 200, curl: Int = 0, errno: Int32 = 0, pinned: Endpoint? = nil,
-                         url: String? = nil, connect: Double = 0.001, tls: Double = 0.002, firstByte: Double = 0.003) -> Evidence {
+                         url: String? = nil, connect: Double = 0.001, tls: Double = 0.002, firstByte: Double = 0.003,
+                         http: String = "HTTP/1.1", verifyResult: Int = 0, headers: [(name: String, value: String)] = []) -> Evidence {
         let u = url ?? (role == .via ? "http://127.0.0.1:8080/test" : "https://\(host):8443/")
         var e = HTTPExchange(url: u, role: role, curlCode: curl, curlName: "CURLE_\(curl)", curlMessage: curl == 0 ? "" : "failed", osErrno: errno,
-                             status: status, httpVersion: "HTTP/1.1", headers: [], headerBytes: status > 0 ? 100 : 0, bodyBytes: 0,
+                             status: status, httpVersion: http, headers: headers, headerBytes: status > 0 ? 100 : 0, bodyBytes: 0,
                              timings: .init(nameLookup: 0, connect: connect, tls: tls, firstByte: firstByte, total: 0.004),
-                             verifyResult: 0, verifyError: .ok, primary: pinned, redirects: 0, effectiveURL: nil,
+                             verifyResult: verifyResult, verifyError: X509VerifyError(rawValue: verifyResult) ?? .ok, primary: pinned, redirects: 0, effectiveURL: nil,
                              traceTruncated: false, bodyTruncated: false)
         e.pinned = pinned?.address
         return .exchange(e)

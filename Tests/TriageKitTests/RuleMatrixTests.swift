@@ -52,6 +52,12 @@ import TriageWire
     // MARK: - Live: the handshake matrix and the chain, the user's client
 
     static let live: [(String, Scenario)] = [
+        // A self-signed certificate that is the anchor (--cacert it) fails for its name: the name, not "self-signed".
+        ("self-signed anchor, name mismatch", { f, v in
+            let e = B.endpoint(f), c = B.cert("other.example", selfSigned: true)
+            return MatrixRow(name: "", via: false, items: [B.review([c], problems: [B.problem(.hostnameMismatch)], caFile: "anchor.pem", server: e)],
+                             root: .hostnameMismatch, affects: [.user])
+        }),
         ("expired leaf", { f, v in
             let e = B.endpoint(f), c = B.cert(notBefore: B.now - 400 * B.day, notAfter: B.now - 9 * B.day)
             return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [c], verify: .certHasExpired)]),
@@ -205,6 +211,30 @@ import TriageWire
     }
 
     static let proxyLog: [(String, Scenario)] = [
+        // No alert: nginx reads no HTTP/1.x answer, while the direct request (ALPN h2, as curl offers) got HTTP/2.
+        ("nginx log: no valid HTTP/1.0 header, the upstream answers HTTP/2", { f, v in
+            let e = B.endpoint(f)
+            var items = proxied(e, v, log: "upstream sent no valid HTTP/1.0 header while reading response header from upstream")
+            items[1] = B.exchange(.direct, pinned: e, http: "HTTP/2", headers: [("content-type", "application/grpc")])
+            return MatrixRow(name: "", via: true, items: items, root: .upstreamProtocolMismatch, affects: [.proxy])
+        }),
+        ("nginx log: no valid HTTP/1.0 header, the upstream answers HTTP/1.1", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: proxied(e, v, log: "upstream sent no valid HTTP/1.0 header while reading response header from upstream"),
+                             root: .httpProtocolError, affects: [.proxy])
+        }),
+        // The upstream block caches connections; the upstream's keep-alive is shorter than nginx's: the race.
+        ("nginx log: prematurely closed, keep-alive shorter upstream", { f, v in
+            let e = B.endpoint(f)
+            var items = proxied(e, v, log: "upstream prematurely closed connection while reading response header from upstream")
+            items[1] = B.exchange(.direct, pinned: e, headers: [("Keep-Alive", "timeout=2")])
+            var config = ProxyConfig(file: "/etc/nginx/nginx.conf", location: "/test", locationWhere: "/etc/nginx/nginx.conf:10", source: nil,
+                                     proxyPass: "https://backend/x", scheme: "https", upstreamName: "backend",
+                                     servers: [ProxyConfig.Server(host: e.address.description, port: Int(e.port))],
+                                     proxyHost: "backend", settings: [:], sslName: nil, hostHeader: nil)
+            config.upstreamSettings = ["keepalive": ["16"]]
+            return MatrixRow(name: "", via: true, items: items + [.proxyConfig(config)], root: .upstreamClosedEarly, affects: [.proxy])
+        }),
         ("Envoy log: UF with no reason", { f, v in
             let e = B.endpoint(f)
             return MatrixRow(name: "", via: true, items: proxied(e, v, line: envoy(e, "UF"), format: .envoy), root: .proxyError, affects: [.proxy])
@@ -434,6 +464,11 @@ import TriageWire
         ("direct: TLS works, no answer", { f, v in
             MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 0, curl: 28, pinned: B.endpoint(f), firstByte: 0)],
                       root: .httpTimeout, affects: [.user])
+        }),
+        // curl (OpenSSL backend) starts its verify result at 1 and checks the name before it reads OpenSSL's.
+        ("direct: curl 60 with verify result 1", { f, v in
+            MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 0, curl: 60, pinned: B.endpoint(f), verifyResult: 1)],
+                      root: .hostnameMismatch, affects: [.user])
         }),
         ("direct: redirect loop", { f, v in
             MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 302, curl: 47, pinned: B.endpoint(f))], root: .redirectLoop, affects: [.user])

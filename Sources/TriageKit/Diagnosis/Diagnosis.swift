@@ -80,9 +80,7 @@ public struct Diagnosis: Sendable {
         // The proxy's own log outranks every prediction: the causes it names come first.
         let logged = Set(problems.filter { $0.path == .proxyLog }.map(\.cause))
         let confirmed = client == .proxy ? logged : []
-        // A request that never spoke TLS (an http:// URL for a TLS port) is explained by nothing TLS found.
-        let plain = symptom?.cause == .plainHTTPToTLSPort
-        let explaining = problems.filter { !plain && $0 != symptom && story.affects($0).contains(client) }
+        let explaining = problems.filter { $0 != symptom && story.affects($0).contains(client) }
             .sorted { Self.rank($0, confirmed: confirmed) < Self.rank($1, confirmed: confirmed) }
         var root = explaining.first ?? symptom ?? problems.filter { !story.affects($0).isDisjoint(with: story.observed) }.min { Self.order($0) < Self.order($1) }
             ?? problems.min { Self.order($0) < Self.order($1) }

@@ -30,8 +30,9 @@ public struct ProxyCase: Sendable {
     var version: NginxVersion { profile?.version?.version ?? NginxDefaults.assumed }
 
     /// A directive in force: the configuration's value, else the version's default; and how it reads in a fact.
-    func setting(_ name: String) -> (value: [String], text: String) {
-        if let set = config?.settings[name], !set.isEmpty { return (set, "\(name) \(set.joined(separator: " "));") }
+    /// `upstream`: the `upstream` block's own directive (`keepalive_timeout` there) rather than the location's.
+    func setting(_ name: String, upstream: Bool = false) -> (value: [String], text: String) {
+        if let set = (upstream ? config?.upstreamSettings : config?.settings)?[name], !set.isEmpty { return (set, "\(name) \(set.joined(separator: " "));") }
         let value = NginxDefaults.value(name, version: version)
         return (value, "\(name) \(value.joined(separator: " ")); # nginx \(version) default")
     }
@@ -167,9 +168,7 @@ public struct ProxyCase: Sendable {
     func keepAliveRace(_ finding: inout Finding, phase: ProxyPhase) -> Bool {
         guard let config, config.upstreamSettings["keepalive"]?.isEmpty == false,
               [.sendingRequest, .readingHeader].contains(phase) else { return false }
-        let set = config.upstreamSettings["keepalive_timeout"].flatMap { $0.isEmpty ? nil : $0 }
-        let value = set ?? NginxDefaults.value("keepalive_timeout", version: version)
-        let text = "keepalive_timeout \(value.joined(separator: " "));" + (set == nil ? " # nginx \(version) default" : "")
+        let (value, text) = setting("keepalive_timeout", upstream: true)
         let nginxSeconds = value.first.flatMap(NginxDefaults.duration)?.seconds ?? 60
         let upstreamSeconds = direct.lazy.compactMap { $0.header("Keep-Alive") }.compactMap(Self.keepAliveTimeout).first
         finding.facts.append(Fact(.setting, .string(text)))

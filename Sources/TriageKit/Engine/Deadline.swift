@@ -24,11 +24,11 @@ public enum DeadlineOutcome<T: Sendable>: Sendable {
 /// cancellation (they kill their child process, close their socket) so
 /// nothing keeps running for long.
 /// How long a cancelled operation may take to hand in what it has.
-let cancelGraceMilliseconds = 1000
+public let cancelGraceMilliseconds = 1000
 
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,
-    handIn: Duration = .seconds(1),
+    handIn: Duration = .milliseconds(cancelGraceMilliseconds),
     _ operation: @escaping @Sendable () async throws -> T
 ) async -> DeadlineOutcome<T> {
     let race = Race<T>()

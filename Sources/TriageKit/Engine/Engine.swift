@@ -242,7 +242,8 @@ public struct Engine: Sendable {
         if let at = options.judgedAt { prepared.judgedAt = at }
         let context = prepared
         // The hand-in window never takes the run past --max-time.
-        let handIn = options.runDeadline.map { min(.seconds(1), max(.zero, $0 - (clockStart + hardTimeout))) } ?? .seconds(1)
+        let window = Duration.milliseconds(cancelGraceMilliseconds)
+        let handIn = options.runDeadline.map { min(window, max(.zero, $0 - (clockStart + hardTimeout))) } ?? window
         let outcome = await withDeadline(hardTimeout, handIn: handIn) { try await kind.run(context) }
         let elapsed = ContinuousClock.now - clockStart
         var result = StepResult(id: runID, uses: spec.uses, status: .ok, startedAt: startedAt,

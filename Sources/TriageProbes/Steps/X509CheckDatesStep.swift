@@ -33,25 +33,45 @@ public struct X509CheckDatesStep: StepKind {
 
     public init() {}
 
+    /// Why a file could not be had from a CA's server (curl's error, the HTTP status).
+    struct CAFetchFailure: Error { var reason: String }
+
+    /// A CA's file — an issuer, an OCSP response, a CRL — over http or https: 5 s to connect and to
+    /// finish, at most `limit` bytes, no proxy; the body of a 2xx answer.
+    static func fetchFromCA(_ url: String, caFile: String?, limit: Int, accept: String? = nil) async throws(CAFetchFailure) -> [UInt8] {
+        var request = HTTPRequest(url: url)
+        if let accept { request.headers = ["Accept: \(accept)"] }
+        request.connectTimeout = .seconds(5)
+        request.timeout = .seconds(5)
+        request.bodyLimit = limit
+        request.caFile = caFile
+        guard let result = await request.fetch() else { throw CAFetchFailure(reason: "libcurl is not available") }
+        let e = result.exchange
+        guard e.succeeded, (200..<300).contains(e.status) else {
+            throw CAFetchFailure(reason: e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)")
+        }
+        return result.bodyBytes
+    }
+
+    static func isHTTP(_ url: String) -> Bool {
+        URLPart.scheme.extract(from: url).stringValue.map { ["http", "https"].contains($0.lowercased()) } ?? false
+    }
+
+    /// The leaf's issuer: the next certificate the server sent, else the next on the path OpenSSL built.
+    static func leafIssuer(_ check: ChainCheck) -> Certificate? {
+        check.chain.certificates.count > 1 ? check.chain.certificates[1] : check.path.dropFirst().first
+    }
+
     /// The issuer a chain lacks, from its top certificate's AIA caIssuers URL (http or https, a deadline, a
     /// size bound), DER or PEM; and whether the chain verifies with it against the same anchors.
     static func fetchIssuer(_ check: ChainCheck, caFile: String?, at now: Date, name: String?) async -> ChainCheck.FetchedIssuer? {
         let v = check.verification
         guard v.has(.unableToGetIssuerCertLocally) || v.has(.unableToVerifyLeafSignature) || v.has(.unableToGetIssuerCert),
-              let top = check.chain.certificates.last, let url = top.caIssuersURL,
-              let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else { return nil }
-        var request = HTTPRequest(url: url)
-        request.connectTimeout = .seconds(5)
-        request.timeout = .seconds(5)
-        request.bodyLimit = 65_536
-        request.caFile = caFile
-        guard let result = await request.fetch() else { return .init(url: url, certificate: nil, completes: false, error: "libcurl is not available") }
-        let e = result.exchange
-        guard e.succeeded, (200..<300).contains(e.status) else {
-            let error = e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)"
-            return .init(url: url, certificate: nil, completes: false, error: error)
+              let top = check.chain.certificates.last, let url = top.caIssuersURL, isHTTP(url) else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try await fetchFromCA(url, caFile: caFile, limit: 65_536) } catch {
+            return .init(url: url, certificate: nil, completes: false, error: error.reason)
         }
-        let bytes = result.bodyBytes
         let text = String(decoding: bytes, as: UTF8.self)
         guard let issuer = (try? Certificate(der: bytes)) ?? (text.contains("-----BEGIN CERTIFICATE-----") ? (try? Certificate.chain(pem: text))?.first : nil) else {
             return .init(url: url, certificate: nil, completes: false, error: "\(bytes.count) bytes that are not a certificate (DER or PEM)")
@@ -69,31 +89,22 @@ public struct X509CheckDatesStep: StepKind {
         guard let leaf = check.chain.certificates.first else { return nil }
         // Asked to check and nothing to ask: said, as revocation not checked.
         guard let url = leaf.ocspURL else { return .init(url: "—", response: nil, error: "the certificate names no OCSP responder (no authorityInfoAccess OCSP URL)") }
-        guard let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else {
-            return .init(url: url, response: nil, error: "not an http or https URL")
-        }
-        guard let issuer = check.chain.certificates.count > 1 ? check.chain.certificates[1] : check.path.dropFirst().first,
-              let der = leaf.ocspRequest(issuer: issuer) else {
+        guard isHTTP(url) else { return .init(url: url, response: nil, error: "not an http or https URL") }
+        guard let issuer = leafIssuer(check), let der = leaf.ocspRequest(issuer: issuer) else {
             return .init(url: url, response: nil, error: "the issuer of the leaf is not known here")
         }
         let encoded = Data(der).base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        var request = HTTPRequest(url: (url.hasSuffix("/") ? url : url + "/") + encoded)
-        request.headers = ["Accept: application/ocsp-response"]
-        request.connectTimeout = .seconds(5)
-        request.timeout = .seconds(5)
-        request.bodyLimit = 65_536
-        request.caFile = caFile
-        request.proxy = .none
-        guard let result = await request.fetch() else { return .init(url: url, response: nil, error: "libcurl is not available") }
-        let e = result.exchange
-        guard e.succeeded, (200..<300).contains(e.status) else {
-            return .init(url: url, response: nil, error: e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)")
+        let bytes: [UInt8]
+        do {
+            bytes = try await fetchFromCA((url.hasSuffix("/") ? url : url + "/") + encoded, caFile: caFile, limit: 65_536, accept: "application/ocsp-response")
+        } catch {
+            return .init(url: url, response: nil, error: error.reason)
         }
-        let response = ChainVerifier.staple(result.bodyBytes, leaf: leaf, issuer: issuer, caFile: caFile)
+        let response = ChainVerifier.staple(bytes, leaf: leaf, issuer: issuer, caFile: caFile)
         guard response.status != .unusable else {
-            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not an OCSP response for this certificate", raw: result.bodyBytes)
+            return .init(url: url, response: nil, error: "\(bytes.count) bytes that are not an OCSP response for this certificate", raw: bytes)
         }
-        return .init(url: url, response: response, error: nil, raw: result.bodyBytes)
+        return .init(url: url, response: response, error: nil, raw: bytes)
     }
 
     /// The leaf's status from its CA's CRL: the distribution point's URL fetched (http/https, 5 s, at most
@@ -101,28 +112,15 @@ public struct X509CheckDatesStep: StepKind {
     static func fetchCRL(_ check: ChainCheck, caFile: String?) async -> ChainCheck.FetchedOCSP? {
         guard let leaf = check.chain.certificates.first else { return nil }
         guard let url = leaf.crlURL else { return .init(url: "—", response: nil, error: "the certificate names no CRL (no cRLDistributionPoints URI)") }
-        guard let scheme = URLPart.scheme.extract(from: url).stringValue?.lowercased(), scheme == "http" || scheme == "https" else {
-            return .init(url: url, response: nil, error: "not an http or https URL")
+        guard isHTTP(url) else { return .init(url: url, response: nil, error: "not an http or https URL") }
+        guard let issuer = leafIssuer(check) else { return .init(url: url, response: nil, error: "the issuer of the leaf is not known here") }
+        let bytes: [UInt8]
+        do { bytes = try await fetchFromCA(url, caFile: caFile, limit: 16 << 20) } catch {
+            return .init(url: url, response: nil, error: error.reason)
         }
-        guard let issuer = check.chain.certificates.count > 1 ? check.chain.certificates[1] : check.path.dropFirst().first else {
-            return .init(url: url, response: nil, error: "the issuer of the leaf is not known here")
-        }
-        var request = HTTPRequest(url: url)
-        request.connectTimeout = .seconds(5)
-        request.timeout = .seconds(5)
-        request.bodyLimit = 16 << 20
-        request.caFile = caFile
-        request.proxy = .none
-        guard let result = await request.fetch() else { return .init(url: url, response: nil, error: "libcurl is not available") }
-        let e = result.exchange
-        guard e.succeeded, (200..<300).contains(e.status) else {
-            return .init(url: url, response: nil, error: e.succeeded ? "HTTP \(e.status)" : "\(e.curlName): \(e.curlMessage)")
-        }
-        let status = ChainVerifier.crl(result.bodyBytes, leaf: leaf, issuer: issuer)
-        guard status.status != .unusable else {
-            return .init(url: url, response: nil, error: "\(result.bodyBytes.count) bytes that are not a CRL", raw: result.bodyBytes)
-        }
-        return .init(url: url, response: status, error: nil, raw: result.bodyBytes)
+        let status = ChainVerifier.crl(bytes, leaf: leaf, issuer: issuer)
+        guard status.status != .unusable else { return .init(url: url, response: nil, error: "\(bytes.count) bytes that are not a CRL", raw: bytes) }
+        return .init(url: url, response: status, error: nil, raw: bytes)
     }
 
     public func run(_ context: StepContext) async throws -> StepOutcome {
