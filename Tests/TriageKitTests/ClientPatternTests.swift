@@ -93,6 +93,14 @@ import TriageWire
         #expect(envoy.contains("`connect_timeout`") && !envoy.contains("proxy_"), "\(envoy)")
     }
 
+    /// The next command holds the line's text only as data: a hostile name is one quoted shell word, and an
+    /// upstream that is not an address is not used.
+    @Test func theNextCommandQuotesWhatTheLineSays() throws {
+        let line = #"2026/12/06 09:11:10 [error] 7#7: *1 upstream SSL certificate does not match "b;id" while SSL handshaking to upstream, client: 127.0.0.1, server: _, request: "GET / HTTP/1.1", upstream: "https://10.0.0.5;id:8443/", host: "x""#
+        let m = try #require(ClientPattern.match(line))
+        #expect(m.next == "openssl s_client -connect 'b;id':443 -servername 'b;id' </dev/null | openssl x509 -noout -ext subjectAltName", "\(m.next)")
+    }
+
     @Test func everyRowHasASampleAndATextInEveryLanguage() throws {
         let rows = ClientPattern.bundled.map(\.id)
         #expect(rows.count >= 100)

@@ -88,11 +88,13 @@ public struct ClientPattern: Sendable {
             }
             var seen = Set<Cause>()
             causes = causes.filter { seen.insert($0).inserted }
-            var next = p.next.replacingOccurrences(of: "{host}", with: host ?? "HOST")
+            // The host is the text's (a log line's, a server's name): quoted as one shell word.
+            var next = p.next.replacingOccurrences(of: "{host}", with: host.map(ShellQuote.quote) ?? "HOST")
             // A proxy's line names the upstream it connected to (nginx's `upstream: "https://10.0.0.5:8443/…"`):
             // the command connects there, on its port, whatever name it checks.
-            if let up = text.firstMatch(of: #/upstream: "[a-z]+://(?<authority>[^/"]+:\d+)/#) {
-                next = next.replacingOccurrences(of: "-connect \(host ?? "HOST"):443", with: "-connect \(up.output.authority)")
+            // (Address characters only: the line is the network's text, the command is pasted into a shell.)
+            if let up = text.firstMatch(of: #/upstream: "[a-z]+://(?<authority>[A-Za-z0-9.\-\[\]:]+:\d+)[/"]/#) {
+                next = next.replacingOccurrences(of: "-connect \(host.map(ShellQuote.quote) ?? "HOST"):443", with: "-connect \(up.output.authority)")
             }
             return Match(pattern: p, causes: causes, alert: alert, alertSender: p.causes.contains("client-alert") ? .client : .server,
                          verifyCode: verify, host: host, next: next)
