@@ -166,7 +166,7 @@ public struct EndpointProbe: Sendable {
                 var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
                 // No case folder, so no self-capture to keep.
                 spec.recordConversation = false
-                group.addTask { (index, await HandshakeLoop.shared.attempt(spec)) }
+                group.addTask { (index, await HandshakeLoop.attempt(spec)) }
             }
             var out: [(Int, HandshakeAttempt)] = []
             for await a in group { out.append(a) }

@@ -98,7 +98,7 @@ public struct TLSHandshakeStep: StepKind {
         }
         var attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
             for (index, spec) in specs.enumerated() {
-                group.addTask { (index, await HandshakeLoop.shared.attempt(spec)) }
+                group.addTask { (index, await HandshakeLoop.attempt(spec)) }
             }
             var out: [(Int, HandshakeAttempt)] = []
             for await result in group { out.append(result) }
@@ -278,7 +278,7 @@ public struct TLSHandshakeStep: StepKind {
                 pinned.securityLevel = 0
                 group.addTask {
                     guard let context = try? SSLContext(pinned) else { return (index, nil) }
-                    let a = await HandshakeLoop.shared.attempt(HandshakeSpec(server: server, host: host, variant: .asClient, context: context, timeout: timeout))
+                    let a = await HandshakeLoop.attempt(HandshakeSpec(server: server, host: host, variant: .asClient, context: context, timeout: timeout))
                     let message = Message(.versionProbeLine, ["version": .string(version), "outcome": a.outcomeMessage.value])
                     return (index, VersionProbe(version: version, accepted: a.established, message: message, localPort: a.conversation?.client.port))
                 }

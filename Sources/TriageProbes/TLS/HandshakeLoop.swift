@@ -3,11 +3,33 @@ import Synchronization
 import TriageKit
 
 /// One thread, one epoll, any number of handshakes: the attempts of a
-/// `tls.handshake` step and the thousands of a `triage scan` all run here,
-/// each with its own deadline counted from its start. A silent endpoint
-/// costs its deadline, not a thread.
+/// `tls.handshake` step and the thousands of a `triage scan` or of the
+/// exporter all run on a few of these loops, each attempt with its own
+/// deadline counted from its start. A silent endpoint costs its deadline,
+/// not a thread.
+///
+/// There is one loop per core (at most 8): OpenSSL's client handshake costs
+/// about a millisecond of CPU, so a single loop capped a busy exporter at
+/// one core's worth of handshakes. An attempt goes to the loop with the
+/// fewest attempts in flight.
 final class HandshakeLoop: Sendable {
-    static let shared = HandshakeLoop()
+    /// The loops; the process's descriptor budget is split between them.
+    static let pool: [HandshakeLoop] = {
+        ProcessTuning.raiseOpenFileLimit()
+        let count = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let budget = max(count, ProcessTuning.openFileLimit - ProcessTuning.openDescriptors - reservedDescriptors)
+        return (0..<count).map { HandshakeLoop(index: $0, budget: budget / count) }
+    }()
+
+    /// The least busy loop.
+    static var next: HandshakeLoop {
+        pool.min { $0.inFlight.load(ordering: .relaxed) < $1.inFlight.load(ordering: .relaxed) }!
+    }
+
+    /// Runs one attempt to its end (or its deadline) on the least busy loop.
+    static func attempt(_ spec: HandshakeSpec) async -> HandshakeAttempt {
+        await next.attempt(spec)
+    }
 
     private struct Submission: @unchecked Sendable {
         // Handed from the submitting thread to the loop thread once; only the loop touches it after.
@@ -24,14 +46,15 @@ final class HandshakeLoop: Sendable {
     private let incoming = Inbox()
     /// errno of epoll or eventfd when the loop could not be set up.
     private let startErrno: Int32
+    /// Attempts submitted and not yet completed.
+    private let inFlight = Atomic<Int>(0)
 
     /// Descriptors the rest of the process keeps for itself: libdispatch's timers, OpenSSL's
     /// configuration and trust files, the case folder's writes, libcurl, a capture. Spending
     /// them on sockets made libdispatch trap (it cannot create a timer) under a low `ulimit -n`.
     static let reservedDescriptors = 16
 
-    private init() {
-        ProcessTuning.raiseOpenFileLimit()
+    private init(index: Int, budget: Int) {
         do {
             poll = try EventPoll()
             startErrno = 0
@@ -40,9 +63,8 @@ final class HandshakeLoop: Sendable {
             startErrno = error.code.rawValue
         }
         guard let poll else { return }
-        let budget = max(1, ProcessTuning.openFileLimit - ProcessTuning.openDescriptors - Self.reservedDescriptors)
-        let thread = Thread { [incoming] in Self.run(poll, incoming, budget: budget) }
-        thread.name = "triage-handshakes"
+        let thread = Thread { [incoming] in Self.run(poll, incoming, budget: max(1, budget)) }
+        thread.name = "triage-handshakes-\(index)"
         thread.start()
     }
 
@@ -54,7 +76,12 @@ final class HandshakeLoop: Sendable {
             completion(session.attempt)
             return
         }
-        incoming.list.withLock { $0.append(Submission(session: session, completion: completion)) }
+        inFlight.add(1, ordering: .relaxed)
+        let submission = Submission(session: session) { attempt in
+            self.inFlight.subtract(1, ordering: .relaxed)
+            completion(attempt)
+        }
+        incoming.list.withLock { $0.append(submission) }
         poll.wake()
     }
 
@@ -81,6 +108,8 @@ final class HandshakeLoop: Sendable {
         // Sessions waiting for a descriptor (EMFILE): retried as others close theirs.
         var waiting: [Submission] = []
         var lastSweep = ContinuousClock.now
+        // One read buffer for every session of this loop: they read one at a time.
+        var buffer = [UInt8](repeating: 0, count: 65_536)
         func done(_ s: Submission) {
             if let fd = s.session.socket?.fd { poll.remove(fd); active[fd] = nil }
             s.completion(s.session.attempt)
@@ -121,7 +150,7 @@ final class HandshakeLoop: Sendable {
             }
             for event in poll.wait(timeoutMs: timeout) {
                 guard let s = active[event.fd] else { continue }
-                s.session.handle(readable: event.readable || event.hangUp, writable: event.writable, error: event.error)
+                s.session.handle(readable: event.readable || event.hangUp, writable: event.writable, error: event.error, buffer: &buffer)
                 settle(s)
             }
             // Deadlines hold whatever bytes arrive: every session is checked, busy or not.

@@ -79,7 +79,6 @@ final class HandshakeSession: SSLConnection.Observer {
     private var handshakeStart: ContinuousClock.Instant?
     private var peerClosed = false
     private var tooManyMessages = false
-    private var buffer = [UInt8](repeating: 0, count: 65_536)
 
     init(_ spec: HandshakeSpec) {
         self.spec = spec
@@ -144,7 +143,8 @@ final class HandshakeSession: SSLConnection.Observer {
         }
     }
 
-    func handle(readable: Bool, writable: Bool, error: Bool) {
+    /// `buffer`: the loop's one read buffer, lent for this call.
+    func handle(readable: Bool, writable: Bool, error: Bool, buffer: inout [UInt8]) {
         switch state {
         case .connecting:
             guard writable || error, let socket else { return }
@@ -152,7 +152,7 @@ final class HandshakeSession: SSLConnection.Observer {
             if errno == 0 { connected() } else { finish(.connectFailed(errno)) }
         case .handshaking, .afterHandshake:
             if writable { flush() }
-            if readable || error, !isFinished { readAvailable() }
+            if readable || error, !isFinished { readAvailable(into: &buffer) }
         case .idle, .finished:
             break
         }
@@ -258,7 +258,7 @@ final class HandshakeSession: SSLConnection.Observer {
         }
     }
 
-    private func readAvailable() {
+    private func readAvailable(into buffer: inout [UInt8]) {
         guard let socket else { return }
         // Bounded per wake-up, so one flooding server cannot starve the others.
         for _ in 0..<16 where !isFinished {
@@ -285,13 +285,14 @@ final class HandshakeSession: SSLConnection.Observer {
         }
     }
 
-    private func record(_ event: TCPConversation.Event, count: Int) {
+    /// `event` is built only when a conversation is being recorded.
+    private func record(_ event: @autoclosure () -> TCPConversation.Event, count: Int) {
         guard conversation != nil else { return }
         if count > 0 {
             guard recordedBytes + count <= spec.limits.maxRecordedBytes else { return }
             recordedBytes += count
         }
-        conversation?.record(event, at: micros())
+        conversation?.record(event(), at: micros())
     }
 
     // MARK: - The end
