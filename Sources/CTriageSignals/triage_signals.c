@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t signals_seen = 0;
+/* Set once Swift reads the pipe; until then (and in the commands that never
+ * read it: --version, explain) a signal exits at once with 130. */
+static volatile sig_atomic_t listening = 0;
 static int signal_pipe[2] = {-1, -1};
 
 /* Async-signal-safe only: a counter, write(2), _exit(2). */
@@ -15,7 +18,7 @@ static void on_signal(int number) {
     signals_seen = signals_seen + 1;
     /* The second is handled in Swift (cleanup, then exit); a third means
      * even that is stuck. */
-    if (signals_seen >= 3) _exit(130);
+    if (signals_seen >= 3 || !listening) _exit(130);
     char byte = (char)number;
     if (signal_pipe[1] >= 0) (void)!write(signal_pipe[1], &byte, 1);
     errno = saved;
@@ -40,6 +43,7 @@ static void install_signal_handlers(void) {
 
 int triage_signals_fd(void) { return signal_pipe[0]; }
 int triage_signals_count(void) { return signals_seen; }
+void triage_signals_listen(void) { listening = 1; }
 
 /* .preinit_array: run by the dynamic loader before any library's
  * initialisers (Foundation's, ICU's, the Swift runtime's), which take tens

@@ -43,12 +43,12 @@ struct ExplainCommand: ParsableCommand {
             console.result(Triage.helpMessage(for: Self.self))
             throw Reported(status: words.isEmpty ? ExitStatus.usage : ExitStatus.healthy)
         }
-        var input = words.joined(separator: " ")
+        var input = words.concatenated(separator: " ")
         if words == ["-"] {
             input = String(decoding: FileHandle.standardInput.readDataToEndOfFile().prefix(1 << 20), as: UTF8.self)
         }
         do {
-            console.result(try Explainer.explain(input).map { $0.text(console.table) }.joined(separator: "\n\n"))
+            console.result(try Explainer.explain(input).map { $0.text(console.table) }.concatenated(separator: "\n\n"))
         } catch {
             console.error(console.table.render(.explainNotUnderstood, ["text": .string(String(error.input.prefix(200)))]))
             throw Reported(status: ExitStatus.usage)

@@ -9,8 +9,9 @@ import Glibc
 
 /// SIGINT and SIGTERM. CTriageSignals installs the handler from the
 /// executable's preinit array, before any library or the Swift runtime starts, so a signal is never fatal nor
-/// lost however early it comes; the handler writes a byte to a pipe that a
-/// thread here reads. The first signal cancels the run (which then writes
+/// lost however early it comes: until `install()` it exits with 130 at once (nothing of triage's has
+/// run yet, or the command is one that leaves none behind: `--version`, `explain`); after, the
+/// handler writes a byte to a pipe that a thread here reads. The first signal cancels the run (which then writes
 /// its report marked interrupted and exits 130); a second one, or one that
 /// arrives before any run exists, runs the cleanups and exits with 130.
 enum Signals {
@@ -25,6 +26,7 @@ enum Signals {
     static func install() {
         let fd = triage_signals_fd()
         guard fd >= 0 else { return }
+        triage_signals_listen()
         let thread = Thread {
             var byte: UInt8 = 0
             while true {

@@ -25,7 +25,6 @@ struct Triage: AsyncParsableCommand {
     static let version = "0.2.0"
 
     static func main() async {
-        Signals.install()
         ProcessTuning.limitMallocArenas(2)
         let console = Console()
         let arguments = Array(CommandLine.arguments.dropFirst())
@@ -41,6 +40,9 @@ struct Triage: AsyncParsableCommand {
             do { try explain.run() } catch let reported as Reported { leave(reported.status) } catch { leave(ExitStatus.internalError) }
             leave(ExitStatus.healthy)
         }
+        // The rest may leave something behind (a case folder, nginx, temp files): a signal is read
+        // and handled from here on. (The two above exit 130 on one, at once: no thread to start.)
+        Signals.install()
         if arguments.first == "run", arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
             // The inputs of the runbook asked for (--runbook NAME), read only now.
             console.result(RunCommand.helpWithInputs(arguments))

@@ -167,6 +167,25 @@ import TriageTestSupport
         #expect(system.queries.contains("nx.example.com 1"), "\(system.queries)")
     }
 
+    /// `explain -` waiting for its input ends on Ctrl-C with 130 at once: the
+    /// commands that leave nothing behind start no thread to read signals, and
+    /// a signal nobody reads exits.
+    @Test func sigintEndsAnExplainWaitingForItsInput() async throws {
+        let script = """
+            import signal, subprocess, sys, time
+            p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            p.send_signal(signal.SIGINT)
+            try:
+                code = p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill(); print("hung"); sys.exit(0)
+            print(f"signal {-code}" if code < 0 else f"exit {code}")
+            """
+        let r = try await Command.run(["python3", "-c", script, TestPaths.triageBinary.path, "explain", "-"])
+        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "exit 130", "\(r.stdout) \(r.stderr)")
+    }
+
     /// Ctrl-C during a long decode keeps what was decoded: the step is
     /// interrupted but its facts are there, and it says how far it got. (Ctrl-C
     /// comes 0.8 s in: a whole decode takes ~2.5 s in a debug build, and under

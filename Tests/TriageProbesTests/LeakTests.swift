@@ -53,7 +53,14 @@ import TriageTestSupport
         try await Self.probe(probe, target: target, count: 200)
         let descriptors = Self.openDescriptors()
         let resident = Self.residentBytes()
+        let loadsBefore = HandshakeLoops.loads
         try await Self.probe(probe, target: target, count: 2_000)
+        // One loop per core (at most 8), and 50 probes at a time keep every one of them busy.
+        let loadsAfter = HandshakeLoops.loads
+        #expect(loadsAfter.count == max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)))
+        let handled = zip(loadsBefore, loadsAfter).map { $1.completed - $0.completed }
+        #expect(handled.reduce(0, +) >= 2_000, "\(handled)")
+        #expect(handled.allSatisfy { $0 > 0 }, "attempts per loop: \(handled)")
         // The fixture server closes its side on its own threads: wait for the count to settle, not for a time.
         var after = Self.openDescriptors()
         for _ in 0..<200 where after > descriptors {

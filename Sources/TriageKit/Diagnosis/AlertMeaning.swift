@@ -27,15 +27,26 @@ public enum AlertMeaning {
     }
 
     /// The alerts a client sends when it rejects the server's certificate.
-    static let certificateRejections: Set<AlertCode> = [.badCertificate, .unsupportedCertificate, .certificateRevoked,
-                                                        .certificateExpired, .certificateUnknown, .unknownCA, .decryptError]
+    /// (Switches, not sets: a `Set<AlertCode>` costs `triage explain` a scan of every protocol
+    /// conformance in the binary at its first use, a tenth of its start.)
+    static func isCertificateRejection(_ alert: AlertCode) -> Bool {
+        switch alert {
+        case .badCertificate, .unsupportedCertificate, .certificateRevoked, .certificateExpired, .certificateUnknown, .unknownCA, .decryptError: true
+        default: false
+        }
+    }
     /// The alerts a server sends about the client's certificate when it asked for one.
-    static let clientCertificateAlerts: Set<AlertCode> = [.handshakeFailure, .badCertificate, .unsupportedCertificate, .certificateRevoked,
-                                                          .certificateExpired, .certificateUnknown, .unknownCA, .accessDenied]
+    static func isClientCertificateAlert(_ alert: AlertCode) -> Bool {
+        switch alert {
+        case .handshakeFailure, .badCertificate, .unsupportedCertificate, .certificateRevoked, .certificateExpired, .certificateUnknown,
+             .unknownCA, .accessDenied: true
+        default: false
+        }
+    }
 
-    public static func isCertificateRejection(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(certificateRejections.contains) ?? false }
+    public static func isCertificateRejection(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(isCertificateRejection) ?? false }
     /// An alert a server sends about a client's certificate.
-    public static func isServerCertificateComplaint(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(clientCertificateAlerts.contains) ?? false }
+    public static func isServerCertificateComplaint(_ code: UInt8) -> Bool { AlertCode(rawValue: code).map(isClientCertificateAlert) ?? false }
 
     /// What an alert may mean when nothing else about its connection is known (`triage explain`): the cause
     /// it names by itself first, then what it means without SNI, or when the server asked for a client
@@ -56,7 +67,7 @@ public enum AlertMeaning {
         switch sender {
         case .server:
             if alert == .certificateRequired { return .clientCertRequired }
-            if context.certificateRequested, clientCertificateAlerts.contains(alert) {
+            if context.certificateRequested, isClientCertificateAlert(alert) {
                 return context.clientCertificateSent ? .clientCertRejected : .clientCertRequired
             }
             // Without SNI the server aborts (internal_error, the seed's) or knows no such name; a bare

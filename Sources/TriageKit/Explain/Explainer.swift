@@ -13,8 +13,12 @@ public enum Explainer {
     }
 
     public static func explain(_ input: String) throws(NotUnderstood) -> [Explanation] {
-        // Trimmed in Swift: Foundation's CharacterSet path was a tenth of `triage explain 80`'s start.
-        let text = String(input.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        // Trimmed in Swift: Foundation's CharacterSet path was a tenth of `triage explain 80`'s start,
+        // and `reversed()` (unspecialised generic code: conformance lookups) most of the rest.
+        var text = ""
+        if let first = input.firstIndex(where: { !$0.isWhitespace }), let last = input.lastIndex(where: { !$0.isWhitespace }) {
+            text = String(input[first...last])
+        }
         var out: [Explanation] = []
         // A bare alert name is that alert, even where a client's text would contain it.
         if let a = AlertDescription.named(text) { return [.alert(a)] }

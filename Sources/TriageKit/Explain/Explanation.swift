@@ -23,13 +23,13 @@ public struct Explanation: Sendable, Hashable {
         var lines = [table.render(heading)]
         for fact in facts { lines.append("  \(table.label(fact.key)): \(table.format(fact.value))") }
         if !causes.isEmpty, !facts.contains(where: { $0.key == .cause }) {
-            lines.append("  \(table.label(.cause)): \(causes.map(\.code).joined(separator: ", "))")
+            lines.append("  \(table.label(.cause)): \(causes.map(\.code).concatenated(separator: ", "))")
         }
         if !likelyCauses.isEmpty {
             lines.append("  \(table.render(.explainLikelyCauses)):")
             lines += likelyCauses.map { "    - \(table.render($0))" }
         }
-        return lines.joined(separator: "\n")
+        return lines.concatenated(separator: "\n")
     }
 
     /// The explanation of a TLS alert, with causes for the sender when known

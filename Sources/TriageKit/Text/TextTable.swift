@@ -19,11 +19,20 @@ public struct TextTable: Sendable {
 
     public init(language: String, text: String, file: String = "text table") throws(Malformed) {
         self.language = language
-        // Read as bytes (every start of triage reads a table: Foundation's string search made it a third of
-        // `triage --version`); the delimiters are ASCII, so UTF-8 text between them is kept as it is.
+        // Read in place when the string is contiguous UTF-8 (the bundled tables are literals: no copy).
+        var text = text
+        let parsed = text.withUTF8 { bytes in
+            Result { () throws(Malformed) in try Self.parse(bytes, file: file) }
+        }
+        self.entries = try parsed.get()
+    }
+
+    /// `key = text` lines, read as bytes (every start of triage reads a table: Foundation's string
+    /// search made it a third of `triage --version`); the delimiters are ASCII, so UTF-8 text between
+    /// them is kept as it is.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws(Malformed) -> [String: String] {
         var entries: [String: String] = [:]
         entries.reserveCapacity(1024)
-        let bytes = Array(text.utf8)
         var number = 0
         var start = 0
         func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
@@ -44,12 +53,23 @@ public struct TextTable: Sendable {
                 i += 1
             }
             guard separator >= 0 else { throw Malformed(file: file, line: number, message: "expected 'key = text'") }
-            let key = String(decoding: bytes[a..<separator], as: UTF8.self)
+            let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<separator]), as: UTF8.self)
             guard entries[key] == nil else { throw Malformed(file: file, line: number, message: "key '\(key)' defined twice") }
             // `\n` is a line break, `\s` a space that would otherwise be trimmed.
+            let valueStart = separator + 3
+            var escaped = false
+            var j = valueStart
+            while j + 1 < b, !escaped {
+                if bytes[j] == UInt8(ascii: "\\"), bytes[j + 1] == UInt8(ascii: "n") || bytes[j + 1] == UInt8(ascii: "s") { escaped = true }
+                j += 1
+            }
+            guard escaped else {
+                entries[key] = valueStart < b ? String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<b]), as: UTF8.self) : ""
+                continue
+            }
             var value: [UInt8] = []
-            value.reserveCapacity(b - separator - 3)
-            var j = separator + 3
+            value.reserveCapacity(b - valueStart)
+            j = valueStart
             while j < b {
                 if bytes[j] == UInt8(ascii: "\\"), j + 1 < b, bytes[j + 1] == UInt8(ascii: "n") || bytes[j + 1] == UInt8(ascii: "s") {
                     value.append(bytes[j + 1] == UInt8(ascii: "n") ? 0x0A : 0x20)
@@ -61,7 +81,7 @@ public struct TextTable: Sendable {
             }
             entries[key] = String(decoding: value, as: UTF8.self)
         }
-        self.entries = entries
+        return entries
     }
 
     private static let cache = Mutex<[String: TextTable]>([:])
@@ -116,7 +136,7 @@ public struct TextTable: Sendable {
         var out = ""
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{") {
-            out += rest[..<open]
+            out += String(rest[..<open])
             guard let close = rest[open...].firstIndex(of: "}") else { break }
             let name = String(rest[rest.index(after: open)..<close])
             // `{ … }` in a sentence (an nginx block) is text, not a placeholder.
@@ -128,7 +148,7 @@ public struct TextTable: Sendable {
             out += format(args[name] ?? .null)
             rest = rest[rest.index(after: close)...]
         }
-        return out + rest
+        return out + String(rest)
     }
 
     /// A value as text in this language.

@@ -47,7 +47,9 @@ final class HandshakeLoop: Sendable {
     /// errno of epoll or eventfd when the loop could not be set up.
     private let startErrno: Int32
     /// Attempts submitted and not yet completed.
-    private let inFlight = Atomic<Int>(0)
+    fileprivate let inFlight = Atomic<Int>(0)
+    /// Attempts completed since the start.
+    fileprivate let completed = Atomic<Int>(0)
 
     /// Descriptors the rest of the process keeps for itself: libdispatch's timers, OpenSSL's
     /// configuration and trust files, the case folder's writes, libcurl, a capture. Spending
@@ -79,6 +81,7 @@ final class HandshakeLoop: Sendable {
         inFlight.add(1, ordering: .relaxed)
         let submission = Submission(session: session) { attempt in
             self.inFlight.subtract(1, ordering: .relaxed)
+            self.completed.add(1, ordering: .relaxed)
             completion(attempt)
         }
         incoming.list.withLock { $0.append(submission) }
@@ -166,5 +169,19 @@ final class HandshakeLoop: Sendable {
                 }
             }
         }
+    }
+}
+
+/// What the handshake loops hold and have done, one entry per loop.
+public enum HandshakeLoops {
+    public struct Load: Sendable, Equatable {
+        /// Attempts submitted and not yet completed.
+        public var inFlight: Int
+        /// Attempts completed since the start.
+        public var completed: Int
+    }
+
+    public static var loads: [Load] {
+        HandshakeLoop.pool.map { Load(inFlight: $0.inFlight.load(ordering: .relaxed), completed: $0.completed.load(ordering: .relaxed)) }
     }
 }

@@ -19,7 +19,7 @@ public struct AlertDescription: Sendable, Hashable {
     public let deprecated: Bool
 
     /// Looks a code up; `nil` for a code the registry leaves unassigned.
-    public static func named(_ code: UInt8) -> AlertDescription? { byCode[code] }
+    public static func named(_ code: UInt8) -> AlertDescription? { byCode[Int(code)] }
 
     /// Looks a registry name up (`internal_error`, `InternalError`, `internal error`).
     public static func named(_ name: String) -> AlertDescription? {
@@ -72,7 +72,13 @@ public struct AlertDescription: Sendable, Hashable {
         .init(121, "ech_required", "RFC 9849 §5", "The client offered Encrypted Client Hello and the server did not accept it.", fatal: true),
     ]
 
-    static let byCode: [UInt8: AlertDescription] = Dictionary(uniqueKeysWithValues: all.map { ($0.code, $0) })
+    /// Indexed by code. (An array, not a `[UInt8: AlertDescription]`: the dictionary's first use cost
+    /// `triage explain` a scan of every protocol conformance in the binary.)
+    static let byCode: [AlertDescription?] = {
+        var table = [AlertDescription?](repeating: nil, count: 256)
+        for a in all { table[Int(a.code)] = a }
+        return table
+    }()
 
     private init(_ code: UInt8, _ name: String, _ reference: String, _ meaning: String,
                  fatal: Bool, deprecated: Bool = false) {
