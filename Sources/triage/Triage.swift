@@ -48,26 +48,45 @@ struct Triage: AsyncParsableCommand {
             console.result(RunCommand.helpWithInputs(arguments))
             leave(ExitStatus.healthy)
         }
+        // `run` without the argument parser when its line is plain (see RunCommandLine.swift).
+        if arguments.first == "run", getenv("TRIAGE_ARGUMENT_PARSER") == nil,
+           let command = RunCommand.quickParse(Array(arguments.dropFirst())) {
+            if getenv("TRIAGE_SHOW_COMMAND_LINE") != nil { showCommandLine(command, quick: true) }
+            do { try await command.run(); leave(ExitStatus.healthy) } catch { fail(error, console) }
+        }
         do {
             var command = try parseAsRoot()
+            if getenv("TRIAGE_SHOW_COMMAND_LINE") != nil, let run = command as? RunCommand { showCommandLine(run, quick: false) }
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
                 try command.run()
             }
             leave(ExitStatus.healthy)
-        } catch let reported as Reported {
-            leave(reported.status)
         } catch {
-            let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            if code == .success {
-                if !message.isEmpty { console.result(message) }
-                leave(0)
-            }
-            if !message.isEmpty { console.diagnostics(message) }
-            leave(code.rawValue == 64 ? ExitStatus.usage : code.rawValue)
+            fail(error, console)
         }
+    }
+
+    /// For the test that holds the two readers of `run`'s line to the same result: what was read, and by which.
+    static func showCommandLine(_ command: RunCommand, quick: Bool) -> Never {
+        var text = quick ? "read by: triage\n" : "read by: the argument parser\n"
+        dump(command, to: &text)
+        print(text, terminator: "")
+        leave(ExitStatus.healthy)
+    }
+
+    /// Leaves with the status (and the argument parser's message) an error thrown by a command calls for.
+    static func fail(_ error: any Error, _ console: Console) -> Never {
+        if let reported = error as? Reported { leave(reported.status) }
+        let code = exitCode(for: error)
+        let message = fullMessage(for: error)
+        if code == .success {
+            if !message.isEmpty { console.result(message) }
+            leave(0)
+        }
+        if !message.isEmpty { console.diagnostics(message) }
+        leave(code.rawValue == 64 ? ExitStatus.usage : code.rawValue)
     }
 }
 
