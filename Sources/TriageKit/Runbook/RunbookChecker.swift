@@ -86,15 +86,47 @@ struct RunbookChecker {
     /// The resolved YAML type of a scalar.
     enum ScalarType { case null, bool, int, float, string }
 
+    /// The document is composed with Yams' basic resolver, which leaves a plain
+    /// scalar's type to us: its default one compiles seven ICU regular
+    /// expressions and matches each against every scalar, a third of loading
+    /// a runbook. A plain scalar is typed as that resolver types it (YAML 1.1:
+    /// `yes`/`on` are booleans, `0x1F` and `1_000` numbers, `~` null); a quoted
+    /// one is a string, an explicit tag (`!!int 5`) is kept. (A plain scalar
+    /// with an explicit `!!str` cannot be told from an untagged one once Yams
+    /// has resolved it, so `!!str yes` is read as a boolean.)
     func scalarType(_ node: Node) -> ScalarType? {
-        guard case .scalar = node else { return nil }
-        switch node.tag.rawValue {
+        guard case .scalar(let scalar) = node else { return nil }
+        switch scalar.tag.rawValue {
         case "tag:yaml.org,2002:null": return .null
         case "tag:yaml.org,2002:bool": return .bool
         case "tag:yaml.org,2002:int": return .int
         case "tag:yaml.org,2002:float": return .float
+        case "": return Self.implicitType(scalar.string)
+        case "tag:yaml.org,2002:str" where scalar.style == .plain: return Self.implicitType(scalar.string)
         default: return .string
         }
+    }
+
+    /// What YAML 1.1's implicit resolution (Yams' default resolver) makes of a plain scalar.
+    static func implicitType(_ text: String) -> ScalarType {
+        switch text {
+        case "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF":
+            return .bool
+        case "", "~", "null", "Null", "NULL":
+            return .null
+        default:
+            break
+        }
+        // Numbers start with a digit, a sign or a dot; most scalars (names, templates, durations' units) end here.
+        guard let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return .string }
+        if text.wholeMatch(of: #/[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+/#) != nil {
+            return .int
+        }
+        if text.wholeMatch(of: #/[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)/#) != nil {
+            return .float
+        }
+        return .string
     }
 
     func kind(_ node: Node) -> String {

@@ -24,7 +24,8 @@ public struct RunbookLoader: Sendable {
         checker.lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
         let node: Node?
         do {
-            node = try Yams.compose(yaml: yaml)
+            // The basic resolver: scalars' types are the checker's to resolve (see `scalarType`).
+            node = try Yams.compose(yaml: yaml, .basic)
         } catch {
             throw RunbookError([checker.syntaxDiagnostic(error)])
         }
