@@ -9,7 +9,9 @@ import TriageProbes
 enum CaseExecution {
     static func execute(_ caseRun: CaseRun, console: Console, json: Bool = false, badInputIsUsageError: Bool = false) async -> Int32 {
         let table = console.table
-        // libcurl and its dependencies load while the steps before the first request run (a tenth of a run).
+        // libcurl and its dependencies load while the steps before the first request run (a tenth of a run);
+        // the handshake loops' threads are created before it starts (see HandshakeLoops.start).
+        if caseRun.runbook.steps.contains(where: { $0.uses == "tls.handshake" }) { HandshakeLoops.start() }
         if caseRun.runbook.steps.contains(where: { $0.uses == "http.request" }) { HTTPRequest.warmUp() }
         console.progress(table.render(.terminalHeader, ["title": .string(table.runbookTitle(caseRun.runbook.name, source: caseRun.runbook.source, given: caseRun.runbook.title)),
                                                         "runbook": .string(caseRun.runbook.source), "case": .string(caseRun.folder.url.path)]))

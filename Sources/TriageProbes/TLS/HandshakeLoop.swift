@@ -181,6 +181,11 @@ public enum HandshakeLoops {
         public var completed: Int
     }
 
+    /// Starts the loops' threads now. A run calls this before libcurl loads (CurlEasy.warmUp): a thread
+    /// created while libcurl's twenty-five libraries load can wait for the dynamic loader (under strace
+    /// the first handshake started only after the whole load; without it the step's median did not move).
+    public static func start() { _ = HandshakeLoop.pool }
+
     public static var loads: [Load] {
         HandshakeLoop.pool.map { Load(inFlight: $0.inFlight.load(ordering: .relaxed), completed: $0.completed.load(ordering: .relaxed)) }
     }
