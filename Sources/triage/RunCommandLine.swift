@@ -17,30 +17,31 @@ extension RunCommand {
         case flag(@Sendable (inout RunCommand) -> Void)
         /// A value; `unconditional`: taken even when it starts with `-` (as the parser's `.unconditional`).
         case value(unconditional: Bool, @Sendable (inout RunCommand, String) -> Bool)
-        /// A repeatable value.
-        case values(@Sendable (inout RunCommand, String) -> Void)
+        /// A repeatable value: `list` names the property; all its values are set at once at the end
+        /// (appending through the property wrapper one by one copied the array each time).
+        case values(list: String, @Sendable (inout RunCommand, [String]) -> Void)
     }
 
     /// Every option of `run` under every name it has (the argument parser's
     /// spelling: camelCase properties become kebab-case long names).
     private static let slots: [String: Slot] = [
         "--runbook": .value(unconditional: false) { $0.runbook = $1; return true },
-        "--set": .values { $0.settings.append($1) },
+        "--set": .values(list: "settings") { $0.settings = $1 },
         "--via": .value(unconditional: false) { $0.via = $1; return true },
         "--ca-file": .value(unconditional: false) { $0.caFile = $1; return true },
         "--cacert": .value(unconditional: false) { $0.caFile = $1; return true },
         "-k": .flag { $0.insecure = true },
         "--insecure": .flag { $0.insecure = true },
-        "--resolve": .values { $0.resolve.append($1) },
-        "--connect-to": .values { $0.connectTo.append($1) },
+        "--resolve": .values(list: "resolve") { $0.resolve = $1 },
+        "--connect-to": .values(list: "connectTo") { $0.connectTo = $1 },
         "--cert": .value(unconditional: false) { $0.cert = $1; return true },
         "-E": .value(unconditional: false) { $0.cert = $1; return true },
         "--key": .value(unconditional: false) { $0.key = $1; return true },
         "-x": .value(unconditional: false) { $0.proxy = $1; return true },
         "--proxy": .value(unconditional: false) { $0.proxy = $1; return true },
         "--noproxy": .value(unconditional: false) { $0.noProxy = $1; return true },
-        "-H": .values { $0.headers.append($1) },
-        "--header": .values { $0.headers.append($1) },
+        "-H": .values(list: "headers") { $0.headers = $1 },
+        "--header": .values(list: "headers") { $0.headers = $1 },
         "-v": .flag { $0.verbose = true },
         "--verbose": .flag { $0.verbose = true },
         "-q": .flag { $0.quiet = true },
@@ -64,7 +65,7 @@ extension RunCommand {
             return true
         },
         "--at": .value(unconditional: false) { $0.at = $1; return true },
-        "--trust-store": .values { $0.trustStores.append($1) },
+        "--trust-store": .values(list: "trustStores") { $0.trustStores = $1 },
         "--fetch-aia": .flag { $0.fetchAia = true },
         "--fetch-ocsp": .flag { $0.fetchOcsp = true },
         "--fetch-crl": .flag { $0.fetchCrl = true },
@@ -126,6 +127,7 @@ extension RunCommand {
     static func quickParse(_ arguments: [String]) -> RunCommand? {
         var command = defaults
         var seen: [String] = []
+        var lists: [String: (values: [String], set: @Sendable (inout RunCommand, [String]) -> Void)] = [:]
         var index = 0
         while index < arguments.count {
             let word = arguments[index]
@@ -141,6 +143,8 @@ extension RunCommand {
             if word.hasPrefix("--"), let equals = word.firstIndex(of: "=") {
                 name = String(word[..<equals])
                 attached = String(word[word.index(after: equals)...])
+                // `--out=` is `--out` with its value missing to the parser (it takes the next word or refuses).
+                guard attached != "" else { return nil }
             }
             guard let slot = slots[name] else { return nil }
             switch slot {
@@ -158,17 +162,20 @@ extension RunCommand {
                     index += 1
                 }
                 guard set(&command, value) else { return nil }
-            case .values(let append):
+            case .values(let list, let set):
+                let value: String
                 if let attached {
-                    append(&command, attached)
+                    value = attached
                 } else {
                     guard index < arguments.count, !arguments[index].hasPrefix("-") else { return nil }
-                    append(&command, arguments[index])
+                    value = arguments[index]
                     index += 1
                 }
+                lists[list, default: ([], set)].values.append(value)
             }
-            seen.append(name)
+            if !seen.contains(name) { seen.append(name) }
         }
+        for (values, set) in lists.values { set(&command, values) }
         // Two names for one option (--cacert and --ca-file, -k and --insecure): the parser's to judge.
         let aliases: [[String]] = [["--ca-file", "--cacert"], ["-k", "--insecure"], ["--cert", "-E"], ["-x", "--proxy"],
                                    ["-v", "--verbose"], ["-q", "--quiet"]]

@@ -174,7 +174,16 @@ import TriageTestSupport
         let script = """
             import signal, subprocess, sys, time
             p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(0.3)
+            # Once its handler is installed (SigCgt has SIGINT's bit): before that, the dynamic loader
+            # is still mapping the libraries, a window no program can close.
+            start = time.time()
+            while time.time() - start < 20:
+                with open(f"/proc/{p.pid}/status") as f:
+                    caught = next(int(l.split()[1], 16) for l in f if l.startswith("SigCgt:"))
+                if caught & (1 << (signal.SIGINT - 1)):
+                    break
+                time.sleep(0.005)
+            time.sleep(0.2)
             p.send_signal(signal.SIGINT)
             try:
                 code = p.wait(timeout=10)

@@ -52,6 +52,8 @@ import TriageTestSupport
         ["a.test", "-v", "-q"],
         ["a.test", "--ca-file", "a.pem", "--cacert", "b.pem"],
         ["a.test", "--"],
+        ["a.test", "--out="],                       // an empty attached value: the parser takes the next word or refuses
+        ["--out=", "a.test"],
     ]
 
     @Test(arguments: forTheParser) func anythingElseGoesToTheParser(_ arguments: [String]) async throws {

@@ -34,9 +34,9 @@ import Yams
 
     /// Composed with the basic resolver, a quoted scalar stays a string and an explicit tag is kept.
     @Test func quotedAndTaggedScalarsKeepTheirTypes() throws {
-        let document = try #require(try Yams.compose(yaml: "a: 'yes'\nb: \"5\"\nc: !!int 5\nd: yes\ne: 5s\n", .basic))
+        let document = try #require(try Yams.compose(yaml: "a: 'yes'\nb: \"5\"\nc: !!int 5\nd: yes\ne: 5s\nf: !!str true\ng: !!str ~\nh: ~\n", .basic))
         let checker = RunbookChecker(file: "t.yaml", catalog: StepCatalog([]))
-        let types = ["a", "b", "c", "d", "e"].map { checker.scalarType(document.mapping![$0]!) }
-        #expect(types == [.string, .string, .int, .bool, .string])
+        let types = ["a", "b", "c", "d", "e", "f", "g", "h"].map { checker.scalarType(document.mapping![$0]!) }
+        #expect(types == [.string, .string, .int, .bool, .string, .string, .string, .null])
     }
 }

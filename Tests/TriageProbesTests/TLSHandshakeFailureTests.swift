@@ -135,6 +135,10 @@ import TriageTestSupport
         #expect(run.root?.alert?.sender == .server)
         #expect(run.root?.fact(.variant) == "none")
         #expect(run.root?.subject == "127.0.0.1:\(server.port)")
+        // No proxy: both ways out, each said once (the proxy's own remedy appended to it repeated them).
+        let remedy = run.root?.remedy ?? ""
+        #expect(remedy.hasPrefix("Only clients that send no SNI fail"), "\(remedy)")
+        #expect(remedy.components(separatedBy: "proxy_ssl_server_name on;").count == 2, "\(remedy)")
         #expect(run.step("alert")?.outputs["code"] == 80)
         #expect(run.step("alert")?.outputs["sender"] == "server")
         let pcap = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path

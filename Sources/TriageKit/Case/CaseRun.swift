@@ -105,7 +105,13 @@ public struct CaseRun: Sendable {
                                  inputs: inputs, host: engine.options.host, startedAt: engine.options.now(),
                                  plannedSteps: runbook.steps.map(\.id))
         planned.judgedAt = engine.options.judgedAt
-        try? folder.write(planned)
+        // report.json before the first step; report.md and report.jira (a Mustache render, whose first
+        // dynamic casts look protocol conformances up: a few ms) are rendered beside the first steps,
+        // and every later write of them waits for that one.
+        try? folder.write(planned, formats: folder.formats.intersection([.json]))
+        let textFormats = folder.formats.subtracting([.json])
+        let plan = planned
+        let plannedText: Task<Void, Never>? = textFormats.isEmpty ? nil : Task.detached { try? folder.write(plan, formats: textFormats) }
         let start = ContinuousClock.now
         let last = Mutex((json: start, markdown: start))
         let record = await engine.run(runbook, inputs: inputs) { event, record in
@@ -119,12 +125,14 @@ public struct CaseRun: Sendable {
                     return due
                 }
                 let formats = folder.formats.intersection(due)
+                if !formats.isDisjoint(with: textFormats) { await plannedText?.value }
                 if !formats.isEmpty { try? folder.write(record, formats: formats) }
             case .runFinished, .stepStarted:
                 break
             }
             await observer(event, record)
         }
+        await plannedText?.value
         try folder.write(record, formats: folder.formats)
         return record
     }

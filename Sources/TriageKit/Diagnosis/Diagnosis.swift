@@ -96,8 +96,9 @@ public struct Diagnosis: Sendable {
                 if let contradiction = Self.contradiction(evidence, story: story) { r.facts.append(Fact(.note, contradiction)) }
             }
             if story.proxy == nil, [.alertWithoutSNI, .defaultCertWithoutSNI].contains(r.cause) {
-                // No proxy sends the request: the clients without SNI are whoever the server has; both ways out.
-                r.remedy = Message(.remedySNIBoth, ["name": .string(story.host ?? "HOST"), "fix": r.remedy.value])
+                // No proxy sends the request: the clients without SNI are whoever the server has; both ways out
+                // (this says both; the proxy's own remedy appended to it repeated them).
+                r.remedy = Message(.remedySNIBoth, ["name": .string(story.host ?? "HOST")])
             }
             root = r
         }

@@ -89,11 +89,12 @@ struct RunbookChecker {
     /// The document is composed with Yams' basic resolver, which leaves a plain
     /// scalar's type to us: its default one compiles seven ICU regular
     /// expressions and matches each against every scalar, a third of loading
-    /// a runbook. A plain scalar is typed as that resolver types it (YAML 1.1:
-    /// `yes`/`on` are booleans, `0x1F` and `1_000` numbers, `~` null); a quoted
-    /// one is a string, an explicit tag (`!!int 5`) is kept. (A plain scalar
-    /// with an explicit `!!str` cannot be told from an untagged one once Yams
-    /// has resolved it, so `!!str yes` is read as a boolean.)
+    /// a runbook. An untagged plain scalar (its tag still implicit: nothing
+    /// resolves a value's tag before this) is typed as that resolver types it
+    /// (YAML 1.1: `yes`/`on` are booleans, `0x1F` and `1_000` numbers, `~`
+    /// null); a quoted one is a string; an explicit tag (`!!int 5`, `!!str yes`)
+    /// is kept. (Mapping keys are resolved while Yams composes, by the basic
+    /// resolver: every key is a string, so `1:` and `"1":` are the same key.)
     func scalarType(_ node: Node) -> ScalarType? {
         guard case .scalar(let scalar) = node else { return nil }
         switch scalar.tag.rawValue {
@@ -102,7 +103,6 @@ struct RunbookChecker {
         case "tag:yaml.org,2002:int": return .int
         case "tag:yaml.org,2002:float": return .float
         case "": return Self.implicitType(scalar.string)
-        case "tag:yaml.org,2002:str" where scalar.style == .plain: return Self.implicitType(scalar.string)
         default: return .string
         }
     }
