@@ -122,7 +122,13 @@ import TriageTestSupport
               - id: a
                 uses: test.echo
                 timeout: 10 seconds
-            """) == ["rb.yaml:5:14: timeout '10 seconds' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m"])
+            """) == ["rb.yaml:5:14: timeout '10 seconds' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m (a bare number is seconds)"])
+        // A bare number is decimal seconds; Double's other spellings are not durations.
+        for text in ["0x1F", "inf", "nan"] {
+            #expect(diagnostics("name: x\nsteps:\n  - id: a\n    uses: test.echo\n    timeout: \(text)\n")
+                    == ["rb.yaml:5:14: timeout '\(text)' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m (a bare number is seconds)"])
+        }
+        #expect(diagnostics("name: x\nsteps:\n  - id: a\n    uses: test.echo\n    timeout: 5\n").isEmpty)
     }
 
     /// A misspelled output is refused with its line and column, and a "did you mean".
@@ -249,7 +255,7 @@ import TriageTestSupport
         #expect(found[0] == "rb.yaml:1:7: 'name' must be one word (letters, digits, '-', '_'), got 'two words'")
         #expect(found[1].hasPrefix("rb.yaml:2:1: unknown key 'colour'"))
         #expect(found[2] == "rb.yaml:4:9: step id '1st' must start with a letter and hold only letters, digits, '-' and '_'")
-        #expect(found[3] == "rb.yaml:6:14: timeout 'soon' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m")
+        #expect(found[3] == "rb.yaml:6:14: timeout 'soon' is not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m (a bare number is seconds)")
         #expect(found[4].hasPrefix("rb.yaml:8:11: unknown step kind 'nope'"))
     }
 

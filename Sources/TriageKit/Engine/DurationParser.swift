@@ -13,7 +13,7 @@ public enum DurationParser {
 
         public var description: String {
             switch self {
-            case .malformed: "expected a positive number with a unit, e.g. 500ms, 10s, 2m"
+            case .malformed: "expected a positive number with a unit, e.g. 500ms, 10s, 2m (a bare number is seconds)"
             case .outOfRange: "out of range (at most 24h)"
             case .zero: "a deadline must be more than zero, e.g. 500ms, 10s"
             }
@@ -30,7 +30,8 @@ public enum DurationParser {
     public static func parse(_ text: String) throws(Failure) -> Duration {
         let s = text.trimmingCharacters(in: .whitespaces)
         guard !s.isEmpty, s.count <= 64 else { throw s.isEmpty ? .malformed : .outOfRange }
-        if let n = Double(s) {
+        // A bare number is seconds, written in decimal (Double would also read 0x1F, inf and nan).
+        if s.allSatisfy({ $0.isASCII && ($0.isNumber || ".-+eE".contains($0)) }), let n = Double(s) {
             guard n.isFinite, n >= 0 else { throw n.isNaN ? .malformed : .outOfRange }
             return try checked(n)
         }

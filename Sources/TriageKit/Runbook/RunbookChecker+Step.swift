@@ -76,7 +76,7 @@ extension RunbookChecker {
                 guard d > .zero else { throw .malformed }
                 spec.timeout = d
             } catch let failure {
-                self.error(timeoutNode, "timeout \(text.isEmpty ? kind(timeoutNode) : "'\(text.prefix(40))'") is \(failure == .outOfRange ? "out of range (at most 24h)" : "not a duration: expected a positive number with a unit, e.g. 500ms, 10s, 2m")")
+                self.error(timeoutNode, "timeout \(text.isEmpty ? kind(timeoutNode) : "'\(text.prefix(40))'") is \(failure == .outOfRange ? "out of range (at most 24h)" : "not a duration: \(DurationParser.Failure.malformed)")")
             }
         }
         if let (_, node) = field["after"] {
