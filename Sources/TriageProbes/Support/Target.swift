@@ -48,7 +48,7 @@ public struct Target: Sendable, Hashable {
         func invalid(_ reason: String) -> Invalid { Invalid(text: String(typed.prefix(200)), reason: reason) }
         // Bounded before anything else looks at it: a 10 MB line costs a length check.
         guard typed.utf8.count <= Self.maximumLength else { throw invalid("it is longer than \(Self.maximumLength) bytes") }
-        let text = typed.trimmingCharacters(in: .whitespaces)
+        let text = String(typed.trimmed { $0.isWhitespace && !$0.isNewline })
         guard !text.isEmpty else { throw invalid("it is empty") }
         guard !text.contains(where: \.isNewline) else { throw invalid("it holds a line break") }
         guard !text.contains(where: { $0.isWhitespace }) else { throw invalid("it holds spaces") }
@@ -111,7 +111,7 @@ public struct Target: Sendable, Hashable {
             unicodeHost = hostText
             return
         }
-        let labels = hostText.trimmingCharacters(in: CharacterSet(charactersIn: ".")).split(separator: ".", omittingEmptySubsequences: false)
+        let labels = hostText.trimmed { $0 == "." }.split(separator: ".", omittingEmptySubsequences: false)
         // RFC 1035 §2.3.4: a name of at most 253 characters, labels of at most 63.
         guard hostText.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters") }
         guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 }) else { throw invalid("'\(hostText)' has an empty or over-long label") }
