@@ -51,6 +51,25 @@ import TriageTestSupport
         #expect(record.steps[1].status == .ok)
     }
 
+    /// YAML's spellings of a condition: booleans as YAML 1.1 has them, null (`~`, `null`, nothing) false,
+    /// an explicitly tagged string an expression.
+    @Test func conditionsInEveryYAMLSpelling() async throws {
+        let record = try await run("""
+            name: t
+            steps:
+              - { id: yes-plain, uses: test.echo, if: yes }
+              - { id: on-plain, uses: test.echo, if: on }
+              - { id: off-plain, uses: test.echo, if: off }
+              - { id: tilde, uses: test.echo, if: ~ }
+              - { id: null-word, uses: test.echo, if: null }
+              - { id: tagged-true, uses: test.echo, if: !!str true }
+              - { id: quoted-false, uses: test.echo, if: "false" }
+            """)
+        let status = Dictionary(uniqueKeysWithValues: record.steps.map { ($0.id, $0.status) })
+        #expect(status == ["yes-plain": .ok, "on-plain": .ok, "off-plain": .skipped, "tilde": .skipped, "null-word": .skipped,
+                           "tagged-true": .ok, "quoted-false": .skipped])
+    }
+
     @Test func forEachRunsOncePerItemAndMergesOutputs() async throws {
         let record = try await run("""
             name: t

@@ -194,8 +194,14 @@ extension RunbookChecker {
             error(node, "'if' must be an expression or true/false, got \(kind(node))")
             return nil
         }
-        if scalarType(node) == .bool {
+        switch scalarType(node) {
+        case .bool:
             return Condition(text: s.string, template: Template(parts: [.text(node.bool == true ? "true" : "")]), location: location(node))
+        case .null:
+            // `if: ~` and `if:` as `if: null` always was: false (`~` is no expression's character).
+            return Condition(text: s.string, template: Template(parts: [.text("")]), location: location(node))
+        default:
+            break
         }
         // `if:` may be written with or without `${{ }}`, as in GitHub Actions.
         let text = s.string.contains("${{") ? s.string : "${{\(s.string)}}"
