@@ -120,16 +120,11 @@ struct RunbookChecker {
         // Numbers start with a digit, a sign or a dot; most scalars (names, templates, durations' units) end here.
         guard let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return .string }
-        if text.wholeMatch(of: Self.yamlInt) != nil { return .int }
-        if text.wholeMatch(of: Self.yamlFloat) != nil { return .float }
+        let bytes = Array(text.utf8)
+        if YAMLNumber.isInt(bytes[...]) { return .int }
+        if YAMLNumber.isFloat(bytes[...]) { return .float }
         return .string
     }
-
-    // Compiled once: a regex literal inside the function was compiled at every call (3 % of a run's CPU).
-    nonisolated(unsafe) private static let yamlInt =
-        #/[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+/#
-    nonisolated(unsafe) private static let yamlFloat =
-        #/[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)/#
 
     func kind(_ node: Node) -> String {
         switch node {
@@ -192,5 +187,97 @@ struct RunbookChecker {
         case .singleQuoted, .doubleQuoted: return location(node).offset(by: offset + 1)
         default: return location(node)
         }
+    }
+}
+
+/// YAML 1.1's int and float patterns (those of Yams' default resolver), matched by hand: compiling them
+/// as Swift regular expressions cost 2 % of a run's CPU, and as NSRegularExpression far more.
+enum YAMLNumber {
+    typealias Bytes = ArraySlice<UInt8>
+
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    static func isDigitOrUnderscore(_ b: UInt8) -> Bool { isDigit(b) || b == UInt8(ascii: "_") }
+    static func isHex(_ b: UInt8) -> Bool { isDigitOrUnderscore(b) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "f")) }
+
+    /// The text after an optional sign.
+    static func unsigned(_ b: Bytes) -> Bytes {
+        guard let first = b.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") else { return b }
+        return b.dropFirst()
+    }
+
+    /// `0b[0-1_]+ | 0o?[0-7_]+ | 0 | [1-9][0-9_]* | 0x[0-9a-fA-F_]+ | [1-9][0-9_]*(:[0-5]?[0-9])+`, after a sign.
+    static func isInt(_ text: Bytes) -> Bool {
+        let r = unsigned(text)
+        guard let first = r.first else { return false }
+        let rest = r.dropFirst()
+        if first == UInt8(ascii: "0") {
+            if rest.isEmpty { return true }
+            let second = rest.first!
+            if second == UInt8(ascii: "b") { return rest.count > 1 && rest.dropFirst().allSatisfy { $0 == 0x30 || $0 == 0x31 || $0 == 0x5F } }
+            if second == UInt8(ascii: "x") { return rest.count > 1 && rest.dropFirst().allSatisfy(isHex) }
+            let octal = second == UInt8(ascii: "o") ? rest.dropFirst() : rest
+            return !octal.isEmpty && octal.allSatisfy { ($0 >= 0x30 && $0 <= 0x37) || $0 == 0x5F }
+        }
+        guard first >= 0x31, first <= 0x39 else { return false }
+        guard let colon = rest.firstIndex(of: UInt8(ascii: ":")) else { return rest.allSatisfy(isDigitOrUnderscore) }
+        return rest[..<colon].allSatisfy(isDigitOrUnderscore) && sexagesimal(rest[colon...]) == rest.endIndex
+    }
+
+    /// `(:[0-5]?[0-9])+` from the start of `b`: where the groups end, nil without one.
+    static func sexagesimal(_ b: Bytes) -> Int? {
+        var i = b.startIndex
+        var groups = 0
+        while i < b.endIndex, b[i] == UInt8(ascii: ":") {
+            var j = i + 1
+            while j < b.endIndex, isDigit(b[j]) { j += 1 }
+            let run = j - (i + 1)
+            guard run == 1 || (run == 2 && b[i + 1] <= UInt8(ascii: "5")) else { return nil }
+            groups += 1
+            i = j
+        }
+        return groups > 0 ? i : nil
+    }
+
+    /// `[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)? | \.[0-9_]+([eE][-+][0-9]+)? | [0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* |
+    /// \.(inf|Inf|INF)` after an optional sign; `\.(nan|NaN|NAN)` without one.
+    static func isFloat(_ text: Bytes) -> Bool {
+        if ["nan", "NaN", "NAN"].contains(where: { text.elementsEqual(".\($0)".utf8) }) { return true }
+        let r = unsigned(text)
+        if ["inf", "Inf", "INF"].contains(where: { r.elementsEqual(".\($0)".utf8) }) { return true }
+        if text.first == UInt8(ascii: "."), isDotFraction(text) { return true }
+        guard let first = r.first, isDigit(first) else { return false }
+        var i = r.startIndex + 1
+        while i < r.endIndex, isDigitOrUnderscore(r[i]) { i += 1 }
+        // Base 60: groups, then a dot and a fraction.
+        if i < r.endIndex, r[i] == UInt8(ascii: ":") {
+            guard let end = sexagesimal(r[i...]), end < r.endIndex, r[end] == UInt8(ascii: ".") else { return false }
+            return r[(end + 1)...].allSatisfy(isDigitOrUnderscore)
+        }
+        if i < r.endIndex, r[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < r.endIndex, isDigitOrUnderscore(r[i]) { i += 1 }
+        }
+        if i < r.endIndex, r[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            if i < r.endIndex, r[i] == UInt8(ascii: "+") || r[i] == UInt8(ascii: "-") { i += 1 }
+            let digits = i
+            while i < r.endIndex, isDigit(r[i]) { i += 1 }
+            guard i > digits else { return false }
+        }
+        return i == r.endIndex
+    }
+
+    /// `\.[0-9_]+([eE][-+][0-9]+)?` (no sign before it, and the exponent's sign is required).
+    static func isDotFraction(_ b: Bytes) -> Bool {
+        var i = b.startIndex + 1
+        let digits = i
+        while i < b.endIndex, isDigitOrUnderscore(b[i]) { i += 1 }
+        guard i > digits else { return false }
+        if i == b.endIndex { return true }
+        guard b[i] | 0x20 == UInt8(ascii: "e"), i + 1 < b.endIndex, b[i + 1] == UInt8(ascii: "+") || b[i + 1] == UInt8(ascii: "-") else { return false }
+        i += 2
+        let exponent = i
+        while i < b.endIndex, isDigit(b[i]) { i += 1 }
+        return i > exponent && i == b.endIndex
     }
 }
