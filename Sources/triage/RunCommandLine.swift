@@ -15,67 +15,69 @@ import Foundation
 extension RunCommand {
     private enum Slot: Sendable {
         case flag(@Sendable (inout RunCommand) -> Void)
-        /// A value; `unconditional`: taken even when it starts with `-` (as the parser's `.unconditional`).
+        /// A value; `unconditional`: taken even when it starts with `-` (as the parser's `.unconditional`);
+        /// false from the setter: not a value the option takes.
         case value(unconditional: Bool, @Sendable (inout RunCommand, String) -> Bool)
-        /// A repeatable value: `list` names the property; all its values are set at once at the end
-        /// (appending through the property wrapper one by one copied the array each time).
-        case values(list: String, @Sendable (inout RunCommand, [String]) -> Void)
+        /// A repeatable value, all of them set at once at the end (appending through the property
+        /// wrapper one by one copied the array each time).
+        case values(@Sendable (inout RunCommand, [String]) -> Void)
+
+        /// Any text, as the next word (unless it looks like an option) or after `=`.
+        static func text(unconditional: Bool = false, _ set: @escaping @Sendable (inout RunCommand, String) -> Void) -> Slot {
+            .value(unconditional: unconditional) { set(&$0, $1); return true }
+        }
     }
 
-    /// Every option of `run` under every name it has (the argument parser's
-    /// spelling: camelCase properties become kebab-case long names).
-    private static let slots: [String: Slot] = [
-        "--runbook": .value(unconditional: false) { $0.runbook = $1; return true },
-        "--set": .values(list: "settings") { $0.settings = $1 },
-        "--via": .value(unconditional: false) { $0.via = $1; return true },
-        "--ca-file": .value(unconditional: false) { $0.caFile = $1; return true },
-        "--cacert": .value(unconditional: false) { $0.caFile = $1; return true },
-        "-k": .flag { $0.insecure = true },
-        "--insecure": .flag { $0.insecure = true },
-        "--resolve": .values(list: "resolve") { $0.resolve = $1 },
-        "--connect-to": .values(list: "connectTo") { $0.connectTo = $1 },
-        "--cert": .value(unconditional: false) { $0.cert = $1; return true },
-        "-E": .value(unconditional: false) { $0.cert = $1; return true },
-        "--key": .value(unconditional: false) { $0.key = $1; return true },
-        "-x": .value(unconditional: false) { $0.proxy = $1; return true },
-        "--proxy": .value(unconditional: false) { $0.proxy = $1; return true },
-        "--noproxy": .value(unconditional: false) { $0.noProxy = $1; return true },
-        "-H": .values(list: "headers") { $0.headers = $1 },
-        "--header": .values(list: "headers") { $0.headers = $1 },
-        "-v": .flag { $0.verbose = true },
-        "--verbose": .flag { $0.verbose = true },
-        "-q": .flag { $0.quiet = true },
-        "--quiet": .flag { $0.quiet = true },
-        "--json": .flag { $0.json = true },
-        "--max-time": .value(unconditional: true) { $0.maxTime = $1; return true },
-        "--proxy-sni": .value(unconditional: false) { $0.proxySni = $1; return true },
-        "--proxy-version": .value(unconditional: false) { $0.proxyVersion = $1; return true },
-        "--nginx-conf": .value(unconditional: false) { $0.nginxConf = $1; return true },
-        "--no-nginx-discovery": .flag { $0.noNginxDiscovery = true },
-        "--location": .value(unconditional: false) { $0.location = $1; return true },
-        "--nginx-error-log": .value(unconditional: false) { $0.nginxErrorLog = $1; return true },
-        "--proxy-log": .value(unconditional: false) { $0.proxyLog = $1; return true },
-        "--proxy-backend": .value(unconditional: false) { $0.proxyBackend = $1; return true },
-        "--since": .value(unconditional: false) { $0.since = $1; return true },
-        "--dns-server": .value(unconditional: false) { $0.dnsServer = $1; return true },
-        "--no-keylog": .flag { $0.noKeylog = true },
-        "--warn-days": .value(unconditional: true) { command, text in
+    /// Every option of `run` under all its names (the argument parser's spelling: camelCase
+    /// properties become kebab-case long names).
+    private static let options: [(names: [String], slot: Slot)] = [
+        (["--runbook"], .text { $0.runbook = $1 }),
+        (["--set"], .values { $0.settings = $1 }),
+        (["--via"], .text { $0.via = $1 }),
+        (["--ca-file", "--cacert"], .text { $0.caFile = $1 }),
+        (["-k", "--insecure"], .flag { $0.insecure = true }),
+        (["--resolve"], .values { $0.resolve = $1 }),
+        (["--connect-to"], .values { $0.connectTo = $1 }),
+        (["--cert", "-E"], .text { $0.cert = $1 }),
+        (["--key"], .text { $0.key = $1 }),
+        (["-x", "--proxy"], .text { $0.proxy = $1 }),
+        (["--noproxy"], .text { $0.noProxy = $1 }),
+        (["-H", "--header"], .values { $0.headers = $1 }),
+        (["-v", "--verbose"], .flag { $0.verbose = true }),
+        (["-q", "--quiet"], .flag { $0.quiet = true }),
+        (["--json"], .flag { $0.json = true }),
+        (["--max-time"], .text(unconditional: true) { $0.maxTime = $1 }),
+        (["--proxy-sni"], .text { $0.proxySni = $1 }),
+        (["--proxy-version"], .text { $0.proxyVersion = $1 }),
+        (["--nginx-conf"], .text { $0.nginxConf = $1 }),
+        (["--no-nginx-discovery"], .flag { $0.noNginxDiscovery = true }),
+        (["--location"], .text { $0.location = $1 }),
+        (["--nginx-error-log"], .text { $0.nginxErrorLog = $1 }),
+        (["--proxy-log"], .text { $0.proxyLog = $1 }),
+        (["--proxy-backend"], .text { $0.proxyBackend = $1 }),
+        (["--since"], .text { $0.since = $1 }),
+        (["--dns-server"], .text { $0.dnsServer = $1 }),
+        (["--no-keylog"], .flag { $0.noKeylog = true }),
+        (["--warn-days"], .value(unconditional: true) { command, text in
             guard let days = Int(text) else { return false }
             command.warnDays = days
             return true
-        },
-        "--at": .value(unconditional: false) { $0.at = $1; return true },
-        "--trust-store": .values(list: "trustStores") { $0.trustStores = $1 },
-        "--fetch-aia": .flag { $0.fetchAia = true },
-        "--fetch-ocsp": .flag { $0.fetchOcsp = true },
-        "--fetch-crl": .flag { $0.fetchCrl = true },
-        "--out": .value(unconditional: false) { $0.out = $1; return true },
-        "--force": .flag { $0.force = true },
-        "--lang": .value(unconditional: false) { $0.lang = $1; return true },
-        "--template": .value(unconditional: false) { $0.template = $1; return true },
-        "--format": .value(unconditional: false) { $0.format = $1; return true },
-        "--step-timeout": .value(unconditional: true) { $0.stepTimeout = $1; return true },
+        }),
+        (["--at"], .text { $0.at = $1 }),
+        (["--trust-store"], .values { $0.trustStores = $1 }),
+        (["--fetch-aia"], .flag { $0.fetchAia = true }),
+        (["--fetch-ocsp"], .flag { $0.fetchOcsp = true }),
+        (["--fetch-crl"], .flag { $0.fetchCrl = true }),
+        (["--out"], .text { $0.out = $1 }),
+        (["--force"], .flag { $0.force = true }),
+        (["--lang"], .text { $0.lang = $1 }),
+        (["--template"], .text { $0.template = $1 }),
+        (["--format"], .text { $0.format = $1 }),
+        (["--step-timeout"], .text(unconditional: true) { $0.stepTimeout = $1 }),
     ]
+
+    /// Each name to its option's place in `options`.
+    private static let optionIndex: [String: Int] = Dictionary(uniqueKeysWithValues: options.enumerated().flatMap { i, o in o.names.map { ($0, i) } })
 
     /// Every property at its default: a property neither path set traps when read.
     private static var defaults: RunCommand {
@@ -126,8 +128,9 @@ extension RunCommand {
     /// The command for `arguments` (those after `run`), or nil when the argument parser must read them.
     static func quickParse(_ arguments: [String]) -> RunCommand? {
         var command = defaults
-        var seen: [String] = []
-        var lists: [String: (values: [String], set: @Sendable (inout RunCommand, [String]) -> Void)] = [:]
+        // Options given once (under any of their names), and the values of the repeatable ones.
+        var given = Set<Int>()
+        var lists: [Int: [String]] = [:]
         var index = 0
         while index < arguments.count {
             let word = arguments[index]
@@ -146,40 +149,29 @@ extension RunCommand {
                 // `--out=` is `--out` with its value missing to the parser (it takes the next word or refuses).
                 guard attached != "" else { return nil }
             }
-            guard let slot = slots[name] else { return nil }
-            switch slot {
+            guard let option = optionIndex[name] else { return nil }
+            /// The option's value: after `=`, or the next word unless it looks like an option.
+            func value(unconditional: Bool = false) -> String? {
+                if let attached { return attached }
+                guard index < arguments.count, unconditional || !arguments[index].hasPrefix("-") else { return nil }
+                index += 1
+                return arguments[index - 1]
+            }
+            switch options[option].slot {
             case .flag(let set):
-                guard attached == nil, !seen.contains(name) else { return nil }
+                // Twice, or under two names (`-k --insecure`): the parser's to judge.
+                guard attached == nil, given.insert(option).inserted else { return nil }
                 set(&command)
             case .value(let unconditional, let set):
-                guard !seen.contains(name) else { return nil }
-                let value: String
-                if let attached {
-                    value = attached
-                } else {
-                    guard index < arguments.count, unconditional || !arguments[index].hasPrefix("-") else { return nil }
-                    value = arguments[index]
-                    index += 1
-                }
-                guard set(&command, value) else { return nil }
-            case .values(let list, let set):
-                let value: String
-                if let attached {
-                    value = attached
-                } else {
-                    guard index < arguments.count, !arguments[index].hasPrefix("-") else { return nil }
-                    value = arguments[index]
-                    index += 1
-                }
-                lists[list, default: ([], set)].values.append(value)
+                guard given.insert(option).inserted, let text = value(unconditional: unconditional), set(&command, text) else { return nil }
+            case .values:
+                guard let text = value() else { return nil }
+                lists[option, default: []].append(text)
             }
-            if !seen.contains(name) { seen.append(name) }
         }
-        for (values, set) in lists.values { set(&command, values) }
-        // Two names for one option (--cacert and --ca-file, -k and --insecure): the parser's to judge.
-        let aliases: [[String]] = [["--ca-file", "--cacert"], ["-k", "--insecure"], ["--cert", "-E"], ["-x", "--proxy"],
-                                   ["-v", "--verbose"], ["-q", "--quiet"]]
-        for names in aliases where names.allSatisfy(seen.contains) { return nil }
+        for (option, values) in lists {
+            if case .values(let set) = options[option].slot { set(&command, values) }
+        }
         guard (try? command.validate()) != nil else { return nil }
         return command
     }

@@ -51,6 +51,7 @@ import TriageTestSupport
         ["a.test", "--warn-days", "many"],
         ["a.test", "-v", "-q"],
         ["a.test", "--ca-file", "a.pem", "--cacert", "b.pem"],
+        ["a.test", "-k", "--insecure"],             // one flag under its two names
         ["a.test", "--"],
         ["a.test", "--out="],                       // an empty attached value: the parser takes the next word or refuses
         ["--out=", "a.test"],

@@ -28,7 +28,7 @@ public enum DurationParser {
     }
 
     public static func parse(_ text: String) throws(Failure) -> Duration {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = String(text.trimmed { $0.isWhitespace && !$0.isNewline })
         guard !s.isEmpty, s.count <= 64 else { throw s.isEmpty ? .malformed : .outOfRange }
         // A bare number is seconds, written in decimal (Double would also read 0x1F, inf and nan).
         if s.allSatisfy({ $0.isASCII && ($0.isNumber || ".-+eE".contains($0)) }), let n = Double(s) {

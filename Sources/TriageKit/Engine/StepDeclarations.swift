@@ -19,6 +19,9 @@ public struct InputDeclaration: Sendable {
             case .typed(let t): t.description
             }
         }
+
+        /// With its article, for a sentence: "an integer", "a string".
+        public var withArticle: String { ("aeiou".contains(description.first ?? "x") ? "an " : "a ") + description }
     }
 
     public var name: String

@@ -113,7 +113,7 @@ extension RunbookChecker {
                 }
                 let arg = argument(valueNode, visible)
                 if let declaration, case .value(let literal) = arg, !declaration.accepts(literal) {
-                    error(valueNode, "input '\(name)' of \(spec.uses) must be \("\(declaration.kind)".first.map { "aeiou".contains($0) } == true ? "an" : "a") \(declaration.kind), got \(self.kind(valueNode))")
+                    error(valueNode, "input '\(name)' of \(spec.uses) must be \(declaration.kind.withArticle), got \(self.kind(valueNode))")
                 }
                 if let arg { spec.with[name] = arg }
             }
