@@ -234,9 +234,22 @@ import TriageWire
             let file = TestPaths.repository.appendingPathComponent("runbooks/\(name)")
             #expect(try String(contentsOf: file, encoding: .utf8) == text, "runbooks/\(name) differs: run make embed")
         }
-        for (name, text) in Bundled.embeddedTemplates.merging(Bundled.embeddedTexts, uniquingKeysWith: { a, _ in a }).merging(Bundled.embeddedData, uniquingKeysWith: { a, _ in a }) {
+        for (name, text) in Bundled.embeddedTemplates.merging(Bundled.embeddedData, uniquingKeysWith: { a, _ in a }) {
             let file = TestPaths.repository.appendingPathComponent("templates/\(name)")
             #expect(try String(contentsOf: file, encoding: .utf8) == text, "templates/\(name) differs: run make embed")
+        }
+        // The text tables are read when triage is built (scripts/embed.py); the Swift reader, which a
+        // table under $TRIAGE_HOME goes through, reads each file to the same entries.
+        for language in Bundled.languages {
+            let bundled = try #require(TextTable.bundled(language))
+            let entries = bundled.entries
+            let file = TestPaths.repository.appendingPathComponent("templates/text.\(language).txt")
+            let read = try TextTable(language: language, text: String(contentsOf: file, encoding: .utf8), file: file.path)
+            #expect(read.entries.count > 500, "text.\(language).txt")
+            #expect(read.entries == entries, "templates/text.\(language).txt differs: run make embed")
+            // Every key found by the binary search, and nothing else.
+            #expect(read.entries.filter { bundled[$0.key] != $0.value }.map(\.key) == [])
+            #expect(bundled["no.such.key"] == nil && bundled[""] == nil && bundled["zzzz"] == nil)
         }
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: TestPaths.repository.appendingPathComponent("runbooks").path)
         #expect(Set(onDisk.filter { $0.hasSuffix(".yaml") }) == Set(Bundled.embeddedRunbooks.keys))

@@ -86,16 +86,24 @@ public enum Bundled {
         return Source(text: text, origin: "bundled:\(name)")
     }
 
+    /// Where a language's text table comes from.
+    enum TextTableSource {
+        /// `$TRIAGE_HOME/templates/text.LANG.txt`, to be read.
+        case file(Source)
+        /// The bundled copy, read when triage was built.
+        case bundled(PackedTextTable)
+    }
+
     /// The text table of a language: `$TRIAGE_HOME/templates/text.LANG.txt`, then the embedded copy.
-    public static func textTable(language: String, environment: [String: String] = Bundled.home) throws(NotFound) -> Source {
+    static func textTable(language: String, environment: [String: String] = Bundled.home) throws(NotFound) -> TextTableSource {
         let name = "text.\(language).txt"
         if let home = environment["TRIAGE_HOME"], !home.isEmpty, let text = read("\(home)/templates/\(name)") {
-            return Source(text: text, origin: "\(home)/templates/\(name)")
+            return .file(Source(text: text, origin: "\(home)/templates/\(name)"))
         }
-        guard let text = BundledFiles.texts[name] else {
+        guard let table = BundledFiles.textTable(language) else {
             throw NotFound(what: "text table for language", name: language, known: languages)
         }
-        return Source(text: text, origin: "bundled:\(name)")
+        return .bundled(table)
     }
 
     /// `TRIAGE_HOME` alone, read with getenv: building Foundation's whole environment was a
@@ -112,7 +120,6 @@ public enum Bundled {
     /// The embedded files, for the test that checks they match the repository.
     public static var embeddedRunbooks: [String: String] { BundledFiles.runbooks }
     public static var embeddedTemplates: [String: String] { BundledFiles.templates }
-    public static var embeddedTexts: [String: String] { BundledFiles.texts }
     public static var embeddedData: [String: String] { BundledFiles.data }
 
     /// The client and proxy error patterns of `triage explain` (templates/explain-patterns.txt).

@@ -645,2390 +645,295 @@ _由 triage 生成；`report.json` 以机器可读的形式包含相同的数据
 """#,
     ]
 
-    static let texts: [String: String] = [
-        "text.en.txt": #"""
-# triage's sentences in English. One entry per line: key = text.
-# {name} is replaced by the argument of that name; \n is a line break, \s a space.
-# Every key exists in every language (a test checks); keep commands, code
-# and proper names as they are.
-
-# --- words and small phrases ---------------------------------------------
-text.value_yes = yes
-text.value_no = no
-text.list_separator = ,\s
-text.peer_client = the client
-text.peer_server = the server
-text.level_fatal = fatal
-text.level_warning = warning
-text.level_warning_or_fatal = warning or fatal
-text.phase_connecting = while connecting (no answer to the SYN)
-text.phase_handshake = during the handshake
-text.phase_after_handshake = after the handshake
-text.source_input = the addresses input
-text.source_literal = an IP address
-text.source_hosts_file = /etc/hosts
-text.source_special_use = a special-use name (RFC 6761): no query sent
-text.source_resolver = the system resolver (getaddrinfo)
-text.state_ok = works
-text.the_system_store = the system's trust store
-text.the_upstream = the upstream
-text.no_answer = no answer
-text.not_tried = not tried
-text.no_proxy = no proxy ({source})
-text.trace_cut = curl's trace reached its 1 MiB limit; the rest is counted, not kept
-text.joined = {parts}
-text.error_text = {text}
-text.chain_described = {count} certificate(s), leaf {leaf}
-text.upstream_sent_alert = the upstream sent fatal alert {code} {name}
-text.in_capture = {summary} (seen in the capture at {time}, {server})
-alert.described = {level} alert {code} {name} from {sender}
-
-# --- verdicts, titles, summaries ------------------------------------------
-verdict.healthy = no problem found
-verdict.problem = problem found
-verdict.inconclusive = inconclusive
-verdict.interrupted = interrupted
-verdict.incomplete = not finished
-report.title_cause = {host}: {cause}
-report.title_verdict = {host}: {verdict}
-summary.healthy = {subject}: no problem found; every check completed
-summary.problem = {subject}: a problem was found
-summary.root_cause = {subject}: {summary}
-summary.inconclusive = {subject}: inconclusive: {count} check(s) could not be completed ({steps})
-summary.interrupted = {subject}: run interrupted after {done} step(s); the evidence is partial
-summary.incomplete = {subject}: this run has not finished ({done} of {planned} steps done): it is still running, or it was killed
-timeline.run_started = triage run started (runbook {runbook})
-timeline.step = {step} ({uses}): {status}, {summary}
-timeline.run_finished = triage run ended: {verdict}
-
-# --- the engine -------------------------------------------------------------
-step.ok = done
-step.skipped_condition = skipped: `{condition}` is false
-step.skipped_empty_list = skipped: the for_each list is empty
-step.not_run_max_time = not run: the run reached its --max-time
-step.not_run_stopped = not run: step '{step}' failed and has continue_on_error: false
-step.timed_out = did not finish within its {deadline} deadline and was cancelled
-step.interrupted = interrupted (SIGINT/SIGTERM) after {elapsed}; the step was cancelled
-step.unknown_kind = unknown step kind '{kind}'
-step.undeclared_output = step kind {kind} returned output '{output}', which it does not declare (a defect in triage)
-input.empty = {step}: input '{input}' is empty
-input.not_address = input '{input}': '{value}' is not an IP address
-input.bad_duration_input = input '{input}': '{value}' is {reason}
-input.cannot_read = cannot read {file}
-
-# --- tls.handshake -----------------------------------------------------------
-handshake.summary = {attempts}
-handshake.no_address = {host} resolves to no address; nothing to connect to
-handshake.tls_context_failed = cannot set up the TLS client: {error}
-handshake.failed_plain = the handshake failed
-attempt.line = {address} {variant}: {outcome}
-attempt.fact = {address} {variant}: {outcome}; connect {connect} ms, handshake {handshake} ms
-attempt.established = {version} {cipher}, verify {verify_code} ({verify_text})
-attempt.alert = {alert}
-attempt.refused = connection refused
-attempt.unreachable = unreachable ({errno})
-attempt.timed_out = timed out {phase}
-attempt.not_tls = not TLS: the server answered {preview}
-attempt.closed = the server closed the connection during the handshake (last message from it: {last})
-attempt.reset = the server reset the connection during the handshake (last message from it: {last})
-attempt.flood_bytes = ended after {bytes} bytes: the server keeps sending
-attempt.flood_messages = ended after {count} TLS messages: the server keeps sending
-attempt.failed = failed: {error}
-
-# --- findings: connections and handshakes ------------------------------------
-finding.refused = {address} refused the TCP connection: nothing listens on port {port}
-finding.unreachable = {address} cannot be reached ({errno})
-finding.connect_timeout = {address} did not answer the TCP connection (SYN) within {timeout}
-finding.handshake_no_answer = {address} accepted the TCP connection but sent nothing in answer to the ClientHello within {timeout}
-finding.handshake_stalled = {address} stalled in the handshake: {bytes} bytes received, the last message was {last}, then nothing until the {timeout} deadline
-finding.not_tls = {address} does not speak TLS: it answered {preview}
-finding.not_tls_reason = {address} does not speak TLS ({error})
-finding.reset = {address} reset the connection during the handshake (variant {variant}; last message from the server: {last})
-finding.closed = {address} closed the connection during the handshake without an alert (variant {variant}; last message from the server: {last})
-finding.flood_bytes = {address} keeps sending during the handshake: the attempt was ended after {limit} bytes (last message: {last})
-finding.flood_messages = {address} floods the handshake with messages: the attempt was ended after {limit} (last message: {last})
-finding.handshake_failed = the handshake with {address} failed without an alert ({error})
-finding.client_cert_required = the server requires a client certificate and none was sent: {alert}; acceptable CAs: {cas}
-finding.client_cert_rejected = the server rejected the client certificate that was sent: {alert}
-finding.client_cert_unusable = the client certificate or key cannot be used ({error})
-finding.protocol_version_alert = no TLS version in common: {alert}
-finding.no_common_version = no TLS version in common ({error})
-finding.legacy_server = the server offers only an old TLS version that this client refuses ({error})
-finding.no_shared_cipher = no cipher suite or group in common: {alert}
-finding.no_shared_parameters = no cipher suite, group or signature algorithm in common ({error})
-finding.unknown_name = the server does not know the name {name}: {alert}
-finding.absurd_message = the server's first handshake message announces a size no client accepts ({error}; {bytes} bytes received): it is not speaking TLS correctly
-finding.too_large = the server's handshake is larger than clients accept ({error}; {bytes} bytes received, last message {last})
-finding.protocol_error = the server breaks the TLS protocol ({error}; last message {last})
-finding.alert = the handshake ends with {alert}
-finding.alert_without_sni = without SNI the server aborts the handshake with fatal alert {code} {alert_name}; with SNI ({name}) it succeeds
-finding.fails_without_sni = without SNI the handshake fails ({outcome}); with SNI ({name}) it succeeds
-finding.default_cert = without SNI the server presents another certificate ({subject}), which {problem}; with SNI it presents {good}
-cert.problem_expired = expired on {date}
-cert.problem_not_yet_valid = is not valid before {date}
-cert.problem_name = does not name {host} ({sans})
-cert.problem_its = its certificate {problem}
-finding.mixed_endpoint_state = {address}: {state}
-finding.mixed_backends = the addresses of {host} disagree: {bad}, while {good} works
-finding.mixed_certificates = the {count} addresses of {host} present different certificates: {addresses}
-finding.address_unreachable = {address} ({family}): {what}, while {working} works; clients that try the next address (curl, browsers: Happy Eyeballs) fall back after a delay, clients that try only the first fail
-finding.no_address = {host} resolves to no address
-
-# --- findings: certificates ---------------------------------------------------
-finding.cert_expired = the certificate for {host} expired on {date}, {days} day(s) before {when}
-finding.intermediate_expired = the intermediate certificate {subject} expired on {date}, {days} day(s) before {when}
-finding.not_yet_valid = the certificate {subject} is not valid until {date}, {days} day(s) after {when}
-finding.expires_soon = the certificate {subject} expires on {date}, in {days} days
-finding.weak_key = the certificate {subject} has a {bits}-bit {algorithm} key (at least 2048 bits expected for RSA)
-finding.hostname_mismatch = the certificate does not name {host}: it names {sans}
-finding.self_signed = the certificate {subject} is self-signed and not in {store}
-finding.untrusted_root = the chain ends at {root}, which is not in {store}
-finding.unknown_issuer = the chain's last certificate was issued by {issuer}, which is not in {store}; {hint}
-finding.hint_pass_ca_file = if {issuer} is your organisation's own CA, pass its certificate with --ca-file
-finding.hint_issuer_not_in_ca_file = {file} does not hold {issuer} either
-finding.incomplete_chain_aia = the server sends {count} certificate(s) but not the intermediate {issuer}, whose address the leaf names ({url}); clients that do not fetch it (curl, nginx, Java) cannot build the chain
-finding.incomplete_chain_known = the server sends {count} certificate(s) but not the intermediate {missing}; it verified here only because {store} holds it, and clients without it fail
-x509.summary = {count} certificate(s) in {chains} chain(s); leaf {leaf} {state}
-x509.nothing_to_check = x509.check-dates: no certificate to check (give 'chains' or 'chain')
-x509.leaf_expired = expired {date}
-x509.leaf_valid_until = valid until {date}
-
-# --- HTTP ----------------------------------------------------------------------
-http.summary = {url}: HTTP {status} in {ms} ms
-http.failed = {url}: curl error {code} {name}: {error}
-http.curl_unavailable = http.request: {error}
-finding.http_error = {url} answered {status} {reason}
-finding.proxy_error = the proxy answered {status} {reason}
-finding.proxy_error_direct_ok = the proxy answered {status} {reason}, while the upstream answered {direct} to a direct request
-finding.proxy_error_direct_failed = the proxy answered {status} {reason}; a direct request got no HTTP answer either (see the direct step)
-finding.proxy_timeout = the proxy at {url} accepted the request and sent no answer within {total} (direct to the upstream: {direct})
-finding.proxy_refused = the proxy at {url} refused the connection
-finding.proxy_reset = the proxy at {url} reset the connection
-finding.curl_no_name = curl could not resolve {host} ({error})
-finding.curl_no_proxy_name = curl could not resolve the proxy of {host} ({error})
-finding.curl_refused = {url}: the connection was refused
-finding.curl_connect_timeout = {url}: no TCP connection within the connect timeout
-finding.curl_unreachable = {url}: the address cannot be reached ({errno})
-finding.curl_reset = {url}: the server reset the connection
-finding.curl_tls_timeout = {url}: the TLS handshake did not complete within {total}
-finding.curl_verify = curl refused the server certificate of {url} (verify result {code}: {error})
-finding.curl_client_cert = the server wants a client certificate and curl sent none: {alert}
-finding.curl_client_cert_rejected = the server rejected curl's client certificate: {alert}
-finding.http_no_answer = TLS works but {url} sent no HTTP answer within {total}
-finding.http_endless = {url} answers with a body that does not end: {bytes} bytes in {total}, and still sending
-finding.http_stalled = {url} started answering (first byte after {ttfb}) and then stalled: {bytes} bytes in {total}
-finding.http_receive = {url} sent an answer curl cannot read ({bytes} header bytes; {error})
-finding.http_protocol = {url} broke HTTP: {error}
-finding.empty_reply = {url} closed the connection without an HTTP answer
-finding.redirect_loop = {url} redirects without end: {count} redirects, the last to {last}
-
-# --- DNS --------------------------------------------------------------------------
-dns.summary = {host} → {addresses} (CNAMEs followed: {cnames}) from {server}
-dns.no_address = {host}: no address ({why})
-dns.pinned = {host} pinned to {addresses} by the addresses input (no DNS query sent)
-dns.literal = {host} is an IP address: nothing to resolve
-dns.hosts_file = /etc/hosts answers {host}: {addresses} (no DNS query sent)
-dns.special_use = {host} is a special-use name (RFC 6761): no DNS query sent
-dns.special_use_none = {host} is a special-use name (RFC 6761) with no address in /etc/hosts; no DNS query sent
-dns.no_resolver = dns.resolve: no usable resolver (server input '{server}', /etc/resolv.conf: {system})
-dns.retried_tcp = the {type} answer over UDP was truncated (TC bit); it was asked again over TCP
-dns.system_differs = getaddrinfo (what curl and nginx get) differs from the DNS answer: check /etc/hosts, nsswitch.conf and search domains
-finding.nxdomain = {server} answers NXDOMAIN for {host}: the name does not exist
-finding.rcode = {server} answers {rcode} for {host}
-finding.dns_timeout = {server} did not answer the {type} question for {host}
-finding.dns_refused = nothing answers DNS at {server} (the {type} question for {host} was refused)
-finding.dns_network = the {type} question for {host} could not be sent to {server}: {detail}
-finding.dns_malformed = {server} answered the {type} question for {host} with garbage: {detail}
-finding.no_address_record = {server} knows {host} but returns no A or AAAA record
-finding.cname_loop = the CNAME chain of {host} loops: {chain}
-finding.too_many_records = {host} has {count} address records, more than the {limit} triage follows
-finding.special_use = {host} is a special-use name that /etc/hosts does not list
-finding.declared_remedy = the runbook gives no remedy for this finding: see the step's evidence
-
-# --- nginx -------------------------------------------------------------------------
-nginx.summary = {path} → {proxy_pass} → {servers}; nginx {sni}
-nginx.not_found = no nginx listens on port {port} on this machine: the proxy's behaviour comes from its version's defaults and what it answers
-nginx.discovered = the configuration of the nginx running here (master pid {pid}): {file}
-nginx.sends_sni = sends SNI {name}
-nginx.sends_no_sni = sends no SNI
-nginx.no_sni_sent = none (proxy_ssl_server_name off)
-nginx.note_no_sni = proxy_ssl_server_name is off (the default): nginx sends no SNI to {upstream}
-nginx.note_upstream_name = proxy_ssl_server_name is on without proxy_ssl_name: nginx sends the upstream block's name '{name}' as SNI, not the real host
-nginx.note_no_verify = proxy_ssl_verify is off (the default): nginx accepts any upstream certificate
-nginx.log_summary = {count} line(s) about the upstream; last: {last}
-nginx.log_none = no line of {file} mentions {match}
-finding.nginx_log = nginx failed the TLS handshake with {upstream}: {how}; its clients got 502
-
-# --- alerts explained ------------------------------------------------------------
-alert.decode_nothing = tls.decode-alert: nothing to decode: give 'alert' (a number or name) or 'text'
-sni.as_client = as-client
-sni.none = none
-sni.ip = ip
-sni.name = name:{name}
-explain.not_understood = cannot tell what '{text}' is: expected a TLS alert number or name (80, internal_error), 'SSL alert number N', an OpenSSL error (error:0A000438:…), a curl exit code (curl: (35), CURLE_…), an X509 verify error (verify error:num=20), or a client's or proxy's error line (nginx, HAProxy, Envoy, Java, Go, Python, Node, browsers)
-alert.decode_not_understood = cannot tell what '{text}' is: expected a TLS alert number or name, an OpenSSL error, a curl code or an nginx error-log line
-explain.alert_heading = TLS alert {code} {name} ({level})
-explain.curl_heading = curl error {code} {name}
-explain.or_curl = or, as a curl exit code: {heading}
-explain.x509_heading = X.509 verify error {code}: {meaning}
-explain.openssl_heading = OpenSSL error {error}: {meaning}
-explain.openssl_alert_heading = OpenSSL error {error}: the peer sent alert {code}
-explain.received_alert = received TLS alert {code} {name} from the peer
-explain.level_times256 = {value} = {level} × 256 + {code} (level {levelName}, description {code})
-explain.reserved_alert = reserved: modern TLS stacks never send it
-explain.if_server_sent = if the server sent it: {cause}
-explain.if_client_sent = if the client sent it: {cause}
-explain.likely_causes = likely causes
-explain.nginx_heading = nginx error while talking to {upstream}
-explain.nginx_handshake_failed = nginx (the TLS client) failed the handshake with {upstream}; nginx answers the request with 502
-explain.nginx_no_sni = nginx sends no SNI upstream unless `proxy_ssl_server_name on;`: compare `openssl s_client -connect {upstream} -noservername` with `-servername HOST`
-
-# --- captures -------------------------------------------------------------------------
-capture.started = capturing on {device}: `{filter}`
-capture.cannot = cannot capture on {device} ({why}); the self-capture of tls.handshake stands in
-capture.unavailable = libpcap cannot capture on {device}: {error}
-capture.stopped = {frames} frame(s) captured on {device}
-capture.none_running = no capture is running (capture.start could not capture)
-capture.not_running = capture.stop: no capture '{id}' is running
-capture.unreadable = {file}: {error}
-capture.decoded = {count} TLS connection(s) in {packets} packets; {groups}
-capture.group = {outcome}, {sni}
-capture.group_count = {count} × {label}
-capture.sni = SNI {name}
-capture.no_sni = no SNI
-capture.outcome_alert = {alert}
-capture.outcome_handshake = handshake {version}
-capture.outcome_no_server_hello = no ServerHello
-capture.outcome_refused = SYN answered by RST
-capture.outcome_not_tls = answered non-TLS bytes {preview}
-capture.outcome_unanswered = ClientHello not answered ({ms} ms)
-capture.decrypt_failed = on {count} connection(s) a record did not authenticate with the key log's secrets (other keys, or packets lost): the rest of those connections stays encrypted
-capture.tls13_hidden = {count} TLS 1.3 connection(s) not decrypted: their certificates and most alerts are encrypted; pass the client's key log with --keylog FILE (SSLKEYLOGFILE) to see them
-capture.tls13_undecided = {count} TLS 1.3 connection(s) ended right after the handshake with a short encrypted record (an alert's size) and no application data: their alert cannot be read without the client's key log (--keylog FILE)
-capture.no_tls = no TLS connection in the capture ({tcp} TCP connection(s)): nothing to check — is it the right file, or was TLS on a port the capture filtered out?
-capture.no_tls_on_port = no TLS connection to port {port} in the capture ({tcp} TCP connection(s) to that port): nothing to check — is --port right?
-capture.table_unwritten = connections.csv could not be written ({error}): the findings stand, the per-connection table is missing
-capture.truncated = {count} frame(s) were cut by the capture's snap length: their TLS records are incomplete and alerts or certificates in them are lost — capture again with `tcpdump -s 0`
-capture.keylog_matches_none = the key log has no secrets for any of the {count} TLS 1.3 connection(s) ({entries} connection(s) in the key log): it is from another session, or another client
-capture.no_server_hello = none of the {count} TLS connection(s) got as far as the server's answer (no ServerHello, alert or TCP verdict in the file): nothing could be checked — a file cut early, or only one direction captured?
-finding.capture_alert = {count} connection(s) to {server} ended with {alert}
-finding.capture_no_sni = {count} connection(s) to {server} ended with {alert}; their ClientHello carried no SNI
-finding.capture_client_cert = {count} connection(s) to {server} ended with {alert}: the server wants a client certificate
-finding.capture_client_expired = {count} connection(s) to {server} ended with {alert}: the client found the server certificate expired
-finding.capture_client_unknown_ca = {count} connection(s) to {server} ended with {alert}: the client does not trust the issuer
-finding.capture_client_rejected = {count} connection(s) to {server} ended with {alert}: the client rejected the certificate
-finding.capture_unknown_name = {count} connection(s) to {server} ended with {alert}: the server does not know the name sent
-finding.capture_refused = {count} connection(s) to {server}: the SYN was answered by RST — nothing listens on port {port}
-finding.capture_not_tls = {count} connection(s) to {server}: the server answered the ClientHello with {preview}, not TLS
-finding.capture_unanswered = {count} connection(s) to {server}: the server sent nothing in answer to the ClientHello; the client gave up after {ms} ms
-finding.capture_old_version = {count} connection(s) to {server} negotiated {version}, which current clients (OpenSSL 3, browsers) refuse
-
-# --- exec ---------------------------------------------------------------------------------
-exec.exited = `{command}` exited with status {status}
-exec.killed = `{command}` was killed by signal {signal}
-exec.unexpected = {how}, expected {expected}
-
-# --- evidence files ---------------------------------------------------------------------
-evidence.self_capture = every connection of this step, as sent and received (open in Wireshark)
-evidence.key_log = TLS secrets (NSS key log): with it anyone can decrypt handshake.pcapng; delete it before sharing the case, or run with --no-keylog
-nginx.default_value = {value} (not set: nginx {version}'s default)
-evidence.crl = the CRL fetched from {url} (DER as served; `openssl crl -inform DER -noout -text -in crl.der`)
-evidence.ocsp_response = the OCSP response from {url} (`openssl ocsp -respin ocsp-response.der -resp_text -noverify`)
-evidence.chain = the certificate chain {address} sent (sni {variant})
-evidence.transcript = the step's raw evidence in full (the report shows its first lines)
-evidence.trace = curl's verbose trace (secrets redacted)
-evidence.headers = response headers
-evidence.body = the first {kept} of {total} body bytes
-evidence.capture = live capture on {device}: `{filter}` ({frames} frames; credential headers masked)
-evidence.connections = every TLS connection of the capture, one row each (CSV: time, addresses, SNI, versions, cipher, alerts, certificates)
-evidence.stdout = standard output of {command}
-evidence.stderr = standard error of {command}
-
-# --- remedies ---------------------------------------------------------------------------
-remedy.send_sni = Make the proxy send SNI: in the nginx location add `proxy_ssl_server_name on;` and `proxy_ssl_name {name};` (without proxy_ssl_name nginx sends the upstream block's name), then reload nginx. Or give the server a usable default certificate: a server that aborts with alert {alert} when the ClientHello has no SNI often has an expired or missing default certificate.
-remedy.private_ca = If {issuer} is your organisation's CA, give clients its certificate (`--ca-file`, `proxy_ssl_trusted_certificate`, `curl --cacert`); otherwise install a certificate from a CA clients trust.
-
-# --- the terminal -------------------------------------------------------------------------
-demo.upstream = demo: upstream {url} on 127.0.0.1:{port} — a valid certificate for clients that send SNI; its default certificate (for clients without SNI) expired on {date}, so it aborts those handshakes with alert 80
-demo.nginx = demo: nginx on 127.0.0.1:{port} with the write-up's configuration: location /test → proxy_pass https://middleground_backend/xxx/xxx, no proxy_ssl_server_name
-demo.nginx_failed = demo: {error}; diagnosing the upstream without nginx
-demo.no_nginx = demo: nginx is not installed (make install-deps installs nginx-light); diagnosing the upstream without a proxy
-terminal.header = triage: {title} — runbook {runbook}, case {case}
-terminal.cancelling = triage: interrupted — cancelling the running steps and writing the report (Ctrl-C again quits at once)
-terminal.report = report: {path}
-terminal.root_cause = root cause: {code} — {summary}
-terminal.healthy = no problem found
-terminal.healthy_warnings = no problem found ({count} warning(s) in the report)
-terminal.incomplete_step = {step} ({why})
-terminal.inconclusive = inconclusive: {count} check(s) could not be completed: {steps}
-terminal.interrupted = interrupted: the partial report is written
-terminal.skipped =   skipped     {steps} (their conditions were false; -v shows why)
-
-# --- causes: title and default remedy ------------------------------------------------------
-cause.cert-expired.title = certificate expired
-cause.cert-expired.remedy = Renew the certificate and reload the server; check the new notAfter with `openssl s_client -connect {address} -servername {host} </dev/null | openssl x509 -noout -dates`.
-cause.cert-not-yet-valid.title = certificate not yet valid
-cause.cert-not-yet-valid.remedy = Check the server's and the issuer's clocks, or install a certificate whose notBefore has passed.
-cause.hostname-mismatch.title = certificate does not match the host name
-cause.hostname-mismatch.remedy = Install a certificate whose subjectAltName covers the host name clients use (or use that name in the client, or in `proxy_ssl_name`).
-cause.self-signed.title = self-signed certificate
-cause.self-signed.remedy = Install a certificate issued by a CA the clients trust, or give clients this certificate as a trusted CA (`curl --cacert`; behind nginx, `proxy_ssl_trusted_certificate`).
-cause.untrusted-issuer.title = certificate issuer not trusted
-cause.untrusted-issuer.remedy = Give the clients the issuing CA (`curl --cacert`, `triage --ca-file`; behind nginx, `proxy_ssl_trusted_certificate`) or use a certificate from a publicly trusted CA.
-cause.incomplete-chain.title = incomplete certificate chain
-cause.incomplete-chain.remedy = Serve the full chain: append the intermediate certificate(s) to the server's certificate file (nginx `ssl_certificate` with the fullchain file).
-cause.intermediate-expired.title = intermediate certificate expired
-cause.intermediate-expired.remedy = Replace the expired intermediate in the served chain with the CA's current one.
-cause.weak-key.title = weak certificate key
-cause.weak-key.remedy = Reissue the certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key.
-cause.client-cert-required.title = server requires a client certificate
-cause.client-cert-required.remedy = Configure the client certificate (nginx `proxy_ssl_certificate` / `proxy_ssl_certificate_key`, `curl --cert --key`, `triage run --cert --key`), or relax the server's `ssl_verify_client`.
-cause.client-cert-rejected.title = server rejects the client certificate
-cause.client-cert-rejected.remedy = Present a client certificate issued by a CA the server accepts (see its acceptable CA names), valid today, with the clientAuth usage.
-cause.protocol-version.title = no common TLS version
-cause.protocol-version.remedy = Enable a TLS version both sides support (TLS 1.2 or 1.3) on the server, or `proxy_ssl_protocols` on the client.
-cause.no-shared-cipher.title = no shared cipher
-cause.no-shared-cipher.remedy = Align the cipher suites: enable a modern suite (ECDHE with AES-GCM or CHACHA20) on both sides.
-cause.alert-without-sni.title = upstream aborts TLS without SNI
-cause.alert-without-sni.remedy = Make the client send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name HOST;`), or give the server a default certificate for clients without SNI.
-cause.default-cert-without-sni.title = another certificate without SNI
-cause.default-cert-without-sni.remedy = Make the client send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name {name};`), and fix or renew the server's default certificate on {address}.
-cause.mixed-backends.title = addresses of the name disagree
-cause.mixed-backends.remedy = Fix {bad}, or take it out of DNS / the load balancer until it matches the others.
-cause.address-unreachable.title = an address does not answer
-cause.address-unreachable.remedy = Make the service listen on {address} too (e.g. `listen [::]:443;` for IPv6), or remove that address from DNS.
-cause.not-tls.title = the port does not speak TLS
-cause.not-tls.remedy = Point the client at the TLS port, or use http:// for this port.
-cause.timeout.title = timed out
-cause.timeout.remedy = Check that the service is up and not overloaded, and that no firewall drops packets between client and server.
-cause.connection-refused.title = connection refused
-cause.connection-refused.remedy = Start the service or fix the port; check that it listens on this address (`ss -ltnp 'sport = :{port}'`).
-cause.connection-reset.title = connection reset during the handshake
-cause.connection-reset.remedy = Look at the server's (or the load balancer's) log for the moment of the reset: a TLS terminator that crashes, a connection limit, a firewall or IPS that resets TLS.
-cause.tls-protocol-error.title = the server breaks TLS
-cause.tls-protocol-error.remedy = The server's TLS stack sends messages a client cannot accept; upgrade or fix it, and check for a middlebox that rewrites TLS.
-cause.handshake-too-large.title = handshake too large
-cause.handshake-too-large.remedy = Send a shorter chain (leaf and its intermediates only, no root, no duplicates) and a certificate with fewer names: clients refuse certificate messages over about 100 KB.
-cause.tls-alert.title = TLS alert
-cause.tls-alert.remedy = The server ended the handshake with alert {code} {name}; see the alert's likely causes below, and the server's TLS log at that moment.
-cause.dns-failure.title = name does not resolve
-cause.dns-failure.remedy = Fix the DNS record or the resolver configuration; compare with `dig` against an authoritative server.
-cause.http-error.title = HTTP error status
-cause.http-error.remedy = See the response status and body; the upstream answered, so look at its logs.
-cause.http-timeout.title = no HTTP answer
-cause.http-timeout.remedy = TLS works, so the application behind it is slow or stuck: look at its logs, worker pool and backends at that moment.
-cause.http-protocol-error.title = the server breaks HTTP
-cause.http-protocol-error.remedy = The answer is not acceptable HTTP (oversized headers, an empty reply, a malformed response): fix the application or the proxy in front of it.
-cause.redirect-loop.title = redirect loop
-cause.redirect-loop.remedy = Follow the Location headers in the trace: two rules send the client back and forth (often http↔https or a missing trailing slash).
-cause.proxy-error.title = the proxy fails to reach the upstream
-cause.proxy-error.remedy = The proxy could not talk to its upstream: see the upstream findings and the proxy's error log.
-cause.proxy-timeout.title = the proxy timed out
-cause.proxy-timeout.remedy = The proxy gave up waiting: on its upstream (the phase says which: connect and TLS handshake against `proxy_connect_timeout`, the answer against `proxy_read_timeout`; compare with how long the upstream really takes), or it accepted the request and never answered (its workers are stuck).
-cause.cert-expires-soon.title = certificate expires soon
-cause.cert-expires-soon.remedy = Renew {subject} before {date}; clients keep working until then.
-cause.cert-wrong-purpose.title = certificate not for TLS servers
-cause.cert-wrong-purpose.remedy = Reissue the certificate with the serverAuth Extended Key Usage (TLS Web Server Authentication); a clientAuth-only certificate cannot serve HTTPS.
-cause.cert-invalid.title = certificate does not verify
-cause.cert-invalid.remedy = OpenSSL refuses the chain ({code}: {text}); fix what it names (`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` shows the same error).
-cause.cert-revoked.title = certificate revoked
-cause.cert-revoked.remedy = The CA revoked the certificate: install a newly issued one.
-cause.ocsp-stale.title = stale or missing OCSP staple
-cause.ocsp-stale.remedy = The server staples an OCSP response past its nextUpdate: make it fetch a fresh one (nginx `ssl_stapling on;` with a working `resolver`).
-cause.revocation-unchecked.title = revocation not checked
-cause.revocation-unchecked.remedy = The CA's OCSP responder could not say whether the certificate is revoked: check that it is reachable from here (`openssl ocsp -issuer issuer.pem -cert leaf.pem -url URL`), or have the server staple a response (nginx `ssl_stapling on;`).
-cause.upstream-header-too-big.title = upstream's response header too big for the proxy
-cause.upstream-header-too-big.remedy = Raise the proxy's buffer for the response header above its size (nginx: `proxy_buffer_size 16k;` and `proxy_buffers 8 16k;`), or make the upstream send smaller headers (cookies).
-cause.upstream-closed-early.title = upstream closed the connection early
-cause.upstream-closed-early.remedy = The upstream closes connections the proxy still uses: keep its keep-alive timeout above the proxy's (`keepalive_timeout` in the upstream block), or let the proxy retry (`proxy_next_upstream error timeout non_idempotent`).
-cause.plain-http-to-tls-port.title = plain HTTP sent to a TLS port
-cause.plain-http-to-tls-port.remedy = The port speaks TLS: use `proxy_pass https://…` for it.
-cause.tls-to-plain-port.title = TLS sent to a plain HTTP port
-cause.tls-to-plain-port.remedy = The port speaks plain HTTP: use `proxy_pass http://…` for it, or point the proxy at the TLS port.
-cause.no-live-upstreams.title = every upstream server is marked down
-cause.no-live-upstreams.remedy = The proxy marked every server of the block down after failures (`max_fails`, `fail_timeout`): fix the failure that marked them, see the errors before this one.
-cause.upstream-dns-stale.title = the proxy uses an old address of the upstream
-cause.upstream-dns-stale.remedy = nginx resolves proxy_pass names once, at start: reload it, or let it re-resolve (`resolver` and a variable in `proxy_pass`).
-cause.upstream-protocol-mismatch.title = upstream speaks another protocol
-cause.upstream-protocol-mismatch.remedy = The upstream offers another application protocol (ALPN) than the proxy speaks: use `grpc_pass` for gRPC, or enable HTTP/1.1 on the upstream.
-
-# --- fact labels ----------------------------------------------------------------------------
-fact.host = host
-fact.address = address
-fact.addresses = addresses
-fact.address_source = addresses from
-fact.server = server
-fact.client = client
-fact.resolver = resolver
-fact.sni = SNI
-fact.variant = SNI variant
-fact.port = port
-fact.family = address family
-fact.dns_record = DNS answer
-fact.rcode = response code
-fact.cname_chain = CNAME chain
-fact.getaddrinfo = getaddrinfo
-fact.truncated = truncated over UDP
-fact.query_type = question
-fact.attempt = attempt
-fact.alert = alert
-fact.version = TLS version
-fact.cipher = cipher
-fact.alpn = ALPN
-fact.http_version = HTTP version
-fact.content_type = Content-Type
-fact.keep_alive = the upstream's Keep-Alive
-fact.verify_code = verify result
-fact.verify_error = verify errors
-fact.acceptable_cas = acceptable CAs
-fact.openssl_error = OpenSSL error
-fact.openssl_reason = OpenSSL reason
-fact.last_message = last message from the server
-fact.bytes_received = bytes received
-fact.messages_received = TLS messages
-fact.phase = phase
-fact.elapsed_ms = elapsed (ms)
-fact.with_sni = with SNI
-fact.without_sni = without SNI
-fact.answer = answer
-fact.offered_versions = versions offered
-fact.limit = limit
-fact.subject = subject
-fact.issuer = issuer
-fact.not_before = notBefore
-fact.not_after = notAfter
-fact.days_left = days left
-fact.sans = subjectAltNames
-fact.key = key
-fact.signature = signature
-fact.self_signed = self-signed
-fact.trusted = trusted
-fact.host_match = matches the host
-fact.certificate = certificate
-fact.chain_length = certificates sent
-fact.missing_issuer = missing issuer
-fact.seen_at = seen at
-fact.url = URL
-fact.status = HTTP status
-fact.curl_code = curl code
-fact.curl_error = curl error
-fact.connected_to = connected to
-fact.dns_ms = DNS (ms)
-fact.connect_ms = connect (ms)
-fact.tls_ms = TLS done (ms)
-fact.first_byte_ms = first byte (ms)
-fact.total_ms = total (ms)
-fact.server_header = Server header
-fact.date_header = Date header
-fact.direct_status = status of the direct request
-fact.via_status = status through the proxy
-fact.redirects = redirects
-fact.os_errno = errno
-fact.header_bytes = header bytes
-fact.body_bytes = body bytes
-fact.proxy = proxy
-fact.location = location
-fact.proxy_pass = proxy_pass
-fact.upstream_servers = upstream servers
-fact.sni_sent = SNI nginx sends
-fact.proxy_ssl_verify = proxy_ssl_verify
-fact.proxy_ssl_protocols = proxy_ssl_protocols
-fact.proxy_ssl_trusted_certificate = proxy_ssl_trusted_certificate
-fact.host_header = Host header
-fact.matching_lines = matching lines
-fact.last_line = last line
-fact.setting = setting in force
-fact.measured_ms = measured (ms)
-fact.content_length = declared Content-Length
-fact.body_start = start of the body
-fact.marked_down = marked down by
-fact.logged_addresses = addresses in the proxy log
-fact.resolved_now = resolves now to
-fact.impact = impact
-fact.trust_store = trust store
-fact.next_update = next update
-fact.upstream = upstream
-fact.request = request
-fact.call = failed call
-fact.interface = interface
-fact.filter = filter
-fact.frames = frames
-fact.bytes = bytes
-fact.frames_dropped = frames dropped (64 MiB limit)
-fact.kernel_dropped = frames dropped by the kernel
-fact.packets = packets
-fact.tcp_connections = TCP connections
-fact.tls_connections = TLS connections
-fact.connections = connections
-fact.blocks_skipped = pcapng blocks skipped
-fact.malformed_frames = malformed frames skipped
-fact.group = group
-fact.first_seen = first seen
-fact.last_seen = last seen
-fact.capture_cut = capture cut
-fact.key_log_entries = TLS 1.3 connections in the key log
-fact.decrypted_connections = connections decrypted
-fact.bytes_lost = bytes lost
-fact.code = code
-fact.name = name
-fact.level = level
-fact.sender = sent by
-fact.defined_in = defined in
-fact.meaning = meaning
-fact.likely_cause = likely cause
-fact.command = command
-fact.exit_status = exit status
-fact.expected_exit = expected exit status
-fact.note = note
-fact.error = error
-fact.cause = cause
-fact.written_by = written by
-fact.matched = matched
-fact.next_command = run next
-fact.server_speaks = server speaks
-fact.version_probe = pinned to one version
-fact.event = what the log says
-fact.name_checked = name checked
-fact.confirmed_by = confirmed by the proxy's log
-fact.missing_evidence = what would explain it
-fact.proxy_version = proxy version
-fact.profile = how it connects
-
-# --- alerts: meaning and likely causes by sender ---------------------------------------------
-alert.40.server.1 = no cipher suite, group or signature algorithm in common with the client
-alert.40.server.2 = the server requires SNI and the client sent none, or a name it has no certificate for
-alert.40.server.3 = the server wants a client certificate the client did not present (TLS 1.2)
-alert.42.server.1 = the client certificate is corrupt, or its signature does not verify
-alert.43.server.1 = the client certificate's type or key algorithm is not accepted
-alert.44.server.1 = the client certificate has been revoked
-alert.45.server.1 = the client certificate has expired or is not yet valid
-alert.46.server.1 = the client certificate was rejected for another reason (policy, key usage)
-alert.47.server.1 = a malformed or inconsistent ClientHello (often a middlebox rewriting it)
-alert.48.server.1 = the client certificate was issued by a CA the server does not trust (ssl_client_certificate)
-alert.70.server.1 = the client offers only versions the server disabled (e.g. TLS 1.0 to a TLS 1.2+ server)
-alert.80.server.1 = the server's own configuration is broken: expired or unreadable certificate/key, no certificate for the requested name
-alert.80.server.2 = the handshake arrived without SNI and the server has no usable default certificate (e.g. nginx proxy_pass to HTTPS without proxy_ssl_server_name)
-alert.80.server.3 = a TLS terminator / load balancer failing towards its backend
-alert.86.server.1 = the client retried with a lower version after a failed attempt (TLS_FALLBACK_SCSV): look at the first failure
-alert.112.server.1 = the server has no certificate or virtual host for the SNI name sent
-alert.116.server.1 = the server requires a client certificate (TLS 1.3, ssl_verify_client on) and none was sent
-alert.120.server.1 = no protocol in common between the client's ALPN list and the server's (e.g. h2 only vs http/1.1 only)
-alert.40.client.1 = the client found no acceptable parameters in the ServerHello
-alert.42.client.1 = the server certificate is corrupt or its signature does not verify
-alert.43.client.1 = the server certificate's key type is not supported by the client
-alert.44.client.1 = the server certificate has been revoked
-alert.45.client.1 = the server certificate has expired or is not yet valid (check notAfter / notBefore and the clocks)
-alert.46.client.1 = the server certificate was rejected for another reason (key usage, policy)
-alert.47.client.1 = a malformed or inconsistent ServerHello
-alert.48.client.1 = the server certificate chains to a CA the client does not trust (self-signed, private CA, missing intermediate)
-alert.70.client.1 = the server selected a version the client disabled
-alert.80.client.1 = the client itself failed: with OpenSSL 3 often a legacy TLS 1.0/1.1 server whose signature algorithm the default security level refuses
-alert.80.client.2 = a local problem in the client (memory, provider, key load)
-alert.86.client.1 = a middlebox downgraded the connection
-alert.112.client.1 = rare from a client: it did not recognise the name the server echoed
-alert.116.client.1 = not sent by clients
-alert.120.client.1 = the server selected an ALPN protocol the client did not offer
-alert.0.meaning = The sender will send no more messages on this connection; an orderly close, not an error.
-alert.10.meaning = An inappropriate message (wrong type or order) was received.
-alert.20.meaning = A record could not be deprotected: wrong key, tampered or corrupted data.
-alert.21.meaning = Reserved: a record decrypted wrongly (TLS 1.0 and earlier; must not be sent).
-alert.22.meaning = A record longer than the protocol allows was received.
-alert.30.meaning = Reserved: decompression produced invalid input (must not be sent in TLS 1.3).
-alert.40.meaning = The sender could not negotiate an acceptable set of security parameters from the options offered.
-alert.41.meaning = Reserved: SSL 3.0 reply when no certificate was available (must not be sent).
-alert.42.meaning = A certificate was corrupt or contained signatures that did not verify.
-alert.43.meaning = A certificate was of an unsupported type.
-alert.44.meaning = A certificate was revoked by its signer.
-alert.45.meaning = A certificate has expired or is not currently valid.
-alert.46.meaning = Some other (unspecified) issue arose in processing the certificate, rendering it unacceptable.
-alert.47.meaning = A field in the handshake was incorrect or inconsistent with other fields.
-alert.48.meaning = A valid chain was received but the CA certificate could not be located or matched with a known trust anchor.
-alert.49.meaning = A valid certificate or PSK was received, but access control denied the negotiation.
-alert.50.meaning = A message could not be decoded: a field out of range or a wrong length.
-alert.51.meaning = A handshake cryptographic operation failed: a signature or the Finished value did not verify.
-alert.52.meaning = The peer requested more DTLS connection IDs than the sender allows.
-alert.60.meaning = Reserved: an export-restricted parameter was negotiated (must not be sent).
-alert.70.meaning = The protocol version the peer offered is recognized but not supported.
-alert.71.meaning = The peer's parameters are weaker than the minimum the sender requires (ciphers, key sizes).
-alert.80.meaning = An internal error unrelated to the peer or the correctness of the protocol (such as a memory allocation failure) makes it impossible to continue.
-alert.86.meaning = A fallback retry (TLS_FALLBACK_SCSV) offered a lower version than the sender supports.
-alert.90.meaning = The user cancelled the handshake for a reason unrelated to a protocol failure.
-alert.100.meaning = Reserved in TLS 1.3: the sender refuses a renegotiation request.
-alert.109.meaning = A handshake message lacks an extension that is mandatory for the offered version or parameters.
-alert.110.meaning = A message contained an extension that is prohibited there or was not offered in the ClientHello.
-alert.111.meaning = Reserved: a certificate could not be fetched from a client-supplied URL.
-alert.112.meaning = The server has no identity matching the name the client sent in server_name (SNI).
-alert.113.meaning = The server sent an invalid or unacceptable OCSP response.
-alert.114.meaning = Reserved: a certificate hash did not match the client-supplied value.
-alert.115.meaning = No acceptable PSK identity was offered, or it is unknown to the server.
-alert.116.meaning = The server requires a client certificate and the client did not send one.
-alert.117.meaning = An error not covered by a more specific alert, when the sender prefers not to say more.
-alert.120.meaning = None of the protocols the client offered in ALPN is supported by the server.
-alert.121.meaning = The client offered Encrypted Client Hello and the server did not accept it.
-
-# What the report's sequence diagram writes on its arrows.
-observe.hello_sni = ClientHello, SNI {name}
-observe.hello_no_sni = ClientHello without SNI
-observe.http_request = {method} {path}
-observe.http_status = HTTP {status}{reason}
-observe.http_failed = no answer: curl {code} {name}
-observe.dns_question = A/AAAA {host}?
-observe.dns_answer = {addresses}
-
-# The report's timeline: events of the incident, not triage's steps.
-event.not_before = certificate {name} becomes valid (notBefore)
-event.not_after = certificate {name} expires (notAfter)
-event.expired = certificate {name} expired (notAfter)
-event.log_first = nginx logs the first of {count} upstream errors: `{line}`
-event.log_last = nginx logs the last upstream error: `{line}`
-event.local_clock = the proxy's local time, read in this machine's zone
-event.captured = captured: {count} connection(s) {label}
-event.run_started = triage starts ({runbook})
-event.run_finished = triage finishes: {verdict}
-
-# The report's fix section.
-fix.expect_via = After the reload the proxy answers {status}, as the upstream does to a direct request.
-fix.expect_via_fixed = Once fixed, the proxy answers {status}, as the upstream does to a direct request.
-fix.expect_check = Once fixed, this completes without the error above.
-
-# The report's first screen and its detail.
-report.headline_via = {status} from {proxy} {path}: {cause}
-report.headline_via_no_answer = no answer from {proxy} {path}: {cause}
-report.qualifier_alert = {cause} (alert {code})
-report.qualifier_date = {cause} ({date})
-report.proxy_nginx = nginx
-report.proxy_generic = the proxy
-report.banner_interrupted = Interrupted after {done} of {planned} steps: what follows is partial.
-report.banner_incomplete = This run has not finished ({done} of {planned} steps done): it is still running, or it was killed. What follows is partial.
-report.sends_no_sni = no SNI
-report.sends_sni = SNI {name}
-report.source_configuration = as its configuration says
-report.source_input = as --proxy-sni says
-report.source_assumed = nginx's default; its configuration was not read
-report.why_proxy = {root}; {proxy} connects to the upstream with {sends} ({source}), so its connection meets this.
-report.todo_inconclusive = Run the checks that could not be completed by hand (below), or run again with a longer --step-timeout.
-report.todo_healthy = Nothing to fix on this path; if the failure persists, run triage where it happens (the proxy's host) or with --via.
-report.follow_up = have it caught before users are: `triage exporter` probing {target}, a Prometheus alert on {rule}
-report.todo_partial = Run again to complete the checks.
-report.skipped = Skipped (their conditions were false): {steps}.
-report.not_run = Not run: {steps}.
-role.warning = warning
-role.same_path = also on this path
-role.other_path = on another client's path
-role.latent = not hit by the clients observed
-report.target = Target
-report.via = Via (proxy)
-report.when = When (UTC)
-report.runbook = Runbook
-report.ran_on = Ran on
-report.verdict = Verdict
-report.code = cause code
-report.subject = subject
-report.seen_by = seen by
-report.more_lines = … {count} more lines in `{path}`
-status.ok = ok
-status.warning = warning
-status.problem = problem
-status.failed = failed
-status.timed_out = timed out
-status.skipped = skipped
-status.interrupted = interrupted
-diagram.client = client (triage, as curl)
-diagram.proxy = proxy {server}
-diagram.resolver = DNS {server}
-diagram.upstream = upstream {server}
-diagram.through_proxy = through the proxy (what the user sees)
-diagram.direct = direct, as curl connects
-diagram.proxy_hop_unseen = the proxy's upstream connection was not observed
-diagram.captured = (captured)
-diagram.replayed = (replayed by triage)
-report.timings = timings (ms)
-
-# The bundled runbooks' titles (a runbook of one's own keeps its own title).
-runbook.tls-upstream.title = HTTPS upstream fails (through a proxy, or directly)
-runbook.nginx-error.title = Explain an nginx upstream error-log line
-runbook.analyze.title = TLS in a packet capture
-
-# triage explain: the error texts of clients and proxies (templates/explain-patterns.txt).
-explain.client_heading = {client}: {meaning}
-explain.cause_line = `{code}` {title}: {remedy}
-pattern.java-pkix = Java (JSSE) could not build a path from the server's certificate to a CA in its trust store (cacerts)
-pattern.java-received-alert = Java received a fatal alert from the server during the handshake
-pattern.java-expired = Java found a certificate outside its validity period
-pattern.java-no-san = Java found no subjectAltName in the server's certificate for the name it connected to
-pattern.go-expired = Go found a certificate outside its validity period (expired, or not yet valid by this clock)
-pattern.go-unknown-authority = Go could not chain the server's certificate to a root in its pool
-pattern.go-hostname = Go found that the certificate does not cover the name it connected to
-pattern.go-remote-error = Go received a TLS alert from the server (Go prints the alert's name with spaces)
-pattern.python-verify = Python's ssl module (OpenSSL underneath) failed to verify the server's certificate
-pattern.node-leaf = Node.js could not verify the leaf: the server sent no intermediate, or an unknown one
-pattern.node-altname = Node.js found that the certificate does not cover the host name
-pattern.node-expired = Node.js found an expired certificate in the chain
-pattern.node-self-signed = Node.js found a self-signed certificate where a CA-issued one was expected
-pattern.envoy-tls = Envoy (BoringSSL) failed the TLS handshake with its upstream cluster; the last field is BoringSSL's reason
-pattern.haproxy-handshake = HAProxy failed the TLS handshake with a server and logs no reason: SNI (`sni` on the server line), verification (`verify required`, `ca-file`) and versions are the usual suspects
-pattern.nginx-no-live = nginx has marked every server of the upstream block down (max_fails within fail_timeout): the errors that marked them are earlier in the log
-pattern.nginx-too-big-header = the upstream's response header does not fit nginx's proxy_buffer_size: nginx answers 502
-pattern.nginx-closed-early = the upstream closed (or reset) the connection before its whole answer: often a keep-alive connection it had already timed out
-pattern.nginx-timeout-connect = nginx's connection to the upstream got no answer within proxy_connect_timeout
-pattern.nginx-timeout-handshake = the upstream's TLS handshake took longer than nginx's proxy_connect_timeout
-pattern.nginx-timeout-read = the upstream accepted the request but sent no answer within nginx's proxy_read_timeout
-pattern.nginx-refused = nothing listens on the upstream's address and port: nginx's connect() was refused
-pattern.nginx-invalid-header = the upstream's answer is not HTTP/1.x as nginx expects it (another protocol, TLS, HTTP/2 only, or garbage)
-pattern.nginx-not-resolved = nginx could not resolve the upstream's name (at start, or with its resolver)
-pattern.nginx-wrong-version = nginx spoke TLS to an upstream port that answers in plain HTTP (proxy_pass https:// to a plain port)
-pattern.nginx-cert-name = nginx verifies the upstream's certificate against proxy_ssl_name (default: the upstream block's name) and it does not match
-pattern.nginx-peer-closed = the upstream closed the connection during nginx's TLS handshake without an alert
-pattern.nginx-client-cert = nginx requires a client certificate (ssl_verify_client on) and the client sent none
-pattern.nginx-plain-to-tls = plain HTTP reached nginx's TLS port (a client, or a proxy with proxy_pass http:// to it)
-pattern.envoy-wrong-version = Envoy spoke TLS to an upstream port that answers in plain HTTP (a transport_socket on a plain cluster)
-pattern.curl-verify-reason = curl could not verify the server's certificate; OpenSSL's verify result follows
-pattern.curl-hostname = the server's certificate names neither in its SAN nor its CN the host curl asked for (51 before curl 7.62, 60 since)
-pattern.curl-nss-expired = curl built with NSS found the server's certificate expired
-pattern.curl-proxy-connect = the forward proxy refused curl's CONNECT tunnel with that HTTP status
-pattern.schannel-untrusted = Windows' Schannel does not trust the root of the server's chain
-pattern.schannel-alert = Windows' Schannel received a fatal alert (or a message it could not parse) during the handshake
-pattern.s-client-reset = the server closed or reset the connection before it sent a certificate
-pattern.java-unrecognized-name = the server warned that it does not know the SNI name Java sent (Java then fails the handshake)
-pattern.java-terminated = the server closed the connection during the handshake without an alert
-pattern.java-no-protocol = Java has no TLS version (or cipher) enabled that the other side accepts (jdk.tls.disabledAlgorithms)
-pattern.java-read-timeout = the connection was made but the answer did not come within the read timeout
-pattern.java-connect-timeout = the TCP connection got no answer within the connect timeout
-pattern.java-no-name = the server's certificate does not name the host Java asked for
-pattern.java-unknown-host = Java could not resolve the host name
-pattern.java-null-chain = the server requires a client certificate and the client sent none
-pattern.go-legacy-cn = the certificate names the host only in its CN; Go 1.15+ checks SANs only
-pattern.go-server-not-tls = a Go TLS server received plain HTTP (or other non-TLS bytes) from that client
-pattern.go-not-tls = the server answered Go's ClientHello with something that is not TLS (plain HTTP?)
-pattern.go-http-to-https = the port answers in plain HTTP: the URL should be http://, or the port is the wrong one
-pattern.go-versions = no TLS version in common between the client and the Go server
-pattern.go-no-such-host = the resolver has no address for the name
-pattern.go-header-timeout = the request was sent but no response header came within the client's timeout
-pattern.go-dial-timeout = the TCP connection got no answer within the dial timeout
-pattern.dotnet-name = .NET found that the certificate does not name the host it connected to
-pattern.dotnet-time = a certificate of the chain is outside its validity dates
-pattern.dotnet-partial = .NET could not build the chain up to a root: an intermediate is missing
-pattern.dotnet-untrusted = the chain ends at a root the machine does not trust
-pattern.dotnet-revoked = a certificate of the chain is revoked
-pattern.dotnet-chain = .NET rejected the server's certificate (the inner exception or chain status says why)
-pattern.dotnet-closed = the server closed the connection during the handshake
-pattern.dotnet-no-host = the name does not resolve
-pattern.dotnet-timeout = the TCP connection got no answer in time
-pattern.node-disconnected = the server closed the connection before the TLS handshake completed
-pattern.node-issuer = Node.js found no trusted issuer for the server's chain (NODE_EXTRA_CA_CERTS for a private CA)
-pattern.node-dns = the name does not resolve
-pattern.node-hang-up = the server closed the connection before it answered
-pattern.chrome-date = the certificate is expired or not yet valid (or the computer's clock is wrong)
-pattern.chrome-name = the certificate does not name the host in the address bar
-pattern.chrome-authority = the chain does not lead to a root Chrome trusts
-pattern.chrome-revoked = the certificate is revoked
-pattern.chrome-weak = the certificate's key or signature algorithm is too weak
-pattern.chrome-version = no TLS version or cipher in common with the server
-pattern.chrome-protocol = the server's TLS answer was invalid or it aborted the handshake
-pattern.chrome-client-cert = the server refused the client certificate the browser sent
-pattern.chrome-refused = nothing listens on the address and port
-pattern.chrome-dns = the name does not resolve
-pattern.chrome-timeout = the TCP connection got no answer
-pattern.chrome-reset = the server reset or closed the connection
-pattern.chrome-empty = the server closed the connection without sending an answer
-pattern.chrome-redirects = the site redirects in a loop
-pattern.chrome-unreachable = no route to the server's address
-pattern.firefox-expired-issuer = a certificate above the leaf (an intermediate or the root) has expired
-pattern.firefox-expired = the server's certificate has expired
-pattern.firefox-not-yet = the server's certificate is not valid yet (or the clock is behind)
-pattern.firefox-no-chain = the server sent its certificate without the intermediate that links it to a root
-pattern.firefox-unknown-issuer = the chain does not lead to a root Firefox trusts
-pattern.firefox-self-signed = the certificate is self-signed
-pattern.firefox-domain = the certificate does not name the host
-pattern.firefox-revoked = the certificate is revoked
-pattern.firefox-ocsp = the OCSP answer is out of date, or a must-staple certificate came without a staple
-pattern.firefox-cipher = no cipher in common with the server
-pattern.firefox-version = no TLS version in common with the server
-pattern.firefox-record-too-long = the port answered in plain HTTP to Firefox's TLS
-pattern.firefox-alert = Firefox received that fatal alert from the server
-pattern.haproxy-no-server = every server of the backend is down (health checks) or none is configured
-pattern.haproxy-l4-refused = HAProxy's health check was refused: nothing listens on the server's port
-pattern.haproxy-l4-timeout = HAProxy's health check got no answer to its connection
-pattern.haproxy-sc = termination state SC: the server refused or failed the connection
-pattern.haproxy-sc-timeout = termination state sC: the connection to the server did not complete within timeout connect
-pattern.haproxy-sd-timeout = termination state sD: the server stopped sending its body for longer than timeout server
-pattern.haproxy-ph = termination state PH: HAProxy refused the server's response (invalid or too large a header, or not HTTP/1.x)
-pattern.haproxy-sh-timeout = termination state sH: the server did not send its response header within timeout server
-pattern.haproxy-sd = termination state SD/SH: the server closed or reset the connection before its answer was complete
-pattern.envoy-no-healthy = no endpoint of the cluster is healthy (health checks or outlier detection ejected them)
-pattern.envoy-termination = the upstream closed the connection before it answered (often an idle keep-alive connection it had closed)
-pattern.envoy-connect-timeout = Envoy's connection to the upstream timed out (connect_timeout)
-pattern.envoy-refused = nothing listens on the upstream's port
-pattern.envoy-request-timeout = the upstream did not answer within the route's timeout
-pattern.envoy-reset = the upstream reset the connection during Envoy's TLS handshake
-pattern.boringssl-reason = BoringSSL (Chrome, Envoy, gRPC, Node.js builds) failed the TLS connection for that reason
-pattern.openssl-reason = OpenSSL (here through Python's ssl module or a binding) failed the TLS connection for that reason
-pattern.syscall-reset = the connection was closed or reset under TLS, without an alert
-pattern.refused = nothing listens on that address and port (or a firewall rejects)
-pattern.name-unknown = the name does not resolve
-pattern.no-route = there is no route to the address
-pattern.connect-timeout = the TCP connection got no answer in time
-pattern.go-server-remote-error = a Go TLS server logs the alert its client sent: the client refused the server's certificate (bad certificate: an unknown issuer or a wrong name)
-pattern.java-san-mismatch = the server's certificate names other hosts than the one Java (Apache HttpClient) asked for
-pattern.python-hostname = Python's ssl module found that the certificate does not name the host it connected to
-
-# The version matrix of tls.handshake.
-version.probe_line = {version} only: {outcome}
-
-# capture.decode on large or damaged files.
-capture.progress = decoding: {mb} of {total} MB, {connections} connections, {rate} MB/s
-capture.cut_at = the capture ends in damage at byte {offset} ({error}); what came before is analysed
-capture.interrupted = interrupted after {mb} of {total} MB: the connections decoded so far are analysed
-
-# triage scan.
-scan.progress = {done}/{total} endpoints, {rate}/s, {problems} problem(s) so far
-scan.nothing = no target to scan: the list was empty (give HOST[:PORT] or URLs, one per line)
-scan.summary = scanned {count} endpoint(s) in {seconds}s ({rate}/s): {problems} with a problem, {warnings} with a warning
-exporter.listening = triage exporter: listening on http://{address} (modules: {modules}); /probe?target=HOST:PORT, /metrics
-
-# --- client profiles and the proxy's word ---
-finding.capture_client_name = {count} connection(s) to {server} ended with {alert}: the client rejected a certificate that verifies, so not for the name it asked for (SNI {sni})
-finding.incomplete_chain_anchors = the server sends {count} certificate(s) whose last is issued by {issuer}, which is neither sent nor among the anchors in {file}: the server must send that intermediate
-finding.unknown_issuer_both = the chain's last certificate is issued by {issuer}, which the server does not send and {store} does not hold: either the server omits an intermediate (every client fails), or {issuer} is a private CA (clients need its certificate). The leaf names no address for its issuer (AIA), so what decides is whether `--cacert` with your CA's bundle makes it verify
-finding.wrong_purpose = the certificate {subject} is not for TLS servers: its Extended Key Usage lacks serverAuth (verify error {code}: {text})
-finding.cert_invalid = the chain does not verify: error {code} {text} at {subject} (depth {depth})
-missing.proxy_log = the proxy's error log (--nginx-error-log FILE): it names why it answered so
-missing.proxy_config = its configuration (--nginx-conf FILE): the SNI, verification and versions it really uses
-missing.capture = a capture of its upstream connection (run triage as root, or with cap_net_raw)
-replay.contradiction = the replay of {proxy}'s handshake as triage knows it ({profile}) succeeded: its failure is not in that handshake, or it is configured otherwise (compare `nginx -T`)
-remedy.sni_both = Only clients that send no SNI fail; those that send it (curl, browsers) work. Either make the clients send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name {name};`; Java, Go and Python clients send it when given a host name, not an address), or give the server a usable default certificate for handshakes without SNI.
-finding.proxy_log = the proxy's error log says why: {count} × “{message}”, the last at {time}: {meaning}
-log.means_alert = {alert}
-log.means_name_mismatch = nginx checks the certificate against “{name}” (proxy_ssl_name, by default $proxy_host), and the certificate names {sans}
-log.means_verify_error = nginx refused the upstream's certificate: verify error {code} ({text})
-log.means_closed = the upstream closed the connection during the handshake
-log.means_openssl = OpenSSL error {error} during the handshake
-log.means_connect = {proxy} could not connect: {errno}
-log.means_timeout = {proxy} gave up waiting for the upstream ({phase})
-log.means_no_live = {proxy} had marked every server of the upstream block down
-log.means_header_too_big = the upstream's response header did not fit nginx's buffer
-log.means_closed_early = the upstream closed the connection before its answer was complete ({phase})
-log.means_invalid_header = the upstream's answer is not valid HTTP
-log.means_other = {proxy} failed to talk to the upstream
-log.means_tls_reason = TLS failed on {proxy}'s upstream connection: {reason}
-log.means_connection_failure = {proxy} could not connect to the upstream (its log gives no reason: refused, timed out or failed in TLS)
-profile.summary = {sni}, {verify}, {versions}
-profile.no_sni = no SNI
-profile.sni_host = SNI as the URL's host
-profile.sni = SNI {name}
-profile.verifies = verifies the certificate for {name} against {anchors}
-profile.no_verify = does not verify the certificate
-profile.version = nginx {version}, {how}
-profile.other_proxy = the proxy is {proxy} (its log says so): triage knows nginx's upstream defaults only, so its handshake is not replayed from a guess; its log is read instead
-profile.step_summary = {name} ({how}): {profile}
-version.from_binary = from `{path} -v` on this machine
-version.from_header = from its Server header ({header})
-version.from_log = from its error log
-version.from_input = as given
-version.assumed = assumed: nothing told it, so the defaults of {version} (Debian 12) are used
-report.source_observed = seen: its log or its captured connection shows it checking the certificate
-capture.more_connections = {count} more
-capture.group_own = {label} (triage's own)
-capture.outcome_closed_quietly = handshake completed, then the client closed without a request
-finding.capture_closed_quietly = {count} connection(s) from the proxy to {server} completed the handshake and were closed by the proxy without a request: it refused what the server sent
-
-# --- X509_V_ERR verify results, by OpenSSL number (x509_vfy.h) ---
-x509.0 = ok
-x509.2 = unable to get issuer certificate
-x509.3 = unable to get certificate CRL
-x509.7 = certificate signature failure
-x509.9 = certificate is not yet valid
-x509.10 = certificate has expired
-x509.18 = self-signed certificate
-x509.19 = self-signed certificate in certificate chain
-x509.20 = unable to get local issuer certificate
-x509.21 = unable to verify the first certificate
-x509.22 = certificate chain too long
-x509.23 = certificate revoked
-x509.24 = invalid CA certificate
-x509.26 = unsupported certificate purpose
-x509.27 = certificate not trusted
-x509.28 = certificate rejected
-x509.62 = hostname mismatch
-x509.64 = IP address mismatch
-x509.66 = EE certificate key too weak
-x509.67 = CA certificate key too weak
-x509.68 = CA signature digest algorithm too weak
-x509.13 = format error in the notBefore field
-x509.14 = format error in the notAfter field
-x509.25 = path length constraint exceeded
-x509.63 = email address mismatch
-
-# --- hostile input ---
-terminal.case_moved = {earlier} holds an earlier case, kept: this one goes to {path} (--force replaces it)
-finding.chain_too_long = the chain has {count} certificate(s) below the anchor, more intermediates than this client's verify depth allows: it stops before reaching a root it trusts
-remedy.verify_depth = Raise the client's verify depth (nginx: `proxy_ssl_verify_depth {depth};`, its default is 1), or serve a shorter chain.
-finding.root_not_anchor = the chain is issued by the root {root}, which {store} does not hold (other clients trust it)
-remedy.add_root = Add the root {root} to the client's anchors ({store}; nginx: the file of `proxy_ssl_trusted_certificate`), or have the server use a certificate from a CA the client trusts.
-finding.capture_client_cert_rejected = {count} connection(s) to {server} ended with {alert}: the server rejected the client certificate that was sent
-
-# --- proxy HTTP layer ---
-finding.proxy_passes_on = the proxy passes on the upstream's own {status} {reason}: a direct request gets the same answer{server}
-finding.body_cut = {url} declared {declared} bytes of body and closed the connection after {received}
-finding.protocol_mismatch = {proxy} asks the upstream in HTTP/1.x (no ALPN) and gets no HTTP/1.x answer, while a client offering ALPN h2 gets HTTP/2 from it ({status}{grpc}): the upstream speaks HTTP/2 only
-remedy.grpc_pass = The upstream is a gRPC server (HTTP/2 only): nginx proxies gRPC with `grpc_pass grpcs://{host};` in place of `proxy_pass`.
-remedy.http2_only = The upstream answers HTTP/2 only, and nginx speaks HTTP/1.0 or HTTP/1.1 to upstreams (`proxy_http_version`; it has no HTTP/2 to upstreams): enable HTTP/1.1 on the upstream, or put it behind a listener that speaks HTTP/1.1.
-finding.url_plain_to_tls = {url} asks in plain HTTP, but {address} speaks TLS ({version} with triage's handshake)
-remedy.url_scheme = The port speaks TLS: ask it with `{https}` (and fix the client or link that says `http://`).
-finding.plain_to_tls = the proxy speaks plain HTTP (`proxy_pass http://…`) to {address}, a port that answers TLS ({version} here)
-finding.dns_stale = the proxy sends to {logged} (what {host} resolved to when it started); {host} resolves to {now} now
-remedy.header_too_big = The upstream's response header is {measured} bytes and nginx's `proxy_buffer_size` is {current}: set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};` in the location (the buffers must hold the busy ones), or make the upstream send smaller headers (its cookies).
-remedy.header_too_big_unmeasured = nginx's `proxy_buffer_size` ({current}) is smaller than the upstream's response header (no direct request measured it): set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};`, or make the upstream send smaller headers.
-remedy.timeout_raise = nginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}: make the upstream faster, or raise `{directive}` to {suggested}.
-remedy.timeout_hangs = nginx gave up after `{directive} {current}` while {phase}; triage waited {waited} and the upstream did not finish either: it hangs, a longer timeout will not help — look at the upstream (its load, its workers, what it waits on).
-remedy.timeout_intermittent = nginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}, within that limit: the slowness comes and goes — compare the log's times with the upstream's load.
-remedy.body_cut = The upstream itself ends the body early ({received} of {declared} bytes): look at the upstream (a crash or a timeout while writing, a wrong Content-Length); the proxy only reports it.
-remedy.keepalive_shorter = The upstream closes idle connections after {upstream} s (its `Keep-Alive: timeout={upstream}`) and nginx keeps them for {nginx} (`{setting}`): nginx reuses connections the upstream is closing, and a request caught that way fails (nginx retries it on a new connection unless it is not idempotent, e.g. a POST). In `upstream {block} { … }` set `keepalive_timeout {suggested};`, below the upstream's.
-remedy.keepalive_unknown = nginx keeps idle upstream connections for {nginx} (`{setting}`) and the upstream closed one as nginx used it: set `keepalive_timeout` in `upstream {block} { … }` below the upstream's own idle timeout (it sent no `Keep-Alive: timeout=`), or raise the upstream's; a request caught that way fails when it is not idempotent (e.g. a POST).
-remedy.no_live = nginx marked every server of `{block}` down after failures ({marks}; `max_fails={maxFails}` within `fail_timeout={failTimeout}`): fix what failed them; nginx tries them again after fail_timeout.
-remedy.dns_stale = nginx resolved `{host}` once, when it started: reload it now (`nginx -s reload`); to follow DNS from now on, give it a resolver and a variable: `resolver {resolver} valid=30s;`, `set $upstream_host {host};` and `proxy_pass {scheme}://$upstream_host:{port};`.
-remedy.upstream_answer = The upstream's application answers {status} itself{server}{body}: look at its logs and health; the proxy only passes the answer on.
-phase.tls_handshake = in the TLS handshake
-phase.sending_request = sending the request
-phase.response_header = waiting for the response header
-phase.response_body = reading the response body
-phase.other = talking to the upstream
-phase.connecting = connecting
-report.impact = {count} × “{message}” in the proxy's log between {first} and {last} ({proxy}'s local time, UTC{offset}){own}
-report.impact_own_only = only triage's own requests made the proxy log this ({own} line(s)); nothing before them in {window}
-report.impact_own = ; triage's own requests added {own}
-report.window_tail = the last {size} of the log
-report.window_since = the log since {since}
-report.window_whole = the whole log
-
-# --- aia ---
-finding.incomplete_chain_fetched = the server sends {count} certificate(s) without their issuer; {issuer}, fetched from {url} (the leaf's AIA), completes the chain against {store}: the server must send it
-finding.aia_untrusted = the leaf's issuer {issuer}, fetched from {url} (its AIA), does not chain to {store} either: {error}
-text.aia_fetch_failed = fetching the leaf's issuer from {url} failed: {error}
-
-# --- trust and time ---
-remedy.clock_behind = The certificate becomes valid {hours} h after this machine's clock: a clock that is behind — this machine's or the client's — is the likely cause, not the certificate; check it (`timedatectl`, `chronyc tracking`) before replacing anything.
-text.note_server_clock = the server's Date header says {date}, {minutes} min {direction} this machine's clock
-text.clock_ahead = ahead of
-text.clock_behind = behind
-report.judged_at = Certificates are judged as of {date} (--at), not at the time of the run.
-
-# --- trust stores ---
-finding.stores_reject = the chain does not verify against {count} of {total} trust store(s): {stores}
-text.store_lacks = {name} lacks {issuer}
-text.store_expired = {name} builds a path through {subject}, expired on {date}
-text.store_other = {name}: {error}
-remedy.stores = Serve a chain every client population verifies: one that ends at a root all the stores hold (drop a cross-signed certificate that leads old stores to an expired root), or add the missing root to the stores you control.
-
-# --- ocsp ---
-finding.staple_revoked = the server's own stapled OCSP response says {subject} was revoked on {date}
-crl.not_issuers = not signed by the leaf's issuer
-crl.stale = past its nextUpdate ({date})
-remedy.crl_unchecked = The CA's CRL could not tell whether the certificate is revoked: fetch and read it by hand (`curl -sS {url} | openssl crl -inform DER -noout -text`), check it is signed by the certificate's issuer and current (nextUpdate), or ask the CA's OCSP responder (`--fetch-ocsp`).
-finding.crl_revoked = its CA's CRL ({url}) lists {subject} as revoked on {date}
-finding.crl_unreachable = revocation of {subject} not checked: its CA's CRL {url} could not be fetched or read ({error})
-finding.crl_unusable = revocation of {subject} not checked: its CA's CRL {url} is {status}
-finding.ocsp_revoked = the CA's OCSP responder ({url}) says {subject} was revoked on {date}
-finding.ocsp_unreachable = revocation of {subject} not checked: its CA's OCSP responder {url} could not be asked ({error})
-finding.ocsp_unusable = revocation of {subject} not checked: its CA's OCSP responder {url} answered {status}
-finding.staple_stale = the stapled OCSP response for {subject} is stale: its nextUpdate was {date}{mustStaple}
-finding.must_staple_missing = {subject} is must-staple (TLS Feature status_request) but the server staples no OCSP response: clients that honour it (Firefox) refuse the connection
-finding.staple_unknown = the stapled OCSP response for {subject} says {status}{verified}
-text.must_staple_note = ; the certificate is must-staple, so clients that honour it refuse it
-text.staple_unverified = , and its signature does not verify
-remedy.must_staple = Make the server staple: nginx `ssl_stapling on; ssl_stapling_verify on;` with a `resolver` that reaches the CA's OCSP responder (its URL is in the certificate's AIA), or reissue the certificate without must-staple.
-
-# --- fleets ---
-attempt.no_descriptor = not tried: this machine had no file descriptor left ({errno}) for as long as the attempt could wait
-
-# --- report ---
-report.held = every check that ran completed and held: {checks}
-text.when_run = this run
-text.when_at = the date judged (--at)
-
-# --- terminal ---
-terminal.status_ok = ok
-terminal.status_warning = warn
-terminal.status_problem = PROBLEM
-terminal.status_failed = FAILED
-terminal.status_timed_out = TIMEOUT
-terminal.status_skipped = skip
-terminal.status_interrupted = INTERRUPTED
-
-# --- analyze ---
-capture.mid_stream = the capture began after the handshake: {count} connection(s) carry TLS records but no ClientHello — capture from the start of the connection (start tcpdump before the client connects)
-capture.link_type = the capture's frames are of link type {type} ({name}), which triage does not decode ({frames} frame(s)): capture on an Ethernet, loopback or Linux cooked (any) interface, or export it as such from Wireshark
-
-# --- capture ---
-capture.no_privilege = no capture on {device}: this process may not capture (it needs CAP_NET_RAW and CAP_NET_ADMIN) — run triage as root, or grant it once: sudo setcap cap_net_raw,cap_net_admin+eip "$(command -v triage)"; the handshakes' own self-capture stands in, the proxy's connection is not seen
-
-# --- libcurl CURLcode meanings, by number (curl/curl.h) ---
-curl.0 = success
-curl.1 = the URL's scheme is not supported by this libcurl
-curl.2 = early initialisation failed
-curl.3 = the URL is not properly formatted
-curl.4 = a requested feature was not built into this libcurl
-curl.5 = the proxy's host name could not be resolved
-curl.6 = the host name could not be resolved (DNS)
-curl.7 = the TCP connection failed: refused, unreachable, or timed out at connect
-curl.8 = the server sent data libcurl could not parse (often: not the protocol expected, e.g. HTTP to a TLS port)
-curl.9 = the server denied access to the resource
-curl.10 = FTP: accepting the server's data connection failed
-curl.11 = FTP: unexpected reply to PASS
-curl.12 = FTP: the server did not connect back in time
-curl.13 = FTP: unexpected reply to PASV/EPSV
-curl.14 = FTP: the 227 reply could not be parsed
-curl.15 = FTP: the host for the data connection could not be found
-curl.16 = a problem in the HTTP/2 framing layer
-curl.17 = FTP: setting the transfer type failed
-curl.18 = the transfer ended before the announced size was received
-curl.19 = FTP: RETR failed
-curl.20 = not used
-curl.21 = a custom QUOTE command failed
-curl.22 = the server answered with an HTTP status of 400 or more (with --fail)
-curl.23 = writing received data to a file or callback failed
-curl.24 = not used
-curl.25 = the upload could not be started
-curl.26 = reading the local data to send failed
-curl.27 = a memory allocation failed
-curl.28 = the operation passed its timeout (--max-time / --connect-timeout)
-curl.29 = not used
-curl.30 = FTP: the PORT command failed
-curl.31 = FTP: the REST command failed
-curl.32 = not used
-curl.33 = the server does not support or accept the range request
-curl.34 = not used
-curl.35 = the TLS handshake failed: see the message after it (an alert, a version or cipher mismatch)
-curl.36 = a download could not be resumed
-curl.37 = a file:// URL could not be read
-curl.38 = LDAP: bind failed
-curl.39 = LDAP: search failed
-curl.40 = not used
-curl.41 = not used
-curl.42 = a callback asked libcurl to abort
-curl.43 = a function was called with a bad argument
-curl.44 = not used
-curl.45 = the local interface or address (--interface) could not be used
-curl.46 = not used
-curl.47 = more redirects than --max-redirs allows
-curl.48 = an option was not recognised by this libcurl
-curl.49 = an option's value had a syntax error
-curl.50 = not used
-curl.51 = before curl 7.62: CURLE_PEER_FAILED_VERIFICATION (the server's certificate, usually its name, did not verify); since 7.62 that is 60
-curl.52 = the server closed the connection without sending anything
-curl.53 = the TLS crypto engine was not found
-curl.54 = setting the TLS crypto engine as default failed
-curl.55 = sending network data failed
-curl.56 = receiving network data failed (often a reset connection)
-curl.57 = not used
-curl.58 = the local client certificate could not be used
-curl.59 = the requested cipher could not be used
-curl.60 = the server's certificate or fingerprint did not verify (expired, wrong host, untrusted issuer)
-curl.61 = the content encoding was not recognised
-curl.62 = not used
-curl.63 = the file is larger than --max-filesize
-curl.64 = the requested TLS level could not be reached
-curl.65 = a resend needed data that could not be rewound
-curl.66 = the TLS crypto engine could not be initialised
-curl.67 = the server rejected the login
-curl.68 = TFTP: file not found
-curl.69 = TFTP: permission problem
-curl.70 = the server ran out of disk space
-curl.71 = TFTP: illegal operation
-curl.72 = TFTP: unknown transfer id
-curl.73 = the remote file exists and would not be overwritten
-curl.74 = TFTP: no such user
-curl.75 = not used
-curl.76 = not used
-curl.77 = the CA certificate file (--cacert) could not be read
-curl.78 = the resource was not found on the server
-curl.79 = an error in the SSH layer
-curl.80 = the TLS connection could not be shut down cleanly
-curl.81 = the socket is not ready; try again
-curl.82 = the CRL file could not be loaded
-curl.83 = the issuer check (--issuer) failed
-curl.84 = FTP: the PRET command failed
-curl.85 = RTSP: CSeq mismatch
-curl.86 = RTSP: session id mismatch
-curl.87 = FTP: the file list could not be parsed
-curl.88 = a chunk callback reported an error
-curl.89 = no connection available (connect-only use)
-curl.90 = the server's public key did not match --pinnedpubkey
-curl.91 = the certificate status (OCSP stapling) check failed
-curl.92 = an HTTP/2 stream was reset or failed
-curl.93 = a libcurl function was called from inside a callback
-curl.94 = an authentication function returned an error
-curl.95 = an HTTP/3 layer problem
-curl.96 = the QUIC connection could not be set up
-curl.97 = the proxy handshake failed (see the proxy's answer)
-curl.98 = the server asked for or rejected the client certificate
-curl.99 = poll/select returned an unrecoverable error
-curl.100 = a value or data field grew larger than allowed
-curl.101 = Encrypted Client Hello was required but not accepted
-# --- X509_V_ERR meanings with a hint, for explain ---
-x509.0.meaning = ok
-x509.2.meaning = unable to get issuer certificate (an intermediate is missing)
-x509.3.meaning = unable to get certificate CRL
-x509.7.meaning = certificate signature failure
-x509.9.meaning = certificate is not yet valid
-x509.10.meaning = certificate has expired
-x509.13.meaning = format error in certificate's notBefore field
-x509.14.meaning = format error in certificate's notAfter field
-x509.18.meaning = self-signed certificate
-x509.19.meaning = self-signed certificate in certificate chain
-x509.20.meaning = unable to get local issuer certificate (untrusted issuer or missing intermediate)
-x509.21.meaning = unable to verify the first certificate (the chain is incomplete)
-x509.22.meaning = certificate chain too long (more intermediates than the verify depth allows)
-x509.23.meaning = certificate revoked
-x509.24.meaning = invalid CA certificate
-x509.25.meaning = path length constraint exceeded
-x509.26.meaning = unsupported certificate purpose (Extended Key Usage without serverAuth)
-x509.27.meaning = certificate not trusted
-x509.28.meaning = certificate rejected
-x509.62.meaning = hostname mismatch
-x509.63.meaning = email address mismatch
-x509.64.meaning = IP address mismatch
-x509.66.meaning = EE certificate key too weak
-x509.67.meaning = CA certificate key too weak
-x509.68.meaning = CA signature digest algorithm too weak
-# --- OpenSSL SSL reason codes (ssl/ssl_err.c), for explain ---
-openssl.reason.118 = no suitable signature algorithm
-openssl.reason.134 = certificate verify failed (the peer's certificate did not verify: expired, untrusted, wrong host)
-openssl.reason.156 = HTTP request: plain HTTP was sent to a TLS port
-openssl.reason.191 = no protocols available (every TLS version is disabled)
-openssl.reason.193 = no shared cipher
-openssl.reason.198 = packet length too long (often: the peer is not speaking TLS)
-openssl.reason.199 = peer did not return a certificate (a client certificate is required)
-openssl.reason.252 = unknown protocol (the peer is not speaking TLS)
-openssl.reason.258 = unsupported protocol (no TLS version in common)
-openssl.reason.267 = wrong version number (the peer answered with something that is not TLS, e.g. plain HTTP)
-openssl.reason.294 = unexpected EOF while reading (the peer closed the connection mid-handshake)
-openssl.reason.333 = legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)
-openssl.reason.338 = unsafe legacy renegotiation disabled
-openssl.reason.394 = dh key too small (the server's Diffie-Hellman group is below the security level)
-openssl.reason.397 = ca key too small (a CA certificate's key is below the security level)
-openssl.reason.399 = ee key too small (the certificate's key is below the security level)
-openssl.reason.152 = excessive message size (a handshake message larger than the peer accepts)
-openssl.reason.235 = no application protocol (no ALPN protocol in common)
-openssl.reason.398 = ca md too weak (a certificate is signed with a digest below the security level, e.g. SHA-1 or MD5)
-# A proxy's own words for a cause's remedy (explain, and findings from its log).
-remedy.proxy.haproxy.proxy-timeout = HAProxy gave up waiting: compare `timeout connect` (the connection and TLS handshake to the server) and `timeout server` (its answer) with how long the server takes (`triage run https://{host}/`), then raise the one that ran out or fix the server.
-remedy.proxy.haproxy.timeout = The server did not accept the connection within `timeout connect`: check that it is up and reachable from HAProxy (`nc -vz SERVER PORT`) and that no firewall drops packets.
-remedy.proxy.haproxy.http-timeout = The server's answer took longer than `timeout server`: compare with how long it takes directly (`triage run https://{host}/`), then raise it or fix the server.
-remedy.proxy.haproxy.alert-without-sni = Send SNI to the server: add `sni str({host})` (or `sni req.hdr(host)`) to the `server` line, and `check-sni {host}` for its health checks.
-remedy.proxy.haproxy.protocol-version = Let HAProxy and the server share a TLS version: `ssl-min-ver TLSv1.2` / `ssl-max-ver TLSv1.3` on the `server` line (or in `ssl-default-server-options`), or enable it on the server.
-remedy.proxy.haproxy.untrusted-issuer = Give HAProxy the server's CA: `ca-file /etc/haproxy/upstream-ca.pem` with `verify required` on the `server` line.
-remedy.proxy.haproxy.hostname-mismatch = HAProxy checks the name of `verifyhost` (else the SNI it sends): set `verifyhost` to a name the certificate covers, or install a certificate that covers the name.
-remedy.proxy.haproxy.upstream-header-too-big = HAProxy's buffer (`tune.bufsize`, 16384 by default, less `tune.maxrewrite`) cannot hold the server's response headers: raise `tune.bufsize`, or make the server send smaller headers.
-remedy.proxy.haproxy.http-protocol-error = HAProxy refused the server's response (`PH`): `show errors` on its stats socket shows the bytes it rejected; fix the server's response.
-remedy.proxy.haproxy.upstream-protocol-mismatch = The server speaks HTTP/2 only: add `proto h2` (and `alpn h2` over TLS) to the `server` line.
-remedy.proxy.haproxy.no-live-upstreams = Every server of the backend is DOWN: `echo 'show servers state' | socat stdio /run/haproxy/admin.sock` shows the health check's last error; fix what failed them.
-remedy.proxy.haproxy.upstream-closed-early = The server closed or reset the connection before its answer was complete (`SD`, `SH`): look at the server's logs; for reused idle connections keep the server's keep-alive timeout above HAProxy's (`timeout server`, `http-reuse`).
-remedy.proxy.haproxy.connection-refused = Nothing listens on the server's address and port: start it, or fix the `server` line's address.
-remedy.proxy.envoy.proxy-timeout = Envoy gave up waiting: compare the cluster's `connect_timeout` and the route's `timeout` (15 s by default) with how long the upstream takes (`triage run https://{host}/`), then raise the one that ran out or fix the upstream.
-remedy.proxy.envoy.timeout = The upstream did not accept the connection within the cluster's `connect_timeout`: check that it is up and reachable from Envoy and that no firewall drops packets.
-remedy.proxy.envoy.http-timeout = The upstream's answer took longer than the route's `timeout` (15 s by default): compare with how long it takes directly (`triage run https://{host}/`), then raise it or fix the upstream.
-remedy.proxy.envoy.alert-without-sni = Send SNI to the upstream: `sni: {host}` in the cluster's `UpstreamTlsContext` (or `auto_sni: true` in its upstream HTTP protocol options).
-remedy.proxy.envoy.untrusted-issuer = Give Envoy the upstream's CA: `validation_context.trusted_ca` in the cluster's `UpstreamTlsContext`.
-remedy.proxy.envoy.cert-invalid = Envoy refused the upstream's certificate (CERTIFICATE_VERIFY_FAILED): check it with `triage run https://{host}/ --cacert` the CA in the cluster's `validation_context.trusted_ca`; the chain's own finding says why.
-remedy.proxy.envoy.hostname-mismatch = Envoy checks `match_typed_subject_alt_names` (or the SNI with `auto_san_validation`): list a name the certificate covers, or install a certificate that covers the name.
-remedy.proxy.envoy.protocol-version = Let Envoy and the upstream share a TLS version: `tls_params` (`tls_minimum_protocol_version`, `tls_maximum_protocol_version`) in the cluster's `UpstreamTlsContext`, or enable it on the upstream.
-remedy.proxy.envoy.no-live-upstreams = No healthy host in the cluster (`UH`): `curl -s localhost:9901/clusters | grep health_flags` shows why; fix what failed the health checks or outlier detection.
-remedy.proxy.envoy.upstream-closed-early = The upstream reset or closed the connection (`UC`): look at its logs; for idle connections set the cluster's `common_http_protocol_options.idle_timeout` below the upstream's keep-alive timeout.
-remedy.proxy.envoy.connection-refused = Nothing listens on the upstream's address and port: start it, or fix the cluster's endpoint.
-
-"""#,
-        "text.zh.txt": #"""
-# triage 的中文文本表。每行一条：key = 文本。
-# {name} 替换为同名参数；\n 为换行。每个 key 在每种语言里都必须存在（有测试检查）；
-# 命令、代码和专有名词保持原样。
-
-# --- 词语和短语 ---------------------------------------------------------------
-text.value_yes = 是
-text.value_no = 否
-text.list_separator = 、
-text.peer_client = 客户端
-text.peer_server = 服务端
-text.level_fatal = 致命
-text.level_warning = 警告
-text.level_warning_or_fatal = 警告或致命
-text.phase_connecting = 在建立连接时（SYN 无应答）
-text.phase_handshake = 在握手过程中
-text.phase_after_handshake = 在握手完成后
-text.source_input = addresses 输入
-text.source_literal = IP 地址
-text.source_hosts_file = /etc/hosts
-text.source_special_use = 特殊用途域名（RFC 6761）：未发送查询
-text.source_resolver = 系统解析器（getaddrinfo）
-text.state_ok = 正常
-text.the_system_store = 系统信任库
-text.the_upstream = 上游
-text.no_answer = 无应答
-text.not_tried = 未尝试
-text.no_proxy = 不经代理（{source}）
-text.trace_cut = curl 跟踪日志已达 1 MiB 上限，其余部分只计数、不保存
-text.joined = {parts}
-text.error_text = {text}
-text.chain_described = 证书 {count} 张，叶子证书 {leaf}
-text.upstream_sent_alert = 上游发送了致命告警 {code} {name}
-text.in_capture = {summary}（抓包中 {time} 可见，{server}）
-alert.described = {sender}发送的{level}告警 {code} {name}
-
-# --- 结论、标题、摘要 -----------------------------------------------------------
-verdict.healthy = 未发现问题
-verdict.problem = 发现问题
-verdict.inconclusive = 无法确定
-verdict.interrupted = 已中断
-verdict.incomplete = 未完成
-report.title_cause = {host}：{cause}
-report.title_verdict = {host}：{verdict}
-summary.healthy = {subject}：未发现问题，所有检查均已完成
-summary.problem = {subject}：发现了问题
-summary.root_cause = {subject}：{summary}
-summary.inconclusive = {subject}：无法确定：有 {count} 项检查未能完成（{steps}）
-summary.interrupted = {subject}：诊断在 {done} 个步骤后被中断，证据不完整
-summary.incomplete = {subject}：本次诊断尚未结束（已完成 {done}/{planned} 个步骤）：仍在运行，或已被强行终止
-timeline.run_started = triage 开始诊断（runbook {runbook}）
-timeline.step = {step}（{uses}）：{status}，{summary}
-timeline.run_finished = triage 诊断结束：{verdict}
-
-# --- 执行引擎 -------------------------------------------------------------------
-step.ok = 完成
-step.skipped_condition = 已跳过：`{condition}` 为假
-step.skipped_empty_list = 已跳过：for_each 列表为空
-step.not_run_max_time = 未执行：本次诊断已到 --max-time 时限
-step.not_run_stopped = 未执行：步骤 '{step}' 失败且设置了 continue_on_error: false
-step.timed_out = 未能在 {deadline} 的时限内完成，已取消
-step.interrupted = 运行 {elapsed} 后被中断（SIGINT/SIGTERM），该步骤已取消
-step.unknown_kind = 未知的步骤类型 '{kind}'
-step.undeclared_output = 步骤类型 {kind} 返回了未声明的输出 '{output}'（triage 自身的缺陷）
-input.empty = {step}：输入 '{input}' 为空
-input.not_address = 输入 '{input}'：'{value}' 不是 IP 地址
-input.bad_duration_input = 输入 '{input}'：'{value}' {reason}
-input.cannot_read = 无法读取 {file}
-
-# --- tls.handshake --------------------------------------------------------------
-handshake.summary = {attempts}
-handshake.no_address = {host} 解析不到任何地址，无法连接
-handshake.tls_context_failed = 无法建立 TLS 客户端：{error}
-handshake.failed_plain = 握手失败
-attempt.line = {address}（SNI {variant}）：{outcome}
-attempt.fact = {address}（SNI {variant}）：{outcome}；连接 {connect} ms，握手 {handshake} ms
-attempt.established = {version} {cipher}，校验结果 {verify_code}（{verify_text}）
-attempt.alert = {alert}
-attempt.refused = 连接被拒绝
-attempt.unreachable = 无法到达（{errno}）
-attempt.timed_out = 超时：{phase}
-attempt.not_tls = 不是 TLS：服务端回应了 {preview}
-attempt.closed = 服务端在握手中关闭了连接（其最后一条消息：{last}）
-attempt.reset = 服务端在握手中重置了连接（其最后一条消息：{last}）
-attempt.flood_bytes = 收到 {bytes} 字节后终止：服务端不停地发送
-attempt.flood_messages = 收到 {count} 条 TLS 消息后终止：服务端不停地发送
-attempt.failed = 失败：{error}
-
-# --- 发现：连接与握手 ---------------------------------------------------------------
-finding.refused = {address} 拒绝了 TCP 连接：端口 {port} 上没有服务在监听
-finding.unreachable = 无法到达 {address}（{errno}）
-finding.connect_timeout = {address} 在 {timeout} 内没有应答 TCP 连接请求（SYN）
-finding.handshake_no_answer = {address} 接受了 TCP 连接，但在 {timeout} 内没有回应 ClientHello
-finding.handshake_stalled = {address} 在握手中停住了：收到 {bytes} 字节，最后一条消息是 {last}，此后直到 {timeout} 时限再无数据
-finding.not_tls = {address} 不是 TLS 服务：它回应了 {preview}
-finding.not_tls_reason = {address} 不是 TLS 服务（{error}）
-finding.reset = {address} 在握手中重置了连接（SNI 方式 {variant}；服务端最后一条消息：{last}）
-finding.closed = {address} 在握手中未发告警就关闭了连接（SNI 方式 {variant}；服务端最后一条消息：{last}）
-finding.flood_bytes = {address} 在握手中不停地发送数据：收到 {limit} 字节后终止了这次尝试（最后一条消息：{last}）
-finding.flood_messages = {address} 用大量消息淹没握手：收到 {limit} 条后终止了这次尝试（最后一条消息：{last}）
-finding.handshake_failed = 与 {address} 的握手失败，且没有告警（{error}）
-finding.client_cert_required = 服务端要求客户端证书，但客户端没有发送：{alert}；可接受的 CA：{cas}
-finding.client_cert_rejected = 服务端拒绝了客户端发送的证书：{alert}
-finding.client_cert_unusable = 客户端证书或私钥无法使用（{error}）
-finding.protocol_version_alert = 双方没有共同支持的 TLS 版本：{alert}
-finding.no_common_version = 双方没有共同支持的 TLS 版本（{error}）
-finding.legacy_server = 服务端只提供旧版 TLS，本客户端拒绝使用（{error}）
-finding.no_shared_cipher = 双方没有共同的密钥套件或密钥交换组：{alert}
-finding.no_shared_parameters = 双方没有共同的密钥套件、密钥交换组或签名算法（{error}）
-finding.unknown_name = 服务端不认识域名 {name}：{alert}
-finding.absurd_message = 服务端的第一条握手消息声明的长度没有任何客户端会接受（{error}；已收到 {bytes} 字节）：它没有正确地使用 TLS
-finding.too_large = 服务端的握手消息超出客户端能接受的大小（{error}；已收到 {bytes} 字节，最后一条消息 {last}）
-finding.protocol_error = 服务端违反了 TLS 协议（{error}；最后一条消息 {last}）
-finding.alert = 握手以 {alert} 结束
-finding.alert_without_sni = 不带 SNI 时服务端以致命告警 {code} {alert_name} 中止握手；带 SNI（{name}）时握手成功
-finding.fails_without_sni = 不带 SNI 时握手失败（{outcome}）；带 SNI（{name}）时握手成功
-finding.default_cert = 不带 SNI 时服务端返回另一张证书（{subject}），该证书{problem}；带 SNI 时返回 {good}
-cert.problem_expired = 已于 {date} 过期
-cert.problem_not_yet_valid = 在 {date} 之前无效
-cert.problem_name = 不包含 {host}（{sans}）
-cert.problem_its = 其证书{problem}
-finding.mixed_endpoint_state = {address}：{state}
-finding.mixed_backends = {host} 的各地址表现不一致：{bad}；而 {good} 正常
-finding.mixed_certificates = {host} 的 {count} 个地址返回的证书不同：{addresses}
-finding.address_unreachable = {address}（{family}）：{what}，而 {working} 正常；会尝试下一个地址的客户端（curl、浏览器的 Happy Eyeballs）会在延迟后回退，只尝试第一个地址的客户端会失败
-finding.no_address = {host} 解析不到任何地址
-
-# --- 发现：证书 -----------------------------------------------------------------------
-finding.cert_expired = {host} 的证书已于 {date} 过期，比{when}早 {days} 天
-finding.intermediate_expired = 中间证书 {subject} 已于 {date} 过期，比{when}早 {days} 天
-finding.not_yet_valid = 证书 {subject} 在 {date} 之前无效，比{when}晚 {days} 天才生效
-finding.expires_soon = 证书 {subject} 将于 {date} 过期，还剩 {days} 天
-finding.weak_key = 证书 {subject} 使用 {bits} 位的 {algorithm} 密钥（RSA 至少应为 2048 位）
-finding.hostname_mismatch = 证书不包含 {host}：它包含的是 {sans}
-finding.self_signed = 证书 {subject} 是自签名证书，且不在{store}中
-finding.untrusted_root = 证书链终止于 {root}，它不在{store}中
-finding.unknown_issuer = 证书链最后一张证书的签发者 {issuer} 不在{store}中；{hint}
-finding.hint_pass_ca_file = 如果 {issuer} 是贵组织自己的 CA，请用 --ca-file 传入它的证书
-finding.hint_issuer_not_in_ca_file = {file} 中也没有 {issuer}
-finding.incomplete_chain_aia = 服务端发送了 {count} 张证书，但没有发送中间证书 {issuer}（叶子证书标明了它的下载地址 {url}）；不会自动下载它的客户端（curl、nginx、Java）无法构建证书链
-finding.incomplete_chain_known = 服务端发送了 {count} 张证书，但没有发送中间证书 {missing}；这里能校验通过只是因为{store}中恰好有它，没有它的客户端会失败
-x509.summary = {chains} 条证书链共 {count} 张证书；叶子证书 {leaf} {state}
-x509.nothing_to_check = x509.check-dates：没有可检查的证书（请提供 'chains' 或 'chain'）
-x509.leaf_expired = 已于 {date} 过期
-x509.leaf_valid_until = 有效期至 {date}
-
-# --- HTTP ----------------------------------------------------------------------------
-http.summary = {url}：HTTP {status}，耗时 {ms} ms
-http.failed = {url}：curl 错误 {code} {name}：{error}
-http.curl_unavailable = http.request：{error}
-finding.http_error = {url} 返回 {status} {reason}
-finding.proxy_error = 代理返回 {status} {reason}
-finding.proxy_error_direct_ok = 代理返回 {status} {reason}，而直接请求上游返回 {direct}
-finding.proxy_error_direct_failed = 代理返回 {status} {reason}；直接请求同样没有得到 HTTP 应答（见 direct 步骤）
-finding.proxy_timeout = {url} 处的代理接受了请求，但在 {total} 内没有应答（直接请求上游：{direct}）
-finding.proxy_refused = {url} 处的代理拒绝了连接
-finding.proxy_reset = {url} 处的代理重置了连接
-finding.curl_no_name = curl 无法解析 {host}（{error}）
-finding.curl_no_proxy_name = curl 无法解析 {host} 所用代理的域名（{error}）
-finding.curl_refused = {url}：连接被拒绝
-finding.curl_connect_timeout = {url}：在连接超时时限内未能建立 TCP 连接
-finding.curl_unreachable = {url}：无法到达该地址（{errno}）
-finding.curl_reset = {url}：服务端重置了连接
-finding.curl_tls_timeout = {url}：TLS 握手未能在 {total} 内完成
-finding.curl_verify = curl 拒绝了 {url} 的服务端证书（校验结果 {code}：{error}）
-finding.curl_client_cert = 服务端要求客户端证书，但 curl 没有发送：{alert}
-finding.curl_client_cert_rejected = 服务端拒绝了 curl 的客户端证书：{alert}
-finding.http_no_answer = TLS 正常，但 {url} 在 {total} 内没有返回 HTTP 应答
-finding.http_endless = {url} 返回的响应体没有尽头：{total} 内收到 {bytes} 字节，仍在继续发送
-finding.http_stalled = {url} 开始应答后（首字节用时 {ttfb}）停住了：{total} 内只收到 {bytes} 字节
-finding.http_receive = {url} 返回的内容 curl 无法读取（{bytes} 字节响应头；{error}）
-finding.http_protocol = {url} 违反了 HTTP 协议：{error}
-finding.empty_reply = {url} 没有返回 HTTP 应答就关闭了连接
-finding.redirect_loop = {url} 无休止地重定向：共 {count} 次，最后一次指向 {last}
-
-# --- DNS ------------------------------------------------------------------------------
-dns.summary = {host} → {addresses}（跟随 CNAME {cnames} 次），来自 {server}
-dns.no_address = {host}：没有地址（{why}）
-dns.pinned = {host} 由 addresses 输入固定为 {addresses}（未发送 DNS 查询）
-dns.literal = {host} 是 IP 地址，无需解析
-dns.hosts_file = /etc/hosts 给出 {host}：{addresses}（未发送 DNS 查询）
-dns.special_use = {host} 是特殊用途域名（RFC 6761），未发送 DNS 查询
-dns.special_use_none = {host} 是特殊用途域名（RFC 6761），/etc/hosts 中没有它的地址；未发送 DNS 查询
-dns.no_resolver = dns.resolve：没有可用的解析器（server 输入 '{server}'，/etc/resolv.conf：{system}）
-dns.retried_tcp = {type} 查询的 UDP 应答被截断（TC 位），已改用 TCP 重新查询
-dns.system_differs = getaddrinfo（curl 和 nginx 实际得到的结果）与 DNS 应答不同：请检查 /etc/hosts、nsswitch.conf 和搜索域
-finding.nxdomain = {server} 对 {host} 返回 NXDOMAIN：该域名不存在
-finding.rcode = {server} 对 {host} 返回 {rcode}
-finding.dns_timeout = {server} 没有回应 {host} 的 {type} 查询
-finding.dns_refused = {server} 上没有 DNS 服务（{host} 的 {type} 查询被拒绝）
-finding.dns_network = {host} 的 {type} 查询无法发往 {server}：{detail}
-finding.dns_malformed = {server} 对 {host} 的 {type} 查询返回了无法解析的数据：{detail}
-finding.no_address_record = {server} 知道 {host}，但没有返回 A 或 AAAA 记录
-finding.cname_loop = {host} 的 CNAME 链形成了循环：{chain}
-finding.too_many_records = {host} 有 {count} 条地址记录，超过 triage 跟随的上限 {limit}
-finding.special_use = {host} 是特殊用途域名，但 /etc/hosts 中没有它
-finding.declared_remedy = 运行手册没有为这一发现给出处理办法：请查看该步骤的证据
-
-# --- nginx -----------------------------------------------------------------------------
-nginx.summary = {path} → {proxy_pass} → {servers}；nginx {sni}
-nginx.not_found = 本机没有 nginx 监听端口 {port}：代理的行为按其版本的默认值和它的应答推断
-nginx.discovered = 本机正在运行的 nginx（master 进程 {pid}）的配置：{file}
-nginx.sends_sni = 发送 SNI {name}
-nginx.sends_no_sni = 不发送 SNI
-nginx.no_sni_sent = 不发送（proxy_ssl_server_name off）
-nginx.note_no_sni = proxy_ssl_server_name 为 off（默认值）：nginx 连接 {upstream} 时不发送 SNI
-nginx.note_upstream_name = proxy_ssl_server_name 为 on 但没有设置 proxy_ssl_name：nginx 把 upstream 块的名字 '{name}' 当作 SNI 发送，而不是真实域名
-nginx.note_no_verify = proxy_ssl_verify 为 off（默认值）：nginx 接受上游的任何证书
-nginx.log_summary = 有 {count} 行与上游有关；最后一行：{last}
-nginx.log_none = {file} 中没有提到 {match} 的行
-finding.nginx_log = nginx 与 {upstream} 的 TLS 握手失败：{how}；它的客户端收到 502
-
-# --- 告警解读 ---------------------------------------------------------------------------
-alert.decode_nothing = tls.decode-alert：没有可解读的内容：请提供 'alert'（编号或名称）或 'text'
-sni.as_client = 同客户端
-sni.none = 不发送
-sni.ip = 用 IP
-sni.name = {name}
-explain.not_understood = 无法识别 '{text}'：应为 TLS 告警编号或名称（80、internal_error）、'SSL alert number N'、OpenSSL 错误（error:0A000438:…）、curl 退出码（curl: (35)、CURLE_…）、X509 验证错误（verify error:num=20），或客户端、代理的错误行（nginx、HAProxy、Envoy、Java、Go、Python、Node、浏览器）
-alert.decode_not_understood = 无法识别 '{text}'：应为 TLS 告警编号或名称、OpenSSL 错误、curl 错误码或 nginx 错误日志行
-explain.alert_heading = TLS 告警 {code} {name}（{level}）
-explain.curl_heading = curl 错误 {code} {name}
-explain.or_curl = 或者，作为 curl 退出码：{heading}
-explain.x509_heading = X.509 校验错误 {code}：{meaning}
-explain.openssl_heading = OpenSSL 错误 {error}：{meaning}
-explain.openssl_alert_heading = OpenSSL 错误 {error}：对端发送了告警 {code}
-explain.received_alert = 收到对端发送的 TLS 告警 {code} {name}
-explain.level_times256 = {value} = {level} × 256 + {code}（级别 {levelName}，描述 {code}）
-explain.reserved_alert = 已保留：现代 TLS 实现不会发送它
-explain.if_server_sent = 如果是服务端发送的：{cause}
-explain.if_client_sent = 如果是客户端发送的：{cause}
-explain.likely_causes = 可能的原因
-explain.nginx_heading = nginx 与 {upstream} 通信时出错
-explain.nginx_handshake_failed = nginx（作为 TLS 客户端）与 {upstream} 握手失败，因此对请求返回 502
-explain.nginx_no_sni = 除非设置 `proxy_ssl_server_name on;`，nginx 连接上游时不发送 SNI：对比 `openssl s_client -connect {upstream} -noservername` 与 `-servername HOST` 的结果
-
-# --- 抓包 ---------------------------------------------------------------------------------
-capture.started = 正在 {device} 上抓包：`{filter}`
-capture.cannot = 无法在 {device} 上抓包（{why}）；改用 tls.handshake 的自抓包
-capture.unavailable = libpcap 无法在 {device} 上抓包：{error}
-capture.stopped = 在 {device} 上抓到 {frames} 帧
-capture.none_running = 没有正在进行的抓包（capture.start 未能开始抓包）
-capture.not_running = capture.stop：没有名为 '{id}' 的抓包在进行
-capture.unreadable = {file}：{error}
-capture.decoded = {packets} 个数据包中有 {count} 个 TLS 连接；{groups}
-capture.group = {outcome}，{sni}
-capture.group_count = {count} × {label}
-capture.sni = SNI {name}
-capture.no_sni = 无 SNI
-capture.outcome_alert = {alert}
-capture.outcome_handshake = 握手完成，{version}
-capture.outcome_no_server_hello = 没有 ServerHello
-capture.outcome_refused = SYN 被 RST 拒绝
-capture.outcome_not_tls = 回应了非 TLS 数据 {preview}
-capture.outcome_unanswered = ClientHello 无回应（{ms} 毫秒）
-capture.decrypt_failed = 有 {count} 个连接的记录无法用密钥日志中的密钥验证（密钥不对或丢包）：这些连接其余部分仍是加密的
-capture.tls13_hidden = 有 {count} 个 TLS 1.3 连接未解密：其证书和大部分告警是加密的；用 --keylog FILE（SSLKEYLOGFILE）传入客户端的密钥日志即可看到
-capture.tls13_undecided = 有 {count} 个 TLS 1.3 连接在握手后紧接着以一条短的加密记录（告警的长度）结束且没有应用数据：没有客户端的密钥日志（--keylog FILE）无法读出其告警
-capture.no_tls = 抓包中没有 TLS 连接（{tcp} 个 TCP 连接）：没有可检查的内容——文件对吗？还是 TLS 在抓包过滤掉的端口上？
-capture.no_tls_on_port = 抓包中没有到端口 {port} 的 TLS 连接（到该端口的 TCP 连接 {tcp} 个）：没有可检查的内容——--port 对吗？
-capture.table_unwritten = 无法写入 connections.csv（{error}）：结论不受影响，只是缺少逐连接的表格
-capture.truncated = 有 {count} 个帧被抓包的 snap length 截断：其中的 TLS 记录不完整，告警或证书会丢失——请用 `tcpdump -s 0` 重新抓包
-capture.keylog_matches_none = 密钥日志中没有这 {count} 个 TLS 1.3 连接中任何一个的密钥（密钥日志中有 {entries} 个连接）：它来自另一个会话或另一个客户端
-capture.no_server_hello = {count} 个 TLS 连接都没有等到服务端的应答（文件中没有 ServerHello、告警或 TCP 结论）：无法检查任何内容——文件是否过早截断，或只抓到了一个方向？
-finding.capture_alert = 到 {server} 的 {count} 个连接以 {alert} 结束
-finding.capture_no_sni = 到 {server} 的 {count} 个连接以 {alert} 结束；它们的 ClientHello 都不带 SNI
-finding.capture_client_cert = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端要求客户端证书
-finding.capture_client_expired = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端发现服务端证书已过期
-finding.capture_client_unknown_ca = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端不信任证书的签发者
-finding.capture_client_rejected = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端拒绝了证书
-finding.capture_unknown_name = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端不认识客户端发送的域名
-finding.capture_refused = 到 {server} 的 {count} 个连接：SYN 被 RST 拒绝——端口 {port} 上没有服务在监听
-finding.capture_not_tls = 到 {server} 的 {count} 个连接：服务端以 {preview} 回应 ClientHello，不是 TLS
-finding.capture_unanswered = 到 {server} 的 {count} 个连接：服务端没有回应 ClientHello；客户端等待 {ms} 毫秒后放弃
-finding.capture_old_version = 到 {server} 的 {count} 个连接协商了 {version}，当前的客户端（OpenSSL 3、浏览器）会拒绝
-
-# --- exec -----------------------------------------------------------------------------------
-exec.exited = `{command}` 退出，状态码 {status}
-exec.killed = `{command}` 被信号 {signal} 终止
-exec.unexpected = {how}，预期为 {expected}
-
-# --- 证据文件 -----------------------------------------------------------------------------
-evidence.self_capture = 本步骤的所有连接，按收发原样记录（可用 Wireshark 打开）
-evidence.key_log = TLS 密钥（NSS key log）：任何人凭它都能解密 handshake.pcapng；分享本案例前请删除它，或用 --no-keylog 运行
-nginx.default_value = {value}（未设置：nginx {version} 的默认值）
-evidence.crl = 从 {url} 获取的 CRL（原样保存；`openssl crl -inform DER -noout -text -in crl.der`）
-evidence.ocsp_response = 来自 {url} 的 OCSP 应答（`openssl ocsp -respin ocsp-response.der -resp_text -noverify`）
-evidence.chain = {address} 发送的证书链（SNI 方式 {variant}）
-evidence.transcript = 该步骤的完整原始证据（报告中只显示前几行）
-evidence.trace = curl 的详细跟踪日志（已隐去敏感信息）
-evidence.headers = 响应头
-evidence.body = 响应体 {total} 字节中的前 {kept} 字节
-evidence.capture = 在 {device} 上的实时抓包：`{filter}`（{frames} 帧；认证类请求头已遮盖）
-evidence.connections = 抓包中的每个 TLS 连接，每行一个（CSV：时间、地址、SNI、版本、加密套件、告警、证书）
-evidence.stdout = {command} 的标准输出
-evidence.stderr = {command} 的标准错误
-
-# --- 处理办法 -----------------------------------------------------------------------------
-remedy.send_sni = 让代理发送 SNI：在 nginx 的 location 中加入 `proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`（没有 proxy_ssl_name 时 nginx 发送的是 upstream 块的名字），然后重新加载 nginx。或者给服务端配置可用的默认证书：ClientHello 不带 SNI 时以 alert {alert} 中止握手的服务端，往往是默认证书已过期或缺失。
-remedy.private_ca = 如果 {issuer} 是贵组织的 CA，请把它的证书提供给客户端（`--ca-file`、`proxy_ssl_trusted_certificate`、`curl --cacert`）；否则请换用客户端信任的 CA 签发的证书。
-
-# --- 终端输出 -------------------------------------------------------------------------------
-demo.upstream = 演示：上游 {url} 位于 127.0.0.1:{port}——对带 SNI 的客户端使用有效证书；它的默认证书（给不带 SNI 的客户端用）已于 {date} 过期，因此会以告警 80 中止这类握手
-demo.nginx = 演示：nginx 位于 127.0.0.1:{port}，使用原始记录中的配置：location /test → proxy_pass https://middleground_backend/xxx/xxx，未设置 proxy_ssl_server_name
-demo.nginx_failed = 演示：{error}；改为不经 nginx 直接诊断上游
-demo.no_nginx = 演示：未安装 nginx（make install-deps 会安装 nginx-light）；改为不经代理直接诊断上游
-terminal.header = triage：{title} — runbook {runbook}，案例目录 {case}
-terminal.cancelling = triage：已中断——正在取消运行中的步骤并写出报告（再按一次 Ctrl-C 立即退出）
-terminal.report = 报告：{path}
-terminal.root_cause = 根本原因：{code} — {summary}
-terminal.healthy = 未发现问题
-terminal.healthy_warnings = 未发现问题（报告中有 {count} 条警告）
-terminal.incomplete_step = {step}（{why}）
-terminal.inconclusive = 无法确定：有 {count} 项检查未能完成：{steps}
-terminal.interrupted = 已中断：已写出不完整的报告
-terminal.skipped =   跳过        {steps}（条件不成立；-v 可看原因）
-
-# --- 原因：标题与默认处理办法 --------------------------------------------------------------
-cause.cert-expired.title = 证书已过期
-cause.cert-expired.remedy = 更新证书并重新加载服务；用 `openssl s_client -connect {address} -servername {host} </dev/null | openssl x509 -noout -dates` 确认新的 notAfter。
-cause.cert-not-yet-valid.title = 证书尚未生效
-cause.cert-not-yet-valid.remedy = 检查服务端和签发方的时钟，或换用 notBefore 已过的证书。
-cause.hostname-mismatch.title = 证书与域名不匹配
-cause.hostname-mismatch.remedy = 换用 subjectAltName 包含客户端所用域名的证书（或在客户端、`proxy_ssl_name` 中使用证书上的域名）。
-cause.self-signed.title = 自签名证书
-cause.self-signed.remedy = 换用客户端信任的 CA 签发的证书，或把这张证书作为受信任的 CA 提供给客户端（`curl --cacert`；在 nginx 之后则是 `proxy_ssl_trusted_certificate`）。
-cause.untrusted-issuer.title = 证书签发者不受信任
-cause.untrusted-issuer.remedy = 把签发的 CA 提供给客户端（`curl --cacert`、`triage --ca-file`；在 nginx 之后则是 `proxy_ssl_trusted_certificate`），或换用公共受信任 CA 签发的证书。
-cause.incomplete-chain.title = 证书链不完整
-cause.incomplete-chain.remedy = 发送完整的证书链：把中间证书追加到服务端的证书文件中（nginx 的 `ssl_certificate` 使用 fullchain 文件）。
-cause.intermediate-expired.title = 中间证书已过期
-cause.intermediate-expired.remedy = 把证书链中过期的中间证书换成 CA 当前的中间证书。
-cause.weak-key.title = 证书密钥强度不足
-cause.weak-key.remedy = 用至少 2048 位的 RSA 密钥或 ECDSA P-256 密钥重新签发证书。
-cause.client-cert-required.title = 服务端要求客户端证书
-cause.client-cert-required.remedy = 配置客户端证书（nginx 的 `proxy_ssl_certificate` / `proxy_ssl_certificate_key`、`curl --cert --key`、`triage run --cert --key`），或放宽服务端的 `ssl_verify_client`。
-cause.client-cert-rejected.title = 服务端拒绝了客户端证书
-cause.client-cert-rejected.remedy = 换用服务端接受的 CA（见其可接受的 CA 列表）签发、当前有效、带 clientAuth 用途的客户端证书。
-cause.protocol-version.title = 没有共同的 TLS 版本
-cause.protocol-version.remedy = 在服务端启用双方都支持的 TLS 版本（TLS 1.2 或 1.3），或在客户端调整 `proxy_ssl_protocols`。
-cause.no-shared-cipher.title = 无法协商密钥套件
-cause.no-shared-cipher.remedy = 统一双方的密钥套件：两端都启用现代套件（ECDHE 配合 AES-GCM 或 CHACHA20）。
-cause.alert-without-sni.title = 不带 SNI 时上游中止 TLS 握手
-cause.alert-without-sni.remedy = 让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name HOST;`），或为不带 SNI 的客户端给服务端配置默认证书。
-cause.default-cert-without-sni.title = 不带 SNI 时返回另一张证书
-cause.default-cert-without-sni.remedy = 让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`），并修复或更新 {address} 上的默认证书。
-cause.mixed-backends.title = 同一域名的各地址表现不一致
-cause.mixed-backends.remedy = 修复 {bad}，或在它与其他地址一致之前把它从 DNS／负载均衡中摘除。
-cause.address-unreachable.title = 有地址无法连通
-cause.address-unreachable.remedy = 让服务同样监听 {address}（例如 IPv6 用 `listen [::]:443;`），或从 DNS 中删除该地址。
-cause.not-tls.title = 端口不是 TLS 服务
-cause.not-tls.remedy = 让客户端连接 TLS 端口，或对该端口使用 http://。
-cause.timeout.title = 超时
-cause.timeout.remedy = 确认服务在运行且没有过载，并确认客户端与服务端之间没有防火墙丢包。
-cause.connection-refused.title = 连接被拒绝
-cause.connection-refused.remedy = 启动服务或改正端口；确认它在这个地址上监听（`ss -ltnp 'sport = :{port}'`）。
-cause.connection-reset.title = 握手中连接被重置
-cause.connection-reset.remedy = 查看该时刻服务端（或负载均衡）的日志：TLS 终结进程崩溃、连接数限制，或重置 TLS 连接的防火墙／IPS。
-cause.tls-protocol-error.title = 服务端违反 TLS 协议
-cause.tls-protocol-error.remedy = 服务端的 TLS 实现发送了客户端无法接受的消息：升级或修复它，并检查是否有改写 TLS 的中间设备。
-cause.handshake-too-large.title = 握手消息过大
-cause.handshake-too-large.remedy = 发送更短的证书链（只含叶子证书和中间证书，不含根证书，不重复），并减少证书中的域名数量：客户端会拒绝超过约 100 KB 的证书消息。
-cause.tls-alert.title = TLS 告警
-cause.tls-alert.remedy = 服务端以告警 {code} {name} 结束了握手；请看下面列出的可能原因，以及该时刻服务端的 TLS 日志。
-cause.dns-failure.title = 域名解析失败
-cause.dns-failure.remedy = 修复 DNS 记录或解析器配置；用 `dig` 向权威服务器查询对比。
-cause.http-error.title = HTTP 错误状态码
-cause.http-error.remedy = 查看响应状态码和响应体；上游已经应答，请查看它的日志。
-cause.http-timeout.title = 没有 HTTP 应答
-cause.http-timeout.remedy = TLS 正常，说明其后的应用很慢或卡住了：查看该时刻应用的日志、工作线程池和它依赖的后端。
-cause.http-protocol-error.title = 服务端违反 HTTP 协议
-cause.http-protocol-error.remedy = 应答不是可接受的 HTTP（响应头过大、空应答、格式错误）：修复应用或它前面的代理。
-cause.redirect-loop.title = 重定向循环
-cause.redirect-loop.remedy = 顺着跟踪日志中的 Location 响应头排查：有两条规则把客户端来回转发（常见于 http↔https 或末尾斜杠）。
-cause.proxy-error.title = 代理无法连通上游
-cause.proxy-error.remedy = 代理无法与上游通信：请看关于上游的发现和代理的错误日志。
-cause.proxy-timeout.title = 代理等待超时
-cause.proxy-timeout.remedy = 代理放弃了等待：要么是在等上游（看阶段——连接与 TLS 握手对应 `proxy_connect_timeout`，等待应答对应 `proxy_read_timeout`；与上游实际耗时对比），要么是它接受了请求却一直没有应答（工作进程卡住）。
-cause.cert-expires-soon.title = 证书即将过期
-cause.cert-expires-soon.remedy = 在 {date} 之前更新 {subject}；在此之前客户端仍可正常连接。
-cause.cert-wrong-purpose.title = 证书不可用于 TLS 服务端
-cause.cert-wrong-purpose.remedy = 重新签发带有 serverAuth 扩展密钥用途的证书；只含 clientAuth 的证书不能用于 HTTPS 服务端。
-cause.cert-invalid.title = 证书校验失败
-cause.cert-invalid.remedy = OpenSSL 拒绝该证书链（{code}：{text}）；按它指出的问题修复（`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` 会给出同样的错误）。
-cause.cert-revoked.title = 证书已被吊销
-cause.cert-revoked.remedy = 签发方已吊销该证书：请安装新签发的证书。
-cause.ocsp-stale.title = OCSP 装订过时或缺失
-cause.ocsp-stale.remedy = 服务端装订的 OCSP 响应已超过 nextUpdate：让它重新获取（nginx `ssl_stapling on;` 并配置可用的 `resolver`）。
-cause.revocation-unchecked.title = 未检查吊销状态
-cause.revocation-unchecked.remedy = CA 的 OCSP 响应服务无法说明证书是否已被吊销：确认本机能访问它（`openssl ocsp -issuer issuer.pem -cert leaf.pem -url URL`），或让服务端装订 OCSP 应答（nginx `ssl_stapling on;`）。
-cause.upstream-header-too-big.title = 上游响应头超出代理缓冲区
-cause.upstream-header-too-big.remedy = 把代理存放响应头的缓冲区调到大于其实际大小（nginx：`proxy_buffer_size 16k;` 和 `proxy_buffers 8 16k;`），或让上游发送更小的响应头（如 Cookie）。
-cause.upstream-closed-early.title = 上游提前关闭了连接
-cause.upstream-closed-early.remedy = 上游关闭了代理仍在使用的连接：让上游的长连接超时大于代理的（upstream 块中的 `keepalive_timeout`），或允许代理重试（`proxy_next_upstream error timeout non_idempotent`）。
-cause.plain-http-to-tls-port.title = 向 TLS 端口发送了明文 HTTP
-cause.plain-http-to-tls-port.remedy = 该端口使用 TLS：请对它使用 `proxy_pass https://…`。
-cause.tls-to-plain-port.title = 向明文 HTTP 端口发起了 TLS
-cause.tls-to-plain-port.remedy = 该端口是明文 HTTP：请对它使用 `proxy_pass http://…`，或让代理指向 TLS 端口。
-cause.no-live-upstreams.title = 所有上游服务器都被标记为不可用
-cause.no-live-upstreams.remedy = 代理在多次失败后把该块中所有服务器标记为不可用（`max_fails`、`fail_timeout`）：先修复导致标记的故障，见此前的错误记录。
-cause.upstream-dns-stale.title = 代理仍在使用上游的旧地址
-cause.upstream-dns-stale.remedy = nginx 只在启动时解析一次 proxy_pass 中的域名：重新加载它，或让它定期重新解析（`resolver` 加上 `proxy_pass` 中的变量）。
-cause.upstream-protocol-mismatch.title = 上游使用了另一种协议
-cause.upstream-protocol-mismatch.remedy = 上游在协议协商中提供的应用协议与代理不同：gRPC 请使用 `grpc_pass`，或在上游启用 HTTP/1.1。
-
-# --- 事实标签 ---------------------------------------------------------------------------
-fact.host = 域名
-fact.address = 地址
-fact.addresses = 地址列表
-fact.address_source = 地址来源
-fact.server = 服务端
-fact.client = 客户端
-fact.resolver = 解析器
-fact.sni = SNI
-fact.variant = SNI 方式
-fact.port = 端口
-fact.family = 地址族
-fact.dns_record = DNS 应答
-fact.rcode = 响应码
-fact.cname_chain = CNAME 链
-fact.getaddrinfo = getaddrinfo
-fact.truncated = UDP 应答被截断
-fact.query_type = 查询类型
-fact.attempt = 握手尝试
-fact.alert = 告警
-fact.version = TLS 版本
-fact.cipher = 密钥套件
-fact.alpn = ALPN
-fact.http_version = HTTP 版本
-fact.content_type = Content-Type
-fact.keep_alive = 上游的 Keep-Alive
-fact.verify_code = 校验结果
-fact.verify_error = 校验错误
-fact.acceptable_cas = 可接受的 CA
-fact.openssl_error = OpenSSL 错误
-fact.openssl_reason = OpenSSL 原因码
-fact.last_message = 服务端最后一条消息
-fact.bytes_received = 收到字节数
-fact.messages_received = TLS 消息数
-fact.phase = 阶段
-fact.elapsed_ms = 耗时（ms）
-fact.with_sni = 带 SNI 时
-fact.without_sni = 不带 SNI 时
-fact.answer = 应答
-fact.offered_versions = 提供的版本
-fact.limit = 上限
-fact.subject = 主体
-fact.issuer = 签发者
-fact.not_before = 生效时间（notBefore）
-fact.not_after = 到期时间（notAfter）
-fact.days_left = 剩余天数
-fact.sans = 备用名称（subjectAltName）
-fact.key = 密钥
-fact.signature = 签名算法
-fact.self_signed = 自签名
-fact.trusted = 受信任
-fact.host_match = 与域名匹配
-fact.certificate = 证书
-fact.chain_length = 发送的证书数
-fact.missing_issuer = 缺少的签发者
-fact.seen_at = 出现时间
-fact.url = URL
-fact.status = HTTP 状态码
-fact.curl_code = curl 错误码
-fact.curl_error = curl 错误
-fact.connected_to = 连接到
-fact.dns_ms = DNS（ms）
-fact.connect_ms = 连接（ms）
-fact.tls_ms = TLS 完成（ms）
-fact.first_byte_ms = 首字节（ms）
-fact.total_ms = 总耗时（ms）
-fact.server_header = Server 响应头
-fact.date_header = Date 响应头
-fact.direct_status = 直接请求的状态码
-fact.via_status = 经代理请求的状态码
-fact.redirects = 重定向次数
-fact.os_errno = errno
-fact.header_bytes = 响应头字节数
-fact.body_bytes = 响应体字节数
-fact.proxy = 代理
-fact.location = location
-fact.proxy_pass = proxy_pass
-fact.upstream_servers = 上游服务器
-fact.sni_sent = nginx 发送的 SNI
-fact.proxy_ssl_verify = proxy_ssl_verify
-fact.proxy_ssl_protocols = proxy_ssl_protocols
-fact.proxy_ssl_trusted_certificate = proxy_ssl_trusted_certificate
-fact.host_header = Host 请求头
-fact.matching_lines = 匹配的行数
-fact.last_line = 最后一行
-fact.setting = 生效的设置
-fact.measured_ms = 实测（毫秒）
-fact.content_length = 声明的 Content-Length
-fact.body_start = 响应体开头
-fact.marked_down = 被标记为不可用的原因
-fact.logged_addresses = 代理日志中的地址
-fact.resolved_now = 现在解析为
-fact.impact = 影响
-fact.trust_store = 信任库
-fact.next_update = 下次更新
-fact.upstream = 上游
-fact.request = 请求
-fact.call = 失败的调用
-fact.interface = 网卡
-fact.filter = 过滤条件
-fact.frames = 帧数
-fact.bytes = 字节数
-fact.frames_dropped = 丢弃的帧（64 MiB 上限）
-fact.kernel_dropped = 内核丢弃的帧
-fact.packets = 数据包数
-fact.tcp_connections = TCP 连接数
-fact.tls_connections = TLS 连接数
-fact.connections = 连接数
-fact.blocks_skipped = 跳过的 pcapng 块
-fact.malformed_frames = 跳过的畸形帧
-fact.group = 分组
-fact.first_seen = 首次出现
-fact.last_seen = 最后出现
-fact.capture_cut = 抓包截断处
-fact.key_log_entries = 密钥日志中的 TLS 1.3 连接
-fact.decrypted_connections = 已解密的连接
-fact.bytes_lost = 丢失字节数
-fact.code = 编号
-fact.name = 名称
-fact.level = 级别
-fact.sender = 发送方
-fact.defined_in = 定义于
-fact.meaning = 含义
-fact.likely_cause = 可能的原因
-fact.command = 命令
-fact.exit_status = 退出状态码
-fact.expected_exit = 预期退出状态码
-fact.note = 备注
-fact.error = 错误
-fact.cause = 原因
-fact.written_by = 出自
-fact.matched = 匹配到
-fact.next_command = 下一步执行
-fact.server_speaks = 服务端支持
-fact.version_probe = 固定单一版本
-fact.event = 日志所述
-fact.name_checked = 校验的名称
-fact.confirmed_by = 代理日志佐证
-fact.missing_evidence = 还需要的证据
-fact.proxy_version = 代理版本
-fact.profile = 连接方式
-
-# --- 告警：含义与按发送方区分的可能原因 ---------------------------------------------------------
-alert.40.server.1 = 与客户端没有共同的密钥套件、密钥交换组或签名算法
-alert.40.server.2 = 服务端要求 SNI 而客户端没有发送，或发送的域名服务端没有对应证书
-alert.40.server.3 = 服务端要求客户端证书而客户端没有提供（TLS 1.2）
-alert.42.server.1 = 客户端证书已损坏，或其签名无法校验
-alert.43.server.1 = 客户端证书的类型或密钥算法不被接受
-alert.44.server.1 = 客户端证书已被吊销
-alert.45.server.1 = 客户端证书已过期或尚未生效
-alert.46.server.1 = 客户端证书因其他原因被拒绝（策略、密钥用途）
-alert.47.server.1 = ClientHello 格式错误或前后矛盾（常见于中间设备改写了它）
-alert.48.server.1 = 客户端证书的签发 CA 不被服务端信任（ssl_client_certificate）
-alert.70.server.1 = 客户端只提供了服务端已禁用的版本（例如向只支持 TLS 1.2+ 的服务端提供 TLS 1.0）
-alert.80.server.1 = 服务端自身配置有问题：证书或私钥过期、无法读取，或没有所请求域名的证书
-alert.80.server.2 = 握手不带 SNI，而服务端没有可用的默认证书（常见于 nginx proxy_pass 到 HTTPS 上游却没有设置 proxy_ssl_server_name）
-alert.80.server.3 = TLS 终结器或负载均衡连接其后端时失败
-alert.86.server.1 = 客户端在一次失败后用更低的版本重试（TLS_FALLBACK_SCSV）：请看第一次失败的原因
-alert.112.server.1 = 服务端没有与所发送 SNI 域名对应的证书或虚拟主机
-alert.116.server.1 = 服务端要求客户端证书（TLS 1.3，ssl_verify_client on），而客户端没有发送
-alert.120.server.1 = 客户端的 ALPN 列表与服务端没有共同的协议（例如只支持 h2 与只支持 http/1.1）
-alert.40.client.1 = 客户端认为 ServerHello 中没有可接受的参数
-alert.42.client.1 = 服务端证书已损坏，或其签名无法校验
-alert.43.client.1 = 客户端不支持服务端证书的密钥类型
-alert.44.client.1 = 服务端证书已被吊销
-alert.45.client.1 = 服务端证书已过期或尚未生效（检查 notAfter / notBefore 以及双方时钟）
-alert.46.client.1 = 服务端证书因其他原因被拒绝（密钥用途、策略）
-alert.47.client.1 = ServerHello 格式错误或前后矛盾
-alert.48.client.1 = 服务端证书链到客户端不信任的 CA（自签名、私有 CA、缺少中间证书）
-alert.70.client.1 = 服务端选择了客户端已禁用的版本
-alert.80.client.1 = 客户端自身出错：使用 OpenSSL 3 时常见于连接旧版 TLS 1.0/1.1 服务端，其签名算法被默认安全级别拒绝
-alert.80.client.2 = 客户端本地问题（内存、provider、密钥加载）
-alert.86.client.1 = 有中间设备降级了连接
-alert.112.client.1 = 客户端很少发送：它不认识服务端回显的域名
-alert.116.client.1 = 客户端不会发送此告警
-alert.120.client.1 = 服务端选择了客户端没有提供的 ALPN 协议
-alert.0.meaning = 发送方不会再在此连接上发送消息；这是正常关闭，不是错误。
-alert.10.meaning = 收到了不合时宜的消息（类型或顺序错误）。
-alert.20.meaning = 某条记录无法解密还原：密钥错误、数据被篡改或损坏。
-alert.21.meaning = 已保留：记录解密错误（TLS 1.0 及更早版本；不得发送）。
-alert.22.meaning = 收到了超过协议允许长度的记录。
-alert.30.meaning = 已保留：解压得到无效数据（TLS 1.3 中不得发送）。
-alert.40.meaning = 发送方无法从对方提供的选项中协商出一组可接受的安全参数。
-alert.41.meaning = 已保留：SSL 3.0 中没有证书可用时的应答（不得发送）。
-alert.42.meaning = 证书已损坏，或其中的签名无法校验。
-alert.43.meaning = 证书类型不受支持。
-alert.44.meaning = 证书已被其签发者吊销。
-alert.45.meaning = 证书已过期或当前无效。
-alert.46.meaning = 处理证书时出现了其他（未说明的）问题，导致证书无法接受。
-alert.47.meaning = 握手中某个字段不正确，或与其他字段矛盾。
-alert.48.meaning = 收到了有效的证书链，但无法找到或匹配其 CA 证书对应的信任锚。
-alert.49.meaning = 收到了有效的证书或 PSK，但访问控制拒绝了这次协商。
-alert.50.meaning = 消息无法解码：某个字段超出范围或长度错误。
-alert.51.meaning = 握手中的密码学操作失败：签名或 Finished 校验值不正确。
-alert.52.meaning = 对方请求的 DTLS 连接 ID 数量超过了发送方允许的上限。
-alert.60.meaning = 已保留：协商出了受出口限制的参数（不得发送）。
-alert.70.meaning = 对方提供的协议版本可以识别，但不受支持。
-alert.71.meaning = 对方的参数弱于发送方要求的最低标准（密钥套件、密钥长度）。
-alert.80.meaning = 与对方或协议正确性无关的内部错误（例如内存分配失败），导致无法继续。此告警总是致命的。
-alert.86.meaning = 回退重试（TLS_FALLBACK_SCSV）提供的版本低于发送方支持的版本。
-alert.90.meaning = 用户出于与协议失败无关的原因取消了握手。
-alert.100.meaning = TLS 1.3 中已保留：发送方拒绝重新协商请求。
-alert.109.meaning = 握手消息缺少对所提供版本或参数必不可少的扩展。
-alert.110.meaning = 消息中含有此处禁止的扩展，或 ClientHello 中没有提供过的扩展。
-alert.111.meaning = 已保留：无法从客户端提供的 URL 获取证书。
-alert.112.meaning = 服务端没有与客户端在 server_name（SNI）中发送的名称相匹配的身份。
-alert.113.meaning = 服务端发送了无效或不可接受的 OCSP 应答。
-alert.114.meaning = 已保留：证书的哈希值与客户端提供的值不符。
-alert.115.meaning = 没有提供可接受的 PSK 身份，或服务端不认识该身份。
-alert.116.meaning = 服务端要求客户端证书，而客户端没有发送。
-alert.117.meaning = 不属于更具体告警的错误，发送方不愿透露更多信息。
-alert.120.meaning = 服务端不支持客户端在 ALPN 中提供的任何协议。
-alert.121.meaning = 客户端提供了加密的 ClientHello（ECH），但服务端没有接受。
-
-# 报告时序图箭头上的文字。
-observe.hello_sni = ClientHello，SNI 为 {name}
-observe.hello_no_sni = ClientHello，不带 SNI
-observe.http_request = {method} {path}
-observe.http_status = HTTP {status}{reason}
-observe.http_failed = 无应答：curl {code} {name}
-observe.dns_question = 查询 {host} 的 A/AAAA
-observe.dns_answer = {addresses}
-
-# 报告的时间线：事故中的事件，而不是 triage 的步骤。
-event.not_before = 证书 {name} 开始生效（notBefore）
-event.not_after = 证书 {name} 到期（notAfter）
-event.expired = 证书 {name} 已过期（notAfter）
-event.log_first = nginx 记下 {count} 条上游错误中的第一条：`{line}`
-event.log_last = nginx 记下最后一条上游错误：`{line}`
-event.local_clock = 代理的本地时间，按本机时区换算
-event.captured = 抓包：{count} 个连接，{label}
-event.run_started = triage 开始运行（{runbook}）
-event.run_finished = triage 结束：{verdict}
-
-# 报告的修复部分。
-fix.expect_via = 重新加载后，代理应返回 {status}，与直接请求上游的结果一致。
-fix.expect_via_fixed = 修复后，代理应返回 {status}，与直接请求上游的结果一致。
-fix.expect_check = 修复后，这条命令应能完成，不再出现上面的错误。
-
-# The report's first screen and its detail.
-report.headline_via = {proxy} {path} 返回 {status}：{cause}
-report.headline_via_no_answer = {proxy} {path} 无应答：{cause}
-report.qualifier_alert = {cause}（alert {code}）
-report.qualifier_date = {cause}（{date}）
-report.proxy_nginx = nginx
-report.proxy_generic = 代理
-report.banner_interrupted = 诊断在 {planned} 个步骤中的第 {done} 个之后被中断：以下内容不完整。
-report.banner_incomplete = 本次诊断尚未结束（已完成 {planned} 个步骤中的 {done} 个）：可能仍在运行，或已被强制终止。以下内容不完整。
-report.sends_no_sni = 不带 SNI
-report.sends_sni = SNI 为 {name}
-report.source_configuration = 其配置如此
-report.source_input = 由 --proxy-sni 指定
-report.source_assumed = nginx 的默认行为；未读取其配置
-report.why_proxy = {root}；{proxy} 连接上游时{sends}（{source}），因此它的连接正好遇到这个问题。
-report.todo_inconclusive = 手动执行下面未能完成的检查，或加大 --step-timeout 重新运行。
-report.todo_healthy = 这条路径上没有需要修复的问题；如果故障仍在，请在出问题的机器（代理所在主机）上运行 triage，或加上 --via。
-report.follow_up = 让监控先于用户发现：用 `triage exporter` 探测 {target}，Prometheus 按 {rule} 告警
-report.todo_partial = 重新运行以完成所有检查。
-report.skipped = 已跳过（条件不成立）：{steps}。
-report.not_run = 未运行：{steps}。
-role.warning = 警告
-role.same_path = 同一路径上的问题
-role.other_path = 其他客户端路径上的问题
-role.latent = 观察到的客户端未受影响
-report.target = 目标
-report.via = 经由（代理）
-report.when = 时间（UTC）
-report.runbook = 诊断手册
-report.ran_on = 运行主机
-report.verdict = 结论
-report.code = 原因代码
-report.subject = 对象
-report.seen_by = 发现于
-report.more_lines = ……其余 {count} 行见 `{path}`
-status.ok = 正常
-status.warning = 警告
-status.problem = 有问题
-status.failed = 失败
-status.timed_out = 超时
-status.skipped = 已跳过
-status.interrupted = 已中断
-diagram.client = 客户端（triage，同 curl）
-diagram.proxy = 代理 {server}
-diagram.resolver = DNS {server}
-diagram.upstream = 上游 {server}
-diagram.through_proxy = 经由代理（用户看到的结果）
-diagram.direct = 直连，与 curl 相同
-diagram.proxy_hop_unseen = 未观察到代理到上游的连接
-diagram.captured = （抓包所见）
-diagram.replayed = （triage 重放）
-report.timings = 耗时（毫秒）
-
-# The bundled runbooks' titles (a runbook of one's own keeps its own title).
-runbook.tls-upstream.title = HTTPS 上游故障（经由代理或直连）
-runbook.nginx-error.title = 解读一行 nginx 上游错误日志
-runbook.analyze.title = 抓包文件中的 TLS
-
-# triage explain: the error texts of clients and proxies (templates/explain-patterns.txt).
-explain.client_heading = {client}：{meaning}
-explain.cause_line = `{code}` {title}：{remedy}
-pattern.java-pkix = Java（JSSE）无法从服务端证书构建到其信任库（cacerts）中某个 CA 的证书路径
-pattern.java-received-alert = Java 在握手过程中收到了服务端发送的致命告警
-pattern.java-expired = Java 发现某张证书不在有效期内
-pattern.java-no-san = Java 在服务端证书的 subjectAltName 中找不到它所连接的名字
-pattern.go-expired = Go 发现某张证书不在有效期内（已过期，或按本机时钟尚未生效）
-pattern.go-unknown-authority = Go 无法把服务端证书链接到其根证书池中的根证书
-pattern.go-hostname = Go 发现证书不包含它所连接的名字
-pattern.go-remote-error = Go 收到了服务端发送的 TLS 告警（Go 打印告警名时用空格代替下划线）
-pattern.python-verify = Python 的 ssl 模块（底层为 OpenSSL）校验服务端证书失败
-pattern.node-leaf = Node.js 无法校验叶子证书：服务端没有发送中间证书，或发送了未知的中间证书
-pattern.node-altname = Node.js 发现证书不包含该主机名
-pattern.node-expired = Node.js 在证书链中发现已过期的证书
-pattern.node-self-signed = Node.js 在应为 CA 签发证书的位置发现了自签名证书
-pattern.envoy-tls = Envoy（BoringSSL）与上游集群的 TLS 握手失败；最后一段是 BoringSSL 给出的原因
-pattern.haproxy-handshake = HAProxy 与后端服务器的 TLS 握手失败，且日志不记录原因：通常是 SNI（server 行上的 `sni`）、证书校验（`verify required`、`ca-file`）或协议版本的问题
-pattern.nginx-no-live = nginx 已把 upstream 块中的每台服务器都标记为不可用（fail_timeout 内失败 max_fails 次）：标记它们的错误在日志更早处
-pattern.nginx-too-big-header = 上游的响应头超出 nginx 的 proxy_buffer_size：nginx 返回 502
-pattern.nginx-closed-early = 上游在完整响应之前关闭（或重置）了连接：常见于上游已超时关闭的 keep-alive 连接
-pattern.nginx-timeout-connect = nginx 到上游的连接在 proxy_connect_timeout 内没有应答
-pattern.nginx-timeout-handshake = 上游的 TLS 握手耗时超过 nginx 的 proxy_connect_timeout
-pattern.nginx-timeout-read = 上游接受了请求，但在 nginx 的 proxy_read_timeout 内没有返回响应
-pattern.nginx-refused = 上游的地址和端口上没有进程监听：nginx 的 connect() 被拒绝
-pattern.nginx-invalid-header = 上游的响应不是 nginx 期望的 HTTP/1.x（其他协议、TLS、仅 HTTP/2 或乱码）
-pattern.nginx-not-resolved = nginx 无法解析上游的域名（启动时，或通过其 resolver）
-pattern.nginx-wrong-version = nginx 向一个以明文 HTTP 应答的上游端口发起了 TLS（对明文端口使用了 proxy_pass https://）
-pattern.nginx-cert-name = nginx 按 proxy_ssl_name（默认为 upstream 块的名字）校验上游证书，名字不匹配
-pattern.nginx-peer-closed = 上游在 nginx 的 TLS 握手过程中关闭了连接，没有发送告警
-pattern.nginx-client-cert = nginx 要求客户端证书（ssl_verify_client on），客户端没有发送
-pattern.nginx-plain-to-tls = 明文 HTTP 请求到达了 nginx 的 TLS 端口（客户端，或对它使用 proxy_pass http:// 的代理）
-pattern.envoy-wrong-version = Envoy 向以明文 HTTP 应答的上游端口发起了 TLS（明文集群上配置了 transport_socket）
-pattern.curl-verify-reason = curl 无法校验服务端证书；随后是 OpenSSL 的校验结果
-pattern.curl-hostname = 服务端证书的 SAN 和 CN 中都没有 curl 访问的主机名（curl 7.62 之前为 51，之后为 60）
-pattern.curl-nss-expired = 基于 NSS 的 curl 发现服务端证书已过期
-pattern.curl-proxy-connect = 正向代理以该 HTTP 状态码拒绝了 curl 的 CONNECT 隧道
-pattern.schannel-untrusted = Windows 的 Schannel 不信任服务端证书链的根证书
-pattern.schannel-alert = Windows 的 Schannel 在握手中收到致命告警（或无法解析的消息）
-pattern.s-client-reset = 服务端在发送证书之前关闭或重置了连接
-pattern.java-unrecognized-name = 服务端告警说它不认识 Java 发送的 SNI 名称（Java 随后让握手失败）
-pattern.java-terminated = 服务端在握手中关闭了连接，没有发送告警
-pattern.java-no-protocol = Java 没有启用对方接受的 TLS 版本（或密码套件）（jdk.tls.disabledAlgorithms）
-pattern.java-read-timeout = 连接已建立，但在读超时内没有收到响应
-pattern.java-connect-timeout = TCP 连接在连接超时内没有应答
-pattern.java-no-name = 服务端证书中没有 Java 访问的主机名
-pattern.java-unknown-host = Java 无法解析该主机名
-pattern.java-null-chain = 服务端要求客户端证书，客户端没有发送
-pattern.go-legacy-cn = 证书只在 CN 中写了主机名；Go 1.15 起只检查 SAN
-pattern.go-server-not-tls = Go 的 TLS 服务端收到了该客户端发来的明文 HTTP（或其他非 TLS 数据）
-pattern.go-not-tls = 服务端用非 TLS 的内容（明文 HTTP？）回应了 Go 的 ClientHello
-pattern.go-http-to-https = 该端口以明文 HTTP 应答：URL 应为 http://，或端口错误
-pattern.go-versions = 客户端与 Go 服务端之间没有共同的 TLS 版本
-pattern.go-no-such-host = 解析器没有该名字的地址
-pattern.go-header-timeout = 请求已发送，但在客户端超时内没有收到响应头
-pattern.go-dial-timeout = TCP 连接在拨号超时内没有应答
-pattern.dotnet-name = .NET 发现证书中没有它连接的主机名
-pattern.dotnet-time = 证书链中的某个证书不在有效期内
-pattern.dotnet-partial = .NET 无法把证书链构建到根证书：缺少中间证书
-pattern.dotnet-untrusted = 证书链终止于本机不信任的根证书
-pattern.dotnet-revoked = 证书链中的某个证书已被吊销
-pattern.dotnet-chain = .NET 拒绝了服务端证书（内部异常或链状态说明原因）
-pattern.dotnet-closed = 服务端在握手过程中关闭了连接
-pattern.dotnet-no-host = 该名字无法解析
-pattern.dotnet-timeout = TCP 连接未能及时得到应答
-pattern.node-disconnected = 服务端在 TLS 握手完成前关闭了连接
-pattern.node-issuer = Node.js 找不到服务端证书链的可信签发者（私有 CA 请用 NODE_EXTRA_CA_CERTS）
-pattern.node-dns = 该名字无法解析
-pattern.node-hang-up = 服务端在应答之前关闭了连接
-pattern.chrome-date = 证书已过期或尚未生效（或电脑时钟不对）
-pattern.chrome-name = 证书中没有地址栏中的主机名
-pattern.chrome-authority = 证书链不能到达 Chrome 信任的根证书
-pattern.chrome-revoked = 证书已被吊销
-pattern.chrome-weak = 证书的密钥或签名算法太弱
-pattern.chrome-version = 与服务端没有共同的 TLS 版本或密码套件
-pattern.chrome-protocol = 服务端的 TLS 响应无效，或它中止了握手
-pattern.chrome-client-cert = 服务端拒绝了浏览器发送的客户端证书
-pattern.chrome-refused = 该地址和端口上没有进程监听
-pattern.chrome-dns = 该名字无法解析
-pattern.chrome-timeout = TCP 连接没有应答
-pattern.chrome-reset = 服务端重置或关闭了连接
-pattern.chrome-empty = 服务端未发送任何响应就关闭了连接
-pattern.chrome-redirects = 该网站陷入重定向循环
-pattern.chrome-unreachable = 没有到服务端地址的路由
-pattern.firefox-expired-issuer = 叶子证书之上的证书（中间证书或根证书）已过期
-pattern.firefox-expired = 服务端证书已过期
-pattern.firefox-not-yet = 服务端证书尚未生效（或时钟落后）
-pattern.firefox-no-chain = 服务端发送证书时没有附带把它连接到根证书的中间证书
-pattern.firefox-unknown-issuer = 证书链不能到达 Firefox 信任的根证书
-pattern.firefox-self-signed = 证书是自签名的
-pattern.firefox-domain = 证书中没有该主机名
-pattern.firefox-revoked = 证书已被吊销
-pattern.firefox-ocsp = OCSP 响应已过期，或要求装订（must-staple）的证书没有附带 OCSP 装订
-pattern.firefox-cipher = 与服务端没有共同的密码套件
-pattern.firefox-version = 与服务端没有共同的 TLS 版本
-pattern.firefox-record-too-long = 该端口用明文 HTTP 回应了 Firefox 的 TLS
-pattern.firefox-alert = Firefox 收到了服务端的该致命告警
-pattern.haproxy-no-server = 后端的所有服务器都已下线（健康检查失败）或没有配置服务器
-pattern.haproxy-l4-refused = HAProxy 的健康检查被拒绝：服务器端口上没有进程监听
-pattern.haproxy-l4-timeout = HAProxy 的健康检查连接没有得到应答
-pattern.haproxy-sc = 终止状态 SC：服务器拒绝了连接或连接失败
-pattern.haproxy-sc-timeout = 终止状态 sC：到服务器的连接未在 timeout connect 内建立
-pattern.haproxy-sd-timeout = 终止状态 sD：服务器停止发送响应体的时间超过了 timeout server
-pattern.haproxy-ph = 终止状态 PH：HAProxy 拒绝了服务器的响应（头无效或过大，或不是 HTTP/1.x）
-pattern.haproxy-sh-timeout = 终止状态 sH：服务器未在 timeout server 内发送响应头
-pattern.haproxy-sd = 终止状态 SD/SH：服务器在响应完成前关闭或重置了连接
-pattern.envoy-no-healthy = 集群中没有健康的端点（被健康检查或异常检测剔除）
-pattern.envoy-termination = 上游在应答前关闭了连接（常见于它已关闭的空闲 keep-alive 连接）
-pattern.envoy-connect-timeout = Envoy 到上游的连接超时（connect_timeout）
-pattern.envoy-refused = 上游端口上没有进程监听
-pattern.envoy-request-timeout = 上游未在路由的超时时间内应答
-pattern.envoy-reset = 上游在 Envoy 的 TLS 握手过程中重置了连接
-pattern.boringssl-reason = BoringSSL（Chrome、Envoy、gRPC、部分 Node.js 构建）因该原因使 TLS 连接失败
-pattern.openssl-reason = OpenSSL（此处经由 Python 的 ssl 模块或其他绑定）因该原因使 TLS 连接失败
-pattern.syscall-reset = 连接在 TLS 之下被关闭或重置，没有告警
-pattern.refused = 该地址和端口上没有进程监听（或被防火墙拒绝）
-pattern.name-unknown = 该名字无法解析
-pattern.no-route = 没有到该地址的路由
-pattern.connect-timeout = TCP 连接未能及时得到应答
-pattern.go-server-remote-error = Go 的 TLS 服务端记录了客户端发来的告警：客户端拒绝了服务端证书（bad certificate：签发者未知或名字不符）
-pattern.java-san-mismatch = 服务端证书中的主机名与 Java（Apache HttpClient）访问的主机不符
-pattern.python-hostname = Python 的 ssl 模块发现证书中没有它连接的主机名
-
-# The version matrix of tls.handshake.
-version.probe_line = 仅 {version}：{outcome}
-
-# 大文件或损坏的抓包文件。
-capture.progress = 正在解析：{total} MB 中的 {mb} MB，{connections} 个连接，{rate} MB/s
-capture.cut_at = 抓包文件在第 {offset} 字节处损坏（{error}）；此前的内容照常分析
-capture.interrupted = 在 {total} MB 中解析到 {mb} MB 时被中断：已解析的连接照常分析
-
-# triage scan.
-scan.progress = 已检查 {done}/{total} 个端点，每秒 {rate} 个，目前 {problems} 个有问题
-scan.nothing = 没有可扫描的目标：列表为空（每行一个 HOST[:PORT] 或 URL）
-scan.summary = {seconds} 秒内检查了 {count} 个端点（每秒 {rate} 个）：{problems} 个有问题，{warnings} 个有警告
-exporter.listening = triage exporter：监听 http://{address}（模块：{modules}）；/probe?target=HOST:PORT、/metrics
-
-# --- client profiles and the proxy's word ---
-finding.capture_client_name = 到 {server} 的 {count} 个连接以 {alert} 结束：客户端拒绝了一张可以通过校验的证书，说明它不是客户端所请求的域名（SNI {sni}）
-finding.incomplete_chain_anchors = 服务端发送了 {count} 张证书，最后一张由 {issuer} 签发，而该签发者既没有被发送，也不在 {file} 的信任锚中：服务端必须发送这张中间证书
-finding.unknown_issuer_both = 证书链的最后一张由 {issuer} 签发，服务端没有发送它，{store}中也没有：要么服务端漏发了中间证书（所有客户端都会失败），要么 {issuer} 是私有 CA（客户端需要它的证书）。叶子证书没有给出签发者证书的地址（AIA），所以能决定的是：用 `--cacert` 指定你们 CA 的证书包后能否通过校验
-finding.wrong_purpose = 证书 {subject} 不能用于 TLS 服务端：它的扩展密钥用途中没有 serverAuth（校验错误 {code}：{text}）
-finding.cert_invalid = 证书链校验失败：{subject}（深度 {depth}）出现错误 {code} {text}
-missing.proxy_log = 代理的错误日志（--nginx-error-log FILE）：其中写明了它这样应答的原因
-missing.proxy_config = 代理的配置（--nginx-conf FILE）：它实际使用的 SNI、校验方式和协议版本
-missing.capture = 对其上游连接的抓包（以 root 身份运行 triage，或授予 cap_net_raw 权限）
-replay.contradiction = 按 triage 所知的方式（{profile}）重放 {proxy} 的握手是成功的：它的失败不在这次握手中，或者它的实际配置与此不同（请对照 `nginx -T`）
-remedy.sni_both = 只有不发送 SNI 的客户端会失败；发送 SNI 的客户端（curl、浏览器）正常。要么让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`；Java、Go、Python 客户端在使用域名而非地址时会发送），要么给服务端配置一张可用于无 SNI 握手的默认证书。
-finding.proxy_log = 代理的错误日志写明了原因：{count} 次“{message}”，最后一次在 {time}：{meaning}
-log.means_alert = {alert}
-log.means_name_mismatch = nginx 用“{name}”校验证书（proxy_ssl_name，默认 $proxy_host），而证书上的名称是 {sans}
-log.means_verify_error = nginx 拒绝了上游的证书：校验错误 {code}（{text}）
-log.means_closed = 上游在握手过程中关闭了连接
-log.means_openssl = 握手过程中出现 OpenSSL 错误 {error}
-log.means_connect = {proxy} 无法建立连接：{errno}
-log.means_timeout = {proxy} 等待上游超时（{phase}）
-log.means_no_live = {proxy} 已把该上游块中的所有服务器标记为不可用
-log.means_header_too_big = 上游的响应头放不进 nginx 的缓冲区
-log.means_closed_early = 上游在应答完成之前关闭了连接（{phase}）
-log.means_invalid_header = 上游的应答不是有效的 HTTP
-log.means_other = {proxy} 与上游通信失败
-log.means_tls_reason = {proxy} 到上游的连接上 TLS 失败：{reason}
-log.means_connection_failure = {proxy} 无法连接上游（日志未给出原因：被拒绝、超时或 TLS 失败）
-profile.summary = {sni}，{verify}，{versions}
-profile.no_sni = 不发送 SNI
-profile.sni_host = SNI 为 URL 中的域名
-profile.sni = SNI 为 {name}
-profile.verifies = 用 {anchors} 校验证书是否属于 {name}
-profile.no_verify = 不校验证书
-profile.version = nginx {version}，{how}
-profile.other_proxy = 代理是 {proxy}（它的日志表明）：triage 只知道 nginx 连接上游的默认行为，所以不按猜测重放它的握手；改为读它的日志
-profile.step_summary = {name}（{how}）：{profile}
-version.from_binary = 来自本机的 `{path} -v`
-version.from_header = 来自它的 Server 响应头（{header}）
-version.from_log = 来自它的错误日志
-version.from_input = 由命令行给出
-version.assumed = 为假定值：没有任何信息给出版本，因此使用 {version}（Debian 12）的默认值
-report.source_observed = 观察所得：它的日志或被抓包的连接表明它在校验证书
-capture.more_connections = 另有 {count} 个
-capture.group_own = {label}（triage 自己的连接）
-capture.outcome_closed_quietly = 握手完成后，客户端没有发送请求就关闭了连接
-finding.capture_closed_quietly = 代理到 {server} 的 {count} 个连接完成了握手，随后被代理在没有发送请求的情况下关闭：它拒绝了服务端发送的内容
-
-# --- X509_V_ERR verify results, by OpenSSL number (x509_vfy.h) ---
-x509.0 = 通过
-x509.2 = 无法获取签发者证书
-x509.3 = 无法获取证书吊销列表
-x509.7 = 证书签名无效
-x509.9 = 证书尚未生效
-x509.10 = 证书已过期
-x509.18 = 自签名证书
-x509.19 = 证书链中有自签名证书
-x509.20 = 无法获取本地签发者证书
-x509.21 = 无法校验第一张证书
-x509.22 = 证书链过长
-x509.23 = 证书已被吊销
-x509.24 = 无效的 CA 证书
-x509.26 = 证书用途不支持
-x509.27 = 证书不受信任
-x509.28 = 证书被拒绝
-x509.62 = 域名不匹配
-x509.64 = IP 地址不匹配
-x509.66 = 终端证书密钥过弱
-x509.67 = CA 证书密钥过弱
-x509.68 = CA 签名摘要算法过弱
-x509.13 = notBefore 字段格式错误
-x509.14 = notAfter 字段格式错误
-x509.25 = 超出路径长度限制
-x509.63 = 电子邮件地址不匹配
-
-# --- hostile input ---
-terminal.case_moved = {earlier} 中已有之前的案例，予以保留：本次写入 {path}（--force 会替换它）
-finding.chain_too_long = 证书链在信任锚之下有 {count} 张证书，中间证书多于该客户端的校验深度：它在到达所信任的根证书之前就停止了
-remedy.verify_depth = 提高客户端的校验深度（nginx：`proxy_ssl_verify_depth {depth};`，默认为 1），或让服务端发送更短的证书链。
-finding.root_not_anchor = 证书链由根证书 {root} 签发，而{store}中没有它（其他客户端信任它）
-remedy.add_root = 把根证书 {root} 加入客户端的信任锚（{store}；nginx：`proxy_ssl_trusted_certificate` 指向的文件），或让服务端使用客户端信任的 CA 签发的证书。
-finding.capture_client_cert_rejected = 到 {server} 的 {count} 个连接以 {alert} 结束：服务端拒绝了客户端发送的证书
-
-# --- proxy HTTP layer ---
-finding.proxy_passes_on = 代理只是转发了上游自己的 {status} {reason}：直接请求得到同样的应答{server}
-finding.body_cut = {url} 声明了 {declared} 字节的响应体，却在 {received} 字节后关闭了连接
-finding.protocol_mismatch = {proxy} 用 HTTP/1.x（不带 ALPN）请求上游，得到的不是 HTTP/1.x 应答；而提供 ALPN h2 的客户端从上游得到 HTTP/2 应答（{status}{grpc}）：上游只说 HTTP/2
-remedy.grpc_pass = 上游是 gRPC 服务（只说 HTTP/2）：nginx 代理 gRPC 要用 `grpc_pass grpcs://{host};` 代替 `proxy_pass`。
-remedy.http2_only = 上游只应答 HTTP/2，而 nginx 对上游只说 HTTP/1.0 或 HTTP/1.1（`proxy_http_version`，没有到上游的 HTTP/2）：在上游启用 HTTP/1.1，或在它前面放一个说 HTTP/1.1 的监听。
-finding.url_plain_to_tls = {url} 用明文 HTTP 请求，而 {address} 说的是 TLS（triage 的握手为 {version}）
-remedy.url_scheme = 这个端口说的是 TLS：请用 `{https}` 访问（并改掉写着 `http://` 的客户端或链接）。
-finding.plain_to_tls = 代理用明文 HTTP（`proxy_pass http://…`）连接 {address}，而这个端口说的是 TLS（此处握手为 {version}）
-finding.dns_stale = 代理仍发往 {logged}（启动时 {host} 解析到的地址）；{host} 现在解析为 {now}
-remedy.header_too_big = 上游的响应头有 {measured} 字节，而 nginx 的 `proxy_buffer_size` 是 {current}：在 location 中设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`（缓冲区总量须容得下 busy 缓冲），或让上游发送更小的响应头（它的 cookie）。
-remedy.header_too_big_unmeasured = nginx 的 `proxy_buffer_size`（{current}）小于上游的响应头（没有直接请求测量其大小）：设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`，或让上游发送更小的响应头。
-remedy.timeout_raise = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游用了 {measured}：让上游更快，或把 `{directive}` 提高到 {suggested}。
-remedy.timeout_hangs = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；triage 等了 {waited}，上游也没有完成：它卡住了，加长超时无济于事——去查上游（负载、工作进程、它在等什么）。
-remedy.timeout_intermittent = nginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游只用了 {measured}，在限制之内：慢是间歇性的——把日志时间和上游负载对照着看。
-remedy.body_cut = 上游自己提前结束了响应体（{declared} 字节中只发了 {received}）：去查上游（写出时崩溃或超时、Content-Length 错误）；代理只是报告了它。
-remedy.keepalive_shorter = 上游在空闲 {upstream} 秒后关闭连接（它的 `Keep-Alive: timeout={upstream}`），而 nginx 把空闲连接保留 {nginx}（`{setting}`）：nginx 会复用上游正在关闭的连接，碰上的请求就会失败（幂等请求 nginx 会换新连接重试，POST 之类不会）。在 `upstream {block} { … }` 里设置 `keepalive_timeout {suggested};`，低于上游的值。
-remedy.keepalive_unknown = nginx 把空闲的上游连接保留 {nginx}（`{setting}`），而上游在 nginx 使用时关闭了连接：在 `upstream {block} { … }` 里把 `keepalive_timeout` 设得低于上游自己的空闲超时（上游没有发 `Keep-Alive: timeout=`），或调高上游的；碰上的非幂等请求（例如 POST）会失败。
-remedy.no_live = nginx 在失败后把 `{block}` 的所有服务器都标记为不可用（{marks}；`fail_timeout={failTimeout}` 内 `max_fails={maxFails}` 次）：修好让它们失败的问题；fail_timeout 之后 nginx 会重新尝试。
-remedy.dns_stale = nginx 只在启动时解析了一次 `{host}`：现在重新加载它（`nginx -s reload`）；若要今后跟随 DNS 变化，给它 resolver 和变量：`resolver {resolver} valid=30s;`、`set $upstream_host {host};` 和 `proxy_pass {scheme}://$upstream_host:{port};`。
-remedy.upstream_answer = 上游应用自己就返回了 {status}{server}{body}：去查它的日志和健康状况；代理只是转发了这个应答。
-phase.tls_handshake = TLS 握手
-phase.sending_request = 发送请求
-phase.response_header = 等待响应头
-phase.response_body = 读取响应体
-phase.other = 与上游通信
-phase.connecting = 建立连接
-report.impact = 代理日志中 {first} 至 {last}（{proxy} 本地时间，UTC{offset}）共 {count} 次“{message}”{own}
-report.impact_own_only = 只有 triage 自己的请求让代理记下了这条（{own} 行）；在{window}中此前没有
-report.impact_own = ；triage 自己的请求另外产生了 {own} 行
-report.window_tail = 日志的最后 {size}
-report.window_since = {since} 以来的日志
-report.window_whole = 整个日志
-
-# --- aia ---
-finding.incomplete_chain_fetched = 服务端发送了 {count} 张证书却没有它们的签发者；从 {url}（叶证书的 AIA）取回的 {issuer} 能在 {store} 下补全证书链：服务端必须发送它
-finding.aia_untrusted = 从 {url}（叶证书的 AIA）取回的签发者 {issuer} 同样无法链到 {store}：{error}
-text.aia_fetch_failed = 从 {url} 获取叶证书的签发者失败：{error}
-
-# --- trust and time ---
-remedy.clock_behind = 证书在本机时钟之后 {hours} 小时才生效：很可能是时钟落后——本机或客户端的——而不是证书的问题；在更换任何东西之前先检查时钟（`timedatectl`、`chronyc tracking`）。
-text.note_server_clock = 服务端的 Date 头是 {date}，比本机时钟{direction} {minutes} 分钟
-text.clock_ahead = 快
-text.clock_behind = 慢
-report.judged_at = 证书按 {date}（--at）判断，而不是按运行时间。
-
-# --- trust stores ---
-finding.stores_reject = 证书链在 {total} 个信任库中的 {count} 个下无法验证：{stores}
-text.store_lacks = {name} 缺少 {issuer}
-text.store_expired = {name} 构建的路径经过 {subject}，它已于 {date} 过期
-text.store_other = {name}：{error}
-remedy.stores = 提供所有客户端群体都能验证的证书链：终止于所有信任库都包含的根证书（去掉会把旧信任库引向已过期根证书的交叉签名证书），或把缺少的根证书加入你能控制的信任库。
-
-# --- ocsp ---
-finding.staple_revoked = 服务端自己装订的 OCSP 响应表明 {subject} 已于 {date} 被吊销
-crl.not_issuers = 并非由叶子证书的签发者签名
-crl.stale = 已过 nextUpdate（{date}）
-remedy.crl_unchecked = CA 的 CRL 无法说明该证书是否被吊销：手动获取并查看（`curl -sS {url} | openssl crl -inform DER -noout -text`），确认它由证书的签发者签名且仍然有效（nextUpdate），或改问 CA 的 OCSP 响应服务（`--fetch-ocsp`）。
-finding.crl_revoked = 其 CA 的 CRL（{url}）列出 {subject} 已于 {date} 被吊销
-finding.crl_unreachable = 未能检查 {subject} 的吊销状态：无法获取或读取其 CA 的 CRL {url}（{error}）
-finding.crl_unusable = 未能检查 {subject} 的吊销状态：其 CA 的 CRL {url} 为 {status}
-finding.ocsp_revoked = CA 的 OCSP 响应服务（{url}）表明 {subject} 已于 {date} 被吊销
-finding.ocsp_unreachable = 未能检查 {subject} 的吊销状态：无法访问其 CA 的 OCSP 响应服务 {url}（{error}）
-finding.ocsp_unusable = 未能检查 {subject} 的吊销状态：其 CA 的 OCSP 响应服务 {url} 的应答为 {status}
-finding.staple_stale = {subject} 的装订 OCSP 响应已过期：其 nextUpdate 是 {date}{mustStaple}
-finding.must_staple_missing = {subject} 要求必须装订（TLS Feature status_request），但服务端没有装订 OCSP 响应：遵守该要求的客户端（Firefox）会拒绝连接
-finding.staple_unknown = {subject} 的装订 OCSP 响应为 {status}{verified}
-text.must_staple_note = ；该证书要求必须装订，遵守该要求的客户端会拒绝它
-text.staple_unverified = ，且其签名无法验证
-remedy.must_staple = 让服务端装订 OCSP：nginx 中 `ssl_stapling on; ssl_stapling_verify on;` 并配置能访问 CA OCSP 响应服务（地址见证书 AIA）的 `resolver`，或重新签发不带必须装订要求的证书。
-
-# --- fleets ---
-attempt.no_descriptor = 未尝试：在可等待的时间内本机一直没有空闲的文件描述符（{errno}）
-
-# --- report ---
-report.held = 所有运行的检查都已完成且无问题：{checks}
-text.when_run = 本次诊断
-text.when_at = 所判断的日期（--at）
-
-# --- terminal ---
-terminal.status_ok = 正常
-terminal.status_warning = 警告
-terminal.status_problem = 问题
-terminal.status_failed = 失败
-terminal.status_timed_out = 超时
-terminal.status_skipped = 跳过
-terminal.status_interrupted = 中断
-
-# --- analyze ---
-capture.mid_stream = 抓包是在握手之后才开始的：{count} 个连接只有 TLS 记录而没有 ClientHello——请从连接开始时抓包（在客户端连接之前启动 tcpdump）
-capture.link_type = 抓包的帧是链路类型 {type}（{name}），triage 不解码（{frames} 帧）：请在以太网、回环或 Linux cooked（any）接口上抓包，或在 Wireshark 中导出为这些类型
-
-# --- capture ---
-capture.no_privilege = 无法在 {device} 上抓包：本进程没有抓包权限（需要 CAP_NET_RAW 和 CAP_NET_ADMIN）——以 root 运行 triage，或一次性授权：sudo setcap cap_net_raw,cap_net_admin+eip "$(command -v triage)"；握手自身的抓包代替它，代理的连接看不到
-
-# --- libcurl CURLcode meanings, by number (curl/curl.h) ---
-curl.0 = 成功
-curl.1 = 此 libcurl 不支持该 URL 的协议
-curl.2 = 早期初始化失败
-curl.3 = URL 格式不正确
-curl.4 = 此 libcurl 编译时未包含所请求的功能
-curl.5 = 无法解析代理的主机名
-curl.6 = 无法解析主机名（DNS）
-curl.7 = TCP 连接失败：连接被拒绝、网络不可达或连接超时
-curl.8 = 服务端发送了 libcurl 无法解析的数据（常见原因：协议与预期不符，例如向 TLS 端口发送了 HTTP）
-curl.9 = 服务端拒绝访问该资源
-curl.10 = FTP：接受服务端的数据连接失败
-curl.11 = FTP：对 PASS 的响应异常
-curl.12 = FTP：服务端未能及时回连
-curl.13 = FTP：对 PASV/EPSV 的响应异常
-curl.14 = FTP：无法解析 227 响应
-curl.15 = FTP：找不到数据连接的主机
-curl.16 = HTTP/2 分帧层出现问题
-curl.17 = FTP：设置传输类型失败
-curl.18 = 传输在收满声明的大小之前就已结束
-curl.19 = FTP：RETR 失败
-curl.20 = 未使用
-curl.21 = 自定义 QUOTE 命令失败
-curl.22 = 服务端返回了 400 或以上的 HTTP 状态码（使用 --fail 时）
-curl.23 = 将接收到的数据写入文件或回调失败
-curl.24 = 未使用
-curl.25 = 无法开始上传
-curl.26 = 读取待发送的本地数据失败
-curl.27 = 内存分配失败
-curl.28 = 操作超时（--max-time / --connect-timeout）
-curl.29 = 未使用
-curl.30 = FTP：PORT 命令失败
-curl.31 = FTP：REST 命令失败
-curl.32 = 未使用
-curl.33 = 服务端不支持或不接受范围请求
-curl.34 = 未使用
-curl.35 = TLS 握手失败：请查看其后的消息（告警、版本或加密套件不匹配）
-curl.36 = 无法续传下载
-curl.37 = 无法读取 file:// URL
-curl.38 = LDAP：绑定（bind）失败
-curl.39 = LDAP：搜索失败
-curl.40 = 未使用
-curl.41 = 未使用
-curl.42 = 回调要求 libcurl 中止
-curl.43 = 调用函数时传入了错误的参数
-curl.44 = 未使用
-curl.45 = 无法使用指定的本地接口或地址（--interface）
-curl.46 = 未使用
-curl.47 = 重定向次数超过了 --max-redirs 的限制
-curl.48 = 此 libcurl 无法识别某个选项
-curl.49 = 某个选项的值存在语法错误
-curl.50 = 未使用
-curl.51 = curl 7.62 之前：CURLE_PEER_FAILED_VERIFICATION（服务端证书未通过验证，通常是名称不符）；自 7.62 起该错误码为 60
-curl.52 = 服务端未发送任何数据就关闭了连接
-curl.53 = 找不到 TLS 加密引擎
-curl.54 = 将 TLS 加密引擎设为默认失败
-curl.55 = 发送网络数据失败
-curl.56 = 接收网络数据失败（常见原因：连接被重置）
-curl.57 = 未使用
-curl.58 = 无法使用本地客户端证书
-curl.59 = 无法使用所请求的加密套件
-curl.60 = 服务端证书或指纹未通过验证（已过期、主机名不符、签发者不受信任）
-curl.61 = 无法识别内容编码
-curl.62 = 未使用
-curl.63 = 文件大小超过 --max-filesize
-curl.64 = 无法达到所要求的 TLS 级别
-curl.65 = 重发所需的数据无法回退（rewind）
-curl.66 = 无法初始化 TLS 加密引擎
-curl.67 = 服务端拒绝了登录
-curl.68 = TFTP：文件未找到
-curl.69 = TFTP：权限问题
-curl.70 = 服务端磁盘空间不足
-curl.71 = TFTP：非法操作
-curl.72 = TFTP：未知的传输 ID
-curl.73 = 远端文件已存在，不会被覆盖
-curl.74 = TFTP：用户不存在
-curl.75 = 未使用
-curl.76 = 未使用
-curl.77 = 无法读取 CA 证书文件（--cacert）
-curl.78 = 服务端上找不到该资源
-curl.79 = SSH 层出错
-curl.80 = 无法正常关闭 TLS 连接
-curl.81 = socket 尚未就绪，请重试
-curl.82 = 无法加载 CRL 文件
-curl.83 = 签发者检查（--issuer）失败
-curl.84 = FTP：PRET 命令失败
-curl.85 = RTSP：CSeq 不匹配
-curl.86 = RTSP：会话 ID 不匹配
-curl.87 = FTP：无法解析文件列表
-curl.88 = chunk 回调报告了错误
-curl.89 = 没有可用的连接（connect-only 用法）
-curl.90 = 服务端公钥与 --pinnedpubkey 不匹配
-curl.91 = 证书状态（OCSP stapling）检查失败
-curl.92 = HTTP/2 流被重置或失败
-curl.93 = 在回调内部调用了 libcurl 函数
-curl.94 = 认证函数返回了错误
-curl.95 = HTTP/3 层出现问题
-curl.96 = 无法建立 QUIC 连接
-curl.97 = 代理握手失败（请查看代理的响应）
-curl.98 = 服务端要求提供或拒绝了客户端证书
-curl.99 = poll/select 返回了不可恢复的错误
-curl.100 = 某个值或数据字段超出了允许的大小
-curl.101 = 要求使用 Encrypted Client Hello，但未被接受
-# --- X509_V_ERR meanings with a hint, for explain ---
-x509.0.meaning = 正常
-x509.2.meaning = 无法获取签发者证书（缺少中间证书）
-x509.3.meaning = 无法获取证书的 CRL
-x509.7.meaning = 证书签名验证失败
-x509.9.meaning = 证书尚未生效
-x509.10.meaning = 证书已过期
-x509.13.meaning = 证书的 notBefore 字段格式错误
-x509.14.meaning = 证书的 notAfter 字段格式错误
-x509.18.meaning = 自签名证书
-x509.19.meaning = 证书链中存在自签名证书
-x509.20.meaning = 无法获取本地签发者证书（签发者不受信任或缺少中间证书）
-x509.21.meaning = 无法验证第一张证书（证书链不完整）
-x509.22.meaning = 证书链过长（中间证书数量超过了验证深度的限制）
-x509.23.meaning = 证书已吊销
-x509.24.meaning = 无效的 CA 证书
-x509.25.meaning = 超出路径长度约束
-x509.26.meaning = 不支持的证书用途（扩展密钥用法（Extended Key Usage）中不含 serverAuth）
-x509.27.meaning = 证书不受信任
-x509.28.meaning = 证书被拒绝
-x509.62.meaning = 主机名不匹配
-x509.63.meaning = 电子邮件地址不匹配
-x509.64.meaning = IP 地址不匹配
-x509.66.meaning = EE（终端实体）证书的密钥过弱
-x509.67.meaning = CA 证书的密钥过弱
-x509.68.meaning = CA 签名的摘要算法过弱
-# --- OpenSSL SSL reason codes (ssl/ssl_err.c), for explain ---
-openssl.reason.118 = 没有合适的签名算法
-openssl.reason.134 = 证书验证失败（对端证书未通过验证：已过期、不受信任或主机名不符）
-openssl.reason.156 = HTTP 请求：向 TLS 端口发送了明文 HTTP
-openssl.reason.191 = 没有可用的协议（所有 TLS 版本均已禁用）
-openssl.reason.193 = 没有共同支持的加密套件
-openssl.reason.198 = 数据包长度过长（常见原因：对端使用的不是 TLS）
-openssl.reason.199 = 对端未返回证书（需要客户端证书）
-openssl.reason.252 = 未知协议（对端使用的不是 TLS）
-openssl.reason.258 = 不支持的协议（没有共同支持的 TLS 版本）
-openssl.reason.267 = 版本号错误（对端返回的不是 TLS，例如明文 HTTP）
-openssl.reason.294 = 读取时遇到意外的 EOF（对端在握手过程中关闭了连接）
-openssl.reason.333 = 不允许使用旧版签名算法（TLS 1.0/1.1 对端被安全级别拒绝）
-openssl.reason.338 = 已禁用不安全的旧版重协商
-openssl.reason.394 = DH 密钥过小（服务端的 Diffie-Hellman 群低于安全级别要求）
-openssl.reason.397 = CA 密钥过小（某个 CA 证书的密钥低于安全级别要求）
-openssl.reason.399 = EE 密钥过小（证书的密钥低于安全级别要求）
-openssl.reason.152 = 消息过大（握手消息超出了对端可接受的大小）
-openssl.reason.235 = 没有应用层协议（没有共同支持的 ALPN 协议）
-openssl.reason.398 = CA 摘要算法过弱（某个证书使用了低于安全级别的摘要算法签名，例如 SHA-1 或 MD5）
-# A proxy's own words for a cause's remedy (explain, and findings from its log).
-remedy.proxy.haproxy.proxy-timeout = HAProxy 放弃了等待：把 `timeout connect`（到服务器的连接与 TLS 握手）和 `timeout server`（服务器的应答）与服务器实际耗时（`triage run https://{host}/`）对比，再调高用尽的那一个或修复服务器。
-remedy.proxy.haproxy.timeout = 服务器没有在 `timeout connect` 内接受连接：确认它在运行、HAProxy 能访问到（`nc -vz SERVER PORT`），且没有防火墙丢包。
-remedy.proxy.haproxy.http-timeout = 服务器的应答超过了 `timeout server`：与直接请求的耗时（`triage run https://{host}/`）对比，再调高它或修复服务器。
-remedy.proxy.haproxy.alert-without-sni = 向服务器发送 SNI：在 `server` 行加上 `sni str({host})`（或 `sni req.hdr(host)`），健康检查加上 `check-sni {host}`。
-remedy.proxy.haproxy.protocol-version = 让 HAProxy 与服务器有共同的 TLS 版本：在 `server` 行（或 `ssl-default-server-options`）设置 `ssl-min-ver TLSv1.2` / `ssl-max-ver TLSv1.3`，或在服务器上启用它。
-remedy.proxy.haproxy.untrusted-issuer = 把服务器的 CA 交给 HAProxy：在 `server` 行设置 `ca-file /etc/haproxy/upstream-ca.pem` 与 `verify required`。
-remedy.proxy.haproxy.hostname-mismatch = HAProxy 校验的是 `verifyhost` 的名字（否则是它发送的 SNI）：把 `verifyhost` 设为证书包含的名字，或换一张包含该名字的证书。
-remedy.proxy.haproxy.upstream-header-too-big = HAProxy 的缓冲区（`tune.bufsize`，默认 16384，减去 `tune.maxrewrite`）放不下服务器的响应头：调高 `tune.bufsize`，或让服务器发送更小的头。
-remedy.proxy.haproxy.http-protocol-error = HAProxy 拒绝了服务器的响应（`PH`）：在统计套接字上执行 `show errors` 可看到被拒绝的字节；修正服务器的响应。
-remedy.proxy.haproxy.upstream-protocol-mismatch = 服务器只说 HTTP/2：在 `server` 行加上 `proto h2`（TLS 下再加 `alpn h2`）。
-remedy.proxy.haproxy.no-live-upstreams = 后端的所有服务器都是 DOWN：`echo 'show servers state' | socat stdio /run/haproxy/admin.sock` 可看到健康检查的最后错误；修复导致它们失败的原因。
-remedy.proxy.haproxy.upstream-closed-early = 服务器在应答完成前关闭或重置了连接（`SD`、`SH`）：查看服务器日志；对复用的空闲连接，让服务器的 keep-alive 超时高于 HAProxy 的（`timeout server`、`http-reuse`）。
-remedy.proxy.haproxy.connection-refused = 服务器的地址和端口上没有监听：启动它，或修正 `server` 行的地址。
-remedy.proxy.envoy.proxy-timeout = Envoy 放弃了等待：把集群的 `connect_timeout` 和路由的 `timeout`（默认 15 秒）与上游实际耗时（`triage run https://{host}/`）对比，再调高用尽的那一个或修复上游。
-remedy.proxy.envoy.timeout = 上游没有在集群的 `connect_timeout` 内接受连接：确认它在运行、Envoy 能访问到，且没有防火墙丢包。
-remedy.proxy.envoy.http-timeout = 上游的应答超过了路由的 `timeout`（默认 15 秒）：与直接请求的耗时（`triage run https://{host}/`）对比，再调高它或修复上游。
-remedy.proxy.envoy.alert-without-sni = 向上游发送 SNI：在集群的 `UpstreamTlsContext` 中设置 `sni: {host}`（或在上游 HTTP 协议选项中设置 `auto_sni: true`）。
-remedy.proxy.envoy.untrusted-issuer = 把上游的 CA 交给 Envoy：集群 `UpstreamTlsContext` 中的 `validation_context.trusted_ca`。
-remedy.proxy.envoy.cert-invalid = Envoy 拒绝了上游的证书（CERTIFICATE_VERIFY_FAILED）：用 `triage run https://{host}/ --cacert` 加上集群 `validation_context.trusted_ca` 里的 CA 检查它；证书链自己的发现会说明原因。
-remedy.proxy.envoy.hostname-mismatch = Envoy 校验 `match_typed_subject_alt_names`（或开启 `auto_san_validation` 时校验 SNI）：列出证书包含的名字，或换一张包含该名字的证书。
-remedy.proxy.envoy.protocol-version = 让 Envoy 与上游有共同的 TLS 版本：集群 `UpstreamTlsContext` 的 `tls_params`（`tls_minimum_protocol_version`、`tls_maximum_protocol_version`），或在上游启用它。
-remedy.proxy.envoy.no-live-upstreams = 集群中没有健康的主机（`UH`）：`curl -s localhost:9901/clusters | grep health_flags` 可看到原因；修复导致健康检查或异常检测失败的原因。
-remedy.proxy.envoy.upstream-closed-early = 上游重置或关闭了连接（`UC`）：查看它的日志；对空闲连接，把集群的 `common_http_protocol_options.idle_timeout` 设得低于上游的 keep-alive 超时。
-remedy.proxy.envoy.connection-refused = 上游的地址和端口上没有监听：启动它，或修正集群的端点。
-
-"""#,
+    /// The text tables, read when triage was built (see scripts/embed.py).
+    static func textTable(_ language: String) -> PackedTextTable? {
+        switch language {
+        case "en": PackedTextTable(text: "alert.0.meaningThe sender will send no more messages on this connection; an orderly close, not an error.alert.10.meaningAn inappropriate message (wrong type or order) was received.alert.100.meaningReserved in TLS 1.3: the sender refuses a renegotiation request.alert.109.meaningA handshake message lacks an extension that is mandatory for the offered version or parameters.alert.110.meaningA message contained an extension that is prohibited there or was not offered in the ClientHello.alert.111.meaningReserved: a certificate could not be fetched from a client-supplied URL.alert.112.client.1rare from a client: it did not recognise the name the server echoedalert.112.meaningThe server has no identity matching the name the client sent in server_name (SNI).alert.112.server.1the server has no certificate or virtual host for the SNI name sentalert.113.meaningThe server sent an invalid or unacceptable OCSP response.alert.114.meaningReserved: a certificate hash did not match the client-supplied value.alert.115.meaningNo acceptable PSK identity was offered, or it is unknown to the server.alert.116.client.1not sent by clientsalert.116.meaningThe server requires a client certificate and the client did not send one.alert.116.server.1the server requires a client certificate (TLS 1.3, ssl_verify_client on) and none was sentalert.117.meaningAn error not covered by a more specific alert, when the sender prefers not to say more.alert.120.client.1the server selected an ALPN protocol the client did not offeralert.120.meaningNone of the protocols the client offered in ALPN is supported by the server.alert.120.server.1no protocol in common between the client's ALPN list and the server's (e.g. h2 only vs http/1.1 only)alert.121.meaningThe client offered Encrypted Client Hello and the server did not accept it.alert.20.meaningA record could not be deprotected: wrong key, tampered or corrupted data.alert.21.meaningReserved: a record decrypted wrongly (TLS 1.0 and earlier; must not be sent).alert.22.meaningA record longer than the protocol allows was received.alert.30.meaningReserved: decompression produced invalid input (must not be sent in TLS 1.3).alert.40.client.1the client found no acceptable parameters in the ServerHelloalert.40.meaningThe sender could not negotiate an acceptable set of security parameters from the options offered.alert.40.server.1no cipher suite, group or signature algorithm in common with the clientalert.40.server.2the server requires SNI and the client sent none, or a name it has no certificate foralert.40.server.3the server wants a client certificate the client did not present (TLS 1.2)alert.41.meaningReserved: SSL 3.0 reply when no certificate was available (must not be sent).alert.42.client.1the server certificate is corrupt or its signature does not verifyalert.42.meaningA certificate was corrupt or contained signatures that did not verify.alert.42.server.1the client certificate is corrupt, or its signature does not verifyalert.43.client.1the server certificate's key type is not supported by the clientalert.43.meaningA certificate was of an unsupported type.alert.43.server.1the client certificate's type or key algorithm is not acceptedalert.44.client.1the server certificate has been revokedalert.44.meaningA certificate was revoked by its signer.alert.44.server.1the client certificate has been revokedalert.45.client.1the server certificate has expired or is not yet valid (check notAfter / notBefore and the clocks)alert.45.meaningA certificate has expired or is not currently valid.alert.45.server.1the client certificate has expired or is not yet validalert.46.client.1the server certificate was rejected for another reason (key usage, policy)alert.46.meaningSome other (unspecified) issue arose in processing the certificate, rendering it unacceptable.alert.46.server.1the client certificate was rejected for another reason (policy, key usage)alert.47.client.1a malformed or inconsistent ServerHelloalert.47.meaningA field in the handshake was incorrect or inconsistent with other fields.alert.47.server.1a malformed or inconsistent ClientHello (often a middlebox rewriting it)alert.48.client.1the server certificate chains to a CA the client does not trust (self-signed, private CA, missing intermediate)alert.48.meaningA valid chain was received but the CA certificate could not be located or matched with a known trust anchor.alert.48.server.1the client certificate was issued by a CA the server does not trust (ssl_client_certificate)alert.49.meaningA valid certificate or PSK was received, but access control denied the negotiation.alert.50.meaningA message could not be decoded: a field out of range or a wrong length.alert.51.meaningA handshake cryptographic operation failed: a signature or the Finished value did not verify.alert.52.meaningThe peer requested more DTLS connection IDs than the sender allows.alert.60.meaningReserved: an export-restricted parameter was negotiated (must not be sent).alert.70.client.1the server selected a version the client disabledalert.70.meaningThe protocol version the peer offered is recognized but not supported.alert.70.server.1the client offers only versions the server disabled (e.g. TLS 1.0 to a TLS 1.2+ server)alert.71.meaningThe peer's parameters are weaker than the minimum the sender requires (ciphers, key sizes).alert.80.client.1the client itself failed: with OpenSSL 3 often a legacy TLS 1.0/1.1 server whose signature algorithm the default security level refusesalert.80.client.2a local problem in the client (memory, provider, key load)alert.80.meaningAn internal error unrelated to the peer or the correctness of the protocol (such as a memory allocation failure) makes it impossible to continue.alert.80.server.1the server's own configuration is broken: expired or unreadable certificate/key, no certificate for the requested namealert.80.server.2the handshake arrived without SNI and the server has no usable default certificate (e.g. nginx proxy_pass to HTTPS without proxy_ssl_server_name)alert.80.server.3a TLS terminator / load balancer failing towards its backendalert.86.client.1a middlebox downgraded the connectionalert.86.meaningA fallback retry (TLS_FALLBACK_SCSV) offered a lower version than the sender supports.alert.86.server.1the client retried with a lower version after a failed attempt (TLS_FALLBACK_SCSV): look at the first failurealert.90.meaningThe user cancelled the handshake for a reason unrelated to a protocol failure.alert.decode_not_understoodcannot tell what '{text}' is: expected a TLS alert number or name, an OpenSSL error, a curl code or an nginx error-log linealert.decode_nothingtls.decode-alert: nothing to decode: give 'alert' (a number or name) or 'text'alert.described{level} alert {code} {name} from {sender}attempt.alert{alert}attempt.closedthe server closed the connection during the handshake (last message from it: {last})attempt.established{version} {cipher}, verify {verify_code} ({verify_text})attempt.fact{address} {variant}: {outcome}; connect {connect} ms, handshake {handshake} msattempt.failedfailed: {error}attempt.flood_bytesended after {bytes} bytes: the server keeps sendingattempt.flood_messagesended after {count} TLS messages: the server keeps sendingattempt.line{address} {variant}: {outcome}attempt.no_descriptornot tried: this machine had no file descriptor left ({errno}) for as long as the attempt could waitattempt.not_tlsnot TLS: the server answered {preview}attempt.refusedconnection refusedattempt.resetthe server reset the connection during the handshake (last message from it: {last})attempt.timed_outtimed out {phase}attempt.unreachableunreachable ({errno})capture.cannotcannot capture on {device} ({why}); the self-capture of tls.handshake stands incapture.cut_atthe capture ends in damage at byte {offset} ({error}); what came before is analysedcapture.decoded{count} TLS connection(s) in {packets} packets; {groups}capture.decrypt_failedon {count} connection(s) a record did not authenticate with the key log's secrets (other keys, or packets lost): the rest of those connections stays encryptedcapture.group{outcome}, {sni}capture.group_count{count} × {label}capture.group_own{label} (triage's own)capture.interruptedinterrupted after {mb} of {total} MB: the connections decoded so far are analysedcapture.keylog_matches_nonethe key log has no secrets for any of the {count} TLS 1.3 connection(s) ({entries} connection(s) in the key log): it is from another session, or another clientcapture.link_typethe capture's frames are of link type {type} ({name}), which triage does not decode ({frames} frame(s)): capture on an Ethernet, loopback or Linux cooked (any) interface, or export it as such from Wiresharkcapture.mid_streamthe capture began after the handshake: {count} connection(s) carry TLS records but no ClientHello — capture from the start of the connection (start tcpdump before the client connects)capture.more_connections{count} morecapture.no_privilegeno capture on {device}: this process may not capture (it needs CAP_NET_RAW and CAP_NET_ADMIN) — run triage as root, or grant it once: sudo setcap cap_net_raw,cap_net_admin+eip \"$(command -v triage)\"; the handshakes' own self-capture stands in, the proxy's connection is not seencapture.no_server_hellonone of the {count} TLS connection(s) got as far as the server's answer (no ServerHello, alert or TCP verdict in the file): nothing could be checked — a file cut early, or only one direction captured?capture.no_snino SNIcapture.no_tlsno TLS connection in the capture ({tcp} TCP connection(s)): nothing to check — is it the right file, or was TLS on a port the capture filtered out?capture.no_tls_on_portno TLS connection to port {port} in the capture ({tcp} TCP connection(s) to that port): nothing to check — is --port right?capture.none_runningno capture is running (capture.start could not capture)capture.not_runningcapture.stop: no capture '{id}' is runningcapture.outcome_alert{alert}capture.outcome_closed_quietlyhandshake completed, then the client closed without a requestcapture.outcome_handshakehandshake {version}capture.outcome_no_server_hellono ServerHellocapture.outcome_not_tlsanswered non-TLS bytes {preview}capture.outcome_refusedSYN answered by RSTcapture.outcome_unansweredClientHello not answered ({ms} ms)capture.progressdecoding: {mb} of {total} MB, {connections} connections, {rate} MB/scapture.sniSNI {name}capture.startedcapturing on {device}: `{filter}`capture.stopped{frames} frame(s) captured on {device}capture.table_unwrittenconnections.csv could not be written ({error}): the findings stand, the per-connection table is missingcapture.tls13_hidden{count} TLS 1.3 connection(s) not decrypted: their certificates and most alerts are encrypted; pass the client's key log with --keylog FILE (SSLKEYLOGFILE) to see themcapture.tls13_undecided{count} TLS 1.3 connection(s) ended right after the handshake with a short encrypted record (an alert's size) and no application data: their alert cannot be read without the client's key log (--keylog FILE)capture.truncated{count} frame(s) were cut by the capture's snap length: their TLS records are incomplete and alerts or certificates in them are lost — capture again with `tcpdump -s 0`capture.unavailablelibpcap cannot capture on {device}: {error}capture.unreadable{file}: {error}cause.address-unreachable.remedyMake the service listen on {address} too (e.g. `listen [::]:443;` for IPv6), or remove that address from DNS.cause.address-unreachable.titlean address does not answercause.alert-without-sni.remedyMake the client send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name HOST;`), or give the server a default certificate for clients without SNI.cause.alert-without-sni.titleupstream aborts TLS without SNIcause.cert-expired.remedyRenew the certificate and reload the server; check the new notAfter with `openssl s_client -connect {address} -servername {host} </dev/null | openssl x509 -noout -dates`.cause.cert-expired.titlecertificate expiredcause.cert-expires-soon.remedyRenew {subject} before {date}; clients keep working until then.cause.cert-expires-soon.titlecertificate expires sooncause.cert-invalid.remedyOpenSSL refuses the chain ({code}: {text}); fix what it names (`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` shows the same error).cause.cert-invalid.titlecertificate does not verifycause.cert-not-yet-valid.remedyCheck the server's and the issuer's clocks, or install a certificate whose notBefore has passed.cause.cert-not-yet-valid.titlecertificate not yet validcause.cert-revoked.remedyThe CA revoked the certificate: install a newly issued one.cause.cert-revoked.titlecertificate revokedcause.cert-wrong-purpose.remedyReissue the certificate with the serverAuth Extended Key Usage (TLS Web Server Authentication); a clientAuth-only certificate cannot serve HTTPS.cause.cert-wrong-purpose.titlecertificate not for TLS serverscause.client-cert-rejected.remedyPresent a client certificate issued by a CA the server accepts (see its acceptable CA names), valid today, with the clientAuth usage.cause.client-cert-rejected.titleserver rejects the client certificatecause.client-cert-required.remedyConfigure the client certificate (nginx `proxy_ssl_certificate` / `proxy_ssl_certificate_key`, `curl --cert --key`, `triage run --cert --key`), or relax the server's `ssl_verify_client`.cause.client-cert-required.titleserver requires a client certificatecause.connection-refused.remedyStart the service or fix the port; check that it listens on this address (`ss -ltnp 'sport = :{port}'`).cause.connection-refused.titleconnection refusedcause.connection-reset.remedyLook at the server's (or the load balancer's) log for the moment of the reset: a TLS terminator that crashes, a connection limit, a firewall or IPS that resets TLS.cause.connection-reset.titleconnection reset during the handshakecause.default-cert-without-sni.remedyMake the client send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name {name};`), and fix or renew the server's default certificate on {address}.cause.default-cert-without-sni.titleanother certificate without SNIcause.dns-failure.remedyFix the DNS record or the resolver configuration; compare with `dig` against an authoritative server.cause.dns-failure.titlename does not resolvecause.handshake-too-large.remedySend a shorter chain (leaf and its intermediates only, no root, no duplicates) and a certificate with fewer names: clients refuse certificate messages over about 100 KB.cause.handshake-too-large.titlehandshake too largecause.hostname-mismatch.remedyInstall a certificate whose subjectAltName covers the host name clients use (or use that name in the client, or in `proxy_ssl_name`).cause.hostname-mismatch.titlecertificate does not match the host namecause.http-error.remedySee the response status and body; the upstream answered, so look at its logs.cause.http-error.titleHTTP error statuscause.http-protocol-error.remedyThe answer is not acceptable HTTP (oversized headers, an empty reply, a malformed response): fix the application or the proxy in front of it.cause.http-protocol-error.titlethe server breaks HTTPcause.http-timeout.remedyTLS works, so the application behind it is slow or stuck: look at its logs, worker pool and backends at that moment.cause.http-timeout.titleno HTTP answercause.incomplete-chain.remedyServe the full chain: append the intermediate certificate(s) to the server's certificate file (nginx `ssl_certificate` with the fullchain file).cause.incomplete-chain.titleincomplete certificate chaincause.intermediate-expired.remedyReplace the expired intermediate in the served chain with the CA's current one.cause.intermediate-expired.titleintermediate certificate expiredcause.mixed-backends.remedyFix {bad}, or take it out of DNS / the load balancer until it matches the others.cause.mixed-backends.titleaddresses of the name disagreecause.no-live-upstreams.remedyThe proxy marked every server of the block down after failures (`max_fails`, `fail_timeout`): fix the failure that marked them, see the errors before this one.cause.no-live-upstreams.titleevery upstream server is marked downcause.no-shared-cipher.remedyAlign the cipher suites: enable a modern suite (ECDHE with AES-GCM or CHACHA20) on both sides.cause.no-shared-cipher.titleno shared ciphercause.not-tls.remedyPoint the client at the TLS port, or use http:// for this port.cause.not-tls.titlethe port does not speak TLScause.ocsp-stale.remedyThe server staples an OCSP response past its nextUpdate: make it fetch a fresh one (nginx `ssl_stapling on;` with a working `resolver`).cause.ocsp-stale.titlestale or missing OCSP staplecause.plain-http-to-tls-port.remedyThe port speaks TLS: use `proxy_pass https://…` for it.cause.plain-http-to-tls-port.titleplain HTTP sent to a TLS portcause.protocol-version.remedyEnable a TLS version both sides support (TLS 1.2 or 1.3) on the server, or `proxy_ssl_protocols` on the client.cause.protocol-version.titleno common TLS versioncause.proxy-error.remedyThe proxy could not talk to its upstream: see the upstream findings and the proxy's error log.cause.proxy-error.titlethe proxy fails to reach the upstreamcause.proxy-timeout.remedyThe proxy gave up waiting: on its upstream (the phase says which: connect and TLS handshake against `proxy_connect_timeout`, the answer against `proxy_read_timeout`; compare with how long the upstream really takes), or it accepted the request and never answered (its workers are stuck).cause.proxy-timeout.titlethe proxy timed outcause.redirect-loop.remedyFollow the Location headers in the trace: two rules send the client back and forth (often http↔https or a missing trailing slash).cause.redirect-loop.titleredirect loopcause.revocation-unchecked.remedyThe CA's OCSP responder could not say whether the certificate is revoked: check that it is reachable from here (`openssl ocsp -issuer issuer.pem -cert leaf.pem -url URL`), or have the server staple a response (nginx `ssl_stapling on;`).cause.revocation-unchecked.titlerevocation not checkedcause.self-signed.remedyInstall a certificate issued by a CA the clients trust, or give clients this certificate as a trusted CA (`curl --cacert`; behind nginx, `proxy_ssl_trusted_certificate`).cause.self-signed.titleself-signed certificatecause.timeout.remedyCheck that the service is up and not overloaded, and that no firewall drops packets between client and server.cause.timeout.titletimed outcause.tls-alert.remedyThe server ended the handshake with alert {code} {name}; see the alert's likely causes below, and the server's TLS log at that moment.cause.tls-alert.titleTLS alertcause.tls-protocol-error.remedyThe server's TLS stack sends messages a client cannot accept; upgrade or fix it, and check for a middlebox that rewrites TLS.cause.tls-protocol-error.titlethe server breaks TLScause.tls-to-plain-port.remedyThe port speaks plain HTTP: use `proxy_pass http://…` for it, or point the proxy at the TLS port.cause.tls-to-plain-port.titleTLS sent to a plain HTTP portcause.untrusted-issuer.remedyGive the clients the issuing CA (`curl --cacert`, `triage --ca-file`; behind nginx, `proxy_ssl_trusted_certificate`) or use a certificate from a publicly trusted CA.cause.untrusted-issuer.titlecertificate issuer not trustedcause.upstream-closed-early.remedyThe upstream closes connections the proxy still uses: keep its keep-alive timeout above the proxy's (`keepalive_timeout` in the upstream block), or let the proxy retry (`proxy_next_upstream error timeout non_idempotent`).cause.upstream-closed-early.titleupstream closed the connection earlycause.upstream-dns-stale.remedynginx resolves proxy_pass names once, at start: reload it, or let it re-resolve (`resolver` and a variable in `proxy_pass`).cause.upstream-dns-stale.titlethe proxy uses an old address of the upstreamcause.upstream-header-too-big.remedyRaise the proxy's buffer for the response header above its size (nginx: `proxy_buffer_size 16k;` and `proxy_buffers 8 16k;`), or make the upstream send smaller headers (cookies).cause.upstream-header-too-big.titleupstream's response header too big for the proxycause.upstream-protocol-mismatch.remedyThe upstream offers another application protocol (ALPN) than the proxy speaks: use `grpc_pass` for gRPC, or enable HTTP/1.1 on the upstream.cause.upstream-protocol-mismatch.titleupstream speaks another protocolcause.weak-key.remedyReissue the certificate with an RSA key of at least 2048 bits or an ECDSA P-256 key.cause.weak-key.titleweak certificate keycert.problem_expiredexpired on {date}cert.problem_itsits certificate {problem}cert.problem_namedoes not name {host} ({sans})cert.problem_not_yet_validis not valid before {date}crl.not_issuersnot signed by the leaf's issuercrl.stalepast its nextUpdate ({date})curl.0successcurl.1the URL's scheme is not supported by this libcurlcurl.10FTP: accepting the server's data connection failedcurl.100a value or data field grew larger than allowedcurl.101Encrypted Client Hello was required but not acceptedcurl.11FTP: unexpected reply to PASScurl.12FTP: the server did not connect back in timecurl.13FTP: unexpected reply to PASV/EPSVcurl.14FTP: the 227 reply could not be parsedcurl.15FTP: the host for the data connection could not be foundcurl.16a problem in the HTTP/2 framing layercurl.17FTP: setting the transfer type failedcurl.18the transfer ended before the announced size was receivedcurl.19FTP: RETR failedcurl.2early initialisation failedcurl.20not usedcurl.21a custom QUOTE command failedcurl.22the server answered with an HTTP status of 400 or more (with --fail)curl.23writing received data to a file or callback failedcurl.24not usedcurl.25the upload could not be startedcurl.26reading the local data to send failedcurl.27a memory allocation failedcurl.28the operation passed its timeout (--max-time / --connect-timeout)curl.29not usedcurl.3the URL is not properly formattedcurl.30FTP: the PORT command failedcurl.31FTP: the REST command failedcurl.32not usedcurl.33the server does not support or accept the range requestcurl.34not usedcurl.35the TLS handshake failed: see the message after it (an alert, a version or cipher mismatch)curl.36a download could not be resumedcurl.37a file:// URL could not be readcurl.38LDAP: bind failedcurl.39LDAP: search failedcurl.4a requested feature was not built into this libcurlcurl.40not usedcurl.41not usedcurl.42a callback asked libcurl to abortcurl.43a function was called with a bad argumentcurl.44not usedcurl.45the local interface or address (--interface) could not be usedcurl.46not usedcurl.47more redirects than --max-redirs allowscurl.48an option was not recognised by this libcurlcurl.49an option's value had a syntax errorcurl.5the proxy's host name could not be resolvedcurl.50not usedcurl.51before curl 7.62: CURLE_PEER_FAILED_VERIFICATION (the server's certificate, usually its name, did not verify); since 7.62 that is 60curl.52the server closed the connection without sending anythingcurl.53the TLS crypto engine was not foundcurl.54setting the TLS crypto engine as default failedcurl.55sending network data failedcurl.56receiving network data failed (often a reset connection)curl.57not usedcurl.58the local client certificate could not be usedcurl.59the requested cipher could not be usedcurl.6the host name could not be resolved (DNS)curl.60the server's certificate or fingerprint did not verify (expired, wrong host, untrusted issuer)curl.61the content encoding was not recognisedcurl.62not usedcurl.63the file is larger than --max-filesizecurl.64the requested TLS level could not be reachedcurl.65a resend needed data that could not be rewoundcurl.66the TLS crypto engine could not be initialisedcurl.67the server rejected the logincurl.68TFTP: file not foundcurl.69TFTP: permission problemcurl.7the TCP connection failed: refused, unreachable, or timed out at connectcurl.70the server ran out of disk spacecurl.71TFTP: illegal operationcurl.72TFTP: unknown transfer idcurl.73the remote file exists and would not be overwrittencurl.74TFTP: no such usercurl.75not usedcurl.76not usedcurl.77the CA certificate file (--cacert) could not be readcurl.78the resource was not found on the servercurl.79an error in the SSH layercurl.8the server sent data libcurl could not parse (often: not the protocol expected, e.g. HTTP to a TLS port)curl.80the TLS connection could not be shut down cleanlycurl.81the socket is not ready; try againcurl.82the CRL file could not be loadedcurl.83the issuer check (--issuer) failedcurl.84FTP: the PRET command failedcurl.85RTSP: CSeq mismatchcurl.86RTSP: session id mismatchcurl.87FTP: the file list could not be parsedcurl.88a chunk callback reported an errorcurl.89no connection available (connect-only use)curl.9the server denied access to the resourcecurl.90the server's public key did not match --pinnedpubkeycurl.91the certificate status (OCSP stapling) check failedcurl.92an HTTP/2 stream was reset or failedcurl.93a libcurl function was called from inside a callbackcurl.94an authentication function returned an errorcurl.95an HTTP/3 layer problemcurl.96the QUIC connection could not be set upcurl.97the proxy handshake failed (see the proxy's answer)curl.98the server asked for or rejected the client certificatecurl.99poll/select returned an unrecoverable errordemo.nginxdemo: nginx on 127.0.0.1:{port} with the write-up's configuration: location /test → proxy_pass https://middleground_backend/xxx/xxx, no proxy_ssl_server_namedemo.nginx_faileddemo: {error}; diagnosing the upstream without nginxdemo.no_nginxdemo: nginx is not installed (make install-deps installs nginx-light); diagnosing the upstream without a proxydemo.upstreamdemo: upstream {url} on 127.0.0.1:{port} — a valid certificate for clients that send SNI; its default certificate (for clients without SNI) expired on {date}, so it aborts those handshakes with alert 80diagram.captured(captured)diagram.clientclient (triage, as curl)diagram.directdirect, as curl connectsdiagram.proxyproxy {server}diagram.proxy_hop_unseenthe proxy's upstream connection was not observeddiagram.replayed(replayed by triage)diagram.resolverDNS {server}diagram.through_proxythrough the proxy (what the user sees)diagram.upstreamupstream {server}dns.hosts_file/etc/hosts answers {host}: {addresses} (no DNS query sent)dns.literal{host} is an IP address: nothing to resolvedns.no_address{host}: no address ({why})dns.no_resolverdns.resolve: no usable resolver (server input '{server}', /etc/resolv.conf: {system})dns.pinned{host} pinned to {addresses} by the addresses input (no DNS query sent)dns.retried_tcpthe {type} answer over UDP was truncated (TC bit); it was asked again over TCPdns.special_use{host} is a special-use name (RFC 6761): no DNS query sentdns.special_use_none{host} is a special-use name (RFC 6761) with no address in /etc/hosts; no DNS query sentdns.summary{host} → {addresses} (CNAMEs followed: {cnames}) from {server}dns.system_differsgetaddrinfo (what curl and nginx get) differs from the DNS answer: check /etc/hosts, nsswitch.conf and search domainsevent.capturedcaptured: {count} connection(s) {label}event.expiredcertificate {name} expired (notAfter)event.local_clockthe proxy's local time, read in this machine's zoneevent.log_firstnginx logs the first of {count} upstream errors: `{line}`event.log_lastnginx logs the last upstream error: `{line}`event.not_aftercertificate {name} expires (notAfter)event.not_beforecertificate {name} becomes valid (notBefore)event.run_finishedtriage finishes: {verdict}event.run_startedtriage starts ({runbook})evidence.bodythe first {kept} of {total} body bytesevidence.capturelive capture on {device}: `{filter}` ({frames} frames; credential headers masked)evidence.chainthe certificate chain {address} sent (sni {variant})evidence.connectionsevery TLS connection of the capture, one row each (CSV: time, addresses, SNI, versions, cipher, alerts, certificates)evidence.crlthe CRL fetched from {url} (DER as served; `openssl crl -inform DER -noout -text -in crl.der`)evidence.headersresponse headersevidence.key_logTLS secrets (NSS key log): with it anyone can decrypt handshake.pcapng; delete it before sharing the case, or run with --no-keylogevidence.ocsp_responsethe OCSP response from {url} (`openssl ocsp -respin ocsp-response.der -resp_text -noverify`)evidence.self_captureevery connection of this step, as sent and received (open in Wireshark)evidence.stderrstandard error of {command}evidence.stdoutstandard output of {command}evidence.tracecurl's verbose trace (secrets redacted)evidence.transcriptthe step's raw evidence in full (the report shows its first lines)exec.exited`{command}` exited with status {status}exec.killed`{command}` was killed by signal {signal}exec.unexpected{how}, expected {expected}explain.alert_headingTLS alert {code} {name} ({level})explain.cause_line`{code}` {title}: {remedy}explain.client_heading{client}: {meaning}explain.curl_headingcurl error {code} {name}explain.if_client_sentif the client sent it: {cause}explain.if_server_sentif the server sent it: {cause}explain.level_times256{value} = {level} × 256 + {code} (level {levelName}, description {code})explain.likely_causeslikely causesexplain.nginx_handshake_failednginx (the TLS client) failed the handshake with {upstream}; nginx answers the request with 502explain.nginx_headingnginx error while talking to {upstream}explain.nginx_no_sninginx sends no SNI upstream unless `proxy_ssl_server_name on;`: compare `openssl s_client -connect {upstream} -noservername` with `-servername HOST`explain.not_understoodcannot tell what '{text}' is: expected a TLS alert number or name (80, internal_error), 'SSL alert number N', an OpenSSL error (error:0A000438:…), a curl exit code (curl: (35), CURLE_…), an X509 verify error (verify error:num=20), or a client's or proxy's error line (nginx, HAProxy, Envoy, Java, Go, Python, Node, browsers)explain.openssl_alert_headingOpenSSL error {error}: the peer sent alert {code}explain.openssl_headingOpenSSL error {error}: {meaning}explain.or_curlor, as a curl exit code: {heading}explain.received_alertreceived TLS alert {code} {name} from the peerexplain.reserved_alertreserved: modern TLS stacks never send itexplain.x509_headingX.509 verify error {code}: {meaning}exporter.listeningtriage exporter: listening on http://{address} (modules: {modules}); /probe?target=HOST:PORT, /metricsfact.acceptable_casacceptable CAsfact.addressaddressfact.address_sourceaddresses fromfact.addressesaddressesfact.alertalertfact.alpnALPNfact.answeranswerfact.attemptattemptfact.blocks_skippedpcapng blocks skippedfact.body_bytesbody bytesfact.body_startstart of the bodyfact.bytesbytesfact.bytes_lostbytes lostfact.bytes_receivedbytes receivedfact.callfailed callfact.capture_cutcapture cutfact.causecausefact.certificatecertificatefact.chain_lengthcertificates sentfact.ciphercipherfact.clientclientfact.cname_chainCNAME chainfact.codecodefact.commandcommandfact.confirmed_byconfirmed by the proxy's logfact.connect_msconnect (ms)fact.connected_toconnected tofact.connectionsconnectionsfact.content_lengthdeclared Content-Lengthfact.content_typeContent-Typefact.curl_codecurl codefact.curl_errorcurl errorfact.date_headerDate headerfact.days_leftdays leftfact.decrypted_connectionsconnections decryptedfact.defined_indefined infact.direct_statusstatus of the direct requestfact.dns_msDNS (ms)fact.dns_recordDNS answerfact.elapsed_mselapsed (ms)fact.errorerrorfact.eventwhat the log saysfact.exit_statusexit statusfact.expected_exitexpected exit statusfact.familyaddress familyfact.filterfilterfact.first_byte_msfirst byte (ms)fact.first_seenfirst seenfact.framesframesfact.frames_droppedframes dropped (64 MiB limit)fact.getaddrinfogetaddrinfofact.groupgroupfact.header_bytesheader bytesfact.hosthostfact.host_headerHost headerfact.host_matchmatches the hostfact.http_versionHTTP versionfact.impactimpactfact.interfaceinterfacefact.issuerissuerfact.keep_alivethe upstream's Keep-Alivefact.kernel_droppedframes dropped by the kernelfact.keykeyfact.key_log_entriesTLS 1.3 connections in the key logfact.last_linelast linefact.last_messagelast message from the serverfact.last_seenlast seenfact.levellevelfact.likely_causelikely causefact.limitlimitfact.locationlocationfact.logged_addressesaddresses in the proxy logfact.malformed_framesmalformed frames skippedfact.marked_downmarked down byfact.matchedmatchedfact.matching_linesmatching linesfact.meaningmeaningfact.measured_msmeasured (ms)fact.messages_receivedTLS messagesfact.missing_evidencewhat would explain itfact.missing_issuermissing issuerfact.namenamefact.name_checkedname checkedfact.next_commandrun nextfact.next_updatenext updatefact.not_afternotAfterfact.not_beforenotBeforefact.notenotefact.offered_versionsversions offeredfact.openssl_errorOpenSSL errorfact.openssl_reasonOpenSSL reasonfact.os_errnoerrnofact.packetspacketsfact.phasephasefact.portportfact.profilehow it connectsfact.proxyproxyfact.proxy_passproxy_passfact.proxy_ssl_protocolsproxy_ssl_protocolsfact.proxy_ssl_trusted_certificateproxy_ssl_trusted_certificatefact.proxy_ssl_verifyproxy_ssl_verifyfact.proxy_versionproxy versionfact.query_typequestionfact.rcoderesponse codefact.redirectsredirectsfact.requestrequestfact.resolved_nowresolves now tofact.resolverresolverfact.sanssubjectAltNamesfact.seen_atseen atfact.self_signedself-signedfact.sendersent byfact.serverserverfact.server_headerServer headerfact.server_speaksserver speaksfact.settingsetting in forcefact.signaturesignaturefact.sniSNIfact.sni_sentSNI nginx sendsfact.statusHTTP statusfact.subjectsubjectfact.tcp_connectionsTCP connectionsfact.tls_connectionsTLS connectionsfact.tls_msTLS done (ms)fact.total_mstotal (ms)fact.truncatedtruncated over UDPfact.trust_storetrust storefact.trustedtrustedfact.upstreamupstreamfact.upstream_serversupstream serversfact.urlURLfact.variantSNI variantfact.verify_codeverify resultfact.verify_errorverify errorsfact.versionTLS versionfact.version_probepinned to one versionfact.via_statusstatus through the proxyfact.with_sniwith SNIfact.without_sniwithout SNIfact.written_bywritten byfinding.absurd_messagethe server's first handshake message announces a size no client accepts ({error}; {bytes} bytes received): it is not speaking TLS correctlyfinding.address_unreachable{address} ({family}): {what}, while {working} works; clients that try the next address (curl, browsers: Happy Eyeballs) fall back after a delay, clients that try only the first failfinding.aia_untrustedthe leaf's issuer {issuer}, fetched from {url} (its AIA), does not chain to {store} either: {error}finding.alertthe handshake ends with {alert}finding.alert_without_sniwithout SNI the server aborts the handshake with fatal alert {code} {alert_name}; with SNI ({name}) it succeedsfinding.body_cut{url} declared {declared} bytes of body and closed the connection after {received}finding.capture_alert{count} connection(s) to {server} ended with {alert}finding.capture_client_cert{count} connection(s) to {server} ended with {alert}: the server wants a client certificatefinding.capture_client_cert_rejected{count} connection(s) to {server} ended with {alert}: the server rejected the client certificate that was sentfinding.capture_client_expired{count} connection(s) to {server} ended with {alert}: the client found the server certificate expiredfinding.capture_client_name{count} connection(s) to {server} ended with {alert}: the client rejected a certificate that verifies, so not for the name it asked for (SNI {sni})finding.capture_client_rejected{count} connection(s) to {server} ended with {alert}: the client rejected the certificatefinding.capture_client_unknown_ca{count} connection(s) to {server} ended with {alert}: the client does not trust the issuerfinding.capture_closed_quietly{count} connection(s) from the proxy to {server} completed the handshake and were closed by the proxy without a request: it refused what the server sentfinding.capture_no_sni{count} connection(s) to {server} ended with {alert}; their ClientHello carried no SNIfinding.capture_not_tls{count} connection(s) to {server}: the server answered the ClientHello with {preview}, not TLSfinding.capture_old_version{count} connection(s) to {server} negotiated {version}, which current clients (OpenSSL 3, browsers) refusefinding.capture_refused{count} connection(s) to {server}: the SYN was answered by RST — nothing listens on port {port}finding.capture_unanswered{count} connection(s) to {server}: the server sent nothing in answer to the ClientHello; the client gave up after {ms} msfinding.capture_unknown_name{count} connection(s) to {server} ended with {alert}: the server does not know the name sentfinding.cert_expiredthe certificate for {host} expired on {date}, {days} day(s) before {when}finding.cert_invalidthe chain does not verify: error {code} {text} at {subject} (depth {depth})finding.chain_too_longthe chain has {count} certificate(s) below the anchor, more intermediates than this client's verify depth allows: it stops before reaching a root it trustsfinding.client_cert_rejectedthe server rejected the client certificate that was sent: {alert}finding.client_cert_requiredthe server requires a client certificate and none was sent: {alert}; acceptable CAs: {cas}finding.client_cert_unusablethe client certificate or key cannot be used ({error})finding.closed{address} closed the connection during the handshake without an alert (variant {variant}; last message from the server: {last})finding.cname_loopthe CNAME chain of {host} loops: {chain}finding.connect_timeout{address} did not answer the TCP connection (SYN) within {timeout}finding.crl_revokedits CA's CRL ({url}) lists {subject} as revoked on {date}finding.crl_unreachablerevocation of {subject} not checked: its CA's CRL {url} could not be fetched or read ({error})finding.crl_unusablerevocation of {subject} not checked: its CA's CRL {url} is {status}finding.curl_client_certthe server wants a client certificate and curl sent none: {alert}finding.curl_client_cert_rejectedthe server rejected curl's client certificate: {alert}finding.curl_connect_timeout{url}: no TCP connection within the connect timeoutfinding.curl_no_namecurl could not resolve {host} ({error})finding.curl_no_proxy_namecurl could not resolve the proxy of {host} ({error})finding.curl_refused{url}: the connection was refusedfinding.curl_reset{url}: the server reset the connectionfinding.curl_tls_timeout{url}: the TLS handshake did not complete within {total}finding.curl_unreachable{url}: the address cannot be reached ({errno})finding.curl_verifycurl refused the server certificate of {url} (verify result {code}: {error})finding.declared_remedythe runbook gives no remedy for this finding: see the step's evidencefinding.default_certwithout SNI the server presents another certificate ({subject}), which {problem}; with SNI it presents {good}finding.dns_malformed{server} answered the {type} question for {host} with garbage: {detail}finding.dns_networkthe {type} question for {host} could not be sent to {server}: {detail}finding.dns_refusednothing answers DNS at {server} (the {type} question for {host} was refused)finding.dns_stalethe proxy sends to {logged} (what {host} resolved to when it started); {host} resolves to {now} nowfinding.dns_timeout{server} did not answer the {type} question for {host}finding.empty_reply{url} closed the connection without an HTTP answerfinding.expires_soonthe certificate {subject} expires on {date}, in {days} daysfinding.fails_without_sniwithout SNI the handshake fails ({outcome}); with SNI ({name}) it succeedsfinding.flood_bytes{address} keeps sending during the handshake: the attempt was ended after {limit} bytes (last message: {last})finding.flood_messages{address} floods the handshake with messages: the attempt was ended after {limit} (last message: {last})finding.handshake_failedthe handshake with {address} failed without an alert ({error})finding.handshake_no_answer{address} accepted the TCP connection but sent nothing in answer to the ClientHello within {timeout}finding.handshake_stalled{address} stalled in the handshake: {bytes} bytes received, the last message was {last}, then nothing until the {timeout} deadlinefinding.hint_issuer_not_in_ca_file{file} does not hold {issuer} eitherfinding.hint_pass_ca_fileif {issuer} is your organisation's own CA, pass its certificate with --ca-filefinding.hostname_mismatchthe certificate does not name {host}: it names {sans}finding.http_endless{url} answers with a body that does not end: {bytes} bytes in {total}, and still sendingfinding.http_error{url} answered {status} {reason}finding.http_no_answerTLS works but {url} sent no HTTP answer within {total}finding.http_protocol{url} broke HTTP: {error}finding.http_receive{url} sent an answer curl cannot read ({bytes} header bytes; {error})finding.http_stalled{url} started answering (first byte after {ttfb}) and then stalled: {bytes} bytes in {total}finding.incomplete_chain_aiathe server sends {count} certificate(s) but not the intermediate {issuer}, whose address the leaf names ({url}); clients that do not fetch it (curl, nginx, Java) cannot build the chainfinding.incomplete_chain_anchorsthe server sends {count} certificate(s) whose last is issued by {issuer}, which is neither sent nor among the anchors in {file}: the server must send that intermediatefinding.incomplete_chain_fetchedthe server sends {count} certificate(s) without their issuer; {issuer}, fetched from {url} (the leaf's AIA), completes the chain against {store}: the server must send itfinding.incomplete_chain_knownthe server sends {count} certificate(s) but not the intermediate {missing}; it verified here only because {store} holds it, and clients without it failfinding.intermediate_expiredthe intermediate certificate {subject} expired on {date}, {days} day(s) before {when}finding.legacy_serverthe server offers only an old TLS version that this client refuses ({error})finding.mixed_backendsthe addresses of {host} disagree: {bad}, while {good} worksfinding.mixed_certificatesthe {count} addresses of {host} present different certificates: {addresses}finding.mixed_endpoint_state{address}: {state}finding.must_staple_missing{subject} is must-staple (TLS Feature status_request) but the server staples no OCSP response: clients that honour it (Firefox) refuse the connectionfinding.nginx_lognginx failed the TLS handshake with {upstream}: {how}; its clients got 502finding.no_address{host} resolves to no addressfinding.no_address_record{server} knows {host} but returns no A or AAAA recordfinding.no_common_versionno TLS version in common ({error})finding.no_shared_cipherno cipher suite or group in common: {alert}finding.no_shared_parametersno cipher suite, group or signature algorithm in common ({error})finding.not_tls{address} does not speak TLS: it answered {preview}finding.not_tls_reason{address} does not speak TLS ({error})finding.not_yet_validthe certificate {subject} is not valid until {date}, {days} day(s) after {when}finding.nxdomain{server} answers NXDOMAIN for {host}: the name does not existfinding.ocsp_revokedthe CA's OCSP responder ({url}) says {subject} was revoked on {date}finding.ocsp_unreachablerevocation of {subject} not checked: its CA's OCSP responder {url} could not be asked ({error})finding.ocsp_unusablerevocation of {subject} not checked: its CA's OCSP responder {url} answered {status}finding.plain_to_tlsthe proxy speaks plain HTTP (`proxy_pass http://…`) to {address}, a port that answers TLS ({version} here)finding.protocol_errorthe server breaks the TLS protocol ({error}; last message {last})finding.protocol_mismatch{proxy} asks the upstream in HTTP/1.x (no ALPN) and gets no HTTP/1.x answer, while a client offering ALPN h2 gets HTTP/2 from it ({status}{grpc}): the upstream speaks HTTP/2 onlyfinding.protocol_version_alertno TLS version in common: {alert}finding.proxy_errorthe proxy answered {status} {reason}finding.proxy_error_direct_failedthe proxy answered {status} {reason}; a direct request got no HTTP answer either (see the direct step)finding.proxy_error_direct_okthe proxy answered {status} {reason}, while the upstream answered {direct} to a direct requestfinding.proxy_logthe proxy's error log says why: {count} × “{message}”, the last at {time}: {meaning}finding.proxy_passes_onthe proxy passes on the upstream's own {status} {reason}: a direct request gets the same answer{server}finding.proxy_refusedthe proxy at {url} refused the connectionfinding.proxy_resetthe proxy at {url} reset the connectionfinding.proxy_timeoutthe proxy at {url} accepted the request and sent no answer within {total} (direct to the upstream: {direct})finding.rcode{server} answers {rcode} for {host}finding.redirect_loop{url} redirects without end: {count} redirects, the last to {last}finding.refused{address} refused the TCP connection: nothing listens on port {port}finding.reset{address} reset the connection during the handshake (variant {variant}; last message from the server: {last})finding.root_not_anchorthe chain is issued by the root {root}, which {store} does not hold (other clients trust it)finding.self_signedthe certificate {subject} is self-signed and not in {store}finding.special_use{host} is a special-use name that /etc/hosts does not listfinding.staple_revokedthe server's own stapled OCSP response says {subject} was revoked on {date}finding.staple_stalethe stapled OCSP response for {subject} is stale: its nextUpdate was {date}{mustStaple}finding.staple_unknownthe stapled OCSP response for {subject} says {status}{verified}finding.stores_rejectthe chain does not verify against {count} of {total} trust store(s): {stores}finding.too_largethe server's handshake is larger than clients accept ({error}; {bytes} bytes received, last message {last})finding.too_many_records{host} has {count} address records, more than the {limit} triage followsfinding.unknown_issuerthe chain's last certificate was issued by {issuer}, which is not in {store}; {hint}finding.unknown_issuer_boththe chain's last certificate is issued by {issuer}, which the server does not send and {store} does not hold: either the server omits an intermediate (every client fails), or {issuer} is a private CA (clients need its certificate). The leaf names no address for its issuer (AIA), so what decides is whether `--cacert` with your CA's bundle makes it verifyfinding.unknown_namethe server does not know the name {name}: {alert}finding.unreachable{address} cannot be reached ({errno})finding.untrusted_rootthe chain ends at {root}, which is not in {store}finding.url_plain_to_tls{url} asks in plain HTTP, but {address} speaks TLS ({version} with triage's handshake)finding.weak_keythe certificate {subject} has a {bits}-bit {algorithm} key (at least 2048 bits expected for RSA)finding.wrong_purposethe certificate {subject} is not for TLS servers: its Extended Key Usage lacks serverAuth (verify error {code}: {text})fix.expect_checkOnce fixed, this completes without the error above.fix.expect_viaAfter the reload the proxy answers {status}, as the upstream does to a direct request.fix.expect_via_fixedOnce fixed, the proxy answers {status}, as the upstream does to a direct request.handshake.failed_plainthe handshake failedhandshake.no_address{host} resolves to no address; nothing to connect tohandshake.summary{attempts}handshake.tls_context_failedcannot set up the TLS client: {error}http.curl_unavailablehttp.request: {error}http.failed{url}: curl error {code} {name}: {error}http.summary{url}: HTTP {status} in {ms} msinput.bad_duration_inputinput '{input}': '{value}' is {reason}input.cannot_readcannot read {file}input.empty{step}: input '{input}' is emptyinput.not_addressinput '{input}': '{value}' is not an IP addresslog.means_alert{alert}log.means_closedthe upstream closed the connection during the handshakelog.means_closed_earlythe upstream closed the connection before its answer was complete ({phase})log.means_connect{proxy} could not connect: {errno}log.means_connection_failure{proxy} could not connect to the upstream (its log gives no reason: refused, timed out or failed in TLS)log.means_header_too_bigthe upstream's response header did not fit nginx's bufferlog.means_invalid_headerthe upstream's answer is not valid HTTPlog.means_name_mismatchnginx checks the certificate against “{name}” (proxy_ssl_name, by default $proxy_host), and the certificate names {sans}log.means_no_live{proxy} had marked every server of the upstream block downlog.means_opensslOpenSSL error {error} during the handshakelog.means_other{proxy} failed to talk to the upstreamlog.means_timeout{proxy} gave up waiting for the upstream ({phase})log.means_tls_reasonTLS failed on {proxy}'s upstream connection: {reason}log.means_verify_errornginx refused the upstream's certificate: verify error {code} ({text})missing.capturea capture of its upstream connection (run triage as root, or with cap_net_raw)missing.proxy_configits configuration (--nginx-conf FILE): the SNI, verification and versions it really usesmissing.proxy_logthe proxy's error log (--nginx-error-log FILE): it names why it answered songinx.default_value{value} (not set: nginx {version}'s default)nginx.discoveredthe configuration of the nginx running here (master pid {pid}): {file}nginx.log_noneno line of {file} mentions {match}nginx.log_summary{count} line(s) about the upstream; last: {last}nginx.no_sni_sentnone (proxy_ssl_server_name off)nginx.not_foundno nginx listens on port {port} on this machine: the proxy's behaviour comes from its version's defaults and what it answersnginx.note_no_sniproxy_ssl_server_name is off (the default): nginx sends no SNI to {upstream}nginx.note_no_verifyproxy_ssl_verify is off (the default): nginx accepts any upstream certificatenginx.note_upstream_nameproxy_ssl_server_name is on without proxy_ssl_name: nginx sends the upstream block's name '{name}' as SNI, not the real hostnginx.sends_no_snisends no SNInginx.sends_snisends SNI {name}nginx.summary{path} → {proxy_pass} → {servers}; nginx {sni}observe.dns_answer{addresses}observe.dns_questionA/AAAA {host}?observe.hello_no_sniClientHello without SNIobserve.hello_sniClientHello, SNI {name}observe.http_failedno answer: curl {code} {name}observe.http_request{method} {path}observe.http_statusHTTP {status}{reason}openssl.reason.118no suitable signature algorithmopenssl.reason.134certificate verify failed (the peer's certificate did not verify: expired, untrusted, wrong host)openssl.reason.152excessive message size (a handshake message larger than the peer accepts)openssl.reason.156HTTP request: plain HTTP was sent to a TLS portopenssl.reason.191no protocols available (every TLS version is disabled)openssl.reason.193no shared cipheropenssl.reason.198packet length too long (often: the peer is not speaking TLS)openssl.reason.199peer did not return a certificate (a client certificate is required)openssl.reason.235no application protocol (no ALPN protocol in common)openssl.reason.252unknown protocol (the peer is not speaking TLS)openssl.reason.258unsupported protocol (no TLS version in common)openssl.reason.267wrong version number (the peer answered with something that is not TLS, e.g. plain HTTP)openssl.reason.294unexpected EOF while reading (the peer closed the connection mid-handshake)openssl.reason.333legacy signature algorithm disallowed (a TLS 1.0/1.1 peer refused by the security level)openssl.reason.338unsafe legacy renegotiation disabledopenssl.reason.394dh key too small (the server's Diffie-Hellman group is below the security level)openssl.reason.397ca key too small (a CA certificate's key is below the security level)openssl.reason.398ca md too weak (a certificate is signed with a digest below the security level, e.g. SHA-1 or MD5)openssl.reason.399ee key too small (the certificate's key is below the security level)pattern.boringssl-reasonBoringSSL (Chrome, Envoy, gRPC, Node.js builds) failed the TLS connection for that reasonpattern.chrome-authoritythe chain does not lead to a root Chrome trustspattern.chrome-client-certthe server refused the client certificate the browser sentpattern.chrome-datethe certificate is expired or not yet valid (or the computer's clock is wrong)pattern.chrome-dnsthe name does not resolvepattern.chrome-emptythe server closed the connection without sending an answerpattern.chrome-namethe certificate does not name the host in the address barpattern.chrome-protocolthe server's TLS answer was invalid or it aborted the handshakepattern.chrome-redirectsthe site redirects in a looppattern.chrome-refusednothing listens on the address and portpattern.chrome-resetthe server reset or closed the connectionpattern.chrome-revokedthe certificate is revokedpattern.chrome-timeoutthe TCP connection got no answerpattern.chrome-unreachableno route to the server's addresspattern.chrome-versionno TLS version or cipher in common with the serverpattern.chrome-weakthe certificate's key or signature algorithm is too weakpattern.connect-timeoutthe TCP connection got no answer in timepattern.curl-hostnamethe server's certificate names neither in its SAN nor its CN the host curl asked for (51 before curl 7.62, 60 since)pattern.curl-nss-expiredcurl built with NSS found the server's certificate expiredpattern.curl-proxy-connectthe forward proxy refused curl's CONNECT tunnel with that HTTP statuspattern.curl-verify-reasoncurl could not verify the server's certificate; OpenSSL's verify result followspattern.dotnet-chain.NET rejected the server's certificate (the inner exception or chain status says why)pattern.dotnet-closedthe server closed the connection during the handshakepattern.dotnet-name.NET found that the certificate does not name the host it connected topattern.dotnet-no-hostthe name does not resolvepattern.dotnet-partial.NET could not build the chain up to a root: an intermediate is missingpattern.dotnet-revokeda certificate of the chain is revokedpattern.dotnet-timea certificate of the chain is outside its validity datespattern.dotnet-timeoutthe TCP connection got no answer in timepattern.dotnet-untrustedthe chain ends at a root the machine does not trustpattern.envoy-connect-timeoutEnvoy's connection to the upstream timed out (connect_timeout)pattern.envoy-no-healthyno endpoint of the cluster is healthy (health checks or outlier detection ejected them)pattern.envoy-refusednothing listens on the upstream's portpattern.envoy-request-timeoutthe upstream did not answer within the route's timeoutpattern.envoy-resetthe upstream reset the connection during Envoy's TLS handshakepattern.envoy-terminationthe upstream closed the connection before it answered (often an idle keep-alive connection it had closed)pattern.envoy-tlsEnvoy (BoringSSL) failed the TLS handshake with its upstream cluster; the last field is BoringSSL's reasonpattern.envoy-wrong-versionEnvoy spoke TLS to an upstream port that answers in plain HTTP (a transport_socket on a plain cluster)pattern.firefox-alertFirefox received that fatal alert from the serverpattern.firefox-cipherno cipher in common with the serverpattern.firefox-domainthe certificate does not name the hostpattern.firefox-expiredthe server's certificate has expiredpattern.firefox-expired-issuera certificate above the leaf (an intermediate or the root) has expiredpattern.firefox-no-chainthe server sent its certificate without the intermediate that links it to a rootpattern.firefox-not-yetthe server's certificate is not valid yet (or the clock is behind)pattern.firefox-ocspthe OCSP answer is out of date, or a must-staple certificate came without a staplepattern.firefox-record-too-longthe port answered in plain HTTP to Firefox's TLSpattern.firefox-revokedthe certificate is revokedpattern.firefox-self-signedthe certificate is self-signedpattern.firefox-unknown-issuerthe chain does not lead to a root Firefox trustspattern.firefox-versionno TLS version in common with the serverpattern.go-dial-timeoutthe TCP connection got no answer within the dial timeoutpattern.go-expiredGo found a certificate outside its validity period (expired, or not yet valid by this clock)pattern.go-header-timeoutthe request was sent but no response header came within the client's timeoutpattern.go-hostnameGo found that the certificate does not cover the name it connected topattern.go-http-to-httpsthe port answers in plain HTTP: the URL should be http://, or the port is the wrong onepattern.go-legacy-cnthe certificate names the host only in its CN; Go 1.15+ checks SANs onlypattern.go-no-such-hostthe resolver has no address for the namepattern.go-not-tlsthe server answered Go's ClientHello with something that is not TLS (plain HTTP?)pattern.go-remote-errorGo received a TLS alert from the server (Go prints the alert's name with spaces)pattern.go-server-not-tlsa Go TLS server received plain HTTP (or other non-TLS bytes) from that clientpattern.go-server-remote-errora Go TLS server logs the alert its client sent: the client refused the server's certificate (bad certificate: an unknown issuer or a wrong name)pattern.go-unknown-authorityGo could not chain the server's certificate to a root in its poolpattern.go-versionsno TLS version in common between the client and the Go serverpattern.haproxy-handshakeHAProxy failed the TLS handshake with a server and logs no reason: SNI (`sni` on the server line), verification (`verify required`, `ca-file`) and versions are the usual suspectspattern.haproxy-l4-refusedHAProxy's health check was refused: nothing listens on the server's portpattern.haproxy-l4-timeoutHAProxy's health check got no answer to its connectionpattern.haproxy-no-serverevery server of the backend is down (health checks) or none is configuredpattern.haproxy-phtermination state PH: HAProxy refused the server's response (invalid or too large a header, or not HTTP/1.x)pattern.haproxy-sctermination state SC: the server refused or failed the connectionpattern.haproxy-sc-timeouttermination state sC: the connection to the server did not complete within timeout connectpattern.haproxy-sdtermination state SD/SH: the server closed or reset the connection before its answer was completepattern.haproxy-sd-timeouttermination state sD: the server stopped sending its body for longer than timeout serverpattern.haproxy-sh-timeouttermination state sH: the server did not send its response header within timeout serverpattern.java-connect-timeoutthe TCP connection got no answer within the connect timeoutpattern.java-expiredJava found a certificate outside its validity periodpattern.java-no-namethe server's certificate does not name the host Java asked forpattern.java-no-protocolJava has no TLS version (or cipher) enabled that the other side accepts (jdk.tls.disabledAlgorithms)pattern.java-no-sanJava found no subjectAltName in the server's certificate for the name it connected topattern.java-null-chainthe server requires a client certificate and the client sent nonepattern.java-pkixJava (JSSE) could not build a path from the server's certificate to a CA in its trust store (cacerts)pattern.java-read-timeoutthe connection was made but the answer did not come within the read timeoutpattern.java-received-alertJava received a fatal alert from the server during the handshakepattern.java-san-mismatchthe server's certificate names other hosts than the one Java (Apache HttpClient) asked forpattern.java-terminatedthe server closed the connection during the handshake without an alertpattern.java-unknown-hostJava could not resolve the host namepattern.java-unrecognized-namethe server warned that it does not know the SNI name Java sent (Java then fails the handshake)pattern.name-unknownthe name does not resolvepattern.nginx-cert-namenginx verifies the upstream's certificate against proxy_ssl_name (default: the upstream block's name) and it does not matchpattern.nginx-client-certnginx requires a client certificate (ssl_verify_client on) and the client sent nonepattern.nginx-closed-earlythe upstream closed (or reset) the connection before its whole answer: often a keep-alive connection it had already timed outpattern.nginx-invalid-headerthe upstream's answer is not HTTP/1.x as nginx expects it (another protocol, TLS, HTTP/2 only, or garbage)pattern.nginx-no-livenginx has marked every server of the upstream block down (max_fails within fail_timeout): the errors that marked them are earlier in the logpattern.nginx-not-resolvednginx could not resolve the upstream's name (at start, or with its resolver)pattern.nginx-peer-closedthe upstream closed the connection during nginx's TLS handshake without an alertpattern.nginx-plain-to-tlsplain HTTP reached nginx's TLS port (a client, or a proxy with proxy_pass http:// to it)pattern.nginx-refusednothing listens on the upstream's address and port: nginx's connect() was refusedpattern.nginx-timeout-connectnginx's connection to the upstream got no answer within proxy_connect_timeoutpattern.nginx-timeout-handshakethe upstream's TLS handshake took longer than nginx's proxy_connect_timeoutpattern.nginx-timeout-readthe upstream accepted the request but sent no answer within nginx's proxy_read_timeoutpattern.nginx-too-big-headerthe upstream's response header does not fit nginx's proxy_buffer_size: nginx answers 502pattern.nginx-wrong-versionnginx spoke TLS to an upstream port that answers in plain HTTP (proxy_pass https:// to a plain port)pattern.no-routethere is no route to the addresspattern.node-altnameNode.js found that the certificate does not cover the host namepattern.node-disconnectedthe server closed the connection before the TLS handshake completedpattern.node-dnsthe name does not resolvepattern.node-expiredNode.js found an expired certificate in the chainpattern.node-hang-upthe server closed the connection before it answeredpattern.node-issuerNode.js found no trusted issuer for the server's chain (NODE_EXTRA_CA_CERTS for a private CA)pattern.node-leafNode.js could not verify the leaf: the server sent no intermediate, or an unknown onepattern.node-self-signedNode.js found a self-signed certificate where a CA-issued one was expectedpattern.openssl-reasonOpenSSL (here through Python's ssl module or a binding) failed the TLS connection for that reasonpattern.python-hostnamePython's ssl module found that the certificate does not name the host it connected topattern.python-verifyPython's ssl module (OpenSSL underneath) failed to verify the server's certificatepattern.refusednothing listens on that address and port (or a firewall rejects)pattern.s-client-resetthe server closed or reset the connection before it sent a certificatepattern.schannel-alertWindows' Schannel received a fatal alert (or a message it could not parse) during the handshakepattern.schannel-untrustedWindows' Schannel does not trust the root of the server's chainpattern.syscall-resetthe connection was closed or reset under TLS, without an alertphase.connectingconnectingphase.othertalking to the upstreamphase.response_bodyreading the response bodyphase.response_headerwaiting for the response headerphase.sending_requestsending the requestphase.tls_handshakein the TLS handshakeprofile.no_snino SNIprofile.no_verifydoes not verify the certificateprofile.other_proxythe proxy is {proxy} (its log says so): triage knows nginx's upstream defaults only, so its handshake is not replayed from a guess; its log is read insteadprofile.sniSNI {name}profile.sni_hostSNI as the URL's hostprofile.step_summary{name} ({how}): {profile}profile.summary{sni}, {verify}, {versions}profile.verifiesverifies the certificate for {name} against {anchors}profile.versionnginx {version}, {how}remedy.add_rootAdd the root {root} to the client's anchors ({store}; nginx: the file of `proxy_ssl_trusted_certificate`), or have the server use a certificate from a CA the client trusts.remedy.body_cutThe upstream itself ends the body early ({received} of {declared} bytes): look at the upstream (a crash or a timeout while writing, a wrong Content-Length); the proxy only reports it.remedy.clock_behindThe certificate becomes valid {hours} h after this machine's clock: a clock that is behind — this machine's or the client's — is the likely cause, not the certificate; check it (`timedatectl`, `chronyc tracking`) before replacing anything.remedy.crl_uncheckedThe CA's CRL could not tell whether the certificate is revoked: fetch and read it by hand (`curl -sS {url} | openssl crl -inform DER -noout -text`), check it is signed by the certificate's issuer and current (nextUpdate), or ask the CA's OCSP responder (`--fetch-ocsp`).remedy.dns_stalenginx resolved `{host}` once, when it started: reload it now (`nginx -s reload`); to follow DNS from now on, give it a resolver and a variable: `resolver {resolver} valid=30s;`, `set $upstream_host {host};` and `proxy_pass {scheme}://$upstream_host:{port};`.remedy.grpc_passThe upstream is a gRPC server (HTTP/2 only): nginx proxies gRPC with `grpc_pass grpcs://{host};` in place of `proxy_pass`.remedy.header_too_bigThe upstream's response header is {measured} bytes and nginx's `proxy_buffer_size` is {current}: set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};` in the location (the buffers must hold the busy ones), or make the upstream send smaller headers (its cookies).remedy.header_too_big_unmeasurednginx's `proxy_buffer_size` ({current}) is smaller than the upstream's response header (no direct request measured it): set `proxy_buffer_size {size};` and `proxy_buffers {count} {size};`, or make the upstream send smaller headers.remedy.http2_onlyThe upstream answers HTTP/2 only, and nginx speaks HTTP/1.0 or HTTP/1.1 to upstreams (`proxy_http_version`; it has no HTTP/2 to upstreams): enable HTTP/1.1 on the upstream, or put it behind a listener that speaks HTTP/1.1.remedy.keepalive_shorterThe upstream closes idle connections after {upstream} s (its `Keep-Alive: timeout={upstream}`) and nginx keeps them for {nginx} (`{setting}`): nginx reuses connections the upstream is closing, and a request caught that way fails (nginx retries it on a new connection unless it is not idempotent, e.g. a POST). In `upstream {block} { … }` set `keepalive_timeout {suggested};`, below the upstream's.remedy.keepalive_unknownnginx keeps idle upstream connections for {nginx} (`{setting}`) and the upstream closed one as nginx used it: set `keepalive_timeout` in `upstream {block} { … }` below the upstream's own idle timeout (it sent no `Keep-Alive: timeout=`), or raise the upstream's; a request caught that way fails when it is not idempotent (e.g. a POST).remedy.must_stapleMake the server staple: nginx `ssl_stapling on; ssl_stapling_verify on;` with a `resolver` that reaches the CA's OCSP responder (its URL is in the certificate's AIA), or reissue the certificate without must-staple.remedy.no_livenginx marked every server of `{block}` down after failures ({marks}; `max_fails={maxFails}` within `fail_timeout={failTimeout}`): fix what failed them; nginx tries them again after fail_timeout.remedy.private_caIf {issuer} is your organisation's CA, give clients its certificate (`--ca-file`, `proxy_ssl_trusted_certificate`, `curl --cacert`); otherwise install a certificate from a CA clients trust.remedy.proxy.envoy.alert-without-sniSend SNI to the upstream: `sni: {host}` in the cluster's `UpstreamTlsContext` (or `auto_sni: true` in its upstream HTTP protocol options).remedy.proxy.envoy.cert-invalidEnvoy refused the upstream's certificate (CERTIFICATE_VERIFY_FAILED): check it with `triage run https://{host}/ --cacert` the CA in the cluster's `validation_context.trusted_ca`; the chain's own finding says why.remedy.proxy.envoy.connection-refusedNothing listens on the upstream's address and port: start it, or fix the cluster's endpoint.remedy.proxy.envoy.hostname-mismatchEnvoy checks `match_typed_subject_alt_names` (or the SNI with `auto_san_validation`): list a name the certificate covers, or install a certificate that covers the name.remedy.proxy.envoy.http-timeoutThe upstream's answer took longer than the route's `timeout` (15 s by default): compare with how long it takes directly (`triage run https://{host}/`), then raise it or fix the upstream.remedy.proxy.envoy.no-live-upstreamsNo healthy host in the cluster (`UH`): `curl -s localhost:9901/clusters | grep health_flags` shows why; fix what failed the health checks or outlier detection.remedy.proxy.envoy.protocol-versionLet Envoy and the upstream share a TLS version: `tls_params` (`tls_minimum_protocol_version`, `tls_maximum_protocol_version`) in the cluster's `UpstreamTlsContext`, or enable it on the upstream.remedy.proxy.envoy.proxy-timeoutEnvoy gave up waiting: compare the cluster's `connect_timeout` and the route's `timeout` (15 s by default) with how long the upstream takes (`triage run https://{host}/`), then raise the one that ran out or fix the upstream.remedy.proxy.envoy.timeoutThe upstream did not accept the connection within the cluster's `connect_timeout`: check that it is up and reachable from Envoy and that no firewall drops packets.remedy.proxy.envoy.untrusted-issuerGive Envoy the upstream's CA: `validation_context.trusted_ca` in the cluster's `UpstreamTlsContext`.remedy.proxy.envoy.upstream-closed-earlyThe upstream reset or closed the connection (`UC`): look at its logs; for idle connections set the cluster's `common_http_protocol_options.idle_timeout` below the upstream's keep-alive timeout.remedy.proxy.haproxy.alert-without-sniSend SNI to the server: add `sni str({host})` (or `sni req.hdr(host)`) to the `server` line, and `check-sni {host}` for its health checks.remedy.proxy.haproxy.connection-refusedNothing listens on the server's address and port: start it, or fix the `server` line's address.remedy.proxy.haproxy.hostname-mismatchHAProxy checks the name of `verifyhost` (else the SNI it sends): set `verifyhost` to a name the certificate covers, or install a certificate that covers the name.remedy.proxy.haproxy.http-protocol-errorHAProxy refused the server's response (`PH`): `show errors` on its stats socket shows the bytes it rejected; fix the server's response.remedy.proxy.haproxy.http-timeoutThe server's answer took longer than `timeout server`: compare with how long it takes directly (`triage run https://{host}/`), then raise it or fix the server.remedy.proxy.haproxy.no-live-upstreamsEvery server of the backend is DOWN: `echo 'show servers state' | socat stdio /run/haproxy/admin.sock` shows the health check's last error; fix what failed them.remedy.proxy.haproxy.protocol-versionLet HAProxy and the server share a TLS version: `ssl-min-ver TLSv1.2` / `ssl-max-ver TLSv1.3` on the `server` line (or in `ssl-default-server-options`), or enable it on the server.remedy.proxy.haproxy.proxy-timeoutHAProxy gave up waiting: compare `timeout connect` (the connection and TLS handshake to the server) and `timeout server` (its answer) with how long the server takes (`triage run https://{host}/`), then raise the one that ran out or fix the server.remedy.proxy.haproxy.timeoutThe server did not accept the connection within `timeout connect`: check that it is up and reachable from HAProxy (`nc -vz SERVER PORT`) and that no firewall drops packets.remedy.proxy.haproxy.untrusted-issuerGive HAProxy the server's CA: `ca-file /etc/haproxy/upstream-ca.pem` with `verify required` on the `server` line.remedy.proxy.haproxy.upstream-closed-earlyThe server closed or reset the connection before its answer was complete (`SD`, `SH`): look at the server's logs; for reused idle connections keep the server's keep-alive timeout above HAProxy's (`timeout server`, `http-reuse`).remedy.proxy.haproxy.upstream-header-too-bigHAProxy's buffer (`tune.bufsize`, 16384 by default, less `tune.maxrewrite`) cannot hold the server's response headers: raise `tune.bufsize`, or make the server send smaller headers.remedy.proxy.haproxy.upstream-protocol-mismatchThe server speaks HTTP/2 only: add `proto h2` (and `alpn h2` over TLS) to the `server` line.remedy.send_sniMake the proxy send SNI: in the nginx location add `proxy_ssl_server_name on;` and `proxy_ssl_name {name};` (without proxy_ssl_name nginx sends the upstream block's name), then reload nginx. Or give the server a usable default certificate: a server that aborts with alert {alert} when the ClientHello has no SNI often has an expired or missing default certificate.remedy.sni_bothOnly clients that send no SNI fail; those that send it (curl, browsers) work. Either make the clients send SNI (nginx: `proxy_ssl_server_name on;` and `proxy_ssl_name {name};`; Java, Go and Python clients send it when given a host name, not an address), or give the server a usable default certificate for handshakes without SNI.remedy.storesServe a chain every client population verifies: one that ends at a root all the stores hold (drop a cross-signed certificate that leads old stores to an expired root), or add the missing root to the stores you control.remedy.timeout_hangsnginx gave up after `{directive} {current}` while {phase}; triage waited {waited} and the upstream did not finish either: it hangs, a longer timeout will not help — look at the upstream (its load, its workers, what it waits on).remedy.timeout_intermittentnginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}, within that limit: the slowness comes and goes — compare the log's times with the upstream's load.remedy.timeout_raisenginx gave up after `{directive} {current}` while {phase}; here the upstream took {measured}: make the upstream faster, or raise `{directive}` to {suggested}.remedy.upstream_answerThe upstream's application answers {status} itself{server}{body}: look at its logs and health; the proxy only passes the answer on.remedy.url_schemeThe port speaks TLS: ask it with `{https}` (and fix the client or link that says `http://`).remedy.verify_depthRaise the client's verify depth (nginx: `proxy_ssl_verify_depth {depth};`, its default is 1), or serve a shorter chain.replay.contradictionthe replay of {proxy}'s handshake as triage knows it ({profile}) succeeded: its failure is not in that handshake, or it is configured otherwise (compare `nginx -T`)report.banner_incompleteThis run has not finished ({done} of {planned} steps done): it is still running, or it was killed. What follows is partial.report.banner_interruptedInterrupted after {done} of {planned} steps: what follows is partial.report.codecause codereport.follow_uphave it caught before users are: `triage exporter` probing {target}, a Prometheus alert on {rule}report.headline_via{status} from {proxy} {path}: {cause}report.headline_via_no_answerno answer from {proxy} {path}: {cause}report.heldevery check that ran completed and held: {checks}report.impact{count} × “{message}” in the proxy's log between {first} and {last} ({proxy}'s local time, UTC{offset}){own}report.impact_own; triage's own requests added {own}report.impact_own_onlyonly triage's own requests made the proxy log this ({own} line(s)); nothing before them in {window}report.judged_atCertificates are judged as of {date} (--at), not at the time of the run.report.more_lines… {count} more lines in `{path}`report.not_runNot run: {steps}.report.proxy_genericthe proxyreport.proxy_nginxnginxreport.qualifier_alert{cause} (alert {code})report.qualifier_date{cause} ({date})report.ran_onRan onreport.runbookRunbookreport.seen_byseen byreport.sends_no_snino SNIreport.sends_sniSNI {name}report.skippedSkipped (their conditions were false): {steps}.report.source_assumednginx's default; its configuration was not readreport.source_configurationas its configuration saysreport.source_inputas --proxy-sni saysreport.source_observedseen: its log or its captured connection shows it checking the certificatereport.subjectsubjectreport.targetTargetreport.timingstimings (ms)report.title_cause{host}: {cause}report.title_verdict{host}: {verdict}report.todo_healthyNothing to fix on this path; if the failure persists, run triage where it happens (the proxy's host) or with --via.report.todo_inconclusiveRun the checks that could not be completed by hand (below), or run again with a longer --step-timeout.report.todo_partialRun again to complete the checks.report.verdictVerdictreport.viaVia (proxy)report.whenWhen (UTC)report.why_proxy{root}; {proxy} connects to the upstream with {sends} ({source}), so its connection meets this.report.window_sincethe log since {since}report.window_tailthe last {size} of the logreport.window_wholethe whole logrole.latentnot hit by the clients observedrole.other_pathon another client's pathrole.same_pathalso on this pathrole.warningwarningrunbook.analyze.titleTLS in a packet capturerunbook.nginx-error.titleExplain an nginx upstream error-log linerunbook.tls-upstream.titleHTTPS upstream fails (through a proxy, or directly)scan.nothingno target to scan: the list was empty (give HOST[:PORT] or URLs, one per line)scan.progress{done}/{total} endpoints, {rate}/s, {problems} problem(s) so farscan.summaryscanned {count} endpoint(s) in {seconds}s ({rate}/s): {problems} with a problem, {warnings} with a warningsni.as_clientas-clientsni.ipipsni.namename:{name}sni.nonenonestatus.failedfailedstatus.interruptedinterruptedstatus.okokstatus.problemproblemstatus.skippedskippedstatus.timed_outtimed outstatus.warningwarningstep.interruptedinterrupted (SIGINT/SIGTERM) after {elapsed}; the step was cancelledstep.not_run_max_timenot run: the run reached its --max-timestep.not_run_stoppednot run: step '{step}' failed and has continue_on_error: falsestep.okdonestep.skipped_conditionskipped: `{condition}` is falsestep.skipped_empty_listskipped: the for_each list is emptystep.timed_outdid not finish within its {deadline} deadline and was cancelledstep.undeclared_outputstep kind {kind} returned output '{output}', which it does not declare (a defect in triage)step.unknown_kindunknown step kind '{kind}'summary.healthy{subject}: no problem found; every check completedsummary.incomplete{subject}: this run has not finished ({done} of {planned} steps done): it is still running, or it was killedsummary.inconclusive{subject}: inconclusive: {count} check(s) could not be completed ({steps})summary.interrupted{subject}: run interrupted after {done} step(s); the evidence is partialsummary.problem{subject}: a problem was foundsummary.root_cause{subject}: {summary}terminal.cancellingtriage: interrupted — cancelling the running steps and writing the report (Ctrl-C again quits at once)terminal.case_moved{earlier} holds an earlier case, kept: this one goes to {path} (--force replaces it)terminal.headertriage: {title} — runbook {runbook}, case {case}terminal.healthyno problem foundterminal.healthy_warningsno problem found ({count} warning(s) in the report)terminal.incomplete_step{step} ({why})terminal.inconclusiveinconclusive: {count} check(s) could not be completed: {steps}terminal.interruptedinterrupted: the partial report is writtenterminal.reportreport: {path}terminal.root_causeroot cause: {code} — {summary}terminal.skipped  skipped     {steps} (their conditions were false; -v shows why)terminal.status_failedFAILEDterminal.status_interruptedINTERRUPTEDterminal.status_okokterminal.status_problemPROBLEMterminal.status_skippedskipterminal.status_timed_outTIMEOUTterminal.status_warningwarntext.aia_fetch_failedfetching the leaf's issuer from {url} failed: {error}text.chain_described{count} certificate(s), leaf {leaf}text.clock_aheadahead oftext.clock_behindbehindtext.error_text{text}text.in_capture{summary} (seen in the capture at {time}, {server})text.joined{parts}text.level_fatalfataltext.level_warningwarningtext.level_warning_or_fatalwarning or fataltext.list_separator, text.must_staple_note; the certificate is must-staple, so clients that honour it refuse ittext.no_answerno answertext.no_proxyno proxy ({source})text.not_triednot triedtext.note_server_clockthe server's Date header says {date}, {minutes} min {direction} this machine's clocktext.peer_clientthe clienttext.peer_serverthe servertext.phase_after_handshakeafter the handshaketext.phase_connectingwhile connecting (no answer to the SYN)text.phase_handshakeduring the handshaketext.source_hosts_file/etc/hoststext.source_inputthe addresses inputtext.source_literalan IP addresstext.source_resolverthe system resolver (getaddrinfo)text.source_special_usea special-use name (RFC 6761): no query senttext.staple_unverified, and its signature does not verifytext.state_okworkstext.store_expired{name} builds a path through {subject}, expired on {date}text.store_lacks{name} lacks {issuer}text.store_other{name}: {error}text.the_system_storethe system's trust storetext.the_upstreamthe upstreamtext.trace_cutcurl's trace reached its 1 MiB limit; the rest is counted, not kepttext.upstream_sent_alertthe upstream sent fatal alert {code} {name}text.value_nonotext.value_yesyestext.when_atthe date judged (--at)text.when_runthis runtimeline.run_finishedtriage run ended: {verdict}timeline.run_startedtriage run started (runbook {runbook})timeline.step{step} ({uses}): {status}, {summary}verdict.healthyno problem foundverdict.incompletenot finishedverdict.inconclusiveinconclusiveverdict.interruptedinterruptedverdict.problemproblem foundversion.assumedassumed: nothing told it, so the defaults of {version} (Debian 12) are usedversion.from_binaryfrom `{path} -v` on this machineversion.from_headerfrom its Server header ({header})version.from_inputas givenversion.from_logfrom its error logversion.probe_line{version} only: {outcome}x509.0okx509.0.meaningokx509.10certificate has expiredx509.10.meaningcertificate has expiredx509.13format error in the notBefore fieldx509.13.meaningformat error in certificate's notBefore fieldx509.14format error in the notAfter fieldx509.14.meaningformat error in certificate's notAfter fieldx509.18self-signed certificatex509.18.meaningself-signed certificatex509.19self-signed certificate in certificate chainx509.19.meaningself-signed certificate in certificate chainx509.2unable to get issuer certificatex509.2.meaningunable to get issuer certificate (an intermediate is missing)x509.20unable to get local issuer certificatex509.20.meaningunable to get local issuer certificate (untrusted issuer or missing intermediate)x509.21unable to verify the first certificatex509.21.meaningunable to verify the first certificate (the chain is incomplete)x509.22certificate chain too longx509.22.meaningcertificate chain too long (more intermediates than the verify depth allows)x509.23certificate revokedx509.23.meaningcertificate revokedx509.24invalid CA certificatex509.24.meaninginvalid CA certificatex509.25path length constraint exceededx509.25.meaningpath length constraint exceededx509.26unsupported certificate purposex509.26.meaningunsupported certificate purpose (Extended Key Usage without serverAuth)x509.27certificate not trustedx509.27.meaningcertificate not trustedx509.28certificate rejectedx509.28.meaningcertificate rejectedx509.3unable to get certificate CRLx509.3.meaningunable to get certificate CRLx509.62hostname mismatchx509.62.meaninghostname mismatchx509.63email address mismatchx509.63.meaningemail address mismatchx509.64IP address mismatchx509.64.meaningIP address mismatchx509.66EE certificate key too weakx509.66.meaningEE certificate key too weakx509.67CA certificate key too weakx509.67.meaningCA certificate key too weakx509.68CA signature digest algorithm too weakx509.68.meaningCA signature digest algorithm too weakx509.7certificate signature failurex509.7.meaningcertificate signature failurex509.9certificate is not yet validx509.9.meaningcertificate is not yet validx509.leaf_expiredexpired {date}x509.leaf_valid_untilvalid until {date}x509.nothing_to_checkx509.check-dates: no certificate to check (give 'chains' or 'chain')x509.summary{count} certificate(s) in {chains} chain(s); leaf {leaf} {state}", bounds: enBounds)
+        case "zh": PackedTextTable(text: "alert.0.meaning发送方不会再在此连接上发送消息；这是正常关闭，不是错误。alert.10.meaning收到了不合时宜的消息（类型或顺序错误）。alert.100.meaningTLS 1.3 中已保留：发送方拒绝重新协商请求。alert.109.meaning握手消息缺少对所提供版本或参数必不可少的扩展。alert.110.meaning消息中含有此处禁止的扩展，或 ClientHello 中没有提供过的扩展。alert.111.meaning已保留：无法从客户端提供的 URL 获取证书。alert.112.client.1客户端很少发送：它不认识服务端回显的域名alert.112.meaning服务端没有与客户端在 server_name（SNI）中发送的名称相匹配的身份。alert.112.server.1服务端没有与所发送 SNI 域名对应的证书或虚拟主机alert.113.meaning服务端发送了无效或不可接受的 OCSP 应答。alert.114.meaning已保留：证书的哈希值与客户端提供的值不符。alert.115.meaning没有提供可接受的 PSK 身份，或服务端不认识该身份。alert.116.client.1客户端不会发送此告警alert.116.meaning服务端要求客户端证书，而客户端没有发送。alert.116.server.1服务端要求客户端证书（TLS 1.3，ssl_verify_client on），而客户端没有发送alert.117.meaning不属于更具体告警的错误，发送方不愿透露更多信息。alert.120.client.1服务端选择了客户端没有提供的 ALPN 协议alert.120.meaning服务端不支持客户端在 ALPN 中提供的任何协议。alert.120.server.1客户端的 ALPN 列表与服务端没有共同的协议（例如只支持 h2 与只支持 http/1.1）alert.121.meaning客户端提供了加密的 ClientHello（ECH），但服务端没有接受。alert.20.meaning某条记录无法解密还原：密钥错误、数据被篡改或损坏。alert.21.meaning已保留：记录解密错误（TLS 1.0 及更早版本；不得发送）。alert.22.meaning收到了超过协议允许长度的记录。alert.30.meaning已保留：解压得到无效数据（TLS 1.3 中不得发送）。alert.40.client.1客户端认为 ServerHello 中没有可接受的参数alert.40.meaning发送方无法从对方提供的选项中协商出一组可接受的安全参数。alert.40.server.1与客户端没有共同的密钥套件、密钥交换组或签名算法alert.40.server.2服务端要求 SNI 而客户端没有发送，或发送的域名服务端没有对应证书alert.40.server.3服务端要求客户端证书而客户端没有提供（TLS 1.2）alert.41.meaning已保留：SSL 3.0 中没有证书可用时的应答（不得发送）。alert.42.client.1服务端证书已损坏，或其签名无法校验alert.42.meaning证书已损坏，或其中的签名无法校验。alert.42.server.1客户端证书已损坏，或其签名无法校验alert.43.client.1客户端不支持服务端证书的密钥类型alert.43.meaning证书类型不受支持。alert.43.server.1客户端证书的类型或密钥算法不被接受alert.44.client.1服务端证书已被吊销alert.44.meaning证书已被其签发者吊销。alert.44.server.1客户端证书已被吊销alert.45.client.1服务端证书已过期或尚未生效（检查 notAfter / notBefore 以及双方时钟）alert.45.meaning证书已过期或当前无效。alert.45.server.1客户端证书已过期或尚未生效alert.46.client.1服务端证书因其他原因被拒绝（密钥用途、策略）alert.46.meaning处理证书时出现了其他（未说明的）问题，导致证书无法接受。alert.46.server.1客户端证书因其他原因被拒绝（策略、密钥用途）alert.47.client.1ServerHello 格式错误或前后矛盾alert.47.meaning握手中某个字段不正确，或与其他字段矛盾。alert.47.server.1ClientHello 格式错误或前后矛盾（常见于中间设备改写了它）alert.48.client.1服务端证书链到客户端不信任的 CA（自签名、私有 CA、缺少中间证书）alert.48.meaning收到了有效的证书链，但无法找到或匹配其 CA 证书对应的信任锚。alert.48.server.1客户端证书的签发 CA 不被服务端信任（ssl_client_certificate）alert.49.meaning收到了有效的证书或 PSK，但访问控制拒绝了这次协商。alert.50.meaning消息无法解码：某个字段超出范围或长度错误。alert.51.meaning握手中的密码学操作失败：签名或 Finished 校验值不正确。alert.52.meaning对方请求的 DTLS 连接 ID 数量超过了发送方允许的上限。alert.60.meaning已保留：协商出了受出口限制的参数（不得发送）。alert.70.client.1服务端选择了客户端已禁用的版本alert.70.meaning对方提供的协议版本可以识别，但不受支持。alert.70.server.1客户端只提供了服务端已禁用的版本（例如向只支持 TLS 1.2+ 的服务端提供 TLS 1.0）alert.71.meaning对方的参数弱于发送方要求的最低标准（密钥套件、密钥长度）。alert.80.client.1客户端自身出错：使用 OpenSSL 3 时常见于连接旧版 TLS 1.0/1.1 服务端，其签名算法被默认安全级别拒绝alert.80.client.2客户端本地问题（内存、provider、密钥加载）alert.80.meaning与对方或协议正确性无关的内部错误（例如内存分配失败），导致无法继续。此告警总是致命的。alert.80.server.1服务端自身配置有问题：证书或私钥过期、无法读取，或没有所请求域名的证书alert.80.server.2握手不带 SNI，而服务端没有可用的默认证书（常见于 nginx proxy_pass 到 HTTPS 上游却没有设置 proxy_ssl_server_name）alert.80.server.3TLS 终结器或负载均衡连接其后端时失败alert.86.client.1有中间设备降级了连接alert.86.meaning回退重试（TLS_FALLBACK_SCSV）提供的版本低于发送方支持的版本。alert.86.server.1客户端在一次失败后用更低的版本重试（TLS_FALLBACK_SCSV）：请看第一次失败的原因alert.90.meaning用户出于与协议失败无关的原因取消了握手。alert.decode_not_understood无法识别 '{text}'：应为 TLS 告警编号或名称、OpenSSL 错误、curl 错误码或 nginx 错误日志行alert.decode_nothingtls.decode-alert：没有可解读的内容：请提供 'alert'（编号或名称）或 'text'alert.described{sender}发送的{level}告警 {code} {name}attempt.alert{alert}attempt.closed服务端在握手中关闭了连接（其最后一条消息：{last}）attempt.established{version} {cipher}，校验结果 {verify_code}（{verify_text}）attempt.fact{address}（SNI {variant}）：{outcome}；连接 {connect} ms，握手 {handshake} msattempt.failed失败：{error}attempt.flood_bytes收到 {bytes} 字节后终止：服务端不停地发送attempt.flood_messages收到 {count} 条 TLS 消息后终止：服务端不停地发送attempt.line{address}（SNI {variant}）：{outcome}attempt.no_descriptor未尝试：在可等待的时间内本机一直没有空闲的文件描述符（{errno}）attempt.not_tls不是 TLS：服务端回应了 {preview}attempt.refused连接被拒绝attempt.reset服务端在握手中重置了连接（其最后一条消息：{last}）attempt.timed_out超时：{phase}attempt.unreachable无法到达（{errno}）capture.cannot无法在 {device} 上抓包（{why}）；改用 tls.handshake 的自抓包capture.cut_at抓包文件在第 {offset} 字节处损坏（{error}）；此前的内容照常分析capture.decoded{packets} 个数据包中有 {count} 个 TLS 连接；{groups}capture.decrypt_failed有 {count} 个连接的记录无法用密钥日志中的密钥验证（密钥不对或丢包）：这些连接其余部分仍是加密的capture.group{outcome}，{sni}capture.group_count{count} × {label}capture.group_own{label}（triage 自己的连接）capture.interrupted在 {total} MB 中解析到 {mb} MB 时被中断：已解析的连接照常分析capture.keylog_matches_none密钥日志中没有这 {count} 个 TLS 1.3 连接中任何一个的密钥（密钥日志中有 {entries} 个连接）：它来自另一个会话或另一个客户端capture.link_type抓包的帧是链路类型 {type}（{name}），triage 不解码（{frames} 帧）：请在以太网、回环或 Linux cooked（any）接口上抓包，或在 Wireshark 中导出为这些类型capture.mid_stream抓包是在握手之后才开始的：{count} 个连接只有 TLS 记录而没有 ClientHello——请从连接开始时抓包（在客户端连接之前启动 tcpdump）capture.more_connections另有 {count} 个capture.no_privilege无法在 {device} 上抓包：本进程没有抓包权限（需要 CAP_NET_RAW 和 CAP_NET_ADMIN）——以 root 运行 triage，或一次性授权：sudo setcap cap_net_raw,cap_net_admin+eip \"$(command -v triage)\"；握手自身的抓包代替它，代理的连接看不到capture.no_server_hello{count} 个 TLS 连接都没有等到服务端的应答（文件中没有 ServerHello、告警或 TCP 结论）：无法检查任何内容——文件是否过早截断，或只抓到了一个方向？capture.no_sni无 SNIcapture.no_tls抓包中没有 TLS 连接（{tcp} 个 TCP 连接）：没有可检查的内容——文件对吗？还是 TLS 在抓包过滤掉的端口上？capture.no_tls_on_port抓包中没有到端口 {port} 的 TLS 连接（到该端口的 TCP 连接 {tcp} 个）：没有可检查的内容——--port 对吗？capture.none_running没有正在进行的抓包（capture.start 未能开始抓包）capture.not_runningcapture.stop：没有名为 '{id}' 的抓包在进行capture.outcome_alert{alert}capture.outcome_closed_quietly握手完成后，客户端没有发送请求就关闭了连接capture.outcome_handshake握手完成，{version}capture.outcome_no_server_hello没有 ServerHellocapture.outcome_not_tls回应了非 TLS 数据 {preview}capture.outcome_refusedSYN 被 RST 拒绝capture.outcome_unansweredClientHello 无回应（{ms} 毫秒）capture.progress正在解析：{total} MB 中的 {mb} MB，{connections} 个连接，{rate} MB/scapture.sniSNI {name}capture.started正在 {device} 上抓包：`{filter}`capture.stopped在 {device} 上抓到 {frames} 帧capture.table_unwritten无法写入 connections.csv（{error}）：结论不受影响，只是缺少逐连接的表格capture.tls13_hidden有 {count} 个 TLS 1.3 连接未解密：其证书和大部分告警是加密的；用 --keylog FILE（SSLKEYLOGFILE）传入客户端的密钥日志即可看到capture.tls13_undecided有 {count} 个 TLS 1.3 连接在握手后紧接着以一条短的加密记录（告警的长度）结束且没有应用数据：没有客户端的密钥日志（--keylog FILE）无法读出其告警capture.truncated有 {count} 个帧被抓包的 snap length 截断：其中的 TLS 记录不完整，告警或证书会丢失——请用 `tcpdump -s 0` 重新抓包capture.unavailablelibpcap 无法在 {device} 上抓包：{error}capture.unreadable{file}：{error}cause.address-unreachable.remedy让服务同样监听 {address}（例如 IPv6 用 `listen [::]:443;`），或从 DNS 中删除该地址。cause.address-unreachable.title有地址无法连通cause.alert-without-sni.remedy让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name HOST;`），或为不带 SNI 的客户端给服务端配置默认证书。cause.alert-without-sni.title不带 SNI 时上游中止 TLS 握手cause.cert-expired.remedy更新证书并重新加载服务；用 `openssl s_client -connect {address} -servername {host} </dev/null | openssl x509 -noout -dates` 确认新的 notAfter。cause.cert-expired.title证书已过期cause.cert-expires-soon.remedy在 {date} 之前更新 {subject}；在此之前客户端仍可正常连接。cause.cert-expires-soon.title证书即将过期cause.cert-invalid.remedyOpenSSL 拒绝该证书链（{code}：{text}）；按它指出的问题修复（`openssl verify -CAfile CA.pem -untrusted chain.pem leaf.pem` 会给出同样的错误）。cause.cert-invalid.title证书校验失败cause.cert-not-yet-valid.remedy检查服务端和签发方的时钟，或换用 notBefore 已过的证书。cause.cert-not-yet-valid.title证书尚未生效cause.cert-revoked.remedy签发方已吊销该证书：请安装新签发的证书。cause.cert-revoked.title证书已被吊销cause.cert-wrong-purpose.remedy重新签发带有 serverAuth 扩展密钥用途的证书；只含 clientAuth 的证书不能用于 HTTPS 服务端。cause.cert-wrong-purpose.title证书不可用于 TLS 服务端cause.client-cert-rejected.remedy换用服务端接受的 CA（见其可接受的 CA 列表）签发、当前有效、带 clientAuth 用途的客户端证书。cause.client-cert-rejected.title服务端拒绝了客户端证书cause.client-cert-required.remedy配置客户端证书（nginx 的 `proxy_ssl_certificate` / `proxy_ssl_certificate_key`、`curl --cert --key`、`triage run --cert --key`），或放宽服务端的 `ssl_verify_client`。cause.client-cert-required.title服务端要求客户端证书cause.connection-refused.remedy启动服务或改正端口；确认它在这个地址上监听（`ss -ltnp 'sport = :{port}'`）。cause.connection-refused.title连接被拒绝cause.connection-reset.remedy查看该时刻服务端（或负载均衡）的日志：TLS 终结进程崩溃、连接数限制，或重置 TLS 连接的防火墙／IPS。cause.connection-reset.title握手中连接被重置cause.default-cert-without-sni.remedy让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`），并修复或更新 {address} 上的默认证书。cause.default-cert-without-sni.title不带 SNI 时返回另一张证书cause.dns-failure.remedy修复 DNS 记录或解析器配置；用 `dig` 向权威服务器查询对比。cause.dns-failure.title域名解析失败cause.handshake-too-large.remedy发送更短的证书链（只含叶子证书和中间证书，不含根证书，不重复），并减少证书中的域名数量：客户端会拒绝超过约 100 KB 的证书消息。cause.handshake-too-large.title握手消息过大cause.hostname-mismatch.remedy换用 subjectAltName 包含客户端所用域名的证书（或在客户端、`proxy_ssl_name` 中使用证书上的域名）。cause.hostname-mismatch.title证书与域名不匹配cause.http-error.remedy查看响应状态码和响应体；上游已经应答，请查看它的日志。cause.http-error.titleHTTP 错误状态码cause.http-protocol-error.remedy应答不是可接受的 HTTP（响应头过大、空应答、格式错误）：修复应用或它前面的代理。cause.http-protocol-error.title服务端违反 HTTP 协议cause.http-timeout.remedyTLS 正常，说明其后的应用很慢或卡住了：查看该时刻应用的日志、工作线程池和它依赖的后端。cause.http-timeout.title没有 HTTP 应答cause.incomplete-chain.remedy发送完整的证书链：把中间证书追加到服务端的证书文件中（nginx 的 `ssl_certificate` 使用 fullchain 文件）。cause.incomplete-chain.title证书链不完整cause.intermediate-expired.remedy把证书链中过期的中间证书换成 CA 当前的中间证书。cause.intermediate-expired.title中间证书已过期cause.mixed-backends.remedy修复 {bad}，或在它与其他地址一致之前把它从 DNS／负载均衡中摘除。cause.mixed-backends.title同一域名的各地址表现不一致cause.no-live-upstreams.remedy代理在多次失败后把该块中所有服务器标记为不可用（`max_fails`、`fail_timeout`）：先修复导致标记的故障，见此前的错误记录。cause.no-live-upstreams.title所有上游服务器都被标记为不可用cause.no-shared-cipher.remedy统一双方的密钥套件：两端都启用现代套件（ECDHE 配合 AES-GCM 或 CHACHA20）。cause.no-shared-cipher.title无法协商密钥套件cause.not-tls.remedy让客户端连接 TLS 端口，或对该端口使用 http://。cause.not-tls.title端口不是 TLS 服务cause.ocsp-stale.remedy服务端装订的 OCSP 响应已超过 nextUpdate：让它重新获取（nginx `ssl_stapling on;` 并配置可用的 `resolver`）。cause.ocsp-stale.titleOCSP 装订过时或缺失cause.plain-http-to-tls-port.remedy该端口使用 TLS：请对它使用 `proxy_pass https://…`。cause.plain-http-to-tls-port.title向 TLS 端口发送了明文 HTTPcause.protocol-version.remedy在服务端启用双方都支持的 TLS 版本（TLS 1.2 或 1.3），或在客户端调整 `proxy_ssl_protocols`。cause.protocol-version.title没有共同的 TLS 版本cause.proxy-error.remedy代理无法与上游通信：请看关于上游的发现和代理的错误日志。cause.proxy-error.title代理无法连通上游cause.proxy-timeout.remedy代理放弃了等待：要么是在等上游（看阶段——连接与 TLS 握手对应 `proxy_connect_timeout`，等待应答对应 `proxy_read_timeout`；与上游实际耗时对比），要么是它接受了请求却一直没有应答（工作进程卡住）。cause.proxy-timeout.title代理等待超时cause.redirect-loop.remedy顺着跟踪日志中的 Location 响应头排查：有两条规则把客户端来回转发（常见于 http↔https 或末尾斜杠）。cause.redirect-loop.title重定向循环cause.revocation-unchecked.remedyCA 的 OCSP 响应服务无法说明证书是否已被吊销：确认本机能访问它（`openssl ocsp -issuer issuer.pem -cert leaf.pem -url URL`），或让服务端装订 OCSP 应答（nginx `ssl_stapling on;`）。cause.revocation-unchecked.title未检查吊销状态cause.self-signed.remedy换用客户端信任的 CA 签发的证书，或把这张证书作为受信任的 CA 提供给客户端（`curl --cacert`；在 nginx 之后则是 `proxy_ssl_trusted_certificate`）。cause.self-signed.title自签名证书cause.timeout.remedy确认服务在运行且没有过载，并确认客户端与服务端之间没有防火墙丢包。cause.timeout.title超时cause.tls-alert.remedy服务端以告警 {code} {name} 结束了握手；请看下面列出的可能原因，以及该时刻服务端的 TLS 日志。cause.tls-alert.titleTLS 告警cause.tls-protocol-error.remedy服务端的 TLS 实现发送了客户端无法接受的消息：升级或修复它，并检查是否有改写 TLS 的中间设备。cause.tls-protocol-error.title服务端违反 TLS 协议cause.tls-to-plain-port.remedy该端口是明文 HTTP：请对它使用 `proxy_pass http://…`，或让代理指向 TLS 端口。cause.tls-to-plain-port.title向明文 HTTP 端口发起了 TLScause.untrusted-issuer.remedy把签发的 CA 提供给客户端（`curl --cacert`、`triage --ca-file`；在 nginx 之后则是 `proxy_ssl_trusted_certificate`），或换用公共受信任 CA 签发的证书。cause.untrusted-issuer.title证书签发者不受信任cause.upstream-closed-early.remedy上游关闭了代理仍在使用的连接：让上游的长连接超时大于代理的（upstream 块中的 `keepalive_timeout`），或允许代理重试（`proxy_next_upstream error timeout non_idempotent`）。cause.upstream-closed-early.title上游提前关闭了连接cause.upstream-dns-stale.remedynginx 只在启动时解析一次 proxy_pass 中的域名：重新加载它，或让它定期重新解析（`resolver` 加上 `proxy_pass` 中的变量）。cause.upstream-dns-stale.title代理仍在使用上游的旧地址cause.upstream-header-too-big.remedy把代理存放响应头的缓冲区调到大于其实际大小（nginx：`proxy_buffer_size 16k;` 和 `proxy_buffers 8 16k;`），或让上游发送更小的响应头（如 Cookie）。cause.upstream-header-too-big.title上游响应头超出代理缓冲区cause.upstream-protocol-mismatch.remedy上游在协议协商中提供的应用协议与代理不同：gRPC 请使用 `grpc_pass`，或在上游启用 HTTP/1.1。cause.upstream-protocol-mismatch.title上游使用了另一种协议cause.weak-key.remedy用至少 2048 位的 RSA 密钥或 ECDSA P-256 密钥重新签发证书。cause.weak-key.title证书密钥强度不足cert.problem_expired已于 {date} 过期cert.problem_its其证书{problem}cert.problem_name不包含 {host}（{sans}）cert.problem_not_yet_valid在 {date} 之前无效crl.not_issuers并非由叶子证书的签发者签名crl.stale已过 nextUpdate（{date}）curl.0成功curl.1此 libcurl 不支持该 URL 的协议curl.10FTP：接受服务端的数据连接失败curl.100某个值或数据字段超出了允许的大小curl.101要求使用 Encrypted Client Hello，但未被接受curl.11FTP：对 PASS 的响应异常curl.12FTP：服务端未能及时回连curl.13FTP：对 PASV/EPSV 的响应异常curl.14FTP：无法解析 227 响应curl.15FTP：找不到数据连接的主机curl.16HTTP/2 分帧层出现问题curl.17FTP：设置传输类型失败curl.18传输在收满声明的大小之前就已结束curl.19FTP：RETR 失败curl.2早期初始化失败curl.20未使用curl.21自定义 QUOTE 命令失败curl.22服务端返回了 400 或以上的 HTTP 状态码（使用 --fail 时）curl.23将接收到的数据写入文件或回调失败curl.24未使用curl.25无法开始上传curl.26读取待发送的本地数据失败curl.27内存分配失败curl.28操作超时（--max-time / --connect-timeout）curl.29未使用curl.3URL 格式不正确curl.30FTP：PORT 命令失败curl.31FTP：REST 命令失败curl.32未使用curl.33服务端不支持或不接受范围请求curl.34未使用curl.35TLS 握手失败：请查看其后的消息（告警、版本或加密套件不匹配）curl.36无法续传下载curl.37无法读取 file:// URLcurl.38LDAP：绑定（bind）失败curl.39LDAP：搜索失败curl.4此 libcurl 编译时未包含所请求的功能curl.40未使用curl.41未使用curl.42回调要求 libcurl 中止curl.43调用函数时传入了错误的参数curl.44未使用curl.45无法使用指定的本地接口或地址（--interface）curl.46未使用curl.47重定向次数超过了 --max-redirs 的限制curl.48此 libcurl 无法识别某个选项curl.49某个选项的值存在语法错误curl.5无法解析代理的主机名curl.50未使用curl.51curl 7.62 之前：CURLE_PEER_FAILED_VERIFICATION（服务端证书未通过验证，通常是名称不符）；自 7.62 起该错误码为 60curl.52服务端未发送任何数据就关闭了连接curl.53找不到 TLS 加密引擎curl.54将 TLS 加密引擎设为默认失败curl.55发送网络数据失败curl.56接收网络数据失败（常见原因：连接被重置）curl.57未使用curl.58无法使用本地客户端证书curl.59无法使用所请求的加密套件curl.6无法解析主机名（DNS）curl.60服务端证书或指纹未通过验证（已过期、主机名不符、签发者不受信任）curl.61无法识别内容编码curl.62未使用curl.63文件大小超过 --max-filesizecurl.64无法达到所要求的 TLS 级别curl.65重发所需的数据无法回退（rewind）curl.66无法初始化 TLS 加密引擎curl.67服务端拒绝了登录curl.68TFTP：文件未找到curl.69TFTP：权限问题curl.7TCP 连接失败：连接被拒绝、网络不可达或连接超时curl.70服务端磁盘空间不足curl.71TFTP：非法操作curl.72TFTP：未知的传输 IDcurl.73远端文件已存在，不会被覆盖curl.74TFTP：用户不存在curl.75未使用curl.76未使用curl.77无法读取 CA 证书文件（--cacert）curl.78服务端上找不到该资源curl.79SSH 层出错curl.8服务端发送了 libcurl 无法解析的数据（常见原因：协议与预期不符，例如向 TLS 端口发送了 HTTP）curl.80无法正常关闭 TLS 连接curl.81socket 尚未就绪，请重试curl.82无法加载 CRL 文件curl.83签发者检查（--issuer）失败curl.84FTP：PRET 命令失败curl.85RTSP：CSeq 不匹配curl.86RTSP：会话 ID 不匹配curl.87FTP：无法解析文件列表curl.88chunk 回调报告了错误curl.89没有可用的连接（connect-only 用法）curl.9服务端拒绝访问该资源curl.90服务端公钥与 --pinnedpubkey 不匹配curl.91证书状态（OCSP stapling）检查失败curl.92HTTP/2 流被重置或失败curl.93在回调内部调用了 libcurl 函数curl.94认证函数返回了错误curl.95HTTP/3 层出现问题curl.96无法建立 QUIC 连接curl.97代理握手失败（请查看代理的响应）curl.98服务端要求提供或拒绝了客户端证书curl.99poll/select 返回了不可恢复的错误demo.nginx演示：nginx 位于 127.0.0.1:{port}，使用原始记录中的配置：location /test → proxy_pass https://middleground_backend/xxx/xxx，未设置 proxy_ssl_server_namedemo.nginx_failed演示：{error}；改为不经 nginx 直接诊断上游demo.no_nginx演示：未安装 nginx（make install-deps 会安装 nginx-light）；改为不经代理直接诊断上游demo.upstream演示：上游 {url} 位于 127.0.0.1:{port}——对带 SNI 的客户端使用有效证书；它的默认证书（给不带 SNI 的客户端用）已于 {date} 过期，因此会以告警 80 中止这类握手diagram.captured（抓包所见）diagram.client客户端（triage，同 curl）diagram.direct直连，与 curl 相同diagram.proxy代理 {server}diagram.proxy_hop_unseen未观察到代理到上游的连接diagram.replayed（triage 重放）diagram.resolverDNS {server}diagram.through_proxy经由代理（用户看到的结果）diagram.upstream上游 {server}dns.hosts_file/etc/hosts 给出 {host}：{addresses}（未发送 DNS 查询）dns.literal{host} 是 IP 地址，无需解析dns.no_address{host}：没有地址（{why}）dns.no_resolverdns.resolve：没有可用的解析器（server 输入 '{server}'，/etc/resolv.conf：{system}）dns.pinned{host} 由 addresses 输入固定为 {addresses}（未发送 DNS 查询）dns.retried_tcp{type} 查询的 UDP 应答被截断（TC 位），已改用 TCP 重新查询dns.special_use{host} 是特殊用途域名（RFC 6761），未发送 DNS 查询dns.special_use_none{host} 是特殊用途域名（RFC 6761），/etc/hosts 中没有它的地址；未发送 DNS 查询dns.summary{host} → {addresses}（跟随 CNAME {cnames} 次），来自 {server}dns.system_differsgetaddrinfo（curl 和 nginx 实际得到的结果）与 DNS 应答不同：请检查 /etc/hosts、nsswitch.conf 和搜索域event.captured抓包：{count} 个连接，{label}event.expired证书 {name} 已过期（notAfter）event.local_clock代理的本地时间，按本机时区换算event.log_firstnginx 记下 {count} 条上游错误中的第一条：`{line}`event.log_lastnginx 记下最后一条上游错误：`{line}`event.not_after证书 {name} 到期（notAfter）event.not_before证书 {name} 开始生效（notBefore）event.run_finishedtriage 结束：{verdict}event.run_startedtriage 开始运行（{runbook}）evidence.body响应体 {total} 字节中的前 {kept} 字节evidence.capture在 {device} 上的实时抓包：`{filter}`（{frames} 帧；认证类请求头已遮盖）evidence.chain{address} 发送的证书链（SNI 方式 {variant}）evidence.connections抓包中的每个 TLS 连接，每行一个（CSV：时间、地址、SNI、版本、加密套件、告警、证书）evidence.crl从 {url} 获取的 CRL（原样保存；`openssl crl -inform DER -noout -text -in crl.der`）evidence.headers响应头evidence.key_logTLS 密钥（NSS key log）：任何人凭它都能解密 handshake.pcapng；分享本案例前请删除它，或用 --no-keylog 运行evidence.ocsp_response来自 {url} 的 OCSP 应答（`openssl ocsp -respin ocsp-response.der -resp_text -noverify`）evidence.self_capture本步骤的所有连接，按收发原样记录（可用 Wireshark 打开）evidence.stderr{command} 的标准错误evidence.stdout{command} 的标准输出evidence.tracecurl 的详细跟踪日志（已隐去敏感信息）evidence.transcript该步骤的完整原始证据（报告中只显示前几行）exec.exited`{command}` 退出，状态码 {status}exec.killed`{command}` 被信号 {signal} 终止exec.unexpected{how}，预期为 {expected}explain.alert_headingTLS 告警 {code} {name}（{level}）explain.cause_line`{code}` {title}：{remedy}explain.client_heading{client}：{meaning}explain.curl_headingcurl 错误 {code} {name}explain.if_client_sent如果是客户端发送的：{cause}explain.if_server_sent如果是服务端发送的：{cause}explain.level_times256{value} = {level} × 256 + {code}（级别 {levelName}，描述 {code}）explain.likely_causes可能的原因explain.nginx_handshake_failednginx（作为 TLS 客户端）与 {upstream} 握手失败，因此对请求返回 502explain.nginx_headingnginx 与 {upstream} 通信时出错explain.nginx_no_sni除非设置 `proxy_ssl_server_name on;`，nginx 连接上游时不发送 SNI：对比 `openssl s_client -connect {upstream} -noservername` 与 `-servername HOST` 的结果explain.not_understood无法识别 '{text}'：应为 TLS 告警编号或名称（80、internal_error）、'SSL alert number N'、OpenSSL 错误（error:0A000438:…）、curl 退出码（curl: (35)、CURLE_…）、X509 验证错误（verify error:num=20），或客户端、代理的错误行（nginx、HAProxy、Envoy、Java、Go、Python、Node、浏览器）explain.openssl_alert_headingOpenSSL 错误 {error}：对端发送了告警 {code}explain.openssl_headingOpenSSL 错误 {error}：{meaning}explain.or_curl或者，作为 curl 退出码：{heading}explain.received_alert收到对端发送的 TLS 告警 {code} {name}explain.reserved_alert已保留：现代 TLS 实现不会发送它explain.x509_headingX.509 校验错误 {code}：{meaning}exporter.listeningtriage exporter：监听 http://{address}（模块：{modules}）；/probe?target=HOST:PORT、/metricsfact.acceptable_cas可接受的 CAfact.address地址fact.address_source地址来源fact.addresses地址列表fact.alert告警fact.alpnALPNfact.answer应答fact.attempt握手尝试fact.blocks_skipped跳过的 pcapng 块fact.body_bytes响应体字节数fact.body_start响应体开头fact.bytes字节数fact.bytes_lost丢失字节数fact.bytes_received收到字节数fact.call失败的调用fact.capture_cut抓包截断处fact.cause原因fact.certificate证书fact.chain_length发送的证书数fact.cipher密钥套件fact.client客户端fact.cname_chainCNAME 链fact.code编号fact.command命令fact.confirmed_by代理日志佐证fact.connect_ms连接（ms）fact.connected_to连接到fact.connections连接数fact.content_length声明的 Content-Lengthfact.content_typeContent-Typefact.curl_codecurl 错误码fact.curl_errorcurl 错误fact.date_headerDate 响应头fact.days_left剩余天数fact.decrypted_connections已解密的连接fact.defined_in定义于fact.direct_status直接请求的状态码fact.dns_msDNS（ms）fact.dns_recordDNS 应答fact.elapsed_ms耗时（ms）fact.error错误fact.event日志所述fact.exit_status退出状态码fact.expected_exit预期退出状态码fact.family地址族fact.filter过滤条件fact.first_byte_ms首字节（ms）fact.first_seen首次出现fact.frames帧数fact.frames_dropped丢弃的帧（64 MiB 上限）fact.getaddrinfogetaddrinfofact.group分组fact.header_bytes响应头字节数fact.host域名fact.host_headerHost 请求头fact.host_match与域名匹配fact.http_versionHTTP 版本fact.impact影响fact.interface网卡fact.issuer签发者fact.keep_alive上游的 Keep-Alivefact.kernel_dropped内核丢弃的帧fact.key密钥fact.key_log_entries密钥日志中的 TLS 1.3 连接fact.last_line最后一行fact.last_message服务端最后一条消息fact.last_seen最后出现fact.level级别fact.likely_cause可能的原因fact.limit上限fact.locationlocationfact.logged_addresses代理日志中的地址fact.malformed_frames跳过的畸形帧fact.marked_down被标记为不可用的原因fact.matched匹配到fact.matching_lines匹配的行数fact.meaning含义fact.measured_ms实测（毫秒）fact.messages_receivedTLS 消息数fact.missing_evidence还需要的证据fact.missing_issuer缺少的签发者fact.name名称fact.name_checked校验的名称fact.next_command下一步执行fact.next_update下次更新fact.not_after到期时间（notAfter）fact.not_before生效时间（notBefore）fact.note备注fact.offered_versions提供的版本fact.openssl_errorOpenSSL 错误fact.openssl_reasonOpenSSL 原因码fact.os_errnoerrnofact.packets数据包数fact.phase阶段fact.port端口fact.profile连接方式fact.proxy代理fact.proxy_passproxy_passfact.proxy_ssl_protocolsproxy_ssl_protocolsfact.proxy_ssl_trusted_certificateproxy_ssl_trusted_certificatefact.proxy_ssl_verifyproxy_ssl_verifyfact.proxy_version代理版本fact.query_type查询类型fact.rcode响应码fact.redirects重定向次数fact.request请求fact.resolved_now现在解析为fact.resolver解析器fact.sans备用名称（subjectAltName）fact.seen_at出现时间fact.self_signed自签名fact.sender发送方fact.server服务端fact.server_headerServer 响应头fact.server_speaks服务端支持fact.setting生效的设置fact.signature签名算法fact.sniSNIfact.sni_sentnginx 发送的 SNIfact.statusHTTP 状态码fact.subject主体fact.tcp_connectionsTCP 连接数fact.tls_connectionsTLS 连接数fact.tls_msTLS 完成（ms）fact.total_ms总耗时（ms）fact.truncatedUDP 应答被截断fact.trust_store信任库fact.trusted受信任fact.upstream上游fact.upstream_servers上游服务器fact.urlURLfact.variantSNI 方式fact.verify_code校验结果fact.verify_error校验错误fact.versionTLS 版本fact.version_probe固定单一版本fact.via_status经代理请求的状态码fact.with_sni带 SNI 时fact.without_sni不带 SNI 时fact.written_by出自finding.absurd_message服务端的第一条握手消息声明的长度没有任何客户端会接受（{error}；已收到 {bytes} 字节）：它没有正确地使用 TLSfinding.address_unreachable{address}（{family}）：{what}，而 {working} 正常；会尝试下一个地址的客户端（curl、浏览器的 Happy Eyeballs）会在延迟后回退，只尝试第一个地址的客户端会失败finding.aia_untrusted从 {url}（叶证书的 AIA）取回的签发者 {issuer} 同样无法链到 {store}：{error}finding.alert握手以 {alert} 结束finding.alert_without_sni不带 SNI 时服务端以致命告警 {code} {alert_name} 中止握手；带 SNI（{name}）时握手成功finding.body_cut{url} 声明了 {declared} 字节的响应体，却在 {received} 字节后关闭了连接finding.capture_alert到 {server} 的 {count} 个连接以 {alert} 结束finding.capture_client_cert到 {server} 的 {count} 个连接以 {alert} 结束：服务端要求客户端证书finding.capture_client_cert_rejected到 {server} 的 {count} 个连接以 {alert} 结束：服务端拒绝了客户端发送的证书finding.capture_client_expired到 {server} 的 {count} 个连接以 {alert} 结束：客户端发现服务端证书已过期finding.capture_client_name到 {server} 的 {count} 个连接以 {alert} 结束：客户端拒绝了一张可以通过校验的证书，说明它不是客户端所请求的域名（SNI {sni}）finding.capture_client_rejected到 {server} 的 {count} 个连接以 {alert} 结束：客户端拒绝了证书finding.capture_client_unknown_ca到 {server} 的 {count} 个连接以 {alert} 结束：客户端不信任证书的签发者finding.capture_closed_quietly代理到 {server} 的 {count} 个连接完成了握手，随后被代理在没有发送请求的情况下关闭：它拒绝了服务端发送的内容finding.capture_no_sni到 {server} 的 {count} 个连接以 {alert} 结束；它们的 ClientHello 都不带 SNIfinding.capture_not_tls到 {server} 的 {count} 个连接：服务端以 {preview} 回应 ClientHello，不是 TLSfinding.capture_old_version到 {server} 的 {count} 个连接协商了 {version}，当前的客户端（OpenSSL 3、浏览器）会拒绝finding.capture_refused到 {server} 的 {count} 个连接：SYN 被 RST 拒绝——端口 {port} 上没有服务在监听finding.capture_unanswered到 {server} 的 {count} 个连接：服务端没有回应 ClientHello；客户端等待 {ms} 毫秒后放弃finding.capture_unknown_name到 {server} 的 {count} 个连接以 {alert} 结束：服务端不认识客户端发送的域名finding.cert_expired{host} 的证书已于 {date} 过期，比{when}早 {days} 天finding.cert_invalid证书链校验失败：{subject}（深度 {depth}）出现错误 {code} {text}finding.chain_too_long证书链在信任锚之下有 {count} 张证书，中间证书多于该客户端的校验深度：它在到达所信任的根证书之前就停止了finding.client_cert_rejected服务端拒绝了客户端发送的证书：{alert}finding.client_cert_required服务端要求客户端证书，但客户端没有发送：{alert}；可接受的 CA：{cas}finding.client_cert_unusable客户端证书或私钥无法使用（{error}）finding.closed{address} 在握手中未发告警就关闭了连接（SNI 方式 {variant}；服务端最后一条消息：{last}）finding.cname_loop{host} 的 CNAME 链形成了循环：{chain}finding.connect_timeout{address} 在 {timeout} 内没有应答 TCP 连接请求（SYN）finding.crl_revoked其 CA 的 CRL（{url}）列出 {subject} 已于 {date} 被吊销finding.crl_unreachable未能检查 {subject} 的吊销状态：无法获取或读取其 CA 的 CRL {url}（{error}）finding.crl_unusable未能检查 {subject} 的吊销状态：其 CA 的 CRL {url} 为 {status}finding.curl_client_cert服务端要求客户端证书，但 curl 没有发送：{alert}finding.curl_client_cert_rejected服务端拒绝了 curl 的客户端证书：{alert}finding.curl_connect_timeout{url}：在连接超时时限内未能建立 TCP 连接finding.curl_no_namecurl 无法解析 {host}（{error}）finding.curl_no_proxy_namecurl 无法解析 {host} 所用代理的域名（{error}）finding.curl_refused{url}：连接被拒绝finding.curl_reset{url}：服务端重置了连接finding.curl_tls_timeout{url}：TLS 握手未能在 {total} 内完成finding.curl_unreachable{url}：无法到达该地址（{errno}）finding.curl_verifycurl 拒绝了 {url} 的服务端证书（校验结果 {code}：{error}）finding.declared_remedy运行手册没有为这一发现给出处理办法：请查看该步骤的证据finding.default_cert不带 SNI 时服务端返回另一张证书（{subject}），该证书{problem}；带 SNI 时返回 {good}finding.dns_malformed{server} 对 {host} 的 {type} 查询返回了无法解析的数据：{detail}finding.dns_network{host} 的 {type} 查询无法发往 {server}：{detail}finding.dns_refused{server} 上没有 DNS 服务（{host} 的 {type} 查询被拒绝）finding.dns_stale代理仍发往 {logged}（启动时 {host} 解析到的地址）；{host} 现在解析为 {now}finding.dns_timeout{server} 没有回应 {host} 的 {type} 查询finding.empty_reply{url} 没有返回 HTTP 应答就关闭了连接finding.expires_soon证书 {subject} 将于 {date} 过期，还剩 {days} 天finding.fails_without_sni不带 SNI 时握手失败（{outcome}）；带 SNI（{name}）时握手成功finding.flood_bytes{address} 在握手中不停地发送数据：收到 {limit} 字节后终止了这次尝试（最后一条消息：{last}）finding.flood_messages{address} 用大量消息淹没握手：收到 {limit} 条后终止了这次尝试（最后一条消息：{last}）finding.handshake_failed与 {address} 的握手失败，且没有告警（{error}）finding.handshake_no_answer{address} 接受了 TCP 连接，但在 {timeout} 内没有回应 ClientHellofinding.handshake_stalled{address} 在握手中停住了：收到 {bytes} 字节，最后一条消息是 {last}，此后直到 {timeout} 时限再无数据finding.hint_issuer_not_in_ca_file{file} 中也没有 {issuer}finding.hint_pass_ca_file如果 {issuer} 是贵组织自己的 CA，请用 --ca-file 传入它的证书finding.hostname_mismatch证书不包含 {host}：它包含的是 {sans}finding.http_endless{url} 返回的响应体没有尽头：{total} 内收到 {bytes} 字节，仍在继续发送finding.http_error{url} 返回 {status} {reason}finding.http_no_answerTLS 正常，但 {url} 在 {total} 内没有返回 HTTP 应答finding.http_protocol{url} 违反了 HTTP 协议：{error}finding.http_receive{url} 返回的内容 curl 无法读取（{bytes} 字节响应头；{error}）finding.http_stalled{url} 开始应答后（首字节用时 {ttfb}）停住了：{total} 内只收到 {bytes} 字节finding.incomplete_chain_aia服务端发送了 {count} 张证书，但没有发送中间证书 {issuer}（叶子证书标明了它的下载地址 {url}）；不会自动下载它的客户端（curl、nginx、Java）无法构建证书链finding.incomplete_chain_anchors服务端发送了 {count} 张证书，最后一张由 {issuer} 签发，而该签发者既没有被发送，也不在 {file} 的信任锚中：服务端必须发送这张中间证书finding.incomplete_chain_fetched服务端发送了 {count} 张证书却没有它们的签发者；从 {url}（叶证书的 AIA）取回的 {issuer} 能在 {store} 下补全证书链：服务端必须发送它finding.incomplete_chain_known服务端发送了 {count} 张证书，但没有发送中间证书 {missing}；这里能校验通过只是因为{store}中恰好有它，没有它的客户端会失败finding.intermediate_expired中间证书 {subject} 已于 {date} 过期，比{when}早 {days} 天finding.legacy_server服务端只提供旧版 TLS，本客户端拒绝使用（{error}）finding.mixed_backends{host} 的各地址表现不一致：{bad}；而 {good} 正常finding.mixed_certificates{host} 的 {count} 个地址返回的证书不同：{addresses}finding.mixed_endpoint_state{address}：{state}finding.must_staple_missing{subject} 要求必须装订（TLS Feature status_request），但服务端没有装订 OCSP 响应：遵守该要求的客户端（Firefox）会拒绝连接finding.nginx_lognginx 与 {upstream} 的 TLS 握手失败：{how}；它的客户端收到 502finding.no_address{host} 解析不到任何地址finding.no_address_record{server} 知道 {host}，但没有返回 A 或 AAAA 记录finding.no_common_version双方没有共同支持的 TLS 版本（{error}）finding.no_shared_cipher双方没有共同的密钥套件或密钥交换组：{alert}finding.no_shared_parameters双方没有共同的密钥套件、密钥交换组或签名算法（{error}）finding.not_tls{address} 不是 TLS 服务：它回应了 {preview}finding.not_tls_reason{address} 不是 TLS 服务（{error}）finding.not_yet_valid证书 {subject} 在 {date} 之前无效，比{when}晚 {days} 天才生效finding.nxdomain{server} 对 {host} 返回 NXDOMAIN：该域名不存在finding.ocsp_revokedCA 的 OCSP 响应服务（{url}）表明 {subject} 已于 {date} 被吊销finding.ocsp_unreachable未能检查 {subject} 的吊销状态：无法访问其 CA 的 OCSP 响应服务 {url}（{error}）finding.ocsp_unusable未能检查 {subject} 的吊销状态：其 CA 的 OCSP 响应服务 {url} 的应答为 {status}finding.plain_to_tls代理用明文 HTTP（`proxy_pass http://…`）连接 {address}，而这个端口说的是 TLS（此处握手为 {version}）finding.protocol_error服务端违反了 TLS 协议（{error}；最后一条消息 {last}）finding.protocol_mismatch{proxy} 用 HTTP/1.x（不带 ALPN）请求上游，得到的不是 HTTP/1.x 应答；而提供 ALPN h2 的客户端从上游得到 HTTP/2 应答（{status}{grpc}）：上游只说 HTTP/2finding.protocol_version_alert双方没有共同支持的 TLS 版本：{alert}finding.proxy_error代理返回 {status} {reason}finding.proxy_error_direct_failed代理返回 {status} {reason}；直接请求同样没有得到 HTTP 应答（见 direct 步骤）finding.proxy_error_direct_ok代理返回 {status} {reason}，而直接请求上游返回 {direct}finding.proxy_log代理的错误日志写明了原因：{count} 次“{message}”，最后一次在 {time}：{meaning}finding.proxy_passes_on代理只是转发了上游自己的 {status} {reason}：直接请求得到同样的应答{server}finding.proxy_refused{url} 处的代理拒绝了连接finding.proxy_reset{url} 处的代理重置了连接finding.proxy_timeout{url} 处的代理接受了请求，但在 {total} 内没有应答（直接请求上游：{direct}）finding.rcode{server} 对 {host} 返回 {rcode}finding.redirect_loop{url} 无休止地重定向：共 {count} 次，最后一次指向 {last}finding.refused{address} 拒绝了 TCP 连接：端口 {port} 上没有服务在监听finding.reset{address} 在握手中重置了连接（SNI 方式 {variant}；服务端最后一条消息：{last}）finding.root_not_anchor证书链由根证书 {root} 签发，而{store}中没有它（其他客户端信任它）finding.self_signed证书 {subject} 是自签名证书，且不在{store}中finding.special_use{host} 是特殊用途域名，但 /etc/hosts 中没有它finding.staple_revoked服务端自己装订的 OCSP 响应表明 {subject} 已于 {date} 被吊销finding.staple_stale{subject} 的装订 OCSP 响应已过期：其 nextUpdate 是 {date}{mustStaple}finding.staple_unknown{subject} 的装订 OCSP 响应为 {status}{verified}finding.stores_reject证书链在 {total} 个信任库中的 {count} 个下无法验证：{stores}finding.too_large服务端的握手消息超出客户端能接受的大小（{error}；已收到 {bytes} 字节，最后一条消息 {last}）finding.too_many_records{host} 有 {count} 条地址记录，超过 triage 跟随的上限 {limit}finding.unknown_issuer证书链最后一张证书的签发者 {issuer} 不在{store}中；{hint}finding.unknown_issuer_both证书链的最后一张由 {issuer} 签发，服务端没有发送它，{store}中也没有：要么服务端漏发了中间证书（所有客户端都会失败），要么 {issuer} 是私有 CA（客户端需要它的证书）。叶子证书没有给出签发者证书的地址（AIA），所以能决定的是：用 `--cacert` 指定你们 CA 的证书包后能否通过校验finding.unknown_name服务端不认识域名 {name}：{alert}finding.unreachable无法到达 {address}（{errno}）finding.untrusted_root证书链终止于 {root}，它不在{store}中finding.url_plain_to_tls{url} 用明文 HTTP 请求，而 {address} 说的是 TLS（triage 的握手为 {version}）finding.weak_key证书 {subject} 使用 {bits} 位的 {algorithm} 密钥（RSA 至少应为 2048 位）finding.wrong_purpose证书 {subject} 不能用于 TLS 服务端：它的扩展密钥用途中没有 serverAuth（校验错误 {code}：{text}）fix.expect_check修复后，这条命令应能完成，不再出现上面的错误。fix.expect_via重新加载后，代理应返回 {status}，与直接请求上游的结果一致。fix.expect_via_fixed修复后，代理应返回 {status}，与直接请求上游的结果一致。handshake.failed_plain握手失败handshake.no_address{host} 解析不到任何地址，无法连接handshake.summary{attempts}handshake.tls_context_failed无法建立 TLS 客户端：{error}http.curl_unavailablehttp.request：{error}http.failed{url}：curl 错误 {code} {name}：{error}http.summary{url}：HTTP {status}，耗时 {ms} msinput.bad_duration_input输入 '{input}'：'{value}' {reason}input.cannot_read无法读取 {file}input.empty{step}：输入 '{input}' 为空input.not_address输入 '{input}'：'{value}' 不是 IP 地址log.means_alert{alert}log.means_closed上游在握手过程中关闭了连接log.means_closed_early上游在应答完成之前关闭了连接（{phase}）log.means_connect{proxy} 无法建立连接：{errno}log.means_connection_failure{proxy} 无法连接上游（日志未给出原因：被拒绝、超时或 TLS 失败）log.means_header_too_big上游的响应头放不进 nginx 的缓冲区log.means_invalid_header上游的应答不是有效的 HTTPlog.means_name_mismatchnginx 用“{name}”校验证书（proxy_ssl_name，默认 $proxy_host），而证书上的名称是 {sans}log.means_no_live{proxy} 已把该上游块中的所有服务器标记为不可用log.means_openssl握手过程中出现 OpenSSL 错误 {error}log.means_other{proxy} 与上游通信失败log.means_timeout{proxy} 等待上游超时（{phase}）log.means_tls_reason{proxy} 到上游的连接上 TLS 失败：{reason}log.means_verify_errornginx 拒绝了上游的证书：校验错误 {code}（{text}）missing.capture对其上游连接的抓包（以 root 身份运行 triage，或授予 cap_net_raw 权限）missing.proxy_config代理的配置（--nginx-conf FILE）：它实际使用的 SNI、校验方式和协议版本missing.proxy_log代理的错误日志（--nginx-error-log FILE）：其中写明了它这样应答的原因nginx.default_value{value}（未设置：nginx {version} 的默认值）nginx.discovered本机正在运行的 nginx（master 进程 {pid}）的配置：{file}nginx.log_none{file} 中没有提到 {match} 的行nginx.log_summary有 {count} 行与上游有关；最后一行：{last}nginx.no_sni_sent不发送（proxy_ssl_server_name off）nginx.not_found本机没有 nginx 监听端口 {port}：代理的行为按其版本的默认值和它的应答推断nginx.note_no_sniproxy_ssl_server_name 为 off（默认值）：nginx 连接 {upstream} 时不发送 SNInginx.note_no_verifyproxy_ssl_verify 为 off（默认值）：nginx 接受上游的任何证书nginx.note_upstream_nameproxy_ssl_server_name 为 on 但没有设置 proxy_ssl_name：nginx 把 upstream 块的名字 '{name}' 当作 SNI 发送，而不是真实域名nginx.sends_no_sni不发送 SNInginx.sends_sni发送 SNI {name}nginx.summary{path} → {proxy_pass} → {servers}；nginx {sni}observe.dns_answer{addresses}observe.dns_question查询 {host} 的 A/AAAAobserve.hello_no_sniClientHello，不带 SNIobserve.hello_sniClientHello，SNI 为 {name}observe.http_failed无应答：curl {code} {name}observe.http_request{method} {path}observe.http_statusHTTP {status}{reason}openssl.reason.118没有合适的签名算法openssl.reason.134证书验证失败（对端证书未通过验证：已过期、不受信任或主机名不符）openssl.reason.152消息过大（握手消息超出了对端可接受的大小）openssl.reason.156HTTP 请求：向 TLS 端口发送了明文 HTTPopenssl.reason.191没有可用的协议（所有 TLS 版本均已禁用）openssl.reason.193没有共同支持的加密套件openssl.reason.198数据包长度过长（常见原因：对端使用的不是 TLS）openssl.reason.199对端未返回证书（需要客户端证书）openssl.reason.235没有应用层协议（没有共同支持的 ALPN 协议）openssl.reason.252未知协议（对端使用的不是 TLS）openssl.reason.258不支持的协议（没有共同支持的 TLS 版本）openssl.reason.267版本号错误（对端返回的不是 TLS，例如明文 HTTP）openssl.reason.294读取时遇到意外的 EOF（对端在握手过程中关闭了连接）openssl.reason.333不允许使用旧版签名算法（TLS 1.0/1.1 对端被安全级别拒绝）openssl.reason.338已禁用不安全的旧版重协商openssl.reason.394DH 密钥过小（服务端的 Diffie-Hellman 群低于安全级别要求）openssl.reason.397CA 密钥过小（某个 CA 证书的密钥低于安全级别要求）openssl.reason.398CA 摘要算法过弱（某个证书使用了低于安全级别的摘要算法签名，例如 SHA-1 或 MD5）openssl.reason.399EE 密钥过小（证书的密钥低于安全级别要求）pattern.boringssl-reasonBoringSSL（Chrome、Envoy、gRPC、部分 Node.js 构建）因该原因使 TLS 连接失败pattern.chrome-authority证书链不能到达 Chrome 信任的根证书pattern.chrome-client-cert服务端拒绝了浏览器发送的客户端证书pattern.chrome-date证书已过期或尚未生效（或电脑时钟不对）pattern.chrome-dns该名字无法解析pattern.chrome-empty服务端未发送任何响应就关闭了连接pattern.chrome-name证书中没有地址栏中的主机名pattern.chrome-protocol服务端的 TLS 响应无效，或它中止了握手pattern.chrome-redirects该网站陷入重定向循环pattern.chrome-refused该地址和端口上没有进程监听pattern.chrome-reset服务端重置或关闭了连接pattern.chrome-revoked证书已被吊销pattern.chrome-timeoutTCP 连接没有应答pattern.chrome-unreachable没有到服务端地址的路由pattern.chrome-version与服务端没有共同的 TLS 版本或密码套件pattern.chrome-weak证书的密钥或签名算法太弱pattern.connect-timeoutTCP 连接未能及时得到应答pattern.curl-hostname服务端证书的 SAN 和 CN 中都没有 curl 访问的主机名（curl 7.62 之前为 51，之后为 60）pattern.curl-nss-expired基于 NSS 的 curl 发现服务端证书已过期pattern.curl-proxy-connect正向代理以该 HTTP 状态码拒绝了 curl 的 CONNECT 隧道pattern.curl-verify-reasoncurl 无法校验服务端证书；随后是 OpenSSL 的校验结果pattern.dotnet-chain.NET 拒绝了服务端证书（内部异常或链状态说明原因）pattern.dotnet-closed服务端在握手过程中关闭了连接pattern.dotnet-name.NET 发现证书中没有它连接的主机名pattern.dotnet-no-host该名字无法解析pattern.dotnet-partial.NET 无法把证书链构建到根证书：缺少中间证书pattern.dotnet-revoked证书链中的某个证书已被吊销pattern.dotnet-time证书链中的某个证书不在有效期内pattern.dotnet-timeoutTCP 连接未能及时得到应答pattern.dotnet-untrusted证书链终止于本机不信任的根证书pattern.envoy-connect-timeoutEnvoy 到上游的连接超时（connect_timeout）pattern.envoy-no-healthy集群中没有健康的端点（被健康检查或异常检测剔除）pattern.envoy-refused上游端口上没有进程监听pattern.envoy-request-timeout上游未在路由的超时时间内应答pattern.envoy-reset上游在 Envoy 的 TLS 握手过程中重置了连接pattern.envoy-termination上游在应答前关闭了连接（常见于它已关闭的空闲 keep-alive 连接）pattern.envoy-tlsEnvoy（BoringSSL）与上游集群的 TLS 握手失败；最后一段是 BoringSSL 给出的原因pattern.envoy-wrong-versionEnvoy 向以明文 HTTP 应答的上游端口发起了 TLS（明文集群上配置了 transport_socket）pattern.firefox-alertFirefox 收到了服务端的该致命告警pattern.firefox-cipher与服务端没有共同的密码套件pattern.firefox-domain证书中没有该主机名pattern.firefox-expired服务端证书已过期pattern.firefox-expired-issuer叶子证书之上的证书（中间证书或根证书）已过期pattern.firefox-no-chain服务端发送证书时没有附带把它连接到根证书的中间证书pattern.firefox-not-yet服务端证书尚未生效（或时钟落后）pattern.firefox-ocspOCSP 响应已过期，或要求装订（must-staple）的证书没有附带 OCSP 装订pattern.firefox-record-too-long该端口用明文 HTTP 回应了 Firefox 的 TLSpattern.firefox-revoked证书已被吊销pattern.firefox-self-signed证书是自签名的pattern.firefox-unknown-issuer证书链不能到达 Firefox 信任的根证书pattern.firefox-version与服务端没有共同的 TLS 版本pattern.go-dial-timeoutTCP 连接在拨号超时内没有应答pattern.go-expiredGo 发现某张证书不在有效期内（已过期，或按本机时钟尚未生效）pattern.go-header-timeout请求已发送，但在客户端超时内没有收到响应头pattern.go-hostnameGo 发现证书不包含它所连接的名字pattern.go-http-to-https该端口以明文 HTTP 应答：URL 应为 http://，或端口错误pattern.go-legacy-cn证书只在 CN 中写了主机名；Go 1.15 起只检查 SANpattern.go-no-such-host解析器没有该名字的地址pattern.go-not-tls服务端用非 TLS 的内容（明文 HTTP？）回应了 Go 的 ClientHellopattern.go-remote-errorGo 收到了服务端发送的 TLS 告警（Go 打印告警名时用空格代替下划线）pattern.go-server-not-tlsGo 的 TLS 服务端收到了该客户端发来的明文 HTTP（或其他非 TLS 数据）pattern.go-server-remote-errorGo 的 TLS 服务端记录了客户端发来的告警：客户端拒绝了服务端证书（bad certificate：签发者未知或名字不符）pattern.go-unknown-authorityGo 无法把服务端证书链接到其根证书池中的根证书pattern.go-versions客户端与 Go 服务端之间没有共同的 TLS 版本pattern.haproxy-handshakeHAProxy 与后端服务器的 TLS 握手失败，且日志不记录原因：通常是 SNI（server 行上的 `sni`）、证书校验（`verify required`、`ca-file`）或协议版本的问题pattern.haproxy-l4-refusedHAProxy 的健康检查被拒绝：服务器端口上没有进程监听pattern.haproxy-l4-timeoutHAProxy 的健康检查连接没有得到应答pattern.haproxy-no-server后端的所有服务器都已下线（健康检查失败）或没有配置服务器pattern.haproxy-ph终止状态 PH：HAProxy 拒绝了服务器的响应（头无效或过大，或不是 HTTP/1.x）pattern.haproxy-sc终止状态 SC：服务器拒绝了连接或连接失败pattern.haproxy-sc-timeout终止状态 sC：到服务器的连接未在 timeout connect 内建立pattern.haproxy-sd终止状态 SD/SH：服务器在响应完成前关闭或重置了连接pattern.haproxy-sd-timeout终止状态 sD：服务器停止发送响应体的时间超过了 timeout serverpattern.haproxy-sh-timeout终止状态 sH：服务器未在 timeout server 内发送响应头pattern.java-connect-timeoutTCP 连接在连接超时内没有应答pattern.java-expiredJava 发现某张证书不在有效期内pattern.java-no-name服务端证书中没有 Java 访问的主机名pattern.java-no-protocolJava 没有启用对方接受的 TLS 版本（或密码套件）（jdk.tls.disabledAlgorithms）pattern.java-no-sanJava 在服务端证书的 subjectAltName 中找不到它所连接的名字pattern.java-null-chain服务端要求客户端证书，客户端没有发送pattern.java-pkixJava（JSSE）无法从服务端证书构建到其信任库（cacerts）中某个 CA 的证书路径pattern.java-read-timeout连接已建立，但在读超时内没有收到响应pattern.java-received-alertJava 在握手过程中收到了服务端发送的致命告警pattern.java-san-mismatch服务端证书中的主机名与 Java（Apache HttpClient）访问的主机不符pattern.java-terminated服务端在握手中关闭了连接，没有发送告警pattern.java-unknown-hostJava 无法解析该主机名pattern.java-unrecognized-name服务端告警说它不认识 Java 发送的 SNI 名称（Java 随后让握手失败）pattern.name-unknown该名字无法解析pattern.nginx-cert-namenginx 按 proxy_ssl_name（默认为 upstream 块的名字）校验上游证书，名字不匹配pattern.nginx-client-certnginx 要求客户端证书（ssl_verify_client on），客户端没有发送pattern.nginx-closed-early上游在完整响应之前关闭（或重置）了连接：常见于上游已超时关闭的 keep-alive 连接pattern.nginx-invalid-header上游的响应不是 nginx 期望的 HTTP/1.x（其他协议、TLS、仅 HTTP/2 或乱码）pattern.nginx-no-livenginx 已把 upstream 块中的每台服务器都标记为不可用（fail_timeout 内失败 max_fails 次）：标记它们的错误在日志更早处pattern.nginx-not-resolvednginx 无法解析上游的域名（启动时，或通过其 resolver）pattern.nginx-peer-closed上游在 nginx 的 TLS 握手过程中关闭了连接，没有发送告警pattern.nginx-plain-to-tls明文 HTTP 请求到达了 nginx 的 TLS 端口（客户端，或对它使用 proxy_pass http:// 的代理）pattern.nginx-refused上游的地址和端口上没有进程监听：nginx 的 connect() 被拒绝pattern.nginx-timeout-connectnginx 到上游的连接在 proxy_connect_timeout 内没有应答pattern.nginx-timeout-handshake上游的 TLS 握手耗时超过 nginx 的 proxy_connect_timeoutpattern.nginx-timeout-read上游接受了请求，但在 nginx 的 proxy_read_timeout 内没有返回响应pattern.nginx-too-big-header上游的响应头超出 nginx 的 proxy_buffer_size：nginx 返回 502pattern.nginx-wrong-versionnginx 向一个以明文 HTTP 应答的上游端口发起了 TLS（对明文端口使用了 proxy_pass https://）pattern.no-route没有到该地址的路由pattern.node-altnameNode.js 发现证书不包含该主机名pattern.node-disconnected服务端在 TLS 握手完成前关闭了连接pattern.node-dns该名字无法解析pattern.node-expiredNode.js 在证书链中发现已过期的证书pattern.node-hang-up服务端在应答之前关闭了连接pattern.node-issuerNode.js 找不到服务端证书链的可信签发者（私有 CA 请用 NODE_EXTRA_CA_CERTS）pattern.node-leafNode.js 无法校验叶子证书：服务端没有发送中间证书，或发送了未知的中间证书pattern.node-self-signedNode.js 在应为 CA 签发证书的位置发现了自签名证书pattern.openssl-reasonOpenSSL（此处经由 Python 的 ssl 模块或其他绑定）因该原因使 TLS 连接失败pattern.python-hostnamePython 的 ssl 模块发现证书中没有它连接的主机名pattern.python-verifyPython 的 ssl 模块（底层为 OpenSSL）校验服务端证书失败pattern.refused该地址和端口上没有进程监听（或被防火墙拒绝）pattern.s-client-reset服务端在发送证书之前关闭或重置了连接pattern.schannel-alertWindows 的 Schannel 在握手中收到致命告警（或无法解析的消息）pattern.schannel-untrustedWindows 的 Schannel 不信任服务端证书链的根证书pattern.syscall-reset连接在 TLS 之下被关闭或重置，没有告警phase.connecting建立连接phase.other与上游通信phase.response_body读取响应体phase.response_header等待响应头phase.sending_request发送请求phase.tls_handshakeTLS 握手profile.no_sni不发送 SNIprofile.no_verify不校验证书profile.other_proxy代理是 {proxy}（它的日志表明）：triage 只知道 nginx 连接上游的默认行为，所以不按猜测重放它的握手；改为读它的日志profile.sniSNI 为 {name}profile.sni_hostSNI 为 URL 中的域名profile.step_summary{name}（{how}）：{profile}profile.summary{sni}，{verify}，{versions}profile.verifies用 {anchors} 校验证书是否属于 {name}profile.versionnginx {version}，{how}remedy.add_root把根证书 {root} 加入客户端的信任锚（{store}；nginx：`proxy_ssl_trusted_certificate` 指向的文件），或让服务端使用客户端信任的 CA 签发的证书。remedy.body_cut上游自己提前结束了响应体（{declared} 字节中只发了 {received}）：去查上游（写出时崩溃或超时、Content-Length 错误）；代理只是报告了它。remedy.clock_behind证书在本机时钟之后 {hours} 小时才生效：很可能是时钟落后——本机或客户端的——而不是证书的问题；在更换任何东西之前先检查时钟（`timedatectl`、`chronyc tracking`）。remedy.crl_uncheckedCA 的 CRL 无法说明该证书是否被吊销：手动获取并查看（`curl -sS {url} | openssl crl -inform DER -noout -text`），确认它由证书的签发者签名且仍然有效（nextUpdate），或改问 CA 的 OCSP 响应服务（`--fetch-ocsp`）。remedy.dns_stalenginx 只在启动时解析了一次 `{host}`：现在重新加载它（`nginx -s reload`）；若要今后跟随 DNS 变化，给它 resolver 和变量：`resolver {resolver} valid=30s;`、`set $upstream_host {host};` 和 `proxy_pass {scheme}://$upstream_host:{port};`。remedy.grpc_pass上游是 gRPC 服务（只说 HTTP/2）：nginx 代理 gRPC 要用 `grpc_pass grpcs://{host};` 代替 `proxy_pass`。remedy.header_too_big上游的响应头有 {measured} 字节，而 nginx 的 `proxy_buffer_size` 是 {current}：在 location 中设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`（缓冲区总量须容得下 busy 缓冲），或让上游发送更小的响应头（它的 cookie）。remedy.header_too_big_unmeasurednginx 的 `proxy_buffer_size`（{current}）小于上游的响应头（没有直接请求测量其大小）：设置 `proxy_buffer_size {size};` 和 `proxy_buffers {count} {size};`，或让上游发送更小的响应头。remedy.http2_only上游只应答 HTTP/2，而 nginx 对上游只说 HTTP/1.0 或 HTTP/1.1（`proxy_http_version`，没有到上游的 HTTP/2）：在上游启用 HTTP/1.1，或在它前面放一个说 HTTP/1.1 的监听。remedy.keepalive_shorter上游在空闲 {upstream} 秒后关闭连接（它的 `Keep-Alive: timeout={upstream}`），而 nginx 把空闲连接保留 {nginx}（`{setting}`）：nginx 会复用上游正在关闭的连接，碰上的请求就会失败（幂等请求 nginx 会换新连接重试，POST 之类不会）。在 `upstream {block} { … }` 里设置 `keepalive_timeout {suggested};`，低于上游的值。remedy.keepalive_unknownnginx 把空闲的上游连接保留 {nginx}（`{setting}`），而上游在 nginx 使用时关闭了连接：在 `upstream {block} { … }` 里把 `keepalive_timeout` 设得低于上游自己的空闲超时（上游没有发 `Keep-Alive: timeout=`），或调高上游的；碰上的非幂等请求（例如 POST）会失败。remedy.must_staple让服务端装订 OCSP：nginx 中 `ssl_stapling on; ssl_stapling_verify on;` 并配置能访问 CA OCSP 响应服务（地址见证书 AIA）的 `resolver`，或重新签发不带必须装订要求的证书。remedy.no_livenginx 在失败后把 `{block}` 的所有服务器都标记为不可用（{marks}；`fail_timeout={failTimeout}` 内 `max_fails={maxFails}` 次）：修好让它们失败的问题；fail_timeout 之后 nginx 会重新尝试。remedy.private_ca如果 {issuer} 是贵组织的 CA，请把它的证书提供给客户端（`--ca-file`、`proxy_ssl_trusted_certificate`、`curl --cacert`）；否则请换用客户端信任的 CA 签发的证书。remedy.proxy.envoy.alert-without-sni向上游发送 SNI：在集群的 `UpstreamTlsContext` 中设置 `sni: {host}`（或在上游 HTTP 协议选项中设置 `auto_sni: true`）。remedy.proxy.envoy.cert-invalidEnvoy 拒绝了上游的证书（CERTIFICATE_VERIFY_FAILED）：用 `triage run https://{host}/ --cacert` 加上集群 `validation_context.trusted_ca` 里的 CA 检查它；证书链自己的发现会说明原因。remedy.proxy.envoy.connection-refused上游的地址和端口上没有监听：启动它，或修正集群的端点。remedy.proxy.envoy.hostname-mismatchEnvoy 校验 `match_typed_subject_alt_names`（或开启 `auto_san_validation` 时校验 SNI）：列出证书包含的名字，或换一张包含该名字的证书。remedy.proxy.envoy.http-timeout上游的应答超过了路由的 `timeout`（默认 15 秒）：与直接请求的耗时（`triage run https://{host}/`）对比，再调高它或修复上游。remedy.proxy.envoy.no-live-upstreams集群中没有健康的主机（`UH`）：`curl -s localhost:9901/clusters | grep health_flags` 可看到原因；修复导致健康检查或异常检测失败的原因。remedy.proxy.envoy.protocol-version让 Envoy 与上游有共同的 TLS 版本：集群 `UpstreamTlsContext` 的 `tls_params`（`tls_minimum_protocol_version`、`tls_maximum_protocol_version`），或在上游启用它。remedy.proxy.envoy.proxy-timeoutEnvoy 放弃了等待：把集群的 `connect_timeout` 和路由的 `timeout`（默认 15 秒）与上游实际耗时（`triage run https://{host}/`）对比，再调高用尽的那一个或修复上游。remedy.proxy.envoy.timeout上游没有在集群的 `connect_timeout` 内接受连接：确认它在运行、Envoy 能访问到，且没有防火墙丢包。remedy.proxy.envoy.untrusted-issuer把上游的 CA 交给 Envoy：集群 `UpstreamTlsContext` 中的 `validation_context.trusted_ca`。remedy.proxy.envoy.upstream-closed-early上游重置或关闭了连接（`UC`）：查看它的日志；对空闲连接，把集群的 `common_http_protocol_options.idle_timeout` 设得低于上游的 keep-alive 超时。remedy.proxy.haproxy.alert-without-sni向服务器发送 SNI：在 `server` 行加上 `sni str({host})`（或 `sni req.hdr(host)`），健康检查加上 `check-sni {host}`。remedy.proxy.haproxy.connection-refused服务器的地址和端口上没有监听：启动它，或修正 `server` 行的地址。remedy.proxy.haproxy.hostname-mismatchHAProxy 校验的是 `verifyhost` 的名字（否则是它发送的 SNI）：把 `verifyhost` 设为证书包含的名字，或换一张包含该名字的证书。remedy.proxy.haproxy.http-protocol-errorHAProxy 拒绝了服务器的响应（`PH`）：在统计套接字上执行 `show errors` 可看到被拒绝的字节；修正服务器的响应。remedy.proxy.haproxy.http-timeout服务器的应答超过了 `timeout server`：与直接请求的耗时（`triage run https://{host}/`）对比，再调高它或修复服务器。remedy.proxy.haproxy.no-live-upstreams后端的所有服务器都是 DOWN：`echo 'show servers state' | socat stdio /run/haproxy/admin.sock` 可看到健康检查的最后错误；修复导致它们失败的原因。remedy.proxy.haproxy.protocol-version让 HAProxy 与服务器有共同的 TLS 版本：在 `server` 行（或 `ssl-default-server-options`）设置 `ssl-min-ver TLSv1.2` / `ssl-max-ver TLSv1.3`，或在服务器上启用它。remedy.proxy.haproxy.proxy-timeoutHAProxy 放弃了等待：把 `timeout connect`（到服务器的连接与 TLS 握手）和 `timeout server`（服务器的应答）与服务器实际耗时（`triage run https://{host}/`）对比，再调高用尽的那一个或修复服务器。remedy.proxy.haproxy.timeout服务器没有在 `timeout connect` 内接受连接：确认它在运行、HAProxy 能访问到（`nc -vz SERVER PORT`），且没有防火墙丢包。remedy.proxy.haproxy.untrusted-issuer把服务器的 CA 交给 HAProxy：在 `server` 行设置 `ca-file /etc/haproxy/upstream-ca.pem` 与 `verify required`。remedy.proxy.haproxy.upstream-closed-early服务器在应答完成前关闭或重置了连接（`SD`、`SH`）：查看服务器日志；对复用的空闲连接，让服务器的 keep-alive 超时高于 HAProxy 的（`timeout server`、`http-reuse`）。remedy.proxy.haproxy.upstream-header-too-bigHAProxy 的缓冲区（`tune.bufsize`，默认 16384，减去 `tune.maxrewrite`）放不下服务器的响应头：调高 `tune.bufsize`，或让服务器发送更小的头。remedy.proxy.haproxy.upstream-protocol-mismatch服务器只说 HTTP/2：在 `server` 行加上 `proto h2`（TLS 下再加 `alpn h2`）。remedy.send_sni让代理发送 SNI：在 nginx 的 location 中加入 `proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`（没有 proxy_ssl_name 时 nginx 发送的是 upstream 块的名字），然后重新加载 nginx。或者给服务端配置可用的默认证书：ClientHello 不带 SNI 时以 alert {alert} 中止握手的服务端，往往是默认证书已过期或缺失。remedy.sni_both只有不发送 SNI 的客户端会失败；发送 SNI 的客户端（curl、浏览器）正常。要么让客户端发送 SNI（nginx：`proxy_ssl_server_name on;` 和 `proxy_ssl_name {name};`；Java、Go、Python 客户端在使用域名而非地址时会发送），要么给服务端配置一张可用于无 SNI 握手的默认证书。remedy.stores提供所有客户端群体都能验证的证书链：终止于所有信任库都包含的根证书（去掉会把旧信任库引向已过期根证书的交叉签名证书），或把缺少的根证书加入你能控制的信任库。remedy.timeout_hangsnginx 在 {phase} 时因 `{directive} {current}` 超时放弃；triage 等了 {waited}，上游也没有完成：它卡住了，加长超时无济于事——去查上游（负载、工作进程、它在等什么）。remedy.timeout_intermittentnginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游只用了 {measured}，在限制之内：慢是间歇性的——把日志时间和上游负载对照着看。remedy.timeout_raisenginx 在 {phase} 时因 `{directive} {current}` 超时放弃；此处上游用了 {measured}：让上游更快，或把 `{directive}` 提高到 {suggested}。remedy.upstream_answer上游应用自己就返回了 {status}{server}{body}：去查它的日志和健康状况；代理只是转发了这个应答。remedy.url_scheme这个端口说的是 TLS：请用 `{https}` 访问（并改掉写着 `http://` 的客户端或链接）。remedy.verify_depth提高客户端的校验深度（nginx：`proxy_ssl_verify_depth {depth};`，默认为 1），或让服务端发送更短的证书链。replay.contradiction按 triage 所知的方式（{profile}）重放 {proxy} 的握手是成功的：它的失败不在这次握手中，或者它的实际配置与此不同（请对照 `nginx -T`）report.banner_incomplete本次诊断尚未结束（已完成 {planned} 个步骤中的 {done} 个）：可能仍在运行，或已被强制终止。以下内容不完整。report.banner_interrupted诊断在 {planned} 个步骤中的第 {done} 个之后被中断：以下内容不完整。report.code原因代码report.follow_up让监控先于用户发现：用 `triage exporter` 探测 {target}，Prometheus 按 {rule} 告警report.headline_via{proxy} {path} 返回 {status}：{cause}report.headline_via_no_answer{proxy} {path} 无应答：{cause}report.held所有运行的检查都已完成且无问题：{checks}report.impact代理日志中 {first} 至 {last}（{proxy} 本地时间，UTC{offset}）共 {count} 次“{message}”{own}report.impact_own；triage 自己的请求另外产生了 {own} 行report.impact_own_only只有 triage 自己的请求让代理记下了这条（{own} 行）；在{window}中此前没有report.judged_at证书按 {date}（--at）判断，而不是按运行时间。report.more_lines……其余 {count} 行见 `{path}`report.not_run未运行：{steps}。report.proxy_generic代理report.proxy_nginxnginxreport.qualifier_alert{cause}（alert {code}）report.qualifier_date{cause}（{date}）report.ran_on运行主机report.runbook诊断手册report.seen_by发现于report.sends_no_sni不带 SNIreport.sends_sniSNI 为 {name}report.skipped已跳过（条件不成立）：{steps}。report.source_assumednginx 的默认行为；未读取其配置report.source_configuration其配置如此report.source_input由 --proxy-sni 指定report.source_observed观察所得：它的日志或被抓包的连接表明它在校验证书report.subject对象report.target目标report.timings耗时（毫秒）report.title_cause{host}：{cause}report.title_verdict{host}：{verdict}report.todo_healthy这条路径上没有需要修复的问题；如果故障仍在，请在出问题的机器（代理所在主机）上运行 triage，或加上 --via。report.todo_inconclusive手动执行下面未能完成的检查，或加大 --step-timeout 重新运行。report.todo_partial重新运行以完成所有检查。report.verdict结论report.via经由（代理）report.when时间（UTC）report.why_proxy{root}；{proxy} 连接上游时{sends}（{source}），因此它的连接正好遇到这个问题。report.window_since{since} 以来的日志report.window_tail日志的最后 {size}report.window_whole整个日志role.latent观察到的客户端未受影响role.other_path其他客户端路径上的问题role.same_path同一路径上的问题role.warning警告runbook.analyze.title抓包文件中的 TLSrunbook.nginx-error.title解读一行 nginx 上游错误日志runbook.tls-upstream.titleHTTPS 上游故障（经由代理或直连）scan.nothing没有可扫描的目标：列表为空（每行一个 HOST[:PORT] 或 URL）scan.progress已检查 {done}/{total} 个端点，每秒 {rate} 个，目前 {problems} 个有问题scan.summary{seconds} 秒内检查了 {count} 个端点（每秒 {rate} 个）：{problems} 个有问题，{warnings} 个有警告sni.as_client同客户端sni.ip用 IPsni.name{name}sni.none不发送status.failed失败status.interrupted已中断status.ok正常status.problem有问题status.skipped已跳过status.timed_out超时status.warning警告step.interrupted运行 {elapsed} 后被中断（SIGINT/SIGTERM），该步骤已取消step.not_run_max_time未执行：本次诊断已到 --max-time 时限step.not_run_stopped未执行：步骤 '{step}' 失败且设置了 continue_on_error: falsestep.ok完成step.skipped_condition已跳过：`{condition}` 为假step.skipped_empty_list已跳过：for_each 列表为空step.timed_out未能在 {deadline} 的时限内完成，已取消step.undeclared_output步骤类型 {kind} 返回了未声明的输出 '{output}'（triage 自身的缺陷）step.unknown_kind未知的步骤类型 '{kind}'summary.healthy{subject}：未发现问题，所有检查均已完成summary.incomplete{subject}：本次诊断尚未结束（已完成 {done}/{planned} 个步骤）：仍在运行，或已被强行终止summary.inconclusive{subject}：无法确定：有 {count} 项检查未能完成（{steps}）summary.interrupted{subject}：诊断在 {done} 个步骤后被中断，证据不完整summary.problem{subject}：发现了问题summary.root_cause{subject}：{summary}terminal.cancellingtriage：已中断——正在取消运行中的步骤并写出报告（再按一次 Ctrl-C 立即退出）terminal.case_moved{earlier} 中已有之前的案例，予以保留：本次写入 {path}（--force 会替换它）terminal.headertriage：{title} — runbook {runbook}，案例目录 {case}terminal.healthy未发现问题terminal.healthy_warnings未发现问题（报告中有 {count} 条警告）terminal.incomplete_step{step}（{why}）terminal.inconclusive无法确定：有 {count} 项检查未能完成：{steps}terminal.interrupted已中断：已写出不完整的报告terminal.report报告：{path}terminal.root_cause根本原因：{code} — {summary}terminal.skipped  跳过        {steps}（条件不成立；-v 可看原因）terminal.status_failed失败terminal.status_interrupted中断terminal.status_ok正常terminal.status_problem问题terminal.status_skipped跳过terminal.status_timed_out超时terminal.status_warning警告text.aia_fetch_failed从 {url} 获取叶证书的签发者失败：{error}text.chain_described证书 {count} 张，叶子证书 {leaf}text.clock_ahead快text.clock_behind慢text.error_text{text}text.in_capture{summary}（抓包中 {time} 可见，{server}）text.joined{parts}text.level_fatal致命text.level_warning警告text.level_warning_or_fatal警告或致命text.list_separator、text.must_staple_note；该证书要求必须装订，遵守该要求的客户端会拒绝它text.no_answer无应答text.no_proxy不经代理（{source}）text.not_tried未尝试text.note_server_clock服务端的 Date 头是 {date}，比本机时钟{direction} {minutes} 分钟text.peer_client客户端text.peer_server服务端text.phase_after_handshake在握手完成后text.phase_connecting在建立连接时（SYN 无应答）text.phase_handshake在握手过程中text.source_hosts_file/etc/hoststext.source_inputaddresses 输入text.source_literalIP 地址text.source_resolver系统解析器（getaddrinfo）text.source_special_use特殊用途域名（RFC 6761）：未发送查询text.staple_unverified，且其签名无法验证text.state_ok正常text.store_expired{name} 构建的路径经过 {subject}，它已于 {date} 过期text.store_lacks{name} 缺少 {issuer}text.store_other{name}：{error}text.the_system_store系统信任库text.the_upstream上游text.trace_cutcurl 跟踪日志已达 1 MiB 上限，其余部分只计数、不保存text.upstream_sent_alert上游发送了致命告警 {code} {name}text.value_no否text.value_yes是text.when_at所判断的日期（--at）text.when_run本次诊断timeline.run_finishedtriage 诊断结束：{verdict}timeline.run_startedtriage 开始诊断（runbook {runbook}）timeline.step{step}（{uses}）：{status}，{summary}verdict.healthy未发现问题verdict.incomplete未完成verdict.inconclusive无法确定verdict.interrupted已中断verdict.problem发现问题version.assumed为假定值：没有任何信息给出版本，因此使用 {version}（Debian 12）的默认值version.from_binary来自本机的 `{path} -v`version.from_header来自它的 Server 响应头（{header}）version.from_input由命令行给出version.from_log来自它的错误日志version.probe_line仅 {version}：{outcome}x509.0通过x509.0.meaning正常x509.10证书已过期x509.10.meaning证书已过期x509.13notBefore 字段格式错误x509.13.meaning证书的 notBefore 字段格式错误x509.14notAfter 字段格式错误x509.14.meaning证书的 notAfter 字段格式错误x509.18自签名证书x509.18.meaning自签名证书x509.19证书链中有自签名证书x509.19.meaning证书链中存在自签名证书x509.2无法获取签发者证书x509.2.meaning无法获取签发者证书（缺少中间证书）x509.20无法获取本地签发者证书x509.20.meaning无法获取本地签发者证书（签发者不受信任或缺少中间证书）x509.21无法校验第一张证书x509.21.meaning无法验证第一张证书（证书链不完整）x509.22证书链过长x509.22.meaning证书链过长（中间证书数量超过了验证深度的限制）x509.23证书已被吊销x509.23.meaning证书已吊销x509.24无效的 CA 证书x509.24.meaning无效的 CA 证书x509.25超出路径长度限制x509.25.meaning超出路径长度约束x509.26证书用途不支持x509.26.meaning不支持的证书用途（扩展密钥用法（Extended Key Usage）中不含 serverAuth）x509.27证书不受信任x509.27.meaning证书不受信任x509.28证书被拒绝x509.28.meaning证书被拒绝x509.3无法获取证书吊销列表x509.3.meaning无法获取证书的 CRLx509.62域名不匹配x509.62.meaning主机名不匹配x509.63电子邮件地址不匹配x509.63.meaning电子邮件地址不匹配x509.64IP 地址不匹配x509.64.meaningIP 地址不匹配x509.66终端证书密钥过弱x509.66.meaningEE（终端实体）证书的密钥过弱x509.67CA 证书密钥过弱x509.67.meaningCA 证书的密钥过弱x509.68CA 签名摘要算法过弱x509.68.meaningCA 签名的摘要算法过弱x509.7证书签名无效x509.7.meaning证书签名验证失败x509.9证书尚未生效x509.9.meaning证书尚未生效x509.leaf_expired已于 {date} 过期x509.leaf_valid_until有效期至 {date}x509.nothing_to_checkx509.check-dates：没有可检查的证书（请提供 'chains' 或 'chain'）x509.summary{chains} 条证书链共 {count} 张证书；叶子证书 {leaf} {state}", bounds: zhBounds)
+        default: nil
+        }
+    }
+
+    private static let enBounds: [UInt32] = [
+        0, 15, 104, 120, 180, 197, 261, 278, 373, 390, 486, 503, 575, 593, 660, 677,
+        759, 777, 844, 861, 918, 935, 1004, 1021, 1092, 1110, 1129, 1146, 1219, 1237, 1327, 1344,
+        1431, 1449, 1510, 1527, 1603, 1621, 1722, 1739, 1814, 1830, 1903, 1919, 1996, 2012, 2066, 2082,
+        2159, 2176, 2236, 2252, 2349, 2366, 2437, 2454, 2539, 2556, 2630, 2646, 2723, 2740, 2806, 2822,
+        2892, 2909, 2976, 2993, 3057, 3073, 3114, 3131, 3193, 3210, 3249, 3265, 3305, 3322, 3361, 3378,
+        3476, 3492, 3544, 3561, 3615, 3632, 3706, 3722, 3816, 3833, 3907, 3924, 3963, 3979, 4052, 4069,
+        4141, 4158, 4269, 4285, 4393, 4410, 4502, 4518, 4601, 4617, 4688, 4704, 4797, 4813, 4880, 4896,
+        4971, 4988, 5037, 5053, 5123, 5140, 5227, 5243, 5334, 5351, 5486, 5503, 5561, 5577, 5722, 5739,
+        5857, 5874, 6019, 6036, 6096, 6113, 6150, 6166, 6252, 6269, 6378, 6394, 6472, 6499, 6622, 6642,
+        6720, 6735, 6776, 6789, 6796, 6810, 6894, 6913, 6969, 6981, 7059, 7073, 7088, 7107, 7158, 7180,
+        7238, 7250, 7280, 7301, 7400, 7415, 7453, 7468, 7486, 7499, 7582, 7599, 7616, 7635, 7656, 7670,
+        7749, 7763, 7846, 7861, 7917, 7939, 8097, 8110, 8126, 8145, 8163, 8180, 8202, 8221, 8302, 8329,
+        8488, 8505, 8711, 8729, 8914, 8938, 8950, 8970, 9250, 9273, 9475, 9489, 9495, 9509, 9658, 9680,
+        9805, 9825, 9880, 9899, 9941, 9962, 9969, 9999, 10060, 10085, 10104, 10135, 10149, 10172, 10204, 10227,
+        10246, 10272, 10306, 10322, 10390, 10401, 10411, 10426, 10459, 10474, 10512, 10535, 10638, 10658, 10825, 10848,
+        11054, 11071, 11241, 11260, 11303, 11321, 11336, 11368, 11477, 11508, 11534, 11564, 11719, 11748, 11779, 11804,
+        11974, 11998, 12017, 12047, 12110, 12139, 12163, 12188, 12335, 12359, 12386, 12417, 12513, 12543, 12568, 12593,
+        12652, 12676, 12695, 12726, 12871, 12901, 12932, 12965, 13098, 13130, 13167, 13200, 13386, 13418, 13454, 13485,
+        13589, 13619, 13637, 13666, 13830, 13858, 13895, 13932, 14087, 14123, 14154, 14178, 14279, 14302, 14323, 14355,
+        14524, 14555, 14574, 14604, 14737, 14766, 14806, 14829, 14906, 14928, 14945, 14977, 15118, 15149, 15171, 15196,
+        15312, 15336, 15350, 15379, 15523, 15551, 15579, 15612, 15691, 15723, 15755, 15782, 15863, 15889, 15919, 15949,
+        16108, 16137, 16173, 16202, 16296, 16324, 16340, 16360, 16423, 16442, 16469, 16492, 16628, 16650, 16678, 16713,
+        16770, 16804, 16833, 16862, 16973, 17001, 17022, 17046, 17140, 17163, 17200, 17226, 17512, 17537, 17556, 17582,
+        17714, 17739, 17752, 17785, 18021, 18053, 18075, 18099, 18269, 18292, 18315, 18335, 18445, 18464, 18473, 18495,
+        18629, 18650, 18659, 18690, 18815, 18845, 18866, 18896, 18995, 19024, 19053, 19082, 19247, 19275, 19305, 19339,
+        19560, 19593, 19629, 19660, 19784, 19814, 19859, 19895, 20073, 20108, 20156, 20195, 20335, 20373, 20405, 20426,
+        20510, 20530, 20550, 20570, 20587, 20603, 20628, 20645, 20674, 20700, 20726, 20741, 20772, 20781, 20809, 20815,
+        20822, 20828, 20877, 20884, 20934, 20942, 20988, 20996, 21048, 21055, 21084, 21091, 21135, 21142, 21176, 21183,
+        21221, 21228, 21284, 21291, 21328, 21335, 21372, 21379, 21436, 21443, 21459, 21465, 21492, 21499, 21507, 21514,
+        21543, 21550, 21618, 21625, 21675, 21682, 21690, 21697, 21728, 21735, 21772, 21779, 21805, 21812, 21877, 21884,
+        21892, 21898, 21931, 21938, 21966, 21973, 22001, 22008, 22016, 22023, 22078, 22085, 22093, 22100, 22191, 22198,
+        22229, 22236, 22267, 22274, 22291, 22298, 22317, 22323, 22374, 22381, 22389, 22396, 22404, 22411, 22444, 22451,
+        22492, 22499, 22507, 22514, 22576, 22583, 22591, 22598, 22637, 22644, 22688, 22695, 22731, 22737, 22780, 22787,
+        22795, 22802, 22934, 22941, 22998, 23005, 23040, 23047, 23094, 23101, 23128, 23135, 23191, 23198, 23206, 23213,
+        23259, 23266, 23304, 23310, 23351, 23358, 23452, 23459, 23498, 23505, 23513, 23520, 23558, 23565, 23609, 23616,
+        23662, 23669, 23715, 23722, 23751, 23758, 23778, 23785, 23809, 23815, 23887, 23894, 23926, 23933, 23956, 23963,
+        23988, 23995, 24046, 24053, 24071, 24078, 24086, 24093, 24101, 24108, 24160, 24167, 24207, 24214, 24239, 24245,
+        24349, 24356, 24405, 24412, 24446, 24453, 24485, 24492, 24526, 24533, 24561, 24568, 24587, 24594, 24619, 24626,
+        24664, 24671, 24705, 24712, 24754, 24760, 24800, 24807, 24859, 24866, 24917, 24924, 24960, 24967, 25019, 25026,
+        25070, 25077, 25100, 25107, 25146, 25153, 25204, 25211, 25266, 25273, 25316, 25326, 25485, 25502, 25554, 25567,
+        25677, 25690, 25894, 25910, 25920, 25934, 25958, 25972, 25996, 26009, 26023, 26047, 26095, 26111, 26131, 26147,
+        26159, 26180, 26218, 26234, 26251, 26265, 26323, 26334, 26377, 26391, 26417, 26432, 26517, 26527, 26598, 26613,
+        26691, 26706, 26764, 26784, 26872, 26883, 26947, 26965, 27082, 27096, 27135, 27148, 27185, 27202, 27253, 27268,
+        27325, 27339, 27383, 27398, 27435, 27451, 27495, 27513, 27539, 27556, 27581, 27594, 27632, 27648, 27729, 27743,
+        27795, 27815, 27932, 27944, 28038, 28054, 28070, 28086, 28216, 28238, 28330, 28351, 28422, 28437, 28464, 28479,
+        28507, 28521, 28560, 28579, 28645, 28656, 28695, 28706, 28747, 28762, 28788, 28809, 28842, 28860, 28886, 28908,
+        28927, 28947, 28971, 28993, 29023, 29045, 29075, 29097, 29170, 29191, 29204, 29234, 29329, 29350, 29389, 29409,
+        29557, 29579, 29907, 29936, 29985, 30008, 30040, 30055, 30089, 30111, 30157, 30179, 30220, 30240, 30276, 30294,
+        30396, 30415, 30429, 30441, 30448, 30467, 30481, 30495, 30504, 30514, 30519, 30528, 30532, 30543, 30549, 30561,
+        30568, 30587, 30608, 30623, 30633, 30648, 30665, 30675, 30680, 30695, 30705, 30724, 30738, 30747, 30758, 30774,
+        30785, 30795, 30800, 30816, 30827, 30844, 30861, 30872, 30878, 30889, 30895, 30911, 30922, 30931, 30935, 30947,
+        30954, 30971, 30999, 31014, 31026, 31043, 31055, 31071, 31082, 31101, 31124, 31141, 31153, 31167, 31176, 31191,
+        31201, 31217, 31228, 31242, 31251, 31277, 31298, 31313, 31323, 31341, 31369, 31380, 31388, 31403, 31413, 31428,
+        31440, 31450, 31455, 31465, 31482, 31498, 31509, 31527, 31547, 31558, 31572, 31583, 31589, 31607, 31622, 31637,
+        31647, 31658, 31664, 31683, 31712, 31728, 31739, 31749, 31754, 31771, 31783, 31792, 31796, 31812, 31823, 31838,
+        31854, 31871, 31883, 31894, 31900, 31914, 31923, 31934, 31940, 31955, 31980, 31999, 32027, 32035, 32038, 32058,
+        32092, 32106, 32115, 32132, 32160, 32174, 32183, 32193, 32198, 32215, 32227, 32237, 32242, 32255, 32263, 32284,
+        32310, 32331, 32355, 32371, 32385, 32397, 32404, 32423, 32437, 32449, 32456, 32472, 32485, 32507, 32519, 32540,
+        32561, 32580, 32594, 32603, 32607, 32624, 32636, 32653, 32661, 32677, 32688, 32702, 32710, 32725, 32734, 32743,
+        32747, 32768, 32784, 32802, 32815, 32834, 32848, 32861, 32866, 32878, 32885, 32895, 32900, 32909, 32913, 32925,
+        32940, 32950, 32955, 32970, 32980, 33004, 33023, 33057, 33086, 33107, 33123, 33141, 33154, 33169, 33177, 33187,
+        33200, 33214, 33223, 33235, 33242, 33259, 33274, 33287, 33295, 33304, 33319, 33331, 33338, 33354, 33365, 33376,
+        33383, 33394, 33400, 33418, 33431, 33449, 33462, 33474, 33490, 33504, 33513, 33521, 33524, 33537, 33552, 33563,
+        33574, 33586, 33593, 33613, 33628, 33648, 33663, 33674, 33687, 33700, 33710, 33724, 33742, 33758, 33769, 33781,
+        33788, 33801, 33809, 33830, 33846, 33854, 33857, 33869, 33880, 33896, 33909, 33926, 33939, 33951, 33962, 33980,
+        34001, 34016, 34040, 34053, 34061, 34077, 34088, 34103, 34113, 34135, 34274, 34301, 34482, 34503, 34602, 34615,
+        34646, 34671, 34782, 34798, 34880, 34901, 34953, 34980, 35071, 35107, 35217, 35247, 35348, 35375, 35522, 35553,
+        35642, 35675, 35765, 35795, 35947, 35969, 36055, 36078, 36172, 36199, 36305, 36328, 36425, 36451, 36572, 36600,
+        36692, 36712, 36785, 36805, 36880, 36902, 37057, 37085, 37150, 37178, 37268, 37296, 37350, 37364, 37491, 37509,
+        37549, 37572, 37638, 37657, 37714, 37737, 37831, 37851, 37918, 37942, 38007, 38040, 38094, 38122, 38173, 38193,
+        38232, 38258, 38310, 38330, 38363, 38381, 38419, 38443, 38499, 38523, 38569, 38588, 38664, 38687, 38756, 38776,
+        38885, 38906, 38977, 38996, 39066, 39085, 39161, 39178, 39277, 39296, 39350, 39369, 39419, 39439, 39498, 39523,
+        39597, 39616, 39726, 39748, 39852, 39876, 39938, 39965, 40065, 40090, 40220, 40254, 40290, 40315, 40393, 40418,
+        40471, 40491, 40579, 40597, 40629, 40651, 40705, 40726, 40751, 40771, 40840, 40860, 40952, 40980, 41164, 41196,
+        41363, 41395, 41564, 41594, 41745, 41773, 41858, 41879, 41955, 41977, 42036, 42062, 42137, 42165, 42183, 42210,
+        42359, 42376, 42450, 42468, 42497, 42522, 42575, 42600, 42634, 42658, 42701, 42729, 42794, 42809, 42860, 42882,
+        42920, 42941, 43020, 43036, 43097, 43117, 43185, 43209, 43304, 43325, 43409, 43429, 43537, 43559, 43624, 43649,
+        43827, 43857, 43890, 43909, 43945, 43978, 44080, 44109, 44203, 44220, 44309, 44332, 44435, 44456, 44497, 44516,
+        44555, 44576, 44684, 44697, 44732, 44753, 44819, 44834, 44902, 44915, 45024, 45047, 45139, 45158, 45217, 45236,
+        45294, 45316, 45391, 45411, 45498, 45520, 45583, 45604, 45681, 45698, 45805, 45829, 45901, 45923, 46007, 46034,
+        46389, 46409, 46458, 46477, 46514, 46536, 46585, 46609, 46695, 46711, 46807, 46828, 46947, 46963, 47014, 47028,
+        47114, 47134, 47215, 47237, 47257, 47277, 47329, 47346, 47356, 47384, 47421, 47442, 47463, 47474, 47514, 47526,
+        47557, 47581, 47619, 47636, 47654, 47665, 47697, 47714, 47761, 47776, 47783, 47799, 47854, 47876, 47951, 47968,
+        48002, 48030, 48134, 48158, 48215, 48239, 48278, 48301, 48425, 48442, 48500, 48517, 48559, 48574, 48612, 48629,
+        48679, 48699, 48752, 48774, 48844, 48859, 48937, 48957, 49045, 49062, 49137, 49156, 49200, 49216, 49286, 49300,
+        49334, 49351, 49399, 49416, 49448, 49463, 49587, 49604, 49680, 49700, 49777, 49801, 49925, 49943, 49955, 49970,
+        49986, 49999, 50049, 50067, 50078, 50098, 50112, 50132, 50155, 50172, 50195, 50214, 50243, 50263, 50278, 50297,
+        50318, 50336, 50367, 50385, 50482, 50500, 50573, 50591, 50638, 50656, 50710, 50728, 50744, 50762, 50822, 50840,
+        50908, 50926, 50978, 50996, 51043, 51061, 51108, 51126, 51214, 51232, 51307, 51325, 51413, 51431, 51467, 51485,
+        51565, 51583, 51652, 51670, 51768, 51786, 51854, 51878, 51967, 51991, 52038, 52064, 52122, 52141, 52219, 52237,
+        52262, 52282, 52340, 52359, 52416, 52439, 52502, 52526, 52554, 52576, 52615, 52635, 52676, 52698, 52724, 52746,
+        52778, 52804, 52836, 52858, 52908, 52927, 52983, 53006, 53046, 53067, 53183, 53207, 53265, 53291, 53360, 53386,
+        53465, 53485, 53570, 53591, 53644, 53663, 53733, 53755, 53780, 53802, 53873, 53895, 53932, 53951, 54007, 54029,
+        54069, 54093, 54144, 54173, 54235, 54259, 54346, 54367, 54405, 54434, 54488, 54507, 54569, 54594, 54699, 54716,
+        54822, 54849, 54951, 54972, 55021, 55043, 55078, 55100, 55138, 55161, 55197, 55227, 55297, 55321, 55401, 55424,
+        55490, 55510, 55592, 55623, 55671, 55694, 55720, 55747, 55777, 55807, 55855, 55878, 55918, 55941, 55997, 56015,
+        56107, 56132, 56208, 56227, 56296, 56320, 56407, 56427, 56499, 56522, 56562, 56580, 56661, 56684, 56764, 56789,
+        56866, 56896, 57040, 57068, 57133, 57152, 57213, 57238, 57416, 57442, 57514, 57540, 57594, 57619, 57692, 57710,
+        57818, 57836, 57901, 57927, 58017, 58035, 58132, 58158, 58246, 58272, 58359, 58387, 58446, 58466, 58518, 58538,
+        58600, 58624, 58724, 58743, 58828, 58851, 58916, 58933, 59034, 59059, 59134, 59161, 59225, 59250, 59340, 59363,
+        59433, 59458, 59494, 59524, 59618, 59638, 59663, 59686, 59809, 59834, 59917, 59943, 60068, 60096, 60202, 60223,
+        60363, 60389, 60465, 60490, 60570, 60596, 60684, 60705, 60786, 60815, 60892, 60923, 60998, 61024, 61110, 61138,
+        61226, 61253, 61353, 61369, 61401, 61421, 61484, 61509, 61576, 61592, 61617, 61637, 61686, 61706, 61757, 61776,
+        61869, 61886, 61971, 61995, 62069, 62091, 62188, 62211, 62296, 62317, 62399, 62414, 62478, 62500, 62570, 62592,
+        62687, 62713, 62776, 62797, 62859, 62875, 62885, 62896, 62919, 62938, 62963, 62984, 63015, 63036, 63055, 63074,
+        63094, 63108, 63114, 63131, 63162, 63181, 63336, 63347, 63357, 63373, 63394, 63414, 63439, 63454, 63481, 63497,
+        63550, 63565, 63587, 63602, 63774, 63789, 63972, 63991, 64234, 64254, 64524, 64540, 64798, 64814, 64936, 64957,
+        65233, 65265, 65496, 65513, 65735, 65759, 66158, 66182, 66518, 66536, 66750, 66764, 66958, 66975, 67164, 67200,
+        67338, 67369, 67581, 67618, 67710, 67746, 67914, 67945, 68131, 68167, 68326, 68361, 68555, 68587, 68811, 68837,
+        69000, 69035, 69135, 69175, 69368, 69406, 69544, 69583, 69678, 69716, 69878, 69918, 70053, 70086, 70245, 70283,
+        70444, 70481, 70661, 70695, 70942, 70970, 71142, 71179, 71292, 71334, 71562, 71606, 71787, 71834, 71926, 71941,
+        72305, 72320, 72649, 72662, 72880, 72900, 73130, 73157, 73351, 73371, 73529, 73551, 73682, 73699, 73791, 73810,
+        73929, 73949, 74113, 74137, 74260, 74285, 74354, 74365, 74375, 74391, 74488, 74507, 74544, 74573, 74611, 74622,
+        74671, 74684, 74797, 74814, 74849, 74871, 74970, 74986, 75058, 75075, 75109, 75123, 75140, 75160, 75169, 75187,
+        75192, 75214, 75236, 75257, 75273, 75286, 75292, 75306, 75313, 75327, 75334, 75353, 75359, 75375, 75385, 75399,
+        75446, 75467, 75514, 75541, 75566, 75585, 75604, 75626, 75700, 75714, 75721, 75734, 75740, 75754, 75766, 75784,
+        75799, 75819, 75836, 75855, 75970, 75994, 76096, 76115, 76148, 76162, 76169, 76179, 76190, 76201, 76211, 76227,
+        76322, 76341, 76362, 76380, 76406, 76425, 76438, 76449, 76480, 76495, 76519, 76533, 76550, 76562, 76569, 76590,
+        76613, 76638, 76678, 76704, 76755, 76767, 76845, 76858, 76922, 76934, 77040, 77053, 77062, 77068, 77070, 77078,
+        77089, 77097, 77101, 77114, 77120, 77138, 77149, 77158, 77160, 77174, 77181, 77195, 77202, 77218, 77227, 77241,
+        77248, 77264, 77332, 77353, 77392, 77412, 77474, 77481, 77485, 77507, 77538, 77561, 77596, 77610, 77673, 77695,
+        77786, 77803, 77829, 77844, 77894, 77912, 78020, 78040, 78114, 78133, 78205, 78220, 78250, 78268, 78288, 78307,
+        78411, 78430, 78514, 78529, 78579, 78595, 78611, 78636, 78687, 78711, 78725, 78746, 78808, 78828, 78870, 78885,
+        78899, 78918, 78950, 78966, 79031, 79053, 79059, 79086, 79097, 79115, 79117, 79140, 79147, 79170, 79174, 79199,
+        79206, 79229, 79233, 79254, 79307, 79327, 79362, 79378, 79386, 79403, 79409, 79424, 79430, 79445, 79496, 79507,
+        79514, 79530, 79535, 79553, 79560, 79587, 79603, 79622, 79624, 79645, 79714, 79728, 79737, 79750, 79769, 79783,
+        79792, 79814, 79898, 79914, 79924, 79940, 79950, 79976, 79995, 80016, 80055, 80075, 80095, 80117, 80127, 80144,
+        80163, 80182, 80195, 80215, 80248, 80271, 80315, 80337, 80372, 80385, 80390, 80408, 80465, 80481, 80502, 80518,
+        80533, 80554, 80578, 80595, 80607, 80621, 80688, 80712, 80755, 80768, 80770, 80784, 80787, 80799, 80821, 80834,
+        80842, 80863, 80890, 80910, 80948, 80961, 80997, 81012, 81028, 81046, 81058, 81078, 81090, 81109, 81120, 81135,
+        81148, 81163, 81238, 81257, 81289, 81308, 81341, 81359, 81367, 81383, 81401, 81419, 81444, 81450, 81452, 81466,
+        81468, 81475, 81498, 81513, 81536, 81543, 81578, 81593, 81638, 81645, 81679, 81694, 81738, 81745, 81768, 81783,
+        81806, 81813, 81857, 81872, 81916, 81922, 81954, 81968, 82029, 82036, 82074, 82089, 82170, 82177, 82215, 82230,
+        82294, 82301, 82327, 82342, 82418, 82425, 82444, 82459, 82478, 82485, 82507, 82522, 82544, 82551, 82582, 82597,
+        82628, 82635, 82666, 82681, 82752, 82759, 82782, 82797, 82820, 82827, 82847, 82862, 82882, 82888, 82917, 82931,
+        82960, 82967, 82984, 82999, 83016, 83023, 83045, 83060, 83082, 83089, 83108, 83123, 83142, 83149, 83176, 83191,
+        83218, 83225, 83252, 83267, 83294, 83301, 83339, 83354, 83392, 83398, 83427, 83441, 83470, 83476, 83504, 83518,
+        83546, 83563, 83577, 83598, 83616, 83637, 83705, 83717, 83781,
+    ]
+
+    private static let zhBounds: [UInt32] = [
+        0, 15, 99, 115, 175, 192, 251, 268, 337, 354, 439, 456, 515, 533, 593, 610,
+        700, 718, 786, 803, 860, 877, 940, 957, 1028, 1046, 1076, 1093, 1153, 1171, 1264, 1281,
+        1353, 1371, 1425, 1442, 1505, 1523, 1626, 1643, 1721, 1737, 1812, 1828, 1905, 1921, 1966, 1982,
+        2050, 2067, 2122, 2138, 2222, 2239, 2311, 2328, 2420, 2437, 2504, 2520, 2594, 2611, 2662, 2678,
+        2729, 2746, 2797, 2814, 2862, 2878, 2905, 2922, 2973, 2990, 3017, 3033, 3066, 3083, 3110, 3127,
+        3218, 3234, 3267, 3284, 3323, 3340, 3406, 3422, 3506, 3523, 3589, 3606, 3645, 3661, 3721, 3738,
+        3816, 3833, 3926, 3942, 4030, 4047, 4124, 4140, 4213, 4229, 4292, 4308, 4384, 4400, 4473, 4489,
+        4558, 4575, 4620, 4636, 4696, 4713, 4821, 4837, 4924, 4941, 5073, 5090, 5149, 5165, 5294, 5311,
+        5416, 5433, 5577, 5594, 5646, 5663, 5693, 5709, 5792, 5809, 5916, 5932, 5992, 6019, 6134, 6154,
+        6248, 6263, 6307, 6320, 6327, 6341, 6413, 6432, 6498, 6510, 6596, 6610, 6626, 6645, 6702, 6724,
+        6789, 6801, 6841, 6862, 6953, 6968, 7009, 7024, 7039, 7052, 7124, 7141, 7157, 7176, 7201, 7215,
+        7290, 7304, 7390, 7405, 7467, 7489, 7627, 7640, 7657, 7676, 7694, 7711, 7746, 7765, 7846, 7873,
+        8040, 8057, 8251, 8269, 8440, 8464, 8482, 8502, 8778, 8801, 9002, 9016, 9023, 9037, 9181, 9203,
+        9340, 9360, 9425, 9444, 9497, 9518, 9525, 9555, 9618, 9643, 9667, 9698, 9716, 9739, 9772, 9795,
+        9813, 9839, 9877, 9893, 9973, 9984, 9994, 10009, 10047, 10062, 10097, 10120, 10215, 10235, 10397, 10420,
+        10619, 10636, 10784, 10803, 10849, 10867, 10883, 10915, 11021, 11052, 11073, 11103, 11258, 11287, 11324, 11349,
+        11510, 11534, 11549, 11579, 11657, 11686, 11704, 11729, 11901, 11925, 11943, 11974, 12051, 12081, 12099, 12124,
+        12184, 12208, 12226, 12257, 12375, 12405, 12437, 12470, 12597, 12629, 12662, 12695, 12882, 12914, 12944, 12975,
+        13075, 13105, 13120, 13149, 13290, 13318, 13342, 13379, 13524, 13560, 13595, 13619, 13700, 13723, 13741, 13773,
+        13958, 13989, 14007, 14037, 14166, 14195, 14219, 14242, 14323, 14345, 14365, 14397, 14513, 14544, 14571, 14596,
+        14723, 14747, 14765, 14794, 14932, 14960, 14978, 15011, 15081, 15113, 15134, 15161, 15252, 15278, 15317, 15347,
+        15513, 15542, 15587, 15616, 15715, 15743, 15767, 15787, 15851, 15870, 15893, 15916, 16050, 16072, 16098, 16133,
+        16198, 16232, 16266, 16295, 16412, 16440, 16466, 16490, 16574, 16597, 16621, 16647, 16913, 16938, 16956, 16982,
+        17120, 17145, 17160, 17193, 17412, 17444, 17465, 17489, 17674, 17697, 17712, 17732, 17831, 17850, 17856, 17878,
+        18006, 18027, 18037, 18068, 18201, 18231, 18257, 18287, 18387, 18416, 18450, 18479, 18661, 18689, 18716, 18750,
+        18964, 18997, 19024, 19055, 19212, 19242, 19278, 19314, 19500, 19535, 19571, 19610, 19732, 19770, 19800, 19821,
+        19896, 19916, 19940, 19960, 19980, 19996, 20014, 20031, 20059, 20085, 20108, 20123, 20162, 20171, 20200, 20206,
+        20212, 20218, 20256, 20263, 20305, 20313, 20361, 20369, 20422, 20429, 20459, 20466, 20499, 20506, 20541, 20548,
+        20577, 20584, 20620, 20627, 20655, 20662, 20692, 20699, 20747, 20754, 20771, 20777, 20798, 20805, 20814, 20821,
+        20849, 20856, 20929, 20936, 20984, 20991, 21000, 21007, 21025, 21032, 21068, 21075, 21093, 21100, 21148, 21155,
+        21164, 21170, 21189, 21196, 21219, 21226, 21249, 21256, 21265, 21272, 21314, 21321, 21330, 21337, 21425, 21432,
+        21450, 21457, 21481, 21488, 21517, 21524, 21543, 21549, 21597, 21604, 21613, 21620, 21629, 21636, 21663, 21670,
+        21709, 21716, 21725, 21732, 21791, 21798, 21807, 21814, 21861, 21868, 21904, 21911, 21947, 21953, 21983, 21990,
+        21999, 22006, 22148, 22155, 22203, 22210, 22236, 22243, 22281, 22288, 22312, 22319, 22379, 22386, 22395, 22402,
+        22435, 22442, 22478, 22484, 22514, 22521, 22617, 22624, 22648, 22655, 22664, 22671, 22704, 22711, 22746, 22753,
+        22798, 22805, 22837, 22844, 22868, 22875, 22897, 22904, 22923, 22929, 22996, 23003, 23030, 23037, 23056, 23063,
+        23088, 23095, 23134, 23141, 23163, 23170, 23179, 23186, 23195, 23202, 23244, 23251, 23281, 23288, 23301, 23307,
+        23434, 23441, 23470, 23477, 23508, 23515, 23538, 23545, 23580, 23587, 23610, 23617, 23638, 23645, 23671, 23678,
+        23708, 23715, 23742, 23749, 23795, 23801, 23831, 23838, 23881, 23888, 23931, 23938, 23966, 23973, 24012, 24019,
+        24046, 24053, 24075, 24082, 24106, 24113, 24161, 24168, 24216, 24223, 24265, 24275, 24449, 24466, 24522, 24535,
+        24643, 24656, 24867, 24883, 24901, 24915, 24947, 24961, 24985, 24998, 25013, 25037, 25073, 25089, 25108, 25124,
+        25136, 25157, 25196, 25212, 25227, 25241, 25305, 25316, 25351, 25365, 25397, 25412, 25510, 25520, 25594, 25609,
+        25686, 25701, 25766, 25786, 25886, 25897, 25968, 25986, 26111, 26125, 26161, 26174, 26211, 26228, 26273, 26288,
+        26350, 26364, 26411, 26426, 26460, 26476, 26517, 26535, 26560, 26577, 26611, 26624, 26671, 26687, 26779, 26793,
+        26847, 26867, 26986, 26998, 27092, 27108, 27117, 27133, 27268, 27290, 27385, 27406, 27483, 27498, 27523, 27538,
+        27563, 27577, 27630, 27649, 27712, 27723, 27762, 27773, 27810, 27825, 27853, 27874, 27911, 27929, 27956, 27978,
+        27998, 28018, 28043, 28065, 28102, 28124, 28161, 28183, 28256, 28277, 28292, 28322, 28408, 28429, 28465, 28485,
+        28657, 28679, 29019, 29048, 29101, 29124, 29158, 29173, 29215, 29237, 29283, 29305, 29349, 29369, 29406, 29424,
+        29526, 29545, 29560, 29572, 29578, 29597, 29609, 29623, 29635, 29645, 29651, 29660, 29664, 29675, 29681, 29693,
+        29705, 29724, 29744, 29759, 29777, 29792, 29807, 29817, 29826, 29841, 29856, 29875, 29890, 29899, 29914, 29930,
+        29945, 29955, 29961, 29977, 29983, 30000, 30018, 30029, 30041, 30052, 30061, 30077, 30086, 30095, 30101, 30113,
+        30119, 30136, 30154, 30169, 30183, 30200, 30209, 30225, 30234, 30253, 30277, 30294, 30306, 30320, 30334, 30349,
+        30360, 30376, 30390, 30404, 30416, 30442, 30460, 30475, 30484, 30502, 30526, 30537, 30548, 30563, 30573, 30588,
+        30602, 30612, 30618, 30628, 30640, 30656, 30671, 30689, 30710, 30721, 30730, 30741, 30753, 30771, 30788, 30803,
+        30815, 30826, 30832, 30851, 30882, 30898, 30909, 30919, 30925, 30942, 30960, 30969, 30975, 30991, 31005, 31020,
+        31035, 31052, 31063, 31074, 31080, 31094, 31100, 31111, 31120, 31135, 31155, 31174, 31192, 31200, 31206, 31226,
+        31259, 31273, 31285, 31302, 31329, 31343, 31355, 31365, 31371, 31388, 31403, 31413, 31419, 31432, 31440, 31461,
+        31485, 31506, 31524, 31540, 31570, 31582, 31591, 31610, 31625, 31637, 31643, 31659, 31677, 31699, 31712, 31733,
+        31751, 31770, 31788, 31797, 31803, 31820, 31835, 31852, 31867, 31883, 31895, 31909, 31935, 31950, 31977, 31986,
+        31992, 32013, 32028, 32046, 32060, 32079, 32096, 32109, 32114, 32126, 32138, 32148, 32154, 32163, 32169, 32181,
+        32193, 32203, 32209, 32224, 32234, 32258, 32277, 32311, 32340, 32361, 32377, 32395, 32407, 32422, 32434, 32444,
+        32453, 32467, 32482, 32494, 32500, 32517, 32532, 32545, 32554, 32563, 32595, 32607, 32619, 32635, 32644, 32655,
+        32664, 32675, 32684, 32702, 32718, 32736, 32751, 32763, 32778, 32792, 32804, 32812, 32815, 32828, 32847, 32858,
+        32872, 32884, 32890, 32910, 32923, 32943, 32956, 32967, 32985, 32998, 33015, 33029, 33048, 33064, 33073, 33085,
+        33094, 33107, 33113, 33134, 33149, 33157, 33160, 33172, 33182, 33198, 33210, 33227, 33239, 33251, 33261, 33279,
+        33297, 33312, 33339, 33352, 33363, 33379, 33393, 33408, 33414, 33436, 33585, 33612, 33815, 33836, 33931, 33944,
+        33968, 33993, 34101, 34117, 34207, 34228, 34280, 34307, 34392, 34428, 34525, 34555, 34649, 34676, 34842, 34873,
+        34952, 34985, 35076, 35106, 35257, 35279, 35369, 35392, 35483, 35510, 35620, 35643, 35742, 35768, 35877, 35905,
+        36002, 36022, 36084, 36104, 36183, 36205, 36355, 36383, 36435, 36463, 36556, 36584, 36633, 36647, 36764, 36782,
+        36827, 36850, 36915, 36934, 36999, 37022, 37117, 37137, 37211, 37235, 37299, 37332, 37384, 37412, 37467, 37487,
+        37524, 37550, 37609, 37629, 37652, 37670, 37702, 37726, 37771, 37795, 37837, 37856, 37930, 37953, 38034, 38054,
+        38161, 38182, 38260, 38279, 38335, 38354, 38422, 38439, 38535, 38554, 38600, 38619, 38667, 38687, 38744, 38769,
+        38847, 38866, 38990, 39012, 39127, 39151, 39211, 39238, 39315, 39340, 39470, 39504, 39532, 39557, 39635, 39660,
+        39707, 39727, 39819, 39837, 39867, 39889, 39951, 39972, 40009, 40029, 40107, 40127, 40223, 40251, 40459, 40491,
+        40674, 40706, 40882, 40912, 41079, 41107, 41176, 41197, 41265, 41287, 41349, 41375, 41438, 41466, 41485, 41512,
+        41669, 41686, 41763, 41781, 41812, 41837, 41895, 41920, 41971, 41995, 42056, 42084, 42163, 42178, 42230, 42252,
+        42292, 42313, 42388, 42404, 42460, 42480, 42555, 42579, 42679, 42700, 42797, 42817, 42944, 42966, 43036, 43061,
+        43248, 43278, 43326, 43345, 43375, 43408, 43506, 43535, 43604, 43621, 43723, 43746, 43844, 43865, 43898, 43917,
+        43950, 43971, 44072, 44085, 44119, 44140, 44213, 44228, 44299, 44312, 44414, 44437, 44527, 44546, 44603, 44622,
+        44680, 44702, 44778, 44798, 44878, 44900, 44953, 44974, 45051, 45068, 45193, 45217, 45291, 45313, 45387, 45414,
+        45793, 45813, 45854, 45873, 45908, 45930, 45977, 46001, 46093, 46109, 46196, 46217, 46341, 46357, 46426, 46440,
+        46524, 46544, 46622, 46644, 46656, 46676, 46722, 46739, 46749, 46777, 46813, 46834, 46856, 46867, 46910, 46922,
+        46960, 46984, 47021, 47038, 47057, 47068, 47100, 47117, 47162, 47177, 47184, 47200, 47239, 47261, 47316, 47333,
+        47369, 47397, 47485, 47509, 47555, 47579, 47614, 47637, 47745, 47762, 47827, 47844, 47888, 47903, 47932, 47949,
+        47988, 48008, 48059, 48081, 48145, 48160, 48252, 48272, 48365, 48382, 48473, 48492, 48545, 48561, 48631, 48645,
+        48682, 48699, 48753, 48770, 48810, 48825, 48926, 48943, 49030, 49050, 49125, 49149, 49293, 49311, 49324, 49339,
+        49356, 49369, 49420, 49438, 49449, 49469, 49493, 49513, 49537, 49554, 49582, 49601, 49631, 49651, 49666, 49685,
+        49706, 49724, 49751, 49769, 49865, 49883, 49946, 49964, 50012, 50030, 50086, 50104, 50137, 50155, 50222, 50240,
+        50288, 50306, 50366, 50384, 50427, 50445, 50501, 50519, 50585, 50603, 50676, 50694, 50772, 50790, 50826, 50844,
+        50920, 50938, 51008, 51026, 51136, 51154, 51214, 51238, 51330, 51354, 51401, 51427, 51478, 51497, 51554, 51572,
+        51593, 51613, 51661, 51680, 51719, 51742, 51795, 51819, 51849, 51871, 51910, 51930, 51963, 51985, 52003, 52025,
+        52047, 52073, 52106, 52128, 52181, 52200, 52236, 52259, 52293, 52314, 52423, 52447, 52497, 52523, 52589, 52615,
+        52683, 52703, 52774, 52795, 52837, 52856, 52903, 52925, 52946, 52968, 53030, 53052, 53091, 53110, 53155, 53177,
+        53211, 53235, 53280, 53309, 53360, 53384, 53456, 53477, 53510, 53539, 53581, 53600, 53654, 53679, 53766, 53783,
+        53882, 53909, 54014, 54035, 54079, 54101, 54140, 54162, 54189, 54212, 54236, 54266, 54332, 54356, 54431, 54454,
+        54502, 54522, 54610, 54641, 54690, 54713, 54731, 54758, 54779, 54809, 54857, 54880, 54918, 54941, 54981, 54999,
+        55086, 55111, 55174, 55193, 55238, 55262, 55331, 55351, 55412, 55435, 55468, 55486, 55563, 55586, 55678, 55703,
+        55793, 55823, 55966, 55994, 56060, 56079, 56136, 56161, 56352, 56378, 56449, 56475, 56522, 56547, 56631, 56649,
+        56747, 56765, 56822, 56848, 56919, 56937, 57009, 57035, 57116, 57142, 57209, 57237, 57277, 57297, 57338, 57358,
+        57406, 57430, 57526, 57545, 57620, 57643, 57697, 57714, 57814, 57839, 57893, 57920, 57982, 58007, 58089, 58112,
+        58169, 58194, 58223, 58253, 58341, 58361, 58382, 58405, 58502, 58527, 58604, 58630, 58741, 58769, 58862, 58883,
+        59034, 59060, 59132, 59157, 59232, 59258, 59368, 59389, 59466, 59495, 59560, 59591, 59655, 59681, 59762, 59790,
+        59861, 59888, 60002, 60018, 60045, 60065, 60106, 60131, 60178, 60194, 60215, 60235, 60282, 60302, 60341, 60360,
+        60455, 60472, 60576, 60600, 60666, 60688, 60782, 60805, 60868, 60889, 60960, 60975, 61041, 61063, 61117, 61139,
+        61220, 61246, 61306, 61327, 61380, 61396, 61408, 61419, 61434, 61453, 61468, 61489, 61504, 61525, 61537, 61556,
+        61566, 61580, 61593, 61610, 61625, 61644, 61801, 61812, 61826, 61842, 61866, 61886, 61915, 61930, 61959, 61975,
+        62020, 62035, 62058, 62073, 62255, 62270, 62451, 62470, 62693, 62713, 62975, 62991, 63263, 63279, 63397, 63418,
+        63702, 63734, 63956, 63973, 64178, 64202, 64592, 64616, 64944, 64962, 65173, 65187, 65413, 65430, 65630, 65666,
+        65810, 65841, 66056, 66093, 66174, 66210, 66377, 66408, 66570, 66606, 66778, 66813, 66998, 67030, 67235, 67261,
+        67391, 67426, 67526, 67566, 67747, 67785, 67922, 67961, 68052, 68090, 68253, 68293, 68440, 68473, 68620, 68658,
+        68837, 68874, 69063, 69097, 69344, 69372, 69524, 69561, 69683, 69725, 69938, 69982, 70157, 70204, 70294, 70309,
+        70683, 70698, 71038, 71051, 71285, 71305, 71523, 71550, 71736, 71756, 71915, 71937, 72065, 72082, 72189, 72208,
+        72344, 72364, 72542, 72566, 72714, 72739, 72830, 72841, 72853, 72869, 72967, 72986, 73026, 73055, 73089, 73100,
+        73156, 73169, 73278, 73295, 73345, 73367, 73464, 73480, 73542, 73559, 73595, 73609, 73631, 73651, 73657, 73675,
+        73680, 73702, 73727, 73748, 73767, 73780, 73792, 73806, 73818, 73832, 73841, 73860, 73870, 73886, 73900, 73914,
+        73957, 73978, 74020, 74047, 74062, 74081, 74103, 74125, 74197, 74211, 74217, 74230, 74236, 74250, 74268, 74286,
+        74302, 74322, 74340, 74359, 74510, 74534, 74616, 74635, 74671, 74685, 74691, 74701, 74719, 74730, 74745, 74761,
+        74862, 74881, 74904, 74922, 74944, 74963, 74975, 74986, 75019, 75034, 75067, 75081, 75105, 75117, 75123, 75144,
+        75166, 75191, 75228, 75254, 75299, 75311, 75388, 75401, 75488, 75500, 75618, 75631, 75643, 75649, 75655, 75663,
+        75669, 75677, 75686, 75699, 75705, 75723, 75732, 75741, 75747, 75761, 75770, 75784, 75793, 75809, 75815, 75829,
+        75835, 75851, 75921, 75942, 75990, 76010, 76081, 76088, 76094, 76116, 76148, 76171, 76204, 76218, 76269, 76291,
+        76377, 76394, 76424, 76439, 76493, 76511, 76628, 76648, 76721, 76740, 76808, 76823, 76850, 76868, 76889, 76908,
+        77015, 77034, 77131, 77146, 77206, 77222, 77237, 77262, 77313, 77337, 77354, 77375, 77433, 77453, 77492, 77507,
+        77522, 77541, 77576, 77592, 77654, 77676, 77682, 77709, 77715, 77733, 77739, 77762, 77768, 77791, 77797, 77822,
+        77828, 77851, 77857, 77878, 77931, 77951, 77991, 78007, 78010, 78027, 78030, 78045, 78051, 78066, 78115, 78126,
+        78133, 78149, 78155, 78173, 78179, 78206, 78221, 78240, 78243, 78264, 78336, 78350, 78359, 78372, 78398, 78412,
+        78421, 78443, 78520, 78536, 78545, 78561, 78570, 78596, 78614, 78635, 78672, 78692, 78710, 78732, 78742, 78759,
+        78775, 78794, 78803, 78823, 78855, 78878, 78928, 78950, 78977, 78990, 78996, 79014, 79078, 79094, 79116, 79132,
+        79148, 79169, 79184, 79201, 79207, 79221, 79293, 79317, 79358, 79371, 79374, 79388, 79391, 79403, 79431, 79444,
+        79456, 79477, 79508, 79528, 79570, 79583, 79624, 79639, 79654, 79672, 79681, 79701, 79713, 79732, 79741, 79756,
+        79768, 79783, 79880, 79899, 79926, 79945, 79988, 80006, 80024, 80040, 80064, 80082, 80107, 80113, 80119, 80133,
+        80139, 80146, 80161, 80176, 80191, 80198, 80226, 80241, 80279, 80286, 80313, 80328, 80365, 80372, 80387, 80402,
+        80417, 80424, 80454, 80469, 80502, 80508, 80535, 80549, 80600, 80607, 80640, 80655, 80736, 80743, 80770, 80785,
+        80836, 80843, 80858, 80873, 80942, 80949, 80967, 80982, 80997, 81004, 81023, 81038, 81057, 81064, 81088, 81103,
+        81127, 81134, 81155, 81170, 81262, 81269, 81287, 81302, 81320, 81327, 81342, 81357, 81372, 81378, 81408, 81422,
+        81447, 81454, 81469, 81484, 81502, 81509, 81536, 81551, 81578, 81585, 81603, 81618, 81636, 81643, 81667, 81682,
+        81723, 81730, 81751, 81766, 81790, 81797, 81824, 81839, 81869, 81875, 81893, 81907, 81931, 81937, 81955, 81969,
+        81987, 82004, 82024, 82045, 82064, 82085, 82164, 82176, 82248,
     ]
 
     static let data: [String: String] = [

@@ -9,7 +9,7 @@ public enum AlertCauses {
     public static func likely(_ code: UInt8, sender: Peer) -> [Message] {
         let english = TextTable.english
         return (1...9).lazy.map { Message(raw: "alert.\(code).\(sender.rawValue).\($0)") }
-            .prefix { english.entries[$0.key] != nil }.map { $0 }
+            .prefix { english[$0.key] != nil }.map { $0 }
     }
 
     public static func hasEntry(_ code: UInt8) -> Bool { !likely(code, sender: .server).isEmpty || !likely(code, sender: .client).isEmpty }

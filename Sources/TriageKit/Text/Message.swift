@@ -25,7 +25,7 @@ public struct Message: Sendable, Hashable, Codable {
     /// nginx's), when the tables have them.
     public static func proxyRemedy(_ cause: Cause, proxy: String, _ args: [String: Value] = [:]) -> Message? {
         let key = "remedy.proxy.\(proxy.lowercased()).\(cause.code)"
-        return TextTable.english.entries[key] == nil ? nil : Message(raw: key, args)
+        return TextTable.english[key] == nil ? nil : Message(raw: key, args)
     }
 
     /// The message as an argument of another message.

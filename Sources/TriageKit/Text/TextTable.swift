@@ -8,7 +8,30 @@ import TriageWire
 /// argument of that name, formatted for the language; `#` starts a comment.
 public struct TextTable: Sendable {
     public let language: String
-    public let entries: [String: String]
+    private let storage: Storage
+
+    private enum Storage: Sendable {
+        /// A table read at run time (`$TRIAGE_HOME/templates/`, a test's text).
+        case parsed([String: String])
+        /// A bundled table, read when triage was built.
+        case packed(PackedTextTable)
+    }
+
+    /// The text of a key, if the table has it.
+    public subscript(key: String) -> String? {
+        switch storage {
+        case .parsed(let entries): entries[key]
+        case .packed(let table): table[key]
+        }
+    }
+
+    /// Every entry (the checks that compare tables; a lookup is `table[key]`).
+    public var entries: [String: String] {
+        switch storage {
+        case .parsed(let entries): entries
+        case .packed(let table): table.entries
+        }
+    }
 
     public struct Malformed: Error, CustomStringConvertible {
         public var file: String
@@ -24,7 +47,7 @@ public struct TextTable: Sendable {
         let parsed = text.withUTF8 { bytes in
             Result { () throws(Malformed) in try Self.parse(bytes, file: file) }
         }
-        self.entries = try parsed.get()
+        self.storage = .parsed(try parsed.get())
     }
 
     /// `key = text` lines, read as bytes (every start of triage reads a table: Foundation's string
@@ -86,13 +109,21 @@ public struct TextTable: Sendable {
 
     private static let cache = Mutex<[String: TextTable]>([:])
 
-    /// The bundled (or `$TRIAGE_HOME/templates/`) table of a language.
+    /// The `$TRIAGE_HOME/templates/` (or bundled) table of a language.
     public static func named(_ language: String) throws -> TextTable {
         if let table = cache.withLock({ $0[language] }) { return table }
-        let source = try Bundled.textTable(language: language)
-        let table = try TextTable(language: language, text: source.text, file: source.origin)
+        let table: TextTable
+        switch try Bundled.textTable(language: language) {
+        case .file(let source): table = try TextTable(language: language, text: source.text, file: source.origin)
+        case .bundled(let packed): table = TextTable(language: language, storage: .packed(packed))
+        }
         cache.withLock { $0[language] = table }
         return table
+    }
+
+    /// The table built into the binary, whatever `$TRIAGE_HOME` holds.
+    public static func bundled(_ language: String) -> TextTable? {
+        BundledFiles.textTable(language).map { TextTable(language: language, storage: .packed($0)) }
     }
 
     /// English: the fallback, and the language of JSON projections.
@@ -102,12 +133,16 @@ public struct TextTable: Sendable {
     }
 
     init(language: String, entries: [String: String]) {
+        self.init(language: language, storage: .parsed(entries))
+    }
+
+    private init(language: String, storage: Storage) {
         self.language = language
-        self.entries = entries
+        self.storage = storage
     }
 
     public func render(_ message: Message) -> String {
-        guard let template = entries[message.key] ?? TextTable.englishEntry(message.key, from: self) else {
+        guard let template = self[message.key] ?? TextTable.englishEntry(message.key, from: self) else {
             // A runbook's own cause has no title in the tables: its code is its title.
             if message.key.hasPrefix("cause."), message.key.hasSuffix(".title") { return String(message.key.dropFirst(6).dropLast(6)) }
             return message.key
@@ -119,16 +154,16 @@ public struct TextTable: Sendable {
 
     /// A bundled runbook's title in this language; a runbook of one's own keeps its own.
     public func runbookTitle(_ name: String, source: String, given: String?) -> String {
-        guard source.hasPrefix("bundled:"), let title = entries["runbook.\(name).title"] else { return given ?? name }
+        guard source.hasPrefix("bundled:"), let title = self["runbook.\(name).title"] else { return given ?? name }
         return title
     }
 
     public func title(_ cause: Cause) -> String { render(Message(cause: cause, .title)) }
 
-    public func label(_ key: FactKey) -> String { entries["fact.\(key.rawValue)"] ?? key.rawValue }
+    public func label(_ key: FactKey) -> String { self["fact.\(key.rawValue)"] ?? key.rawValue }
 
     private static func englishEntry(_ key: String, from table: TextTable) -> String? {
-        table.language == "en" ? nil : english.entries[key]
+        table.language == "en" ? nil : english[key]
     }
 
     func fill(_ template: String, _ args: [String: Value]) -> String {
