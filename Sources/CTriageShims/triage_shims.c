@@ -408,7 +408,10 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, X509_STORE *store, in
 }
 
 EVP_PKEY *triage_generate_key(int type, int bits) {
-    return type == 0 ? EVP_RSA_gen((unsigned int)bits) : EVP_EC_gen("P-256");
+    /* The curve by its OpenSSL short name: with the built-in EC method of triage_keys.c in effect
+     * (OpenSSL 3.0), a key type's parameters go through 3.0's legacy translation, which knows
+     * "prime256v1" but not the NIST alias "P-256" (libssl asks for its groups by that name too). */
+    return type == 0 ? EVP_RSA_gen((unsigned int)bits) : EVP_EC_gen("prime256v1");
 }
 
 static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
@@ -465,13 +468,6 @@ int triage_pem_chain(const char *pem, X509 **leaf, STACK_OF(X509) **rest) {
     ERR_clear_error(); /* the loop ends on a "no start line" error */
     BIO_free(bio);
     return *leaf ? 1 : 0;
-}
-
-EVP_PKEY *triage_pem_key(const char *pem) {
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    return key;
 }
 
 typedef struct { X509 *cert; STACK_OF(X509) *chain; EVP_PKEY *key; } default_identity;
@@ -579,3 +575,4 @@ int triage_gunzip(const char *in, const char *out, long long limit, char *error,
     if (fclose(target) != 0 && status == 0) { snprintf(error, error_size, "cannot write %s", out); status = -1; }
     return status;
 }
+

@@ -64,7 +64,7 @@ public enum CertificateMint {
         }
         if let issuer {
             issuerCert = readPEM(issuer.certificatePEM) { PEM_read_bio_X509($0, nil, nil, nil) }
-            issuerKey = readPEM(issuer.keyPEM) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+            issuerKey = triage_pem_key(issuer.keyPEM)
             guard issuerCert != nil, issuerKey != nil else { throw ServerError(description: "reading the issuer failed") }
         }
         let sans = spec.subjectAltNames.map { entry in

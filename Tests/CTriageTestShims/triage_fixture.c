@@ -253,3 +253,5 @@ static int alpn_strict_cb(SSL *ssl, const unsigned char **out, unsigned char *ou
 void triage_fixture_h2_only(SSL_CTX *ctx, int strict) {
     SSL_CTX_set_alpn_select_cb(ctx, alpn_strict_cb, strict ? (void *)1 : NULL);
 }
+
+int triage_fixture_groups(SSL_CTX *ctx, const char *groups) { return SSL_CTX_set1_groups_list(ctx, groups); }

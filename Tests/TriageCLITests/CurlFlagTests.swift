@@ -20,9 +20,9 @@ import TriageTestSupport
         var port: Int { server.port }
         var received: [String] { requests.list.withLock { $0 } }
 
-        init(clientCA: CertificateMint.Identity? = nil) throws {
+        init(clientCA: CertificateMint.Identity? = nil, key: CertificateMint.KeyKind = .ecP256) throws {
             let root = try F.root()
-            let leaf = try F.leaf(F.host, issuer: root)
+            let leaf = try F.leaf(F.host, key: key, issuer: root)
             caFile = try F.file(root.certificatePEM)
             let requests = self.requests
             server = try F.server(chain: [leaf], key: leaf, configure: { c in c.clientCAPEM = clientCA?.certificatePEM }) { connection, _ in
@@ -118,10 +118,13 @@ import TriageTestSupport
         #expect(ignored.fact(.status) == 200)
     }
 
-    @Test func clientCertificateIsPresentedByEveryStep() async throws {
+    /// EC and RSA keys on both sides: the client key is read by triage (triage_private_key_file) for its
+    /// own handshakes and for curl's, whichever route OpenSSL 3.0 runs its keys by (triage_keys.c).
+    @Test(arguments: [CertificateMint.KeyKind.ecP256, .rsa(bits: 2048)])
+    func clientCertificateIsPresentedByEveryStep(key kind: CertificateMint.KeyKind) async throws {
         let clientCA = try F.root("client CA")
-        let client = try F.leaf("client.example.test", issuer: clientCA)
-        let up = try Upstream(clientCA: clientCA)
+        let client = try F.leaf("client.example.test", key: kind, issuer: clientCA)
+        let up = try Upstream(clientCA: clientCA, key: kind)
         let cert = try F.file(client.certificatePEM, named: "client.pem")
         let key = try F.file(client.keyPEM, named: "client.key")
         let url = "https://\(F.host):\(up.port)/"
@@ -132,6 +135,19 @@ import TriageTestSupport
         #expect(with.status == 0, "\(with.stderr)")
         #expect(step(ok, "direct-1")?.fact(.status) == 200)
         #expect(step(ok, "handshake")?.command?.contains("-cert \(cert) -key \(key)") == true)
+        #expect(step(ok, "handshake")?.status == .ok)
+        // OpenSSL's provider route (TRIAGE_OPENSSL_PROVIDER_KEYS=1) reaches the same verdict.
+        let folder = TestPaths.temporaryFolder("provider-keys")
+        let provider = try await Command.run(["/usr/bin/env", "TRIAGE_OPENSSL_PROVIDER_KEYS=1", TestPaths.triageBinary.path, "run", url,
+                                              "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile, "--cert", cert, "--key", key,
+                                              "--out", folder.path])
+        #expect(provider.status == 0, "\(provider.stderr)")
+        // A key that cannot be read fails the handshake step with its reason (and no passphrase prompt).
+        let broken = try F.file("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", named: "broken.key")
+        let (bad, badDoc, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile, "--cert", cert, "--key", broken])
+        #expect(bad.status == 3)
+        #expect(step(badDoc, "handshake")?.status == .failed)
+        #expect(step(badDoc, "handshake")?.summary.contains("loading the client key \(broken)") == true)
     }
 
     @Test func stdoutIsTheResultAndQuietAndJSONChangeIt() async throws {

@@ -40,6 +40,8 @@ public final class TLSServer: Sendable {
         /// ALPN as an HTTP/2-only server answers: h2 when offered; otherwise alert 120
         /// (`strict`) or the handshake goes on with no protocol (false).
         public var http2Only: Bool?
+        /// The key-exchange groups the server accepts (OpenSSL's list: `P-256`, `X25519:P-384`); nil: OpenSSL's.
+        public var groups: String?
 
         public init(chainPEM: String, keyPEM: String) {
             self.chainPEM = chainPEM
@@ -117,6 +119,10 @@ public final class TLSServer: Sendable {
             throw ServerError(description: OpenSSLError.capture("setting up the fixture TLS server").description)
         }
         if let strict = configuration.http2Only { triage_fixture_h2_only(ctx, strict ? 1 : 0) }
+        if let groups = configuration.groups, triage_fixture_groups(ctx, groups) != 1 {
+            SSL_CTX_free(ctx)
+            throw ServerError(description: "the fixture server takes no groups '\(groups)'")
+        }
         if let staple = configuration.ocspResponse { _ = staple.withUnsafeBufferPointer { triage_fixture_staple(ctx, $0.baseAddress, $0.count) } }
         let context = Context(ctx)
         let delay = configuration.handshakeDelay

@@ -17,6 +17,12 @@
 /* Versions of the libraries, for the report's background. libcurl and
  * libpcap are loaded on first use (dlopen); NULL when they are missing. */
 const char *triage_openssl_version(void);
+/* OpenSSL 3.0: EC and RSA keys by OpenSSL's built-in methods, not a provider decoder built anew for
+ * each certificate (triage_keys.c); 1 when in effect. */
+int triage_openssl_builtin_keys(void);
+/* A private key from PEM text or a PEM file, usable whichever route is in effect; NULL when it cannot
+ * be read (an encrypted key included: no passphrase is asked for). */
+EVP_PKEY *triage_private_key_file(const char *path);
 const char *triage_curl_version(void);
 const char *triage_pcap_version(void);
 

@@ -59,7 +59,11 @@ final class SSLContext: @unchecked Sendable {
         if let v = TLSClientOptions.version(options.maxVersion) { triage_ctx_set_max_version(ctx, v) }
         if let cert = options.clientCertificate {
             guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else { throw OpenSSLError.capture("loading the client certificate \(cert)") }
-            guard SSL_CTX_use_PrivateKey_file(ctx, options.clientKey ?? cert, SSL_FILETYPE_PEM) == 1 else {
+            // Read by triage_private_key_file, not OpenSSL's own file loader: a key usable by the
+            // built-in methods OpenSSL 3.0 runs with here (triage_keys.c).
+            let key = triage_private_key_file(options.clientKey ?? cert)
+            defer { EVP_PKEY_free(key) }
+            guard key != nil, SSL_CTX_use_PrivateKey(ctx, key) == 1 else {
                 throw OpenSSLError.capture("loading the client key \(options.clientKey ?? cert)")
             }
         }

@@ -48,5 +48,7 @@ unsigned char *triage_fixture_ocsp_response(const char *leaf_pem, const char *is
 int triage_fixture_staple(SSL_CTX *ctx, const unsigned char *der, long length);
 /* ALPN as an HTTP/2-only server answers: h2 when offered; else alert 120 (`strict`) or no protocol. */
 void triage_fixture_h2_only(SSL_CTX *ctx, int strict);
+/* The key-exchange groups the server accepts (`P-256`, `X25519:P-384`, …); 1 when OpenSSL takes the list. */
+int triage_fixture_groups(SSL_CTX *ctx, const char *groups);
 
 #endif
