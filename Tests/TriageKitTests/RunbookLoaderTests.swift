@@ -55,6 +55,20 @@ import TriageTestSupport
             """) == ["rb.yaml:5:26: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 5, column 20)"])
     }
 
+    /// `if: ""` (or blanks) points at the value and says what `if` takes.
+    @Test func emptyConditionPointsAtItsValue() {
+        for (value, column) in [("\"\"", 9), ("'  '", 9)] {
+            #expect(diagnostics("""
+                name: x
+                steps:
+                  - id: a
+                    uses: test.echo
+                    if: \(value)
+                    with: { value: v }
+                """) == ["rb.yaml:5:\(column): 'if' is empty: expected an expression (steps.ID.outputs.NAME, inputs.NAME == 'x') or true/false"])
+        }
+    }
+
     @Test func unknownTopLevelKeyAndMissingSteps() {
         #expect(diagnostics("""
             name: x

@@ -203,6 +203,11 @@ extension RunbookChecker {
         default:
             break
         }
+        // `if: ""` is no expression (and has no `${{` for an error to point into).
+        if s.string.allSatisfy({ $0 == " " || $0 == "\t" }) {
+            error(node, "'if' is empty: expected an expression (steps.ID.outputs.NAME, inputs.NAME == 'x') or true/false")
+            return nil
+        }
         // `if:` may be written with or without `${{ }}`, as in GitHub Actions.
         let text = s.string.contains("${{") ? s.string : "${{\(s.string)}}"
         let shift = s.string.contains("${{") ? 0 : -3
