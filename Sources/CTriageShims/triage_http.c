@@ -2,7 +2,6 @@
 #include "triage_shims.h"
 
 #include <curl/curl.h>
-#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -25,8 +24,6 @@ struct triage_http {
     size_t app_in, last_app;
     /* `--at`: certificates verified as of this Unix time (0: now). */
     int64_t verify_time;
-    /* The client certificate chain and key files, installed on curl's SSL_CTX by on_ssl_ctx. */
-    char *client_cert, *client_key;
     int (*is_cancelled)(void *);
     void *cancel_arg;
     char error[CURL_ERROR_SIZE];
@@ -159,21 +156,6 @@ static CURLcode on_ssl_ctx(CURL *easy, void *ctx, void *user) {
     (void)easy;
     triage_http *h = user;
     if (h && h->verify_time > 0) X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param((SSL_CTX *)ctx), (time_t)h->verify_time);
-    /* The client identity is installed here rather than with CURLOPT_SSLCERT/SSLKEY: curl would read
-     * the key with OpenSSL's own loader, whose key the built-in methods of triage_keys.c cannot sign
-     * with; a file that cannot be used is curl's own CURLE_SSL_CERTPROBLEM. */
-    if (h && h->client_cert) {
-        EVP_PKEY *key = triage_private_key_file(h->client_key ? h->client_key : h->client_cert);
-        int ok = key && SSL_CTX_use_certificate_chain_file((SSL_CTX *)ctx, h->client_cert) == 1
-            && SSL_CTX_use_PrivateKey((SSL_CTX *)ctx, key) == 1 && SSL_CTX_check_private_key((SSL_CTX *)ctx) == 1;
-        EVP_PKEY_free(key);
-        if (!ok) {
-            snprintf(h->error, sizeof h->error, "unable to use the client certificate %s or its key %s", h->client_cert,
-                     h->client_key ? h->client_key : h->client_cert);
-            ERR_clear_error();
-            return CURLE_SSL_CERTPROBLEM;
-        }
-    }
     SSL_CTX_set_msg_callback((SSL_CTX *)ctx, on_tls_message);
     SSL_CTX_set_msg_callback_arg((SSL_CTX *)ctx, user);
     return CURLE_OK;
@@ -236,7 +218,6 @@ void triage_http_free(triage_http *h) {
     slist_free_fn free_list = CURL_SYM(slist_free_fn, "curl_slist_free_all");
     for (int i = 0; i < 3; i++) if (h->lists[i]) free_list(h->lists[i]);
     free(h->body.data); free(h->headers.data); free(h->trace.data);
-    free(h->client_cert); free(h->client_key);
     free(h);
 }
 
@@ -302,11 +283,6 @@ size_t triage_http_header_total(triage_http *h) { return h->header_total; }
 size_t triage_http_tls_in(triage_http *h) { return h->tls_in; }
 size_t triage_http_app_in(triage_http *h) { return h->app_in; }
 void triage_http_set_verify_time(triage_http *h, int64_t t) { h->verify_time = t; }
-void triage_http_set_client_identity(triage_http *h, const char *cert, const char *key) {
-    free(h->client_cert); free(h->client_key);
-    h->client_cert = cert ? strdup(cert) : NULL;
-    h->client_key = key ? strdup(key) : NULL;
-}
 
 int triage_http_alert_count(triage_http *h) { return h->alert_count; }
 int triage_http_alert(triage_http *h, int i, int *sent, int *level, int *code) {

@@ -22,11 +22,18 @@
  * methods is registered before main: the arithmetic, signatures and verify results are OpenSSL's,
  * only the route differs.
  *
- * With it, OpenSSL runs every EC and RSA operation by the built-in methods, and a key that its
- * provider decoders made (a private key read from PEM) cannot be used for them: every private key
- * triage reads goes through triage_pem_key / triage_private_key_file, which hand back a built-in
- * key. Registered in a constructor so that no key exists before it. TRIAGE_OPENSSL_PROVIDER_KEYS=1
- * leaves OpenSSL's route as it is. */
+ * With it, OpenSSL runs every EC and RSA operation by the built-in methods. What that changes:
+ * - A key OpenSSL's provider decoders made (a private key read from PEM, as curl reads --key) still
+ *   signs TLS handshakes, but cannot sign a certificate or an OCSP response (ASN1_item_sign asks its
+ *   context for the AlgorithmIdentifier, which the built-in method cannot answer), nor be checked
+ *   with EVP_PKEY_check. triage_pem_key / triage_private_key_file, the readers of every private key
+ *   triage itself reads, hand back a built-in key; the constructor runs before any key exists.
+ * - EC parameters by OpenSSL's short names: "prime256v1", not the NIST alias "P-256" (libssl asks
+ *   for its groups by those names: every curve still negotiates).
+ * - A TLS server holding an RSA key cannot do RSA key exchange (the built-in method has no TLS
+ *   padding): only triage's own servers (the demo's upstream, test fixtures) are servers, with
+ *   ECDHE suites. As a client, RSA key exchange, RSA-PSS and PKCS#1 signatures work.
+ * TRIAGE_OPENSSL_PROVIDER_KEYS=1 leaves OpenSSL's route as it is. */
 
 static const int builtin_nids[] = { EVP_PKEY_EC, EVP_PKEY_RSA };
 

@@ -131,6 +131,21 @@ static char *pem_string(X509 *cert) {
     return out;
 }
 
+/* The key as a PEM PKCS#8 file encrypted with `passphrase` (AES-256-CBC); NULL on failure. */
+char *triage_fixture_encrypted_key(const char *key_pem, const char *passphrase) {
+    EVP_PKEY *key = triage_pem_key(key_pem);
+    BIO *bio = key ? BIO_new(BIO_s_mem()) : NULL;
+    char *data = NULL, *out = NULL;
+    if (bio && PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), NULL, 0, NULL, (void *)passphrase)) {
+        long n = BIO_get_mem_data(bio, &data);
+        out = malloc((size_t)n + 1);
+        if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
+    }
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    return out;
+}
+
 char *triage_fixture_cross_sign(const char *cert_pem, const char *issuer_pem, const char *issuer_key_pem) {
     X509 *cert = NULL, *issuer = NULL; STACK_OF(X509) *rest = NULL, *more = NULL;
     EVP_PKEY *key = triage_pem_key(issuer_key_pem);

@@ -118,8 +118,8 @@ import TriageTestSupport
         #expect(ignored.fact(.status) == 200)
     }
 
-    /// EC and RSA keys on both sides: the client key is read by triage (triage_private_key_file) for its
-    /// own handshakes and for curl's, whichever route OpenSSL 3.0 runs its keys by (triage_keys.c).
+    /// EC and RSA keys on both sides, whichever route OpenSSL 3.0 runs its keys by (triage_keys.c): the
+    /// handshake steps read the key with triage_private_key_file, curl reads it itself.
     @Test(arguments: [CertificateMint.KeyKind.ecP256, .rsa(bits: 2048)])
     func clientCertificateIsPresentedByEveryStep(key kind: CertificateMint.KeyKind) async throws {
         let clientCA = try F.root("client CA")

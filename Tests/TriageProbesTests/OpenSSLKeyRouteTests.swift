@@ -38,10 +38,11 @@ import TriageTestSupport
         #expect(run.root == nil)
     }
 
-    /// curl's client key is read by triage and installed on curl's SSL_CTX: EC and RSA keys are
-    /// presented; a key that cannot be read is curl's certificate problem (58), at once.
+    /// curl reads the client key itself (a key of OpenSSL's decoders: TLS signs with it whichever route
+    /// is in effect); EC and RSA keys are presented, in their own file or the certificate's; a key that
+    /// cannot be read, or is encrypted, is curl's certificate problem (58) at once, never a prompt.
     @Test(arguments: [CertificateMint.KeyKind.ecP256, .rsa(bits: 2048)])
-    func curlPresentsTheClientKeyTriageRead(kind: CertificateMint.KeyKind) async throws {
+    func curlPresentsItsClientKey(kind: CertificateMint.KeyKind) async throws {
         let root = try F.root()
         let clientCA = try F.root("client CA")
         let client = try F.leaf("client.example.test", key: kind, issuer: clientCA)
@@ -67,5 +68,9 @@ import TriageTestSupport
         request.clientKey = try F.file("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", named: "broken.key")
         let broken = try #require(await request.fetch()).exchange
         #expect(broken.curlCode == 58, "\(broken.curlMessage)")
+        let encrypted = try client.encryptedKeyPEM(passphrase: "secret")
+        request.clientKey = try F.file(encrypted, named: "encrypted.key")
+        let locked = try #require(await request.fetch()).exchange
+        #expect(locked.curlCode == 58, "\(locked.curlMessage)")
     }
 }

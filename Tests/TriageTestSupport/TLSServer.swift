@@ -172,6 +172,13 @@ extension CertificateMint.Identity {
         return Array(UnsafeBufferPointer(start: der, count: length))
     }
 
+    /// The key, encrypted with `passphrase` (PEM PKCS#8, AES-256-CBC).
+    public func encryptedKeyPEM(passphrase: String) throws -> String {
+        guard let pem = triage_fixture_encrypted_key(keyPEM, passphrase) else { throw ServerError(description: "encrypting the key failed") }
+        defer { free(pem) }
+        return String(cString: pem)
+    }
+
     /// This certificate issued again by `issuer` (a cross-sign): same subject, key and extensions.
     public func crossSigned(by issuer: CertificateMint.Identity) throws -> CertificateMint.Identity {
         guard let pem = triage_fixture_cross_sign(certificatePEM, issuer.certificatePEM, issuer.keyPEM) else {

@@ -46,8 +46,6 @@ size_t triage_http_tls_in(triage_http *h);
 size_t triage_http_app_in(triage_http *h);
 /* Verify the server's certificates as of Unix time `t` (`--at`) instead of now. */
 void triage_http_set_verify_time(triage_http *h, int64_t t);
-/* Present this client certificate chain (PEM file) and key (PEM file; NULL: in the chain file). */
-void triage_http_set_client_identity(triage_http *h, const char *cert, const char *key);
 
 /* TLS alerts on curl's own connection, in order: sent = 1 when this side
  * (the client) sent it. Returns -1 past the end. */

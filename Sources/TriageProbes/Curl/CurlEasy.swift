@@ -21,7 +21,7 @@ final class CurlEasy {
     deinit { triage_http_free(handle) }
 
     enum Option {
-        case url, customRequest, proxy, caInfo, noProxy
+        case url, customRequest, proxy, caInfo, sslCert, sslKey, keyPassword, noProxy
         case noBody, followLocation, maxRedirects, connectTimeoutMs, timeoutMs, verifyPeer, verifyHost
         case httpHeader, resolve, connectTo
 
@@ -32,6 +32,9 @@ final class CurlEasy {
             case .proxy: Int32(CURLOPT_PROXY.rawValue)
             case .noProxy: Int32(CURLOPT_NOPROXY.rawValue)
             case .caInfo: Int32(CURLOPT_CAINFO.rawValue)
+            case .sslCert: Int32(CURLOPT_SSLCERT.rawValue)
+            case .sslKey: Int32(CURLOPT_SSLKEY.rawValue)
+            case .keyPassword: Int32(CURLOPT_KEYPASSWD.rawValue)
             case .noBody: Int32(CURLOPT_NOBODY.rawValue)
             case .followLocation: Int32(CURLOPT_FOLLOWLOCATION.rawValue)
             case .maxRedirects: Int32(CURLOPT_MAXREDIRS.rawValue)
@@ -128,10 +131,6 @@ final class CurlEasy {
     var applicationBytesIn: Int { triage_http_app_in(handle) }
     /// Certificates verified as of this time (`--at`) instead of now.
     func verify(at date: Date) { triage_http_set_verify_time(handle, Int64(date.timeIntervalSince1970)) }
-    /// Present this client certificate (PEM chain) and key (nil: in the certificate's file). Installed on
-    /// curl's SSL_CTX by triage, not curl's CURLOPT_SSLCERT/SSLKEY: its key must be one OpenSSL 3.0's
-    /// built-in methods can sign with (triage_keys.c); a file that cannot be used is CURLE_SSL_CERTPROBLEM (58).
-    func clientIdentity(certificate: String, key: String?) { triage_http_set_client_identity(handle, certificate, key) }
 
     /// Alerts on curl's connection, with their sender.
     var alerts: [(sentByClient: Bool, level: UInt8, code: UInt8)] {

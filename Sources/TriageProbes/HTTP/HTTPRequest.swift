@@ -137,7 +137,10 @@ public struct HTTPRequest: Sendable {
         easy.set(.proxy, proxy.url ?? "")
         if let caFile { easy.set(.caInfo, caFile) }
         if let verifyTime { easy.verify(at: verifyTime) }
-        if let clientCertificate { easy.clientIdentity(certificate: clientCertificate, key: clientKey) }
+        if let clientCertificate { easy.set(.sslCert, clientCertificate) }
+        if let clientKey { easy.set(.sslKey, clientKey) }
+        // An encrypted key is an error (58), as for triage's own handshakes: never a passphrase prompt on the terminal.
+        if clientCertificate != nil { easy.set(.keyPassword, "") }
         if insecure { easy.set(.verifyPeer, 0); easy.set(.verifyHost, 0) }
         easy.set(.followLocation, maxRedirects > 0 ? 1 : 0)
         easy.set(.maxRedirects, maxRedirects)

@@ -48,6 +48,8 @@ unsigned char *triage_fixture_ocsp_response(const char *leaf_pem, const char *is
 int triage_fixture_staple(SSL_CTX *ctx, const unsigned char *der, long length);
 /* ALPN as an HTTP/2-only server answers: h2 when offered; else alert 120 (`strict`) or no protocol. */
 void triage_fixture_h2_only(SSL_CTX *ctx, int strict);
+/* The key as PEM encrypted with `passphrase`; the caller frees it. */
+char *triage_fixture_encrypted_key(const char *key_pem, const char *passphrase);
 /* The key-exchange groups the server accepts (`P-256`, `X25519:P-384`, …); 1 when OpenSSL takes the list. */
 int triage_fixture_groups(SSL_CTX *ctx, const char *groups);
 
