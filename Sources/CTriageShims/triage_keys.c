@@ -10,24 +10,24 @@
 #include <openssl/pem.h>
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* OpenSSL 3.0 decodes the SubjectPublicKeyInfo of every certificate it parses (each handshake's
  * peer chain) through an OSSL_DECODER_CTX it builds anew, enumerating every key manager and decoder
  * of the loaded providers: 185 us a P-256 certificate here against 31 us by the built-in method, and
- * the provider route's fetches and locks again at every signature check (a handshake's CPU fell by
- * two fifths in the exporter bench). 3.1 and later cache the decoders; 3.0 takes the built-in method
- * when an ENGINE claims the key type. So, with 3.0, one that hands back OpenSSL's own EC and RSA
- * methods is registered before main: the arithmetic, signatures and verify results are OpenSSL's,
- * only the route differs.
+ * the provider route's fetches and locks again at every signature check. 3.1 and later cache the
+ * decoders; 3.0 takes the built-in method when an ENGINE claims the key type. So, with 3.0, one that
+ * hands back OpenSSL's own EC and RSA methods is registered before the first key: the arithmetic,
+ * signatures and verify results are OpenSSL's, only the route differs.
  *
  * With it, OpenSSL runs every EC and RSA operation by the built-in methods. What that changes:
  * - A key OpenSSL's provider decoders made (a private key read from PEM, as curl reads --key) still
  *   signs TLS handshakes, but cannot sign a certificate or an OCSP response (ASN1_item_sign asks its
  *   context for the AlgorithmIdentifier, which the built-in method cannot answer), nor be checked
  *   with EVP_PKEY_check. triage_pem_key / triage_private_key_file, the readers of every private key
- *   triage itself reads, hand back a built-in key; the constructor runs before any key exists.
+ *   triage itself reads, hand back a built-in key, and the engine is in place before the first.
  * - EC parameters by OpenSSL's short names: "prime256v1", not the NIST alias "P-256" (libssl asks
  *   for its groups by those names: every curve still negotiates).
  * - A TLS server holding an RSA key cannot do RSA key exchange (the built-in method has no TLS
@@ -49,7 +49,7 @@ static int builtin_pkey_methods(ENGINE *e, EVP_PKEY_METHOD **method, const int *
 
 static int builtin_keys;
 
-__attribute__((constructor)) static void builtin_keys_setup(void) {
+static void builtin_keys_setup(void) {
     const char *off = getenv("TRIAGE_OPENSSL_PROVIDER_KEYS");
     if ((off && *off && strcmp(off, "0") != 0) || OpenSSL_version_num() >= 0x30100000L) return;
     ENGINE *e = ENGINE_new();
@@ -61,7 +61,15 @@ __attribute__((constructor)) static void builtin_keys_setup(void) {
     ERR_clear_error();
 }
 
-int triage_openssl_builtin_keys(void) { return builtin_keys; }
+/* Once, before the first key: every reader and maker of private keys calls it first (a key the
+ * provider route made before it could not sign certificates after it; public keys made before it
+ * still verify), and the handshakes' contexts, certificate parsing and curl's loading call it for
+ * speed. `--version` and `explain` never touch OpenSSL: no initialisation, no cleanup at exit. */
+int triage_openssl_builtin_keys(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, builtin_keys_setup);
+    return builtin_keys;
+}
 
 /* A key the provider decoders made, as a built-in one (the same key). */
 static EVP_PKEY *as_builtin(EVP_PKEY *key) {
@@ -87,6 +95,7 @@ static EVP_PKEY *as_builtin(EVP_PKEY *key) {
 static int no_passphrase(char *buf, int size, int rwflag, void *u) { (void)buf; (void)size; (void)rwflag; (void)u; return -1; }
 
 EVP_PKEY *triage_pem_key(const char *pem) {
+    triage_openssl_builtin_keys();
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
     BIO_free(bio);
@@ -94,6 +103,7 @@ EVP_PKEY *triage_pem_key(const char *pem) {
 }
 
 EVP_PKEY *triage_private_key_file(const char *path) {
+    triage_openssl_builtin_keys();
     BIO *bio = BIO_new_file(path, "r");
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
     BIO_free(bio);

@@ -24,6 +24,7 @@ static void *lazy_handle[3];
 static const char *lazy_names[3][2] = { { "libcurl.so.4", "libcurl4" }, { "libpcap.so.0.8", "libpcap0.8" }, { "libidn2.so.0", "libidn2-0" } };
 static _Thread_local char lazy_message[256];
 static void load_curl(void) {
+    triage_openssl_builtin_keys();   /* before curl initialises OpenSSL and loads any key */
     lazy_handle[0] = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
     /* curl_global_init is not thread-safe: run it here, once, under pthread_once. */
     long (*global_init)(long) = lazy_handle[0] ? (long (*)(long))dlsym(lazy_handle[0], "curl_global_init") : NULL;
@@ -408,6 +409,7 @@ int triage_verify_chain(X509 *leaf, STACK_OF(X509) *chain, X509_STORE *store, in
 }
 
 EVP_PKEY *triage_generate_key(int type, int bits) {
+    triage_openssl_builtin_keys();
     /* The curve by its OpenSSL short name: with the built-in EC method of triage_keys.c in effect
      * (OpenSSL 3.0), a key type's parameters go through 3.0's legacy translation, which knows
      * "prime256v1" but not the NIST alias "P-256" (libssl asks for its groups by that name too). */

@@ -18,7 +18,7 @@
  * libpcap are loaded on first use (dlopen); NULL when they are missing. */
 const char *triage_openssl_version(void);
 /* OpenSSL 3.0: EC and RSA keys by OpenSSL's built-in methods, not a provider decoder built anew for
- * each certificate (triage_keys.c); 1 when in effect. */
+ * each certificate (triage_keys.c). Sets that up once, before the first key; 1 when in effect. */
 int triage_openssl_builtin_keys(void);
 /* A private key from PEM text or a PEM file, usable whichever route is in effect; NULL when it cannot
  * be read (an encrypted key included: no passphrase is asked for). */

@@ -44,6 +44,7 @@ final class SSLContext: @unchecked Sendable {
     fileprivate let ctx: OpaquePointer
 
     init(_ options: TLSClientOptions) throws(OpenSSLError) {
+        _ = triage_openssl_builtin_keys()   // OpenSSL 3.0's faster key route, before the trust store's keys (triage_keys.c)
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw OpenSSLError.capture("SSL_CTX_new") }
         self.ctx = ctx
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)

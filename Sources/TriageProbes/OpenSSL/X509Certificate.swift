@@ -20,6 +20,7 @@ final class X509Certificate {
     }
 
     convenience init(der: [UInt8]) throws(OpenSSLError) {
+        _ = triage_openssl_builtin_keys()   // the key decoded by OpenSSL 3.0's built-in method (triage_keys.c)
         let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_X509(nil, &cursor, buffer.count)
