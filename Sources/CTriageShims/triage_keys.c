@@ -10,6 +10,8 @@
 #include <openssl/pem.h>
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
+#include <openssl/proverr.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,4 +110,39 @@ EVP_PKEY *triage_private_key_file(const char *path) {
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
     BIO_free(bio);
     return as_builtin(key);
+}
+
+/* Why a client certificate and key cannot be used, before anything runs: 0 usable; 1 the key file
+ * cannot be opened (errno in *err); 2 the key is encrypted; 3 no private key in the file; 4 no
+ * certificate in the certificate file (or it cannot be opened: errno in *err); 5 the key is not the
+ * certificate's. From OpenSSL's reason codes, not its messages. */
+int triage_check_client_identity(const char *cert_path, const char *key_path, int *err) {
+    *err = 0;
+    triage_openssl_builtin_keys();
+    ERR_clear_error();
+    errno = 0;
+    BIO *bio = BIO_new_file(key_path, "r");
+    if (bio == NULL) { *err = errno; ERR_clear_error(); return 1; }
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    if (key == NULL) {
+        int encrypted = 0;
+        unsigned long e;
+        while ((e = ERR_get_error()) != 0) {
+            if ((ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_BAD_PASSWORD_READ)
+                || (ERR_GET_LIB(e) == ERR_LIB_PROV && ERR_GET_REASON(e) == PROV_R_UNABLE_TO_GET_PASSPHRASE))
+                encrypted = 1;
+        }
+        return encrypted ? 2 : 3;
+    }
+    errno = 0;
+    bio = BIO_new_file(cert_path, "r");
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    if (bio == NULL) *err = errno;
+    BIO_free(bio);
+    int status = cert == NULL ? 4 : X509_check_private_key(cert, key) == 1 ? 0 : 5;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return status;
 }

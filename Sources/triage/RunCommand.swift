@@ -197,6 +197,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("-H expects 'Name: value', got '\(h)'")
         }
         if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
+        if let cert, let problem = ClientIdentity.problem(certificate: cert, key: key) { throw ValidationError(problem) }
         if verbose && quiet { throw ValidationError("-v and -q cannot go together") }
         guard Bundled.languages.contains(lang) else { throw ValidationError("--lang expects one of \(Bundled.languages.joined(separator: ", ")), got '\(lang)'") }
     }

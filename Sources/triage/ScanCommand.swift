@@ -66,6 +66,8 @@ struct ScanCommand: AsyncParsableCommand {
             throw ValidationError("--timeout '\(Sink.echo(timeout, limit: 40))': \(error)")
         }
         guard !targets.isEmpty || targetsFile != nil else { throw ValidationError("give targets as arguments or with --targets FILE") }
+        if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
+        if let cert, let problem = ClientIdentity.problem(certificate: cert, key: key) { throw ValidationError(problem) }
     }
 
     func run() async throws {

@@ -142,12 +142,22 @@ import TriageTestSupport
                                               "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile, "--cert", cert, "--key", key,
                                               "--out", folder.path])
         #expect(provider.status == 0, "\(provider.stderr)")
-        // A key that cannot be read fails the handshake step with its reason (and no passphrase prompt).
+        // A key that cannot be used is bad input, said before anything runs (exit 2): from OpenSSL's
+        // reason codes, with the fix; never a passphrase prompt.
         let broken = try F.file("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", named: "broken.key")
-        let (bad, badDoc, _) = try await run([url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile, "--cert", cert, "--key", broken])
-        #expect(bad.status == 3)
-        #expect(step(badDoc, "handshake")?.status == .failed)
-        #expect(step(badDoc, "handshake")?.summary.contains("loading the client key \(broken)") == true)
+        let encrypted = try F.file(try client.encryptedKeyPEM(passphrase: "secret"), named: "encrypted.key")
+        let other = try F.file(try F.leaf("other.example.test", key: kind, issuer: clientCA).keyPEM, named: "other.key")
+        let requestsBefore = up.received.count
+        for (badKey, says) in [(broken, "no private key in \(broken)"), (encrypted, "the client key \(encrypted) is encrypted"),
+                               (other, "the client key \(other) is not the key of the certificate \(cert)"),
+                               ("/nonexistent/client.key", "cannot read the client key /nonexistent/client.key: No such file or directory")] {
+            for command in [["run", url], ["scan", "\(F.host):\(up.port)"]] {
+                let bad = try await Command.triage(command + ["--cacert", up.caFile, "--cert", cert, "--key", badKey])
+                #expect(bad.status == 2, "\(command[0]) \(badKey): \(bad.stderr)")
+                #expect(bad.stderr.contains(says), "\(bad.stderr)")
+            }
+        }
+        #expect(up.received.count == requestsBefore, "nothing ran for the bad keys")
     }
 
     @Test func stdoutIsTheResultAndQuietAndJSONChangeIt() async throws {

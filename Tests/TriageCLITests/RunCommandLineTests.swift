@@ -29,7 +29,16 @@ import TriageTestSupport
          "--cacert", "/tmp/other.pem", "--insecure", "--verbose"],
     ]
 
+    /// `c.pem` and `k.pem` in a line are a client certificate and key minted here (run checks them before it runs).
+    func withClientIdentity(_ arguments: [String]) throws -> [String] {
+        guard arguments.contains("c.pem") else { return arguments }
+        let client = try TLSFixtures.leaf("client.c.test", issuer: TLSFixtures.root())
+        let cert = try TLSFixtures.file(client.certificatePEM, named: "c.pem"), key = try TLSFixtures.file(client.keyPEM, named: "k.pem")
+        return arguments.map { $0 == "c.pem" ? cert : $0 == "k.pem" ? key : $0 }
+    }
+
     @Test(arguments: plain) func aPlainLineIsReadByTriageAsTheParserReadsIt(_ arguments: [String]) async throws {
+        let arguments = try withClientIdentity(arguments)
         let quick = try await show(arguments, parser: false)
         let parsed = try await show(arguments, parser: true)
         #expect(quick.status == 0 && parsed.status == 0, "\(quick.stderr) \(parsed.stderr)")

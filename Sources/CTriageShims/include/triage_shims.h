@@ -23,6 +23,10 @@ int triage_openssl_builtin_keys(void);
 /* A private key from PEM text or a PEM file, usable whichever route is in effect; NULL when it cannot
  * be read (an encrypted key included: no passphrase is asked for). */
 EVP_PKEY *triage_private_key_file(const char *path);
+/* Why a client certificate (PEM file) and its key (PEM file, or the certificate's) cannot be used:
+ * 0 usable, 1 key file unreadable (errno), 2 key encrypted, 3 no private key, 4 no certificate
+ * (errno when unreadable), 5 the key is not the certificate's. */
+int triage_check_client_identity(const char *cert_path, const char *key_path, int *err);
 const char *triage_curl_version(void);
 const char *triage_pcap_version(void);
 

@@ -36,6 +36,26 @@ public struct TLSClientOptions: Sendable, Hashable {
     public static func isVersion(_ text: String) -> Bool { version(text) != nil }
 }
 
+/// A client certificate and key checked before anything runs: a key that is encrypted, missing or
+/// not the certificate's is bad input (exit 2, the reason and the fix), not a handshake that fails
+/// later with OpenSSL's error queue.
+public enum ClientIdentity {
+    /// Why `certificate` (PEM) and `key` (PEM; nil: in the certificate's file) cannot be used, or nil.
+    public static func problem(certificate: String, key: String?) -> String? {
+        let keyPath = key ?? certificate
+        var err: Int32 = 0
+        switch triage_check_client_identity(certificate, keyPath, &err) {
+        case 0: return nil
+        case 1: return "cannot read the client key \(keyPath): \(String(cString: strerror(err)))"
+        case 2: return "the client key \(keyPath) is encrypted, and triage asks for no passphrase: decrypt a copy (openssl pkey -in \(keyPath) -out client.key) and give that"
+        case 3: return "no private key in \(keyPath): expected a PEM key (BEGIN PRIVATE KEY, BEGIN EC PRIVATE KEY or BEGIN RSA PRIVATE KEY)" + (key == nil ? "; give the key's file with --key" : "")
+        case 4: return err != 0 ? "cannot read the client certificate \(certificate): \(String(cString: strerror(err)))"
+                                : "no certificate in \(certificate): expected a PEM certificate (BEGIN CERTIFICATE)"
+        default: return "the client key \(keyPath) is not the key of the certificate \(certificate)"
+        }
+    }
+}
+
 /// An OpenSSL client `SSL_CTX`, shared by the connections of one step or
 /// scan (the trust store is loaded once). It verifies but never aborts on a
 /// bad certificate: the chain and the verify result are the evidence.
