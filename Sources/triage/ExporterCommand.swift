@@ -50,6 +50,10 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         var probes: [String: ModuleProbe] = [:]
         for (name, module) in modules.modules {
+            if let cert = module.clientCertificate, let problem = ClientIdentity.problem(certificate: cert, key: module.clientKey) {
+                console.error("module '\(name)': \(problem)")
+                throw Reported(status: ExitStatus.usage)
+            }
             do { probes[name] = try ModuleProbe(module, scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())")) } catch {
                 console.error("module '\(name)': \(error)")
                 throw Reported(status: ExitStatus.usage)

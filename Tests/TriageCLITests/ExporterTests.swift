@@ -166,6 +166,18 @@ import Glibc
         #expect(r.stderr.contains("\(file.path):4:5: module 'fast': unknown key 'sni_variant'"), "\(r.stderr)")
     }
 
+    /// A module whose client key is encrypted is a bad config, said at start (exit 2), not a probe failing later.
+    @Test func aModulesUnusableClientKeyIsRefusedAtStart() async throws {
+        let client = try TLSFixtures.leaf("client.example.test", issuer: TLSFixtures.root())
+        let cert = try TLSFixtures.file(client.certificatePEM, named: "client.pem")
+        let key = try TLSFixtures.file(try client.encryptedKeyPEM(passphrase: "secret"), named: "client.key")
+        let file = TestPaths.temporaryFolder("exporter-config").appendingPathComponent("modules.yaml")
+        try "modules:\n  mtls:\n    client_cert: \(cert)\n    client_key: \(key)\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try await Command.triage(["exporter", "--config", file.path, "--listen", "127.0.0.1:0"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("module 'mtls': the client key \(key) is encrypted"), "\(r.stderr)")
+    }
+
     /// Prometheus scrapes the exporter for three targets (blackbox-style
     /// relabelling); probe_success and triage_probe_cause come back through
     /// its query API.
