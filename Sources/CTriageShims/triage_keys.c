@@ -96,21 +96,17 @@ static EVP_PKEY *as_builtin(EVP_PKEY *key) {
 /* No passphrase prompt: an encrypted key is an error, not a question on the terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u) { (void)buf; (void)size; (void)rwflag; (void)u; return -1; }
 
-EVP_PKEY *triage_pem_key(const char *pem) {
+/* The one reader of private keys: the key route set up first, no passphrase asked; the BIO is freed. */
+static EVP_PKEY *read_private_key(BIO *bio) {
     triage_openssl_builtin_keys();
-    BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
     BIO_free(bio);
-    return as_builtin(key);
+    return key;
 }
 
-EVP_PKEY *triage_private_key_file(const char *path) {
-    triage_openssl_builtin_keys();
-    BIO *bio = BIO_new_file(path, "r");
-    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
-    BIO_free(bio);
-    return as_builtin(key);
-}
+EVP_PKEY *triage_pem_key(const char *pem) { return as_builtin(read_private_key(BIO_new_mem_buf(pem, -1))); }
+
+EVP_PKEY *triage_private_key_file(const char *path) { return as_builtin(read_private_key(BIO_new_file(path, "r"))); }
 
 /* Why a client certificate and key cannot be used, before anything runs: 0 usable; 1 the key file
  * cannot be opened (errno in *err); 2 the key is encrypted; 3 no private key in the file; 4 no
@@ -118,13 +114,11 @@ EVP_PKEY *triage_private_key_file(const char *path) {
  * certificate's. From OpenSSL's reason codes, not its messages. */
 int triage_check_client_identity(const char *cert_path, const char *key_path, int *err) {
     *err = 0;
-    triage_openssl_builtin_keys();
     ERR_clear_error();
     errno = 0;
     BIO *bio = BIO_new_file(key_path, "r");
     if (bio == NULL) { *err = errno; ERR_clear_error(); return 1; }
-    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-    BIO_free(bio);
+    EVP_PKEY *key = read_private_key(bio);
     if (key == NULL) {
         int encrypted = 0;
         unsigned long e;

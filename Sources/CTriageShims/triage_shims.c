@@ -577,4 +577,3 @@ int triage_gunzip(const char *in, const char *out, long long limit, char *error,
     if (fclose(target) != 0 && status == 0) { snprintf(error, error_size, "cannot write %s", out); status = -1; }
     return status;
 }
-

@@ -112,7 +112,7 @@ public struct TextTable: Sendable {
     /// The `$TRIAGE_HOME/templates/` (or bundled) table of a language.
     public static func named(_ language: String) throws -> TextTable {
         // Without $TRIAGE_HOME a bundled table is at hand: nothing to read, nothing to keep.
-        if Bundled.home.isEmpty, let packed = BundledFiles.textTable(language) { return TextTable(language: language, storage: .packed(packed)) }
+        if Bundled.home.isEmpty, let table = bundled(language) { return table }
         if let table = cache.withLock({ $0[language] }) { return table }
         let table: TextTable
         switch try Bundled.textTable(language: language) {
