@@ -43,10 +43,25 @@ import TriageWire
         } else {
             #expect(d.rootCause == nil, "\(row.name): \(d.rootCause?.cause.code ?? "") \(shown)")
             #expect(d.verdict == .healthy, "\(row.name): \(shown)")
-            if let warning = row.warning {
-                #expect(d.findings.contains { $0.cause == warning && $0.severity == .warning }, "\(row.name): \(shown)")
-            }
         }
+        if let warning = row.warning {
+            #expect(d.findings.contains { $0.cause == warning && $0.severity == .warning }, "\(row.name): \(shown)")
+        }
+    }
+
+    /// The address that refuses is set beside one that accepts connections — not one that "works":
+    /// the other may reset the handshake, and that is the root cause.
+    @Test func anAddressThatRefusesBesideOneThatResets() {
+        let good = B.endpoint(.v4), bad = B.endpoint(.v6)
+        let items: [Evidence] = [B.matrix([B.attempt(good, .asClient, .tls13, outcome: .reset), B.attempt(bad, .asClient, .tls13, outcome: .refused)])]
+        let evidence = CaseEvidence(host: B.host, via: nil, now: B.now, items: items.enumerated().map { CaseEvidence.Item(step: "s\($0.offset)", $0.element) })
+        let book = RuleBook(evidence)
+        let d = Diagnosis(findings: book.judgement.findings, unexplained: book.judgement.unexplained, story: book.story, evidence: evidence)
+        #expect(d.rootCause?.cause == .connectionReset)
+        let warning = d.findings.first { $0.cause == .addressUnreachable }
+        #expect(warning?.severity == .warning)
+        let text = warning.map { TextTable.english.render($0.summary) } ?? ""
+        #expect(text.contains(", while \(good) accepts connections;"), "\(text)")
     }
 
     // MARK: - Live: the handshake matrix and the chain, the user's client
@@ -166,6 +181,11 @@ import TriageWire
                                                           B.exchange(.direct, pinned: good),
                                                           B.exchange(.direct, status: 0, curl: 7, errno: 111, pinned: bad, connect: 0, tls: 0, firstByte: 0)],
                              root: nil, warning: .addressUnreachable, affects: [])
+        }),
+        ("one family refuses, the other resets the handshake", { f, v in
+            let good = B.endpoint(f), bad = B.endpoint(f == .v4 ? .v6 : .v4)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(good, .asClient, v, outcome: .reset), B.attempt(bad, .asClient, v, outcome: .refused)])],
+                             root: .connectionReset, warning: .addressUnreachable, affects: [.user])
         }),
         ("one family refuses, the other's certificate expired", { f, v in
             let good = B.endpoint(f), bad = B.endpoint(f == .v4 ? .v6 : .v4)
