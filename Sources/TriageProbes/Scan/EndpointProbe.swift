@@ -107,9 +107,12 @@ public struct EndpointProbe: Sendable {
             return [Result(target: target.url, host: target.host, endpoint: nil, attempts: [], findings: [finding], leaf: nil, chains: [],
                            duration: ContinuousClock.now - start, error: finding.summary)]
         }
+        let port = UInt16(clamping: target.effectivePort)
+        // One address (most targets): probed in this task, without a child task to start and join.
+        if addresses.count == 1 { return Self.asClientsUseThem([await probe(target, Endpoint(addresses[0], port: port), now: now)]) }
         let results = await withTaskGroup(of: (Int, Result).self) { group in
             for (index, address) in addresses.enumerated() {
-                group.addTask { (index, await self.probe(target, Endpoint(address, port: UInt16(clamping: target.effectivePort)), now: now)) }
+                group.addTask { (index, await self.probe(target, Endpoint(address, port: port), now: now)) }
             }
             var out: [(Int, Result)] = []
             for await r in group { out.append(r) }
@@ -161,16 +164,22 @@ public struct EndpointProbe: Sendable {
         let variants: [SNIVariant] = options.withoutSNI ? [.asClient, SNIVariant.none.normalised(host: target.host)] : [.asClient]
         var unique: [SNIVariant] = []
         for v in variants where !unique.contains(v) { unique.append(v) }
-        var attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
-            for (index, variant) in unique.enumerated() {
-                var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
-                // No case folder, so no self-capture to keep.
-                spec.recordConversation = false
-                group.addTask { (index, await HandshakeLoop.attempt(spec)) }
+        let specs = unique.map { variant in
+            var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
+            // No case folder, so no self-capture to keep.
+            spec.recordConversation = false
+            return spec
+        }
+        var attempts: [HandshakeAttempt]
+        if specs.count == 1 {
+            attempts = [await HandshakeLoop.attempt(specs[0])]
+        } else {
+            attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
+                for (index, spec) in specs.enumerated() { group.addTask { (index, await HandshakeLoop.attempt(spec)) } }
+                var out: [(Int, HandshakeAttempt)] = []
+                for await a in group { out.append(a) }
+                return out.sorted { $0.0 < $1.0 }.map(\.1)
             }
-            var out: [(Int, HandshakeAttempt)] = []
-            for await a in group { out.append(a) }
-            return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
         TLSHandshakeStep.readStaples(&attempts, caFile: options.caFile)
         var findings = HandshakeRules(attempts: attempts, host: target.host, now: now, timeout: options.timeout).findings

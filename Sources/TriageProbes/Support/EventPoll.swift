@@ -20,6 +20,10 @@ final class EventPoll: @unchecked Sendable {
 
     private let poller: Int32
     private let wakeFD: Int32
+    /// What `triage_poll_wait` fills: allocated once, used by the one thread that waits.
+    private static let capacity: Int32 = 256
+    private let readyFDs = UnsafeMutablePointer<Int32>.allocate(capacity: Int(capacity))
+    private let readyEvents = UnsafeMutablePointer<UInt32>.allocate(capacity: Int(capacity))
 
     init() throws(POSIXError) {
         poller = triage_poll_create()
@@ -36,6 +40,8 @@ final class EventPoll: @unchecked Sendable {
     deinit {
         close(wakeFD)
         close(poller)
+        readyFDs.deallocate()
+        readyEvents.deallocate()
     }
 
     func add(_ fd: Int32, _ interest: Interest) { _ = triage_poll_control(poller, 0, fd, interest.rawValue) }
@@ -45,20 +51,15 @@ final class EventPoll: @unchecked Sendable {
     /// Wakes a `wait` in progress (from any thread).
     func wake() { triage_event_signal(wakeFD) }
 
-    /// Events within `timeoutMs`; the wake-up descriptor is drained, not reported.
-    func wait(timeoutMs: Int32) -> [Event] {
-        var fds = [Int32](repeating: 0, count: 256)
-        var events = [UInt32](repeating: 0, count: 256)
-        let n = triage_poll_wait(poller, &fds, &events, 256, timeoutMs)
-        guard n > 0 else { return [] }
-        var out: [Event] = []
-        out.reserveCapacity(Int(n))
-        for i in 0..<Int(n) {
-            if fds[i] == wakeFD { triage_event_drain(wakeFD); continue }
-            let e = events[i]
-            out.append(Event(fd: fds[i], readable: e & TRIAGE_POLL_IN != 0, writable: e & TRIAGE_POLL_OUT != 0,
-                             error: e & TRIAGE_POLL_ERR != 0, hangUp: e & TRIAGE_POLL_HUP != 0))
+    /// Waits up to `timeoutMs` and hands each event to `body`; the wake-up descriptor is drained, not
+    /// reported. Only one thread waits on an instance (its buffers are reused, not allocated per wait).
+    func wait(timeoutMs: Int32, _ body: (Event) -> Void) {
+        let n = triage_poll_wait(poller, readyFDs, readyEvents, Self.capacity, timeoutMs)
+        for i in 0..<Int(max(0, n)) {
+            if readyFDs[i] == wakeFD { triage_event_drain(wakeFD); continue }
+            let e = readyEvents[i]
+            body(Event(fd: readyFDs[i], readable: e & TRIAGE_POLL_IN != 0, writable: e & TRIAGE_POLL_OUT != 0,
+                       error: e & TRIAGE_POLL_ERR != 0, hangUp: e & TRIAGE_POLL_HUP != 0))
         }
-        return out
     }
 }

@@ -40,6 +40,10 @@ final class HandshakeLoop: Sendable {
     /// Submissions waiting for the loop thread to pick them up.
     private final class Inbox: Sendable {
         let list = Mutex<[Submission]>([])
+        /// Set by the loop before it blocks in epoll_wait (after a last look at `list`): only then
+        /// does a submission write to the eventfd. A busy loop takes new work on its next turn
+        /// without the two system calls and the wake-up.
+        let asleep = Atomic<Bool>(false)
     }
 
     private let poll: EventPoll?
@@ -85,7 +89,9 @@ final class HandshakeLoop: Sendable {
             completion(attempt)
         }
         incoming.list.withLock { $0.append(submission) }
-        poll.wake()
+        // The loop stores `asleep` before its last look at the list and this runs after the append,
+        // both ordered by the list's lock: either the loop sees the submission or this sees it asleep.
+        if incoming.asleep.exchange(false, ordering: .sequentiallyConsistent) { poll.wake() }
     }
 
     /// Runs one attempt to its end (or its deadline).
@@ -120,7 +126,13 @@ final class HandshakeLoop: Sendable {
         func settle(_ s: Submission) {
             guard let fd = s.session.socket?.fd else { done(s); return }
             if let interest = s.session.interest {
-                if active[fd] == nil { active[fd] = s; poll.add(fd, interest) } else { poll.modify(fd, interest) }
+                if active[fd] == nil {
+                    active[fd] = s
+                    poll.add(fd, interest)
+                } else if s.session.registered != interest {
+                    poll.modify(fd, interest)
+                }
+                s.session.registered = interest
             } else {
                 done(s)
             }
@@ -151,11 +163,14 @@ final class HandshakeLoop: Sendable {
             if let next = active.values.lazy.map(\.session.wakeUp).min() {
                 timeout = max(0, min(50, Int32(((next - now).seconds * 1000).rounded(.up))))
             }
-            for event in poll.wait(timeoutMs: timeout) {
-                guard let s = active[event.fd] else { continue }
+            incoming.asleep.store(true, ordering: .sequentiallyConsistent)
+            if incoming.list.withLock({ !$0.isEmpty }) { timeout = 0 }
+            poll.wait(timeoutMs: timeout) { event in
+                guard let s = active[event.fd] else { return }
                 s.session.handle(readable: event.readable || event.hangUp, writable: event.writable, error: event.error, buffer: &buffer)
                 settle(s)
             }
+            incoming.asleep.store(false, ordering: .sequentiallyConsistent)
             // Deadlines hold whatever bytes arrive: every session is checked, busy or not.
             let sweepNow = ContinuousClock.now
             if sweepNow - lastSweep >= .milliseconds(5) || timeout == 0 {

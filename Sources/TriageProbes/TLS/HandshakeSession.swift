@@ -92,6 +92,10 @@ final class HandshakeSession: SSLConnection.Observer {
 
     var isFinished: Bool { if case .finished = state { true } else { false } }
 
+    /// What the loop last registered with epoll for this session's socket (the loop's own record:
+    /// it skips epoll_ctl when the interest has not changed).
+    var registered: EventPoll.Interest?
+
     /// What the loop should wait for next; nil once finished.
     var interest: EventPoll.Interest? {
         switch state {
