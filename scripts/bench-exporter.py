@@ -142,7 +142,7 @@ def load(port, pid):
 
 # The machine's cores are shared and either exporter's figure moves by a quarter between runs:
 # the two take turns, ROUNDS times, and the median of each is compared (the range is shown too).
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 for name, (process, port) in exporters.items():
     load(port, process.pid)  # warm-up pass: caches, connections, page cache
 runs = {name: [] for name in exporters}
