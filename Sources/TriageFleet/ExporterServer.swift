@@ -137,11 +137,17 @@ public final class ExporterServer: Sendable {
             let metrics = await probe.run(target, timeout: remaining)
             await scheduler.release(target.url)
             let cancelled = Task.isCancelled
+            let untried = metrics.results.contains(where: \.untested)
             counters.withLock { c in
                 c.inFlight -= 1
-                if cancelled || metrics.results.contains(where: \.untested) { c.dropped += 1 }
+                if cancelled || untried { c.dropped += 1 }
                 else if metrics.success { c.success += 1 } else { c.failure += 1 }
                 c.seconds += metrics.duration.seconds
+            }
+            // Out of descriptors is this exporter's state, not the target's: a failed scrape, not probe_success 0.
+            if untried {
+                return (.serviceUnavailable, "probe dropped: no file descriptor was free for its connection as long as it could wait "
+                        + "(raise the exporter's limit: `ulimit -n`, LimitNOFILE=; or lower --max-connections or --concurrency)\n")
             }
             return (.ok, metrics.text)
         case .metrics:

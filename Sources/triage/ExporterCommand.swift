@@ -36,7 +36,7 @@ struct ExporterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Close a keep-alive connection idle this long.", valueName: "DURATION"))
     var idleTimeout = "30s"
 
-    @Option(help: ArgumentHelp("Connections at once; past it the oldest idle one is closed to admit a new one (default: a quarter of the descriptor limit, 64-4096).", valueName: "N"))
+    @Option(help: ArgumentHelp("Connections at once; past it the oldest idle one is closed to admit a new one (default: a quarter of the descriptor limit, 8-4096).", valueName: "N"))
     var maxConnections: Int?
 
     func run() async throws {
@@ -71,7 +71,9 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         var limits = ExporterServer.Limits()
         limits.concurrency = max(1, concurrency)
-        limits.maxConnections = maxConnections ?? max(64, min(4096, ProcessTuning.openFileLimit / 4))
+        // A quarter of the descriptors, the rest for probes (at `ulimit -n 64` a floor of 64 gave the
+        // connections every descriptor, and probes of healthy targets waited until they gave up).
+        limits.maxConnections = maxConnections ?? max(8, min(4096, ProcessTuning.openFileLimit / 4))
         do {
             limits.headerTimeout = try DurationParser.deadline(headerTimeout)
             limits.idleTimeout = try DurationParser.deadline(idleTimeout)

@@ -123,6 +123,7 @@ struct ScanCommand: AsyncParsableCommand {
             "rate": .string(TextFormat.fixed(Double(tally.endpoints) / max(elapsed, 0.001), 0)),
             "problems": .int(tally.problems), "warnings": .int(tally.warnings),
         ]))
+        if tally.untested > 0 { console.progress(console.table.render(.scanUntried, ["count": .int(tally.untested)])) }
         if tally.endpoints == 0, badLines == 0 {
             // An empty list checked nothing: not "healthy".
             console.error(console.table.render(.scanNothing))

@@ -307,6 +307,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureProgress = "capture.progress"
     case scanProgress = "scan.progress"
     case scanSummary = "scan.summary"
+    case scanUntried = "scan.untried"
     case exporterListening = "exporter.listening"
     case captureCutAt = "capture.cut_at"
     case captureInterrupted = "capture.interrupted"

@@ -147,6 +147,14 @@ final class HandshakeSession: SSLConnection.Observer {
         }
     }
 
+    /// Queued behind attempts already waiting for a descriptor: it waits from now (for as long as
+    /// `begin` lets an attempt wait), and tries for one when its turn comes.
+    func queueForDescriptor() {
+        waitingSince = waitingSince ?? .now
+        if descriptorErrno == 0 { descriptorErrno = EMFILE }
+        retryAt = .now
+    }
+
     /// `buffer`: the loop's one read buffer, lent for this call.
     func handle(readable: Bool, writable: Bool, error: Bool, buffer: inout [UInt8]) {
         switch state {
