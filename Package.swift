@@ -70,7 +70,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            swiftSettings: strict
+            exclude: ["exports.map"],
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/triage/exports.map"])]
         ),
         // Test-only C: the fixture servers' behaviours and the certificate
         // extensions only tests mint; never linked into triage.
