@@ -54,14 +54,19 @@ import TriageTestSupport
         return out
     }
 
+    /// One TLS server with a valid certificate for localhost and 127.0.0.1, and its CA's file.
+    static func validServer() throws -> (TLSServer, String) {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost", "127.0.0.1"], issuer: root)
+        let ca = try F.file(root.certificatePEM)
+        return (try F.server(chain: [leaf], key: leaf), ca)
+    }
+
     /// Out of descriptors (a hard limit of 64, 300 endpoints 300 at a time): EMFILE is back-pressure —
     /// attempts wait for a descriptor and are tried — never an endpoint's verdict.
     @Test func runningOutOfDescriptorsIsBackPressure() async throws {
-        let root = try F.root()
-        let leaf = try F.leaf("localhost", sans: ["localhost", "127.0.0.1"], issuer: root)
-        let server = try F.server(chain: [leaf], key: leaf)
+        let (server, ca) = try Self.validServer()
         defer { server.stop() }
-        let ca = try F.file(root.certificatePEM)
         let targets = Array(repeating: "127.0.0.1:\(server.port)", count: 300)
         let r = try await Command.run(["prlimit", "--nofile=64:64", TestPaths.triageBinary.path, "scan"] + targets
                                       + ["--cacert", ca, "--concurrency", "300", "--timeout", "20s", "--format", "jsonl"])
@@ -79,11 +84,8 @@ import TriageTestSupport
     /// out. (New attempts took every freed descriptor before the waiting ones, and a scan of 20,000
     /// like this left 680 endpoints "not tried".)
     @Test func waitingForADescriptorIsFirstComeFirstServed() async throws {
-        let root = try F.root()
-        let leaf = try F.leaf("localhost", sans: ["localhost", "127.0.0.1"], issuer: root)
-        let server = try F.server(chain: [leaf], key: leaf)
+        let (server, ca) = try Self.validServer()
         defer { server.stop() }
-        let ca = try F.file(root.certificatePEM)
         let folder = TestPaths.temporaryFolder("fifo")
         let list = folder.appendingPathComponent("targets.txt"), out = folder.appendingPathComponent("out.jsonl")
         try String(repeating: "127.0.0.1:\(server.port)\n", count: 8000).write(to: list, atomically: true, encoding: .utf8)

@@ -108,16 +108,7 @@ public struct EndpointProbe: Sendable {
                            duration: ContinuousClock.now - start, error: finding.summary)]
         }
         let port = UInt16(clamping: target.effectivePort)
-        // One address (most targets): probed in this task, without a child task to start and join.
-        if addresses.count == 1 { return Self.asClientsUseThem([await probe(target, Endpoint(addresses[0], port: port), now: now)]) }
-        let results = await withTaskGroup(of: (Int, Result).self) { group in
-            for (index, address) in addresses.enumerated() {
-                group.addTask { (index, await self.probe(target, Endpoint(address, port: port), now: now)) }
-            }
-            var out: [(Int, Result)] = []
-            for await r in group { out.append(r) }
-            return out.sorted { $0.0 < $1.0 }.map(\.1)
-        }
+        let results = await orderedConcurrently(addresses) { await self.probe(target, Endpoint($0, port: port), now: now) }
         return Self.asClientsUseThem(results)
     }
 
@@ -170,17 +161,7 @@ public struct EndpointProbe: Sendable {
             spec.recordConversation = false
             return spec
         }
-        var attempts: [HandshakeAttempt]
-        if specs.count == 1 {
-            attempts = [await HandshakeLoop.attempt(specs[0])]
-        } else {
-            attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
-                for (index, spec) in specs.enumerated() { group.addTask { (index, await HandshakeLoop.attempt(spec)) } }
-                var out: [(Int, HandshakeAttempt)] = []
-                for await a in group { out.append(a) }
-                return out.sorted { $0.0 < $1.0 }.map(\.1)
-            }
-        }
+        var attempts = await orderedConcurrently(specs) { await HandshakeLoop.attempt($0) }
         TLSHandshakeStep.readStaples(&attempts, caFile: options.caFile)
         var findings = HandshakeRules(attempts: attempts, host: target.host, now: now, timeout: options.timeout).findings
         let chains = TLSHandshakeStep.chains(attempts)

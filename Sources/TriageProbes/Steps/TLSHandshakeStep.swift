@@ -96,14 +96,7 @@ public struct TLSHandshakeStep: StepKind {
             variants.map { HandshakeSpec(server: endpoint, host: host, variant: $0, verifyName: verifyName, addressAsName: profile?.addressAsName ?? false,
                                          context: sslContext, timeout: timeout) }
         }
-        var attempts = await withTaskGroup(of: (Int, HandshakeAttempt).self) { group in
-            for (index, spec) in specs.enumerated() {
-                group.addTask { (index, await HandshakeLoop.attempt(spec)) }
-            }
-            var out: [(Int, HandshakeAttempt)] = []
-            for await result in group { out.append(result) }
-            return out.sorted { $0.0 < $1.0 }.map(\.1)
-        }
+        var attempts = await orderedConcurrently(specs) { await HandshakeLoop.attempt($0) }
         try Task.checkCancellation()
         Self.readStaples(&attempts, caFile: options.caFile)
         let chains = Self.chains(attempts)
