@@ -27,6 +27,12 @@ EVP_PKEY *triage_private_key_file(const char *path);
  * 0 usable, 1 key file unreadable (errno), 2 key encrypted, 3 no private key, 4 no certificate
  * (errno when unreadable), 5 the key is not the certificate's. */
 int triage_check_client_identity(const char *cert_path, const char *key_path, int *err);
+/* Remember, for at most `seconds`, the chains this client context verified successfully, so a handshake
+ * presenting the same bytes for the same name is not verified again (triage_verify_cache.c). 1 when
+ * installed; TRIAGE_VERIFY_CACHE=0 turns it off. */
+int triage_verify_cache_install(SSL_CTX *ctx, int seconds);
+/* How many verifications the context's memory answered, and how many OpenSSL ran. */
+void triage_verify_cache_counts(SSL_CTX *ctx, unsigned long *hits, unsigned long *misses);
 const char *triage_curl_version(void);
 const char *triage_pcap_version(void);
 

@@ -79,6 +79,10 @@ public struct EndpointProbe: Sendable {
         context = try SSLContext(tls)
     }
 
+    /// Chain verifications so far: answered from memory (the same chain for the same name, verified
+    /// successfully within the last minute and still inside its validity), and run by OpenSSL.
+    public var verifications: (remembered: Int, verified: Int) { context.verifications }
+
     /// The same probe with another per-attempt deadline (a scrape's timeout).
     public func with(timeout: Duration) -> EndpointProbe {
         var options = self.options

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import TriageDemo
+import TriageKit
+import TriageProbes
+import TriageTestSupport
+
+/// A client context remembers the chains it verified (triage_verify_cache.c): the same bytes for the
+/// same name are not verified again, and what the memory answers is what OpenSSL would have: a
+/// certificate that expires, another name, another chain, a failure are all verified afresh.
+@Suite(.serialized) struct VerifyMemoryTests {
+    typealias F = TLSFixtures
+
+    func codes(_ probe: EndpointProbe, _ target: String) async throws -> [Int?] {
+        await probe.probe(try Target(target)).flatMap(\.attempts).map(\.verifyCode)
+    }
+
+    /// Three probes of one server: OpenSSL verifies the chain once, the memory answers twice, and the
+    /// verified path (leaf, then the root) is the same every time.
+    @Test func aChainVerifiedOnceIsRemembered() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        var paths: [[String]] = []
+        for _ in 0..<3 {
+            let results = await probe.probe(try Target("localhost:\(server.port)"))
+            #expect(results.flatMap(\.attempts).map(\.verifyCode) == [0])
+            paths.append(results.flatMap(\.verifiedPaths).first?.map(\.subject) ?? [])
+        }
+        #expect(probe.verifications.verified == 1)
+        #expect(probe.verifications.remembered == 2)
+        #expect(paths.allSatisfy { $0 == ["CN=localhost,O=triage fixture", "CN=triage test root,O=triage fixture"] }, "\(paths)")
+    }
+
+    /// The same chain checked for an address it does not carry (the leaf names localhost only): verified
+    /// again, and it fails (64, IP address mismatch); a failure is never remembered, so the next probe
+    /// verifies once more.
+    @Test func anotherNameIsVerifiedAgain() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(try await codes(probe, "127.0.0.1:\(server.port)") == [64])
+        #expect(try await codes(probe, "127.0.0.1:\(server.port)") == [64])
+        #expect(probe.verifications.verified == 3)
+        #expect(probe.verifications.remembered == 0)
+        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(probe.verifications.remembered == 1)
+    }
+
+    /// A leaf that expires two seconds after it is first verified: remembered while valid, and the first
+    /// probe after its notAfter fails with 10 (certificate has expired), as OpenSSL alone would say.
+    @Test func aRememberedChainExpiresOnTime() async throws {
+        let root = try F.root()
+        let notAfter = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
+        let leaf = try F.leaf("localhost", sans: ["localhost"], notBefore: F.midnight(-1), notAfter: notAfter, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(probe.verifications.remembered == 1)
+        while Date() < notAfter.addingTimeInterval(1) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await codes(probe, "localhost:\(server.port)") == [10])
+        #expect(probe.verifications.remembered == 1)
+    }
+
+    /// A server that changes its certificate (same name, same CA, another key and serial) is verified
+    /// again: the memory is keyed by the bytes, and the new chain's own verification is what counts.
+    @Test func anotherChainForTheSameNameIsVerifiedAgain() async throws {
+        let root = try F.root()
+        let first = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let second = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        for leaf in [first, second] {
+            let server = try F.server(chain: [leaf], key: leaf)
+            defer { server.stop() }
+            let results = await probe.probe(try Target("localhost:\(server.port)"))
+            #expect(results.flatMap(\.attempts).map(\.verifyCode) == [0])
+            #expect(results.first?.leaf?.der == leaf.certificate.der)
+        }
+        #expect(probe.verifications.verified == 2)
+        #expect(probe.verifications.remembered == 0)
+    }
+}
