@@ -18,6 +18,9 @@ public struct TLSClientOptions: Sendable, Hashable {
     public var verifyDepth: Int?
     /// Verify as of this time (`--at`) instead of now.
     public var verifyTime: Date?
+    /// Hand the handshakes' secrets to the observer (SSLKEYLOGFILE lines, for the run's evidence); off
+    /// where nothing keeps them (scan, exporter): libssl formats each line byte by byte.
+    public var keyLog = true
 
     public init() {}
 
@@ -96,9 +99,11 @@ final class SSLContext: @unchecked Sendable {
         // A chain this context verified is not verified again for a minute when the same bytes come back
         // for the same name (triage_verify_cache.c: a tenth of a probe's CPU).
         _ = triage_verify_cache_install(ctx, 60)
-        SSL_CTX_set_keylog_callback(ctx) { ssl, line in
-            guard let ssl, let line, let raw = SSL_get_ex_data(ssl, 0) else { return }
-            Unmanaged<SSLConnection.Observer>.fromOpaque(raw).takeUnretainedValue().keyLog(String(cString: line))
+        if options.keyLog {
+            SSL_CTX_set_keylog_callback(ctx) { ssl, line in
+                guard let ssl, let line, let raw = SSL_get_ex_data(ssl, 0) else { return }
+                Unmanaged<SSLConnection.Observer>.fromOpaque(raw).takeUnretainedValue().keyLog(String(cString: line))
+            }
         }
     }
 

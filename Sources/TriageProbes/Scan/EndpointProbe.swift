@@ -76,6 +76,7 @@ public struct EndpointProbe: Sendable {
         tls.clientCertificate = options.clientCertificate
         tls.clientKey = options.clientKey
         tls.verifyTime = options.at
+        tls.keyLog = false   // a probe keeps no secrets
         context = try SSLContext(tls)
     }
 
