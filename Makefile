@@ -23,9 +23,13 @@ release: install-deps embed
 
 # The whole suite, inside a private network namespace (loopback only). Its ~300
 # cases run at once in one process: the blocking pool may grow past its 64.
+# Their certificates, cases and servers' files go to one temporary folder,
+# removed at the end whatever the outcome.
 test: install-deps embed
 	$(SWIFT) build --build-tests
-	TRIAGE_BLOCKING_THREADS=512 scripts/in-netns.sh $(SWIFT) test --skip-build
+	@scratch=$$(mktemp -d /tmp/triage-tests.XXXXXX) && \
+	TMPDIR=$$scratch TRIAGE_BLOCKING_THREADS=512 scripts/in-netns.sh $(SWIFT) test --skip-build; \
+	status=$$?; rm -rf "$$scratch"; exit $$status
 
 # The embedded demo: a broken upstream on 127.0.0.1 and the report it gets.
 demo: build

@@ -49,12 +49,16 @@ struct ExporterCommand: AsyncParsableCommand {
             throw Reported(status: ExitStatus.usage)
         }
         var probes: [String: ModuleProbe] = [:]
+        // PKCS#12 stores become PEM bundles in a folder of their own, removed when the exporter stops.
+        let scratch = TrustStore.scratchFolder(), scratchPath = scratch.path
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        Signals.onExit { try? FileManager.default.removeItem(atPath: scratchPath) }
         for (name, module) in modules.modules {
             if let cert = module.clientCertificate, let problem = ClientIdentity.problem(certificate: cert, key: module.clientKey) {
                 console.error("module '\(name)': \(problem)")
                 throw Reported(status: ExitStatus.usage)
             }
-            do { probes[name] = try ModuleProbe(module, scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())")) } catch {
+            do { probes[name] = try ModuleProbe(module, scratch: scratch) } catch {
                 console.error("module '\(name)': \(error)")
                 throw Reported(status: ExitStatus.usage)
             }
@@ -91,7 +95,10 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         console.progress(console.table.render(.exporterListening, ["address": .string("\(host.isEmpty ? "0.0.0.0" : host):\(bound.port)"),
                                                                    "modules": .string(modules.modules.keys.sorted().joined(separator: ", "))]))
-        Signals.onInterrupt { leave(ExitStatus.interrupted) }
+        Signals.onInterrupt {
+            try? FileManager.default.removeItem(atPath: scratchPath)
+            leave(ExitStatus.interrupted)
+        }
         try await bound.channel.closeFuture.get()
     }
 }

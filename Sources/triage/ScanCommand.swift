@@ -89,8 +89,12 @@ struct ScanCommand: AsyncParsableCommand {
             }
             options.at = date
         }
+        // PKCS#12 stores become PEM bundles in a folder of their own, removed when the scan ends or is interrupted.
+        let scratch = TrustStore.scratchFolder(), scratchPath = scratch.path
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        Signals.onExit { try? FileManager.default.removeItem(atPath: scratchPath) }
         for spec in trustStores {
-            do { options.trustStores.append(try TrustStore.load(spec, scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())"))) }
+            do { options.trustStores.append(try TrustStore.load(spec, scratch: scratch)) }
             catch {
                 console.error(error.description)
                 throw Reported(status: ExitStatus.usage)

@@ -180,6 +180,18 @@ extension TrustAndTimeTests {
         let bad = try await Command.triage(["run", "https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1",
                                             "--trust-store", "nameless"])
         #expect(bad.stderr.contains("is not NAME=FILE"), "\(bad.stderr)")
+        // The PKCS#12 store's certificates become a PEM bundle in a folder of its own while they are used,
+        // and the folder is removed after, by run and by scan (each left one in /tmp before).
+        let tmp = TestPaths.temporaryFolder("stores-tmp")
+        let runs = [["run", "https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1", "--cacert", modern,
+                     "--trust-store", "java=\(p12)", "--out", tmp.appendingPathComponent("case").path],
+                    ["scan", "127.0.0.1:\(server.port)", "--cacert", modern, "--trust-store", "java=\(p12)", "--format", "jsonl"]]
+        for arguments in runs {
+            let r = try await Command.run(["env", "TMPDIR=\(tmp.path)", TestPaths.triageBinary.path] + arguments)
+            #expect(r.status == 0, "\(arguments[0]): \(r.stderr.suffix(300))")
+            let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("triage-stores-") }
+            #expect(left.isEmpty, "\(arguments[0]) left \(left)")
+        }
     }
 }
 

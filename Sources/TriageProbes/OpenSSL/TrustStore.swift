@@ -17,6 +17,12 @@ public struct TrustStore: Sendable, Hashable {
         public var description: String
     }
 
+    /// A new folder for the PEM bundles of PKCS#12 stores, under the temporary directory; whoever
+    /// loads stores into it removes it when they are no longer used (the end of a step, a scan, an exporter).
+    public static func scratchFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())-\(UUID().uuidString.prefix(8))")
+    }
+
     /// `NAME=FILE[:PASSWORD]`; a PKCS#12 file's certificates are written to `scratch`.
     public static func load(_ spec: String, scratch: URL) throws(Problem) -> TrustStore {
         let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)

@@ -137,8 +137,10 @@ public struct X509CheckDatesStep: StepKind {
         var tables: [String] = []
         var allTrusted = true
         var stores: [TrustStore] = []
+        let scratch = TrustStore.scratchFolder()
+        defer { try? FileManager.default.removeItem(at: scratch) }
         for spec in context.strings("trust_stores") where !spec.isEmpty {
-            do { stores.append(try TrustStore.load(spec, scratch: FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())"))) }
+            do { stores.append(try TrustStore.load(spec, scratch: scratch)) }
             catch { throw StepFailure(.errorText, ["text": .string(error.description)]) }
         }
         for chain in chains {
