@@ -19,7 +19,10 @@ public struct ModuleProbe: Sendable {
         options.clientKey = module.clientKey ?? module.clientCertificate
         options.withoutSNI = module.sniVariants
         options.warnDays = module.warnDays
-        options.at = module.at.flatMap { JudgeTime.parse($0) }
+        // `at: +14d` is 14 days from each scrape; a date or a time is that date at every scrape.
+        if let at = module.at {
+            if let ahead = JudgeTime.offset(at) { options.ahead = ahead } else { options.at = JudgeTime.parse(at) }
+        }
         for (name, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
             options.trustStores.append(try TrustStore.load("\(name)=\(file)", scratch: scratch))
         }

@@ -173,7 +173,7 @@ public final class Scan: Sendable {
                 }
                 inFlight += 1
                 group.addTask { [self] in
-                    for result in await probe.probe(target) { record(ScanLine(result, now: probe.options.at ?? Date())) }
+                    for result in await probe.probe(target) { record(ScanLine(result, now: probe.options.judgedAt())) }
                 }
             }
         }

@@ -142,6 +142,31 @@ import TriageWire
 }
 
 extension TrustAndTimeTests {
+    /// An exporter module's `at: +14d` judges each scrape 14 days after it (it was parsed once, at the
+    /// exporter's start, so after a week the module looked one week ahead): a leaf with 10 days left has
+    /// expired by then, in OpenSSL's verification of the handshake (10) and in the metrics; at `+3d` it
+    /// expires soon, a warning.
+    @Test func aModuleLooksAheadFromEachScrape() async throws {
+        #expect(JudgeTime.offset("+14d") == 1_209_600)
+        #expect(JudgeTime.offset("-12h") == -43_200)
+        #expect(JudgeTime.offset("2027-01-15") == nil)
+        let root = try F.root()
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(10), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let target = try Target("127.0.0.1:\(server.port)")
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = ca; o.ahead = 14 * 86_400; return o }())
+        #expect(await probe.probe(target).flatMap(\.attempts).map(\.verifyCode) == [10])
+        let config = try ExporterConfig.load(yaml: "modules:\n  ahead:\n    at: +14d\n  soon:\n    at: +3d\n", source: "modules.yaml", caFile: ca)
+        let ahead = try await ModuleProbe(try #require(config.modules["ahead"])).run(target, timeout: .seconds(5)).text
+        #expect(ahead.contains("probe_success 0"), "\(ahead)")
+        #expect(ahead.contains("triage_probe_cause{cause=\"cert-expired\",severity=\"problem\"} 1"), "\(ahead)")
+        let soon = try await ModuleProbe(try #require(config.modules["soon"])).run(target, timeout: .seconds(5)).text
+        #expect(soon.contains("probe_success 1"), "\(soon)")
+        #expect(soon.contains("triage_probe_cause{cause=\"cert-expires-soon\",severity=\"warning\"} 1"), "\(soon)")
+    }
+
     /// Let's Encrypt's 2021 case, minted: the server sends leaf, R3 and ISRG Root X1 cross-signed by DST
     /// Root CA X3, which has expired. A store with ISRG (PEM, and the same as PKCS#12, Java's format)
     /// builds leaf → R3 → ISRG and trusts it; a store with only DST builds the cross-signed path to the

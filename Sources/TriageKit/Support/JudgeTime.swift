@@ -8,20 +8,7 @@ public enum JudgeTime {
     public static func parse(_ text: String, now: Date = Date()) -> Date? {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty, t.utf8.count <= 40 else { return nil }
-        if let sign = t.first, sign == "+" || sign == "-" {
-            // A whole number of weeks, days or hours, at most 100 years.
-            let body = t.dropFirst()
-            guard let unit = body.last, let n = Int(body.dropLast()), n >= 0, n <= 36_500 * 24 else { return nil }
-            let hours: Int
-            switch unit {
-            case "w": hours = n * 7 * 24
-            case "d": hours = n * 24
-            case "h": hours = n
-            default: return nil
-            }
-            guard hours <= 36_500 * 24 else { return nil }
-            return now.addingTimeInterval(Double(sign == "+" ? hours : -hours) * 3600)
-        }
+        if t.first == "+" || t.first == "-" { return offset(t).map { now.addingTimeInterval($0) } }
         if let date = ISO8601.parse(t) { return date }
         let day = t.split(separator: "-", omittingEmptySubsequences: false)
         if day.count == 3, let y = Int(day[0]), let m = Int(day[1]), let d = Int(day[2]), (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) {
@@ -32,6 +19,25 @@ public enum JudgeTime {
             return calendar.date(from: c)
         }
         return nil
+    }
+
+    /// For an offset (`+14d`, `-12h`), how far from now it is, in seconds; nil for a date or a time.
+    /// An exporter module's `at: +14d` is 14 days from each scrape, not from the exporter's start.
+    public static func offset(_ text: String) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let sign = t.first, sign == "+" || sign == "-", t.utf8.count <= 40 else { return nil }
+        // A whole number of weeks, days or hours, at most 100 years.
+        let body = t.dropFirst()
+        guard let unit = body.last, let n = Int(body.dropLast()), n >= 0, n <= 36_500 * 24 else { return nil }
+        let hours: Int
+        switch unit {
+        case "w": hours = n * 7 * 24
+        case "d": hours = n * 24
+        case "h": hours = n
+        default: return nil
+        }
+        guard hours <= 36_500 * 24 else { return nil }
+        return Double(sign == "+" ? hours : -hours) * 3600
     }
 
     /// The error a user sees for a value that is none of these.

@@ -152,7 +152,8 @@ final class SSLConnection {
     /// OpenSSL calls back only while the connection lives, so while the observer does.
     private unowned let observer: Observer
 
-    init(context: SSLContext, serverName: String?, verifyName: String, addressAsName: Bool = false, observer: Observer) throws(OpenSSLError) {
+    init(context: SSLContext, serverName: String?, verifyName: String, addressAsName: Bool = false, verifyTime: Date? = nil,
+         observer: Observer) throws(OpenSSLError) {
         guard let ssl = context.withPointer({ SSL_new($0) }) else { throw OpenSSLError.capture("SSL_new") }
         guard let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem()) else {
             SSL_free(ssl)
@@ -179,6 +180,7 @@ final class SSLConnection {
         } else {
             SSL_set1_host(ssl, bare)
         }
+        if let verifyTime { X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl), time_t(verifyTime.timeIntervalSince1970)) }
         SSL_set_connect_state(ssl)
     }
 

@@ -16,11 +16,16 @@ public struct EndpointProbe: Sendable {
         public var warnDays = ChainRules.defaultWarnDays
         /// `--at`: certificates judged as of this time instead of now.
         public var at: Date?
+        /// Judged this far from each probe's start instead (an exporter module's `at: +14d`); `at` wins.
+        public var ahead: TimeInterval?
         /// `--trust-store NAME=FILE`: each chain is also verified against these.
         public var trustStores: [TrustStore] = []
         /// Per handshake attempt, from its start.
         public var timeout: Duration = .seconds(5)
         public init() {}
+
+        /// The time a probe starting now judges certificates at.
+        public func judgedAt(now: Date = Date()) -> Date { at ?? now.addingTimeInterval(ahead ?? 0) }
     }
 
     /// One address of one target.
@@ -98,7 +103,7 @@ public struct EndpointProbe: Sendable {
 
     /// Every address of `target`, each probed; the name lookup has the attempt's deadline.
     public func probe(_ target: Target, now given: Date? = nil) async -> [Result] {
-        let now = given ?? options.at ?? Date()
+        let now = given ?? options.judgedAt()
         let start = ContinuousClock.now
         let addresses: [IPAddress]
         if let literal = IPAddress(target.host) {
@@ -162,6 +167,8 @@ public struct EndpointProbe: Sendable {
         for v in variants where !unique.contains(v) { unique.append(v) }
         let specs = unique.map { variant in
             var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
+            // A time other than now (`--at`, a module's `at`): OpenSSL verifies as of it, in this handshake.
+            if options.at != nil || options.ahead != nil { spec.verifyTime = now }
             // No case folder, so no self-capture to keep.
             spec.recordConversation = false
             return spec
@@ -180,7 +187,7 @@ public struct EndpointProbe: Sendable {
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
             }
             var rules = ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays)
-            rules.atGiven = options.at != nil
+            rules.atGiven = options.at != nil || options.ahead != nil
             findings += rules.findings
             if check.verification.trusted, !check.path.isEmpty { verified.append(check.path) }
         }

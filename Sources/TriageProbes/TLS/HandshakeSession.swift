@@ -16,6 +16,8 @@ struct HandshakeSpec: Sendable {
     /// Check an address literal as a name (nginx), not against IP SANs (curl).
     var addressAsName = false
     var context: SSLContext
+    /// Verify the chain as of this time, not now (the context's own time, if it has one, otherwise).
+    var verifyTime: Date?
     /// From the start of the attempt, whatever bytes arrive.
     var timeout: Duration
     /// How long to wait after a TLS 1.3 handshake for the server's first
@@ -196,7 +198,7 @@ final class HandshakeSession: SSLConnection.Observer {
         }
         do {
             connection = try SSLConnection(context: spec.context, serverName: attempt.serverName, verifyName: spec.verifyName ?? spec.host,
-                                           addressAsName: spec.addressAsName, observer: self)
+                                           addressAsName: spec.addressAsName, verifyTime: spec.verifyTime, observer: self)
         } catch {
             attempt.failure = error.entries.primaryFailure
             finish(.tlsFailed(error.entries))
