@@ -50,9 +50,8 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         var probes: [String: ModuleProbe] = [:]
         // PKCS#12 stores become PEM bundles in a folder of their own, removed when the exporter stops.
-        let scratch = TrustStore.scratchFolder(), scratchPath = scratch.path
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        Signals.onExit { try? FileManager.default.removeItem(atPath: scratchPath) }
+        let scratch = TrustStore.scratchFolder()
+        defer { TemporaryFolders.remove(scratch) }
         for (name, module) in modules.modules {
             if let cert = module.clientCertificate, let problem = ClientIdentity.problem(certificate: cert, key: module.clientKey) {
                 console.error("module '\(name)': \(problem)")
@@ -95,10 +94,7 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         console.progress(console.table.render(.exporterListening, ["address": .string("\(host.isEmpty ? "0.0.0.0" : host):\(bound.port)"),
                                                                    "modules": .string(modules.modules.keys.sorted().joined(separator: ", "))]))
-        Signals.onInterrupt {
-            try? FileManager.default.removeItem(atPath: scratchPath)
-            leave(ExitStatus.interrupted)
-        }
+        Signals.onInterrupt { leave(ExitStatus.interrupted) }
         try await bound.channel.closeFuture.get()
     }
 }

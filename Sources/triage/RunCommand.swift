@@ -248,8 +248,11 @@ struct RunCommand: AsyncParsableCommand {
         if fetchCrl { given["fetch_crl"] = .bool(true) }
         if !trustStores.isEmpty {
             // Refused before anything runs: a store that cannot be read would leave a verdict missing.
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-check-\(getpid())")
-            defer { try? FileManager.default.removeItem(at: scratch) }
+            if let name = TrustStore.repeatedName(trustStores) {
+                throw ValidationError("--trust-store \(Sink.echo(name, limit: 60)) is given twice: each store needs a name of its own")
+            }
+            let scratch = TrustStore.scratchFolder()
+            defer { TemporaryFolders.remove(scratch) }
             for spec in trustStores {
                 do { _ = try TrustStore.load(spec, scratch: scratch) } catch { throw ValidationError(error.description) }
             }

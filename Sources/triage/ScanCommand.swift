@@ -89,10 +89,13 @@ struct ScanCommand: AsyncParsableCommand {
             }
             options.at = date
         }
-        // PKCS#12 stores become PEM bundles in a folder of their own, removed when the scan ends or is interrupted.
-        let scratch = TrustStore.scratchFolder(), scratchPath = scratch.path
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        Signals.onExit { try? FileManager.default.removeItem(atPath: scratchPath) }
+        if let name = TrustStore.repeatedName(trustStores) {
+            console.error("--trust-store \(Sink.echo(name, limit: 60)) is given twice: each store needs a name of its own")
+            throw Reported(status: ExitStatus.usage)
+        }
+        // PKCS#12 stores become PEM bundles in a folder of their own, removed when the scan ends (or triage leaves).
+        let scratch = TrustStore.scratchFolder()
+        defer { TemporaryFolders.remove(scratch) }
         for spec in trustStores {
             do { options.trustStores.append(try TrustStore.load(spec, scratch: scratch)) }
             catch {

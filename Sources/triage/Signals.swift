@@ -69,6 +69,8 @@ func leave(_ status: Int32) -> Never {
         let line = Array("triage: peak resident set \(peak) kB\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
+    // Folders a step abandoned at the run's deadline or a second Ctrl-C left behind.
+    TemporaryFolders.removeAll()
     fflush(nil)
     Glibc._exit(status)
 }

@@ -9,6 +9,34 @@ import TriageWire
 @Suite struct AddressesAndSecretsTests {
     typealias F = TLSFixtures
 
+    /// An absolute name, with its trailing dot, is the name without it to /etc/hosts and to RFC 6761
+    /// (`localhost.` was a dns-failure where curl connects); neither sends a query.
+    @Test func anAbsoluteNameIsFoundWithoutItsDot() async throws {
+        let hosts = TestPaths.temporaryFolder("hosts").appendingPathComponent("hosts")
+        try "127.0.0.9 api.internal\n".write(to: hosts, atomically: true, encoding: .utf8)
+        let deadline = ContinuousClock.now + .seconds(1)
+        let fromFile = await HostAddresses.resolve("API.internal.", hostsFile: hosts.path, deadline: deadline)
+        #expect(fromFile.addresses == [IPAddress(v4: 127, 0, 0, 9)])
+        #expect(fromFile.source == .hostsFile)
+        for name in ["localhost.", "app.localhost."] {
+            let local = await HostAddresses.resolve(name, hostsFile: hosts.path, deadline: deadline)
+            #expect(local.addresses == [IPAddress(v4: 127, 0, 0, 1)], "\(name)")
+            #expect(local.source == .specialUse, "\(name)")
+        }
+        #expect(await HostAddresses.resolve("nothing.invalid.", hostsFile: hosts.path, deadline: deadline).addresses.isEmpty)
+        // And to the handshake, as to curl: SNI and the certificate check use the name without its dot.
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        // Any other server name than `localhost` is refused with alert 112.
+        let server = try F.server(chain: [leaf], key: leaf, configure: { $0.sni = .onlyName("localhost") })
+        defer { server.stop() }
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        let result = try #require(await probe.probe(try Target("localhost.:\(server.port)")).first)
+        #expect(result.attempts.map(\.verifyCode) == [0], "\(result.findings.map(\.summary))")
+        #expect(result.attempts.map(\.nameMatches) == [true])
+        #expect(result.ok, "\(result.findings.map(\.summary))")
+    }
+
     @Test func twoAddressesOneExpiredIsMixedBackendsNamingTheBadOne() async throws {
         let host = "api.corp.example.com"
         let root = try F.root()

@@ -221,6 +221,61 @@ extension TrustAndTimeTests {
 }
 
 extension TrustAndTimeTests {
+    /// Stores are told apart and their files are their own. Two exporter modules that each name a
+    /// PKCS#12 store `java` (one with the server's root, one with another) judge by their own store: both
+    /// were written to one file, and the module loaded last decided for both. On the command line one
+    /// name given twice is refused (exit 2). A run whose deadline abandons the step holding a store, with
+    /// its AIA fetch hanging on a silent server, leaves no folder behind.
+    @Test func storesAreTheirOwnAndLeaveNothingBehind() async throws {
+        let root = try F.root(), other = try F.root("another root")
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let folder = TestPaths.temporaryFolder("same-name-stores")
+        func p12(_ identity: CertificateMint.Identity, _ name: String) async throws -> String {
+            let pem = folder.appendingPathComponent("\(name).pem"), out = folder.appendingPathComponent("\(name).p12")
+            try identity.certificatePEM.write(to: pem, atomically: true, encoding: .utf8)
+            let r = try await Command.run(["openssl", "pkcs12", "-export", "-nokeys", "-in", pem.path, "-out", out.path, "-passout", "pass:changeit"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return out.path
+        }
+        let right = try await p12(root, "right"), wrong = try await p12(other, "wrong")
+        let ca = try F.file(root.certificatePEM)
+        let config = try ExporterConfig.load(yaml: "modules:\n  a:\n    trust_stores: {java: \(right)}\n  b:\n    trust_stores: {java: \(wrong)}\n",
+                                             source: "modules.yaml", caFile: ca)
+        let scratch = TrustStore.scratchFolder()
+        defer { TemporaryFolders.remove(scratch) }
+        let a = try ModuleProbe(try #require(config.modules["a"]), scratch: scratch)
+        let b = try ModuleProbe(try #require(config.modules["b"]), scratch: scratch)
+        let target = try Target("127.0.0.1:\(server.port)")
+        let metricsA = await a.run(target, timeout: .seconds(5)).text, metricsB = await b.run(target, timeout: .seconds(5)).text
+        #expect(metricsA.contains("probe_success 1"), "\(metricsA)")
+        #expect(metricsB.contains("probe_success 0"), "\(metricsB)")
+        for command in ["run", "scan"] {
+            let target = command == "run" ? "https://\(F.host):\(server.port)/" : "127.0.0.1:\(server.port)"
+            let r = try await Command.triage([command, target, "--cacert", ca, "--trust-store", "java=\(right)", "--trust-store", "java=\(wrong)"])
+            #expect(r.status == 2, "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("--trust-store java is given twice"), "\(command): \(r.stderr)")
+        }
+        // The run's deadline passes while the dates step waits on the AIA server.
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let intermediate = try F.intermediate("unsent intermediate", issuer: root)
+        let alone = try F.leaf(sans: [F.host], issuer: intermediate)
+            .extended(caIssuersURL: "http://127.0.0.1:\(silent.port)/intermediate.crt", issuer: intermediate)
+        let incomplete = try F.server(chain: [alone], key: alone)
+        defer { incomplete.stop() }
+        let tmp = TestPaths.temporaryFolder("deadline-tmp")
+        let r = try await Command.run(["env", "TMPDIR=\(tmp.path)", TestPaths.triageBinary.path, "run", "https://\(F.host):\(incomplete.port)/",
+                                       "--resolve", "\(F.host):\(incomplete.port):127.0.0.1", "--cacert", ca, "--trust-store", "java=\(right)",
+                                       "--fetch-aia", "--max-time", "2s", "--out", tmp.appendingPathComponent("case").path])
+        #expect(r.status == 3, "\(r.stderr.suffix(300))")
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("triage-stores-") }
+        #expect(left.isEmpty, "left \(left)")
+    }
+}
+
+extension TrustAndTimeTests {
     enum Staple: String, CaseIterable { case good, revoked, stale, staleMustStaple, mustStapleWithout }
 
     /// The stapled OCSP response, read and verified: good is fine; revoked is cert-revoked; stale is a

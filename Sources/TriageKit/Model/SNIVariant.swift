@@ -41,12 +41,19 @@ public enum SNIVariant: Sendable, Hashable, Comparable, CustomStringConvertible 
         }
     }
 
+    /// An absolute name without its root dot (`localhost.` → `localhost`): what server_name carries
+    /// (RFC 6066 allows no trailing dot), what /etc/hosts is asked and the certificate's names are
+    /// checked against, as curl does.
+    public static func withoutRootDot(_ name: String) -> String {
+        name.count > 1 && name.hasSuffix(".") ? String(name.dropLast()) : name
+    }
+
     /// The server_name this variant puts in the ClientHello, or nil for none.
     /// `as-client` for an address URL is no SNI: RFC 6066 §3 keeps literal
     /// addresses out of server_name, and curl and browsers follow it.
     public func serverName(host: String, address: IPAddress) -> String? {
         switch self {
-        case .asClient: IPAddress(host) == nil ? host : nil
+        case .asClient: IPAddress(host) == nil ? Self.withoutRootDot(host) : nil
         case .none: nil
         case .ip: address.description
         case .name(let n): n

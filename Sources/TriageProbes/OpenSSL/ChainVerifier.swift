@@ -53,10 +53,10 @@ enum ChainVerifier {
         return (ChainVerification(problems: problems), X509Certificate.certificates(of: built))
     }
 
-    /// A host without the brackets of an IPv6 literal.
+    /// A host without the brackets of an IPv6 literal, or the root dot of an absolute name.
     static func bare(_ name: String?) -> String? {
         guard let name, !name.isEmpty else { return nil }
-        return name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name
+        return SNIVariant.withoutRootDot(name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name)
     }
 
     static func name(_ code: Int) -> X509VerifyError { X509VerifyError(code: code) }

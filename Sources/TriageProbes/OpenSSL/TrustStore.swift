@@ -18,9 +18,19 @@ public struct TrustStore: Sendable, Hashable {
     }
 
     /// A new folder for the PEM bundles of PKCS#12 stores, under the temporary directory; whoever
-    /// loads stores into it removes it when they are no longer used (the end of a step, a scan, an exporter).
-    public static func scratchFolder() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("triage-stores-\(getpid())-\(UUID().uuidString.prefix(8))")
+    /// loads stores into it removes it (`TemporaryFolders.remove`) when they are no longer used (the end
+    /// of a step, a scan, an exporter), and what is left is removed when triage leaves.
+    public static func scratchFolder() -> URL { TemporaryFolders.make("triage-stores") }
+
+    /// The first NAME given twice among `NAME=FILE` specs: a report names stores by NAME, so two stores
+    /// of one name cannot be told apart (and, written to one file, the second replaced the first).
+    public static func repeatedName(_ specs: [String]) -> String? {
+        var seen: Set<Substring> = []
+        for spec in specs {
+            guard let name = spec.split(separator: "=", maxSplits: 1).first else { continue }
+            if !seen.insert(name).inserted { return String(name) }
+        }
+        return nil
     }
 
     /// `NAME=FILE[:PASSWORD]`; a PKCS#12 file's certificates are written to `scratch`.
@@ -47,7 +57,8 @@ public struct TrustStore: Sendable, Hashable {
         }
         guard count > 0 else { throw Problem(description: "\(file) holds no certificate") }
         try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let out = scratch.appendingPathComponent("trust-store-\(FileName.safe(name)).pem")
+        // A file of its own per load: modules of one exporter share the folder, and may name stores alike.
+        let out = scratch.appendingPathComponent("trust-store-\(FileName.safe(name))-\(UUID().uuidString.prefix(8)).pem")
         do { try pem.write(to: out, atomically: true, encoding: .utf8) } catch {
             throw Problem(description: "cannot write \(out.path)")
         }

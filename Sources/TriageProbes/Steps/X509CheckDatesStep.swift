@@ -138,7 +138,7 @@ public struct X509CheckDatesStep: StepKind {
         var allTrusted = true
         var stores: [TrustStore] = []
         let scratch = TrustStore.scratchFolder()
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        defer { TemporaryFolders.remove(scratch) }
         for spec in context.strings("trust_stores") where !spec.isEmpty {
             do { stores.append(try TrustStore.load(spec, scratch: scratch)) }
             catch { throw StepFailure(.errorText, ["text": .string(error.description)]) }

@@ -44,11 +44,13 @@ public enum HostAddresses {
     /// blocking pool, abandoned at `deadline`.
     public static func resolve(_ host: String, hostsFile: String = "/etc/hosts", deadline: ContinuousClock.Instant) async -> Answer {
         if let literal = IPAddress(host) { return Answer(addresses: [literal], source: .literal) }
-        let fromHosts = lookupHostsFile(host, path: hostsFile)
+        // An absolute name (`localhost.`, `api.internal.`) is the same name to /etc/hosts and RFC 6761, as to curl.
+        let name = SNIVariant.withoutRootDot(host)
+        let fromHosts = lookupHostsFile(name, path: hostsFile)
         if !fromHosts.isEmpty { return Answer(addresses: fromHosts, source: .hostsFile) }
-        if isSpecialUse(host) {
-            let local = host.lowercased() == "localhost" || host.lowercased().hasSuffix(".localhost")
-                ? [IPAddress(v4: 127, 0, 0, 1)] : []
+        if isSpecialUse(name) {
+            let lower = name.lowercased()
+            let local = lower == "localhost" || lower.hasSuffix(".localhost") ? [IPAddress(v4: 127, 0, 0, 1)] : []
             return Answer(addresses: local, source: .specialUse)
         }
         let outcome = await withDeadline(max(.zero, deadline - .now), handIn: .zero) { await onPool { _ in getaddrinfo(host) } }
