@@ -14,6 +14,8 @@
  * - a remembered success holds only while the verification time (now, or the fixed time set with
  *   `--at`) is inside every certificate's validity in the verified path, the trust anchor's
  *   included, so an expiry or a not-yet-valid certificate is seen at the same second as without it;
+ *   and only until a certificate of the store or of those sent becomes valid (it could make another
+ *   path: a renewed root with the old one's name and key);
  * - it holds for at most `seconds` (a trust directory's new or removed anchors are seen after that);
  * - nothing is remembered when a CRL or policy check is asked for.
  *
@@ -126,6 +128,27 @@ static int validity(STACK_OF(X509) *chain, time_t *from, time_t *until) {
     return 1;
 }
 
+/* A certificate that becomes valid later — an anchor of the store, or one the server sent — could give
+ * a fresh verification another path from then on (a renewed root with the old one's name and key):
+ * what is remembered ends at the first such notBefore. */
+static void until_next_start(STACK_OF(X509) *certs, time_t now, time_t *until) {
+    for (int i = 0; certs && i < sk_X509_num(certs); i++) {
+        time_t nb;
+        if (to_time(X509_get0_notBefore(sk_X509_value(certs, i)), &nb) && nb > now && nb < *until) *until = nb;
+    }
+}
+
+static void until_store_changes(X509_STORE *store, time_t now, time_t *until) {
+    if (store == NULL || !X509_STORE_lock(store)) return;
+    STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
+    for (int i = 0; objects && i < sk_X509_OBJECT_num(objects); i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+        time_t nb;
+        if (x && to_time(X509_get0_notBefore(x), &nb) && nb > now && nb < *until) *until = nb;
+    }
+    X509_STORE_unlock(store);
+}
+
 static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     struct triage_verify_cache *cache = arg;
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
@@ -174,6 +197,8 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
     time_t from = 0, until = 0;
     if (ok == 1 && X509_STORE_CTX_get_error(ctx) == X509_V_OK && path && validity(path, &from, &until)) {
+        until_next_start(sent, now, &until);
+        until_store_changes(X509_STORE_CTX_get0_store(ctx), now, &until);
         STACK_OF(X509) *copy = X509_chain_up_ref(path);
         if (copy) {
             pthread_mutex_lock(&cache->lock);

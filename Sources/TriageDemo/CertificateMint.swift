@@ -12,6 +12,8 @@ public enum CertificateMint {
     public enum KeyKind: Sendable, Hashable {
         case rsa(bits: Int)
         case ecP256
+        /// The key of an identity minted before: a renewed certificate (the same name and key, new dates).
+        case existing(keyPEM: String)
     }
 
     public struct Spec: Sendable {
@@ -50,11 +52,12 @@ public enum CertificateMint {
     }
 
     public static func mint(_ spec: Spec, issuer: Identity? = nil) throws -> Identity {
-        let (type, bits): (Int32, Int32) = switch spec.key {
-        case .rsa(let bits): (0, Int32(bits))
-        case .ecP256: (1, 0)
+        let made: OpaquePointer? = switch spec.key {
+        case .rsa(let bits): triage_generate_key(0, Int32(bits))
+        case .ecP256: triage_generate_key(1, 0)
+        case .existing(let pem): triage_pem_key(pem)
         }
-        guard let key = triage_generate_key(type, bits) else { throw ServerError(description: "generating a key failed") }
+        guard let key = made else { throw ServerError(description: "generating a key failed") }
         defer { EVP_PKEY_free(key) }
         var issuerCert: OpaquePointer?
         var issuerKey: OpaquePointer?

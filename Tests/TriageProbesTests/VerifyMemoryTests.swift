@@ -69,6 +69,29 @@ import TriageTestSupport
         #expect(probe.verifications.remembered == 1)
     }
 
+    /// A root renewed with the old one's name and key, valid from 3 s after the first probe, listed
+    /// first in the store: from then on OpenSSL builds the path to the renewed root. What was remembered
+    /// ends when it starts, so the path (and its anchor's notAfter, the exporter's last-chain expiry) is
+    /// the one a fresh verification finds. (Found by a helper: it stayed on the old root for a minute.)
+    @Test func aRootThatStartsLaterEndsWhatWasRemembered() async throws {
+        let old = try F.root()
+        let starts = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
+        let renewed = try CertificateMint.mint(.init(commonName: "triage test root", notBefore: starts, notAfter: F.midnight(4000), isCA: true,
+                                                     key: .existing(keyPEM: old.keyPEM)))
+        #expect(renewed.certificate.subject == old.certificate.subject)
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: old)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(renewed.certificatePEM + old.certificatePEM); return o }())
+        func anchorEnds() async throws -> Date? { await probe.probe(try Target("localhost:\(server.port)")).flatMap(\.verifiedPaths).first?.last?.notAfter }
+        #expect(try await anchorEnds() == F.midnight(3650))
+        #expect(try await anchorEnds() == F.midnight(3650))
+        #expect(probe.verifications.remembered == 1)
+        while Date() < starts.addingTimeInterval(1) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await anchorEnds() == F.midnight(4000))
+        #expect(probe.verifications.verified == 2)
+    }
+
     /// A server that changes its certificate (same name, same CA, another key and serial) is verified
     /// again: the memory is keyed by the bytes, and the new chain's own verification is what counts.
     @Test func anotherChainForTheSameNameIsVerifiedAgain() async throws {
