@@ -58,10 +58,12 @@ import TriageTestSupport
     @Test func cancellationKillsTheProcessGroup() async throws {
         let marker = TestPaths.temporaryFolder("exec").appendingPathComponent("late")
         let outcome = await withDeadline(.milliseconds(300)) {
-            try await ExecStep().run(context(["run": .string("sleep 2 && touch \(marker.path)"), "shell": true]))
+            // 5 s, not 2: at the suite's start, with every suite at once on two cores, the 300 ms deadline
+            // once fired only after a 2 s command had finished.
+            try await ExecStep().run(context(["run": .string("sleep 5 && touch \(marker.path)"), "shell": true]))
         }
         guard case .timedOut = outcome else { Issue.record("expected a timeout, got \(outcome)"); return }
-        try await Task.sleep(for: .seconds(2.5))
+        try await Task.sleep(for: .seconds(5.5))
         #expect(!FileManager.default.fileExists(atPath: marker.path), "the child outlived the cancelled step")
     }
 }

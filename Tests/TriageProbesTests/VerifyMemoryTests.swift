@@ -10,6 +10,9 @@ import TriageTestSupport
 /// certificate that expires, another name, another chain, a failure are all verified afresh.
 @Suite(.serialized) struct VerifyMemoryTests {
     typealias F = TLSFixtures
+    /// Longer than the suite takes: at its start, with every suite at once, three probes once spanned
+    /// more than the default minute, and the third was verified again (as it should be).
+    static let long: Duration = .seconds(3600)
 
     func codes(_ probe: EndpointProbe, _ target: String) async throws -> [Int?] {
         await probe.probe(try Target(target)).flatMap(\.attempts).map(\.verifyCode)
@@ -22,7 +25,7 @@ import TriageTestSupport
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
         var paths: [[String]] = []
         for _ in 0..<3 {
             let results = await probe.probe(try Target("localhost:\(server.port)"))
@@ -42,7 +45,7 @@ import TriageTestSupport
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
         #expect(try await codes(probe, "localhost:\(server.port)") == [0])
         #expect(try await codes(probe, "127.0.0.1:\(server.port)") == [64])
         #expect(try await codes(probe, "127.0.0.1:\(server.port)") == [64])
@@ -52,15 +55,15 @@ import TriageTestSupport
         #expect(probe.verifications.remembered == 1)
     }
 
-    /// A leaf that expires two seconds after it is first verified: remembered while valid, and the first
+    /// A leaf that expires ten seconds after it is first verified (room for a loaded machine): remembered while valid, and the first
     /// probe after its notAfter fails with 10 (certificate has expired), as OpenSSL alone would say.
     @Test func aRememberedChainExpiresOnTime() async throws {
         let root = try F.root()
-        let notAfter = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
+        let notAfter = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 10).rounded(.down))
         let leaf = try F.leaf("localhost", sans: ["localhost"], notBefore: F.midnight(-1), notAfter: notAfter, issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
         #expect(try await codes(probe, "localhost:\(server.port)") == [0])
         #expect(try await codes(probe, "localhost:\(server.port)") == [0])
         #expect(probe.verifications.remembered == 1)
@@ -69,20 +72,20 @@ import TriageTestSupport
         #expect(probe.verifications.remembered == 1)
     }
 
-    /// A root renewed with the old one's name and key, valid from 3 s after the first probe, listed
+    /// A root renewed with the old one's name and key, valid from 10 s after the first probe, listed
     /// first in the store: from then on OpenSSL builds the path to the renewed root. What was remembered
     /// ends when it starts, so the path (and its anchor's notAfter, the exporter's last-chain expiry) is
     /// the one a fresh verification finds. (Found by a helper: it stayed on the old root for a minute.)
     @Test func aRootThatStartsLaterEndsWhatWasRemembered() async throws {
         let old = try F.root()
-        let starts = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.down))
+        let starts = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 10).rounded(.down))
         let renewed = try CertificateMint.mint(.init(commonName: "triage test root", notBefore: starts, notAfter: F.midnight(4000), isCA: true,
                                                      key: .existing(keyPEM: old.keyPEM)))
         #expect(renewed.certificate.subject == old.certificate.subject)
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: old)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(renewed.certificatePEM + old.certificatePEM); return o }())
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(renewed.certificatePEM + old.certificatePEM); o.verifyMemory = Self.long; return o }())
         func anchorEnds() async throws -> Date? { await probe.probe(try Target("localhost:\(server.port)")).flatMap(\.verifiedPaths).first?.last?.notAfter }
         #expect(try await anchorEnds() == F.midnight(3650))
         #expect(try await anchorEnds() == F.midnight(3650))
@@ -92,13 +95,27 @@ import TriageTestSupport
         #expect(probe.verifications.verified == 2)
     }
 
+    /// What is remembered is forgotten after its time (a minute by default, a second here).
+    @Test func aRememberedChainIsForgottenInTime() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = .seconds(1); return o }())
+        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(probe.verifications.verified == 2)
+        #expect(probe.verifications.remembered == 0)
+    }
+
     /// A server that changes its certificate (same name, same CA, another key and serial) is verified
     /// again: the memory is keyed by the bytes, and the new chain's own verification is what counts.
     @Test func anotherChainForTheSameNameIsVerifiedAgain() async throws {
         let root = try F.root()
         let first = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let second = try F.leaf("localhost", sans: ["localhost"], issuer: root)
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); return o }())
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
         for leaf in [first, second] {
             let server = try F.server(chain: [leaf], key: leaf)
             defer { server.stop() }

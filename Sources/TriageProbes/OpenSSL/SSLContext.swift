@@ -18,6 +18,8 @@ public struct TLSClientOptions: Sendable, Hashable {
     public var verifyDepth: Int?
     /// Verify as of this time (`--at`) instead of now.
     public var verifyTime: Date?
+    /// How long a chain that verified is remembered for the same bytes and name (triage_verify_cache.c); 0: not.
+    public var verifyMemory: Duration = .seconds(60)
     /// Hand the handshakes' secrets to the observer (SSLKEYLOGFILE lines, for the run's evidence); off
     /// where nothing keeps them (scan, exporter): libssl formats each line byte by byte.
     public var keyLog = true
@@ -98,7 +100,7 @@ final class SSLContext: @unchecked Sendable {
         }
         // A chain this context verified is not verified again for a minute when the same bytes come back
         // for the same name (triage_verify_cache.c: a tenth of a probe's CPU).
-        _ = triage_verify_cache_install(ctx, 60)
+        _ = triage_verify_cache_install(ctx, Int32(clamping: options.verifyMemory.components.seconds))
         if options.keyLog {
             SSL_CTX_set_keylog_callback(ctx) { ssl, line in
                 guard let ssl, let line, let raw = SSL_get_ex_data(ssl, 0) else { return }

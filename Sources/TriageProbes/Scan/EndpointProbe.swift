@@ -22,6 +22,8 @@ public struct EndpointProbe: Sendable {
         public var trustStores: [TrustStore] = []
         /// Per handshake attempt, from its start.
         public var timeout: Duration = .seconds(5)
+        /// How long a chain that verified is remembered for the same certificates and name.
+        public var verifyMemory: Duration = .seconds(60)
         public init() {}
 
         /// The time a probe starting now judges certificates at.
@@ -82,6 +84,7 @@ public struct EndpointProbe: Sendable {
         tls.clientKey = options.clientKey
         tls.verifyTime = options.at
         tls.keyLog = false   // a probe keeps no secrets
+        tls.verifyMemory = options.verifyMemory
         context = try SSLContext(tls)
     }
 
