@@ -45,6 +45,10 @@ struct triage_verify_cache {
     pthread_mutex_t lock;
     int seconds;
     unsigned long hits, misses;
+    /* The store's earliest notBefore still to come (0: none), as of `store_checked` and `store_count`
+     * objects: the store is read again when it has grown (a trust directory loads lazily) or after `seconds`. */
+    time_t store_next, store_checked;
+    int store_count;
     struct slot slots[SLOTS];
 };
 
@@ -138,15 +142,32 @@ static void until_next_start(STACK_OF(X509) *certs, time_t now, time_t *until) {
     }
 }
 
-static void until_store_changes(X509_STORE *store, time_t now, time_t *until) {
+static void until_store_changes(struct triage_verify_cache *cache, X509_STORE *store, time_t now, time_t *until) {
     if (store == NULL || !X509_STORE_lock(store)) return;
     STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
-    for (int i = 0; objects && i < sk_X509_OBJECT_num(objects); i++) {
-        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
-        time_t nb;
-        if (x && to_time(X509_get0_notBefore(x), &nb) && nb > now && nb < *until) *until = nb;
+    int count = objects ? sk_X509_OBJECT_num(objects) : 0;
+    pthread_mutex_lock(&cache->lock);
+    int fresh = cache->store_checked != 0 && cache->store_count == count && now >= cache->store_checked
+        && now - cache->store_checked < cache->seconds
+        && (cache->store_next == 0 || cache->store_next > now);
+    time_t next = cache->store_next;
+    pthread_mutex_unlock(&cache->lock);
+    if (!fresh) {
+        /* A system store holds some 150 anchors: read once a minute, not at every chain verified. */
+        next = 0;
+        for (int i = 0; i < count; i++) {
+            X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+            time_t nb;
+            if (x && to_time(X509_get0_notBefore(x), &nb) && nb > now && (next == 0 || nb < next)) next = nb;
+        }
+        pthread_mutex_lock(&cache->lock);
+        cache->store_next = next;
+        cache->store_checked = now;
+        cache->store_count = count;
+        pthread_mutex_unlock(&cache->lock);
     }
     X509_STORE_unlock(store);
+    if (next != 0 && next < *until) *until = next;
 }
 
 static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
@@ -198,7 +219,7 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     time_t from = 0, until = 0;
     if (ok == 1 && X509_STORE_CTX_get_error(ctx) == X509_V_OK && path && validity(path, &from, &until)) {
         until_next_start(sent, now, &until);
-        until_store_changes(X509_STORE_CTX_get0_store(ctx), now, &until);
+        until_store_changes(cache, X509_STORE_CTX_get0_store(ctx), now, &until);
         STACK_OF(X509) *copy = X509_chain_up_ref(path);
         if (copy) {
             pthread_mutex_lock(&cache->lock);
