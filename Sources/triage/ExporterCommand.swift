@@ -28,7 +28,7 @@ struct ExporterCommand: AsyncParsableCommand {
     var config: String?
 
     @Option(help: "Probes run at once; more wait their turn, each target in its own queue and at most its share of the slots.")
-    var concurrency = 64
+    var concurrency = 256
 
     @Option(help: ArgumentHelp("Close a connection whose request head is not complete this long after its first byte (at most 3s by default).", valueName: "DURATION"))
     var headerTimeout = "3s"

@@ -301,6 +301,36 @@ import Glibc
         #expect(try await metric(base, "triage_exporter_probes_total{result=\"success\"}") == 1)
     }
 
+    /// 200 *different* silent targets at once (one silent server, 200 paths: 200 queues) under the
+    /// default concurrency: each holds a slot, and there are slots left, so a healthy target's probe
+    /// under a 3 s scrape still succeeds. (With the old default of 64 it waited for the first silent
+    /// probe's 5 s and was answered 503: a helper's 300 silent targets did that.)
+    @Test func manyDifferentSilentTargetsLeaveRoomUnderTheDefault() async throws {
+        let t = try Self.targets()
+        defer { t.stop() }
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let exporter = try await Running.start(["--cacert", t.ca])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        var clients: [RawClient] = []
+        for i in 0..<200 {
+            let request = "GET /probe?target=127.0.0.1:\(silent.port)/s\(i) HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 30\r\n\r\n"
+            if let c = RawClient(port: exporter.port, send: request) { clients.append(c) }
+        }
+        #expect(clients.count == 200)
+        var running = 0
+        for _ in 0..<200 where running < 200 {
+            running = try await metric(base, "triage_exporter_probes_in_flight") ?? 0
+            if running < 200 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(running == 200, "\(running) in flight")
+        let (status, healthy) = try await get("\(base)/probe?target=localhost:\(t.valid.port)", headers: ["X-Prometheus-Scrape-Timeout-Seconds: 3"])
+        #expect(status == 200)
+        #expect(samples(healthy)["probe_success"] == "1", "\(healthy.prefix(300))")
+        clients.removeAll()
+    }
+
     /// A half-sent request is closed after the header timeout; an idle connection after the idle timeout;
     /// past the connection cap the oldest idle one is closed and a real scrape is answered.
     @Test func timeoutsAndTheConnectionCap() async throws {
