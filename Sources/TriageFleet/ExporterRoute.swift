@@ -22,7 +22,12 @@ public enum ExporterRoute: Sendable, Equatable {
     public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
         guard method == "GET" else { return .refused(status: 405, body: "only GET\n") }
         let components = URLComponents(string: uri)
-        let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        let items = components?.queryItems ?? []
+        // Given twice, a parameter is ambiguous (a relabelling mistake): said, not the first one silently used.
+        for name in ["target", "module"] where items.count(where: { $0.name == name }) > 1 {
+            return .refused(status: 400, body: "the \(name) parameter is given twice: /probe?target=HOST:PORT&module=NAME\n")
+        }
+        let query = Dictionary(items.map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
         switch components?.path ?? "/" {
         case "/probe":
             guard let text = query["target"], !text.isEmpty else {
@@ -52,7 +57,7 @@ public enum ExporterRoute: Sendable, Equatable {
 
     static func target(_ text: String) throws(Target.Invalid) -> Target {
         if let known = targets.withLock({ $0[text] }) { return known }
-        let target = try Target(text)
+        let target = try Target.forTLS(text)
         targets.withLock { cache in
             if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
             cache[text] = target

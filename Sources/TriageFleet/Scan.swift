@@ -162,7 +162,7 @@ public final class Scan: Sendable {
             var inFlight = 0
             for await (number, text, origin) in stream {
                 gate.signal()
-                guard let target = try? Target(text) else {
+                guard let target = try? Target.forTLS(text) else {
                     output.diagnostic("\(origin):\(number): \(Self.reason(text) ?? text)")
                     bad += 1
                     continue
@@ -182,7 +182,7 @@ public final class Scan: Sendable {
 
     /// Why `text` is not a target, or nil when it is one.
     public static func reason(_ text: String) -> String? {
-        do { _ = try Target(text); return nil } catch { return error.description }
+        do { _ = try Target.forTLS(text); return nil } catch { return error.description }
     }
 
     func record(_ line: ScanLine) {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TriageDemo
+import TriageFleet
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -299,6 +300,22 @@ import Glibc
         }
         #expect(dropped >= 400, "\(dropped) dropped")
         #expect(try await metric(base, "triage_exporter_probes_total{result=\"success\"}") == 1)
+    }
+
+    /// A request the exporter cannot read one way only is refused with 400 and the reason: a target or
+    /// module given twice (blackbox_exporter takes the first), an http:// target (TLS probes only).
+    @Test func ambiguousOrPlainHTTPRequestsAreRefused() async throws {
+        let modules: [String: Duration] = ["default": .seconds(5)]
+        for (uri, reason) in [("/probe?target=a.test:443&target=b.test:443", "the target parameter is given twice"),
+                              ("/probe?target=a.test:443&module=default&module=default", "the module parameter is given twice"),
+                              ("/probe?target=http://a.test:8080/", "'http://a.test:8080/' is plain HTTP")] {
+            guard case .refused(let status, let body) = ExporterRoute.parse(method: "GET", uri: uri, scrapeTimeout: nil, modules: modules) else {
+                Issue.record("\(uri) was not refused")
+                continue
+            }
+            #expect(status == 400)
+            #expect(body.hasPrefix(reason), "\(body)")
+        }
     }
 
     /// 200 *different* silent targets at once (one silent server, 200 paths: 200 queues) under the

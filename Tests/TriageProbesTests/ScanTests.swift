@@ -193,9 +193,12 @@ import TriageTestSupport
 
     @Test func badTargetLinesAreRefusedWithTheirLineNumbers() async throws {
         let file = TestPaths.temporaryFolder("targets").appendingPathComponent("bad.txt")
-        try "localhost:443\n\nftp://files.example.test/\nnot a target\n".write(to: file, atomically: true, encoding: .utf8)
+        try "localhost:443\n\nftp://files.example.test/\nnot a target\nhttp://plain.example.test:8080/\n".write(to: file, atomically: true, encoding: .utf8)
         let r = try await Command.triage(["scan", "--targets", file.path])
         #expect(r.status == 2)
+        // An http:// URL is not probed with TLS under a label that says http.
+        #expect(r.stderr.contains("\(file.path):5: 'http://plain.example.test:8080/' is plain HTTP: scan and the exporter probe TLS (give https:// or HOST:PORT)"),
+                "\(r.stderr)")
         #expect(r.stderr.contains("\(file.path):3: 'ftp://files.example.test/' is not a URL or HOST[:PORT]: the scheme 'ftp' is not http or https"))
         #expect(r.stderr.contains("\(file.path):4: 'not a target' is not a URL or HOST[:PORT]: it holds spaces"))
         #expect(r.stdout.isEmpty, "nothing scanned")

@@ -10,7 +10,24 @@ public struct Target: Sendable, Hashable {
     public struct Invalid: Error, CustomStringConvertible, Sendable {
         public var text: String
         public var reason: String
-        public var description: String { "'\(Sink.echo(text))' is not a URL or HOST[:PORT]: \(Sink.echo(reason))" }
+        /// A URL, but not one this command probes.
+        var notTLS = false
+        public var description: String {
+            notTLS ? "'\(Sink.echo(text))' is plain HTTP: scan and the exporter probe TLS (give https:// or HOST:PORT)"
+                : "'\(Sink.echo(text))' is not a URL or HOST[:PORT]: \(Sink.echo(reason))"
+        }
+    }
+
+    /// A target for a TLS probe (scan, the exporter): an `http://` URL is refused, not probed with TLS
+    /// under a label that says http.
+    public static func forTLS(_ typed: String) throws(Invalid) -> Target {
+        let target = try Target(typed)
+        guard target.scheme == "https" else {
+            var invalid = Invalid(text: String(typed.prefix(200)), reason: "plain HTTP")
+            invalid.notTLS = true
+            throw invalid
+        }
+        return target
     }
 
     public var scheme: String
