@@ -3,20 +3,25 @@
  * An exporter probes the same endpoints again and again and a scan meets the same chain behind many
  * addresses; each handshake had OpenSSL build and verify that chain anew (its lookups in the trust
  * store, the issuer's signature on each certificate: about a tenth of a probe's CPU with a P-256
- * leaf). Here a chain that verified is remembered for a short while, keyed by everything its result
- * depends on, and a handshake that presents exactly those bytes again takes the remembered result:
+ * leaf). Here a chain that verified is remembered for a short while, keyed by what its result
+ * depends on as triage verifies, and a handshake that presents exactly those bytes again takes the
+ * remembered result:
  *
- * - the key is the DER of every certificate the server sent, in order, and the verification
- *   parameters of this connection: the host name or address checked, depth, flags, host-check
- *   flags and security level (the purpose is libssl's, the same for every server). The bytes are
- *   compared in full, not by a digest;
+ * - the key is the DER of every certificate the server sent, in order, the store, and the
+ *   verification parameters of this connection: every host name, the address and the e-mail
+ *   checked, depth, flags, host-check flags and security level (the purpose is libssl's, the same
+ *   for every server). The bytes are compared in full, not by a digest;
+ * - a connection with its own verify callback (SSL_set_verify) is always verified by OpenSSL, as
+ *   the callback must see each certificate; triage sets none, nor DANE. A remembered answer leaves
+ *   SSL_get0_peername unset (triage checks the name itself, with X509_check_host);
  * - only a success is remembered (a failure is verified again, so its detail is always fresh);
  * - a remembered success holds only while the verification time (now, or the fixed time set with
  *   `--at`) is inside every certificate's validity in the verified path, the trust anchor's
  *   included, so an expiry or a not-yet-valid certificate is seen at the same second as without it;
  *   and only until a certificate of the store or of those sent becomes valid (it could make another
  *   path: a renewed root with the old one's name and key);
- * - it holds for at most `seconds` (a trust directory's new or removed anchors are seen after that);
+ * - it holds for at most `seconds` of the monotonic clock (a trust directory's new or removed anchors
+ *   are seen after that), and never for a verification time earlier than the one it was made at;
  * - nothing is remembered when a CRL or policy check is asked for.
  *
  * The handshake's signature checks (ServerKeyExchange, CertificateVerify) are not touched: they
@@ -38,7 +43,8 @@ struct slot {
     uint64_t hash;
     STACK_OF(X509) *chain;   /* the verified path, leaf first */
     time_t from, until;      /* the path's common validity: [latest notBefore, earliest notAfter] */
-    time_t stored;
+    time_t verified_at;      /* the verification time it was made at */
+    time_t stored;           /* CLOCK_MONOTONIC seconds */
 };
 
 struct triage_verify_cache {
@@ -170,9 +176,17 @@ static void until_store_changes(struct triage_verify_cache *cache, X509_STORE *s
     if (next != 0 && next < *until) *until = next;
 }
 
+static time_t monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     struct triage_verify_cache *cache = arg;
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+    if (ssl != NULL && SSL_get_verify_callback(ssl) != NULL) return X509_verify_cert(ctx);
     unsigned long flags = param ? X509_VERIFY_PARAM_get_flags(param) : 0;
     const unsigned long unsafe = X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_POLICY_CHECK
         | X509_V_FLAG_EXPLICIT_POLICY | X509_V_FLAG_USE_DELTAS;
@@ -184,10 +198,17 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(ctx);
     if (leaf) put_certificate(&key, leaf);
     for (int i = 0; sent && i < sk_X509_num(sent); i++) put_certificate(&key, sk_X509_value(sent, i));
-    put_string(&key, X509_VERIFY_PARAM_get0_host(param, 0));
+    for (int i = 0;; i++) {
+        char *host = X509_VERIFY_PARAM_get0_host(param, i);
+        put_string(&key, host);
+        if (host == NULL) break;
+    }
     char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
     put_string(&key, ip);
     OPENSSL_free(ip);
+    put_string(&key, X509_VERIFY_PARAM_get0_email(param));
+    X509_STORE *store = X509_STORE_CTX_get0_store(ctx);
+    put(&key, &store, sizeof store);
     put_long(&key, X509_VERIFY_PARAM_get_depth(param));
     put_long(&key, (long)(flags & ~(unsigned long)X509_V_FLAG_USE_CHECK_TIME));
     put_long(&key, (long)X509_VERIFY_PARAM_get_hostflags(param));
@@ -199,7 +220,8 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     STACK_OF(X509) *remembered = NULL;
     pthread_mutex_lock(&cache->lock);
     if (s->key && s->hash == hash && s->length == key.length && memcmp(s->key, key.bytes, key.length) == 0) {
-        if (now >= s->from && now < s->until && time(NULL) - s->stored < cache->seconds) remembered = X509_chain_up_ref(s->chain);
+        if (now >= s->from && now < s->until && now >= s->verified_at && monotonic_seconds() - s->stored < cache->seconds)
+            remembered = X509_chain_up_ref(s->chain);
         else clear_slot(s);
     }
     if (remembered) cache->hits++; else cache->misses++;
@@ -219,7 +241,7 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     time_t from = 0, until = 0;
     if (ok == 1 && X509_STORE_CTX_get_error(ctx) == X509_V_OK && path && validity(path, &from, &until)) {
         until_next_start(sent, now, &until);
-        until_store_changes(cache, X509_STORE_CTX_get0_store(ctx), now, &until);
+        until_store_changes(cache, store, now, &until);
         STACK_OF(X509) *copy = X509_chain_up_ref(path);
         if (copy) {
             pthread_mutex_lock(&cache->lock);
@@ -231,7 +253,8 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
             s->chain = copy;
             s->from = from;
             s->until = until;
-            s->stored = time(NULL);
+            s->verified_at = now;
+            s->stored = monotonic_seconds();
             pthread_mutex_unlock(&cache->lock);
         }
     }

@@ -11,7 +11,11 @@ public struct ModuleProbe: Sendable {
     public let module: ExporterConfig.Module
     let endpoint: EndpointProbe
 
-    public init(_ module: ExporterConfig.Module, scratch: URL = FileManager.default.temporaryDirectory) throws {
+    /// What the module's probes are asked (its `at` as `ahead` or `at`, its stores, its timeout).
+    public var options: EndpointProbe.Options { endpoint.options }
+
+    /// `scratch`: where PKCS#12 stores become PEM bundles (removed when triage leaves, by default).
+    public init(_ module: ExporterConfig.Module, scratch: URL = TrustStore.scratchFolder()) throws {
         self.module = module
         var options = EndpointProbe.Options()
         options.caFile = module.caFile
@@ -41,6 +45,8 @@ public struct ModuleProbe: Sendable {
             request.clientCertificate = module.clientCertificate
             request.clientKey = module.clientKey
             request.proxy = .none
+            // curl verifies as of the time the handshake was judged at (a module's `at`).
+            if endpoint.options.at != nil || endpoint.options.ahead != nil { request.verifyTime = endpoint.options.judgedAt(now: Date()) }
             request.connectTimeout = timeout
             request.timeout = max(.milliseconds(100), timeout - (ContinuousClock.now - start))
             status = await request.status()

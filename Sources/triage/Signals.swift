@@ -69,8 +69,10 @@ func leave(_ status: Int32) -> Never {
         let line = Array("triage: peak resident set \(peak) kB\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
-    // Folders a step abandoned at the run's deadline or a second Ctrl-C left behind.
+    // Folders a step abandoned at the run's deadline or a second Ctrl-C left behind (again after the
+    // flush, which can block on a slow pipe while such a step writes).
     TemporaryFolders.removeAll()
     fflush(nil)
+    TemporaryFolders.removeAll()
     Glibc._exit(status)
 }

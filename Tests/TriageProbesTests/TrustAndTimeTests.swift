@@ -156,6 +156,13 @@ extension TrustAndTimeTests {
         defer { server.stop() }
         let ca = try F.file(root.certificatePEM)
         let target = try Target("127.0.0.1:\(server.port)")
+        // From each scrape: the module keeps the offset, not a date fixed when it was read.
+        let module = try ModuleProbe(try #require(try ExporterConfig.load(yaml: "modules:\n  m:\n    at: +14d\n", source: "m.yaml", caFile: ca).modules["m"]))
+        #expect(module.options.ahead == 1_209_600)
+        #expect(module.options.at == nil)
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(module.options.judgedAt(now: t) == t.addingTimeInterval(1_209_600))
+        #expect(module.options.judgedAt(now: t.addingTimeInterval(7 * 86_400)) == t.addingTimeInterval(21 * 86_400))
         let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = ca; o.ahead = 14 * 86_400; return o }())
         #expect(await probe.probe(target).flatMap(\.attempts).map(\.verifyCode) == [10])
         let config = try ExporterConfig.load(yaml: "modules:\n  ahead:\n    at: +14d\n  soon:\n    at: +3d\n", source: "modules.yaml", caFile: ca)
@@ -268,8 +275,11 @@ extension TrustAndTimeTests {
         let tmp = TestPaths.temporaryFolder("deadline-tmp")
         let r = try await Command.run(["env", "TMPDIR=\(tmp.path)", TestPaths.triageBinary.path, "run", "https://\(F.host):\(incomplete.port)/",
                                        "--resolve", "\(F.host):\(incomplete.port):127.0.0.1", "--cacert", ca, "--trust-store", "java=\(right)",
-                                       "--fetch-aia", "--max-time", "2s", "--out", tmp.appendingPathComponent("case").path])
+                                       "--fetch-aia", "--max-time", "4s", "--out", tmp.appendingPathComponent("case").path])
         #expect(r.status == 3, "\(r.stderr.suffix(300))")
+        // The step holding the store was running, waiting on the AIA server (5 s), when the deadline came.
+        let doc = try ReportDocument.decode(Data(contentsOf: tmp.appendingPathComponent("case/report.json")))
+        #expect(doc.steps.first { $0.id == "dates" }?.status == .timedOut, "\(doc.steps.map { "\($0.id) \($0.status)" })")
         let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("triage-stores-") }
         #expect(left.isEmpty, "left \(left)")
     }

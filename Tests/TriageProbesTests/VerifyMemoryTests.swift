@@ -4,6 +4,7 @@ import TriageDemo
 import TriageKit
 import TriageProbes
 import TriageTestSupport
+import TriageWire
 
 /// A client context remembers the chains it verified (triage_verify_cache.c): the same bytes for the
 /// same name are not verified again, and what the memory answers is what OpenSSL would have: a
@@ -14,8 +15,13 @@ import TriageTestSupport
     /// more than the default minute, and the third was verified again (as it should be).
     static let long: Duration = .seconds(3600)
 
-    func codes(_ probe: EndpointProbe, _ target: String) async throws -> [Int?] {
-        await probe.probe(try Target(target)).flatMap(\.attempts).map(\.verifyCode)
+    /// One probe of 127.0.0.1:`port` for `host` (not through /etc/hosts, which may add ::1), judged at `now`.
+    func probe(_ probe: EndpointProbe, _ host: String, _ port: Int, at now: Date = Date()) async throws -> EndpointProbe.Result {
+        await probe.probe(try Target("\(host):\(port)"), Endpoint(IPAddress(v4: 127, 0, 0, 1), port: UInt16(port)), now: now)
+    }
+
+    func codes(_ p: EndpointProbe, _ host: String, _ port: Int, at now: Date = Date()) async throws -> [Int?] {
+        try await probe(p, host, port, at: now).attempts.map(\.verifyCode)
     }
 
     /// Three probes of one server: OpenSSL verifies the chain once, the memory answers twice, and the
@@ -28,9 +34,9 @@ import TriageTestSupport
         let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
         var paths: [[String]] = []
         for _ in 0..<3 {
-            let results = await probe.probe(try Target("localhost:\(server.port)"))
-            #expect(results.flatMap(\.attempts).map(\.verifyCode) == [0])
-            paths.append(results.flatMap(\.verifiedPaths).first?.map(\.subject) ?? [])
+            let result = try await self.probe(probe, "localhost", server.port)
+            #expect(result.attempts.map(\.verifyCode) == [0])
+            paths.append(result.verifiedPaths.first?.map(\.subject) ?? [])
         }
         #expect(probe.verifications.verified == 1)
         #expect(probe.verifications.remembered == 2)
@@ -46,39 +52,39 @@ import TriageTestSupport
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
-        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
-        #expect(try await codes(probe, "127.0.0.1:\(server.port)") == [64])
-        #expect(try await codes(probe, "127.0.0.1:\(server.port)") == [64])
+        #expect(try await codes(probe, "localhost", server.port) == [0])
+        #expect(try await codes(probe, "127.0.0.1", server.port) == [64])
+        #expect(try await codes(probe, "127.0.0.1", server.port) == [64])
         #expect(probe.verifications.verified == 3)
         #expect(probe.verifications.remembered == 0)
-        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(try await codes(probe, "localhost", server.port) == [0])
         #expect(probe.verifications.remembered == 1)
     }
 
-    /// A leaf that expires ten seconds after it is first verified (room for a loaded machine): remembered while valid, and the first
-    /// probe after its notAfter fails with 10 (certificate has expired), as OpenSSL alone would say.
+    /// A leaf whose notAfter is an hour away, probed as of a minute and a second before it (the probe's
+    /// judging time, which OpenSSL verifies at): remembered while valid, and as of its notAfter it
+    /// fails with 10 (certificate has expired), as OpenSSL alone says — at that very second.
     @Test func aRememberedChainExpiresOnTime() async throws {
         let root = try F.root()
-        let notAfter = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 10).rounded(.down))
+        let notAfter = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded(.down))
         let leaf = try F.leaf("localhost", sans: ["localhost"], notBefore: F.midnight(-1), notAfter: notAfter, issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
-        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
-        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(try await codes(probe, "localhost", server.port, at: notAfter.addingTimeInterval(-60)) == [0])
+        #expect(try await codes(probe, "localhost", server.port, at: notAfter.addingTimeInterval(-1)) == [0])
         #expect(probe.verifications.remembered == 1)
-        while Date() < notAfter.addingTimeInterval(1) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(try await codes(probe, "localhost:\(server.port)") == [10])
+        #expect(try await codes(probe, "localhost", server.port, at: notAfter) == [10])
         #expect(probe.verifications.remembered == 1)
     }
 
-    /// A root renewed with the old one's name and key, valid from 10 s after the first probe, listed
-    /// first in the store: from then on OpenSSL builds the path to the renewed root. What was remembered
-    /// ends when it starts, so the path (and its anchor's notAfter, the exporter's last-chain expiry) is
-    /// the one a fresh verification finds. (Found by a helper: it stayed on the old root for a minute.)
+    /// A root renewed with the old one's name and key, valid from an hour on, listed first in the
+    /// store: from then on OpenSSL builds the path to the renewed root. What was remembered ends when it
+    /// starts, so the path (and its anchor's notAfter, the exporter's last-chain expiry) is the one a
+    /// fresh verification finds. (Found by a helper: it stayed on the old root for a minute.)
     @Test func aRootThatStartsLaterEndsWhatWasRemembered() async throws {
         let old = try F.root()
-        let starts = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 10).rounded(.down))
+        let starts = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded(.down))
         let renewed = try CertificateMint.mint(.init(commonName: "triage test root", notBefore: starts, notAfter: F.midnight(4000), isCA: true,
                                                      key: .existing(keyPEM: old.keyPEM)))
         #expect(renewed.certificate.subject == old.certificate.subject)
@@ -86,12 +92,11 @@ import TriageTestSupport
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(renewed.certificatePEM + old.certificatePEM); o.verifyMemory = Self.long; return o }())
-        func anchorEnds() async throws -> Date? { await probe.probe(try Target("localhost:\(server.port)")).flatMap(\.verifiedPaths).first?.last?.notAfter }
-        #expect(try await anchorEnds() == F.midnight(3650))
-        #expect(try await anchorEnds() == F.midnight(3650))
+        func anchorEnds(at now: Date) async throws -> Date? { try await self.probe(probe, "localhost", server.port, at: now).verifiedPaths.first?.last?.notAfter }
+        #expect(try await anchorEnds(at: starts.addingTimeInterval(-60)) == F.midnight(3650))
+        #expect(try await anchorEnds(at: starts.addingTimeInterval(-1)) == F.midnight(3650))
         #expect(probe.verifications.remembered == 1)
-        while Date() < starts.addingTimeInterval(1) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(try await anchorEnds() == F.midnight(4000))
+        #expect(try await anchorEnds(at: starts) == F.midnight(4000))
         #expect(probe.verifications.verified == 2)
     }
 
@@ -102,9 +107,9 @@ import TriageTestSupport
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
         let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = .seconds(1); return o }())
-        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(try await codes(probe, "localhost", server.port) == [0])
         try await Task.sleep(for: .milliseconds(1500))
-        #expect(try await codes(probe, "localhost:\(server.port)") == [0])
+        #expect(try await codes(probe, "localhost", server.port) == [0])
         #expect(probe.verifications.verified == 2)
         #expect(probe.verifications.remembered == 0)
     }
@@ -119,9 +124,9 @@ import TriageTestSupport
         for leaf in [first, second] {
             let server = try F.server(chain: [leaf], key: leaf)
             defer { server.stop() }
-            let results = await probe.probe(try Target("localhost:\(server.port)"))
-            #expect(results.flatMap(\.attempts).map(\.verifyCode) == [0])
-            #expect(results.first?.leaf?.der == leaf.certificate.der)
+            let result = try await self.probe(probe, "localhost", server.port)
+            #expect(result.attempts.map(\.verifyCode) == [0])
+            #expect(result.leaf?.der == leaf.certificate.der)
         }
         #expect(probe.verifications.verified == 2)
         #expect(probe.verifications.remembered == 0)

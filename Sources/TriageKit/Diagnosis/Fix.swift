@@ -60,7 +60,8 @@ extension Fix {
             let leaf = evidence.matrices.flatMap(\.value.attempts).first { !$0.chain.isEmpty }?.chain.first
             let dnsName = leaf?.alternativeNames.lazy.compactMap { if case .dns(let n) = $0, !n.contains("*") { n } else { nil } }.first
             // A name the certificate does not cover is no fix for a name mismatch: the certificate is.
-            if let name = IPAddress(host) == nil ? host : dnsName, root.cause != .hostnameMismatch || leaf?.covers(name) == true {
+            // An absolute name (`api.internal.`) is checked and sent without its root dot.
+            if let name = IPAddress(host) == nil ? SNIVariant.withoutRootDot(host) : dnsName, root.cause != .hostnameMismatch || leaf?.covers(name) == true {
                 change = Self.nginxChange(for: root, host: name, source: source)
             }
         }

@@ -62,6 +62,7 @@ public struct TrustStore: Sendable, Hashable {
         do { try pem.write(to: out, atomically: true, encoding: .utf8) } catch {
             throw Problem(description: "cannot write \(out.path)")
         }
+        guard TemporaryFolders.stillWanted(scratch) else { throw Problem(description: "triage is leaving") }
         return TrustStore(name: name, file: file, pem: out.path, count: count)
     }
 }

@@ -170,8 +170,9 @@ public struct EndpointProbe: Sendable {
         for v in variants where !unique.contains(v) { unique.append(v) }
         let specs = unique.map { variant in
             var spec = HandshakeSpec(server: endpoint, host: target.host, variant: variant, context: context, timeout: options.timeout)
-            // A time other than now (`--at`, a module's `at`): OpenSSL verifies as of it, in this handshake.
-            if options.at != nil || options.ahead != nil { spec.verifyTime = now }
+            // OpenSSL verifies as of the time the rules judge at (`--at`, a module's `at`, or the probe's
+            // start), not the handshake's own clock: at an expiry's second the two would disagree.
+            spec.verifyTime = now
             // No case folder, so no self-capture to keep.
             spec.recordConversation = false
             return spec
