@@ -140,12 +140,10 @@ static int validity(STACK_OF(X509) *chain, time_t *from, time_t *until) {
 
 /* A certificate that becomes valid later — an anchor of the store, or one the server sent — could give
  * a fresh verification another path from then on (a renewed root with the old one's name and key):
- * what is remembered ends at the first such notBefore. */
-static void until_next_start(STACK_OF(X509) *certs, time_t now, time_t *until) {
-    for (int i = 0; certs && i < sk_X509_num(certs); i++) {
-        time_t nb;
-        if (to_time(X509_get0_notBefore(sk_X509_value(certs, i)), &nb) && nb > now && nb < *until) *until = nb;
-    }
+ * what is remembered ends at the first such notBefore. `next`: the earliest after `now` so far, 0: none. */
+static void note_start(X509 *x, time_t now, time_t *next) {
+    time_t nb;
+    if (x && to_time(X509_get0_notBefore(x), &nb) && nb > now && (*next == 0 || nb < *next)) *next = nb;
 }
 
 static void until_store_changes(struct triage_verify_cache *cache, X509_STORE *store, time_t now, time_t *until) {
@@ -161,11 +159,7 @@ static void until_store_changes(struct triage_verify_cache *cache, X509_STORE *s
     if (!fresh) {
         /* A system store holds some 150 anchors: read once a minute, not at every chain verified. */
         next = 0;
-        for (int i = 0; i < count; i++) {
-            X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
-            time_t nb;
-            if (x && to_time(X509_get0_notBefore(x), &nb) && nb > now && (next == 0 || nb < next)) next = nb;
-        }
+        for (int i = 0; i < count; i++) note_start(X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)), now, &next);
         pthread_mutex_lock(&cache->lock);
         cache->store_next = next;
         cache->store_checked = now;
@@ -195,8 +189,9 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     time_t now = (flags & X509_V_FLAG_USE_CHECK_TIME) ? X509_VERIFY_PARAM_get_time(param) : time(NULL);
     struct buffer key = {0};
     X509 *leaf = X509_STORE_CTX_get0_cert(ctx);
+    /* What the server sent, leaf first (libssl hands the whole list over as untrusted). */
     STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(ctx);
-    if (leaf) put_certificate(&key, leaf);
+    if (sent == NULL || sk_X509_num(sent) == 0 || sk_X509_value(sent, 0) != leaf) put_certificate(&key, leaf);
     for (int i = 0; sent && i < sk_X509_num(sent); i++) put_certificate(&key, sk_X509_value(sent, i));
     for (int i = 0;; i++) {
         char *host = X509_VERIFY_PARAM_get0_host(param, i);
@@ -240,7 +235,9 @@ static int cached_verify(X509_STORE_CTX *ctx, void *arg) {
     STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
     time_t from = 0, until = 0;
     if (ok == 1 && X509_STORE_CTX_get_error(ctx) == X509_V_OK && path && validity(path, &from, &until)) {
-        until_next_start(sent, now, &until);
+        time_t next = 0;
+        for (int i = 0; sent && i < sk_X509_num(sent); i++) note_start(sk_X509_value(sent, i), now, &next);
+        if (next != 0 && next < until) until = next;
         until_store_changes(cache, store, now, &until);
         STACK_OF(X509) *copy = X509_chain_up_ref(path);
         if (copy) {

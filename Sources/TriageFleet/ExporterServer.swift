@@ -46,7 +46,7 @@ public struct ModuleProbe: Sendable {
             request.clientKey = module.clientKey
             request.proxy = .none
             // curl verifies as of the time the handshake was judged at (a module's `at`).
-            if endpoint.options.at != nil || endpoint.options.ahead != nil { request.verifyTime = endpoint.options.judgedAt(now: Date()) }
+            if endpoint.options.judgesAnotherTime { request.verifyTime = endpoint.options.judgedAt() }
             request.connectTimeout = timeout
             request.timeout = max(.milliseconds(100), timeout - (ContinuousClock.now - start))
             status = await request.status()

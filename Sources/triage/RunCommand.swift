@@ -248,9 +248,7 @@ struct RunCommand: AsyncParsableCommand {
         if fetchCrl { given["fetch_crl"] = .bool(true) }
         if !trustStores.isEmpty {
             // Refused before anything runs: a store that cannot be read would leave a verdict missing.
-            if let name = TrustStore.repeatedName(trustStores) {
-                throw ValidationError("--trust-store \(Sink.echo(name, limit: 60)) is given twice: each store needs a name of its own")
-            }
+            if let problem = TrustStore.repeatedNameProblem(trustStores) { throw ValidationError(problem) }
             let scratch = TrustStore.scratchFolder()
             defer { TemporaryFolders.remove(scratch) }
             for spec in trustStores {

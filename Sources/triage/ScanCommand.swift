@@ -89,8 +89,8 @@ struct ScanCommand: AsyncParsableCommand {
             }
             options.at = date
         }
-        if let name = TrustStore.repeatedName(trustStores) {
-            console.error("--trust-store \(Sink.echo(name, limit: 60)) is given twice: each store needs a name of its own")
+        if let problem = TrustStore.repeatedNameProblem(trustStores) {
+            console.error(problem)
             throw Reported(status: ExitStatus.usage)
         }
         // PKCS#12 stores become PEM bundles in a folder of their own, removed when the scan ends (or triage leaves).

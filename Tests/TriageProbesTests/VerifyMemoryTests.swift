@@ -20,6 +20,14 @@ import TriageWire
         await probe.probe(try Target("\(host):\(port)"), Endpoint(IPAddress(v4: 127, 0, 0, 1), port: UInt16(port)), now: now)
     }
 
+    /// A probe whose context trusts `anchors` (PEM) and remembers for `memory`.
+    func rememberingProbe(trusting anchors: String, for memory: Duration = Self.long) throws -> EndpointProbe {
+        var options = EndpointProbe.Options()
+        options.caFile = try F.file(anchors)
+        options.verifyMemory = memory
+        return try EndpointProbe(options)
+    }
+
     func codes(_ p: EndpointProbe, _ host: String, _ port: Int, at now: Date = Date()) async throws -> [Int?] {
         try await probe(p, host, port, at: now).attempts.map(\.verifyCode)
     }
@@ -31,7 +39,7 @@ import TriageWire
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
+        let probe = try rememberingProbe(trusting: root.certificatePEM)
         var paths: [[String]] = []
         for _ in 0..<3 {
             let result = try await self.probe(probe, "localhost", server.port)
@@ -51,7 +59,7 @@ import TriageWire
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
+        let probe = try rememberingProbe(trusting: root.certificatePEM)
         #expect(try await codes(probe, "localhost", server.port) == [0])
         #expect(try await codes(probe, "127.0.0.1", server.port) == [64])
         #expect(try await codes(probe, "127.0.0.1", server.port) == [64])
@@ -70,7 +78,7 @@ import TriageWire
         let leaf = try F.leaf("localhost", sans: ["localhost"], notBefore: F.midnight(-1), notAfter: notAfter, issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
+        let probe = try rememberingProbe(trusting: root.certificatePEM)
         #expect(try await codes(probe, "localhost", server.port, at: notAfter.addingTimeInterval(-60)) == [0])
         #expect(try await codes(probe, "localhost", server.port, at: notAfter.addingTimeInterval(-1)) == [0])
         #expect(probe.verifications.remembered == 1)
@@ -91,7 +99,7 @@ import TriageWire
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: old)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(renewed.certificatePEM + old.certificatePEM); o.verifyMemory = Self.long; return o }())
+        let probe = try rememberingProbe(trusting: renewed.certificatePEM + old.certificatePEM)
         func anchorEnds(at now: Date) async throws -> Date? { try await self.probe(probe, "localhost", server.port, at: now).verifiedPaths.first?.last?.notAfter }
         #expect(try await anchorEnds(at: starts.addingTimeInterval(-60)) == F.midnight(3650))
         #expect(try await anchorEnds(at: starts.addingTimeInterval(-1)) == F.midnight(3650))
@@ -106,7 +114,7 @@ import TriageWire
         let leaf = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)
         defer { server.stop() }
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = .seconds(1); return o }())
+        let probe = try rememberingProbe(trusting: root.certificatePEM, for: .seconds(1))
         #expect(try await codes(probe, "localhost", server.port) == [0])
         try await Task.sleep(for: .milliseconds(1500))
         #expect(try await codes(probe, "localhost", server.port) == [0])
@@ -120,7 +128,7 @@ import TriageWire
         let root = try F.root()
         let first = try F.leaf("localhost", sans: ["localhost"], issuer: root)
         let second = try F.leaf("localhost", sans: ["localhost"], issuer: root)
-        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = try? F.file(root.certificatePEM); o.verifyMemory = Self.long; return o }())
+        let probe = try rememberingProbe(trusting: root.certificatePEM)
         for leaf in [first, second] {
             let server = try F.server(chain: [leaf], key: leaf)
             defer { server.stop() }

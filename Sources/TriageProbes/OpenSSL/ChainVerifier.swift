@@ -53,10 +53,14 @@ enum ChainVerifier {
         return (ChainVerification(problems: problems), X509Certificate.certificates(of: built))
     }
 
-    /// A host without the brackets of an IPv6 literal, or the root dot of an absolute name.
+    /// A host as OpenSSL checks it: without the brackets of an IPv6 literal or the root dot of an absolute name.
+    static func bare(_ name: String) -> String {
+        SNIVariant.withoutRootDot(name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name)
+    }
+
     static func bare(_ name: String?) -> String? {
         guard let name, !name.isEmpty else { return nil }
-        return SNIVariant.withoutRootDot(name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name)
+        return bare(name)
     }
 
     static func name(_ code: Int) -> X509VerifyError { X509VerifyError(code: code) }

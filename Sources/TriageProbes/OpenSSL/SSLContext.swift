@@ -176,7 +176,7 @@ final class SSLConnection {
         if let serverName { triage_ssl_set_sni(ssl, serverName) }
         // Ask for a stapled OCSP response (status_request): revocation and must-staple are judged from it.
         triage_ssl_request_status(ssl)
-        let bare = SNIVariant.withoutRootDot(verifyName.hasPrefix("[") ? String(verifyName.dropFirst().dropLast()) : verifyName)
+        let bare = ChainVerifier.bare(verifyName)
         if HostAddresses.isIPLiteral(bare), !addressAsName {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), bare)
         } else {
@@ -266,7 +266,7 @@ final class SSLConnection {
     /// otherwise, with the SAN rules of RFC 6125: a NUL or a control byte in a name matches nothing).
     func peerMatches(_ name: String, addressAsName: Bool = false) -> Bool? {
         guard let leaf = SSL_get0_peer_certificate(ssl) else { return nil }
-        let bare = SNIVariant.withoutRootDot(name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name)
+        let bare = ChainVerifier.bare(name)
         if HostAddresses.isIPLiteral(bare), !addressAsName { return X509_check_ip_asc(leaf, bare, 0) == 1 }
         return X509_check_host(leaf, bare, bare.utf8.count, 0, nil) == 1
     }

@@ -22,13 +22,15 @@ public struct TrustStore: Sendable, Hashable {
     /// of a step, a scan, an exporter), and what is left is removed when triage leaves.
     public static func scratchFolder() -> URL { TemporaryFolders.make("triage-stores") }
 
-    /// The first NAME given twice among `NAME=FILE` specs: a report names stores by NAME, so two stores
-    /// of one name cannot be told apart (and, written to one file, the second replaced the first).
-    public static func repeatedName(_ specs: [String]) -> String? {
+    /// Why `--trust-store` specs cannot be used together: a NAME given twice (a report names stores by
+    /// NAME, so two stores of one name cannot be told apart); nil when they can.
+    public static func repeatedNameProblem(_ specs: [String]) -> String? {
         var seen: Set<Substring> = []
         for spec in specs {
             guard let name = spec.split(separator: "=", maxSplits: 1).first else { continue }
-            if !seen.insert(name).inserted { return String(name) }
+            if !seen.insert(name).inserted {
+                return "--trust-store \(Sink.echo(String(name), limit: 60)) is given twice: each store needs a name of its own"
+            }
         }
         return nil
     }

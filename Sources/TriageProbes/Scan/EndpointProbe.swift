@@ -28,6 +28,8 @@ public struct EndpointProbe: Sendable {
 
         /// The time a probe starting now judges certificates at.
         public func judgedAt(now: Date = Date()) -> Date { at ?? now.addingTimeInterval(ahead ?? 0) }
+        /// Whether that is another time than now (`--at`, a module's `at`).
+        public var judgesAnotherTime: Bool { at != nil || ahead != nil }
     }
 
     /// One address of one target.
@@ -82,7 +84,6 @@ public struct EndpointProbe: Sendable {
         tls.caFile = options.caFile
         tls.clientCertificate = options.clientCertificate
         tls.clientKey = options.clientKey
-        tls.verifyTime = options.at
         tls.keyLog = false   // a probe keeps no secrets
         tls.verifyMemory = options.verifyMemory
         context = try SSLContext(tls)
@@ -191,7 +192,7 @@ public struct EndpointProbe: Sendable {
                 return ChainCheck.StoreVerdict(name: store.name, file: store.file, verification: c.verification, path: c.path)
             }
             var rules = ChainRules(check: check, host: target.host, now: now, warnDays: options.warnDays)
-            rules.atGiven = options.at != nil || options.ahead != nil
+            rules.atGiven = options.judgesAnotherTime
             findings += rules.findings
             if check.verification.trusted, !check.path.isEmpty { verified.append(check.path) }
         }
