@@ -7,7 +7,9 @@
    same concurrency (32 clients, exporter concurrency 32) and the same work:
    one TLS handshake per probe, no HTTP (triage: a module with
    `sni_variants: false`; blackbox: the `tcp` prober with `tls: true`).
-   Prints probes/s, p50 and p99 latency and the ratio (target >= 1.5).
+   Prints probes/s, p50 and p99 latency and the ratio (target >= 1.5), the CPU
+   nginx and the load generator spent per probe (the three share the cores),
+   and libssl's own cost for the same handshake (a C client, the floor).
 2. `triage scan` over 100,000 targets (98,000 refused, 2,000 TLS): peak RSS
    (target <= 64 MB) and rate.
 3. Start-up: `triage --version` and `triage explain 80` against a static
@@ -103,9 +105,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def nginx_workers():
+    """The pids of nginx's workers (children of the master this script started)."""
+    workers = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == nginx.pid:
+                        workers.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return workers
+
+
 def load(port, pid):
     """CLIENTS keep-alive connections driven by asyncio (a light client: the exporters, not the
-    load generator, set the pace), PROBES probes over the endpoints in turn; the exporter's CPU too."""
+    load generator, set the pace), PROBES probes over the endpoints in turn; the exporter's CPU too,
+    and what nginx and this load generator spent on the same probes (the three share the cores)."""
     import asyncio
     latencies, failures = [], [0]
     counter = [0]
@@ -131,13 +148,17 @@ def load(port, pid):
     async def main():
         await asyncio.gather(*(worker() for _ in range(CLIENTS)))
 
-    cpu = cpu_seconds(pid)
+    workers = nginx_workers()
+    cpu, server_cpu, own_cpu = cpu_seconds(pid), sum(map(cpu_seconds, workers)), time.process_time()
     start = time.perf_counter()
     asyncio.run(main())
     wall = time.perf_counter() - start
     cpu = cpu_seconds(pid) - cpu
+    server_cpu = sum(map(cpu_seconds, workers)) - server_cpu
+    own_cpu = time.process_time() - own_cpu
     latencies.sort()
-    return PROBES / wall, latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000, failures[0], cpu / PROBES * 1000
+    return (PROBES / wall, latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000, failures[0],
+            cpu / PROBES * 1000, server_cpu / PROBES * 1000, own_cpu / PROBES * 1000)
 
 
 # The machine's cores are shared and either exporter's figure moves by a quarter between runs:
@@ -160,11 +181,12 @@ print(f"exporter benchmark ({'ECDSA P-256' if KEY == 'ec' else 'RSA-2048'} leaf)
       f"{PROBES} probes per run, {ROUNDS} alternating runs each (one TLS handshake per probe, no HTTP); medians")
 results = {}
 for name, rounds in runs.items():
-    rate, p50, p99, cpu = (median([r[i] for r in rounds]) for i in (0, 1, 2, 4))
+    rate, p50, p99, cpu, server, client = (median([r[i] for r in rounds]) for i in (0, 1, 2, 4, 5, 6))
     failed = sum(r[3] for r in rounds)
     results[name] = (rate, cpu)
     spread = "-".join(f"{v:.0f}" for v in (min(r[0] for r in rounds), max(r[0] for r in rounds)))
-    print(f"  {name:18s} {rate:7.0f} probes/s ({spread})   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   {cpu:5.2f} ms CPU/probe   failed {failed}")
+    print(f"  {name:18s} {rate:7.0f} probes/s ({spread})   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   {cpu:5.2f} ms CPU/probe   failed {failed}"
+          f"   (nginx {server:.2f} ms, load generator {client:.2f} ms CPU/probe)")
 ratio = results["triage exporter"][0] / results["blackbox_exporter"][0]
 cpu_ratio = results["blackbox_exporter"][1] / results["triage exporter"][1]
 pairs = [t[0] / b[0] for t, b in zip(runs["triage exporter"], runs["blackbox_exporter"])]
@@ -173,6 +195,23 @@ print(f"  ratio triage / blackbox_exporter: {ratio:.2f} in probes/s (runs side b
 for process, _ in exporters.values():
     process.terminate()
     process.wait()
+
+# The floor: libssl alone on the same handshakes (C, one thread, blocking, every chain verified).
+compiler = shutil.which("cc") or shutil.which("clang")
+client = f"{work}/libssl-client"
+source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-libssl-client.c")
+if compiler and subprocess.run([compiler, "-O2", source, "-o", client, "-lssl", "-lcrypto"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+    floors = []
+    for _ in range(3):
+        out = subprocess.run([client, f"{work}/ca.pem", str(base), str(ENDPOINTS), "2000"], capture_output=True, text=True)
+        if out.returncode == 0:
+            floors.append(float(out.stdout))
+    if floors:
+        print(f"  libssl alone (C, one thread, blocking, chain verified each time, no HTTP): {median(floors):.2f} ms CPU per handshake "
+              f"(median of {len(floors)} runs of 2000)")
+else:
+    print("  libssl alone: not measured (no C compiler)")
 
 # --- scan of 100,000 targets ----------------------------------------------------
 TARGETS = int(os.environ.get("BENCH_SCAN_TARGETS", "100000"))
