@@ -29,15 +29,16 @@ public struct TargetSource: Sendable {
             try Self.check(arguments.enumerated().map { ($0.offset + 1, $0.element) }, origin: "argument")
             return
         }
-        guard FileManager.default.isReadableFile(atPath: file) else { throw Refused(lines: ["cannot read the targets file \(file)"]) }
+        if let why = Readable.why(file) { throw Refused(lines: ["cannot read the targets file \(file): \(why)"]) }
         try Self.check(arguments.enumerated().map { ($0.offset + 1, $0.element) }, origin: "argument")
         var total = arguments.count
         var bad: [String] = []
-        Self.lines(of: file) { number, line in
+        let failed = Self.lines(of: file) { number, line in
             total += 1
             if let reason = Scan.reason(line), bad.count < 1000 { bad.append("\(file):\(number): \(reason)") }
             return true
         }
+        if let failed { throw Refused(lines: ["cannot read the targets file \(file): \(failed)"]) }
         if !bad.isEmpty { throw Refused(lines: bad) }
         count = total
     }
@@ -49,8 +50,12 @@ public struct TargetSource: Sendable {
     }
 
     /// Each non-empty, non-comment line with its number; `body` returns false to stop.
-    public static func lines(of path: String, _ body: (Int, String) -> Bool) {
-        guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path) else { return }
+    /// Returns why reading failed (stdin a directory, an I/O error), nil when it read to the end.
+    @discardableResult
+    public static func lines(of path: String, _ body: (Int, String) -> Bool) -> String? {
+        guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path) else {
+            return Readable.why(path) ?? "cannot open"
+        }
         var pending = Data()
         var number = 0
         func emit(_ bytes: Data) -> Bool {
@@ -65,7 +70,9 @@ public struct TargetSource: Sendable {
         let longest = Target.maximumLength + 1
         var skipping = false
         while true {
-            let chunk = handle.readData(ofLength: 1 << 16)
+            // FileHandle.readData(ofLength:) traps on a read error; read(upToCount:) throws it.
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch { return Readable.reason(of: error) }
             if chunk.isEmpty { break }
             var start = chunk.startIndex
             while let newline = chunk[start...].firstIndex(of: 0x0A) {
@@ -75,7 +82,7 @@ public struct TargetSource: Sendable {
                 pending.append(chunk[start..<newline])
                 let line = pending
                 pending = Data()
-                guard emit(line) else { return }
+                guard emit(line) else { return nil }
             }
             guard !skipping else { continue }
             pending.append(chunk[start...])
@@ -83,10 +90,11 @@ public struct TargetSource: Sendable {
                 skipping = true
                 let line = pending.prefix(longest)
                 pending = Data()
-                guard emit(line) else { return }
+                guard emit(line) else { return nil }
             }
         }
         if !pending.isEmpty { _ = emit(pending) }
+        return nil
     }
 }
 
@@ -148,10 +156,14 @@ public final class Scan: Sendable {
                 continuation.yield((index + 1, text, "argument"))
             }
             if let file = source.file {
-                TargetSource.lines(of: file) { number, line in
+                let origin = file == "-" ? "stdin" : file
+                if let failed = TargetSource.lines(of: file, { number, line in
                     gate.wait()
-                    continuation.yield((number, line, file == "-" ? "stdin" : file))
+                    continuation.yield((number, line, origin))
                     return true
+                }) {
+                    // Not a target's verdict: the list itself was cut short, so the scan is not clean.
+                    continuation.yield((0, "", "cannot read \(origin): \(failed)"))
                 }
             }
             continuation.finish()
@@ -161,6 +173,11 @@ public final class Scan: Sendable {
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for await (number, text, origin) in stream {
+                if number == 0 {
+                    output.diagnostic(origin)
+                    bad += 1
+                    continue
+                }
                 gate.signal()
                 guard let target = try? Target.forTLS(text) else {
                     output.diagnostic("\(origin):\(number): \(Self.reason(text) ?? text)")

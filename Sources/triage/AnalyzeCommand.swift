@@ -44,9 +44,12 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console(language: lang, verbosity: quiet ? .quiet : .normal)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
-              FileManager.default.isReadableFile(atPath: file) else {
-            console.error(isDirectory.boolValue ? "\(file) is a directory, not a capture file" : "cannot read \(file)")
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+            console.error("\(file) is a directory, not a capture file")
+            throw Reported(status: ExitStatus.usage)
+        }
+        if let why = Readable.why(file) {
+            console.error("cannot read \(file): \(why)")
             throw Reported(status: ExitStatus.usage)
         }
         // A FIFO or a device would block until a writer comes; the decoder reads files.
@@ -55,12 +58,12 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error("\(file) is not a regular file (a pipe or a device): save the capture to a file first (tcpdump -w FILE)")
             throw Reported(status: ExitStatus.usage)
         }
-        if let keylog, !FileManager.default.isReadableFile(atPath: keylog) {
-            console.error("cannot read the key log \(keylog)")
+        if let keylog, let why = Readable.why(keylog) {
+            console.error("cannot read the key log \(keylog): \(why)")
             throw Reported(status: ExitStatus.usage)
         }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            console.error("cannot read the CA file \(caFile)")
+        if let caFile, let why = Readable.why(caFile) {
+            console.error("cannot read the CA file \(caFile): \(why)")
             throw Reported(status: ExitStatus.usage)
         }
         // A file with no certificate would leave nothing to verify against: chains would go unchecked.

@@ -45,7 +45,11 @@ struct ExplainCommand: ParsableCommand {
         }
         var input = words.concatenated(separator: " ")
         if words == ["-"] {
-            input = String(decoding: FileHandle.standardInput.readDataToEndOfFile().prefix(1 << 20), as: UTF8.self)
+            // readDataToEndOfFile traps on a read error (stdin a directory); read(upToCount:) throws it.
+            do { input = String(decoding: try FileHandle.standardInput.read(upToCount: 1 << 20) ?? Data(), as: UTF8.self) } catch {
+                console.error("cannot read stdin: \(Readable.reason(of: error))")
+                throw Reported(status: ExitStatus.usage)
+            }
         }
         do {
             console.result(try Explainer.explain(input).map { $0.text(console.table) }.concatenated(separator: "\n\n"))

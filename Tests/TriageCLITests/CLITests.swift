@@ -322,6 +322,35 @@ import TriageTestSupport
         #expect(shown.status == 2)
     }
 
+    /// A file given on the command line that cannot be read says why, in the
+    /// system's words, and nothing runs (exit 2): a capture, a key log, a CA
+    /// file, a targets file that is missing or a directory.
+    @Test func unreadableInputFilesSayWhy() async throws {
+        let folder = TestPaths.temporaryFolder("unreadable-inputs")
+        let missing = folder.appendingPathComponent("missing").path
+        let capture = try await Command.triage(["analyze", missing, "--out", folder.appendingPathComponent("a").path])
+        #expect(capture.status == 2)
+        #expect(capture.stderr.contains("cannot read \(missing): No such file or directory"), "\(capture.stderr)")
+        let pcap = folder.appendingPathComponent("empty.pcap")
+        try Data().write(to: pcap)
+        let keylog = try await Command.triage(["analyze", pcap.path, "--keylog", missing, "--out", folder.appendingPathComponent("b").path])
+        #expect(keylog.status == 2)
+        #expect(keylog.stderr.contains("cannot read the key log \(missing): No such file or directory"), "\(keylog.stderr)")
+        let ca = try await Command.triage(["analyze", pcap.path, "--ca-file", folder.path, "--out", folder.appendingPathComponent("c").path])
+        #expect(ca.status == 2)
+        #expect(ca.stderr.contains("cannot read the CA file \(folder.path): Is a directory"), "\(ca.stderr)")
+        let targets = try await Command.triage(["scan", "--targets", folder.path])
+        #expect(targets.status == 2)
+        #expect(targets.stderr.contains("cannot read the targets file \(folder.path): Is a directory"), "\(targets.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("a").path))
+        // stdin that is a directory: read(2) fails with EISDIR, which Foundation's readData trapped on.
+        for (words, said) in [("scan --targets -", "cannot read stdin: Is a directory"), ("explain -", "cannot read stdin: Is a directory")] {
+            let piped = try await Command.run(["/bin/sh", "-c", "exec \"$0\" \(words) < \"$1\"", TestPaths.triageBinary.path, folder.path])
+            #expect(piped.status == 2, "\(words): \(piped.status) \(piped.stderr.prefix(300))")
+            #expect(piped.stderr.contains(said), "\(words): \(piped.stderr.prefix(300))")
+        }
+    }
+
     /// A runbook that is not UTF-8 says where; a directory is not a runbook;
     /// an absurd --step-timeout is a usage error.
     @Test func unusableRunbookFilesAndFlags() async throws {
