@@ -24,12 +24,14 @@ public struct TargetSource: Sendable {
     public init(arguments: [String], file: String?) throws(Refused) {
         self.arguments = arguments
         self.file = file
-        guard let file, file != "-" else {
-            count = file == "-" ? nil : arguments.count
+        if let file, file != "-", let why = Readable.why(file) { throw Refused(lines: ["cannot read the targets file \(file): \(why)"]) }
+        // stdin, a pipe (`--targets <(…)`) or a FIFO gives its lines once: read as they come, a bad one
+        // said and skipped; a regular file is checked whole before anything is probed.
+        guard let file, Self.isRegular(file) else {
+            count = file == nil ? arguments.count : nil
             try Self.check(arguments.enumerated().map { ($0.offset + 1, $0.element) }, origin: "argument")
             return
         }
-        if let why = Readable.why(file) { throw Refused(lines: ["cannot read the targets file \(file): \(why)"]) }
         try Self.check(arguments.enumerated().map { ($0.offset + 1, $0.element) }, origin: "argument")
         var total = arguments.count
         var bad: [String] = []
@@ -41,6 +43,11 @@ public struct TargetSource: Sendable {
         if let failed { throw Refused(lines: ["cannot read the targets file \(file): \(failed)"]) }
         if !bad.isEmpty { throw Refused(lines: bad) }
         count = total
+    }
+
+    static func isRegular(_ path: String) -> Bool {
+        var info = stat()
+        return path != "-" && stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// `FILE:LINE: '…' is not a URL or HOST[:PORT]: why` for each bad line.

@@ -62,14 +62,13 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error("cannot read the key log \(keylog): \(why)")
             throw Reported(status: ExitStatus.usage)
         }
-        if let caFile, let why = Readable.why(caFile) {
-            console.error("cannot read the CA file \(caFile): \(why)")
-            throw Reported(status: ExitStatus.usage)
-        }
         // A file with no certificate would leave nothing to verify against: chains would go unchecked.
-        if let caFile, !(FileManager.default.contents(atPath: caFile).map { String(decoding: $0, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") } ?? false) {
-            console.error("\(caFile) holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the CA's certificate, as to curl --cacert")
-            throw Reported(status: ExitStatus.usage)
+        var stableCA: String?
+        if let caFile {
+            do { stableCA = try StableInput.caFile(caFile) } catch {
+                console.error(error.description)
+                throw Reported(status: ExitStatus.usage)
+            }
         }
         if let port, !(1...65_535).contains(port) {
             console.error("--port \(port) is not a TCP port (1-65535)")
@@ -78,7 +77,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         var given = ["capture": file]
         if let port { given["port"] = String(port) }
         if let host { given["host"] = host }
-        if let caFile { given["ca_file"] = caFile }
+        if let stableCA { given["ca_file"] = stableCA }
         if let keylog { given["keylog"] = keylog }
         let caseRun: CaseRun
         do {

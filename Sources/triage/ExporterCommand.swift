@@ -42,6 +42,12 @@ struct ExporterCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console()
         let modules: ExporterConfig
+        // Made stable first: a pipe gives its bytes once, and every module's context reads the bundle.
+        let caFile: String?
+        do { caFile = try self.caFile.map { path throws(StableInput.Problem) in try StableInput.caFile(path) } } catch {
+            console.error(error.description)
+            throw Reported(status: ExitStatus.usage)
+        }
         do {
             modules = try config.map { path throws(RunbookError) in try ExporterConfig.load(contentsOf: path, caFile: caFile) } ?? .standard(caFile: caFile)
         } catch {
@@ -52,15 +58,19 @@ struct ExporterCommand: AsyncParsableCommand {
         // PKCS#12 stores become PEM bundles in a folder of their own, removed when the exporter stops.
         let scratch = TrustStore.scratchFolder()
         defer { TemporaryFolders.remove(scratch) }
-        for (name, module) in modules.modules {
-            if let cert = module.clientCertificate, let problem = ClientIdentity.problem(certificate: cert, key: module.clientKey) {
-                console.error("module '\(name)': \(problem)")
-                throw Reported(status: ExitStatus.usage)
-            }
+        // Every module's files are checked before it serves, each problem said at its line of the config.
+        var problems: [Diagnostic] = []
+        for (name, module) in modules.modules.sorted(by: { $0.key < $1.key }) {
+            let checked = Self.problems(of: module, named: name, config: config ?? "--ca-file", scratch: scratch)
+            problems += checked
+            guard checked.isEmpty else { continue }
             do { probes[name] = try ModuleProbe(module, scratch: scratch) } catch {
-                console.error("module '\(name)': \(error)")
-                throw Reported(status: ExitStatus.usage)
+                problems.append(Diagnostic(Self.origin(module, "module", config: config), "module '\(name)': \(error)"))
             }
+        }
+        if !problems.isEmpty {
+            console.diagnostics(RunbookError(problems).description)
+            throw Reported(status: ExitStatus.usage)
         }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             console.error("--listen '\(listen)' is not ADDR:PORT")
@@ -96,5 +106,30 @@ struct ExporterCommand: AsyncParsableCommand {
                                                                    "modules": .string(modules.modules.keys.sorted().joined(separator: ", "))]))
         Signals.onInterrupt { leave(ExitStatus.interrupted) }
         try await bound.channel.closeFuture.get()
+    }
+
+    static func origin(_ module: ExporterConfig.Module, _ key: String, config: String?) -> SourceLocation {
+        module.origins[key] ?? module.origins["module"] ?? SourceLocation(file: config ?? "--ca-file", line: 1, column: 1)
+    }
+
+    /// What makes a module's files unusable: a CA bundle, a client certificate and key, each trust store.
+    static func problems(of module: ExporterConfig.Module, named name: String, config: String, scratch: URL) -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        // The module's own ca_file (--ca-file was checked before the config was read).
+        if module.origins["ca_file"] != nil, let caFile = module.caFile {
+            do { _ = try StableInput.caFile(caFile) } catch {
+                problems.append(Diagnostic(origin(module, "ca_file", config: config), "module '\(name)': ca_file: \(error)"))
+            }
+        }
+        if let cert = module.clientCertificate, let problem = ClientIdentity.check(certificate: cert, key: module.clientKey) {
+            let field = problem.inKey && module.clientKey != nil ? "client_key" : "client_cert"
+            problems.append(Diagnostic(origin(module, field, config: config), "module '\(name)': \(problem.text)"))
+        }
+        for (store, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
+            do { _ = try TrustStore.load("\(store)=\(file)", scratch: scratch) } catch {
+                problems.append(Diagnostic(origin(module, "trust_stores.\(store)", config: config), "module '\(name)': trust_stores: \(error)"))
+            }
+        }
+        return problems
     }
 }

@@ -197,7 +197,6 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("-H expects 'Name: value', got '\(h)'")
         }
         if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
-        if let cert, let problem = ClientIdentity.problem(certificate: cert, key: key) { throw ValidationError(problem) }
         if verbose && quiet { throw ValidationError("-v and -q cannot go together") }
         guard Bundled.languages.contains(lang) else { throw ValidationError("--lang expects one of \(Bundled.languages.joined(separator: ", ")), got '\(lang)'") }
     }
@@ -214,6 +213,24 @@ struct RunCommand: AsyncParsableCommand {
         return (String(parts[0]), port, address)
     }
 
+    /// The `--resolve` entries curl uses for `url`: those for its host (or `*`) and its port. curl
+    /// ignores the others, and so does triage, saying so: a mistyped port must not send every
+    /// probe to a port nothing listens on. Without a URL (taken from --nginx-conf later) all are used.
+    static func resolveEntries(_ specs: [String], for url: String?) -> (used: [(host: String, port: Int, address: String)], ignored: [String]) {
+        let parsed = specs.compactMap { spec in resolveEntry(spec).map { (spec, $0) } }
+        guard let url, let target = try? Target(url) else { return (parsed.map(\.1), []) }
+        var used: [(host: String, port: Int, address: String)] = [], ignored: [String] = []
+        for (spec, entry) in parsed {
+            let host = SNIVariant.withoutRootDot(entry.host).lowercased()
+            if (host == "*" || host == SNIVariant.withoutRootDot(target.host).lowercased()), entry.port == target.effectivePort {
+                used.append(entry)
+            } else {
+                ignored.append(spec)
+            }
+        }
+        return (used, ignored)
+    }
+
     /// The runbook inputs the flags set; `--set` wins over nothing, flags win over `--set`.
     func given() throws -> [String: Value] {
         var given: [String: Value] = [:]
@@ -223,7 +240,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let url { given["url"] = .string(try Target(url).url) }
         if let via { given["via"] = .string(try Target(via, defaultScheme: "http").url) }
-        if let caFile { given["ca_file"] = .string(caFile) }
+        // Files read more than once (each step loads them) are made stable first: a pipe gives its bytes once.
+        func stable(_ path: String, _ what: String) throws -> String {
+            do { return try StableInput.path(path, what: what) } catch { throw ValidationError(error.description) }
+        }
+        if let caFile {
+            do { given["ca_file"] = .string(try StableInput.caFile(caFile)) } catch { throw ValidationError(error.description) }
+        }
         if insecure { given["insecure"] = .bool(true) }
         if let proxySni { given["proxy_sni"] = .string(proxySni) }
         if let proxyVersion {
@@ -238,7 +261,13 @@ struct RunCommand: AsyncParsableCommand {
         if let proxyBackend { given["proxy_backend"] = .string(proxyBackend) }
         if let since { given["since"] = .string(since) }
         if let dnsServer { given["dns_server"] = .string(dnsServer) }
-        if let cert { given["client_cert"] = .string(cert); given["client_key"] = .string(key ?? cert) }
+        if let cert {
+            let stableCert = try stable(cert, "the client certificate")
+            let stableKey = try key.map { try stable($0, "the client key") } ?? stableCert
+            if let problem = ClientIdentity.problem(certificate: stableCert, key: key == nil ? nil : stableKey) { throw ValidationError(problem) }
+            given["client_cert"] = .string(stableCert)
+            given["client_key"] = .string(stableKey)
+        }
         if !headers.isEmpty { given["headers"] = .list(headers.map(Value.string)) }
         if let proxy { given["proxy"] = .string(proxy) }
         if noProxy == "*" { given["proxy"] = "none" }
@@ -251,16 +280,21 @@ struct RunCommand: AsyncParsableCommand {
             if let problem = TrustStore.repeatedNameProblem(trustStores) { throw ValidationError(problem) }
             let scratch = TrustStore.scratchFolder()
             defer { TemporaryFolders.remove(scratch) }
+            var stableSpecs: [String] = []
             for spec in trustStores {
-                do { _ = try TrustStore.load(spec, scratch: scratch) } catch { throw ValidationError(error.description) }
+                do {
+                    let stableSpec = try TrustStore.stableSpec(spec)
+                    _ = try TrustStore.load(stableSpec, scratch: scratch)
+                    stableSpecs.append(stableSpec)
+                } catch { throw ValidationError(error.description) }
             }
-            given["trust_stores"] = .list(trustStores.map(Value.string))
+            given["trust_stores"] = .list(stableSpecs.map(Value.string))
         }
         if let warnDays {
             guard (0...3650).contains(warnDays) else { throw ValidationError("--warn-days \(warnDays) is not a number of days between 0 and 3650") }
             given["warn_days"] = .int(warnDays)
         }
-        let entries = resolve.compactMap(Self.resolveEntry)
+        let entries = Self.resolveEntries(resolve, for: given["url"]?.stringValue).used
         if !entries.isEmpty {
             given["addresses"] = .string(entries.map(\.address).joined(separator: ","))
             if let port = entries.first?.port { given["port"] = .int(port) }
@@ -281,6 +315,11 @@ struct RunCommand: AsyncParsableCommand {
         let caseRun: CaseRun
         do {
             var given = try given()
+            if let url = given["url"]?.stringValue, let target = try? Target(url) {
+                for spec in Self.resolveEntries(resolve, for: url).ignored {
+                    console.error("--resolve \(Sink.echo(spec, limit: 120)) is not for \(target.host):\(target.effectivePort), the URL's host and port: not used (curl ignores it too)")
+                }
+            }
             if let nginxConf {
                 // Refuse a config nginx would not load before anything runs, and
                 // take the upstream URL from it when none was given.

@@ -67,7 +67,6 @@ struct ScanCommand: AsyncParsableCommand {
         }
         guard !targets.isEmpty || targetsFile != nil else { throw ValidationError("give targets as arguments or with --targets FILE") }
         if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
-        if let cert, let problem = ClientIdentity.problem(certificate: cert, key: key) { throw ValidationError(problem) }
     }
 
     func run() async throws {
@@ -77,9 +76,19 @@ struct ScanCommand: AsyncParsableCommand {
             throw Reported(status: ExitStatus.usage)
         }
         var options = EndpointProbe.Options()
-        options.caFile = caFile
-        options.clientCertificate = cert
-        options.clientKey = key ?? cert
+        do {
+            // Made stable first (a pipe gives its bytes once; they are read more than once).
+            options.caFile = try caFile.map { path throws(StableInput.Problem) in try StableInput.caFile(path) }
+            options.clientCertificate = try cert.map { path throws(StableInput.Problem) in try StableInput.path(path, what: "the client certificate") }
+            options.clientKey = try key.map { path throws(StableInput.Problem) in try StableInput.path(path, what: "the client key") } ?? options.clientCertificate
+        } catch {
+            console.error(error.description)
+            throw Reported(status: ExitStatus.usage)
+        }
+        if let cert = options.clientCertificate, let problem = ClientIdentity.problem(certificate: cert, key: key == nil ? nil : options.clientKey) {
+            console.error(problem)
+            throw Reported(status: ExitStatus.usage)
+        }
         options.withoutSNI = sniVariants
         options.warnDays = warnDays
         if let at {
@@ -97,7 +106,7 @@ struct ScanCommand: AsyncParsableCommand {
         let scratch = TrustStore.scratchFolder()
         defer { TemporaryFolders.remove(scratch) }
         for spec in trustStores {
-            do { options.trustStores.append(try TrustStore.load(spec, scratch: scratch)) }
+            do { options.trustStores.append(try TrustStore.load(try TrustStore.stableSpec(spec), scratch: scratch)) }
             catch {
                 console.error(error.description)
                 throw Reported(status: ExitStatus.usage)

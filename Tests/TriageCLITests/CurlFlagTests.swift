@@ -160,6 +160,38 @@ import TriageTestSupport
         #expect(up.received.count == requestsBefore, "nothing ran for the bad keys")
     }
 
+    /// `--cacert <(…)`: a pipe gives its bytes once, and every step loads the bundle; it is
+    /// copied first, so the run is healthy (it was `cert-invalid`, blaming the server for a trust
+    /// store the second step could not load). A bundle that cannot be used is bad input, exit 2.
+    /// A `--resolve` entry for another port is not used, as curl does not use it.
+    @Test func pipedCABundleUnusableBundleAndAStrayResolve() async throws {
+        let up = try Upstream()
+        let url = "https://\(F.host):\(up.port)/"
+        let folder = TestPaths.temporaryFolder("piped-ca")
+        let piped = try await Command.run(["/bin/bash", "-c", "exec \"$0\" run \"$1\" --resolve \"$2\" --cacert <(cat \"$3\") --out \"$4\"",
+                                           TestPaths.triageBinary.path, url, "\(F.host):\(up.port):127.0.0.1", up.caFile,
+                                           folder.appendingPathComponent("piped").path])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("piped/report.json")))
+        #expect(doc.verdict == .healthy)
+        let requestsBefore = up.received.count
+        let empty = try F.file("", named: "empty.pem")
+        for (bundle, says) in [(folder.path, "cannot read the CA file \(folder.path): Is a directory"),
+                               (empty, "\(empty) holds no PEM certificate")] {
+            let bad = try await Command.triage(["run", url, "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", bundle,
+                                                "--out", folder.appendingPathComponent("bad").path])
+            #expect(bad.status == 2, "\(bundle): \(bad.stderr)")
+            #expect(bad.stderr.contains(says), "\(bad.stderr)")
+        }
+        #expect(up.received.count == requestsBefore, "nothing ran for the unusable bundles")
+        // Two entries, one for a port nothing listens on: the right one is used, the other named.
+        let (stray, strayDoc, _) = try await run([url, "--resolve", "\(F.host):9:127.0.0.9", "--resolve", "\(F.host):\(up.port):127.0.0.1",
+                                                 "--cacert", up.caFile])
+        #expect(stray.status == 0, "\(stray.stderr)")
+        #expect(strayDoc.inputs["addresses"] == "127.0.0.1")
+        #expect(stray.stderr.contains("--resolve \(F.host):9:127.0.0.9 is not for \(F.host):\(up.port), the URL's host and port: not used"), "\(stray.stderr)")
+    }
+
     @Test func stdoutIsTheResultAndQuietAndJSONChangeIt() async throws {
         let up = try Upstream()
         let url = "https://\(F.host):\(up.port)/"

@@ -176,7 +176,31 @@ import Glibc
         try "modules:\n  mtls:\n    client_cert: \(cert)\n    client_key: \(key)\n".write(to: file, atomically: true, encoding: .utf8)
         let r = try await Command.triage(["exporter", "--config", file.path, "--listen", "127.0.0.1:0"])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("module 'mtls': the client key \(key) is encrypted"), "\(r.stderr)")
+        #expect(r.stderr.contains("\(file.path):4:17: module 'mtls': the client key \(key) is encrypted"), "\(r.stderr)")
+    }
+
+    /// Every unusable file of every module is said at its line, all at once (a bad trust store
+    /// beside a bad CA file); a YAML syntax error and a duplicated module are said where they are.
+    @Test func everyUnusableFileAndSyntaxErrorAtItsPosition() async throws {
+        let folder = TestPaths.temporaryFolder("exporter-config")
+        let file = folder.appendingPathComponent("modules.yaml")
+        try "modules:\n  a:\n    ca_file: /nonexistent/ca.pem\n  b:\n    trust_stores:\n      java: /nonexistent/cacerts\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let r = try await Command.triage(["exporter", "--config", file.path, "--listen", "127.0.0.1:0"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("\(file.path):3:14: module 'a': ca_file: cannot read the CA file /nonexistent/ca.pem: No such file or directory"), "\(r.stderr)")
+        #expect(r.stderr.contains("\(file.path):6:13: module 'b': trust_stores: cannot read the trust store /nonexistent/cacerts: No such file or directory"), "\(r.stderr)")
+        let syntax = folder.appendingPathComponent("syntax.yaml")
+        try "modules:\n  a:\n    http: true\n   bad: [\n".write(to: syntax, atomically: true, encoding: .utf8)
+        let s = try await Command.triage(["exporter", "--config", syntax.path, "--listen", "127.0.0.1:0"])
+        #expect(s.status == 2)
+        #expect(s.stderr.hasPrefix("\(syntax.path):4:"), "\(s.stderr)")
+        #expect(s.stderr.split(separator: "\n").count == 1, "one line: \(s.stderr)")
+        let twice = folder.appendingPathComponent("twice.yaml")
+        try "modules:\n  a:\n    http: true\n  a:\n    http: false\n".write(to: twice, atomically: true, encoding: .utf8)
+        let t = try await Command.triage(["exporter", "--config", twice.path, "--listen", "127.0.0.1:0"])
+        #expect(t.status == 2)
+        #expect(t.stderr.contains("\(twice.path):4:3: duplicate key 'a' in this mapping"), "\(t.stderr)")
     }
 
     /// Prometheus scrapes the exporter for three targets (blackbox-style

@@ -22,4 +22,27 @@ import TriageKit
         #expect(out.contains("https://bob:[REDACTED]@proxy.test:3128/"))
         #expect(Redactor.redact("nothing to see") == "nothing to see")
     }
+
+    /// A token as a URL's user name, in a fragment (OAuth's implicit flow), an authorization
+    /// code, Google's signed URLs: masked too, and found again where no pattern marks them.
+    @Test func tokensInOtherPlacesOfAURL() {
+        let text = """
+            url: https://ghp_TOKENSECRET20@git.example.test/org/repo.git
+            callback: https://app.example.test/cb#access_token=FRAGSECRET1&state=ok
+            redirect: https://app.example.test/cb?code=AUTHCODE99&state=ok
+            signed: https://storage.example.test/o?X-Goog-Signature=GOOGSIG77&X-Goog-Credential=GOOGCRED88
+            """
+        let out = Redactor.redact(text)
+        for secret in ["ghp_TOKENSECRET20", "FRAGSECRET1", "AUTHCODE99", "GOOGSIG77", "GOOGCRED88"] {
+            #expect(!out.contains(secret), "\(secret) leaked: \(out)")
+        }
+        #expect(out.contains("https://[REDACTED]@git.example.test/org/repo.git"))
+        #expect(out.contains("cb#access_token=[REDACTED]&state=ok"))
+        #expect(out.contains("cb?code=[REDACTED]&state=ok"))
+        // curl's trace names the user alone ("Server auth using Basic with user '…'"): the value is known.
+        #expect(Redactor.secretValues(in: text).contains("ghp_TOKENSECRET20"))
+        // A password form keeps its user name; an address literal's brackets are no user name.
+        #expect(Redactor.redact("https://bob:hunter2@h.test/") == "https://bob:[REDACTED]@h.test/")
+        #expect(Redactor.redact("see https://[::1]:8443/ and x@y") == "see https://[::1]:8443/ and x@y")
+    }
 }

@@ -240,7 +240,17 @@ import TriageTestSupport
             name: y
             steps:
               - { id: a, uses: test.echo }
-            """).first?.contains("duplicate key 'name'") == true)
+            """) == ["rb.yaml:2:1: duplicate key 'name' in this mapping: each key may appear once"])
+        // In a nested mapping: at the key's second line, at its column.
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - id: a
+                uses: test.echo
+                with:
+                  value: 1
+                  value: 2
+            """) == ["rb.yaml:7:7: duplicate key 'value' in this mapping: each key may appear once"])
     }
 
     @Test func emptyFileAndWrongShapes() {

@@ -111,5 +111,27 @@ import TriageWire
         let trace = try String(contentsOf: out.appendingPathComponent("evidence/call/trace.txt"), encoding: .utf8)
         #expect(trace.contains("> Authorization: [REDACTED]"))
         #expect(trace.contains("< Set-Cookie: [REDACTED]"))
+
+        // A token as the URL's user name (curl sends it as Basic auth and names the user in its
+        // trace), an OAuth code in the query and a token in the fragment: nowhere either.
+        let second = folder.appendingPathComponent("case-2")
+        let tokens = ["ghp_USERTOKEN42x", "AUTHCODE77x", "FRAGTOKEN55x"]
+        let r2 = try await Command.triage(["run", "http://ghp_USERTOKEN42x@127.0.0.1:\(server.port)/cb?code=AUTHCODE77x&state=s#access_token=FRAGTOKEN55x",
+                                           "--runbook", runbook.path, "--out", second.path, "-v"])
+        #expect(r2.status == 1, "\(r2.stderr)")
+        let enumerator2 = FileManager.default.enumerator(atPath: second.path)
+        var checked = 0
+        while let name = enumerator2?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: second.appendingPathComponent(name).path, isDirectory: &isDirectory)
+            guard !isDirectory.boolValue else { continue }
+            let text = String(decoding: try Data(contentsOf: second.appendingPathComponent(name)), as: UTF8.self)
+            checked += 1
+            for secret in tokens { #expect(!text.contains(secret), "\(secret) leaked into \(name)") }
+        }
+        #expect(checked >= 4)
+        for secret in tokens { #expect(!r2.stderr.contains(secret) && !r2.stdout.contains(secret), "\(secret) leaked to the terminal") }
+        let trace2 = try String(contentsOf: second.appendingPathComponent("evidence/call/trace.txt"), encoding: .utf8)
+        #expect(trace2.contains("> Authorization: [REDACTED]"), "curl sent the user name as Basic auth")
     }
 }

@@ -171,6 +171,22 @@ import TriageTestSupport
         #expect(rows.last?.hasPrefix("https://localhost:\(fleet.valid)/,127.0.0.1,\(fleet.valid),true,,") == true, "\(rows)")
     }
 
+    /// Files given as pipes (`<(…)`, bash's process substitution) are read once: the targets as
+    /// they come, the CA bundle copied before the first of its readers. Both once failed: the
+    /// targets were read twice (the check, then the scan) and the list was empty.
+    @Test func targetsAndCABundleFromPipes() async throws {
+        let (server, ca) = try Self.validServer()
+        defer { server.stop() }
+        let r = try await Command.run(["/bin/bash", "-c", "exec \"$0\" scan --targets <(printf 'localhost:%s\\nnot a target\\n' \"$1\") --cacert <(cat \"$2\") --format jsonl",
+                                       TestPaths.triageBinary.path, "\(server.port)", ca])
+        // The bad line is said and skipped (as from stdin), so the exit is 2; the good one was probed, and trusted.
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains(":2: "), "\(r.stderr)")
+        let results = try lines(r.stdout)
+        #expect(results.count == 1)
+        #expect(results["https://localhost:\(server.port)/"]?["ok"] as? Bool == true, "\(r.stdout)")
+    }
+
     /// A password or token in a target never reaches scan's output, in any format.
     @Test func secretsInTargetsAreRedacted() async throws {
         let port = PlainTCPServer.closedPort()

@@ -19,6 +19,10 @@ import TriageTestSupport
         #expect(try Target("127.0.0.1:8080", defaultScheme: "http").url == "http://127.0.0.1:8080/")
         #expect(try Target("[::1]:8443").url == "https://[::1]:8443/")
         #expect(try Target("::1").url == "https://[::1]/")
+        // A bare IPv4 address is that address on the default port (it was once put in brackets as IPv6 and refused).
+        #expect(try Target("127.0.0.1").url == "https://127.0.0.1/")
+        #expect(try Target("10.0.0.1", defaultScheme: "http").url == "http://10.0.0.1/")
+        #expect(try Target.forTLS("192.0.2.7").effectivePort == 443)
         #expect(try Target("https://[2001:db8::1]/v1").host == "2001:db8::1")
         let idn = try Target("https://bücher.example.test/")
         #expect(idn.host == "xn--bcher-kva.example.test")

@@ -33,6 +33,9 @@ public struct ExporterConfig: Sendable {
         public var at: String?
         /// `trust_stores: {NAME: FILE}`: each chain also verified against these.
         public var trustStores: [String: String] = [:]
+        /// Where the module and its files are in the config (`module`, `ca_file`, `client_cert`,
+        /// `client_key`, `trust_stores.NAME`): a file that cannot be used is said at its line.
+        public var origins: [String: SourceLocation] = [:]
         public init() {}
     }
 
@@ -58,7 +61,7 @@ public struct ExporterConfig: Sendable {
         }
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
-            throw RunbookError([Diagnostic(at(nil), "YAML syntax error: \(error)")])
+            throw RunbookError([YAMLSyntax.diagnostic(error, file: source, lines: yaml.split(separator: "\n", omittingEmptySubsequences: false))])
         }
         var problems: [Diagnostic] = []
         guard let root, case .mapping(let top) = root else {
@@ -75,6 +78,7 @@ public struct ExporterConfig: Sendable {
                     guard case .mapping(let fields) = body else { problems.append(Diagnostic(at(body), "module '\(name)': expected a mapping")); continue }
                     var m = Module()
                     m.caFile = caFile
+                    m.origins["module"] = at(nameNode)
                     for (fieldNode, value) in fields {
                         let field = fieldNode.string ?? ""
                         func bool() -> Bool? {
@@ -96,9 +100,9 @@ public struct ExporterConfig: Sendable {
                             if let t = string() {
                                 do { m.timeout = try DurationParser.deadline(t) } catch { problems.append(Diagnostic(at(value), "timeout: \(error)")) }
                             }
-                        case "ca_file": m.caFile = string()
-                        case "client_cert": m.clientCertificate = string()
-                        case "client_key": m.clientKey = string()
+                        case "ca_file": m.caFile = string(); m.origins[field] = at(value)
+                        case "client_cert": m.clientCertificate = string(); m.origins[field] = at(value)
+                        case "client_key": m.clientKey = string(); m.origins[field] = at(value)
                         case "warn_days":
                             if let n = value.int, (0...3650).contains(n) { m.warnDays = n } else {
                                 problems.append(Diagnostic(at(value), "warn_days: expected a number of days between 0 and 3650"))
@@ -114,6 +118,7 @@ public struct ExporterConfig: Sendable {
                                     continue
                                 }
                                 m.trustStores[name] = file
+                                m.origins["trust_stores.\(name)"] = at(v)
                             }
                         case "at":
                             if let text = string(), JudgeTime.parse(text) != nil { m.at = text } else {

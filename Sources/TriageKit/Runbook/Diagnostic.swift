@@ -1,3 +1,5 @@
+import Yams
+
 /// A place in a runbook file. Lines and columns count from 1, columns in
 /// Unicode scalars as libyaml does, so an editor's "go to" lands on the spot.
 public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -45,4 +47,44 @@ public struct RunbookError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// A YAML document Yams cannot compose, said where the problem is (runbooks and the exporter's config).
+public enum YAMLSyntax {
+    /// `lines`: the document's lines, to find a duplicated key's second occurrence (Yams marks the mapping).
+    public static func diagnostic(_ error: any Error, file: String, lines: [Substring]) -> Diagnostic {
+        let top = SourceLocation(file: file, line: 1, column: 1)
+        guard let yaml = error as? YamlError else { return Diagnostic(top, "YAML syntax error: \(error)") }
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        switch yaml {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return Diagnostic(at(mark), "YAML syntax error: \(problem)\(while_)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return Diagnostic(secondOccurrence(of: duplicates.sorted(), from: context.mark, file: file, lines: lines) ?? at(context.mark),
+                              "duplicate key \(keys) in this mapping: each key may appear once")
+        case .reader(let problem, _, _, _):
+            return Diagnostic(top, "cannot read the YAML: \(problem)")
+        default:
+            return Diagnostic(top, "YAML syntax error: \(yaml)")
+        }
+    }
+
+    /// The line where a duplicated key comes again: a block mapping's key at the mapping's column.
+    static func secondOccurrence(of keys: [String], from mark: Mark, file: String, lines: [Substring]) -> SourceLocation? {
+        guard let key = keys.first, mark.line >= 1, mark.line <= lines.count else { return nil }
+        var seen = 0
+        for index in (mark.line - 1)..<min(lines.count, mark.line - 1 + 100_000) {
+            let line = lines[index]
+            let indent = line.prefix { $0 == " " }.count
+            guard indent == mark.column - 1 else { continue }
+            let rest = line.dropFirst(indent)
+            guard rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") else { continue }
+            seen += 1
+            if seen == 2 { return SourceLocation(file: file, line: index + 1, column: indent + 1) }
+        }
+        return nil
+    }
 }

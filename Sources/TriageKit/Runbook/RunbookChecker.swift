@@ -42,22 +42,7 @@ struct RunbookChecker {
     }
 
     func syntaxDiagnostic(_ error: any Error) -> Diagnostic {
-        let top = SourceLocation(file: file, line: 1, column: 1)
-        guard let yaml = error as? YamlError else { return Diagnostic(top, "YAML syntax error: \(error)") }
-        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
-        switch yaml {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            return Diagnostic(at(mark), "YAML syntax error: \(problem)\(while_)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
-            return Diagnostic(at(context.mark), "duplicate key \(keys) in this mapping: each key may appear once")
-        case .reader(let problem, _, _, _):
-            return Diagnostic(top, "cannot read the YAML: \(problem)")
-        default:
-            return Diagnostic(top, "YAML syntax error: \(yaml)")
-        }
+        YAMLSyntax.diagnostic(error, file: file, lines: lines)
     }
 
     // MARK: - Shapes

@@ -32,6 +32,7 @@ public enum Redactor {
         out.replace(secretHeader) { m in "\(m.output.1)\(mask)" }
         out.replace(queryToken) { m in "\(m.output.1)\(mask)" }
         out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
+        out.replace(userOnly) { m in "\(m.output.1)\(mask)@" }
         return out
     }
 
@@ -83,6 +84,7 @@ public enum Redactor {
         }
         for m in text.matches(of: queryToken) { out.append(String(m.output.0.dropFirst(m.output.1.count))) }
         for m in text.matches(of: userInfo) { out.append(String(m.output.0.dropFirst(m.output.1.count).dropLast())) }
+        for m in text.matches(of: userOnly) { out.append(String(m.output.0.dropFirst(m.output.1.count).dropLast())) }
         return out.filter { $0.count >= 4 && $0 != mask }
     }
 
@@ -97,7 +99,7 @@ public enum Redactor {
 
     private static let markers = [
         "authorization", "cookie", "private key", "api-key", "auth-token", "token=", "key=", "secret=", "password=",
-        "passwd=", "pwd=", "sig=", "signature=", "credential=", "session=", "sessionid=", "auth=",
+        "passwd=", "pwd=", "sig=", "signature=", "credential=", "session=", "sessionid=", "auth=", "code=", "jwt=",
     ]
 
     nonisolated(unsafe) private static let privateKey =
@@ -105,7 +107,11 @@ public enum Redactor {
     nonisolated(unsafe) private static let secretHeader =
         #/(?im)((?:^|[\s>"'])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)[^\r\n]+/#
     nonisolated(unsafe) private static let queryToken =
-        #/(?i)([?&;](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|session|sessionid|auth)=)[^&#\s"'<>]+/#
+        #/(?i)([?&;#](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|session|sessionid|auth|code|jwt)=)[^&#\s"'<>]+/#
+    /// `https://user:PASSWORD@host`: the password.
     nonisolated(unsafe) private static let userInfo =
         #/([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#
+    /// `https://TOKEN@host` (a personal access token as the user name, git's and many APIs' form): all of it.
+    nonisolated(unsafe) private static let userOnly =
+        #/((?i)[a-z][a-z0-9+.-]*://)[^/@\s:?#\[]+@/#
 }

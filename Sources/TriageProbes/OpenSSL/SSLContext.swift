@@ -47,16 +47,21 @@ public struct TLSClientOptions: Sendable, Hashable {
 public enum ClientIdentity {
     /// Why `certificate` (PEM) and `key` (PEM; nil: in the certificate's file) cannot be used, or nil.
     public static func problem(certificate: String, key: String?) -> String? {
+        check(certificate: certificate, key: key)?.text
+    }
+
+    /// The problem, and whether it lies in the key's file (else in the certificate's).
+    public static func check(certificate: String, key: String?) -> (text: String, inKey: Bool)? {
         let keyPath = key ?? certificate
         var err: Int32 = 0
         switch triage_check_client_identity(certificate, keyPath, &err) {
         case 0: return nil
-        case 1: return "cannot read the client key \(keyPath): \(String(cString: strerror(err)))"
-        case 2: return "the client key \(keyPath) is encrypted, and triage asks for no passphrase: decrypt a copy (openssl pkey -in \(keyPath) -out client.key) and give that"
-        case 3: return "no private key in \(keyPath): expected a PEM key (BEGIN PRIVATE KEY, BEGIN EC PRIVATE KEY or BEGIN RSA PRIVATE KEY)" + (key == nil ? "; give the key's file with --key" : "")
-        case 4: return err != 0 ? "cannot read the client certificate \(certificate): \(String(cString: strerror(err)))"
-                                : "no certificate in \(certificate): expected a PEM certificate (BEGIN CERTIFICATE)"
-        default: return "the client key \(keyPath) is not the key of the certificate \(certificate)"
+        case 1: return ("cannot read the client key \(keyPath): \(String(cString: strerror(err)))", true)
+        case 2: return ("the client key \(keyPath) is encrypted, and triage asks for no passphrase: decrypt a copy (openssl pkey -in \(keyPath) -out client.key) and give that", true)
+        case 3: return ("no private key in \(keyPath): expected a PEM key (BEGIN PRIVATE KEY, BEGIN EC PRIVATE KEY or BEGIN RSA PRIVATE KEY)" + (key == nil ? "; give the key's file with --key" : ""), true)
+        case 4: return (err != 0 ? "cannot read the client certificate \(certificate): \(String(cString: strerror(err)))"
+                                 : "no certificate in \(certificate): expected a PEM certificate (BEGIN CERTIFICATE)", false)
+        default: return ("the client key \(keyPath) is not the key of the certificate \(certificate)", true)
         }
     }
 }

@@ -35,19 +35,33 @@ public struct TrustStore: Sendable, Hashable {
         return nil
     }
 
-    /// `NAME=FILE[:PASSWORD]`; a PKCS#12 file's certificates are written to `scratch`.
-    public static func load(_ spec: String, scratch: URL) throws(Problem) -> TrustStore {
+    /// `NAME=FILE[:PASSWORD]` taken apart (the password, when given, with its colon).
+    static func parse(_ spec: String) throws(Problem) -> (name: String, file: String, password: String?) {
         let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
               parts[0].unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }) else {
             throw Problem(description: "--trust-store '\(Sink.echo(spec, limit: 80))' is not NAME=FILE (a PEM bundle or a PKCS#12 file)")
         }
-        let name = parts[0]
-        var file = parts[1], password = "changeit"
-        if !FileManager.default.fileExists(atPath: file), let colon = file.lastIndex(of: ":") {
-            password = String(file[file.index(after: colon)...])
-            file = String(file[..<colon])
+        if !FileManager.default.fileExists(atPath: parts[1]), let colon = parts[1].lastIndex(of: ":") {
+            return (parts[0], String(parts[1][..<colon]), String(parts[1][parts[1].index(after: colon)...]))
         }
+        return (parts[0], parts[1], nil)
+    }
+
+    /// The spec with its file made stable (`StableInput`): a store given as a pipe is read once,
+    /// and every later load reads the copy.
+    public static func stableSpec(_ spec: String) throws(Problem) -> String {
+        let (name, file, password) = try parse(spec)
+        let stable: String
+        do { stable = try StableInput.path(file, what: "the trust store") } catch { throw Problem(description: error.description) }
+        return "\(name)=\(stable)" + (password.map { ":\($0)" } ?? "")
+    }
+
+    /// `NAME=FILE[:PASSWORD]`; a PKCS#12 file's certificates are written to `scratch`.
+    public static func load(_ spec: String, scratch: URL) throws(Problem) -> TrustStore {
+        let (name, file, given) = try parse(spec)
+        let password = given ?? "changeit"
+        if let why = Readable.why(file) { throw Problem(description: "cannot read the trust store \(file): \(why)") }
         guard let data = FileManager.default.contents(atPath: file) else { throw Problem(description: "cannot read the trust store \(file)") }
         let text = String(decoding: data.prefix(1 << 20), as: UTF8.self)
         if text.contains("-----BEGIN CERTIFICATE-----") {

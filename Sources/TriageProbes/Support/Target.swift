@@ -75,7 +75,7 @@ public struct Target: Sendable, Hashable {
             guard scheme == "https" || scheme == "http" else { throw invalid("the scheme '\(scheme)' is not http or https") }
             self.scheme = scheme
             authorityAndRest = text[range.upperBound...]
-        } else if IPAddress(text) != nil {
+        } else if IPAddress(text)?.isV6 == true {
             // A bare IPv6 literal: its colons are not a port.
             self.scheme = defaultScheme
             authorityAndRest = "[\(text)]"
