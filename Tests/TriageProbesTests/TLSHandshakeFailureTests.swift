@@ -172,6 +172,26 @@ import TriageTestSupport
         #expect(run.root?.fact(.answer)?.stringValue?.hasPrefix("'HTTP/1.1 400 Bad Request") == true)
     }
 
+    /// A binary answer keeps its bytes in the preview, `\xNN` each (they were dropped: `'P' (0x0)`).
+    @Test func binaryAnswerOnTheTLSPortIsShownByteForByte() async throws {
+        let server = try PlainTCPServer(.raw([0x00, 0xFF, 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]))
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: nil)
+        #expect(run.root?.cause == .notTLS, "\(run.document.findings.map(\.summary))")
+        #expect(run.root?.fact(.answer)?.stringValue == "'\\x00\\xFF\\x15\\x03\\x03\\x00\\x02\\x02P' (0x00)", "\(String(describing: run.root?.fact(.answer)))")
+    }
+
+    /// `http://` to a port whose answer has no HTTP status line: curl refuses it as HTTP/0.9
+    /// (CURLE_UNSUPPORTED_PROTOCOL after connecting), which is the upstream breaking HTTP — a
+    /// problem, not an inconclusive run.
+    @Test func garbageOnAPlainHTTPPortIsAnHTTPProtocolError() async throws {
+        let server = try PlainTCPServer(.raw(Array("\u{7}garbage that is no status line\r\n\r\n".utf8)))
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: nil, extra: ["url": "http://\(F.host):\(server.port)/"])
+        #expect(run.root?.cause == .httpProtocolError, "\(run.document.findings.map(\.summary))")
+        #expect(run.document.verdict == .problem)
+    }
+
     @Test func silentServerTimesOutAndTheReportIsWritten() async throws {
         let server = try PlainTCPServer(.silent)
         defer { server.stop() }

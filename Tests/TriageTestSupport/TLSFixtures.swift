@@ -57,8 +57,9 @@ public enum TLSFixtures {
 /// HTTP, or accepts and never says anything.
 public final class PlainTCPServer: Sendable {
     /// `http`: 400 with a cookie to every request; `ok`: 200 with a body of 3 bytes; `body`: 200 with these
-    /// bytes (a certificate an AIA URL names); `status`: that status with an empty body (a proxy's 503); `silent`: never a byte.
-    public enum Mode: Sendable, Equatable { case http, ok, body([UInt8]), status(Int), silent }
+    /// bytes (a certificate an AIA URL names); `status`: that status with an empty body (a proxy's 503); `silent`: never a byte;
+    /// `raw`: these bytes and nothing else, whatever was asked (a binary or garbage answer).
+    public enum Mode: Sendable, Equatable { case http, ok, body([UInt8]), status(Int), silent, raw([UInt8]) }
 
     public let port: Int
     private let listener: Int32
@@ -82,10 +83,11 @@ public final class PlainTCPServer: Sendable {
                 switch mode {
                 case .silent:
                     held.append(client) // keep it open, say nothing
-                case .http, .ok, .body, .status:
+                case .http, .ok, .body, .status, .raw:
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     _ = recv(client, &buffer, buffer.count, 0)
                     let answer: [UInt8] = switch mode {
+                    case .raw(let bytes): bytes
                     case .status(let status): Array("HTTP/1.1 \(status) Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
                     case .ok: Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n".utf8)
                     case .body(let bytes):

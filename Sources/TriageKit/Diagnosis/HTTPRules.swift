@@ -126,6 +126,11 @@ public struct HTTPRules: Sendable {
             return [Finding(.upstreamClosedEarly, summary: Message(.findingBodyCut, ["url": url, "declared": .int(declared), "received": .int(e.bodyBytes)]),
                             subject: subject, facts: facts + [Fact(.contentLength, .int(declared))],
                             remedy: Message(.remedyBodyCut, ["declared": .int(declared), "received": .int(e.bodyBytes)]))]
+        case .unsupportedProtocol? where e.timings.connect > 0 && (!e.isHTTPS || e.tlsEstablished):
+            // The scheme is http or https, which curl speaks: after a connection, code 1 is an answer
+            // without an HTTP status line (HTTP/0.9, which curl refuses), i.e. not HTTP.
+            return [Finding(.httpProtocolError, summary: Message(.findingHTTPProtocol, ["url": url, "error": .string("\(e.curlName): \(e.curlMessage)")]),
+                            subject: subject, facts: facts)]
         case .weirdServerReply?, .http2?, .http2Stream?, .badContentEncoding?, .tooLarge?, .filesizeExceeded?:
             return [Finding(.httpProtocolError, summary: Message(.findingHTTPProtocol, ["url": url, "error": .string("\(e.curlName): \(e.curlMessage)")]),
                             subject: subject, facts: facts)]

@@ -380,14 +380,26 @@ final class HandshakeSession: SSLConnection.Observer {
         }
     }
 
-    /// A short printable preview when the first bytes are not a TLS record.
+    /// A short preview when the first bytes are not a TLS record: printable ASCII as it is, every
+    /// other byte written `\xNN` (a binary answer keeps its bytes: `'\x00\xff\x15…'`).
     static func notTLS(_ bytes: [UInt8]) -> String? {
         guard let first = bytes.first else { return nil }
         if (20...23).contains(first), bytes.count < 2 || bytes[1] == 3 { return nil }
-        let text = String(decoding: bytes.prefix(40), as: UTF8.self)
-            .replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
-        return "'\(text.filter { $0.isASCII && $0.asciiValue! >= 32 })' (0x\(String(first, radix: 16)))"
+        var text = ""
+        for byte in bytes.prefix(40) {
+            switch byte {
+            case 0x0D: text += "\\r"
+            case 0x0A: text += "\\n"
+            case 0x09: text += "\\t"
+            case 0x5C: text += "\\\\"
+            case 0x27: text += "\\'"
+            case 0x20...0x7E: text.unicodeScalars.append(Unicode.Scalar(byte))
+            default: text += "\\x" + TextFormat.hex(byte)
+            }
+        }
+        return "'\(text)' (0x\(TextFormat.hex(first)))"
     }
+
 
     // MARK: - What OpenSSL's callbacks report
 
