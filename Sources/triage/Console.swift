@@ -60,7 +60,13 @@ final class Console: Sendable {
             let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n > 0 { offset += n; continue }
             if n < 0, errno == EINTR { continue }
+            let failure = n < 0 ? errno : EIO
             closed.withLock { if isOut { $0.out = true } else { $0.err = true } }
+            // A reader that left (EPIPE: `| head -1`) is no error; a full disk or a dead device is
+            // said once, so a lost result is not silent. (The case folder is written either way.)
+            if isOut, failure != EPIPE {
+                write(paint("triage: ", "31;1") + "cannot write to stdout: \(String(cString: strerror(failure)))\n", to: STDERR_FILENO)
+            }
             return
         }
     }

@@ -128,6 +128,17 @@ import TriageTestSupport
         #expect(mine.isEmpty, "the demo's temp folder is removed: \(mine)")
     }
 
+    /// stdout on a full device (/dev/full): the lost result is said on stderr, once, and the
+    /// exit status is still the answer's (explain: 0); a closed pipe stays quiet.
+    @Test func aFullStdoutIsSaidNotSilent() async throws {
+        let full = try await Command.run(["/bin/sh", "-c", "exec \"$0\" explain 80 > /dev/full", TestPaths.triageBinary.path])
+        #expect(full.status == 0, "\(full.stderr)")
+        #expect(full.stderr == "triage: cannot write to stdout: No space left on device\n", "\(full.stderr)")
+        let piped = try await Command.run(["/bin/bash", "-c", "\"$0\" explain 80 | head -c 1 >/dev/null; echo \"status ${PIPESTATUS[0]}\"",
+                                           TestPaths.triageBinary.path])
+        #expect(piped.stderr.isEmpty, "\(piped.stderr)")
+    }
+
     /// An upstream that echoes the request back: the Authorization and
     /// Cookie triage sent, the password in the URL and the token in its
     /// query come back in the body; none of them may reach any file of the
