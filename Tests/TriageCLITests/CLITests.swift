@@ -363,6 +363,12 @@ import TriageTestSupport
         let dir = try await Command.triage(["validate", folder.path + "/"])
         #expect(dir.status == 2)
         #expect(dir.stderr.contains("is a directory, not a runbook file"), "\(dir.stderr)")
+        // A bare name that is no runbook but a folder or file here: that path, not "no runbook named".
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try "name: t\nsteps: [ {id: a, uses: exec} ]\n".write(to: folder.appendingPathComponent("mybook"), atomically: true, encoding: .utf8)
+        let bare = try await Command.run(["/bin/sh", "-c", "cd \"$1\" && \"$0\" validate sub; \"$0\" validate mybook", TestPaths.triageBinary.path, folder.path])
+        #expect(bare.stderr.contains("./sub: is a directory, not a runbook file"), "\(bare.stderr)")
+        #expect(bare.stderr.contains("./mybook:2:10: step 'a': exec needs input 'run'"), "the file was read as a runbook: \(bare.stderr)")
         let flag = try await Command.triage(["run", "127.0.0.1:9", "--step-timeout", "99999999999999999999s"])
         #expect(flag.status == 2)
         #expect(flag.stderr.contains("--step-timeout '99999999999999999999s' is out of range (at most 24h)"))

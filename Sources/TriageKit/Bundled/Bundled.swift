@@ -64,6 +64,8 @@ public enum Bundled {
             }
         }
         guard let text = BundledFiles.runbooks["\(nameOrPath).yaml"] else {
+            // No runbook of that name, but a file or folder here has it: the user meant that path.
+            if FileManager.default.fileExists(atPath: nameOrPath) { return try runbook("./" + nameOrPath, environment: environment) }
             throw NotFound(what: "runbook", name: nameOrPath, known: Array(Set(runbookNames + userRunbooks(environment: environment).map(\.name))).sorted())
         }
         return Source(text: text, origin: "bundled:\(nameOrPath)")
