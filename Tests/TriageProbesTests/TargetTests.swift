@@ -23,6 +23,10 @@ import TriageTestSupport
         #expect(try Target("127.0.0.1").url == "https://127.0.0.1/")
         #expect(try Target("10.0.0.1", defaultScheme: "http").url == "http://10.0.0.1/")
         #expect(try Target.forTLS("192.0.2.7").effectivePort == 443)
+        // A stray option in a targets file is no host name (RFC 1123: no label starts or ends with '-').
+        #expect(throws: Target.Invalid.self) { try Target("-rf") }
+        #expect(throws: Target.Invalid.self) { try Target("api-.example.test") }
+        #expect(try Target("a-b.example.test").host == "a-b.example.test")
         #expect(try Target("https://[2001:db8::1]/v1").host == "2001:db8::1")
         let idn = try Target("https://bücher.example.test/")
         #expect(idn.host == "xn--bcher-kva.example.test")

@@ -135,6 +135,10 @@ public struct Target: Sendable, Hashable {
         guard hostText.allSatisfy({ !$0.isASCII || $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" }) else {
             throw invalid("'\(hostText)' holds characters a host name cannot")
         }
+        // RFC 1123 §2.1: a label neither starts nor ends with '-' (`-rf` in a targets file is a stray flag, not a name).
+        guard !labels.contains(where: { $0.hasPrefix("-") || $0.hasSuffix("-") }) else {
+            throw invalid("'\(hostText)' has a label that starts or ends with '-' (an option in the wrong place?)")
+        }
         do {
             host = try IDNA.ascii(hostText)
         } catch {
