@@ -369,6 +369,14 @@ import TriageTestSupport
         let bare = try await Command.run(["/bin/sh", "-c", "cd \"$1\" && \"$0\" validate sub; \"$0\" validate mybook", TestPaths.triageBinary.path, folder.path])
         #expect(bare.stderr.contains("./sub: is a directory, not a runbook file"), "\(bare.stderr)")
         #expect(bare.stderr.contains("./mybook:2:10: step 'a': exec needs input 'run'"), "the file was read as a runbook: \(bare.stderr)")
+        // A runbook from a pipe is read (FileManager could not); /dev/zero is refused at 64 MiB, not read forever.
+        let piped = try await Command.run(["/bin/bash", "-c", "exec \"$0\" validate <(cat \"$1\")", TestPaths.triageBinary.path,
+                                           folder.appendingPathComponent("mybook").path])
+        #expect(piped.status == 2)
+        #expect(piped.stderr.contains(":2:10: step 'a': exec needs input 'run'"), "\(piped.stderr)")
+        let zero = try await Command.triage(["validate", "/dev/zero"])
+        #expect(zero.status == 2)
+        #expect(zero.stderr.contains("/dev/zero: is larger than 64 MiB: not a runbook"), "\(zero.stderr)")
         let flag = try await Command.triage(["run", "127.0.0.1:9", "--step-timeout", "99999999999999999999s"])
         #expect(flag.status == 2)
         #expect(flag.stderr.contains("--step-timeout '99999999999999999999s' is out of range (at most 24h)"))
