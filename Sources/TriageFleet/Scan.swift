@@ -27,7 +27,7 @@ public struct TargetSource: Sendable {
         if let file, file != "-", let why = Readable.why(file) { throw Refused(lines: ["cannot read the targets file \(file): \(why)"]) }
         // stdin, a pipe (`--targets <(…)`) or a FIFO gives its lines once: read as they come, a bad one
         // said and skipped; a regular file is checked whole before anything is probed.
-        guard let file, Self.isRegular(file) else {
+        guard let file, file != "-", Readable.isRegular(file) else {
             count = file == nil ? arguments.count : nil
             try Self.check(arguments.enumerated().map { ($0.offset + 1, $0.element) }, origin: "argument")
             return
@@ -43,11 +43,6 @@ public struct TargetSource: Sendable {
         if let failed { throw Refused(lines: ["cannot read the targets file \(file): \(failed)"]) }
         if !bad.isEmpty { throw Refused(lines: bad) }
         count = total
-    }
-
-    static func isRegular(_ path: String) -> Bool {
-        var info = stat()
-        return path != "-" && stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// `FILE:LINE: '…' is not a URL or HOST[:PORT]: why` for each bad line.
@@ -76,11 +71,16 @@ public struct TargetSource: Sendable {
         // memory and time stay bounded whatever the file holds.
         let longest = Target.maximumLength + 1
         var skipping = false
+        defer { if path != "-" { try? handle.close() } }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            // FileHandle.readData(ofLength:) traps on a read error; read(upToCount:) throws it.
-            let chunk: Data
-            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch { return Readable.reason(of: error) }
-            if chunk.isEmpty { break }
+            // One read(2) at a time: lines from a slow pipe are scanned as they come, not once 64 KiB
+            // have gathered (FileHandle's reads wait for the count, and readData traps on an error).
+            let n = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n < 0 { return String(cString: strerror(errno)) }
+            if n == 0 { break }
+            let chunk = Data(buffer[0..<n])
             var start = chunk.startIndex
             while let newline = chunk[start...].firstIndex(of: 0x0A) {
                 defer { start = newline + 1 }

@@ -53,8 +53,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             throw Reported(status: ExitStatus.usage)
         }
         // A FIFO or a device would block until a writer comes; the decoder reads files.
-        let type = (try? FileManager.default.attributesOfItem(atPath: file)[.type] as? FileAttributeType) ?? nil
-        guard type == .typeRegular else {
+        guard Readable.isRegular(file) else {
             console.error("\(file) is not a regular file (a pipe or a device): save the capture to a file first (tcpdump -w FILE)")
             throw Reported(status: ExitStatus.usage)
         }

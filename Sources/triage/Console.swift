@@ -61,7 +61,12 @@ final class Console: Sendable {
             if n > 0 { offset += n; continue }
             if n < 0, errno == EINTR { continue }
             let failure = n < 0 ? errno : EIO
-            closed.withLock { if isOut { $0.out = true } else { $0.err = true } }
+            // Set and tested under one lock: two threads failing at once say it once.
+            let first = closed.withLock { c -> Bool in
+                defer { if isOut { c.out = true } else { c.err = true } }
+                return !(isOut ? c.out : c.err)
+            }
+            guard first else { return }
             // A reader that left (EPIPE: `| head -1`) is no error; a full disk or a dead device is
             // said once, so a lost result is not silent. (The case folder is written either way.)
             if isOut, failure != EPIPE {

@@ -60,8 +60,8 @@ struct ExporterCommand: AsyncParsableCommand {
         defer { TemporaryFolders.remove(scratch) }
         // Every module's files are checked before it serves, each problem said at its line of the config.
         var problems: [Diagnostic] = []
-        for (name, module) in modules.modules.sorted(by: { $0.key < $1.key }) {
-            let checked = Self.problems(of: module, named: name, config: config ?? "--ca-file", scratch: scratch)
+        for (name, given) in modules.modules.sorted(by: { $0.key < $1.key }) {
+            let (module, checked) = Self.prepared(given, named: name, config: config ?? "--ca-file", scratch: scratch)
             problems += checked
             guard checked.isEmpty else { continue }
             do { probes[name] = try ModuleProbe(module, scratch: scratch) } catch {
@@ -112,24 +112,38 @@ struct ExporterCommand: AsyncParsableCommand {
         module.origins[key] ?? module.origins["module"] ?? SourceLocation(file: config ?? "--ca-file", line: 1, column: 1)
     }
 
-    /// What makes a module's files unusable: a CA bundle, a client certificate and key, each trust store.
-    static func problems(of module: ExporterConfig.Module, named name: String, config: String, scratch: URL) -> [Diagnostic] {
+    /// The module with its files made stable (a pipe or FIFO read once: `StableInput`), and what makes
+    /// any of them unusable: a CA bundle, a client certificate and key, each trust store.
+    static func prepared(_ given: ExporterConfig.Module, named name: String, config: String, scratch: URL) -> (ExporterConfig.Module, [Diagnostic]) {
+        var module = given
         var problems: [Diagnostic] = []
-        // The module's own ca_file (--ca-file was checked before the config was read).
+        func stable(_ path: String, _ key: String, _ what: String) -> String? {
+            do { return try StableInput.path(path, what: what) } catch {
+                problems.append(Diagnostic(origin(module, key, config: config), "module '\(name)': \(key): \(error)"))
+                return nil
+            }
+        }
+        // The module's own ca_file (--ca-file was made stable before the config was read).
         if module.origins["ca_file"] != nil, let caFile = module.caFile {
-            do { _ = try StableInput.caFile(caFile) } catch {
+            do { module.caFile = try StableInput.caFile(caFile) } catch {
                 problems.append(Diagnostic(origin(module, "ca_file", config: config), "module '\(name)': ca_file: \(error)"))
             }
         }
-        if let cert = module.clientCertificate, let problem = ClientIdentity.check(certificate: cert, key: module.clientKey) {
+        module.clientCertificate = module.clientCertificate.flatMap { stable($0, "client_cert", "the client certificate") }
+        module.clientKey = module.clientKey.flatMap { stable($0, "client_key", "the client key") }
+        if problems.isEmpty, let cert = module.clientCertificate, let problem = ClientIdentity.check(certificate: cert, key: module.clientKey) {
             let field = problem.inKey && module.clientKey != nil ? "client_key" : "client_cert"
             problems.append(Diagnostic(origin(module, field, config: config), "module '\(name)': \(problem.text)"))
         }
         for (store, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
-            do { _ = try TrustStore.load("\(store)=\(file)", scratch: scratch) } catch {
+            do {
+                let spec = try TrustStore.stableSpec("\(store)=\(file)")
+                module.trustStores[store] = String(spec.dropFirst(store.count + 1))
+                _ = try TrustStore.load(spec, scratch: scratch)
+            } catch {
                 problems.append(Diagnostic(origin(module, "trust_stores.\(store)", config: config), "module '\(name)': trust_stores: \(error)"))
             }
         }
-        return problems
+        return (module, problems)
     }
 }

@@ -220,9 +220,15 @@ struct RunCommand: AsyncParsableCommand {
         let parsed = specs.compactMap { spec in resolveEntry(spec).map { (spec, $0) } }
         guard let url, let target = try? Target(url) else { return (parsed.map(\.1), []) }
         var used: [(host: String, port: Int, address: String)] = [], ignored: [String] = []
+        // Both names as curl compares them: lower case, without a root dot, an international name in
+        // its ASCII form, `127.1` as 127.0.0.1 (Target reads a host as it reads the URL's).
+        func canonical(_ host: String) -> String {
+            let bare = SNIVariant.withoutRootDot(host)
+            return ((try? Target(bare))?.host ?? bare).lowercased()
+        }
+        let urlHost = canonical(target.host)
         for (spec, entry) in parsed {
-            let host = SNIVariant.withoutRootDot(entry.host).lowercased()
-            if (host == "*" || host == SNIVariant.withoutRootDot(target.host).lowercased()), entry.port == target.effectivePort {
+            if (entry.host == "*" || canonical(entry.host) == urlHost), entry.port == target.effectivePort {
                 used.append(entry)
             } else {
                 ignored.append(spec)

@@ -190,6 +190,36 @@ import TriageTestSupport
         #expect(stray.status == 0, "\(stray.stderr)")
         #expect(strayDoc.inputs["addresses"] == "127.0.0.1")
         #expect(stray.stderr.contains("--resolve \(F.host):9:127.0.0.9 is not for \(F.host):\(up.port), the URL's host and port: not used"), "\(stray.stderr)")
+        // The host as curl compares it: case and a root dot do not matter.
+        let (cased, casedDoc, _) = try await run([url, "--resolve", "\(F.host.uppercased()).:\(up.port):127.0.0.1", "--cacert", up.caFile])
+        #expect(cased.status == 0, "\(cased.stderr)")
+        #expect(casedDoc.inputs["addresses"] == "127.0.0.1")
+        #expect(!cased.stderr.contains("not used"), "\(cased.stderr)")
+    }
+
+    /// A client certificate and key from pipes, and the CA bundle from a named FIFO whose writer
+    /// started first: each read once, the mTLS run healthy; the copies (in a private TMPDIR here)
+    /// are gone when triage leaves.
+    @Test func clientIdentityFromPipesAndCAFromAFIFO() async throws {
+        let clientCA = try F.root("client CA")
+        let client = try F.leaf("client.example.test", issuer: clientCA)
+        let up = try Upstream(clientCA: clientCA)
+        let cert = try F.file(client.certificatePEM, named: "client.pem")
+        let key = try F.file(client.keyPEM, named: "client.key")
+        let folder = TestPaths.temporaryFolder("piped-identity")
+        let tmp = folder.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let fifo = folder.appendingPathComponent("ca.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let script = "cat \"$5\" > \"$6\" & exec env TMPDIR=\"$7\" \"$0\" run \"$1\" --resolve \"$2\" --cacert \"$6\" --cert <(cat \"$3\") --key <(cat \"$4\") --out \"$8\""
+        let r = try await Command.run(["/bin/bash", "-c", script, TestPaths.triageBinary.path, "https://\(F.host):\(up.port)/",
+                                       "\(F.host):\(up.port):127.0.0.1", cert, key, up.caFile, fifo, tmp.path, folder.appendingPathComponent("case").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("case/report.json")))
+        #expect(step(doc, "direct-1")?.fact(.status) == 200)
+        #expect(step(doc, "handshake")?.status == .ok)
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("triage-inputs-") }
+        #expect(left.isEmpty, "copies left behind: \(left)")
     }
 
     @Test func stdoutIsTheResultAndQuietAndJSONChangeIt() async throws {

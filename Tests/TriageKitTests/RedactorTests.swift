@@ -44,5 +44,12 @@ import TriageKit
         // A password form keeps its user name; an address literal's brackets are no user name.
         #expect(Redactor.redact("https://bob:hunter2@h.test/") == "https://bob:[REDACTED]@h.test/")
         #expect(Redactor.redact("see https://[::1]:8443/ and x@y") == "see https://[::1]:8443/ and x@y")
+        // An upper-case scheme hides no password.
+        #expect(Redactor.redact("HTTPS://bob:hunter2@h.test/") == "HTTPS://bob:[REDACTED]@h.test/")
+        // A plain user name or an ordinary code is masked in its URL, but not looked for everywhere
+        // else (a report would lose every "admin" and every "2024").
+        let plain = Redactor.secretValues(in: "https://admin@h.test/x?code=2024 ssh://git@h.test/")
+        #expect(!plain.contains("admin") && !plain.contains("2024") && !plain.contains("git"), "\(plain)")
+        #expect(Redactor.redact("https://admin@h.test/") == "https://[REDACTED]@h.test/")
     }
 }

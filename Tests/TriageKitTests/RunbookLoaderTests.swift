@@ -251,6 +251,16 @@ import TriageTestSupport
                   value: 1
                   value: 2
             """) == ["rb.yaml:7:7: duplicate key 'value' in this mapping: each key may appear once"])
+        // A sequence item's mapping starts on its `- ` line and ends before the next item.
+        #expect(diagnostics("""
+            name: x
+            steps:
+              - uses: test.echo
+                id: a
+                uses: test.echo
+              - id: b
+                uses: test.echo
+            """) == ["rb.yaml:5:5: duplicate key 'uses' in this mapping: each key may appear once"])
     }
 
     @Test func emptyFileAndWrongShapes() {

@@ -192,6 +192,16 @@ import TriageTestSupport
         #expect(run.document.verdict == .problem)
     }
 
+    /// A redirect to a scheme curl does not speak (an OAuth deep link) ends curl's transfer with the
+    /// same code 1, but the server answered: the answer is the 302, and nothing is wrong.
+    @Test func aRedirectToAnAppSchemeIsAnAnswer() async throws {
+        let server = try PlainTCPServer(.raw(Array("HTTP/1.1 302 Found\r\nLocation: myapp://cb?x=1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)))
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: nil, extra: ["url": "http://\(F.host):\(server.port)/"])
+        #expect(run.document.verdict == .healthy, "\(run.document.findings.map(\.summary))")
+        #expect(run.document.steps.first { $0.id == "direct-1" }?.fact(.status) == 302)
+    }
+
     @Test func silentServerTimesOutAndTheReportIsWritten() async throws {
         let server = try PlainTCPServer(.silent)
         defer { server.stop() }

@@ -46,11 +46,10 @@ public enum Bundled {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory) {
                 guard !isDirectory.boolValue else { throw NotFound(what: "runbook file", name: nameOrPath, known: [], unusable: "is a directory, not a runbook file") }
-                guard let data = Self.contents(nameOrPath) else {
-                    throw NotFound(what: "runbook file", name: nameOrPath, known: [], unusable: "cannot be read" + (Readable.why(nameOrPath).map { ": \($0)" } ?? ""))
-                }
-                guard data.count <= Self.runbookLimit else {
-                    throw NotFound(what: "runbook file", name: nameOrPath, known: [], unusable: "is larger than \(Self.runbookLimit >> 20) MiB: not a runbook")
+                let data: Data
+                do { data = try Readable.contents(nameOrPath, limit: Self.runbookLimit) } catch {
+                    throw NotFound(what: "runbook file", name: nameOrPath, known: [],
+                                   unusable: error.tooLarge ? "is larger than \(Self.runbookLimit >> 20) MiB: not a runbook" : "cannot be read: \(error)")
                 }
                 guard let text = String(validating: data, as: UTF8.self) else {
                     throw NotFound(what: "runbook file", name: nameOrPath, known: [],
@@ -151,17 +150,10 @@ public enum Bundled {
     }
 
     static func read(_ path: String) -> String? {
-        FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
+        (try? Readable.contents(path, limit: runbookLimit)).flatMap { String(data: $0, encoding: .utf8) }
     }
 
-    /// Larger than any runbook a person writes (80,000 steps take about 7 MiB).
+    /// Larger than any runbook a person writes (80,000 steps take about 7 MiB): /dev/zero is
+    /// refused, not read forever; a pipe (`--runbook <(…)`) is read, within its own time bound.
     static let runbookLimit = 64 << 20
-
-    /// A runbook file's bytes, a pipe's too (`--runbook <(…)`, a FIFO: FileManager reads neither);
-    /// one byte past the limit at most, so /dev/zero is refused, not read forever.
-    static func contents(_ path: String) -> Data? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        return try? handle.read(upToCount: runbookLimit + 1) ?? Data()
-    }
 }

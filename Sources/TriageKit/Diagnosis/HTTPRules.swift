@@ -126,8 +126,9 @@ public struct HTTPRules: Sendable {
             return [Finding(.upstreamClosedEarly, summary: Message(.findingBodyCut, ["url": url, "declared": .int(declared), "received": .int(e.bodyBytes)]),
                             subject: subject, facts: facts + [Fact(.contentLength, .int(declared))],
                             remedy: Message(.remedyBodyCut, ["declared": .int(declared), "received": .int(e.bodyBytes)]))]
-        case .unsupportedProtocol? where e.timings.connect > 0 && (!e.isHTTPS || e.tlsEstablished):
-            // The scheme is http or https, which curl speaks: after a connection, code 1 is an answer
+        case .unsupportedProtocol? where e.timings.connect > 0 && (!e.isHTTPS || e.tlsEstablished) && e.status == 0 && e.redirects == 0:
+            // The scheme is http or https, which curl speaks: after a connection, with no status and no
+            // redirect followed (a Location to `myapp://` ends with the same code), code 1 is an answer
             // without an HTTP status line (HTTP/0.9, which curl refuses), i.e. not HTTP.
             return [Finding(.httpProtocolError, summary: Message(.findingHTTPProtocol, ["url": url, "error": .string("\(e.curlName): \(e.curlMessage)")]),
                             subject: subject, facts: facts)]

@@ -49,8 +49,12 @@ public struct ExporterConfig: Sendable {
     }
 
     public static func load(contentsOf path: String, caFile: String?) throws(RunbookError) -> ExporterConfig {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file, or it is not UTF-8 text")])
+        let data: Data
+        do { data = try Readable.contents(path, limit: 16 << 20) } catch {
+            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file: \(error)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
         }
         return try load(yaml: text, source: path, caFile: caFile)
     }

@@ -72,18 +72,28 @@ public enum YAMLSyntax {
         }
     }
 
-    /// The line where a duplicated key comes again: a block mapping's key at the mapping's column.
+    /// The line where a duplicated key comes again: a block mapping's key at the mapping's column,
+    /// from the mapping's first line (which may be a sequence item's `- key:`) to the first line
+    /// indented less, where the mapping ends. Columns count Unicode scalars, as libyaml's do.
     static func secondOccurrence(of keys: [String], from mark: Mark, file: String, lines: [Substring]) -> SourceLocation? {
-        guard let key = keys.first, mark.line >= 1, mark.line <= lines.count else { return nil }
+        guard let key = keys.first, mark.line >= 1, mark.line <= lines.count, mark.column >= 1 else { return nil }
+        let column = mark.column - 1
         var seen = 0
         for index in (mark.line - 1)..<min(lines.count, mark.line - 1 + 100_000) {
-            let line = lines[index]
-            let indent = line.prefix { $0 == " " }.count
-            guard indent == mark.column - 1 else { continue }
-            let rest = line.dropFirst(indent)
-            guard rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") else { continue }
+            let scalars = Array(lines[index].unicodeScalars)
+            let indent = scalars.prefix { $0 == " " }.count
+            if index > mark.line - 1 {
+                if indent == scalars.count || scalars[indent] == "#" { continue }
+                if indent < column { break }
+                if indent > column { continue }
+            }
+            guard scalars.count > column else { continue }
+            var rest = String.UnicodeScalarView()
+            rest.append(contentsOf: scalars[column...])
+            let text = String(rest)
+            guard text.hasPrefix(key), text.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") else { continue }
             seen += 1
-            if seen == 2 { return SourceLocation(file: file, line: index + 1, column: indent + 1) }
+            if seen == 2 { return SourceLocation(file: file, line: index + 1, column: mark.column) }
         }
         return nil
     }

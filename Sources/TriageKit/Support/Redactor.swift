@@ -82,10 +82,24 @@ public enum Redactor {
                 if let eq = pair.firstIndex(of: "=") { out.append(String(pair[pair.index(after: eq)...]).trimmingCharacters(in: .whitespaces)) }
             }
         }
-        for m in text.matches(of: queryToken) { out.append(String(m.output.0.dropFirst(m.output.1.count))) }
+        for m in text.matches(of: queryToken) {
+            let value = String(m.output.0.dropFirst(m.output.1.count))
+            // `code=` is also an ordinary parameter (`?code=2024`): its value is looked for elsewhere only when it looks like a token.
+            if m.output.1.lowercased().hasSuffix("code=") && !looksLikeToken(value) { continue }
+            out.append(value)
+        }
         for m in text.matches(of: userInfo) { out.append(String(m.output.0.dropFirst(m.output.1.count).dropLast())) }
-        for m in text.matches(of: userOnly) { out.append(String(m.output.0.dropFirst(m.output.1.count).dropLast())) }
+        // A user name alone is usually a name (`admin@`, `git@`), masked in its URL but looked for elsewhere only when it is a token.
+        for m in text.matches(of: userOnly) {
+            let value = String(m.output.0.dropFirst(m.output.1.count).dropLast())
+            if looksLikeToken(value) { out.append(value) }
+        }
         return out.filter { $0.count >= 4 && $0 != mask }
+    }
+
+    /// A value that is a credential rather than a word: long, or letters and digits mixed (`ghp_…`, an OAuth code).
+    static func looksLikeToken(_ value: String) -> Bool {
+        value.count >= 20 || (value.count >= 8 && value.contains(where: \.isLetter) && value.contains(where: \.isNumber))
     }
 
     /// A cheap pre-check so the common case (a handshake transcript, a
@@ -110,7 +124,7 @@ public enum Redactor {
         #/(?i)([?&;#](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|session|sessionid|auth|code|jwt)=)[^&#\s"'<>]+/#
     /// `https://user:PASSWORD@host`: the password.
     nonisolated(unsafe) private static let userInfo =
-        #/([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#
+        #/((?i)[a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#
     /// `https://TOKEN@host` (a personal access token as the user name, git's and many APIs' form): all of it.
     nonisolated(unsafe) private static let userOnly =
         #/((?i)[a-z][a-z0-9+.-]*://)[^/@\s:?#\[]+@/#

@@ -147,10 +147,17 @@ public struct HTTPRequest: Sendable {
         easy.set(.connectTimeoutMs, max(1, Int(connectTimeout.seconds * 1000)))
         easy.set(.timeoutMs, max(1, Int(timeout.seconds * 1000)))
 
-        let code = easy.perform(cancel: cancel)
+        var code = easy.perform(cancel: cancel)
         let info = easy.info
         let rawHeaders = easy.headers
         var trace = easy.trace
+        // A redirect to a scheme curl does not speak (`Location: myapp://cb`, an OAuth deep link) ends
+        // the transfer with CURLE_UNSUPPORTED_PROTOCOL, though the server answered: the answer is that
+        // redirect, as `curl` without -L shows it.
+        if code == 1, (300..<400).contains(info.status) {
+            trace += "* [triage: the redirect was not followed: its Location names a scheme curl does not speak; the answer is this \(info.status)]\n"
+            code = 0
+        }
         if easy.traceDropped > 0 {
             trace += "* [triage: \(easy.traceDropped) more bytes of trace were not kept: the trace is limited to 1 MiB]\n"
         }
