@@ -151,7 +151,15 @@ import TriageTestSupport
             _ = try NginxConfig(text: "include /dev/zero;")
             Issue.record("/dev/zero was read")
         } catch {
-            #expect(error.description == "/dev/zero:1: not a regular file")
+            #expect(error.description == "/dev/zero: not a regular file")
+        }
+        // The file as a whole has no line to name: a folder, a missing file.
+        #expect(throws: NginxConfig.ParseError.self) { try NginxConfig(contentsOf: folder.path) }
+        do { _ = try NginxConfig(contentsOf: folder.appendingPathComponent("missing.conf").path) } catch {
+            #expect(error.description == "\(folder.path)/missing.conf: cannot read the file: No such file or directory")
+        }
+        do { _ = try NginxConfig(contentsOf: folder.path) } catch {
+            #expect(error.description == "\(folder.path): cannot read the file: Is a directory")
         }
         let deep = String(repeating: "location / { ", count: 101) + String(repeating: "}", count: 101)
         #expect(throws: NginxConfig.ParseError.self) { try NginxConfig(text: deep) }

@@ -1,4 +1,5 @@
 import Foundation
+import TriageKit
 
 /// An nginx configuration, parsed far enough to replay what nginx does for
 /// one `location`: directives and blocks with their file and line,
@@ -16,7 +17,8 @@ public struct NginxConfig: Sendable {
         public var file: String
         public var line: Int
         public var message: String
-        public var description: String { "\(file):\(line): \(message)" }
+        /// `line` 0: the file as a whole (it cannot be read, is no regular file), said without a line.
+        public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
     }
 
     public var directives: [Directive]
@@ -39,19 +41,20 @@ public struct NginxConfig: Sendable {
 
     static func parseFile(_ path: String, root: String, depth: inout Int) throws(ParseError) -> [Directive] {
         // Only regular files: `include /*` must not read a directory, a FIFO or /dev/zero.
+        if let why = Readable.why(path) { throw ParseError(file: path, line: 0, message: "cannot read the file: \(why)") }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let attributes else { throw ParseError(file: path, line: 1, message: "cannot read the file") }
+        guard let attributes else { throw ParseError(file: path, line: 0, message: "cannot read the file") }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            throw ParseError(file: path, line: 1, message: "not a regular file")
+            throw ParseError(file: path, line: 0, message: "not a regular file")
         }
         guard (attributes[.size] as? Int ?? 0) <= fileLimit else {
-            throw ParseError(file: path, line: 1, message: "larger than 16 MiB: not an nginx configuration")
+            throw ParseError(file: path, line: 0, message: "larger than 16 MiB: not an nginx configuration")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ParseError(file: path, line: 1, message: "cannot read the file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ParseError(file: path, line: 0, message: "cannot read the file") }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: fileLimit)) ?? Data()
         guard let text = String(data: data, encoding: .utf8) else {
-            throw ParseError(file: path, line: 1, message: "not UTF-8 text")
+            throw ParseError(file: path, line: 0, message: "not UTF-8 text")
         }
         return try parse(text, file: path, root: root, depth: &depth)
     }
