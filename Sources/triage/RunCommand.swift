@@ -313,6 +313,12 @@ struct RunCommand: AsyncParsableCommand {
                 if let port = Int(parts[3]) { given["port"] = .int(port) }
             }
         }
+        // The same files given with --set (`--set ca_file=<(…)`): made stable too (a flag's already are).
+        for (key, what) in [("ca_file", "the CA file"), ("client_cert", "the client certificate"), ("client_key", "the client key")] {
+            if let path = given[key]?.stringValue, !path.isEmpty, !Readable.isRegular(path) {
+                given[key] = .string(try stable(path, what))
+            }
+        }
         return given
     }
 

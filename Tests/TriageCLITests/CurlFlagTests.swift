@@ -174,6 +174,11 @@ import TriageTestSupport
         #expect(piped.status == 0, "\(piped.stderr)")
         let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("piped/report.json")))
         #expect(doc.verdict == .healthy)
+        // The runbook input set directly is read once as well.
+        let set = try await Command.run(["/bin/bash", "-c", "exec \"$0\" run \"$1\" --resolve \"$2\" --set ca_file=<(cat \"$3\") --out \"$4\"",
+                                         TestPaths.triageBinary.path, url, "\(F.host):\(up.port):127.0.0.1", up.caFile,
+                                         folder.appendingPathComponent("set").path])
+        #expect(set.status == 0, "\(set.stderr)")
         let requestsBefore = up.received.count
         let empty = try F.file("", named: "empty.pem")
         for (bundle, says) in [(folder.path, "cannot read the CA file \(folder.path): Is a directory"),
