@@ -57,9 +57,13 @@ struct AnalyzeCommand: AsyncParsableCommand {
             console.error("\(file) is not a regular file (a pipe or a device): save the capture to a file first (tcpdump -w FILE)")
             throw Reported(status: ExitStatus.usage)
         }
-        if let keylog, let why = Readable.why(keylog) {
-            console.error("cannot read the key log \(keylog): \(why)")
-            throw Reported(status: ExitStatus.usage)
+        // Made stable first: a pipe (`--keylog <(…)`) gives its bytes once.
+        var stableKeylog: String?
+        if let keylog {
+            do { stableKeylog = try StableInput.path(keylog, what: "the key log") } catch {
+                console.error(error.description)
+                throw Reported(status: ExitStatus.usage)
+            }
         }
         // A file with no certificate would leave nothing to verify against: chains would go unchecked.
         var stableCA: String?
@@ -77,7 +81,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if let port { given["port"] = String(port) }
         if let host { given["host"] = host }
         if let stableCA { given["ca_file"] = stableCA }
-        if let keylog { given["keylog"] = keylog }
+        if let stableKeylog { given["keylog"] = stableKeylog }
         let caseRun: CaseRun
         do {
             var request = CaseRun.Request(runbook: try Bundled.runbook("analyze"), given: given,

@@ -253,6 +253,13 @@ extension CaptureParityTests {
         // The certificate, encrypted on the wire, read from the decrypted handshake.
         let csv = try String(contentsOf: out.appendingPathComponent("evidence/decode/connections.csv"), encoding: .utf8)
         #expect(csv.contains(ISO8601.string(notAfter)), "\(csv)")
+        // The key log from a pipe (`--keylog <(…)`): read once, the same alert decrypted.
+        let piped = TestPaths.temporaryFolder("tls13-piped")
+        let p = try await Command.run(["/bin/bash", "-c", "exec \"$0\" analyze \"$1\" --keylog <(cat \"$2\") --ca-file \"$3\" --out \"$4\"",
+                                       TestPaths.triageBinary.path, file, keys, ca, piped.path])
+        #expect(p.status == 1, "\(p.stdout)\(p.stderr)")
+        let pipedDoc = try ReportDocument.decode(Data(contentsOf: piped.appendingPathComponent("report.json")))
+        #expect(pipedDoc.rootCause?.alert?.code == 116)
 
         // tshark with the same key log: the same alert, the same dates.
         let alerts = try await tsharkDecrypted(file, keys: keys, port: server.port, filter: "tls.alert_message.desc",
