@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TriageKit
+@testable import TriageKit
 import TriageTestSupport
 import TriageWire
 
@@ -18,6 +18,32 @@ import TriageWire
         #expect(AlertDescription.named(52)?.name == "too_many_cids_requested")
         #expect(AlertDescription.named(121)?.name == "ech_required")
         #expect(AlertDescription.named(81) == nil)
+    }
+
+    /// A pasted `openssl s_client` output: the alert it received explains it, not its later
+    /// "no peer certificate available" (which read as a reset before any certificate).
+    @Test func openSSLClientPasteIsExplainedByItsAlert() throws {
+        let paste = """
+            CONNECTED(00000003)
+            40C7B1E5F57F0000:error:0A000438:SSL routines:ssl3_read_bytes:tlsv1 alert internal error:../ssl/record/rec_layer_s3.c:1586:SSL alert number 80
+            ---
+            no peer certificate available
+            ---
+            SSL handshake has read 7 bytes and written 311 bytes
+            Verification: OK
+            """
+        let explained = try Explainer.explain(paste)
+        #expect(explained.contains { $0.alert?.code == 80 }, "\(explained.map { $0.text() })")
+        #expect(!explained.contains { $0.causes.contains(.connectionReset) }, "\(explained.map { $0.text() })")
+    }
+
+    /// A paste is read up to 64 KiB, each line up to 4 KiB: a megabyte on one line is bounded work.
+    @Test func aHugePasteIsReadWithinItsBounds() {
+        let oneLine = String(repeating: "x", count: 1 << 20)
+        #expect(Explainer.bounded(oneLine).utf8.count == Explainer.lineLimit)
+        let manyLines = String(repeating: String(repeating: "y", count: 100) + "\n", count: 10_000)
+        #expect(Explainer.bounded(manyLines).utf8.count <= Explainer.textLimit + 101)
+        #expect(throws: Explainer.NotUnderstood.self) { try Explainer.explain(oneLine) }
     }
 
     @Test func likelyCausesBySender() throws {

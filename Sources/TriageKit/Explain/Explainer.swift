@@ -12,10 +12,33 @@ public enum Explainer {
         }
     }
 
+    /// What is read of a paste: a log line or an `openssl s_client` output is a few kilobytes; the
+    /// patterns cost time in a line's length, so a megabyte on one line took 30 s.
+    static let lineLimit = 4_096
+    static let textLimit = 64 * 1_024
+
+    /// The first `textLimit` bytes, each line cut at `lineLimit` (a cut at a character's boundary).
+    static func bounded(_ input: String) -> String {
+        guard input.utf8.count > lineLimit else { return input }
+        var out = ""
+        for line in input.prefix(textLimit).split(separator: "\n", omittingEmptySubsequences: false) {
+            if !out.isEmpty { out += "\n" }
+            out += line.utf8.count > lineLimit ? String(line.prefix(lineLimit)) : String(line)
+            if out.utf8.count >= textLimit { break }
+        }
+        return out
+    }
+
     public static func explain(_ input: String) throws(NotUnderstood) -> [Explanation] {
         // (Not with Foundation's CharacterSet, a tenth of `triage explain 80`'s start, nor `reversed()`:
         // unspecialised generic code, and conformance lookups.)
-        let text = String(input.trimmed())
+        let text = String(bounded(input).trimmed())
+        // A paste of many lines (openssl s_client's output) naming the alert it received: the line that
+        // says so explains it; the rest ("no peer certificate available") follows from the alert.
+        if text.contains("\n"), let line = text.split(separator: "\n").first(where: { $0.contains(#/(?i)alert number \d+/#) }),
+           let explained = try? explain(String(line)) {
+            return explained
+        }
         var out: [Explanation] = []
         // A bare alert name is that alert, even where a client's text would contain it.
         if let a = AlertDescription.named(text) { return [.alert(a)] }
