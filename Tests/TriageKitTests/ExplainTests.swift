@@ -46,6 +46,22 @@ import TriageWire
         #expect(throws: Explainer.NotUnderstood.self) { try Explainer.explain(oneLine) }
     }
 
+    /// The port a text names is the one the next command tries, not 443 (and the host it names
+    /// fills the command where the pattern captured none); a time of day is no port.
+    @Test func nextCommandsUseThePortTheTextNames() throws {
+        func next(_ text: String) throws -> String {
+            try #require(try Explainer.explain(text).first).facts.first { $0.key == .nextCommand }?.value.stringValue ?? ""
+        }
+        #expect(try next("dial tcp 10.0.0.5:8443: connect: connection refused") == "nc -vz 10.0.0.5 8443")
+        #expect(try next("HTTPSConnectionPool(host='api.internal', port=8443): Max retries exceeded with url: / (Caused by NewConnectionError('x: Failed to establish a new connection: [Errno 111] Connection refused'))")
+                == "nc -vz api.internal 8443")
+        let refused = try Explainer.explain("2026/03/28 15:11:25 [error] 7#7: *9 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.9, server: _, request: \"GET / HTTP/1.1\", upstream: \"https://127.0.0.1:8999/\", host: \"x\"")
+        let text = refused.map { $0.text() }.joined(separator: "\n")
+        #expect(text.contains("ss -ltnp 'sport = :8999'"), "\(text)")
+        #expect(!text.contains(":443"), "\(text)")
+        #expect(ClientPattern.endpoint(in: "2026/03/28 15:11:25 [error] no address here").port == nil)
+    }
+
     @Test func likelyCausesBySender() throws {
         for code: UInt8 in [40, 42, 43, 44, 45, 46, 47, 48, 70, 80, 86, 112, 116, 120] {
             #expect(AlertCauses.hasEntry(code), "alert \(code) has likely causes")

@@ -23,6 +23,8 @@ public struct ClientPattern: Sendable {
         public var alertSender: Peer = .server
         public var verifyCode: Int?
         public var host: String?
+        /// The port the text names (`dial tcp 10.0.0.5:8443`, nginx's `upstream: "https://…:8999/"`, `port=8443`).
+        public var port: Int?
         public var next: String
     }
 
@@ -88,18 +90,46 @@ public struct ClientPattern: Sendable {
             }
             var seen = Set<Cause>()
             causes = causes.filter { seen.insert($0).inserted }
-            // The host is the text's (a log line's, a server's name): quoted as one shell word.
-            var next = p.next.replacingOccurrences(of: "{host}", with: host.map(ShellQuote.quote) ?? "HOST")
+            // The host is the text's (a log line's, a server's name), else the address it names: quoted as one shell word.
+            let named = Self.endpoint(in: text)
+            let target = host ?? named.host
+            let port = named.port
+            let shown = target.map(ShellQuote.quote) ?? "HOST"
+            var next = p.next.replacingOccurrences(of: "{host}", with: shown)
             // A proxy's line names the upstream it connected to (nginx's `upstream: "https://10.0.0.5:8443/…"`):
             // the command connects there, on its port, whatever name it checks.
             // (Address characters only: the line is the network's text, the command is pasted into a shell.)
             if let up = text.firstMatch(of: #/upstream: "[a-z]+://(?<authority>[A-Za-z0-9.\-\[\]:]+:\d+)[/"]/#) {
-                next = next.replacingOccurrences(of: "-connect \(host.map(ShellQuote.quote) ?? "HOST"):443", with: "-connect \(up.output.authority)")
+                next = next.replacingOccurrences(of: "-connect \(shown):443", with: "-connect \(up.output.authority)")
+            }
+            // Any other port the text names is the one to try, not 443.
+            if let port, port != 443 {
+                next = next.replacingOccurrences(of: "-connect \(shown):443", with: "-connect \(shown):\(port)")
+                    .replacingOccurrences(of: "nc -vz \(shown) 443", with: "nc -vz \(shown) \(port)")
+                    .replacingOccurrences(of: "https://\(shown)/", with: "https://\(shown):\(port)/")
+                    .replacingOccurrences(of: "http://\(shown):PORT/", with: "http://\(shown):\(port)/")
             }
             return Match(pattern: p, causes: causes, alert: alert, alertSender: p.causes.contains("client-alert") ? .client : .server,
-                         verifyCode: verify, host: host, next: next)
+                         verifyCode: verify, host: target, port: port, next: next)
         }
         return nil
+    }
+
+    /// The host and port a text names: nginx's `upstream: "https://10.0.0.5:8999/"`, an address or a
+    /// dotted name with its port (`dial tcp 10.0.0.5:8443`, `api.internal:8443`, `[2001:db8::1]:443`),
+    /// Python's `host='api.internal', port=8443`. A time of day (`15:11:25`) is neither.
+    static func endpoint(in text: String) -> (host: String?, port: Int?) {
+        func port(_ s: Substring) -> Int? { Int(s).flatMap { (1...65_535).contains($0) ? $0 : nil } }
+        if let m = text.firstMatch(of: #/upstream: "[a-z]+://(?<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?<port>\d{1,5})[/"]/#) {
+            return (String(m.output.host.trimmed { $0 == "[" || $0 == "]" }), port(m.output.port))
+        }
+        if let m = text.firstMatch(of: #/host='(?<host>[A-Za-z0-9.\-:]+)', port=(?<port>\d{1,5})/#) {
+            return (String(m.output.host), port(m.output.port))
+        }
+        if let m = text.firstMatch(of: #/(?:^|[^\w.:\-])(?<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\]|[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+):(?<port>\d{1,5})(?![\d])/#) {
+            return (String(m.output.host.trimmed { $0 == "[" || $0 == "]" }), port(m.output.port))
+        }
+        return (nil, nil)
     }
 
     /// An alert by the name a client prints: the registry's (`handshake_failure`, `handshake failure`) or Go's

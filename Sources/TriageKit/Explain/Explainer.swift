@@ -168,7 +168,8 @@ public enum Explainer {
         let meaning = Message(raw: "pattern.\(m.pattern.id)")
         let host = m.host ?? "HOST"
         // What the causes' remedies name: the host, its address, the alert.
-        var args: [String: Value] = ["host": .string(host), "address": .string("\(host):443"), "port": 443]
+        let port = m.port ?? 443
+        var args: [String: Value] = ["host": .string(host), "address": .string(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"), "port": .int(port)]
         if let a = m.alert { args["code"] = .int(Int(a.code)); args["name"] = .string(a.name) }
         let facts = m.causes.map { Fact(.cause, .string($0.code)) } + [Fact(.nextCommand, .string(m.next))]
         var e = Explanation(kind: .client, heading: Message(.explainClientHeading, ["client": .string(m.pattern.client), "meaning": meaning.value]),
