@@ -38,6 +38,9 @@ import TriageWire
         let (compressed, compressedDoc) = try await analyze(gz)
         #expect(plain.status == 1 && compressed.status == 1, "\(compressed.stderr)")
         #expect(plainDoc.rootCause?.cause == .certExpired)
+        // The days are counted to the moment the capture saw the chain, and said so (not "this run").
+        #expect(plainDoc.rootCause?.summary.hasPrefix("the certificate for api.example.test expired on \(ISO8601.string(F.midnight(-4))), 4 day(s) before the capture") == true,
+                "\(plainDoc.rootCause?.summary ?? "")")
         #expect(compressedDoc.rootCause?.cause == plainDoc.rootCause?.cause)
         #expect(compressedDoc.rootCause?.summary == plainDoc.rootCause?.summary)
     }

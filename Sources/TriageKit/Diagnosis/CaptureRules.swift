@@ -144,9 +144,12 @@ public struct CaptureRules: Sendable {
             guard let leaf = c.certificates.first, !explained.contains(leaf.sha256) else { continue }
             let chain = CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni)
             let check = checks[CaptureDigest.chainKey(c.certificates)] ?? ChainCheck(chain: chain, verification: ChainVerification(problems: []), caFile: nil)
-            let rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile,
+            var rules = ChainRules(check: ChainCheck(chain: chain, verification: check.verification, storeSupplied: check.storeSupplied, caFile: check.caFile,
                                                      name: check.name),
                                    host: host ?? c.sni, now: at ?? c.firstSeen, warnDays: 0)
+            // Days counted from the capture's time (or --at), and said so.
+            rules.atGiven = at != nil
+            rules.atCapture = at == nil
             let found = rules.findings
             if found.contains(where: { $0.severity == .problem }) { servers.insert(c.server.description) }
             out += found.map { finding in

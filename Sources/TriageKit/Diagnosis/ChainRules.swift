@@ -18,7 +18,9 @@ public struct ChainRules: Sendable {
 
     /// Dates are judged at `--at`'s date, not the run's: the sentences say so.
     public var atGiven = false
-    var when: Value { Message(atGiven ? .whenAt : .whenRun).value }
+    /// Judged as of the time a capture saw the chain (`analyze`), not this run's.
+    public var atCapture = false
+    var when: Value { Message(atGiven ? .whenAt : atCapture ? .whenCapture : .whenRun).value }
 
     public init(check: ChainCheck, host: String?, now: Date, warnDays: Int, known: [Certificate] = []) {
         self.check = check

@@ -482,6 +482,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportHeld = "report.held"
     case whenRun = "text.when_run"
     case whenAt = "text.when_at"
+    case whenCapture = "text.when_capture"
     case terminalStatusOK = "terminal.status_ok"
     case terminalStatusWarning = "terminal.status_warning"
     case terminalStatusProblem = "terminal.status_problem"
