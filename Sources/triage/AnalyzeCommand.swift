@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TriageKit
 import TriageProbes
+import TriageWire
 
 struct AnalyzeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +63,11 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if let keylog {
             do { stableKeylog = try StableInput.path(keylog, what: "the key log") } catch {
                 console.error(error.description)
+                throw Reported(status: ExitStatus.usage)
+            }
+            // A file with no key log line would read as "secrets from another session": it is no key log.
+            if let stableKeylog, let text = try? Readable.contents(stableKeylog, limit: 64 << 20), KeyLog(text: [UInt8](text)).isEmpty {
+                console.error("\(keylog) holds no NSS key log line (CLIENT_RANDOM …, CLIENT_HANDSHAKE_TRAFFIC_SECRET …): pass the file SSLKEYLOGFILE or openssl s_client -keylogfile wrote")
                 throw Reported(status: ExitStatus.usage)
             }
         }

@@ -336,6 +336,12 @@ import TriageTestSupport
         let keylog = try await Command.triage(["analyze", pcap.path, "--keylog", missing, "--out", folder.appendingPathComponent("b").path])
         #expect(keylog.status == 2)
         #expect(keylog.stderr.contains("cannot read the key log \(missing): No such file or directory"), "\(keylog.stderr)")
+        // A file that holds no key log line is no key log (it read as "secrets from another session").
+        let garbage = folder.appendingPathComponent("garbage.txt")
+        try Data("not a key log\n\u{0}\u{1}".utf8).write(to: garbage)
+        let notKeys = try await Command.triage(["analyze", pcap.path, "--keylog", garbage.path, "--out", folder.appendingPathComponent("b2").path])
+        #expect(notKeys.status == 2)
+        #expect(notKeys.stderr.contains("\(garbage.path) holds no NSS key log line"), "\(notKeys.stderr)")
         let ca = try await Command.triage(["analyze", pcap.path, "--ca-file", folder.path, "--out", folder.appendingPathComponent("c").path])
         #expect(ca.status == 2)
         #expect(ca.stderr.contains("cannot read the CA file \(folder.path): Is a directory"), "\(ca.stderr)")
