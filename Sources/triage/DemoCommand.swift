@@ -55,7 +55,8 @@ struct DemoCommand: AsyncParsableCommand {
             let facts = "url=\(upstream.url)\nport=\(upstream.server.port)\nhost=\(DemoUpstream.host)\nca_file=\(upstream.caFile.path)\n"
             console.result(facts.trimmingCharacters(in: .newlines))
             await Self.waitForSignal()
-            return
+            // Stopped by Ctrl-C or SIGTERM, as every command: 130.
+            throw Reported(status: ExitStatus.interrupted)
         }
         console.progress(table.render(.demoUpstream, ["url": .string(upstream.url), "port": .int(upstream.server.port),
                                                       "date": .typed(.date(upstream.defaultNotAfter))]))

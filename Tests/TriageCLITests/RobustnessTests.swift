@@ -128,6 +128,15 @@ import TriageTestSupport
         #expect(mine.isEmpty, "the demo's temp folder is removed: \(mine)")
     }
 
+    /// `demo --serve` waits for Ctrl-C; stopped by it, it exits 130 as every command does (it was 0).
+    @Test func demoServeEndsWith130OnCtrlC() async throws {
+        let out = TestPaths.temporaryFolder("serve").appendingPathComponent("facts.txt")
+        let script = "\"$0\" demo --serve > \"$1\" & pid=$!; for i in $(seq 1 600); do grep -q '^ca_file=' \"$1\" && break; sleep 0.05; done; kill -INT $pid; wait $pid; echo \"status $?\""
+        let r = try await Command.run(["/bin/bash", "-c", script, TestPaths.triageBinary.path, out.path])
+        #expect(r.stdout.hasSuffix("status 130\n"), "\(r.stdout) \(r.stderr)")
+        #expect(try String(contentsOf: out, encoding: .utf8).hasPrefix("url=https://"))
+    }
+
     /// stdout on a full device (/dev/full): the lost result is said on stderr, once, and the
     /// exit status is still the answer's (explain: 0); a closed pipe stays quiet.
     @Test func aFullStdoutIsSaidNotSilent() async throws {
