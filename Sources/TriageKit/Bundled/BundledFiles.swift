@@ -242,6 +242,7 @@ steps:
       port: ${{ inputs.port || inputs.url.port }}
       addresses: ${{ steps.dns.outputs.addresses }}
       profile: ${{ steps.nginx.outputs.profile || steps.proxy.outputs.profile }}
+      ca_file: ${{ inputs.ca_file }}
       keylog: ${{ inputs.keylog }}
       timeout: ${{ steps.nginx.outputs.deadlines.connect || '5s' }}
     timeout: 20s

@@ -27,7 +27,7 @@ public struct TLSHandshakeStep: StepKind {
         .init("alpn", .stringOrList, "ALPN protocols to offer, e.g. [h2, http/1.1]"),
         .init("timeout", .duration, "per connection, from its start: connect + handshake (default 5s)"),
         .init("keylog", .boolean, "write sslkeylog.txt (default true)"),
-        .init("profile", .typed(.profile), "replay this client exactly (the profile output of proxy.profile): its SNI, versions, the name it verifies, its anchors and depth, its client certificate; overrides sni, versions, ca_file and client_cert"),
+        .init("profile", .typed(.profile), "replay this client exactly (the profile output of proxy.profile): its SNI, versions, the name it verifies, its anchors and depth, its client certificate; overrides sni, versions, ca_file (unless it verifies nothing: then ca_file gives the verify result shown) and client_cert"),
     ]
     public let outputs: [OutputDeclaration] = [
         .init("attempts", .list(.object), "one per address × variant: address, variant, sni, outcome, version, cipher, verify_code, alert, …"),
@@ -63,6 +63,10 @@ public struct TLSHandshakeStep: StepKind {
         if let profile {
             // The replay is the client: exactly what it offers, trusts and checks.
             options = Self.options(profile)
+            // A client that verifies nothing (nginx's default, proxy_ssl_verify off) has no anchors that
+            // matter: the verify result shown is the run's own (`ca_file`), not the system store's
+            // "unable to get local issuer" beside a handshake that verified.
+            if !profile.verifies, let caFile = context.string("ca_file") { options.caFile = caFile }
         }
         // `--at`: OpenSSL verifies as of that time, so the verify result agrees with the dates.
         if context.judgedAt != context.runStartedAt { options.verifyTime = context.judgedAt }
@@ -85,7 +89,8 @@ public struct TLSHandshakeStep: StepKind {
             let normalised = variant.normalised(host: host)
             if !variants.contains(normalised) { variants.append(normalised) }
         }
-        let verifyName = profile?.checkedName(host: host)
+        // The name the replayed client checks; one that checks nothing is shown the URL's host's result.
+        let verifyName = profile.flatMap { $0.verifies ? $0.checkedName(host: host) : nil }
         let sslContext: SSLContext
         do {
             sslContext = try SSLContext(options)
