@@ -45,6 +45,29 @@ import TriageWire
         #expect(compressedDoc.rootCause?.summary == plainDoc.rootCause?.summary)
     }
 
+    /// `--host` asks for a name check: on TLS 1.3 without a key log no certificate can be checked,
+    /// so the run cannot say "no problem" (it did, exit 0): it is inconclusive and says why.
+    @Test func aHostThatCouldNotBeCheckedIsInconclusive() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)   // TLS 1.3: certificates encrypted on the wire
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        let capture = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
+        let out = TestPaths.temporaryFolder("analyze-host")
+        let r = try await Command.triage(["analyze", capture, "--host", "evil.example", "--out", out.path])
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(doc.incomplete.first?.error.contains("the name evil.example could not be checked") == true, "\(doc.incomplete.map(\.error))")
+        // Without --host: nothing wrong in what the capture shows, and the advice is about captures (analyze has no --via).
+        let healthy = TestPaths.temporaryFolder("analyze-healthy")
+        let h = try await Command.triage(["analyze", capture, "--out", healthy.path])
+        #expect(h.status == 0, "\(h.stdout) \(h.stderr)")
+        let md = try String(contentsOf: healthy.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(md.contains("Nothing to fix in what this capture shows"), "\(md)")
+        #expect(!md.contains("--via"))
+    }
+
     @Test func anUnreadLinkTypeIsNamed() async throws {
         var writer = PcapWriter(linkType: 127)
         writer.append(frame: Array(repeating: 0xAB, count: 80), microseconds: 1_764_000_000_000_000)

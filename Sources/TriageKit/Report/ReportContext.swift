@@ -272,7 +272,10 @@ struct ReportContext {
         if let root = diagnosis.rootCause { return prose(root.remedy) }
         switch document.verdict {
         case .inconclusive: return prose(Message(.reportTodoInconclusive))
-        case .healthy: return prose(Message(.reportTodoHealthy))
+        case .healthy:
+            // A capture alone (`analyze`): there is no --via or live path to try, only another capture.
+            let live = record.steps.contains { $0.status != .skipped && ($0.uses == "tls.handshake" || $0.uses == "http.request") }
+            return prose(Message(live ? .reportTodoHealthy : .reportTodoHealthyCapture))
         default: return prose(Message(.reportTodoPartial))
         }
     }

@@ -124,6 +124,11 @@ public struct CaptureDecodeStep: StepKind {
         if context.string("keylog") != nil, tls13 > 0, decrypted == 0 {
             failure = failure ?? Message(.captureKeyLogMatchesNone, ["count": .int(tls13), "entries": .int(analysis.keyLogEntries)])
         }
+        if let host, ownPorts.isEmpty, digest.chains.isEmpty, tls13 > decrypted {
+            // A name asked to be checked (`analyze --host`) that no certificate could be checked against: not
+            // "no problem". (A run's own capture beside its handshakes, which checked the name, is not alone.)
+            failure = failure ?? Message(.captureHostUnchecked, ["host": .string(host), "count": .int(tls13 - decrypted)])
+        }
         if digest.count > 0, decoded.counts.decided == 0 {
             // Every handshake stops before the server's answer (a file cut early, a filtered direction): nothing was checked.
             failure = failure ?? Message(.captureNoServerHello, ["count": .int(digest.count)])
