@@ -66,6 +66,14 @@ import TriageWire
         let md = try String(contentsOf: healthy.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("Nothing to fix in what this capture shows"), "\(md)")
         #expect(!md.contains("--via"))
+        // A capture named relative to where triage ran: the report's command names it absolutely.
+        let relative = TestPaths.temporaryFolder("analyze-relative")
+        let rel = try await Command.run(["/bin/sh", "-c", "cd \"$1\" && exec \"$0\" analyze handshake.pcapng --out \"$2\"", TestPaths.triageBinary.path,
+                                         (capture as NSString).deletingLastPathComponent, relative.path])
+        #expect(rel.status == 0, "\(rel.stderr)")
+        let relDoc = try ReportDocument.decode(Data(contentsOf: relative.appendingPathComponent("report.json")))
+        #expect(relDoc.steps.first { $0.id == "decode" }?.command?.hasPrefix("tshark -r \(capture)") == true,
+                "\(String(describing: relDoc.steps.first { $0.id == "decode" }?.command))")
     }
 
     @Test func anUnreadLinkTypeIsNamed() async throws {

@@ -152,7 +152,8 @@ public struct CaptureDecodeStep: StepKind {
             + (more > 0 ? [Message(.captureMoreConnections, ["count": .int(more)]).value] : [])
         return StepOutcome(
             summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets), "groups": .list(shown)]),
-            command: "tshark -r \(ShellQuote.quote(given))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
+            // The absolute path: the report is read from the case folder, not where triage ran.
+            command: "tshark -r \(ShellQuote.quote(URL(fileURLWithPath: given).standardizedFileURL.path))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
             facts: facts,
             outputs: ["connections": .list(connections.prefix(1000).map(Self.plain)), "count": .int(digest.count),
                       "alerts": .list(connections.flatMap(\.alerts).prefix(1000).map { .typed(.alert($0)) })],
