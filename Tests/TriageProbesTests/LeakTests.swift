@@ -77,9 +77,9 @@ import TriageTestSupport
             after = Self.openDescriptors()
         }
         #expect(after <= descriptors, "descriptors: \(descriptors) before, \(after) after 2,000 probes; new: \(Array(Set(Self.descriptorTargets()).subtracting(before)).sorted().prefix(10))")
-        // The resident set is the whole test process's, which other suites share (their allocations
-        // land in it too): a leak grows it in every round (the one this test was written for: ~100 KB
-        // a probe, 200 MB a round), another suite's work in some. The least of three rounds is judged.
+        // The resident set is the whole test process's: `make test` runs this suite in a process of its
+        // own (other suites' allocations grew a shared one by 24-44 MB a round). A leak grows it in every
+        // round (the one this test was written for: ~100 KB a probe, 200 MB a round); the least of three is judged.
         var grown = [Self.residentBytes() - resident]
         for _ in 0..<2 {
             let start = Self.residentBytes()
