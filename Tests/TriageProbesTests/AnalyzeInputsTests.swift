@@ -83,6 +83,8 @@ import TriageWire
         #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
         #expect(doc.incomplete.first?.error.contains("link type 127 (IEEE802_11_RADIOTAP (Wi-Fi with radiotap))") == true,
                 "\(doc.incomplete.map(\.error))")
+        // No group to name: the summary ends with the count, no dangling "; ".
+        #expect(doc.steps.first { $0.id == "decode" }?.summary == "0 TLS connection(s) in 1 packets", "\(doc.steps.map(\.summary))")
     }
 
     @Test func aCaptureThatBeganAfterTheHandshakeSaysSo() async throws {

@@ -22,6 +22,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case cannotRead = "input.cannot_read"
     case captureCannot = "capture.cannot"
     case captureDecoded = "capture.decoded"
+    case captureDecodedNone = "capture.decoded_none"
     case captureGroup = "capture.group"
     case captureGroupCount = "capture.group_count"
     case captureNoSNI = "capture.no_sni"

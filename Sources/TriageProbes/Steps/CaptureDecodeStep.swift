@@ -151,7 +151,8 @@ public struct CaptureDecodeStep: StepKind {
         let shown = groups.prefix(3).map { Message(.captureGroupCount, ["count": .int($0.count), "label": $0.label.value]).value }
             + (more > 0 ? [Message(.captureMoreConnections, ["count": .int(more)]).value] : [])
         return StepOutcome(
-            summary: Message(.captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets), "groups": .list(shown)]),
+            // No group to name: no dangling separator.
+            summary: Message(shown.isEmpty ? .captureDecodedNone : .captureDecoded, ["count": .int(digest.count), "packets": .int(analysis.packets), "groups": .list(shown)]),
             // The absolute path: the report is read from the case folder, not where triage ran.
             command: "tshark -r \(ShellQuote.quote(URL(fileURLWithPath: given).standardizedFileURL.path))\(portFilter) -Y 'tls.alert_message || tls.handshake.type == 1' -T fields -e ip.src -e tls.handshake.extensions_server_name -e tls.alert_message.level -e tls.alert_message.desc",
             facts: facts,
