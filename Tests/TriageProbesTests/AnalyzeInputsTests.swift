@@ -87,6 +87,18 @@ import TriageWire
         #expect(doc.steps.first { $0.id == "decode" }?.summary == "0 TLS connection(s) in 1 packets", "\(doc.steps.map(\.summary))")
     }
 
+    /// A capture cut before any TLS connection (a download or a gzip stopped early) says where it is
+    /// cut, not "is TLS on a port the capture filtered out?".
+    @Test func aCaptureCutBeforeAnyTLSSaysWhere() async throws {
+        let client = Endpoint(IPAddress(bytes: [10, 0, 0, 1])!, port: 50_123), server = Endpoint(IPAddress(bytes: [10, 0, 0, 2])!, port: 443)
+        var writer = PcapWriter()
+        writer.append(frame: TCPConversation.frame(src: client, dst: server, seq: 1000, ack: 0, flags: 0x02, payload: []), microseconds: 1_764_000_000_000_000)
+        writer.append(frame: TCPConversation.frame(src: server, dst: client, seq: 2000, ack: 1001, flags: 0x12, payload: []), microseconds: 1_764_000_000_001_000)
+        let (r, doc) = try await analyze(try write(Array(writer.bytes.dropLast(20)), "cut.pcap"))
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(doc.incomplete.first?.error.hasPrefix("the capture ends in damage at byte") == true, "\(doc.incomplete.map(\.error))")
+    }
+
     @Test func aCaptureThatBeganAfterTheHandshakeSaysSo() async throws {
         let client = Endpoint(IPAddress(bytes: [10, 0, 0, 1])!, port: 50_123), server = Endpoint(IPAddress(bytes: [10, 0, 0, 2])!, port: 443)
         let record: [UInt8] = [0x17, 0x03, 0x03, 0x00, 0x08] + Array(repeating: 0x42, count: 8)

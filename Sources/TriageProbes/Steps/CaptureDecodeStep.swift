@@ -141,6 +141,10 @@ public struct CaptureDecodeStep: StepKind {
             // Frames of a link type not decoded here: say which, not "no TLS".
             failure = failure ?? Message(.captureLinkType, ["type": .int(Int(type)), "name": .string(PacketDecoder.linkTypeName(type)), "frames": .int(frames)])
         }
+        if digest.count == 0, let cut = analysis.cut {
+            // Cut before any TLS connection (a download or a gzip stopped early): that is the reason, not the port.
+            failure = failure ?? Message(.captureCutAt, ["offset": .int(cut.offset), "error": .string(cut.message)])
+        }
         if digest.count == 0 {
             // Nothing was checked (a filter that matches nothing, a capture of other traffic): not "no problem".
             failure = failure ?? port.map { Message(.captureNoTLSOnPort, ["port": .int(Int($0)), "tcp": .int(analysis.connectionCount)]) }
