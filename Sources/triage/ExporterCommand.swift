@@ -117,23 +117,21 @@ struct ExporterCommand: AsyncParsableCommand {
     static func prepared(_ given: ExporterConfig.Module, named name: String, config: String, scratch: URL) -> (ExporterConfig.Module, [Diagnostic]) {
         var module = given
         var problems: [Diagnostic] = []
-        func stable(_ path: String, _ key: String, _ what: String) -> String? {
-            do { return try StableInput.path(path, what: what) } catch {
-                problems.append(Diagnostic(origin(module, key, config: config), "module '\(name)': \(key): \(error)"))
-                return nil
-            }
-        }
         // The module's own ca_file (--ca-file was made stable before the config was read).
         if module.origins["ca_file"] != nil, let caFile = module.caFile {
             do { module.caFile = try StableInput.caFile(caFile) } catch {
                 problems.append(Diagnostic(origin(module, "ca_file", config: config), "module '\(name)': ca_file: \(error)"))
             }
         }
-        module.clientCertificate = module.clientCertificate.flatMap { stable($0, "client_cert", "the client certificate") }
-        module.clientKey = module.clientKey.flatMap { stable($0, "client_key", "the client key") }
-        if problems.isEmpty, let cert = module.clientCertificate, let problem = ClientIdentity.check(certificate: cert, key: module.clientKey) {
-            let field = problem.inKey && module.clientKey != nil ? "client_key" : "client_cert"
-            problems.append(Diagnostic(origin(module, field, config: config), "module '\(name)': \(problem.text)"))
+        if let cert = module.clientCertificate {
+            do {
+                let identity = try ClientIdentity.stable(certificate: cert, key: module.clientKey)
+                module.clientCertificate = identity.certificate
+                module.clientKey = identity.key
+            } catch {
+                let field = error.inKey && module.clientKey != nil ? "client_key" : "client_cert"
+                problems.append(Diagnostic(origin(module, field, config: config), "module '\(name)': \(error)"))
+            }
         }
         for (store, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
             do {

@@ -268,11 +268,11 @@ struct RunCommand: AsyncParsableCommand {
         if let since { given["since"] = .string(since) }
         if let dnsServer { given["dns_server"] = .string(dnsServer) }
         if let cert {
-            let stableCert = try stable(cert, "the client certificate")
-            let stableKey = try key.map { try stable($0, "the client key") } ?? stableCert
-            if let problem = ClientIdentity.problem(certificate: stableCert, key: key == nil ? nil : stableKey) { throw ValidationError(problem) }
-            given["client_cert"] = .string(stableCert)
-            given["client_key"] = .string(stableKey)
+            do {
+                let identity = try ClientIdentity.stable(certificate: cert, key: key)
+                given["client_cert"] = .string(identity.certificate)
+                given["client_key"] = .string(identity.key)
+            } catch { throw ValidationError(error.description) }
         }
         if !headers.isEmpty { given["headers"] = .list(headers.map(Value.string)) }
         if let proxy { given["proxy"] = .string(proxy) }

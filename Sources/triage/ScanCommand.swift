@@ -79,14 +79,13 @@ struct ScanCommand: AsyncParsableCommand {
         do {
             // Made stable first (a pipe gives its bytes once; they are read more than once).
             options.caFile = try caFile.map { path throws(StableInput.Problem) in try StableInput.caFile(path) }
-            options.clientCertificate = try cert.map { path throws(StableInput.Problem) in try StableInput.path(path, what: "the client certificate") }
-            options.clientKey = try key.map { path throws(StableInput.Problem) in try StableInput.path(path, what: "the client key") } ?? options.clientCertificate
+            if let cert {
+                let identity = try ClientIdentity.stable(certificate: cert, key: key)
+                options.clientCertificate = identity.certificate
+                options.clientKey = identity.key
+            }
         } catch {
-            console.error(error.description)
-            throw Reported(status: ExitStatus.usage)
-        }
-        if let cert = options.clientCertificate, let problem = ClientIdentity.problem(certificate: cert, key: key == nil ? nil : options.clientKey) {
-            console.error(problem)
+            console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)
         }
         options.withoutSNI = sniVariants

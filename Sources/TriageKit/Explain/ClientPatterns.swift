@@ -99,8 +99,8 @@ public struct ClientPattern: Sendable {
             // A proxy's line names the upstream it connected to (nginx's `upstream: "https://10.0.0.5:8443/…"`):
             // the command connects there, on its port, whatever name it checks.
             // (Address characters only: the line is the network's text, the command is pasted into a shell.)
-            if let up = text.firstMatch(of: #/upstream: "[a-z]+://(?<authority>[A-Za-z0-9.\-\[\]:]+:\d+)[/"]/#) {
-                next = next.replacingOccurrences(of: "-connect \(shown):443", with: "-connect \(up.output.authority)")
+            if named.upstream, let address = named.host, let port {
+                next = next.replacingOccurrences(of: "-connect \(shown):443", with: "-connect \(address.contains(":") ? "[\(address)]" : address):\(port)")
             }
             // Any other port the text names is the one to try, not 443.
             if let port, port != 443 {
@@ -118,18 +118,19 @@ public struct ClientPattern: Sendable {
     /// The host and port a text names: nginx's `upstream: "https://10.0.0.5:8999/"`, an address or a
     /// dotted name with its port (`dial tcp 10.0.0.5:8443`, `api.internal:8443`, `[2001:db8::1]:443`),
     /// Python's `host='api.internal', port=8443`. A time of day (`15:11:25`) is neither.
-    static func endpoint(in text: String) -> (host: String?, port: Int?) {
+    /// `upstream`: named as a proxy's upstream (the address to connect to, whatever name is checked).
+    static func endpoint(in text: String) -> (host: String?, port: Int?, upstream: Bool) {
         func port(_ s: Substring) -> Int? { Int(s).flatMap { (1...65_535).contains($0) ? $0 : nil } }
         if let m = text.firstMatch(of: #/upstream: "[a-z]+://(?<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(?<port>\d{1,5})[/"]/#) {
-            return (String(m.output.host.trimmed { $0 == "[" || $0 == "]" }), port(m.output.port))
+            return (String(m.output.host.trimmed { $0 == "[" || $0 == "]" }), port(m.output.port), true)
         }
         if let m = text.firstMatch(of: #/host='(?<host>[A-Za-z0-9.\-:]+)', port=(?<port>\d{1,5})/#) {
-            return (String(m.output.host), port(m.output.port))
+            return (String(m.output.host), port(m.output.port), false)
         }
         if let m = text.firstMatch(of: #/(?:^|[^\w.:\-])(?<host>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\]|[A-Za-z][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+):(?<port>\d{1,5})(?![\d])/#) {
-            return (String(m.output.host.trimmed { $0 == "[" || $0 == "]" }), port(m.output.port))
+            return (String(m.output.host.trimmed { $0 == "[" || $0 == "]" }), port(m.output.port), false)
         }
-        return (nil, nil)
+        return (nil, nil, false)
     }
 
     /// An alert by the name a client prints: the registry's (`handshake_failure`, `handshake failure`) or Go's

@@ -42,17 +42,11 @@ public struct NginxConfig: Sendable {
     static func parseFile(_ path: String, root: String, depth: inout Int) throws(ParseError) -> [Directive] {
         // Only regular files: `include /*` must not read a directory, a FIFO or /dev/zero.
         if let why = Readable.why(path) { throw ParseError(file: path, line: 0, message: "cannot read the file: \(why)") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let attributes else { throw ParseError(file: path, line: 0, message: "cannot read the file") }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            throw ParseError(file: path, line: 0, message: "not a regular file")
+        guard Readable.isRegular(path) else { throw ParseError(file: path, line: 0, message: "not a regular file") }
+        let data: Data
+        do { data = try Readable.contents(path, limit: fileLimit) } catch {
+            throw ParseError(file: path, line: 0, message: error.tooLarge ? "larger than 16 MiB: not an nginx configuration" : "cannot read the file: \(error)")
         }
-        guard (attributes[.size] as? Int ?? 0) <= fileLimit else {
-            throw ParseError(file: path, line: 0, message: "larger than 16 MiB: not an nginx configuration")
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ParseError(file: path, line: 0, message: "cannot read the file") }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: fileLimit)) ?? Data()
         guard let text = String(data: data, encoding: .utf8) else {
             throw ParseError(file: path, line: 0, message: "not UTF-8 text")
         }

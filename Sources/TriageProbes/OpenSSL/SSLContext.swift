@@ -45,23 +45,38 @@ public struct TLSClientOptions: Sendable, Hashable {
 /// not the certificate's is bad input (exit 2, the reason and the fix), not a handshake that fails
 /// later with OpenSSL's error queue.
 public enum ClientIdentity {
-    /// Why `certificate` (PEM) and `key` (PEM; nil: in the certificate's file) cannot be used, or nil.
-    public static func problem(certificate: String, key: String?) -> String? {
-        check(certificate: certificate, key: key)?.text
+    /// Why a certificate and key cannot be used, and whether it lies in the key's file (else the certificate's).
+    public struct Problem: Error, CustomStringConvertible {
+        public var description: String
+        public var inKey: Bool
     }
 
-    /// The problem, and whether it lies in the key's file (else in the certificate's).
-    public static func check(certificate: String, key: String?) -> (text: String, inKey: Bool)? {
+    /// The certificate (PEM) and key (PEM; nil: in the certificate's file) made stable (`StableInput`:
+    /// a pipe read once) and checked together: the paths every reader then opens.
+    public static func stable(certificate: String, key: String?) throws(Problem) -> (certificate: String, key: String) {
+        let stableCertificate: String, stableKey: String?
+        do { stableCertificate = try StableInput.path(certificate, what: "the client certificate") } catch {
+            throw Problem(description: error.description, inKey: false)
+        }
+        do { stableKey = try key.map { path throws(StableInput.Problem) in try StableInput.path(path, what: "the client key") } } catch {
+            throw Problem(description: error.description, inKey: true)
+        }
+        if let problem = check(certificate: stableCertificate, key: stableKey) { throw problem }
+        return (stableCertificate, stableKey ?? stableCertificate)
+    }
+
+    /// Why `certificate` and `key` (nil: in the certificate's file) cannot be used, or nil.
+    static func check(certificate: String, key: String?) -> Problem? {
         let keyPath = key ?? certificate
         var err: Int32 = 0
         switch triage_check_client_identity(certificate, keyPath, &err) {
         case 0: return nil
-        case 1: return ("cannot read the client key \(keyPath): \(String(cString: strerror(err)))", true)
-        case 2: return ("the client key \(keyPath) is encrypted, and triage asks for no passphrase: decrypt a copy (openssl pkey -in \(keyPath) -out client.key) and give that", true)
-        case 3: return ("no private key in \(keyPath): expected a PEM key (BEGIN PRIVATE KEY, BEGIN EC PRIVATE KEY or BEGIN RSA PRIVATE KEY)" + (key == nil ? "; give the key's file with --key" : ""), true)
-        case 4: return (err != 0 ? "cannot read the client certificate \(certificate): \(String(cString: strerror(err)))"
-                                 : "no certificate in \(certificate): expected a PEM certificate (BEGIN CERTIFICATE)", false)
-        default: return ("the client key \(keyPath) is not the key of the certificate \(certificate)", true)
+        case 1: return Problem(description: "cannot read the client key \(keyPath): \(String(cString: strerror(err)))", inKey: true)
+        case 2: return Problem(description: "the client key \(keyPath) is encrypted, and triage asks for no passphrase: decrypt a copy (openssl pkey -in \(keyPath) -out client.key) and give that", inKey: true)
+        case 3: return Problem(description: "no private key in \(keyPath): expected a PEM key (BEGIN PRIVATE KEY, BEGIN EC PRIVATE KEY or BEGIN RSA PRIVATE KEY)" + (key == nil ? "; give the key's file with --key" : ""), inKey: true)
+        case 4: return Problem(description: err != 0 ? "cannot read the client certificate \(certificate): \(String(cString: strerror(err)))"
+                                                     : "no certificate in \(certificate): expected a PEM certificate (BEGIN CERTIFICATE)", inKey: false)
+        default: return Problem(description: "the client key \(keyPath) is not the key of the certificate \(certificate)", inKey: true)
         }
     }
 }
