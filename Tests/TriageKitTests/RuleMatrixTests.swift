@@ -194,6 +194,18 @@ import TriageWire
                                                           B.review([c], problems: [B.problem(.certHasExpired)], server: good)],
                              root: .certExpired, affects: [.user])
         }),
+        ("the answer after the handshake has no HTTP status line (curl code 1)", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v)]),
+                                                          B.exchange(.direct, status: 0, curl: 1, pinned: e, firstByte: 0)],
+                             root: .httpProtocolError, affects: [.user])
+        }),
+        ("curl code 1 with a 3xx answer (a redirect to a scheme curl does not speak): no protocol error", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v)]),
+                                                          B.exchange(.direct, status: 302, curl: 1, pinned: e)],
+                             root: nil, affects: [])
+        }),
         ("the port speaks plain HTTP", { f, v in
             let e = B.endpoint(f)
             return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, outcome: .notTLS("'HTTP/1.1 400' (first byte 0x48)"))])],
