@@ -7,7 +7,7 @@ import Glibc
 
 /// A listening socket on a loopback address whose connections are each
 /// served on their own thread, then closed: the demo's upstream, and the
-/// base of the test fixtures' servers. `stop()` closes the listener.
+/// base of the test fixtures' servers. `stop()` stops the listening.
 public final class LoopbackListener: Sendable {
     public let port: Int
     public let address: String
@@ -38,12 +38,18 @@ public final class LoopbackListener: Sendable {
 
     public var isStopped: Bool { stopped.withLock { $0 } }
 
+    /// Refuses new connections at once. The listener is shut down here and closed by the accept loop as
+    /// it leaves: the loop may be in `poll` or `accept` on the descriptor, and a number closed here could
+    /// be handed at once to another socket of the process — another server's listener, whose connections
+    /// this loop would then accept and serve as its own (a test saw another fixture's certificate, verify
+    /// 20, on its server's port).
     public func stop() {
         let wasStopped = stopped.withLock { s in defer { s = true }; return s }
-        if !wasStopped { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+        if !wasStopped { shutdown(listener, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop(_ serve: @escaping @Sendable (Int32, @escaping @Sendable () -> Bool) -> Void) {
+        defer { close(listener) }
         while !isStopped {
             var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 100) > 0 else { continue }
