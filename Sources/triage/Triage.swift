@@ -83,7 +83,9 @@ struct Triage: AsyncParsableCommand {
     static func fail(_ error: any Error, _ console: Console) -> Never {
         if let reported = error as? Reported { leave(reported.status) }
         let code = exitCode(for: error)
-        let message = fullMessage(for: error)
+        var message = fullMessage(for: error)
+        // The argument parser's "Error: " said as every other message of triage's is: "triage: …".
+        if code != .success, message.hasPrefix("Error: ") { message = "triage: " + message.dropFirst("Error: ".count) }
         if code == .success {
             if !message.isEmpty { console.result(message) }
             leave(0)
