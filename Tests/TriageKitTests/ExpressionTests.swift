@@ -103,6 +103,24 @@ import TriageKit
         }
     }
 
+    /// Offsets count Unicode scalars, as YAML's columns do: a decomposed 'é' is two, an emoji of
+    /// two scalars is two. A combining mark stays in the name it follows; letters need not be ASCII.
+    @Test func offsetsCountScalarsAndNamesKeepTheirMarks() throws {
+        #expect(throws: ExpressionError("unexpected 'b' after the expression", at: 9)) {
+            try Template.parse("e\u{301} ${{ a b }}")
+        }
+        #expect(throws: ExpressionError("unexpected character '#'", at: 11)) {
+            try Template.parse("\u{1F44D}\u{1F3FD} x ${{ a # }}")
+        }
+        guard case .path(let path) = try ExpressionParser.parse("inputs.cafe\u{301}.名前") else {
+            Issue.record("not a path"); return
+        }
+        #expect(path.components == [.key("cafe\u{301}"), .key("名前")])
+        #expect(try Template.parse("plain text, no dollar").parts == [.text("plain text, no dollar")])
+        #expect(try Template.parse("").parts == [.text("")])
+        #expect(try Template.parse("$5 ${{ 'a''b' }}").parts == [.text("$5 "), .expression(.literal(.string("a'b")), offset: 6)])
+    }
+
     @Test func wholeExpressionKeepsItsType() throws {
         #expect(try Template.parse("${{ steps.dns.outputs.addresses }}").evaluate(in: scope) == ["127.0.0.1", "127.0.0.2"])
         #expect(try Template.parse("n=${{ inputs.count }}").evaluate(in: scope) == "n=3")

@@ -14,9 +14,14 @@ public struct ExpressionParser {
     static let depthLimit = 64
     static let tokenLimit = 10_000
 
+    /// An error's offset counts Unicode scalars.
     public static func parse(_ text: String) throws(ExpressionError) -> Expression {
+        try parse(scalars: Array(text.unicodeScalars))
+    }
+
+    static func parse(scalars: [Unicode.Scalar]) throws(ExpressionError) -> Expression {
         var parser = ExpressionParser()
-        parser.tokens = try lex(Array(text))
+        parser.tokens = try lex(scalars)
         guard parser.tokens.count <= tokenLimit else {
             throw ExpressionError("the expression has more than \(tokenLimit) tokens", at: parser.tokens[tokenLimit].offset)
         }
@@ -133,15 +138,23 @@ public struct ExpressionParser {
 
     private static let symbols = ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", ".", "[", "]"]
 
-    static func lex(_ chars: [Character]) throws(ExpressionError) -> [(token: Token, offset: Int)] {
+    /// Scalars, classified as Swift classifies a Character by its first scalar (letters are Alphabetic,
+    /// digits have a numeric type); a combining mark continues the name it follows, as it would stay in
+    /// that name's Character.
+    static func lex(_ chars: [Unicode.Scalar]) throws(ExpressionError) -> [(token: Token, offset: Int)] {
+        func isNumber(_ c: Unicode.Scalar) -> Bool { c.isASCII ? ("0"..."9").contains(c) : c.properties.numericType != nil }
+        func isLetter(_ c: Unicode.Scalar) -> Bool {
+            c.isASCII ? ("a"..."z").contains(c) || ("A"..."Z").contains(c) : c.properties.isAlphabetic
+        }
+        func text(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(chars[range])) }
         var out: [(token: Token, offset: Int)] = []
         var i = 0
         scan: while i < chars.count, out.count <= tokenLimit {
             let c = chars[i]
-            if c.isWhitespace { i += 1; continue }
+            if c.properties.isWhitespace { i += 1; continue }
             let start = i
             if c == "'" || c == "\"" {
-                var s = ""
+                var s = String.UnicodeScalarView()
                 i += 1
                 while true {
                     guard i < chars.count else {
@@ -156,25 +169,26 @@ public struct ExpressionParser {
                     s.append(chars[i])
                     i += 1
                 }
-                out.append((.string(s), start))
+                out.append((.string(String(s)), start))
                 continue
             }
-            if c.isNumber || (c == "-" && i + 1 < chars.count && chars[i + 1].isNumber) {
+            if isNumber(c) || (c == "-" && i + 1 < chars.count && isNumber(chars[i + 1])) {
                 i += 1
-                while i < chars.count, chars[i].isNumber || chars[i] == "." { i += 1 }
-                let text = String(chars[start..<i])
-                guard let n = Double(text) else { throw ExpressionError("'\(text)' is not a number", at: start) }
+                while i < chars.count, isNumber(chars[i]) || chars[i] == "." || chars[i].properties.isGraphemeExtend { i += 1 }
+                let number = text(start..<i)
+                guard let n = Double(number) else { throw ExpressionError("'\(number)' is not a number", at: start) }
                 out.append((.number(n), start))
                 continue
             }
-            if c.isLetter || c == "_" {
-                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "-" { i += 1 }
-                out.append((.name(String(chars[start..<i])), start))
+            if isLetter(c) || c == "_" {
+                while i < chars.count, isLetter(chars[i]) || isNumber(chars[i]) || chars[i] == "_" || chars[i] == "-"
+                    || chars[i].properties.isGraphemeExtend { i += 1 }
+                out.append((.name(text(start..<i)), start))
                 continue
             }
             for symbol in symbols where matches(symbol, chars, at: i) {
                 out.append((.symbol(symbol), start))
-                i += symbol.count
+                i += symbol.unicodeScalars.count
                 continue scan
             }
             if c == "=" {
@@ -186,9 +200,12 @@ public struct ExpressionParser {
         return out
     }
 
-    private static func matches(_ symbol: String, _ chars: [Character], at i: Int) -> Bool {
-        let s = Array(symbol)
-        guard i + s.count <= chars.count else { return false }
-        return Array(chars[i..<(i + s.count)]) == s
+    private static func matches(_ symbol: String, _ chars: [Unicode.Scalar], at i: Int) -> Bool {
+        var at = i
+        for scalar in symbol.unicodeScalars {
+            guard at < chars.count, chars[at] == scalar else { return false }
+            at += 1
+        }
+        return true
     }
 }

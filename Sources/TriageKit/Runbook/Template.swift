@@ -18,12 +18,15 @@ public struct Template: Sendable, Hashable {
         parts.compactMap { if case .expression(let e, let o) = $0 { (e, o) } else { nil } }
     }
 
-    /// Parses `${{ … }}` occurrences; an error's offset counts characters
-    /// from the start of `source`.
+    /// Parses `${{ … }}` occurrences; an error's offset counts Unicode scalars from the start of
+    /// `source` (as YAML's marks count columns). Scalars, not Characters: splitting every string of a
+    /// runbook into grapheme clusters was a third of reading one.
     public static func parse(_ source: String) throws(ExpressionError) -> Template {
-        let chars = Array(source)
+        // Most strings of a runbook hold no expression.
+        guard source.utf8.contains(UInt8(ascii: "$")) else { return Template(parts: [.text(source)]) }
+        let chars = Array(source.unicodeScalars)
         var parts: [Part] = []
-        var text = ""
+        var text = String.UnicodeScalarView()
         var i = 0
         while i < chars.count {
             if chars[i] == "$", i + 2 < chars.count, chars[i + 1] == "{", chars[i + 2] == "{" {
@@ -33,17 +36,17 @@ public struct Template: Sendable, Hashable {
                 guard j + 1 < chars.count else {
                     throw ExpressionError("unterminated expression: expected '}}' to close '${{'", at: i)
                 }
-                let inner = String(chars[start..<j])
-                guard !inner.allSatisfy(\.isWhitespace) else {
+                let inner = Array(chars[start..<j])
+                guard !inner.allSatisfy(\.properties.isWhitespace) else {
                     throw ExpressionError("empty expression: expected something between '${{' and '}}'", at: i)
                 }
                 let expression: Expression
                 do {
-                    expression = try ExpressionParser.parse(inner)
+                    expression = try ExpressionParser.parse(scalars: inner)
                 } catch {
                     throw ExpressionError(error.message, at: start + error.offset)
                 }
-                if !text.isEmpty { parts.append(.text(text)); text = "" }
+                if !text.isEmpty { parts.append(.text(String(text))); text = String.UnicodeScalarView() }
                 parts.append(.expression(expression, offset: start))
                 i = j + 2
             } else {
@@ -51,7 +54,7 @@ public struct Template: Sendable, Hashable {
                 i += 1
             }
         }
-        if !text.isEmpty || parts.isEmpty { parts.append(.text(text)) }
+        if !text.isEmpty || parts.isEmpty { parts.append(.text(String(text))) }
         return Template(parts: parts)
     }
 
