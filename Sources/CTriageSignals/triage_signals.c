@@ -24,7 +24,20 @@ static void on_signal(int number) {
     errno = saved;
 }
 
+/* A standard descriptor the parent left closed (`>&- 2>&-`, a daemon, cron) is opened on /dev/null
+ * before anything else: the next pipe, file or socket would take its number, and what triage writes to
+ * "stderr" would go into it: the signal pipe below, which then read a progress line as a signal and
+ * exited 130 with no report. */
+static void open_standard_descriptors(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);   /* the lowest free number: fd */
+        if (opened >= 0 && opened != fd) close(opened);
+    }
+}
+
 static void install_signal_handlers(void) {
+    open_standard_descriptors();
     if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
         signal_pipe[0] = signal_pipe[1] = -1;
     } else {

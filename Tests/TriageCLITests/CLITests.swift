@@ -35,6 +35,28 @@ import TriageTestSupport
         #expect(!r.stderr.contains("no problem found"))
     }
 
+    /// Run with standard descriptors closed (`>&- 2>&-`, as from cron or a daemon): the whole case is
+    /// written and the status is the verdict's. (The signal pipe took numbers 1 and 2, a progress line
+    /// read as a signal: exit 130, no report.)
+    @Test(arguments: [">&- 2>&-", "<&- 2>&-", "<&- >&-"]) func closedStandardDescriptors(closed: String) async throws {
+        let folder = TestPaths.temporaryFolder("cli-closed")
+        let rb = try write("""
+            name: fine
+            inputs: { url: { required: true } }
+            steps:
+              - id: check
+                uses: exec
+                with: { run: [echo, "${{ inputs.url.host }}"] }
+            """, in: folder)
+        let out = folder.appendingPathComponent("case").path
+        let r = try await Command.run(["/bin/sh", "-c", "\"$0\" run https://ok.test/ --runbook \"$1\" --out \"$2\" \(closed)",
+                                       TestPaths.triageBinary.path, rb, out])
+        #expect(r.status == 0, "\(closed): \(r.status)")
+        let doc = try ReportDocument.decode(try Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json")))
+        #expect(doc.verdict == .healthy)
+        #expect(FileManager.default.fileExists(atPath: out + "/report.md"))
+    }
+
     @Test func diagnosedProblemExitsOne() async throws {
         let folder = TestPaths.temporaryFolder("cli")
         let r = try await Command.triage(["run", "--runbook", "nginx-error", "--out", folder.path, "--lang", "zh"])
