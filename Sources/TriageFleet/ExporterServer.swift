@@ -200,25 +200,32 @@ public final class ExporterServer: Sendable {
     }
 }
 
-/// The open connections, oldest first, and which are idle: at the cap, the oldest idle one goes.
+/// The open connections, oldest first, and what each is doing: at the cap, the oldest idle one goes,
+/// else the oldest waiting on its client (a slow head, a body announced and never sent, answers left
+/// unread), so a real scrape is answered; when every one is answering a request, the new one is closed.
 final class ConnectionTable: Sendable {
-    private struct Entry { let channel: Channel; var idle: Bool }
+    /// `waiting`: on the client: for the rest of its request, or for it to read the answers before.
+    enum State { case idle, waiting, answering }
+    private struct Entry { let channel: Channel; var state: State }
     private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
     private let order = Mutex<[ObjectIdentifier]>([])
     let cap: Int
 
     init(cap: Int) { self.cap = cap }
 
-    /// Adds a connection; returns one to close (the oldest idle) when over the cap.
+    /// Adds a connection; returns one to close (the oldest idle, else the oldest waiting, else this
+    /// new one) when over the cap.
     func add(_ channel: Channel) -> Channel? {
         let id = ObjectIdentifier(channel)
-        entries.withLock { $0[id] = Entry(channel: channel, idle: true) }
+        entries.withLock { $0[id] = Entry(channel: channel, state: .idle) }
         return order.withLock { order -> Channel? in
             order.append(id)
             guard order.count > cap else { return nil }
             let all = entries.withLock { $0 }
-            guard let victim = order.first(where: { $0 != id && all[$0]?.idle == true }) else { return nil }
-            return all[victim]?.channel
+            for wanted in [State.idle, .waiting] {
+                if let victim = order.first(where: { $0 != id && all[$0]?.state == wanted }) { return all[victim]?.channel }
+            }
+            return channel
         }
     }
 
@@ -228,8 +235,8 @@ final class ConnectionTable: Sendable {
         order.withLock { $0.removeAll { $0 == id } }
     }
 
-    func setIdle(_ channel: Channel, _ idle: Bool) {
-        entries.withLock { $0[ObjectIdentifier(channel)]?.idle = idle }
+    func set(_ channel: Channel, _ state: State) {
+        entries.withLock { $0[ObjectIdentifier(channel)]?.state = state }
     }
 }
 
@@ -261,6 +268,9 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     private var waitingForHead = false
     private var timer: Scheduled<Void>?
     private var task: Task<Void, Never>?
+    /// A complete request held while the client does not read the answers before it (the channel is
+    /// not writable): answers are not piled up in memory for a client that pipelines and never reads.
+    private var held: HTTPRequestHead?
 
     init(server: ExporterServer) { self.server = server }
 
@@ -281,11 +291,12 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelInactive()
     }
 
-    /// The first bytes of a request: from now, the head must be complete within the header timeout.
+    /// The first bytes of a request: from now, the request (its head, and a body it announces) must be
+    /// complete within the header timeout.
     func bytesArrived(_ channel: Channel) {
         guard !busy, !waitingForHead else { return }
         waitingForHead = true
-        server.connections.setIdle(channel, false)
+        server.connections.set(channel, .waiting)
         timer?.cancel()
         timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.headerTimeout.seconds * 1e9))) { [server] in
             server.counters.withLock { $0.closedHeaderTimeout += 1 }
@@ -296,7 +307,7 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     private func armIdle(_ channel: Channel) {
         timer?.cancel()
         waitingForHead = false
-        server.connections.setIdle(channel, true)
+        server.connections.set(channel, .idle)
         timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.idleTimeout.seconds * 1e9))) { [server] in
             server.counters.withLock { $0.closedIdle += 1 }
             channel.close(promise: nil)
@@ -306,7 +317,9 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
-            timer?.cancel()
+            // The header timeout runs on to the request's end: a head that announces a body and never
+            // sends it is closed as a slow head is. (A pipelined request read earlier starts its own.)
+            bytesArrived(context.channel)
             head = h
             arrived = .now
         case .body:
@@ -314,19 +327,54 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let request = head, !busy else { return }
             head = nil
+            timer?.cancel()
+            timer = nil
             busy = true
             waitingForHead = false
-            let channel = context.channel
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let server = self.server
-            let arrived = self.arrived
-            let timeoutHeader = request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first
-            task = Task {
-                let (status, body) = await server.respond(method: request.method.rawValue, uri: request.uri, scrapeTimeout: timeoutHeader, arrived: arrived)
-                channel.eventLoop.execute {
-                    let (handler, context) = loopBound.value
-                    handler.write(status: status, body: body, request: request, context: context)
-                }
+            server.connections.set(context.channel, .answering)
+            guard context.channel.isWritable else {
+                // The answers before it are still unread: this one waits for the client to read them
+                // (or for the idle timeout, which closes a client that never does).
+                held = request
+                server.connections.set(context.channel, .waiting)
+                armSendTimeout(context.channel)
+                return
+            }
+            start(request, context: context)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let request = held {
+            held = nil
+            timer?.cancel()
+            timer = nil
+            start(request, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// A client that leaves its answers unread for the idle timeout is closed.
+    private func armSendTimeout(_ channel: Channel) {
+        timer?.cancel()
+        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.idleTimeout.seconds * 1e9))) { [server] in
+            server.counters.withLock { $0.closedIdle += 1 }
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Answers a complete request: its probe runs in a task, the answer is written on the event loop.
+    private func start(_ request: HTTPRequestHead, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let server = self.server
+        let arrived = self.arrived
+        let timeoutHeader = request.headers["X-Prometheus-Scrape-Timeout-Seconds"].first
+        task = Task {
+            let (status, body) = await server.respond(method: request.method.rawValue, uri: request.uri, scrapeTimeout: timeoutHeader, arrived: arrived)
+            channel.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.write(status: status, body: body, request: request, context: context)
             }
         }
     }

@@ -374,6 +374,76 @@ import Glibc
 
     /// A half-sent request is closed after the header timeout; an idle connection after the idle timeout;
     /// past the connection cap the oldest idle one is closed and a real scrape is answered.
+    /// A request that announces a body and never sends it is closed at the header timeout, as a slow
+    /// head is (it used to hold its connection for good); at the cap, connections waiting on their
+    /// clients give way, so a real scrape is answered and the cap holds.
+    @Test func unfinishedRequestsAreClosedAndGiveWayAtTheCap() async throws {
+        let exporter = try await Running.start(["--header-timeout", "1s", "--idle-timeout", "60s"])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        let announced = try #require(RawClient(port: exporter.port, send: "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"))
+        let chunked = try #require(RawClient(port: exporter.port, send: "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        #expect(announced.closedByServer(within: .seconds(20)))
+        #expect(chunked.closedByServer(within: .seconds(20)))
+        #expect(try await metric(base, "triage_exporter_connections_closed_total{reason=\"header-timeout\"}") ?? 0 >= 2)
+
+        let capped = try await Running.start(["--header-timeout", "60s", "--idle-timeout", "60s", "--max-connections", "4"])
+        defer { capped.stop() }
+        let waiting = (0..<6).compactMap { _ in RawClient(port: capped.port, send: "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n") }
+        #expect(waiting.count == 6)
+        let (status, _) = try await get("http://127.0.0.1:\(capped.port)/metrics")
+        #expect(status == 200)
+        #expect(try await metric("http://127.0.0.1:\(capped.port)", "triage_exporter_connections_closed_total{reason=\"cap\"}") ?? 0 >= 2)
+        // Two of the six give way (which ones depends on the event loops they were accepted on).
+        var closed = Set<Int>()
+        let end = ContinuousClock.now + .seconds(10)
+        while closed.count < 2, ContinuousClock.now < end {
+            for (i, client) in waiting.enumerated() where !closed.contains(i) && client.closedByServer(within: .milliseconds(20)) { closed.insert(i) }
+        }
+        #expect(closed.count >= 2)
+    }
+
+    /// A client that pipelines probe requests and never reads the answers: once its unread answers
+    /// fill the socket, the next request waits for it to read (answers are not piled up in memory
+    /// and probes are not run for it); when it reads, the rest are answered.
+    @Test func aClientThatDoesNotReadIsNotAnsweredWithoutEnd() async throws {
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        let refused = SocketAddress.freePort()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        let target = try #require(SocketAddress("127.0.0.1", port: exporter.port))
+        #expect(target.withSockaddr { connect(fd, $0, $1) } == 0)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let request = Array("GET /probe?target=127.0.0.1:\(refused) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        let batch = Array(repeating: request, count: 100).flatMap { $0 }
+        var sent = 0
+        let sending = ContinuousClock.now + .seconds(5)
+        while sent < 30_000, ContinuousClock.now < sending {
+            if send(fd, batch, batch.count, Int32(MSG_NOSIGNAL)) == batch.count { sent += 100 } else { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(sent >= 20_000, "only \(sent) requests could be sent")
+        // Wait until the answered count stops growing (or 30 s).
+        func answered() async throws -> Int {
+            var total = 0
+            for result in ["success", "failure", "dropped"] {
+                total += try await metric(base, "triage_exporter_probes_total{result=\"\(result)\"}") ?? 0
+            }
+            return total
+        }
+        var last = -1, now = try await answered()
+        let settling = ContinuousClock.now + .seconds(30)
+        while now != last, ContinuousClock.now < settling {
+            try await Task.sleep(for: .seconds(1))
+            (last, now) = (now, try await answered())
+        }
+        #expect(now == last, "still answering: \(now) of \(sent)")
+        #expect(now < sent / 2, "\(now) of \(sent) answered for a client that read nothing")
+    }
+
     @Test func timeoutsAndTheConnectionCap() async throws {
         let exporter = try await Running.start(["--header-timeout", "1s", "--idle-timeout", "2s", "--max-connections", "4"])
         defer { exporter.stop() }
