@@ -25,6 +25,18 @@ import TriageKit
 
     /// A token as a URL's user name, in a fragment (OAuth's implicit flow), an authorization
     /// code, Google's signed URLs: masked too, and found again where no pattern marks them.
+    /// A secret header inside a quoted argument (the curl command a report gives to paste) is masked
+    /// to its closing quote: the URL, `--resolve` and `--cacert` after it stay (they were cut off,
+    /// leaving an open quote).
+    @Test func aQuotedHeaderKeepsTheRestOfTheCommand() {
+        #expect(Redactor.redact("curl -v -H 'Authorization: Bearer BEARERSECRET' --resolve 'a.test:443:127.0.0.1' 'https://a.test/'")
+            == "curl -v -H 'Authorization: [REDACTED]' --resolve 'a.test:443:127.0.0.1' 'https://a.test/'")
+        #expect(Redactor.redact(#"curl -H "Cookie: sid=\"abc\"; t=XYZ123" https://a.test/"#) == #"curl -H "Cookie: [REDACTED]" https://a.test/"#)
+        #expect(Redactor.redact("curl -H 'Authorization: Bearer ab'\\''cd' --cacert ca.pem") == "curl -H 'Authorization: [REDACTED]' --cacert ca.pem")
+        #expect(Redactor.redact("> Authorization: Bearer x y z") == "> Authorization: [REDACTED]")
+        #expect(Redactor.secretValues(in: "curl -H 'Authorization: Bearer BEARERSECRET' https://a.test/").contains("BEARERSECRET"))
+    }
+
     @Test func tokensInOtherPlacesOfAURL() {
         let text = """
             url: https://ghp_TOKENSECRET20@git.example.test/org/repo.git

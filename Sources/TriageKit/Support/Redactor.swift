@@ -29,6 +29,7 @@ public enum Redactor {
 
     static func redactLine(_ line: String) -> String {
         var out = line
+        out.replace(quotedSecretHeader) { m in "\(m.output.1)\(mask)" }
         out.replace(secretHeader) { m in "\(m.output.1)\(mask)" }
         out.replace(queryToken) { m in "\(m.output.1)\(mask)" }
         out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
@@ -73,15 +74,8 @@ public enum Redactor {
     public static func secretValues(in text: String) -> [String] {
         guard mayContainSecret(text) else { return [] }
         var out: [String] = []
-        for m in text.matches(of: secretHeader) {
-            let value = String(m.output.0.dropFirst(m.output.1.count)).trimmingCharacters(in: .whitespaces)
-            out.append(value)
-            // "Bearer abc" → also "abc"; "a=1; b=2" → "1", "2".
-            if let space = value.firstIndex(of: " ") { out.append(String(value[value.index(after: space)...])) }
-            for pair in value.split(separator: ";") {
-                if let eq = pair.firstIndex(of: "=") { out.append(String(pair[pair.index(after: eq)...]).trimmingCharacters(in: .whitespaces)) }
-            }
-        }
+        for m in text.matches(of: quotedSecretHeader) { out += headerSecrets(String(m.output.0.dropFirst(m.output.1.count))) }
+        for m in text.matches(of: secretHeader) { out += headerSecrets(String(m.output.0.dropFirst(m.output.1.count))) }
         for m in text.matches(of: queryToken) {
             let value = String(m.output.0.dropFirst(m.output.1.count))
             // `code=` is also an ordinary parameter (`?code=2024`): its value is looked for elsewhere only when it looks like a token.
@@ -95,6 +89,17 @@ public enum Redactor {
             if looksLikeToken(value) { out.append(value) }
         }
         return out.filter { $0.count >= 4 && $0 != mask }
+    }
+
+    /// A secret header's value, and its parts: "Bearer abc" → also "abc"; "a=1; b=2" → "1", "2".
+    private static func headerSecrets(_ raw: String) -> [String] {
+        let value = raw.trimmingCharacters(in: .whitespaces)
+        var out = [value]
+        if let space = value.firstIndex(of: " ") { out.append(String(value[value.index(after: space)...])) }
+        for pair in value.split(separator: ";") {
+            if let eq = pair.firstIndex(of: "=") { out.append(String(pair[pair.index(after: eq)...]).trimmingCharacters(in: .whitespaces)) }
+        }
+        return out
     }
 
     /// A value that is a credential rather than a word: long, or letters and digits mixed (`ghp_…`, an OAuth code).
@@ -118,8 +123,13 @@ public enum Redactor {
 
     nonisolated(unsafe) private static let privateKey =
         #/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/#
+    /// A header as a line of its own or after a space (`> Authorization: …` in curl's trace): to the end of the line.
     nonisolated(unsafe) private static let secretHeader =
-        #/(?im)((?:^|[\s>"'])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)[^\r\n]+/#
+        #/(?im)((?:^|[\s>])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)[^\r\n]+/#
+    /// A header in quotes (`-H 'Authorization: …'` in a command to paste): to the closing quote, so the rest of
+    /// the command stays (the shell's `'\''` and `\"` are inside the value).
+    nonisolated(unsafe) private static let quotedSecretHeader =
+        #/(?im)((['"])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)(?:'\\''|\\.|(?!\2)[^\r\n])+/#
     nonisolated(unsafe) private static let queryToken =
         #/(?i)([?&;#](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|session|sessionid|auth|code|jwt)=)[^&#\s"'<>]+/#
     /// `https://user:PASSWORD@host`: the password.
