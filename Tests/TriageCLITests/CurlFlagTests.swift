@@ -268,6 +268,20 @@ import TriageTestSupport
         let maxTime = direct.command.flatMap { $0.firstMatch(of: /--max-time ([0-9.]+)/).map { Double($0.output.1)! } }
         #expect(maxTime.map { $0 < 5 } == true, "\(direct.command ?? "") \(direct.summary)")
     }
+
+    /// A --max-time too short for any step: nothing was checked, so the run is inconclusive (exit 3),
+    /// never "no problem found", and the report asks for a longer --max-time. (An expired upstream
+    /// was reported healthy with exit 0.)
+    @Test func aMaxTimeThatLeavesNoStepRunIsInconclusive() async throws {
+        let up = try Upstream()
+        let (r, doc, folder) = try await run(["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile,
+                                              "--max-time", "1ms"])
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(doc.verdict == .inconclusive)
+        #expect(step(doc, "handshake")?.status == .skipped)
+        let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("run again with a longer --max-time"), "\(markdown)")
+    }
 }
 
 /// Every text file of a case folder, for leak checks.

@@ -63,7 +63,8 @@ public struct Diagnosis: Sendable {
     public init(findings raw: [Finding], steps: [StepResult] = [], unexplained: Set<String> = [], interrupted: Bool = false,
                 finished: Bool = true, story: RequestStory = RequestStory(host: nil, via: nil, proxy: nil), evidence: CaseEvidence? = nil) {
         self.story = story
-        incompleteSteps = steps.filter { $0.status.isIncomplete || unexplained.contains($0.id) }
+        // A step the run's --max-time left no time for could not check anything either.
+        incompleteSteps = steps.filter { $0.status.isIncomplete || unexplained.contains($0.id) || $0.summary.key == MessageKey.stepNotRunMaxTime.rawValue }
         // A problem that only clients the case did not observe would hit is a
         // warning when a proxy is in the story (its real connection was checked).
         // A proxy that answered fine met none of what its profile predicts: its replay's findings are warnings then.

@@ -271,7 +271,10 @@ struct ReportContext {
     var todo: String {
         if let root = diagnosis.rootCause { return prose(root.remedy) }
         switch document.verdict {
-        case .inconclusive: return prose(Message(.reportTodoInconclusive))
+        case .inconclusive:
+            // Steps the run's --max-time left no time for: a longer --max-time, not --step-timeout.
+            let outOfTime = diagnosis.incompleteSteps.contains { $0.summary.key == MessageKey.stepNotRunMaxTime.rawValue }
+            return prose(Message(outOfTime ? .reportTodoInconclusiveMaxTime : .reportTodoInconclusive))
         case .healthy:
             // A capture alone (`analyze`): there is no --via or live path to try, only another capture.
             let live = record.steps.contains { $0.status != .skipped && ($0.uses == "tls.handshake" || $0.uses == "http.request") }

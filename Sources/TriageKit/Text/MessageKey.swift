@@ -328,6 +328,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportSourceAssumed = "report.source_assumed"
     case reportWhyProxy = "report.why_proxy"
     case reportTodoInconclusive = "report.todo_inconclusive"
+    case reportTodoInconclusiveMaxTime = "report.todo_inconclusive_max_time"
     case reportTodoHealthy = "report.todo_healthy"
     case reportTodoHealthyCapture = "report.todo_healthy_capture"
     case reportFollowUp = "report.follow_up"
