@@ -220,6 +220,17 @@ import TriageTestSupport
         #expect(r.stdout.isEmpty, "nothing scanned")
     }
 
+    /// A bad target is echoed with its secrets masked, as a good one is in every output: the password
+    /// and the token of a URL that fails to parse, or that is plain HTTP, never reach stderr.
+    @Test func aBadTargetsSecretsAreMasked() async throws {
+        let r = try await Command.triage(["scan", "https://deploy:S3cretPassw0rd@bad_host!/?token=tok-SECRET-123",
+                                          "http://ops:An0therPass@plain.example.test/?access_token=tok-OTHER-456"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("'https://deploy:[REDACTED]@bad_host!/?token=[REDACTED]' is not a URL or HOST[:PORT]"), "\(r.stderr)")
+        #expect(r.stderr.contains("'http://ops:[REDACTED]@plain.example.test/?access_token=[REDACTED]' is plain HTTP"), "\(r.stderr)")
+        for secret in ["S3cretPassw0rd", "tok-SECRET-123", "An0therPass", "tok-OTHER-456"] { #expect(!r.stderr.contains(secret)) }
+    }
+
     @Test func tableIsSortedByUrgency() async throws {
         let fleet = try Self.fleet()
         defer { fleet.nginx.stop(); fleet.silent.stop() }

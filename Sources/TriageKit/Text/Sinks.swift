@@ -87,9 +87,11 @@ public enum Sink {
         replacing(terminalLine(replacing(s) { $0 == "\\" ? "\\\\" : nil })) { $0 == "\"" ? "\\\"" : nil }
     }
 
-    /// What a user typed, echoed back in an error: visible, on one line, at most `limit` characters.
+    /// What a user typed, echoed back in an error: visible, on one line, at most `limit` characters,
+    /// its secrets masked (`https://deploy:[REDACTED]@bad_host!/`: a target that fails to parse is said
+    /// on stderr and in the exporter's 400 as typed, its password and token included).
     public static func echo(_ s: String, limit: Int = 200) -> String {
-        let line = terminalLine(String(s.prefix(limit + 1)))
+        let line = terminalLine(String(Redactor.redact(String(s.prefix(limit * 4))).prefix(limit + 1)))
         return line.count > limit ? String(line.prefix(limit)) + "…" : line
     }
 }
