@@ -50,6 +50,9 @@ import TriageTestSupport
         let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
         #expect(run.root?.cause == .certNotYetValid)
         #expect(run.root?.date(.notBefore) == notBefore)
+        // The title names the date it becomes valid, not its notAfter.
+        let title = run.markdown.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(title == "# api.example.test: certificate not yet valid (\(ISO8601.string(notBefore)))", "\(title)")
     }
 
     @Test func wrongHost() async throws {

@@ -190,7 +190,9 @@ struct ReportContext {
         if case .alert(let a) = f.facts[.alert]?.typedValue {
             return table.render(.reportQualifierAlert, ["cause": .string(title), "code": .int(Int(a.code))])
         }
-        if [.certExpired, .intermediateExpired, .certNotYetValid].contains(f.cause), let date = f.facts[.notAfter] ?? f.facts[.notBefore] {
+        // The date that is wrong: when it expired, or when it becomes valid.
+        let wrongDate = f.cause == .certNotYetValid ? f.facts[.notBefore] : f.facts[.notAfter]
+        if [.certExpired, .intermediateExpired, .certNotYetValid].contains(f.cause), let date = wrongDate {
             return table.render(.reportQualifierDate, ["cause": .string(title), "date": date])
         }
         return title
