@@ -47,5 +47,20 @@ import TriageTestSupport
         #expect(SinkContract.outsideCodeSpans("a`b``````c<d`e") == "ae")
         #expect(SinkContract.outsideCodeSpans("a``b`c<") == "a``b`c<")
         #expect(!SinkContract.hasHidden("ünïcödé\n\t", allowNewline: true))
+        #expect(SinkContract.hasUnescapedMarkup("![x](http://e.vil/a.png)"))
+        #expect(SinkContract.hasUnescapedMarkup(#"a\\*b*"#))
+        #expect(!SinkContract.hasUnescapedMarkup(#"\!\[x\](y) \*b\* a\_b"#))
+    }
+
+    /// What a hostile server sends (an answer, a certificate's name, a `Server:` header) is shown in the
+    /// report, never rendered: no image, link, emphasis or strikethrough; RFC 2253's `\<` stays visible.
+    @Test func serverTextIsNotMarkup() {
+        #expect(Markdown.text("![x](http://e.vil/a.png) **[click](http://e.vil)** ~~gone~~")
+                == #"!\[x\](http://e.vil/a.png) \*\*\[click\](http://e.vil)\*\* \~\~gone\~\~"#)
+        #expect(Markdown.text(#"CN=a\<script\>_x_"#) == #"CN=a\\&lt;script\\&gt;\_x\_"#)
+        // Code spans of our own commands stay as they are.
+        #expect(Markdown.text("add `proxy_ssl_name a_b;` for *x*") == #"add `proxy_ssl_name a_b;` for \*x\*"#)
+        // report.jira: the same text, escaped for Jira (Markdown's backslashes are not shown).
+        #expect(JiraMarkup.convert(Markdown.text("**[x](http://e.vil)** a_b \\ c")) == #"\*\*\[x\](http://e.vil)\*\* a\_b \\ c"#)
     }
 }

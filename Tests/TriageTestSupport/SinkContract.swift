@@ -87,6 +87,7 @@ public enum SinkContract {
         let text = Markdown.text(s)
         if hasHidden(text, allowNewline: true) { return "markdown text: a hidden character" }
         if has(outsideCodeSpans(text), "<") { return "markdown text: markup outside a code span" }
+        if hasUnescapedMarkup(outsideCodeSpans(text)) { return "markdown text: a link, image or emphasis character not escaped" }
         let cell = Markdown.cell(s)
         if has(cell, "\n") || has(cell, "\r") { return "markdown cell: a line break" }
         var previous: Unicode.Scalar = " "
@@ -106,6 +107,17 @@ public enum SinkContract {
         let block = "xxx" + s
         if Markdown.fence(for: block).count <= longestRun(block) { return "markdown fence: not longer than a backtick run inside" }
         return nil
+    }
+
+    /// `[`, `]`, `*`, `_` or `~` not escaped by a backslash (an odd run of them before it): a server's
+    /// `![x](http://…)` would render as an image.
+    public static func hasUnescapedMarkup(_ s: String) -> Bool {
+        var backslashes = 0
+        for c in s.unicodeScalars {
+            if ["[", "]", "*", "_", "~"].contains(c), backslashes % 2 == 0 { return true }
+            backslashes = c == "\\" ? backslashes + 1 : 0
+        }
+        return false
     }
 
     static func longestRun(_ s: String) -> Int {

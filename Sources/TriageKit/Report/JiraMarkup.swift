@@ -122,10 +122,26 @@ public enum JiraMarkup {
         var out = ""
         for (n, part) in text.components(separatedBy: "**").enumerated() {
             if n > 0 { out += "*" }
-            let pieces = part.components(separatedBy: "<br>").map { escape(unescapeEntities($0.replacingOccurrences(of: "\\|", with: "|"))) }
+            let pieces = part.components(separatedBy: "<br>").map { escape(unescapeEntities(unescapeMarkdown($0))) }
             out += pieces.joined(separator: " \\\\ ")
         }
         return out
+    }
+
+    /// Markdown's backslash escapes (`\*`, `\[`, `\_`, `\|`, `\\`: what `Markdown.text` and `Markdown.cell`
+    /// put before a server's markup characters) back to the characters, which `escape` then escapes
+    /// for Jira.
+    static func unescapeMarkdown(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out = String.UnicodeScalarView()
+        var escaping = false
+        for c in s.unicodeScalars {
+            if escaping { out.append(c); escaping = false; continue }
+            if c == "\\" { escaping = true; continue }
+            out.append(c)
+        }
+        if escaping { out.append("\\") }
+        return String(out)
     }
 
     static func unescapeEntities(_ s: String) -> String {

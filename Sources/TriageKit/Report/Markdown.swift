@@ -3,11 +3,14 @@
 /// log line), which is shown, never rendered as markup.
 public enum Markdown {
     /// Prose: every control character made visible, and outside code spans `&`, `<` and `>` as
-    /// entities — `</details><script>` in a certificate's name stays text. Code spans (our
+    /// entities — `</details><script>` in a certificate's name stays text — and the characters of
+    /// inline markup (`\`, `[`, `]`, `*`, `_`, `~`) escaped with a backslash: a server's
+    /// `![x](http://…)` or `**bold**` (in an answer, a certificate's name, a `Server:` header) is shown,
+    /// not rendered as an image, a link or emphasis, and RFC 2253's `\<` stays `\<`. Code spans (our
     /// commands, `proxy_ssl_server_name on;`) are left as they are: Markdown shows them literally.
     public static func text(_ s: String) -> String {
         let visible = Sink.visible(s)
-        guard visible.unicodeScalars.contains(where: { $0 == "<" || $0 == ">" || $0 == "&" }) else { return visible }
+        guard visible.unicodeScalars.contains(where: { markup.contains($0) }) else { return visible }
         // Backtick runs as CommonMark counts them: code points, not characters (a combining mark
         // after a backtick joins it in one Swift Character, but it is still a backtick).
         let scalars = Array(visible.unicodeScalars)
@@ -49,8 +52,19 @@ public enum Markdown {
         escapeMarkup(Substring(string(scalars)))
     }
 
+    /// What prose escapes outside code spans.
+    static let markup: Set<Unicode.Scalar> = ["&", "<", ">", "\\", "[", "]", "*", "_", "~"]
+
     static func escapeMarkup(_ s: Substring) -> String {
-        Sink.replacing(String(s)) { $0 == "&" ? "&amp;" : $0 == "<" ? "&lt;" : $0 == ">" ? "&gt;" : nil }
+        Sink.replacing(String(s)) { c in
+            switch c {
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\\", "[", "]", "*", "_", "~": "\\" + String(c)
+            default: nil
+            }
+        }
     }
 
     /// Text for a table cell: prose, and a `|` would end the cell (even inside a code span,
