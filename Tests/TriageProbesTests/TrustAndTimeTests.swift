@@ -79,6 +79,32 @@ import TriageWire
         #expect(metrics.contains("probe_ssl_last_chain_expiry_timestamp_seconds \(Int(intermediateEnd.timeIntervalSince1970))"), "\(metrics)")
     }
 
+    /// The trust anchor (not sent by the server, from the client's store) expiring in 10 days, under a
+    /// leaf good for 200: a warning in run, scan and the exporter, naming the anchor and its date, with
+    /// a remedy that is not "renew the leaf". (Nothing was said: ok, no cause, exit 0.)
+    @Test func anAnchorExpiringSoonIsAWarning() async throws {
+        let rootEnd = F.midnight(10)
+        let root = try CertificateMint.mint(.init(commonName: "short-lived root", notBefore: F.midnight(-3650), notAfter: rootEnd, isCA: true))
+        let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(200), issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (r, doc, markdown) = try await run(server.port, ca: ca)
+        #expect(r.status == 0, "\(doc.findings.map(\.summary))")
+        let soon = try #require(doc.findings.first { $0.cause == .certExpiresSoon }, "\(doc.findings.map(\.summary))")
+        #expect(soon.severity == .warning)
+        #expect(soon.subject == "CN=short-lived root,O=triage fixture")
+        #expect(soon.date(.notAfter) == rootEnd)
+        #expect(markdown.contains("is not sent by the server: it comes from this client's trust store"), "\(markdown)")
+        let (s, line) = try await scan(server.port, ca: ca)
+        #expect(s.status == 0, "\(s.stdout)")
+        #expect((line["causes"] as? [String])?.contains("cert-expires-soon") == true, "\(line)")
+        let probe = try EndpointProbe({ var o = EndpointProbe.Options(); o.caFile = ca; return o }())
+        let metrics = ProbeMetrics(results: await probe.probe(try Target("127.0.0.1:\(server.port)")), duration: .milliseconds(1)).text
+        #expect(metrics.contains("probe_success 1"), "\(metrics)")
+        #expect(metrics.contains("triage_probe_cause{cause=\"cert-expires-soon\",severity=\"warning\"} 1"), "\(metrics)")
+    }
+
     /// `--at` across a notAfter: 20 days on, the leaf that has 10 days left has expired; 5 days on, it expires soon.
     @Test func atADateAcrossTheNotAfter() async throws {
         let root = try F.root()

@@ -74,6 +74,7 @@ public struct ChainRules: Sendable {
                                    subject: cert.subject, facts: [Fact(.key, .string("\(cert.keyAlgorithm) \(cert.keyBits)"))]))
             }
         }
+        out += pathExpiresSoon
         if let host, nameMismatch {
             let sans = Value.list(leaf.alternativeNames.map { .string($0.description) })
             out.append(Finding(.hostnameMismatch, summary: Message(.findingHostnameMismatch, ["host": .string(host), "sans": sans, "subject": .string(leaf.subject)]),
@@ -136,6 +137,21 @@ public struct ChainRules: Sendable {
     /// A certificate the server did not send but the verified path holds (an anchor from the store,
     /// an intermediate the store supplied) that expired or is not valid yet: OpenSSL says so at its
     /// depth, and the path names it — an expired root given as the only anchor fails every client.
+    /// A certificate of the verified path the server did not send (the trust anchor, an intermediate of
+    /// the store) that expires within the warning window: the chain stops verifying on that date as
+    /// surely as with an expiring leaf (DST Root CA X3, 2021), and renewing the leaf does not help.
+    var pathExpiresSoon: [Finding] {
+        let sent = Set(certificates.map(\.der))
+        return check.path.filter { !sent.contains($0.der) && !$0.isExpired(at: now) && !$0.isNotYetValid(at: now) && $0.daysLeft(at: now) < warnDays }
+            .map { cert in
+                Finding(.certExpiresSoon, severity: .warning,
+                        summary: Message(.findingExpiresSoon, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),
+                                                               "days": .int(cert.daysLeft(at: now))]),
+                        subject: cert.subject, facts: dateFacts(cert),
+                        remedy: Message(.remedyPathExpiresSoon, ["subject": .string(cert.displayName), "date": .typed(.date(cert.notAfter))]))
+            }
+    }
+
     func pathDateFindings(reported: Set<String>) -> [Finding] {
         var out: [Finding] = []
         for p in check.verification.problems where p.error == .certHasExpired || p.error == .certNotYetValid {

@@ -329,6 +329,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportWhyProxy = "report.why_proxy"
     case reportTodoInconclusive = "report.todo_inconclusive"
     case reportTodoInconclusiveMaxTime = "report.todo_inconclusive_max_time"
+    case remedyPathExpiresSoon = "remedy.path_expires_soon"
     case reportTodoHealthy = "report.todo_healthy"
     case reportTodoHealthyCapture = "report.todo_healthy_capture"
     case reportFollowUp = "report.follow_up"
