@@ -111,9 +111,17 @@ import TriageTestSupport
                                       + arguments + extra + ["--out", folder.path])
             return try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
         }
-        let through = try #require(step(try await run([]), "direct-1"))
+        let doc = try await run([])
+        let through = try #require(step(doc, "direct-1"))
         #expect(through.fact(.curlCode) == 7)
         #expect(through.fact(.proxy)?.stringValue == "http://127.0.0.1:\(dead) (HTTPS_PROXY)")
+        // The proxy refused, not the upstream (whose handshake worked): the root cause names the proxy and
+        // where it came from, and its remedy is not "start the service on the upstream's port".
+        let root = try #require(doc.rootCause)
+        #expect(root.cause == .connectionRefused)
+        #expect(root.subject == "http://127.0.0.1:\(dead)")
+        #expect(root.summary.contains("could not connect to the proxy http://127.0.0.1:\(dead) (HTTPS_PROXY)"), "\(root.summary)")
+        #expect(root.remedy.contains("NO_PROXY"), "\(root.remedy)")
         let ignored = try #require(step(try await run(["--noproxy", "*"]), "direct-1"))
         #expect(ignored.fact(.status) == 200)
     }

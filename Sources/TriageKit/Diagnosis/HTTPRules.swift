@@ -83,6 +83,14 @@ public struct HTTPRules: Sendable {
             return [Finding(.dnsFailure, summary: Message(e.code == .couldntResolveProxy ? .findingCurlNoProxyName : .findingCurlNoName,
                                                           ["host": .string(host), "error": .string(e.curlMessage)]),
                             subject: host, facts: facts)]
+        case .couldntConnect? where e.proxy != nil && e.role != .via:
+            // curl connects to the proxy first: the connection it could not make was the proxy's, not the URL's.
+            let proxy = e.proxy!
+            let cause: Cause = e.osErrno == Errno.connectionRefused ? .connectionRefused : e.osErrno == Errno.timedOut ? .timeout : .addressUnreachable
+            return [Finding(cause, summary: Message(.findingCurlProxyUnreachable, ["url": url, "proxy": .string(proxy.url), "source": .string(proxy.source),
+                                                                                  "errno": .string(ErrorNumber.name(e.osErrno))]),
+                            subject: proxy.url, facts: facts,
+                            remedy: Message(.remedyClientProxy, ["proxy": .string(proxy.url), "source": .string(proxy.source), "host": .string(host)]))]
         case .couldntConnect?:
             switch e.osErrno {
             case Errno.connectionRefused:

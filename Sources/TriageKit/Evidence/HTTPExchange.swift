@@ -87,6 +87,9 @@ public struct HTTPExchange: Sendable {
     public var local: Endpoint?
     /// The first bytes of the body (at most 200 characters, redacted): what an upstream's own error page says.
     public var bodyStart = ""
+    /// The proxy curl went through (redacted), and where that choice came from (`option`, `HTTPS_PROXY`, …):
+    /// a connection that could not be made was the proxy's.
+    public var proxy: (url: String, source: String)?
 
     public init(url: String, role: Role, curlCode: Int, curlName: String, curlMessage: String, osErrno: Int32, status: Int,
                 httpVersion: String?, headers: [(name: String, value: String)], headerBytes: Int, bodyBytes: Int, timings: Timings,

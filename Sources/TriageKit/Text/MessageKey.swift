@@ -330,6 +330,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportTodoInconclusive = "report.todo_inconclusive"
     case reportTodoInconclusiveMaxTime = "report.todo_inconclusive_max_time"
     case remedyPathExpiresSoon = "remedy.path_expires_soon"
+    case remedyClientProxy = "remedy.client_proxy"
+    case findingCurlProxyUnreachable = "finding.curl_proxy_unreachable"
     case reportTodoHealthy = "report.todo_healthy"
     case reportTodoHealthyCapture = "report.todo_healthy_capture"
     case reportFollowUp = "report.follow_up"

@@ -179,6 +179,7 @@ public struct HTTPRequest: Sendable {
         exchange.bytesReceived = max(easy.tlsBytesIn, easy.headerTotal + easy.bodyTotal)
         exchange.responseBytes = max(easy.applicationBytesIn, easy.headerTotal + easy.bodyTotal)
         exchange.bodyStart = Redactor.redact(String(easy.body.prefix(200)))
+        exchange.proxy = proxy.url.map { (Redactor.redact($0), proxy.source) }
         exchange.local = info.localIP.flatMap { ip in IPAddress(ip).map { Endpoint($0, port: UInt16(clamping: info.localPort)) } }
         exchange.pinned = resolve.lazy.compactMap { entry -> IPAddress? in
             let address = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last.map(String.init) ?? ""
