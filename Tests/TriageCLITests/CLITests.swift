@@ -57,6 +57,27 @@ import TriageTestSupport
         #expect(FileManager.default.fileExists(atPath: out + "/report.md"))
     }
 
+    /// An earlier case whose sibling cannot be made says why (the system's reason), not that 998
+    /// siblings hold earlier cases. (A 254-byte name: its `-2` sibling is past NAME_MAX, which even
+    /// root cannot make; a parent the user may not write to fails the same way.)
+    @Test func aSiblingThatCannotBeMadeSaysWhy() async throws {
+        let folder = TestPaths.temporaryFolder("cli-sibling")
+        let rb = try write("""
+            name: fine
+            inputs: { url: { required: true } }
+            steps:
+              - id: check
+                uses: exec
+                with: { run: [echo, "${{ inputs.url.host }}"] }
+            """, in: folder)
+        let out = folder.appendingPathComponent(String(repeating: "c", count: 254)).path
+        let first = try await Command.triage(["run", "https://ok.test/", "--runbook", rb, "--out", out])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try await Command.triage(["run", "https://ok.test/", "--runbook", rb, "--out", out])
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("it holds an earlier case, and \(out)-2 beside it cannot be made: File name too long"), "\(second.stderr)")
+    }
+
     @Test func diagnosedProblemExitsOne() async throws {
         let folder = TestPaths.temporaryFolder("cli")
         let r = try await Command.triage(["run", "--runbook", "nginx-error", "--out", folder.path, "--lang", "zh"])

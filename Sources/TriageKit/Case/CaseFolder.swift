@@ -82,7 +82,16 @@ public struct CaseFolder: Sendable {
         }
         for n in 2...999 {
             let sibling = url.deletingLastPathComponent().appendingPathComponent("\(url.lastPathComponent)-\(n)")
-            if !FileManager.default.fileExists(atPath: sibling.path), let claim = try? make(sibling, movedFrom: url) { return claim }
+            if FileManager.default.fileExists(atPath: sibling.path) { continue }
+            do {
+                return try make(sibling, movedFrom: url)
+            } catch where error.taken {
+                continue
+            } catch {
+                // Not taken: it cannot be made at all (a parent this user may not write to). That is the reason,
+                // not 998 earlier cases that do not exist.
+                throw Unusable(path: url.path, reason: "it holds an earlier case, and \(sibling.path) beside it cannot be made: \(error.reason)")
+            }
         }
         throw Unusable(path: url.path, reason: "it and its 998 siblings hold earlier cases; choose another --out")
     }
@@ -105,7 +114,11 @@ public struct CaseFolder: Sendable {
             do {
                 try fm.createDirectory(at: url, withIntermediateDirectories: true)
             } catch {
-                throw Unusable(path: url.path, reason: (error as NSError).localizedFailureReason ?? String(cString: strerror(errno)))
+                // The system's reason ("Permission denied"), not Foundation's sentence ("You don’t have permission.").
+                let ns = error as NSError
+                let code = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
+                    ?? (error as? CocoaError).flatMap { ($0.userInfo[NSUnderlyingErrorKey] as? POSIXError)?.code.rawValue }
+                throw Unusable(path: url.path, reason: code.map { String(cString: strerror($0)) } ?? ns.localizedFailureReason ?? String(cString: strerror(errno)))
             }
         }
         // The marker is the claim: created exclusively here, or (an earlier case, --force) opened as it is.
