@@ -86,7 +86,7 @@ extension Fix {
             proof += [revoked]
             if expectation == nil { expectation = Message(.fixExpectCheck) }
         } else if let rootCommand, change == nil || proof.count < 2 {
-            var lines = Self.proofLines(rootCommand, for: root)
+            var lines = Self.proofLines(rootCommand, for: root).map { Self.verifying($0, for: root, record: record) }
             if root.remedy.key == MessageKey.remedyURLScheme.rawValue, let https = root.remedy.args["https"]?.stringValue,
                let url = root.facts[.url]?.stringValue {
                 // The user's URL typed http:// for a TLS port: the proof asks it in TLS.
@@ -115,6 +115,26 @@ extension Fix {
             return "openssl s_client -connect \(ShellQuote.quote(authority))\(sni) -status </dev/null 2>/dev/null | grep -A1 'Cert Status'"
         default: return nil
         }
+    }
+
+    /// The causes whose proof is OpenSSL's verification of the chain: a pipeline that prints the
+    /// certificate's dates exits 0 while the chain still fails, so it proves nothing for them.
+    static let verifiedByOpenSSL: Set<Cause> = [.incompleteChain, .hostnameMismatch, .selfSigned, .untrustedIssuer, .weakKey,
+                                                .certInvalid, .certWrongPurpose, .intermediateExpired]
+
+    /// `openssl s_client … | openssl x509 …` made a check that fails while the problem is there: the
+    /// chain verified (`-verify_return_error`) for the URL's name or address, against the run's CA file,
+    /// at security level 2 for a weak key; exit 0 only once fixed.
+    static func verifying(_ line: String, for root: Finding, record: CaseRecord) -> String {
+        guard verifiedByOpenSSL.contains(root.cause), line.hasPrefix("openssl s_client "),
+              let connect = line.firstMatch(of: /-connect (\S+)/)?.output.1,
+              let host = record.target.flatMap({ URLPart.host.extract(from: $0).stringValue }) else { return line }
+        var words = ["openssl", "s_client", "-brief", "-connect", String(connect)]
+        if let sni = line.firstMatch(of: /-servername (\S+)/)?.output.1 { words += ["-servername", String(sni)] }
+        words += ["-verify_return_error", IPAddress(host) == nil ? "-verify_hostname" : "-verify_ip", ShellQuote.quote(host)]
+        if let ca = record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }
+        if root.cause == .weakKey { words += ["-auth_level", "2"] }
+        return words.joined(separator: " ") + " </dev/null"
     }
 
     /// The lines of a step's command that reproduce this finding (a
