@@ -18,7 +18,15 @@ public enum ExporterRoute: Sendable, Equatable {
 
     /// `modules`: each module's name and its own timeout. A scrape-timeout
     /// header (Prometheus says how long it will wait) shortens the probe to
-    /// half a second less, never below 0.1 s and never above the module's.
+    /// half a second less than it, never below 0.1 s and never above the module's.
+    /// A scrape timeout as Prometheus writes it (`10`, `9.5`): digits with at most one point, nothing else.
+    static func seconds(_ header: String) -> Double? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.count <= 32, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              text.count(where: { $0 == "." }) <= 1 else { return nil }
+        return Double(text)
+    }
+
     public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
         guard method == "GET" else { return .refused(status: 405, body: "only GET\n") }
         let components = URLComponents(string: uri)
@@ -40,9 +48,11 @@ public enum ExporterRoute: Sendable, Equatable {
                 return .refused(status: 400, body: "unknown module '\(Sink.echo(name))': one of \(modules.keys.sorted().joined(separator: ", "))\n")
             }
             var timeout = moduleTimeout
-            // Any number may come in a header (inf, 1e19, NaN): only a finite one within the module's timeout counts.
-            if let header, let seconds = Double(header), seconds.isFinite, seconds > 0 {
-                timeout = min(timeout, .milliseconds(Int64(max(0.1, min(seconds, moduleTimeout.seconds) - 0.5) * 1000)))
+            // Any text may come in a header (inf, 1e19, NaN, 0x10): only a plain decimal number counts (spaces
+            // around it are allowed, as HTTP allows them); the half second is Prometheus's margin, taken from
+            // what it will wait, not from the module's own timeout.
+            if let seconds = header.flatMap(Self.seconds), seconds > 0 {
+                timeout = min(timeout, .milliseconds(Int64(max(0.1, min(seconds - 0.5, 86_400)) * 1000)))
             }
             return .probe(target: target, module: name, timeout: timeout)
         case "/metrics": return .metrics

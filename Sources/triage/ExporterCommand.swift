@@ -82,8 +82,17 @@ struct ExporterCommand: AsyncParsableCommand {
             console.error(shortage)
             throw Reported(status: ExitStatus.usage)
         }
+        // As scan checks them: 0 or a negative number is a mistake, not "one".
+        guard (1...10_000).contains(concurrency) else {
+            console.error("--concurrency must be between 1 and 10000")
+            throw Reported(status: ExitStatus.usage)
+        }
+        if let maxConnections, !(2...1_000_000).contains(maxConnections) {
+            console.error("--max-connections must be between 2 and 1000000")
+            throw Reported(status: ExitStatus.usage)
+        }
         var limits = ExporterServer.Limits()
-        limits.concurrency = max(1, concurrency)
+        limits.concurrency = concurrency
         // A quarter of the descriptors, the rest for probes (at `ulimit -n 64` a floor of 64 gave the
         // connections every descriptor, and probes of healthy targets waited until they gave up).
         limits.maxConnections = maxConnections ?? max(8, min(4096, ProcessTuning.openFileLimit / 4))
@@ -102,7 +111,7 @@ struct ExporterCommand: AsyncParsableCommand {
             console.error("cannot listen on \(listen): \(error)")
             throw Reported(status: ExitStatus.usage)
         }
-        console.progress(console.table.render(.exporterListening, ["address": .string("\(host.isEmpty ? "0.0.0.0" : host):\(bound.port)"),
+        console.progress(console.table.render(.exporterListening, ["address": .string("\(host.isEmpty ? "0.0.0.0" : host.contains(":") ? "[\(host)]" : host):\(bound.port)"),
                                                                    "modules": .string(modules.modules.keys.sorted().joined(separator: ", "))]))
         Signals.onInterrupt { leave(ExitStatus.interrupted) }
         try await bound.channel.closeFuture.get()

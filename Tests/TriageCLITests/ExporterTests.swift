@@ -158,6 +158,33 @@ import Glibc
         }
     }
 
+    /// Prometheus' timeout header as it writes it (`10`, `2.5`, spaces around): the probe gets half a
+    /// second less than it, up to the module's own timeout (not the module's minus half a second);
+    /// another number form (`0x10`, `1e1`) is no timeout at all.
+    @Test func theScrapeTimeoutHeaderIsReadAsPrometheusWritesIt() {
+        func timeout(_ header: String?) -> Duration? {
+            guard case .probe(_, _, let timeout) = ExporterRoute.parse(method: "GET", uri: "/probe?target=127.0.0.1:443", scrapeTimeout: header,
+                                                                       modules: ["default": .seconds(5)]) else { return nil }
+            return timeout
+        }
+        #expect(timeout(nil) == .seconds(5))
+        #expect(timeout("10") == .seconds(5))
+        #expect(timeout("2") == .milliseconds(1500))
+        #expect(timeout(" 2.5 ") == .seconds(2))
+        #expect(timeout("0.55") == .milliseconds(100))
+        for ignored in ["0x10", "1e1", "2s", "", "1.2.3", "-1", "+3"] { #expect(timeout(ignored) == .seconds(5), "\(ignored)") }
+    }
+
+    @Test func limitsOutOfRangeAreRefused() async throws {
+        for (flag, value, said) in [("--concurrency", "0", "--concurrency must be between 1 and 10000"),
+                                    ("--concurrency", "20000", "--concurrency must be between 1 and 10000"),
+                                    ("--max-connections", "1", "--max-connections must be between 2 and 1000000")] {
+            let r = try await Command.triage(["exporter", "--listen", "127.0.0.1:0", flag, value])
+            #expect(r.status == 2, "\(flag) \(value)")
+            #expect(r.stderr.contains(said), "\(r.stderr)")
+        }
+    }
+
     @Test func badConfigIsRefusedWithItsPosition() async throws {
         let file = TestPaths.temporaryFolder("exporter-config").appendingPathComponent("modules.yaml")
         try "modules:\n  fast:\n    timeout: forever\n    sni_variant: true\n".write(to: file, atomically: true, encoding: .utf8)
