@@ -16,6 +16,9 @@ struct triage_http {
     int list_options[3];
     buffer body, headers, trace;
     size_t body_total, header_total;
+    /* Past this many body bytes the transfer is stopped (0: never), and `body_capped` says so. */
+    size_t body_cap;
+    int body_capped;
     /* TLS bytes received (encrypted records), as curl's debug callback reports them. */
     size_t tls_in;
     /* Plaintext bytes of the application-data records received (the response as sent, partial
@@ -62,6 +65,18 @@ static size_t on_body(char *data, size_t size, size_t count, void *user) {
     triage_http *h = user;
     append(&h->body, data, size * count);
     h->body_total += size * count;
+    /* A large download (its Content-Length declared, past the cap) is not read to its end:
+     * returning less than was given stops the transfer (CURLE_WRITE_ERROR), which the caller reads
+     * as "capped". A body of unknown length is read on: whether it ends is what is being checked. */
+    if (h->body_cap && h->body_total > h->body_cap && !h->body_capped) {
+        curl_off_t declared = -1;
+        easy_getinfo_fn getinfo = CURL_SYM(easy_getinfo_fn, "curl_easy_getinfo");
+        if (getinfo && getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared) == CURLE_OK && declared > (curl_off_t)h->body_cap) {
+            h->body_capped = 1;
+            return 0;
+        }
+        h->body_cap = 0;
+    }
     return size * count;
 }
 
@@ -276,6 +291,8 @@ const char *triage_http_strerror(int code) {
 const char *triage_http_error_text(triage_http *h) { return h->error; }
 const char *triage_http_body(triage_http *h, size_t *n) { *n = h->body.length; return h->body.data ? h->body.data : ""; }
 size_t triage_http_body_total(triage_http *h) { return h->body_total; }
+void triage_http_set_body_cap(triage_http *h, size_t cap) { h->body_cap = cap; }
+int triage_http_body_capped(triage_http *h) { return h->body_capped; }
 const char *triage_http_headers(triage_http *h, size_t *n) { *n = h->headers.length; return h->headers.data ? h->headers.data : ""; }
 const char *triage_http_trace(triage_http *h, size_t *n) { *n = h->trace.length; return h->trace.data ? h->trace.data : ""; }
 size_t triage_http_trace_dropped(triage_http *h) { return h->trace.dropped; }

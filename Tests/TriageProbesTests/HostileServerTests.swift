@@ -72,6 +72,20 @@ import TriageTestSupport
         }
     }
 
+    /// A large download (256 MiB, its length declared) is not pulled to its end: the request stops past
+    /// 16 MiB and its answer is the 200 it is (the whole body came over the wire before, and a slow
+    /// link made it an http-timeout). A body of unknown length is still read on (above: it never ends).
+    @Test func aLargeDownloadIsNotReadToItsEnd() async throws {
+        let server = try HostileServer(.tls(.largeBody(256 << 20)))
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.record.diagnosis.exitStatus == 0, "\(problems(run))")
+        let direct = try #require(run.record.steps.first { $0.id == "direct-1" })
+        #expect(direct.status == .ok, "\(direct.summary.english)")
+        let trace = try String(contentsOf: run.folder.appendingPathComponent("evidence/direct-1/trace.txt"), encoding: .utf8)
+        #expect(trace.contains("the body was not read past 16 MiB"), "\(trace.suffix(300))")
+    }
+
     /// A URL typed `http://` for a port that speaks TLS: the scheme is the root cause (before the certificate),
     /// the fix and its proof ask with https://. The same URL to a port that speaks plain HTTP is healthy:
     /// no handshake finding about a port the URL never asked for TLS.

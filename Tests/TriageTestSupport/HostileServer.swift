@@ -32,6 +32,8 @@ public final class HostileServer: Sendable {
         case silent
         /// Answers 200 with a body that never ends.
         case endlessBody
+        /// Answers 200 with a body of this many bytes, its Content-Length declared (a large download).
+        case largeBody(Int)
         /// Answers 200 and then one body byte per second.
         case slowBody
         /// Sends the response headers one byte every 200 ms.
@@ -163,6 +165,11 @@ public final class HostileServer: Sendable {
             guard c.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n") else { return }
             let chunk = [UInt8](repeating: 0x61, count: 16_384)
             while !stopped(), c.write(chunk) {}
+        case .largeBody(let size):
+            guard c.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(size)\r\n\r\n") else { return }
+            let chunk = [UInt8](repeating: 0x61, count: 65_536)
+            var left = size
+            while left > 0, !stopped(), c.write(Array(chunk.prefix(left))) { left -= min(left, chunk.count) }
         case .slowBody:
             guard c.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n") else { return }
             while !stopped(), c.write("x") { sleep(1) }

@@ -33,6 +33,9 @@ const char *triage_http_error_text(triage_http *h);
 
 const char *triage_http_body(triage_http *h, size_t *length);
 size_t triage_http_body_total(triage_http *h);
+/* Stop the transfer once the body passes `cap` bytes (0: read it all); whether that happened. */
+void triage_http_set_body_cap(triage_http *h, size_t cap);
+int triage_http_body_capped(triage_http *h);
 const char *triage_http_headers(triage_http *h, size_t *length);
 const char *triage_http_trace(triage_http *h, size_t *length);
 /* Bytes of whole trace lines left out once the trace reached its limit. */

@@ -64,6 +64,9 @@ final class CurlEasy {
         Task.detached { await onPool { _ in _ = triage_lazy_symbol(0, "curl_version") } }
     }
 
+    /// CURLE_WRITE_ERROR: what `perform` returns when the body cap stopped the transfer.
+    static let writeError = Int(CURLE_WRITE_ERROR.rawValue)
+
     /// What `perform` returns when the flag was raised (CURLE_ABORTED_BY_CALLBACK).
     static let abortedByCancel = Int(CURLE_ABORTED_BY_CALLBACK.rawValue)
 
@@ -125,6 +128,10 @@ final class CurlEasy {
     }
     var trace: String { text { triage_http_trace($0, $1) } }
     var bodyTotal: Int { triage_http_body_total(handle) }
+    /// Stop reading the body past this many bytes (0: read it all).
+    func capBody(at bytes: Int) { triage_http_set_body_cap(handle, max(0, bytes)) }
+    /// The transfer was stopped at the body cap (curl then says CURLE_WRITE_ERROR).
+    var bodyCapped: Bool { triage_http_body_capped(handle) != 0 }
     var headerTotal: Int { triage_http_header_total(handle) }
     var traceDropped: Int { triage_http_trace_dropped(handle) }
     var tlsBytesIn: Int { triage_http_tls_in(handle) }

@@ -30,6 +30,9 @@ public struct HTTPRequest: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     public var timeout: Duration = .seconds(10)
     public var bodyLimit = 4096
+    /// The body is read up to this many bytes, then the transfer stops: a stream or a large download
+    /// says what it has to say (status, headers, first bytes) without gigabytes over the wire.
+    public var bodyReadLimit = 16 << 20
     /// `--at`: the server's certificates verified as of this time, as the rest of the run judges them.
     public var verifyTime: Date?
 
@@ -147,10 +150,16 @@ public struct HTTPRequest: Sendable {
         easy.set(.connectTimeoutMs, max(1, Int(connectTimeout.seconds * 1000)))
         easy.set(.timeoutMs, max(1, Int(timeout.seconds * 1000)))
 
+        easy.capBody(at: bodyReadLimit)
         var code = easy.perform(cancel: cancel)
         let info = easy.info
         let rawHeaders = easy.headers
         var trace = easy.trace
+        if code == CurlEasy.writeError, easy.bodyCapped {
+            // Stopped by triage at the cap, not by the server or the network: the answer is what came.
+            trace += "* [triage: the body was not read past \(bodyReadLimit >> 20) MiB; the answer is its status, headers and first bytes]\n"
+            code = 0
+        }
         // A redirect to a scheme curl does not speak (`Location: myapp://cb`, an OAuth deep link) ends
         // the transfer with CURLE_UNSUPPORTED_PROTOCOL, though the server answered: the answer is that
         // redirect, as `curl` without -L shows it.
