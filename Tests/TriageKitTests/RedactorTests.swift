@@ -37,6 +37,14 @@ import TriageKit
         #expect(Redactor.secretValues(in: "curl -H 'Authorization: Bearer BEARERSECRET' https://a.test/").contains("BEARERSECRET"))
     }
 
+    /// A token at the end of a URL in a sentence keeps the sentence's colon ("URL: HTTP 200"); a colon
+    /// inside the value is masked with it.
+    @Test func aQueryTokenStopsBeforeTheSentencesColon() {
+        #expect(Redactor.redact("https://a.test/?token=abc123: HTTP 200 in 1.0 ms") == "https://a.test/?token=[REDACTED]: HTTP 200 in 1.0 ms")
+        #expect(Redactor.redact("https://a.test/?token=abc:def&x=1") == "https://a.test/?token=[REDACTED]&x=1")
+        #expect(Redactor.redact("https://a.test/?sig=abc:") == "https://a.test/?sig=[REDACTED]:")
+    }
+
     @Test func tokensInOtherPlacesOfAURL() {
         let text = """
             url: https://ghp_TOKENSECRET20@git.example.test/org/repo.git

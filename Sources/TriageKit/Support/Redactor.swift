@@ -131,7 +131,7 @@ public enum Redactor {
     nonisolated(unsafe) private static let quotedSecretHeader =
         #/(?im)((['"])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)(?:'\\''|\\.|(?!\2)[^\r\n])+/#
     nonisolated(unsafe) private static let queryToken =
-        #/(?i)([?&;#](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|session|sessionid|auth|code|jwt)=)[^&#\s"'<>]+/#
+        #/(?i)([?&;#](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|session|sessionid|auth|code|jwt)=)(?:[^&#\s"'<>:]|:(?![\s]|$))+/#
     /// `https://user:PASSWORD@host`: the password.
     nonisolated(unsafe) private static let userInfo =
         #/((?i)[a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#
