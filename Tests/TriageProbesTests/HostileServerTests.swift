@@ -72,6 +72,19 @@ import TriageTestSupport
         }
     }
 
+    /// An upstream's own error answer: its status, Server header and the first bytes of its body are
+    /// facts of the finding (the report's remedy points at them).
+    @Test func anErrorAnswerShowsWhatTheServerSaid() async throws {
+        let server = try HostileServer(.tls(.answer(503, headers: ["Server: upstream-app/1.2"], body: "maintenance until 14:00\n")))
+        defer { server.stop() }
+        let run = try await run(server)
+        #expect(run.root?.cause == .httpError, "\(problems(run))")
+        #expect(run.root?.fact(.status) == 503)
+        #expect(run.root?.fact(.serverHeader) == "upstream-app/1.2")
+        #expect(run.root?.fact(.bodyStart) == "maintenance until 14:00")
+        #expect(run.markdown.contains("maintenance until 14:00"))
+    }
+
     /// A large download (256 MiB, its length declared) is not pulled to its end: the request stops past
     /// 16 MiB and its answer is the 200 it is (the whole body came over the wire before, and a slow
     /// link made it an http-timeout). A body of unknown length is still read on (above: it never ends).

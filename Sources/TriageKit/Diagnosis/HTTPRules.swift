@@ -52,8 +52,14 @@ public struct HTTPRules: Sendable {
                             subject: subject, facts: statusFacts)]
         }
         if e.status >= 400 {
+            // What the server said with its status: its Server header and the body's first bytes (the remedy
+            // points at them; they were only in the evidence folder).
+            var facts = statusFacts
+            if let server = e.header("Server") { facts.append(Fact(.serverHeader, .string(server))) }
+            let body = e.bodyStart.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !body.isEmpty { facts.append(Fact(.bodyStart, .string(body))) }
             return [Finding(.httpError, summary: Message(.findingHTTPError, ["url": .string(subject), "status": .int(e.status), "reason": .string(Self.reason(e.status))]),
-                            subject: subject, facts: statusFacts)]
+                            subject: subject, facts: facts)]
         }
         return []
     }
