@@ -378,6 +378,11 @@ import TriageWire
         #expect(doc.verdict == .healthy)
         #expect(doc.findings.contains { $0.cause == .addressUnreachable && $0.severity == .warning && $0.subject == "[::1]:\(upstream.port)" })
         #expect(!doc.findings.contains { $0.severity == .problem })
+        // The diagram draws the request to each address: the refused one, and the 200 that came.
+        let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        let diagram = try #require(MarkdownChecks.mermaidBlocks(markdown).first).joined(separator: "\n")
+        #expect(diagram.contains("U-->>C: HTTP 200 OK"), "\(diagram)")
+        #expect(diagram.contains("→ 127.0.0.1:\(upstream.port)"), "\(diagram)")
     }
 
     /// The same name in front of an upstream that aborts SNI-less handshakes: the SNI

@@ -44,8 +44,11 @@ struct SequenceDiagram {
             lines.append(arrow("C", "U", hello.request, suffix: hellos.count > 1 ? " → \(hello.server)" : ""))
             lines.append(answer("U", "C", hello))
         }
-        if let direct = observations.first(where: { $0.path == .http(.direct) }) {
-            lines.append(arrow("C", "U", direct.request))
+        // The request too, per address: a name whose IPv6 address refuses and IPv4 answers draws both
+        // (it drew only the first, the refused one, for a healthy dual-stack name).
+        let directs = observations.filter { $0.path == .http(.direct) }
+        for direct in Self.representatives(directs) {
+            lines.append(arrow("C", "U", direct.request, suffix: directs.count > 1 ? " → \(direct.server)" : ""))
             lines.append(answer("U", "C", direct))
         }
         return lines.count > 3 ? lines.joined(separator: "\n") : nil

@@ -10,7 +10,9 @@ import TriageWire
 /// (HTTPS_PROXY, NO_PROXY) is honoured as curl would, and reported.
 public struct HTTPRequestStep: StepKind {
     public let name = "http.request"
-    public let summary = "an HTTP request via libcurl: status, headers, timings, curl error, TLS alerts, verbose trace (secrets redacted)"
+    public let summary = "an HTTP request via libcurl: status, headers, timings, curl error, TLS alerts, verbose trace (secrets redacted); "
+        + "a body whose declared length passes 16 MiB is not read past that (a large download answers with its status and first bytes; "
+        + "a body of unknown length is read until it ends or times out)"
     public let inputs: [InputDeclaration] = [
         .init("url", .string, required: true, "the URL"),
         .init("method", .string, "GET (default), HEAD, POST, …"),
