@@ -71,12 +71,27 @@ import TriageTestSupport
         // The fixture server closes its side on its own threads (a loaded machine can take seconds):
         // wait for the count to settle, up to 15 s, not for a time. The leak this test was written for
         // left 2,000 descriptors; the message names the ones left over.
-        var after = Self.openDescriptors()
-        for _ in 0..<750 where after > descriptors {
-            try await Task.sleep(for: .milliseconds(20))
-            after = Self.openDescriptors()
+        // What is new, counted (a second socket or timerfd is new though one was there before). The Swift
+        // runtime's dispatch may add a timer or event descriptor of its own while the probes run (a timerfd
+        // was seen once in six runs): up to two of those are its business; a socket, a file, or more of them is not.
+        func added() -> [String] {
+            var left = Dictionary(before.map { ($0, 1) }, uniquingKeysWith: +)
+            return Self.descriptorTargets().filter { target in
+                if let n = left[target], n > 0 { left[target] = n - 1; return false }
+                return true
+            }
         }
-        #expect(after <= descriptors, "descriptors: \(descriptors) before, \(after) after 2,000 probes; new: \(Array(Set(Self.descriptorTargets()).subtracting(before)).sorted().prefix(10))")
+        func leaked() -> [String] {
+            let new = added()
+            let runtime = new.filter { $0 == "anon_inode:[timerfd]" || $0 == "anon_inode:[eventfd]" }
+            return new.filter { !runtime.contains($0) } + runtime.dropFirst(2)
+        }
+        var left = leaked()
+        for _ in 0..<750 where !left.isEmpty {
+            try await Task.sleep(for: .milliseconds(20))
+            left = leaked()
+        }
+        #expect(left.isEmpty, "descriptors: \(descriptors) before, \(Self.openDescriptors()) after 2,000 probes; left: \(left.prefix(10))")
         // The resident set is the whole test process's: `make test` runs this suite in a process of its
         // own (other suites' allocations grew a shared one by 24-44 MB a round). A leak grows it in every
         // round (the one this test was written for: ~100 KB a probe, 200 MB a round); the least of three is judged.
