@@ -335,6 +335,15 @@ import TriageWire
             MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream"),
                       root: .tlsToPlainPort, affects: [.proxy])
         }),
+        // The upstream hangs on the request: nginx says 504 and a direct request gets no answer either.
+        // The hang explains the proxy's answer (it was ranked below proxy-error), and it hangs for both.
+        ("504 and the upstream hangs on a direct request too: http-timeout", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v)]),
+                                                         B.exchange(.direct, status: 0, curl: 28, pinned: e, firstByte: 0),
+                                                         B.exchange(.via, status: 504)],
+                             root: .httpTimeout, affects: [.user, .proxy])
+        }),
         ("502 and nothing else: proxy-error", { f, v in
             let e = B.endpoint(f)
             return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v)]), B.exchange(.direct, pinned: e),

@@ -78,8 +78,13 @@ extension Fix {
         }
         if let via = record.via, onProxy {
             proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
-            let direct = evidence.exchanges(.direct).first { $0.value.status > 0 }?.value.status
-            expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct ?? 200)])
+            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status {
+                expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct)])
+            } else {
+                // No direct request got an answer: nothing says what the upstream answers once fixed, only what the proxy must stop answering.
+                let via = evidence.exchanges(.via).first(where: { $0.value.status > 0 })?.value.status
+                expectation = via.map { Message(change == nil ? .fixExpectViaFixedUnseen : .fixExpectViaUnseen, ["status": .int($0)]) } ?? Message(.fixExpectCheck)
+            }
         }
         if let revoked = Self.revocationProof(root, record: record) {
             // The dates command passes today: what proves a new certificate is the revocation check that found it.

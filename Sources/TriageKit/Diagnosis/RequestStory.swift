@@ -138,6 +138,9 @@ public struct RequestStory: Sendable, Hashable {
             if variants == [.none], proxy?.sni != SNIVariant.none { out.insert(.withoutSNI) }
         case .http(.direct):
             out.insert(.user)
+            // An upstream that never finishes answering the request hangs for the proxy that forwards it too
+            // (nginx's 504): that explains the proxy's answer better than "the proxy failed".
+            if finding.cause == .httpTimeout, proxy != nil { out.insert(.proxy) }
         case .http(.via), .proxyLog:
             out.insert(.proxy)
         case .capture(let sni, let byProxy):

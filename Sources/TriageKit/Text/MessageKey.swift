@@ -331,6 +331,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportTodoInconclusiveMaxTime = "report.todo_inconclusive_max_time"
     case remedyPathExpiresSoon = "remedy.path_expires_soon"
     case remedyClientProxy = "remedy.client_proxy"
+    case fixExpectViaUnseen = "fix.expect_via_unseen"
+    case fixExpectViaFixedUnseen = "fix.expect_via_fixed_unseen"
     case findingCurlProxyUnreachable = "finding.curl_proxy_unreachable"
     case reportTodoHealthy = "report.todo_healthy"
     case reportTodoHealthyCapture = "report.todo_healthy_capture"
