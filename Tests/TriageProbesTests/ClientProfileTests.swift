@@ -383,6 +383,11 @@ import TriageWire
         let diagram = try #require(MarkdownChecks.mermaidBlocks(markdown).first).joined(separator: "\n")
         #expect(diagram.contains("U-->>C: HTTP 200 OK"), "\(diagram)")
         #expect(diagram.contains("→ 127.0.0.1:\(upstream.port)"), "\(diagram)")
+        // What held says which checks held with a warning, not that everything held.
+        let held = markdown.split(separator: "\n").first { $0.hasPrefix("**What held:**") }.map(String.init) ?? ""
+        let parts = held.components(separatedBy: "; with a warning (see the other findings): ")
+        #expect(parts.count == 2 && parts[1].hasPrefix("handshake (tls.handshake), direct-"), "\(held)")
+        #expect(parts.first?.contains("dns (dns.resolve), direct-") == true, "\(held)")
     }
 
     /// The same name in front of an upstream that aborts SNI-less handshakes: the SNI

@@ -229,7 +229,11 @@ struct ReportContext {
     /// For a healthy run: what was checked, and that it held.
     var held: String {
         let shown = record.steps.filter { $0.status != .skipped && !Self.plumbing.contains($0.uses) }
-        return prose(Message(.reportHeld, ["checks": .string(shown.map { "\($0.id) (\($0.uses))" }.joined(separator: ", "))]))
+        func list(_ steps: [StepResult]) -> Value { .string(steps.map { "\($0.id) (\($0.uses))" }.joined(separator: ", ")) }
+        // A step that ended in a warning (an address that refused beside one that answered) held with a warning, said apart.
+        let warned = shown.filter { $0.status == .warning }
+        let text = prose(Message(.reportHeld, ["checks": list(shown.filter { $0.status != .warning })]))
+        return warned.isEmpty ? text : text + prose(Message(.reportHeldWarnings, ["checks": list(warned)]))
     }
 
     /// Steps that set up evidence for others (a capture starting and stopping): not worth a row on the first screen when ok.

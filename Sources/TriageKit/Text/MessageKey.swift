@@ -332,6 +332,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case remedyPathExpiresSoon = "remedy.path_expires_soon"
     case remedyClientProxy = "remedy.client_proxy"
     case fixExpectViaUnseen = "fix.expect_via_unseen"
+    case reportHeldWarnings = "report.held_warnings"
     case fixExpectViaFixedUnseen = "fix.expect_via_fixed_unseen"
     case findingCurlProxyUnreachable = "finding.curl_proxy_unreachable"
     case reportTodoHealthy = "report.todo_healthy"
