@@ -231,7 +231,7 @@ import TriageTestSupport
         for markdown in ["```", "<details>", "</details>", "**", "<br>", "\n## ", "|---"] { #expect(!jira.contains(markdown), "report.jira holds \(markdown)") }
         // The closing line in Jira's italics, not Markdown's escaped.
         #expect(!jira.contains("\\_Generated") && !jira.contains("\\_由") && jira.contains("{{report.json}}"), "\(jira.suffix(200))")
-        for wiki in ["\nh2. ", "\n||", "{code:bash}\nnginx -t && nginx -s reload\n", "{noformat}\n--- ", "{panel:title=", "proxy_ssl_server_name on;"] {
+        for wiki in ["\nh2. ", "\n||", "{code:bash}\nnginx -t -c ", "{noformat}\n--- ", "{panel:title=", "proxy_ssl_server_name on;"] {
             #expect(jira.contains(wiki), "report.jira lacks \(wiki)")
         }
         let path = jira.components(separatedBy: "\nh2. ").first { $0.hasPrefix(language == "zh" ? "请求路径" : "Request path") } ?? ""

@@ -68,7 +68,11 @@ extension Fix {
         var proof: [String] = []
         var expectation: Message?
         if change != nil {
-            proof.append("nginx -t && nginx -s reload")
+            // The nginx that was read: started with `-c FILE` elsewhere than Debian's default, `nginx -s reload`
+            // alone would test and signal another one.
+            let conf = evidence.proxyConfig?.file ?? "/etc/nginx/nginx.conf"
+            let c = conf == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(conf))"
+            proof.append("nginx -t\(c) && nginx -s reload\(c)")
         }
         var rootCommand = record.steps.first { $0.id == root.step }?.command
         if root.remedy.key == MessageKey.remedyURLScheme.rawValue, let url = root.facts[.url]?.stringValue,
