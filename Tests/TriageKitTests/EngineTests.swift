@@ -186,6 +186,9 @@ import TriageTestSupport
         let template = try Bundled.template(language: "en")
         let md = try ReportRenderer(templateText: template.text, name: template.origin, table: TextTable.named("en")).render(record)
         #expect(md.contains("Interrupted after 2 of 3 steps"), "\(md.prefix(300))")
+        // The summary counts the same way (it said 3: the skipped step too).
+        let summary = ReportDocument(record, table: try TextTable.named("en")).summary
+        #expect(summary.hasSuffix("run interrupted after 2 step(s); the evidence is partial"), "\(summary)")
         // Evidence of the finished step is on disk, secrets redacted.
         let note = try String(contentsOf: folder.appendingPathComponent("evidence/quick/note.txt"), encoding: .utf8)
         #expect(note == "Authorization: [REDACTED]\nfine\n")

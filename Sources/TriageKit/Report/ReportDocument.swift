@@ -144,11 +144,14 @@ public struct ReportDocument: Sendable, Codable {
 
     static func summary(_ record: CaseRecord, _ diagnosis: Diagnosis) -> Message {
         let subject = Value.string(record.target.flatMap { URLPart.host.extract(from: $0).stringValue } ?? record.runbook)
+        // Counted as the report's banner counts them: steps whose condition was false are neither done nor to do.
+        let skipped = record.steps.filter { $0.status == .skipped }.count
+        let ran = record.steps.count - skipped
         switch diagnosis.verdict {
         case .incomplete:
-            return Message(.summaryIncomplete, ["subject": subject, "done": .int(record.steps.count), "planned": .int(record.plannedSteps.count)])
+            return Message(.summaryIncomplete, ["subject": subject, "done": .int(ran), "planned": .int(record.plannedSteps.count - skipped)])
         case .interrupted:
-            return Message(.summaryInterrupted, ["subject": subject, "done": .int(record.steps.count)])
+            return Message(.summaryInterrupted, ["subject": subject, "done": .int(ran)])
         case .healthy:
             return Message(.summaryHealthy, ["subject": subject])
         case .inconclusive:
