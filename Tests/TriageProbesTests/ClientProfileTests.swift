@@ -47,6 +47,9 @@ import TriageWire
             #expect(replay.status == .problem)
             #expect(c.doc.rootCause?.summary.contains("middleground_backend") == true || c.doc.rootCause?.fact(.host) == "middleground_backend",
                     "\(c.doc.rootCause?.summary ?? "")")
+            // "Why" names the name nginx checks, not the SNI it sends (it blamed "no SNI").
+            let why = c.markdown.split(separator: "\n").first { $0.hasPrefix("**Why:**") }.map(String.init) ?? ""
+            #expect(why.contains("checks the upstream's certificate against the name middleground\\_backend"), "\(why)")
         }
     }
 

@@ -264,6 +264,12 @@ struct ReportContext {
         case .assumed: .reportSourceAssumed
         case .observed: .reportSourceObserved
         }
+        // A name mismatch is about the name the proxy checks (nginx: proxy_ssl_name, else the upstream block's name), not its SNI.
+        if root.cause == .hostnameMismatch, let profile = proxy.profile {
+            let name = profile.checkedName(host: diagnosis.story.host ?? "")
+            return prose(Message(.reportWhyProxyName, ["root": root.summary.value, "proxy": .string(proxyName), "name": .string(name),
+                                                       "source": Message(source).value]))
+        }
         return prose(Message(.reportWhyProxy, ["root": root.summary.value, "proxy": .string(proxyName), "sends": sends, "source": Message(source).value]))
     }
 

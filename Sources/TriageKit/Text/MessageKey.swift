@@ -333,6 +333,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case remedyClientProxy = "remedy.client_proxy"
     case fixExpectViaUnseen = "fix.expect_via_unseen"
     case reportHeldWarnings = "report.held_warnings"
+    case reportWhyProxyName = "report.why_proxy_name"
     case fixExpectViaFixedUnseen = "fix.expect_via_fixed_unseen"
     case findingCurlProxyUnreachable = "finding.curl_proxy_unreachable"
     case reportTodoHealthy = "report.todo_healthy"
