@@ -58,6 +58,9 @@ import TriageTestSupport
         #expect(Markdown.text("![x](http://e.vil/a.png) **[click](http://e.vil)** ~~gone~~")
                 == #"!\[x\](http://e.vil/a.png) \*\*\[click\](http://e.vil)\*\* \~\~gone\~\~"#)
         #expect(Markdown.text(#"CN=a\<script\>_x_"#) == #"CN=a\\&lt;script\\&gt;\_x\_"#)
+        // A bare URL stays as it is written: GitHub links it whole (a `\_` inside it became part of the address).
+        #expect(Markdown.text("https://a.test/api/user_profile?a=1&b=[2] failed: x_y") == #"https://a.test/api/user_profile?a=1&b=[2] failed: x\_y"#)
+        #expect(Markdown.text("http://u:[REDACTED]@p.test:3128 ![i](http://e.vil/a.png)") == #"http://u:[REDACTED]@p.test:3128 !\[i\](http://e.vil/a.png)"#)
         // Code spans of our own commands stay as they are.
         #expect(Markdown.text("add `proxy_ssl_name a_b;` for *x*") == #"add `proxy_ssl_name a_b;` for \*x\*"#)
         // report.jira: the same text, escaped for Jira (Markdown's backslashes are not shown).

@@ -87,7 +87,13 @@ public enum SinkContract {
         let text = Markdown.text(s)
         if hasHidden(text, allowNewline: true) { return "markdown text: a hidden character" }
         if has(outsideCodeSpans(text), "<") { return "markdown text: markup outside a code span" }
-        if hasUnescapedMarkup(outsideCodeSpans(text)) { return "markdown text: a link, image or emphasis character not escaped" }
+        // A bare URL stays as written, but not its trailing punctuation (see Markdown.escapeMarkup): that is still checked.
+        let withoutURLs = outsideCodeSpans(text).replacing(Markdown.bareURL) { m in
+            "URL" + String(m.output.reversed().prefix { "?!.,:*_~)".contains($0) }.reversed())
+        }
+        if hasUnescapedMarkup(withoutURLs) {
+            return "markdown text: a link, image or emphasis character not escaped"
+        }
         let cell = Markdown.cell(s)
         if has(cell, "\n") || has(cell, "\r") { return "markdown cell: a line break" }
         var previous: Unicode.Scalar = " "

@@ -7,7 +7,8 @@ public enum Markdown {
     /// inline markup (`\`, `[`, `]`, `*`, `_`, `~`) escaped with a backslash: a server's
     /// `![x](http://…)` or `**bold**` (in an answer, a certificate's name, a `Server:` header) is shown,
     /// not rendered as an image, a link or emphasis, and RFC 2253's `\<` stays `\<`. Code spans (our
-    /// commands, `proxy_ssl_server_name on;`) are left as they are: Markdown shows them literally.
+    /// commands, `proxy_ssl_server_name on;`) and bare URLs (which the renderers link as they are
+    /// written) are left as they are.
     public static func text(_ s: String) -> String {
         let visible = Sink.visible(s)
         guard visible.unicodeScalars.contains(where: { markup.contains($0) }) else { return visible }
@@ -55,7 +56,29 @@ public enum Markdown {
     /// What prose escapes outside code spans.
     static let markup: Set<Unicode.Scalar> = ["&", "<", ">", "\\", "[", "]", "*", "_", "~"]
 
+    /// A bare URL as GitHub's and GitLab's autolinking reads it, to the first space, quote or angle
+    /// bracket: left as it is written (a `\_` inside it became part of the link's address and showed).
+    nonisolated(unsafe) public static let bareURL = #/(?i)(?:https?|ftp)://[^\s<>"'`\\]+/#
+
     static func escapeMarkup(_ s: Substring) -> String {
+        guard s.contains("://") else { return escapeProse(s) }
+        var out = "", rest = s
+        while let url = rest.firstMatch(of: bareURL) {
+            // As GitHub ends an autolink: trailing punctuation, and a `)` it does not balance, are not the URL's.
+            var end = url.range.upperBound
+            while end > url.range.lowerBound {
+                let last = rest[rest.index(before: end)]
+                let token = rest[url.range.lowerBound..<end]
+                guard "?!.,:*_~".contains(last) || (last == ")" && token.count(where: { $0 == ")" }) > token.count(where: { $0 == "(" })) else { break }
+                end = rest.index(before: end)
+            }
+            out += escapeProse(rest[..<url.range.lowerBound]) + String(rest[url.range.lowerBound..<end])
+            rest = rest[end...]
+        }
+        return out + escapeProse(rest)
+    }
+
+    static func escapeProse(_ s: Substring) -> String {
         Sink.replacing(String(s)) { c in
             switch c {
             case "&": "&amp;"
