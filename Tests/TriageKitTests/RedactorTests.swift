@@ -37,6 +37,14 @@ import TriageKit
         #expect(Redactor.secretValues(in: "curl -H 'Authorization: Bearer BEARERSECRET' https://a.test/").contains("BEARERSECRET"))
     }
 
+    /// A header value given with -H that holds a single quote is masked in the command a report gives
+    /// too, where the shell's quoting writes it `a'\''b` (it leaked there, redacted everywhere else).
+    @Test func aSecretWithAQuoteIsMaskedInItsShellForm() {
+        let secrets = SecretSet(["a'b SECRET8"])
+        #expect(secrets.redact("curl -v -H 'X-Api: a'\\''b SECRET8' https://a.test/") == "curl -v -H 'X-Api: [REDACTED]' https://a.test/")
+        #expect(secrets.redact("X-Api: a'b SECRET8") == "X-Api: [REDACTED]")
+    }
+
     /// A token at the end of a URL in a sentence keeps the sentence's colon ("URL: HTTP 200"); a colon
     /// inside the value is masked with it.
     @Test func aQueryTokenStopsBeforeTheSentencesColon() {

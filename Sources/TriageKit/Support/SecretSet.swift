@@ -14,13 +14,13 @@ public final class SecretSet: Sendable {
 
     /// Values shorter than 4 characters are too likely to occur by chance to redact.
     public func add(_ value: String) {
-        let v = value.trimmingPrefix(" ")
+        let v = String(value.trimmingPrefix(" "))
         guard v.count >= 4 else { return }
+        // As it appears in a command to paste, single-quoted for the shell (`it'\''s`): the same secret.
+        let forms = v.contains("'") ? [v, v.replacingOccurrences(of: "'", with: "'\\''")] : [v]
         values.withLock { list in
-            if !list.contains(String(v)) {
-                list.append(String(v))
-                list.sort { $0.count > $1.count }   // longest first: a value inside another goes second
-            }
+            for form in forms where !list.contains(form) { list.append(form) }
+            list.sort { $0.count > $1.count }   // longest first: a value inside another goes second
         }
     }
 
