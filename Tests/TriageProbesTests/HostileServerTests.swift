@@ -83,6 +83,10 @@ import TriageTestSupport
         #expect(run.root?.fact(.serverHeader) == "upstream-app/1.2")
         #expect(run.root?.fact(.bodyStart) == "maintenance until 14:00")
         #expect(run.markdown.contains("maintenance until 14:00"))
+        // "Prove it" is curl --fail: it exits 22 while the 503 is there (0 without --fail).
+        let proof = try #require(Fix(run.record.diagnosis, record: run.record)?.proof.first)
+        #expect(proof.hasPrefix("curl --fail "), "\(proof)")
+        #expect(try await Command.run(["/bin/sh", "-c", proof]).status == 22, "\(proof)")
     }
 
     /// A large download (256 MiB, its length declared) is not pulled to its end: the request stops past

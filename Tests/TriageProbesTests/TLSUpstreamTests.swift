@@ -39,6 +39,10 @@ import TriageTestSupport
         #expect(run.markdown.contains("expired on \(ISO8601.string(notAfter)), 268 day(s) before this run"))
         let attempts = run.step("handshake")?.outputs["attempts"]?.listValue ?? []
         #expect(attempts.first?["verify_code"] == 10)
+        // "Prove it" fails while the certificate is expired (it printed the dates and exited 0).
+        let proof = try #require(Fix(run.record.diagnosis, record: run.record)?.proof.first)
+        #expect(proof.contains("-verify_return_error"), "\(proof)")
+        #expect(try await Command.run(["/bin/sh", "-c", proof]).status != 0, "\(proof)")
     }
 
     @Test func notYetValidCertificate() async throws {

@@ -129,12 +129,14 @@ extension Fix {
     /// The causes whose proof is OpenSSL's verification of the chain: a pipeline that prints the
     /// certificate's dates exits 0 while the chain still fails, so it proves nothing for them.
     static let verifiedByOpenSSL: Set<Cause> = [.incompleteChain, .hostnameMismatch, .selfSigned, .untrustedIssuer, .weakKey,
-                                                .certInvalid, .certWrongPurpose, .intermediateExpired]
+                                                .certInvalid, .certWrongPurpose, .intermediateExpired, .certExpired, .certNotYetValid]
 
     /// `openssl s_client … | openssl x509 …` made a check that fails while the problem is there: the
     /// chain verified (`-verify_return_error`) for the URL's name or address, against the run's CA file,
     /// at security level 2 for a weak key; exit 0 only once fixed.
     static func verifying(_ line: String, for root: Finding, record: CaseRecord) -> String {
+        // An error answer: curl exits 22 while the server still answers it (without --fail, 0 either way).
+        if root.cause == .httpError, line.hasPrefix("curl "), !line.contains(" --fail") { return "curl --fail " + line.dropFirst("curl ".count) }
         guard verifiedByOpenSSL.contains(root.cause), line.hasPrefix("openssl s_client "),
               let connect = line.firstMatch(of: /-connect (\S+)/)?.output.1,
               let host = record.target.flatMap({ URLPart.host.extract(from: $0).stringValue }) else { return line }
