@@ -126,6 +126,25 @@ import TriageTestSupport
         #expect(ignored.fact(.status) == 200)
     }
 
+    /// A proxy that refuses to open the tunnel (CONNECT answered 403): the proxy is the finding, with its
+    /// answer; it was inconclusive, with advice to raise --step-timeout.
+    @Test func aProxyThatRefusesTheTunnelIsTheFinding() async throws {
+        let up = try Upstream()
+        let proxy = try PlainTCPServer(.status(403))
+        defer { proxy.stop() }
+        let folder = TestPaths.temporaryFolder("proxy-403")
+        let r = try await Command.run(["/usr/bin/env", "HTTPS_PROXY=http://127.0.0.1:\(proxy.port)", "NO_PROXY=", TestPaths.triageBinary.path, "run",
+                                       "https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile,
+                                       "--out", folder.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("report.json")))
+        let root = try #require(doc.rootCause)
+        #expect(root.cause == .proxyError)
+        #expect(root.subject == "http://127.0.0.1:\(proxy.port)")
+        #expect(root.summary.contains("would not open a tunnel to it: CONNECT answered 403"), "\(root.summary)")
+        #expect(root.remedy.contains("NO_PROXY"), "\(root.remedy)")
+    }
+
     /// EC and RSA keys on both sides, whichever route OpenSSL 3.0 runs its keys by (triage_keys.c): the
     /// handshake steps read the key with triage_private_key_file, curl reads it itself.
     @Test(arguments: [CertificateMint.KeyKind.ecP256, .rsa(bits: 2048)])

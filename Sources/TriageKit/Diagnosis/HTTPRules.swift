@@ -84,6 +84,13 @@ public struct HTTPRules: Sendable {
         let e = exchange
         let facts = baseFacts
         let url = Value.string(subject)
+        if let proxy = e.proxy, e.role != .via, e.proxyConnectStatus >= 300 {
+            // The proxy would not open the tunnel (a policy's 403, a 407 for credentials): the request never left it.
+            let args: [String: Value] = ["url": url, "proxy": .string(proxy.url), "source": .string(proxy.source), "status": .int(e.proxyConnectStatus),
+                                         "host": .string(host)]
+            return [Finding(.proxyError, summary: Message(.findingCurlProxyTunnel, args), subject: proxy.url,
+                            facts: facts + [Fact(.status, .int(e.proxyConnectStatus))], remedy: Message(.remedyClientProxyTunnel, args))]
+        }
         switch e.code {
         case .couldntResolveHost?, .couldntResolveProxy?:
             return [Finding(.dnsFailure, summary: Message(e.code == .couldntResolveProxy ? .findingCurlNoProxyName : .findingCurlNoName,

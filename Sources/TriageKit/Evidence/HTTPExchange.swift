@@ -90,6 +90,8 @@ public struct HTTPExchange: Sendable {
     /// The proxy curl went through (redacted), and where that choice came from (`option`, `HTTPS_PROXY`, …):
     /// a connection that could not be made was the proxy's.
     public var proxy: (url: String, source: String)?
+    /// The proxy's answer to curl's CONNECT (0: none asked, or none came).
+    public var proxyConnectStatus = 0
 
     public init(url: String, role: Role, curlCode: Int, curlName: String, curlMessage: String, osErrno: Int32, status: Int,
                 httpVersion: String?, headers: [(name: String, value: String)], headerBytes: Int, bodyBytes: Int, timings: Timings,

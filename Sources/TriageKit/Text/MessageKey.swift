@@ -331,6 +331,8 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportTodoInconclusiveMaxTime = "report.todo_inconclusive_max_time"
     case remedyPathExpiresSoon = "remedy.path_expires_soon"
     case remedyClientProxy = "remedy.client_proxy"
+    case remedyClientProxyTunnel = "remedy.client_proxy_tunnel"
+    case findingCurlProxyTunnel = "finding.curl_proxy_tunnel"
     case fixExpectViaUnseen = "fix.expect_via_unseen"
     case reportHeldWarnings = "report.held_warnings"
     case reportWhyProxyName = "report.why_proxy_name"

@@ -88,6 +88,8 @@ final class CurlEasy {
         var effectiveURL: String?
         var osErrno: Int32
         var redirects: Int
+        /// The proxy's answer to CONNECT (0: no tunnel was asked for).
+        var connectStatus = 0
     }
 
     var info: Info {
@@ -101,7 +103,8 @@ final class CurlEasy {
                     verifyResult: long(CURLINFO_SSL_VERIFYRESULT), primaryIP: string(CURLINFO_PRIMARY_IP),
                     primaryPort: long(CURLINFO_PRIMARY_PORT), localIP: string(CURLINFO_LOCAL_IP), localPort: long(CURLINFO_LOCAL_PORT),
                     effectiveURL: string(CURLINFO_EFFECTIVE_URL),
-                    osErrno: Int32(truncatingIfNeeded: long(CURLINFO_OS_ERRNO)), redirects: long(CURLINFO_REDIRECT_COUNT))
+                    osErrno: Int32(truncatingIfNeeded: long(CURLINFO_OS_ERRNO)), redirects: long(CURLINFO_REDIRECT_COUNT),
+                    connectStatus: long(CURLINFO_HTTP_CONNECTCODE))
     }
 
     /// curl's error buffer, or curl_easy_strerror when it is empty.

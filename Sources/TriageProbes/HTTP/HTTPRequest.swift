@@ -189,6 +189,7 @@ public struct HTTPRequest: Sendable {
         exchange.responseBytes = max(easy.applicationBytesIn, easy.headerTotal + easy.bodyTotal)
         exchange.bodyStart = Redactor.redact(String(easy.body.prefix(200)))
         exchange.proxy = proxy.url.map { (Redactor.redact($0), proxy.source) }
+        exchange.proxyConnectStatus = info.connectStatus
         exchange.local = info.localIP.flatMap { ip in IPAddress(ip).map { Endpoint($0, port: UInt16(clamping: info.localPort)) } }
         exchange.pinned = resolve.lazy.compactMap { entry -> IPAddress? in
             let address = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last.map(String.init) ?? ""
