@@ -108,7 +108,9 @@ struct ExporterCommand: AsyncParsableCommand {
         do {
             bound = try await exporter.bind(host: host.isEmpty ? "0.0.0.0" : host, port: port)
         } catch {
-            console.error("cannot listen on \(listen): \(error)")
+            // NIO's IOError reads "bind(descriptor:ptr:bytes:): … (errno: 98)": the system's reason is what to say.
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            console.error("cannot listen on \(listen): \(reason)")
             throw Reported(status: ExitStatus.usage)
         }
         console.progress(console.table.render(.exporterListening, ["address": .string("\(host.isEmpty ? "0.0.0.0" : host.contains(":") ? "[\(host)]" : host):\(bound.port)"),

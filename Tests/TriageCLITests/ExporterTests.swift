@@ -175,6 +175,13 @@ import Glibc
         for ignored in ["0x10", "1e1", "2s", "", "1.2.3", "-1", "+3"] { #expect(timeout(ignored) == .seconds(5), "\(ignored)") }
     }
 
+    /// An address this machine does not have: the system's reason, not NIO's call signature.
+    @Test func aListenAddressThatCannotBeBoundSaysWhy() async throws {
+        let r = try await Command.triage(["exporter", "--listen", "10.9.9.9:9307"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("triage: cannot listen on 10.9.9.9:9307: Cannot assign requested address\n"), "\(r.stderr)")
+    }
+
     @Test func limitsOutOfRangeAreRefused() async throws {
         for (flag, value, said) in [("--concurrency", "0", "--concurrency must be between 1 and 10000"),
                                     ("--concurrency", "20000", "--concurrency must be between 1 and 10000"),
