@@ -71,7 +71,7 @@ import TriageTestSupport
         // "Prove it" is a check that fails while the name is wrong and passes once it is right (it printed
         // the certificate's dates and exited 0 either way).
         let proof = try #require(Fix(run.record.diagnosis, record: run.record)?.proof.first)
-        #expect(proof.hasPrefix("openssl s_client -brief -connect 127.0.0.1:\(server.port) -servername api.example.test -verify_return_error "
+        #expect(proof.hasPrefix("timeout 10 openssl s_client -brief -connect 127.0.0.1:\(server.port) -servername api.example.test -verify_return_error "
                                 + "-verify_hostname api.example.test -CAfile "), "\(proof)")
         #expect(try await Command.run(["/bin/sh", "-c", proof]).status != 0)
         let right = try F.leaf("api.example.test", issuer: root)

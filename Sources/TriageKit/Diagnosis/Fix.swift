@@ -140,7 +140,8 @@ extension Fix {
         guard verifiedByOpenSSL.contains(root.cause), line.hasPrefix("openssl s_client "),
               let connect = line.firstMatch(of: /-connect (\S+)/)?.output.1,
               let host = record.target.flatMap({ URLPart.host.extract(from: $0).stringValue }) else { return line }
-        var words = ["openssl", "s_client", "-brief", "-connect", String(connect)]
+        // `timeout`: s_client has no deadline of its own, and a server that stalls would hold the proof for good.
+        var words = ["timeout", "10", "openssl", "s_client", "-brief", "-connect", String(connect)]
         if let sni = line.firstMatch(of: /-servername (\S+)/)?.output.1 { words += ["-servername", String(sni)] }
         words += ["-verify_return_error", IPAddress(host) == nil ? "-verify_hostname" : "-verify_ip", ShellQuote.quote(host)]
         if let ca = record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }
