@@ -93,6 +93,25 @@ import TriageWire
         #expect(!proxyOnly.contains("Follow-up"), "\(proxyOnly)")
     }
 
+    /// The proxy's leg in the diagram is its own captured connection, not triage's replay of it in the
+    /// same capture (both without SNI): nginx's request-carrying handshake, not "closed without a request".
+    @Test func theProxysLegIsItsOwnCapturedConnection() throws {
+        var record = Self.record
+        let hello = Message(.observeHelloNoSNI)
+        record.steps.append(StepResult(id: "capture-decode", uses: "capture.decode", status: .ok, startedAt: record.startedAt, durationMs: 3,
+                                       summary: Message(.captureDecodedNone, ["count": 2, "packets": 20]),
+                                       observations: [
+                                           Observation(path: .capture(sni: false, byProxy: false), from: .client, to: .upstream, request: hello,
+                                                       answer: Message(.captureOutcomeClosedQuietly), ok: true, server: "127.0.0.1:8443"),
+                                           Observation(path: .capture(sni: false, byProxy: true), from: .client, to: .upstream, request: hello,
+                                                       answer: Message(.captureOutcomeHandshake, ["version": "TLSv1.2"]), ok: true, server: "127.0.0.1:8443"),
+                                       ]))
+        let template = try Bundled.template(language: "en")
+        let md = try ReportRenderer(templateText: template.text, name: template.origin, table: TextTable.named("en")).render(record)
+        let diagram = try #require(MarkdownChecks.mermaidBlocks(md).first).joined(separator: "\n")
+        #expect(diagram.contains("P->>U: ClientHello without SNI (captured)\n    U-->>P: handshake TLSv1.2"), "\(diagram)")
+    }
+
     func render(_ language: String) throws -> String {
         let template = try Bundled.template(language: language)
         return try ReportRenderer(templateText: template.text, name: template.origin, table: TextTable.named(language)).render(Self.record)

@@ -59,9 +59,9 @@ struct SequenceDiagram {
     func proxyHop(_ observations: [Observation]) -> (observation: Observation, how: String)? {
         guard let proxy = story.proxy else { return nil }
         let sends = proxy.sni != .none && proxy.sni.normalised(host: story.host ?? "") != SNIVariant.none
-        // A capture holds triage's own connections too: only those without
-        // SNI are told apart as the proxy's, when the proxy sends none.
-        if !sends, let captured = observations.first(where: { $0.path == .capture(sni: false) }) {
+        // A capture holds triage's own connections too (its handshake without SNI, its replay of the proxy's):
+        // the proxy's leg is a connection without SNI that is not triage's own, when the proxy sends none.
+        if !sends, let captured = observations.first(where: { $0.path == .capture(sni: false, byProxy: true) }) {
             return (captured, " " + label(.diagramCaptured, [:]))
         }
         if let replayed = observations.first(where: { $0.path == .handshake(proxy.sni) && !$0.ok })
