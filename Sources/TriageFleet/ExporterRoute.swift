@@ -16,9 +16,6 @@ public enum ExporterRoute: Sendable, Equatable {
     /// An HTTP status and the body saying why.
     case refused(status: Int, body: String)
 
-    /// `modules`: each module's name and its own timeout. A scrape-timeout
-    /// header (Prometheus says how long it will wait) shortens the probe to
-    /// half a second less than it, never below 0.1 s and never above the module's.
     /// A scrape timeout as Prometheus writes it (`10`, `9.5`): digits with at most one point, nothing else.
     static func seconds(_ header: String) -> Double? {
         let text = header.trimmingCharacters(in: .whitespaces)
@@ -27,6 +24,9 @@ public enum ExporterRoute: Sendable, Equatable {
         return Double(text)
     }
 
+    /// `modules`: each module's name and its own timeout. A scrape-timeout
+    /// header (Prometheus says how long it will wait) shortens the probe to
+    /// half a second less than it, never below 0.1 s and never above the module's.
     public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
         guard method == "GET" else { return .refused(status: 405, body: "only GET\n") }
         let components = URLComponents(string: uri)

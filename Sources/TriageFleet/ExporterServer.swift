@@ -297,9 +297,14 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         guard !busy, !waitingForHead else { return }
         waitingForHead = true
         server.connections.set(channel, .waiting)
+        close(channel, after: server.limits.headerTimeout, counted: \.closedHeaderTimeout)
+    }
+
+    /// The connection's one timer: closes it after `delay`, counted under `reason`.
+    private func close(_ channel: Channel, after delay: Duration, counted reason: WritableKeyPath<ExporterServer.Counters, Int> & Sendable) {
         timer?.cancel()
-        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.headerTimeout.seconds * 1e9))) { [server] in
-            server.counters.withLock { $0.closedHeaderTimeout += 1 }
+        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay.seconds * 1e9))) { [server] in
+            server.counters.withLock { $0[keyPath: reason] += 1 }
             channel.close(promise: nil)
         }
     }
@@ -308,10 +313,7 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         timer?.cancel()
         waitingForHead = false
         server.connections.set(channel, .idle)
-        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.idleTimeout.seconds * 1e9))) { [server] in
-            server.counters.withLock { $0.closedIdle += 1 }
-            channel.close(promise: nil)
-        }
+        close(channel, after: server.limits.idleTimeout, counted: \.closedIdle)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -331,13 +333,12 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
             timer = nil
             busy = true
             waitingForHead = false
-            server.connections.set(context.channel, .answering)
             guard context.channel.isWritable else {
                 // The answers before it are still unread: this one waits for the client to read them
                 // (or for the idle timeout, which closes a client that never does).
                 held = request
                 server.connections.set(context.channel, .waiting)
-                armSendTimeout(context.channel)
+                close(context.channel, after: server.limits.idleTimeout, counted: \.closedIdle)
                 return
             }
             start(request, context: context)
@@ -354,18 +355,10 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
-    /// A client that leaves its answers unread for the idle timeout is closed.
-    private func armSendTimeout(_ channel: Channel) {
-        timer?.cancel()
-        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.limits.idleTimeout.seconds * 1e9))) { [server] in
-            server.counters.withLock { $0.closedIdle += 1 }
-            channel.close(promise: nil)
-        }
-    }
-
     /// Answers a complete request: its probe runs in a task, the answer is written on the event loop.
     private func start(_ request: HTTPRequestHead, context: ChannelHandlerContext) {
         let channel = context.channel
+        server.connections.set(channel, .answering)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let server = self.server
         let arrived = self.arrived

@@ -11,9 +11,9 @@ import TriageTestSupport
         return url.path
     }
 
-    @Test func healthyRunExitsZero() async throws {
-        let folder = TestPaths.temporaryFolder("cli")
-        let rb = try write("""
+    /// A runbook of one step that always holds: `echo` of the URL's host.
+    func fineRunbook(in folder: URL) throws -> String {
+        try write("""
             name: fine
             inputs: { url: { required: true } }
             steps:
@@ -21,6 +21,11 @@ import TriageTestSupport
                 uses: exec
                 with: { run: [echo, "${{ inputs.url.host }}"] }
             """, in: folder)
+    }
+
+    @Test func healthyRunExitsZero() async throws {
+        let folder = TestPaths.temporaryFolder("cli")
+        let rb = try fineRunbook(in: folder)
         let r = try await Command.triage(["run", "https://ok.test/", "--runbook", rb, "--out", folder.appendingPathComponent("case").path])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try Data(contentsOf: folder.appendingPathComponent("case/report.json"))
@@ -40,14 +45,7 @@ import TriageTestSupport
     /// read as a signal: exit 130, no report.)
     @Test(arguments: [">&- 2>&-", "<&- 2>&-", "<&- >&-"]) func closedStandardDescriptors(closed: String) async throws {
         let folder = TestPaths.temporaryFolder("cli-closed")
-        let rb = try write("""
-            name: fine
-            inputs: { url: { required: true } }
-            steps:
-              - id: check
-                uses: exec
-                with: { run: [echo, "${{ inputs.url.host }}"] }
-            """, in: folder)
+        let rb = try fineRunbook(in: folder)
         let out = folder.appendingPathComponent("case").path
         let r = try await Command.run(["/bin/sh", "-c", "\"$0\" run https://ok.test/ --runbook \"$1\" --out \"$2\" \(closed)",
                                        TestPaths.triageBinary.path, rb, out])
@@ -62,14 +60,7 @@ import TriageTestSupport
     /// root cannot make; a parent the user may not write to fails the same way.)
     @Test func aSiblingThatCannotBeMadeSaysWhy() async throws {
         let folder = TestPaths.temporaryFolder("cli-sibling")
-        let rb = try write("""
-            name: fine
-            inputs: { url: { required: true } }
-            steps:
-              - id: check
-                uses: exec
-                with: { run: [echo, "${{ inputs.url.host }}"] }
-            """, in: folder)
+        let rb = try fineRunbook(in: folder)
         let out = folder.appendingPathComponent(String(repeating: "c", count: 254)).path
         let first = try await Command.triage(["run", "https://ok.test/", "--runbook", rb, "--out", out])
         #expect(first.status == 0, "\(first.stderr)")

@@ -115,10 +115,7 @@ public struct CaseFolder: Sendable {
                 try fm.createDirectory(at: url, withIntermediateDirectories: true)
             } catch {
                 // The system's reason ("Permission denied"), not Foundation's sentence ("You don’t have permission.").
-                let ns = error as NSError
-                let code = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
-                    ?? (error as? CocoaError).flatMap { ($0.userInfo[NSUnderlyingErrorKey] as? POSIXError)?.code.rawValue }
-                throw Unusable(path: url.path, reason: code.map { String(cString: strerror($0)) } ?? ns.localizedFailureReason ?? String(cString: strerror(errno)))
+                throw Unusable(path: url.path, reason: Readable.reason(of: error))
             }
         }
         // The marker is the claim: created exclusively here, or (an earlier case, --force) opened as it is.

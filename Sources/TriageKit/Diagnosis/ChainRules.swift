@@ -134,9 +134,6 @@ public struct ChainRules: Sendable {
         }
     }
 
-    /// A certificate the server did not send but the verified path holds (an anchor from the store,
-    /// an intermediate the store supplied) that expired or is not valid yet: OpenSSL says so at its
-    /// depth, and the path names it — an expired root given as the only anchor fails every client.
     /// A certificate of the verified path the server did not send (the trust anchor, an intermediate of
     /// the store) that expires within the warning window: the chain stops verifying on that date as
     /// surely as with an expiring leaf (DST Root CA X3, 2021), and renewing the leaf does not help.
@@ -152,6 +149,9 @@ public struct ChainRules: Sendable {
             }
     }
 
+    /// A certificate the server did not send but the verified path holds (an anchor from the store,
+    /// an intermediate the store supplied) that expired or is not valid yet: OpenSSL says so at its
+    /// depth, and the path names it — an expired root given as the only anchor fails every client.
     func pathDateFindings(reported: Set<String>) -> [Finding] {
         var out: [Finding] = []
         for p in check.verification.problems where p.error == .certHasExpired || p.error == .certNotYetValid {

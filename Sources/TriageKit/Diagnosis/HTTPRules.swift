@@ -84,26 +84,26 @@ public struct HTTPRules: Sendable {
         let e = exchange
         let facts = baseFacts
         let url = Value.string(subject)
-        if let proxy = e.proxy, e.role != .via, e.proxyConnectStatus >= 300 {
-            // The proxy would not open the tunnel (a policy's 403, a 407 for credentials): the request never left it.
+        if let proxy = e.proxy, e.role != .via {
             let args: [String: Value] = ["url": url, "proxy": .string(proxy.url), "source": .string(proxy.source), "status": .int(e.proxyConnectStatus),
-                                         "host": .string(host)]
-            return [Finding(.proxyError, summary: Message(.findingCurlProxyTunnel, args), subject: proxy.url,
-                            facts: facts + [Fact(.status, .int(e.proxyConnectStatus))], remedy: Message(.remedyClientProxyTunnel, args))]
+                                         "host": .string(host), "errno": .string(ErrorNumber.name(e.osErrno))]
+            if e.proxyConnectStatus >= 300 {
+                // The proxy would not open the tunnel (a policy's 403, a 407 for credentials): the request never left it.
+                return [Finding(.proxyError, summary: Message(.findingCurlProxyTunnel, args), subject: proxy.url,
+                                facts: facts + [Fact(.status, .int(e.proxyConnectStatus))], remedy: Message(.remedyClientProxyTunnel, args))]
+            }
+            if e.code == .couldntConnect {
+                // curl connects to the proxy first: the connection it could not make was the proxy's, not the URL's.
+                let cause: Cause = e.osErrno == Errno.connectionRefused ? .connectionRefused : e.osErrno == Errno.timedOut ? .timeout : .addressUnreachable
+                return [Finding(cause, summary: Message(.findingCurlProxyUnreachable, args), subject: proxy.url, facts: facts,
+                                remedy: Message(.remedyClientProxy, args))]
+            }
         }
         switch e.code {
         case .couldntResolveHost?, .couldntResolveProxy?:
             return [Finding(.dnsFailure, summary: Message(e.code == .couldntResolveProxy ? .findingCurlNoProxyName : .findingCurlNoName,
                                                           ["host": .string(host), "error": .string(e.curlMessage)]),
                             subject: host, facts: facts)]
-        case .couldntConnect? where e.proxy != nil && e.role != .via:
-            // curl connects to the proxy first: the connection it could not make was the proxy's, not the URL's.
-            let proxy = e.proxy!
-            let cause: Cause = e.osErrno == Errno.connectionRefused ? .connectionRefused : e.osErrno == Errno.timedOut ? .timeout : .addressUnreachable
-            return [Finding(cause, summary: Message(.findingCurlProxyUnreachable, ["url": url, "proxy": .string(proxy.url), "source": .string(proxy.source),
-                                                                                  "errno": .string(ErrorNumber.name(e.osErrno))]),
-                            subject: proxy.url, facts: facts,
-                            remedy: Message(.remedyClientProxy, ["proxy": .string(proxy.url), "source": .string(proxy.source), "host": .string(host)]))]
         case .couldntConnect?:
             switch e.osErrno {
             case Errno.connectionRefused:

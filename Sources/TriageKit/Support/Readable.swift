@@ -81,8 +81,11 @@ public enum Readable {
     /// The system's words for a failed read Foundation reports (its POSIX error inside a Cocoa one).
     public static func reason(of error: Error) -> String {
         let ns = error as NSError
-        let posix = ns.domain == NSPOSIXErrorDomain ? ns : ns.userInfo[NSUnderlyingErrorKey] as? NSError
-        guard let posix, posix.domain == NSPOSIXErrorDomain else { return ns.localizedDescription }
-        return String(cString: strerror(Int32(posix.code)))
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        // The POSIX error inside: an NSError, or (FoundationEssentials' file errors) a Swift POSIXError.
+        let underlying = ns.userInfo[NSUnderlyingErrorKey] ?? (error as? CocoaError)?.userInfo[NSUnderlyingErrorKey]
+        if let posix = underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        if let posix = underlying as? NSError, posix.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(posix.code))) }
+        return ns.localizedDescription
     }
 }
