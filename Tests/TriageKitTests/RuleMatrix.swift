@@ -58,16 +58,20 @@ enum Build {
         .handshakes(HandshakeMatrix(host: host, attempts: attempts, timeout: .seconds(5), profile: profile, checks: checks))
     }
 
+    /// `path`: the path OpenSSL built, leaf to anchor (empty: none given).
     static func review(_ chain: [Certificate], problems: [ChainVerification.Problem] = [], caFile: String? = nil, server: Endpoint,
-                       variants: [SNIVariant] = [.asClient], warnDays: Int = 21, storeSupplied: [Certificate] = []) -> Evidence {
+                       variants: [SNIVariant] = [.asClient], warnDays: Int = 21, storeSupplied: [Certificate] = [], path: [Certificate] = []) -> Evidence {
         let c = CertificateChain(certificates: chain, servers: [server], variants: variants, serverName: host)
-        return .chains(ChainReview(checks: [ChainCheck(chain: c, verification: ChainVerification(problems: problems), storeSupplied: storeSupplied,
-                                                       caFile: caFile, name: host)], host: host, warnDays: warnDays, at: now))
+        var check = ChainCheck(chain: c, verification: ChainVerification(problems: problems), storeSupplied: storeSupplied, caFile: caFile, name: host)
+        check.path = path
+        return .chains(ChainReview(checks: [check], host: host, warnDays: warnDays, at: now))
     }
 
+    /// `proxy`: the proxy curl went through (its URL, where it came from) and its answer to CONNECT.
     static func exchange(_ role: HTTPExchange.Role, status: Int = 200, curl: Int = 0, errno: Int32 = 0, pinned: Endpoint? = nil,
                          url: String? = nil, connect: Double = 0.001, tls: Double = 0.002, firstByte: Double = 0.003,
-                         http: String = "HTTP/1.1", verifyResult: Int = 0, headers: [(name: String, value: String)] = []) -> Evidence {
+                         http: String = "HTTP/1.1", verifyResult: Int = 0, headers: [(name: String, value: String)] = [],
+                         proxy: (url: String, source: String)? = nil, connectStatus: Int = 0) -> Evidence {
         let u = url ?? (role == .via ? "http://127.0.0.1:8080/test" : "https://\(host):8443/")
         var e = HTTPExchange(url: u, role: role, curlCode: curl, curlName: "CURLE_\(curl)", curlMessage: curl == 0 ? "" : "failed", osErrno: errno,
                              status: status, httpVersion: http, headers: headers, headerBytes: status > 0 ? 100 : 0, bodyBytes: 0,
@@ -75,6 +79,8 @@ enum Build {
                              verifyResult: verifyResult, verifyError: X509VerifyError(rawValue: verifyResult) ?? .ok, primary: pinned, redirects: 0, effectiveURL: nil,
                              traceTruncated: false, bodyTruncated: false)
         e.pinned = pinned?.address
+        e.proxy = proxy
+        e.proxyConnectStatus = connectStatus
         return .exchange(e)
     }
 

@@ -138,6 +138,12 @@ import TriageWire
             return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [c])]), B.review([c], server: e)],
                              root: nil, warning: .certExpiresSoon, affects: [])
         }),
+        // The trust anchor, from the store, not sent by the server: its expiry stops the chain as a leaf's does.
+        ("the anchor expires in 10 days: a warning", { f, v in
+            let e = B.endpoint(f), leaf = B.cert(), root = B.cert("Test CA", notAfter: B.now + 10 * B.day, selfSigned: true, ca: true)
+            return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v, chain: [leaf])]), B.review([leaf], server: e, path: [leaf, root])],
+                             root: nil, warning: .certExpiresSoon, affects: [])
+        }),
         ("server aborts without SNI, no proxy", { f, v in
             let e = B.endpoint(f)
             return MatrixRow(name: "", via: false, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80)))])],
@@ -501,6 +507,17 @@ import TriageWire
     static let http: [(String, Scenario)] = [
         ("direct: 500 from the upstream", { f, v in
             MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 500, pinned: B.endpoint(f))], root: .httpError, affects: [.user])
+        }),
+        // Through HTTPS_PROXY: the proxy refuses the connection, or will not open the tunnel.
+        ("direct: the proxy from HTTPS_PROXY refuses", { f, v in
+            MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 0, curl: 7, errno: 111, connect: 0, tls: 0, firstByte: 0,
+                                                                proxy: ("http://127.0.0.1:3128", "HTTPS_PROXY"))],
+                      root: .connectionRefused, affects: [.user])
+        }),
+        ("direct: the proxy answers CONNECT with 403", { f, v in
+            MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 0, curl: 56, connect: 0.001, tls: 0, firstByte: 0,
+                                                                proxy: ("http://127.0.0.1:3128", "HTTPS_PROXY"), connectStatus: 403)],
+                      root: .proxyError, affects: [.user])
         }),
         ("direct: TLS works, no answer", { f, v in
             MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 0, curl: 28, pinned: B.endpoint(f), firstByte: 0)],
