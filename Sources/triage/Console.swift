@@ -128,8 +128,10 @@ final class Console: Sendable {
         // Padded to 11 columns as a terminal shows them (a CJK character takes two).
         let width = mark.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && $1.value <= 0xFFEF ? 2 : 1) }
         let status = paint(mark + String(repeating: " ", count: max(0, 11 - width)), code)
-        let id = r.id.padding(toLength: max(15, r.id.count), withPad: " ", startingAt: 0)
-        let duration = "\(r.durationMs)ms".padding(toLength: 8, withPad: " ", startingAt: 0)
+        // Padded, never cut (Foundation's `padding(toLength:)` cuts, and goes through NSString).
+        func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        let id = padded(r.id, 15)
+        let duration = padded("\(r.durationMs)ms", 8)
         progress("  \(status) \(id) \(duration) \(Sink.terminalLine(clean(table.render(r.summary))))")
         guard verbosity == .verbose, r.status != .skipped else { return }
         // -v: the step's evidence as it runs.

@@ -23,6 +23,27 @@ import TriageKit
         #expect(Redactor.redact("nothing to see") == "nothing to see")
     }
 
+    /// The markers are looked for in the string's own bytes, any case, at any offset of a slice.
+    @Test func markersFoundInPlace() {
+        let line = "…  > COOKIE: sid=s3cr3t-value"
+        #expect(Redactor.redact(line) == "…  > COOKIE: [REDACTED]")
+        let slice = ("xx\n" + line).split(separator: "\n")[1]
+        #expect(Redactor.redact(String(slice)) == "…  > COOKIE: [REDACTED]")
+        #expect(Redactor.redact("a\n-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\nb")
+                == "a\n-----BEGIN PRIVATE KEY-----\n[REDACTED]\n-----END PRIVATE KEY-----\nb")
+        // Three bytes: shorter than any marker, returned as it is.
+        #expect(Redactor.redact("@:/") == "@:/")
+    }
+
+    @Test func includesComparesBytes() {
+        let text = "upstream: https://a.test/é"
+        #expect(text.includes("://"))
+        #expect(text.dropFirst(10).includes("https"))
+        #expect(!text.dropFirst(11).includes("https"))
+        #expect(text.includes("é") && !text.includes("e\u{301}"))
+        #expect(text.includes("") && !"".includes("a"))
+    }
+
     /// A token as a URL's user name, in a fragment (OAuth's implicit flow), an authorization
     /// code, Google's signed URLs: masked too, and found again where no pattern marks them.
     /// A secret header inside a quoted argument (the curl command a report gives to paste) is masked

@@ -261,6 +261,14 @@ import TriageTestSupport
               - id: b
                 uses: test.echo
             """) == ["rb.yaml:5:5: duplicate key 'uses' in this mapping: each key may appear once"])
+        // Saved with CRLF line ends (as on Windows): the same line, not the file's first.
+        #expect(diagnostics("name: x\r\nsteps:\r\n  - id: a\r\n    uses: test.echo\r\n    with:\r\n      value: 1\r\n      value: 2\r\n")
+                == ["rb.yaml:7:7: duplicate key 'value' in this mapping: each key may appear once"])
+    }
+
+    @Test func templateErrorInACRLFFileIsAtItsLine() {
+        #expect(diagnostics("name: x\r\nsteps:\r\n  - id: a\r\n    uses: test.echo\r\n    with: { value: \"${{ item }}\" }\r\n")
+                == ["rb.yaml:5:25: 'item' is only defined in a step with for_each"])
     }
 
     @Test func emptyFileAndWrongShapes() {

@@ -65,7 +65,7 @@ public struct StepContext: Sendable {
         default: []
         }
         let parts = splitCommas ? raw.flatMap { $0.split(separator: ",").map(String.init) } : raw
-        return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return parts.map { String($0.trimmed { $0 == " " || $0 == "\t" }) }.filter { !$0.isEmpty }
     }
 
     public func int(_ name: String) -> Int? { arguments[name]?.intValue }

@@ -65,7 +65,7 @@ public struct ExporterConfig: Sendable {
         }
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
-            throw RunbookError([YAMLSyntax.diagnostic(error, file: source, lines: yaml.split(separator: "\n", omittingEmptySubsequences: false))])
+            throw RunbookError([YAMLSyntax.diagnostic(error, file: source, lines: YAMLSyntax.lines(yaml))])
         }
         var problems: [Diagnostic] = []
         guard let root, case .mapping(let top) = root else {

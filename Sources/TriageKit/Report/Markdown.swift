@@ -61,7 +61,7 @@ public enum Markdown {
     nonisolated(unsafe) public static let bareURL = #/(?i)(?:https?|ftp)://[^\s<>"'`\\]+/#
 
     static func escapeMarkup(_ s: Substring) -> String {
-        guard s.contains("://") else { return escapeProse(s) }
+        guard s.includes("://") else { return escapeProse(s) }
         var out = "", rest = s
         while let url = rest.firstMatch(of: bareURL) {
             // As GitHub ends an autolink: trailing punctuation, and a `)` it does not balance, are not the URL's.

@@ -51,6 +51,16 @@ public struct RunbookError: Error, Sendable, CustomStringConvertible {
 
 /// A YAML document Yams cannot compose, said where the problem is (runbooks and the exporter's config).
 public enum YAMLSyntax {
+    /// The document's lines, split at each LF byte without its CR. (As Characters, "\r\n" is one
+    /// character, so a CRLF file was one line; and the grapheme walk over the whole file cost more
+    /// than the rest of reading a runbook.)
+    public static func lines(_ yaml: String) -> [Substring] {
+        yaml.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            let text = Substring(line)
+            return text.utf8.last == 0x0D ? text.dropLast() : text
+        }
+    }
+
     /// `lines`: the document's lines, to find a duplicated key's second occurrence (Yams marks the mapping).
     public static func diagnostic(_ error: any Error, file: String, lines: [Substring]) -> Diagnostic {
         let top = SourceLocation(file: file, line: 1, column: 1)

@@ -166,7 +166,7 @@ struct RunbookChecker {
     /// for single-line plain and quoted scalars; block scalars point at
     /// their start.
     func location(of node: Node, offset: Int) -> SourceLocation {
-        guard case .scalar(let s) = node, !s.string.contains("\n") else { return location(node) }
+        guard case .scalar(let s) = node, !s.string.utf8.contains(0x0A) else { return location(node) }
         switch s.style {
         case .plain, .any: return location(node).offset(by: offset)
         case .singleQuoted, .doubleQuoted: return location(node).offset(by: offset + 1)

@@ -21,7 +21,7 @@ public struct RunbookLoader: Sendable {
 
     public func load(yaml: String, source: String) throws(RunbookError) -> Runbook {
         var checker = RunbookChecker(file: source, catalog: catalog)
-        checker.lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        checker.lines = YAMLSyntax.lines(yaml)
         let node: Node?
         do {
             // The basic resolver: scalars' types are the checker's to resolve (see `scalarType`).

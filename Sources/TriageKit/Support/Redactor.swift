@@ -11,7 +11,7 @@ public enum Redactor {
     /// regex pass (Swift's regular expressions are slow on large text).
     public static func redact(_ text: String) -> String {
         var source = text
-        if source.contains("PRIVATE KEY-----") {
+        if scan(source, { contains($0, privateKeyMarker) }) {
             source.replace(privateKey) { _ in "-----BEGIN PRIVATE KEY-----\n\(mask)\n-----END PRIVATE KEY-----" }
         }
         guard mayContainSecret(source) else { return source }
@@ -39,15 +39,29 @@ public enum Redactor {
 
     /// The markers, as lower-case bytes, and a case-insensitive search for them.
     static let markerBytes: [[UInt8]] = markers.map { Array($0.utf8) }
+    static let schemeSeparator = Array("://".utf8)
+    static let privateKeyMarker = Array("private key-----".utf8)
 
     static func lineMayContainSecret(_ line: Substring.UTF8View) -> Bool {
         guard line.count >= 4 else { return false }
-        let bytes = Array(line)
-        if contains(bytes, Array("://".utf8)), bytes.contains(0x40) { return true }
+        return line.withContiguousStorageIfAvailable(hasMarker) ?? Array(line).withUnsafeBufferPointer(hasMarker)
+    }
+
+    /// `body` over the text's UTF-8 in place (a native string's own storage), a copy only for a bridged one.
+    /// Foundation's `contains` would bridge each call to NSString: a report's thousand short strings paid for that.
+    static func scan(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        if let found = text.utf8.withContiguousStorageIfAvailable(body) { return found }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    /// Every pattern below needs one of the markers, or a URL with a user (`://` and `@`).
+    static func hasMarker(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if bytes.contains(0x40), contains(bytes, schemeSeparator) { return true }
         return markerBytes.contains { contains(bytes, $0) }
     }
 
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    /// Whether `needle` (lower-case ASCII) occurs in `haystack`, ASCII case ignored.
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
         guard needle.count <= haystack.count, let first = needle.first else { return false }
         var i = 0
         let last = haystack.count - needle.count
@@ -108,12 +122,9 @@ public enum Redactor {
     }
 
     /// A cheap pre-check so the common case (a handshake transcript, a
-    /// certificate table) never pays for the regular expressions: every
-    /// pattern below needs one of these markers.
+    /// certificate table) never pays for the regular expressions.
     private static func mayContainSecret(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        if contains(bytes, Array("://".utf8)), bytes.contains(0x40) { return true }
-        return markerBytes.contains { contains(bytes, $0) }
+        text.utf8.count >= 4 && scan(text, hasMarker)
     }
 
     private static let markers = [

@@ -22,4 +22,26 @@ extension StringProtocol {
         guard let first = firstIndex(where: { !drop($0) }), let last = lastIndex(where: { !drop($0) }) else { return self[endIndex...] }
         return self[first...last]
     }
+
+    /// Whether `needle` occurs in the text, compared as UTF-8 bytes (canonically equivalent but
+    /// differently encoded text does not match). Foundation's `contains(_:)`, which a string argument
+    /// picks, goes through NSString on every call: a report's thousand short strings paid for that.
+    public func includes(_ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard let first = n.first else { return true }
+        func search(_ hay: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard hay.count >= n.count else { return false }
+            var i = 0
+            while i <= hay.count - n.count {
+                if hay[i] == first {
+                    var j = 1
+                    while j < n.count, hay[i + j] == n[j] { j += 1 }
+                    if j == n.count { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+        return utf8.withContiguousStorageIfAvailable(search) ?? Array(utf8).withUnsafeBufferPointer(search)
+    }
 }

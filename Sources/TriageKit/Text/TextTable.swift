@@ -169,7 +169,7 @@ public struct TextTable: Sendable {
     }
 
     func fill(_ template: String, _ args: [String: Value]) -> String {
-        guard template.contains("{") else { return template }
+        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         var out = ""
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{") {
