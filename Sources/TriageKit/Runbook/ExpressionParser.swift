@@ -146,12 +146,15 @@ public struct ExpressionParser {
         func isLetter(_ c: Unicode.Scalar) -> Bool {
             c.isASCII ? ("a"..."z").contains(c) || ("A"..."Z").contains(c) : c.properties.isAlphabetic
         }
+        // ASCII answered without the Unicode property tables (a lookup per character was most of the lexing).
+        func isWhitespace(_ c: Unicode.Scalar) -> Bool { c.isASCII ? c == " " || (c.value >= 0x09 && c.value <= 0x0D) : c.properties.isWhitespace }
+        func isExtend(_ c: Unicode.Scalar) -> Bool { !c.isASCII && c.properties.isGraphemeExtend }
         func text(_ range: Range<Int>) -> String { String(String.UnicodeScalarView(chars[range])) }
         var out: [(token: Token, offset: Int)] = []
         var i = 0
         scan: while i < chars.count, out.count <= tokenLimit {
             let c = chars[i]
-            if c.properties.isWhitespace { i += 1; continue }
+            if isWhitespace(c) { i += 1; continue }
             let start = i
             if c == "'" || c == "\"" {
                 var s = String.UnicodeScalarView()
@@ -174,7 +177,7 @@ public struct ExpressionParser {
             }
             if isNumber(c) || (c == "-" && i + 1 < chars.count && isNumber(chars[i + 1])) {
                 i += 1
-                while i < chars.count, isNumber(chars[i]) || chars[i] == "." || chars[i].properties.isGraphemeExtend { i += 1 }
+                while i < chars.count, isNumber(chars[i]) || chars[i] == "." || isExtend(chars[i]) { i += 1 }
                 let number = text(start..<i)
                 guard let n = Double(number) else { throw ExpressionError("'\(number)' is not a number", at: start) }
                 out.append((.number(n), start))
@@ -182,7 +185,7 @@ public struct ExpressionParser {
             }
             if isLetter(c) || c == "_" {
                 while i < chars.count, isLetter(chars[i]) || isNumber(chars[i]) || chars[i] == "_" || chars[i] == "-"
-                    || chars[i].properties.isGraphemeExtend { i += 1 }
+                    || isExtend(chars[i]) { i += 1 }
                 out.append((.name(text(start..<i)), start))
                 continue
             }

@@ -168,6 +168,15 @@ public struct TextTable: Sendable {
         table.language == "en" ? nil : english[key]
     }
 
+    /// A placeholder's name: letters, digits, `_` and `.` (ASCII without the Unicode property tables).
+    static func isPlaceholderScalar(_ c: Unicode.Scalar) -> Bool {
+        if c.isASCII {
+            let v = c.value | 0x20
+            return (v >= 0x61 && v <= 0x7A) || (c.value >= 0x30 && c.value <= 0x39) || c == "_" || c == "."
+        }
+        return c.properties.isAlphabetic || c.properties.numericType != nil
+    }
+
     func fill(_ template: String, _ args: [String: Value]) -> String {
         guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         var out = ""
@@ -177,7 +186,7 @@ public struct TextTable: Sendable {
             guard let close = rest[open...].firstIndex(of: "}") else { break }
             let name = String(rest[rest.index(after: open)..<close])
             // `{ … }` in a sentence (an nginx block) is text, not a placeholder.
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy(Self.isPlaceholderScalar) else {
                 out += "{"
                 rest = rest[rest.index(after: open)...]
                 continue
