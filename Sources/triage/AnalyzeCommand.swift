@@ -102,6 +102,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
                 request.judgedAt = date
             }
             caseRun = try CaseRun(request, catalog: .standard)
+        } catch let error as InputError {
+            error.problems.forEach(console.error)
+            throw Reported(status: ExitStatus.usage)
         } catch {
             console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)

@@ -361,6 +361,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as RunbookError {
             console.diagnostics(error.description)
             throw Reported(status: ExitStatus.usage)
+        } catch let error as InputError {
+            error.problems.forEach(console.error)
+            throw Reported(status: ExitStatus.usage)
         } catch {
             console.error(String(describing: error))
             throw Reported(status: ExitStatus.usage)

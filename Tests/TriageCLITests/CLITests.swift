@@ -136,7 +136,18 @@ import TriageTestSupport
         #expect(badValue.stderr.hasPrefix("triage: The value 'x' is invalid for '--concurrency"), "\(badValue.stderr)")
         let missing = try await Command.triage(["run", "--runbook", "nginx-error", "--set", "nope=1"])
         #expect(missing.status == 2)
-        #expect(missing.stderr.contains("input 'nope' was given but the runbook declares no such input"))
+        #expect(missing.stderr.hasPrefix("triage: input 'nope' was given but runbook bundled:nginx-error declares no such input"), "\(missing.stderr)")
+        // A value that does not fit its input's type: refused before anything runs, no case folder made.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("triage-typed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for (setting, line) in [("port=8443x", "triage: input 'port' is '8443x': expected a port number, 1-65535"),
+                                ("addresses=notanip", "triage: input 'addresses' is 'notanip': expected IP addresses, comma-separated (127.0.0.1,::1)"),
+                                ("warn_days=abc", "triage: input 'warn_days' is 'abc': expected a whole number")] {
+            let typed = try await Command.triage(["run", "https://app.test:8443/", "--set", setting, "--out", scratch.path])
+            #expect(typed.status == 2, "\(setting)")
+            #expect(typed.stderr == line + "\n", "\(typed.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: scratch.path), "\(setting) made a case folder")
+        }
         #expect(try await Command.triage(["validate", "runbooks/nginx-error.yaml"], in: TestPaths.repository).status == 0)
     }
 

@@ -15,6 +15,26 @@ import TriageTestSupport
         return await Engine(catalog: TestSteps.catalog, options: options).run(runbook, inputs: inputs, observer: observer)
     }
 
+    /// A boolean or integer argument made from text of another kind fails its step with what it
+    /// got (read as absent, the step would have used its default); yes/no and empty text still do.
+    @Test func anArgumentOfTheWrongKindFailsItsStep() async throws {
+        let yaml = """
+            name: t
+            inputs: { coop: {} }
+            steps:
+              - id: nap
+                uses: test.sleep
+                with: { for: 1ms, cooperative: "${{ inputs.coop }}" }
+            """
+        let wrong = try await run(yaml, given: ["coop": "maybe"])
+        #expect(wrong.steps.first?.status == .failed)
+        #expect(wrong.steps.first?.error.map(TextTable.english.render) == "input 'cooperative': 'maybe' is not a boolean; the step did not run")
+        for fine in ["yes", "false", ""] {
+            let record = try await run(yaml, given: ["coop": fine])
+            #expect(record.steps.first?.status == .ok, "\(fine)")
+        }
+    }
+
     @Test func stepsRunInOrderAndOutputsFlow() async throws {
         let record = try await run("""
             name: t

@@ -312,15 +312,71 @@ import TriageTestSupport
             """, source: "rb.yaml")
         #expect(throws: RunbookError.self) { try RunbookLoader.resolveInputs(runbook, given: [:]) }
         do {
-            _ = try RunbookLoader.resolveInputs(runbook, given: ["nope": "1"])
-        } catch {
+            _ = try RunbookLoader.resolveInputs(runbook, given: [:])
+            Issue.record("a required input missing was accepted")
+        } catch let error as RunbookError {
             #expect(error.diagnostics.map(\.description) == [
-                "rb.yaml:1:1: input 'nope' was given but the runbook declares no such input (it declares: url, token)",
                 "rb.yaml:3:3: input 'url' is required and was not given: pass the URL as the first argument or --set url=…",
             ])
         }
+        // What was given is the command line's mistake, not a place in the runbook; it is said first.
+        do {
+            _ = try RunbookLoader.resolveInputs(runbook, given: ["nope": "1"])
+            Issue.record("an undeclared input was accepted")
+        } catch let error as InputError {
+            #expect(error.problems == ["input 'nope' was given but runbook rb.yaml declares no such input (it declares: url, token)"])
+        }
         let inputs = try RunbookLoader.resolveInputs(runbook, given: ["url": "https://a.test"])
         #expect(inputs == ["url": "https://a.test", "token": "abc"])
+    }
+
+    /// `type:` refuses a value that does not fit before anything runs: a step would read
+    /// `port: 8443x` as no port and test 443.
+    @Test func typedInputsRefuseWhatDoesNotFit() throws {
+        let runbook = try loader.load(yaml: """
+            name: x
+            inputs:
+              port: { type: port }
+              warn_days: { type: integer, default: 21 }
+              insecure: { type: boolean, default: false }
+              wait: { type: duration }
+              addresses: { type: addresses }
+            steps:
+              - { id: a, uses: test.echo }
+            """, source: "rb.yaml")
+        #expect(runbook.input("port")?.type == .port)
+        let fine = try RunbookLoader.resolveInputs(runbook, given: ["port": "8443", "warn_days": "7", "insecure": "yes", "wait": "500ms",
+                                                                   "addresses": "127.0.0.1, ::1"])
+        #expect(fine["port"] == "8443" && fine["insecure"] == "yes")
+        do {
+            _ = try RunbookLoader.resolveInputs(runbook, given: ["port": "8443x", "warn_days": "abc", "insecure": "maybe", "wait": "soon",
+                                                                "addresses": "notanip"])
+            Issue.record("values that do not fit were accepted")
+        } catch let error as InputError {
+            #expect(error.problems == [
+                "input 'port' is '8443x': expected a port number, 1-65535",
+                "input 'warn_days' is 'abc': expected a whole number",
+                "input 'insecure' is 'maybe': expected true or false (also yes/no, on/off, 1/0)",
+                "input 'wait' is 'soon': expected a duration such as 5s, 500ms or 2m",
+                "input 'addresses' is 'notanip': expected IP addresses, comma-separated (127.0.0.1,::1)",
+            ])
+        }
+        #expect(throws: InputError.self) { try RunbookLoader.resolveInputs(runbook, given: ["port": "70000"]) }
+        #expect(throws: InputError.self) { try RunbookLoader.resolveInputs(runbook, given: ["addresses": "127.0.0.1,upstream.test"]) == [:] }
+    }
+
+    @Test func inputTypeAndDefaultAreChecked() {
+        #expect(diagnostics("""
+            name: x
+            inputs:
+              port: { type: prot }
+              days: { type: integer, default: soon }
+            steps:
+              - { id: a, uses: test.echo }
+            """) == [
+                "rb.yaml:3:17: unknown type 'prot' for input 'port' (did you mean 'port'?): expected one of string, boolean, integer, port, duration, addresses",
+                "rb.yaml:4:35: the default of input 'days' must be a whole number",
+            ])
     }
 
     @Test func afterMustNameEarlierSteps() {

@@ -194,6 +194,25 @@ public struct Engine: Sendable {
         return items.enumerated().map { ("\(spec.id)-\($0.offset + 1)", $0.element) }
     }
 
+    /// An integer or boolean argument that an expression made from text of another kind (`port:
+    /// 8443x`): the step's accessor would read it as absent and the step would use its default
+    /// (port 443), so the step fails with what it got instead. Empty text is absent.
+    static func misfit(_ arguments: [String: Value], of kind: any StepKind) -> Message? {
+        for declaration in kind.inputs {
+            guard case .string(let text)? = arguments[declaration.name], !text.isEmpty else { continue }
+            let fits = switch declaration.kind {
+            case .integer: Value.string(text).intValue != nil
+            case .boolean: InputType.booleanWords.contains(text.lowercased())
+            default: true
+            }
+            if !fits {
+                return Message(.inputMisfit, ["input": .string(declaration.name), "value": .string(Sink.echo(text, limit: 80)),
+                                              "expected": .string(declaration.kind.withArticle)])
+            }
+        }
+        return nil
+    }
+
     private func failure(_ spec: StepSpec, at date: Date, _ message: Message) -> StepResult {
         StepResult(id: spec.id, uses: spec.uses, status: .failed, startedAt: date, durationMs: 0, summary: message, error: message)
     }
@@ -220,6 +239,12 @@ public struct Engine: Sendable {
         }
         guard let kind = catalog[spec.uses] else {
             return failure(spec, at: startedAt, Message(.stepUnknownKind, ["kind": .string(spec.uses)]))
+        }
+        if let misfit = Self.misfit(arguments, of: kind) {
+            var r = failure(spec, at: startedAt, misfit)
+            r.id = runID
+            r.item = item
+            return r
         }
         // Two deadlines: the step's own (`context.deadline`), which a step
         // that watches the clock (curl's timeout, the handshake loop) meets

@@ -1,3 +1,5 @@
+import TriageWire
+
 /// A validated runbook: what the engine runs. Every part keeps the place it
 /// came from, so even a runtime error can point at the runbook line.
 public struct Runbook: Sendable {
@@ -19,6 +21,70 @@ public struct InputSpec: Sendable {
     public var defaultValue: Value?
     public var description: String?
     public var location: SourceLocation
+    /// `type:` — what a value given for it must be; checked before anything runs.
+    public var type: InputType = .string
+}
+
+/// The `type:` of a runbook input. A value given on the command line
+/// (`--set port=8443x`) that does not fit is refused before anything runs,
+/// rather than read as absent by the step that uses it.
+public enum InputType: String, Sendable, CaseIterable {
+    case string, boolean, integer, port, duration, addresses
+
+    /// What a fitting value is, for an error message.
+    public var expected: String {
+        switch self {
+        case .string: "text"
+        case .boolean: "true or false (also yes/no, on/off, 1/0)"
+        case .integer: "a whole number"
+        case .port: "a port number, 1-65535"
+        case .duration: "a duration such as 5s, 500ms or 2m"
+        case .addresses: "IP addresses, comma-separated (127.0.0.1,::1)"
+        }
+    }
+
+    /// Whether `value` fits; null (not given) always does.
+    public func fits(_ value: Value) -> Bool {
+        switch (self, value) {
+        case (_, .null), (.string, _): true
+        case (.boolean, .bool): true
+        case (.boolean, .string(let s)): Self.booleanWords.contains(s.lowercased())
+        case (.integer, _): Self.integer(value) != nil
+        case (.port, _): Self.integer(value).map { (1...65535).contains($0) } ?? false
+        case (.duration, .string(let s)): (try? DurationParser.parse(s)) != nil
+        case (.duration, .number(let n)): n >= 0 && n <= DurationParser.maximum.seconds
+        case (.addresses, .string(let s)):
+            !s.split(separator: ",").isEmpty && s.split(separator: ",").allSatisfy { Self.isAddress($0) }
+        case (.addresses, .list(let items)):
+            items.allSatisfy { if case .string(let s) = $0 { Self.isAddress(Substring(s)) } else { false } }
+        default: false
+        }
+    }
+
+    /// The words a boolean argument reads (`StepContext.bool`), "" being false.
+    static let booleanWords: Set<String> = ["true", "yes", "on", "1", "false", "no", "off", "0", ""]
+
+    /// An IP literal, IPv6 also in brackets (`[::1]`, as curl writes it).
+    static func isAddress(_ text: Substring) -> Bool {
+        let t = text.trimmed()
+        return IPAddress(String(t.hasPrefix("[") && t.hasSuffix("]") ? t.dropFirst().dropLast() : t)) != nil
+    }
+
+    static func integer(_ value: Value) -> Int? {
+        switch value {
+        case .number(let n): n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
+        case .string(let s): Int(s.trimmed())
+        default: nil
+        }
+    }
+}
+
+/// Values given for a runbook's inputs (`--set`, the options that stand for
+/// inputs) that it does not declare or that do not fit their `type:`. Not a
+/// place in the runbook: the command line is what is wrong.
+public struct InputError: Error, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
 }
 
 /// One entry of `steps:`.

@@ -46,12 +46,22 @@ extension RunbookChecker {
                 continue
             }
             guard let fields = mapping(value, what: "input '\(name)'", allowed: Self.inputKeys) else { continue }
+            var defaultNode: Node?
             for (key, _, field) in fields {
                 switch key {
                 case "required": spec.required = bool(field, what: "'required'") ?? false
-                case "default": spec.defaultValue = self.value(field)
+                case "default": spec.defaultValue = self.value(field); defaultNode = field
+                case "type":
+                    guard let text = string(field, what: "'type'") else { break }
+                    if let type = InputType(rawValue: text) { spec.type = type; break }
+                    let names = InputType.allCases.map(\.rawValue)
+                    let hint = Spelling.suggestion(for: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+                    error(field, "unknown type '\(text)' for input '\(name)'\(hint): expected one of \(names.joined(separator: ", "))")
                 default: spec.description = string(field, what: "'description'")
                 }
+            }
+            if let defaultNode, let value = spec.defaultValue, !spec.type.fits(value) {
+                error(defaultNode, "the default of input '\(name)' must be \(spec.type.expected)")
             }
             result.append(spec)
         }

@@ -10,7 +10,7 @@ struct RunbookChecker {
     var lines: [Substring] = []
 
     static let topKeys = ["name", "title", "description", "inputs", "steps"]
-    static let inputKeys = ["required", "default", "description"]
+    static let inputKeys = ["required", "default", "type", "description"]
     static let stepKeys = ["id", "name", "uses", "run", "env", "with", "if", "for_each", "timeout", "continue_on_error", "continue-on-error",
                            "after", "finding"]
     static let findingKeys = ["when", "cause", "severity", "summary", "remedy"]

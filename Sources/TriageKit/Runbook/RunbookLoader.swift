@@ -70,21 +70,27 @@ public struct RunbookLoader: Sendable {
     /// Merges the inputs given on the command line with the runbook's
     /// defaults; a required input left out, or an input the runbook does not
     /// declare, is an error that points at the runbook.
-    public static func resolveInputs(_ runbook: Runbook, given: [String: String]) throws(RunbookError) -> [String: Value] {
+    public static func resolveInputs(_ runbook: Runbook, given: [String: String]) throws -> [String: Value] {
         try resolveInputs(runbook, values: given.mapValues(Value.string))
     }
 
     /// The same with typed values (a list of headers from repeated `-H`).
-    public static func resolveInputs(_ runbook: Runbook, values given: [String: Value]) throws(RunbookError) -> [String: Value] {
+    /// Throws `InputError` for what was given (an input the runbook does not
+    /// declare, a value that does not fit its type), `RunbookError` for a
+    /// required input not given.
+    public static func resolveInputs(_ runbook: Runbook, values given: [String: Value]) throws -> [String: Value] {
         var values: [String: Value] = [:]
         var problems: [Diagnostic] = []
-        let top = SourceLocation(file: runbook.source, line: 1, column: 1)
-        for (name, _) in given where runbook.input(name) == nil {
+        var wrong: [String] = []
+        for name in given.keys.sorted() where runbook.input(name) == nil {
             let declared = runbook.inputs.map(\.name).joined(separator: ", ")
-            problems.append(Diagnostic(top, "input '\(name)' was given but the runbook declares no such input (it declares: \(declared.isEmpty ? "none" : declared))"))
+            wrong.append("input '\(name)' was given but runbook \(runbook.source) declares no such input (it declares: \(declared.isEmpty ? "none" : declared))")
         }
         for input in runbook.inputs {
             if let value = given[input.name] {
+                if !input.type.fits(value) {
+                    wrong.append("input '\(input.name)' is '\(Sink.echo(value.text, limit: 120))': expected \(input.type.expected)")
+                }
                 values[input.name] = value
             } else if let value = input.defaultValue {
                 values[input.name] = value
@@ -95,6 +101,7 @@ public struct RunbookLoader: Sendable {
                 values[input.name] = .null
             }
         }
+        guard wrong.isEmpty else { throw InputError(problems: wrong) }
         guard problems.isEmpty else { throw RunbookError(problems) }
         return values
     }

@@ -77,6 +77,7 @@ public enum RunbookSchema {
                         ["type": "object", "additionalProperties": false, "properties": [
                             "required": ["type": "boolean"],
                             "default": [:] as [String: Any],
+                            "type": ["enum": InputType.allCases.map(\.rawValue)],
                             "description": ["type": "string"],
                         ] as [String: Any]] as [String: Any],
                     ]],

@@ -19,6 +19,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case attemptTimedOut = "attempt.timed_out"
     case attemptUnreachable = "attempt.unreachable"
     case badDurationInput = "input.bad_duration_input"
+    case inputMisfit = "input.misfit"
     case cannotRead = "input.cannot_read"
     case captureCannot = "capture.cannot"
     case captureDecoded = "capture.decoded"
