@@ -18,7 +18,7 @@ struct ValidateCommand: ParsableCommand {
             do {
                 let source = try Bundled.runbook(name)
                 let runbook = try loader.load(yaml: source.text, source: source.origin)
-                console.diagnostics("\(source.origin): ok (\(runbook.steps.count) steps)")
+                console.diagnostics("\(source.origin): ok (\(runbook.steps.count) step\(runbook.steps.count == 1 ? "" : "s"))")
             } catch let error as RunbookError {
                 failed = true
                 console.diagnostics(error.description)

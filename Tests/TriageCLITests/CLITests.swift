@@ -149,6 +149,13 @@ import TriageTestSupport
             #expect(!FileManager.default.fileExists(atPath: scratch.path), "\(setting) made a case folder")
         }
         #expect(try await Command.triage(["validate", "runbooks/nginx-error.yaml"], in: TestPaths.repository).status == 0)
+        // Saved with a byte-order mark: valid; one step is "1 step".
+        let bom = scratch.deletingLastPathComponent().appendingPathComponent("triage-bom-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: bom) }
+        try Data([0xEF, 0xBB, 0xBF] + Array("name: x\nsteps:\n  - { id: a, uses: tls.decode-alert, with: { alert: 80 } }\n".utf8)).write(to: bom)
+        let validated = try await Command.triage(["validate", bom.path])
+        #expect(validated.status == 0)
+        #expect(validated.stderr == "\(bom.path): ok (1 step)\n", "\(validated.stderr)")
     }
 
     @Test func explainExitStatuses() async throws {

@@ -266,6 +266,13 @@ import TriageTestSupport
                 == ["rb.yaml:7:7: duplicate key 'value' in this mapping: each key may appear once"])
     }
 
+    /// Saved as "UTF-8 with BOM": read as without it, and an error is still at its line and column.
+    @Test func aByteOrderMarkIsNotContent() throws {
+        let runbook = try loader.load(yaml: "\u{FEFF}name: x\nsteps:\n  - { id: a, uses: test.echo }\n", source: "rb.yaml")
+        #expect(runbook.name == "x")
+        #expect(diagnostics("\u{FEFF}name: x\nsteps:\n  - { id: a, uses: test.nope }\n").first?.hasPrefix("rb.yaml:3:20: unknown step kind 'test.nope'") == true)
+    }
+
     @Test func templateErrorInACRLFFileIsAtItsLine() {
         #expect(diagnostics("name: x\r\nsteps:\r\n  - id: a\r\n    uses: test.echo\r\n    with: { value: \"${{ item }}\" }\r\n")
                 == ["rb.yaml:5:25: 'item' is only defined in a step with for_each"])

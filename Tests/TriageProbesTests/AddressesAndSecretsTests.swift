@@ -71,6 +71,20 @@ import TriageWire
         #expect(run.step("direct-2")?.command?.contains("--resolve \(host):\(first.port):127.0.0.3") == true)
     }
 
+    /// `--set port=P` with a URL on another port: the direct request goes to P on the pinned
+    /// address too. (Its --resolve entry was for P, so curl asked DNS for the URL's host:port.)
+    @Test func thePortInputMovesTheDirectRequestToo() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(F.host, issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf)
+        defer { server.stop() }
+        let run = try await DefaultRunbook.run(port: 9, caFile: try F.file(root.certificatePEM), extra: ["port": "\(server.port)"])
+        #expect(run.step("handshake")?.status == .ok)
+        #expect(run.step("direct-1")?.outputs["status"] == 200, "\(run.document.findings.map(\.summary))")
+        #expect(run.step("direct-1")?.command?.contains("--connect-to \(F.host):9::\(server.port)") == true, "\(run.step("direct-1")?.command ?? "")")
+        #expect(run.document.verdict == .healthy)
+    }
+
     @Test func authorizationAndCookiesLeaveNoTrace() async throws {
         let server = try PlainTCPServer(.http)
         defer { server.stop() }

@@ -209,6 +209,7 @@ steps:
       url: ${{ inputs.url }}
       resolve: ["${{ inputs.url.host }}:${{ inputs.port || inputs.url.port }}:${{ item }}"]
       connect_to: ${{ inputs.connect_to }}
+      port: ${{ inputs.port }}
       headers: ${{ inputs.headers }}
       proxy: ${{ inputs.proxy }}
       ca_file: ${{ inputs.ca_file }}

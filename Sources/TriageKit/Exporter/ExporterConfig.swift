@@ -60,6 +60,7 @@ public struct ExporterConfig: Sendable {
     }
 
     public static func load(yaml: String, source: String, caFile: String?) throws(RunbookError) -> ExporterConfig {
+        let yaml = YAMLSyntax.withoutBOM(yaml)
         func at(_ node: Node?) -> SourceLocation {
             SourceLocation(file: source, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
         }

@@ -51,6 +51,12 @@ public struct RunbookError: Error, Sendable, CustomStringConvertible {
 
 /// A YAML document Yams cannot compose, said where the problem is (runbooks and the exporter's config).
 public enum YAMLSyntax {
+    /// The text without a leading byte-order mark (an editor's "UTF-8 with BOM"): libyaml read
+    /// it as content, and a runbook whose first line was not a comment failed to parse at line 2.
+    public static func withoutBOM(_ yaml: String) -> String {
+        yaml.unicodeScalars.first == "\u{FEFF}" ? String(yaml.unicodeScalars.dropFirst()) : yaml
+    }
+
     /// The document's lines, split at each LF byte without its CR. (As Characters, "\r\n" is one
     /// character, so a CRLF file was one line; and the grapheme walk over the whole file cost more
     /// than the rest of reading a runbook.)

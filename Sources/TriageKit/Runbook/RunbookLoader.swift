@@ -20,6 +20,7 @@ public struct RunbookLoader: Sendable {
     }
 
     public func load(yaml: String, source: String) throws(RunbookError) -> Runbook {
+        let yaml = YAMLSyntax.withoutBOM(yaml)
         var checker = RunbookChecker(file: source, catalog: catalog)
         checker.lines = YAMLSyntax.lines(yaml)
         let node: Node?

@@ -20,6 +20,7 @@ public struct HTTPRequestStep: StepKind {
         .init("body", .string, "request body"),
         .init("resolve", .stringOrList, "pin host:port:address, like curl --resolve"),
         .init("connect_to", .stringOrList, "host:port:connect-host:connect-port, like curl --connect-to"),
+        .init("port", .integer, "connect to this port instead of the URL's (curl --connect-to HOST:PORT::THIS; the Host header, SNI and --resolve entries for it stay the URL's host's)"),
         .init("proxy", .string, "a proxy URL like curl -x, or none; default: the environment (HTTPS_PROXY, NO_PROXY)"),
         .init("ca_file", .string, "trust this CA bundle instead of the system store"),
         .init("client_cert", .string, "client certificate (PEM), like curl --cert"),
@@ -61,7 +62,7 @@ public struct HTTPRequestStep: StepKind {
         request.headers = context.strings("headers")
         request.body = context.string("body")
         request.resolve = Self.resolveEntries(context.strings("resolve"), url: url)
-        request.connectTo = context.strings("connect_to")
+        request.connectTo = context.strings("connect_to") + Self.portSwitch(context.int("port"), url: url)
         switch context.string("proxy") {
         case nil: request.proxy = .environment(ProcessInfo.processInfo.environment)
         case "none"?: request.proxy = .none
@@ -118,6 +119,16 @@ public struct HTTPRequestStep: StepKind {
     /// `HOST:PORT:ADDRESS` pins as curl parses them: an IPv6 address in
     /// brackets; none for a URL whose host is an address (curl resolves no
     /// literal, and `::1:443:::1` would not parse).
+    /// `port:` as a `--connect-to` entry after the given ones (curl takes the first that matches):
+    /// the URL's host and port to the same host on the other port. Without it a `--resolve` pinned
+    /// for the other port did not match the URL, and curl asked DNS for the name.
+    static func portSwitch(_ port: Int?, url: String) -> [String] {
+        guard let port, (1...65535).contains(port), let host = URLPart.host.extract(from: url).stringValue else { return [] }
+        let own = URLPart.port.extract(from: url).intValue ?? (url.lowercased().hasPrefix("http://") ? 80 : 443)
+        guard port != own else { return [] }
+        return ["\(host.contains(":") ? "[\(host)]" : host):\(own)::\(port)"]
+    }
+
     static func resolveEntries(_ entries: [String], url: String) -> [String] {
         if let host = URLPart.host.extract(from: url).stringValue, IPAddress(host) != nil { return [] }
         return entries.map { entry in
