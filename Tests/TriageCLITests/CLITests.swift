@@ -425,7 +425,7 @@ import TriageTestSupport
         try Data("name: t\nsteps:\n  - { id: a, uses: exec, with: { run: [caf\u{E9}] } }\n".data(using: .isoLatin1)!).write(to: latin1)
         let r = try await Command.triage(["validate", latin1.path])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("\(latin1.path): is not UTF-8 text: byte 57 (counting from 0) does not decode"), "\(r.stderr)")
+        #expect(r.stderr.contains("\(latin1.path): is not UTF-8 text: line 3, column 43 (byte 57) does not decode; save it as UTF-8"), "\(r.stderr)")
         let dir = try await Command.triage(["validate", folder.path + "/"])
         #expect(dir.status == 2)
         #expect(dir.stderr.contains("is a directory, not a runbook file"), "\(dir.stderr)")

@@ -273,6 +273,12 @@ import TriageTestSupport
         #expect(diagnostics("\u{FEFF}name: x\nsteps:\n  - { id: a, uses: test.nope }\n").first?.hasPrefix("rb.yaml:3:20: unknown step kind 'test.nope'") == true)
     }
 
+    /// A NUL or another control character: where libyaml's reader stopped, not at 1:1.
+    @Test func aControlCharacterIsAtItsPlace() {
+        #expect(diagnostics("name: x\nsteps:\n  - { id: a, uses: test.echo }\n\u{0}") == ["rb.yaml:4:1: cannot read the YAML: control characters are not allowed"])
+        #expect(diagnostics("name: x\nsteps:\n  - { id: \"é\u{0}\", uses: test.echo }\n") == ["rb.yaml:3:13: cannot read the YAML: control characters are not allowed"])
+    }
+
     @Test func templateErrorInACRLFFileIsAtItsLine() {
         #expect(diagnostics("name: x\r\nsteps:\r\n  - id: a\r\n    uses: test.echo\r\n    with: { value: \"${{ item }}\" }\r\n")
                 == ["rb.yaml:5:25: 'item' is only defined in a step with for_each"])

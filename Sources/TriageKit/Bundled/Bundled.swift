@@ -52,8 +52,10 @@ public enum Bundled {
                                    unusable: error.tooLarge ? "is larger than \(Self.runbookLimit >> 20) MiB: not a runbook" : "cannot be read: \(error)")
                 }
                 guard let text = String(validating: data, as: UTF8.self) else {
+                    let offset = Self.firstInvalidUTF8(data)
+                    let at = SourceLocation(file: nameOrPath, byteOffset: offset, in: Array(data))
                     throw NotFound(what: "runbook file", name: nameOrPath, known: [],
-                                   unusable: "is not UTF-8 text: byte \(Self.firstInvalidUTF8(data)) (counting from 0) does not decode")
+                                   unusable: "is not UTF-8 text: line \(at.line), column \(at.column) (byte \(offset)) does not decode; save it as UTF-8")
                 }
                 return Source(text: text, origin: nameOrPath)
             }

@@ -15,6 +15,18 @@ public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConver
 
     public var description: String { "\(file):\(line):\(column)" }
 
+    /// Where byte `offset` of UTF-8 text is: its line, and its column in Unicode scalars as libyaml
+    /// counts them (a run of bytes that does not decode counts as one).
+    public init(file: String, byteOffset offset: Int, in bytes: [UInt8]) {
+        let end = min(max(offset, 0), bytes.count)
+        var line = 1, lineStart = 0
+        for i in 0..<end where bytes[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        self.init(file: file, line: line, column: String(decoding: bytes[lineStart..<end], as: UTF8.self).unicodeScalars.count + 1)
+    }
+
     public func offset(by columns: Int) -> SourceLocation {
         SourceLocation(file: file, line: line, column: column + columns)
     }
@@ -81,8 +93,9 @@ public enum YAMLSyntax {
             let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
             return Diagnostic(secondOccurrence(of: duplicates.sorted(), from: context.mark, file: file, lines: lines) ?? at(context.mark),
                               "duplicate key \(keys) in this mapping: each key may appear once")
-        case .reader(let problem, _, _, _):
-            return Diagnostic(top, "cannot read the YAML: \(problem)")
+        case .reader(let problem, let offset, _, let text):
+            // libyaml's reader gives the byte where it stopped (a NUL, a control character).
+            return Diagnostic(offset.map { SourceLocation(file: file, byteOffset: $0, in: Array(text.utf8)) } ?? top, "cannot read the YAML: \(problem)")
         default:
             return Diagnostic(top, "YAML syntax error: \(yaml)")
         }
