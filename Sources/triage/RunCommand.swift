@@ -32,7 +32,9 @@ struct RunCommand: AsyncParsableCommand {
         return runbook.inputs.map { input in
             var lines: [String] = []
             var line = "  " + input.name.padding(toLength: indent - 3, withPad: " ", startingAt: 0) + " "
-            for word in (input.description ?? "").split(separator: " ") {
+            // The type, when it is not just text: what --set must give.
+            let type = input.type == .string ? "" : "(\(input.type.rawValue)) "
+            for word in (type + (input.description ?? "")).split(separator: " ") {
                 if line.count + word.count + 1 > width, line.count > indent {
                     lines.append(line)
                     line = String(repeating: " ", count: indent)

@@ -51,6 +51,10 @@ struct Triage: AsyncParsableCommand {
             console.result(RunCommand.helpWithInputs(arguments))
             leave(ExitStatus.healthy)
         }
+        if arguments.starts(with: ["help", "run"]) {
+            console.result(RunCommand.helpWithInputs(Array(arguments.dropFirst(2))))
+            leave(ExitStatus.healthy)
+        }
         // `run` without the argument parser when its line is plain (see RunCommandLine.swift).
         if arguments.first == "run", getenv("TRIAGE_ARGUMENT_PARSER") == nil,
            let command = RunCommand.quickParse(Array(arguments.dropFirst())) {

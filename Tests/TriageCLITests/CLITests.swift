@@ -340,6 +340,11 @@ import TriageTestSupport
         #expect(analyze.stdout.contains("INPUTS of analyze (--set KEY=VALUE):"))
         #expect(analyze.stdout.contains("  capture "), "\(analyze.stdout.suffix(400))")
         #expect(!analyze.stdout.contains("  via "))
+        // `triage help run` is `triage run --help`; an input's type shows before its description.
+        let help = try await Command.triage(["help", "run"])
+        #expect(help.status == 0)
+        #expect(help.stdout == plain.stdout)
+        #expect(help.stdout.contains("  port             (port) the port to test instead of the URL's"), "\(help.stdout.suffix(2000))")
     }
 
     /// `--lang zh` anywhere explain can tell it from the text (first or last), and the terminal's
