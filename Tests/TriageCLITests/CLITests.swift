@@ -38,6 +38,9 @@ import TriageTestSupport
         #expect(r.stdout.split(separator: "\n").map(String.init) == ["report: \(folder.appendingPathComponent("case/report.md").path)", "no problem found"])
         #expect(r.stderr.contains("check"))
         #expect(!r.stderr.contains("no problem found"))
+        // What to do after checks that were neither a handshake nor a capture: not capture advice.
+        let markdown = try String(contentsOf: folder.appendingPathComponent("case/report.md"), encoding: .utf8)
+        #expect(markdown.contains("**What to do:** Nothing to fix in what these checks saw."), "\(markdown.prefix(600))")
     }
 
     /// Run with standard descriptors closed (`>&- 2>&-`, as from cron or a daemon): the whole case is

@@ -289,8 +289,11 @@ struct ReportContext {
             return prose(Message(outOfTime ? .reportTodoInconclusiveMaxTime : .reportTodoInconclusive))
         case .healthy:
             // A capture alone (`analyze`): there is no --via or live path to try, only another capture.
-            let live = record.steps.contains { $0.status != .skipped && ($0.uses == "tls.handshake" || $0.uses == "http.request") }
-            return prose(Message(live ? .reportTodoHealthy : .reportTodoHealthyCapture))
+            // A runbook of other checks (`exec`): neither advice is about what it did.
+            func ran(_ kinds: Set<String>) -> Bool { record.steps.contains { $0.status != .skipped && kinds.contains($0.uses) } }
+            let key: MessageKey = ran(["tls.handshake", "http.request"]) ? .reportTodoHealthy
+                : ran(["capture.decode"]) ? .reportTodoHealthyCapture : .reportTodoHealthyChecks
+            return prose(Message(key))
         default: return prose(Message(.reportTodoPartial))
         }
     }

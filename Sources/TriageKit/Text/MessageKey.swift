@@ -341,6 +341,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case findingCurlProxyUnreachable = "finding.curl_proxy_unreachable"
     case reportTodoHealthy = "report.todo_healthy"
     case reportTodoHealthyCapture = "report.todo_healthy_capture"
+    case reportTodoHealthyChecks = "report.todo_healthy_checks"
     case reportFollowUp = "report.follow_up"
     case reportTodoPartial = "report.todo_partial"
     case reportSkipped = "report.skipped"
