@@ -110,7 +110,9 @@ final class Console: Sendable {
     func step(_ r: StepResult, secrets: SecretSet = SecretSet()) {
         let clean = { (text: String) in Sink.terminal(secrets.redact(Redactor.redact(text))) }
         guard verbosity != .quiet else { return }
-        if r.status == .skipped, verbosity != .verbose {
+        // Not run (out of --max-time, after a stopping failure) is news: its own line, with why.
+        let notRun = [MessageKey.stepNotRunMaxTime, .stepNotRunStopped].map(\.rawValue).contains(r.summary.key)
+        if r.status == .skipped, verbosity != .verbose, !notRun {
             // One line at the end for all of them: a skipped step is not news.
             skipped.withLock { $0.append(r.id) }
             return

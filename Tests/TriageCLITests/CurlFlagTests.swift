@@ -309,6 +309,22 @@ import TriageTestSupport
         let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("run again with a longer --max-time"), "\(markdown)")
     }
+
+    /// --max-time reached while the handshake waits on a silent server: the handshake is what could
+    /// not complete, cut by --max-time; the steps whose conditions are already false are skipped as
+    /// in any run (they were "not run" and counted as checks that could not complete: 11 of them).
+    @Test func aMaxTimeReachedCountsOnlyTheStepsThatWouldHaveRun() async throws {
+        let silent = try HostileServer(.reply([]))
+        defer { silent.stop() }
+        let (r, doc, _) = try await run(["https://\(F.host):\(silent.port)/", "--resolve", "\(F.host):\(silent.port):127.0.0.1", "--max-time", "1s"])
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(doc.incomplete.map(\.step) == ["handshake"], "\(doc.incomplete.map(\.step))")
+        #expect(doc.incomplete.first?.error.contains("the run's --max-time left it") == true, "\(doc.incomplete.first?.error ?? "")")
+        #expect(step(doc, "via")?.status == .skipped && step(doc, "via")?.condition != nil)
+        #expect(step(doc, "dates")?.status == .skipped && step(doc, "dates")?.condition != nil)
+        #expect(r.stderr.contains("their conditions were false"))
+        #expect(r.stdout.contains("1 check(s) could not be completed: handshake"), "\(r.stdout)")
+    }
 }
 
 /// Every text file of a case folder, for leak checks.

@@ -73,6 +73,8 @@ public struct Engine: Sendable {
         var started = Set<Int>(), finished = Set<Int>()
         var nextToReport = 0
         var stoppedBy: String?
+        /// Steps recorded as not run (out of --max-time, or after a stopping failure): what they would have output is unknown.
+        var notRun = Set<String>()
         let runStart = record.startedAt
         let resources = RunResources()
 
@@ -82,15 +84,21 @@ public struct Engine: Sendable {
                     if Task.isCancelled || record.interrupted { return }
                     started.insert(index)
                     let spec = specs[index]
-                    if let runDeadline = options.runDeadline, ContinuousClock.now >= runDeadline {
-                        let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
-                                                 summary: Message(.stepNotRunMaxTime))
-                        group.addTask { (index, [skipped]) }
-                        continue
-                    }
-                    if let stoppedBy {
-                        let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
-                                                 summary: Message(.stepNotRunStopped, ["step": .string(stoppedBy)]))
+                    let outOfTime = options.runDeadline.map { ContinuousClock.now >= $0 } ?? false
+                    if outOfTime || stoppedBy != nil {
+                        // A condition already false on what ran (it reads inputs, or steps that ended) is a
+                        // skip as in any run: only the steps that would have run count as not run.
+                        if let condition = spec.condition, condition.template.stepsRead.isDisjoint(with: notRun),
+                           let value = try? condition.template.evaluate(in: scope), !value.isTruthy {
+                            let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0,
+                                                     summary: Message(.stepSkippedCondition, ["condition": .string(condition.text)]),
+                                                     condition: condition.text)
+                            group.addTask { (index, [skipped]) }
+                            continue
+                        }
+                        notRun.insert(spec.id)
+                        let why = outOfTime ? Message(.stepNotRunMaxTime) : Message(.stepNotRunStopped, ["step": .string(stoppedBy ?? "")])
+                        let skipped = StepResult(id: spec.id, uses: spec.uses, status: .skipped, startedAt: options.now(), durationMs: 0, summary: why)
                         group.addTask { (index, [skipped]) }
                         continue
                     }
@@ -254,6 +262,7 @@ public struct Engine: Sendable {
         var timeout = timeout(of: spec, kind: kind)
         if options.stepTimeout == nil, let needed = kind.deadline(for: arguments) { timeout = max(timeout, needed) }
         var hardTimeout = timeout + Self.grace(timeout)
+        let ownTimeout = timeout
         if let runDeadline = options.runDeadline {
             hardTimeout = max(.zero, min(hardTimeout, runDeadline - clockStart))
             timeout = min(timeout, hardTimeout)
@@ -309,7 +318,8 @@ public struct Engine: Sendable {
             }
         case .timedOut:
             result.status = .timedOut
-            result.summary = Message(.stepTimedOut, ["deadline": .string(Self.format(timeout))])
+            // Cut short by --max-time: a longer --max-time is what would let it finish, not --step-timeout.
+            result.summary = Message(timeout < ownTimeout ? .stepTimedOutMaxTime : .stepTimedOut, ["deadline": .string(Self.format(timeout))])
             result.error = result.summary
         case .cancelled:
             result.status = .interrupted

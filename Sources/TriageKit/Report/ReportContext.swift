@@ -285,7 +285,9 @@ struct ReportContext {
         switch document.verdict {
         case .inconclusive:
             // Steps the run's --max-time left no time for: a longer --max-time, not --step-timeout.
-            let outOfTime = diagnosis.incompleteSteps.contains { $0.summary.key == MessageKey.stepNotRunMaxTime.rawValue }
+            let outOfTime = diagnosis.incompleteSteps.contains {
+                [MessageKey.stepNotRunMaxTime, .stepTimedOutMaxTime].map(\.rawValue).contains($0.summary.key)
+            }
             return prose(Message(outOfTime ? .reportTodoInconclusiveMaxTime : .reportTodoInconclusive))
         case .healthy:
             // A capture alone (`analyze`): there is no --via or live path to try, only another capture.

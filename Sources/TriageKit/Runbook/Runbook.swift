@@ -115,12 +115,17 @@ public struct StepSpec: Sendable {
     public var dependencies: Set<String> {
         var templates = condition.map { [$0.template] } ?? []
         for argument in Array(with.values) + (forEach.map { [$0] } ?? []) { templates += argument.templates }
+        return templates.reduce(into: Set<String>()) { $0.formUnion($1.stepsRead) }
+    }
+}
+
+extension Template {
+    /// The ids of the steps this template reads (`steps.<id>…`).
+    public var stepsRead: Set<String> {
         var ids = Set<String>()
-        for template in templates {
-            for (expression, _) in template.expressions {
-                for path in expression.paths where path.root == "steps" {
-                    if case .key(let id)? = path.components.first { ids.insert(id) }
-                }
+        for (expression, _) in expressions {
+            for path in expression.paths where path.root == "steps" {
+                if case .key(let id)? = path.components.first { ids.insert(id) }
             }
         }
         return ids

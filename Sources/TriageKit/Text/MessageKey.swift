@@ -250,6 +250,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case stepSkippedCondition = "step.skipped_condition"
     case stepSkippedEmptyList = "step.skipped_empty_list"
     case stepTimedOut = "step.timed_out"
+    case stepTimedOutMaxTime = "step.timed_out_max_time"
     case stepUndeclaredOutput = "step.undeclared_output"
     case stepUnknownKind = "step.unknown_kind"
     case summaryHealthy = "summary.healthy"
