@@ -204,6 +204,9 @@ import TriageTestSupport
         #expect(system.queries.isEmpty, "the system resolver was asked: \(system.queries)")
         let doc = try ReportDocument.decode(Data(contentsOf: folder.appendingPathComponent("case-2/report.json")))
         #expect(doc.rootCause?.cause == .dnsFailure)
+        // No address, no handshake: skipped on its condition (it said "ok … nothing to connect to").
+        #expect(doc.steps.first { $0.id == "handshake" }?.status == .skipped)
+        #expect(doc.steps.first { $0.id == "handshake" }?.condition == "${{ steps.dns.outputs.addresses }}")
         // The control: without --dns-server the system resolver is the one asked.
         _ = try await run([])
         #expect(system.queries.contains("nx.example.com 1"), "\(system.queries)")

@@ -188,6 +188,8 @@ steps:
       port: ${{ inputs.port || inputs.url.port }}
   - id: handshake
     uses: tls.handshake
+    # Nothing to connect to when the name resolves to no address: the dns step says why.
+    if: ${{ steps.dns.outputs.addresses }}
     with:
       host: ${{ inputs.url.host }}
       port: ${{ inputs.port || inputs.url.port }}
