@@ -64,8 +64,9 @@ func fuzzExporter(_ bytes: [UInt8]) {
     }
     let modules: [String: Duration] = ["default": .seconds(5), "http": .seconds(10)]
     switch ExporterRoute.parse(method: method, uri: uri, scrapeTimeout: timeoutHeader, modules: modules) {
-    case .probe(let target, let module, let timeout):
+    case .probe(let target, let module, let timeout, let patience):
         guard let limit = modules[module], timeout > .zero, timeout <= limit else { fatalError("timeout \(timeout) for \(module)") }
+        guard patience >= timeout, patience <= max(limit * 2, .seconds(86_400)) else { fatalError("patience \(patience) for \(module)") }
         guard target.host.utf8.count <= 253 else { fatalError("a host of \(target.host.utf8.count) bytes") }
     case .refused(let status, let body):
         guard (400..<600).contains(status), body.utf8.count < 2048, !SinkContract.hasHidden(body, allowNewline: true) else {

@@ -7,8 +7,9 @@ import TriageProbes
 /// scrape-timeout header alone (no I/O), so any request — however hostile —
 /// is answered by a route or a refusal with a bounded echo: never a trap.
 public enum ExporterRoute: Sendable, Equatable {
-    /// One probe of `target` with `module`, within `timeout`.
-    case probe(target: Target, module: String, timeout: Duration)
+    /// One probe of `target` with `module`, within `timeout`; the request waits for a slot and
+    /// probes within `patience` of its arrival (what the scrape will wait).
+    case probe(target: Target, module: String, timeout: Duration, patience: Duration)
     /// The exporter's own metrics.
     case metrics
     /// The short index at `/`.
@@ -26,7 +27,9 @@ public enum ExporterRoute: Sendable, Equatable {
 
     /// `modules`: each module's name and its own timeout. A scrape-timeout
     /// header (Prometheus says how long it will wait) shortens the probe to
-    /// half a second less than it, never below 0.1 s and never above the module's.
+    /// half a second less than it, never below 0.1 s and never above the module's;
+    /// that is also the request's patience. Without the header the request may wait
+    /// for a slot as long as the module's timeout and still probe for all of it.
     public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
         guard method == "GET" else { return .refused(status: 405, body: "only GET\n") }
         let components = URLComponents(string: uri)
@@ -47,14 +50,14 @@ public enum ExporterRoute: Sendable, Equatable {
             guard let moduleTimeout = modules[name] else {
                 return .refused(status: 400, body: "unknown module '\(Sink.echo(name))': one of \(modules.keys.sorted().joined(separator: ", "))\n")
             }
-            var timeout = moduleTimeout
             // Any text may come in a header (inf, 1e19, NaN, 0x10): only a plain decimal number counts (spaces
             // around it are allowed, as HTTP allows them); the half second is Prometheus's margin, taken from
             // what it will wait, not from the module's own timeout.
-            if let seconds = header.flatMap(Self.seconds), seconds > 0 {
-                timeout = min(timeout, .milliseconds(Int64(max(0.1, min(seconds - 0.5, 86_400)) * 1000)))
+            guard let seconds = header.flatMap(Self.seconds), seconds > 0 else {
+                return .probe(target: target, module: name, timeout: moduleTimeout, patience: moduleTimeout * 2)
             }
-            return .probe(target: target, module: name, timeout: timeout)
+            let patience = Duration.milliseconds(Int64(max(0.1, min(seconds - 0.5, 86_400)) * 1000))
+            return .probe(target: target, module: name, timeout: min(moduleTimeout, patience), patience: patience)
         case "/metrics": return .metrics
         case "/": return .index
         default: return .refused(status: 404, body: "not found: /probe?target=HOST:PORT, /metrics\n")

@@ -129,9 +129,9 @@ public final class ExporterServer: Sendable {
         switch route {
         case .refused(let status, let body):
             return (HTTPResponseStatus(statusCode: status), body)
-        case .probe(let target, let module, let timeout):
+        case .probe(let target, let module, let budget, let patience):
             guard let probe = probes[module] else { return (.internalServerError, "no module '\(Sink.echo(module))'\n") }
-            let deadline = arrived + timeout
+            let deadline = arrived + patience
             guard await scheduler.acquire(target.url, deadline: deadline) else {
                 counters.withLock { $0.dropped += 1 }
                 return (.serviceUnavailable, "probe dropped: the scrape's deadline passed while it waited for a slot (\(limits.concurrency) probes at once)\n")
@@ -142,16 +142,29 @@ public final class ExporterServer: Sendable {
                 counters.withLock { $0.dropped += 1 }
                 return (.serviceUnavailable, "probe dropped: no time left of the scrape's deadline\n")
             }
+            // The whole budget unless the wait for a slot ate into what the scrape allows.
+            let timeout = min(budget, remaining)
             counters.withLock { $0.inFlight += 1 }
-            let metrics = await probe.run(target, timeout: remaining)
+            let metrics = await probe.run(target, timeout: timeout)
             await scheduler.release(target.url)
             let cancelled = Task.isCancelled
             let untried = metrics.results.contains(where: \.untested)
+            // A timeout in a budget the queue shortened (by more than a moment: a tenth of it, at least 100 ms)
+            // may be the queue's, not the target's: a failed scrape (Prometheus retries), never
+            // probe_success 0 with cause="timeout" for a slow target.
+            let shortened = budget - timeout > max(.milliseconds(100), budget / 10)
+            let queueTimedOut = shortened && !metrics.success && metrics.results.flatMap(\.findings).contains { $0.cause == .timeout }
             counters.withLock { c in
                 c.inFlight -= 1
-                if cancelled || untried { c.dropped += 1 }
+                if cancelled || untried || queueTimedOut { c.dropped += 1 }
                 else if metrics.success { c.success += 1 } else { c.failure += 1 }
                 c.seconds += metrics.duration.seconds
+            }
+            if queueTimedOut {
+                let waited = TextFormat.fixed((patience - remaining).seconds, 1), had = TextFormat.fixed(timeout.seconds, 1)
+                return (.serviceUnavailable, "probe dropped: it waited \(waited) s for a slot (\(limits.concurrency) probes at once), had \(had) s "
+                        + "of its \(TextFormat.fixed(budget.seconds, 1)) s left of the scrape's deadline, and timed out: the wait's doing, not "
+                        + "the target's (raise --concurrency, or scrape this target less often)\n")
             }
             // Out of descriptors is this exporter's state, not the target's: a failed scrape, not probe_success 0.
             if untried {
@@ -171,7 +184,7 @@ public final class ExporterServer: Sendable {
             let c = counters.withLock { $0 }
             let (running, waiting) = await scheduler.state
             return """
-                # HELP triage_exporter_probes_total Probe requests answered, by result: success, failure, dropped (the client left, or the scrape's deadline passed while it waited).
+                # HELP triage_exporter_probes_total Probe requests answered, by result: success, failure, dropped (the client left, the scrape's deadline passed while it waited, or a probe the wait had shortened timed out).
                 # TYPE triage_exporter_probes_total counter
                 triage_exporter_probes_total{result="success"} \(c.success)
                 triage_exporter_probes_total{result="failure"} \(c.failure)

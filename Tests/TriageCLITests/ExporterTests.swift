@@ -163,7 +163,7 @@ import Glibc
     /// another number form (`0x10`, `1e1`) is no timeout at all.
     @Test func theScrapeTimeoutHeaderIsReadAsPrometheusWritesIt() {
         func timeout(_ header: String?) -> Duration? {
-            guard case .probe(_, _, let timeout) = ExporterRoute.parse(method: "GET", uri: "/probe?target=127.0.0.1:443", scrapeTimeout: header,
+            guard case .probe(_, _, let timeout, _) = ExporterRoute.parse(method: "GET", uri: "/probe?target=127.0.0.1:443", scrapeTimeout: header,
                                                                        modules: ["default": .seconds(5)]) else { return nil }
             return timeout
         }
@@ -173,6 +173,42 @@ import Glibc
         #expect(timeout(" 2.5 ") == .seconds(2))
         #expect(timeout("0.55") == .milliseconds(100))
         for ignored in ["0x10", "1e1", "2s", "", "1.2.3", "-1", "+3"] { #expect(timeout(ignored) == .seconds(5), "\(ignored)") }
+        // How long the request may wait and probe in all: what the scrape waits, else twice the module's
+        // timeout (a request that waited for a slot still probes for the module's whole timeout).
+        func patience(_ header: String?) -> Duration? {
+            guard case .probe(_, _, _, let patience) = ExporterRoute.parse(method: "GET", uri: "/probe?target=127.0.0.1:443", scrapeTimeout: header,
+                                                                           modules: ["default": .seconds(5)]) else { return nil }
+            return patience
+        }
+        #expect(patience("30") == .milliseconds(29_500))
+        #expect(patience("2") == .milliseconds(1500))
+        #expect(patience(nil) == .seconds(10))
+    }
+
+    /// Probes of one silent target queued behind each other (one slot): the first has its whole
+    /// budget and times out, a target failure; the next waited for the slot and had only what was
+    /// left of the scrape's deadline, so its timeout is a dropped probe (503), not probe_success 0
+    /// with cause="timeout" — a slow target was reported timing out in 0.3 s behind a queue.
+    @Test func aTimeoutTheQueueShortenedIsADropNotTheTargets() async throws {
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let file = TestPaths.temporaryFolder("exporter-queue").appendingPathComponent("modules.yaml")
+        try "modules:\n  default:\n    timeout: 1s\n".write(to: file, atomically: true, encoding: .utf8)
+        let exporter = try await Running.start(["--config", file.path, "--concurrency", "1"])
+        defer { exporter.stop() }
+        let url = "http://127.0.0.1:\(exporter.port)/probe?target=127.0.0.1:\(silent.port)"
+        async let first = get(url, headers: ["X-Prometheus-Scrape-Timeout-Seconds: 2.1"])
+        try await Task.sleep(for: .milliseconds(100))
+        async let second = get(url, headers: ["X-Prometheus-Scrape-Timeout-Seconds: 2.1"])
+        let (a, b) = try await (first, second)
+        #expect(a.0 == 200)
+        #expect(samples(a.1)["probe_success"] == "0")
+        #expect(a.1.contains("triage_probe_cause{cause=\"timeout\",severity=\"problem\"} 1"), "\(a.1)")
+        #expect(b.0 == 503, "\(b.1)")
+        #expect(b.1.contains("timed out: the wait's doing, not the target's"), "\(b.1)")
+        let base = "http://127.0.0.1:\(exporter.port)"
+        #expect(try await metric(base, "triage_exporter_probes_total{result=\"failure\"}") == 1)
+        #expect(try await metric(base, "triage_exporter_probes_total{result=\"dropped\"}") == 1)
     }
 
     /// An address this machine does not have: the system's reason, not NIO's call signature.
