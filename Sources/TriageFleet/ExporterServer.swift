@@ -95,6 +95,8 @@ public final class ExporterServer: Sendable {
     let scheduler: FairScheduler
     let counters = Mutex(Counters())
     let connections: ConnectionTable
+    /// Probe requests being answered (waiting for a slot or probing).
+    let answering = Mutex(0)
 
     public init(probes: [String: ModuleProbe], limits: Limits = Limits()) {
         self.probes = probes
@@ -104,6 +106,9 @@ public final class ExporterServer: Sendable {
     }
 
     public var snapshot: Counters { counters.withLock { $0 } }
+
+    /// Probe requests not answered yet: what a graceful stop waits for.
+    public var probesUnanswered: Int { answering.withLock { $0 } }
 
     /// Binds and returns the bound port and the serving loop (runs until the channel closes).
     public func bind(host: String, port: Int) async throws -> (port: Int, channel: Channel) {
@@ -131,6 +136,8 @@ public final class ExporterServer: Sendable {
             return (HTTPResponseStatus(statusCode: status), body)
         case .probe(let target, let module, let budget, let patience):
             guard let probe = probes[module] else { return (.internalServerError, "no module '\(Sink.echo(module))'\n") }
+            answering.withLock { $0 += 1 }
+            defer { answering.withLock { $0 -= 1 } }
             let deadline = arrived + patience
             guard await scheduler.acquire(target.url, deadline: deadline) else {
                 counters.withLock { $0.dropped += 1 }

@@ -115,8 +115,22 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         console.progress(console.table.render(.exporterListening, ["address": .string("\(host.isEmpty ? "0.0.0.0" : host.contains(":") ? "[\(host)]" : host):\(bound.port)"),
                                                                    "modules": .string(modules.modules.keys.sorted().joined(separator: ", "))]))
-        Signals.onInterrupt { leave(ExitStatus.interrupted) }
+        // Stopped as a daemon is (SIGTERM from systemd, Ctrl-C): no new connection, the probes under way
+        // answered (for at most 10 s), then exit 0, as blackbox_exporter does. A second signal leaves at once (130).
+        let channel = bound.channel
+        let stopping = Mutex(false)
+        Signals.onInterrupt {
+            stopping.withLock { $0 = true }
+            channel.close(promise: nil)
+            let until = ContinuousClock.now + .seconds(10)
+            while exporter.probesUnanswered > 0, ContinuousClock.now < until { usleep(20_000) }
+            // The answers' last bytes on their way out.
+            usleep(50_000)
+            leave(ExitStatus.healthy)
+        }
         try await bound.channel.closeFuture.get()
+        // Closed by the signal: the handler above answers what is under way and leaves.
+        while stopping.withLock({ $0 }) { try await Task.sleep(for: .seconds(60)) }
     }
 
     static func origin(_ module: ExporterConfig.Module, _ key: String, config: String?) -> SourceLocation {

@@ -185,6 +185,29 @@ import Glibc
         #expect(patience(nil) == .seconds(10))
     }
 
+    /// SIGTERM (systemd stopping it): no new connection, the probe under way is answered, exit 0 —
+    /// as blackbox_exporter. (It left at once with 130, and the scrapes in flight got no answer.)
+    @Test func sigtermAnswersTheProbesUnderWayAndExitsZero() async throws {
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        async let slow = get("http://127.0.0.1:\(exporter.port)/probe?target=127.0.0.1:\(silent.port)", headers: ["X-Prometheus-Scrape-Timeout-Seconds: 2"])
+        // Until the probe is under way (on the exporter's own gauge, not a clock).
+        var inFlight = 0
+        for _ in 0..<200 where inFlight < 1 {
+            inFlight = try await metric("http://127.0.0.1:\(exporter.port)", "triage_exporter_probes_in_flight") ?? 0
+            if inFlight < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(inFlight == 1)
+        kill(exporter.process.pid, SIGTERM)
+        let answer = try await slow
+        #expect(answer.0 == 200, "\(answer.1)")
+        #expect(samples(answer.1)["probe_success"] == "0")
+        #expect(exporter.process.exitStatus(within: .seconds(10)) == 0)
+        #expect(!SocketAddress.accepts(exporter.port))
+    }
+
     /// Probes of one silent target queued behind each other (one slot): the first has its whole
     /// budget and times out, a target failure; the next waited for the slot and had only what was
     /// left of the scrape's deadline, so its timeout is a dropped probe (503), not probe_success 0

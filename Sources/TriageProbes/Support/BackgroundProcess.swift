@@ -17,6 +17,22 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// How it ended, waiting up to `wait` for it: its exit status, or 128 + the signal that ended it;
+    /// nil while it still runs.
+    public func exitStatus(within wait: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + wait
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline || wait == .zero {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                lock.withLock { stopped = true }
+                return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + status & 0x7F
+            }
+            if wait == .zero { break }
+            usleep(20_000)
+        }
+        return nil
+    }
+
     /// Whether the process has exited (reaps it if so).
     public var hasExited: Bool {
         var status: Int32 = 0
