@@ -87,6 +87,7 @@ X509_NAME *triage_sk_x509_name_value(const STACK_OF(X509_NAME) *s, int i) { retu
 size_t triage_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
 void triage_free(void *p) { OPENSSL_free(p); }
 void triage_limit_malloc_arenas(int n) { mallopt(M_ARENA_MAX, n); }
+void triage_malloc_trim(void) { malloc_trim(0); }
 STACK_OF(X509) *triage_sk_x509_new(void) { return sk_X509_new_null(); }
 int triage_sk_x509_push(STACK_OF(X509) *s, X509 *c) { return sk_X509_push(s, c); }
 void triage_sk_x509_free(STACK_OF(X509) *s) { sk_X509_free(s); }

@@ -97,6 +97,8 @@ public final class ExporterServer: Sendable {
     let connections: ConnectionTable
     /// Probe requests being answered (waiting for a slot or probing).
     let answering = Mutex(0)
+    /// Whether a release of free memory waits for the exporter to be idle.
+    let trimScheduled = Mutex(false)
 
     public init(probes: [String: ModuleProbe], limits: Limits = Limits()) {
         self.probes = probes
@@ -106,6 +108,17 @@ public final class ExporterServer: Sendable {
     }
 
     public var snapshot: Counters { counters.withLock { $0 } }
+
+    /// A second after the last probe request is answered, if none came since: malloc's free memory
+    /// back to the system, so the resident set returns to its baseline after a burst.
+    func releaseMemoryWhenIdle() {
+        guard trimScheduled.withLock({ scheduled in defer { scheduled = true }; return !scheduled }) else { return }
+        Task.detached(priority: .background) { [self] in
+            try? await Task.sleep(for: .seconds(1))
+            trimScheduled.withLock { $0 = false }
+            if answering.withLock({ $0 }) == 0 { ProcessTuning.releaseFreeMemory() }
+        }
+    }
 
     /// Probe requests not answered yet: what a graceful stop waits for.
     public var probesUnanswered: Int { answering.withLock { $0 } }
@@ -137,7 +150,7 @@ public final class ExporterServer: Sendable {
         case .probe(let target, let module, let budget, let patience):
             guard let probe = probes[module] else { return (.internalServerError, "no module '\(Sink.echo(module))'\n") }
             answering.withLock { $0 += 1 }
-            defer { answering.withLock { $0 -= 1 } }
+            defer { if answering.withLock({ $0 -= 1; return $0 }) == 0 { releaseMemoryWhenIdle() } }
             let deadline = arrived + patience
             guard await scheduler.acquire(target.url, deadline: deadline) else {
                 counters.withLock { $0.dropped += 1 }

@@ -72,6 +72,8 @@ int triage_x509_time(X509 *cert, int which, int64_t *out);
 void triage_free(void *p);
 /* mallopt(M_ARENA_MAX, n): malloc.h is not part of Swift's Glibc module. */
 void triage_limit_malloc_arenas(int n);
+/* malloc_trim(0): hands the free memory of every arena back to the system. */
+void triage_malloc_trim(void);
 
 /* Verifies `leaf` with the untrusted `chain` against `ca_file` (or the
  * system store when NULL) at time `at`, collecting every error (code and

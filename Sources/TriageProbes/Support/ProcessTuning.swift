@@ -13,6 +13,12 @@ public enum ProcessTuning {
         triage_limit_malloc_arenas(Int32(count))
     }
 
+    /// Gives the memory malloc holds free back to the system (glibc keeps it in each thread's
+    /// arena: after a burst of probes the exporter stayed 40 MB above its baseline).
+    public static func releaseFreeMemory() {
+        triage_malloc_trim()
+    }
+
     /// A scan keeps thousands of sockets open: lift the soft descriptor
     /// limit to the hard one (commonly 1024 → 524288).
     public static func raiseOpenFileLimit() {
