@@ -133,17 +133,17 @@ struct ScanCommand: AsyncParsableCommand {
         let elapsed = (ContinuousClock.now - started).seconds
         let tally = scan.tally.withLock { $0 }
         if format == .table { scan.printTable() }
+        if tally.endpoints == 0, badLines == 0 {
+            // An empty list checked nothing: not "healthy", and no summary of nothing before saying so.
+            console.error(console.table.render(.scanNothing))
+            throw Reported(status: ExitStatus.usage)
+        }
         console.progress(console.table.render(.scanSummary, [
             "count": .int(tally.endpoints), "seconds": .string(TextFormat.fixed(elapsed, 1)),
             "rate": .string(TextFormat.fixed(Double(tally.endpoints) / max(elapsed, 0.001), 0)),
             "problems": .int(tally.problems), "warnings": .int(tally.warnings),
         ]))
         if tally.untested > 0 { console.progress(console.table.render(.scanUntried, ["count": .int(tally.untested)])) }
-        if tally.endpoints == 0, badLines == 0 {
-            // An empty list checked nothing: not "healthy".
-            console.error(console.table.render(.scanNothing))
-            throw Reported(status: ExitStatus.usage)
-        }
         throw Reported(status: badLines > 0 ? ExitStatus.usage : tally.problems > 0 ? ExitStatus.problem
                        : tally.untested > 0 ? ExitStatus.inconclusive : ExitStatus.healthy)
     }
