@@ -25,7 +25,11 @@ public enum CaseFiles {
     public static func write(_ data: Data, root: URL, path: [String]) throws(Failure) {
         let (dir, name) = try openParent(root: root, path: path)
         defer { close(dir) }
-        let shown = ([root.path] + path).joined(separator: "/")
+        try write(data, in: dir, name: name, shown: ([root.path] + path).joined(separator: "/"))
+    }
+
+    /// Writes `data` as `name` in the open directory `dir` (`shown`: the path an error names).
+    static func write(_ data: Data, in dir: Int32, name: String, shown: String) throws(Failure) {
         let temp = ".\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = openat(dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(path: shown, errno: errno) }
@@ -108,8 +112,14 @@ public enum CaseFiles {
 
     /// The parent folder of `path`'s last component, opened (and created) one component at a
     /// time below `root`, none of them followed if it is a symlink.
-    static func openParent(root: URL, path: [String]) throws(Failure) -> (Int32, String) {
-        guard let name = path.last, !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+    /// The directory `root/path…` opened as `openParent` opens a file's (created as needed, nothing
+    /// followed); the caller closes it.
+    static func openDirectory(root: URL, path: [String]) throws(Failure) -> Int32 {
+        try openParent(root: root, path: path + ["."], allowDot: true).0
+    }
+
+    static func openParent(root: URL, path: [String], allowDot: Bool = false) throws(Failure) -> (Int32, String) {
+        guard let name = path.last, !name.isEmpty, name != "." || allowDot, name != "..", !name.contains("/") else {
             throw Failure(path: root.path, errno: EINVAL)
         }
         var dir = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -23,6 +23,9 @@ public final class EvidenceDirectory: Sendable {
     public let relativePath: String
     private let written = Mutex<[Artifact]>([])
     private let secrets: SecretSet
+    /// The step's folder, opened at the first write and kept while the step runs: each file then
+    /// costs a create, a write and a rename (the folders were opened and closed for every file).
+    private let directory = Mutex<Int32?>(nil)
 
     /// The case folder, and the step's folder's name inside `evidence/` (a fixed alphabet, see `FileName`).
     private let caseFolder: URL?
@@ -35,6 +38,8 @@ public final class EvidenceDirectory: Sendable {
         root = caseFolder?.appendingPathComponent(relativePath, isDirectory: true)
         self.secrets = secrets
     }
+
+    deinit { if let fd = directory.withLock({ $0 }) { close(fd) } }
 
     public var artifacts: [Artifact] { written.withLock { $0 } }
 
@@ -65,7 +70,13 @@ public final class EvidenceDirectory: Sendable {
         let artifact = Artifact(path: "\(relativePath)/\(file)", bytes: data.count, description: description)
         if let caseFolder {
             // Relative to the case folder, nothing inside it followed if it is a symlink.
-            try CaseFiles.write(data, root: caseFolder, path: ["evidence", folder, file])
+            let dir = try directory.withLock { (fd: inout Int32?) throws(CaseFiles.Failure) -> Int32 in
+                if let fd { return fd }
+                let opened = try CaseFiles.openDirectory(root: caseFolder, path: ["evidence", folder])
+                fd = opened
+                return opened
+            }
+            try CaseFiles.write(data, in: dir, name: file, shown: "\(caseFolder.path)/evidence/\(folder)/\(file)")
         }
         register(artifact)
         return artifact
