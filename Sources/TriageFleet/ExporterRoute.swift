@@ -31,7 +31,8 @@ public enum ExporterRoute: Sendable, Equatable {
     /// that is also the request's patience. Without the header the request may wait
     /// for a slot as long as the module's timeout and still probe for all of it.
     public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
-        guard method == "GET" else { return .refused(status: 405, body: "only GET\n") }
+        // HEAD is GET without the body (a health checker's `curl -I`), as HTTP servers and blackbox_exporter answer it.
+        guard method == "GET" || method == "HEAD" else { return .refused(status: 405, body: "only GET (or HEAD)\n") }
         let components = URLComponents(string: uri)
         let items = components?.queryItems ?? []
         // Given twice, a parameter is ambiguous (a relabelling mistake): said, not the first one silently used.

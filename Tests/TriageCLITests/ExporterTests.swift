@@ -185,6 +185,23 @@ import Glibc
         #expect(patience(nil) == .seconds(10))
     }
 
+    /// HEAD is GET without the body (a health checker's `curl -I /metrics` was refused with 405);
+    /// another method still is.
+    @Test func headIsGetWithoutTheBody() async throws {
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        let head = try await Command.run(["curl", "-s", "-I", "http://127.0.0.1:\(exporter.port)/metrics"])
+        #expect(head.stdout.hasPrefix("HTTP/1.1 200 OK"), "\(head.stdout)")
+        let length = head.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        let get = try await Command.run(["curl", "-s", "http://127.0.0.1:\(exporter.port)/metrics"])
+        #expect(length.map { Int($0.split(separator: " ").last ?? "") } == get.stdout.utf8.count, "\(head.stdout)")
+        guard case .refused(let status, _) = ExporterRoute.parse(method: "POST", uri: "/metrics", scrapeTimeout: nil, modules: ["default": .seconds(5)]) else {
+            Issue.record("POST was answered")
+            return
+        }
+        #expect(status == 405)
+    }
+
     /// SIGTERM (systemd stopping it): no new connection, the probe under way is answered, exit 0 —
     /// as blackbox_exporter. (It left at once with 130, and the scrapes in flight got no answer.)
     @Test func sigtermAnswersTheProbesUnderWayAndExitsZero() async throws {
