@@ -169,29 +169,24 @@ public final class ExporterServer: Sendable {
             await scheduler.release(target.url)
             let cancelled = Task.isCancelled
             let untried = metrics.results.contains(where: \.untested)
-            // A timeout in a budget the queue shortened (by more than a moment: a tenth of it, at least 100 ms)
-            // may be the queue's, not the target's: a failed scrape (Prometheus retries), never
-            // probe_success 0 with cause="timeout" for a slow target.
-            let shortened = budget - timeout > max(.milliseconds(100), budget / 10)
-            let queueTimedOut = shortened && !metrics.success && metrics.results.flatMap(\.findings).contains { $0.cause == .timeout }
             counters.withLock { c in
                 c.inFlight -= 1
-                if cancelled || untried || queueTimedOut { c.dropped += 1 }
+                if cancelled || untried { c.dropped += 1 }
                 else if metrics.success { c.success += 1 } else { c.failure += 1 }
                 c.seconds += metrics.duration.seconds
-            }
-            if queueTimedOut {
-                let waited = TextFormat.fixed((patience - remaining).seconds, 1), had = TextFormat.fixed(timeout.seconds, 1)
-                return (.serviceUnavailable, "probe dropped: it waited \(waited) s for a slot (\(limits.concurrency) probes at once), had \(had) s "
-                        + "of its \(TextFormat.fixed(budget.seconds, 1)) s left of the scrape's deadline, and timed out: the wait's doing, not "
-                        + "the target's (raise --concurrency, or scrape this target less often)\n")
             }
             // Out of descriptors is this exporter's state, not the target's: a failed scrape, not probe_success 0.
             if untried {
                 return (.serviceUnavailable, "probe dropped: no file descriptor was free for its connection as long as it could wait "
                         + "(raise the exporter's limit: `ulimit -n`, LimitNOFILE=; or lower --max-connections or --concurrency)\n")
             }
-            return (.ok, metrics.text)
+            // A probe the wait shortened still says whether the target answered in the time it had (a dead
+            // target stays probe_success 0 under load, for the alerts on it); how long it waited is said beside it.
+            let waited = patience - remaining
+            return (.ok, metrics.text + "# HELP triage_probe_queue_wait_seconds How long the probe waited for a slot (--concurrency) before it ran\n"
+                    + "# TYPE triage_probe_queue_wait_seconds gauge\ntriage_probe_queue_wait_seconds \(TextFormat.fixed(waited.seconds, 3))\n"
+                    + "# HELP triage_probe_timeout_seconds The time the probe had: the module's timeout, or what the wait left of the scrape's\n"
+                    + "# TYPE triage_probe_timeout_seconds gauge\ntriage_probe_timeout_seconds \(TextFormat.fixed(timeout.seconds, 3))\n")
         case .metrics:
             return (.ok, await metricsText)
         case .index:
@@ -204,7 +199,7 @@ public final class ExporterServer: Sendable {
             let c = counters.withLock { $0 }
             let (running, waiting) = await scheduler.state
             return """
-                # HELP triage_exporter_probes_total Probe requests answered, by result: success, failure, dropped (the client left, the scrape's deadline passed while it waited, or a probe the wait had shortened timed out).
+                # HELP triage_exporter_probes_total Probe requests answered, by result: success, failure, dropped (the client left, or the scrape's deadline passed while it waited).
                 # TYPE triage_exporter_probes_total counter
                 triage_exporter_probes_total{result="success"} \(c.success)
                 triage_exporter_probes_total{result="failure"} \(c.failure)
