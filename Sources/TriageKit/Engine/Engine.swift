@@ -73,7 +73,8 @@ public struct Engine: Sendable {
         var started = Set<Int>(), finished = Set<Int>()
         var nextToReport = 0
         var stoppedBy: String?
-        /// Steps recorded as not run (out of --max-time, or after a stopping failure): what they would have output is unknown.
+        /// Steps recorded as not run (out of --max-time, or after a stopping failure) or cut short by --max-time:
+        /// what they would have output is unknown.
         var notRun = Set<String>()
         let runStart = record.startedAt
         let resources = RunResources()
@@ -134,6 +135,8 @@ public struct Engine: Sendable {
                 let runs = ended.map { var r = Self.judged($0, by: judgement); r.name = spec.name; return r }
                 done[index] = runs
                 results[index] = runs
+                // Cut short by --max-time: what it would have output is unknown, as for a step that never started.
+                if runs.contains(where: { $0.summary.key == MessageKey.stepTimedOutMaxTime.rawValue }) { notRun.insert(spec.id) }
                 // A for_each step's own record (skipped, or an expression that
                 // failed) stands for it only when no item ran.
                 let itemRuns = runs.filter { spec.forEach == nil || $0.id != spec.id }
