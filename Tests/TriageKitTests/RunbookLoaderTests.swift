@@ -375,6 +375,11 @@ import TriageTestSupport
             ])
         }
         #expect(throws: InputError.self) { try RunbookLoader.resolveInputs(runbook, given: ["port": "70000"]) }
+        // As the steps read them: empty is not given (`--set port=$PORT` unset), an address list's items
+        // may hold commas, 21.0 is 21.
+        let asRead = try RunbookLoader.resolveInputs(runbook, values: ["port": "", "addresses": .list(["10.0.0.1,10.0.0.2", "::1"]),
+                                                                        "warn_days": "21.0", "wait": ""])
+        #expect(asRead["port"] == "" && asRead["warn_days"] == "21.0")
         #expect(throws: InputError.self) { try RunbookLoader.resolveInputs(runbook, given: ["addresses": "127.0.0.1,upstream.test"]) == [:] }
     }
 

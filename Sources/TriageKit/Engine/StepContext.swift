@@ -65,7 +65,8 @@ public struct StepContext: Sendable {
         default: []
         }
         let parts = splitCommas ? raw.flatMap { $0.split(separator: ",").map(String.init) } : raw
-        return parts.map { String($0.trimmed { $0 == " " || $0 == "\t" }) }.filter { !$0.isEmpty }
+        // Spaces of any kind and tabs, not line breaks: what Foundation's `.whitespaces` trimmed.
+        return parts.map { String($0.trimmed { $0.isWhitespace && !$0.isNewline }) }.filter { !$0.isEmpty }
     }
 
     public func int(_ name: String) -> Int? { arguments[name]?.intValue }

@@ -43,10 +43,11 @@ public enum InputType: String, Sendable, CaseIterable {
         }
     }
 
-    /// Whether `value` fits; null (not given) always does.
+    /// Whether `value` fits as the steps read it; null and empty text (`--set port=` with an
+    /// unset variable) are "not given", as every step reads them.
     public func fits(_ value: Value) -> Bool {
         switch (self, value) {
-        case (_, .null), (.string, _): true
+        case (_, .null), (.string, _), (_, .string("")): true
         case (.boolean, .bool): true
         case (.boolean, .string(let s)): Self.booleanWords.contains(s.lowercased())
         case (.integer, _): Self.integer(value) != nil
@@ -56,7 +57,8 @@ public enum InputType: String, Sendable, CaseIterable {
         case (.addresses, .string(let s)):
             !s.split(separator: ",").isEmpty && s.split(separator: ",").allSatisfy { Self.isAddress($0) }
         case (.addresses, .list(let items)):
-            items.allSatisfy { if case .string(let s) = $0 { Self.isAddress(Substring(s)) } else { false } }
+            // Each item may itself be comma-separated, as the dns step splits it.
+            items.allSatisfy { if case .string(let s) = $0 { Self.addresses.fits(.string(s)) } else { false } }
         default: false
         }
     }
@@ -70,10 +72,11 @@ public enum InputType: String, Sendable, CaseIterable {
         return IPAddress(String(t.hasPrefix("[") && t.hasSuffix("]") ? t.dropFirst().dropLast() : t)) != nil
     }
 
+    /// As the steps read an integer (`Value.intValue`: `21.0` is 21, ` 7` is not a number).
     static func integer(_ value: Value) -> Int? {
         switch value {
         case .number(let n): n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
-        case .string(let s): Int(s.trimmed())
+        case .string: value.intValue
         default: nil
         }
     }
