@@ -99,6 +99,12 @@ public final class ExporterServer: Sendable {
     let answering = Mutex(0)
     /// Whether a release of free memory waits for the exporter to be idle.
     let trimScheduled = Mutex(false)
+    /// Stopping: requests from now on are refused, and every answer closes its connection.
+    let draining = Mutex(false)
+
+    /// Stops taking probe requests (kept-alive connections still send them: 503, and closed).
+    public func beginDrain() { draining.withLock { $0 = true } }
+    var isDraining: Bool { draining.withLock { $0 } }
 
     public init(probes: [String: ModuleProbe], limits: Limits = Limits()) {
         self.probes = probes
@@ -143,6 +149,7 @@ public final class ExporterServer: Sendable {
 
     /// The answer to one request: a status and a body; probes wait their turn here.
     func respond(method: String, uri: String, scrapeTimeout: String?, arrived: ContinuousClock.Instant) async -> (HTTPResponseStatus, String) {
+        if isDraining { return (.serviceUnavailable, "the exporter is stopping\n") }
         let route = ExporterRoute.parse(method: method, uri: uri, scrapeTimeout: scrapeTimeout, modules: probes.mapValues(\.module.timeout))
         switch route {
         case .refused(let status, let body):
@@ -407,14 +414,16 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
-        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        // Stopping: the connection ends with this answer (Prometheus' kept-alive ones sent more probes).
+        let keepAlive = request.isKeepAlive && !server.isDraining
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
         if request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil) }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !request.isKeepAlive { channel.close(promise: nil) }
+            if !keepAlive { channel.close(promise: nil) }
         }
-        if request.isKeepAlive { armIdle(channel) }
+        if keepAlive { armIdle(channel) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

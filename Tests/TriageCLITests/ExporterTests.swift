@@ -225,6 +225,29 @@ import Glibc
         #expect(!SocketAddress.accepts(exporter.port))
     }
 
+    /// A second signal during the drain leaves at once with 130 (the drain ran on the thread that
+    /// reads signals: the second was read only when it ended, and the exit was 0).
+    @Test func aSecondSignalLeavesAtOnce() async throws {
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        let base = "http://127.0.0.1:\(exporter.port)"
+        async let slow = Command.run(["curl", "-s", "-m", "20", "-H", "X-Prometheus-Scrape-Timeout-Seconds: 20", "\(base)/probe?target=127.0.0.1:\(silent.port)"])
+        var inFlight = 0
+        for _ in 0..<200 where inFlight < 1 {
+            inFlight = try await metric(base, "triage_exporter_probes_in_flight") ?? 0
+            if inFlight < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(inFlight == 1)
+        kill(exporter.process.pid, SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        kill(exporter.process.pid, SIGINT)
+        // Well before the probe's own 5 s (the drain would wait for it).
+        #expect(exporter.process.exitStatus(within: .seconds(3)) == 130)
+        _ = try await slow
+    }
+
     /// Probes of one silent target queued behind each other (one slot): the first has its whole
     /// budget; the next waited for the slot and had only what was left of the scrape's deadline. Both
     /// say the target did not answer (a dead target stays probe_success 0 under load, for its alerts),
