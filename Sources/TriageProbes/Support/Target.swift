@@ -76,13 +76,10 @@ public struct Target: Sendable, Hashable {
             self.scheme = scheme
             authorityAndRest = text[range.upperBound...]
         } else if IPAddress(text)?.isV6 == true {
-            // `::1:8443` is an address (…:0.1:0x8443) and also `::1` with a port: which one was meant
-            // cannot be told, and reading it as an address probed port 443 of an address nobody has.
-            if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port),
-               IPAddress(String(text[..<colon]))?.isV6 == true {
-                throw invalid("it is an IPv6 address, or one with port \(port): write [\(text[..<colon])]:\(port) for the port, or [\(text)] for the address")
-            }
-            // A bare IPv6 literal: its colons are not a port.
+            // A bare IPv6 literal: its colons are not a port. (`::1:8443` is read as that address on 443, as the
+            // results show it: refusing every literal whose last group could be a port refused one real
+            // address in six — `2001:db8::8a2e:370:7334`, a pod's `fd00:10:244::1:5` — and a port goes in
+            // brackets, as the help says.)
             self.scheme = defaultScheme
             authorityAndRest = "[\(text)]"
         } else {
