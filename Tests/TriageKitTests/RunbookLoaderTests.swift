@@ -375,6 +375,9 @@ import TriageTestSupport
             ])
         }
         #expect(throws: InputError.self) { try RunbookLoader.resolveInputs(runbook, given: ["port": "70000"]) }
+        // Past Int: refused, not a trap (converting 1e30 to an Int crashed the run).
+        #expect(throws: InputError.self) { try RunbookLoader.resolveInputs(runbook, given: ["warn_days": "1e30"]) }
+        #expect(Value.string("1e30").intValue == nil && Value.number(-1e300).intValue == nil && Value.string("21.0").intValue == 21)
         // As the steps read them: empty is not given (`--set port=$PORT` unset), an address list's items
         // may hold commas, 21.0 is 21.
         let asRead = try RunbookLoader.resolveInputs(runbook, values: ["port": "", "addresses": .list(["10.0.0.1,10.0.0.2", "::1"]),

@@ -72,14 +72,8 @@ public enum InputType: String, Sendable, CaseIterable {
         return IPAddress(String(t.hasPrefix("[") && t.hasSuffix("]") ? t.dropFirst().dropLast() : t)) != nil
     }
 
-    /// As the steps read an integer (`Value.intValue`: `21.0` is 21, ` 7` is not a number).
-    static func integer(_ value: Value) -> Int? {
-        switch value {
-        case .number(let n): n.rounded() == n && abs(n) < 1e15 ? Int(n) : nil
-        case .string: value.intValue
-        default: nil
-        }
-    }
+    /// As the steps read an integer (`Value.intValue`: `21.0` is 21, ` 7` and `1e30` are none).
+    static func integer(_ value: Value) -> Int? { value.intValue }
 }
 
 /// Values given for a runbook's inputs (`--set`, the options that stand for

@@ -81,7 +81,8 @@ public enum Value: Sendable, Hashable {
         default: nil
         }
     }
-    public var intValue: Int? { numberValue.flatMap { $0.rounded() == $0 ? Int($0) : nil } }
+    /// A whole number that fits an Int (`1e30` is none: converting it trapped).
+    public var intValue: Int? { numberValue.flatMap { Int(exactly: $0) } }
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
     public var isNull: Bool { self == .null }
 
