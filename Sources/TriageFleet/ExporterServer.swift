@@ -104,7 +104,7 @@ public final class ExporterServer: Sendable {
 
     /// Stops taking probe requests (kept-alive connections still send them: 503, and closed).
     public func beginDrain() { draining.withLock { $0 = true } }
-    var isDraining: Bool { draining.withLock { $0 } }
+    public var isDraining: Bool { draining.withLock { $0 } }
 
     public init(probes: [String: ModuleProbe], limits: Limits = Limits()) {
         self.probes = probes
@@ -172,7 +172,7 @@ public final class ExporterServer: Sendable {
             // The whole budget unless the wait for a slot ate into what the scrape allows.
             let timeout = min(budget, remaining)
             counters.withLock { $0.inFlight += 1 }
-            let metrics = await probe.run(target, timeout: timeout)
+            var metrics = await probe.run(target, timeout: timeout)
             await scheduler.release(target.url)
             let cancelled = Task.isCancelled
             let untried = metrics.results.contains(where: \.untested)
@@ -189,11 +189,9 @@ public final class ExporterServer: Sendable {
             }
             // A probe the wait shortened still says whether the target answered in the time it had (a dead
             // target stays probe_success 0 under load, for the alerts on it); how long it waited is said beside it.
-            let waited = patience - remaining
-            return (.ok, metrics.text + "# HELP triage_probe_queue_wait_seconds How long the probe waited for a slot (--concurrency) before it ran\n"
-                    + "# TYPE triage_probe_queue_wait_seconds gauge\ntriage_probe_queue_wait_seconds \(TextFormat.fixed(waited.seconds, 3))\n"
-                    + "# HELP triage_probe_timeout_seconds The time the probe had: the module's timeout, or what the wait left of the scrape's\n"
-                    + "# TYPE triage_probe_timeout_seconds gauge\ntriage_probe_timeout_seconds \(TextFormat.fixed(timeout.seconds, 3))\n")
+            metrics.queueWait = patience - remaining
+            metrics.timeout = timeout
+            return (.ok, metrics.text)
         case .metrics:
             return (.ok, await metricsText)
         case .index:

@@ -10,6 +10,9 @@ public struct ProbeMetrics: Sendable {
     public var results: [EndpointProbe.Result]
     public var httpStatus: Int?
     public var duration: Duration
+    /// The exporter's: how long the probe waited for a slot, and the time it then had.
+    public var queueWait: Duration?
+    public var timeout: Duration?
 
     public init(results: [EndpointProbe.Result], httpStatus: Int? = nil, duration: Duration) {
         self.results = results
@@ -62,6 +65,14 @@ public struct ProbeMetrics: Sendable {
                results.compactMap { r in r.endpoint.map { ("address=\"\(Self.escape($0.address.description))\"", r.ok ? "1" : "0") } })
         if let days = chains.flatMap(\.certificates).map(\.notAfter).min().map({ Certificate.days(from: Date(), to: $0) }) {
             metric("triage_probe_days_left", "Days until the earliest notAfter", [("", String(days))])
+        }
+        if let queueWait {
+            metric("triage_probe_queue_wait_seconds", "How long the probe waited for a slot (--concurrency) before it ran",
+                   [("", TextFormat.fixed(queueWait.seconds, 3))])
+        }
+        if let timeout {
+            metric("triage_probe_timeout_seconds", "The time the probe had: the module's timeout, or what the wait left of the scrape's",
+                   [("", TextFormat.fixed(timeout.seconds, 3))])
         }
         return out
     }

@@ -3,7 +3,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 import TriageFleet
 import TriageKit
 import TriageProbes
@@ -118,9 +117,7 @@ struct ExporterCommand: AsyncParsableCommand {
         // Stopped as a daemon is (SIGTERM from systemd, Ctrl-C): no new connection, the probes under way
         // answered (for at most 10 s), then exit 0, as blackbox_exporter does. A second signal leaves at once (130).
         let channel = bound.channel
-        let stopping = Mutex(false)
         Signals.onInterrupt {
-            stopping.withLock { $0 = true }
             exporter.beginDrain()
             channel.close(promise: nil)
             // On a thread of its own: the signal thread goes back to reading, so a second signal leaves at once.
@@ -134,7 +131,7 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         try await bound.channel.closeFuture.get()
         // Closed by the signal: the handler above answers what is under way and leaves.
-        while stopping.withLock({ $0 }) { try await Task.sleep(for: .seconds(60)) }
+        while exporter.isDraining { try await Task.sleep(for: .seconds(60)) }
     }
 
     static func origin(_ module: ExporterConfig.Module, _ key: String, config: String?) -> SourceLocation {

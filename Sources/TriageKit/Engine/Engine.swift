@@ -213,7 +213,7 @@ public struct Engine: Sendable {
             guard case .string(let text)? = arguments[declaration.name], !text.isEmpty else { continue }
             let fits = switch declaration.kind {
             case .integer: Value.string(text).intValue != nil
-            case .boolean: InputType.booleanWords.contains(text.lowercased())
+            case .boolean: StepContext.boolean(word: text) != nil
             default: true
             }
             if !fits {

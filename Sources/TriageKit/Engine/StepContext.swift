@@ -72,11 +72,19 @@ public struct StepContext: Sendable {
     public func int(_ name: String) -> Int? { arguments[name]?.intValue }
 
     /// A boolean argument; the strings "true"/"false" (from --set) count too.
+    /// A boolean as text (`--set keylog=false`): true/yes/on/1, false/no/off/0 and "" (any case); nil for other text.
+    public static func boolean(word: String) -> Bool? {
+        switch word.lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0", "": false
+        default: nil
+        }
+    }
+
     public func bool(_ name: String) -> Bool? {
         switch arguments[name] {
         case .bool(let b)?: b
-        case .string(let s)?: ["true", "yes", "on", "1"].contains(s.lowercased()) ? true
-            : ["false", "no", "off", "0", ""].contains(s.lowercased()) ? false : nil
+        case .string(let s)?: Self.boolean(word: s)
         default: nil
         }
     }

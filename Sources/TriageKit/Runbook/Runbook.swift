@@ -49,7 +49,7 @@ public enum InputType: String, Sendable, CaseIterable {
         switch (self, value) {
         case (_, .null), (.string, _), (_, .string("")): true
         case (.boolean, .bool): true
-        case (.boolean, .string(let s)): Self.booleanWords.contains(s.lowercased())
+        case (.boolean, .string(let s)): StepContext.boolean(word: s) != nil
         case (.integer, _): Self.integer(value) != nil
         case (.port, _): Self.integer(value).map { (1...65535).contains($0) } ?? false
         case (.duration, .string(let s)): (try? DurationParser.parse(s)) != nil
@@ -62,9 +62,6 @@ public enum InputType: String, Sendable, CaseIterable {
         default: false
         }
     }
-
-    /// The words a boolean argument reads (`StepContext.bool`), "" being false.
-    static let booleanWords: Set<String> = ["true", "yes", "on", "1", "false", "no", "off", "0", ""]
 
     /// An IP literal, IPv6 also in brackets (`[::1]`, as curl writes it).
     static func isAddress(_ text: Substring) -> Bool {

@@ -69,8 +69,7 @@ public struct RunbookLoader: Sendable {
     }
 
     /// Merges the inputs given on the command line with the runbook's
-    /// defaults; a required input left out, or an input the runbook does not
-    /// declare, is an error that points at the runbook.
+    /// defaults; see the typed variant below for what is refused.
     public static func resolveInputs(_ runbook: Runbook, given: [String: String]) throws -> [String: Value] {
         try resolveInputs(runbook, values: given.mapValues(Value.string))
     }

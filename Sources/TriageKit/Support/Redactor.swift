@@ -11,7 +11,7 @@ public enum Redactor {
     /// regex pass (Swift's regular expressions are slow on large text).
     public static func redact(_ text: String) -> String {
         var source = text
-        if scan(source, { contains($0, privateKeyMarker) }) {
+        if source.withUTF8Bytes({ ByteSearch.contains($0, privateKeyMarker, foldingASCII: true) }) {
             source.replace(privateKey) { _ in "-----BEGIN PRIVATE KEY-----\n\(mask)\n-----END PRIVATE KEY-----" }
         }
         guard mayContainSecret(source) else { return source }
@@ -22,7 +22,7 @@ public enum Redactor {
             if !first { out += "\n" }
             first = false
             let text = Substring(line)
-            out += lineMayContainSecret(line) ? redactLine(String(text)) : String(text)
+            out += lineMayContainSecret(text) ? redactLine(String(text)) : String(text)
         }
         return out
     }
@@ -42,43 +42,15 @@ public enum Redactor {
     static let schemeSeparator = Array("://".utf8)
     static let privateKeyMarker = Array("private key-----".utf8)
 
-    static func lineMayContainSecret(_ line: Substring.UTF8View) -> Bool {
-        guard line.count >= 4 else { return false }
-        return line.withContiguousStorageIfAvailable(hasMarker) ?? Array(line).withUnsafeBufferPointer(hasMarker)
-    }
-
-    /// `body` over the text's UTF-8 in place (a native string's own storage), a copy only for a bridged one.
-    /// Foundation's `contains` would bridge each call to NSString: a report's thousand short strings paid for that.
-    static func scan(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        if let found = text.utf8.withContiguousStorageIfAvailable(body) { return found }
-        return Array(text.utf8).withUnsafeBufferPointer(body)
+    static func lineMayContainSecret(_ line: Substring) -> Bool {
+        line.utf8.count >= 4 && line.withUTF8Bytes(hasMarker)
     }
 
     /// Every pattern below needs one of the markers, or a URL with a user (`://` and `@`).
+    /// (Foundation's `contains` would bridge each call to NSString: a report's thousand short strings paid for that.)
     static func hasMarker(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        if bytes.contains(0x40), contains(bytes, schemeSeparator) { return true }
-        return markerBytes.contains { contains(bytes, $0) }
-    }
-
-    /// Whether `needle` (lower-case ASCII) occurs in `haystack`, ASCII case ignored.
-    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count, let first = needle.first else { return false }
-        var i = 0
-        let last = haystack.count - needle.count
-        while i <= last {
-            let b = haystack[i]
-            if (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) == first {
-                var j = 1
-                while j < needle.count {
-                    let c = haystack[i + j]
-                    if (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) != needle[j] { break }
-                    j += 1
-                }
-                if j == needle.count { return true }
-            }
-            i += 1
-        }
-        return false
+        if bytes.contains(0x40), ByteSearch.contains(bytes, schemeSeparator) { return true }
+        return markerBytes.contains { ByteSearch.contains(bytes, $0, foldingASCII: true) }
     }
 
     /// The secret values a text carries (what `redact` would mask), so that
@@ -124,7 +96,7 @@ public enum Redactor {
     /// A cheap pre-check so the common case (a handshake transcript, a
     /// certificate table) never pays for the regular expressions.
     private static func mayContainSecret(_ text: String) -> Bool {
-        text.utf8.count >= 4 && scan(text, hasMarker)
+        text.utf8.count >= 4 && text.withUTF8Bytes(hasMarker)
     }
 
     private static let markers = [

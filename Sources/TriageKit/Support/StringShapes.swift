@@ -27,21 +27,32 @@ extension StringProtocol {
     /// differently encoded text does not match). Foundation's `contains(_:)`, which a string argument
     /// picks, goes through NSString on every call: a report's thousand short strings paid for that.
     public func includes(_ needle: String) -> Bool {
-        let n = Array(needle.utf8)
-        guard let first = n.first else { return true }
-        func search(_ hay: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard hay.count >= n.count else { return false }
-            var i = 0
-            while i <= hay.count - n.count {
-                if hay[i] == first {
-                    var j = 1
-                    while j < n.count, hay[i + j] == n[j] { j += 1 }
-                    if j == n.count { return true }
-                }
-                i += 1
+        needle.isEmpty || withUTF8Bytes { ByteSearch.contains($0, Array(needle.utf8)) }
+    }
+
+    /// `body` over the text's UTF-8 in place (a native string's own storage), a copy only for a bridged one.
+    func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        utf8.withContiguousStorageIfAvailable(body) ?? Array(utf8).withUnsafeBufferPointer(body)
+    }
+}
+
+/// A search for bytes in bytes.
+enum ByteSearch {
+    /// Whether `needle` occurs in `haystack`; `foldingASCII`: the haystack's ASCII letters compared
+    /// lower-cased (the needle given in lower case).
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8], foldingASCII: Bool = false) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return false }
+        func byte(_ b: UInt8) -> UInt8 { foldingASCII && b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if byte(haystack[i]) == first {
+                var j = 1
+                while j < needle.count, byte(haystack[i + j]) == needle[j] { j += 1 }
+                if j == needle.count { return true }
             }
-            return false
+            i += 1
         }
-        return utf8.withContiguousStorageIfAvailable(search) ?? Array(utf8).withUnsafeBufferPointer(search)
+        return false
     }
 }
