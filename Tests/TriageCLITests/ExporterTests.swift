@@ -241,10 +241,12 @@ import Glibc
         }
         #expect(inFlight == 1)
         kill(exporter.process.pid, SIGTERM)
-        try await Task.sleep(for: .milliseconds(200))
+        // The first signal taken (the listener closes), then the second.
+        for _ in 0..<500 where SocketAddress.accepts(exporter.port) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!SocketAddress.accepts(exporter.port))
         kill(exporter.process.pid, SIGINT)
-        // Well before the probe's own 5 s (the drain would wait for it).
-        #expect(exporter.process.exitStatus(within: .seconds(3)) == 130)
+        // 130, not the drain's 0: the second signal was read while the probe was still under way.
+        #expect(exporter.process.exitStatus(within: .seconds(30)) == 130)
         _ = try await slow
     }
 
@@ -261,7 +263,13 @@ import Glibc
         defer { exporter.stop() }
         let url = "http://127.0.0.1:\(exporter.port)/probe?target=127.0.0.1:\(silent.port)"
         async let first = get(url, headers: ["X-Prometheus-Scrape-Timeout-Seconds: 2.1"])
-        try await Task.sleep(for: .milliseconds(100))
+        // The second is sent once the first holds the slot (the exporter's own gauge, not a clock).
+        var inFlight = 0
+        for _ in 0..<200 where inFlight < 1 {
+            inFlight = try await metric("http://127.0.0.1:\(exporter.port)", "triage_exporter_probes_in_flight") ?? 0
+            if inFlight < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(inFlight == 1)
         async let second = get(url, headers: ["X-Prometheus-Scrape-Timeout-Seconds: 2.1"])
         let (a, b) = try await (first, second)
         #expect(a.0 == 200 && b.0 == 200, "\(b.1)")
