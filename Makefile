@@ -46,6 +46,7 @@ bench: release
 	test -x .build/bench-venv/bin/sslyze || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q sslyze; }
 	scripts/in-netns.sh python3 scripts/bench-fleet.py $(BIN_RELEASE)
 	scripts/in-netns.sh python3 scripts/bench-exporter.py $(BIN_RELEASE)
+	scripts/in-netns.sh python3 scripts/bench-exporter-memory.py $(BIN_RELEASE)
 
 # Trust and time beside sslyze and testssl.sh on the same minted fixtures (a Markdown table).
 compare-trust: build

@@ -73,6 +73,12 @@ public final class ExporterServer: Sendable {
         public var idleTimeout: Duration = .seconds(30)
         /// Connections at once; past it the oldest idle one is closed.
         public var maxConnections = 1024
+        /// When malloc's free memory goes back to the system after the last probe request is
+        /// answered: a second later (what the probes freed), and again once the threads the burst
+        /// woke have left (libdispatch's after 5 s idle, the blocking pool's after 10 s), whose caches
+        /// return to the arenas only then: a 1,000-client burst of silent probes kept 2-4 MB more
+        /// without the second.
+        public var releaseDelays: [Duration] = [.seconds(1), .seconds(12)]
         public init() {}
     }
 
@@ -95,10 +101,13 @@ public final class ExporterServer: Sendable {
     let scheduler: FairScheduler
     let counters = Mutex(Counters())
     let connections: ConnectionTable
-    /// Probe requests being answered (waiting for a slot or probing).
-    let answering = Mutex(0)
-    /// Whether a release of free memory waits for the exporter to be idle.
-    let trimScheduled = Mutex(false)
+    /// Probe requests being answered (waiting for a slot or probing), and how many times their
+    /// number fell to zero: a release of free memory is for the latest quiet spell only.
+    struct Load {
+        var answering = 0
+        var quietSpells = 0
+    }
+    let load = Mutex(Load())
     /// Stopping: requests from now on are refused, and every answer closes its connection.
     let draining = Mutex(false)
 
@@ -106,28 +115,48 @@ public final class ExporterServer: Sendable {
     public func beginDrain() { draining.withLock { $0 = true } }
     public var isDraining: Bool { draining.withLock { $0 } }
 
-    public init(probes: [String: ModuleProbe], limits: Limits = Limits()) {
+    /// Gives malloc's free memory back to the system (a test counts the calls).
+    let releaseFreeMemory: @Sendable () -> Void
+
+    public init(probes: [String: ModuleProbe], limits: Limits = Limits(),
+                releaseFreeMemory: @escaping @Sendable () -> Void = ProcessTuning.releaseFreeMemory) {
         self.probes = probes
         self.limits = limits
+        self.releaseFreeMemory = releaseFreeMemory
         scheduler = FairScheduler(limit: limits.concurrency)
         connections = ConnectionTable(cap: max(2, limits.maxConnections))
     }
 
     public var snapshot: Counters { counters.withLock { $0 } }
 
-    /// A second after the last probe request is answered, if none came since: malloc's free memory
-    /// back to the system, so the resident set returns to its baseline after a burst.
-    func releaseMemoryWhenIdle() {
-        guard trimScheduled.withLock({ scheduled in defer { scheduled = true }; return !scheduled }) else { return }
+    /// A probe request begins.
+    func began() { load.withLock { $0.answering += 1 } }
+
+    /// A probe request is answered; the last of a burst schedules the release of malloc's free memory
+    /// back to the system (at `releaseDelays`, unless a probe request came since), so the resident set
+    /// returns to its baseline.
+    func answered() {
+        let spell: Int? = load.withLock { l in
+            l.answering -= 1
+            guard l.answering == 0 else { return nil }
+            l.quietSpells += 1
+            return l.quietSpells
+        }
+        guard let spell else { return }
         Task.detached(priority: .background) { [self] in
-            try? await Task.sleep(for: .seconds(1))
-            trimScheduled.withLock { $0 = false }
-            if answering.withLock({ $0 }) == 0 { ProcessTuning.releaseFreeMemory() }
+            var waited = Duration.zero
+            for delay in limits.releaseDelays {
+                try? await Task.sleep(for: delay - waited)
+                waited = delay
+                // A probe request since: the end of its burst has its own release.
+                guard load.withLock({ $0.answering == 0 && $0.quietSpells == spell }) else { return }
+                releaseFreeMemory()
+            }
         }
     }
 
     /// Probe requests not answered yet: what a graceful stop waits for.
-    public var probesUnanswered: Int { answering.withLock { $0 } }
+    public var probesUnanswered: Int { load.withLock { $0.answering } }
 
     /// Binds and returns the bound port and the serving loop (runs until the channel closes).
     public func bind(host: String, port: Int) async throws -> (port: Int, channel: Channel) {
@@ -156,8 +185,8 @@ public final class ExporterServer: Sendable {
             return (HTTPResponseStatus(statusCode: status), body)
         case .probe(let target, let module, let budget, let patience):
             guard let probe = probes[module] else { return (.internalServerError, "no module '\(Sink.echo(module))'\n") }
-            answering.withLock { $0 += 1 }
-            defer { if answering.withLock({ $0 -= 1; return $0 }) == 0 { releaseMemoryWhenIdle() } }
+            began()
+            defer { answered() }
             let deadline = arrived + patience
             guard await scheduler.acquire(target.url, deadline: deadline) else {
                 counters.withLock { $0.dropped += 1 }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TriageDemo
-import TriageFleet
+@testable import TriageFleet
+import Synchronization
 import TriageKit
 import TriageProbes
 import TriageTestSupport
@@ -70,6 +71,36 @@ import Glibc
             out[String(line[..<space])] = String(line[line.index(after: space)...])
         }
         return out
+    }
+
+    /// After a burst the exporter gives malloc's free memory back, at each of its delays, but never
+    /// while a probe request is under way, and only for the latest quiet spell.
+    @Test func freeMemoryGoesBackAfterABurstAndNeverDuringOne() async throws {
+        final class Count: Sendable { let value = Mutex(0) }
+        let releases = Count()
+        var limits = ExporterServer.Limits()
+        limits.releaseDelays = [.milliseconds(20), .milliseconds(60)]
+        let server = ExporterServer(probes: [:], limits: limits) { releases.value.withLock { $0 += 1 } }
+        func released(_ n: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while releases.value.withLock({ $0 }) < n, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        }
+
+        server.began(); server.began(); server.answered()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(releases.value.withLock { $0 } == 0, "released while a probe request was under way")
+        server.answered()
+        try await released(2)
+        #expect(releases.value.withLock { $0 } == 2)
+
+        // A quiet spell cut short by a request: its releases are skipped; the next spell's come.
+        server.began(); server.answered(); server.began()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(releases.value.withLock { $0 } == 2)
+        server.answered()
+        try await released(4)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(releases.value.withLock { $0 } == 4, "one release per delay of the last spell, none of the one cut short")
     }
 
     @Test func probeMetricsSayTheCause() async throws {
