@@ -67,11 +67,28 @@ public struct CaseRun: Sendable {
     /// Loads and checks everything; throws `RunbookError` (exit 2) or a
     /// usage error before anything runs.
     public init(_ request: Request, catalog: StepCatalog, now: Date = Date()) throws {
-        let loader = RunbookLoader(catalog: catalog)
-        runbook = try loader.load(yaml: request.runbook.text, source: request.runbook.origin)
-        inputs = try RunbookLoader.resolveInputs(runbook, values: request.given)
-        let template = try Bundled.template(language: request.language, path: request.templatePath)
-        let renderer = try ReportRenderer(templateText: template.text, name: template.origin, table: try TextTable.named(request.language))
+        // The runbook is read and checked on this thread while the report template and the text table
+        // are parsed on a second one: independent, a millisecond or two each, before any step can start.
+        // A runbook's error is thrown first, as when one followed the other.
+        let loaded = Mutex<Result<(Runbook, [String: Value]), any Error>?>(nil)
+        let parsed = Mutex<Result<ReportRenderer, any Error>?>(nil)
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                let result = Result { () throws -> (Runbook, [String: Value]) in
+                    let runbook = try RunbookLoader(catalog: catalog).load(yaml: request.runbook.text, source: request.runbook.origin)
+                    return (runbook, try RunbookLoader.resolveInputs(runbook, values: request.given))
+                }
+                loaded.withLock { $0 = result }
+            } else {
+                let result = Result { () throws -> ReportRenderer in
+                    let template = try Bundled.template(language: request.language, path: request.templatePath)
+                    return try ReportRenderer(templateText: template.text, name: template.origin, table: try TextTable.named(request.language))
+                }
+                parsed.withLock { $0 = result }
+            }
+        }
+        (runbook, inputs) = try loaded.withLock { $0! }.get()
+        let renderer = try parsed.withLock { $0! }.get()
         let host = inputs["url"]?.stringValue.flatMap { URLPart.host.extract(from: $0).stringValue } ?? runbook.name
         let asked = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
         claim = try CaseFolder.claim(asked, force: request.force)
