@@ -198,6 +198,11 @@ struct RunCommand: AsyncParsableCommand {
         for h in headers where !h.contains(":") {
             throw ValidationError("-H expects 'Name: value', got '\(h)'")
         }
+        // A CR or LF would send a header of its own; the value is a secret, so only the name is said.
+        for h in headers where h.utf8.contains(0x0D) || h.utf8.contains(0x0A) {
+            let name = h.prefix { $0 != ":" && $0 != "\r" && $0 != "\n" }
+            throw ValidationError("-H '\(Sink.echo(String(name.prefix(80))))': its value holds a line break (CR or LF), which would send a header of its own")
+        }
         if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
         if verbose && quiet { throw ValidationError("-v and -q cannot go together") }
         guard Bundled.languages.contains(lang) else { throw ValidationError("--lang expects one of \(Bundled.languages.joined(separator: ", ")), got '\(lang)'") }
@@ -350,8 +355,7 @@ struct RunCommand: AsyncParsableCommand {
             var request = CaseRun.Request(
                 runbook: try Bundled.runbook(runbook), values: given, out: out.map { URL(fileURLWithPath: $0) },
                 language: lang, templatePath: template, formats: formats,
-                stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) },
-                secrets: headers.compactMap { h in h.firstIndex(of: ":").map { h[h.index(after: $0)...].trimmingCharacters(in: .whitespaces) } })
+                stepTimeout: stepTimeout.flatMap { try? DurationParser.parse($0) })
             request.maxTime = maxTime.flatMap { try? DurationParser.parse($0) }
             request.force = force
             if let at {

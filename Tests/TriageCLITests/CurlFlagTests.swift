@@ -89,6 +89,29 @@ import TriageTestSupport
         for text in [r.stdout, r.stderr] + (try CaseFolderText.all(folder)) { #expect(!text.contains("s3cr3t"), "a secret leaked") }
     }
 
+    /// A header value with a CR or LF would send a header of the sender's choosing (curl passes it
+    /// as it is): `-H` refuses it before anything runs, naming the header but not its value; a
+    /// runbook's or `--set`'s headers fail the request step without sending it.
+    @Test func aHeaderWithALineBreakIsNeverSent() async throws {
+        let up = try Upstream()
+        let injected = "crlf-\(UUID().uuidString.prefix(8))"
+        let folder = TestPaths.temporaryFolder("crlf")
+        let base = ["run", "https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile]
+        let refused = try await Command.triage(base + ["-H", "X-A: b\r\nX-Injected: \(injected)", "--out", folder.path])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("-H 'X-A': its value holds a line break"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(injected))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("report.json").path), "nothing ran")
+
+        let (_, doc, case2) = try await run(Array(base.dropFirst()) + ["--set", "headers=X-A: b\nX-Injected: \(injected)"])
+        let direct = try #require(step(doc, "direct-1"))
+        #expect(direct.status == .failed)
+        #expect(direct.error == "http.request: the value of request header 'X-A' holds a line break (CR or LF), which would send a header of its own: not sent",
+                "\(direct.error ?? "")")
+        #expect(!up.received.contains { $0.contains("X-Injected") }, "\(up.received)")
+        for text in try CaseFolderText.all(case2) { #expect(!text.contains(injected), "the value reached the case") }
+    }
+
     @Test func proxyIsUsedForTheReproduction() async throws {
         let up = try Upstream()
         let dead = PlainTCPServer.closedPort()

@@ -181,6 +181,43 @@ import TriageTestSupport
         #expect(md.contains("--no-keylog"))
     }
 
+    /// A URL's user and password go out as curl's `Authorization: Basic base64(user:password)`,
+    /// percent-decoded; a token given as the user name as `TOKEN:`. A server that echoes that header
+    /// (as JSON, httpbin's form, and in a response header of another name) must not bring the
+    /// password, its decoded form or the base64 text back into any file, stdout or stderr.
+    @Test func basicCredentialsMadeFromTheURLLeaveNoTrace() async throws {
+        let server = try HostileServer(.tls(.echoHeaders))
+        defer { server.stop() }
+        let tag = UUID().uuidString.prefix(8)
+        let token = "ghp_\(UUID().uuidString.replacingOccurrences(of: "-", with: ""))"
+        let cases: [(userinfo: String, forbidden: [String])] = [
+            ("alice:w0nder%21land-\(tag)", ["w0nder%21land-\(tag)", "w0nder!land-\(tag)", Data("alice:w0nder!land-\(tag)".utf8).base64EncodedString()]),
+            (token, [token, Data("\(token):".utf8).base64EncodedString()]),
+        ]
+        for (n, c) in cases.enumerated() {
+            let folder = TestPaths.temporaryFolder("basic-\(n)")
+            let r = try await Command.triage([
+                "run", "https://\(c.userinfo)@\(F.host):\(server.port)/echo", "--resolve", "\(F.host):\(server.port):127.0.0.1", "-k", "-v",
+                "--format", "md,json,jira", "--out", folder.path,
+            ])
+            let headers = try String(contentsOf: folder.appendingPathComponent("evidence/direct-1/headers.txt"), encoding: .utf8)
+            #expect(headers.contains("X-Echo-Auth: Basic [REDACTED]"), "the echo came back, redacted: \(headers)")
+            let body = try String(contentsOf: folder.appendingPathComponent("evidence/direct-1/body.txt"), encoding: .utf8)
+            #expect(body.contains("\"Authorization\": \"Basic [REDACTED]\""), "\(body)")
+            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+            #expect(files.count > 5)
+            for file in files {
+                guard let data = try? Data(contentsOf: file) else { continue }
+                let text = String(decoding: data, as: UTF8.self)
+                for secret in c.forbidden { #expect(!text.contains(secret), "\(secret) in \(file.lastPathComponent)") }
+            }
+            for secret in c.forbidden {
+                #expect(!r.stdout.contains(secret))
+                #expect(!r.stderr.contains(secret), "\(secret) on stderr")
+            }
+        }
+    }
+
     /// With --dns-server, nothing asks the system's resolver: a second DNS
     /// fixture, the only nameserver of a private resolv.conf, counts the
     /// questions it gets — none, although the chosen resolver says NXDOMAIN.

@@ -188,8 +188,17 @@ public final class HostileServer: Sendable {
             let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             _ = c.write("HTTP/1.1 302 Found\r\nLocation: \(path)x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         case .echoHeaders:
-            let body = request
-            _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+            // As the request came, then as JSON (`"Authorization": "Basic …"`, httpbin's form), and its
+            // Authorization again in a response header of another name.
+            let lines = request.split(separator: "\r\n").dropFirst()
+            let json = lines.compactMap { line -> String? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return "  \"\(line[..<colon])\": \"\(line[line.index(after: colon)...].drop { $0 == " " })\""
+            }
+            let body = request + "{\n" + json.joined(separator: ",\n") + "\n}\n"
+            let authorization = lines.first { $0.lowercased().hasPrefix("authorization:") }
+                .map { "X-Echo-Auth:" + $0.dropFirst("authorization:".count) + "\r\n" } ?? ""
+            _ = c.write("HTTP/1.1 200 OK\r\n\(authorization)Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
         case .status(let status):
             _ = c.write("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         case .answer(let status, let headers, let body):

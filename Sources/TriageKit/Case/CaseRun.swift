@@ -155,7 +155,8 @@ public struct CaseRun: Sendable {
     }
 
     /// Secret values among the inputs: header values that carry credentials,
-    /// passwords in URLs, token-like query values.
+    /// passwords in URLs, token-like query values; and every value of the
+    /// `headers` input (`-H`, `--set headers=`), whatever the header's name.
     static func secrets(in inputs: [String: Value]) -> [String] {
         var out: [String] = []
         func visit(_ value: Value) {
@@ -167,6 +168,25 @@ public struct CaseRun: Sendable {
             }
         }
         inputs.values.forEach(visit)
+        for header in inputs["headers"].map(Self.strings) ?? [] { out += headerValues(header) }
         return out
+    }
+
+    /// A `Name: value` header's value; with line breaks in it (refused before it is sent, but shown
+    /// in the report's inputs), each line's value too.
+    static func headerValues(_ header: String) -> [String] {
+        func value(_ line: Substring) -> String? {
+            line.firstIndex(of: ":").map { String(line[line.index(after: $0)...].trimmed()) }
+        }
+        let lines = header.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+        return ([value(header[...])] + (lines.count > 1 ? lines.map(value) : [])).compactMap { $0 }
+    }
+
+    private static func strings(_ value: Value) -> [String] {
+        switch value {
+        case .string(let s): [s]
+        case .list(let l): l.flatMap(strings)
+        default: []
+        }
     }
 }

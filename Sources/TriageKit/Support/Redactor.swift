@@ -68,13 +68,26 @@ public enum Redactor {
             if m.output.1.lowercased().hasSuffix("code=") && !looksLikeToken(value) { continue }
             out.append(value)
         }
-        for m in text.matches(of: userInfo) { out.append(String(m.output.0.dropFirst(m.output.1.count).dropLast())) }
+        for m in text.matches(of: userInfo) {
+            let password = String(m.output.0.dropFirst(m.output.1.count).dropLast())
+            let user = m.output.1.split(separator: "://", maxSplits: 1).last.map { String($0.dropLast()) } ?? ""
+            out.append(password)
+            out += basicCredentials(user: user, password: password)
+        }
         // A user name alone is usually a name (`admin@`, `git@`), masked in its URL but looked for elsewhere only when it is a token.
         for m in text.matches(of: userOnly) {
             let value = String(m.output.0.dropFirst(m.output.1.count).dropLast())
-            if looksLikeToken(value) { out.append(value) }
+            if looksLikeToken(value) { out += [value] + basicCredentials(user: value, password: "") }
         }
         return out.filter { $0.count >= 4 && $0 != mask }
+    }
+
+    /// What curl makes of a URL's user and password: they go out percent-decoded, as
+    /// `Authorization: Basic base64(user:password)`, which a server may echo (httpbin's JSON, a
+    /// header of its own): the decoded password and that base64 text are secrets too.
+    private static func basicCredentials(user: String, password: String) -> [String] {
+        let user = user.removingPercentEncoding ?? user, decoded = password.removingPercentEncoding ?? password
+        return (decoded == password ? [] : [decoded]) + [Data("\(user):\(decoded)".utf8).base64EncodedString()]
     }
 
     /// A secret header's value, and its parts: "Bearer abc" → also "abc"; "a=1; b=2" → "1", "2".

@@ -205,6 +205,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case httpSummary = "http.summary"
     case inCapture = "text.in_capture"
     case inputEmpty = "input.empty"
+    case inputHeaderLineBreak = "input.header_line_break"
     case inputNotAddress = "input.not_address"
     case joined = "text.joined"
     case leafExpired = "x509.leaf_expired"
