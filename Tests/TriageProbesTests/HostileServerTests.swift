@@ -89,6 +89,22 @@ import TriageTestSupport
         #expect(try await Command.run(["/bin/sh", "-c", proof]).status == 22, "\(proof)")
     }
 
+    /// A redirect from https:// to http:// is not followed (curl -L would send the request's headers,
+    /// an -H secret among them, in clear): the answer is the 302, and the trace says why. The http://
+    /// target is a closed port: had curl followed, it would have ended refused (code 7).
+    @Test func aRedirectThatLeavesTLSIsNotFollowed() async throws {
+        let closed = PlainTCPServer.closedPort()
+        let server = try HostileServer(.tls(.answer(302, headers: ["Location: http://127.0.0.1:\(closed)/landing"], body: "")))
+        defer { server.stop() }
+        let run = try await run(server)
+        let direct = try #require(run.record.steps.first { $0.id == "direct-1" })
+        #expect(direct.fact(.curlCode) == 0, "\(direct.summary.english)")
+        #expect(direct.fact(.status) == 302)
+        let trace = try String(contentsOf: run.folder.appendingPathComponent("evidence/direct-1/trace.txt"), encoding: .utf8)
+        #expect(trace.contains("the redirect was not followed: its Location (http://127.0.0.1:\(closed)/landing) leaves TLS for plain http://"),
+                "\(trace.suffix(400))")
+    }
+
     /// A large download (256 MiB, its length declared) is not pulled to its end: the request stops past
     /// 16 MiB and its answer is the 200 it is (the whole body came over the wire before, and a slow
     /// link made it an http-timeout). A body of unknown length is still read on (above: it never ends).

@@ -23,7 +23,7 @@ final class CurlEasy {
     enum Option {
         case url, customRequest, proxy, caInfo, sslCert, sslKey, keyPassword, noProxy
         case noBody, followLocation, maxRedirects, connectTimeoutMs, timeoutMs, verifyPeer, verifyHost
-        case httpHeader, resolve, connectTo
+        case httpHeader, resolve, connectTo, redirectProtocols
 
         var raw: Int32 {
             switch self {
@@ -45,6 +45,7 @@ final class CurlEasy {
             case .httpHeader: Int32(CURLOPT_HTTPHEADER.rawValue)
             case .resolve: Int32(CURLOPT_RESOLVE.rawValue)
             case .connectTo: Int32(CURLOPT_CONNECT_TO.rawValue)
+            case .redirectProtocols: Int32(CURLOPT_REDIR_PROTOCOLS_STR.rawValue)
             }
         }
     }

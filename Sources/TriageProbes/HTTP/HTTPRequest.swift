@@ -146,6 +146,10 @@ public struct HTTPRequest: Sendable {
         if clientCertificate != nil { easy.set(.keyPassword, "") }
         if insecure { easy.set(.verifyPeer, 0); easy.set(.verifyHost, 0) }
         easy.set(.followLocation, maxRedirects > 0 ? 1 : 0)
+        // From https:// a redirect is followed to https:// only: to http:// the request's headers (an
+        // -H secret, a cookie) would go in clear, where curl -L sends them.
+        let secure = URLPart.scheme.extract(from: url).stringValue?.lowercased() == "https"
+        easy.set(.redirectProtocols, secure ? "https" : "http,https")
         easy.set(.maxRedirects, maxRedirects)
         easy.set(.connectTimeoutMs, max(1, Int(connectTimeout.seconds * 1000)))
         easy.set(.timeoutMs, max(1, Int(timeout.seconds * 1000)))
@@ -164,7 +168,12 @@ public struct HTTPRequest: Sendable {
         // the transfer with CURLE_UNSUPPORTED_PROTOCOL, though the server answered: the answer is that
         // redirect, as `curl` without -L shows it.
         if code == 1, (300..<400).contains(info.status) {
-            trace += "* [triage: the redirect was not followed: its Location names a scheme curl does not speak; the answer is this \(info.status)]\n"
+            let location = Self.lastHeaders(rawHeaders).last { $0.name.lowercased() == "location" }?.value
+            if secure, let location, location.lowercased().hasPrefix("http://") {
+                trace += "* [triage: the redirect was not followed: its Location (\(location)) leaves TLS for plain http://, where the request's headers would go in clear; the answer is this \(info.status)]\n"
+            } else {
+                trace += "* [triage: the redirect was not followed: its Location names a scheme curl does not speak; the answer is this \(info.status)]\n"
+            }
             code = 0
         }
         if easy.traceDropped > 0 {

@@ -12,7 +12,9 @@ public struct HTTPRequestStep: StepKind {
     public let name = "http.request"
     public let summary = "an HTTP request via libcurl: status, headers, timings, curl error, TLS alerts, verbose trace (secrets redacted); "
         + "a body whose declared length passes 16 MiB is not read past that (a large download answers with its status and first bytes; "
-        + "a body of unknown length is read until it ends or times out)"
+        + "a body of unknown length is read until it ends or times out); from https:// a redirect is followed to https:// only "
+        + "(to plain http:// the headers would go in clear: the answer is the redirect, and the trace says so); "
+        + "a header value with a line break fails the step unsent"
     public let inputs: [InputDeclaration] = [
         .init("url", .string, required: true, "the URL"),
         .init("method", .string, "GET (default), HEAD, POST, …"),
