@@ -46,30 +46,42 @@ import TriageWire
     }
 
     /// `--host` asks for a name check: on TLS 1.3 without a key log no certificate can be checked,
-    /// so the run cannot say "no problem" (it did, exit 0): it is inconclusive and says why.
+    /// so the run cannot say "no problem" (it did, exit 0): it is inconclusive and says why. So is a
+    /// capture of completed handshakes whose certificates were all encrypted, without --host.
     @Test func aHostThatCouldNotBeCheckedIsInconclusive() async throws {
         let root = try F.root()
         let leaf = try F.leaf(issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)   // TLS 1.3: certificates encrypted on the wire
         defer { server.stop() }
-        let run = try await DefaultRunbook.run(port: server.port, caFile: try F.file(root.certificatePEM))
+        let ca = try F.file(root.certificatePEM)
+        let run = try await DefaultRunbook.run(port: server.port, caFile: ca)
         let capture = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
         let out = TestPaths.temporaryFolder("analyze-host")
         let r = try await Command.triage(["analyze", capture, "--host", "evil.example", "--out", out.path])
         #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
         let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
         #expect(doc.incomplete.first?.error.contains("the name evil.example could not be checked") == true, "\(doc.incomplete.map(\.error))")
-        // Without --host: nothing wrong in what the capture shows, and the advice is about captures (analyze has no --via).
+        // Without --host, the handshakes completed but no certificate could be checked: inconclusive too
+        // (a missing intermediate hid there), and it says to pass the key log.
+        let unchecked = TestPaths.temporaryFolder("analyze-unchecked")
+        let u = try await Command.triage(["analyze", capture, "--out", unchecked.path])
+        #expect(u.status == 3, "\(u.stdout) \(u.stderr)")
+        let uDoc = try ReportDocument.decode(Data(contentsOf: unchecked.appendingPathComponent("report.json")))
+        #expect(uDoc.incomplete.first?.error == "no certificate could be checked: none was seen in clear, and 2 TLS 1.3 connection(s) are encrypted — pass the client's key log with --keylog FILE",
+                "\(uDoc.incomplete.map(\.error))")
+        // With the run's key log the certificates are read: nothing wrong in what the capture shows, and the
+        // advice is about captures (analyze has no --via).
+        let keylog = run.folder.appendingPathComponent("evidence/handshake/sslkeylog.txt").path
         let healthy = TestPaths.temporaryFolder("analyze-healthy")
-        let h = try await Command.triage(["analyze", capture, "--out", healthy.path])
+        let h = try await Command.triage(["analyze", capture, "--keylog", keylog, "--ca-file", ca, "--out", healthy.path])
         #expect(h.status == 0, "\(h.stdout) \(h.stderr)")
         let md = try String(contentsOf: healthy.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("Nothing to fix in what this capture shows"), "\(md)")
         #expect(!md.contains("--via"))
         // A capture named relative to where triage ran: the report's command names it absolutely.
         let relative = TestPaths.temporaryFolder("analyze-relative")
-        let rel = try await Command.run(["/bin/sh", "-c", "cd \"$1\" && exec \"$0\" analyze handshake.pcapng --out \"$2\"", TestPaths.triageBinary.path,
-                                         (capture as NSString).deletingLastPathComponent, relative.path])
+        let rel = try await Command.run(["/bin/sh", "-c", "cd \"$1\" && exec \"$0\" analyze handshake.pcapng --keylog sslkeylog.txt --ca-file \"$3\" --out \"$2\"",
+                                         TestPaths.triageBinary.path, (capture as NSString).deletingLastPathComponent, relative.path, ca])
         #expect(rel.status == 0, "\(rel.stderr)")
         let relDoc = try ReportDocument.decode(Data(contentsOf: relative.appendingPathComponent("report.json")))
         #expect(relDoc.steps.first { $0.id == "decode" }?.command?.hasPrefix("tshark -r \(capture)") == true,

@@ -36,6 +36,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case captureDecryptFailed = "capture.decrypt_failed"
     case captureTLS13Hidden = "capture.tls13_hidden"
     case captureHostUnchecked = "capture.host_unchecked"
+    case captureCertificatesUnchecked = "capture.certificates_unchecked"
     case captureTLS13Undecided = "capture.tls13_undecided"
     case captureNoTLS = "capture.no_tls"
     case captureTableUnwritten = "capture.table_unwritten"

@@ -124,10 +124,17 @@ public struct CaptureDecodeStep: StepKind {
         if context.string("keylog") != nil, tls13 > 0, decrypted == 0 {
             failure = failure ?? Message(.captureKeyLogMatchesNone, ["count": .int(tls13), "entries": .int(analysis.keyLogEntries)])
         }
-        if let host, ownPorts.isEmpty, digest.chains.isEmpty, tls13 > decrypted {
-            // A name asked to be checked (`analyze --host`) that no certificate could be checked against: not
-            // "no problem". (A run's own capture beside its handshakes, which checked the name, is not alone.)
-            failure = failure ?? Message(.captureHostUnchecked, ["host": .string(host), "count": .int(tls13 - decrypted)])
+        if ownPorts.isEmpty, digest.chains.isEmpty, tls13 > decrypted {
+            // No certificate could be checked (every one inside encrypted TLS 1.3): not "no problem" where the
+            // handshakes look fine (an incomplete chain hid there), and never when a name was asked to be
+            // checked (`analyze --host`). Where a connection failed, that is the finding. (A run's own capture
+            // beside its handshakes, which checked them, is not alone.)
+            let failing = groups.contains { !($0.first.serverHello && $0.first.fatalAlert == nil) }
+            if let host {
+                failure = failure ?? Message(.captureHostUnchecked, ["host": .string(host), "count": .int(tls13 - decrypted)])
+            } else if !failing {
+                failure = failure ?? Message(.captureCertificatesUnchecked, ["count": .int(tls13 - decrypted)])
+            }
         }
         if digest.count > 0, decoded.counts.decided == 0 {
             // Every handshake stops before the server's answer (a file cut early, a filtered direction): nothing was checked.
