@@ -502,12 +502,15 @@ import Glibc
     }
 
     /// A request the exporter cannot read one way only is refused with 400 and the reason: a target or
-    /// module given twice (blackbox_exporter takes the first), an http:// target (TLS probes only).
+    /// module given twice (blackbox_exporter takes the first), an http:// target (TLS probes only), a
+    /// value whose percent-encoding is not UTF-8 (it was "missing").
     @Test func ambiguousOrPlainHTTPRequestsAreRefused() async throws {
         let modules: [String: Duration] = ["default": .seconds(5)]
         for (uri, reason) in [("/probe?target=a.test:443&target=b.test:443", "the target parameter is given twice"),
                               ("/probe?target=a.test:443&module=default&module=default", "the module parameter is given twice"),
-                              ("/probe?target=http://a.test:8080/", "'http://a.test:8080/' is plain HTTP")] {
+                              ("/probe?target=http://a.test:8080/", "'http://a.test:8080/' is plain HTTP"),
+                              ("/probe?target=%ff", "the target parameter is not percent-encoded UTF-8: '%ff'"),
+                              ("/probe?target=a.test:443&module=%c3%28", "the module parameter is not percent-encoded UTF-8: '%c3%28'")] {
             guard case .refused(let status, let body) = ExporterRoute.parse(method: "GET", uri: uri, scrapeTimeout: nil, modules: modules) else {
                 Issue.record("\(uri) was not refused")
                 continue

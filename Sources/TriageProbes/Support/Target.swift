@@ -104,7 +104,13 @@ public struct Target: Sendable, Hashable {
                 guard after.hasPrefix(":") else { throw invalid("expected ':PORT' after ']'") }
                 portPart = after.dropFirst()
             }
-            guard IPAddress(String(hostPart))?.isV6 == true else { throw invalid("'\(hostPart)' in brackets is not an IPv6 address") }
+            guard IPAddress(String(hostPart))?.isV6 == true else {
+                // A link-local address with its zone (`fe80::1%eth0`, `%25` in a URL) is one; its zone is what is not taken.
+                if let percent = hostPart.firstIndex(of: "%"), IPAddress(String(hostPart[..<percent]))?.isV6 == true {
+                    throw invalid("'\(hostPart)': an IPv6 zone ID (the interface after the %) is not supported: test a global address or a name")
+                }
+                throw invalid("'\(hostPart)' in brackets is not an IPv6 address")
+            }
         } else {
             let pieces = authority.split(separator: ":", omittingEmptySubsequences: false)
             guard pieces.count <= 2 else { throw invalid("an IPv6 address in a URL goes in brackets: https://[ADDRESS]:PORT/") }
