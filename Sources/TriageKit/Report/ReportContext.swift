@@ -187,7 +187,9 @@ struct ReportContext {
     /// The cause's title with the one number an engineer looks for: the alert, the date.
     func causeWithQualifier(_ f: Finding) -> String {
         let title = table.title(f.cause)
-        if case .alert(let a) = f.facts[.alert]?.typedValue {
+        // The server's alert only: one triage's own client sent (its OpenSSL refusing a TLS 1.0 server with
+        // alert 80) is not what the server said, and the title would read as if it were.
+        if case .alert(let a) = f.facts[.alert]?.typedValue, a.sender == .server {
             return table.render(.reportQualifierAlert, ["cause": .string(title), "code": .int(Int(a.code))])
         }
         // The date that is wrong: when it expired, or when it becomes valid.
