@@ -40,29 +40,28 @@ struct ExporterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console()
-        let modules: ExporterConfig
         // Made stable first: a pipe gives its bytes once, and every module's context reads the bundle.
         let caFile: String?
         do { caFile = try self.caFile.map { path throws(StableInput.Problem) in try StableInput.caFile(path) } } catch {
             console.error(error.description)
             throw Reported(status: ExitStatus.usage)
         }
-        do {
-            modules = try config.map { path throws(RunbookError) in try ExporterConfig.load(contentsOf: path, caFile: caFile) } ?? .standard(caFile: caFile)
-        } catch {
-            console.diagnostics(error.description)
+        // The config's syntax problems, and the files of every module that could be read (each at its line):
+        // all said at once, before the exporter serves.
+        let read = config.map { ExporterConfig.read(contentsOf: $0, caFile: caFile) } ?? (.standard(caFile: caFile), [])
+        var problems = read.problems
+        guard let modules = read.config else {
+            console.diagnostics(RunbookError(problems).description)
             throw Reported(status: ExitStatus.usage)
         }
         var probes: [String: ModuleProbe] = [:]
         // PKCS#12 stores become PEM bundles in a folder of their own, removed when the exporter stops.
         let scratch = TrustStore.scratchFolder()
         defer { TemporaryFolders.remove(scratch) }
-        // Every module's files are checked before it serves, each problem said at its line of the config.
-        var problems: [Diagnostic] = []
         for (name, given) in modules.modules.sorted(by: { $0.key < $1.key }) {
             let (module, checked) = Self.prepared(given, named: name, config: config ?? "--ca-file", scratch: scratch)
             problems += checked
-            guard checked.isEmpty else { continue }
+            guard checked.isEmpty, read.problems.isEmpty else { continue }
             do { probes[name] = try ModuleProbe(module, scratch: scratch) } catch {
                 problems.append(Diagnostic(Self.origin(module, "module", config: config), "module '\(name)': \(error)"))
             }

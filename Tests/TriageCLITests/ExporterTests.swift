@@ -376,6 +376,15 @@ import Glibc
         let t = try await Command.triage(["exporter", "--config", twice.path, "--listen", "127.0.0.1:0"])
         #expect(t.status == 2)
         #expect(t.stderr.contains("\(twice.path):4:3: duplicate key 'a' in this mapping"), "\(t.stderr)")
+        // A field's mistake and a module's unusable file: both at once (the file was said only once the rest was fixed).
+        let both = folder.appendingPathComponent("both.yaml")
+        try "modules:\n  a:\n    timeout: soon\n  b:\n    ca_file: /nonexistent/ca.pem\n".write(to: both, atomically: true, encoding: .utf8)
+        let b = try await Command.triage(["exporter", "--config", both.path, "--listen", "127.0.0.1:0"])
+        #expect(b.status == 2)
+        let lines = b.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(b.stderr)")
+        #expect(lines.first?.hasPrefix("\(both.path):3:") == true, "\(b.stderr)")
+        #expect(lines.last == "\(both.path):5:14: module 'b': ca_file: cannot read the CA file /nonexistent/ca.pem: No such file or directory", "\(b.stderr)")
     }
 
     /// Prometheus scrapes the exporter for three targets (blackbox-style

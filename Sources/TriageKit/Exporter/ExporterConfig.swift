@@ -49,28 +49,43 @@ public struct ExporterConfig: Sendable {
     }
 
     public static func load(contentsOf path: String, caFile: String?) throws(RunbookError) -> ExporterConfig {
-        let data: Data
-        do { data = try Readable.contents(path, limit: 16 << 20) } catch {
-            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file: \(error)")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw RunbookError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
-        }
-        return try load(yaml: text, source: path, caFile: caFile)
+        try loaded(read(contentsOf: path, caFile: caFile))
     }
 
     public static func load(yaml: String, source: String, caFile: String?) throws(RunbookError) -> ExporterConfig {
+        try loaded(read(yaml: yaml, source: source, caFile: caFile))
+    }
+
+    private static func loaded(_ read: (config: ExporterConfig?, problems: [Diagnostic])) throws(RunbookError) -> ExporterConfig {
+        guard read.problems.isEmpty, let config = read.config else { throw RunbookError(read.problems) }
+        return config
+    }
+
+    /// The modules that could be read, and every problem found (the modules beside a problem are still
+    /// read: the exporter checks their files too, so a config's problems are all said at once).
+    public static func read(contentsOf path: String, caFile: String?) -> (config: ExporterConfig?, problems: [Diagnostic]) {
+        let data: Data
+        do { data = try Readable.contents(path, limit: 16 << 20) } catch {
+            return (nil, [Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file: \(error)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return (nil, [Diagnostic(SourceLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
+        }
+        return read(yaml: text, source: path, caFile: caFile)
+    }
+
+    public static func read(yaml: String, source: String, caFile: String?) -> (config: ExporterConfig?, problems: [Diagnostic]) {
         let yaml = YAMLSyntax.withoutBOM(yaml)
         func at(_ node: Node?) -> SourceLocation {
             SourceLocation(file: source, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
         }
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
-            throw RunbookError([YAMLSyntax.diagnostic(error, file: source, lines: YAMLSyntax.lines(yaml))])
+            return (nil, [YAMLSyntax.diagnostic(error, file: source, lines: YAMLSyntax.lines(yaml))])
         }
         var problems: [Diagnostic] = []
         guard let root, case .mapping(let top) = root else {
-            throw RunbookError([Diagnostic(at(root), "expected a mapping with 'modules'")])
+            return (nil, [Diagnostic(at(root), "expected a mapping with 'modules'")])
         }
         for (key, _) in top where key.string != "modules" {
             problems.append(Diagnostic(at(key), "unknown key '\(key.string ?? "?")': expected modules"))
@@ -142,7 +157,6 @@ public struct ExporterConfig: Sendable {
             problems.append(Diagnostic(at(root), "missing 'modules'"))
         }
         if modules["default"] == nil, problems.isEmpty { modules["default"] = standard(caFile: caFile).modules["default"] }
-        guard problems.isEmpty else { throw RunbookError(problems) }
-        return ExporterConfig(modules: modules)
+        return (ExporterConfig(modules: modules), problems)
     }
 }
