@@ -25,6 +25,8 @@ struct ExplainCommand: ParsableCommand {
         // The words are passed through untouched (an nginx line has dashes),
         // so --help and a leading --lang are ours to see.
         var words = text
+        // `--` ends the options, as everywhere (`triage explain -- -1`): it is not part of the text.
+        if words.first == "--" { words.removeFirst() }
         var language = "en"
         // `--lang zh` first or last (`triage explain 80 --lang zh`); in the middle it is part of the text.
         if words.count >= 2, words[0] == "--lang" {

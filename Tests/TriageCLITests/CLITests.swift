@@ -166,6 +166,12 @@ import TriageTestSupport
         #expect(ok.status == 0)
         #expect(ok.stdout.hasPrefix("TLS alert 116 certificate_required (fatal)"))
         #expect(try await Command.triage(["explain", "gibberish"]).status == 2)
+        // `--` ends the options: the text after it is explained, "--" is not part of it.
+        let dashed = try await Command.triage(["explain", "--", "80"])
+        #expect(dashed.status == 0, "\(dashed.stderr)")
+        #expect(dashed.stdout.hasPrefix("TLS alert 80 internal_error (fatal)"), "\(dashed.stdout)")
+        let negative = try await Command.triage(["explain", "--", "-1"])
+        #expect(negative.stderr.contains("cannot tell what '-1' is"), "\(negative.stderr)")
     }
 
     @Test func sigintWritesAnInterruptedReport() async throws {
