@@ -39,15 +39,15 @@ public enum ExporterRoute: Sendable, Equatable {
         for name in ["target", "module"] where items.count(where: { $0.name == name }) > 1 {
             return .refused(status: 400, body: "the \(name) parameter is given twice: /probe?target=HOST:PORT&module=NAME\n")
         }
-        // A value whose percent-encoding is not UTF-8 (`%ff`) reads as empty: said as such, not "missing".
-        for item in components?.percentEncodedQueryItems ?? [] where item.name == "target" || item.name == "module" {
-            if let raw = item.value, !raw.isEmpty, raw.removingPercentEncoding == nil {
-                return .refused(status: 400, body: "the \(item.name) parameter is not percent-encoded UTF-8: '\(Sink.echo(raw, limit: 200))'\n")
-            }
-        }
         let query = Dictionary(items.map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
         switch components?.path ?? "/" {
         case "/probe":
+            // A value whose percent-encoding is not UTF-8 (`%ff`) reads as empty: said as such, not "missing".
+            for item in components?.percentEncodedQueryItems ?? [] where item.name == "target" || item.name == "module" {
+                if let raw = item.value, !raw.isEmpty, raw.removingPercentEncoding == nil {
+                    return .refused(status: 400, body: "the \(item.name) parameter is not percent-encoded UTF-8: '\(Sink.echo(raw, limit: 200))'\n")
+                }
+            }
             guard let text = query["target"], !text.isEmpty else {
                 return .refused(status: 400, body: "the target parameter is missing: /probe?target=HOST:PORT\n")
             }

@@ -25,13 +25,17 @@ struct ExplainCommand: ParsableCommand {
         // The words are passed through untouched (an nginx line has dashes),
         // so --help and a leading --lang are ours to see.
         var words = text
-        // `--` ends the options, as everywhere (`triage explain -- -1`): it is not part of the text.
-        if words.first == "--" { words.removeFirst() }
         var language = "en"
         // `--lang zh` first or last (`triage explain 80 --lang zh`); in the middle it is part of the text.
+        // `--` ends the options, as everywhere (`triage explain -- -1`, `--lang zh -- 80`): what follows is the text.
         if words.count >= 2, words[0] == "--lang" {
             language = words[1]
             words.removeFirst(2)
+        }
+        var literal = false
+        if words.first == "--" {
+            words.removeFirst()
+            literal = true
         } else if words.count >= 3, words[words.count - 2] == "--lang", Bundled.languages.contains(words[words.count - 1]) {
             language = words[words.count - 1]
             words.removeLast(2)
@@ -41,7 +45,7 @@ struct ExplainCommand: ParsableCommand {
             console.error("unknown language '\(language)': one of \(Bundled.languages.joined(separator: ", "))")
             throw Reported(status: ExitStatus.usage)
         }
-        if words == ["--help"] || words == ["-h"] || words.isEmpty {
+        if (!literal && (words == ["--help"] || words == ["-h"])) || words.isEmpty {
             console.result(Triage.helpMessage(for: Self.self))
             throw Reported(status: words.isEmpty ? ExitStatus.usage : ExitStatus.healthy)
         }

@@ -172,6 +172,10 @@ import TriageTestSupport
         #expect(dashed.stdout.hasPrefix("TLS alert 80 internal_error (fatal)"), "\(dashed.stdout)")
         let negative = try await Command.triage(["explain", "--", "-1"])
         #expect(negative.stderr.contains("cannot tell what '-1' is"), "\(negative.stderr)")
+        let chinese = try await Command.triage(["explain", "--lang", "zh", "--", "80"])
+        #expect(chinese.status == 0, "\(chinese.stderr)")
+        let help = try await Command.triage(["explain", "--", "--help"])
+        #expect(help.status == 2 && help.stderr.contains("cannot tell what '--help' is"), "after --, --help is the text: \(help.stdout)\(help.stderr)")
     }
 
     @Test func sigintWritesAnInterruptedReport() async throws {

@@ -101,8 +101,10 @@ import TriageTestSupport
         #expect(direct.fact(.curlCode) == 0, "\(direct.summary.english)")
         #expect(direct.fact(.status) == 302)
         let trace = try String(contentsOf: run.folder.appendingPathComponent("evidence/direct-1/trace.txt"), encoding: .utf8)
-        #expect(trace.contains("the redirect was not followed: its Location (http://127.0.0.1:\(closed)/landing) leaves TLS for plain http://"),
+        #expect(trace.contains("the redirect was not followed: its Location (http://127.0.0.1:\(closed)/landing) leaves https://"),
                 "\(trace.suffix(400))")
+        // The curl command to paste does the same.
+        #expect(direct.command?.contains("-L --max-redirs 10 --proto-redir =https ") == true, "\(direct.command ?? "")")
     }
 
     /// A large download (256 MiB, its length declared) is not pulled to its end: the request stops past

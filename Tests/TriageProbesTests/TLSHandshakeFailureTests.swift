@@ -122,8 +122,8 @@ import TriageTestSupport
         #expect(probes.map { $0["accepted"] } == [false, false, false, true])
         let toTLS13 = TextTable.english.format(probes.first.map { $0["outcome"] } ?? .null)
         #expect(toTLS13.contains("alert 70 protocol_version"), "\(toTLS13)")
-        // The title qualifies a cause with the server's alert only: this 80 is triage's own client's.
-        #expect(run.markdown.hasPrefix("# \(F.host): no common TLS version\n"), "\(run.markdown.prefix(120))")
+        // The title says whose alert it is: this 80 is triage's own client's, not the server's.
+        #expect(run.markdown.hasPrefix("# \(F.host): no common TLS version (client's alert 80)\n"), "\(run.markdown.prefix(120))")
     }
 
     @Test func noSNIGetsFatalAlert80() async throws {

@@ -173,13 +173,13 @@ public struct CaseRun: Sendable {
     }
 
     /// A `Name: value` header's value; with line breaks in it (refused before it is sent, but shown
-    /// in the report's inputs), each line's value too.
+    /// in the report's inputs), each line's value too, and a line without a name whole.
     static func headerValues(_ header: String) -> [String] {
-        func value(_ line: Substring) -> String? {
-            line.firstIndex(of: ":").map { String(line[line.index(after: $0)...].trimmed()) }
+        func value(_ line: Substring) -> String {
+            String((line.firstIndex(of: ":").map { line[line.index(after: $0)...] } ?? line).trimmed())
         }
-        let lines = header.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
-        return ([value(header[...])] + (lines.count > 1 ? lines.map(value) : [])).compactMap { $0 }
+        let lines = header.split(whereSeparator: \.isNewline)
+        return (header.contains(":") ? [value(header[...])] : []) + (lines.count > 1 ? lines.map(value) : [])
     }
 
     private static func strings(_ value: Value) -> [String] {

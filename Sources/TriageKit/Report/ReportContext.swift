@@ -187,10 +187,11 @@ struct ReportContext {
     /// The cause's title with the one number an engineer looks for: the alert, the date.
     func causeWithQualifier(_ f: Finding) -> String {
         let title = table.title(f.cause)
-        // The server's alert only: one triage's own client sent (its OpenSSL refusing a TLS 1.0 server with
-        // alert 80) is not what the server said, and the title would read as if it were.
-        if case .alert(let a) = f.facts[.alert]?.typedValue, a.sender == .server {
-            return table.render(.reportQualifierAlert, ["cause": .string(title), "code": .int(Int(a.code))])
+        // A client's alert says so (triage's own OpenSSL refusing a TLS 1.0 server with 80, a captured
+        // client's 48): "(alert 80)" alone read as the server's.
+        if case .alert(let a) = f.facts[.alert]?.typedValue {
+            return table.render(a.sender == .client ? .reportQualifierClientAlert : .reportQualifierAlert,
+                                ["cause": .string(title), "code": .int(Int(a.code))])
         }
         // The date that is wrong: when it expired, or when it becomes valid.
         let wrongDate = f.cause == .certNotYetValid ? f.facts[.notBefore] : f.facts[.notAfter]

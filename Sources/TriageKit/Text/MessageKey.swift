@@ -320,6 +320,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case reportHeadlineVia = "report.headline_via"
     case reportHeadlineViaNoAnswer = "report.headline_via_no_answer"
     case reportQualifierAlert = "report.qualifier_alert"
+    case reportQualifierClientAlert = "report.qualifier_client_alert"
     case reportQualifierDate = "report.qualifier_date"
     case reportProxyNginx = "report.proxy_nginx"
     case reportProxyGeneric = "report.proxy_generic"

@@ -23,7 +23,7 @@ final class CurlEasy {
     enum Option {
         case url, customRequest, proxy, caInfo, sslCert, sslKey, keyPassword, noProxy
         case noBody, followLocation, maxRedirects, connectTimeoutMs, timeoutMs, verifyPeer, verifyHost
-        case httpHeader, resolve, connectTo, redirectProtocols
+        case httpHeader, resolve, connectTo, redirectProtocols, redirectProtocolMask
 
         var raw: Int32 {
             switch self {
@@ -45,13 +45,16 @@ final class CurlEasy {
             case .httpHeader: Int32(CURLOPT_HTTPHEADER.rawValue)
             case .resolve: Int32(CURLOPT_RESOLVE.rawValue)
             case .connectTo: Int32(CURLOPT_CONNECT_TO.rawValue)
-            case .redirectProtocols: Int32(CURLOPT_REDIR_PROTOCOLS_STR.rawValue)
+            // By number: libcurl before 7.85 (its headers, and its library loaded at run time) has only the mask.
+            case .redirectProtocols: 319     // CURLOPT_REDIR_PROTOCOLS_STR
+            case .redirectProtocolMask: 181  // CURLOPT_REDIR_PROTOCOLS
             }
         }
     }
 
-    func set(_ option: Option, _ value: String) { triage_http_set_str(handle, option.raw, value) }
-    func set(_ option: Option, _ value: Int) { triage_http_set_long(handle, option.raw, value) }
+    /// curl_easy_setopt's code (0: set; 48, CURLE_UNKNOWN_OPTION: this libcurl lacks the option).
+    @discardableResult func set(_ option: Option, _ value: String) -> Int { Int(triage_http_set_str(handle, option.raw, value)) }
+    @discardableResult func set(_ option: Option, _ value: Int) -> Int { Int(triage_http_set_long(handle, option.raw, value)) }
     func append(_ option: Option, _ value: String) { triage_http_add_list(handle, option.raw, value) }
     func setBody(_ body: String) { triage_http_set_body(handle, body, body.utf8.count) }
 

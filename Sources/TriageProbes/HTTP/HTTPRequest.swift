@@ -83,10 +83,12 @@ public struct HTTPRequest: Sendable {
         if let clientCertificate { argv += ["--cert", clientCertificate] }
         if let clientKey { argv += ["--key", clientKey] }
         if insecure { argv.append("-k") }
-        if maxRedirects > 0 { argv += ["-L", "--max-redirs", String(maxRedirects)] }
+        if maxRedirects > 0 { argv += ["-L", "--max-redirs", String(maxRedirects)] + (Self.isHTTPS(url) ? ["--proto-redir", "=https"] : []) }
         argv += ["--connect-timeout", TextFormat.fixed(connectTimeout.seconds, 1), "--max-time", TextFormat.fixed(timeout.seconds, 1), url]
         return Redactor.redact(ShellQuote.join(argv))
     }
+
+    static func isHTTPS(_ url: String) -> Bool { URLPart.scheme.extract(from: url).stringValue?.lowercased() == "https" }
 
     static let secretHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"]
 
@@ -145,11 +147,12 @@ public struct HTTPRequest: Sendable {
         // An encrypted key is an error (58), as for triage's own handshakes: never a passphrase prompt on the terminal.
         if clientCertificate != nil { easy.set(.keyPassword, "") }
         if insecure { easy.set(.verifyPeer, 0); easy.set(.verifyHost, 0) }
-        easy.set(.followLocation, maxRedirects > 0 ? 1 : 0)
         // From https:// a redirect is followed to https:// only: to http:// the request's headers (an
-        // -H secret, a cookie) would go in clear, where curl -L sends them.
-        let secure = URLPart.scheme.extract(from: url).stringValue?.lowercased() == "https"
-        easy.set(.redirectProtocols, secure ? "https" : "http,https")
+        // -H secret, a cookie) would go in clear, where curl -L sends them. A libcurl without either
+        // option (before 7.19.4) follows none from https://.
+        let secure = Self.isHTTPS(url)
+        let restricted = !secure || easy.set(.redirectProtocols, "https") == 0 || easy.set(.redirectProtocolMask, 2 /* CURLPROTO_HTTPS */) == 0
+        easy.set(.followLocation, maxRedirects > 0 && restricted ? 1 : 0)
         easy.set(.maxRedirects, maxRedirects)
         easy.set(.connectTimeoutMs, max(1, Int(connectTimeout.seconds * 1000)))
         easy.set(.timeoutMs, max(1, Int(timeout.seconds * 1000)))
@@ -169,8 +172,8 @@ public struct HTTPRequest: Sendable {
         // redirect, as `curl` without -L shows it.
         if code == 1, (300..<400).contains(info.status) {
             let location = Self.lastHeaders(rawHeaders).last { $0.name.lowercased() == "location" }?.value
-            if secure, let location, location.lowercased().hasPrefix("http://") {
-                trace += "* [triage: the redirect was not followed: its Location (\(location)) leaves TLS for plain http://, where the request's headers would go in clear; the answer is this \(info.status)]\n"
+            if secure, let location, !Self.isHTTPS(location), location.includes("://") {
+                trace += "* [triage: the redirect was not followed: its Location (\(location)) leaves https://, and from https:// a redirect is followed to https:// only (the request's headers would leave TLS); the answer is this \(info.status)]\n"
             } else {
                 trace += "* [triage: the redirect was not followed: its Location names a scheme curl does not speak; the answer is this \(info.status)]\n"
             }

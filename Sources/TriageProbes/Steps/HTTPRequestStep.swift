@@ -64,7 +64,7 @@ public struct HTTPRequestStep: StepKind {
         request.headers = context.strings("headers")
         // curl sends a header's text as it is: a CR or LF in it would be a second header of the sender's choosing.
         if let split = request.headers.first(where: { $0.utf8.contains(0x0D) || $0.utf8.contains(0x0A) }) {
-            let header = split.prefix { $0 != ":" && $0 != "\r" && $0 != "\n" }
+            let header = split.prefix { $0 != ":" && !$0.isNewline }
             throw StepFailure(.inputHeaderLineBreak, ["step": .string(name), "header": .string(String(header.prefix(80)))])
         }
         request.body = context.string("body")
