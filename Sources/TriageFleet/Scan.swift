@@ -197,7 +197,11 @@ public final class Scan: Sendable {
                 }
                 inFlight += 1
                 group.addTask { [self] in
-                    for result in await probe.probe(target) { record(ScanLine(result, now: probe.options.judgedAt())) }
+                    for result in await probe.probe(target) {
+                        var line = ScanLine(result, now: probe.options.judgedAt())
+                        line.input = "\(origin):\(number)"
+                        record(line)
+                    }
                 }
             }
         }
@@ -267,6 +271,8 @@ public struct ScanLine: Sendable {
     var durationMs: Double
     var error: String?
     var untested: Bool
+    /// Where the target was given (`targets.txt:3`, `stdin:7`, `argument:2`): a list's duplicates told apart.
+    var input: String?
 
     public init(_ r: EndpointProbe.Result, now: Date = Date()) {
         target = Redactor.redact(r.target)
@@ -304,19 +310,20 @@ public struct ScanLine: Sendable {
             "\"not_after\":\(s(notAfter.map(ISO8601.string)))", "\"days_left\":\(daysLeft.map(String.init) ?? "null")",
             "\"issuer\":\(s(issuer))", "\"subject\":\(s(subject))", "\"version\":\(s(version))", "\"cipher\":\(s(cipher))",
             "\"alert\":\(alertJSON)", "\"without_sni\":\(withoutSNI.map(String.init) ?? "null")", "\"duration_ms\":\(TextFormat.fixed(durationMs, 1))", "\"error\":\(s(error))",
+            "\"input\":\(s(input))",
         ]
         return "{" + fields.joined(separator: ",") + "}"
     }
 
     static func quote(_ s: String) -> String { Sink.json(s) }
 
-    static let csvHeader = "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,without_sni,duration_ms,error"
+    static let csvHeader = "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,without_sni,duration_ms,error,input"
 
     var csv: String {
         func f(_ v: String?) -> String { v.map(Sink.csv) ?? "" }
         return [f(target), f(address), f(port.map(String.init)), f(String(ok)), f(cause), f(causes.joined(separator: " ")),
                 f(notAfter.map(ISO8601.string)), f(daysLeft.map(String.init)), f(issuer), f(subject), f(version), f(cipher),
-                f(alert.map { "\($0.code) \($0.name)" }), f(withoutSNI.map(String.init)), f(TextFormat.fixed(durationMs, 1)), f(error)].joined(separator: ",")
+                f(alert.map { "\($0.code) \($0.name)" }), f(withoutSNI.map(String.init)), f(TextFormat.fixed(durationMs, 1)), f(error), f(input)].joined(separator: ",")
     }
 
     static let tableHeader = "STATUS   DAYS  ENDPOINT                                  CAUSE                    DETAIL"

@@ -158,16 +158,23 @@ import TriageTestSupport
         let fleet = try Self.fleet()
         defer { fleet.nginx.stop(); fleet.silent.stop() }
         let file = TestPaths.temporaryFolder("targets").appendingPathComponent("targets.txt")
-        try "# upstreams\nlocalhost:\(fleet.valid)   # the good one\n\nhttps://localhost:\(fleet.sniOnly)/\n".write(to: file, atomically: true, encoding: .utf8)
+        try "# upstreams\nlocalhost:\(fleet.valid)   # the good one\n\nhttps://localhost:\(fleet.sniOnly)/\nlocalhost:\(fleet.valid)\n"
+            .write(to: file, atomically: true, encoding: .utf8)
         let fromFile = try await Command.triage(["scan", "--targets", file.path, "--cacert", fleet.ca, "--format", "jsonl"])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
         #expect(try lines(fromFile.stdout).count == 2)
+        // Each row says where its target was given: the list's duplicate (lines 2 and 5) is told apart.
+        let inputs = try fromFile.stdout.split(separator: "\n").compactMap { row in
+            (try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])?["input"] as? String
+        }.sorted()
+        #expect(inputs == ["\(file.path):2", "\(file.path):4", "\(file.path):5"], "\(inputs)")
         let piped = try await Command.run(["/bin/sh", "-c", "printf 'localhost:%s\\n' \"$1\" | \"$0\" scan --targets - --cacert \"$2\" --format csv",
                                            TestPaths.triageBinary.path, "\(fleet.valid)", fleet.ca])
         #expect(piped.status == 0, "\(piped.stderr)")
         let rows = piped.stdout.split(separator: "\n")
-        #expect(rows.first == "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,without_sni,duration_ms,error")
+        #expect(rows.first == "target,address,port,ok,cause,causes,not_after,days_left,issuer,subject,version,cipher,alert,without_sni,duration_ms,error,input")
         #expect(rows.count == 2)
+        #expect(rows.last?.hasSuffix(",stdin:1") == true, "\(rows)")
         #expect(rows.last?.hasPrefix("https://localhost:\(fleet.valid)/,127.0.0.1,\(fleet.valid),true,,") == true, "\(rows)")
     }
 
