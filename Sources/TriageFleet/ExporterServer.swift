@@ -168,7 +168,11 @@ public final class ExporterServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ExporterHandler(server: server)
                     try channel.pipeline.syncOperations.addHandler(FirstByteWatcher(handler: handler))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // SwiftNIO's error handler (a 400 for a request that cannot be read), after a filter that
+                    // keeps it from answering bytes after a request that asked to close.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(DataAfterCloseFilter())
+                    try channel.pipeline.syncOperations.addHandler(HTTPServerProtocolErrorHandler())
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -456,5 +460,20 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         server.counters.withLock { $0.errors += 1 }
         context.close(promise: nil)
+    }
+}
+
+/// Bytes after a request that asked to close the connection (HTTP/1.0 without keep-alive,
+/// `Connection: close`) are an error to the parser; the connection closes after that request's
+/// answer, so they get no answer of their own (SwiftNIO's error handler wrote a 400 after the 200).
+final class DataAfterCloseFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let parser = error as? HTTPParserError, parser == .closedConnection { return }
+        context.fireErrorCaught(error)
     }
 }

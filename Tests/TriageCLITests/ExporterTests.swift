@@ -467,7 +467,32 @@ import Glibc
             }
             return false
         }
+        /// What the server sends until it closes the connection (or `limit` passes).
+        func readToEnd(within limit: Duration) -> String {
+            let end = ContinuousClock.now + limit
+            var buffer = [UInt8](repeating: 0, count: 4096), received: [UInt8] = []
+            while ContinuousClock.now < end {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 100) > 0 else { continue }
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                received += buffer[0..<n]
+            }
+            return String(decoding: received, as: UTF8.self)
+        }
         deinit { close(fd) }
+    }
+
+    /// Two HTTP/1.0 requests in one write: the first asks to close the connection, so it is the only
+    /// one answered (SwiftNIO's parser calls the second an error, and a 400 followed the 200).
+    @Test func nothingIsAnsweredAfterARequestThatAskedToClose() async throws {
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        let client = try #require(RawClient(port: exporter.port, send: "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n"))
+        let answer = client.readToEnd(within: .seconds(20))
+        #expect(answer.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(answer)")
+        #expect(answer.components(separatedBy: "HTTP/1.").count == 2, "one answer only: \(answer)")
+        #expect(answer.lowercased().contains("connection: close"))
     }
 
     func metric(_ base: String, _ series: String) async throws -> Int? {
