@@ -115,12 +115,28 @@ import TriageTestSupport
                 uses: exec
                 with:
                   run: [sh, -c, "echo ${{ inputs.url }}"]
+              - id: d
+                uses: exec
+                with:
+                  run: [env, sh, -c, "echo ${{ inputs.url }}"]
+              - id: e
+                uses: exec
+                with:
+                  run: [timeout, "5", /bin/bash, -c, "echo ${{ inputs.url }}"]
+              - id: f
+                uses: exec
+                with:
+                  run: [python3, -c, "print('${{ inputs.url }}')"]
             """)
         let r = try await Command.triage(["validate", shell])
         #expect(r.status == 2)
         #expect(r.stderr.contains("\(shell):8:21: step 'a': ${{ }} inside a shell command runs data as code: pass the value through env:"), "\(r.stderr)")
         #expect(r.stderr.contains("\(shell):12:18: step 'b': ${{ }} inside a one-string command is split on spaces"), "\(r.stderr)")
         #expect(r.stderr.contains("\(shell):16:27: step 'c': ${{ }} inside a shell command runs data as code"), "\(r.stderr)")
+        // Behind a wrapper (env, timeout) or another interpreter, the same (a tryout ran `env sh -c` with a value).
+        for step in ["d", "e", "f"] {
+            #expect(r.stderr.contains("step '\(step)': ${{ }} inside a shell command runs data as code"), "\(step): \(r.stderr)")
+        }
         let run = try await Command.triage(["run", "https://x.test/", "--runbook", shell, "--out", TestPaths.temporaryFolder("never").path])
         #expect(run.status == 2, "nothing runs")
     }

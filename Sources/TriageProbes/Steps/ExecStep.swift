@@ -68,6 +68,14 @@ public struct ExecStep: StepKind {
             transcript: transcript, failure: ok ? nil : summary)
     }
 
+    /// Programs that read an argument as code (a shell's `-c`, `python3 -c`, `perl -e`, awk's program,
+    /// `xargs`/`find -exec` running a shell): an expression anywhere in a list that names one is refused.
+    static let interpreters: Set<String> = [
+        "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "busybox", "toybox",
+        "python", "python2", "python3", "perl", "ruby", "node", "nodejs", "deno", "php", "lua", "tclsh", "wish",
+        "awk", "gawk", "mawk", "nawk", "sed", "jq", "pwsh", "powershell", "osascript", "expect", "eval", "su", "sudo", "ssh",
+    ]
+
     /// The command as one can paste it: the step's `env:` first (`NAME=value … cmd`), so a proof run by
     /// hand sees what the step saw; a value whose name says it is a secret (token, password, key, …) is masked.
     static func command(_ argv: [String], environment: [String: String]) -> String {
@@ -83,12 +91,14 @@ public struct ExecStep: StepKind {
     /// spaces after interpolation, a value would become several arguments); `env` must name variables.
     public func check(_ arguments: [String: StepArgument]) -> [ArgumentProblem] {
         var out: [ArgumentProblem] = []
-        // A shell that is not literally false may be a shell: treat it as one; so is `[sh, -c, …]`.
+        // A shell that is not literally false may be a shell: treat it as one; so is a list that runs a shell
+        // or another interpreter anywhere in it (`[sh, -c, …]`, behind `env` or `timeout 5`, `python3 -c`, awk's
+        // program): any argument of it may be read as code.
         var shell: Bool = if case .value(let v)? = arguments["shell"] { v.boolValue ?? (v.stringValue == "true") } else { arguments["shell"] != nil }
-        if case .list(let items)? = arguments["run"], case .value(let first)? = items.first,
-           let program = first.stringValue.map({ String($0.split(separator: "/").last ?? "") }),
-           ["sh", "bash", "dash", "zsh", "ksh", "ash", "busybox"].contains(program),
-           items.dropFirst().contains(where: { if case .value(let v) = $0 { v.stringValue?.hasPrefix("-") == true && v.stringValue?.contains("c") == true } else { false } }) {
+        if case .list(let items)? = arguments["run"], items.contains(where: { item in
+            guard case .value(let v) = item, let word = v.stringValue else { return false }
+            return Self.interpreters.contains(String(word.split(separator: "/").last ?? "").lowercased())
+        }) {
             shell = true
         }
         let fix = "pass the value through env: (env: { NAME: \"${{ … }}\" }) and use \"$NAME\" in the command"
