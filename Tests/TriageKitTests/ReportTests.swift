@@ -179,6 +179,23 @@ import TriageWire
         #expect(custom.render(record) == "problem|\(Markdown.text(document.summary))|api.example.test")
     }
 
+    /// A `--template` whose sections would crash the renderer (5,000 levels overflowed its recursion)
+    /// or not finish (a list's section inside itself, 12 deep) is refused before the run, with the line.
+    @Test func templatesThatCannotRenderSafelyAreRefused() throws {
+        func why(_ text: String) -> String? {
+            do { _ = try ReportRenderer(templateText: text, name: "t.mustache", table: .english); return nil } catch { return "\(error)" }
+        }
+        #expect(why(String(repeating: "{{#verdict}}", count: 5000) + "x" + String(repeating: "{{/verdict}}", count: 5000))
+                == "cannot parse the report template t.mustache: line 1: section 'verdict' inside a section of the same name (it would render its whole list again for each of its rows)")
+        let deep = (1...9).map { "{{#s\($0)}}" }.joined() + "x" + (1...9).reversed().map { "{{/s\($0)}}" }.joined()
+        #expect(why("title\n" + deep) == "cannot parse the report template t.mustache: line 2: sections nested more than 8 deep")
+        #expect(why("{{#checked}}\n{{^checked}}x{{/checked}}{{/checked}}")?.contains("line 2: section 'checked' inside a section of the same name") == true)
+        // Other delimiters are followed; eight levels, and the same section one after another, are fine.
+        #expect(why("{{=<% %>=}}<%#checked%><%#checked%>x<%/checked%><%/checked%>")?.contains("section 'checked' inside") == true)
+        #expect(why((1...8).map { "{{#s\($0)}}" }.joined() + (1...8).reversed().map { "{{/s\($0)}}" }.joined()) == nil)
+        #expect(why("{{#checked}}a{{/checked}}{{#checked}}b{{/checked}}{{{summary}}}") == nil)
+    }
+
     @Test func englishReportMatchesGolden() throws { try compare("en") }
     @Test func chineseReportMatchesGolden() throws { try compare("zh") }
 

@@ -18,6 +18,7 @@ public struct ReportRenderer: Sendable {
 
     /// A template by its text; `name` is only for error messages.
     public init(templateText: String, name: String, table: TextTable) throws {
+        if let problem = Self.sectionProblem(templateText) { throw Failure.template(name, problem) }
         do {
             template = try MustacheTemplate(string: templateText)
         } catch {
@@ -27,6 +28,43 @@ public struct ReportRenderer: Sendable {
     }
 
     public var language: String { table.language }
+
+    /// Sections nested at most this deep in a template (the bundled ones: 3). swift-mustache recurses
+    /// once a level (5,000 levels overflowed the stack: a crash), and each level over a list renders
+    /// the levels inside it once per row (12 levels over a 5-row list did not finish).
+    public static let maximumSectionDepth = 8
+
+    /// Why a template's sections cannot be rendered safely, or nil: nested deeper than
+    /// `maximumSectionDepth`, or a section inside one of the same name (which finds the same list
+    /// again, and renders it once per row of itself). Tags are read with the delimiters the
+    /// template sets (`{{=<% %>=}}`).
+    static func sectionProblem(_ text: String) -> String? {
+        var open = "{{", close = "}}"
+        var stack: [String] = []
+        var position = text.startIndex
+        func line(_ at: String.Index) -> Int { text[..<at].utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 } }
+        while let start = text.range(of: open, range: position..<text.endIndex),
+              let end = text.range(of: close, range: start.upperBound..<text.endIndex) {
+            let tag = text[start.upperBound..<end.lowerBound].trimmed()
+            position = end.upperBound
+            if tag.hasPrefix("="), tag.hasSuffix("="), tag.count > 1 {
+                let parts = tag.dropFirst().dropLast().split(whereSeparator: \.isWhitespace)
+                if parts.count == 2 { (open, close) = (String(parts[0]), String(parts[1])) }
+                continue
+            }
+            guard let kind = tag.first, kind == "#" || kind == "^" || kind == "/" else { continue }
+            let section = String(tag.dropFirst().trimmed())
+            if kind == "/" { _ = stack.popLast(); continue }
+            if stack.contains(section) {
+                return "line \(line(start.lowerBound)): section '\(Sink.echo(section, limit: 60))' inside a section of the same name (it would render its whole list again for each of its rows)"
+            }
+            stack.append(section)
+            if stack.count > maximumSectionDepth {
+                return "line \(line(start.lowerBound)): sections nested more than \(maximumSectionDepth) deep"
+            }
+        }
+        return nil
+    }
 
     public func render(_ record: CaseRecord, secrets: SecretSet = SecretSet()) -> String {
         render(ReportDocument(record, table: table, secrets: secrets), record: record, secrets: secrets)
