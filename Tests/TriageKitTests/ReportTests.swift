@@ -194,6 +194,11 @@ import TriageWire
         #expect(why("{{=<% %>=}}<%#checked%><%#checked%>x<%/checked%><%/checked%>")?.contains("section 'checked' inside") == true)
         #expect(why((1...8).map { "{{#s\($0)}}" }.joined() + (1...8).reversed().map { "{{/s\($0)}}" }.joined()) == nil)
         #expect(why("{{#checked}}a{{/checked}}{{#checked}}b{{/checked}}{{{summary}}}") == nil)
+        // swift-mustache's own parse errors say where and what, not a Swift dump.
+        #expect(why("# title\n{{#checked}}x{{/others}}\n") == "cannot parse the report template t.mustache: line 2, column 17: a section is closed with another name than it was opened with",
+                "\(why("# title\n{{#checked}}x{{/others}}\n") ?? "")")
+        #expect(why("# title\n{{ summary \n")?.hasSuffix("a tag is not closed before the end of the text (expected the closing delimiter, }} by default)") == true,
+                "\(why("# title\n{{ summary \n") ?? "")")
     }
 
     @Test func englishReportMatchesGolden() throws { try compare("en") }

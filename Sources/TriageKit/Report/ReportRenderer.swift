@@ -21,6 +21,8 @@ public struct ReportRenderer: Sendable {
         if let problem = Self.sectionProblem(templateText) { throw Failure.template(name, problem) }
         do {
             template = try MustacheTemplate(string: templateText)
+        } catch let error as MustacheTemplate.ParserError {
+            throw Failure.template(name, Self.explain(error))
         } catch {
             throw Failure.template(name, String(describing: error))
         }
@@ -28,6 +30,22 @@ public struct ReportRenderer: Sendable {
     }
 
     public var language: String { table.language }
+
+    /// swift-mustache's parse error as a position and what was expected (it printed as a Swift dump).
+    /// Its position is where it stopped reading: for a tag left open, the end of the text.
+    static func explain(_ error: MustacheTemplate.ParserError) -> String {
+        let what: String = switch error.error {
+        case MustacheTemplate.Error.sectionCloseNameIncorrect: "a section is closed with another name than it was opened with"
+        case MustacheTemplate.Error.unfinishedName: "a tag is not closed (expected the closing delimiter, }} by default)"
+        case MustacheTemplate.Error.expectedSectionEnd: "a section is not closed (expected {{/name}})"
+        case MustacheTemplate.Error.invalidSetDelimiter: "a set-delimiter tag is not of the form {{=<% %>=}}"
+        case MustacheTemplate.Error.textInsideInheritSection, MustacheTemplate.Error.illegalTokenInsideInheritSection,
+             MustacheTemplate.Error.transformAppliedToInheritanceSection: "a partial's inherited section holds what it cannot"
+        case MustacheTemplate.Error.invalidConfigVariableSyntax, MustacheTemplate.Error.unrecognisedConfigVariable: "a configuration tag is not understood"
+        default: "a tag is not closed before the end of the text (expected the closing delimiter, }} by default)"
+        }
+        return "line \(error.context.lineNumber), column \(error.context.columnNumber): \(what)"
+    }
 
     /// Sections nested at most this deep in a template (the bundled ones: 3). swift-mustache recurses
     /// once a level (5,000 levels overflowed the stack: a crash), and each level over a list renders
