@@ -98,6 +98,16 @@ import TriageTestSupport
         #expect(logStep?.fact(.lastLine)?.stringValue?.contains("certificate has expired") == true)
         let nginxStep = doc.steps.first { $0.id == "nginx" }
         #expect(nginxStep?.fact(.sniSent) == .string(F.host))
+        // The command to paste reads the nginx that was read, not the system's.
+        #expect(nginxStep?.command == "nginx -T -c \(nginx.configuration.path) | grep -n -A20 'location /test'", "\(nginxStep?.command ?? "")")
+        // Given relative to where triage ran, it is named absolutely (nginx reads a relative -c against its prefix).
+        let folder = nginx.configuration.deletingLastPathComponent()
+        let out = TestPaths.temporaryFolder("nginx-relative")
+        _ = try await Command.triage(["run", "--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.lastPathComponent,
+                                      "--out", out.path], in: folder)
+        let relative = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(relative.steps.first { $0.id == "nginx" }?.command?.hasPrefix("nginx -T -c \(nginx.configuration.standardizedFileURL.path) |") == true,
+                "\(String(describing: relative.steps.first { $0.id == "nginx" }?.command))")
     }
 
     /// nginx that sends SNI in front of an upstream that aborts without it:

@@ -53,7 +53,10 @@ public struct NginxConfigStep: StepKind {
                                    outputs: Dictionary(uniqueKeysWithValues: outputs.map { ($0.name, Value.null) }))
             }
         }
-        guard let file = context.string("file") ?? discovered?.conf else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        guard let given = context.string("file") ?? discovered?.conf else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "file"]) }
+        // Absolute: the commands to paste (`nginx -T -c`, the fix's `nginx -t -c`) are run elsewhere, and nginx
+        // reads a relative -c against its own prefix, not the working directory.
+        let file = given.hasPrefix("/") ? given : URL(fileURLWithPath: given).standardizedFileURL.path
         let request = context.string("request")
         let path = context.string("location") ?? request.flatMap { URLPart.path.extract(from: $0).stringValue } ?? "/"
         let view: NginxProxyView
@@ -95,7 +98,9 @@ public struct NginxConfigStep: StepKind {
         }
         let profile = ClientProfile.nginx(config: config, version: version, proxySNI: context.string("sni"),
                                           host: context.string("host") ?? first?.host ?? "")
-        var outcome = ProxyProfileStep.outcome(profile, command: "nginx -T | grep -n -A20 'location \(view.location)'", facts: facts, outputs: [
+        // The nginx that was read, when it is not Debian's default one.
+        let c = file == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(file))"
+        var outcome = ProxyProfileStep.outcome(profile, command: "nginx -T\(c) | grep -n -A20 \(ShellQuote.quote("location \(view.location)"))", facts: facts, outputs: [
 
                 "sni": .string(view.sni ?? "none"), "servers": .list(servers.map(Value.string)),
                 "addresses": .list(view.servers.compactMap { IPAddress($0.host) }.map { .typed(.address($0)) }),
