@@ -135,5 +135,11 @@ import TriageTestSupport
         #expect(doc.rootCause == nil)
         #expect(r.stdout.split(separator: "\n").last == "no problem found (1 warning(s) in the report)")
         #expect(md.contains("`alert-without-sni` upstream aborts TLS without SNI (warning)"))
+        // The step that found it is a warning too, as the case judges it: the table agrees with "what held".
+        #expect(doc.steps.first { $0.id == "handshake" }?.status == .warning)
+        #expect(!md.contains("| ❌"), "\(md)")
+        // The run went through the proxy: the advice does not ask for --via.
+        #expect(md.contains("Nothing to fix on this path, through the proxy and directly"), "\(md)")
+        #expect(!md.contains("or with --via"))
     }
 }

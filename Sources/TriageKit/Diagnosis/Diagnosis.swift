@@ -48,6 +48,15 @@ public struct Diagnosis: Sendable {
     public var story: RequestStory
     /// Steps that failed or timed out, or whose failure nothing explains: what could not be checked.
     public var incompleteSteps: [StepResult]
+
+    /// A step's status as the whole case judges it: a step that found problems the case made warnings
+    /// of (an SNI-less abort behind a proxy that sends SNI) is a warning, not a problem, so the table
+    /// of checks agrees with "what held".
+    public func status(of step: StepResult) -> StepStatus {
+        guard step.status == .problem else { return step.status }
+        let own = findings.filter { $0.step == step.id }
+        return !own.isEmpty && own.allSatisfy({ $0.severity != .problem }) ? .warning : .problem
+    }
     /// When the root cause is only the proxy's answer: the evidence that would have explained it.
     public var missingEvidence: [Message]
 

@@ -296,7 +296,8 @@ struct ReportContext {
             // A capture alone (`analyze`): there is no --via or live path to try, only another capture.
             // A runbook of other checks (`exec`): neither advice is about what it did.
             func ran(_ kinds: Set<String>) -> Bool { record.steps.contains { $0.status != .skipped && kinds.contains($0.uses) } }
-            let key: MessageKey = ran(["tls.handshake", "http.request"]) ? .reportTodoHealthy
+            // With --via the proxy's path was checked already: not "or with --via".
+            let key: MessageKey = ran(["tls.handshake", "http.request"]) ? (record.via == nil ? .reportTodoHealthy : .reportTodoHealthyVia)
                 : ran(["capture.decode"]) ? .reportTodoHealthyCapture : .reportTodoHealthyChecks
             return prose(Message(key))
         default: return prose(Message(.reportTodoPartial))
@@ -308,8 +309,9 @@ struct ReportContext {
         record.steps.filter { $0.status != .skipped && !($0.status == .ok && Self.plumbing.contains($0.uses)) }.map { step in
             var shown = clean(table.render(step.error ?? step.summary))
             if shown.count > Self.shownLength { shown = String(shown.prefix(Self.shownLength - 1)) + "…" }
-            return ["mark": Self.marks[step.status] ?? "", "step": step.name.map { "\($0) · \(step.id)" } ?? step.id, "uses": step.uses,
-                    "status": table.render(Self.statusKeys[step.status]!), "shownCell": Markdown.cell(shown)]
+            let status = diagnosis.status(of: step)
+            return ["mark": Self.marks[status] ?? "", "step": step.name.map { "\($0) · \(step.id)" } ?? step.id, "uses": step.uses,
+                    "status": table.render(Self.statusKeys[status]!), "shownCell": Markdown.cell(shown)]
         }
     }
 

@@ -126,7 +126,7 @@ public struct ReportDocument: Sendable, Codable {
         }
         plannedSteps = record.plannedSteps
         steps = record.steps.map { s in
-            StepEntry(id: s.id, name: s.name.map(clean), uses: s.uses, status: s.status, startedAt: s.startedAt, durationMs: s.durationMs,
+            StepEntry(id: s.id, name: s.name.map(clean), uses: s.uses, status: diagnosis.status(of: s), startedAt: s.startedAt, durationMs: s.durationMs,
                       summary: text(s.summary), command: s.command.map(clean),
                       facts: FactCoding.encode(s.facts, table: table, clean: clean),
                       artifacts: s.artifacts.map { ArtifactEntry(path: $0.path, bytes: $0.bytes, description: text($0.description)) },

@@ -344,6 +344,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case fixExpectViaFixedUnseen = "fix.expect_via_fixed_unseen"
     case findingCurlProxyUnreachable = "finding.curl_proxy_unreachable"
     case reportTodoHealthy = "report.todo_healthy"
+    case reportTodoHealthyVia = "report.todo_healthy_via"
     case reportTodoHealthyCapture = "report.todo_healthy_capture"
     case reportTodoHealthyChecks = "report.todo_healthy_checks"
     case reportFollowUp = "report.follow_up"
