@@ -89,7 +89,7 @@ import TriageKit
         #expect(throws: ExpressionError("unterminated string: expected a closing '", at: 15)) {
             try ExpressionParser.parse("inputs.name == 'edge")
         }
-        #expect(throws: ExpressionError("expected ')' to close the '(' at column 1", at: 12)) {
+        #expect(throws: ExpressionError("expected ')' to close the '(' 12 character(s) before", at: 12)) {
             try ExpressionParser.parse("(inputs.name")
         }
         #expect(throws: ExpressionError("unexpected 'b' after the expression", at: 2)) {

@@ -118,7 +118,8 @@ public struct ExpressionParser {
             defer { depth -= 1 }
             let inner = try parseOr()
             guard take(")") else {
-                throw ExpressionError("expected ')' to close the '(' at column \(offset + 1)", at: current.offset)
+                // Where the '(' is, counted from here: the position given is in the file, not in the expression.
+                throw ExpressionError("expected ')' to close the '(' \(current.offset - offset) character(s) before", at: current.offset)
             }
             return inner
         default:
