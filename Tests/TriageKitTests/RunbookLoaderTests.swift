@@ -80,6 +80,25 @@ import TriageTestSupport
             ])
     }
 
+    /// `for_each` over a step's output declared as one value (a boolean, a string) ran the step once with
+    /// it, and the step failed: refused at its place; a list output, or one from a for_each step, is fine.
+    @Test func forEachOverAnOutputThatIsNotAListIsRefused() {
+        #expect(diagnostics("""
+            name: x
+            inputs: { host: { default: localhost } }
+            steps:
+              - { id: hs, uses: tls.handshake, with: { host: "${{ inputs.host }}" } }
+              - id: each
+                uses: test.echo
+                for_each: ${{ steps.hs.outputs.verified }}
+                with: { value: "${{ item }}" }
+              - id: fine
+                uses: test.echo
+                for_each: ${{ steps.hs.outputs.addresses }}
+                with: { value: "${{ item }}" }
+            """) == ["rb.yaml:7:15: 'for_each' must be a list or an expression that gives one: steps.hs.outputs.verified is a boolean"])
+    }
+
     @Test func unknownStepKey() {
         #expect(diagnostics("""
             name: x

@@ -142,6 +142,14 @@ public indirect enum ValueType: Sendable, Hashable, CustomStringConvertible {
     case any
     case list(ValueType)
 
+    /// A list, or a type that may hold one (an object, any).
+    public var isListLike: Bool {
+        switch self {
+        case .list, .any, .object: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .string: "string"

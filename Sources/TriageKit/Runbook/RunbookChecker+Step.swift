@@ -65,6 +65,10 @@ extension RunbookChecker {
             spec.forEach = argument(forEachNode, visible)
             if case .scalar = forEachNode, scalarType(forEachNode) != .string {
                 error(forEachNode, "'for_each' must be a list or an expression that gives one, got \(kind(forEachNode))")
+            } else if case .template(let t, _)? = spec.forEach, t.parts.count == 1, case .expression(.path(let path), _) = t.parts[0],
+                      let type = Self.outputType(path, visible), !type.isListLike {
+                // A step's output declared as one value (a boolean, a string) runs the step once with it, which then fails.
+                error(forEachNode, "'for_each' must be a list or an expression that gives one: \(path.text) is \(Self.article(type)) \(type)")
             }
             visible.itemAllowed = true
         }
@@ -302,6 +306,22 @@ extension RunbookChecker {
     }
 
     /// Checks property and index access against a declared type.
+    /// The declared type of a step's output a path reads (`steps.X.outputs.NAME…`), or nil when it is not known.
+    static func outputType(_ path: Expression.Path, _ visible: Visibility) -> ValueType? {
+        guard path.root == "steps", path.components.count > 2, case .key(let id) = path.components[0],
+              case .key("outputs") = path.components[1], case .key(let name) = path.components[2],
+              let step = visible.earlier[id], let output = step.kind?.output(name) else { return nil }
+        var type = step.forEach ? ValueType.list(output.type) : output.type
+        for component in path.components.dropFirst(3) {
+            switch (component, type) {
+            case (.index, .list(let element)): type = element
+            case (.key(let k), _): guard let next = type.properties?[k] else { return nil }; type = next
+            default: return nil
+            }
+        }
+        return type
+    }
+
     static func check(_ components: [Expression.Path.Component], of type: ValueType, at path: String) -> String? {
         var type = type
         var walked = path
