@@ -199,10 +199,8 @@ struct RunCommand: AsyncParsableCommand {
         for h in headers where !h.contains(":") {
             throw ValidationError("-H expects 'Name: value': one has no ':' (its text is not repeated here: it may be a secret)")
         }
-        // A CR or LF would send a header of its own; the value is a secret, so only the name is said.
-        for h in headers where h.utf8.contains(0x0D) || h.utf8.contains(0x0A) {
-            let name = h.prefix { $0 != ":" && !$0.isNewline }
-            throw ValidationError("-H '\(Sink.echo(String(name.prefix(80))))': its value holds a line break (CR or LF), which would send a header of its own")
+        if let name = HTTPRequest.headerWithLineBreak(headers) {
+            throw ValidationError("-H '\(Sink.echo(name))': its value holds a line break (CR or LF), which would send a header of its own")
         }
         if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
         if verbose && quiet { throw ValidationError("-v and -q cannot go together") }

@@ -70,8 +70,7 @@ extension Fix {
         if change != nil {
             // The nginx that was read: started with `-c FILE` elsewhere than Debian's default, `nginx -s reload`
             // alone would test and signal another one.
-            let conf = evidence.proxyConfig?.file ?? "/etc/nginx/nginx.conf"
-            let c = conf == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(conf))"
+            let c = evidence.proxyConfig?.configOption ?? ""
             proof.append("nginx -t\(c) && nginx -s reload\(c)")
         }
         var rootCommand = record.steps.first { $0.id == root.step }?.command

@@ -80,6 +80,9 @@ public struct CapturedTLS: Sendable {
 
     public var fatalAlert: TLSAlert? { alerts.first { $0.isFatal } }
 
+    /// The server answered (a ServerHello) and no fatal alert ended it.
+    public var held: Bool { serverHello && fatalAlert == nil }
+
     /// A few words on how it ended, for grouping: `fatal alert 80 …, no SNI`.
     public var outcome: Message {
         if tcp.refused { return Message(.captureOutcomeRefused) }

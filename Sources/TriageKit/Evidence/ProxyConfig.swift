@@ -40,6 +40,12 @@ public struct ProxyConfig: Sendable, Hashable {
 
     /// The configuration file given.
     public var file: String
+    /// ` -c FILE` for a command that should act on this nginx (`nginx -T`, `nginx -t`, `nginx -s reload`):
+    /// empty for Debian's default file, which nginx reads without it.
+    public var configOption: String { Self.configOption(file) }
+    public static func configOption(_ file: String) -> String {
+        file == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(file))"
+    }
     /// The location's arguments, e.g. `/test` or `~ ^/api`.
     public var location: String
     /// `file:line` of the location block.

@@ -88,6 +88,12 @@ public struct HTTPRequest: Sendable {
         return Redactor.redact(ShellQuote.join(argv))
     }
 
+    /// The name of the first header whose text holds a CR or LF (curl would send a second header of
+    /// the sender's choosing), or nil; the name only, as the value may be a secret.
+    public static func headerWithLineBreak(_ headers: [String]) -> String? {
+        headers.first { $0.utf8.contains(0x0D) || $0.utf8.contains(0x0A) }.map { String($0.prefix { $0 != ":" && !$0.isNewline }.prefix(80)) }
+    }
+
     static func isHTTPS(_ url: String) -> Bool { URLPart.scheme.extract(from: url).stringValue?.lowercased() == "https" }
 
     static let secretHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"]

@@ -129,7 +129,7 @@ public struct CaptureDecodeStep: StepKind {
             // handshakes look fine (an incomplete chain hid there), and never when a name was asked to be
             // checked (`analyze --host`). Where a connection failed, that is the finding. (A run's own capture
             // beside its handshakes, which checked them, is not alone.)
-            let failing = groups.contains { !($0.first.serverHello && $0.first.fatalAlert == nil) }
+            let failing = groups.contains { !$0.first.held }
             if let host {
                 failure = failure ?? Message(.captureHostUnchecked, ["host": .string(host), "count": .int(tls13 - decrypted)])
             } else if !failing {
@@ -175,7 +175,7 @@ public struct CaptureDecodeStep: StepKind {
             observations: groups.prefix(4).map { g in
                 Observation(path: .capture(sni: g.first.sni != nil, byProxy: g.first.origin == .other), from: .client, to: .upstream,
                             request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
-                            answer: g.first.outcome, ok: g.first.serverHello && g.first.fatalAlert == nil, server: g.first.server.description)
+                            answer: g.first.outcome, ok: g.first.held, server: g.first.server.description)
             },
             events: groups.filter { $0.first.fatalAlert != nil }.prefix(5).map { g in
                 TimelineEvent(at: g.first.firstSeen, Message(.eventCaptured, ["count": .int(g.count), "label": g.label.value]))

@@ -62,10 +62,8 @@ public struct HTTPRequestStep: StepKind {
         request.role = context.string("role") == "via" ? .via : .direct
         request.method = context.string("method")?.uppercased() ?? "GET"
         request.headers = context.strings("headers")
-        // curl sends a header's text as it is: a CR or LF in it would be a second header of the sender's choosing.
-        if let split = request.headers.first(where: { $0.utf8.contains(0x0D) || $0.utf8.contains(0x0A) }) {
-            let header = split.prefix { $0 != ":" && !$0.isNewline }
-            throw StepFailure(.inputHeaderLineBreak, ["step": .string(name), "header": .string(String(header.prefix(80)))])
+        if let header = HTTPRequest.headerWithLineBreak(request.headers) {
+            throw StepFailure(.inputHeaderLineBreak, ["step": .string(name), "header": .string(header)])
         }
         request.body = context.string("body")
         request.resolve = Self.resolveEntries(context.strings("resolve"), url: url)

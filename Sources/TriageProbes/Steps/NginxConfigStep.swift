@@ -98,9 +98,8 @@ public struct NginxConfigStep: StepKind {
         }
         let profile = ClientProfile.nginx(config: config, version: version, proxySNI: context.string("sni"),
                                           host: context.string("host") ?? first?.host ?? "")
-        // The nginx that was read, when it is not Debian's default one.
-        let c = file == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(file))"
-        var outcome = ProxyProfileStep.outcome(profile, command: "nginx -T\(c) | grep -n -A20 \(ShellQuote.quote("location \(view.location)"))", facts: facts, outputs: [
+        // The nginx that was read.
+        var outcome = ProxyProfileStep.outcome(profile, command: "nginx -T\(config.configOption) | grep -n -A20 \(ShellQuote.quote("location \(view.location)"))", facts: facts, outputs: [
 
                 "sni": .string(view.sni ?? "none"), "servers": .list(servers.map(Value.string)),
                 "addresses": .list(view.servers.compactMap { IPAddress($0.host) }.map { .typed(.address($0)) }),
