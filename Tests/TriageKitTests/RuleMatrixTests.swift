@@ -47,6 +47,15 @@ import TriageWire
         if let warning = row.warning {
             #expect(d.findings.contains { $0.cause == warning && $0.severity == .warning }, "\(row.name): \(shown)")
         }
+        // A step that found something is shown as the case judges it (the table agrees with "what held"): the
+        // root cause's step a problem; in a healthy case, the step of a finding the case made a warning, a warning.
+        func status(_ step: String) -> StepStatus {
+            d.status(of: StepResult(id: step, uses: "test", status: .problem, startedAt: B.now, durationMs: 0, summary: Message(.stepOK)))
+        }
+        if let root = d.rootCause { #expect(status(root.step) == .problem, "\(row.name)") }
+        if row.root == nil, let warning = row.warning, let step = d.findings.first(where: { $0.cause == warning })?.step {
+            #expect(status(step) == .warning, "\(row.name): step \(step)")
+        }
     }
 
     /// The address that refuses is set beside one that accepts connections — not one that "works":
