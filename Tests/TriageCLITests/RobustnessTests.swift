@@ -218,6 +218,40 @@ import TriageTestSupport
         }
     }
 
+    /// A proxy from the environment, as curl takes it (`HTTPS_PROXY`, `all_proxy`; with and without
+    /// a scheme): it refuses with 407 and echoes the CONNECT, its `Proxy-Authorization: Basic …` also
+    /// in a header of another name. The password, decoded and as that base64 text, reaches no file,
+    /// stdout or stderr; the echo shows the request went through the proxy.
+    @Test func credentialsOfAProxyFromTheEnvironmentLeaveNoTrace() async throws {
+        let proxy = try HostileServer(.echoProxyRequest)
+        defer { proxy.stop() }
+        // Healthy when reached directly (the handshake step does not go through the proxy): the request step then runs.
+        let upstream = try HostileServer(.tls(.status(200)))
+        defer { upstream.stop() }
+        let tag = UUID().uuidString.prefix(8)
+        let forbidden = ["pr0xy%40pass-\(tag)", "pr0xy@pass-\(tag)", Data("alice:pr0xy@pass-\(tag)".utf8).base64EncodedString()]
+        for (n, variable) in [("HTTPS_PROXY", "http://"), ("all_proxy", "")].enumerated() {
+            let folder = TestPaths.temporaryFolder("env-proxy-\(n)")
+            let r = try await Command.run([
+                "/usr/bin/env", "\(variable.0)=\(variable.1)alice:pr0xy%40pass-\(tag)@127.0.0.1:\(proxy.port)", TestPaths.triageBinary.path,
+                "run", "https://\(F.host):\(upstream.port)/", "--resolve", "\(F.host):\(upstream.port):127.0.0.1", "-k", "-v", "--format", "md,json,jira", "--out", folder.path,
+            ])
+            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+            var echoed = false
+            for file in files {
+                guard let data = try? Data(contentsOf: file) else { continue }
+                let text = String(decoding: data, as: UTF8.self)
+                echoed = echoed || text.contains("X-Echo-Proxy-Auth: Basic [REDACTED]")
+                for secret in forbidden { #expect(!text.contains(secret), "\(variable.0): \(secret) in \(file.lastPathComponent)") }
+            }
+            #expect(echoed, "\(variable.0): the proxy's echo is in no file")
+            for secret in forbidden {
+                #expect(!r.stdout.contains(secret), "\(variable.0)")
+                #expect(!r.stderr.contains(secret), "\(variable.0): \(secret) on stderr")
+            }
+        }
+    }
+
     /// With --dns-server, nothing asks the system's resolver: a second DNS
     /// fixture, the only nameserver of a private resolv.conf, counts the
     /// questions it gets — none, although the chosen resolver says NXDOMAIN.

@@ -23,6 +23,17 @@ import TriageKit
         #expect(Redactor.redact("nothing to see") == "nothing to see")
     }
 
+    /// A proxy as curl takes one, its scheme left out or not: the password, percent-decoded, and
+    /// the `Proxy-Authorization: Basic` text curl makes of it.
+    @Test func aProxysCredentialsWithOrWithoutItsScheme() {
+        let basic = "YWxpY2U6cEBzcy13MHJk"   // base64("alice:p@ss-w0rd")
+        for proxy in ["alice:p%40ss-w0rd@proxy.test:3128", "http://alice:p%40ss-w0rd@proxy.test:3128/", "socks5h://alice:p%40ss-w0rd@proxy.test"] {
+            let found = Redactor.proxySecrets(proxy)
+            #expect(found.contains("p%40ss-w0rd") && found.contains("p@ss-w0rd") && found.contains(basic), "\(proxy): \(found)")
+        }
+        #expect(Redactor.proxySecrets("proxy.test:3128").isEmpty)
+    }
+
     /// The markers are looked for in the string's own bytes, any case, at any offset of a slice.
     @Test func markersFoundInPlace() {
         let line = "…  > COOKIE: sid=s3cr3t-value"

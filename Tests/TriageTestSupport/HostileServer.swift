@@ -23,6 +23,9 @@ public final class HostileServer: Sendable {
         case reply([UInt8])
         /// Read the ClientHello, then write these bytes again and again.
         case flood([UInt8])
+        /// A forward proxy that refuses: reads a request (curl's `CONNECT`) and answers 407 with
+        /// it echoed, its `Proxy-Authorization` also in a response header of another name.
+        case echoProxyRequest
         /// A real TLS server whose HTTP side misbehaves.
         case tls(HTTPBehaviour)
     }
@@ -127,10 +130,12 @@ public final class HostileServer: Sendable {
     }
 
     static func serveRaw(_ mode: Mode, _ fd: Int32, _ stop: CancelFlag) {
-        func readSome() {
+        @discardableResult func readSome() -> [UInt8] {
             var buffer = [UInt8](repeating: 0, count: 16_384)
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 2000) > 0 { _ = recv(fd, &buffer, buffer.count, 0) }
+            guard poll(&p, 1, 2000) > 0 else { return [] }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return Array(buffer.prefix(max(0, n)))
         }
         switch mode {
         case .closeAfterAccept:
@@ -149,6 +154,14 @@ public final class HostileServer: Sendable {
             readSome()
             let chunk = Array(repeating: bytes, count: max(1, 4096 / bytes.count)).flatMap { $0 }
             while !stop.isCancelled, send(fd, chunk, chunk.count, Int32(MSG_NOSIGNAL)) > 0 {}
+            close(fd)
+        case .echoProxyRequest:
+            let request = String(decoding: readSome(), as: UTF8.self)
+            let authorization = request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("proxy-authorization:") }
+                .map { "X-Echo-Proxy-Auth:" + $0.dropFirst("proxy-authorization:".count) + "\r\n" } ?? ""
+            let answer = Array(("HTTP/1.1 407 Proxy Authentication Required\r\n\(authorization)Content-Length: \(request.utf8.count)\r\n"
+                + "Connection: close\r\n\r\n\(request)").utf8)
+            _ = send(fd, answer, answer.count, Int32(MSG_NOSIGNAL))
             close(fd)
         case .tls:
             close(fd)

@@ -93,7 +93,7 @@ public struct CaseRun: Sendable {
         let asked = request.out ?? CaseFolder.defaultURL(under: request.workingDirectory, host: host, at: now)
         claim = try CaseFolder.claim(asked, force: request.force)
         let url = claim.url
-        let secrets = SecretSet(request.secrets + Self.secrets(in: inputs))
+        let secrets = SecretSet(request.secrets + Self.secrets(in: inputs) + Self.proxySecrets(environment: ProcessInfo.processInfo.environment))
         self.secrets = secrets
         folder = CaseFolder(url: url, formats: request.formats, renderer: renderer, secrets: secrets)
         var options = Engine.Options()
@@ -169,7 +169,14 @@ public struct CaseRun: Sendable {
         }
         inputs.values.forEach(visit)
         for header in inputs["headers"].map(Self.strings) ?? [] { out += headerValues(header) }
+        for proxy in inputs["proxy"].map(Self.strings) ?? [] { out += Redactor.proxySecrets(proxy) }
         return out
+    }
+
+    /// The credentials of a proxy the environment gives curl (`HTTPS_PROXY=http://user:password@…`):
+    /// the request step goes through it as curl would, so they are as secret as `--proxy`'s.
+    static func proxySecrets(environment: [String: String]) -> [String] {
+        Redactor.proxyVariables.compactMap { environment[$0] }.flatMap(Redactor.proxySecrets)
     }
 
     /// A `Name: value` header's value; with line breaks in it (refused before it is sent, but shown

@@ -82,6 +82,17 @@ public enum Redactor {
         return out.filter { $0.count >= 4 && $0 != mask }
     }
 
+    /// The secrets of a proxy as curl takes one (`-x`, `HTTPS_PROXY`): a URL whose scheme may be left
+    /// out (`user:password@proxy:3128`, curl's default `http://`); its password goes out as
+    /// `Proxy-Authorization: Basic base64(user:password)`, which a proxy may echo.
+    public static func proxySecrets(_ proxy: String) -> [String] {
+        secretValues(in: proxy.contains("://") ? proxy : "http://" + proxy)
+    }
+
+    /// The variables curl reads a proxy from (`HTTP_PROXY` upper case too: whatever it holds is a
+    /// credential wherever it comes back).
+    public static let proxyVariables = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+
     /// What curl makes of a URL's user and password: they go out percent-decoded, as
     /// `Authorization: Basic base64(user:password)`, which a server may echo (httpbin's JSON, a
     /// header of its own): the decoded password and that base64 text are secrets too.
