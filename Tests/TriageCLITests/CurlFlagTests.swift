@@ -310,9 +310,17 @@ import TriageTestSupport
     @Test func maxTimeBoundsTheWholeRun() async throws {
         let server = try HostileServer(.tls(.silent))
         defer { server.stop() }
-        let (r, doc, _) = try await run(["https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1", "-k", "--max-time", "5s"])
-        #expect(r.status == 1 || r.status == 3, "\(r.stderr)")
+        let (r, doc, _) = try await run(["https://\(F.host):\(server.port)/", "--resolve", "\(F.host):\(server.port):127.0.0.1", "--cacert", try #require(server.caFile),
+                                         "--max-time", "5s"])
+        // curl timed out at the deadline --max-time left the request: the check was cut short, not
+        // answered (it was http-timeout, exit 1: "no HTTP answer within 3.8 s" was the run's budget).
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        #expect(doc.verdict == .inconclusive && doc.rootCause == nil, "\(String(describing: doc.rootCause))")
         let direct = try #require(step(doc, "direct-1"))
+        #expect(direct.status == .timedOut, "\(direct.status)")
+        #expect(doc.incomplete.first { $0.step == "direct-1" }?.error.contains("the run's --max-time left it") == true, "\(doc.incomplete)")
+        // What curl saw stays in the report.
+        #expect(direct.facts["curl_code"] == .int(28), "\(direct.facts)")
         // curl was given what was left of the five seconds, not its own 10 (five, not two: on a
         // loaded machine the steps before it could use up two, and the request is then not run at all).
         let maxTime = direct.command.flatMap { $0.firstMatch(of: /--max-time ([0-9.]+)/).map { Double($0.output.1)! } }

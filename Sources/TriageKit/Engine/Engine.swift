@@ -304,6 +304,16 @@ public struct Engine: Sendable {
                 result.status = .failed
                 result.error = failure
             }
+            // Its own clock ended it at a deadline --max-time had shortened: cut short, as if the engine had
+            // stopped it. What it saw stays in the report (facts, files), but is not judged: "no answer
+            // within 1.6 s" would be the run's budget, not the server's fault.
+            if o.reachedDeadline, timeout < ownTimeout, result.status != .failed {
+                result.status = .timedOut
+                result.summary = Message(.stepTimedOutMaxTime, ["deadline": .string(Self.format(timeout))])
+                result.error = result.summary
+                result.evidence = []
+                result.observations = []
+            }
             // Interrupted, it handed in what it had: kept, and marked as cut short.
             if Task.isCancelled, result.status != .failed {
                 result.status = .interrupted

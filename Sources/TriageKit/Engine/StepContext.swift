@@ -138,6 +138,10 @@ public struct StepOutcome: Sendable {
     /// The step did its job, less well than it should (a capture without the privilege to capture):
     /// a warning on its line, with what to do.
     public var notice: Message?
+    /// The step ended because its own deadline came (curl timed the transfer out at the step's
+    /// deadline): what it saw is what that deadline allowed. When the run's --max-time had
+    /// shortened that deadline, the check was cut short, not answered: the engine says so.
+    public var reachedDeadline = false
 
     public init(summary: Message, command: String? = nil, facts: [Fact] = [], outputs: [String: Value] = [:],
                 evidence: [Evidence] = [], transcript: String? = nil, failure: Message? = nil,

@@ -94,11 +94,13 @@ public struct HTTPRequestStep: StepKind {
         request.timeout = min(requested ?? budget(), budget())
         let prepared = request
         let result: HTTPRequest.Result
+        let used: Duration
         do {
-            result = try await onPool { cancel in
+            (result, used) = try await onPool { cancel in
                 var request = prepared
                 request.timeout = min(prepared.timeout, budget())
-                return Result { () throws(CurlEasy.Unavailable) in try request.perform(cancel: cancel) }
+                let timeout = request.timeout
+                return Result { () throws(CurlEasy.Unavailable) in (try request.perform(cancel: cancel), timeout) }
             }.get()
         } catch {
             throw StepFailure(.curlUnavailable, ["error": .string(error.description)])
@@ -111,7 +113,7 @@ public struct HTTPRequestStep: StepKind {
         let summary = e.succeeded
             ? Message(.httpSummary, ["url": .string(Redactor.redact(url)), "status": .int(e.status), "ms": .string(TextFormat.fixed(e.timings.total * 1000, 1))])
             : Message(.httpFailed, ["url": .string(Redactor.redact(url)), "code": .int(e.curlCode), "name": .string(e.curlName), "error": .string(e.curlMessage)])
-        return StepOutcome(
+        var outcome = StepOutcome(
             summary: summary,
             command: request.command,
             facts: facts(result),
@@ -119,6 +121,10 @@ public struct HTTPRequestStep: StepKind {
             evidence: [.exchange(e)],
             transcript: result.trace,
             observations: [observation(e)])
+        // curl's own timeout, set from the step's deadline (not from a shorter `timeout:` input), ran out.
+        outcome.reachedDeadline = e.curlCode == CurlEasy.operationTimedOut && requested.map { used < $0 } ?? true
+            && e.timings.total >= (used - .milliseconds(50)).seconds
+        return outcome
     }
 
     /// `HOST:PORT:ADDRESS` pins as curl parses them: an IPv6 address in
