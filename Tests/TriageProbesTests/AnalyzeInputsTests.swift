@@ -45,6 +45,31 @@ import TriageWire
         #expect(compressedDoc.rootCause?.summary == plainDoc.rootCause?.summary)
     }
 
+    /// `--host` is the name the certificates must match, whatever the ClientHellos asked for: a
+    /// chain for api.example.test, asked for by that SNI, does not match another name given (it was
+    /// checked against the SNI: "no problem found", exit 0, while the finding's text said the host).
+    @Test func theHostGivenIsTheNameTheCertificatesMustMatch() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf) { $0.maxVersion = "TLSv1.2" }
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let run = try await DefaultRunbook.run(port: server.port, caFile: ca)
+        let capture = run.folder.appendingPathComponent("evidence/handshake/handshake.pcapng").path
+        for (host, status) in [("other.example", Int32(1)), (F.host, 0)] {
+            let out = TestPaths.temporaryFolder("analyze-host-name")
+            let r = try await Command.triage(["analyze", capture, "--ca-file", ca, "--host", host, "--out", out.path])
+            #expect(r.status == status, "\(host): \(r.stdout) \(r.stderr)")
+            let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+            if status == 1 {
+                #expect(doc.rootCause?.cause == .hostnameMismatch, "\(String(describing: doc.rootCause))")
+                #expect(doc.rootCause?.summary.contains("other.example") == true, "\(doc.rootCause?.summary ?? "")")
+            } else {
+                #expect(doc.verdict == .healthy)
+            }
+        }
+    }
+
     /// `--host` asks for a name check: on TLS 1.3 without a key log no certificate can be checked,
     /// so the run cannot say "no problem" (it did, exit 0): it is inconclusive and says why. So is a
     /// capture of completed handshakes whose certificates were all encrypted, without --host.

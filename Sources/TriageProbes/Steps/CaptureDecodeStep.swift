@@ -310,7 +310,8 @@ public struct CaptureDecodeStep: StepKind {
 
     /// Each distinct chain sent in clear, verified as a client would at the
     /// time it was seen, by leaf fingerprint.
-    /// The name each is checked against is the one its client asked for: the SNI, else `host`, else
+    /// The name each is checked against is `host` (`analyze --host`: the name certificates must match),
+    /// else the one its client asked for (the SNI), else
     /// (for a ClientHello without SNI) the name other clients asked that server for.
     static func verify(_ digest: CaptureDigest, caFile: String?, host: String?, judged: Date? = nil) -> [String: ChainCheck] {
         // (The digest's first connection of each distinct chain: a handful, whatever the capture's size.)
@@ -318,7 +319,7 @@ public struct CaptureDecodeStep: StepKind {
         for c in digest.chains {
             let key = CaptureDigest.chainKey(c.certificates)
             guard !c.certificates.isEmpty, checks[key] == nil else { continue }
-            let name = c.sni ?? host ?? digest.sniName(for: c.server)
+            let name = host ?? c.sni ?? digest.sniName(for: c.server)
             checks[key] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
                                               caFile: caFile, at: judged ?? c.firstSeen, name: name)
         }
