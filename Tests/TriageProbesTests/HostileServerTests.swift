@@ -151,6 +151,14 @@ import TriageTestSupport
         // The request path draws what the client does: no handshake it never makes.
         let md2 = try String(contentsOf: out2.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(!md2.contains("ClientHello") && md2.contains("C->>U: GET /"), "\(md2)")
+        // With a capture, the capture sees the same ClientHellos answered in plain text: no finding
+        // either (it was not-tls, exit 1, about triage's own probes).
+        let out3 = TestPaths.temporaryFolder("http-url")
+        let captured = try await Command.triage(["run", "http://127.0.0.1:\(plain.port)/", "--set", "capture=true", "--out", out3.path])
+        #expect(captured.status == 0, "\(captured.stdout)\(captured.stderr)")
+        let doc3 = try ReportDocument.decode(Data(contentsOf: out3.appendingPathComponent("report.json")))
+        #expect(doc3.steps.first { $0.id == "capture-decode" }?.status == .ok, "\(doc3.steps.map { "\($0.id) \($0.status)" })")
+        #expect(doc3.findings.isEmpty, "\(doc3.findings.map(\.cause))")
     }
 
     @Test func proxyAcceptsAndNeverAnswers() async throws {

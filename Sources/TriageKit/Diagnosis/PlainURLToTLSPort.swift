@@ -14,9 +14,16 @@ public enum PlainURLToTLSPort {
         let attempts = evidence.matrices.filter { $0.value.profile == nil }
             .flatMap { m in m.value.attempts.map { (step: m.step, attempt: $0) } }.filter { Int($0.attempt.server.port) == port }
         guard let tls = attempts.first(where: { $0.attempt.established }) else {
-            // No TLS on the port, as the URL says: what the handshake met is no finding; the plain request tells the story.
+            // No TLS on the port, as the URL says: what the handshake met is no finding, nor is a capture's
+            // "answered non-TLS bytes" about the same ClientHellos; the plain request tells the story.
             guard !attempts.isEmpty else { return findings }
-            return findings.filter { if case .handshake = $0.path { false } else { true } }
+            return findings.filter { f in
+                switch f.path {
+                case .handshake: false
+                case .capture: f.cause != .notTLS
+                default: true
+                }
+            }
         }
         let url = Redactor.redact(target)
         let https = "https://" + url.dropFirst("http://".count)
