@@ -83,6 +83,42 @@ import TriageTestSupport
         }
     }
 
+    /// The steps that end just before a long one are in report.json while it runs: killed (-9) as
+    /// the request waits on a silent server, the case holds the handshake's verdict beside its
+    /// evidence. (They were written only when the next step ended: the report said "0 of 14 steps
+    /// done" for the request's whole wait.)
+    @Test func stepsBeforeALongOneAreInTheReportWhileItRuns() async throws {
+        let server = try HostileServer(.tls(.silent))
+        defer { server.stop() }
+        let folder = TestPaths.temporaryFolder("long-step")
+        let json = folder.appendingPathComponent("report.json")
+        let script = """
+            import json, os, signal, subprocess, sys, time
+            p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seen = "not seen"
+            end = time.time() + 8
+            while time.time() < end and p.poll() is None:
+                try:
+                    steps = [s["id"] for s in json.load(open(sys.argv[1]))["steps"]]
+                except (OSError, ValueError, KeyError):
+                    steps = []
+                if "handshake" in steps and p.poll() is None:
+                    seen = "seen while running"
+                    break
+                time.sleep(0.05)
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            print(seen)
+            """
+        let r = try await Command.run(["python3", "-c", script, json.path, TestPaths.triageBinary.path, "run", "https://\(F.host):\(server.port)/",
+                                       "--resolve", "\(F.host):\(server.port):127.0.0.1", "--cacert", try #require(server.caFile), "--out", folder.path])
+        #expect(r.stdout == "seen while running\n", "\(r.stdout) \(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: json))
+        #expect(doc.verdict == .incomplete)
+        #expect(doc.steps.first { $0.id == "handshake" }?.status == .ok, "\(doc.steps.map { "\($0.id) \($0.status)" })")
+        #expect(doc.steps.first { $0.id == "dns" }?.status == .ok)
+    }
+
     @Test func sigtermEndsLikeSigint() async throws {
         let server = try PlainTCPServer(.silent)
         defer { server.stop() }

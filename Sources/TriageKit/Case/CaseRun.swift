@@ -108,10 +108,10 @@ public struct CaseRun: Sendable {
     }
 
     /// Runs the steps. Evidence is on disk as each step ends; the reports are
-    /// rewritten after a step when the last rewrite is older than 100 ms
-    /// (`report.json`) or 250 ms (`report.md`), and always at the end — so a
-    /// fast run does not serialise itself once per step, while a slow or
-    /// killed run still leaves a recent report. Cancelling the calling task
+    /// rewritten at most every 100 ms (`report.json`) or 250 ms (`report.md`)
+    /// while steps finish, the latest state always within that time, and at
+    /// the end (`ReportThrottle`) — so a fast run does not serialise itself
+    /// once per step, while a slow or killed run still leaves a recent report. Cancelling the calling task
     /// interrupts the run; the reports are still written.
     public func run(observer: @escaping @Sendable (EngineEvent, CaseRecord) async -> Void = { _, _ in }) async throws -> CaseRecord {
         let folder = self.folder
@@ -129,28 +129,12 @@ public struct CaseRun: Sendable {
         let textFormats = folder.formats.subtracting([.json])
         let plan = planned
         let plannedText: Task<Void, Never>? = textFormats.isEmpty ? nil : Task.detached { try? folder.write(plan, formats: textFormats) }
-        let start = ContinuousClock.now
-        let last = Mutex((json: start, markdown: start))
+        let throttle = ReportThrottle(folder: folder, start: .now, firstText: plannedText)
         let record = await engine.run(runbook, inputs: inputs) { event, record in
-            switch event {
-            case .stepFinished:
-                let due: Set<CaseFolder.Format> = last.withLock { last in
-                    let now = ContinuousClock.now
-                    var due: Set<CaseFolder.Format> = []
-                    if now - last.json >= .milliseconds(100) { due.insert(.json); last.json = now }
-                    if now - last.markdown >= .milliseconds(250) { due.insert(.md); last.markdown = now }
-                    return due
-                }
-                let formats = folder.formats.intersection(due)
-                if !formats.isDisjoint(with: textFormats) { await plannedText?.value }
-                if !formats.isEmpty { try? folder.write(record, formats: formats) }
-            case .runFinished, .stepStarted:
-                break
-            }
+            if case .stepFinished = event { await throttle.finished(record) }
             await observer(event, record)
         }
-        await plannedText?.value
-        try folder.write(record, formats: folder.formats)
+        try await throttle.close(with: record)
         return record
     }
 
