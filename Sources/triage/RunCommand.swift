@@ -192,8 +192,8 @@ struct RunCommand: AsyncParsableCommand {
         for r in resolve where Self.resolveEntry(r) == nil {
             throw ValidationError("--resolve expects HOST:PORT:ADDR with ADDR an IP address, got '\(r)'")
         }
-        for c in connectTo where c.split(separator: ":", omittingEmptySubsequences: false).count < 4 {
-            throw ValidationError("--connect-to expects HOST:PORT:CONNECT-HOST:CONNECT-PORT, got '\(c)'")
+        for c in connectTo where Self.connectToEntry(c) == nil {
+            throw ValidationError("--connect-to expects HOST:PORT:CONNECT-HOST:CONNECT-PORT (an IPv6 address in brackets, [::1]), got '\(Sink.echo(c, limit: 120))'")
         }
         // The text may be the secret itself (`-H 'Bearer …'`): not echoed.
         for h in headers where !h.contains(":") {
@@ -217,6 +217,51 @@ struct RunCommand: AsyncParsableCommand {
         if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
         guard HostAddresses.isIPLiteral(address) else { return nil }
         return (String(parts[0]), port, address)
+    }
+
+    /// curl's `--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT`: either host may be an IPv6 address in
+    /// brackets; an empty HOST or PORT matches any, an empty CONNECT-HOST or CONNECT-PORT keeps the
+    /// URL's. Nil for what curl would not parse (`::1` unbracketed, a port that is not a number).
+    static func connectToEntry(_ text: String) -> (host: String, port: Int?, connectHost: String, connectPort: Int?)? {
+        var rest = Substring(text)
+        func host() -> String? {
+            if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]") else { return nil }
+                let inside = String(rest[rest.index(after: rest.startIndex)..<close])
+                rest = rest[rest.index(after: close)...]
+                return HostAddresses.isIPLiteral(inside) ? inside : nil
+            }
+            let end = rest.firstIndex(of: ":") ?? rest.endIndex
+            defer { rest = rest[end...] }
+            return String(rest[..<end])
+        }
+        func colon() -> Bool { rest.first == ":" ? { rest = rest.dropFirst(); return true }() : false }
+        func port(last: Bool) -> Int?? {
+            let end = last ? rest.endIndex : rest.firstIndex(of: ":") ?? rest.endIndex
+            let digits = rest[..<end]
+            rest = rest[end...]
+            if digits.isEmpty { return .some(nil) }
+            guard digits.allSatisfy(\.isASCII), let n = Int(digits), (1...65535).contains(n) else { return nil }
+            return .some(n)
+        }
+        guard let h1 = host(), colon(), let p1 = port(last: false), colon(), let h2 = host(), colon(), let p2 = port(last: true),
+              rest.isEmpty, !h2.contains(":") || HostAddresses.isIPLiteral(h2) else { return nil }
+        return (h1, p1, h2, p2)
+    }
+
+    /// The first `--connect-to` entry curl uses for `url` (its host, or any, and its port, or any), as
+    /// the address and port the handshake connects to when its CONNECT-HOST is an address.
+    static func connectToAddress(_ specs: [String], for url: String?) -> (address: String, port: Int?)? {
+        guard let url, let target = try? Target(url) else { return nil }
+        let urlHost = SNIVariant.withoutRootDot(target.host).lowercased()
+        for spec in specs {
+            guard let e = connectToEntry(spec) else { continue }
+            let hostMatches = e.host.isEmpty || SNIVariant.withoutRootDot(e.host).lowercased() == urlHost
+            guard hostMatches, e.port.map({ $0 == target.effectivePort }) ?? true else { continue }
+            // curl takes the first that matches; a name there is resolved by the dns step (not pinned here).
+            return HostAddresses.isIPLiteral(e.connectHost) ? (e.connectHost, e.connectPort) : nil
+        }
+        return nil
     }
 
     /// The `--resolve` entries curl uses for `url`: those for its host (or `*`) and its port. curl
@@ -313,10 +358,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         if !connectTo.isEmpty {
             given["connect_to"] = .list(connectTo.map(Value.string))
-            let parts = connectTo[0].split(separator: ":", omittingEmptySubsequences: false)
-            if parts.count >= 4, HostAddresses.isIPLiteral(String(parts[2])), given["addresses"] == nil {
-                given["addresses"] = .string(String(parts[2]))
-                if let port = Int(parts[3]) { given["port"] = .int(port) }
+            if given["addresses"] == nil, let pinned = Self.connectToAddress(connectTo, for: given["url"]?.stringValue) {
+                given["addresses"] = .string(pinned.address)
+                if let port = pinned.port { given["port"] = .int(port) }
             }
         }
         // The same files given with --set (`--set ca_file=<(…)`): made stable too (a flag's already are).

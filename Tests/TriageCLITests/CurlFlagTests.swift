@@ -78,6 +78,25 @@ import TriageTestSupport
         #expect(step(doc, "direct-1")?.command?.contains("--connect-to \(F.host):443:127.0.0.1:\(up.port)") == true)
     }
 
+    /// `--connect-to` to an IPv6 address, in brackets as curl takes it: the handshake goes there too
+    /// (it went to the name's IPv4 address, refused: connection-refused, exit 1). The entry used is
+    /// the first for the URL's host and port; one curl would not parse (`::1` unbracketed) is exit 2.
+    @Test func connectToAnIPv6AddressInBrackets() async throws {
+        let root = try F.root()
+        let leaf = try F.leaf(issuer: root)
+        let server = try F.server(chain: [leaf], key: leaf, address: "::1")
+        defer { server.stop() }
+        let ca = try F.file(root.certificatePEM)
+        let (r, doc, _) = try await run(["https://\(F.host)/v1", "--connect-to", "other.test:443:127.0.0.1:9",
+                                         "--connect-to", "\(F.host):443:[::1]:\(server.port)", "--cacert", ca])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(doc.inputs["addresses"] == .string("::1") && doc.inputs["port"]?.intValue == server.port, "\(doc.inputs)")
+        #expect(step(doc, "direct-1")?.fact(.status) == 200)
+        let refused = try await Command.triage(["run", "https://\(F.host)/", "--connect-to", "\(F.host):443:::1:\(server.port)"])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("an IPv6 address in brackets"), "\(refused.stderr)")
+    }
+
     @Test func headerIsSentAndRedactedEverywhere() async throws {
         let up = try Upstream()
         let secret = "Bearer s3cr3t-\(UUID().uuidString)"
