@@ -39,6 +39,7 @@ public struct ModuleProbe: Sendable {
         let probe = endpoint.with(timeout: timeout)
         let results = await probe.probe(target)
         var status: Int?
+        var httpFindings: [Finding] = []
         if module.http, !Task.isCancelled {
             var request = HTTPRequest(url: target.with(path: module.path))
             request.caFile = module.caFile
@@ -49,9 +50,15 @@ public struct ModuleProbe: Sendable {
             if endpoint.options.judgesAnotherTime { request.verifyTime = endpoint.options.judgedAt() }
             request.connectTimeout = timeout
             request.timeout = max(.milliseconds(100), timeout - (ContinuousClock.now - start))
-            status = await request.status()
+            // Judged as `run` judges its request: a body cut short, a timeout after the headers, a 5xx are
+            // causes (the status alone called a 200 whose body was reset a success).
+            let fetched = await request.fetch()
+            status = fetched?.exchange.status ?? 0
+            if let exchange = fetched?.exchange { httpFindings = HTTPRules(exchange: exchange, compare: nil).findings }
         }
-        return ProbeMetrics(results: results, httpStatus: status, duration: ContinuousClock.now - start)
+        var metrics = ProbeMetrics(results: results, httpStatus: status, duration: ContinuousClock.now - start)
+        metrics.httpFindings = httpFindings
+        return metrics
     }
 }
 

@@ -9,6 +9,8 @@ import TriageWire
 public struct ProbeMetrics: Sendable {
     public var results: [EndpointProbe.Result]
     public var httpStatus: Int?
+    /// What the HTTP request met (a module with `http: true`), judged as `run` judges its request.
+    public var httpFindings: [Finding] = []
     public var duration: Duration
     /// The exporter's: how long the probe waited for a slot, and the time it then had.
     public var queueWait: Duration?
@@ -25,6 +27,7 @@ public struct ProbeMetrics: Sendable {
     /// Per-address and without-SNI results have their own metrics.
     public var success: Bool {
         results.contains(where: \.ok) && !results.contains(where: \.problem) && (httpStatus.map { (200..<400).contains($0) } ?? true)
+            && !httpFindings.contains { $0.severity == .problem }
     }
 
     public var text: String {
@@ -52,7 +55,7 @@ public struct ProbeMetrics: Sendable {
         metric("probe_tls_version_info", "The TLS version negotiated", versions.sorted().map { ("version=\"\(Self.blackboxVersion($0))\"", "1") })
         if let httpStatus { metric("probe_http_status_code", "HTTP status of the response (0: none)", [("", String(httpStatus))]) }
         var causes: [(String, String)] = []
-        for f in results.flatMap(\.findings) where !causes.contains(where: { $0 == (f.cause.code, f.severity.rawValue) }) {
+        for f in results.flatMap(\.findings) + httpFindings where !causes.contains(where: { $0 == (f.cause.code, f.severity.rawValue) }) {
             causes.append((f.cause.code, f.severity.rawValue))
         }
         metric("triage_probe_cause", "1 for each cause triage found (cause codes as in triage's reports), by severity: problem or warning",

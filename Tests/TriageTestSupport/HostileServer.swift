@@ -78,10 +78,11 @@ public final class HostileServer: Sendable {
     private let stopFlag = CancelFlag()
     private let tlsServer: TLSServer?
 
-    public init(_ mode: Mode) throws {
+    /// `names`: the TLS server's certificate names these instead of `TLSFixtures.host`.
+    public init(_ mode: Mode, names: [String]? = nil) throws {
         if case .tls(let behaviour) = mode {
             let root = try TLSFixtures.root()
-            let leaf = try TLSFixtures.leaf(issuer: root)
+            let leaf = try names.map { try TLSFixtures.leaf($0[0], sans: $0, issuer: root) } ?? TLSFixtures.leaf(issuer: root)
             caFile = try TLSFixtures.file(root.certificatePEM)
             let server = try TLSFixtures.server(chain: [leaf], key: leaf) { configuration in
                 configuration.maxVersion = "TLSv1.3"
