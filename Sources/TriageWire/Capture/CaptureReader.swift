@@ -76,8 +76,8 @@ public struct CaptureReader {
         }
         if format == .pcap {
             let header = try source.take(20, what: "the pcap file header")
-            let snap = u32(header, 12)
-            guard snap <= 0x4000_0000 else { throw CaptureError(offset: 16, message: "absurd snap length \(snap)") }
+            // The snap length is advice, not a bound (writers put 0xFFFFFFFF there, and Wireshark reads
+            // such files): each packet's own length is what is checked.
             linkType = UInt16(truncatingIfNeeded: u32(header, 16) & 0xFFFF)
         } else {
             try readSectionHeader(afterType: true)
