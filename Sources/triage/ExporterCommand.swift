@@ -29,10 +29,11 @@ struct ExporterCommand: AsyncParsableCommand {
     @Option(help: "Probes run at once; more wait their turn, each target in its own queue and at most its share of the slots.")
     var concurrency = 256
 
-    @Option(help: ArgumentHelp("Close a connection whose request head is not complete this long after its first byte (at most 3s by default).", valueName: "DURATION"))
+    // (.unconditional: `-1s` is a value to refuse with its reason, not an option that is missing one.)
+    @Option(parsing: .unconditional, help: ArgumentHelp("Close a connection whose request head is not complete this long after its first byte (at most 3s by default).", valueName: "DURATION"))
     var headerTimeout = "3s"
 
-    @Option(help: ArgumentHelp("Close a keep-alive connection idle this long.", valueName: "DURATION"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Close a keep-alive connection idle this long.", valueName: "DURATION"))
     var idleTimeout = "30s"
 
     @Option(help: ArgumentHelp("Connections at once; past it the oldest idle one is closed to admit a new one (default: a quarter of the descriptor limit, 8-4096).", valueName: "N"))
@@ -94,12 +95,14 @@ struct ExporterCommand: AsyncParsableCommand {
         // A quarter of the descriptors, the rest for probes (at `ulimit -n 64` a floor of 64 gave the
         // connections every descriptor, and probes of healthy targets waited until they gave up).
         limits.maxConnections = maxConnections ?? max(8, min(4096, ProcessTuning.openFileLimit / 4))
-        do {
-            limits.headerTimeout = try DurationParser.deadline(headerTimeout)
-            limits.idleTimeout = try DurationParser.deadline(idleTimeout)
-        } catch {
-            console.error("--header-timeout/--idle-timeout: \(error)")
-            throw Reported(status: ExitStatus.usage)
+        for (flag, text) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] {
+            do {
+                let deadline = try DurationParser.deadline(text)
+                if flag == "--header-timeout" { limits.headerTimeout = deadline } else { limits.idleTimeout = deadline }
+            } catch {
+                console.error("\(flag) '\(Sink.echo(text, limit: 40))': \(error)")
+                throw Reported(status: ExitStatus.usage)
+            }
         }
         let exporter = ExporterServer(probes: probes, limits: limits)
         let bound: (port: Int, channel: Channel)

@@ -326,7 +326,10 @@ import Glibc
     @Test func limitsOutOfRangeAreRefused() async throws {
         for (flag, value, said) in [("--concurrency", "0", "--concurrency must be between 1 and 10000"),
                                     ("--concurrency", "20000", "--concurrency must be between 1 and 10000"),
-                                    ("--max-connections", "1", "--max-connections must be between 2 and 1000000")] {
+                                    ("--max-connections", "1", "--max-connections must be between 2 and 1000000"),
+                                    // A negative duration is a value to refuse with its reason (it was "Missing value").
+                                    ("--idle-timeout", "-1s", "--idle-timeout '-1s': expected a positive number"),
+                                    ("--header-timeout", "0", "--header-timeout '0': a deadline must be more than zero")] {
             let r = try await Command.triage(["exporter", "--listen", "127.0.0.1:0", flag, value])
             #expect(r.status == 2, "\(flag) \(value)")
             #expect(r.stderr.contains(said), "\(r.stderr)")

@@ -67,6 +67,8 @@ import TriageTestSupport
         #expect(reason("ftp://files.example.test/") == "the scheme 'ftp' is not http or https")
         #expect(reason("2001:db8::1:443x") != nil)
         #expect(reason("fe80::1:8443/x") == "an IPv6 address in a URL goes in brackets: https://[ADDRESS]:PORT/")
+        // A name with two ports is not an IPv6 address to bracket.
+        #expect(reason("https://localhost:8443:9") == "'localhost:8443:9' has more than one ':': expected HOST or HOST:PORT")
         #expect(reason("[::1") == "an IPv6 address needs its closing ']'")
         #expect(reason("[fe80::1%25lo]:9301") == "'fe80::1%25lo': an IPv6 zone ID (the interface after the %) is not supported: test a global address or a name")
         #expect(reason("[fe80::zz]:9301") == "'fe80::zz' in brackets is not an IPv6 address")

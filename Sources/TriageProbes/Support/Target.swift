@@ -113,7 +113,13 @@ public struct Target: Sendable, Hashable {
             }
         } else {
             let pieces = authority.split(separator: ":", omittingEmptySubsequences: false)
-            guard pieces.count <= 2 else { throw invalid("an IPv6 address in a URL goes in brackets: https://[ADDRESS]:PORT/") }
+            guard pieces.count <= 2 else {
+                // Colons in a bare address are IPv6's; after a name, more than one is a second port.
+                if IPAddress(String(authority))?.isV6 == true || IPAddress(String(authority[..<(authority.lastIndex(of: ":") ?? authority.endIndex)]))?.isV6 == true {
+                    throw invalid("an IPv6 address in a URL goes in brackets: https://[ADDRESS]:PORT/")
+                }
+                throw invalid("'\(authority)' has more than one ':': expected HOST or HOST:PORT")
+            }
             hostPart = pieces[0]
             portPart = pieces.count == 2 ? pieces[1] : nil
         }
