@@ -138,6 +138,8 @@ struct MatrixRow: Sendable, CustomStringConvertible {
     /// For a healthy case: the warning it must carry.
     var warning: Cause?
     var affects: Set<RequestStory.Client>
+    /// The root cause carries the proxy log's line that confirms it.
+    var confirmedBy = false
 
     var description: String { name }
 }

@@ -38,6 +38,7 @@ import TriageWire
             #expect(d.rootCause?.cause == root, "\(row.name): \(shown)")
             #expect(d.rootCause?.severity == .problem, "\(row.name)")
             #expect(d.verdict == .problem, "\(row.name)")
+            if row.confirmedBy { #expect(d.rootCause?.facts[.confirmedBy] != nil, "\(row.name): \(d.rootCause?.facts ?? [])") }
             let impact = d.impacts.first { $0.role == .root }
             #expect(impact?.affects == row.affects, "\(row.name): affects \(impact?.affects.map(\.rawValue).sorted() ?? [])")
         } else {
@@ -313,6 +314,16 @@ import TriageWire
         ("log: verify error 10", { f, v in
             MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream"),
                       root: .certExpired, affects: [.proxy])
+        }),
+        // nginx sends no SNI and gets the default certificate, expired; the one served with SNI is valid. The
+        // log's "certificate has expired" is that default certificate's: the cause is the SNI nginx does not
+        // send (it was cert-expired "for the host", whose own certificate is valid, and no SNI fix).
+        ("log: verify error 10, the default certificate (without SNI) expired", { f, v in
+            let e = B.endpoint(f)
+            var items = proxied(e, v, log: "upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream")
+            let old = B.cert("default.invalid", notBefore: B.now - 400 * B.day, notAfter: B.now - 5 * B.day)
+            items[0] = B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, chain: [old], verify: .certHasExpired, nameMatches: false)])
+            return MatrixRow(name: "", via: true, items: items, root: .defaultCertWithoutSNI, affects: [.proxy], confirmedBy: true)
         }),
         ("log: verify error 21", { f, v in
             MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate verify error: (21:unable to verify the first certificate) while SSL handshaking to upstream"),

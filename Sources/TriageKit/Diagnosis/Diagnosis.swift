@@ -89,14 +89,24 @@ public struct Diagnosis: Sendable {
         let client: RequestStory.Client = symptom?.path == .http(.via) ? .proxy : .user
         // The proxy's own log outranks every prediction: the causes it names come first.
         let logged = Set(problems.filter { $0.path == .proxyLog }.map(\.cause))
-        let confirmed = client == .proxy ? logged : []
+        var confirmed = client == .proxy ? logged : []
+        // A certificate the log rejects, where the server gives clients without SNI another certificate with
+        // that very problem and the proxy sends none: the log confirms the default certificate's finding,
+        // which names the certificate and the SNI fix (the logged cause alone blamed the host's valid one).
+        if !confirmed.isDisjoint(with: Self.defaultCertificateProblems),
+           problems.contains(where: { $0.cause == .defaultCertWithoutSNI && story.affects($0).contains(client) }) {
+            confirmed = [.defaultCertWithoutSNI]
+        }
         let explaining = problems.filter { $0 != symptom && story.affects($0).contains(client) }
             .sorted { Self.rank($0, confirmed: confirmed) < Self.rank($1, confirmed: confirmed) }
         var root = explaining.first ?? symptom ?? problems.filter { !story.affects($0).isDisjoint(with: story.observed) }.min { Self.order($0) < Self.order($1) }
             ?? problems.min { Self.order($0) < Self.order($1) }
         var missing: [Message] = []
         if var r = root {
-            if confirmed.contains(r.cause), r.path != .proxyLog, let line = problems.first(where: { $0.path == .proxyLog && $0.cause == r.cause })?.facts[.lastLine] {
+            let confirming = { (f: Finding) in
+                f.cause == r.cause || (r.cause == .defaultCertWithoutSNI && Self.defaultCertificateProblems.contains(f.cause))
+            }
+            if confirmed.contains(r.cause), r.path != .proxyLog, let line = problems.first(where: { $0.path == .proxyLog && confirming($0) })?.facts[.lastLine] {
                 r.facts.append(Fact(.confirmedBy, line))
             }
             if r == symptom, r.path == .http(.via), let evidence {
@@ -142,6 +152,10 @@ public struct Diagnosis: Sendable {
     /// How a candidate explanation ranks: a cause the proxy's log names first; then the
     /// earliest stage along the connection and the more specific cause; of two findings of
     /// one cause, the one resting on the evidence with more facts (a chain, a replay) before the log line.
+    /// What a default certificate's finding (`default-cert-without-sni`) can be the reason for.
+    static let defaultCertificateProblems: Set<Cause> = [.certExpired, .certNotYetValid, .hostnameMismatch, .untrustedIssuer, .selfSigned,
+                                                         .incompleteChain, .certInvalid]
+
     static func rank(_ f: Finding, confirmed: Set<Cause>) -> (Int, Int, Int, Int) {
         (confirmed.contains(f.cause) ? 0 : 1, f.cause.stage, f.cause.rank, evidenceOrder(f.path))
     }
