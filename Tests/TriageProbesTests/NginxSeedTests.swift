@@ -96,6 +96,10 @@ import TriageTestSupport
         #expect(doc.rootCause?.date(.notAfter) == notAfter)
         let logStep = doc.steps.first { $0.id == "nginx-log" }
         #expect(logStep?.fact(.lastLine)?.stringValue?.contains("certificate has expired") == true)
+        // Its command, pasted, finds the lines (nginx writes the upstream's URI after its address: the
+        // pattern that ended at the quote matched none).
+        let pasted = try await Command.run(["/bin/sh", "-c", try #require(logStep?.command)])
+        #expect(pasted.stdout.contains("certificate has expired"), "\(logStep?.command ?? "") → \(pasted.stdout)\(pasted.stderr)")
         let nginxStep = doc.steps.first { $0.id == "nginx" }
         #expect(nginxStep?.fact(.sniSent) == .string(F.host))
         // The command to paste reads the nginx that was read, not the system's.

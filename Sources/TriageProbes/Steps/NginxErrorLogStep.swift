@@ -18,6 +18,16 @@ import TriageWire
 public struct NginxErrorLogStep: StepKind {
     public let name: String
     public let summary: String
+    /// `text` as a literal in a POSIX basic regular expression (grep's default).
+    static func basicRegex(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            if ".[]*^$\\".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
     /// The proxies whose lines this kind reads.
     let formats: [ProxyLogFormat]
 
@@ -130,7 +140,9 @@ public struct NginxErrorLogStep: StepKind {
         } else if match.isEmpty && servers.isEmpty {
             "upstream"
         } else {
-            "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().joined(separator: "\\|"))\\)\""
+            // nginx writes the upstream's URI there (`upstream: "https://10.0.0.7:8443/x"`): the address ends at
+            // `:`, `/` or the quote. Each alternative is a basic regular expression: its dots and brackets escaped.
+            "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().map(Self.basicRegex).joined(separator: "\\|"))\\)[:/\"]"
         }
         guard let last = kept.last else {
             return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.union(servers).sorted().map(Value.string))]),
