@@ -325,6 +325,19 @@ import TriageWire
             items[0] = B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, chain: [old], verify: .certHasExpired, nameMatches: false)])
             return MatrixRow(name: "", via: true, items: items, root: .defaultCertWithoutSNI, affects: [.proxy], confirmedBy: true)
         }),
+        // The proxy answered 200; a capture holds triage's own SNI-less connections, aborted (alert 80), beside
+        // the handshake variant that met the same: a prediction for clients without SNI, a warning (it was
+        // alert-without-sni, exit 1, over a proxy that works).
+        ("capture: triage's own SNI-less connections aborted, the proxy answers 200", { f, v in
+            let e = B.endpoint(f)
+            let items: [Evidence] = [
+                B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v, outcome: .alert(B.serverAlert(80)))]),
+                B.exchange(.direct, pinned: e), B.exchange(.via, status: 200),
+                B.capture([B.captured(e, sni: nil, version: v, alerts: [B.serverAlert(80)], origin: .triage),
+                           B.captured(e, sni: B.host, version: v, origin: .triage)]),
+            ]
+            return MatrixRow(name: "", via: true, items: items, root: nil, warning: .alertWithoutSNI, affects: [])
+        }),
         ("log: verify error 21", { f, v in
             MatrixRow(name: "", via: true, items: proxied(B.endpoint(f), v, log: "upstream SSL certificate verify error: (21:unable to verify the first certificate) while SSL handshaking to upstream"),
                       root: .incompleteChain, affects: [.proxy])

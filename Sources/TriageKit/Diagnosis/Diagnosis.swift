@@ -173,12 +173,14 @@ public struct Diagnosis: Sendable {
         }
     }
 
-    /// A finding made from what a client would meet (a replay, a handshake variant, a chain), not from
-    /// what the proxy itself was seen doing (its log, its captured connection, its answer).
+    /// A finding made from what a client would meet (a replay, a handshake variant, a chain, triage's own
+    /// connections in the capture: its probes), not from what the proxy itself was seen doing (its log,
+    /// its captured connection, its answer).
     static func predicted(_ path: FindingPath) -> Bool {
         switch path {
         case .replay, .handshake, .chain, .all: true
-        case .http, .proxyLog, .capture: false
+        case .capture(_, let byProxy): !byProxy
+        case .http, .proxyLog: false
         }
     }
 
