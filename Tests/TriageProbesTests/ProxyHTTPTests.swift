@@ -69,6 +69,9 @@ import TriageWire
         #expect(root.fact(.bodyStart) == "backend database unavailable")
         #expect(root.fact(.serverHeader) == "orders-api/2.3")
         #expect(!c.doc.findings.contains { $0.cause == .proxyError }, "\(c.said)")
+        // What the fix's proof expects: not the 502 again (it said "Once fixed, the proxy answers 502").
+        #expect(c.markdown.contains("Once fixed, the upstream no longer answers 502 to a direct request, nor the proxy"), "\(c.markdown)")
+        #expect(!c.markdown.contains("the proxy answers 502"))
     }
 
     /// `proxy_pass http://` to a port that speaks TLS: plain-http-to-tls-port, the fix the scheme.

@@ -81,7 +81,10 @@ extension Fix {
         }
         if let via = record.via, onProxy {
             proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
-            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status {
+            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status, direct >= 400, change == nil {
+                // The upstream's own error answer is the cause: once fixed, neither it nor the proxy gives that status.
+                expectation = Message(.fixExpectUpstreamFixed, ["status": .int(direct)])
+            } else if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status {
                 expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct)])
             } else {
                 // No direct request got an answer: nothing says what the upstream answers once fixed, only what the proxy must stop answering.

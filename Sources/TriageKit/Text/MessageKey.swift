@@ -307,6 +307,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case fixExpectVia = "fix.expect_via"
     case fixExpectCheck = "fix.expect_check"
     case fixExpectViaFixed = "fix.expect_via_fixed"
+    case fixExpectUpstreamFixed = "fix.expect_upstream_fixed"
     case explainClientHeading = "explain.client_heading"
     case explainCauseLine = "explain.cause_line"
     case versionProbeLine = "version.probe_line"
