@@ -133,6 +133,12 @@ import TriageWire
         #expect(then.curlCode == 60, "\(then.curlMessage)")
         #expect(then.verifyResult == 10)
         #expect(markdown.contains("Certificates are judged as of \(ISO8601.string(later)) (--at)"), "\(markdown.prefix(400))")
+        // The proof verifies as of that date too: pasted, it fails now (verify error 10), as the run judged
+        // (without -attime it passed today and proved nothing).
+        let proof = try #require(markdown.split(separator: "\n").first { $0.contains("-verify_return_error") && $0.contains("-attime \(Int(later.timeIntervalSince1970))") },
+                                 "\(markdown)")
+        let pasted = try await Command.run(["/bin/sh", "-c", String(proof).trimmingCharacters(in: .whitespaces)])
+        #expect(pasted.status != 0 && pasted.stderr.contains("certificate has expired"), "\(proof): \(pasted.stdout) \(pasted.stderr)")
         let (soon, soonDoc, _) = try await run(server.port, ca: ca, ["--at", "+5d"])
         #expect(soon.status == 0)
         #expect(soonDoc.steps.first { $0.id == "direct-1" }?.status == .ok)

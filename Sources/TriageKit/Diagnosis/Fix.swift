@@ -147,6 +147,8 @@ extension Fix {
         if let sni = line.firstMatch(of: /-servername (\S+)/)?.output.1 { words += ["-servername", String(sni)] }
         words += ["-verify_return_error", IPAddress(host) == nil ? "-verify_hostname" : "-verify_ip", ShellQuote.quote(host)]
         if let ca = record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }
+        // `--at`: verified as of that time, as the run judged (as of now it would pass, or fail, for another reason).
+        if let at = record.judgedAt { words += ["-attime", String(Int64(at.timeIntervalSince1970.rounded(.down)))] }
         if root.cause == .weakKey { words += ["-auth_level", "2"] }
         return words.joined(separator: " ") + " </dev/null"
     }
