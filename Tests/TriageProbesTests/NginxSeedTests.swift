@@ -71,6 +71,32 @@ import TriageTestSupport
                 "\(md.split(separator: "\n").filter { $0.hasPrefix("| with SNI") })")
     }
 
+    /// nginx trusts another CA than the one that signed the upstream (the run is given the right one):
+    /// the proof verifies against nginx's proxy_ssl_trusted_certificate, so pasted it fails until nginx
+    /// trusts the upstream's CA (against the run's --cacert it passed before any fix).
+    @Test func theProofOfAnUntrustedIssuerUsesNginxsAnchors() async throws {
+        let root = try F.root()
+        let other = try F.root("other test root")
+        let leaf = try F.leaf(issuer: root)
+        let upstream = try F.server(chain: [leaf], key: leaf)
+        defer { upstream.stop() }
+        let ca = try F.file(root.certificatePEM), nginxCA = try F.file(other.certificatePEM)
+        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host, extra: """
+                        proxy_ssl_server_name on;
+                        proxy_ssl_name \(F.host);
+                        proxy_ssl_verify on;
+                        proxy_ssl_trusted_certificate \(nginxCA);
+            """), prefix: TestPaths.temporaryFolder("nginx"))
+        defer { nginx.stop() }
+        let (r, doc, md, _) = try await triageRun(["--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.path, "--cacert", ca])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(doc.rootCause?.cause == .untrustedIssuer, "\(doc.findings.map { "\($0.cause) \($0.summary)" })")
+        let proof = try #require(md.split(separator: "\n").first { $0.contains("-verify_return_error") }, "\(md)")
+        #expect(proof.contains("-CAfile \(nginxCA)"), "\(proof)")
+        let pasted = try await Command.run(["/bin/sh", "-c", String(proof).trimmingCharacters(in: .whitespaces)])
+        #expect(pasted.status != 0 && pasted.stderr.contains("unable to get local issuer certificate"), "\(proof): \(pasted.stderr)")
+    }
+
     @Test func nginxVerifyingAnExpiredUpstream() async throws {
         let root = try F.root()
         let notAfter = F.midnight(-9)

@@ -146,7 +146,13 @@ extension Fix {
         var words = ["timeout", "10", "openssl", "s_client", "-brief", "-connect", String(connect)]
         if let sni = line.firstMatch(of: /-servername (\S+)/)?.output.1 { words += ["-servername", String(sni)] }
         words += ["-verify_return_error", IPAddress(host) == nil ? "-verify_hostname" : "-verify_ip", ShellQuote.quote(host)]
-        if let ca = record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }
+        // The proxy's own verification failed: its anchors (nginx's proxy_ssl_trusted_certificate) are what must
+        // accept the chain, not the run's --cacert (with the right CA there, the proof passed before any fix).
+        let proxyAnchors: String? = switch root.path {
+        case .replay, .proxyLog: CaseEvidence(record).proxyConfig?.settings["proxy_ssl_trusted_certificate"]?.first
+        default: nil
+        }
+        if let ca = proxyAnchors ?? record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }
         // `--at`: verified as of that time, as the run judged (as of now it would pass, or fail, for another reason).
         if let at = record.judgedAt { words += ["-attime", String(Int64(at.timeIntervalSince1970.rounded(.down)))] }
         if root.cause == .weakKey { words += ["-auth_level", "2"] }
