@@ -74,6 +74,10 @@ import TriageWire
         #expect(c.doc.rootCause?.cause == .hostnameMismatch, "\(c.said)")
         #expect(c.doc.steps.first { $0.id == "proxy-handshake" }?.status == .problem)
         #expect(c.markdown.contains("+++ \(nginx.configuration.path)"), "\(c.markdown.prefix(1500))")
+        // Started with -p PREFIX (its pid file and logs relative to it): the reload to paste says it too,
+        // else `nginx -s reload` looks for the pid file under the compiled-in prefix and fails.
+        let prefix = nginx.configuration.deletingLastPathComponent().path, conf = nginx.configuration.path
+        #expect(c.markdown.contains("nginx -t -p \(prefix) -c \(conf) && nginx -s reload -p \(prefix) -c \(conf)"), "\(c.markdown)")
     }
 
     /// No nginx listens on the --via port here (a plain server does): nothing read, no error, the

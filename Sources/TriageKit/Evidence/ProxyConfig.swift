@@ -42,10 +42,12 @@ public struct ProxyConfig: Sendable, Hashable {
     public var file: String
     /// ` -c FILE` for a command that should act on this nginx (`nginx -T`, `nginx -t`, `nginx -s reload`):
     /// empty for Debian's default file, which nginx reads without it.
-    public var configOption: String { Self.configOption(file) }
-    public static func configOption(_ file: String) -> String {
-        file == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(file))"
+    /// With ` -p PREFIX` first for an nginx started with one (its relative pid file and logs are read against it).
+    public var configOption: String {
+        (prefix.map { " -p \(ShellQuote.quote($0))" } ?? "") + (file == "/etc/nginx/nginx.conf" ? "" : " -c \(ShellQuote.quote(file))")
     }
+    /// The running nginx's `-p PREFIX` (discovered from its master's command line), if it was started with one.
+    public var prefix: String?
     /// The location's arguments, e.g. `/test` or `~ ^/api`.
     public var location: String
     /// `file:line` of the location block.

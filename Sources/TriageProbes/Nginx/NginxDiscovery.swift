@@ -18,6 +18,9 @@ public enum NginxDiscovery {
         /// Its configuration file, absolute.
         public var conf: String
         public var binary: String?
+        /// Its `-p PREFIX`, when started with one: nginx reads the configuration's relative paths (its pid
+        /// file, its logs) against it, so `nginx -s reload` must be given it too.
+        public var prefix: String?
     }
 
     public static func listening(on port: Int, proc: String = "/proc") async -> Found? {
@@ -46,7 +49,7 @@ public enum NginxDiscovery {
             let base = prefix ?? compiled?.prefix ?? "/"
             path = (base.hasSuffix("/") ? base : base + "/") + path
         }
-        return Found(pid: master, conf: path, binary: binary)
+        return Found(pid: master, conf: path, binary: binary, prefix: prefix)
     }
 
     /// `-c FILE` and `-p PREFIX` from a master's title (`nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf`).

@@ -79,7 +79,7 @@ public struct NginxConfigStep: StepKind {
         for note in view.notes { facts.append(Fact(.note, note)) }
         let first = view.servers.first
         let source = Self.source(of: view)
-        let config = ProxyConfig(
+        var config = ProxyConfig(
             file: file, location: view.location, locationWhere: view.where_,
             source: source["file"].stringValue.map { f in
                 ProxyConfig.Source(file: f, line: source["line"].intValue ?? 0, proxyPassLine: source["proxy_pass_line"].intValue ?? 0,
@@ -88,6 +88,7 @@ public struct NginxConfigStep: StepKind {
             proxyPass: view.proxyPass, scheme: view.scheme, upstreamName: view.upstreamName, servers: view.serverParameters,
             proxyHost: view.proxyHost, settings: view.settings, upstreamSettings: view.upstreamSettings,
             sslName: view.explicitSSLName, hostHeader: view.hostHeader)
+        config.prefix = discovered?.prefix
         let version = await ProxyVersionProbe.detect(explicit: context.string("version"), onThisMachine: true, serverHeader: nil,
                                                      errorLog: context.string("error_log"))
         if view.protocols.isEmpty, let i = facts.firstIndex(where: { $0.key == .proxySSLProtocols }) {
