@@ -95,6 +95,11 @@ import TriageTestSupport
         #expect(proof.contains("-CAfile \(nginxCA)"), "\(proof)")
         let pasted = try await Command.run(["/bin/sh", "-c", String(proof).trimmingCharacters(in: .whitespaces)])
         #expect(pasted.status != 0 && pasted.stderr.contains("unable to get local issuer certificate"), "\(proof): \(pasted.stderr)")
+        // The diagram's proxy leg is the replay of nginx's handshake (verify 20 against its anchors), not the
+        // client's own (verify 0 against --cacert).
+        let diagram = try #require(MarkdownChecks.mermaidBlocks(md).first)
+        let leg = diagram.filter { $0.contains("U-->>P") || $0.contains("U--xP") }
+        #expect(leg.contains { $0.contains("verify 20") } && !leg.contains { $0.contains("verify 0") }, "\(diagram.joined(separator: "\n"))")
     }
 
     @Test func nginxVerifyingAnExpiredUpstream() async throws {

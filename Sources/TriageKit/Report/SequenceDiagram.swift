@@ -64,7 +64,10 @@ struct SequenceDiagram {
         if !sends, let captured = observations.first(where: { $0.path == .capture(sni: false, byProxy: true) }) {
             return (captured, " " + label(.diagramCaptured, [:]))
         }
-        if let replayed = observations.first(where: { $0.path == .handshake(proxy.sni) && !$0.ok })
+        // The replay of the proxy's handshake (its SNI, versions, anchors) before the client's handshake with the same
+        // SNI: that one verified against the run's anchors, and drew "verify 0 (ok)" on a leg nginx refused.
+        if let replayed = observations.first(where: { $0.path == .replay && !$0.ok }) ?? observations.first(where: { $0.path == .replay })
+            ?? observations.first(where: { $0.path == .handshake(proxy.sni) && !$0.ok })
             ?? observations.first(where: { $0.path == .handshake(proxy.sni) }) {
             return (replayed, " " + label(.diagramReplayed, [:]))
         }
