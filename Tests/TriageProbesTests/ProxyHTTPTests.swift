@@ -146,6 +146,32 @@ import TriageWire
         #expect(c.doc.steps.first { $0.id == "via" }?.fact(.status)?.intValue == 504, "\(c.said)")
     }
 
+    /// nginx answers 504 (its `proxy_read_timeout 1` passed; the upstream answers after 2 s) and its log is
+    /// not given: a gateway's 504 is its own timeout, read in numbers from its configuration and the direct
+    /// request, and the fix raises it (it was the generic proxy-error, "the proxy fails to reach the
+    /// upstream", asking for the log).
+    @Test func a504WithoutTheLogIsTheProxysTimeout() async throws {
+        let (up, ca) = try upstream(.delayedAnswer(milliseconds: 2_000))
+        defer { up.stop() }
+        let nginx = try NginxCase.nginx(upstream: up.port, replacing: [("proxy_read_timeout 10;", "proxy_read_timeout 1;")])
+        defer { nginx.stop() }
+        let out = TestPaths.temporaryFolder("proxy-504")
+        let r = try await Command.triage(["run", "https://\(F.host):\(up.port)/xxx/xxx", "--via", "http://127.0.0.1:\(nginx.port)/test",
+                                          "--nginx-conf", nginx.configuration.path, "--set", "addresses=127.0.0.1", "--cacert", ca,
+                                          "--out", out.path])
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        let doc = try ReportDocument.decode(Data(contentsOf: out.appendingPathComponent("report.json")))
+        let root = try #require(doc.rootCause, "\(doc.findings.map(\.summary))")
+        #expect(root.cause == .proxyTimeout, "\(doc.findings.map { "\($0.cause) \($0.summary)" })")
+        #expect(root.summary.hasPrefix("the proxy answered 504 Gateway Timeout: it gave up waiting for the upstream"), "\(root.summary)")
+        #expect(root.fact(.setting)?.stringValue == "proxy_read_timeout 1;", "\(root.facts)")
+        let measured = try #require(root.fact(.measuredMs)?.numberValue, "\(root.facts)")
+        #expect(measured >= 2_000, "\(measured)")
+        let suggested = Int((measured / 1000 * 1.5).rounded(.up))
+        #expect(root.remedy.contains("`proxy_read_timeout` to \(suggested)s"), "\(root.remedy)")
+        #expect(diff(String(decoding: try Data(contentsOf: out.appendingPathComponent("report.md")), as: UTF8.self), "+", "proxy_read_timeout \(suggested)s;"))
+    }
+
     /// The upstream declares 1000 bytes of body and closes after 10: nginx logs `upstream prematurely
     /// closed connection`; the direct request shows the upstream cuts its own body.
     @Test func theUpstreamCutsItsBody() async throws {

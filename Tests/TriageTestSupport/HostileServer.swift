@@ -47,6 +47,8 @@ public final class HostileServer: Sendable {
         case redirectLoop
         /// Answers 200 with the request's headers as the body.
         case echoHeaders
+        /// Answers 200 this many milliseconds after the request (an upstream slower than a proxy's read timeout).
+        case delayedAnswer(milliseconds: Int)
         /// Answers with this status.
         case status(Int)
         /// Answers with this status, these headers and this body (keep-alive, as upstreams behind nginx do).
@@ -213,6 +215,10 @@ public final class HostileServer: Sendable {
             let authorization = lines.first { $0.lowercased().hasPrefix("authorization:") }
                 .map { "X-Echo-Auth:" + $0.dropFirst("authorization:".count) + "\r\n" } ?? ""
             _ = c.write("HTTP/1.1 200 OK\r\n\(authorization)Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        case .delayedAnswer(let ms):
+            let until = ContinuousClock.now + .milliseconds(ms)
+            while ContinuousClock.now < until, !stopped() { usleep(20_000) }
+            _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
         case .status(let status):
             _ = c.write("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         case .answer(let status, let headers, let body):

@@ -45,6 +45,14 @@ public struct HTTPRules: Sendable {
             // The upstream gives the same answer to a direct request: the proxy only passes it on; the answer is the cause.
             return [passedOn(direct, facts: statusFacts)]
         }
+        if e.role == .via, e.status == 504 {
+            // A gateway's 504 is its own deadline passing while it waited for the upstream (nginx answers 504 for
+            // nothing else): a timeout, whose numbers the proxy's settings and the direct request give (RuleBook).
+            let direct: Value = compareStatus.map { $0 > 0 ? .int($0) : Message(.noAnswer).value } ?? Message(.notTried).value
+            return [Finding(.proxyTimeout, summary: Message(.findingProxyGatewayTimeout, ["status": .int(e.status), "reason": .string(Self.reason(e.status)),
+                                                                                          "direct": direct]),
+                            subject: subject, facts: statusFacts)]
+        }
         if e.role == .via, e.status >= 500 {
             let key: MessageKey = compareStatus.map { $0 > 0 ? .findingProxyErrorDirectOK : .findingProxyErrorDirectFailed } ?? .findingProxyError
             return [Finding(.proxyError, summary: Message(key, ["status": .int(e.status), "reason": .string(Self.reason(e.status)),

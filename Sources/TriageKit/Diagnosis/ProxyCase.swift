@@ -65,6 +65,16 @@ public struct ProxyCase: Sendable {
         }
     }
 
+    /// The phase a 504 without its log line most likely timed out in, from the direct request: connecting
+    /// and the handshake when they took longer than `proxy_connect_timeout` (or never ended), else waiting
+    /// for the answer.
+    var gatewayTimeoutPhase: ProxyPhase {
+        let limit = setting("proxy_connect_timeout").value.first.flatMap(NginxDefaults.duration) ?? .seconds(60)
+        let reached = direct.filter { $0.tlsEstablished || $0.succeeded }
+        guard !reached.isEmpty else { return .connecting }
+        return reached.contains { max($0.timings.tls, $0.timings.connect) > limit.seconds } ? .handshaking : .readingHeader
+    }
+
     /// A timeout in a phase: nginx's limit for that phase against how long the upstream took here.
     func timedOut(_ finding: inout Finding, phase: ProxyPhase) {
         let directive = switch phase {

@@ -33,7 +33,14 @@ public struct RuleBook: Sendable {
             case .handshakes(let m):
                 add(handshakeFindings(m), step: item.step)
             case .exchange(let e):
-                let found = HTTPRules(exchange: e, compare: compare(with: e)).findings
+                var found = HTTPRules(exchange: e, compare: compare(with: e)).findings
+                if evidence.proxyConfig != nil {
+                    // nginx's 504 read in numbers: its limit for the phase against what the upstream took directly.
+                    let proxy = proxyCase
+                    for i in found.indices where found[i].summary.key == MessageKey.findingProxyGatewayTimeout.rawValue {
+                        proxy.timedOut(&found[i], phase: proxy.gatewayTimeoutPhase)
+                    }
+                }
                 if !e.succeeded, found.isEmpty { unexplained.insert(item.step) }
                 add(found, step: item.step)
             case .chains(let review):

@@ -155,6 +155,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case findingHTTPProtocol = "finding.http_protocol"
     case findingHTTPReceive = "finding.http_receive"
     case findingHTTPStalled = "finding.http_stalled"
+    case findingProxyGatewayTimeout = "finding.proxy_gateway_timeout"
     case findingHandshakeFailed = "finding.handshake_failed"
     case findingHandshakeNoAnswer = "finding.handshake_no_answer"
     case findingHandshakeStalled = "finding.handshake_stalled"
