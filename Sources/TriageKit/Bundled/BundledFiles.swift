@@ -31,6 +31,7 @@ steps:
       file: ${{ inputs.capture }}
       port: ${{ inputs.port }}
       host: ${{ inputs.host }}
+      name: ${{ inputs.host }}
       ca_file: ${{ inputs.ca_file }}
       keylog: ${{ inputs.keylog }}
   - id: alert

@@ -14,7 +14,8 @@ public struct CaptureDecodeStep: StepKind {
     public let inputs: [InputDeclaration] = [
         .init("file", .string, required: true, "the capture (pcap or pcapng)"),
         .init("port", .integer, "only connections to this server port"),
-        .init("host", .string, "the name the server certificates must match (default: each ClientHello's SNI)"),
+        .init("host", .string, "the name a certificate sent to a ClientHello without SNI must match (default: the name other clients asked that server for); with SNI, the SNI"),
+        .init("name", .string, "the name every certificate must match, whatever each ClientHello asked for (analyze --host)"),
         .init("keylog", .string, "TLS secrets (NSS key log, as SSLKEYLOGFILE writes) that decrypt TLS 1.3 handshakes and alerts"),
         .init("ca_file", .string, "verify the certificates sent in clear against this PEM bundle instead of the system store"),
         .init("own_ports", .stringOrList, "client ports of triage's own connections in this run: the others are the proxy's (or any other client's)"),
@@ -81,7 +82,7 @@ public struct CaptureDecodeStep: StepKind {
         let analysis = decoded.analysis
         let digest = decoded.digest
         let host = context.string("host")
-        let checks = Self.verify(digest, caFile: context.string("ca_file"), host: host, judged: judged)
+        let checks = Self.verify(digest, caFile: context.string("ca_file"), host: host, name: context.string("name"), judged: judged)
         let groups = digest.groups
         // Handed over as they closed; shown in the order they began.
         let connections = digest.examples.sorted { ($0.firstSeen, $0.client) < ($1.firstSeen, $1.client) }
@@ -310,16 +311,17 @@ public struct CaptureDecodeStep: StepKind {
 
     /// Each distinct chain sent in clear, verified as a client would at the
     /// time it was seen, by leaf fingerprint.
-    /// The name each is checked against is `host` (`analyze --host`: the name certificates must match),
-    /// else the one its client asked for (the SNI), else
-    /// (for a ClientHello without SNI) the name other clients asked that server for.
-    static func verify(_ digest: CaptureDigest, caFile: String?, host: String?, judged: Date? = nil) -> [String: ChainCheck] {
+    /// The name each is checked against is `name` (`analyze --host`: the name every certificate must match),
+    /// else the one its client asked for (the SNI), else `host`, else (for a ClientHello without SNI) the
+    /// name other clients asked that server for. (In a run the SNI comes first: nginx's own connection
+    /// with its `proxy_ssl_name` is checked against the name it asked for, not the URL's host.)
+    static func verify(_ digest: CaptureDigest, caFile: String?, host: String?, name given: String? = nil, judged: Date? = nil) -> [String: ChainCheck] {
         // (The digest's first connection of each distinct chain: a handful, whatever the capture's size.)
         var checks: [String: ChainCheck] = [:]
         for c in digest.chains {
             let key = CaptureDigest.chainKey(c.certificates)
             guard !c.certificates.isEmpty, checks[key] == nil else { continue }
-            let name = host ?? c.sni ?? digest.sniName(for: c.server)
+            let name = given ?? c.sni ?? host ?? digest.sniName(for: c.server)
             checks[key] = ChainVerifier.check(CertificateChain(certificates: c.certificates, servers: [c.server], serverName: c.sni),
                                               caFile: caFile, at: judged ?? c.firstSeen, name: name)
         }
