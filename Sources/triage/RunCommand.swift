@@ -249,9 +249,10 @@ struct RunCommand: AsyncParsableCommand {
         return (h1, p1, h2, p2)
     }
 
-    /// The first `--connect-to` entry curl uses for `url` (its host, or any, and its port, or any), as
-    /// the address and port the handshake connects to when its CONNECT-HOST is an address.
-    static func connectToAddress(_ specs: [String], for url: String?) -> (address: String, port: Int?)? {
+    /// The first `--connect-to` entry curl uses for `url` (its host, or any, and its port, or any), as the
+    /// address and port the handshake connects to: its CONNECT-HOST when an address, its CONNECT-PORT when
+    /// the host is that address or the URL's own (empty). A CONNECT-HOST that is a name pins nothing.
+    static func connectToAddress(_ specs: [String], for url: String?) -> (address: String?, port: Int?)? {
         guard let url, let target = try? Target(url) else { return nil }
         let urlHost = SNIVariant.withoutRootDot(target.host).lowercased()
         for spec in specs {
@@ -259,9 +260,18 @@ struct RunCommand: AsyncParsableCommand {
             let hostMatches = e.host.isEmpty || SNIVariant.withoutRootDot(e.host).lowercased() == urlHost
             guard hostMatches, e.port.map({ $0 == target.effectivePort }) ?? true else { continue }
             // curl takes the first that matches; a name there is resolved by the dns step (not pinned here).
-            return HostAddresses.isIPLiteral(e.connectHost) ? (e.connectHost, e.connectPort) : nil
+            if HostAddresses.isIPLiteral(e.connectHost) { return (e.connectHost, e.connectPort) }
+            return e.connectHost.isEmpty ? (nil, e.connectPort) : nil
         }
         return nil
+    }
+
+    /// The address and port `--connect-to` sends the URL's request to, as the handshake's too (unless
+    /// `--resolve` or `--set addresses` already named them).
+    static func pin(_ connectTo: [String], in given: inout [String: Value]) {
+        guard given["addresses"] == nil, let pinned = connectToAddress(connectTo, for: given["url"]?.stringValue) else { return }
+        if let address = pinned.address { given["addresses"] = .string(address) }
+        if let port = pinned.port { given["port"] = .int(port) }
     }
 
     /// The `--resolve` entries curl uses for `url`: those for its host (or `*`) and its port. curl
@@ -358,10 +368,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if !connectTo.isEmpty {
             given["connect_to"] = .list(connectTo.map(Value.string))
-            if given["addresses"] == nil, let pinned = Self.connectToAddress(connectTo, for: given["url"]?.stringValue) {
-                given["addresses"] = .string(pinned.address)
-                if let port = pinned.port { given["port"] = .int(port) }
-            }
+            Self.pin(connectTo, in: &given)
         }
         // The same files given with --set (`--set ca_file=<(…)`): made stable too (a flag's already are).
         for (key, what) in [("ca_file", "the CA file"), ("client_cert", "the client certificate"), ("client_key", "the client key")] {
@@ -390,6 +397,8 @@ struct RunCommand: AsyncParsableCommand {
                                                    request: given["via"]?.stringValue)
                 if given["url"] == nil, let url = view.upstreamURL {
                     given["url"] = .string(url)
+                    // The URL is known only now: a --connect-to for it pins what it names.
+                    Self.pin(connectTo, in: &given)
                     if view.servers.allSatisfy({ HostAddresses.isIPLiteral($0.host) }), given["addresses"] == nil {
                         given["addresses"] = .string(view.servers.map(\.host).joined(separator: ","))
                     }

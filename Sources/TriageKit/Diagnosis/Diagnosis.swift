@@ -95,7 +95,8 @@ public struct Diagnosis: Sendable {
         // which names the certificate and the SNI fix (the logged cause alone blamed the host's valid one).
         if !confirmed.isDisjoint(with: Self.defaultCertificateProblems),
            problems.contains(where: { $0.cause == .defaultCertWithoutSNI && story.affects($0).contains(client) }) {
-            confirmed = [.defaultCertWithoutSNI]
+            confirmed.subtract(Self.defaultCertificateProblems)
+            confirmed.insert(.defaultCertWithoutSNI)
         }
         let explaining = problems.filter { $0 != symptom && story.affects($0).contains(client) }
             .sorted { Self.rank($0, confirmed: confirmed) < Self.rank($1, confirmed: confirmed) }

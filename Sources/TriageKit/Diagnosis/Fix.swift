@@ -81,7 +81,8 @@ extension Fix {
         }
         if let via = record.via, onProxy {
             proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
-            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status, direct >= 400, change == nil {
+            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status, direct >= 400, change == nil,
+               root.cause == .httpError {
                 // The upstream's own error answer is the cause: once fixed, neither it nor the proxy gives that status.
                 expectation = Message(.fixExpectUpstreamFixed, ["status": .int(direct)])
             } else if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status {
@@ -149,7 +150,11 @@ extension Fix {
         // The proxy's own verification failed: its anchors (nginx's proxy_ssl_trusted_certificate) are what must
         // accept the chain, not the run's --cacert (with the right CA there, the proof passed before any fix).
         let proxyAnchors: String? = switch root.path {
-        case .replay, .proxyLog: CaseEvidence(record).proxyConfig?.settings["proxy_ssl_trusted_certificate"]?.first
+        case .replay, .proxyLog, .capture(_, byProxy: true):
+            CaseEvidence(record).proxyConfig.flatMap { config in
+                // nginx reads a relative path against its configuration's directory (its conf prefix).
+                config.settings["proxy_ssl_trusted_certificate"]?.first.map { $0.hasPrefix("/") ? $0 : config.file[..<(config.file.lastIndex(of: "/") ?? config.file.startIndex)] + "/" + $0 }
+            }
         default: nil
         }
         if let ca = proxyAnchors ?? record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }

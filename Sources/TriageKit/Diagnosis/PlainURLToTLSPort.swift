@@ -15,12 +15,12 @@ public enum PlainURLToTLSPort {
             .flatMap { m in m.value.attempts.map { (step: m.step, attempt: $0) } }.filter { Int($0.attempt.server.port) == port }
         guard let tls = attempts.first(where: { $0.attempt.established }) else {
             // No TLS on the port, as the URL says: what the handshake met is no finding, nor is a capture's
-            // "answered non-TLS bytes" about the same ClientHellos; the plain request tells the story.
+            // "answered non-TLS bytes" about triage's own ClientHellos; the plain request tells the story.
             guard !attempts.isEmpty else { return findings }
             return findings.filter { f in
                 switch f.path {
                 case .handshake: false
-                case .capture: f.cause != .notTLS
+                case .capture(_, let byProxy): byProxy || f.cause != .notTLS
                 default: true
                 }
             }

@@ -69,10 +69,12 @@ public struct ProxyCase: Sendable {
     /// and the handshake when they took longer than `proxy_connect_timeout` (or never ended), else waiting
     /// for the answer.
     var gatewayTimeoutPhase: ProxyPhase {
-        let limit = setting("proxy_connect_timeout").value.first.flatMap(NginxDefaults.duration) ?? .seconds(60)
-        let reached = direct.filter { $0.tlsEstablished || $0.succeeded }
-        guard !reached.isEmpty else { return .connecting }
-        return reached.contains { max($0.timings.tls, $0.timings.connect) > limit.seconds } ? .handshaking : .readingHeader
+        let limit = setting("proxy_connect_timeout").value.first.flatMap(NginxDefaults.duration).map(\.seconds) ?? 60
+        let reached = direct.filter { $0.timings.connect > 0 || $0.succeeded }
+        guard !reached.isEmpty, !reached.contains(where: { $0.timings.connect > limit }) else { return .connecting }
+        // An https upstream whose handshake did not end, or ended past the limit (nginx counts it in proxy_connect_timeout).
+        if reached.contains(where: { $0.isHTTPS && (($0.timings.tls == 0 && !$0.succeeded) || $0.timings.tls > limit) }) { return .handshaking }
+        return .readingHeader
     }
 
     /// A timeout in a phase: nginx's limit for that phase against how long the upstream took here.

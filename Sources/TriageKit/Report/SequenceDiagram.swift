@@ -66,7 +66,8 @@ struct SequenceDiagram {
         }
         // The replay of the proxy's handshake (its SNI, versions, anchors) before the client's handshake with the same
         // SNI: that one verified against the run's anchors, and drew "verify 0 (ok)" on a leg nginx refused.
-        if let replayed = observations.first(where: { $0.path == .replay && !$0.ok }) ?? observations.first(where: { $0.path == .replay })
+        let replays = proxy.replayed ? observations.filter { $0.path == .replay } : []
+        if let replayed = replays.first(where: { !$0.ok }) ?? replays.first
             ?? observations.first(where: { $0.path == .handshake(proxy.sni) && !$0.ok })
             ?? observations.first(where: { $0.path == .handshake(proxy.sni) }) {
             return (replayed, " " + label(.diagramReplayed, [:]))

@@ -141,8 +141,9 @@ public struct NginxErrorLogStep: StepKind {
             "upstream"
         } else {
             // nginx writes the upstream's URI there (`upstream: "https://10.0.0.7:8443/x"`): the address ends at
-            // `:`, `/` or the quote. Each alternative is a basic regular expression: its dots and brackets escaped.
-            "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().map(Self.basicRegex).joined(separator: "\\|"))\\)[:/\"]"
+            // `:`, `/` or the quote (an IPv6 address in brackets). Each alternative is a basic regular expression:
+            // its dots and brackets escaped.
+            "upstream: \"[a-z]*://\\(\((match.union(servers)).sorted().map { Self.basicRegex(IPAddress($0)?.isV6 == true ? "[\($0)]" : $0) }.joined(separator: "\\|"))\\)[:/\"]"
         }
         guard let last = kept.last else {
             return StepOutcome(summary: Message(.nginxLogNone, ["file": .string(file), "match": .list(match.union(servers).sorted().map(Value.string))]),
