@@ -104,7 +104,9 @@ public struct DNSResolveStep: StepKind {
     }
 
     func local(_ host: String, _ addresses: [IPAddress], source: String, why: Message) -> StepOutcome {
-        StepOutcome(summary: why, command: "getent ahosts \(host)",
+        // Pinned by the user (`--resolve`, `--set addresses`): nothing was looked up, and the name may be in no
+        // resolver at all (`getent` then exits 2): no command to repeat.
+        StepOutcome(summary: why, command: source == "input" ? nil : "getent ahosts \(host)",
                     facts: [Fact(.addresses, .list(addresses.map { .typed(.address($0)) })), Fact(.addressSource, Self.sourceLabel(source))],
                     outputs: ["addresses": .list(addresses.map { .typed(.address($0)) }), "cname_chain": [], "source": .string(source)])
     }
