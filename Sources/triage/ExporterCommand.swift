@@ -95,15 +95,14 @@ struct ExporterCommand: AsyncParsableCommand {
         // A quarter of the descriptors, the rest for probes (at `ulimit -n 64` a floor of 64 gave the
         // connections every descriptor, and probes of healthy targets waited until they gave up).
         limits.maxConnections = maxConnections ?? max(8, min(4096, ProcessTuning.openFileLimit / 4))
-        for (flag, text) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] {
-            do {
-                let deadline = try DurationParser.deadline(text)
-                if flag == "--header-timeout" { limits.headerTimeout = deadline } else { limits.idleTimeout = deadline }
-            } catch {
+        func deadline(_ flag: String, _ text: String) throws -> Duration {
+            do { return try DurationParser.deadline(text) } catch {
                 console.error("\(flag) '\(Sink.echo(text, limit: 40))': \(error)")
                 throw Reported(status: ExitStatus.usage)
             }
         }
+        limits.headerTimeout = try deadline("--header-timeout", headerTimeout)
+        limits.idleTimeout = try deadline("--idle-timeout", idleTimeout)
         let exporter = ExporterServer(probes: probes, limits: limits)
         let bound: (port: Int, channel: Channel)
         do {

@@ -254,10 +254,10 @@ struct RunCommand: AsyncParsableCommand {
     /// the host is that address or the URL's own (empty). A CONNECT-HOST that is a name pins nothing.
     static func connectToAddress(_ specs: [String], for url: String?) -> (address: String?, port: Int?)? {
         guard let url, let target = try? Target(url) else { return nil }
-        let urlHost = SNIVariant.withoutRootDot(target.host).lowercased()
+        let urlHost = canonicalHost(target.host)
         for spec in specs {
             guard let e = connectToEntry(spec) else { continue }
-            let hostMatches = e.host.isEmpty || SNIVariant.withoutRootDot(e.host).lowercased() == urlHost
+            let hostMatches = e.host.isEmpty || canonicalHost(e.host) == urlHost
             guard hostMatches, e.port.map({ $0 == target.effectivePort }) ?? true else { continue }
             // curl takes the first that matches; a name there is resolved by the dns step (not pinned here).
             if HostAddresses.isIPLiteral(e.connectHost) { return (e.connectHost, e.connectPort) }
@@ -274,6 +274,14 @@ struct RunCommand: AsyncParsableCommand {
         if let port = pinned.port { given["port"] = .int(port) }
     }
 
+    /// A name as curl compares `--resolve` and `--connect-to` entries with the URL's: lower case, without a
+    /// root dot, an international name in its ASCII form, `127.1` as 127.0.0.1 (Target reads a host as it
+    /// reads the URL's).
+    static func canonicalHost(_ host: String) -> String {
+        let bare = SNIVariant.withoutRootDot(host)
+        return ((try? Target(bare))?.host ?? bare).lowercased()
+    }
+
     /// The `--resolve` entries curl uses for `url`: those for its host (or `*`) and its port. curl
     /// ignores the others, and so does triage, saying so: a mistyped port must not send every
     /// probe to a port nothing listens on. Without a URL (taken from --nginx-conf later) all are used.
@@ -281,15 +289,9 @@ struct RunCommand: AsyncParsableCommand {
         let parsed = specs.compactMap { spec in resolveEntry(spec).map { (spec, $0) } }
         guard let url, let target = try? Target(url) else { return (parsed.map(\.1), []) }
         var used: [(host: String, port: Int, address: String)] = [], ignored: [String] = []
-        // Both names as curl compares them: lower case, without a root dot, an international name in
-        // its ASCII form, `127.1` as 127.0.0.1 (Target reads a host as it reads the URL's).
-        func canonical(_ host: String) -> String {
-            let bare = SNIVariant.withoutRootDot(host)
-            return ((try? Target(bare))?.host ?? bare).lowercased()
-        }
-        let urlHost = canonical(target.host)
+        let urlHost = canonicalHost(target.host)
         for (spec, entry) in parsed {
-            if (entry.host == "*" || canonical(entry.host) == urlHost), entry.port == target.effectivePort {
+            if (entry.host == "*" || canonicalHost(entry.host) == urlHost), entry.port == target.effectivePort {
                 used.append(entry)
             } else {
                 ignored.append(spec)

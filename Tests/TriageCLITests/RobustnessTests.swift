@@ -55,6 +55,25 @@ import TriageTestSupport
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// None of `secrets` in any file of the case folder, on stdout or on stderr (`what` names the case in a
+    /// failure); the files' texts, for what a test looks for in them.
+    @discardableResult
+    func expectNoTrace(of secrets: [String], in folder: URL, _ r: CommandResult, _ what: String = "") -> [String] {
+        let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        var texts: [String] = []
+        for file in files {
+            guard let data = try? Data(contentsOf: file) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            texts.append(text)
+            for secret in secrets { #expect(!text.contains(secret), "\(what)\(secret) in \(file.lastPathComponent)") }
+        }
+        for secret in secrets {
+            #expect(!r.stdout.contains(secret), "\(what)\(secret) on stdout")
+            #expect(!r.stderr.contains(secret), "\(what)\(secret) on stderr")
+        }
+        return texts
+    }
+
     /// SIGINT from 0 to 200 ms after start, while a handshake waits on a
     /// silent server: always exit 130, never a signal death; when a report
     /// exists it is whole and says interrupted (or, killed before the first
@@ -201,17 +220,7 @@ import TriageTestSupport
         ])
         let body = try String(contentsOf: folder.appendingPathComponent("evidence/direct-1/body.txt"), encoding: .utf8)
         #expect(body.contains("Authorization: [REDACTED]"), "the echo came back, redacted: \(body)")
-        let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-        #expect(files.count > 5)
-        for file in files {
-            guard let data = try? Data(contentsOf: file) else { continue }
-            let text = String(decoding: data, as: UTF8.self)
-            for secret in secrets { #expect(!text.contains(secret), "\(secret) in \(file.lastPathComponent)") }
-        }
-        for secret in secrets {
-            #expect(!r.stdout.contains(secret))
-            #expect(!r.stderr.contains(secret), "\(secret) on stderr")
-        }
+        #expect(expectNoTrace(of: secrets, in: folder, r).count > 5)
         let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(md.contains("sslkeylog.txt"))
         #expect(md.contains("--no-keylog"))
@@ -240,17 +249,7 @@ import TriageTestSupport
             #expect(headers.contains("X-Echo-Auth: Basic [REDACTED]"), "the echo came back, redacted: \(headers)")
             let body = try String(contentsOf: folder.appendingPathComponent("evidence/direct-1/body.txt"), encoding: .utf8)
             #expect(body.contains("\"Authorization\": \"Basic [REDACTED]\""), "\(body)")
-            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-            #expect(files.count > 5)
-            for file in files {
-                guard let data = try? Data(contentsOf: file) else { continue }
-                let text = String(decoding: data, as: UTF8.self)
-                for secret in c.forbidden { #expect(!text.contains(secret), "\(secret) in \(file.lastPathComponent)") }
-            }
-            for secret in c.forbidden {
-                #expect(!r.stdout.contains(secret))
-                #expect(!r.stderr.contains(secret), "\(secret) on stderr")
-            }
+            #expect(expectNoTrace(of: c.forbidden, in: folder, r).count > 5)
         }
     }
 
@@ -272,19 +271,8 @@ import TriageTestSupport
                 "/usr/bin/env", "\(variable.0)=\(variable.1)alice:pr0xy%40pass-\(tag)@127.0.0.1:\(proxy.port)", TestPaths.triageBinary.path,
                 "run", "https://\(F.host):\(upstream.port)/", "--resolve", "\(F.host):\(upstream.port):127.0.0.1", "-k", "-v", "--format", "md,json,jira", "--out", folder.path,
             ])
-            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-            var echoed = false
-            for file in files {
-                guard let data = try? Data(contentsOf: file) else { continue }
-                let text = String(decoding: data, as: UTF8.self)
-                echoed = echoed || text.contains("X-Echo-Proxy-Auth: Basic [REDACTED]")
-                for secret in forbidden { #expect(!text.contains(secret), "\(variable.0): \(secret) in \(file.lastPathComponent)") }
-            }
-            #expect(echoed, "\(variable.0): the proxy's echo is in no file")
-            for secret in forbidden {
-                #expect(!r.stdout.contains(secret), "\(variable.0)")
-                #expect(!r.stderr.contains(secret), "\(variable.0): \(secret) on stderr")
-            }
+            let texts = expectNoTrace(of: forbidden, in: folder, r, "\(variable.0): ")
+            #expect(texts.contains { $0.contains("X-Echo-Proxy-Auth: Basic [REDACTED]") }, "\(variable.0): the proxy's echo is in no file")
         }
     }
 

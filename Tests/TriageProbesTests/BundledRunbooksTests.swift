@@ -31,12 +31,7 @@ import TriageTestSupport
         defer { upstream.stop() }
         let ca = try F.file(root.certificatePEM)
         // nginx as it should be: SNI on, verifying against the CA.
-        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host, extra: """
-                        proxy_ssl_server_name on;
-                        proxy_ssl_name \(F.host);
-                        proxy_ssl_verify on;
-                        proxy_ssl_trusted_certificate \(ca);
-            """), prefix: TestPaths.temporaryFolder("nginx"))
+        let nginx = try NginxCase.verifying(upstream: upstream.port, trusting: ca)
         defer { nginx.stop() }
         let out = TestPaths.temporaryFolder("healthy")
         let r = try await Command.triage([

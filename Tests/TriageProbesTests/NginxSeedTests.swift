@@ -81,12 +81,7 @@ import TriageTestSupport
         let upstream = try F.server(chain: [leaf], key: leaf)
         defer { upstream.stop() }
         let ca = try F.file(root.certificatePEM), nginxCA = try F.file(other.certificatePEM)
-        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host, extra: """
-                        proxy_ssl_server_name on;
-                        proxy_ssl_name \(F.host);
-                        proxy_ssl_verify on;
-                        proxy_ssl_trusted_certificate \(nginxCA);
-            """), prefix: TestPaths.temporaryFolder("nginx"))
+        let nginx = try NginxCase.verifying(upstream: upstream.port, trusting: nginxCA)
         defer { nginx.stop() }
         let (r, doc, md, _) = try await triageRun(["--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.path, "--cacert", ca])
         #expect(r.status == 1, "\(r.stderr)")
@@ -109,12 +104,7 @@ import TriageTestSupport
         let upstream = try F.server(chain: [leaf], key: leaf)
         defer { upstream.stop() }
         let ca = try F.file(root.certificatePEM)
-        let nginx = try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream.port)", host: F.host, extra: """
-                        proxy_ssl_server_name on;
-                        proxy_ssl_name \(F.host);
-                        proxy_ssl_verify on;
-                        proxy_ssl_trusted_certificate \(ca);
-            """), prefix: TestPaths.temporaryFolder("nginx"))
+        let nginx = try NginxCase.verifying(upstream: upstream.port, trusting: ca)
         defer { nginx.stop() }
         let (r, doc, _, _) = try await triageRun([
             "--via", "http://127.0.0.1:\(nginx.port)/test", "--nginx-conf", nginx.configuration.path,

@@ -19,6 +19,17 @@ public struct NginxCase: Sendable {
         return try NginxRunner(http: http, prefix: TestPaths.temporaryFolder("nginx"))
     }
 
+    /// nginx as it should be towards `127.0.0.1:upstream`: SNI on (`TLSFixtures.host`), verifying the upstream
+    /// against `ca`.
+    public static func verifying(upstream: Int, trusting ca: String) throws -> NginxRunner {
+        try NginxRunner(http: NginxRunner.seedConfiguration(upstream: "127.0.0.1:\(upstream)", host: TLSFixtures.host, extra: """
+                        proxy_ssl_server_name on;
+                        proxy_ssl_name \(TLSFixtures.host);
+                        proxy_ssl_verify on;
+                        proxy_ssl_trusted_certificate \(ca);
+            """), prefix: TestPaths.temporaryFolder("nginx"))
+    }
+
     /// `triage run https://api.example.test:UPSTREAM/xxx/xxx --via nginx/test` with nginx's error log, and its
     /// configuration when `conf`; without it, as for a proxy on another machine (`--no-nginx-discovery`),
     /// unless `discover`: then triage finds the running nginx's configuration itself.

@@ -150,13 +150,13 @@ public struct Diagnosis: Sendable {
         }
     }
 
-    /// How a candidate explanation ranks: a cause the proxy's log names first; then the
-    /// earliest stage along the connection and the more specific cause; of two findings of
-    /// one cause, the one resting on the evidence with more facts (a chain, a replay) before the log line.
     /// What a default certificate's finding (`default-cert-without-sni`) can be the reason for.
     static let defaultCertificateProblems: Set<Cause> = [.certExpired, .certNotYetValid, .hostnameMismatch, .untrustedIssuer, .selfSigned,
                                                          .incompleteChain, .certInvalid]
 
+    /// How a candidate explanation ranks: a cause the proxy's log names first; then the
+    /// earliest stage along the connection and the more specific cause; of two findings of
+    /// one cause, the one resting on the evidence with more facts (a chain, a replay) before the log line.
     static func rank(_ f: Finding, confirmed: Set<Cause>) -> (Int, Int, Int, Int) {
         (confirmed.contains(f.cause) ? 0 : 1, f.cause.stage, f.cause.rank, evidenceOrder(f.path))
     }

@@ -81,12 +81,11 @@ extension Fix {
         }
         if let via = record.via, onProxy {
             proof.append("curl -sS -o /dev/null -w '%{http_code}\\n' \(ShellQuote.quote(Redactor.redact(via)))")
-            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status, direct >= 400, change == nil,
-               root.cause == .httpError {
+            if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status {
                 // The upstream's own error answer is the cause: once fixed, neither it nor the proxy gives that status.
-                expectation = Message(.fixExpectUpstreamFixed, ["status": .int(direct)])
-            } else if let direct = evidence.exchanges(.direct).first(where: { $0.value.status > 0 })?.value.status {
-                expectation = Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct)])
+                let upstreamsOwn = direct >= 400 && change == nil && root.cause == .httpError
+                expectation = upstreamsOwn ? Message(.fixExpectUpstreamFixed, ["status": .int(direct)])
+                    : Message(change == nil ? .fixExpectViaFixed : .fixExpectVia, ["status": .int(direct)])
             } else {
                 // No direct request got an answer: nothing says what the upstream answers once fixed, only what the proxy must stop answering.
                 let via = evidence.exchanges(.via).first(where: { $0.value.status > 0 })?.value.status
@@ -98,7 +97,7 @@ extension Fix {
             proof += [revoked]
             if expectation == nil { expectation = Message(.fixExpectCheck) }
         } else if let rootCommand, change == nil || proof.count < 2 {
-            var lines = Self.proofLines(rootCommand, for: root).map { Self.verifying($0, for: root, record: record) }
+            var lines = Self.proofLines(rootCommand, for: root).map { Self.verifying($0, for: root, record: record, proxyConfig: evidence.proxyConfig) }
             if root.remedy.key == MessageKey.remedyURLScheme.rawValue, let https = root.remedy.args["https"]?.stringValue,
                let url = root.facts[.url]?.stringValue {
                 // The user's URL typed http:// for a TLS port: the proof asks it in TLS.
@@ -137,7 +136,7 @@ extension Fix {
     /// `openssl s_client … | openssl x509 …` made a check that fails while the problem is there: the
     /// chain verified (`-verify_return_error`) for the URL's name or address, against the run's CA file,
     /// at security level 2 for a weak key; exit 0 only once fixed.
-    static func verifying(_ line: String, for root: Finding, record: CaseRecord) -> String {
+    static func verifying(_ line: String, for root: Finding, record: CaseRecord, proxyConfig: ProxyConfig?) -> String {
         // An error answer: curl exits 22 while the server still answers it (without --fail, 0 either way).
         if root.cause == .httpError, line.hasPrefix("curl "), !line.contains(" --fail") { return "curl --fail " + line.dropFirst("curl ".count) }
         guard verifiedByOpenSSL.contains(root.cause), line.hasPrefix("openssl s_client "),
@@ -151,10 +150,7 @@ extension Fix {
         // accept the chain, not the run's --cacert (with the right CA there, the proof passed before any fix).
         let proxyAnchors: String? = switch root.path {
         case .replay, .proxyLog, .capture(_, byProxy: true):
-            CaseEvidence(record).proxyConfig.flatMap { config in
-                // nginx reads a relative path against its configuration's directory (its conf prefix).
-                config.settings["proxy_ssl_trusted_certificate"]?.first.map { $0.hasPrefix("/") ? $0 : config.file[..<(config.file.lastIndex(of: "/") ?? config.file.startIndex)] + "/" + $0 }
-            }
+            proxyConfig?.trustedCertificate
         default: nil
         }
         if let ca = proxyAnchors ?? record.inputs["ca_file"]?.stringValue, !ca.isEmpty { words += ["-CAfile", ShellQuote.quote(ca)] }

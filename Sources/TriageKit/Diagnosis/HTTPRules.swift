@@ -9,10 +9,14 @@ public struct HTTPRules: Sendable {
     public let compare: HTTPExchange?
     /// The status the other request got.
     public var compareStatus: Int? { compare?.status }
+    /// The proxy's settings (its configuration read) and what triage measured of the upstream directly:
+    /// a 504 is then read in numbers.
+    public let proxy: ProxyCase?
 
-    public init(exchange: HTTPExchange, compare: HTTPExchange?) {
+    public init(exchange: HTTPExchange, compare: HTTPExchange?, proxy: ProxyCase? = nil) {
         self.exchange = exchange
         self.compare = compare
+        self.proxy = proxy
     }
 
     var host: String { URLPart.host.extract(from: exchange.url).stringValue ?? exchange.url }
@@ -47,11 +51,13 @@ public struct HTTPRules: Sendable {
         }
         if e.role == .via, e.status == 504 {
             // A gateway's 504 is its own deadline passing while it waited for the upstream (nginx answers 504 for
-            // nothing else): a timeout, whose numbers the proxy's settings and the direct request give (RuleBook).
+            // nothing else): a timeout, whose numbers the proxy's settings and the direct request give.
             let direct: Value = compareStatus.map { $0 > 0 ? .int($0) : Message(.noAnswer).value } ?? Message(.notTried).value
-            return [Finding(.proxyTimeout, summary: Message(.findingProxyGatewayTimeout, ["status": .int(e.status), "reason": .string(Self.reason(e.status)),
-                                                                                          "direct": direct]),
-                            subject: subject, facts: statusFacts)]
+            var finding = Finding(.proxyTimeout, summary: Message(.findingProxyGatewayTimeout, ["status": .int(e.status), "reason": .string(Self.reason(e.status)),
+                                                                                                "direct": direct]),
+                                  subject: subject, facts: statusFacts)
+            if let proxy { proxy.timedOut(&finding, phase: proxy.gatewayTimeoutPhase) }
+            return [finding]
         }
         if e.role == .via, e.status >= 500 {
             let key: MessageKey = compareStatus.map { $0 > 0 ? .findingProxyErrorDirectOK : .findingProxyErrorDirectFailed } ?? .findingProxyError

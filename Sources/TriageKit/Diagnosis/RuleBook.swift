@@ -33,14 +33,9 @@ public struct RuleBook: Sendable {
             case .handshakes(let m):
                 add(handshakeFindings(m), step: item.step)
             case .exchange(let e):
-                var found = HTTPRules(exchange: e, compare: compare(with: e)).findings
-                if evidence.proxyConfig != nil {
-                    // nginx's 504 read in numbers: its limit for the phase against what the upstream took directly.
-                    let proxy = proxyCase
-                    for i in found.indices where found[i].summary.key == MessageKey.findingProxyGatewayTimeout.rawValue {
-                        proxy.timedOut(&found[i], phase: proxy.gatewayTimeoutPhase)
-                    }
-                }
+                // With nginx's configuration read, its answers are read against its settings.
+                let found = HTTPRules(exchange: e, compare: compare(with: e),
+                                      proxy: e.role == .via && evidence.proxyConfig != nil ? proxyCase : nil).findings
                 if !e.succeeded, found.isEmpty { unexplained.insert(item.step) }
                 add(found, step: item.step)
             case .chains(let review):

@@ -48,6 +48,13 @@ public struct ProxyConfig: Sendable, Hashable {
     }
     /// The running nginx's `-p PREFIX` (discovered from its master's command line), if it was started with one.
     public var prefix: String?
+    /// `proxy_ssl_trusted_certificate`, absolute: nginx reads a relative path against its configuration's
+    /// directory (its conf prefix).
+    public var trustedCertificate: String? {
+        settings["proxy_ssl_trusted_certificate"]?.first.map { path in
+            path.hasPrefix("/") ? path : file[..<(file.lastIndex(of: "/") ?? file.startIndex)] + "/" + path
+        }
+    }
     /// The location's arguments, e.g. `/test` or `~ ^/api`.
     public var location: String
     /// `file:line` of the location block.

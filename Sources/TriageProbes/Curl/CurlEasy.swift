@@ -71,9 +71,6 @@ final class CurlEasy {
     /// CURLE_WRITE_ERROR: what `perform` returns when the body cap stopped the transfer.
     static let writeError = Int(CURLE_WRITE_ERROR.rawValue)
 
-    /// CURLE_OPERATION_TIMEDOUT: the transfer's own timeout (or its connect timeout) ran out.
-    static let operationTimedOut = Int(CURLE_OPERATION_TIMEDOUT.rawValue)
-
     /// What `perform` returns when the flag was raised (CURLE_ABORTED_BY_CALLBACK).
     static let abortedByCancel = Int(CURLE_ABORTED_BY_CALLBACK.rawValue)
 

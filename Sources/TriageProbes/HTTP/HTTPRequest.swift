@@ -116,14 +116,6 @@ public struct HTTPRequest: Sendable {
         public var proxy: (url: String?, source: String)
     }
 
-    /// Performs the request on the calling thread (run it on the blocking pool).
-    /// The HTTP status of the answer, 0 when none came (or curl is missing): for the exporter.
-    public func status() async -> Int {
-        let prepared = self
-        let result = await onPool { cancel in Swift.Result { () throws(CurlEasy.Unavailable) in try prepared.perform(cancel: cancel) } }
-        return (try? result.get())?.exchange.status ?? 0
-    }
-
     /// The whole result, performed on the blocking pool; nil when libcurl is missing.
     public func fetch() async -> Result? {
         let prepared = self
@@ -131,6 +123,7 @@ public struct HTTPRequest: Sendable {
         return try? result.get()
     }
 
+    /// Performs the request on the calling thread (run it on the blocking pool).
     func perform(cancel: CancelFlag) throws(CurlEasy.Unavailable) -> Result {
         let easy = try CurlEasy(bodyLimit: bodyLimit)
         easy.set(.url, url)

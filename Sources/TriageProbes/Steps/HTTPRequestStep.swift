@@ -122,7 +122,7 @@ public struct HTTPRequestStep: StepKind {
             transcript: result.trace,
             observations: [observation(e)])
         // curl's own timeout, set from the step's deadline (not from a shorter `timeout:` input), ran out.
-        outcome.reachedDeadline = e.curlCode == CurlEasy.operationTimedOut && requested.map { used < $0 } ?? true
+        outcome.reachedDeadline = e.code == .operationTimedOut && (requested.map { used < $0 } ?? true)
             && e.timings.total >= (used - .milliseconds(50)).seconds
         return outcome
     }
