@@ -538,6 +538,14 @@ import TriageWire
     // MARK: - HTTP
 
     static let http: [(String, Scenario)] = [
+        // A gateway's 504 without its log: its own timeout (it was the generic proxy-error), the upstream quick
+        // to a direct request.
+        ("via: the proxy answers 504, no log", { f, v in
+            let e = B.endpoint(f)
+            return MatrixRow(name: "", via: true, items: [B.matrix([B.attempt(e, .asClient, v), B.attempt(e, .none, v)]),
+                                                         B.exchange(.direct, pinned: e), B.exchange(.via, status: 504)],
+                             root: .proxyTimeout, affects: [.proxy])
+        }),
         ("direct: 500 from the upstream", { f, v in
             MatrixRow(name: "", via: false, items: [B.exchange(.direct, status: 500, pinned: B.endpoint(f))], root: .httpError, affects: [.user])
         }),
