@@ -94,6 +94,12 @@ exporters = {
                                             f"--web.listen-address=127.0.0.1:{BLACKBOX_PORT}"],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), BLACKBOX_PORT),
 }
+# BENCH_VERSUS=PATH: another triage binary in blackbox_exporter's place (an A/B of two builds: same load, same turns).
+if os.environ.get("BENCH_VERSUS"):
+    exporters["blackbox_exporter"][0].terminate()
+    exporters["blackbox_exporter"] = (subprocess.Popen([os.environ["BENCH_VERSUS"], "exporter", "--listen", f"127.0.0.1:{BLACKBOX_PORT}",
+                                                        "--config", f"{work}/triage.yaml", "--concurrency", str(CLIENTS)],
+                                                       stderr=subprocess.DEVNULL), BLACKBOX_PORT)
 for name, (_, port) in exporters.items():
     assert wait_port(port), f"{name} did not start"
 
