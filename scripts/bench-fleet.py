@@ -212,7 +212,10 @@ aliases = "name: t\ninputs:\n  l0: { default: &a0 [lol, lol, lol, lol, lol, lol,
     f"  l{i}: {{ default: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}] }}\n" for i in range(1, 9)) + "steps:\n  - { id: a, uses: exec, with: { run: [true] } }\n"
 bomb("alias bomb (387M nodes)", aliases)
 bomb("100000 nested parentheses", "name: t\nsteps:\n  - id: a\n    uses: exec\n    if: ${{ " + "(" * 100000 + "1" + ")" * 100000 + " }}\n    with: { run: [true] }\n")
-for n in (20000, 40000, 80000):
+padded = aliases.replace("steps:", "#" + "x" * 60_000_000 + "\nsteps:")
+bomb("alias bomb + 60 MB comment", padded)
+bomb("flat list, 1.9 MB", "name: t\nx: [" + "1," * 950_000 + "1]\nsteps:\n  - { id: a, uses: exec, with: { run: [true] } }\n")
+for n in (5000, 10000, 20000):
     steps = "".join(f"  - id: s{i}\n    uses: exec\n    if: ${{{{ steps.s{i - 1}.status == 'ok' }}}}\n    with: {{ run: [echo, '{i}'] }}\n" for i in range(1, n + 1))
     bomb(f"{n} steps", "name: big\nsteps:\n  - { id: s0, uses: exec, with: { run: [true] } }\n" + steps)
 shutil.rmtree(work, ignore_errors=True)

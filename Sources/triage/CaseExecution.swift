@@ -58,26 +58,28 @@ enum CaseExecution {
         if console.verbosity != .quiet {
             console.result(table.render(.terminalReport, ["path": .string(caseRun.folder.reportPath)]))
         }
-        let (line, colour) = verdictLine(diagnosis, console: console)
+        let (line, colour) = verdictLine(diagnosis, console: console, secrets: caseRun.secrets)
         console.result(line, colour: colour)
         return diagnosis.exitStatus
     }
 
-    /// The last line: how sure triage is.
-    static func verdictLine(_ diagnosis: Diagnosis, console: Console) -> (String, String?) {
+    /// The last line: how sure triage is. `secrets`: the case's (a proxy's password taken from `-x` or the
+    /// environment is one no pattern knows), as in every step line and file.
+    static func verdictLine(_ diagnosis: Diagnosis, console: Console, secrets: SecretSet = SecretSet()) -> (String, String?) {
         let table = console.table
+        let clean = { (text: String) in Sink.terminalLine(secrets.redact(Redactor.redact(text))) }
         switch diagnosis.verdict {
         case .problem:
             guard let root = diagnosis.rootCause else { return (table.render(.verdictProblem), nil) }
             return (table.render(.terminalRootCause, ["code": .string(root.cause.code),
-                                                      "summary": .string(Sink.terminalLine(Redactor.redact(table.render(root.summary))))]), "31;1")
+                                                      "summary": .string(clean(table.render(root.summary)))]), "31;1")
         case .healthy:
             // The same cause on the same subject seen by two steps is one warning, as in the report.
             let warnings = Set(diagnosis.findings.filter { $0.severity == .warning }.map { "\($0.cause.code) \($0.subject)" }).count
             return (table.render(warnings == 0 ? .terminalHealthy : .terminalHealthyWarnings, ["count": .int(warnings)]), "32")
         case .inconclusive:
             let steps = diagnosis.incompleteSteps.map { Message(.terminalIncompleteStep, ["step": .string($0.id), "why": ($0.error ?? $0.summary).value]).value }
-            return (Sink.terminalLine(table.render(.terminalInconclusive, ["count": .int(steps.count), "steps": .list(steps)])), "33")
+            return (clean(table.render(.terminalInconclusive, ["count": .int(steps.count), "steps": .list(steps)])), "33")
         case .interrupted, .incomplete:
             return (table.render(.terminalInterrupted), "33")
         }

@@ -276,6 +276,20 @@ import TriageTestSupport
         }
     }
 
+    /// A proxy that refuses, given scheme-less with a password (`-x user:pw@host:port`, as curl takes
+    /// it): the verdict line names the proxy with its password masked, as the report does.
+    @Test func theVerdictLineMasksAProxysPassword() async throws {
+        let upstream = try HostileServer(.tls(.status(200)))
+        defer { upstream.stop() }
+        let dead = PlainTCPServer.closedPort()
+        let folder = TestPaths.temporaryFolder("verdict-proxy")
+        let r = try await Command.run([TestPaths.triageBinary.path, "run", "https://\(F.host):\(upstream.port)/", "--resolve", "\(F.host):\(upstream.port):127.0.0.1",
+                                       "--cacert", upstream.caFile ?? "", "-x", "suser:N0schemePW3@127.0.0.1:\(dead)", "--out", folder.path])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("suser:[REDACTED]@127.0.0.1:\(dead)"), "\(r.stdout)")
+        _ = expectNoTrace(of: ["N0schemePW3"], in: folder, r)
+    }
+
     /// With --dns-server, nothing asks the system's resolver: a second DNS
     /// fixture, the only nameserver of a private resolv.conf, counts the
     /// questions it gets — none, although the chosen resolver says NXDOMAIN.

@@ -85,6 +85,22 @@ import TriageKit
         #expect(Redactor.redact("https://a.test/?sig=abc:") == "https://a.test/?sig=[REDACTED]:")
     }
 
+    /// The names APIs give their keys and tokens, not only the usual dozen: each value masked, in the
+    /// text and among the values looked for elsewhere (a capture's bytes); ordinary parameters stay.
+    @Test func tokenParametersInTheirManySpellings() {
+        let names = ["api-key", "x-api-key", "access-token", "auth_token", "accessToken", "authToken", "refreshToken", "idToken",
+                     "client-secret", "secret_key", "private_key", "aws_secret_access_key", "subscription-key",
+                     "Ocp-Apim-Subscription-Key", "session_id", "jwt_token", "my_token", "X-Amz-Security-Token", "passwordHash", "oauth"]
+        for (i, name) in names.enumerated() {
+            let value = "V\(i)x9Q7secretvalue"
+            let url = "https://api.test/v1?page=2&\(name)=\(value)&keyword=tls&author=ann&design=x"
+            let out = Redactor.redact(url)
+            #expect(!out.contains(value), "\(name): \(out)")
+            #expect(out.contains("\(name)=[REDACTED]&keyword=tls&author=ann&design=x"), "\(name): \(out)")
+            #expect(Redactor.secretValues(in: url).contains(value), "\(name)")
+        }
+    }
+
     @Test func tokensInOtherPlacesOfAURL() {
         let text = """
             url: https://ghp_TOKENSECRET20@git.example.test/org/repo.git

@@ -452,7 +452,18 @@ import TriageTestSupport
             bomb += "  l\(level): { default: &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", "))] }\n"
         }
         bomb += step + "    with: { value: x }\n"
-        #expect(diagnostics(bomb) == ["rb.yaml:1:1: the document expands to more than 200000 nodes or nests deeper than 64 levels (YAML aliases that multiply?)"])
+        #expect(diagnostics(bomb) == ["rb.yaml:1:1: the document expands to more than 500000 nodes or nests deeper than 64 levels (YAML aliases that multiply?)"])
+        // Eight levels padded with a megabyte of comment: a comment's bytes give aliases no room.
+        var padded = "name: t\ninputs:\n  l0: { default: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol] }\n"
+        for level in 1...7 {
+            padded += "  l\(level): { default: &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", "))] }\n"
+        }
+        padded += step + "    with: { value: x }\n#" + String(repeating: "x", count: 1_000_000) + "\n"
+        #expect(diagnostics(padded) == ["rb.yaml:1:1: the document expands to more than 500000 nodes or nests deeper than 64 levels (YAML aliases that multiply?)"])
+        // A flat list of 600,000 entries is refused before it is composed (Yams holds every node).
+        let flat = "name: t\nx: [" + String(repeating: "1,", count: 600_000) + "1]\n"
+        #expect(diagnostics(flat) == ["rb.yaml:1:1: the document holds more than 500000 entries (commas, colons, dashes, lines): too many nodes for a runbook"])
+        #expect(diagnostics("#" + String(repeating: "x", count: 3 << 20) + "\n") == ["rb.yaml:1:1: the runbook is 3145730 bytes: at most 2 MiB"])
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(diagnostics("name: t\nx: \(deep)\n").first?.contains("Maximum nesting level reached") == true)
     }

@@ -73,6 +73,12 @@ import TriageTestSupport
         #expect(reason("[fe80::1%25lo]:9301") == "'fe80::1%25lo': an IPv6 zone ID (the interface after the %) is not supported: test a global address or a name")
         #expect(reason("[fe80::zz]:9301") == "'fe80::zz' in brackets is not an IPv6 address")
         #expect(reason("host:99999") != nil)
+        // The refusal echoes what was typed, a password masked (a proxy's form, a URL's).
+        for typed in ["user:B4dNs4pw@127.0.0.1:0", "https://user:B4dNs4pw@127.0.0.1:99999/"] {
+            do { _ = try Target(typed); Issue.record("\(typed) accepted") } catch {
+                #expect(!error.description.contains("B4dNs4pw") && error.description.contains("user:[REDACTED]@127.0.0.1"), "\(error.description)")
+            }
+        }
     }
 
     @Test func cliRefusesWhatIsNotATarget() async throws {

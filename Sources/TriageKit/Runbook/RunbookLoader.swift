@@ -23,6 +23,16 @@ public struct RunbookLoader: Sendable {
         let yaml = YAMLSyntax.withoutBOM(yaml)
         var checker = RunbookChecker(file: source, catalog: catalog)
         checker.lines = YAMLSyntax.lines(yaml)
+        // Yams holds every node it composes (a few hundred bytes each) before any can be counted: a
+        // cheap bound first. A node takes at least one of these bytes of its own (a comment's text
+        // none), so a file padded with a long comment gains no room for aliases to multiply into.
+        let separators = yaml.utf8.reduce(0) { $0 + (Self.separator($1) ? 1 : 0) }
+        guard separators <= Self.nodeLimit, yaml.utf8.count <= Bundled.runbookLimit else {
+            throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
+                                           yaml.utf8.count > Bundled.runbookLimit
+                                               ? "the runbook is \(yaml.utf8.count) bytes: at most \(Bundled.runbookLimit >> 20) MiB"
+                                               : "the document holds more than \(Self.nodeLimit) entries (commas, colons, dashes, lines): too many nodes for a runbook")])
+        }
         let node: Node?
         do {
             // The basic resolver: scalars' types are the checker's to resolve (see `scalarType`).
@@ -36,8 +46,7 @@ public struct RunbookLoader: Sendable {
         }
         // Aliases share their anchor's node, so a small file can stand for
         // billions of nodes (the "billion laughs"): count before walking it.
-        // Without aliases a node takes at least a byte of text.
-        let limit = max(Self.nodeLimit, yaml.utf8.count)
+        let limit = Self.nodeLimit
         var budget = limit
         guard Self.fits(node, depth: 0, budget: &budget) else {
             throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
@@ -48,9 +57,16 @@ public struct RunbookLoader: Sendable {
         return runbook
     }
 
-    /// At most this many YAML nodes, aliases expanded (or one per byte of a
-    /// larger file); at most this deep.
-    static let nodeLimit = 200_000
+    /// At most this many YAML nodes, aliases expanded (20,000 steps take about 200,000); at most this deep.
+    static let nodeLimit = 500_000
+
+    /// The bytes that begin or separate YAML nodes: a line, `- `, `key:`, flow collections, an alias.
+    static func separator(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\n"), UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "*"): true
+        default: false
+        }
+    }
     static let depthLimit = 64
 
     /// Whether `node` stays within the limits; stops counting as soon as it does not.

@@ -124,8 +124,8 @@ public enum Redactor {
     }
 
     private static let markers = [
-        "authorization", "cookie", "private key", "api-key", "auth-token", "token=", "key=", "secret=", "password=",
-        "passwd=", "pwd=", "sig=", "signature=", "credential=", "session=", "sessionid=", "auth=", "code=", "jwt=",
+        "authorization", "cookie", "private key", "api-key", "auth-token", "token", "key=", "secret", "passw",
+        "pwd=", "sig=", "signature", "credential", "session=", "sessionid=", "session_", "session-", "auth=", "code=", "jwt",
     ]
 
     nonisolated(unsafe) private static let privateKey =
@@ -137,8 +137,13 @@ public enum Redactor {
     /// the command stays (the shell's `'\''` and `\"` are inside the value).
     nonisolated(unsafe) private static let quotedSecretHeader =
         #/(?im)((['"])(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-auth-token)\s*:\s*)(?:'\\''|\\.|(?!\2)[^\r\n])+/#
+    /// A query (or fragment) parameter whose name says it carries a credential, in any of the spellings
+    /// APIs use: one that holds `token`, `secret`, `passw`, `credential`, `jwt`, `signature`, `session`
+    /// or an API key (`accessToken`, `client-secret`, `session_id`, `X-Amz-Security-Token`, `api-key`),
+    /// or ends in `key`, `sig`, `auth` or `pwd` (`subscription-key`, `aws_secret_access_key`, `oauth`),
+    /// or is `code` (OAuth's). A `?keyword=` or `?author=` stays.
     nonisolated(unsafe) private static let queryToken =
-        #/(?i)([?&;#](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|session|sessionid|auth|code|jwt)=)(?:[^&#\s"'<>:]|:(?![\s]|$))+/#
+        #/(?i)([?&;#](?:[a-z0-9_.\-]*(?:token|secret|passw|credential|jwt|signature|session|api[_\-]?key)[a-z0-9_.\-]*|[a-z0-9_.\-]*(?:key|sig|auth|pwd)|code)=)(?:[^&#\s"'<>:]|:(?![\s]|$))+/#
     /// `https://user:PASSWORD@host`: the password.
     nonisolated(unsafe) private static let userInfo =
         #/((?i)[a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#

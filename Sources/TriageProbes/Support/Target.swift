@@ -13,8 +13,10 @@ public struct Target: Sendable, Hashable {
         /// A URL, but not one this command probes.
         var notTLS = false
         public var description: String {
-            notTLS ? "'\(Sink.echo(text))' is plain HTTP: scan and the exporter probe TLS (give https:// or HOST:PORT)"
-                : "'\(Sink.echo(text))' is not a URL or HOST[:PORT]: \(Sink.echo(reason))"
+            // What was typed may carry a password (`user:pw@host`, curl's proxy form, or a URL's): masked.
+            let shown = Sink.echo(SecretSet(Redactor.proxySecrets(text)).redact(Redactor.redact(text)))
+            return notTLS ? "'\(shown)' is plain HTTP: scan and the exporter probe TLS (give https:// or HOST:PORT)"
+                : "'\(shown)' is not a URL or HOST[:PORT]: \(Sink.echo(reason))"
         }
     }
 
