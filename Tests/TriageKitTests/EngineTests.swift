@@ -283,4 +283,22 @@ import TriageTestSupport
         let starts = record.steps.map(\.startedAt)
         #expect(starts.max()! < starts.min()!.addingTimeInterval(0.3))
     }
+
+    /// At most 64 items of one `for_each` at once (3,000 items of an `exec` step were 3,000
+    /// processes): the 65th starts only when one of the first has ended; every item still runs.
+    @Test func forEachRunsAtMost64ItemsAtOnce() async throws {
+        let record = try await run("""
+            name: t
+            steps:
+              - id: each
+                uses: test.sleep
+                for_each: [\((0..<150).map(String.init).joined(separator: ", "))]
+                with: { for: 400ms }
+            """)
+        #expect(record.steps.count == 150)
+        #expect(record.steps.allSatisfy { $0.status == .ok })
+        let starts = record.steps.map(\.startedAt)
+        let firstWave = starts.filter { $0 < starts.min()!.addingTimeInterval(0.35) }
+        #expect(firstWave.count <= 64 && firstWave.count > 1, "\(firstWave.count) items started in the first wave")
+    }
 }

@@ -31,6 +31,18 @@ import TriageTestSupport
         #expect(stderr == "Cookie: [REDACTED]\n")
     }
 
+    /// Each element of a `run` list is exactly one argument: an empty one (`""`, YAML's `~`, an input
+    /// set to nothing) stays, so `test -n ''` fails as it does in a shell and the arguments after it keep
+    /// their places.
+    @Test func anEmptyElementIsAnEmptyArgument() async throws {
+        let printed = try await ExecStep().run(context(["run": ["printf", "[%s]", "a", .null, "", "b"]]))
+        #expect(printed.outputs["stdout"] == "[a][][][b]")
+        #expect(printed.command == "printf '[%s]' a '' '' b")
+        let test = try await ExecStep().run(context(["run": ["test", "-n", ""]]))
+        #expect(test.outputs["exit"] == 1)
+        #expect(test.failure != nil)
+    }
+
     /// A command sees stdin, stdout and stderr and no other descriptor of triage's (its sockets,
     /// pipes, the case folder's files; here a file the test holds open without close-on-exec).
     @Test func aCommandInheritsNoDescriptorOfOurs() async throws {

@@ -46,7 +46,7 @@ public struct Engine: Sendable {
     /// which starts as soon as those steps, the steps its expressions read
     /// and every earlier `continue_on_error: false` step have ended, so it
     /// can overlap with the steps in between (the handshake matrix with the
-    /// HTTP reproduction). The runs of a `for_each` run side by side. Results
+    /// HTTP reproduction). The runs of a `for_each` run side by side, at most 64 at once. Results
     /// are recorded and reported in runbook order whatever order they end in.
     /// Cancelling the calling task interrupts the running steps; the record
     /// returned is then marked interrupted. Resources a step left open (a
@@ -109,14 +109,23 @@ public struct Engine: Sendable {
                     let snapshot = scope
                     group.addTask {
                         let outcomes = await withTaskGroup(of: (Int, StepResult).self) { inner in
-                            for (n, (runID, item)) in runs.enumerated() {
+                            // At most `forEachWidth` items at once: 3,000 items of an `exec` step were 3,000
+                            // processes and 4,400 descriptors, and under a low descriptor limit most failed.
+                            var pending = runs.enumerated().makeIterator()
+                            func launch() -> Bool {
+                                guard let (n, (runID, item)) = pending.next() else { return false }
                                 inner.addTask {
                                     (n, await self.runOnce(spec, runID: runID, item: item, scope: snapshot, startedAt: runStart,
                                                            inputs: inputs, resources: resources))
                                 }
+                                return true
                             }
+                            for _ in 0..<Self.forEachWidth where !launch() { break }
                             var out: [(Int, StepResult)] = []
-                            for await r in inner { out.append(r) }
+                            for await r in inner {
+                                out.append(r)
+                                _ = launch()
+                            }
                             return out.sorted { $0.0 < $1.0 }.map(\.1)
                         }
                         return (index, planned + outcomes)
@@ -168,6 +177,9 @@ public struct Engine: Sendable {
         await observer(.runFinished, record)
         return record
     }
+
+    /// The runs of one `for_each` step that run at once (the rest start as those end).
+    static let forEachWidth = 64
 
     /// Evaluates `if` and `for_each`: the runs to make, as (evidence id, item).
     /// A false condition or a failed expression is recorded in `runs` instead.

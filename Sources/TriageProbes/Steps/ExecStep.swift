@@ -33,11 +33,18 @@ public struct ExecStep: StepKind {
     public func run(_ context: StepContext) async throws -> StepOutcome {
         let shell = context.bool("shell") ?? false
         var argv = context.strings("run")
-        if case .string(let s) = context["run"], !shell {
+        switch context["run"] {
+        case .string(let s) where !shell:
             argv = s.split(whereSeparator: \.isWhitespace).map(String.init)
+        case .list(let items) where !shell:
+            // Each element is exactly one argument, as written: an empty value (`""`, `~`, an input
+            // set to nothing) stays an empty argument, or the ones after it would shift (`test -n ''`).
+            argv = items.map(\.text)
+        default:
+            break
         }
         if shell { argv = ["/bin/sh", "-c", argv.joined(separator: " ")] }
-        guard !argv.isEmpty else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "run"]) }
+        guard let program = argv.first, !program.isEmpty else { throw StepFailure(.inputEmpty, ["step": .string(name), "input": "run"]) }
         var environment: [String: String] = [:]
         if case .object(let fields) = context["env"] {
             for (key, value) in fields where Self.isVariableName(key) { environment[key] = value.text }
