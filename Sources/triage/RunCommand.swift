@@ -195,6 +195,9 @@ struct RunCommand: AsyncParsableCommand {
         for c in connectTo where Self.connectToEntry(c) == nil {
             throw ValidationError("--connect-to expects HOST:PORT:CONNECT-HOST:CONNECT-PORT (an IPv6 address in brackets, [::1]), got '\(Sink.echo(c, limit: 120))'")
         }
+        if let proxy, let why = Self.proxyProblem(proxy) {
+            throw ValidationError("-x '\(Sink.echo(SecretSet(Redactor.proxySecrets(proxy)).redact(Redactor.redact(proxy)), limit: 120))': \(why)")
+        }
         // The text may be the secret itself (`-H 'Bearer …'`): not echoed.
         for h in headers where !h.contains(":") {
             throw ValidationError("-H expects 'Name: value': one has no ':' (its text is not repeated here: it may be a secret)")
@@ -208,6 +211,41 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     var formats: Set<CaseFolder.Format> { CaseFolder.Format.parse(format) ?? [] }
+
+    /// Why curl would refuse `-x` as it is written (`[SCHEME://][USER[:PASSWORD]@]HOST[:PORT][/]`), or nil:
+    /// a usage error, not a network verdict about a proxy that was never tried. An empty one is none.
+    static func proxyProblem(_ text: String) -> String? {
+        guard !text.isEmpty else { return nil }
+        var rest = Substring(text)
+        if let separator = text.range(of: "://") {
+            let scheme = text[..<separator.lowerBound].lowercased()
+            guard ["http", "https", "socks4", "socks4a", "socks5", "socks5h"].contains(scheme) else {
+                return "the scheme '\(Sink.echo(scheme, limit: 20))' is not a proxy curl speaks (http, https, socks4, socks4a, socks5, socks5h)"
+            }
+            rest = text[separator.upperBound...]
+        }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        let host: Substring, port: Substring?
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return "an IPv6 address needs its closing ']'" }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            guard HostAddresses.isIPLiteral(String(host)), host.contains(":") else { return "'\(Sink.echo(String(host), limit: 60))' in brackets is not an IPv6 address" }
+            let after = rest[rest.index(after: close)...]
+            guard after.isEmpty || after.hasPrefix(":") else { return "expected [SCHEME://][USER:PASSWORD@]HOST[:PORT]" }
+            port = after.isEmpty ? nil : after.dropFirst()
+        } else {
+            let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { return "an IPv6 address goes in brackets: http://[ADDRESS]:PORT" }
+            host = parts[0]
+            port = parts.count == 2 ? parts[1] : nil
+        }
+        guard !host.isEmpty else { return "it names no host" }
+        if let port, Int(port).map({ !(1...65_535).contains($0) }) ?? true {
+            return "the port '\(Sink.echo(String(port), limit: 20))' is not a number from 1 to 65535"
+        }
+        return nil
+    }
 
     /// `HOST:PORT:ADDR` (ADDR may be `[v6]`).
     static func resolveEntry(_ text: String) -> (host: String, port: Int, address: String)? {

@@ -144,6 +144,30 @@ import TriageTestSupport
         #expect(up.received.isEmpty)
     }
 
+    /// A proxy curl would not take (a scheme it does not speak, a broken address) is a usage error,
+    /// exit 2 before anything runs, its password masked in the message; curl's forms are taken.
+    @Test func aProxyCurlWouldRefuseIsAUsageError() async throws {
+        let cases = [("gopher://127.0.0.1:1", "the scheme 'gopher' is not a proxy curl speaks"),
+                     ("http://u:pw5678@[::1", "an IPv6 address needs its closing ']'"),
+                     ("socks5h://proxy.test:99999", "the port '99999' is not a number from 1 to 65535"),
+                     ("http://:3128", "it names no host"),
+                     ("fe80::1:3128", "an IPv6 address goes in brackets")]
+        for (proxy, why) in cases {
+            let r = try await Command.triage(["run", "https://\(F.host):1/", "--resolve", "\(F.host):1:127.0.0.1", "-x", proxy,
+                                              "--out", TestPaths.temporaryFolder("bad-proxy").path])
+            #expect(r.status == 2, "\(proxy): \(r.stderr)")
+            #expect(r.stderr.contains(why), "\(proxy): \(r.stderr)")
+            #expect(!r.stderr.contains("pw5678"), "\(proxy): \(r.stderr)")
+        }
+        // curl's other forms are taken: a bracketed IPv6 proxy that refuses is the run's finding, not a usage error.
+        let dead = PlainTCPServer.closedPort()
+        let up = try Upstream()
+        let (r, doc, _) = try await run(["https://\(F.host):\(up.port)/", "--resolve", "\(F.host):\(up.port):127.0.0.1", "--cacert", up.caFile,
+                                         "-x", "HTTP://[::1]:\(dead)/"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(step(doc, "direct-1")?.fact(.curlCode) == 7)
+    }
+
     /// HTTPS_PROXY is honoured and reported like curl does; --noproxy '*' ignores it.
     @Test func proxyEnvironmentIsHonouredAndCanBeIgnored() async throws {
         let up = try Upstream()
