@@ -26,6 +26,9 @@ final class Console: Sendable {
     }
     let verbosity: Verbosity
     private let closed = Mutex<(out: Bool, err: Bool)>((false, false))
+    /// The result could not be written to stdout (not a reader that left): the process then exits
+    /// `ExitStatus.outputFailed` instead of its verdict (see `leave`), so a script notices.
+    static let resultLost = Atomic<Bool>(false)
     private let skipped = Mutex<[String]>([])
     /// A progress line is on the terminal (to be cleared by the next line).
     private let progressShown = Mutex(false)
@@ -70,6 +73,7 @@ final class Console: Sendable {
             // A reader that left (EPIPE: `| head -1`) is no error; a full disk or a dead device is
             // said once, so a lost result is not silent. (The case folder is written either way.)
             if isOut, failure != EPIPE {
+                Console.resultLost.store(true, ordering: .relaxed)
                 write(paint("triage: ", "31;1") + "cannot write to stdout: \(String(cString: strerror(failure)))\n", to: STDERR_FILENO)
             }
             return

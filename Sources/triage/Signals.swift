@@ -63,6 +63,9 @@ enum Signals {
 /// threads still finishing a cancelled C call must not meet a library that
 /// is being torn down (the crash a SIGINT early in a run used to cause).
 func leave(_ status: Int32) -> Never {
+    // A verdict whose words never reached stdout (a full disk, a dead device) is not a verdict given.
+    let status = Console.resultLost.load(ordering: .relaxed) && [ExitStatus.healthy, ExitStatus.problem, ExitStatus.inconclusive].contains(status)
+        ? ExitStatus.outputFailed : status
     // TRIAGE_PEAK_RSS=1: the process's own high-water mark (VmHWM), for tests and benchmarks — wait4's
     // ru_maxrss would count the parent's memory at the moment it spawned triage.
     if getenv("TRIAGE_PEAK_RSS") != nil, let peak = ProcessTuning.peakResidentKB {

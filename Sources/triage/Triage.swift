@@ -13,7 +13,7 @@ struct Triage: AsyncParsableCommand {
         discussion: """
         Exit status: 0 nothing wrong found (every check completed), 1 a problem was diagnosed, 2 bad usage or bad input,
         3 inconclusive (a check could not be completed and nothing found explains why), 70 internal error,
-        130 interrupted (SIGINT/SIGTERM; the report is still written).
+        74 the result could not be written to stdout, 130 interrupted (SIGINT/SIGTERM; the report is still written).
         """,
         version: Triage.version,
         subcommands: [RunCommand.self, ValidateCommand.self, RunbooksCommand.self, ExplainCommand.self, DemoCommand.self, AnalyzeCommand.self, ScanCommand.self, ExporterCommand.self]

@@ -192,15 +192,21 @@ import TriageTestSupport
         #expect(try String(contentsOf: out, encoding: .utf8).hasPrefix("url=https://"))
     }
 
-    /// stdout on a full device (/dev/full): the lost result is said on stderr, once, and the
-    /// exit status is still the answer's (explain: 0); a closed pipe stays quiet.
+    /// stdout on a full device (/dev/full): the lost result is said on stderr, once, and the exit
+    /// status is 74 whatever the answer (explain's 0, scan's 1), as curl's 23: a script must not take
+    /// a verdict nobody could read for one given. A closed pipe stays quiet and keeps the verdict.
     @Test func aFullStdoutIsSaidNotSilent() async throws {
         let full = try await Command.run(["/bin/sh", "-c", "exec \"$0\" explain 80 > /dev/full", TestPaths.triageBinary.path])
-        #expect(full.status == 0, "\(full.stderr)")
+        #expect(full.status == 74, "\(full.stderr)")
         #expect(full.stderr == "triage: cannot write to stdout: No space left on device\n", "\(full.stderr)")
+        let dead = PlainTCPServer.closedPort()
+        let scan = try await Command.run(["/bin/sh", "-c", "exec \"$0\" scan 127.0.0.1:\"$1\" > /dev/full", TestPaths.triageBinary.path, "\(dead)"])
+        #expect(scan.status == 74, "\(scan.stderr)")
+        #expect(scan.stderr.contains("cannot write to stdout: No space left on device"), "\(scan.stderr)")
         let piped = try await Command.run(["/bin/bash", "-c", "\"$0\" explain 80 | head -c 1 >/dev/null; echo \"status ${PIPESTATUS[0]}\"",
                                            TestPaths.triageBinary.path])
         #expect(piped.stderr.isEmpty, "\(piped.stderr)")
+        #expect(piped.stdout == "status 0\n", "\(piped.stdout)")
     }
 
     /// An upstream that echoes the request back: the Authorization and

@@ -264,6 +264,9 @@ public enum ExitStatus {
     /// A check could not be completed and nothing found explains why.
     public static let inconclusive: Int32 = 3
     public static let internalError: Int32 = 70
+    /// The result (verdict line, report path, JSON, scan rows) could not be written to stdout: a full
+    /// disk, a dead device (sysexits' EX_IOERR). A reader that closed the pipe is no error.
+    public static let outputFailed: Int32 = 74
     /// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
     public static let interrupted: Int32 = 130
 }
