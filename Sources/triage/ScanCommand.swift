@@ -22,7 +22,9 @@ struct ScanCommand: AsyncParsableCommand {
     var targets: [String] = []
 
     @Option(name: .customLong("targets"), help: ArgumentHelp("A file of targets, one per line ('-': stdin).", valueName: "FILE"))
-    var targetsFile: String?
+    var targetsFiles: [String] = []
+    /// One file: a second `--targets` is refused, not read in place of the first.
+    var targetsFile: String? { targetsFiles.first }
 
     @Option(name: [.customLong("ca-file"), .customLong("cacert")], help: ArgumentHelp("Trust this CA bundle instead of the system store.", valueName: "PEM"))
     var caFile: String?
@@ -66,6 +68,9 @@ struct ScanCommand: AsyncParsableCommand {
             throw ValidationError("--timeout '\(Sink.echo(timeout, limit: 40))': \(error)")
         }
         guard !targets.isEmpty || targetsFile != nil else { throw ValidationError("give targets as arguments or with --targets FILE") }
+        guard targetsFiles.count <= 1 else {
+            throw ValidationError("--targets is given \(targetsFiles.count) times: give one file (several: --targets <(cat FILE1 FILE2))")
+        }
         if key != nil, cert == nil { throw ValidationError("--key needs --cert") }
     }
 
