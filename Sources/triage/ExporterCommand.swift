@@ -90,6 +90,19 @@ struct ExporterCommand: AsyncParsableCommand {
             console.error("--max-connections must be between 2 and 1000000")
             throw Reported(status: ExitStatus.usage)
         }
+        // Connections past half the descriptors leave probes none: accept and every probe then fail on EMFILE.
+        if let maxConnections, maxConnections > ProcessTuning.openFileLimit / 2 {
+            console.error("--max-connections \(maxConnections) is more than this process's descriptors allow (ulimit -n \(ProcessTuning.openFileLimit)): "
+                          + "at most \(ProcessTuning.openFileLimit / 2), the other half for probes; raise the limit first")
+            throw Reported(status: ExitStatus.usage)
+        }
+        // The handshake loops (an epoll and an eventfd each) are made now, while descriptors are free: made by the
+        // first probe of a burst that had taken them all, they failed for good and every probe after was a 503.
+        HandshakeLoops.start()
+        if let failed = HandshakeLoops.startFailure {
+            console.error("cannot start the handshake loops: \(String(cString: strerror(failed)))")
+            throw Reported(status: ExitStatus.usage)
+        }
         var limits = ExporterServer.Limits()
         limits.concurrency = concurrency
         // A quarter of the descriptors, the rest for probes (at `ulimit -n 64` a floor of 64 gave the

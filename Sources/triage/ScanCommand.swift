@@ -130,6 +130,8 @@ struct ScanCommand: AsyncParsableCommand {
             for line in error.lines { console.diagnostics(line) }
             throw Reported(status: ExitStatus.usage)
         }
+        // The handshake loops are made before the first probe takes descriptors (see the exporter).
+        HandshakeLoops.start()
         let output = Scan.Output(result: { console.result($0) }, diagnostic: { console.diagnostics($0) },
                                  progress: { console.progressLine("scan", $0) })
         let scan = Scan(probe: probe, concurrency: concurrency, format: format, output: output, total: source.count)

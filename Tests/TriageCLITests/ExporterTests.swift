@@ -336,6 +336,15 @@ import Glibc
         }
     }
 
+    /// More connections than half the descriptors would leave probes none (with 300 idle clients under
+    /// `ulimit -n 200` every probe after was a 503, for good): refused at start with the bound.
+    @Test func moreConnectionsThanDescriptorsAllowIsRefused() async throws {
+        let r = try await Command.run(["/bin/sh", "-c", "ulimit -n 200 && exec \"$0\" exporter --listen 127.0.0.1:0 --max-connections 5000",
+                                       TestPaths.triageBinary.path])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("--max-connections 5000 is more than this process's descriptors allow (ulimit -n 200): at most 100"), "\(r.stderr)")
+    }
+
     @Test func badConfigIsRefusedWithItsPosition() async throws {
         let file = TestPaths.temporaryFolder("exporter-config").appendingPathComponent("modules.yaml")
         try "modules:\n  fast:\n    timeout: forever\n    sni_variant: true\n".write(to: file, atomically: true, encoding: .utf8)

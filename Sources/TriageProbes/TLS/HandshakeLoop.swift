@@ -53,6 +53,7 @@ final class HandshakeLoop: Sendable {
     private let incoming = Inbox()
     /// errno of epoll or eventfd when the loop could not be set up.
     private let startErrno: Int32
+    var failure: Int32 { startErrno }
     /// Attempts submitted and not yet completed.
     fileprivate let inFlight = Atomic<Int>(0)
     /// Attempts completed since the start.
@@ -215,6 +216,11 @@ public enum HandshakeLoops {
     /// created while libcurl's twenty-five libraries load can wait for the dynamic loader (under strace
     /// the first handshake started only after the whole load; without it the step's median did not move).
     public static func start() { _ = HandshakeLoop.pool }
+
+    /// errno of the first loop that could not be set up (no epoll or eventfd), if one could not.
+    public static var startFailure: Int32? {
+        HandshakeLoop.pool.lazy.map(\.failure).first { $0 != 0 }
+    }
 
     public static var loads: [Load] {
         HandshakeLoop.pool.map { Load(inFlight: $0.inFlight.load(ordering: .relaxed), completed: $0.completed.load(ordering: .relaxed)) }
