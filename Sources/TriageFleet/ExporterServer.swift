@@ -41,7 +41,9 @@ public struct ModuleProbe: Sendable {
         var status: Int?
         var httpFindings: [Finding] = []
         if module.http, !Task.isCancelled {
-            var request = HTTPRequest(url: target.with(path: module.path))
+            // The target's own path and query when it has one (`target=https://api.test/health?deep=1`, as
+            // blackbox_exporter's http prober takes it), else the module's `path`.
+            var request = HTTPRequest(url: target.rest.isEmpty || target.rest == "/" ? target.with(path: module.path) : target.url)
             request.caFile = module.caFile
             request.clientCertificate = module.clientCertificate
             request.clientKey = module.clientKey

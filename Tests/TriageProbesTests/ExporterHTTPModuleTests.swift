@@ -34,4 +34,29 @@ import TriageTestSupport
             #expect(!text.contains("triage_probe_cause"), "\(text)")
         }
     }
+
+    /// A module `path` with a space or a line break is refused at its line (curl refused every request,
+    /// each probe failing with no cause; a CR LF would have sent a header of its own).
+    @Test func aPathThatCannotGoInARequestLineIsRefused() {
+        for path in ["/a b", "/x\\r\\nX-Injected: 1", "/t\\tab"] {
+            let read = ExporterConfig.read(yaml: "modules:\n  get:\n    http: true\n    path: \"\(path)\"\n", source: "m.yaml", caFile: nil)
+            #expect(read.problems.map(\.description) == ["m.yaml:4:11: path: a space or control character (CR, LF, tab) cannot go in a request line: percent-encode it (%20)"], "\(path): \(read.problems)")
+        }
+    }
+
+    /// The target's own path and query are what is fetched (`target=https://host/broken?x=1`, as
+    /// blackbox_exporter takes it); the module's `path` only when the target has none.
+    @Test func theTargetsPathIsFetched() async throws {
+        let server = try HostileServer(.tls(.statusByPath(["/healthz": 200, "/broken?x=1": 500])), names: ["localhost"])
+        defer { server.stop() }
+        var module = ExporterConfig.Module()
+        module.http = true
+        module.path = "/healthz"
+        module.caFile = server.caFile
+        let probe = try ModuleProbe(module)
+        let own = await probe.run(try Target("https://localhost:\(server.port)/broken?x=1"), timeout: .seconds(2)).text
+        #expect(own.contains("\nprobe_http_status_code 500\n") && own.contains("cause=\"http-error\""), "\(own)")
+        let bare = await probe.run(try Target("localhost:\(server.port)"), timeout: .seconds(2)).text
+        #expect(bare.contains("\nprobe_http_status_code 200\n") && bare.contains("\nprobe_success 1\n"), "\(bare)")
+    }
 }

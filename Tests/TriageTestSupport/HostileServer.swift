@@ -51,6 +51,8 @@ public final class HostileServer: Sendable {
         case delayedAnswer(milliseconds: Int)
         /// Answers with this status.
         case status(Int)
+        /// Answers the status given for the request's path and query (`/broken?x=1`), 404 for any other.
+        case statusByPath([String: Int])
         /// Answers with this status, these headers and this body (keep-alive, as upstreams behind nginx do).
         case answer(Int, headers: [String], body: String)
         /// Answers 200 with a `Set-Cookie` of this many bytes (a response header nginx's default buffer cannot hold).
@@ -221,6 +223,9 @@ public final class HostileServer: Sendable {
             _ = c.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
         case .status(let status):
             _ = c.write("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        case .statusByPath(let statuses):
+            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            _ = c.write("HTTP/1.1 \(statuses[path] ?? 404) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         case .answer(let status, let headers, let body):
             var request: String? = request
             while request != nil {

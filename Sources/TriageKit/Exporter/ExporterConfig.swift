@@ -114,7 +114,14 @@ public struct ExporterConfig: Sendable {
                         case "http": m.http = bool() ?? m.http
                         case "path":
                             if let p = string() {
-                                if p.hasPrefix("/") { m.path = p } else { problems.append(Diagnostic(at(value), "path: expected a path starting with '/'")) }
+                                if !p.hasPrefix("/") {
+                                    problems.append(Diagnostic(at(value), "path: expected a path starting with '/'"))
+                                } else if p.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
+                                    // curl would refuse it (every probe failing with no cause) or send a header of its own.
+                                    problems.append(Diagnostic(at(value), "path: a space or control character (CR, LF, tab) cannot go in a request line: percent-encode it (%20)"))
+                                } else {
+                                    m.path = p
+                                }
                             }
                         case "timeout":
                             if let t = string() {
