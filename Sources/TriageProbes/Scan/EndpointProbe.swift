@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TriageKit
 import TriageWire
 
@@ -86,7 +87,26 @@ public struct EndpointProbe: Sendable {
         tls.clientKey = options.clientKey
         tls.keyLog = false   // a probe keeps no secrets
         tls.verifyMemory = options.verifyMemory
-        context = try SSLContext(tls)
+        context = try Self.context(tls)
+    }
+
+    /// The contexts alive, by what they were made from: probes with the same trust, client identity and
+    /// verification memory share one (each loads its CA bundle: 500 exporter modules of the system's held
+    /// 441 MB). Held weakly: a context goes when its last probe does.
+    private static let contexts = Mutex<[TLSClientOptions: WeakContext]>([:])
+    private final class WeakContext: @unchecked Sendable {
+        weak var context: SSLContext?
+        init(_ context: SSLContext) { self.context = context }
+    }
+
+    static func context(_ tls: TLSClientOptions) throws(OpenSSLError) -> SSLContext {
+        try contexts.withLock { (cache: inout [TLSClientOptions: WeakContext]) throws(OpenSSLError) -> SSLContext in
+            if let alive = cache[tls]?.context { return alive }
+            let made = try SSLContext(tls)
+            cache = cache.filter { $0.value.context != nil }
+            cache[tls] = WeakContext(made)
+            return made
+        }
     }
 
     /// Chain verifications so far: answered from memory (the same chain for the same name, verified
