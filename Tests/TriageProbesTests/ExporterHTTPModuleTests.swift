@@ -44,6 +44,13 @@ import TriageTestSupport
         }
     }
 
+    /// A module timeout under 100 ms is refused at its line: every scrape without Prometheus's timeout
+    /// header was a 503 (no time left to probe), which Prometheus counts as the exporter down.
+    @Test func aTimeoutTooShortToProbeIsRefused() {
+        let read = ExporterConfig.read(yaml: "modules:\n  tiny:\n    timeout: 1ms\n  fine:\n    timeout: 100ms\n", source: "m.yaml", caFile: nil)
+        #expect(read.problems.map(\.description) == ["m.yaml:3:14: timeout: '1ms' is shorter than a probe can run in: at least 100ms"], "\(read.problems)")
+    }
+
     /// The target's own path and query are what is fetched (`target=https://host/broken?x=1`, as
     /// blackbox_exporter takes it); the module's `path` only when the target has none.
     @Test func theTargetsPathIsFetched() async throws {

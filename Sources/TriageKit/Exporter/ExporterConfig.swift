@@ -125,7 +125,15 @@ public struct ExporterConfig: Sendable {
                             }
                         case "timeout":
                             if let t = string() {
-                                do { m.timeout = try DurationParser.deadline(t) } catch { problems.append(Diagnostic(at(value), "timeout: \(error)")) }
+                                do {
+                                    let timeout = try DurationParser.deadline(t)
+                                    // Less than the slot a probe needs (every scrape without the header was a 503).
+                                    if timeout < .milliseconds(100) {
+                                        problems.append(Diagnostic(at(value), "timeout: '\(Sink.echo(t, limit: 40))' is shorter than a probe can run in: at least 100ms"))
+                                    } else {
+                                        m.timeout = timeout
+                                    }
+                                } catch { problems.append(Diagnostic(at(value), "timeout: \(error)")) }
                             }
                         case "ca_file": m.caFile = string(); m.origins[field] = at(value)
                         case "client_cert": m.clientCertificate = string(); m.origins[field] = at(value)
