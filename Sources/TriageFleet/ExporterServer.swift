@@ -472,7 +472,9 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        server.counters.withLock { $0.errors += 1 }
+        // A request cut off by the connection's close (the header timeout's, or the client's) is the HTTP
+        // decoder's error on the way out: already counted under its reason, not an error of its own.
+        if context.channel.isActive { server.counters.withLock { $0.errors += 1 } }
         context.close(promise: nil)
     }
 }
