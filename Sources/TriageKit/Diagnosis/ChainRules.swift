@@ -57,10 +57,13 @@ public struct ChainRules: Sendable {
                 // Within a day of now, a clock that is behind explains it better than the certificate does.
                 let ahead = cert.notBefore.timeIntervalSince(now)
                 let clock = ahead < 86_400 ? Message(.remedyClockBehind, ["hours": .string(TextFormat.fixed(ahead / 3600, 1))]) : nil
-                out.append(Finding(.certNotYetValid,
-                                   summary: Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
-                                                                          "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1), "when": when]),
-                                   subject: cert.subject, facts: facts, remedy: clock))
+                // Within a day, in hours: "1 day(s) after this run" beside "1.0 h after this machine's clock" read as a contradiction.
+                let summary = ahead < 86_400
+                    ? Message(.findingNotYetValidHours, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
+                                                         "hours": .string(TextFormat.fixed(ahead / 3600, 1)), "when": when])
+                    : Message(.findingNotYetValid, ["subject": .string(cert.subject), "date": .typed(.date(cert.notBefore)),
+                                                    "days": .int(Certificate.days(from: now, to: cert.notBefore) + 1), "when": when])
+                out.append(Finding(.certNotYetValid, summary: summary, subject: cert.subject, facts: facts, remedy: clock))
             } else if cert.daysLeft(at: now) < warnDays {
                 out.append(Finding(.certExpiresSoon, severity: .warning,
                                    summary: Message(.findingExpiresSoon, ["subject": .string(cert.subject), "date": .typed(.date(cert.notAfter)),

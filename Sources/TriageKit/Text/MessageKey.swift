@@ -176,6 +176,7 @@ public enum MessageKey: String, Sendable, CaseIterable, Codable {
     case findingNotTLS = "finding.not_tls"
     case findingNotTLSReason = "finding.not_tls_reason"
     case findingNotYetValid = "finding.not_yet_valid"
+    case findingNotYetValidHours = "finding.not_yet_valid_hours"
     case findingProtocolError = "finding.protocol_error"
     case findingProtocolVersionAlert = "finding.protocol_version_alert"
     case findingProxyError = "finding.proxy_error"
