@@ -73,6 +73,11 @@ import TriageTestSupport
         #expect(reason("[fe80::1%25lo]:9301") == "'fe80::1%25lo': an IPv6 zone ID (the interface after the %) is not supported: test a global address or a name")
         #expect(reason("[fe80::zz]:9301") == "'fe80::zz' in brackets is not an IPv6 address")
         #expect(reason("host:99999") != nil)
+        // A leading dot is an empty label; characters IDNA maps to nothing leave no host.
+        #expect(reason(".test") == "'.test' has an empty or over-long label")
+        #expect(reason("https://\u{AD}:8443/") == "it names no host (its characters map to nothing in IDNA: a soft hyphen, a zero-width space, a BOM?)")
+        #expect(reason("\u{FEFF}") != nil)
+        #expect(reason("a\u{AD}.test") == nil && reason("example.test.") == nil)
         // The refusal echoes what was typed, a password masked (a proxy's form, a URL's).
         for typed in ["user:B4dNs4pw@127.0.0.1:0", "https://user:B4dNs4pw@127.0.0.1:99999/"] {
             do { _ = try Target(typed); Issue.record("\(typed) accepted") } catch {

@@ -145,7 +145,8 @@ public struct Target: Sendable, Hashable {
             unicodeHost = hostText
             return
         }
-        let labels = hostText.trimmed { $0 == "." }.split(separator: ".", omittingEmptySubsequences: false)
+        // One trailing dot is a fully qualified name; a leading one (`.test`) is an empty label.
+        let labels = (hostText.hasSuffix(".") ? hostText.dropLast() : Substring(hostText)).split(separator: ".", omittingEmptySubsequences: false)
         // RFC 1035 §2.3.4: a name of at most 253 characters, labels of at most 63.
         guard hostText.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters") }
         guard !labels.isEmpty, labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 }) else { throw invalid("'\(hostText)' has an empty or over-long label") }
@@ -162,6 +163,12 @@ public struct Target: Sendable, Hashable {
             throw invalid(error.reason)
         }
         guard host.utf8.count <= 253 else { throw invalid("the host name is longer than 253 characters in its ASCII form") }
+        // Characters IDNA maps to nothing (a soft hyphen, a zero-width space, a BOM) can leave no name at all.
+        let mapped = host.hasSuffix(".") ? host.dropLast() : Substring(host)
+        guard !mapped.isEmpty, !mapped.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+            throw invalid(host.isEmpty || host == "." ? "it names no host (its characters map to nothing in IDNA: a soft hyphen, a zero-width space, a BOM?)"
+                                                      : "'\(Sink.echo(hostText))' has an empty label once IDNA maps it (a soft hyphen, a zero-width space?)")
+        }
         unicodeHost = host == hostText ? nil : hostText
     }
 
