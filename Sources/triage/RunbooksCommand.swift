@@ -48,6 +48,11 @@ struct RunbooksCommand: ParsableCommand {
             return
         }
         if let show {
+            // A name, as the help says: a path (`/etc/passwd`, `../x.yaml`) is not a runbook to print.
+            guard !show.contains("/"), !show.hasSuffix(".yaml"), !show.hasSuffix(".yml") else {
+                Console().error("--show takes a runbook's name (one of \((Bundled.runbookNames + Bundled.userRunbooks().map(\.name)).sorted().joined(separator: ", "))), not a file: '\(Sink.echo(show, limit: 120))'")
+                throw Reported(status: ExitStatus.usage)
+            }
             do {
                 print(try Bundled.runbook(show).text, terminator: "")
             } catch {

@@ -402,6 +402,12 @@ import TriageTestSupport
         #expect(nonsense.stderr.contains("cannot tell what 'no idea what this is' is"))
         let shown = try await Command.triage(["runbooks", "--show", "nope"])
         #expect(shown.status == 2)
+        // A name, not a file to print.
+        for path in ["/etc/passwd", "../../etc/passwd", "mine.yaml"] {
+            let file = try await Command.triage(["runbooks", "--show", path])
+            #expect(file.status == 2 && file.stdout.isEmpty, "\(path): \(file.stdout)")
+            #expect(file.stderr.contains("--show takes a runbook's name (one of analyze, nginx-error, tls-upstream), not a file"), "\(file.stderr)")
+        }
     }
 
     /// A file given on the command line that cannot be read says why, in the
