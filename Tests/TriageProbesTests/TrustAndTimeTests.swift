@@ -184,6 +184,10 @@ extension TrustAndTimeTests {
         #expect(JudgeTime.offset("+14d") == 1_209_600)
         #expect(JudgeTime.offset("-12h") == -43_200)
         #expect(JudgeTime.offset("2027-01-15") == nil)
+        // A day that no month has is refused, not moved into the next month (February 30th was March 2nd).
+        #expect(JudgeTime.parse("2027-02-30") == nil && JudgeTime.parse("2027-04-31") == nil)
+        #expect(JudgeTime.parse("2027-02-30T00:00:00Z") == nil)
+        #expect(JudgeTime.parse("2028-02-29") == Date(timeIntervalSince1970: 1_835_395_200))
         let root = try F.root()
         let leaf = try F.leaf(sans: [F.host, "127.0.0.1"], notAfter: F.midnight(10), issuer: root)
         let server = try F.server(chain: [leaf], key: leaf)

@@ -9,14 +9,20 @@ public enum JudgeTime {
         let t = text.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty, t.utf8.count <= 40 else { return nil }
         if t.first == "+" || t.first == "-" { return offset(t).map { now.addingTimeInterval($0) } }
-        if let date = ISO8601.parse(t) { return date }
+        if let date = ISO8601.parse(t) {
+            // Foundation moves February 30th into March: the date part must be a day of its month.
+            guard let day = t.split(separator: "T").first, parse(String(day), now: now) != nil else { return nil }
+            return date
+        }
         let day = t.split(separator: "-", omittingEmptySubsequences: false)
         if day.count == 3, let y = Int(day[0]), let m = Int(day[1]), let d = Int(day[2]), (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d) {
             var c = DateComponents()
             (c.year, c.month, c.day) = (y, m, d)
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
-            return calendar.date(from: c)
+            // February 30th is no date (the calendar would make it March 2nd).
+            guard let date = calendar.date(from: c), calendar.dateComponents([.year, .month, .day], from: date) == c else { return nil }
+            return date
         }
         return nil
     }
@@ -42,6 +48,6 @@ public enum JudgeTime {
 
     /// The error a user sees for a value that is none of these.
     public static func problem(_ text: String) -> String {
-        "--at '\(Sink.echo(text, limit: 60))' is not a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+30d, -12h)"
+        "--at '\(Sink.echo(text, limit: 60))' is not a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+30d; one back in time as --at=-12h)"
     }
 }
