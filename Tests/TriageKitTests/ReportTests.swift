@@ -330,6 +330,7 @@ import TriageWire
                 participant U as upstream 127.0.0.1#59;443
                 C->>U: ClientHello #35;lt#59;
                 U--xC: alert 80
+                C-xU: alert 80 from the client
             ```
             """
         let jira = JiraMarkup.convert(md)
@@ -350,6 +351,7 @@ import TriageWire
 
             # client → upstream 127.0.0.1;443: ClientHello #lt;
             # client ✗ upstream 127.0.0.1;443: alert 80
+            # client ✗→ upstream 127.0.0.1;443: alert 80 from the client
             """)
     }
 }

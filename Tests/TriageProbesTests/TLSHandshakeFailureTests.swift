@@ -124,6 +124,11 @@ import TriageTestSupport
         #expect(toTLS13.contains("alert 70 protocol_version"), "\(toTLS13)")
         // The title says whose alert it is: this 80 is triage's own client's, not the server's.
         #expect(run.markdown.hasPrefix("# \(F.host): no common TLS version (client's alert 80)\n"), "\(run.markdown.prefix(120))")
+        // The diagram draws that alert from the client (`C-xU`), not as the upstream's answer (`U--xC`).
+        let diagram = try #require(MarkdownChecks.mermaidBlocks(run.markdown).first).joined(separator: "\n")
+        #expect(diagram.contains("    C-xU: fatal alert 80 internal_error from the client"), "\(diagram)")
+        #expect(!diagram.contains("U--xC: fatal alert 80"), "\(diagram)")
+        #expect(MarkdownChecks.sequenceDiagramProblems(MarkdownChecks.mermaidBlocks(run.markdown)[0]) == [])
     }
 
     @Test func noSNIGetsFatalAlert80() async throws {

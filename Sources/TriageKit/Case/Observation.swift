@@ -29,6 +29,9 @@ public struct Observation: Sendable, Hashable {
     public var ok: Bool
     /// The server's address or URL, for the participant's label.
     public var server: String
+    /// The exchange ended in the client's own alert (a legacy server it refused, a chain too large):
+    /// drawn from the client, not as the server's answer.
+    public var endedByClient = false
 
     public init(path: FindingPath, from: Party, to: Party, request: Message, answer: Message, ok: Bool, server: String) {
         self.path = path

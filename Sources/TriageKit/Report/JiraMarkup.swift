@@ -182,11 +182,12 @@ public enum JiraMarkup {
                 out.append("*" + escape(mermaidText(String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))) + "*")
             } else if let colon = line.firstIndex(of: ":") {
                 let head = line[..<colon], message = mermaidText(String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
-                for (arrow, shown) in [("--x", "✗"), ("-->>", "←"), ("->>", "→")] {
+                // `-x`: the sender ends the exchange itself (a client's own alert); after `--x`, which holds it.
+                for (arrow, shown) in [("--x", "✗"), ("-->>", "←"), ("->>", "→"), ("-x", "✗→")] {
                     guard let r = head.range(of: arrow) else { continue }
                     let from = names[String(head[..<r.lowerBound])] ?? String(head[..<r.lowerBound])
                     let to = names[String(head[r.upperBound...])] ?? String(head[r.upperBound...])
-                    let text = shown == "→" ? "\(from) → \(to): \(message)" : "\(to) \(shown) \(from): \(message)"
+                    let text = shown == "→" || shown == "✗→" ? "\(from) \(shown) \(to): \(message)" : "\(to) \(shown) \(from): \(message)"
                     out.append("# " + escape(text))
                     break
                 }

@@ -88,9 +88,11 @@ struct SequenceDiagram {
         "    \(from)->>\(to): \(Self.escape(clean(table.render(message)) + suffix))"
     }
 
-    /// A failure ends in a cross (`--x`), an answer in an open arrow (`-->>`).
+    /// A failure ends in a cross (`--x`), an answer in an open arrow (`-->>`); a client that ended the
+    /// exchange with its own alert is drawn sending it (`C-xU`), not as the server's answer.
     func answer(_ from: String, _ to: String, _ o: Observation) -> String {
-        "    \(from)\(o.ok ? "-->>" : "--x")\(to): \(Self.escape(clean(table.render(o.answer))))"
+        if o.endedByClient, !o.ok { return "    \(to)-x\(from): \(Self.escape(clean(table.render(o.answer))))" }
+        return "    \(from)\(o.ok ? "-->>" : "--x")\(to): \(Self.escape(clean(table.render(o.answer))))"
     }
 
     static func escape(_ text: String) -> String { Mermaid.label(text) }

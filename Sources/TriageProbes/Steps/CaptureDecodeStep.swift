@@ -174,9 +174,11 @@ public struct CaptureDecodeStep: StepKind {
             transcript: Self.table(Array(connections.prefix(40))),
             failure: failure,
             observations: groups.prefix(4).map { g in
-                Observation(path: .capture(sni: g.first.sni != nil, byProxy: g.first.origin == .other), from: .client, to: .upstream,
-                            request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
-                            answer: g.first.outcome, ok: g.first.held, server: g.first.server.description)
+                var o = Observation(path: .capture(sni: g.first.sni != nil, byProxy: g.first.origin == .other), from: .client, to: .upstream,
+                                    request: g.first.sni.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
+                                    answer: g.first.outcome, ok: g.first.held, server: g.first.server.description)
+                o.endedByClient = g.first.fatalAlert?.sender == .client
+                return o
             },
             events: groups.filter { $0.first.fatalAlert != nil }.prefix(5).map { g in
                 TimelineEvent(at: g.first.firstSeen, Message(.eventCaptured, ["count": .int(g.count), "label": g.label.value]))

@@ -135,9 +135,11 @@ public struct TLSHandshakeStep: StepKind {
             evidence: [.handshakes(HandshakeMatrix(host: host, attempts: attempts, timeout: timeout, versions: versions, profile: profile, checks: checks))],
             transcript: transcript(attempts),
             observations: attempts.filter { profile == nil || $0.variant == profile?.sni.normalised(host: host) }.map { a in
-                Observation(path: profile == nil ? .handshake(a.variant) : .replay, from: profile == nil ? .client : .proxy, to: .upstream,
-                            request: a.serverName.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
-                            answer: a.outcomeMessage, ok: a.established && (a.verifyCode ?? 0) == 0, server: a.server.description)
+                var o = Observation(path: profile == nil ? .handshake(a.variant) : .replay, from: profile == nil ? .client : .proxy, to: .upstream,
+                                    request: a.serverName.map { Message(.observeHelloSNI, ["name": .string($0)]) } ?? Message(.observeHelloNoSNI),
+                                    answer: a.outcomeMessage, ok: a.established && (a.verifyCode ?? 0) == 0, server: a.server.description)
+                o.endedByClient = a.fatalAlert?.sender == .client
+                return o
             })
     }
 
