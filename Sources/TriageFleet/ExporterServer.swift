@@ -56,7 +56,12 @@ public struct ModuleProbe: Sendable {
             // causes (the status alone called a 200 whose body was reset a success).
             let fetched = await request.fetch()
             status = fetched?.exchange.status ?? 0
-            if let exchange = fetched?.exchange { httpFindings = HTTPRules(exchange: exchange, compare: nil).findings }
+            if let exchange = fetched?.exchange {
+                // curl's verdict on a connection stage the handshake's checks already judged is the coarser one
+                // (its "certificate has expired" for an intermediate read as the leaf's cert-expired).
+                let judged = Set(results.flatMap(\.findings).filter { $0.severity == .problem }.map(\.cause.stage))
+                httpFindings = HTTPRules(exchange: exchange, compare: nil).findings.filter { !($0.cause.stage <= 3 && judged.contains($0.cause.stage)) }
+            }
         }
         var metrics = ProbeMetrics(results: results, httpStatus: status, duration: ContinuousClock.now - start)
         metrics.httpFindings = httpFindings

@@ -51,6 +51,25 @@ import TriageTestSupport
         #expect(read.problems.map(\.description) == ["m.yaml:3:14: timeout: '1ms' is shorter than a probe can run in: at least 100ms"], "\(read.problems)")
     }
 
+    /// An expired intermediate under a valid leaf: the module's request adds no `cert-expired` (curl's
+    /// "certificate has expired" is about the chain, which the handshake's checks already named).
+    @Test func anExpiredIntermediateIsNotTheLeafsExpiry() async throws {
+        let root = try TLSFixtures.root()
+        let intermediate = try TLSFixtures.intermediate("expired intermediate", notBefore: TLSFixtures.midnight(-400), notAfter: TLSFixtures.midnight(-10), issuer: root)
+        let leaf = try TLSFixtures.leaf(sans: ["localhost"], issuer: intermediate)
+        let server = try TLSFixtures.server(chain: [leaf, intermediate], key: leaf) { _ in } handler: { c, _ in
+            _ = c.readRequest()
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        }
+        defer { server.stop() }
+        var module = ExporterConfig.Module()
+        module.http = true
+        module.caFile = try TLSFixtures.file(root.certificatePEM)
+        let text = await (try ModuleProbe(module)).run(try Target("localhost:\(server.port)"), timeout: .seconds(2)).text
+        #expect(text.contains("triage_probe_cause{cause=\"intermediate-expired\",severity=\"problem\"} 1"), "\(text)")
+        #expect(!text.contains("cause=\"cert-expired\""), "\(text)")
+    }
+
     /// The target's own path and query are what is fetched (`target=https://host/broken?x=1`, as
     /// blackbox_exporter takes it); the module's `path` only when the target has none.
     @Test func theTargetsPathIsFetched() async throws {
