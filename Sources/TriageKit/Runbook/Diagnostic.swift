@@ -88,6 +88,10 @@ public enum YAMLSyntax {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let while_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            // libyaml names its own setter ("…, set with yaml_set_max_nest_level()"): said in the file's terms.
+            if problem.hasPrefix("Maximum nesting level reached") {
+                return Diagnostic(at(mark), "YAML syntax error: the document nests deeper than the YAML reader allows")
+            }
             return Diagnostic(at(mark), "YAML syntax error: \(problem)\(while_)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
