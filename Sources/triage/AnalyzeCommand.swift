@@ -30,7 +30,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Flag(help: "Replace an earlier case in --out (default: an earlier case is kept and this run goes beside it, DIR-2).")
     var force = false
 
-    @Option(help: ArgumentHelp("Judge certificates as of this time instead of when the capture saw them: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Judge certificates as of this time instead of when the capture saw them: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
     var at: String?
 
     @Option(help: "Report and terminal language: en or zh.")

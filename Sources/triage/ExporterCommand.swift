@@ -26,7 +26,7 @@ struct ExporterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The modules, in YAML (see the README).", valueName: "FILE"))
     var config: String?
 
-    @Option(help: "Probes run at once; more wait their turn, each target in its own queue and at most its share of the slots.")
+    @Option(parsing: .unconditional, help: "Probes run at once; more wait their turn, each target in its own queue and at most its share of the slots.")
     var concurrency = 256
 
     // (.unconditional: `-1s` is a value to refuse with its reason, not an option that is missing one.)
@@ -36,7 +36,7 @@ struct ExporterCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Close a keep-alive connection idle this long.", valueName: "DURATION"))
     var idleTimeout = "30s"
 
-    @Option(help: ArgumentHelp("Connections at once; past it the oldest idle one is closed to admit a new one (default: a quarter of the descriptor limit, 8-4096).", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Connections at once; past it the oldest idle one is closed to admit a new one (default: a quarter of the descriptor limit, 8-4096).", valueName: "N"))
     var maxConnections: Int?
 
     func run() async throws {

@@ -135,7 +135,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("A certificate of the chain expiring within this many days is the warning cert-expires-soon (default 21; input 'warn_days').", valueName: "N"))
     var warnDays: Int?
 
-    @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
     var at: String?
 
     @Option(name: .customLong("trust-store"), help: ArgumentHelp("Also verify every chain against this trust store: a PEM bundle or PKCS#12 (Java cacerts; password changeit unless FILE:PASSWORD); repeatable (input 'trust_stores').", valueName: "NAME=FILE"))

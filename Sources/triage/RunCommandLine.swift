@@ -63,7 +63,7 @@ extension RunCommand {
             command.warnDays = days
             return true
         }),
-        (["--at"], .text { $0.at = $1 }),
+        (["--at"], .text(unconditional: true) { $0.at = $1 }),
         (["--trust-store"], .values { $0.trustStores = $1 }),
         (["--fetch-aia"], .flag { $0.fetchAia = true }),
         (["--fetch-ocsp"], .flag { $0.fetchOcsp = true }),

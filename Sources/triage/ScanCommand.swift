@@ -48,7 +48,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "A certificate of the chain expiring within this many days is the warning cert-expires-soon.")
     var warnDays = ChainRules.defaultWarnDays
 
-    @Option(help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Judge certificates as of this time instead of now: 2027-01-15, 2027-01-15T09:30:00Z, or +30d.", valueName: "DATE"))
     var at: String?
 
     @Option(name: .customLong("trust-store"), help: ArgumentHelp("Also verify every chain against this trust store (PEM or PKCS#12); repeatable.", valueName: "NAME=FILE"))

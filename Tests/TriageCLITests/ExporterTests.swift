@@ -325,6 +325,9 @@ import Glibc
 
     @Test func limitsOutOfRangeAreRefused() async throws {
         for (flag, value, said) in [("--concurrency", "0", "--concurrency must be between 1 and 10000"),
+                                    // A negative number is a value to refuse, not a missing one.
+                                    ("--concurrency", "-5", "--concurrency must be between 1 and 10000"),
+                                    ("--max-connections", "-1", "--max-connections must be between 2 and 1000000"),
                                     ("--concurrency", "20000", "--concurrency must be between 1 and 10000"),
                                     ("--max-connections", "1", "--max-connections must be between 2 and 1000000"),
                                     // A negative duration is a value to refuse with its reason (it was "Missing value").

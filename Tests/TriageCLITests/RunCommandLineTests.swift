@@ -23,7 +23,7 @@ import TriageTestSupport
         ["--via", "http://127.0.0.1:8080/api", "--proxy-sni", "none", "--proxy-version", "1.22.1", "--no-nginx-discovery",
          "--nginx-error-log", "/var/log/nginx/error.log", "--since", "2h", "--dns-server", "127.0.0.53:5353", "https://b.test/"],
         ["https://c.test/", "--resolve", "c.test:443:127.0.0.1", "--connect-to", "c.test:443:d.test:8443", "-E", "c.pem",
-         "--key", "k.pem", "-x", "http://proxy.test:3128", "--noproxy", "*", "-q", "--json", "--no-keylog", "--at", "+30d"],
+         "--key", "k.pem", "-x", "http://proxy.test:3128", "--noproxy", "*", "-q", "--json", "--no-keylog", "--at", "-12h"],
         ["https://e.test/", "--fetch-aia", "--fetch-ocsp", "--fetch-crl", "--out", "/tmp/case", "--force", "--template", "t.mustache",
          "--step-timeout", "5s", "--proxy-log", "/var/log/haproxy.log", "--proxy-backend", "be/s1", "--runbook", "nginx-error",
          "--cacert", "/tmp/other.pem", "--insecure", "--verbose"],

@@ -48,6 +48,6 @@ public enum JudgeTime {
 
     /// The error a user sees for a value that is none of these.
     public static func problem(_ text: String) -> String {
-        "--at '\(Sink.echo(text, limit: 60))' is not a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+30d; one back in time as --at=-12h)"
+        "--at '\(Sink.echo(text, limit: 60))' is not a date (2027-01-15), a time (2027-01-15T09:30:00Z) or an offset from now (+30d, -12h)"
     }
 }
