@@ -126,7 +126,10 @@ public struct Target: Sendable, Hashable {
             portPart = pieces.count == 2 ? pieces[1] : nil
         }
         if let portPart {
-            guard let p = Int(portPart), (1...65_535).contains(p) else { throw invalid("port '\(portPart)' is not a number from 1 to 65535") }
+            // Digits only: Int() also reads `+8443`, which no URL parser does.
+            guard portPart.allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(portPart), (1...65_535).contains(p) else {
+                throw invalid("port '\(portPart)' is not a number from 1 to 65535")
+            }
             port = p
         } else {
             port = nil
