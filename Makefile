@@ -21,11 +21,11 @@ build: install-deps embed
 # runtime linked in (-static-swift-stdlib); every function in a section of its
 # own, laid out by lld in the order scripts/symbol-order.txt gives (what the usual
 # commands execute, packed: a run touched code all over the binary's 21 MB, and
-# each page touched maps the 64 KB around it); relative relocations packed.
+# each page touched maps the 64 KB around it). (Packed relative relocations, RELR,
+# would make the binary need glibc 2.36: Ubuntu 22.04 and RHEL 9 could not run it.)
 RELEASE = -c release --static-swift-stdlib \
 	-Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xswiftc -use-ld=lld \
-	-Xlinker --symbol-ordering-file=$(CURDIR)/scripts/symbol-order.txt -Xlinker --no-warn-symbol-ordering \
-	-Xlinker -z -Xlinker pack-relative-relocs
+	-Xlinker --symbol-ordering-file=$(CURDIR)/scripts/symbol-order.txt -Xlinker --no-warn-symbol-ordering
 
 release: install-deps embed
 	$(SWIFT) build $(RELEASE)

@@ -97,6 +97,7 @@ exporters = {
 # BENCH_VERSUS=PATH: another triage binary in blackbox_exporter's place (an A/B of two builds: same load, same turns).
 if os.environ.get("BENCH_VERSUS"):
     exporters["blackbox_exporter"][0].terminate()
+    exporters["blackbox_exporter"][0].wait()
     exporters["blackbox_exporter"] = (subprocess.Popen([os.environ["BENCH_VERSUS"], "exporter", "--listen", f"127.0.0.1:{BLACKBOX_PORT}",
                                                         "--config", f"{work}/triage.yaml", "--concurrency", str(CLIENTS)],
                                                        stderr=subprocess.DEVNULL), BLACKBOX_PORT)

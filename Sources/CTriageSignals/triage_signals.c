@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t signals_seen = 0;
@@ -65,3 +67,14 @@ void triage_signals_listen(void) { listening = 1; }
  * alone. */
 __attribute__((section(".preinit_array"), used))
 static void (*const preinit_signal_handlers)(void) = install_signal_handlers;
+
+int triage_flush_stdout(void) {
+    errno = 0;
+    if (fflush(stdout) != 0) return errno ? errno : EIO;
+    if (!ferror(stdout)) return 0;
+    /* An earlier write failed (a large print() goes out unbuffered, its error only flagged): on a pipe or a
+     * socket that is a reader that left (EPIPE); on a file or a device the result is lost. */
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return EPIPE;
+    return EIO;
+}

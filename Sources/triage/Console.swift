@@ -63,6 +63,12 @@ final class Console: Sendable {
             let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n > 0 { offset += n; continue }
             if n < 0, errno == EINTR { continue }
+            // A descriptor inherited non-blocking (a parent set O_NONBLOCK) and a slow reader: wait for room.
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK {
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, 1000)
+                continue
+            }
             let failure = n < 0 ? errno : EIO
             // Set and tested under one lock: two threads failing at once say it once.
             let first = closed.withLock { c -> Bool in

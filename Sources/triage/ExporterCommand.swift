@@ -101,7 +101,7 @@ struct ExporterCommand: AsyncParsableCommand {
         HandshakeLoops.start()
         if let failed = HandshakeLoops.startFailure {
             console.error("cannot start the handshake loops: \(String(cString: strerror(failed)))")
-            throw Reported(status: ExitStatus.usage)
+            throw Reported(status: ExitStatus.internalError)
         }
         var limits = ExporterServer.Limits()
         limits.concurrency = concurrency

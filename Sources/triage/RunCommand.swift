@@ -195,8 +195,9 @@ struct RunCommand: AsyncParsableCommand {
         for c in connectTo where Self.connectToEntry(c) == nil {
             throw ValidationError("--connect-to expects HOST:PORT:CONNECT-HOST:CONNECT-PORT (an IPv6 address in brackets, [::1]), got '\(Sink.echo(c, limit: 120))'")
         }
+        // Not echoed: a password in it may be too short for the masking to know, or typed where the host goes.
         if let proxy, let why = Self.proxyProblem(proxy) {
-            throw ValidationError("-x '\(Sink.echo(SecretSet(Redactor.proxySecrets(proxy)).redact(Redactor.redact(proxy)), limit: 120))': \(why)")
+            throw ValidationError("-x: \(why) (its text is not repeated here: it may hold a password)")
         }
         // The text may be the secret itself (`-H 'Bearer …'`): not echoed.
         for h in headers where !h.contains(":") {
@@ -225,12 +226,14 @@ struct RunCommand: AsyncParsableCommand {
             rest = text[separator.upperBound...]
         }
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
         let host: Substring, port: Substring?
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { return "an IPv6 address needs its closing ']'" }
             host = rest[rest.index(after: rest.startIndex)..<close]
-            guard HostAddresses.isIPLiteral(String(host)), host.contains(":") else { return "'\(Sink.echo(String(host), limit: 60))' in brackets is not an IPv6 address" }
+            // A zone (`[fe80::1%25eth0]`) is curl's to take.
+            let address = host.split(separator: "%", maxSplits: 1).first.map(String.init) ?? ""
+            guard HostAddresses.isIPLiteral(address), address.contains(":") else { return "what is in brackets is not an IPv6 address" }
             let after = rest[rest.index(after: close)...]
             guard after.isEmpty || after.hasPrefix(":") else { return "expected [SCHEME://][USER:PASSWORD@]HOST[:PORT]" }
             port = after.isEmpty ? nil : after.dropFirst()
@@ -241,8 +244,9 @@ struct RunCommand: AsyncParsableCommand {
             port = parts.count == 2 ? parts[1] : nil
         }
         guard !host.isEmpty else { return "it names no host" }
-        if let port, Int(port).map({ !(1...65_535).contains($0) }) ?? true {
-            return "the port '\(Sink.echo(String(port), limit: 20))' is not a number from 1 to 65535"
+        // An empty port is the scheme's default, as curl reads `http://proxy:`; else digits only.
+        if let port, !port.isEmpty, !port.allSatisfy({ $0.isASCII && $0.isNumber }) || Int(port).map({ !(1...65_535).contains($0) }) ?? true {
+            return "its port is not a number from 1 to 65535"
         }
         return nil
     }

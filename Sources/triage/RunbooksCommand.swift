@@ -49,8 +49,12 @@ struct RunbooksCommand: ParsableCommand {
         }
         if let show {
             // A name, as the help says: a path (`/etc/passwd`, `../x.yaml`) is not a runbook to print.
-            guard !show.contains("/"), !show.hasSuffix(".yaml"), !show.hasSuffix(".yml") else {
-                Console().error("--show takes a runbook's name (one of \((Bundled.runbookNames + Bundled.userRunbooks().map(\.name)).sorted().joined(separator: ", "))), not a file: '\(Sink.echo(show, limit: 120))'")
+            // (A bare name that is a file here is that file for --runbook, not for --show: `cd /etc; --show passwd`.)
+            let names = Set(Bundled.runbookNames + Bundled.userRunbooks().map(\.name)).sorted()
+            guard names.contains(show) else {
+                let what = show.contains("/") || show.hasSuffix(".yaml") || show.hasSuffix(".yml") || FileManager.default.fileExists(atPath: show)
+                    ? "not a file" : "no runbook named so"
+                Console().error("--show takes a runbook's name (one of \(names.joined(separator: ", "))), \(what): '\(Sink.echo(show, limit: 120))'")
                 throw Reported(status: ExitStatus.usage)
             }
             do {

@@ -63,6 +63,10 @@ enum Signals {
 /// threads still finishing a cancelled C call must not meet a library that
 /// is being torn down (the crash a SIGINT early in a run used to cause).
 func leave(_ status: Int32) -> Never {
+    // What went through stdio (`print`: runbooks, the schemas) is flushed here; a failure other than a reader
+    // that left is a lost result too.
+    let flushed = triage_flush_stdout()
+    if flushed != 0, flushed != EPIPE { Console.resultLost.store(true, ordering: .relaxed) }
     // A verdict whose words never reached stdout (a full disk, a dead device) is not a verdict given.
     let status = Console.resultLost.load(ordering: .relaxed) && [ExitStatus.healthy, ExitStatus.problem, ExitStatus.inconclusive].contains(status)
         ? ExitStatus.outputFailed : status

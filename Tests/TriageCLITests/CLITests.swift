@@ -408,6 +408,9 @@ import TriageTestSupport
             #expect(file.status == 2 && file.stdout.isEmpty, "\(path): \(file.stdout)")
             #expect(file.stderr.contains("--show takes a runbook's name (one of analyze, nginx-error, tls-upstream), not a file"), "\(file.stderr)")
         }
+        // A bare name that is a file here is still no runbook to show.
+        let here = try await Command.run(["/bin/sh", "-c", "cd /etc && exec \"$0\" runbooks --show passwd", TestPaths.triageBinary.path])
+        #expect(here.status == 2 && here.stdout.isEmpty, "\(here.stdout)")
     }
 
     /// A file given on the command line that cannot be read says why, in the

@@ -149,7 +149,10 @@ import TriageTestSupport
     @Test func aProxyCurlWouldRefuseIsAUsageError() async throws {
         let cases = [("gopher://127.0.0.1:1", "the scheme 'gopher' is not a proxy curl speaks"),
                      ("http://u:pw5678@[::1", "an IPv6 address needs its closing ']'"),
-                     ("socks5h://proxy.test:99999", "the port '99999' is not a number from 1 to 65535"),
+                     ("socks5h://proxy.test:99999", "its port is not a number from 1 to 65535"),
+                     ("http://p.test:+3128", "its port is not a number from 1 to 65535"),
+                     // A password typed where the host goes is not echoed as "the port".
+                     ("alice:pw5678", "its port is not a number from 1 to 65535"),
                      ("http://:3128", "it names no host"),
                      ("fe80::1:3128", "an IPv6 address goes in brackets")]
         for (proxy, why) in cases {

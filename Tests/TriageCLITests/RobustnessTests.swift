@@ -207,6 +207,12 @@ import TriageTestSupport
                                            TestPaths.triageBinary.path])
         #expect(piped.stderr.isEmpty, "\(piped.stderr)")
         #expect(piped.stdout == "status 0\n", "\(piped.stdout)")
+        // What goes through stdio (the schema, a runbook shown) too: 74 on a full device, the verdict on a closed pipe.
+        let schema = try await Command.run(["/bin/sh", "-c", "exec \"$0\" runbooks --schema > /dev/full", TestPaths.triageBinary.path])
+        #expect(schema.status == 74, "\(schema.stderr)")
+        let schemaPiped = try await Command.run(["/bin/bash", "-c", "\"$0\" runbooks --schema | head -c 1 >/dev/null; echo \"status ${PIPESTATUS[0]}\"",
+                                                 TestPaths.triageBinary.path])
+        #expect(schemaPiped.stdout == "status 0\n", "\(schemaPiped.stdout)")
     }
 
     /// An upstream that echoes the request back: the Authorization and

@@ -99,6 +99,19 @@ import TriageKit
             #expect(out.contains("\(name)=[REDACTED]&keyword=tls&author=ann&design=x"), "\(name): \(out)")
             #expect(Redactor.secretValues(in: url).contains(value), "\(name)")
         }
+        // Names the pre-check must let through to the pattern.
+        #expect(Redactor.redact("https://a.test/?sessionHandle=abc12345&apiKeyId=qqqq1111") == "https://a.test/?sessionHandle=[REDACTED]&apiKeyId=[REDACTED]")
+        // An ordinary value under a name that only may carry a credential is masked in its URL, not everywhere
+        // (the rest of a case would lose every "true" and "3600").
+        let ordinary = "https://api.test/items?sort_key=created_at&include_session=true&session_timeout=3600&code=2024"
+        #expect(Redactor.redact(ordinary) == "https://api.test/items?sort_key=[REDACTED]&include_session=[REDACTED]&session_timeout=[REDACTED]&code=[REDACTED]")
+        #expect(Redactor.secretValues(in: ordinary).isEmpty, "\(Redactor.secretValues(in: ordinary))")
+        // A long run of name characters is read in linear time (the pattern's names are bounded).
+        let hostile = "X: ?" + String(repeating: "token", count: 20_000)
+        #expect(Redactor.redact(hostile) == hostile)
+        // A long run of scheme letters before `://` (a scheme is at most 32 of them here): still masked, still linear.
+        let longScheme = "token " + String(repeating: "a", count: 100_000) + "://bob:hunter22@h.test/"
+        #expect(Redactor.redact(longScheme).hasSuffix("://bob:[REDACTED]@h.test/"))
     }
 
     @Test func tokensInOtherPlacesOfAURL() {

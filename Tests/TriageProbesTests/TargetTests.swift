@@ -74,6 +74,7 @@ import TriageTestSupport
         #expect(reason("[fe80::zz]:9301") == "'fe80::zz' in brackets is not an IPv6 address")
         #expect(reason("host:99999") != nil)
         #expect(reason("localhost:+8443") == "port '+8443' is not a number from 1 to 65535")
+        #expect(reason("https://api.test/\u{01}") == "it holds a control character")
         // A leading dot is an empty label; characters IDNA maps to nothing leave no host.
         #expect(reason(".test") == "'.test' has an empty or over-long label")
         #expect(reason("https://\u{AD}:8443/") == "it names no host (its characters map to nothing in IDNA: a soft hyphen, a zero-width space, a BOM?)")

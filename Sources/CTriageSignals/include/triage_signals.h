@@ -14,5 +14,7 @@ int triage_signals_count(void);
 /* From now on a signal is written to the pipe for Swift to read; before
  * this call it exits the process at once with status 130. */
 void triage_signals_listen(void);
+/* Flushes stdio's stdout (what `print` wrote): 0, or the errno of the write that failed. */
+int triage_flush_stdout(void);
 
 #endif

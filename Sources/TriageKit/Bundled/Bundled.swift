@@ -64,7 +64,8 @@ public enum Bundled {
         if let home = environment["TRIAGE_HOME"], !home.isEmpty {
             for ext in ["yaml", "yml"] {
                 let path = "\(home)/runbooks/\(nameOrPath).\(ext)"
-                if let text = read(path) { return Source(text: text, origin: path) }
+                // Read as a path is: one too large or not UTF-8 says so (it was skipped for the bundled one).
+                if FileManager.default.fileExists(atPath: path) { return try runbook(path, environment: environment) }
             }
         }
         guard let text = BundledFiles.runbooks["\(nameOrPath).yaml"] else {

@@ -25,8 +25,9 @@ public struct RunbookLoader: Sendable {
         checker.lines = YAMLSyntax.lines(yaml)
         // Yams holds every node it composes (a few hundred bytes each) before any can be counted: a
         // cheap bound first. A node takes at least one of these bytes of its own (a comment's text
-        // none), so a file padded with a long comment gains no room for aliases to multiply into.
-        let separators = yaml.utf8.reduce(0) { $0 + (Self.separator($1) ? 1 : 0) }
+        // none), so a file padded with a long comment gains no room for aliases to multiply into;
+        // a `,` or `?` can stand for a key and its empty value (`{a, b, c}`): two.
+        let separators = yaml.utf8.reduce(0) { $0 + Self.separatorWeight($1) }
         guard separators <= Self.nodeLimit, yaml.utf8.count <= Bundled.runbookLimit else {
             throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
                                            yaml.utf8.count > Bundled.runbookLimit
@@ -60,11 +61,13 @@ public struct RunbookLoader: Sendable {
     /// At most this many YAML nodes, aliases expanded (20,000 steps take about 200,000); at most this deep.
     static let nodeLimit = 500_000
 
-    /// The bytes that begin or separate YAML nodes: a line, `- `, `key:`, flow collections, an alias.
-    static func separator(_ byte: UInt8) -> Bool {
+    /// The nodes a byte can begin at most: a line, `- `, `key:`, flow collections, an alias one; a `,` or
+    /// an explicit key's `?` two (a key and its implicit empty value).
+    static func separatorWeight(_ byte: UInt8) -> Int {
         switch byte {
-        case UInt8(ascii: "\n"), UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "*"): true
-        default: false
+        case UInt8(ascii: "\n"), UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "*"): 1
+        case UInt8(ascii: ","), UInt8(ascii: "?"): 2
+        default: 0
         }
     }
     static let depthLimit = 64

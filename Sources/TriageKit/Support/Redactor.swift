@@ -27,14 +27,28 @@ public enum Redactor {
         return out
     }
 
+    /// Each pattern runs only where its own marker is (Swift's regular expressions are slow, and a server's
+    /// 100 KB header line of `?tokentoken…` took minutes through patterns it could not match).
     static func redactLine(_ line: String) -> String {
         var out = line
-        out.replace(quotedSecretHeader) { m in "\(m.output.1)\(mask)" }
-        out.replace(secretHeader) { m in "\(m.output.1)\(mask)" }
-        out.replace(queryToken) { m in "\(m.output.1)\(mask)" }
-        out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
-        out.replace(userOnly) { m in "\(m.output.1)\(mask)@" }
+        if hasHeaderName(line) {
+            out.replace(quotedSecretHeader) { m in "\(m.output.1)\(mask)" }
+            out.replace(secretHeader) { m in "\(m.output.1)\(mask)" }
+        }
+        out = maskingQueryTokens(out)
+        if hasURLWithUser(out) {
+            out.replace(userInfo) { m in "\(m.output.1)\(mask)@" }
+            out.replace(userOnly) { m in "\(m.output.1)\(mask)@" }
+        }
         return out
+    }
+
+    static let headerNames: [[UInt8]] = ["authorization", "cookie", "x-api-key", "x-auth-token"].map { Array($0.utf8) }
+    static func hasHeaderName(_ text: String) -> Bool {
+        text.withUTF8Bytes { bytes in headerNames.contains { ByteSearch.contains(bytes, $0, foldingASCII: true) } }
+    }
+    static func hasURLWithUser(_ text: String) -> Bool {
+        text.withUTF8Bytes { $0.contains(0x40) && ByteSearch.contains($0, schemeSeparator) }
     }
 
     /// The markers, as lower-case bytes, and a case-insensitive search for them.
@@ -60,22 +74,24 @@ public enum Redactor {
     public static func secretValues(in text: String) -> [String] {
         guard mayContainSecret(text) else { return [] }
         var out: [String] = []
-        for m in text.matches(of: quotedSecretHeader) { out += headerSecrets(String(m.output.0.dropFirst(m.output.1.count))) }
-        for m in text.matches(of: secretHeader) { out += headerSecrets(String(m.output.0.dropFirst(m.output.1.count))) }
-        for m in text.matches(of: queryToken) {
-            let value = String(m.output.0.dropFirst(m.output.1.count))
-            // `code=` is also an ordinary parameter (`?code=2024`): its value is looked for elsewhere only when it looks like a token.
-            if m.output.1.lowercased().hasSuffix("code=") && !looksLikeToken(value) { continue }
-            out.append(value)
+        let headers = hasHeaderName(text), urls = hasURLWithUser(text)
+        for m in headers ? text.matches(of: quotedSecretHeader) : [] { out += headerSecrets(String(m.output.0.dropFirst(m.output.1.count))) }
+        for m in headers ? text.matches(of: secretHeader) : [] { out += headerSecrets(String(m.output.0.dropFirst(m.output.1.count))) }
+        for token in queryTokens(in: text) {
+            // A value is looked for everywhere else only when its name certainly carries a credential, or it looks
+            // like a token: `?code=2024`, `?sort_key=created_at`, `?include_session=true` are masked in their URL,
+            // but "2024", "created_at" and "true" stay in the rest of the case.
+            if !Self.credentialNames.contains(token.name) && !looksLikeToken(token.value) { continue }
+            out.append(token.value)
         }
-        for m in text.matches(of: userInfo) {
+        for m in urls ? text.matches(of: userInfo) : [] {
             let password = String(m.output.0.dropFirst(m.output.1.count).dropLast())
             let user = m.output.1.split(separator: "://", maxSplits: 1).last.map { String($0.dropLast()) } ?? ""
             out.append(password)
             out += basicCredentials(user: user, password: password)
         }
         // A user name alone is usually a name (`admin@`, `git@`), masked in its URL but looked for elsewhere only when it is a token.
-        for m in text.matches(of: userOnly) {
+        for m in urls ? text.matches(of: userOnly) : [] {
             let value = String(m.output.0.dropFirst(m.output.1.count).dropLast())
             if looksLikeToken(value) { out += [value] + basicCredentials(user: value, password: "") }
         }
@@ -124,8 +140,15 @@ public enum Redactor {
     }
 
     private static let markers = [
-        "authorization", "cookie", "private key", "api-key", "auth-token", "token", "key=", "secret", "passw",
-        "pwd=", "sig=", "signature", "credential", "session=", "sessionid=", "session_", "session-", "auth=", "code=", "jwt",
+        "authorization", "cookie", "private key", "api-key", "apikey", "auth-token", "token", "key=", "secret", "passw",
+        "pwd=", "sig=", "signature", "credential", "session", "auth=", "code=", "jwt",
+    ]
+
+    /// Query parameter names that always carry a credential: their values are secrets wherever they appear.
+    static let credentialNames: Set<String> = [
+        "access_token", "refresh_token", "id_token", "token", "api_key", "apikey", "api-key", "x-api-key", "key", "secret",
+        "client_secret", "password", "passwd", "pwd", "sig", "signature", "x-amz-signature", "x-amz-credential",
+        "x-amz-security-token", "x-goog-signature", "x-goog-credential", "session", "sessionid", "auth", "jwt",
     ]
 
     nonisolated(unsafe) private static let privateKey =
@@ -141,13 +164,66 @@ public enum Redactor {
     /// APIs use: one that holds `token`, `secret`, `passw`, `credential`, `jwt`, `signature`, `session`
     /// or an API key (`accessToken`, `client-secret`, `session_id`, `X-Amz-Security-Token`, `api-key`),
     /// or ends in `key`, `sig`, `auth` or `pwd` (`subscription-key`, `aws_secret_access_key`, `oauth`),
-    /// or is `code` (OAuth's). A `?keyword=` or `?author=` stays.
-    nonisolated(unsafe) private static let queryToken =
-        #/(?i)([?&;#](?:[a-z0-9_.\-]*(?:token|secret|passw|credential|jwt|signature|session|api[_\-]?key)[a-z0-9_.\-]*|[a-z0-9_.\-]*(?:key|sig|auth|pwd)|code)=)(?:[^&#\s"'<>:]|:(?![\s]|$))+/#
+    /// or is `code` (OAuth's). A `?keyword=` or `?author=` stays. Read by a scanner, not a regular
+    /// expression: Swift's took minutes on a 100 KB header line of `?tokentoken…` (a server's to send).
+    static func queryTokens(in text: String) -> [(name: String, value: String, valueRange: Range<Int>)] {
+        let bytes = Array(text.utf8)
+        var out: [(name: String, value: String, valueRange: Range<Int>)] = []
+        func isNameByte(_ b: UInt8) -> Bool {
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2E || b == 0x2D
+        }
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            guard b == UInt8(ascii: "?") || b == UInt8(ascii: "&") || b == UInt8(ascii: ";") || b == UInt8(ascii: "#") else { i += 1; continue }
+            var j = i + 1
+            while j < bytes.count, isNameByte(bytes[j]) { j += 1 }
+            guard j < bytes.count, bytes[j] == UInt8(ascii: "="), j > i + 1 else { i = max(i + 1, j); continue }
+            let name = String(decoding: bytes[(i + 1)..<j], as: UTF8.self).lowercased()
+            guard credentialName(name) else { i = j; continue }
+            // The value: to `&`, `#`, a space, a quote or an angle bracket; a `:` only when more of it follows.
+            var k = j + 1
+            while k < bytes.count {
+                let c = bytes[k]
+                if c == UInt8(ascii: "&") || c == UInt8(ascii: "#") || c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0B || c == 0x0C
+                    || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: "<") || c == UInt8(ascii: ">") { break }
+                if c == UInt8(ascii: ":"), k + 1 >= bytes.count || [0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C].contains(bytes[k + 1]) { break }
+                k += 1
+            }
+            if k > j + 1 { out.append((name, String(decoding: bytes[(j + 1)..<k], as: UTF8.self), (j + 1)..<k)) }
+            i = k
+        }
+        return out
+    }
+
+    static func credentialName(_ name: String) -> Bool {
+        if name == "code" { return true }
+        for word in ["token", "secret", "passw", "credential", "jwt", "signature", "session", "apikey", "api_key", "api-key"] where name.contains(word) {
+            return true
+        }
+        return ["key", "sig", "auth", "pwd"].contains { name.hasSuffix($0) }
+    }
+
+    /// `line` with every credential-carrying query value masked.
+    static func maskingQueryTokens(_ line: String) -> String {
+        let tokens = queryTokens(in: line)
+        guard !tokens.isEmpty else { return line }
+        let bytes = Array(line.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var at = 0
+        for token in tokens {
+            out += bytes[at..<token.valueRange.lowerBound]
+            out += Array(mask.utf8)
+            at = token.valueRange.upperBound
+        }
+        out += bytes[at...]
+        return String(decoding: out, as: UTF8.self)
+    }
     /// `https://user:PASSWORD@host`: the password.
     nonisolated(unsafe) private static let userInfo =
-        #/((?i)[a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@/#
+        #/((?i)[a-z][a-z0-9+.-]{0,31}://[^/@\s:]*:)[^/@\s]+@/#
     /// `https://TOKEN@host` (a personal access token as the user name, git's and many APIs' form): all of it.
     nonisolated(unsafe) private static let userOnly =
-        #/((?i)[a-z][a-z0-9+.-]*://)[^/@\s:?#\[]+@/#
+        #/((?i)[a-z][a-z0-9+.-]{0,31}://)[^/@\s:?#\[]+@/#
 }

@@ -71,6 +71,8 @@ public struct Target: Sendable, Hashable {
         guard !text.isEmpty else { throw invalid("it is empty") }
         guard !text.contains(where: \.isNewline) else { throw invalid("it holds a line break") }
         guard !text.contains(where: { $0.isWhitespace }) else { throw invalid("it holds spaces") }
+        // A control character (an exporter's `target=https://h/%01` arrives decoded) cannot go in a request line.
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { throw invalid("it holds a control character") }
         var authorityAndRest = Substring(text)
         if let range = text.range(of: "://") {
             let scheme = text[..<range.lowerBound].lowercased()
