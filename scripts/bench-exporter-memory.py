@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import demo_upstream
 
 triage = sys.argv[1] if len(sys.argv) > 1 else ".build/release/triage"
 BURST = int(os.environ.get("BENCH_BURST", "2000"))
@@ -41,14 +42,7 @@ def accept_and_hold():
 threading.Thread(target=accept_and_hold, daemon=True).start()
 silent_target = f"127.0.0.1:{silent.getsockname()[1]}"
 
-demo = subprocess.Popen([triage, "demo", "--serve"], stdout=subprocess.PIPE, text=True)
-facts = {}
-while len(facts) < 4:
-    line = demo.stdout.readline()
-    if not line:
-        sys.exit("bench: the demo upstream did not start")
-    key, _, value = line.strip().partition("=")
-    facts[key] = value
+demo, facts = demo_upstream.start(triage, "bench")
 alert_target = f"127.0.0.1:{facts['port']}"
 
 probe_listener = socket.socket()

@@ -11,18 +11,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import demo_upstream
 
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 triage = sys.argv[1] if len(sys.argv) > 1 else ".build/release/triage"
 
-server = subprocess.Popen([triage, "demo", "--serve"], stdout=subprocess.PIPE, text=True)
-facts = {}
-while len(facts) < 4:
-    line = server.stdout.readline()
-    if not line:
-        sys.exit("bench: the demo upstream did not start")
-    key, _, value = line.strip().partition("=")
-    facts[key] = value
+server, facts = demo_upstream.start(triage, "bench")
 
 port, host, ca_file, url = facts["port"], facts["host"], facts["ca_file"], facts["url"]
 out = tempfile.mkdtemp(prefix="triage-bench-")

@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import demo_upstream
 
 binary, scratch = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -36,14 +37,7 @@ work = tempfile.mkdtemp(prefix="triage-order-")
 plain = f"{work}/triage"
 subprocess.run(["objcopy", "--strip-debug", binary, plain], check=True)
 
-server = subprocess.Popen([plain, "demo", "--serve"], stdout=subprocess.PIPE, text=True)
-facts = {}
-while len(facts) < 4:
-    line = server.stdout.readline()
-    if not line:
-        sys.exit("symbol-order: the demo upstream did not start")
-    key, _, value = line.strip().partition("=")
-    facts[key] = value
+server, facts = demo_upstream.start(plain, "symbol-order")
 with open(f"{work}/targets.txt", "w") as f:
     f.write(f"127.0.0.1:{facts['port']}\n")
 

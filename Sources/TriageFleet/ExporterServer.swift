@@ -57,15 +57,20 @@ public struct ModuleProbe: Sendable {
             let fetched = await request.fetch()
             status = fetched?.exchange.status ?? 0
             if let exchange = fetched?.exchange {
-                // curl's verdict on a connection stage the handshake's checks already judged is the coarser one
-                // (its "certificate has expired" for an intermediate read as the leaf's cert-expired).
-                let judged = Set(results.flatMap(\.findings).filter { $0.severity == .problem }.map(\.cause.stage))
-                httpFindings = HTTPRules(exchange: exchange, compare: nil).findings.filter { !($0.cause.stage <= 3 && judged.contains($0.cause.stage)) }
+                httpFindings = Self.requestFindings(HTTPRules(exchange: exchange, compare: nil).findings, besides: results.flatMap(\.findings))
             }
         }
         var metrics = ProbeMetrics(results: results, httpStatus: status, duration: ContinuousClock.now - start)
         metrics.httpFindings = httpFindings
         return metrics
+    }
+
+    /// The request's findings that add to the handshake's checks: curl's verdict on a connection stage
+    /// (name, address, handshake, certificate) the checks already judged a problem is the coarser one
+    /// (its "certificate has expired" for an intermediate read as the leaf's cert-expired).
+    public static func requestFindings(_ request: [Finding], besides checks: [Finding]) -> [Finding] {
+        let judged = Set(checks.filter { $0.severity == .problem }.map(\.cause.stage))
+        return request.filter { !($0.cause.stage <= 3 && judged.contains($0.cause.stage)) }
     }
 }
 

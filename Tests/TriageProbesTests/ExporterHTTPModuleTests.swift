@@ -70,6 +70,19 @@ import TriageTestSupport
         #expect(!text.contains("cause=\"cert-expired\""), "\(text)")
     }
 
+    /// The same rule on hand-built findings: a request's finding of a connection stage the checks judged a
+    /// problem is dropped; one of a stage they found fine, a warning's, or HTTP's own stays.
+    @Test func requestFindingsAddOnlyWhatTheChecksDidNotJudge() {
+        func f(_ cause: Cause, _ severity: Severity = .problem) -> Finding {
+            Finding(cause, severity: severity, summary: Message(.errorText, ["text": "x"]), subject: "api.test")
+        }
+        let request = [f(.certExpired), f(.connectionReset), f(.httpError)]
+        #expect(ModuleProbe.requestFindings(request, besides: [f(.intermediateExpired)]).map(\.cause) == [.connectionReset, .httpError])
+        #expect(ModuleProbe.requestFindings(request, besides: [f(.certExpiresSoon, .warning)]).map(\.cause) == [.certExpired, .connectionReset, .httpError])
+        #expect(ModuleProbe.requestFindings(request, besides: []).map(\.cause) == [.certExpired, .connectionReset, .httpError])
+        #expect(ModuleProbe.requestFindings([f(.httpError)], besides: [f(.httpTimeout)]).map(\.cause) == [.httpError])
+    }
+
     /// The target's own path and query are what is fetched (`target=https://host/broken?x=1`, as
     /// blackbox_exporter takes it); the module's `path` only when the target has none.
     @Test func theTargetsPathIsFetched() async throws {

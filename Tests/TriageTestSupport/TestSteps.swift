@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TriageKit
 import TriageProbes
 
@@ -7,7 +8,7 @@ import TriageProbes
 /// cancellation) is what the test sees.
 public enum TestSteps {
     /// The standard catalog plus the test kinds.
-    public static let catalog = StepCatalog(Array(StepCatalog.standard.kinds.values) + [Echo(), Sleep(), Fail(), Report()])
+    public static let catalog = StepCatalog(Array(StepCatalog.standard.kinds.values) + [Echo(), Sleep(), Fail(), Report(), Overlap()])
 
     /// `test.echo`: outputs its `with:` unchanged and logs the call order.
     public struct Echo: StepKind {
@@ -48,6 +49,25 @@ public enum TestSteps {
                 try await Task.sleep(for: duration)
             }
             return StepOutcome(summary: Message(.errorText, ["text": .string("slept \(Engine.format(duration))")]), outputs: ["slept": .bool(true)])
+        }
+    }
+
+    /// `test.overlap`: holds for `for` and counts the runs of it under way; the most seen at once is
+    /// `Overlap.most` (one test uses it: how many items of a `for_each` run side by side).
+    public struct Overlap: StepKind {
+        public static let running = Atomic<Int>(0)
+        public static let most = Atomic<Int>(0)
+        public let name = "test.overlap"
+        public let summary = "counts the runs under way"
+        public let inputs: [InputDeclaration] = [.init("for", .duration, required: true, "how long")]
+        public let outputs: [OutputDeclaration] = []
+        public init() {}
+        public func run(_ context: StepContext) async throws -> StepOutcome {
+            let now = Self.running.add(1, ordering: .sequentiallyConsistent).newValue
+            Self.most.max(now, ordering: .sequentiallyConsistent)
+            defer { Self.running.subtract(1, ordering: .sequentiallyConsistent) }
+            try await Task.sleep(for: try context.duration("for") ?? .seconds(1))
+            return StepOutcome(summary: Message(.errorText, ["text": .string("held")]))
         }
     }
 

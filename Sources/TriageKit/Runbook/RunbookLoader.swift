@@ -47,11 +47,10 @@ public struct RunbookLoader: Sendable {
         }
         // Aliases share their anchor's node, so a small file can stand for
         // billions of nodes (the "billion laughs"): count before walking it.
-        let limit = Self.nodeLimit
-        var budget = limit
+        var budget = Self.nodeLimit
         guard Self.fits(node, depth: 0, budget: &budget) else {
             throw RunbookError([Diagnostic(SourceLocation(file: source, line: 1, column: 1),
-                                           "the document expands to more than \(limit) nodes or nests deeper than \(Self.depthLimit) levels (YAML aliases that multiply?)")])
+                                           "the document expands to more than \(Self.nodeLimit) nodes or nests deeper than \(Self.depthLimit) levels (YAML aliases that multiply?)")])
         }
         let runbook = checker.runbook(node)
         guard checker.diagnostics.isEmpty, let runbook else { throw RunbookError(checker.diagnostics) }

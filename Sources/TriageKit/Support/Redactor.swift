@@ -47,8 +47,10 @@ public enum Redactor {
     static func hasHeaderName(_ text: String) -> Bool {
         text.withUTF8Bytes { bytes in headerNames.contains { ByteSearch.contains(bytes, $0, foldingASCII: true) } }
     }
-    static func hasURLWithUser(_ text: String) -> Bool {
-        text.withUTF8Bytes { $0.contains(0x40) && ByteSearch.contains($0, schemeSeparator) }
+    static func hasURLWithUser(_ text: String) -> Bool { text.withUTF8Bytes(hasURLWithUser) }
+    /// An `@` and a `://`: what the user-and-password patterns need.
+    static func hasURLWithUser(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.contains(0x40) && ByteSearch.contains(bytes, schemeSeparator)
     }
 
     /// The markers, as lower-case bytes, and a case-insensitive search for them.
@@ -63,8 +65,7 @@ public enum Redactor {
     /// Every pattern below needs one of the markers, or a URL with a user (`://` and `@`).
     /// (Foundation's `contains` would bridge each call to NSString: a report's thousand short strings paid for that.)
     static func hasMarker(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        if bytes.contains(0x40), ByteSearch.contains(bytes, schemeSeparator) { return true }
-        return markerBytes.contains { ByteSearch.contains(bytes, $0, foldingASCII: true) }
+        hasURLWithUser(bytes) || markerBytes.contains { ByteSearch.contains(bytes, $0, foldingASCII: true) }
     }
 
     /// The secret values a text carries (what `redact` would mask), so that
@@ -140,7 +141,7 @@ public enum Redactor {
     }
 
     private static let markers = [
-        "authorization", "cookie", "private key", "api-key", "apikey", "auth-token", "token", "key=", "secret", "passw",
+        "authorization", "cookie", "private key", "api-key", "apikey", "token", "key=", "secret", "passw",
         "pwd=", "sig=", "signature", "credential", "session", "auth=", "code=", "jwt",
     ]
 
@@ -172,6 +173,7 @@ public enum Redactor {
         func isNameByte(_ b: UInt8) -> Bool {
             (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b == 0x2E || b == 0x2D
         }
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
         var i = 0
         while i < bytes.count {
             let b = bytes[i]
@@ -185,9 +187,9 @@ public enum Redactor {
             var k = j + 1
             while k < bytes.count {
                 let c = bytes[k]
-                if c == UInt8(ascii: "&") || c == UInt8(ascii: "#") || c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0B || c == 0x0C
+                if c == UInt8(ascii: "&") || c == UInt8(ascii: "#") || isSpace(c)
                     || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: "<") || c == UInt8(ascii: ">") { break }
-                if c == UInt8(ascii: ":"), k + 1 >= bytes.count || [0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C].contains(bytes[k + 1]) { break }
+                if c == UInt8(ascii: ":"), k + 1 >= bytes.count || isSpace(bytes[k + 1]) { break }
                 k += 1
             }
             if k > j + 1 { out.append((name, String(decoding: bytes[(j + 1)..<k], as: UTF8.self), (j + 1)..<k)) }
@@ -197,12 +199,10 @@ public enum Redactor {
     }
 
     static func credentialName(_ name: String) -> Bool {
-        if name == "code" { return true }
-        for word in ["token", "secret", "passw", "credential", "jwt", "signature", "session", "apikey", "api_key", "api-key"] where name.contains(word) {
-            return true
-        }
-        return ["key", "sig", "auth", "pwd"].contains { name.hasSuffix($0) }
+        name == "code" || credentialWords.contains { name.contains($0) } || credentialEndings.contains { name.hasSuffix($0) }
     }
+    static let credentialWords = ["token", "secret", "passw", "credential", "jwt", "signature", "session", "apikey", "api_key", "api-key"]
+    static let credentialEndings = ["key", "sig", "auth", "pwd"]
 
     /// `line` with every credential-carrying query value masked.
     static func maskingQueryTokens(_ line: String) -> String {
