@@ -116,6 +116,7 @@ public final class ExporterServer: Sendable {
     }
 
     let probes: [String: ModuleProbe]
+    let router: ExporterRouter
     let limits: Limits
     let scheduler: FairScheduler
     let counters = Mutex(Counters())
@@ -140,6 +141,7 @@ public final class ExporterServer: Sendable {
     public init(probes: [String: ModuleProbe], limits: Limits = Limits(),
                 releaseFreeMemory: @escaping @Sendable () -> Void = ProcessTuning.releaseFreeMemory) {
         self.probes = probes
+        router = ExporterRouter(modules: probes.mapValues(\.module.timeout))
         self.limits = limits
         self.releaseFreeMemory = releaseFreeMemory
         scheduler = FairScheduler(limit: limits.concurrency)
@@ -207,7 +209,7 @@ public final class ExporterServer: Sendable {
     /// The answer to one request: a status and a body; probes wait their turn here.
     func respond(method: String, uri: String, scrapeTimeout: String?, arrived: ContinuousClock.Instant) async -> (HTTPResponseStatus, String) {
         if isDraining { return (.serviceUnavailable, "the exporter is stopping\n") }
-        let route = ExporterRoute.parse(method: method, uri: uri, scrapeTimeout: scrapeTimeout, modules: probes.mapValues(\.module.timeout))
+        let route = router.route(method: method, uri: uri, scrapeTimeout: scrapeTimeout)
         switch route {
         case .refused(let status, let body):
             return (HTTPResponseStatus(statusCode: status), body)

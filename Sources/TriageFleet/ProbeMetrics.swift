@@ -31,11 +31,25 @@ public struct ProbeMetrics: Sendable {
     }
 
     public var text: String {
+        // Appended piece by piece into room made once (interpolated lines were built and copied again).
         var out = ""
+        out.reserveCapacity(2048)
         func metric(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             guard !samples.isEmpty else { return }
-            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
-            for s in samples { out += "\(name)\(s.labels.isEmpty ? "" : "{\(s.labels)}") \(s.value)\n" }
+            out += "# HELP "
+            out += name
+            out += " "
+            out += help
+            out += "\n# TYPE "
+            out += name
+            out += " gauge\n"
+            for s in samples {
+                out += name
+                if !s.labels.isEmpty { out += "{"; out += s.labels; out += "}" }
+                out += " "
+                out += s.value
+                out += "\n"
+            }
         }
         func number(_ d: Double) -> String { d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
         metric("probe_success", "Whether the probe succeeded as a curl-like client gets it (falling back over addresses, TLS with SNI, certificates valid)",

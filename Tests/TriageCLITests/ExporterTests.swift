@@ -216,6 +216,29 @@ import Glibc
         #expect(patience(nil) == .seconds(10))
     }
 
+    /// The exporter's router answers what ExporterRoute.parse answers, and remembers only probe routes:
+    /// the same request again is the same route; another scrape timeout or module is another route; a
+    /// refusal (a bad target, an unknown module) is read again each time, never kept.
+    @Test func theRouterRemembersProbeRoutesOnly() {
+        let modules: [String: Duration] = ["default": .seconds(5), "tls": .seconds(3)]
+        let router = ExporterRouter(modules: modules)
+        let requests: [(String, String?)] = [
+            ("/probe?target=api.test:8443&module=tls", "10"), ("/probe?target=api.test:8443&module=tls", "10"),
+            ("/probe?target=api.test:8443&module=tls", "2"), ("/probe?target=api.test:8443", nil),
+            ("/probe?target=a%20b", nil), ("/probe?target=api.test&module=nope", nil), ("/metrics", nil),
+        ]
+        for (uri, header) in requests + requests {
+            let routed = router.route(method: "GET", uri: uri, scrapeTimeout: header)
+            #expect(routed == ExporterRoute.parse(method: "GET", uri: uri, scrapeTimeout: header, modules: modules), "\(uri)")
+        }
+        guard case .probe(let target, "tls", .milliseconds(1500), .milliseconds(1500)) = router.route(method: "GET", uri: requests[2].0, scrapeTimeout: "2") else {
+            Issue.record("not the tls module's route with a 1.5 s timeout")
+            return
+        }
+        #expect(target.url == "https://api.test:8443/")
+        #expect(router.remembered == 3)
+    }
+
     /// HEAD is GET without the body (a health checker's `curl -I /metrics` was refused with 405);
     /// another method still is.
     @Test func headIsGetWithoutTheBody() async throws {
