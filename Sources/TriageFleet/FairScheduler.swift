@@ -28,7 +28,8 @@ public actor FairScheduler {
 
     /// How many slots one target may hold now.
     private var share: Int {
-        let active = Set(held.filter { $0.value > 0 }.keys).union(queues.keys).count
+        // `held` keeps only keys holding a slot (release removes a key at zero): counted without building sets.
+        let active = held.count + queues.keys.count { held[$0] == nil }
         return max(1, limit / max(2, active))
     }
 

@@ -64,12 +64,18 @@ public enum HostAddresses {
 
     /// The hosts file as a table, read again only when it changes (its size and modification time):
     /// a scan or the exporter asks it for every target.
-    private static let tables = Mutex<[String: (stamp: String, names: [String: [IPAddress]])]>([:])
+    /// What says the file changed: its size and modification time.
+    private struct Stamp: Equatable {
+        var size: Int
+        var seconds: Int
+        var nanoseconds: Int
+    }
+    private static let tables = Mutex<[String: (stamp: Stamp, names: [String: [IPAddress]])]>([:])
 
     static func table(_ path: String) -> [String: [IPAddress]] {
         var st = stat()
         guard stat(path, &st) == 0 else { return [:] }
-        let stamp = "\(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+        let stamp = Stamp(size: Int(st.st_size), seconds: Int(st.st_mtim.tv_sec), nanoseconds: Int(st.st_mtim.tv_nsec))
         if let cached = tables.withLock({ $0[path] }), cached.stamp == stamp { return cached.names }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
         var names: [String: [IPAddress]] = [:]
