@@ -135,14 +135,21 @@ final class X509Certificate {
 
     /// Certificates already read, by their DER: a fleet scraped every few seconds serves the same
     /// ones again and again, and reading names, keys and the fingerprint is most of a probe's own work.
-    private static let parsed = Mutex<[[UInt8]: Certificate]>([:])
+    private static let parsed = Mutex<[DER: Certificate]>([:])
 
-    static func cached(_ der: [UInt8]) -> Certificate? { parsed.withLock { $0[der] } }
+    /// A certificate's bytes as a dictionary key, hashed in one pass over the buffer (an array of bytes
+    /// is hashed byte by byte: about 0.6 % of an exporter probe's CPU went to it under `make bench`).
+    struct DER: Hashable {
+        let bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
+
+    static func cached(_ der: [UInt8]) -> Certificate? { parsed.withLock { $0[DER(bytes: der)] } }
 
     static func remember(_ der: [UInt8], _ certificate: Certificate) -> Certificate {
         parsed.withLock { cache in
             if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
-            cache[der] = certificate
+            cache[DER(bytes: der)] = certificate
         }
         return certificate
     }
