@@ -53,9 +53,9 @@ PY
 # sinks: the hostile strings of SinkTests; exporter: request heads.
 printf 'victim.test\000.attacker.example' > "$OUT/sinks/corpus/nul"
 printf '</details><script>x</script> `a` |b| A-->>B: #59; %%%% \033[2J \342\200\256rtl' > "$OUT/sinks/corpus/markup"
-printf 'GET /probe?target=api.example.test:443&module=default HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: 4.5\r\n\r\n' > "$OUT/exporter/corpus/probe"
-printf 'GET /probe?target=https://%%5B::1%%5D:8443/x&module=http HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: inf\r\n\r\n' > "$OUT/exporter/corpus/v6"
-printf 'GET /metrics HTTP/1.1\r\n\r\n' > "$OUT/exporter/corpus/metrics"
+printf 'GET /probe?target=api.example.test:443&module=default HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 4.5\r\n\r\n' > "$OUT/exporter/corpus/probe"
+printf 'GET /probe?target=https://%%5B::1%%5D:8443/x&module=http HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: inf\r\n\r\n' > "$OUT/exporter/corpus/v6"
+printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' > "$OUT/exporter/corpus/metrics"
 # certnames: certificates with DNS, IP, email and URI names, one with a NUL inside a name.
 if [ -z "$(ls -A "$OUT/certnames/corpus")" ]; then
     d=$(mktemp -d)

@@ -455,6 +455,12 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     private func start(_ request: HTTPRequestHead, context: ChannelHandlerContext) {
         let channel = context.channel
         server.connections.set(channel, .answering)
+        // HTTP/1.1 asks for exactly one Host (RFC 9112, 3.2): without it, or with two, the request is
+        // refused as Go's server (blackbox_exporter's) and nginx refuse it.
+        if request.version.major == 1, request.version.minor >= 1, request.headers["Host"].count != 1 {
+            write(status: .badRequest, body: "an HTTP/1.1 request names its Host exactly once\n", request: request, context: context)
+            return
+        }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let server = self.server
         let arrived = self.arrived
@@ -477,7 +483,12 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         // Stopping: the connection ends with this answer (Prometheus' kept-alive ones sent more probes).
         let keepAlive = request.isKeepAlive && !server.isDraining
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if request.version.major == 1, request.version.minor == 0 {
+            // An HTTP/1.0 client that asked to keep the connection assumes it closes unless told.
+            headers.add(name: "Connection", value: "keep-alive")
+        }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
         if request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil) }
         let channel = context.channel

@@ -533,6 +533,27 @@ import Glibc
         #expect(answer.lowercased().contains("connection: close"))
     }
 
+    /// HTTP/1.1 names its Host exactly once: without one, or with two, the request is refused (400), as
+    /// Go's server and nginx refuse it; HTTP/1.0 needs none. An HTTP/1.0 client that asked to keep the
+    /// connection is told it is kept (else it assumes the close), and its next request is answered.
+    @Test func hostAndHTTP10KeepAliveAreAsHTTPSays() async throws {
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        for (request, status) in [("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+                                  ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+                                  ("GET / HTTP/1.0\r\n\r\n", "HTTP/1.0 200 OK\r\n")] {
+            let client = try #require(RawClient(port: exporter.port, send: request + "GET / HTTP/1.0\r\n\r\n"))
+            let answer = client.readToEnd(within: .seconds(20))
+            #expect(answer.hasPrefix(status), "\(request.debugDescription): \(answer)")
+        }
+        let client = try #require(RawClient(port: exporter.port, send: "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /metrics HTTP/1.0\r\n\r\n"))
+        let answer = client.readToEnd(within: .seconds(20))
+        let answers = answer.components(separatedBy: "HTTP/1.0 200 OK\r\n").dropFirst()
+        #expect(answers.count == 2, "both answered: \(answer)")
+        #expect(answers.first?.lowercased().contains("connection: keep-alive") == true, "\(answer)")
+        #expect(answers.last?.contains("triage_exporter_probes_total") == true, "\(answer)")
+    }
+
     func metric(_ base: String, _ series: String) async throws -> Int? {
         let (_, text) = try await get("\(base)/metrics")
         return samples(text)[series].flatMap { Int($0) }
