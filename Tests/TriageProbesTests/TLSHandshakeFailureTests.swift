@@ -122,6 +122,12 @@ import TriageTestSupport
         #expect(probes.map { $0["accepted"] } == [false, false, false, true])
         let toTLS13 = TextTable.english.format(probes.first.map { $0["outcome"] } ?? .null)
         #expect(toTLS13.contains("alert 70 protocol_version"), "\(toTLS13)")
+        // The accepted TLS 1.0 probe says it ran at security level 0: beside "this client refuses" it
+        // does not read as a contradiction.
+        let versionLines = run.root?.facts(.versionProbe).compactMap(\.stringValue) ?? []
+        #expect(versionLines.count == 4, "\(versionLines)")
+        #expect(versionLines.last?.hasPrefix("TLSv1 only, at security level 0 (below this client's default): TLSv1 ") == true, "\(versionLines)")
+        #expect(versionLines.last?.hasSuffix(", verify 0 (ok)") == true, "\(versionLines)")
         // The title says whose alert it is: this 80 is triage's own client's, not the server's.
         #expect(run.markdown.hasPrefix("# \(F.host): no common TLS version (client's alert 80)\n"), "\(run.markdown.prefix(120))")
         // The diagram draws that alert from the client (`C-xU`), not as the upstream's answer (`U--xC`).
