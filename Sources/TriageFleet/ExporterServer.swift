@@ -51,13 +51,19 @@ public struct ModuleProbe: Sendable {
             // curl verifies as of the time the handshake was judged at (a module's `at`).
             if endpoint.options.judgesAnotherTime { request.verifyTime = endpoint.options.judgedAt() }
             request.connectTimeout = timeout
-            request.timeout = max(.milliseconds(100), timeout - (ContinuousClock.now - start))
+            request.timeout = timeout
             // Judged as `run` judges its request: a body cut short, a timeout after the headers, a 5xx are
             // causes (the status alone called a 200 whose body was reset a success).
-            let fetched = await request.fetch()
-            status = fetched?.exchange.status ?? 0
-            if let exchange = fetched?.exchange {
-                httpFindings = Self.requestFindings(HTTPRules(exchange: exchange, compare: nil).findings, besides: results.flatMap(\.findings))
+            switch await request.fetch(by: start + timeout) {
+            case .fetched(let fetched):
+                status = fetched.exchange.status
+                httpFindings = Self.requestFindings(HTTPRules(exchange: fetched.exchange, compare: nil).findings, besides: results.flatMap(\.findings))
+            case .unavailable:
+                status = 0
+            case .noThread:
+                var metrics = ProbeMetrics(results: results, httpStatus: nil, duration: ContinuousClock.now - start)
+                metrics.httpUntried = true
+                return metrics
             }
         }
         var metrics = ProbeMetrics(results: results, httpStatus: status, duration: ContinuousClock.now - start)
@@ -145,6 +151,10 @@ public final class ExporterServer: Sendable {
         self.limits = limits
         self.releaseFreeMemory = releaseFreeMemory
         scheduler = FairScheduler(limit: limits.concurrency)
+        // Each probe of an HTTP module holds a thread of the blocking pool for its transfer: as many as
+        // may run at once (and a few for name lookups), or the probes past 64 waited for a thread,
+        // past their deadline, where --concurrency let them run.
+        if probes.values.contains(where: \.module.http) { BlockingPool.shared.raiseLimit(to: limits.concurrency + 8) }
         connections = ConnectionTable(cap: max(2, limits.maxConnections))
     }
 
@@ -234,7 +244,7 @@ public final class ExporterServer: Sendable {
             var metrics = await probe.run(target, timeout: timeout)
             await scheduler.release(target.url)
             let cancelled = Task.isCancelled
-            let untried = metrics.results.contains(where: \.untested)
+            let untried = metrics.results.contains(where: \.untested) || metrics.httpUntried
             counters.withLock { c in
                 c.inFlight -= 1
                 if cancelled || untried { c.dropped += 1 }
@@ -242,6 +252,10 @@ public final class ExporterServer: Sendable {
                 c.seconds += metrics.duration.seconds
             }
             // Out of descriptors is this exporter's state, not the target's: a failed scrape, not probe_success 0.
+            if metrics.httpUntried {
+                return (.serviceUnavailable, "probe dropped: no thread was free for its HTTP request before the scrape's deadline "
+                        + "(raise TRIAGE_BLOCKING_THREADS, or lower --concurrency)\n")
+            }
             if untried {
                 return (.serviceUnavailable, "probe dropped: no file descriptor was free for its connection as long as it could wait "
                         + "(raise the exporter's limit: `ulimit -n`, LimitNOFILE=; or lower --max-connections or --concurrency)\n")

@@ -11,6 +11,9 @@ public struct ProbeMetrics: Sendable {
     public var httpStatus: Int?
     /// What the HTTP request met (a module with `http: true`), judged as `run` judges its request.
     public var httpFindings: [Finding] = []
+    /// The HTTP request could not start before the deadline (no thread of the blocking pool was free):
+    /// the exporter's state, answered as a dropped probe, not as the target's failure.
+    public var httpUntried = false
     public var duration: Duration
     /// The exporter's: how long the probe waited for a slot, and the time it then had.
     public var queueWait: Duration?

@@ -58,4 +58,64 @@ import Testing
         #expect(peak.value.load(ordering: .relaxed) == 3)
         #expect(pool.threadCount <= 3)
     }
+
+    /// A job with a deadline that finds every thread busy at the limit is answered nil at its deadline
+    /// and never runs; the busy threads' jobs, and a job whose thread comes in time, run.
+    @Test func aJobThatCannotStartByItsDeadlineNeverRuns() async throws {
+        let pool = BlockingPool(core: 1, limit: 2, idleExit: 0.2)
+        let release = Counter(), ran = Counter()
+        let busy = (0..<2).map { _ in
+            Task { await pool.run { _ in while release.value.load(ordering: .relaxed) == 0 { usleep(1_000) } } }
+        }
+        while pool.threadCount < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        let late = await pool.run(startingBy: .now + .milliseconds(300)) { _ in ran.value.add(1, ordering: .relaxed) }
+        #expect(late == nil)
+        // In time: a thread comes free before this one's deadline.
+        let waiting = Task { await pool.run(startingBy: .now + .seconds(20)) { _ in ran.value.add(1, ordering: .relaxed).newValue } }
+        try await Task.sleep(for: .milliseconds(100))
+        release.value.store(1, ordering: .relaxed)
+        for task in busy { await task.value }
+        #expect(await waiting.value == 1)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(ran.value.load(ordering: .relaxed) == 1, "the expired job ran after all")
+    }
+
+    /// The exporter raises the limit to its concurrency: jobs that block together up to the new limit all run.
+    @Test func theLimitCanBeRaised() async throws {
+        let pool = BlockingPool(core: 1, limit: 2, idleExit: 0.2)
+        pool.raiseLimit(to: 6)
+        pool.raiseLimit(to: 3)
+        #expect(pool.limit == 6)
+        let started = Counter()
+        let all = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    await pool.run { _ in
+                        started.value.add(1, ordering: .relaxed)
+                        let until = Date(timeIntervalSinceNow: 20)
+                        while started.value.load(ordering: .relaxed) < 6, Date() < until { usleep(1_000) }
+                        return started.value.load(ordering: .relaxed) == 6
+                    }
+                }
+            }
+            return await group.reduce(true) { $0 && $1 }
+        }
+        #expect(all)
+    }
+
+    /// A request that cannot start with 100 ms of its deadline left is not sent (`noThread`); one with
+    /// time left is (here to a port nothing listens on: curl's 7).
+    @Test func aRequestPastItsDeadlineIsNotSent() async throws {
+        var request = HTTPRequest(url: "http://127.0.0.1:9/")
+        request.timeout = .seconds(5)
+        guard case .noThread = await request.fetch(by: .now + .milliseconds(50)) else {
+            Issue.record("a request with 50 ms left was sent")
+            return
+        }
+        guard case .fetched(let result) = await request.fetch(by: .now + .seconds(5)) else {
+            Issue.record("a request with 5 s left was not sent")
+            return
+        }
+        #expect(result.exchange.curlCode == 7)
+    }
 }

@@ -9,6 +9,17 @@ import TriageTestSupport
 /// whose body the server cut short, a body that never ends, a 5xx are failures with their cause
 /// (the status alone made the first two successes, and none of the three had a cause series).
 @Suite struct ExporterHTTPModuleTests {
+    /// An exporter with an HTTP module lets as many transfers run as probes may: the blocking pool's
+    /// limit is raised to its concurrency (at 256 probes a pool of 64 made the rest wait past their deadline).
+    @Test func theBlockingPoolHoldsEveryProbesTransfer() throws {
+        var module = ExporterConfig.Module()
+        module.http = true
+        var limits = ExporterServer.Limits()
+        limits.concurrency = 700
+        _ = ExporterServer(probes: ["h": try ModuleProbe(module)], limits: limits)
+        #expect(BlockingPool.shared.limit >= 708)
+    }
+
     @Test(arguments: [
         (HostileServer.HTTPBehaviour.answer(200, headers: [], body: "ok\n"), nil as String?, 200),
         (.shortBody(declared: 1000, sent: 10), "upstream-closed-early", 200),

@@ -123,6 +123,32 @@ public struct HTTPRequest: Sendable {
         return try? result.get()
     }
 
+    /// What a request with a deadline came to.
+    public enum Outcome: Sendable {
+        case fetched(Result)
+        /// libcurl is missing.
+        case unavailable
+        /// No thread of the blocking pool was free for it until less than 100 ms of `deadline` was left:
+        /// the state of this process, not of the server (never sent).
+        case noThread
+    }
+
+    /// The request, to end by `deadline`: the time it waits for a thread of the blocking pool comes off
+    /// its timeouts (a transfer started late keeps the caller's deadline), and one that could not start
+    /// in time is not sent at all.
+    public func fetch(by deadline: ContinuousClock.Instant) async -> Outcome {
+        let prepared = self
+        let outcome = await BlockingPool.shared.run(startingBy: deadline - .milliseconds(100)) { cancel -> Outcome in
+            let left = deadline - .now
+            guard left >= .milliseconds(100) else { return .noThread }
+            var request = prepared
+            request.timeout = min(request.timeout, left)
+            request.connectTimeout = min(request.connectTimeout, left)
+            do { return .fetched(try request.perform(cancel: cancel)) } catch { return .unavailable }
+        }
+        return outcome ?? .noThread
+    }
+
     /// Performs the request on the calling thread (run it on the blocking pool).
     func perform(cancel: CancelFlag) throws(CurlEasy.Unavailable) -> Result {
         let easy = try CurlEasy(bodyLimit: bodyLimit)

@@ -15,7 +15,10 @@ public final class BlockingPool: Sendable {
     public static let shared = BlockingPool(core: 8, limit: ProcessInfo.processInfo.environment["TRIAGE_BLOCKING_THREADS"].flatMap { Int($0) }.map { max(8, min($0, 4096)) } ?? 64)
 
     private struct Job: Sendable {
+        let id: UInt64
         let run: @Sendable () -> Void
+        /// Runs instead when the job leaves the queue unrun (its deadline passed first).
+        let expire: @Sendable () -> Void
     }
 
     private struct State {
@@ -23,19 +26,29 @@ public final class BlockingPool: Sendable {
         var threads = 0
         var idle = 0
         var started = 0
+        var limit: Int
+        var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let condition = NSCondition()
     private let core: Int
-    private let limit: Int
     private let idleExit: TimeInterval
 
     public init(core: Int, limit: Int, idleExit: TimeInterval = 10) {
         self.core = max(1, core)
-        self.limit = max(self.core, limit)
+        state = Mutex(State(limit: max(max(1, core), limit)))
         self.idleExit = idleExit
     }
+
+    /// Raises the limit to at least `threads` (at most 4,096): the exporter's, to as many as probes
+    /// may run at once, so that a probe's HTTP request does not wait for a thread behind the others'.
+    public func raiseLimit(to threads: Int) {
+        state.withLock { $0.limit = max($0.limit, min(threads, 4096)) }
+    }
+
+    /// The most threads it may have now.
+    public var limit: Int { state.withLock { $0.limit } }
 
     /// Threads alive now (for the benchmark and tests).
     public var threadCount: Int { state.withLock { $0.threads } }
@@ -70,21 +83,40 @@ public final class BlockingPool: Sendable {
 
     /// Runs `work` on a pool thread and returns its result.
     public func run<T: Sendable>(_ work: @escaping @Sendable (CancelFlag) -> T) async -> T {
+        // Without a deadline the job is never taken out of the queue unrun.
+        await run(startingBy: nil, work)!
+    }
+
+    /// Runs `work` on a pool thread if one takes it up before `deadline`; nil when the deadline passed
+    /// first (every thread busy, at the limit): the job is then taken out of the queue and never runs,
+    /// and the caller has its answer at the deadline, not when a thread would have come free.
+    public func run<T: Sendable>(startingBy deadline: ContinuousClock.Instant?, _ work: @escaping @Sendable (CancelFlag) -> T) async -> T? {
         let flag = CancelFlag()
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
+            await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
                 condition.lock()
-                let spawn: Int? = state.withLock { s in
-                    s.queue.append(Job { continuation.resume(returning: work(flag)) })
+                let (id, spawn, waits): (UInt64, Int?, Bool) = state.withLock { s in
+                    s.nextID += 1
+                    s.queue.append(Job(id: s.nextID, run: { continuation.resume(returning: work(flag)) },
+                                       expire: { continuation.resume(returning: nil) }))
                     // Every idle thread already has a job waiting for it: one more thread, within the limit.
-                    guard s.queue.count > s.idle, s.threads < limit else { return nil }
+                    guard s.queue.count > s.idle else { return (s.nextID, nil, false) }
+                    guard s.threads < s.limit else { return (s.nextID, nil, true) }
                     s.threads += 1
                     s.started += 1
-                    return s.started
+                    return (s.nextID, s.started, false)
                 }
                 condition.signal()
                 condition.unlock()
                 if let spawn { startThread(spawn) }
+                // At the limit the job waits for a thread: no longer than its deadline.
+                if waits, let deadline {
+                    Task.detached { [self] in
+                        try? await Task.sleep(until: deadline, clock: .continuous)
+                        let unrun = state.withLock { s in s.queue.firstIndex { $0.id == id }.map { s.queue.remove(at: $0) } }
+                        unrun?.expire()
+                    }
+                }
             }
         } onCancel: {
             flag.cancel()
