@@ -200,6 +200,9 @@ public final class ExporterServer: Sendable {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
             }
+            // A client that closes its side after its request (`nc -N`, `socat`, HTTP/1.0 tools) still
+            // gets the answer (SwiftNIO closed the whole connection at that end of input).
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ExporterHandler(server: server, executor: EventLoopTaskExecutor(channel.eventLoop))
@@ -251,6 +254,9 @@ public final class ExporterServer: Sendable {
                 else if metrics.success { c.success += 1 } else { c.failure += 1 }
                 c.seconds += metrics.duration.seconds
             }
+            // The client closed the connection (or its side of it) while the probe waited or ran: nobody
+            // (or not Prometheus, which gave up) reads a probe cut short, and it is no verdict on the target.
+            if cancelled { return (.serviceUnavailable, "probe dropped: the client closed the connection while it ran\n") }
             // Out of descriptors is this exporter's state, not the target's: a failed scrape, not probe_success 0.
             if metrics.httpUntried {
                 return (.serviceUnavailable, "probe dropped: no thread was free for its HTTP request before the scrape's deadline "
@@ -378,6 +384,8 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     /// A complete request held while the client does not read the answers before it (the channel is
     /// not writable): answers are not piled up in memory for a client that pipelines and never reads.
     private var held: HTTPRequestHead?
+    /// The client closed its side: the connection closes after the answer being written.
+    private var inputClosed = false
 
     init(server: ExporterServer, executor: EventLoopTaskExecutor) {
         self.server = server
@@ -391,6 +399,24 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         armIdle(context.channel)
         context.fireChannelActive()
+    }
+
+    /// The client sent its last byte (shut its side, or closed): what is being answered is still
+    /// written, then the connection closes. A probe waiting or running is dropped, as when the client
+    /// leaves: a FIN is all a Prometheus that gave up on the scrape sends too (Go's server, under
+    /// blackbox_exporter, cancels the request at that end of input as well). `/metrics`, `/` and a
+    /// refusal are answered.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            if busy, held == nil {
+                task?.cancel()
+            } else {
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -496,7 +522,7 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         // Stopping: the connection ends with this answer (Prometheus' kept-alive ones sent more probes).
-        let keepAlive = request.isKeepAlive && !server.isDraining
+        let keepAlive = request.isKeepAlive && !server.isDraining && !inputClosed
         if !keepAlive {
             headers.add(name: "Connection", value: "close")
         } else if request.version.major == 1, request.version.minor == 0 {

@@ -518,7 +518,35 @@ import Glibc
             }
             return String(decoding: received, as: UTF8.self)
         }
+        /// Shuts the client's side (`nc -N` after its request).
+        func shutdownWrite() { _ = shutdown(fd, Int32(SHUT_WR)) }
         deinit { close(fd) }
+    }
+
+    /// A client that shuts its side right after its request (`nc -N`, `socat`) is answered: `/metrics`
+    /// and `/` in full; a probe (of a silent target, under a 20 s scrape timeout) is dropped at once and
+    /// counted so, as when a client that gave up closes (a FIN either way: Go's server does the same).
+    @Test func aClientThatShutsItsSideIsAnswered() async throws {
+        let silent = try PlainTCPServer(.silent)
+        defer { silent.stop() }
+        let exporter = try await Running.start([])
+        defer { exporter.stop() }
+        for (request, expected) in [("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "triage_exporter_probes_total"),
+                                    ("GET / HTTP/1.0\r\n\r\n", "/probe?target=HOST:PORT")] {
+            let client = try #require(RawClient(port: exporter.port, send: request))
+            client.shutdownWrite()
+            let answer = client.readToEnd(within: .seconds(20))
+            #expect(answer.hasPrefix("HTTP/1."), "\(request.debugDescription): \(answer)")
+            #expect(answer.contains(expected), "\(answer)")
+        }
+        let before = try await metric("http://127.0.0.1:\(exporter.port)", "triage_exporter_probes_total{result=\"dropped\"}") ?? -1
+        let client = try #require(RawClient(port: exporter.port, send: "GET /probe?target=127.0.0.1:\(silent.port) HTTP/1.1\r\nHost: x\r\n"
+                                                                       + "X-Prometheus-Scrape-Timeout-Seconds: 20\r\n\r\n"))
+        client.shutdownWrite()
+        let answer = client.readToEnd(within: .seconds(15))
+        #expect(answer.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "\(answer)")
+        #expect(answer.contains("probe dropped"), "\(answer)")
+        #expect(try await metric("http://127.0.0.1:\(exporter.port)", "triage_exporter_probes_total{result=\"dropped\"}") == before + 1)
     }
 
     /// Two HTTP/1.0 requests in one write: the first asks to close the connection, so it is the only
