@@ -33,7 +33,8 @@ public enum ExporterRoute: Sendable, Equatable {
     public static func parse(method: String, uri: String, scrapeTimeout header: String?, modules: [String: Duration]) -> ExporterRoute {
         // HEAD is GET without the body (a health checker's `curl -I`), as HTTP servers and blackbox_exporter answer it.
         guard method == "GET" || method == "HEAD" else { return .refused(status: 405, body: "only GET (or HEAD)\n") }
-        let components = URLComponents(string: uri)
+        // A `+` in the query is a space, as Prometheus writes one (Go's url.Values) and blackbox_exporter reads it.
+        let components = URLComponents(string: Self.plusAsSpace(uri))
         let items = components?.queryItems ?? []
         // Given twice, a parameter is ambiguous (a relabelling mistake): said, not the first one silently used.
         for name in ["target", "module"] where items.count(where: { $0.name == name }) > 1 {
@@ -72,6 +73,12 @@ public enum ExporterRoute: Sendable, Equatable {
     }
 
     static func target(_ text: String) throws(Target.Invalid) -> Target { try Target.forTLS(text) }
+
+    /// The URI with each `+` of its query as `%20` (a `+` meant as itself comes as `%2B`).
+    static func plusAsSpace(_ uri: String) -> String {
+        guard let question = uri.firstIndex(of: "?"), uri[question...].contains("+") else { return uri }
+        return String(uri[...question]) + uri[uri.index(after: question)...].replacingOccurrences(of: "+", with: "%20")
+    }
 }
 
 /// One exporter's routes: its modules, and the probe routes already read, by their request (method,

@@ -521,6 +521,7 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
+        if status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD") }
         // Stopping: the connection ends with this answer (Prometheus' kept-alive ones sent more probes).
         let keepAlive = request.isKeepAlive && !server.isDraining && !inputClosed
         if !keepAlive {

@@ -175,9 +175,8 @@ struct ExporterCommand: AsyncParsableCommand {
         }
         for (store, file) in module.trustStores.sorted(by: { $0.key < $1.key }) {
             do {
-                let spec = try TrustStore.stableSpec("\(store)=\(file)")
+                let spec = try TrustStore.loadAsGiven("\(store)=\(file)", scratch: scratch).spec
                 module.trustStores[store] = String(spec.dropFirst(store.count + 1))
-                _ = try TrustStore.load(spec, scratch: scratch)
             } catch {
                 problems.append(Diagnostic(origin(module, "trust_stores.\(store)", config: config), "module '\(name)': trust_stores: \(error)"))
             }

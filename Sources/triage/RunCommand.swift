@@ -394,9 +394,7 @@ struct RunCommand: AsyncParsableCommand {
             var stableSpecs: [String] = []
             for spec in trustStores {
                 do {
-                    let stableSpec = try TrustStore.stableSpec(spec)
-                    _ = try TrustStore.load(stableSpec, scratch: scratch)
-                    stableSpecs.append(stableSpec)
+                    stableSpecs.append(try TrustStore.loadAsGiven(spec, scratch: scratch).spec)
                 } catch { throw ValidationError(error.description) }
             }
             given["trust_stores"] = .list(stableSpecs.map(Value.string))

@@ -110,7 +110,7 @@ struct ScanCommand: AsyncParsableCommand {
         let scratch = TrustStore.scratchFolder()
         defer { TemporaryFolders.remove(scratch) }
         for spec in trustStores {
-            do { options.trustStores.append(try TrustStore.load(try TrustStore.stableSpec(spec), scratch: scratch)) }
+            do { options.trustStores.append(try TrustStore.loadAsGiven(spec, scratch: scratch).store) }
             catch {
                 console.error(error.description)
                 throw Reported(status: ExitStatus.usage)

@@ -237,6 +237,13 @@ import Glibc
         }
         #expect(target.url == "https://api.test:8443/")
         #expect(router.remembered == 3)
+        // A `+` in the query is a space, as Prometheus (Go's url.Values) writes it; `%2B` is a `+`.
+        let spaced = ExporterRouter(modules: ["a b": .seconds(5), "a+b": .seconds(4)])
+        guard case .probe(_, "a b", _, _) = spaced.route(method: "GET", uri: "/probe?target=api.test&module=a+b", scrapeTimeout: nil),
+              case .probe(_, "a+b", _, _) = spaced.route(method: "GET", uri: "/probe?target=api.test&module=a%2Bb", scrapeTimeout: nil) else {
+            Issue.record("module=a+b is not the module 'a b', or a%2Bb not 'a+b'")
+            return
+        }
     }
 
     /// HEAD is GET without the body (a health checker's `curl -I /metrics` was refused with 405);
@@ -254,6 +261,9 @@ import Glibc
             return
         }
         #expect(status == 405)
+        let post = try await Command.run(["curl", "-s", "-i", "-X", "POST", "http://127.0.0.1:\(exporter.port)/metrics"])
+        #expect(post.stdout.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"), "\(post.stdout)")
+        #expect(post.stdout.contains("\r\nallow: GET, HEAD\r\n") || post.stdout.contains("\r\nAllow: GET, HEAD\r\n"), "\(post.stdout)")
     }
 
     /// SIGTERM (systemd stopping it): no new connection, the probe under way is answered, exit 0 —
@@ -397,12 +407,14 @@ import Glibc
     @Test func everyUnusableFileAndSyntaxErrorAtItsPosition() async throws {
         let folder = TestPaths.temporaryFolder("exporter-config")
         let file = folder.appendingPathComponent("modules.yaml")
-        try "modules:\n  a:\n    ca_file: /nonexistent/ca.pem\n  b:\n    trust_stores:\n      java: /nonexistent/cacerts\n"
+        try "modules:\n  a:\n    ca_file: /nonexistent/ca.pem\n  b:\n    trust_stores:\n      java: /nonexistent/cacerts\n      empty: /dev/null\n"
             .write(to: file, atomically: true, encoding: .utf8)
         let r = try await Command.triage(["exporter", "--config", file.path, "--listen", "127.0.0.1:0"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("\(file.path):3:14: module 'a': ca_file: cannot read the CA file /nonexistent/ca.pem: No such file or directory"), "\(r.stderr)")
         #expect(r.stderr.contains("\(file.path):6:13: module 'b': trust_stores: cannot read the trust store /nonexistent/cacerts: No such file or directory"), "\(r.stderr)")
+        // /dev/null is read through a copy of triage's own: the problem names the file as written.
+        #expect(r.stderr.contains("\(file.path):7:14: module 'b': trust_stores: /dev/null is neither a PEM bundle nor a PKCS#12 file this password opens"), "\(r.stderr)")
         let syntax = folder.appendingPathComponent("syntax.yaml")
         try "modules:\n  a:\n    http: true\n   bad: [\n".write(to: syntax, atomically: true, encoding: .utf8)
         let s = try await Command.triage(["exporter", "--config", syntax.path, "--listen", "127.0.0.1:0"])

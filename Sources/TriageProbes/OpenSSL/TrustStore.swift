@@ -57,6 +57,19 @@ public struct TrustStore: Sendable, Hashable {
         return "\(name)=\(stable)" + (password.map { ":\($0)" } ?? "")
     }
 
+    /// `stableSpec`, then `load`: a problem names the file as it was given (not the copy triage made of a
+    /// pipe or of `/dev/null`). Returns the store and the stable spec.
+    public static func loadAsGiven(_ spec: String, scratch: URL) throws(Problem) -> (store: TrustStore, spec: String) {
+        let stable = try stableSpec(spec)
+        do {
+            return (try load(stable, scratch: scratch), stable)
+        } catch {
+            let (_, given, _) = try parse(spec)
+            let (_, copy, _) = try parse(stable)
+            throw Problem(description: copy == given ? error.description : error.description.replacingOccurrences(of: copy, with: given))
+        }
+    }
+
     /// `NAME=FILE[:PASSWORD]`; a PKCS#12 file's certificates are written to `scratch`.
     public static func load(_ spec: String, scratch: URL) throws(Problem) -> TrustStore {
         let (name, file, given) = try parse(spec)
