@@ -390,6 +390,21 @@ import Glibc
         #expect(r.stderr.contains("\(file.path):4:5: module 'fast': unknown key 'sni_variant'"), "\(r.stderr)")
     }
 
+    /// A key that counts only beside another is said, not ignored: a client key without a client
+    /// certificate, an HTTP path without `http: true`.
+    @Test func keysThatNeedAnotherAreSaid() throws {
+        let yaml = "modules:\n  a:\n    client_key: /etc/k.pem\n    path: /healthz\n  b:\n    http: true\n    path: /healthz\n"
+        do {
+            _ = try ExporterConfig.load(yaml: yaml, source: "m.yaml", caFile: nil)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.diagnostics.map(\.description) == [
+                "m.yaml:3:17: module 'a': client_key without client_cert: the key goes with a client certificate",
+                "m.yaml:4:11: module 'a': path is the HTTP request's: it needs http: true",
+            ])
+        }
+    }
+
     /// A module whose client key is encrypted is a bad config, said at start (exit 2), not a probe failing later.
     @Test func aModulesUnusableClientKeyIsRefusedAtStart() async throws {
         let client = try TLSFixtures.leaf("client.example.test", issuer: TLSFixtures.root())

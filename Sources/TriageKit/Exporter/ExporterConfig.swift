@@ -121,6 +121,7 @@ public struct ExporterConfig: Sendable {
                                     problems.append(Diagnostic(at(value), "path: a space or control character (CR, LF, tab) cannot go in a request line: percent-encode it (%20)"))
                                 } else {
                                     m.path = p
+                                    m.origins[field] = at(value)
                                 }
                             }
                         case "timeout":
@@ -162,6 +163,13 @@ public struct ExporterConfig: Sendable {
                         default:
                             problems.append(Diagnostic(at(fieldNode), "module '\(name)': unknown key '\(field)': expected one of sni_variants, http, path, timeout, ca_file, client_cert, client_key, warn_days, at, trust_stores"))
                         }
+                    }
+                    // Keys that count only beside another are said, not ignored.
+                    if m.clientKey != nil, m.clientCertificate == nil, let origin = m.origins["client_key"] {
+                        problems.append(Diagnostic(origin, "module '\(name)': client_key without client_cert: the key goes with a client certificate"))
+                    }
+                    if !m.http, let origin = m.origins["path"] {
+                        problems.append(Diagnostic(origin, "module '\(name)': path is the HTTP request's: it needs http: true"))
                     }
                     modules[name] = m
                 }
