@@ -30,7 +30,7 @@ public struct ProbeMetrics: Sendable {
     /// Per-address and without-SNI results have their own metrics.
     public var success: Bool {
         results.contains(where: \.ok) && !results.contains(where: \.problem) && (httpStatus.map { (200..<400).contains($0) } ?? true)
-            && !httpFindings.contains { $0.severity == .problem }
+            && !httpFindings.contains { $0.severity == .problem } && !httpUntried
     }
 
     public var text: String {

@@ -128,19 +128,18 @@ public struct HTTPRequest: Sendable {
         case fetched(Result)
         /// libcurl is missing.
         case unavailable
-        /// No thread of the blocking pool was free for it until less than 100 ms of `deadline` was left:
-        /// the state of this process, not of the server (never sent).
+        /// No thread of the blocking pool came free for it before 100 ms of `deadline` were left: the
+        /// state of this process, not of the server (never sent).
         case noThread
     }
 
     /// The request, to end by `deadline`: the time it waits for a thread of the blocking pool comes off
-    /// its timeouts (a transfer started late keeps the caller's deadline), and one that could not start
-    /// in time is not sent at all.
+    /// its timeouts (a transfer started late keeps the caller's deadline; it has at least 100 ms, as
+    /// a request started with less has), and one that no thread takes up in time is not sent at all.
     public func fetch(by deadline: ContinuousClock.Instant) async -> Outcome {
         let prepared = self
         let outcome = await BlockingPool.shared.run(startingBy: deadline - .milliseconds(100)) { cancel -> Outcome in
-            let left = deadline - .now
-            guard left >= .milliseconds(100) else { return .noThread }
+            let left = max(.milliseconds(100), deadline - .now)
             var request = prepared
             request.timeout = min(request.timeout, left)
             request.connectTimeout = min(request.connectTimeout, left)

@@ -109,10 +109,12 @@ public final class BlockingPool: Sendable {
                 condition.signal()
                 condition.unlock()
                 if let spawn { startThread(spawn) }
-                // At the limit the job waits for a thread: no longer than its deadline.
+                // At the limit the job waits for a thread: no longer than its deadline (a Dispatch timer, not
+                // a task: it fires even when every thread of the cooperative pool is busy).
                 if waits, let deadline {
-                    Task.detached { [self] in
-                        try? await Task.sleep(until: deadline, clock: .continuous)
+                    let wait = max(.zero, deadline - .now)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(wait.components.seconds) * 1_000_000_000
+                                                                                     + Int(wait.components.attoseconds / 1_000_000_000))) { [self] in
                         let unrun = state.withLock { s in s.queue.firstIndex { $0.id == id }.map { s.queue.remove(at: $0) } }
                         unrun?.expire()
                     }
