@@ -102,7 +102,8 @@ public final class ExporterRouter: Sendable {
         let request = Request(method: method, uri: uri, scrapeTimeout: scrapeTimeout)
         if let route = known.withLock({ $0[request] }) { return route }
         let route = ExporterRoute.parse(method: method, uri: uri, scrapeTimeout: scrapeTimeout, modules: modules)
-        if case .probe = route {
+        // Only a request of a plausible size is kept (4,096 URIs of 80 KiB would pin hundreds of MB).
+        if case .probe = route, uri.utf8.count <= 1024, (scrapeTimeout?.utf8.count ?? 0) <= 64 {
             known.withLock { known in
                 if known.count >= 4096 { known.removeAll(keepingCapacity: true) }
                 known[request] = route

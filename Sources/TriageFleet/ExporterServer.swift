@@ -37,7 +37,10 @@ public struct ModuleProbe: Sendable {
     public func run(_ target: Target, timeout: Duration) async -> ProbeMetrics {
         let start = ContinuousClock.now
         let probe = endpoint.with(timeout: timeout)
-        let results = await probe.probe(target)
+        // Verifying each chain against trust stores is OpenSSL's work of a millisecond or more (a store's
+        // first load far more): on the cooperative pool, not on the event loop that reads the requests.
+        let results = module.trustStores.isEmpty ? await probe.probe(target)
+            : await withTaskExecutorPreference(globalConcurrentExecutor) { await probe.probe(target) }
         var status: Int?
         var httpFindings: [Finding] = []
         if module.http, !Task.isCancelled {
@@ -61,8 +64,10 @@ public struct ModuleProbe: Sendable {
             case .unavailable:
                 status = 0
             case .noThread:
+                // The handshake's verdict stands when it found a problem (a dead target stays probe_success 0
+                // under load); else the probe is untried, the exporter's state.
                 var metrics = ProbeMetrics(results: results, httpStatus: nil, duration: ContinuousClock.now - start)
-                metrics.httpUntried = true
+                metrics.httpUntried = !results.contains(where: \.problem)
                 return metrics
             }
         }
@@ -386,6 +391,8 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
     private var held: HTTPRequestHead?
     /// The client closed its side: the connection closes after the answer being written.
     private var inputClosed = false
+    /// The last answer's write: done when it has gone to the socket.
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(server: ExporterServer, executor: EventLoopTaskExecutor) {
         self.server = server
@@ -412,7 +419,10 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
             if busy, held == nil {
                 task?.cancel()
             } else {
-                context.close(promise: nil)
+                // Answers already written but not yet sent (a slow reader's) go first: a close now would drop
+                // them. A client that never reads them is closed by the idle timer.
+                let channel = context.channel
+                if let lastWrite { lastWrite.whenComplete { _ in channel.close(promise: nil) } } else { context.close(promise: nil) }
             }
             return
         }
@@ -497,8 +507,14 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         server.connections.set(channel, .answering)
         // HTTP/1.1 asks for exactly one Host (RFC 9112, 3.2): without it, or with two, the request is
         // refused as Go's server (blackbox_exporter's) and nginx refuse it.
+        // Written on the loop's next turn, as every answer is: written here, its flush delivered the next
+        // pipelined request into this function again, one stack frame deeper per Host-less request.
         if request.version.major == 1, request.version.minor >= 1, request.headers["Host"].count != 1 {
-            write(status: .badRequest, body: "an HTTP/1.1 request names its Host exactly once\n", request: request, context: context)
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.write(status: .badRequest, body: "an HTTP/1.1 request names its Host exactly once\n", request: request, context: context, close: true)
+            }
             return
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -514,7 +530,8 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func write(status: HTTPResponseStatus, body: String, request: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// `close`: the connection ends with this answer whatever the request asked.
+    private func write(status: HTTPResponseStatus, body: String, request: HTTPRequestHead, context: ChannelHandlerContext, close: Bool = false) {
         busy = false
         task = nil
         guard context.channel.isActive else { return }
@@ -523,7 +540,7 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         if status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD") }
         // Stopping: the connection ends with this answer (Prometheus' kept-alive ones sent more probes).
-        let keepAlive = request.isKeepAlive && !server.isDraining && !inputClosed
+        let keepAlive = request.isKeepAlive && !server.isDraining && !inputClosed && !close
         if !keepAlive {
             headers.add(name: "Connection", value: "close")
         } else if request.version.major == 1, request.version.minor == 0 {
@@ -533,16 +550,23 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
         if request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil) }
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+        // Idle from here, before the flush: the flush can deliver a pipelined request, which starts at once
+        // (armed after it, the idle timer ran during that request's probe).
+        if keepAlive { armIdle(channel) }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        lastWrite = written
+        written.whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        if keepAlive { armIdle(channel) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // A request cut off by the connection's close (the header timeout's, or the client's) is the HTTP
         // decoder's error on the way out: already counted under its reason, not an error of its own.
-        if context.channel.isActive { server.counters.withLock { $0.errors += 1 } }
+        // So is one the client cut short by shutting its side (the channel stays active then; the decoder
+        // says so before the end of input reaches this handler).
+        let cutByTheClient = inputClosed || (error as? HTTPParserError) == .invalidEOFState
+        if context.channel.isActive, !cutByTheClient { server.counters.withLock { $0.errors += 1 } }
         context.close(promise: nil)
     }
 }
@@ -551,7 +575,10 @@ final class ExporterHandler: ChannelInboundHandler, @unchecked Sendable {
 /// its answer written there, and a probe's own work between its waits (the route, the rules on the
 /// handshake's outcome, the metrics' text: tens of microseconds) is done there too, not handed to the
 /// cooperative pool and back (two thread wake-ups a probe, about a twentieth of its CPU under `make
-/// bench`). A handshake's waits are the handshake loop's (HandshakeLoop), never the event loop's.
+/// bench`). A handshake's waits are the handshake loop's (HandshakeLoop), never the event loop's; a
+/// transfer and a name lookup are the blocking pool's; a module with trust stores probes on the
+/// cooperative pool (ModuleProbe.run). What is left on the loop that can take longer: loading a CA
+/// file the first time a chain the handshake did not verify is checked against it (cached after).
 final class EventLoopTaskExecutor: TaskExecutor {
     let loop: any EventLoop
 
