@@ -53,7 +53,7 @@ public enum ExporterRoute: Sendable, Equatable {
                 return .refused(status: 400, body: "the target parameter is missing: /probe?target=HOST:PORT\n")
             }
             let target: Target
-            do { target = try Self.target(text) } catch { return .refused(status: 400, body: error.description + "\n") }
+            do { target = try Target.forTLS(text) } catch { return .refused(status: 400, body: error.description + "\n") }
             let name = query["module"] ?? "default"
             guard let moduleTimeout = modules[name] else {
                 return .refused(status: 400, body: "unknown module '\(Sink.echo(name))': one of \(modules.keys.sorted().joined(separator: ", "))\n")
@@ -71,8 +71,6 @@ public enum ExporterRoute: Sendable, Equatable {
         default: return .refused(status: 404, body: "not found: /probe?target=HOST:PORT, /metrics\n")
         }
     }
-
-    static func target(_ text: String) throws(Target.Invalid) -> Target { try Target.forTLS(text) }
 
     /// The URI with each `+` of its query as `%20` (a `+` meant as itself comes as `%2B`).
     static func plusAsSpace(_ uri: String) -> String {

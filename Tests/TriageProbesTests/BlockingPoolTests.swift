@@ -12,22 +12,28 @@ import Testing
 
     /// 100 jobs that each block until all 100 have started: they finish only if they run at once
     /// (a fixed pool of 32 threads left 68 queued behind jobs that never end).
-    @Test func jobsThatBlockTogetherAllRun() async throws {
-        let pool = BlockingPool(core: 2, limit: 200, idleExit: 0.2)
+    /// `count` jobs that each block until all `count` have started (or 20 s passed): each says whether
+    /// it saw them all start, which they do only if the pool runs them at once.
+    static func blockTogether(_ count: Int, on pool: BlockingPool) async -> [Bool] {
         let started = Counter()
-        let results = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<100 {
+        return await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<count {
                 group.addTask {
                     await pool.run { _ in
                         started.value.add(1, ordering: .relaxed)
                         let until = Date(timeIntervalSinceNow: 20)
-                        while started.value.load(ordering: .relaxed) < 100, Date() < until { usleep(1_000) }
-                        return started.value.load(ordering: .relaxed) == 100
+                        while started.value.load(ordering: .relaxed) < count, Date() < until { usleep(1_000) }
+                        return started.value.load(ordering: .relaxed) == count
                     }
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
+    }
+
+    @Test func jobsThatBlockTogetherAllRun() async throws {
+        let pool = BlockingPool(core: 2, limit: 200, idleExit: 0.2)
+        let results = await Self.blockTogether(100, on: pool)
         #expect(results.count == 100)
         #expect(results.allSatisfy { $0 })
         // Idle threads beyond the core leave.
@@ -76,7 +82,7 @@ import Testing
         release.value.store(1, ordering: .relaxed)
         for task in busy { await task.value }
         #expect(await waiting.value == 1)
-        try await Task.sleep(for: .milliseconds(300))
+        // Had the expired job stayed queued, it would have run first (the queue is first in, first out).
         #expect(ran.value.load(ordering: .relaxed) == 1, "the expired job ran after all")
     }
 
@@ -86,21 +92,7 @@ import Testing
         pool.raiseLimit(to: 6)
         pool.raiseLimit(to: 3)
         #expect(pool.limit == 6)
-        let started = Counter()
-        let all = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<6 {
-                group.addTask {
-                    await pool.run { _ in
-                        started.value.add(1, ordering: .relaxed)
-                        let until = Date(timeIntervalSinceNow: 20)
-                        while started.value.load(ordering: .relaxed) < 6, Date() < until { usleep(1_000) }
-                        return started.value.load(ordering: .relaxed) == 6
-                    }
-                }
-            }
-            return await group.reduce(true) { $0 && $1 }
-        }
-        #expect(all)
+        #expect(await Self.blockTogether(6, on: pool).allSatisfy { $0 })
     }
 
     /// A request with a deadline is sent when a thread takes it up (here to a port nothing listens on:

@@ -1,4 +1,5 @@
 import Foundation
+import TriageKit
 import Synchronization
 
 /// Threads for blocking C work (a libcurl transfer, a getaddrinfo, reading
@@ -112,9 +113,7 @@ public final class BlockingPool: Sendable {
                 // At the limit the job waits for a thread: no longer than its deadline (a Dispatch timer, not
                 // a task: it fires even when every thread of the cooperative pool is busy).
                 if waits, let deadline {
-                    let wait = max(.zero, deadline - .now)
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(wait.components.seconds) * 1_000_000_000
-                                                                                     + Int(wait.components.attoseconds / 1_000_000_000))) { [self] in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + max(0, (deadline - .now).seconds)) { [self] in
                         let unrun = state.withLock { s in s.queue.firstIndex { $0.id == id }.map { s.queue.remove(at: $0) } }
                         unrun?.expire()
                     }
